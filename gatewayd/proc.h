@@ -1,0 +1,45 @@
+/*
+ * proc.h - the start-up skeleton every gatewayd child shares
+ *
+ * The master fork+execs each child with a fixed descriptor layout:
+ *   0 /dev/null, 1 and 2 stderr or /dev/null,
+ *   PROC_FD_IPC      socket to the master,
+ *   PROC_FD_CONFIG   the configuration as the master validated it,
+ *   PROC_FD_LISTEN.. listening sockets (receiver only, -l count).
+ * Arguments: -c name (config name for messages), -f (foreground: log to
+ * stderr), -v (verbose), -n connector (worker), -l nlisteners, -g generation.
+ */
+#ifndef GW_PROC_H
+#define GW_PROC_H
+
+#include <sys/types.h>
+
+#define PROC_FD_IPC	3
+#define PROC_FD_CONFIG	4
+#define PROC_FD_LISTEN	5
+
+struct cfg;
+
+struct proc_opts {
+	const char *role;		/* "receiver", "router", "worker" */
+	const char *config_name;
+	const char *connector;		/* worker: instance name */
+	int foreground;
+	int verbose;
+	int nlisteners;
+	int generation;
+};
+
+/* Parse argv, start logging, load the config from PROC_FD_CONFIG (fatal on error). */
+struct cfg *proc_child_init(int argc, char **argv, const char *role, struct proc_opts *);
+/*
+ * Drop privileges when running as root, in the one fixed order: look up
+ * the user, chroot (when dir is not NULL), chdir("/"), setgroups,
+ * setresgid, setresuid, then verify that setuid(0) fails.  Not root:
+ * developer mode, nothing changes.
+ */
+void proc_drop_privileges(const char *user, const char *chroot_dir);
+/* Path of a sibling executable in the libexec directory. */
+const char *proc_libexec_path(const char *name, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,126 @@
+/*
+ * envelope.h - the text envelope at the head of every spool file
+ *
+ * A message file (tmp/, incoming/, data/) and a job file (queue/, active/,
+ * deferred/, hold/, failed/) both start with an envelope a person can
+ * read: a version line, one "key value" line per field, recipients, and
+ * an "end" line.  A message file continues with the message exactly as
+ * received.  Values are escaped so that no byte from a client or an
+ * upstream server can start a new line or forge a field: bytes below
+ * 0x21, 0x7f and '\' are written as \xHH (text fields keep spaces).
+ *
+ *   gatewayd-envelope 1
+ *   id 0006152f1a2b3c4d0001
+ *   kind message | job
+ *   arrival 1764311000.123456
+ *   listener smtp
+ *   client 127.0.0.1
+ *   client-name localhost
+ *   helo scanner1.example.com
+ *   auth -
+ *   proto ESMTP
+ *   body 8BITMIME
+ *   size 12345
+ *   from sender@example.com          ("<>" for the null sender)
+ *   connector archive                 (job only)
+ *   attempts 0                        (job only)
+ *   next-attempt 0                    (job only, epoch seconds)
+ *   last-error 451 4.4.1 text         (job only)
+ *   rcpt <state> <address> [<code> <status> <text>]
+ *   param <name> <value>              (applies to the rcpt line above it)
+ *   end
+ *
+ * Recipient states: pending, done, deferred, failed.
+ */
+#ifndef GW_ENVELOPE_H
+#define GW_ENVELOPE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#define ENVELOPE_VERSION	1
+#define ENVELOPE_MAX_SIZE	(1024 * 1024)	/* envelope text cap */
+#define ENVELOPE_MAX_RCPT	10000
+#define ENVELOPE_MAX_PARAMS	32
+#define ENVELOPE_QID_LEN	20
+
+enum envelope_kind { ENVELOPE_MESSAGE = 0, ENVELOPE_JOB = 1 };
+
+enum rcpt_state {
+	RCPT_PENDING = 0,
+	RCPT_DONE,
+	RCPT_DEFERRED,
+	RCPT_FAILED
+};
+
+struct envelope_param {
+	char *name;
+	char *value;
+};
+
+struct envelope_rcpt {
+	char *addr;			/* no angle brackets */
+	enum rcpt_state state;
+	int code;			/* last SMTP-style result code, 0 if none */
+	char status[16];		/* enhanced status "X.Y.Z", "" if none */
+	char *text;			/* last result text, NULL if none */
+	struct envelope_param *params;	/* routing data from the router */
+	size_t nparams;
+};
+
+struct envelope {
+	int version;
+	enum envelope_kind kind;
+	char id[ENVELOPE_QID_LEN + 1];
+	int64_t arrival_us;		/* microseconds since the epoch */
+	char *listener;
+	char *client;			/* numeric address */
+	char *client_name;		/* "" if unknown */
+	char *helo;
+	char *auth;			/* NULL if not authenticated */
+	char *proto;			/* "SMTP", "ESMTP" */
+	char *body;			/* "7BIT", "8BITMIME" */
+	off_t size;			/* message bytes after the envelope; -1 unknown */
+	char *from;			/* "" for the null sender */
+	/* job fields */
+	char *connector;
+	unsigned int attempts;
+	time_t next_attempt;
+	char *last_error;
+	struct envelope_rcpt *rcpt;
+	size_t nrcpt;
+};
+
+/* Free every field (not the struct itself) and zero it. */
+void envelope_clear(struct envelope *);
+/* Deep copy of src into dst (dst must be clear). */
+void envelope_copy(struct envelope *dst, const struct envelope *src);
+/* Append a recipient (copies addr); returns it. */
+struct envelope_rcpt *envelope_add_rcpt(struct envelope *, const char *addr);
+/* Add a routing parameter to a recipient (copies). */
+void envelope_rcpt_set_param(struct envelope_rcpt *, const char *name, const char *value);
+const char *envelope_rcpt_param(const struct envelope_rcpt *, const char *name);
+const char *envelope_rcpt_state_name(enum rcpt_state);
+
+/*
+ * Serialise into a malloc'd buffer (*out, *outlen).  Returns 0, or -1 if
+ * a field is unusable (missing id, too large).
+ */
+int envelope_format(const struct envelope *, char **out, size_t *outlen);
+/*
+ * Parse an envelope from the start of buf.  On success returns 0, fills
+ * env and sets *consumed to the offset of the first message byte.  On
+ * failure returns -1 with a reason ("line 7: unknown key 'x'") in err.
+ * Strict: unknown keys, a missing version line or "end", duplicate
+ * single fields and bad numbers are errors.
+ */
+int envelope_parse(const char *buf, size_t len, struct envelope *env,
+    size_t *consumed, char *err, size_t errlen);
+
+/* Escape helpers, exposed for tests and for other text that is stored. */
+size_t envelope_escape(char *dst, size_t dstlen, const char *src, int keep_spaces);
+int envelope_unescape(char *s);
+
+#endif

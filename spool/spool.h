@@ -1,0 +1,164 @@
+/*
+ * spool.h - the maildir-style spool: the only code that knows spool paths
+ *
+ * Layout under the spool directory (every state change is one rename(2)):
+ *   tmp/<qid>                  message being received (not acknowledged)
+ *   incoming/<qid>             acknowledged message, not yet routed
+ *   data/<qid>.<connector>     hard link to the message, one per job
+ *   queue/<connector>/<qid>    job ready for delivery
+ *   active/<connector>/<qid>   job claimed by its worker
+ *   deferred/<connector>/<qid> job waiting; its mtime is the next attempt
+ *   hold/<connector>/<qid>     job parked by an operator or a rule
+ *   failed/<connector>/<qid>   job with permanent failures (kept for the bounce)
+ *   corrupt/<name>             quarantined files that could not be parsed
+ *
+ * A message file and a job file start with an envelope (envelope.h).  The
+ * job references its message as data/<qid>.<connector>; when the job ends
+ * both are unlinked, and the message's inode goes when its last link does,
+ * so no reference count is kept anywhere.
+ *
+ * Functions return 0 on success and -1 on failure with errno set and, where
+ * they take one, a reason in err.  None of them logs.
+ */
+#ifndef GW_SPOOL_H
+#define GW_SPOOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "envelope.h"
+
+#define SPOOL_QID_LEN		ENVELOPE_QID_LEN
+#define SPOOL_NAME_MAX		64	/* connector name */
+#define SPOOL_ERRLEN		256
+
+enum spool_state {
+	SPOOL_INCOMING = 0,
+	SPOOL_QUEUE,
+	SPOOL_ACTIVE,
+	SPOOL_DEFERRED,
+	SPOOL_HOLD,
+	SPOOL_FAILED,
+	SPOOL_NSTATES
+};
+
+struct spool;
+struct spool_msg;
+
+/* Is s a well-formed queue ID? */
+int spool_qid_valid(const char *s);
+/*
+ * A new queue ID: 14 hex digits of microseconds since the epoch, 2 of the
+ * generator's instance, 4 of a per-process counter.  Unique across
+ * receivers with distinct instances and sortable by arrival time.
+ */
+void spool_qid_new(unsigned int instance, char out[SPOOL_QID_LEN + 1]);
+/* Is s a valid connector name for the spool ([a-z0-9_][a-z0-9_-]*, < SPOOL_NAME_MAX)? */
+int spool_name_valid(const char *s);
+const char *spool_state_name(enum spool_state);
+int spool_state_from_name(const char *);
+
+/*
+ * Open a spool at path.  With create, make missing directories (mode 0700)
+ * and, when owner is not (uid_t)-1, chown what it made to owner:group.
+ * Checks that the directory is not group or world writable.
+ */
+struct spool *spool_open(const char *path, int create, uid_t owner,
+    gid_t group, char *err, size_t errlen);
+/* Use an already open directory descriptor (after chroot: path "/"). */
+struct spool *spool_open_fd(int dirfd, char *err, size_t errlen);
+void spool_close(struct spool *);
+int spool_dirfd(const struct spool *);
+/* Create the per-connector directories of every state. */
+int spool_connector_init(struct spool *, const char *connector, uid_t owner,
+    gid_t group, char *err, size_t errlen);
+
+/* ---- receiver: write, then group commit ---- */
+
+/* Create tmp/<env->id> exclusively (0600) and write the envelope. */
+struct spool_msg *spool_msg_create(struct spool *, const struct envelope *,
+    char *err, size_t errlen);
+/* Append message bytes (buffered); -1 on a write error (ENOSPC...). */
+int spool_msg_write(struct spool_msg *, const void *buf, size_t len);
+/* Bytes of message written so far. */
+off_t spool_msg_size(const struct spool_msg *);
+const char *spool_msg_id(const struct spool_msg *);
+/* Flush buffers to the kernel; -1 on error.  Call before commit. */
+int spool_msg_flush(struct spool_msg *);
+/* Remove the tmp file and free. */
+void spool_msg_abort(struct spool_msg *);
+/*
+ * Make a batch durable and visible: sync the data of every file (one
+ * syncfs(2) when the batch has several files, else fdatasync), rename each
+ * tmp/<qid> to incoming/<qid>, then fsync incoming/ once.  ok[i] is set to
+ * 1 for each message now safe in incoming/ (0 for one that failed, its tmp
+ * file removed).  Frees every spool_msg.  Returns the number committed.
+ * Thread-safe with respect to other spool_msg objects.
+ */
+size_t spool_commit(struct spool *, struct spool_msg **msgs, size_t n, int *ok);
+
+/* ---- router ---- */
+
+/* Open incoming/<qid>: parse its envelope; *fd is read-only, body at env->... offset. */
+int spool_incoming_open(struct spool *, const char *qid, struct envelope *env,
+    off_t *body_offset, int *fd, char *err, size_t errlen);
+/*
+ * Route an incoming message: for each job (env.connector set, env.kind
+ * JOB) link data/<qid>.<connector> and write queue/<connector>/<qid>
+ * (or failed/<connector>/<qid> when every recipient of it is failed),
+ * then unlink incoming/<qid>.  Not durable until spool_sync().
+ * Idempotent: re-routing after a crash overwrites the same names.
+ */
+int spool_route(struct spool *, const char *qid, const struct envelope *jobs,
+    size_t njobs, char *err, size_t errlen);
+/* Make everything written since the last call durable (syncfs or dir fsyncs). */
+int spool_sync(struct spool *);
+/* Move an unreadable file from a state directory to corrupt/ (quarantine). */
+int spool_quarantine(struct spool *, enum spool_state, const char *connector,
+    const char *qid, char *err, size_t errlen);
+
+/* ---- worker ---- */
+
+/* Claim: rename queue/<c>/<qid> (or deferred/) to active/<c>/<qid>. */
+int spool_job_claim(struct spool *, const char *connector, const char *qid,
+    enum spool_state from);
+/* Load an active job: its envelope, and a read-only fd on its data with the message offset. */
+int spool_job_load(struct spool *, const char *connector, const char *qid,
+    struct envelope *env, int *datafd, off_t *body_offset, char *err, size_t errlen);
+/* Every recipient done: unlink the job and its data link. */
+int spool_job_done(struct spool *, const char *connector, const char *qid);
+/*
+ * Rewrite the active job with env (results, attempts, last error) and
+ * move it to state (SPOOL_DEFERRED: mtime = env->next_attempt; SPOOL_FAILED;
+ * SPOOL_HOLD; SPOOL_QUEUE).
+ */
+int spool_job_update(struct spool *, const char *connector, const char *qid,
+    const struct envelope *env, enum spool_state to, char *err, size_t errlen);
+/* Move a job between states without rewriting it (deferred -> queue, hold -> queue). */
+int spool_job_move(struct spool *, const char *connector, const char *qid,
+    enum spool_state from, enum spool_state to);
+
+/* ---- scanning and recovery ---- */
+
+/*
+ * Call cb for each entry of a state directory (connector NULL for
+ * incoming).  mtime is the file's mtime (next attempt for deferred).
+ * Stops early and returns cb's value if nonzero.
+ */
+typedef int (*spool_scan_cb)(const char *qid, time_t mtime, off_t size, void *arg);
+int spool_scan(struct spool *, enum spool_state, const char *connector,
+    spool_scan_cb cb, void *arg);
+/* Names of the connector directories present (for listing); caller frees with spool_free_names. */
+int spool_connectors(struct spool *, char ***names, size_t *n);
+void spool_free_names(char **names, size_t n);
+/* Start-up: remove every tmp/ file; returns number removed or -1. */
+int spool_recover_tmp(struct spool *);
+/* Start-up of a worker: move active/<c>/* back to queue/<c>/; returns count or -1. */
+int spool_recover_active(struct spool *, const char *connector);
+/* Read any job's envelope by state (for gatewayctl). */
+int spool_job_read(struct spool *, enum spool_state, const char *connector,
+    const char *qid, struct envelope *env, char *err, size_t errlen);
+
+#endif
