@@ -1,0 +1,1007 @@
+/*
+ * master.c - gatewayd(8): the privileged master process
+ *
+ * Reads and validates the configuration, creates the spool, binds the
+ * listeners and the control socket, then fork+execs the children (one
+ * receiver, one router, one worker per configured connector) and
+ * supervises them: a child that dies is restarted with backoff, SIGHUP
+ * reloads (an invalid file keeps the running configuration), SIGTERM
+ * stops gracefully.  The master is the hub of the IPC between children.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "cfg.h"
+#include "control.h"
+#include "ipc.h"
+#include "log.h"
+#include "master.h"
+#include "net.h"
+#include "proc.h"
+#include "spool.h"
+#include "xmalloc.h"
+
+#define MASTER_MAX_BACKOFF	60
+#define MASTER_STABLE_SECS	60
+#define MASTER_STOP_TIMEOUT	60
+#define EX_CONFIG_CHILD		78
+
+struct master_listener {
+	char *address;
+	uint16_t port;
+	int fd;
+};
+
+static struct event_base *base;
+static struct cfg *cfg;
+static char *cfg_text;
+static size_t cfg_textlen;
+static const char *cfg_path;
+static struct master_child *children;
+static struct master_listener *listeners;
+static size_t nlisteners;
+static int generation;
+static int foreground;
+static int verbose;
+static int stopping;
+static time_t started_at;
+static uid_t run_uid = (uid_t)-1;
+static gid_t run_gid = (gid_t)-1;
+static int pidfile_fd = -1;
+static int control_fd = -1;
+static struct event *stop_timer;
+
+static void master_start_pending(void);
+
+/* master_children - the child table, for the control socket */
+const struct master_child *
+master_children(void)
+{
+	return children;
+}
+
+/* master_cfg - the running configuration */
+const struct cfg *
+master_cfg(void)
+{
+	return cfg;
+}
+
+/* master_started - when the master started */
+time_t
+master_started(void)
+{
+	return started_at;
+}
+
+/* master_role_name - a role for logs and status */
+const char *
+master_role_name(enum master_role r)
+{
+	switch (r) {
+	case ROLE_RECEIVER: return "receiver";
+	case ROLE_ROUTER: return "router";
+	case ROLE_WORKER: return "worker";
+	}
+	return "?";
+}
+
+/* master_child_label - "worker archive (pid 123)" */
+static const char *
+master_child_label(const struct master_child *c, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%s%s (pid %ld)", master_role_name(c->role),
+	    c->connector ? " " : "", c->connector ? c->connector : "",
+	    (long)c->pid);
+	return buf;
+}
+
+/* master_read_file - the whole configuration file as text */
+static char *
+master_read_file(const char *path, size_t *lenp, char *err, size_t errlen)
+{
+	FILE *fp;
+	char *buf;
+	size_t len;
+	long sz;
+
+	if ((fp = fopen(path, "re")) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fseek(fp, 0, SEEK_END) == -1 || (sz = ftell(fp)) < 0 ||
+	    sz > 16 * 1024 * 1024 || fseek(fp, 0, SEEK_SET) == -1) {
+		snprintf(err, errlen, "%s: unreadable or too large", path);
+		fclose(fp);
+		return NULL;
+	}
+	buf = xmalloc((size_t)sz + 1);
+	len = fread(buf, 1, (size_t)sz, fp);
+	fclose(fp);
+	buf[len] = '\0';
+	*lenp = len;
+	return buf;
+}
+
+/* master_load - read and validate a configuration; NULL with err */
+static struct cfg *
+master_load(const char *path, char **textp, size_t *lenp, char *err,
+    size_t errlen)
+{
+	struct cfg *c;
+	char *text;
+	size_t len;
+
+	if ((text = master_read_file(path, &len, err, errlen)) == NULL)
+		return NULL;
+	if ((c = cfg_load_buffer(path, text, len, err, errlen)) == NULL) {
+		free(text);
+		return NULL;
+	}
+	*textp = text;
+	*lenp = len;
+	return c;
+}
+
+/* master_check_connectors - the connector files exist and are safe */
+static int
+master_check_connectors(const struct cfg *c, char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	size_t i;
+
+	for (i = 0; i < c->nconnectors; i++) {
+		snprintf(path, sizeof(path), "%s/%s.so", c->connector_dir,
+		    c->connectors[i].type);
+		if (stat(path, &st) == -1) {
+			snprintf(err, errlen, "connector %s: %.256s: %s",
+			    c->connectors[i].name, path, strerror(errno));
+			return -1;
+		}
+		if (!S_ISREG(st.st_mode) || (st.st_mode & 022) ||
+		    (st.st_uid != 0 && st.st_uid != geteuid())) {
+			snprintf(err, errlen, "connector %s: %.256s: not a regular "
+			    "file owned by root (or you) and writable only by "
+			    "its owner", c->connectors[i].name, path);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* master_config_fd - a sealed memfd holding the validated configuration */
+static int
+master_config_fd(void)
+{
+	int fd;
+	size_t off = 0;
+	ssize_t n;
+
+	fd = memfd_create("gatewayd.yaml", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd == -1)
+		fatal("memfd_create");
+	while (off < cfg_textlen) {
+		n = write(fd, cfg_text + off, cfg_textlen - off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			fatal("write config memfd");
+		off += (size_t)n;
+	}
+	(void)fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW |
+	    F_SEAL_WRITE | F_SEAL_SEAL);
+	return fd;
+}
+
+/* master_exec_child - in the forked child: set up descriptors and exec */
+static void __attribute__((noreturn))
+master_exec_child(const struct master_child *c, int ipcfd, int cfgfd)
+{
+	char path[PATH_MAX], nl[16], gen[16];
+	const char *argv[16];
+	int argc = 0, devnull, fd;
+	size_t i;
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigprocmask(SIG_SETMASK, &set, NULL);
+	for (i = 1; i < NSIG; i++)
+		signal((int)i, SIG_DFL);
+	/* Move everything above the fixed slots first, then place them. */
+	fd = PROC_FD_LISTEN + (int)nlisteners + 16;
+	if ((ipcfd = dup2(ipcfd, fd)) == -1 ||
+	    (cfgfd = dup2(cfgfd, fd + 1)) == -1)
+		_exit(71);
+	for (i = 0; i < nlisteners; i++)
+		if (dup2(listeners[i].fd, fd + 2 + (int)i) == -1)
+			_exit(71);
+	if (dup2(ipcfd, PROC_FD_IPC) == -1 || dup2(cfgfd, PROC_FD_CONFIG) == -1)
+		_exit(71);
+	if (c->role == ROLE_RECEIVER)
+		for (i = 0; i < nlisteners; i++)
+			if (dup2(fd + 2 + (int)i, PROC_FD_LISTEN + (int)i) == -1)
+				_exit(71);
+	devnull = open("/dev/null", O_RDWR);
+	if (devnull != -1) {
+		dup2(devnull, 0);
+		if (!foreground) {
+			dup2(devnull, 1);
+			dup2(devnull, 2);
+		}
+	}
+	fd = c->role == ROLE_RECEIVER ? PROC_FD_LISTEN + (int)nlisteners :
+	    PROC_FD_LISTEN;
+	close_range((unsigned)fd, ~0U, 0);
+
+	switch (c->role) {
+	case ROLE_RECEIVER: proc_libexec_path("gatewayd-receiver", path, sizeof(path)); break;
+	case ROLE_ROUTER: proc_libexec_path("gatewayd-router", path, sizeof(path)); break;
+	case ROLE_WORKER: proc_libexec_path("gatewayd-worker", path, sizeof(path)); break;
+	}
+	argv[argc++] = path;
+	argv[argc++] = "-c";
+	argv[argc++] = cfg_path;
+	if (foreground)
+		argv[argc++] = "-f";
+	if (verbose)
+		argv[argc++] = "-v";
+	snprintf(gen, sizeof(gen), "%d", c->generation);
+	argv[argc++] = "-g";
+	argv[argc++] = gen;
+	if (c->role == ROLE_RECEIVER) {
+		snprintf(nl, sizeof(nl), "%zu", nlisteners);
+		argv[argc++] = "-l";
+		argv[argc++] = nl;
+	}
+	if (c->role == ROLE_WORKER) {
+		argv[argc++] = "-n";
+		argv[argc++] = c->connector;
+	}
+	argv[argc] = NULL;
+	execv(path, (char *const *)argv);
+	fprintf(stderr, "gatewayd: exec %s: %s\n", path, strerror(errno));
+	_exit(71);
+}
+
+static void master_ipc(struct ipc *, const struct ipc_frame *, void *);
+static void master_ipc_closed(struct ipc *, void *);
+
+/* master_spawn - fork+exec one child */
+static void
+master_spawn(struct master_child *c)
+{
+	int sp[2], cfgfd;
+	pid_t pid;
+	char label[128];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == -1)
+		fatal("socketpair");
+	cfgfd = master_config_fd();
+	if ((pid = fork()) == -1) {
+		log_warn("fork %s", master_role_name(c->role));
+		close(sp[0]);
+		close(sp[1]);
+		close(cfgfd);
+		return;
+	}
+	if (pid == 0) {
+		close(sp[0]);
+		master_exec_child(c, sp[1], cfgfd);
+	}
+	close(sp[1]);
+	close(cfgfd);
+	c->pid = pid;
+	c->ready = 0;
+	c->started = time(NULL);
+	if (c->first_started == 0)
+		c->first_started = c->started;
+	c->ipc = ipc_new(base, sp[0], master_ipc, master_ipc_closed, c);
+	log_info("started %s", master_child_label(c, label, sizeof(label)));
+}
+
+/* master_find - the running (not retired) child for a role/connector */
+static struct master_child *
+master_find(enum master_role role, const char *connector)
+{
+	struct master_child *c;
+
+	for (c = children; c != NULL; c = c->next) {
+		if (c->role != role || c->retired)
+			continue;
+		if (role == ROLE_WORKER &&
+		    strcmp(c->connector, connector) != 0)
+			continue;
+		return c;
+	}
+	return NULL;
+}
+
+/* master_retired_alive - is an old child of this kind still running? */
+static int
+master_retired_alive(enum master_role role, const char *connector)
+{
+	struct master_child *c;
+
+	for (c = children; c != NULL; c = c->next)
+		if (c->retired && c->pid != 0 && c->role == role &&
+		    (role != ROLE_WORKER || strcmp(c->connector, connector) == 0))
+			return 1;
+	return 0;
+}
+
+/* master_forward - pass a notification to the child that handles it */
+static void
+master_forward(const struct ipc_frame *f, enum master_role role,
+    const char *connector)
+{
+	struct master_child *c = master_find(role, connector);
+
+	if (c == NULL || c->pid == 0 || c->ipc == NULL) {
+		log_debug("no %s %s running: it will find the work when it "
+		    "starts", master_role_name(role), connector ? connector : "");
+		return;
+	}
+	if (ipc_send(c->ipc, f->type, f->data, f->len) == -1)
+		log_warnx("cannot forward %s", ipc_type_name(f->type));
+}
+
+/* master_ipc - a frame from a child */
+static void
+master_ipc(struct ipc *ipc, const struct ipc_frame *f, void *arg)
+{
+	struct master_child *c = arg;
+	const char *sv[2];
+	char label[128];
+
+	switch (f->type) {
+	case IPC_READY:
+		c->ready = 1;
+		log_debug("%s ready", master_child_label(c, label, sizeof(label)));
+		master_start_pending();
+		break;
+	case IPC_MSG_NEW:
+		if (c->role != ROLE_RECEIVER)
+			fatalx("MSG_NEW from a %s", master_role_name(c->role));
+		master_forward(f, ROLE_ROUTER, NULL);
+		break;
+	case IPC_JOB_NEW:
+		if (c->role != ROLE_ROUTER)
+			fatalx("JOB_NEW from a %s", master_role_name(c->role));
+		if (ipc_strings(f, sv, 1) == -1 && f->len == 0)
+			fatalx("empty JOB_NEW from the router");
+		if (f->len == 0 || memchr(f->data, '\0', f->len) == NULL)
+			fatalx("malformed JOB_NEW from the router");
+		master_forward(f, ROLE_WORKER, (const char *)f->data);
+		break;
+	case IPC_RECV_STATS:
+		break;
+	default:
+		fatalx("unexpected %s from %s", ipc_type_name(f->type),
+		    master_child_label(c, label, sizeof(label)));
+	}
+	(void)ipc;
+}
+
+/* master_ipc_closed - the child's socket closed (it is exiting) */
+static void
+master_ipc_closed(struct ipc *ipc, void *arg)
+{
+	(void)ipc;
+	(void)arg;
+}
+
+/* master_restart_cb - backoff timer of a dead child */
+static void
+master_restart_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct master_child *c = arg;
+
+	(void)fd;
+	(void)ev;
+	if (!stopping && !c->retired && c->pid == 0 && !c->disabled) {
+		c->restarts++;
+		master_start_pending();
+	}
+}
+
+/* master_describe_status - "exited with status 1" / "killed by signal 9" */
+static const char *
+master_describe_status(int status, char *buf, size_t len)
+{
+	if (WIFEXITED(status))
+		snprintf(buf, len, "exited with status %d", WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		snprintf(buf, len, "killed by signal %d (%s)%s",
+		    WTERMSIG(status), strsignal(WTERMSIG(status)),
+		    WCOREDUMP(status) ? ", core dumped" : "");
+	else
+		snprintf(buf, len, "stopped (status 0x%x)", status);
+	return buf;
+}
+
+/* master_unlink_child - drop a retired child from the table */
+static void
+master_unlink_child(struct master_child *dead)
+{
+	struct master_child **pp;
+
+	for (pp = &children; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == dead) {
+			*pp = dead->next;
+			break;
+		}
+	}
+	if (dead->restart_ev)
+		event_free(dead->restart_ev);
+	free(dead->connector);
+	free(dead);
+}
+
+/* master_child_died - account for a dead child, schedule its restart */
+static void
+master_child_died(struct master_child *c, int status)
+{
+	char label[128], how[128];
+	struct timeval tv;
+	time_t ran = time(NULL) - c->started;
+
+	master_child_label(c, label, sizeof(label));
+	master_describe_status(status, how, sizeof(how));
+	if (c->ipc) {
+		ipc_free(c->ipc);
+		c->ipc = NULL;
+	}
+	c->pid = 0;
+	c->ready = 0;
+	if (stopping || c->retired) {
+		log_info("%s %s", label, how);
+		if (c->retired)
+			master_unlink_child(c);
+		return;
+	}
+	if (WIFEXITED(status) && WEXITSTATUS(status) == EX_CONFIG_CHILD) {
+		c->disabled = 1;
+		log_warnx("%s %s (configuration problem): not restarting it "
+		    "until the next reload", label, how);
+		return;
+	}
+	if (ran >= MASTER_STABLE_SECS)
+		c->backoff = 1;
+	else
+		c->backoff = c->backoff ? c->backoff * 2 : 1;
+	if (c->backoff > MASTER_MAX_BACKOFF)
+		c->backoff = MASTER_MAX_BACKOFF;
+	log_warnx("%s %s; restarting in %u s", label, how, c->backoff);
+	tv.tv_sec = c->backoff;
+	tv.tv_usec = 0;
+	if (c->restart_ev == NULL)
+		c->restart_ev = evtimer_new(base, master_restart_cb, c);
+	evtimer_add(c->restart_ev, &tv);
+}
+
+/* master_all_stopped - no child left running */
+static int
+master_all_stopped(void)
+{
+	struct master_child *c;
+
+	for (c = children; c != NULL; c = c->next)
+		if (c->pid != 0)
+			return 0;
+	return 1;
+}
+
+/* master_reap - collect every exited child */
+static void
+master_reap(void)
+{
+	struct master_child *c, *next;
+	pid_t pid;
+	int status;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (c = children; c != NULL; c = next) {
+			next = c->next;
+			if (c->pid == pid) {
+				master_child_died(c, status);
+				break;
+			}
+		}
+	}
+	if (stopping && master_all_stopped())
+		event_base_loopexit(base, NULL);
+	else if (!stopping)
+		master_start_pending();
+}
+
+/* master_timer_pending - is a restart of this child waiting on backoff? */
+static int
+master_timer_pending(const struct master_child *c)
+{
+	return c->restart_ev != NULL &&
+	    evtimer_pending(c->restart_ev, NULL);
+}
+
+/* master_start_pending - start every child that may start now */
+static void
+master_start_pending(void)
+{
+	struct master_child *c, *router;
+
+	if (stopping)
+		return;
+	router = master_find(ROLE_ROUTER, NULL);
+	for (c = children; c != NULL; c = c->next) {
+		if (c->retired || c->pid != 0 || c->disabled ||
+		    master_timer_pending(c))
+			continue;
+		switch (c->role) {
+		case ROLE_RECEIVER:
+			break;
+		case ROLE_ROUTER:
+			if (master_retired_alive(ROLE_ROUTER, NULL))
+				continue;
+			break;
+		case ROLE_WORKER:
+			/* The router recovers incoming/ before workers run. */
+			if (router == NULL || !router->ready ||
+			    master_retired_alive(ROLE_WORKER, c->connector))
+				continue;
+			break;
+		}
+		master_spawn(c);
+	}
+}
+
+/* master_add_child - a table entry for the current generation */
+static void
+master_add_child(enum master_role role, const char *connector)
+{
+	struct master_child *c = xcalloc(1, sizeof(*c));
+
+	c->role = role;
+	c->connector = connector ? xstrdup(connector) : NULL;
+	c->generation = generation;
+	c->next = children;
+	children = c;
+}
+
+/* master_plan_children - the children the configuration asks for */
+static void
+master_plan_children(void)
+{
+	size_t i;
+
+	for (i = cfg->nconnectors; i > 0; i--)
+		master_add_child(ROLE_WORKER, cfg->connectors[i - 1].name);
+	master_add_child(ROLE_ROUTER, NULL);
+	master_add_child(ROLE_RECEIVER, NULL);
+}
+
+/* master_stop_children - ask every child of a generation to stop */
+static void
+master_stop_children(int retire)
+{
+	struct master_child *c;
+
+	for (c = children; c != NULL; c = c->next) {
+		if (retire) {
+			if (c->retired)
+				continue;
+			c->retired = 1;
+			if (c->restart_ev)
+				evtimer_del(c->restart_ev);
+		}
+		if (c->pid != 0 && c->ipc != NULL)
+			ipc_send(c->ipc, IPC_SHUTDOWN, NULL, 0);
+	}
+	/* Retired entries that are not running can go now. */
+	for (c = children; c != NULL;) {
+		struct master_child *next = c->next;
+
+		if (c->retired && c->pid == 0)
+			master_unlink_child(c);
+		c = next;
+	}
+}
+
+/* master_listener_find - an already bound listener for addr:port */
+static int
+master_listener_find(struct master_listener *set, size_t n,
+    const char *addr, uint16_t port)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (set[i].fd != -1 && set[i].port == port &&
+		    strcmp(set[i].address, addr) == 0)
+			return (int)i;
+	return -1;
+}
+
+/*
+ * master_bind - bind the listeners of c, reusing sockets already bound for
+ * the same address (a reload must not drop connections); -1 with err.
+ */
+static int
+master_bind(const struct cfg *c, char *err, size_t errlen)
+{
+	struct master_listener *set;
+	size_t i;
+	int j;
+
+	set = xcalloc(c->nlisteners, sizeof(*set));
+	for (i = 0; i < c->nlisteners; i++) {
+		const struct cfg_listener *l = &c->listeners[i];
+
+		set[i].address = xstrdup(l->address);
+		set[i].port = l->port;
+		j = master_listener_find(listeners, nlisteners, l->address,
+		    l->port);
+		if (j >= 0) {
+			set[i].fd = listeners[j].fd;
+			listeners[j].fd = -1;
+			continue;
+		}
+		set[i].fd = net_listen(l->address, l->port, l->backlog, err,
+		    errlen);
+		if (set[i].fd == -1) {
+			while (i-- > 0)
+				if (master_listener_find(listeners, nlisteners,
+				    set[i].address, set[i].port) == -1)
+					close(set[i].fd);
+			free(set);
+			return -1;
+		}
+		log_info("listening on %s port %u (%s)", l->address,
+		    (unsigned)l->port, l->name);
+	}
+	for (i = 0; i < nlisteners; i++) {
+		if (listeners[i].fd != -1)
+			close(listeners[i].fd);
+		free(listeners[i].address);
+	}
+	free(listeners);
+	listeners = set;
+	nlisteners = c->nlisteners;
+	return 0;
+}
+
+/* master_prepare_spool - create the spool and the per-connector directories */
+static int
+master_prepare_spool(const struct cfg *c, char *err, size_t errlen)
+{
+	struct spool *sp;
+	size_t i;
+
+	sp = spool_open(c->spool, 1, run_uid, run_gid, err, errlen);
+	if (sp == NULL)
+		return -1;
+	if (spool_connector_init(sp, "_router", run_uid, run_gid, err,
+	    errlen) == -1)
+		goto fail;
+	for (i = 0; i < c->nconnectors; i++)
+		if (spool_connector_init(sp, c->connectors[i].name, run_uid,
+		    run_gid, err, errlen) == -1)
+			goto fail;
+	spool_close(sp);
+	return 0;
+fail:
+	spool_close(sp);
+	return -1;
+}
+
+/* master_recover_tmp - unacknowledged data from before a crash goes */
+static void
+master_recover_tmp(const struct cfg *c)
+{
+	char err[SPOOL_ERRLEN];
+	struct spool *sp;
+	int n;
+
+	if ((sp = spool_open(c->spool, 0, run_uid, run_gid, err,
+	    sizeof(err))) == NULL)
+		fatalx("spool: %s", err);
+	if ((n = spool_recover_tmp(sp)) > 0)
+		log_info("removed %d unacknowledged file(s) from %s/tmp", n,
+		    c->spool);
+	else if (n == -1)
+		log_warn("spool %s: cleaning tmp", c->spool);
+	spool_close(sp);
+}
+
+/* master_resolve_user - uid/gid the children drop to (root only) */
+static int
+master_resolve_user(const struct cfg *c, char *err, size_t errlen)
+{
+	struct passwd *pw;
+
+	if (geteuid() != 0) {
+		run_uid = (uid_t)-1;
+		run_gid = (gid_t)-1;
+		return 0;
+	}
+	if ((pw = getpwnam(c->user)) == NULL) {
+		snprintf(err, errlen, "user '%s' does not exist (create it, "
+		    "or set 'user' in %s)", c->user, c->file);
+		return -1;
+	}
+	if (pw->pw_uid == 0) {
+		snprintf(err, errlen, "user '%s' is root: children must not "
+		    "run as root", c->user);
+		return -1;
+	}
+	run_uid = pw->pw_uid;
+	run_gid = pw->pw_gid;
+	return 0;
+}
+
+/* master_pidfile - create and lock the pid file; fatal if another runs */
+static void
+master_pidfile(const char *path)
+{
+	char buf[32];
+	int n;
+
+	pidfile_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (pidfile_fd == -1)
+		fatal("pid file %s", path);
+	if (flock(pidfile_fd, LOCK_EX | LOCK_NB) == -1) {
+		if (errno == EWOULDBLOCK)
+			fatalx("another gatewayd is running (%s is locked)",
+			    path);
+		fatal("lock %s", path);
+	}
+	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	if (ftruncate(pidfile_fd, 0) == -1 ||
+	    pwrite(pidfile_fd, buf, (size_t)n, 0) != n)
+		fatal("write pid file %s", path);
+}
+
+/* master_reload - SIGHUP: validate, then start a new generation */
+int
+master_reload(char *msg, size_t msglen)
+{
+	char err[CFG_ERRLEN];
+	struct cfg *ncfg;
+	char *text;
+	size_t len;
+
+	if (stopping) {
+		snprintf(msg, msglen, "shutting down");
+		return -1;
+	}
+	ncfg = master_load(cfg_path, &text, &len, err, sizeof(err));
+	if (ncfg == NULL || master_check_connectors(ncfg, err, sizeof(err)) ||
+	    master_resolve_user(ncfg, err, sizeof(err)) ||
+	    master_prepare_spool(ncfg, err, sizeof(err)) ||
+	    master_bind(ncfg, err, sizeof(err))) {
+		log_warnx("reload failed, keeping the running configuration: %s",
+		    err);
+		snprintf(msg, msglen, "%s", err);
+		if (ncfg) {
+			cfg_free(ncfg);
+			free(text);
+		}
+		/* A failed attempt may have changed the user: restore it. */
+		(void)master_resolve_user(cfg, err, sizeof(err));
+		return -1;
+	}
+	cfg_free(cfg);
+	free(cfg_text);
+	cfg = ncfg;
+	cfg_text = text;
+	cfg_textlen = len;
+	generation++;
+	master_stop_children(1);
+	master_plan_children();
+	master_start_pending();
+	log_info("reloaded %s (generation %d)", cfg_path, generation);
+	snprintf(msg, msglen, "configuration %s reloaded", cfg_path);
+	return 0;
+}
+
+/* master_stop_timeout - children did not stop in time: kill them */
+static void
+master_stop_timeout(evutil_socket_t fd, short ev, void *arg)
+{
+	struct master_child *c;
+
+	(void)fd;
+	(void)ev;
+	(void)arg;
+	for (c = children; c != NULL; c = c->next)
+		if (c->pid != 0) {
+			log_warnx("%s (pid %ld) did not stop in %d s: killing it",
+			    master_role_name(c->role), (long)c->pid,
+			    MASTER_STOP_TIMEOUT);
+			kill(c->pid, SIGKILL);
+		}
+}
+
+/* master_signal - SIGTERM/SIGINT stop, SIGHUP reload, SIGCHLD reap */
+static void
+master_signal(evutil_socket_t sig, short ev, void *arg)
+{
+	char msg[CFG_ERRLEN];
+	struct timeval tv = { MASTER_STOP_TIMEOUT, 0 };
+
+	(void)ev;
+	(void)arg;
+	switch (sig) {
+	case SIGTERM:
+	case SIGINT:
+		if (stopping)
+			return;
+		stopping = 1;
+		log_info("received %s: stopping", strsignal((int)sig));
+		control_stop();
+		master_stop_children(0);
+		stop_timer = evtimer_new(base, master_stop_timeout, NULL);
+		evtimer_add(stop_timer, &tv);
+		if (master_all_stopped())
+			event_base_loopexit(base, NULL);
+		break;
+	case SIGHUP:
+		log_info("received SIGHUP: reloading %s", cfg_path);
+		(void)master_reload(msg, sizeof(msg));
+		break;
+	case SIGCHLD:
+		master_reap();
+		break;
+	}
+}
+
+/* master_paths_absolute - may the daemon leave its directory? */
+static int
+master_paths_absolute(const struct cfg *c)
+{
+	size_t i;
+
+	if (c->spool[0] != '/' || c->pid_file[0] != '/' ||
+	    c->control_socket[0] != '/' || c->connector_dir[0] != '/')
+		return 0;
+	for (i = 0; i < c->nconnectors; i++)
+		if (c->connectors[i].settings != NULL)
+			return 0;	/* settings may name relative paths */
+	return 1;
+}
+
+/* master_usage - command line help */
+static void __attribute__((noreturn))
+master_usage(void)
+{
+	fprintf(stderr, "usage: gatewayd [-fnv] [-c file]\n"
+	    "  -c file  configuration (default %s/gatewayd/gatewayd.yaml)\n"
+	    "  -f       stay in the foreground, log to stderr\n"
+	    "  -n       check the configuration and exit (0 valid, 1 not)\n"
+	    "  -v       verbose logging\n", GW_SYSCONFDIR);
+	exit(64);
+}
+
+/* master_check_only - gatewayd -n */
+static int
+master_check_only(void)
+{
+	char err[CFG_ERRLEN];
+	struct cfg *c;
+	char *text;
+	size_t len;
+
+	c = master_load(cfg_path, &text, &len, err, sizeof(err));
+	if (c == NULL || master_check_connectors(c, err, sizeof(err)) == -1) {
+		fprintf(stderr, "gatewayd: %s\n", err);
+		return 1;
+	}
+	printf("gatewayd: configuration %s is valid\n", cfg_path);
+	cfg_free(c);
+	free(text);
+	return 0;
+}
+
+/* master_setup - everything privileged, before the children start */
+static void
+master_setup(void)
+{
+	char err[CFG_ERRLEN];
+
+	if (master_check_connectors(cfg, err, sizeof(err)) == -1 ||
+	    master_resolve_user(cfg, err, sizeof(err)) == -1 ||
+	    master_prepare_spool(cfg, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	master_recover_tmp(cfg);
+	if (master_bind(cfg, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	control_fd = control_listen(cfg->control_socket, cfg->admin_group,
+	    err, sizeof(err));
+	if (control_fd == -1)
+		fatalx("%s", err);
+	if (geteuid() != 0)
+		log_info("not started as root: developer mode, children keep "
+		    "uid %u", (unsigned)geteuid());
+}
+
+int
+main(int argc, char **argv)
+{
+	char err[CFG_ERRLEN];
+	int ch, check = 0;
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGCHLD };
+	size_t i;
+
+	cfg_path = GW_SYSCONFDIR "/gatewayd/gatewayd.yaml";
+	while ((ch = getopt(argc, argv, "c:fnvh")) != -1) {
+		switch (ch) {
+		case 'c': cfg_path = optarg; break;
+		case 'f': foreground = 1; break;
+		case 'n': check = 1; break;
+		case 'v': verbose++; break;
+		default: master_usage();
+		}
+	}
+	if (optind != argc)
+		master_usage();
+	if (check)
+		return master_check_only();
+	{
+		static char abs_path[PATH_MAX];
+
+		/* Reloads happen after the daemon may have left the directory. */
+		if (realpath(cfg_path, abs_path) != NULL)
+			cfg_path = abs_path;
+	}
+	log_init("gatewayd", foreground ? LOG_TO_STDERR :
+	    LOG_TO_STDERR | LOG_TO_SYSLOG, verbose);
+	cfg = master_load(cfg_path, &cfg_text, &cfg_textlen, err, sizeof(err));
+	if (cfg == NULL)
+		fatalx("%s", err);
+	if (cfg->log_verbose)
+		verbose = 1;
+	signal(SIGPIPE, SIG_IGN);
+	master_setup();
+	if (!foreground) {
+		/* Relative paths in the configuration keep the directory. */
+		if (daemon(master_paths_absolute(cfg) ? 0 : 1, 0) == -1)
+			fatal("daemon");
+		log_init("gatewayd", LOG_TO_SYSLOG, verbose);
+	}
+	master_pidfile(cfg->pid_file);
+	started_at = time(NULL);
+	if ((base = event_base_new()) == NULL)
+		fatalx("event_base_new");
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		struct event *ev = evsignal_new(base, sigs[i], master_signal,
+		    NULL);
+		if (ev == NULL || evsignal_add(ev, NULL) == -1)
+			fatalx("signal handler");
+	}
+	control_start(base, control_fd);
+	master_plan_children();
+	master_start_pending();
+	log_info("gatewayd %s started (pid %ld, config %s)", PACKAGE_VERSION,
+	    (long)getpid(), cfg_path);
+	event_base_dispatch(base);
+	(void)unlink(cfg->control_socket);
+	(void)unlink(cfg->pid_file);
+	log_info("gatewayd stopped");
+	return 0;
+}

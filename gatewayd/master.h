@@ -1,0 +1,37 @@
+/*
+ * master.h - the master process: supervision of the children
+ */
+#ifndef GW_MASTER_H
+#define GW_MASTER_H
+
+#include <sys/types.h>
+#include <time.h>
+
+enum master_role { ROLE_RECEIVER, ROLE_ROUTER, ROLE_WORKER };
+
+struct master_child {
+	enum master_role role;
+	char *connector;		/* worker: instance name */
+	pid_t pid;			/* 0 when not running */
+	struct ipc *ipc;
+	int ready;
+	int generation;
+	int retired;			/* old generation, shutting down */
+	int disabled;			/* exited with EX_CONFIG: wait for a reload */
+	time_t started;
+	time_t first_started;
+	unsigned int restarts;
+	unsigned int backoff;		/* seconds before the next restart */
+	struct event *restart_ev;
+	struct master_child *next;
+};
+
+/* Read-only view for the control socket. */
+const struct master_child *master_children(void);
+const struct cfg *master_cfg(void);
+const char *master_role_name(enum master_role);
+time_t master_started(void);
+/* Ask for a reload (as SIGHUP); returns 0 and a message, or -1 and the reason. */
+int master_reload(char *msg, size_t msglen);
+
+#endif

@@ -1,0 +1,166 @@
+/*
+ * proc.c - start-up skeleton and privilege drop shared by every child
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <limits.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cfg.h"
+#include "log.h"
+#include "proc.h"
+#include "xmalloc.h"
+
+/* proc_usage - children are started by the master only */
+static void __attribute__((noreturn))
+proc_usage(const char *role)
+{
+	fprintf(stderr, "gatewayd-%s is started by gatewayd(8), not by hand\n",
+	    role);
+	exit(64);
+}
+
+/* proc_read_config - read the configuration text the master passed */
+static char *
+proc_read_config(size_t *lenp)
+{
+	size_t len = 0, cap = 65536;
+	char *buf = xmalloc(cap);
+	ssize_t n;
+
+	if (lseek(PROC_FD_CONFIG, 0, SEEK_SET) == -1 && errno != ESPIPE)
+		fatal("config descriptor");
+	for (;;) {
+		if (len == cap) {
+			if (cap >= 16 * 1024 * 1024)
+				fatalx("configuration too large");
+			cap *= 2;
+			buf = xreallocarray(buf, cap, 1);
+		}
+		n = read(PROC_FD_CONFIG, buf + len, cap - len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			fatal("read config descriptor");
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	close(PROC_FD_CONFIG);
+	*lenp = len;
+	return buf;
+}
+
+/* proc_child_init - parse argv, start logging, load the configuration */
+struct cfg *
+proc_child_init(int argc, char **argv, const char *role, struct proc_opts *o)
+{
+	char err[CFG_ERRLEN], tag[96];
+	struct cfg *cfg;
+	size_t len;
+	char *text;
+	int ch;
+
+	memset(o, 0, sizeof(*o));
+	o->role = role;
+	o->config_name = "gatewayd.yaml";
+	while ((ch = getopt(argc, argv, "c:fvl:n:g:")) != -1) {
+		switch (ch) {
+		case 'c': o->config_name = optarg; break;
+		case 'f': o->foreground = 1; break;
+		case 'v': o->verbose++; break;
+		case 'l': o->nlisteners = atoi(optarg); break;
+		case 'n': o->connector = optarg; break;
+		case 'g': o->generation = atoi(optarg); break;
+		default: proc_usage(role);
+		}
+	}
+	if (proc_fd_closed(PROC_FD_IPC) || proc_fd_closed(PROC_FD_CONFIG))
+		proc_usage(role);
+	snprintf(tag, sizeof(tag), "gatewayd-%s", role);
+	log_init(xstrdup(tag), o->foreground ? LOG_TO_STDERR : LOG_TO_SYSLOG,
+	    o->verbose);
+	if (o->connector)
+		log_set_tag(o->connector);
+	signal(SIGPIPE, SIG_IGN);
+	tzset();
+	text = proc_read_config(&len);
+	cfg = cfg_load_buffer(o->config_name, text, len, err, sizeof(err));
+	free(text);
+	if (cfg == NULL)
+		fatalx("%s", err);
+	if (cfg->log_verbose && !o->verbose)
+		o->verbose = 1;
+	return cfg;
+}
+
+/* proc_fd_closed - nonzero when fd is not open */
+int
+proc_fd_closed(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) == -1;
+}
+
+/* proc_drop_privileges - the one privilege-drop sequence */
+void
+proc_drop_privileges(const char *user, const char *chroot_dir)
+{
+	struct passwd *pw;
+	uid_t uid;
+	gid_t gid;
+
+	if (geteuid() != 0) {
+		log_debug("not root: developer mode, privileges unchanged");
+		return;
+	}
+	if ((pw = getpwnam(user)) == NULL)
+		fatalx("unknown user %s", user);
+	if (pw->pw_uid == 0)
+		fatalx("refusing to run children as root (user %s)", user);
+	uid = pw->pw_uid;
+	gid = pw->pw_gid;
+	if (chroot_dir != NULL) {
+		if (chroot(chroot_dir) == -1)
+			fatal("chroot %s", chroot_dir);
+	}
+	if (chdir("/") == -1)
+		fatal("chdir /");
+	if (setgroups(1, &gid) == -1)
+		fatal("setgroups");
+	if (setresgid(gid, gid, gid) == -1)
+		fatal("setresgid %u", (unsigned)gid);
+	if (setresuid(uid, uid, uid) == -1)
+		fatal("setresuid %u", (unsigned)uid);
+	if (setuid(0) != -1 || seteuid(0) != -1)
+		panic("privileges could be regained after the drop");
+	log_debug("running as %s (%u:%u)%s%s", user, (unsigned)uid,
+	    (unsigned)gid, chroot_dir ? ", chroot " : "",
+	    chroot_dir ? chroot_dir : "");
+}
+
+/* proc_libexec_path - where the child executables are */
+const char *
+proc_libexec_path(const char *name, char *buf, size_t len)
+{
+	const char *dir = getenv("GATEWAYD_LIBEXECDIR");
+	int n;
+
+	if (dir == NULL || *dir == '\0')
+		dir = GW_LIBEXECDIR;
+	n = snprintf(buf, len, "%s/%s", dir, name);
+	if (n < 0 || (size_t)n >= len)
+		fatalx("libexec path too long: %s/%s", dir, name);
+	return buf;
+}

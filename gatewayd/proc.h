@@ -39,6 +39,8 @@ struct cfg *proc_child_init(int argc, char **argv, const char *role, struct proc
  * developer mode, nothing changes.
  */
 void proc_drop_privileges(const char *user, const char *chroot_dir);
+/* Nonzero when fd is not an open descriptor. */
+int proc_fd_closed(int fd);
 /* Path of a sibling executable in the libexec directory. */
 const char *proc_libexec_path(const char *name, char *buf, size_t len);
 

@@ -42,7 +42,7 @@ xreallocarray(void *p, size_t n, size_t m)
 
 	if (m && n > SIZE_MAX / m)
 		fatalx("reallocarray overflow %zu*%zu", n, m);
-	q = realloc(p, n * m ? n * m : 1);
+	q = realloc(p, n * m != 0 ? n * m : 1);
 	if (q == NULL)
 		fatal("realloc %zu*%zu", n, m);
 	return q;

@@ -1,0 +1,1001 @@
+/*
+ * envelope.c - format and parse the text envelope of spool files
+ *
+ * The envelope is a few "key value" lines a person can read (envelope.h).
+ * Every value is escaped (\xHH for control bytes, 0x7f, '\' and, outside
+ * text fields, spaces), so no byte received from a client or an upstream
+ * server can end a line or forge a field.  The parser is strict: it accepts
+ * exactly what envelope_format() writes (plus harmless variants such as
+ * upper-case hex escapes), and envelope_format() of a parsed envelope gives
+ * the same bytes back.  Depends only on libc; never logs.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "envelope.h"
+
+#define ENV_MAGIC	"gatewayd-envelope"
+
+enum env_type {
+	T_ID, T_KIND, T_ARRIVAL, T_STR, T_OPT, T_OPTTEXT, T_FROM,
+	T_SIZE, T_UINT, T_TIME
+};
+
+struct env_field {
+	const char *key;
+	enum env_type type;
+	size_t off;		/* offset of the char * member (string types) */
+	int job;		/* only in job envelopes */
+};
+
+#define SF(m)	offsetof(struct envelope, m)
+
+/* Header fields, in the order envelope_format() writes them. */
+static const struct env_field env_fields[] = {
+	{ "id",			T_ID,		0,			0 },
+	{ "kind",		T_KIND,		0,			0 },
+	{ "arrival",		T_ARRIVAL,	0,			0 },
+	{ "listener",		T_STR,		SF(listener),		0 },
+	{ "client",		T_STR,		SF(client),		0 },
+	{ "client-name",	T_STR,		SF(client_name),	0 },
+	{ "helo",		T_STR,		SF(helo),		0 },
+	{ "auth",		T_OPT,		SF(auth),		0 },
+	{ "proto",		T_STR,		SF(proto),		0 },
+	{ "body",		T_STR,		SF(body),		0 },
+	{ "size",		T_SIZE,		0,			0 },
+	{ "from",		T_FROM,		SF(from),		0 },
+	{ "connector",		T_STR,		SF(connector),		1 },
+	{ "attempts",		T_UINT,		0,			1 },
+	{ "next-attempt",	T_TIME,		0,			1 },
+	{ "last-error",		T_OPTTEXT,	SF(last_error),		1 },
+};
+#define ENV_NFIELDS	(sizeof(env_fields) / sizeof(env_fields[0]))
+
+static const char *env_rcpt_states[] = { "pending", "done", "deferred", "failed" };
+
+/* env_oom - allocation failure in a function that cannot report it */
+static void
+env_oom(void)
+{
+	static const char msg[] = "envelope: out of memory\n";
+
+	fputs(msg, stderr);
+	abort();
+}
+
+/* env_strdup - strdup that treats NULL as NULL */
+static int
+env_strdup(char **dst, const char *src)
+{
+	*dst = NULL;
+	if (src == NULL)
+		return 0;
+	if ((*dst = strdup(src)) == NULL)
+		return -1;
+	return 0;
+}
+
+/* env_strp - the char * member of env a field table entry names */
+static char **
+env_strp(struct envelope *env, const struct env_field *f)
+{
+	return (char **)(void *)((char *)env + f->off);
+}
+
+/* env_cstrp - const variant of env_strp */
+static const char *
+env_cstr(const struct envelope *env, const struct env_field *f)
+{
+	return *(char *const *)(const void *)((const char *)env + f->off);
+}
+
+/* envelope_rcpt_state_name - text of a recipient state */
+const char *
+envelope_rcpt_state_name(enum rcpt_state st)
+{
+	if ((unsigned int)st >= sizeof(env_rcpt_states) / sizeof(env_rcpt_states[0]))
+		return "unknown";
+	return env_rcpt_states[st];
+}
+
+/* env_rcpt_clear - free one recipient's fields */
+static void
+env_rcpt_clear(struct envelope_rcpt *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->nparams; i++) {
+		free(r->params[i].name);
+		free(r->params[i].value);
+	}
+	free(r->params);
+	free(r->addr);
+	free(r->text);
+	memset(r, 0, sizeof(*r));
+}
+
+/* envelope_clear - free every field (not the struct itself) and zero it */
+void
+envelope_clear(struct envelope *env)
+{
+	size_t i;
+
+	if (env == NULL)
+		return;
+	for (i = 0; i < ENV_NFIELDS; i++)
+		if (env_fields[i].off != 0)
+			free(*env_strp(env, &env_fields[i]));
+	for (i = 0; i < env->nrcpt; i++)
+		env_rcpt_clear(&env->rcpt[i]);
+	free(env->rcpt);
+	memset(env, 0, sizeof(*env));
+}
+
+/* env_rcpt_grow - room for one more recipient; -1 with errno */
+static struct envelope_rcpt *
+env_rcpt_grow(struct envelope *env)
+{
+	struct envelope_rcpt *r;
+	size_t cap;
+
+	if (env->nrcpt >= ENVELOPE_MAX_RCPT) {
+		errno = E2BIG;
+		return NULL;
+	}
+	/* capacity is the next power of two >= nrcpt + 1 (min 4) */
+	cap = 4;
+	while (cap < env->nrcpt + 1)
+		cap *= 2;
+	if (env->nrcpt == 0 || (env->nrcpt & (env->nrcpt - 1)) == 0 ||
+	    env->nrcpt == 4) {
+		r = reallocarray(env->rcpt, cap, sizeof(*r));
+		if (r == NULL)
+			return NULL;
+		env->rcpt = r;
+	}
+	r = &env->rcpt[env->nrcpt];
+	memset(r, 0, sizeof(*r));
+	return r;
+}
+
+/* envelope_add_rcpt - append a recipient (copies addr); NULL on failure */
+struct envelope_rcpt *
+envelope_add_rcpt(struct envelope *env, const char *addr)
+{
+	struct envelope_rcpt *r;
+
+	if ((r = env_rcpt_grow(env)) == NULL)
+		return NULL;
+	if ((r->addr = strdup(addr)) == NULL)
+		return NULL;
+	r->state = RCPT_PENDING;
+	env->nrcpt++;
+	return r;
+}
+
+/* env_param_add - append a parameter; -1 with errno */
+static int
+env_param_add(struct envelope_rcpt *r, const char *name, const char *value)
+{
+	struct envelope_param *p;
+	char *n, *v;
+
+	p = reallocarray(r->params, r->nparams + 1, sizeof(*p));
+	if (p == NULL)
+		return -1;
+	r->params = p;
+	n = strdup(name);
+	v = strdup(value);
+	if (n == NULL || v == NULL) {
+		free(n);
+		free(v);
+		return -1;
+	}
+	p[r->nparams].name = n;
+	p[r->nparams].value = v;
+	r->nparams++;
+	return 0;
+}
+
+/* envelope_rcpt_set_param - set (replace or add) a routing parameter */
+void
+envelope_rcpt_set_param(struct envelope_rcpt *r, const char *name,
+    const char *value)
+{
+	size_t i;
+	char *v;
+
+	for (i = 0; i < r->nparams; i++) {
+		if (strcmp(r->params[i].name, name) == 0) {
+			if ((v = strdup(value)) == NULL)
+				env_oom();
+			free(r->params[i].value);
+			r->params[i].value = v;
+			return;
+		}
+	}
+	if (env_param_add(r, name, value) == -1)
+		env_oom();
+}
+
+/* envelope_rcpt_param - value of a routing parameter, or NULL */
+const char *
+envelope_rcpt_param(const struct envelope_rcpt *r, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < r->nparams; i++)
+		if (strcmp(r->params[i].name, name) == 0)
+			return r->params[i].value;
+	return NULL;
+}
+
+/* env_rcpt_copy - deep copy of one recipient; -1 on allocation failure */
+static int
+env_rcpt_copy(struct envelope_rcpt *d, const struct envelope_rcpt *s)
+{
+	size_t i;
+
+	memset(d, 0, sizeof(*d));
+	d->state = s->state;
+	d->code = s->code;
+	memcpy(d->status, s->status, sizeof(d->status));
+	d->status[sizeof(d->status) - 1] = '\0';
+	if (env_strdup(&d->addr, s->addr) == -1 ||
+	    env_strdup(&d->text, s->text) == -1)
+		return -1;
+	for (i = 0; i < s->nparams; i++)
+		if (env_param_add(d, s->params[i].name, s->params[i].value) == -1)
+			return -1;
+	return 0;
+}
+
+/* envelope_copy - deep copy of src into dst (aborts on allocation failure) */
+void
+envelope_copy(struct envelope *dst, const struct envelope *src)
+{
+	size_t i;
+
+	memcpy(dst, src, sizeof(*dst));
+	for (i = 0; i < ENV_NFIELDS; i++)
+		if (env_fields[i].off != 0)
+			*env_strp(dst, &env_fields[i]) = NULL;
+	dst->rcpt = NULL;
+	dst->nrcpt = 0;
+	for (i = 0; i < ENV_NFIELDS; i++)
+		if (env_fields[i].off != 0 &&
+		    env_strdup(env_strp(dst, &env_fields[i]),
+		    env_cstr(src, &env_fields[i])) == -1)
+			env_oom();
+	if (src->nrcpt == 0)
+		return;
+	if ((dst->rcpt = calloc(src->nrcpt, sizeof(*dst->rcpt))) == NULL)
+		env_oom();
+	/* keep the power-of-two capacity env_rcpt_grow expects */
+	if (src->nrcpt > 4) {
+		size_t cap = 4;
+		struct envelope_rcpt *r;
+
+		while (cap < src->nrcpt)
+			cap *= 2;
+		if ((r = reallocarray(dst->rcpt, cap, sizeof(*r))) == NULL)
+			env_oom();
+		dst->rcpt = r;
+	}
+	for (i = 0; i < src->nrcpt; i++) {
+		if (env_rcpt_copy(&dst->rcpt[i], &src->rcpt[i]) == -1)
+			env_oom();
+		dst->nrcpt++;
+	}
+}
+
+/* env_must_escape - does byte c need \xHH in a value? */
+static int
+env_must_escape(unsigned char c, int keep_spaces)
+{
+	if (c == '\\' || c == 0x7f)
+		return 1;
+	return keep_spaces ? c < 0x20 : c < 0x21;
+}
+
+/*
+ * envelope_escape - escape src into dst (always NUL-terminated when dstlen
+ * > 0, never cutting an escape in half); returns the length the whole
+ * escaped string needs, so a result >= dstlen means truncation.
+ */
+size_t
+envelope_escape(char *dst, size_t dstlen, const char *src, int keep_spaces)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *s;
+	size_t need = 0, w = 0, step;
+	char tmp[4];
+
+	for (s = (const unsigned char *)src; *s != '\0'; s++) {
+		if (env_must_escape(*s, keep_spaces)) {
+			tmp[0] = '\\';
+			tmp[1] = 'x';
+			tmp[2] = hex[*s >> 4];
+			tmp[3] = hex[*s & 0xf];
+			step = 4;
+		} else {
+			tmp[0] = (char)*s;
+			step = 1;
+		}
+		need += step;
+		if (dstlen > 0 && w + step < dstlen && w == need - step) {
+			memcpy(dst + w, tmp, step);
+			w += step;
+		}
+	}
+	if (dstlen > 0)
+		dst[w] = '\0';
+	return need;
+}
+
+/* env_hexval - value of a hex digit, -1 if not one */
+static int
+env_hexval(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * envelope_unescape - decode \xHH in place; -1 on a malformed escape, an
+ * escaped NUL, or a raw control byte (an escaped value never has one).
+ */
+int
+envelope_unescape(char *s)
+{
+	unsigned char *r = (unsigned char *)s, *w = (unsigned char *)s;
+	int hi, lo;
+
+	while (*r != '\0') {
+		if (*r < 0x20 || *r == 0x7f)
+			return -1;
+		if (*r != '\\') {
+			*w++ = *r++;
+			continue;
+		}
+		if (r[1] != 'x' || (hi = env_hexval(r[2])) < 0 ||
+		    (lo = env_hexval(r[3])) < 0 || (hi == 0 && lo == 0))
+			return -1;
+		*w++ = (unsigned char)(hi << 4 | lo);
+		r += 4;
+	}
+	*w = '\0';
+	return 0;
+}
+
+/* ---- formatting ---- */
+
+struct env_buf {
+	char *p;
+	size_t len, cap;
+	int failed;		/* errno of the first failure, 0 if none */
+};
+
+/* env_buf_reserve - make room for n more bytes (plus a NUL) */
+static int
+env_buf_reserve(struct env_buf *b, size_t n)
+{
+	size_t cap;
+	char *p;
+
+	if (b->failed)
+		return -1;
+	if (n > ENVELOPE_MAX_SIZE || b->len + n + 1 > ENVELOPE_MAX_SIZE + 1) {
+		b->failed = E2BIG;
+		return -1;
+	}
+	if (b->len + n + 1 <= b->cap)
+		return 0;
+	cap = b->cap ? b->cap : 1024;
+	while (cap < b->len + n + 1)
+		cap *= 2;
+	if ((p = realloc(b->p, cap)) == NULL) {
+		b->failed = ENOMEM;
+		return -1;
+	}
+	b->p = p;
+	b->cap = cap;
+	return 0;
+}
+
+/* env_buf_add - append raw bytes */
+static void
+env_buf_add(struct env_buf *b, const char *s, size_t n)
+{
+	if (env_buf_reserve(b, n) == -1)
+		return;
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+/* env_buf_printf - append formatted text (short, internal strings only) */
+static void __attribute__((format(printf, 2, 3)))
+env_buf_printf(struct env_buf *b, const char *fmt, ...)
+{
+	char tmp[128];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(tmp)) {
+		b->failed = b->failed ? b->failed : EINVAL;
+		return;
+	}
+	env_buf_add(b, tmp, (size_t)n);
+}
+
+/* env_buf_esc - append an escaped value */
+static void
+env_buf_esc(struct env_buf *b, const char *s, int keep_spaces)
+{
+	size_t need;
+
+	need = envelope_escape(NULL, 0, s, keep_spaces);
+	if (env_buf_reserve(b, need) == -1)
+		return;
+	envelope_escape(b->p + b->len, need + 1, s, keep_spaces);
+	b->len += need;
+}
+
+/* env_buf_sep - the space between a key and a non-empty value */
+static void
+env_buf_kv(struct env_buf *b, const char *key, const char *val, int keep)
+{
+	env_buf_add(b, key, strlen(key));
+	if (val != NULL && *val != '\0') {
+		env_buf_add(b, " ", 1);
+		env_buf_esc(b, val, keep);
+	}
+	env_buf_add(b, "\n", 1);
+}
+
+/* env_qid_ok - 20 lowercase hex digits */
+static int
+env_qid_ok(const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < ENVELOPE_QID_LEN; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return s[i] == '\0';
+}
+
+/* env_status_ok - enhanced status code "C.SSS.DDD" with class 2, 4 or 5 */
+static int
+env_status_ok(const char *s)
+{
+	size_t i, part = 0, digits = 0;
+
+	if (!(s[0] == '2' || s[0] == '4' || s[0] == '5') || s[1] != '.')
+		return 0;
+	for (i = 2; s[i] != '\0'; i++) {
+		if (s[i] >= '0' && s[i] <= '9') {
+			if (++digits > 3)
+				return 0;
+		} else if (s[i] == '.' && digits > 0 && part == 0) {
+			part++;
+			digits = 0;
+		} else
+			return 0;
+	}
+	return part == 1 && digits > 0 && i < 16;
+}
+
+/* env_format_field - one header line */
+static void
+env_format_field(struct env_buf *b, const struct envelope *env,
+    const struct env_field *f)
+{
+	const char *s;
+
+	switch (f->type) {
+	case T_ID:
+		env_buf_printf(b, "id %s\n", env->id);
+		break;
+	case T_KIND:
+		env_buf_printf(b, "kind %s\n",
+		    env->kind == ENVELOPE_JOB ? "job" : "message");
+		break;
+	case T_ARRIVAL:
+		env_buf_printf(b, "arrival %" PRId64 ".%06" PRId64 "\n",
+		    env->arrival_us / 1000000, env->arrival_us % 1000000);
+		break;
+	case T_STR:
+		env_buf_kv(b, f->key, env_cstr(env, f), 0);
+		break;
+	case T_OPT:
+	case T_OPTTEXT:
+	case T_FROM:
+		s = env_cstr(env, f);
+		env_buf_add(b, f->key, strlen(f->key));
+		if (f->type == T_FROM && (s == NULL || *s == '\0'))
+			env_buf_add(b, " <>", 3);
+		else if (f->type == T_FROM && strcmp(s, "<>") == 0)
+			env_buf_add(b, " \\x3c>", 6);	/* a literal "<>" */
+		else if (f->type != T_FROM && s == NULL)
+			env_buf_add(b, " -", 2);
+		else if (f->type != T_FROM && strcmp(s, "-") == 0)
+			env_buf_add(b, " \\x2d", 5);	/* a literal "-" */
+		else if (*s != '\0') {
+			env_buf_add(b, " ", 1);
+			env_buf_esc(b, s, f->type == T_OPTTEXT);
+		}
+		env_buf_add(b, "\n", 1);
+		break;
+	case T_SIZE:
+		env_buf_printf(b, "size %jd\n", (intmax_t)env->size);
+		break;
+	case T_UINT:
+		env_buf_printf(b, "%s %u\n", f->key, env->attempts);
+		break;
+	case T_TIME:
+		env_buf_printf(b, "%s %jd\n", f->key, (intmax_t)env->next_attempt);
+		break;
+	}
+}
+
+/* env_format_rcpt - a rcpt line and its param lines; -1 if unusable */
+static int
+env_format_rcpt(struct env_buf *b, const struct envelope_rcpt *r)
+{
+	size_t i;
+
+	if (r->addr == NULL || r->addr[0] == '\0' ||
+	    (unsigned int)r->state > RCPT_FAILED || r->nparams > ENVELOPE_MAX_PARAMS ||
+	    (r->code != 0 && (r->code < 100 || r->code > 599)) ||
+	    (r->code != 0 && r->status[0] != '\0' && !env_status_ok(r->status)))
+		return -1;
+	env_buf_printf(b, "rcpt %s ", env_rcpt_states[r->state]);
+	env_buf_esc(b, r->addr, 0);
+	if (r->code != 0) {
+		env_buf_printf(b, " %d %s", r->code,
+		    r->status[0] != '\0' ? r->status : "-");
+		if (r->text != NULL && r->text[0] != '\0') {
+			env_buf_add(b, " ", 1);
+			env_buf_esc(b, r->text, 1);
+		}
+	}
+	env_buf_add(b, "\n", 1);
+	for (i = 0; i < r->nparams; i++) {
+		if (r->params[i].name == NULL || r->params[i].name[0] == '\0' ||
+		    r->params[i].value == NULL)
+			return -1;
+		env_buf_add(b, "param ", 6);
+		env_buf_esc(b, r->params[i].name, 0);
+		if (r->params[i].value[0] != '\0') {
+			env_buf_add(b, " ", 1);
+			env_buf_esc(b, r->params[i].value, 1);
+		}
+		env_buf_add(b, "\n", 1);
+	}
+	return 0;
+}
+
+/*
+ * envelope_format - serialise into a malloc'd buffer; -1 with errno
+ * (EINVAL for an unusable field, E2BIG when too large, ENOMEM).
+ */
+int
+envelope_format(const struct envelope *env, char **out, size_t *outlen)
+{
+	struct env_buf b = { NULL, 0, 0, 0 };
+	size_t i;
+
+	*out = NULL;
+	*outlen = 0;
+	if (!env_qid_ok(env->id) || env->arrival_us < 0 || env->size < -1 ||
+	    env->next_attempt < 0 || env->nrcpt > ENVELOPE_MAX_RCPT ||
+	    (env->kind != ENVELOPE_MESSAGE && env->kind != ENVELOPE_JOB) ||
+	    (env->kind == ENVELOPE_JOB &&
+	    (env->connector == NULL || env->connector[0] == '\0'))) {
+		errno = env->nrcpt > ENVELOPE_MAX_RCPT ? E2BIG : EINVAL;
+		return -1;
+	}
+	env_buf_printf(&b, "%s %d\n", ENV_MAGIC, ENVELOPE_VERSION);
+	for (i = 0; i < ENV_NFIELDS; i++)
+		if (!env_fields[i].job || env->kind == ENVELOPE_JOB)
+			env_format_field(&b, env, &env_fields[i]);
+	for (i = 0; i < env->nrcpt && !b.failed; i++)
+		if (env_format_rcpt(&b, &env->rcpt[i]) == -1)
+			b.failed = EINVAL;
+	env_buf_add(&b, "end\n", 4);
+	if (b.failed) {
+		free(b.p);
+		errno = b.failed;
+		return -1;
+	}
+	*out = b.p;
+	*outlen = b.len;
+	return 0;
+}
+
+/* ---- parsing ---- */
+
+struct env_parser {
+	struct envelope *env;
+	size_t lineno;
+	size_t seen[ENV_NFIELDS];	/* line of each field, 0 if absent */
+	char *err;
+	size_t errlen;
+};
+
+/* env_perr - set "line N: reason" and return -1 */
+static int __attribute__((format(printf, 2, 3)))
+env_perr(struct env_parser *p, const char *fmt, ...)
+{
+	char msg[200];
+	va_list ap;
+	int save = errno;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (p->err != NULL && p->errlen > 0)
+		snprintf(p->err, p->errlen, "line %zu: %s", p->lineno, msg);
+	errno = save == ENOMEM ? ENOMEM : EINVAL;
+	return -1;
+}
+
+/* env_parse_num - strict decimal, no sign, <= max */
+static int
+env_parse_num(const char *s, uint64_t max, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (*s == '\0' || (s[0] == '0' && s[1] != '\0'))
+		return -1;
+	for (; *s != '\0'; s++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		if (v > (max - (uint64_t)(*s - '0')) / 10)
+			return -1;
+		v = v * 10 + (uint64_t)(*s - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+/* env_parse_arrival - "seconds.micro" (exactly six fraction digits) */
+static int
+env_parse_arrival(const char *s, int64_t *out)
+{
+	char secs[24];
+	const char *dot;
+	uint64_t sec, usec;
+
+	if ((dot = strchr(s, '.')) == NULL || (size_t)(dot - s) >= sizeof(secs) ||
+	    strlen(dot + 1) != 6)
+		return -1;
+	memcpy(secs, s, (size_t)(dot - s));
+	secs[dot - s] = '\0';
+	if (env_parse_num(secs, INT64_MAX / 1000000 - 1, &sec) == -1)
+		return -1;
+	if (dot[1] == '0' && strspn(dot + 1, "0") == 6)
+		usec = 0;
+	else if (strspn(dot + 1, "0123456789") != 6 ||
+	    env_parse_num(dot + 1 + strspn(dot + 1, "0"), 999999, &usec) == -1)
+		return -1;
+	*out = (int64_t)(sec * 1000000 + usec);
+	return 0;
+}
+
+/* env_set_str - unescape v into a new string at *dst */
+static int
+env_set_str(struct env_parser *p, const char *key, char **dst, char *v,
+    int keep_spaces)
+{
+	if (!keep_spaces && strchr(v, ' ') != NULL)
+		return env_perr(p, "unescaped space in '%s'", key);
+	if (envelope_unescape(v) == -1)
+		return env_perr(p, "bad escape in '%s'", key);
+	if ((*dst = strdup(v)) == NULL) {
+		errno = ENOMEM;
+		return env_perr(p, "out of memory");
+	}
+	return 0;
+}
+
+/* env_parse_strfield - the string-valued header fields */
+static int
+env_parse_strfield(struct env_parser *p, const struct env_field *f, char *v)
+{
+	char **dst = env_strp(p->env, f);
+
+	if (f->type == T_FROM && strcmp(v, "<>") == 0)
+		v = (char *)"";
+	else if ((f->type == T_OPT || f->type == T_OPTTEXT) && strcmp(v, "-") == 0)
+		return 0;	/* NULL */
+	return env_set_str(p, f->key, dst, v, f->type == T_OPTTEXT);
+}
+
+/* env_parse_field - a header field line */
+static int
+env_parse_field(struct env_parser *p, const struct env_field *f, char *v)
+{
+	struct envelope *env = p->env;
+	uint64_t n;
+
+	switch (f->type) {
+	case T_ID:
+		if (!env_qid_ok(v))
+			return env_perr(p, "bad queue id");
+		memcpy(env->id, v, ENVELOPE_QID_LEN + 1);
+		return 0;
+	case T_KIND:
+		if (strcmp(v, "message") == 0)
+			env->kind = ENVELOPE_MESSAGE;
+		else if (strcmp(v, "job") == 0)
+			env->kind = ENVELOPE_JOB;
+		else
+			return env_perr(p, "bad kind");
+		return 0;
+	case T_ARRIVAL:
+		if (env_parse_arrival(v, &env->arrival_us) == -1)
+			return env_perr(p, "bad arrival time");
+		return 0;
+	case T_SIZE:
+		if (strcmp(v, "-1") == 0)
+			env->size = -1;
+		else if (env_parse_num(v, INT64_MAX, &n) == -1)
+			return env_perr(p, "bad number for 'size'");
+		else
+			env->size = (off_t)n;
+		return 0;
+	case T_UINT:
+		if (env_parse_num(v, UINT32_MAX, &n) == -1)
+			return env_perr(p, "bad number for '%s'", f->key);
+		env->attempts = (unsigned int)n;
+		return 0;
+	case T_TIME:
+		if (env_parse_num(v, INT64_MAX, &n) == -1 || (time_t)n < 0)
+			return env_perr(p, "bad number for '%s'", f->key);
+		env->next_attempt = (time_t)n;
+		return 0;
+	default:
+		return env_parse_strfield(p, f, v);
+	}
+}
+
+/* env_next_token - split off the next space-separated token of *s */
+static char *
+env_next_token(char **s)
+{
+	char *t = *s, *sp;
+
+	if (t == NULL)
+		return NULL;
+	if ((sp = strchr(t, ' ')) != NULL) {
+		*sp = '\0';
+		*s = sp + 1;
+	} else
+		*s = NULL;
+	return t;
+}
+
+/* env_parse_result - "<code> <status> [<text>]" of a rcpt line */
+static int
+env_parse_result(struct env_parser *p, struct envelope_rcpt *r, char *rest)
+{
+	char *code, *status;
+	uint64_t n;
+
+	code = env_next_token(&rest);
+	status = env_next_token(&rest);
+	if (env_parse_num(code, 599, &n) == -1 || n < 100)
+		return env_perr(p, "bad result code in 'rcpt'");
+	r->code = (int)n;
+	if (status == NULL)
+		return env_perr(p, "missing status in 'rcpt'");
+	if (strcmp(status, "-") != 0) {
+		if (!env_status_ok(status))
+			return env_perr(p, "bad enhanced status in 'rcpt'");
+		memcpy(r->status, status, strlen(status) + 1);
+	}
+	if (rest != NULL && *rest != '\0')
+		return env_set_str(p, "rcpt", &r->text, rest, 1);
+	return 0;
+}
+
+/* env_parse_rcpt - "rcpt <state> <address> [<code> <status> [<text>]]" */
+static int
+env_parse_rcpt(struct env_parser *p, char *v)
+{
+	struct envelope_rcpt *r;
+	char *state, *addr, *rest = v;
+	size_t i;
+
+	state = env_next_token(&rest);
+	addr = env_next_token(&rest);
+	for (i = 0; i <= RCPT_FAILED; i++)
+		if (strcmp(state, env_rcpt_states[i]) == 0)
+			break;
+	if (i > RCPT_FAILED)
+		return env_perr(p, "bad recipient state");
+	if (addr == NULL || *addr == '\0')
+		return env_perr(p, "missing recipient address");
+	if (p->env->nrcpt >= ENVELOPE_MAX_RCPT)
+		return env_perr(p, "too many recipients (max %d)", ENVELOPE_MAX_RCPT);
+	if ((r = env_rcpt_grow(p->env)) == NULL)
+		return env_perr(p, "out of memory");
+	p->env->nrcpt++;	/* envelope_clear frees it on failure */
+	r->state = (enum rcpt_state)i;
+	if (env_set_str(p, "rcpt", &r->addr, addr, 0) == -1)
+		return -1;
+	if (rest != NULL)
+		return env_parse_result(p, r, rest);
+	return 0;
+}
+
+/* env_parse_param - "param <name> [<value>]" after a rcpt line */
+static int
+env_parse_param(struct env_parser *p, char *v)
+{
+	struct envelope_rcpt *r;
+	char *name, *rest = v;
+
+	if (p->env->nrcpt == 0)
+		return env_perr(p, "'param' before any 'rcpt'");
+	r = &p->env->rcpt[p->env->nrcpt - 1];
+	if (r->nparams >= ENVELOPE_MAX_PARAMS)
+		return env_perr(p, "too many params (max %d)", ENVELOPE_MAX_PARAMS);
+	name = env_next_token(&rest);
+	if (*name == '\0')
+		return env_perr(p, "missing param name");
+	if (rest == NULL)
+		rest = (char *)"";
+	if (envelope_unescape(name) == -1 || envelope_unescape(rest) == -1)
+		return env_perr(p, "bad escape in 'param'");
+	if (envelope_rcpt_param(r, name) != NULL)
+		return env_perr(p, "duplicate param");
+	if (env_param_add(r, name, rest) == -1)
+		return env_perr(p, "out of memory");
+	return 0;
+}
+
+/* env_parse_line - one line after the version line (NUL-terminated) */
+static int
+env_parse_line(struct env_parser *p, char *line)
+{
+	char *v, key[40];
+	size_t i;
+
+	if ((v = strchr(line, ' ')) != NULL)
+		*v++ = '\0';
+	else
+		v = line + strlen(line);
+	if (strcmp(line, "rcpt") == 0)
+		return env_parse_rcpt(p, v);
+	if (strcmp(line, "param") == 0)
+		return env_parse_param(p, v);
+	for (i = 0; i < ENV_NFIELDS; i++) {
+		if (strcmp(line, env_fields[i].key) != 0)
+			continue;
+		if (p->seen[i])
+			return env_perr(p, "duplicate '%s'", env_fields[i].key);
+		if (p->env->nrcpt > 0)
+			return env_perr(p, "'%s' after a 'rcpt' line", env_fields[i].key);
+		p->seen[i] = p->lineno;
+		return env_parse_field(p, &env_fields[i], v);
+	}
+	envelope_escape(key, sizeof(key), line, 0);
+	return env_perr(p, "unknown key '%s'", key);
+}
+
+/* env_parse_finish - at "end": every field the kind needs is present */
+static int
+env_parse_finish(struct env_parser *p)
+{
+	size_t i;
+	int job = p->env->kind == ENVELOPE_JOB;
+
+	for (i = 0; i < ENV_NFIELDS; i++) {
+		if (env_fields[i].job && !job && p->seen[i]) {
+			p->lineno = p->seen[i];
+			return env_perr(p, "'%s' in a message envelope",
+			    env_fields[i].key);
+		}
+		if (!p->seen[i] && (!env_fields[i].job || job))
+			return env_perr(p, "missing '%s'", env_fields[i].key);
+	}
+	p->env->version = ENVELOPE_VERSION;
+	return 0;
+}
+
+/* env_check_line - reject raw control bytes in a line */
+static int
+env_check_line(struct env_parser *p, const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return env_perr(p, "control character 0x%02x in line",
+			    (unsigned char)s[i]);
+	return 0;
+}
+
+/* env_parse_lines - walk the lines of buf[0..len) up to "end" */
+static int
+env_parse_lines(struct env_parser *p, const char *buf, size_t len,
+    size_t *consumed)
+{
+	const char *s = buf, *nl;
+	char *line;
+	size_t n;
+	int rc;
+
+	for (p->lineno = 1; (size_t)(s - buf) < len; p->lineno++) {
+		if ((nl = memchr(s, '\n', len - (size_t)(s - buf))) == NULL)
+			break;
+		n = (size_t)(nl - s);
+		if (env_check_line(p, s, n) == -1)
+			return -1;
+		if (p->lineno == 1) {
+			if (n != strlen(ENV_MAGIC " 1") || memcmp(s, ENV_MAGIC " 1", n) != 0)
+				return env_perr(p, strncmp(s, ENV_MAGIC " ", strlen(ENV_MAGIC) + 1) == 0 ?
+				    "unsupported envelope version" : "missing version line");
+		} else if (n == 3 && memcmp(s, "end", 3) == 0) {
+			*consumed = (size_t)(nl + 1 - buf);
+			return env_parse_finish(p);
+		} else {
+			if ((line = strndup(s, n)) == NULL) {
+				errno = ENOMEM;
+				return env_perr(p, "out of memory");
+			}
+			rc = env_parse_line(p, line);
+			free(line);
+			if (rc == -1)
+				return -1;
+		}
+		s = nl + 1;
+	}
+	if (p->lineno == 1)
+		return env_perr(p, "missing version line");
+	return env_perr(p, "truncated envelope: no 'end' line");
+}
+
+/*
+ * envelope_parse - parse the envelope at the start of buf; fills env and
+ * *consumed (offset of the first message byte); -1 with a reason in err.
+ */
+int
+envelope_parse(const char *buf, size_t len, struct envelope *env,
+    size_t *consumed, char *err, size_t errlen)
+{
+	struct env_parser p;
+
+	memset(env, 0, sizeof(*env));
+	memset(&p, 0, sizeof(p));
+	p.env = env;
+	p.err = err;
+	p.errlen = errlen;
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	if (len > ENVELOPE_MAX_SIZE)
+		len = ENVELOPE_MAX_SIZE;
+	if (env_parse_lines(&p, buf, len, consumed) == -1) {
+		envelope_clear(env);
+		return -1;
+	}
+	return 0;
+}

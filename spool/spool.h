@@ -155,7 +155,7 @@ int spool_connectors(struct spool *, char ***names, size_t *n);
 void spool_free_names(char **names, size_t n);
 /* Start-up: remove every tmp/ file; returns number removed or -1. */
 int spool_recover_tmp(struct spool *);
-/* Start-up of a worker: move active/<c>/* back to queue/<c>/; returns count or -1. */
+/* Start-up of a worker: move every active/<c>/ job back to queue/<c>/; returns count or -1. */
 int spool_recover_active(struct spool *, const char *connector);
 /* Read any job's envelope by state (for gatewayctl). */
 int spool_job_read(struct spool *, enum spool_state, const char *connector,
