@@ -1,0 +1,1394 @@
+/*
+ * cfg.c - load and validate gatewayd.yaml with libyaml
+ *
+ * The file is loaded with libyaml's document API, then walked against
+ * tables of known keys (struct cfg_key): each map is checked for unknown
+ * and duplicate keys, each value for its type and range, and each map for
+ * its required keys.  The first error stops the load and is reported as
+ * "FILE:LINE:COLUMN: message" (1-based, from libyaml's marks).  The
+ * free-form "settings" map of a connector is copied into a gw_node tree
+ * owned by the cfg (see connector.h).  The same tables give the list of
+ * known keys (cfg_known_keys) that the documentation check uses.
+ * See gatewayd.yaml(5).
+ */
+#include "config.h"
+
+#include <sys/types.h>
+#include <sys/stat.h>
+#include <arpa/inet.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <yaml.h>
+
+#include "cfg.h"
+#include "log.h"
+#include "net.h"
+#include "xmalloc.h"
+
+#ifndef GW_DEFAULT_USER
+#define GW_DEFAULT_USER		"_gatewayd"
+#endif
+#ifndef GW_LOCALSTATEDIR
+#define GW_LOCALSTATEDIR	"/var"
+#endif
+#ifndef GW_RUNSTATEDIR
+#define GW_RUNSTATEDIR		"/run"
+#endif
+#ifndef GW_CONNECTORDIR
+#define GW_CONNECTORDIR		"/usr/lib/gatewayd/connectors"
+#endif
+
+#define CFG_MAX_FILE		(4 * 1024 * 1024)
+#define CFG_MAX_NODES		100000	/* settings nodes, aliases expanded */
+#define CFG_MAX_DEPTH		64	/* settings nesting */
+#define CFG_PATHLEN		256
+#define CFG_TEXTLEN		128	/* user text quoted in a message */
+#define CFG_KEYS_MAX		128
+#define CFG_KEYS_POOL		4096
+
+/* A settings node with the storage of its strings. */
+struct cfg_node {
+	struct gw_node node;
+	char *key;
+	char *value;
+	struct cfg_node *all;		/* every node of the cfg, for cfg_free */
+};
+
+struct cfg_priv {
+	struct cfg_node *nodes;
+	size_t nnodes;
+};
+
+/* The state of one load. */
+struct cfgp {
+	struct cfg *cfg;
+	struct cfg_priv *priv;
+	yaml_document_t *doc;
+	const char *file;
+	char *err;
+	size_t errlen;
+	int failed;
+};
+
+enum cfg_kind {
+	CFG_STR,		/* non-empty string */
+	CFG_OPTSTR,		/* string; null means none */
+	CFG_PATTERN,		/* string, may be empty */
+	CFG_HOST,		/* domain name */
+	CFG_NAME,		/* connector instance name */
+	CFG_TOKEN,		/* [a-z0-9_-]+ */
+	CFG_ADDR,		/* numeric IPv4 or IPv6 address */
+	CFG_BOOL,		/* int */
+	CFG_INT,		/* int within min..max */
+	CFG_PORT,		/* uint16_t within 1..65535 */
+	CFG_COUNT,		/* size_t within min..max */
+	CFG_SIZE,		/* size_t, K/M/G suffix */
+	CFG_TIME,		/* time_t, s/m/h/d suffix */
+	CFG_NETLIST,		/* struct net_list */
+	CFG_MAP,		/* nested map of sub keys at off */
+	CFG_FUNC		/* handled by fn */
+};
+
+struct cfg_key;
+typedef int cfg_fn(struct cfgp *, const struct cfg_key *, yaml_node_t *,
+    const char *, void *);
+
+struct cfg_key {
+	const char *name;
+	enum cfg_kind kind;
+	size_t off;
+	unsigned long long min, max;
+	cfg_fn *fn;
+	const struct cfg_key *sub;	/* keys of a nested map or list of maps */
+	int required;
+};
+
+static int cfg_error(struct cfgp *, const yaml_node_t *, const char *, ...)
+    __attribute__((format(printf, 3, 4)));
+static cfg_fn cfg_listeners, cfg_connectors, cfg_rules, cfg_settings;
+static cfg_fn cfg_domains, cfg_addresses, cfg_reject;
+
+#define DAY	86400ULL
+
+static const struct cfg_key cfg_listener_keys[] = {
+	{ "name", CFG_TOKEN, offsetof(struct cfg_listener, name), 0, 0, NULL, NULL, 1 },
+	{ "address", CFG_ADDR, offsetof(struct cfg_listener, address), 0, 0, NULL, NULL, 1 },
+	{ "port", CFG_PORT, offsetof(struct cfg_listener, port), 1, 65535, NULL, NULL, 0 },
+	{ "backlog", CFG_INT, offsetof(struct cfg_listener, backlog), 1, 65535, NULL, NULL, 0 },
+	{ NULL, 0, 0, 0, 0, NULL, NULL, 0 }
+};
+
+static const struct cfg_key cfg_smtp_keys[] = {
+	{ "hostname", CFG_HOST, offsetof(struct cfg_smtp, hostname), 0, 0, NULL, NULL, 0 },
+	{ "max_message_size", CFG_SIZE, offsetof(struct cfg_smtp, max_message_size),
+	    1024, 1ULL << 40, NULL, NULL, 0 },
+	{ "max_recipients", CFG_COUNT, offsetof(struct cfg_smtp, max_recipients),
+	    1, 100000, NULL, NULL, 0 },
+	{ "max_line_length", CFG_COUNT, offsetof(struct cfg_smtp, max_line_length),
+	    512, 65536, NULL, NULL, 0 },
+	{ "max_commands", CFG_COUNT, offsetof(struct cfg_smtp, max_commands),
+	    1, 100000, NULL, NULL, 0 },
+	{ "max_errors", CFG_COUNT, offsetof(struct cfg_smtp, max_errors),
+	    1, 1000, NULL, NULL, 0 },
+	{ "idle_timeout", CFG_TIME, offsetof(struct cfg_smtp, idle_timeout),
+	    1, DAY, NULL, NULL, 0 },
+	{ "max_sessions", CFG_COUNT, offsetof(struct cfg_smtp, max_sessions),
+	    1, 1000000, NULL, NULL, 0 },
+	{ NULL, 0, 0, 0, 0, NULL, NULL, 0 }
+};
+
+static const struct cfg_key cfg_relay_keys[] = {
+	{ "local_domains", CFG_FUNC, 0, 0, 0, cfg_domains, NULL, 0 },
+	{ "local_addresses", CFG_FUNC, 0, 0, 0, cfg_addresses, NULL, 0 },
+	{ "allow", CFG_NETLIST, offsetof(struct cfg_relay, allow), 0, 0, NULL, NULL, 0 },
+	{ NULL, 0, 0, 0, 0, NULL, NULL, 0 }
+};
+
+static const struct cfg_key cfg_retry_keys[] = {
+	{ "min_backoff", CFG_TIME, offsetof(struct cfg_retry, min_backoff),
+	    1, 30 * DAY, NULL, NULL, 0 },
+	{ "max_backoff", CFG_TIME, offsetof(struct cfg_retry, max_backoff),
+	    1, 30 * DAY, NULL, NULL, 0 },
+	{ "lifetime", CFG_TIME, offsetof(struct cfg_retry, lifetime),
+	    1, 365 * DAY, NULL, NULL, 0 },
+	{ NULL, 0, 0, 0, 0, NULL, NULL, 0 }
+};
+
+static const struct cfg_key cfg_connector_keys[] = {
+	{ "name", CFG_NAME, offsetof(struct cfg_connector, name), 0, 0, NULL, NULL, 1 },
+	{ "type", CFG_TOKEN, offsetof(struct cfg_connector, type), 0, 0, NULL, NULL, 1 },
+	{ "concurrency", CFG_INT, offsetof(struct cfg_connector, concurrency),
+	    1, 64, NULL, NULL, 0 },
+	{ "retry", CFG_MAP, offsetof(struct cfg_connector, retry), 0, 0, NULL,
+	    cfg_retry_keys, 0 },
+	{ "settings", CFG_FUNC, 0, 0, 0, cfg_settings, NULL, 0 },
+	{ NULL, 0, 0, 0, 0, NULL, NULL, 0 }
+};
+
+static const struct cfg_key cfg_rule_keys[] = {
+	{ "name", CFG_STR, offsetof(struct cfg_rule, name), 0, 0, NULL, NULL, 1 },
+	{ "recipient", CFG_PATTERN, offsetof(struct cfg_rule, recipient), 0, 0, NULL, NULL, 0 },
+	{ "sender", CFG_PATTERN, offsetof(struct cfg_rule, sender), 0, 0, NULL, NULL, 0 },
+	{ "client", CFG_NETLIST, offsetof(struct cfg_rule, client), 0, 0, NULL, NULL, 0 },
+	{ "connector", CFG_STR, offsetof(struct cfg_rule, connector), 0, 0, NULL, NULL, 0 },
+	{ "reject", CFG_FUNC, 0, 0, 0, cfg_reject, NULL, 0 },
+	{ NULL, 0, 0, 0, 0, NULL, NULL, 0 }
+};
+
+static const struct cfg_key cfg_top_keys[] = {
+	{ "user", CFG_STR, offsetof(struct cfg, user), 0, 0, NULL, NULL, 0 },
+	{ "spool", CFG_STR, offsetof(struct cfg, spool), 0, 0, NULL, NULL, 0 },
+	{ "pid_file", CFG_STR, offsetof(struct cfg, pid_file), 0, 0, NULL, NULL, 0 },
+	{ "control_socket", CFG_STR, offsetof(struct cfg, control_socket), 0, 0, NULL, NULL, 0 },
+	{ "admin_group", CFG_OPTSTR, offsetof(struct cfg, admin_group), 0, 0, NULL, NULL, 0 },
+	{ "connector_dir", CFG_STR, offsetof(struct cfg, connector_dir), 0, 0, NULL, NULL, 0 },
+	{ "log_verbose", CFG_BOOL, offsetof(struct cfg, log_verbose), 0, 0, NULL, NULL, 0 },
+	{ "listeners", CFG_FUNC, 0, 0, 0, cfg_listeners, cfg_listener_keys, 0 },
+	{ "smtp", CFG_MAP, offsetof(struct cfg, smtp), 0, 0, NULL, cfg_smtp_keys, 0 },
+	{ "relay", CFG_MAP, offsetof(struct cfg, relay), 0, 0, NULL, cfg_relay_keys, 0 },
+	{ "connectors", CFG_FUNC, 0, 0, 0, cfg_connectors, cfg_connector_keys, 1 },
+	{ "rules", CFG_FUNC, 0, 0, 0, cfg_rules, cfg_rule_keys, 0 },
+	{ NULL, 0, 0, 0, 0, NULL, NULL, 0 }
+};
+
+/* cfg_clean - untrusted text from the file, shortened and made printable */
+static const char *
+cfg_clean(char *buf, size_t len, const char *s)
+{
+	return log_clean(buf, len, s, strlen(s));
+}
+
+/* cfg_error - record the first error as FILE:LINE:COLUMN: message */
+static int
+cfg_error(struct cfgp *p, const yaml_node_t *n, const char *fmt, ...)
+{
+	char file[CFG_PATHLEN];
+	va_list ap;
+	int len;
+
+	if (p->failed)
+		return -1;
+	p->failed = 1;
+	len = snprintf(p->err, p->errlen, "%s:%zu:%zu: ",
+	    cfg_clean(file, sizeof(file), p->file),
+	    n != NULL ? n->start_mark.line + 1 : 1,
+	    n != NULL ? n->start_mark.column + 1 : 1);
+	if (len < 0 || (size_t)len >= p->errlen)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(p->err + len, p->errlen - (size_t)len, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* cfg_in - " in PATH", or " at top level" for the root map */
+static const char *
+cfg_in(char *buf, size_t len, const char *path)
+{
+	if (*path == '\0')
+		snprintf(buf, len, " at top level");
+	else
+		snprintf(buf, len, " in %s", path);
+	return buf;
+}
+
+/* cfg_node_kind - the name of a node's type, for messages */
+static const char *
+cfg_node_kind(const yaml_node_t *n)
+{
+	switch (n->type) {
+	case YAML_MAPPING_NODE:
+		return "map";
+	case YAML_SEQUENCE_NODE:
+		return "list";
+	default:
+		return "scalar";
+	}
+}
+
+/* cfg_expect - check that a node has the expected type */
+static int
+cfg_expect(struct cfgp *p, yaml_node_t *n, yaml_node_type_t type,
+    const char *path)
+{
+	const char *want;
+
+	if (n->type == type)
+		return 0;
+	want = type == YAML_MAPPING_NODE ? "a map" :
+	    type == YAML_SEQUENCE_NODE ? "a list" : "a single value";
+	return cfg_error(p, n, "%s must be %s, not a %s", path, want,
+	    cfg_node_kind(n));
+}
+
+/* cfg_is_null - is the node a plain null scalar ("", "~", "null")? */
+static int
+cfg_is_null(const yaml_node_t *n)
+{
+	const char *v = (const char *)n->data.scalar.value;
+
+	if (n->type != YAML_SCALAR_NODE ||
+	    n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return 0;
+	return *v == '\0' || strcmp(v, "~") == 0 || strcasecmp(v, "null") == 0;
+}
+
+/* cfg_scalar - the text of a scalar value, or NULL after an error */
+static const char *
+cfg_scalar(struct cfgp *p, yaml_node_t *n, const char *path, int empty_ok)
+{
+	const char *v;
+	size_t i;
+
+	if (cfg_expect(p, n, YAML_SCALAR_NODE, path) == -1)
+		return NULL;
+	v = (const char *)n->data.scalar.value;
+	if (strlen(v) != n->data.scalar.length) {
+		cfg_error(p, n, "NUL character in %s", path);
+		return NULL;
+	}
+	if (!empty_ok && (cfg_is_null(n) || *v == '\0')) {
+		cfg_error(p, n, "missing value for %s", path);
+		return NULL;
+	}
+	for (i = 0; v[i] != '\0'; i++)
+		if (iscntrl((unsigned char)v[i])) {
+			cfg_error(p, n, "control character in %s", path);
+			return NULL;
+		}
+	return v;
+}
+
+/* cfg_node - the node with that id */
+static yaml_node_t *
+cfg_node(struct cfgp *p, int id)
+{
+	return yaml_document_get_node(p->doc, id);
+}
+
+/* cfg_map_get - the value of key in a map node, or NULL */
+static yaml_node_t *
+cfg_map_get(struct cfgp *p, yaml_node_t *map, const char *key)
+{
+	yaml_node_pair_t *pair;
+	yaml_node_t *k;
+
+	if (map == NULL || map->type != YAML_MAPPING_NODE)
+		return NULL;
+	for (pair = map->data.mapping.pairs.start;
+	    pair < map->data.mapping.pairs.top; pair++) {
+		k = cfg_node(p, pair->key);
+		if (k != NULL && k->type == YAML_SCALAR_NODE &&
+		    strcmp((const char *)k->data.scalar.value, key) == 0)
+			return cfg_node(p, pair->value);
+	}
+	return NULL;
+}
+
+/* cfg_path - PARENT.NAME, or NAME at the top */
+static void
+cfg_path(char *buf, size_t len, const char *parent, const char *name)
+{
+	if (*parent == '\0')
+		snprintf(buf, len, "%s", name);
+	else
+		snprintf(buf, len, "%s.%s", parent, name);
+}
+
+/* cfg_uint - parse digits with an optional unit suffix, overflow-checked */
+static int
+cfg_uint(const char *s, const char *units, const unsigned long long *mult,
+    unsigned long long *out)
+{
+	unsigned long long v = 0, m = 1;
+	const char *u;
+
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	for (; isdigit((unsigned char)*s); s++) {
+		if (v > (~0ULL - 9) / 10)
+			return -1;
+		v = v * 10 + (unsigned long long)(*s - '0');
+	}
+	if (*s != '\0') {
+		if (units == NULL || (u = strchr(units, *s)) == NULL ||
+		    s[1] != '\0')
+			return -1;
+		m = mult[u - units];
+	}
+	if (v != 0 && m > ~0ULL / v)
+		return -1;
+	*out = v * m;
+	return 0;
+}
+
+/* cfg_bool - true/false/yes/no */
+static int
+cfg_bool(const char *s, int *out)
+{
+	if (strcasecmp(s, "true") == 0 || strcasecmp(s, "yes") == 0)
+		*out = 1;
+	else if (strcasecmp(s, "false") == 0 || strcasecmp(s, "no") == 0)
+		*out = 0;
+	else
+		return -1;
+	return 0;
+}
+
+/* cfg_token_valid - [a-z0-9_-]+, shorter than CFG_NAME_MAX */
+static int
+cfg_token_valid(const char *s, int first_alnum)
+{
+	size_t len = strlen(s);
+
+	if (len == 0 || len >= CFG_NAME_MAX)
+		return 0;
+	if (first_alnum && !isdigit((unsigned char)*s) &&
+	    !(*s >= 'a' && *s <= 'z'))
+		return 0;
+	return strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_-") == len;
+}
+
+/* cfg_domain_valid - a domain name: LDH labels of 1..63, at most 253 */
+static int
+cfg_domain_valid(const char *s)
+{
+	size_t label = 0, len = strlen(s);
+	const char *p;
+
+	if (len == 0 || len > 253)
+		return 0;
+	for (p = s; *p != '\0'; p++) {
+		if (*p == '.') {
+			if (label == 0 || p[-1] == '-')
+				return 0;
+			label = 0;
+		} else if (isalnum((unsigned char)*p) || *p == '-') {
+			if ((*p == '-' && label == 0) || ++label > 63)
+				return 0;
+		} else
+			return 0;
+	}
+	return label > 0 && p[-1] != '-';
+}
+
+/* cfg_address_valid - local@domain with a plain local part */
+static int
+cfg_address_valid(const char *s)
+{
+	const char *at = strrchr(s, '@');
+	size_t i;
+
+	if (at == NULL || at == s || at - s > 64)
+		return 0;
+	for (i = 0; s + i < at; i++)
+		if (isspace((unsigned char)s[i]) || s[i] == '@' ||
+		    s[i] == '<' || s[i] == '>' || s[i] == '"')
+			return 0;
+	return cfg_domain_valid(at + 1);
+}
+
+/* cfg_set_str - replace a string field */
+static void
+cfg_set_str(char **field, const char *v)
+{
+	free(*field);
+	*field = v != NULL ? xstrdup(v) : NULL;
+}
+
+/* cfg_value_string - the string kinds */
+static int
+cfg_value_string(struct cfgp *p, const struct cfg_key *k, yaml_node_t *n,
+    const char *path, void *obj)
+{
+	char **field = (char **)(void *)((char *)obj + k->off), t[CFG_TEXTLEN];
+	const char *v;
+	struct net_cidr c;
+
+	if (k->kind == CFG_OPTSTR && n->type == YAML_SCALAR_NODE &&
+	    cfg_is_null(n)) {
+		cfg_set_str(field, NULL);
+		return 0;
+	}
+	if ((v = cfg_scalar(p, n, path, k->kind == CFG_PATTERN)) == NULL)
+		return -1;
+	if (k->kind == CFG_PATTERN && cfg_is_null(n))
+		v = "";
+	if ((k->kind == CFG_HOST && !cfg_domain_valid(v)) ||
+	    (k->kind == CFG_ADDR && (net_cidr_parse(v, &c) == -1 ||
+	    strchr(v, '/') != NULL)) ||
+	    (k->kind == CFG_NAME && !cfg_token_valid(v, 1)) ||
+	    (k->kind == CFG_TOKEN && !cfg_token_valid(v, 0)))
+		return cfg_error(p, n, "bad value '%s' for %s: expected %s",
+		    cfg_clean(t, sizeof(t), v), path,
+		    k->kind == CFG_HOST ? "a domain name" :
+		    k->kind == CFG_ADDR ? "a numeric IPv4 or IPv6 address" :
+		    k->kind == CFG_NAME ?
+		    "lower-case letters, digits, '_' and '-', starting with a letter or digit" :
+		    "lower-case letters, digits, '_' and '-'");
+	cfg_set_str(field, v);
+	return 0;
+}
+
+/* cfg_value_number - the numeric kinds */
+static int
+cfg_value_number(struct cfgp *p, const struct cfg_key *k, yaml_node_t *n,
+    const char *path, void *obj)
+{
+	static const unsigned long long size_mult[] = {
+		1024, 1024, 1024 * 1024, 1024 * 1024, 1024 * 1024 * 1024,
+		1024 * 1024 * 1024
+	};
+	static const unsigned long long time_mult[] = { 1, 60, 3600, 86400 };
+	char *o = (char *)obj + k->off, t[CFG_TEXTLEN];
+	unsigned long long v;
+	const char *s, *what = "value", *want = "an integer";
+	int r;
+
+	if ((s = cfg_scalar(p, n, path, 0)) == NULL)
+		return -1;
+	if (k->kind == CFG_SIZE) {
+		r = cfg_uint(s, "kKmMgG", size_mult, &v);
+		what = "size";
+		want = "an integer with an optional K, M or G suffix";
+	} else if (k->kind == CFG_TIME) {
+		r = cfg_uint(s, "smhd", time_mult, &v);
+		what = "duration";
+		want = "seconds, or an integer with an s, m, h or d suffix";
+	} else
+		r = cfg_uint(s, NULL, NULL, &v);
+	if (r == -1)
+		return cfg_error(p, n, "bad %s '%s' for %s: expected %s", what,
+		    cfg_clean(t, sizeof(t), s), path, want);
+	if (v < k->min || v > k->max)
+		return cfg_error(p, n, "%s '%s' for %s is out of range (%llu to %llu)",
+		    what, cfg_clean(t, sizeof(t), s), path, k->min, k->max);
+	if (k->kind == CFG_INT)
+		*(int *)(void *)o = (int)v;
+	else if (k->kind == CFG_PORT)
+		*(uint16_t *)(void *)o = (uint16_t)v;
+	else if (k->kind == CFG_TIME)
+		*(time_t *)(void *)o = (time_t)v;
+	else
+		*(size_t *)(void *)o = (size_t)v;
+	return 0;
+}
+
+/* cfg_netlist - a list of CIDR networks and host names */
+static int
+cfg_netlist(struct cfgp *p, yaml_node_t *n, const char *path,
+    struct net_list *l)
+{
+	char err[CFG_ERRLEN];
+	yaml_node_item_t *it;
+	yaml_node_t *item;
+	const char *v;
+
+	if (cfg_expect(p, n, YAML_SEQUENCE_NODE, path) == -1)
+		return -1;
+	net_list_free(l);
+	for (it = n->data.sequence.items.start;
+	    it < n->data.sequence.items.top; it++) {
+		item = cfg_node(p, *it);
+		if ((v = cfg_scalar(p, item, path, 0)) == NULL)
+			return -1;
+		if (net_list_add(l, v, err, sizeof(err)) == -1)
+			return cfg_error(p, item, "%s in %s", err, path);
+	}
+	return 0;
+}
+
+/* cfg_value - check and store one value according to its key */
+static int
+cfg_value(struct cfgp *p, const struct cfg_key *k, yaml_node_t *n,
+    const char *path, void *obj);
+
+/* cfg_map - walk a map against a key table */
+static int
+cfg_map(struct cfgp *p, yaml_node_t *map, const char *path,
+    const struct cfg_key *keys, void *obj)
+{
+	char kpath[CFG_PATHLEN], in[CFG_PATHLEN], t[CFG_TEXTLEN];
+	const struct cfg_key *k;
+	yaml_node_pair_t *pair, *q;
+	yaml_node_t *kn, *qn;
+	const char *name;
+
+	if (cfg_expect(p, map, YAML_MAPPING_NODE,
+	    *path ? path : "the configuration") == -1)
+		return -1;
+	for (pair = map->data.mapping.pairs.start;
+	    pair < map->data.mapping.pairs.top; pair++) {
+		kn = cfg_node(p, pair->key);
+		if (kn->type != YAML_SCALAR_NODE)
+			return cfg_error(p, kn, "a key must be a scalar, not a %s%s",
+			    cfg_node_kind(kn), cfg_in(in, sizeof(in), path));
+		name = (const char *)kn->data.scalar.value;
+		for (q = map->data.mapping.pairs.start; q < pair; q++) {
+			qn = cfg_node(p, q->key);
+			if (qn->type == YAML_SCALAR_NODE && strcmp(name,
+			    (const char *)qn->data.scalar.value) == 0)
+				return cfg_error(p, kn, "duplicate key '%s'%s (first at line %zu)",
+				    cfg_clean(t, sizeof(t), name),
+				    cfg_in(in, sizeof(in), path),
+				    qn->start_mark.line + 1);
+		}
+		for (k = keys; k->name != NULL; k++)
+			if (strcmp(k->name, name) == 0)
+				break;
+		if (k->name == NULL)
+			return cfg_error(p, kn, "unknown key '%s'%s",
+			    cfg_clean(t, sizeof(t), name),
+			    cfg_in(in, sizeof(in), path));
+		cfg_path(kpath, sizeof(kpath), path, name);
+		if (cfg_value(p, k, cfg_node(p, pair->value), kpath, obj) == -1)
+			return -1;
+	}
+	for (k = keys; k->name != NULL; k++)
+		if (k->required && cfg_map_get(p, map, k->name) == NULL)
+			return cfg_error(p, map, "missing required key '%s'%s",
+			    k->name, cfg_in(in, sizeof(in), path));
+	return 0;
+}
+
+/* cfg_value - check and store one value according to its key */
+static int
+cfg_value(struct cfgp *p, const struct cfg_key *k, yaml_node_t *n,
+    const char *path, void *obj)
+{
+	char t[CFG_TEXTLEN];
+	const char *s;
+	int b;
+
+	switch (k->kind) {
+	case CFG_STR:
+	case CFG_OPTSTR:
+	case CFG_PATTERN:
+	case CFG_HOST:
+	case CFG_NAME:
+	case CFG_TOKEN:
+	case CFG_ADDR:
+		return cfg_value_string(p, k, n, path, obj);
+	case CFG_BOOL:
+		if ((s = cfg_scalar(p, n, path, 0)) == NULL)
+			return -1;
+		if (cfg_bool(s, &b) == -1)
+			return cfg_error(p, n, "bad boolean '%s' for %s: expected true, false, yes or no",
+			    cfg_clean(t, sizeof(t), s), path);
+		*(int *)(void *)((char *)obj + k->off) = b;
+		return 0;
+	case CFG_INT:
+	case CFG_PORT:
+	case CFG_COUNT:
+	case CFG_SIZE:
+	case CFG_TIME:
+		return cfg_value_number(p, k, n, path, obj);
+	case CFG_NETLIST:
+		return cfg_netlist(p, n, path,
+		    (struct net_list *)(void *)((char *)obj + k->off));
+	case CFG_MAP:
+		return cfg_map(p, n, path, k->sub, (char *)obj + k->off);
+	case CFG_FUNC:
+		return k->fn(p, k, n, path, obj);
+	}
+	return cfg_error(p, n, "internal error: bad kind for %s", path);
+}
+
+/* cfg_strlist - a list of strings checked by valid() */
+static int
+cfg_strlist(struct cfgp *p, yaml_node_t *n, const char *path,
+    int (*valid)(const char *), const char *want, char ***list, size_t *count)
+{
+	char t[CFG_TEXTLEN];
+	yaml_node_item_t *it;
+	yaml_node_t *item;
+	const char *v;
+
+	if (cfg_expect(p, n, YAML_SEQUENCE_NODE, path) == -1)
+		return -1;
+	for (it = n->data.sequence.items.start;
+	    it < n->data.sequence.items.top; it++) {
+		item = cfg_node(p, *it);
+		if ((v = cfg_scalar(p, item, path, 0)) == NULL)
+			return -1;
+		if (!valid(v))
+			return cfg_error(p, item, "bad value '%s' in %s: expected %s",
+			    cfg_clean(t, sizeof(t), v), path, want);
+		*list = xreallocarray(*list, *count + 1, sizeof(**list));
+		(*list)[(*count)++] = xstrdup(v);
+	}
+	return 0;
+}
+
+/* cfg_domains - relay.local_domains */
+static int
+cfg_domains(struct cfgp *p, const struct cfg_key *k, yaml_node_t *n,
+    const char *path, void *obj)
+{
+	struct cfg_relay *r = obj;
+
+	return cfg_strlist(p, n, path, cfg_domain_valid, "a domain name",
+	    &r->local_domains, &r->nlocal_domains);
+}
+
+/* cfg_addresses - relay.local_addresses */
+static int
+cfg_addresses(struct cfgp *p, const struct cfg_key *k, yaml_node_t *n,
+    const char *path, void *obj)
+{
+	struct cfg_relay *r = obj;
+
+	return cfg_strlist(p, n, path, cfg_address_valid, "an address local@domain",
+	    &r->local_addresses, &r->nlocal_addresses);
+}
+
+/* cfg_items - walk each map of a list into an array of structs */
+static int
+cfg_items(struct cfgp *p, yaml_node_t *seq, const char *path,
+    const struct cfg_key *keys, void *array, size_t size)
+{
+	char ipath[CFG_PATHLEN];
+	size_t i, n = (size_t)(seq->data.sequence.items.top -
+	    seq->data.sequence.items.start);
+
+	for (i = 0; i < n; i++) {
+		snprintf(ipath, sizeof(ipath), "%s[%zu]", path, i);
+		if (cfg_map(p, cfg_node(p, seq->data.sequence.items.start[i]),
+		    ipath, keys, (char *)array + i * size) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* cfg_unique - the "name" of every item of a list must be unique */
+static int
+cfg_unique(struct cfgp *p, yaml_node_t *seq, const void *array, size_t size,
+    size_t off, const char *what)
+{
+	char t[CFG_TEXTLEN];
+	const char *a, *b;
+	yaml_node_t *first;
+	size_t i, j, n = (size_t)(seq->data.sequence.items.top -
+	    seq->data.sequence.items.start);
+
+	for (i = 1; i < n; i++) {
+		a = *(char *const *)(const void *)((const char *)array +
+		    i * size + off);
+		for (j = 0; j < i; j++) {
+			b = *(char *const *)(const void *)((const char *)array +
+			    j * size + off);
+			if (strcmp(a, b) != 0)
+				continue;
+			first = cfg_map_get(p, cfg_node(p,
+			    seq->data.sequence.items.start[j]), "name");
+			return cfg_error(p, cfg_map_get(p, cfg_node(p,
+			    seq->data.sequence.items.start[i]), "name"),
+			    "duplicate %s name '%s' (first at line %zu)", what,
+			    cfg_clean(t, sizeof(t), a),
+			    first->start_mark.line + 1);
+		}
+	}
+	return 0;
+}
+
+/* cfg_seq_len - the number of items of a list, with an error when empty */
+static int
+cfg_seq_len(struct cfgp *p, yaml_node_t *n, const char *path, size_t *len)
+{
+	if (cfg_expect(p, n, YAML_SEQUENCE_NODE, path) == -1)
+		return -1;
+	*len = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+	if (*len == 0)
+		return cfg_error(p, n, "%s must list at least one entry", path);
+	return 0;
+}
+
+/* cfg_listener_init - defaults of a listener */
+static void
+cfg_listener_init(struct cfg_listener *l)
+{
+	l->port = 25;
+	l->backlog = 1024;
+}
+
+/* cfg_listeners_free - release the listeners */
+static void
+cfg_listeners_free(struct cfg *cfg)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->nlisteners; i++) {
+		free(cfg->listeners[i].name);
+		free(cfg->listeners[i].address);
+	}
+	free(cfg->listeners);
+	cfg->listeners = NULL;
+	cfg->nlisteners = 0;
+}
+
+/* cfg_listeners - the listeners list (replaces the default listener) */
+static int
+cfg_listeners(struct cfgp *p, const struct cfg_key *k, yaml_node_t *n,
+    const char *path, void *obj)
+{
+	struct cfg *cfg = obj;
+	size_t i, len;
+
+	if (cfg_seq_len(p, n, path, &len) == -1)
+		return -1;
+	cfg_listeners_free(cfg);
+	cfg->listeners = xcalloc(len, sizeof(*cfg->listeners));
+	cfg->nlisteners = len;
+	for (i = 0; i < len; i++)
+		cfg_listener_init(&cfg->listeners[i]);
+	if (cfg_items(p, n, path, k->sub, cfg->listeners,
+	    sizeof(*cfg->listeners)) == -1)
+		return -1;
+	return cfg_unique(p, n, cfg->listeners, sizeof(*cfg->listeners),
+	    offsetof(struct cfg_listener, name), "listener");
+}
+
+/* cfg_retry_check - min_backoff may not exceed max_backoff */
+static int
+cfg_retry_check(struct cfgp *p, yaml_node_t *item, size_t i,
+    const struct cfg_retry *r)
+{
+	if (r->min_backoff <= r->max_backoff)
+		return 0;
+	return cfg_error(p, cfg_map_get(p, item, "retry"),
+	    "min_backoff (%lld) is greater than max_backoff (%lld) in connectors[%zu].retry",
+	    (long long)r->min_backoff, (long long)r->max_backoff, i);
+}
+
+/* cfg_connectors - the connector instances */
+static int
+cfg_connectors(struct cfgp *p, const struct cfg_key *k, yaml_node_t *n,
+    const char *path, void *obj)
+{
+	struct cfg *cfg = obj;
+	struct cfg_connector *c;
+	size_t i, len;
+
+	if (cfg_seq_len(p, n, path, &len) == -1)
+		return -1;
+	if (cfg->nconnectors > 0)
+		return cfg_error(p, n, "internal error: connectors loaded twice");
+	cfg->connectors = xcalloc(len, sizeof(*cfg->connectors));
+	cfg->nconnectors = len;
+	for (i = 0; i < len; i++) {
+		c = &cfg->connectors[i];
+		c->concurrency = 1;
+		c->retry.min_backoff = 300;
+		c->retry.max_backoff = 4000;
+		c->retry.lifetime = 5 * 86400;
+	}
+	if (cfg_items(p, n, path, k->sub, cfg->connectors,
+	    sizeof(*cfg->connectors)) == -1)
+		return -1;
+	for (i = 0; i < len; i++) {
+		if (strcmp(cfg->connectors[i].name, "_router") == 0)
+			return cfg_error(p, cfg_map_get(p, cfg_node(p,
+			    n->data.sequence.items.start[i]), "name"),
+			    "the connector name '_router' is reserved");
+		if (cfg_retry_check(p, cfg_node(p, n->data.sequence.items.start[i]),
+		    i, &cfg->connectors[i].retry) == -1)
+			return -1;
+	}
+	return cfg_unique(p, n, cfg->connectors, sizeof(*cfg->connectors),
+	    offsetof(struct cfg_connector, name), "connector");
+}
+
+/* cfg_reject - a rule's reject action and its reply text */
+static int
+cfg_reject(struct cfgp *p, const struct cfg_key *k, yaml_node_t *n,
+    const char *path, void *obj)
+{
+	struct cfg_rule *r = obj;
+	const char *v;
+
+	if ((v = cfg_scalar(p, n, path, 0)) == NULL)
+		return -1;
+	if (isdigit((unsigned char)*v) && (v[0] != '5' ||
+	    !isdigit((unsigned char)v[1]) || !isdigit((unsigned char)v[2]) ||
+	    (v[3] != '\0' && v[3] != ' ')))
+		return cfg_error(p, n, "bad reply for %s: a reply code must be 5xx",
+		    path);
+	cfg_set_str(&r->reject_text, v);
+	r->reject = 1;
+	return 0;
+}
+
+/* cfg_rule_check - a rule has exactly one action */
+static int
+cfg_rule_check(struct cfgp *p, yaml_node_t *item, size_t i)
+{
+	yaml_node_t *conn = cfg_map_get(p, item, "connector");
+	yaml_node_t *rej = cfg_map_get(p, item, "reject");
+
+	if (conn != NULL && rej != NULL)
+		return cfg_error(p, rej,
+		    "rules[%zu] has both 'connector' and 'reject'", i);
+	if (conn == NULL && rej == NULL)
+		return cfg_error(p, item,
+		    "missing required key 'connector' or 'reject' in rules[%zu]", i);
+	return 0;
+}
+
+/* cfg_rules - the ordered routing rules */
+static int
+cfg_rules(struct cfgp *p, const struct cfg_key *k, yaml_node_t *n,
+    const char *path, void *obj)
+{
+	struct cfg *cfg = obj;
+	size_t i, len;
+
+	if (cfg_expect(p, n, YAML_SEQUENCE_NODE, path) == -1)
+		return -1;
+	if (cfg->nrules > 0)
+		return cfg_error(p, n, "internal error: rules loaded twice");
+	len = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+	if (len == 0)
+		return 0;
+	cfg->rules = xcalloc(len, sizeof(*cfg->rules));
+	cfg->nrules = len;
+	if (cfg_items(p, n, path, k->sub, cfg->rules, sizeof(*cfg->rules)) == -1)
+		return -1;
+	for (i = 0; i < len; i++)
+		if (cfg_rule_check(p, cfg_node(p, n->data.sequence.items.start[i]),
+		    i) == -1)
+			return -1;
+	return cfg_unique(p, n, cfg->rules, sizeof(*cfg->rules),
+	    offsetof(struct cfg_rule, name), "rule");
+}
+
+/* cfg_rules_connectors - every rule's connector must exist */
+static int
+cfg_rules_connectors(struct cfgp *p, yaml_node_t *root)
+{
+	yaml_node_t *seq = cfg_map_get(p, root, "rules");
+	char t[CFG_TEXTLEN], u[CFG_TEXTLEN];
+	const struct cfg_rule *r;
+	size_t i;
+
+	for (i = 0; i < p->cfg->nrules; i++) {
+		r = &p->cfg->rules[i];
+		if (r->connector == NULL || cfg_connector(p->cfg, r->connector))
+			continue;
+		return cfg_error(p, cfg_map_get(p, cfg_node(p,
+		    seq->data.sequence.items.start[i]), "connector"),
+		    "rule '%s' names unknown connector '%s'",
+		    cfg_clean(t, sizeof(t), r->name),
+		    cfg_clean(u, sizeof(u), r->connector));
+	}
+	return 0;
+}
+
+/* cfg_gw_node - a new settings node owned by the cfg */
+static struct cfg_node *
+cfg_gw_node(struct cfgp *p, yaml_node_t *n, const char *key)
+{
+	struct cfg_node *cn;
+
+	if (p->priv->nnodes >= CFG_MAX_NODES) {
+		cfg_error(p, n, "settings too large (more than %d nodes)",
+		    CFG_MAX_NODES);
+		return NULL;
+	}
+	cn = xcalloc(1, sizeof(*cn));
+	cn->all = p->priv->nodes;
+	p->priv->nodes = cn;
+	p->priv->nnodes++;
+	if (key != NULL)
+		cn->key = xstrdup(key);
+	cn->node.key = cn->key;
+	cn->node.line = (unsigned int)n->start_mark.line + 1;
+	cn->node.column = (unsigned int)n->start_mark.column + 1;
+	cn->node.file = p->cfg->file;
+	return cn;
+}
+
+static struct cfg_node *cfg_tree(struct cfgp *, yaml_node_t *, const char *,
+    const char *, int);
+
+/* cfg_tree_map - copy the entries of a settings map */
+static int
+cfg_tree_map(struct cfgp *p, yaml_node_t *n, const char *path,
+    struct cfg_node *cn, int depth)
+{
+	char kpath[CFG_PATHLEN], t[CFG_TEXTLEN];
+	const struct gw_node **tail = &cn->node.child;
+	yaml_node_pair_t *pair, *q;
+	struct cfg_node *child;
+	yaml_node_t *kn, *qn;
+	const char *name;
+
+	for (pair = n->data.mapping.pairs.start;
+	    pair < n->data.mapping.pairs.top; pair++) {
+		kn = cfg_node(p, pair->key);
+		if ((name = cfg_scalar(p, kn, path, 0)) == NULL)
+			return -1;
+		for (q = n->data.mapping.pairs.start; q < pair; q++) {
+			qn = cfg_node(p, q->key);
+			if (strcmp(name, (const char *)qn->data.scalar.value) == 0)
+				return cfg_error(p, kn, "duplicate key '%s' in %s (first at line %zu)",
+				    cfg_clean(t, sizeof(t), name), path,
+				    qn->start_mark.line + 1);
+		}
+		cfg_path(kpath, sizeof(kpath), path, name);
+		child = cfg_tree(p, cfg_node(p, pair->value), name, kpath, depth + 1);
+		if (child == NULL)
+			return -1;
+		*tail = &child->node;
+		tail = &child->node.next;
+	}
+	return 0;
+}
+
+/* cfg_tree - copy a settings subtree into gw_node form */
+static struct cfg_node *
+cfg_tree(struct cfgp *p, yaml_node_t *n, const char *key, const char *path,
+    int depth)
+{
+	const struct gw_node **tail;
+	struct cfg_node *cn, *child;
+	yaml_node_item_t *it;
+	const char *v;
+
+	if (depth > CFG_MAX_DEPTH) {
+		cfg_error(p, n, "%s is nested too deeply", path);
+		return NULL;
+	}
+	if ((cn = cfg_gw_node(p, n, key)) == NULL)
+		return NULL;
+	switch (n->type) {
+	case YAML_SCALAR_NODE:
+		if ((v = cfg_scalar(p, n, path, 1)) == NULL)
+			return NULL;
+		cn->node.type = GW_NODE_SCALAR;
+		cn->value = xstrdup(cfg_is_null(n) ? "" : v);
+		cn->node.value = cn->value;
+		return cn;
+	case YAML_MAPPING_NODE:
+		cn->node.type = GW_NODE_MAP;
+		return cfg_tree_map(p, n, path, cn, depth) == -1 ? NULL : cn;
+	case YAML_SEQUENCE_NODE:
+		cn->node.type = GW_NODE_SEQ;
+		tail = &cn->node.child;
+		for (it = n->data.sequence.items.start;
+		    it < n->data.sequence.items.top; it++) {
+			child = cfg_tree(p, cfg_node(p, *it), NULL, path, depth + 1);
+			if (child == NULL)
+				return NULL;
+			*tail = &child->node;
+			tail = &child->node.next;
+		}
+		return cn;
+	default:
+		cfg_error(p, n, "empty node in %s", path);
+		return NULL;
+	}
+}
+
+/* cfg_settings - a connector's free-form settings map */
+static int
+cfg_settings(struct cfgp *p, const struct cfg_key *k, yaml_node_t *n,
+    const char *path, void *obj)
+{
+	struct cfg_connector *c = obj;
+	struct cfg_node *cn;
+
+	if (cfg_is_null(n)) {
+		c->settings = NULL;
+		return 0;
+	}
+	if (cfg_expect(p, n, YAML_MAPPING_NODE, path) == -1)
+		return -1;
+	if ((cn = cfg_tree(p, n, "settings", path, 0)) == NULL)
+		return -1;
+	c->settings = &cn->node;
+	return 0;
+}
+
+/* cfg_defaults - a cfg with every default applied */
+static struct cfg *
+cfg_defaults(const char *name)
+{
+	struct cfg *cfg = xcalloc(1, sizeof(*cfg));
+	char host[256];
+
+	cfg->file = xstrdup(name);
+	cfg->user = xstrdup(GW_DEFAULT_USER);
+	cfg->spool = xstrdup(GW_LOCALSTATEDIR "/spool/gatewayd");
+	cfg->pid_file = xstrdup(GW_RUNSTATEDIR "/gatewayd.pid");
+	cfg->control_socket = xstrdup(GW_RUNSTATEDIR "/gatewayd.sock");
+	cfg->connector_dir = xstrdup(GW_CONNECTORDIR);
+	cfg->listeners = xcalloc(1, sizeof(*cfg->listeners));
+	cfg->nlisteners = 1;
+	cfg->listeners[0].name = xstrdup("smtp");
+	cfg->listeners[0].address = xstrdup("127.0.0.1");
+	cfg_listener_init(&cfg->listeners[0]);
+	if (gethostname(host, sizeof(host)) == -1 || host[0] == '\0')
+		snprintf(host, sizeof(host), "localhost");
+	host[sizeof(host) - 1] = '\0';
+	cfg->smtp.hostname = xstrdup(host);
+	cfg->smtp.max_message_size = 10 * 1024 * 1024;
+	cfg->smtp.max_recipients = 100;
+	cfg->smtp.max_line_length = 1000;
+	cfg->smtp.max_commands = 100;
+	cfg->smtp.max_errors = 10;
+	cfg->smtp.idle_timeout = 300;
+	cfg->smtp.max_sessions = 1000;
+	cfg->priv = xcalloc(1, sizeof(struct cfg_priv));
+	return cfg;
+}
+
+/* cfg_offset_mark - line and column of a byte offset (reader errors) */
+static void
+cfg_offset_mark(const char *buf, size_t len, size_t off, yaml_mark_t *m)
+{
+	size_t i;
+
+	m->line = 0;
+	m->column = 0;
+	for (i = 0; i < off && i < len; i++) {
+		if (buf[i] == '\n') {
+			m->line++;
+			m->column = 0;
+		} else if (((unsigned char)buf[i] & 0xc0) != 0x80)
+			m->column++;
+	}
+}
+
+/* cfg_syntax_error - report a libyaml error */
+static void
+cfg_syntax_error(struct cfgp *p, yaml_parser_t *parser, const char *buf,
+    size_t len)
+{
+	yaml_node_t fake;
+	char ctx[CFG_PATHLEN];
+
+	memset(&fake, 0, sizeof(fake));
+	if (parser->error == YAML_READER_ERROR)
+		cfg_offset_mark(buf, len, parser->problem_offset,
+		    &fake.start_mark);
+	else
+		fake.start_mark = parser->problem_mark;
+	ctx[0] = '\0';
+	if (parser->context != NULL)
+		snprintf(ctx, sizeof(ctx), " (%s at line %zu, column %zu)",
+		    parser->context, parser->context_mark.line + 1,
+		    parser->context_mark.column + 1);
+	cfg_error(p, &fake, "YAML syntax error: %s%s",
+	    parser->problem != NULL ? parser->problem :
+	    parser->error == YAML_MEMORY_ERROR ? "out of memory" : "unknown error",
+	    ctx);
+}
+
+/* cfg_parse - load the single document of a buffer */
+static int
+cfg_parse(struct cfgp *p, const char *buf, size_t len, yaml_document_t *doc)
+{
+	yaml_parser_t parser;
+	yaml_document_t extra;
+	yaml_node_t *root;
+	int rc = -1;
+
+	if (!yaml_parser_initialize(&parser))
+		return cfg_error(p, NULL, "cannot initialise the YAML parser");
+	yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
+	if (!yaml_parser_load(&parser, doc)) {
+		cfg_syntax_error(p, &parser, buf, len);
+		yaml_parser_delete(&parser);
+		return -1;
+	}
+	if (!yaml_parser_load(&parser, &extra))
+		cfg_syntax_error(p, &parser, buf, len);
+	else {
+		if ((root = yaml_document_get_root_node(&extra)) != NULL)
+			cfg_error(p, root, "more than one YAML document");
+		else
+			rc = 0;
+		yaml_document_delete(&extra);
+	}
+	if (rc == -1)
+		yaml_document_delete(doc);
+	yaml_parser_delete(&parser);
+	return rc;
+}
+
+/* cfg_load_buffer - parse and validate configuration text */
+struct cfg *
+cfg_load_buffer(const char *name, const char *buf, size_t len, char *err,
+    size_t errlen)
+{
+	struct cfgp p;
+	yaml_document_t doc;
+	yaml_node_t *root, empty;
+	int rc;
+
+	memset(&p, 0, sizeof(p));
+	p.cfg = cfg_defaults(name);
+	p.priv = p.cfg->priv;
+	p.file = p.cfg->file;
+	p.err = err;
+	p.errlen = errlen;
+	p.doc = &doc;
+	if (errlen > 0)
+		err[0] = '\0';
+	if (cfg_parse(&p, buf, len, &doc) == -1) {
+		cfg_free(p.cfg);
+		return NULL;
+	}
+	if ((root = yaml_document_get_root_node(&doc)) == NULL) {
+		/* An empty file: an empty map at 1:1. */
+		memset(&empty, 0, sizeof(empty));
+		empty.type = YAML_MAPPING_NODE;
+		root = &empty;
+	}
+	rc = cfg_map(&p, root, "", cfg_top_keys, p.cfg);
+	if (rc == 0)
+		rc = cfg_rules_connectors(&p, root);
+	yaml_document_delete(&doc);
+	if (rc == -1) {
+		cfg_free(p.cfg);
+		return NULL;
+	}
+	return p.cfg;
+}
+
+/* cfg_read - read a whole file into memory, bounded */
+static char *
+cfg_read(const char *path, size_t *lenp, char *err, size_t errlen)
+{
+	struct stat st;
+	char *buf, t[CFG_PATHLEN];
+	size_t len = 0;
+	ssize_t n;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1 || fstat(fd, &st) == -1) {
+		snprintf(err, errlen, "%s: %s", cfg_clean(t, sizeof(t), path),
+		    strerror(errno));
+		if (fd != -1)
+			close(fd);
+		return NULL;
+	}
+	buf = xmalloc(CFG_MAX_FILE + 1);
+	while ((n = read(fd, buf + len, CFG_MAX_FILE + 1 - len)) != 0) {
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 || (len += (size_t)n) > CFG_MAX_FILE) {
+			snprintf(err, errlen, "%s: %s", cfg_clean(t, sizeof(t), path),
+			    n == -1 ? strerror(errno) : "file too large");
+			close(fd);
+			free(buf);
+			return NULL;
+		}
+	}
+	close(fd);
+	buf[len] = '\0';
+	*lenp = len;
+	return buf;
+}
+
+/* cfg_load_file - load and validate a configuration file */
+struct cfg *
+cfg_load_file(const char *path, char *err, size_t errlen)
+{
+	struct cfg *cfg;
+	size_t len;
+	char *buf;
+
+	if ((buf = cfg_read(path, &len, err, errlen)) == NULL)
+		return NULL;
+	cfg = cfg_load_buffer(path, buf, len, err, errlen);
+	free(buf);
+	return cfg;
+}
+
+/* cfg_strv_free - free an array of strings */
+static void
+cfg_strv_free(char **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* cfg_free - release a configuration and everything it owns */
+void
+cfg_free(struct cfg *cfg)
+{
+	struct cfg_priv *priv;
+	struct cfg_node *cn, *next;
+	size_t i;
+
+	if (cfg == NULL)
+		return;
+	free(cfg->user);
+	free(cfg->spool);
+	free(cfg->pid_file);
+	free(cfg->control_socket);
+	free(cfg->admin_group);
+	free(cfg->connector_dir);
+	cfg_listeners_free(cfg);
+	free(cfg->smtp.hostname);
+	cfg_strv_free(cfg->relay.local_domains, cfg->relay.nlocal_domains);
+	cfg_strv_free(cfg->relay.local_addresses, cfg->relay.nlocal_addresses);
+	net_list_free(&cfg->relay.allow);
+	for (i = 0; i < cfg->nconnectors; i++) {
+		free(cfg->connectors[i].name);
+		free(cfg->connectors[i].type);
+	}
+	free(cfg->connectors);
+	for (i = 0; i < cfg->nrules; i++) {
+		free(cfg->rules[i].name);
+		free(cfg->rules[i].recipient);
+		free(cfg->rules[i].sender);
+		net_list_free(&cfg->rules[i].client);
+		free(cfg->rules[i].connector);
+		free(cfg->rules[i].reject_text);
+	}
+	free(cfg->rules);
+	if ((priv = cfg->priv) != NULL) {
+		for (cn = priv->nodes; cn != NULL; cn = next) {
+			next = cn->all;
+			free(cn->key);
+			free(cn->value);
+			free(cn);
+		}
+		free(priv);
+	}
+	free(cfg->file);
+	free(cfg);
+}
+
+/* cfg_connector - the connector instance of that name, or NULL */
+const struct cfg_connector *
+cfg_connector(const struct cfg *cfg, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->nconnectors; i++)
+		if (cfg->connectors[i].name != NULL &&
+		    strcmp(cfg->connectors[i].name, name) == 0)
+			return &cfg->connectors[i];
+	return NULL;
+}
+
+/* cfg_local_domain - is the domain (any case, one trailing dot) local? */
+int
+cfg_local_domain(const struct cfg *cfg, const char *domain)
+{
+	size_t i, len = strlen(domain);
+
+	if (len > 0 && domain[len - 1] == '.')
+		len--;
+	for (i = 0; i < cfg->relay.nlocal_domains; i++)
+		if (strlen(cfg->relay.local_domains[i]) == len &&
+		    strncasecmp(cfg->relay.local_domains[i], domain, len) == 0)
+			return 1;
+	return 0;
+}
+
+/* cfg_local_address - is the address (any case) a configured route address? */
+int
+cfg_local_address(const struct cfg *cfg, const char *addr)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->relay.nlocal_addresses; i++)
+		if (strcasecmp(cfg->relay.local_addresses[i], addr) == 0)
+			return 1;
+	return 0;
+}
+
+/* cfg_keys_walk - add the dotted paths of a key table and its sub-tables */
+static void
+cfg_keys_walk(const struct cfg_key *keys, const char *prefix,
+    const char **list, size_t *n, char *pool, size_t *used)
+{
+	const struct cfg_key *k;
+	char path[CFG_PATHLEN];
+	size_t len;
+
+	for (k = keys; k->name != NULL; k++) {
+		cfg_path(path, sizeof(path), prefix, k->name);
+		len = strlen(path) + 1;
+		if (*n + 1 >= CFG_KEYS_MAX || *used + len > CFG_KEYS_POOL)
+			panic("cfg_known_keys: table too small");
+		memcpy(pool + *used, path, len);
+		list[(*n)++] = pool + *used;
+		*used += len;
+		if (k->sub != NULL)
+			cfg_keys_walk(k->sub, path, list, n, pool, used);
+	}
+}
+
+/* cfg_known_keys - every accepted key as a dotted path, NULL-terminated */
+const char *const *
+cfg_known_keys(void)
+{
+	static const char *list[CFG_KEYS_MAX];
+	static char pool[CFG_KEYS_POOL];
+	static size_t n;
+	size_t used = 0;
+
+	if (n == 0) {
+		cfg_keys_walk(cfg_top_keys, "", list, &n, pool, &used);
+		list[n] = NULL;
+	}
+	return list;
+}

@@ -1,0 +1,388 @@
+/*
+ * router.c - gatewayd-router: route acknowledged messages into jobs
+ *
+ * Start-up: common child init, open the spool, drop privileges (chroot
+ * into the spool), route whatever incoming/ holds, then IPC_READY.  After
+ * that, IPC_MSG_NEW frames from the master name new messages.  A batch is
+ * routed with one spool_sync() at its end, and the workers are woken
+ * (IPC_JOB_NEW through the master) only once the jobs are durable.  A
+ * message whose incoming file is gone was routed already; one that cannot
+ * be parsed is quarantined, never dropped.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "cfg.h"
+#include "envelope.h"
+#include "ipc.h"
+#include "log.h"
+#include "proc.h"
+#include "router.h"
+#include "rules.h"
+#include "spool.h"
+#include "xmalloc.h"
+
+/* The qids of one batch that went to one connector. */
+struct router_notify {
+	char *connector;
+	char **qids;
+	size_t nqids;
+};
+
+struct router {
+	struct cfg *cfg;
+	struct spool *spool;
+	struct event_base *base;
+	struct ipc *ipc;
+	struct event *scan_ev;
+	struct event *exit_ev;
+	int stopping;
+	struct router_notify *notify;
+	size_t nnotify;
+};
+
+/* Collected qids of a directory scan. */
+struct router_list {
+	char **qids;
+	size_t n;
+};
+
+/* router_note - remember that connector got a job for qid in this batch */
+static void
+router_note(struct router *r, const char *connector, const char *qid)
+{
+	struct router_notify *nt = NULL;
+	size_t i;
+
+	for (i = 0; i < r->nnotify; i++)
+		if (strcmp(r->notify[i].connector, connector) == 0)
+			nt = &r->notify[i];
+	if (nt == NULL) {
+		r->notify = xreallocarray(r->notify, r->nnotify + 1,
+		    sizeof(*r->notify));
+		nt = &r->notify[r->nnotify++];
+		memset(nt, 0, sizeof(*nt));
+		nt->connector = xstrdup(connector);
+	}
+	nt->qids = xreallocarray(nt->qids, nt->nqids + 1, sizeof(*nt->qids));
+	nt->qids[nt->nqids++] = xstrdup(qid);
+}
+
+/* router_send_one - IPC_JOB_NEW frames for one connector, split to the caps */
+static void
+router_send_one(struct router *r, const struct router_notify *nt)
+{
+	const char *strv[IPC_MAX_STRINGS + 1];
+	size_t i = 0, n, bytes;
+
+	while (i < nt->nqids) {
+		strv[0] = nt->connector;
+		n = 1;
+		bytes = strlen(nt->connector) + 1;
+		while (i < nt->nqids && n < IPC_MAX_STRINGS &&
+		    bytes + strlen(nt->qids[i]) + 1 <= IPC_MAX_PAYLOAD) {
+			bytes += strlen(nt->qids[i]) + 1;
+			strv[n++] = nt->qids[i++];
+		}
+		strv[n] = NULL;
+		if (ipc_send_strings(r->ipc, IPC_JOB_NEW, strv) == -1)
+			log_warnx("cannot notify worker %s of %zu jobs",
+			    nt->connector, n - 1);
+	}
+}
+
+/* router_send_notify - wake the workers of this batch, then forget it */
+static void
+router_send_notify(struct router *r)
+{
+	size_t i, j;
+
+	for (i = 0; i < r->nnotify; i++) {
+		if (r->ipc != NULL)
+			router_send_one(r, &r->notify[i]);
+		for (j = 0; j < r->notify[i].nqids; j++)
+			free(r->notify[i].qids[j]);
+		free(r->notify[i].qids);
+		free(r->notify[i].connector);
+	}
+	free(r->notify);
+	r->notify = NULL;
+	r->nnotify = 0;
+}
+
+/* router_log - the log lines of one routed message */
+static void
+router_log(const char *qid, const struct envelope *jobs, size_t njobs)
+{
+	char line[1024], addr[512], text[1024];
+	size_t i, j, len = 0;
+	int n;
+
+	line[0] = '\0';
+	for (i = 0; i < njobs; i++) {
+		if (strcmp(jobs[i].connector, RULES_ROUTER_CONNECTOR) == 0)
+			continue;
+		n = snprintf(line + len, sizeof(line) - len, "%s%s (%zu rcpt)",
+		    len ? ", " : "", jobs[i].connector, jobs[i].nrcpt);
+		if (n < 0 || (size_t)n >= sizeof(line) - len)
+			break;
+		len += (size_t)n;
+	}
+	if (len > 0)
+		log_info("%s: routed to %s", qid, line);
+	for (i = 0; i < njobs; i++) {
+		if (strcmp(jobs[i].connector, RULES_ROUTER_CONNECTOR) != 0)
+			continue;
+		for (j = 0; j < jobs[i].nrcpt; j++) {
+			const struct envelope_rcpt *rc = &jobs[i].rcpt[j];
+
+			log_clean(addr, sizeof(addr), rc->addr, strlen(rc->addr));
+			log_clean(text, sizeof(text), rc->text ? rc->text : "",
+			    rc->text ? strlen(rc->text) : 0);
+			log_info("%s: to=<%s>, status=failed (%d %s %s)", qid,
+			    addr, rc->code, rc->status, text);
+		}
+	}
+}
+
+/* router_parse_errno - does this errno mean "the file is unreadable"? */
+static int
+router_parse_errno(int e)
+{
+	return e == EINVAL || e == EBADMSG || e == EFBIG || e == EPROTO ||
+	    e == ERANGE || e == ENOEXEC || e == EOVERFLOW;
+}
+
+/* router_quarantine - move an unparsable incoming file aside */
+static void
+router_quarantine(struct router *r, const char *qid, const char *why)
+{
+	char err[SPOOL_ERRLEN];
+
+	if (spool_quarantine(r->spool, SPOOL_INCOMING, NULL, qid, err,
+	    sizeof(err)) == -1)
+		log_warnx("%s: cannot quarantine unreadable message (%s): %s",
+		    qid, why, err);
+	else
+		log_warnx("%s: unreadable message quarantined in corrupt/: %s",
+		    qid, why);
+}
+
+/* router_route_one - route one message of a batch; 1 routed, 0 not */
+static int
+router_route_one(struct router *r, const char *qid)
+{
+	struct envelope msg, *jobs = NULL;
+	char err[SPOOL_ERRLEN];
+	size_t njobs = 0, i;
+	off_t off;
+	int fd = -1;
+
+	memset(&msg, 0, sizeof(msg));
+	if (spool_incoming_open(r->spool, qid, &msg, &off, &fd, err,
+	    sizeof(err)) == -1) {
+		if (errno == ENOENT)
+			return 0;	/* routed already */
+		if (router_parse_errno(errno))
+			router_quarantine(r, qid, err);
+		else
+			log_warnx("%s: cannot read incoming message: %s", qid,
+			    err);
+		return 0;
+	}
+	if (fd != -1)
+		close(fd);
+	if (rules_route(r->cfg, &msg, &jobs, &njobs) == -1) {
+		router_quarantine(r, qid, "no recipients");
+		envelope_clear(&msg);
+		return 0;
+	}
+	if (spool_route(r->spool, qid, jobs, njobs, err, sizeof(err)) == -1) {
+		log_warnx("%s: cannot write jobs (will retry): %s", qid, err);
+	} else {
+		router_log(qid, jobs, njobs);
+		for (i = 0; i < njobs; i++)
+			if (strcmp(jobs[i].connector,
+			    RULES_ROUTER_CONNECTOR) != 0)
+				router_note(r, jobs[i].connector, qid);
+	}
+	rules_free_jobs(jobs, njobs);
+	envelope_clear(&msg);
+	return 1;
+}
+
+/* router_batch - route a batch, sync once, then notify */
+static void
+router_batch(struct router *r, char *const *qids, size_t n)
+{
+	size_t i, routed = 0;
+
+	for (i = 0; i < n; i++) {
+		if (!spool_qid_valid(qids[i])) {
+			log_warnx("ignoring malformed queue ID from the master");
+			continue;
+		}
+		routed += router_route_one(r, qids[i]);
+	}
+	if (routed > 0 && spool_sync(r->spool) == -1)
+		log_warn("spool sync after routing %zu messages", routed);
+	router_send_notify(r);
+}
+
+/* router_collect - spool_scan callback: remember a qid */
+static int
+router_collect(const char *qid, time_t mtime, off_t size, void *arg)
+{
+	struct router_list *l = arg;
+
+	(void)mtime;
+	(void)size;
+	l->qids = xreallocarray(l->qids, l->n + 1, sizeof(*l->qids));
+	l->qids[l->n++] = xstrdup(qid);
+	return 0;
+}
+
+/* router_scan - route everything incoming/ holds, in batches */
+static void
+router_scan(struct router *r)
+{
+	struct router_list l = { NULL, 0 };
+	size_t i, n;
+
+	if (spool_scan(r->spool, SPOOL_INCOMING, NULL, router_collect,
+	    &l) == -1)
+		log_warn("scan of incoming/");
+	for (i = 0; i < l.n; i += n) {
+		n = l.n - i < ROUTER_BATCH_MAX ? l.n - i : ROUTER_BATCH_MAX;
+		router_batch(r, l.qids + i, n);
+	}
+	if (l.n > 0)
+		log_debug("scan of incoming/ found %zu messages", l.n);
+	for (i = 0; i < l.n; i++)
+		free(l.qids[i]);
+	free(l.qids);
+}
+
+/* router_scan_timer - the periodic safety scan */
+static void
+router_scan_timer(evutil_socket_t fd, short ev, void *arg)
+{
+	struct router *r = arg;
+	struct timeval tv = { ROUTER_SCAN_INTERVAL, 0 };
+
+	(void)fd;
+	(void)ev;
+	if (r->stopping)
+		return;
+	router_scan(r);
+	evtimer_add(r->scan_ev, &tv);
+}
+
+/* router_exit_check - leave once the last frames are written */
+static void
+router_exit_check(evutil_socket_t fd, short ev, void *arg)
+{
+	struct router *r = arg;
+	struct timeval tv = { 0, 50000 };
+	static int tries;
+
+	(void)fd;
+	(void)ev;
+	if (r->ipc == NULL || ipc_pending(r->ipc) == 0 || ++tries > 100) {
+		event_base_loopbreak(r->base);
+		return;
+	}
+	evtimer_add(r->exit_ev, &tv);
+}
+
+/* router_ipc - a frame from the master */
+static void
+router_ipc(struct ipc *ipc, const struct ipc_frame *f, void *arg)
+{
+	struct router *r = arg;
+	const char *strv[IPC_MAX_STRINGS];
+	int n;
+
+	(void)ipc;
+	switch (f->type) {
+	case IPC_MSG_NEW:
+		if ((n = ipc_strings(f, strv, IPC_MAX_STRINGS)) == -1)
+			fatalx("malformed %s frame from the master",
+			    ipc_type_name(f->type));
+		if (!r->stopping)
+			router_batch(r, (char *const *)strv, (size_t)n);
+		break;
+	case IPC_SHUTDOWN:
+		log_debug("shutting down");
+		r->stopping = 1;
+		router_exit_check(-1, 0, r);
+		break;
+	default:
+		fatalx("unexpected %s frame from the master",
+		    ipc_type_name(f->type));
+	}
+}
+
+/* router_ipc_closed - the master went away: nothing left to do */
+static void
+router_ipc_closed(struct ipc *ipc, void *arg)
+{
+	struct router *r = arg;
+
+	(void)ipc;
+	log_debug("master closed the connection, exiting");
+	r->ipc = NULL;
+	r->stopping = 1;
+	event_base_loopbreak(r->base);
+}
+
+/* main - gatewayd-router */
+int
+main(int argc, char **argv)
+{
+	struct proc_opts opts;
+	struct router r;
+	struct timeval tv = { ROUTER_SCAN_INTERVAL, 0 };
+	char err[SPOOL_ERRLEN];
+
+	memset(&r, 0, sizeof(r));
+	memset(&opts, 0, sizeof(opts));
+	r.cfg = proc_child_init(argc, argv, "router", &opts);
+	r.spool = spool_open(r.cfg->spool, 0, (uid_t)-1, (gid_t)-1, err,
+	    sizeof(err));
+	if (r.spool == NULL)
+		fatalx("spool %s: %s", r.cfg->spool, err);
+	proc_drop_privileges(r.cfg->user, r.cfg->spool);
+
+	if ((r.base = event_base_new()) == NULL)
+		fatalx("event_base_new failed");
+	r.ipc = ipc_new(r.base, PROC_FD_IPC, router_ipc, router_ipc_closed, &r);
+	if (r.ipc == NULL)
+		fatalx("cannot use the master socket");
+	r.scan_ev = evtimer_new(r.base, router_scan_timer, &r);
+	r.exit_ev = evtimer_new(r.base, router_exit_check, &r);
+	if (r.scan_ev == NULL || r.exit_ev == NULL)
+		fatalx("evtimer_new failed");
+
+	router_scan(&r);
+	if (ipc_send(r.ipc, IPC_READY, NULL, 0) == -1)
+		fatalx("cannot send IPC_READY");
+	evtimer_add(r.scan_ev, &tv);
+	event_base_dispatch(r.base);
+
+	event_free(r.scan_ev);
+	event_free(r.exit_ev);
+	if (r.ipc != NULL)
+		ipc_free(r.ipc);
+	event_base_free(r.base);
+	spool_close(r.spool);
+	cfg_free(r.cfg);
+	return 0;
+}

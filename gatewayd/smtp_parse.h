@@ -1,0 +1,67 @@
+/*
+ * smtp_parse.h - the SMTP command line parser of the receiver
+ *
+ * smtp_parse() takes one command line without its CRLF and fills a struct
+ * smtp_cmd: the verb, its argument, and for MAIL and RCPT the path and
+ * the ESMTP parameters.  On a syntax error it returns -1 and cmd->reply
+ * holds the exact reply line to send (no CRLF), e.g.
+ * "501 5.5.4 Syntax: MAIL FROM:<address>".  It allocates nothing: the
+ * argument points into the line, the path is copied into cmd.
+ *
+ * Accepted like Postfix: verbs in any case, one or more spaces after the
+ * verb, a space after "FROM:"/"TO:".  Refused: NUL bytes, a path without
+ * angle brackets, junk after the path, unknown or repeated parameters,
+ * source routes.
+ */
+#ifndef GW_SMTP_PARSE_H
+#define GW_SMTP_PARSE_H
+
+#include <stddef.h>
+
+#include "addr.h"
+
+#define SMTP_REPLY_MAX	160
+
+enum smtp_verb {
+	SMTP_UNKNOWN = 0,
+	SMTP_HELO,
+	SMTP_EHLO,
+	SMTP_MAIL,
+	SMTP_RCPT,
+	SMTP_DATA,
+	SMTP_RSET,
+	SMTP_NOOP,
+	SMTP_QUIT,
+	SMTP_VRFY,
+	SMTP_HELP,
+	SMTP_EXPN,
+	SMTP_STARTTLS,
+	SMTP_AUTH,
+	SMTP_BDAT
+};
+
+enum smtp_body {
+	SMTP_BODY_DEFAULT = 0,		/* no BODY= parameter */
+	SMTP_BODY_7BIT,
+	SMTP_BODY_8BITMIME
+};
+
+struct smtp_cmd {
+	enum smtp_verb verb;
+	const char *arg;		/* into the line: text after the verb, spaces trimmed */
+	size_t arglen;			/* 0 when there is no argument */
+	/* MAIL and RCPT */
+	char path[ADDR_BUFLEN];		/* address without brackets; "" for <> */
+	int addr_status;		/* ADDR_* of the path when it was refused */
+	/* MAIL parameters */
+	long long size;			/* SIZE=, -1 when absent */
+	enum smtp_body body;
+	char reply[SMTP_REPLY_MAX];	/* on error: the reply line */
+};
+
+/* Parse one line (len bytes, no CRLF).  0 ok, -1 error with cmd->reply set. */
+int smtp_parse(const char *line, size_t len, struct smtp_cmd *cmd);
+/* The verb as text ("MAIL"), "UNKNOWN" for SMTP_UNKNOWN. */
+const char *smtp_verb_name(enum smtp_verb);
+
+#endif

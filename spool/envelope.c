@@ -69,6 +69,14 @@ env_oom(void)
 	abort();
 }
 
+/* env_is_str - is the field a char * member? */
+static int
+env_is_str(const struct env_field *f)
+{
+	return f->type == T_STR || f->type == T_OPT || f->type == T_OPTTEXT ||
+	    f->type == T_FROM;
+}
+
 /* env_strdup - strdup that treats NULL as NULL */
 static int
 env_strdup(char **dst, const char *src)
@@ -129,7 +137,7 @@ envelope_clear(struct envelope *env)
 	if (env == NULL)
 		return;
 	for (i = 0; i < ENV_NFIELDS; i++)
-		if (env_fields[i].off != 0)
+		if (env_is_str(&env_fields[i]))
 			free(*env_strp(env, &env_fields[i]));
 	for (i = 0; i < env->nrcpt; i++)
 		env_rcpt_clear(&env->rcpt[i]);
@@ -137,28 +145,21 @@ envelope_clear(struct envelope *env)
 	memset(env, 0, sizeof(*env));
 }
 
-/* env_rcpt_grow - room for one more recipient; -1 with errno */
+/* env_rcpt_grow - room for one more recipient; NULL with errno */
 static struct envelope_rcpt *
 env_rcpt_grow(struct envelope *env)
 {
 	struct envelope_rcpt *r;
-	size_t cap;
 
 	if (env->nrcpt >= ENVELOPE_MAX_RCPT) {
 		errno = E2BIG;
 		return NULL;
 	}
-	/* capacity is the next power of two >= nrcpt + 1 (min 4) */
-	cap = 4;
-	while (cap < env->nrcpt + 1)
-		cap *= 2;
-	if (env->nrcpt == 0 || (env->nrcpt & (env->nrcpt - 1)) == 0 ||
-	    env->nrcpt == 4) {
-		r = reallocarray(env->rcpt, cap, sizeof(*r));
-		if (r == NULL)
-			return NULL;
-		env->rcpt = r;
-	}
+	/* exact size: callers may have built the array themselves */
+	r = reallocarray(env->rcpt, env->nrcpt + 1, sizeof(*r));
+	if (r == NULL)
+		return NULL;
+	env->rcpt = r;
 	r = &env->rcpt[env->nrcpt];
 	memset(r, 0, sizeof(*r));
 	return r;
@@ -264,12 +265,12 @@ envelope_copy(struct envelope *dst, const struct envelope *src)
 
 	memcpy(dst, src, sizeof(*dst));
 	for (i = 0; i < ENV_NFIELDS; i++)
-		if (env_fields[i].off != 0)
+		if (env_is_str(&env_fields[i]))
 			*env_strp(dst, &env_fields[i]) = NULL;
 	dst->rcpt = NULL;
 	dst->nrcpt = 0;
 	for (i = 0; i < ENV_NFIELDS; i++)
-		if (env_fields[i].off != 0 &&
+		if (env_is_str(&env_fields[i]) &&
 		    env_strdup(env_strp(dst, &env_fields[i]),
 		    env_cstr(src, &env_fields[i])) == -1)
 			env_oom();
@@ -277,17 +278,6 @@ envelope_copy(struct envelope *dst, const struct envelope *src)
 		return;
 	if ((dst->rcpt = calloc(src->nrcpt, sizeof(*dst->rcpt))) == NULL)
 		env_oom();
-	/* keep the power-of-two capacity env_rcpt_grow expects */
-	if (src->nrcpt > 4) {
-		size_t cap = 4;
-		struct envelope_rcpt *r;
-
-		while (cap < src->nrcpt)
-			cap *= 2;
-		if ((r = reallocarray(dst->rcpt, cap, sizeof(*r))) == NULL)
-			env_oom();
-		dst->rcpt = r;
-	}
 	for (i = 0; i < src->nrcpt; i++) {
 		if (env_rcpt_copy(&dst->rcpt[i], &src->rcpt[i]) == -1)
 			env_oom();
@@ -680,21 +670,18 @@ static int
 env_parse_arrival(const char *s, int64_t *out)
 {
 	char secs[24];
-	const char *dot;
-	uint64_t sec, usec;
+	const char *dot, *f;
+	uint64_t sec, usec = 0;
 
 	if ((dot = strchr(s, '.')) == NULL || (size_t)(dot - s) >= sizeof(secs) ||
-	    strlen(dot + 1) != 6)
+	    strlen(dot + 1) != 6 || strspn(dot + 1, "0123456789") != 6)
 		return -1;
 	memcpy(secs, s, (size_t)(dot - s));
 	secs[dot - s] = '\0';
 	if (env_parse_num(secs, INT64_MAX / 1000000 - 1, &sec) == -1)
 		return -1;
-	if (dot[1] == '0' && strspn(dot + 1, "0") == 6)
-		usec = 0;
-	else if (strspn(dot + 1, "0123456789") != 6 ||
-	    env_parse_num(dot + 1 + strspn(dot + 1, "0"), 999999, &usec) == -1)
-		return -1;
+	for (f = dot + 1; *f != '\0'; f++)
+		usec = usec * 10 + (uint64_t)(*f - '0');
 	*out = (int64_t)(sec * 1000000 + usec);
 	return 0;
 }

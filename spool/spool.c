@@ -1,0 +1,1401 @@
+/*
+ * spool.c - the maildir-style spool (layout in spool.h)
+ *
+ * Every path is relative to a directory descriptor opened once (the
+ * receiver and the router chroot into the spool after opening it), and
+ * every state change is one renameat(2).  The descriptors of the state
+ * directories are opened by spool_open and never change; per-connector
+ * directories are opened on first use and cached under a mutex, so
+ * distinct spool_msg objects can be written and committed from different
+ * threads.  Depends only on libc and pthreads; never logs: failures return
+ * -1 with errno and, where the function takes one, a reason in err.
+ * A corrupt envelope is reported with errno EBADMSG.
+ */
+#include "config.h"
+
+#include <sys/types.h>
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "spool.h"
+
+#define SPOOL_BUFSIZE	(64 * 1024)
+
+/* State directories directly under the spool; the order is struct spool's. */
+enum spool_dir {
+	D_TMP, D_INCOMING, D_DATA, D_QUEUE, D_ACTIVE, D_DEFERRED, D_HOLD,
+	D_FAILED, D_CORRUPT, D_NDIRS
+};
+
+static const char *spool_dir_names[D_NDIRS] = {
+	"tmp", "incoming", "data", "queue", "active", "deferred", "hold",
+	"failed", "corrupt"
+};
+
+static const char *spool_state_names[SPOOL_NSTATES] = {
+	"incoming", "queue", "active", "deferred", "hold", "failed"
+};
+
+#define SPOOL_NCSTATES	5	/* per-connector states: queue .. failed */
+
+struct spool_conn {
+	char name[SPOOL_NAME_MAX];
+	int fd[SPOOL_NCSTATES];	/* -1 until opened */
+};
+
+struct spool {
+	int dirfd;
+	int fd[D_NDIRS];
+	pthread_mutex_t lock;		/* conns and pending */
+	struct spool_conn *conns;
+	size_t nconns;
+	char (*pending)[SPOOL_QID_LEN + 1];	/* incoming/ to unlink at sync */
+	size_t npending;
+};
+
+struct spool_msg {
+	struct spool *sp;
+	char qid[SPOOL_QID_LEN + 1];
+	int fd;
+	off_t size;		/* message bytes accepted (written or buffered) */
+	int error;		/* first write error, sticky */
+	size_t buflen;
+	char *buf;
+};
+
+/* spool_seterr - format a reason into err, keeping errno */
+static void __attribute__((format(printf, 3, 4)))
+spool_seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+	int save = errno;
+
+	if (err != NULL && errlen > 0) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	errno = save;
+}
+
+/* ---- names ---- */
+
+/* spool_qid_valid - exactly 20 lowercase hex digits */
+int
+spool_qid_valid(const char *s)
+{
+	size_t i;
+
+	if (s == NULL)
+		return 0;
+	for (i = 0; i < SPOOL_QID_LEN; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return s[i] == '\0';
+}
+
+/*
+ * spool_qid_new - a new queue ID.  The (microsecond, counter) pair is kept
+ * strictly increasing under a mutex, so IDs are unique and ordered within
+ * the process even when two threads ask in the same microsecond or the
+ * clock steps back; the counter only advances the time when it wraps.
+ */
+void
+spool_qid_new(unsigned int instance, char out[SPOOL_QID_LEN + 1])
+{
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	static uint64_t last_us;
+	static unsigned int counter;
+	struct timespec ts;
+	uint64_t us;
+	unsigned int c;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	us = (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+	pthread_mutex_lock(&lock);
+	if (us > last_us) {
+		last_us = us;
+		counter = 0;
+	} else if (++counter > 0xffff) {
+		last_us++;
+		counter = 0;
+	}
+	us = last_us;
+	c = counter;
+	pthread_mutex_unlock(&lock);
+	snprintf(out, SPOOL_QID_LEN + 1, "%014" PRIx64 "%02x%04x",
+	    us & UINT64_C(0xffffffffffffff), instance & 0xff, c);
+}
+
+/* spool_name_valid - [a-z0-9_][a-z0-9_-]*, shorter than SPOOL_NAME_MAX */
+int
+spool_name_valid(const char *s)
+{
+	size_t i;
+
+	if (s == NULL || s[0] == '\0' || s[0] == '-')
+		return 0;
+	for (i = 0; s[i] != '\0'; i++) {
+		if (i >= SPOOL_NAME_MAX - 1)
+			return 0;
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') ||
+		    s[i] == '_' || s[i] == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+/* spool_state_name - directory name of a state */
+const char *
+spool_state_name(enum spool_state st)
+{
+	if ((unsigned int)st >= SPOOL_NSTATES)
+		return "unknown";
+	return spool_state_names[st];
+}
+
+/* spool_state_from_name - state of a name, -1 if none */
+int
+spool_state_from_name(const char *name)
+{
+	int i;
+
+	for (i = 0; i < SPOOL_NSTATES; i++)
+		if (strcmp(name, spool_state_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+/* ---- opening ---- */
+
+/* spool_check_dir - a directory, not group or world writable */
+static int
+spool_check_dir(int fd, const char *what, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) == -1) {
+		spool_seterr(err, errlen, "%s: %s", what, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		errno = ENOTDIR;
+		spool_seterr(err, errlen, "%s: not a directory", what);
+		return -1;
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		errno = EPERM;
+		spool_seterr(err, errlen,
+		    "%s: spool directory is group or world writable (mode %04o)",
+		    what, (unsigned int)(st.st_mode & 07777));
+		return -1;
+	}
+	return 0;
+}
+
+/* spool_mkdirat - make dir at (fd, name) if missing, chown what it made */
+static int
+spool_mkdirat(int fd, const char *name, uid_t owner, gid_t group)
+{
+	if (mkdirat(fd, name, 0700) == -1)
+		return errno == EEXIST ? 0 : -1;
+	if (owner != (uid_t)-1 &&
+	    fchownat(fd, name, owner, group, AT_SYMLINK_NOFOLLOW) == -1)
+		return -1;
+	return 0;
+}
+
+/* spool_open - open (and with create, make) the spool at path */
+struct spool *
+spool_open(const char *path, int create, uid_t owner, gid_t group,
+    char *err, size_t errlen)
+{
+	struct spool *sp;
+	int fd, i;
+
+	if (create && spool_mkdirat(AT_FDCWD, path, owner, group) == -1) {
+		spool_seterr(err, errlen, "mkdir %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
+		spool_seterr(err, errlen, "open %s: %s", path,
+		    errno == ENOTDIR ? "not a directory" : strerror(errno));
+		return NULL;
+	}
+	if (spool_check_dir(fd, path, err, errlen) == -1)
+		goto fail;
+	for (i = 0; create && i < D_NDIRS; i++) {
+		if (spool_mkdirat(fd, spool_dir_names[i], owner, group) == -1) {
+			spool_seterr(err, errlen, "mkdir %s/%s: %s", path,
+			    spool_dir_names[i], strerror(errno));
+			goto fail;
+		}
+	}
+	sp = spool_open_fd(fd, err, errlen);
+	close(fd);
+	return sp;
+fail:
+	i = errno;
+	close(fd);
+	errno = i;
+	return NULL;
+}
+
+/*
+ * spool_open_fd - use an already open directory descriptor.  The spool
+ * keeps its own duplicate; the caller still owns (and may close) dirfd.
+ */
+struct spool *
+spool_open_fd(int dirfd, char *err, size_t errlen)
+{
+	struct spool *sp;
+	int i, save;
+
+	if (spool_check_dir(dirfd, "spool", err, errlen) == -1)
+		return NULL;
+	if ((sp = calloc(1, sizeof(*sp))) == NULL) {
+		spool_seterr(err, errlen, "out of memory");
+		return NULL;
+	}
+	for (i = 0; i < D_NDIRS; i++)
+		sp->fd[i] = -1;
+	pthread_mutex_init(&sp->lock, NULL);
+	if ((sp->dirfd = fcntl(dirfd, F_DUPFD_CLOEXEC, 3)) == -1) {
+		spool_seterr(err, errlen, "dup: %s", strerror(errno));
+		goto fail;
+	}
+	for (i = 0; i < D_NDIRS; i++) {
+		sp->fd[i] = openat(sp->dirfd, spool_dir_names[i],
+		    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (sp->fd[i] == -1) {
+			spool_seterr(err, errlen, "spool directory %s/: %s",
+			    spool_dir_names[i], strerror(errno));
+			goto fail;
+		}
+	}
+	return sp;
+fail:
+	save = errno;
+	spool_close(sp);
+	errno = save;
+	return NULL;
+}
+
+/* spool_close - close every descriptor and free */
+void
+spool_close(struct spool *sp)
+{
+	size_t i, j;
+
+	if (sp == NULL)
+		return;
+	if (sp->npending > 0)
+		spool_sync(sp);	/* finish what spool_route started */
+	for (i = 0; i < D_NDIRS; i++)
+		if (sp->fd[i] != -1)
+			close(sp->fd[i]);
+	for (i = 0; i < sp->nconns; i++)
+		for (j = 0; j < SPOOL_NCSTATES; j++)
+			if (sp->conns[i].fd[j] != -1)
+				close(sp->conns[i].fd[j]);
+	if (sp->dirfd > 0)
+		close(sp->dirfd);
+	pthread_mutex_destroy(&sp->lock);
+	free(sp->conns);
+	free(sp->pending);
+	free(sp);
+}
+
+/* spool_dirfd - the spool's directory descriptor */
+int
+spool_dirfd(const struct spool *sp)
+{
+	return sp->dirfd;
+}
+
+/* spool_state_dir - directory index of a state */
+static enum spool_dir
+spool_state_dir(enum spool_state st)
+{
+	switch (st) {
+	case SPOOL_INCOMING:	return D_INCOMING;
+	case SPOOL_QUEUE:	return D_QUEUE;
+	case SPOOL_ACTIVE:	return D_ACTIVE;
+	case SPOOL_DEFERRED:	return D_DEFERRED;
+	case SPOOL_HOLD:	return D_HOLD;
+	case SPOOL_FAILED:	return D_FAILED;
+	default:		return D_NDIRS;
+	}
+}
+
+/* spool_conn_find - cached entry of a connector (lock held), NULL if full */
+static struct spool_conn *
+spool_conn_find(struct spool *sp, const char *connector)
+{
+	struct spool_conn *c;
+	size_t i;
+
+	for (i = 0; i < sp->nconns; i++)
+		if (strcmp(sp->conns[i].name, connector) == 0)
+			return &sp->conns[i];
+	c = reallocarray(sp->conns, sp->nconns + 1, sizeof(*c));
+	if (c == NULL)
+		return NULL;
+	sp->conns = c;
+	c = &sp->conns[sp->nconns++];
+	memset(c, 0, sizeof(*c));
+	memcpy(c->name, connector, strlen(connector) + 1);
+	for (i = 0; i < SPOOL_NCSTATES; i++)
+		c->fd[i] = -1;
+	return c;
+}
+
+/*
+ * spool_fd - descriptor of a state directory (per connector except for
+ * incoming); opened lazily and cached.  -1 with errno.
+ */
+static int
+spool_fd(struct spool *sp, enum spool_state st, const char *connector)
+{
+	struct spool_conn *c;
+	enum spool_dir d = spool_state_dir(st);
+	int fd, idx, save;
+
+	if (d == D_NDIRS || (st != SPOOL_INCOMING && !spool_name_valid(connector))) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (st == SPOOL_INCOMING)
+		return sp->fd[D_INCOMING];
+	idx = (int)d - D_QUEUE;
+	pthread_mutex_lock(&sp->lock);
+	if ((c = spool_conn_find(sp, connector)) == NULL) {
+		pthread_mutex_unlock(&sp->lock);
+		errno = ENOMEM;
+		return -1;
+	}
+	if (c->fd[idx] == -1)
+		c->fd[idx] = openat(sp->fd[d], connector,
+		    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fd = c->fd[idx];
+	save = errno;
+	pthread_mutex_unlock(&sp->lock);
+	errno = save;
+	return fd;
+}
+
+/* spool_connector_init - make the per-connector directories of every state */
+int
+spool_connector_init(struct spool *sp, const char *connector, uid_t owner,
+    gid_t group, char *err, size_t errlen)
+{
+	int d;
+
+	if (!spool_name_valid(connector)) {
+		errno = EINVAL;
+		spool_seterr(err, errlen, "invalid connector name");
+		return -1;
+	}
+	for (d = D_QUEUE; d <= D_FAILED; d++) {
+		if (spool_mkdirat(sp->fd[d], connector, owner, group) == -1) {
+			spool_seterr(err, errlen, "mkdir %s/%s: %s",
+			    spool_dir_names[d], connector, strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* ---- small file helpers ---- */
+
+/* spool_write_all - write every byte or fail */
+static int
+spool_write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	ssize_t n;
+
+	while (len > 0) {
+		if ((n = write(fd, p, len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* spool_close_keep - close without clobbering errno */
+static void
+spool_close_keep(int fd)
+{
+	int save = errno;
+
+	close(fd);
+	errno = save;
+}
+
+/* spool_unlink_keep - unlinkat without clobbering errno */
+static void
+spool_unlink_keep(int dirfd, const char *name)
+{
+	int save = errno;
+
+	unlinkat(dirfd, name, 0);
+	errno = save;
+}
+
+/*
+ * spool_read_envelope - parse the envelope at the start of an open file:
+ * read until "\nend\n" is seen, EOF, or ENVELOPE_MAX_SIZE.  Sets *offset
+ * to the first byte after it.  -1 with errno (EBADMSG when corrupt).
+ */
+static int
+spool_read_envelope(int fd, const char *what, struct envelope *env,
+    off_t *offset, char *err, size_t errlen)
+{
+	char *buf = NULL, *p, reason[SPOOL_ERRLEN];
+	size_t len = 0, cap = 0, used;
+	ssize_t n;
+
+	for (;;) {
+		if (len == cap) {
+			cap = cap ? cap * 2 : 8192;
+			if (cap > ENVELOPE_MAX_SIZE)
+				cap = ENVELOPE_MAX_SIZE;
+			if (len == cap)
+				break;
+			if ((p = realloc(buf, cap)) == NULL) {
+				free(buf);
+				spool_seterr(err, errlen, "%s: out of memory", what);
+				return -1;
+			}
+			buf = p;
+		}
+		n = pread(fd, buf + len, cap - len, (off_t)len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			spool_seterr(err, errlen, "%s: read: %s", what, strerror(errno));
+			free(buf);
+			return -1;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (memmem(buf, len, "\nend\n", 5) != NULL)
+			break;
+	}
+	if (envelope_parse(buf ? buf : "", len, env, &used, reason,
+	    sizeof(reason)) == -1) {
+		free(buf);
+		errno = errno == ENOMEM ? ENOMEM : EBADMSG;
+		spool_seterr(err, errlen, "%s: %s", what,
+		    len == 0 ? "empty file" : reason);
+		return -1;
+	}
+	free(buf);
+	*offset = (off_t)used;
+	return 0;
+}
+
+/* spool_open_read - open (dirfd, name) read-only and parse its envelope */
+static int
+spool_open_read(int dirfd, const char *name, const char *what,
+    struct envelope *env, off_t *offset, char *err, size_t errlen)
+{
+	int fd;
+
+	if ((fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1) {
+		spool_seterr(err, errlen, "%s: %s", what, strerror(errno));
+		return -1;
+	}
+	if (spool_read_envelope(fd, what, env, offset, err, errlen) == -1) {
+		spool_close_keep(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* ---- receiver ---- */
+
+/* spool_msg_create - create tmp/<env->id> exclusively and write the envelope */
+struct spool_msg *
+spool_msg_create(struct spool *sp, const struct envelope *env, char *err,
+    size_t errlen)
+{
+	struct spool_msg *m;
+	char *text;
+	size_t len;
+
+	if (!spool_qid_valid(env->id) || env->kind != ENVELOPE_MESSAGE) {
+		errno = EINVAL;
+		spool_seterr(err, errlen, "invalid queue id or envelope kind");
+		return NULL;
+	}
+	if (envelope_format(env, &text, &len) == -1) {
+		spool_seterr(err, errlen, "%s: cannot format envelope: %s",
+		    env->id, strerror(errno));
+		return NULL;
+	}
+	if ((m = calloc(1, sizeof(*m))) == NULL ||
+	    (m->buf = malloc(SPOOL_BUFSIZE)) == NULL) {
+		free(m);
+		free(text);
+		errno = ENOMEM;
+		spool_seterr(err, errlen, "%s: out of memory", env->id);
+		return NULL;
+	}
+	m->sp = sp;
+	memcpy(m->qid, env->id, sizeof(m->qid));
+	m->fd = openat(sp->fd[D_TMP], m->qid,
+	    O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (m->fd == -1 || spool_write_all(m->fd, text, len) == -1) {
+		spool_seterr(err, errlen, "tmp/%s: %s", m->qid, strerror(errno));
+		free(text);
+		if (m->fd != -1) {
+			spool_close_keep(m->fd);
+			spool_unlink_keep(sp->fd[D_TMP], m->qid);
+		}
+		free(m->buf);
+		free(m);
+		return NULL;
+	}
+	free(text);
+	return m;
+}
+
+/* spool_msg_drain - write out the buffer; remembers the first error */
+static int
+spool_msg_drain(struct spool_msg *m)
+{
+	if (m->error) {
+		errno = m->error;
+		return -1;
+	}
+	if (m->buflen > 0 && spool_write_all(m->fd, m->buf, m->buflen) == -1) {
+		m->error = errno;
+		return -1;
+	}
+	m->buflen = 0;
+	return 0;
+}
+
+/* spool_msg_write - append message bytes (buffered); -1 on a write error */
+int
+spool_msg_write(struct spool_msg *m, const void *buf, size_t len)
+{
+	if (m->error) {
+		errno = m->error;
+		return -1;
+	}
+	if (m->buflen + len > SPOOL_BUFSIZE && spool_msg_drain(m) == -1)
+		return -1;
+	if (len >= SPOOL_BUFSIZE) {
+		if (spool_write_all(m->fd, buf, len) == -1) {
+			m->error = errno;
+			return -1;
+		}
+	} else {
+		memcpy(m->buf + m->buflen, buf, len);
+		m->buflen += len;
+	}
+	m->size += (off_t)len;
+	return 0;
+}
+
+/* spool_msg_size - message bytes accepted so far */
+off_t
+spool_msg_size(const struct spool_msg *m)
+{
+	return m->size;
+}
+
+/* spool_msg_id - the message's queue ID */
+const char *
+spool_msg_id(const struct spool_msg *m)
+{
+	return m->qid;
+}
+
+/* spool_msg_flush - hand buffered bytes to the kernel */
+int
+spool_msg_flush(struct spool_msg *m)
+{
+	return spool_msg_drain(m);
+}
+
+/* spool_msg_free - close and free (the file stays) */
+static void
+spool_msg_free(struct spool_msg *m)
+{
+	if (m->fd != -1)
+		spool_close_keep(m->fd);
+	free(m->buf);
+	free(m);
+}
+
+/* spool_msg_abort - remove the tmp file and free */
+void
+spool_msg_abort(struct spool_msg *m)
+{
+	if (m == NULL)
+		return;
+	spool_unlink_keep(m->sp->fd[D_TMP], m->qid);
+	spool_msg_free(m);
+}
+
+/* spool_commit_sync - sync the data of the good files of a batch */
+static void
+spool_commit_sync(struct spool *sp, struct spool_msg **msgs, size_t n,
+    int *good, size_t ngood)
+{
+	size_t i;
+
+	if (ngood == 0)
+		return;
+#ifdef HAVE_SYNCFS
+	/* one syncfs covers every file; if it fails, find out which one */
+	if (ngood > 1 && syncfs(sp->dirfd) == 0)
+		return;
+#endif
+	for (i = 0; i < n; i++)
+		if (good[i] && fdatasync(msgs[i]->fd) == -1)
+			good[i] = 0;
+}
+
+/*
+ * spool_commit - make a batch durable and visible (spool.h): flush, sync
+ * the data, rename tmp/ -> incoming/, fsync incoming/ once, and only then
+ * set ok[i].  Frees every spool_msg; returns the number committed.
+ */
+size_t
+spool_commit(struct spool *sp, struct spool_msg **msgs, size_t n, int *ok)
+{
+	size_t i, ngood = 0, nrenamed = 0;
+	int *good;
+
+	if (n == 0)
+		return 0;
+	if ((good = calloc(n, sizeof(*good))) != NULL) {
+		for (i = 0; i < n; i++)
+			if ((good[i] = spool_msg_drain(msgs[i]) == 0))
+				ngood++;
+		spool_commit_sync(sp, msgs, n, good, ngood);
+		for (i = 0; i < n; i++) {
+			if (good[i] && renameat(sp->fd[D_TMP], msgs[i]->qid,
+			    sp->fd[D_INCOMING], msgs[i]->qid) == -1)
+				good[i] = 0;
+			nrenamed += good[i];
+		}
+		if (nrenamed > 0 && fsync(sp->fd[D_INCOMING]) == -1) {
+			/* visible but maybe not durable: do not acknowledge */
+			for (i = 0; i < n; i++)
+				if (good[i])
+					spool_unlink_keep(sp->fd[D_INCOMING],
+					    msgs[i]->qid);
+			nrenamed = 0;
+			memset(good, 0, n * sizeof(*good));
+		}
+	}
+	for (i = 0; i < n; i++) {
+		if (ok != NULL)
+			ok[i] = good != NULL && good[i];
+		if (good == NULL || !good[i])
+			spool_unlink_keep(sp->fd[D_TMP], msgs[i]->qid);
+		spool_msg_free(msgs[i]);
+	}
+	free(good);
+	return nrenamed;
+}
+
+/* ---- jobs and routing ---- */
+
+/* spool_data_name - "<qid>.<connector>" of a data link */
+static int
+spool_data_name(char *buf, size_t len, const char *qid, const char *connector)
+{
+	int n = snprintf(buf, len, "%s.%s", qid, connector);
+
+	if (n < 0 || (size_t)n >= len) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
+/* spool_job_check - env is a job for (qid, connector) */
+static int
+spool_job_check(const struct envelope *env, const char *qid,
+    const char *connector)
+{
+	if (env->kind != ENVELOPE_JOB || strcmp(env->id, qid) != 0 ||
+	    env->connector == NULL ||
+	    (connector != NULL && strcmp(env->connector, connector) != 0) ||
+	    !spool_name_valid(env->connector)) {
+		errno = EINVAL;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * spool_write_job - write env atomically as (dirfd, qid): create
+ * tmp/<qid>.<connector>.job exclusively, write, optionally set the mtime
+ * and fsync, rename into place.  -1 with errno and err.
+ */
+static int
+spool_write_job(struct spool *sp, const struct envelope *env, int dirfd,
+    int durable, time_t mtime, char *err, size_t errlen)
+{
+	char tmpname[SPOOL_QID_LEN + SPOOL_NAME_MAX + 8], *text;
+	struct timespec ts[2];
+	size_t len;
+	int fd = -1;
+
+	if (snprintf(tmpname, sizeof(tmpname), "%s.%s.job", env->id,
+	    env->connector) >= (int)sizeof(tmpname)) {
+		errno = ENAMETOOLONG;
+		spool_seterr(err, errlen, "%s: connector name too long", env->id);
+		return -1;
+	}
+	if (envelope_format(env, &text, &len) == -1) {
+		spool_seterr(err, errlen, "%s: cannot format job envelope: %s",
+		    env->id, strerror(errno));
+		return -1;
+	}
+	/* a leftover from a crash is ours to replace */
+	if (unlinkat(sp->fd[D_TMP], tmpname, 0) == -1 && errno != ENOENT)
+		goto fail;
+	fd = openat(sp->fd[D_TMP], tmpname,
+	    O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd == -1 || spool_write_all(fd, text, len) == -1)
+		goto fail;
+	ts[0].tv_sec = ts[1].tv_sec = mtime;
+	ts[0].tv_nsec = ts[1].tv_nsec = 0;
+	if (mtime != (time_t)-1 && futimens(fd, ts) == -1)
+		goto fail;
+	if (durable && fsync(fd) == -1)
+		goto fail;
+	if (close(fd) == -1) {
+		fd = -1;
+		goto fail;
+	}
+	fd = -1;
+	if (renameat(sp->fd[D_TMP], tmpname, dirfd, env->id) == -1)
+		goto fail;
+	free(text);
+	return 0;
+fail:
+	spool_seterr(err, errlen, "tmp/%s: %s", tmpname, strerror(errno));
+	if (fd != -1)
+		spool_close_keep(fd);
+	spool_unlink_keep(sp->fd[D_TMP], tmpname);
+	free(text);
+	return -1;
+}
+
+/* spool_link_data - link incoming/<qid> as data/<qid>.<connector> */
+static int
+spool_link_data(struct spool *sp, const char *qid, const char *connector,
+    char *err, size_t errlen)
+{
+	char name[SPOOL_QID_LEN + SPOOL_NAME_MAX + 2];
+	struct stat a, b;
+
+	if (spool_data_name(name, sizeof(name), qid, connector) == -1) {
+		spool_seterr(err, errlen, "%s: connector name too long", qid);
+		return -1;
+	}
+	if (linkat(sp->fd[D_INCOMING], qid, sp->fd[D_DATA], name, 0) == 0)
+		return 0;
+	if (errno != EEXIST) {
+		spool_seterr(err, errlen, "link data/%s: %s", name, strerror(errno));
+		return -1;
+	}
+	/* routed before a crash: fine if it is the same message */
+	if (fstatat(sp->fd[D_INCOMING], qid, &a, AT_SYMLINK_NOFOLLOW) == -1 ||
+	    fstatat(sp->fd[D_DATA], name, &b, AT_SYMLINK_NOFOLLOW) == -1) {
+		spool_seterr(err, errlen, "stat data/%s: %s", name, strerror(errno));
+		return -1;
+	}
+	if (a.st_dev != b.st_dev || a.st_ino != b.st_ino) {
+		errno = EEXIST;
+		spool_seterr(err, errlen, "data/%s exists and is another file", name);
+		return -1;
+	}
+	return 0;
+}
+
+/* spool_job_elsewhere - does the job exist in a state other than skip? */
+static int
+spool_job_elsewhere(struct spool *sp, const char *qid, const char *connector,
+    enum spool_state skip)
+{
+	struct stat st;
+	int s, fd;
+
+	for (s = SPOOL_QUEUE; s <= SPOOL_FAILED; s++) {
+		if ((enum spool_state)s == skip ||
+		    (fd = spool_fd(sp, (enum spool_state)s, connector)) == -1)
+			continue;
+		if (fstatat(fd, qid, &st, AT_SYMLINK_NOFOLLOW) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* spool_route_job - data link and job file of one job */
+static int
+spool_route_job(struct spool *sp, const char *qid, const struct envelope *job,
+    char *err, size_t errlen)
+{
+	enum spool_state to = SPOOL_FAILED;
+	size_t i;
+	int fd, durable = 0;
+
+	if (spool_job_check(job, qid, NULL) == -1) {
+		spool_seterr(err, errlen, "%s: invalid job envelope", qid);
+		return -1;
+	}
+	for (i = 0; i < job->nrcpt; i++)
+		if (job->rcpt[i].state != RCPT_FAILED)
+			to = SPOOL_QUEUE;
+	if (job->nrcpt == 0)
+		to = SPOOL_QUEUE;
+	if ((fd = spool_fd(sp, to, job->connector)) == -1) {
+		spool_seterr(err, errlen, "%s/%s: %s", spool_state_name(to),
+		    job->connector, strerror(errno));
+		return -1;
+	}
+	if (spool_link_data(sp, qid, job->connector, err, errlen) == -1)
+		return -1;
+	/* after a crash the worker may already have it: never duplicate */
+	if (spool_job_elsewhere(sp, qid, job->connector, to))
+		return 0;
+#ifndef HAVE_SYNCFS
+	durable = 1;
+#endif
+	return spool_write_job(sp, job, fd, durable, (time_t)-1, err, errlen);
+}
+
+/*
+ * spool_route - write the jobs of an incoming message (spool.h).  The
+ * unlink of incoming/<qid> is queued and done by spool_sync() once the
+ * jobs are on disk, so a crash can never leave a message without jobs.
+ */
+int
+spool_route(struct spool *sp, const char *qid, const struct envelope *jobs,
+    size_t njobs, char *err, size_t errlen)
+{
+	char (*p)[SPOOL_QID_LEN + 1];
+	size_t i;
+
+	if (!spool_qid_valid(qid) || njobs == 0) {
+		errno = EINVAL;
+		spool_seterr(err, errlen, "%s", njobs == 0 ? "no jobs" : "invalid queue id");
+		return -1;
+	}
+	for (i = 0; i < njobs; i++)
+		if (spool_route_job(sp, qid, &jobs[i], err, errlen) == -1)
+			return -1;
+	pthread_mutex_lock(&sp->lock);
+	p = reallocarray(sp->pending, sp->npending + 1, sizeof(*p));
+	if (p != NULL) {
+		sp->pending = p;
+		memcpy(p[sp->npending++], qid, SPOOL_QID_LEN + 1);
+	}
+	pthread_mutex_unlock(&sp->lock);
+	if (p == NULL) {
+		errno = ENOMEM;
+		spool_seterr(err, errlen, "%s: out of memory", qid);
+		return -1;
+	}
+	return 0;
+}
+
+/* spool_sync_all - make every earlier write durable */
+static int
+spool_sync_all(struct spool *sp)
+{
+#ifdef HAVE_SYNCFS
+	return syncfs(sp->dirfd);
+#else
+	size_t i, j;
+	int rc = 0;
+
+	for (i = 0; i < D_NDIRS; i++)
+		if (fsync(sp->fd[i]) == -1)
+			rc = -1;
+	pthread_mutex_lock(&sp->lock);
+	for (i = 0; i < sp->nconns; i++)
+		for (j = 0; j < SPOOL_NCSTATES; j++)
+			if (sp->conns[i].fd[j] != -1 && fsync(sp->conns[i].fd[j]) == -1)
+				rc = -1;
+	pthread_mutex_unlock(&sp->lock);
+	return rc;
+#endif
+}
+
+/*
+ * spool_sync - make everything written since the last call durable, then
+ * remove (durably) the incoming/ files whose jobs are now safe.
+ */
+int
+spool_sync(struct spool *sp)
+{
+	char (*pending)[SPOOL_QID_LEN + 1];
+	size_t i, n;
+
+	if (spool_sync_all(sp) == -1)
+		return -1;
+	pthread_mutex_lock(&sp->lock);
+	pending = sp->pending;
+	n = sp->npending;
+	sp->pending = NULL;
+	sp->npending = 0;
+	pthread_mutex_unlock(&sp->lock);
+	for (i = 0; i < n; i++)
+		if (unlinkat(sp->fd[D_INCOMING], pending[i], 0) == -1 &&
+		    errno != ENOENT)
+			break;
+	free(pending);
+	if (i < n)
+		return -1;	/* the rest is re-routed, idempotently */
+	if (n > 0 && fsync(sp->fd[D_INCOMING]) == -1)
+		return -1;
+	return 0;
+}
+
+/* spool_quarantine - move an unreadable file (and its data link) to corrupt/ */
+int
+spool_quarantine(struct spool *sp, enum spool_state st, const char *connector,
+    const char *qid, char *err, size_t errlen)
+{
+	char name[SPOOL_QID_LEN + SPOOL_NAME_MAX + 16];
+	char data[SPOOL_QID_LEN + SPOOL_NAME_MAX + 2];
+	int fd;
+
+	if (!spool_qid_valid(qid) || (fd = spool_fd(sp, st, connector)) == -1) {
+		errno = EINVAL;
+		spool_seterr(err, errlen, "invalid state, connector or queue id");
+		return -1;
+	}
+	if (st == SPOOL_INCOMING)
+		snprintf(name, sizeof(name), "incoming-%s", qid);
+	else
+		snprintf(name, sizeof(name), "%s-%s-%s", spool_state_name(st),
+		    connector, qid);
+	if (renameat(fd, qid, sp->fd[D_CORRUPT], name) == -1) {
+		spool_seterr(err, errlen, "rename %s to corrupt/: %s", qid,
+		    strerror(errno));
+		return -1;
+	}
+	if (st != SPOOL_INCOMING &&
+	    spool_data_name(data, sizeof(data), qid, connector) == 0) {
+		snprintf(name, sizeof(name), "data-%s-%s", connector, qid);
+		if (renameat(sp->fd[D_DATA], data, sp->fd[D_CORRUPT], name) == -1 &&
+		    errno != ENOENT) {
+			spool_seterr(err, errlen, "rename data/%s to corrupt/: %s",
+			    data, strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* spool_incoming_open - open incoming/<qid> read-only, parse its envelope */
+int
+spool_incoming_open(struct spool *sp, const char *qid, struct envelope *env,
+    off_t *body_offset, int *fd, char *err, size_t errlen)
+{
+	char what[SPOOL_QID_LEN + 16];
+	int f;
+
+	if (!spool_qid_valid(qid)) {
+		errno = EINVAL;
+		spool_seterr(err, errlen, "invalid queue id");
+		return -1;
+	}
+	snprintf(what, sizeof(what), "incoming/%s", qid);
+	f = spool_open_read(sp->fd[D_INCOMING], qid, what, env, body_offset,
+	    err, errlen);
+	if (f == -1)
+		return -1;
+	if (env->kind != ENVELOPE_MESSAGE || strcmp(env->id, qid) != 0) {
+		envelope_clear(env);
+		spool_close_keep(f);
+		errno = EBADMSG;
+		spool_seterr(err, errlen, "%s: envelope is not message %s", what, qid);
+		return -1;
+	}
+	lseek(f, *body_offset, SEEK_SET);
+	*fd = f;
+	return 0;
+}
+
+/* ---- worker ---- */
+
+/* spool_job_state_ok - a per-connector job state */
+static int
+spool_job_state_ok(enum spool_state st)
+{
+	return st >= SPOOL_QUEUE && st <= SPOOL_FAILED;
+}
+
+/* spool_job_claim - rename <from>/<c>/<qid> to active/<c>/<qid> */
+int
+spool_job_claim(struct spool *sp, const char *connector, const char *qid,
+    enum spool_state from)
+{
+	if (from == SPOOL_ACTIVE) {
+		errno = EINVAL;
+		return -1;
+	}
+	return spool_job_move(sp, connector, qid, from, SPOOL_ACTIVE);
+}
+
+/* spool_job_load - envelope of an active job and its data, read-only */
+int
+spool_job_load(struct spool *sp, const char *connector, const char *qid,
+    struct envelope *env, int *datafd, off_t *body_offset, char *err,
+    size_t errlen)
+{
+	char what[SPOOL_QID_LEN + SPOOL_NAME_MAX + 16];
+	char data[SPOOL_QID_LEN + SPOOL_NAME_MAX + 2];
+	struct envelope menv;
+	off_t off;
+	int afd, fd;
+
+	if (!spool_qid_valid(qid) ||
+	    (afd = spool_fd(sp, SPOOL_ACTIVE, connector)) == -1 ||
+	    spool_data_name(data, sizeof(data), qid, connector) == -1) {
+		spool_seterr(err, errlen, "active/%s: %s", connector ? connector : "",
+		    strerror(errno));
+		return -1;
+	}
+	snprintf(what, sizeof(what), "active/%s/%s", connector, qid);
+	if ((fd = spool_open_read(afd, qid, what, env, &off, err, errlen)) == -1)
+		return -1;
+	close(fd);
+	if (spool_job_check(env, qid, connector) == -1) {
+		envelope_clear(env);
+		errno = EBADMSG;
+		spool_seterr(err, errlen, "%s: not a job for %s", what, connector);
+		return -1;
+	}
+	snprintf(what, sizeof(what), "data/%s", data);
+	fd = spool_open_read(sp->fd[D_DATA], data, what, &menv, body_offset,
+	    err, errlen);
+	if (fd == -1) {
+		envelope_clear(env);
+		return -1;
+	}
+	envelope_clear(&menv);
+	lseek(fd, *body_offset, SEEK_SET);
+	*datafd = fd;
+	return 0;
+}
+
+/* spool_job_done - unlink the active job, then its data link */
+int
+spool_job_done(struct spool *sp, const char *connector, const char *qid)
+{
+	char data[SPOOL_QID_LEN + SPOOL_NAME_MAX + 2];
+	int afd;
+
+	if (!spool_qid_valid(qid)) {
+		errno = EINVAL;
+		return -1;
+	}
+	if ((afd = spool_fd(sp, SPOOL_ACTIVE, connector)) == -1 ||
+	    spool_data_name(data, sizeof(data), qid, connector) == -1)
+		return -1;
+	if (unlinkat(afd, qid, 0) == -1)
+		return -1;
+	if (unlinkat(sp->fd[D_DATA], data, 0) == -1 && errno != ENOENT)
+		return -1;
+	return 0;
+}
+
+/*
+ * spool_job_update - rewrite the active job with env and move it to state
+ * to: the new file replaces active/<c>/<qid> by rename (fsynced first, and
+ * with mtime = next attempt for deferred/), then one more rename moves it.
+ * At every instant the job exists in exactly one place.
+ */
+int
+spool_job_update(struct spool *sp, const char *connector, const char *qid,
+    const struct envelope *env, enum spool_state to, char *err, size_t errlen)
+{
+	struct stat st;
+	int afd, tfd;
+
+	if (!spool_qid_valid(qid) || !spool_job_state_ok(to) ||
+	    spool_job_check(env, qid, connector) == -1) {
+		errno = EINVAL;
+		spool_seterr(err, errlen, "%s: invalid job update", qid);
+		return -1;
+	}
+	if ((afd = spool_fd(sp, SPOOL_ACTIVE, connector)) == -1 ||
+	    (tfd = spool_fd(sp, to, connector)) == -1) {
+		spool_seterr(err, errlen, "%s: %s", connector, strerror(errno));
+		return -1;
+	}
+	if (fstatat(afd, qid, &st, AT_SYMLINK_NOFOLLOW) == -1) {
+		spool_seterr(err, errlen, "active/%s/%s: %s", connector, qid,
+		    strerror(errno));
+		return -1;
+	}
+	if (spool_write_job(sp, env, afd, 1, to == SPOOL_DEFERRED ?
+	    env->next_attempt : (time_t)-1, err, errlen) == -1)
+		return -1;
+	if (to != SPOOL_ACTIVE && renameat(afd, qid, tfd, qid) == -1) {
+		spool_seterr(err, errlen, "rename active/%s/%s to %s/: %s",
+		    connector, qid, spool_state_name(to), strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* spool_job_move - rename a job between per-connector states */
+int
+spool_job_move(struct spool *sp, const char *connector, const char *qid,
+    enum spool_state from, enum spool_state to)
+{
+	int ffd, tfd;
+
+	if (!spool_qid_valid(qid) || !spool_job_state_ok(from) ||
+	    !spool_job_state_ok(to)) {
+		errno = EINVAL;
+		return -1;
+	}
+	if ((ffd = spool_fd(sp, from, connector)) == -1 ||
+	    (tfd = spool_fd(sp, to, connector)) == -1)
+		return -1;
+	return renameat(ffd, qid, tfd, qid);
+}
+
+/* ---- scanning and recovery ---- */
+
+/* spool_opendir - a fresh DIR stream on a directory descriptor */
+static DIR *
+spool_opendir(int fd)
+{
+	DIR *d;
+	int dfd;
+
+	if ((dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return NULL;
+	if ((d = fdopendir(dfd)) == NULL)
+		spool_close_keep(dfd);
+	return d;
+}
+
+/*
+ * spool_each - call fn for each valid queue ID entry of directory fd;
+ * stops and returns fn's value if nonzero, -1 on a read error.
+ */
+static int
+spool_each(int fd, int (*fn)(DIR *, const char *, void *), void *arg)
+{
+	struct dirent *de;
+	DIR *d;
+	int rc = 0, save;
+
+	if ((d = spool_opendir(fd)) == NULL)
+		return -1;
+	for (;;) {
+		errno = 0;
+		if ((de = readdir(d)) == NULL) {
+			rc = errno ? -1 : 0;
+			break;
+		}
+		if (de->d_name[0] == '.' || !spool_qid_valid(de->d_name))
+			continue;
+		if ((rc = fn(d, de->d_name, arg)) != 0)
+			break;
+	}
+	save = errno;
+	closedir(d);
+	errno = save;
+	return rc;
+}
+
+struct spool_scan_arg {
+	spool_scan_cb cb;
+	void *arg;
+};
+
+/* spool_scan_one - stat an entry and call the user's callback */
+static int
+spool_scan_one(DIR *d, const char *name, void *arg)
+{
+	struct spool_scan_arg *sa = arg;
+	struct stat st;
+
+	if (fstatat(dirfd(d), name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
+	    !S_ISREG(st.st_mode))
+		return 0;	/* gone meanwhile, or not ours */
+	return sa->cb(name, st.st_mtime, st.st_size, sa->arg);
+}
+
+/* spool_scan - call cb for each entry of a state directory */
+int
+spool_scan(struct spool *sp, enum spool_state st, const char *connector,
+    spool_scan_cb cb, void *arg)
+{
+	struct spool_scan_arg sa = { cb, arg };
+	int fd;
+
+	if ((fd = spool_fd(sp, st, connector)) == -1)
+		return -1;
+	return spool_each(fd, spool_scan_one, &sa);
+}
+
+/* spool_name_cmp - qsort comparator for connector names */
+static int
+spool_name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* spool_connectors - sorted names of the connector directories in queue/ */
+int
+spool_connectors(struct spool *sp, char ***names, size_t *n)
+{
+	struct dirent *de;
+	struct stat st;
+	char **v = NULL, **nv;
+	size_t cnt = 0;
+	DIR *d;
+
+	*names = NULL;
+	*n = 0;
+	if ((d = spool_opendir(sp->fd[D_QUEUE])) == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL) {
+		if (!spool_name_valid(de->d_name) ||
+		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
+		    !S_ISDIR(st.st_mode))
+			continue;
+		if ((nv = reallocarray(v, cnt + 1, sizeof(*v))) == NULL ||
+		    (nv[cnt] = strdup(de->d_name)) == NULL) {
+			if (nv != NULL)
+				v = nv;
+			closedir(d);
+			spool_free_names(v, cnt);
+			errno = ENOMEM;
+			return -1;
+		}
+		v = nv;
+		cnt++;
+	}
+	closedir(d);
+	if (cnt > 0)
+		qsort(v, cnt, sizeof(*v), spool_name_cmp);
+	*names = v;
+	*n = cnt;
+	return 0;
+}
+
+/* spool_free_names - free what spool_connectors returned */
+void
+spool_free_names(char **names, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+/* spool_recover_tmp - start-up: remove every tmp/ file; count or -1 */
+int
+spool_recover_tmp(struct spool *sp)
+{
+	struct dirent *de;
+	DIR *d;
+	int n = 0;
+
+	if ((d = spool_opendir(sp->fd[D_TMP])) == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (unlinkat(dirfd(d), de->d_name, 0) == 0)
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+struct spool_recover_arg {
+	int to;
+	int n;
+};
+
+/* spool_recover_one - rename an active job back to queue/ */
+static int
+spool_recover_one(DIR *d, const char *name, void *arg)
+{
+	struct spool_recover_arg *ra = arg;
+
+	if (renameat(dirfd(d), name, ra->to, name) == -1)
+		return -1;
+	ra->n++;
+	return 0;
+}
+
+/* spool_recover_active - move every active/<c>/ job back to queue/<c>/; count or -1 */
+int
+spool_recover_active(struct spool *sp, const char *connector)
+{
+	struct spool_recover_arg ra = { -1, 0 };
+	int afd;
+
+	if ((afd = spool_fd(sp, SPOOL_ACTIVE, connector)) == -1 ||
+	    (ra.to = spool_fd(sp, SPOOL_QUEUE, connector)) == -1)
+		return -1;
+	if (spool_each(afd, spool_recover_one, &ra) != 0)
+		return -1;
+	return ra.n;
+}
+
+/* spool_job_read - read any job's (or incoming message's) envelope */
+int
+spool_job_read(struct spool *sp, enum spool_state st, const char *connector,
+    const char *qid, struct envelope *env, char *err, size_t errlen)
+{
+	char what[SPOOL_QID_LEN + SPOOL_NAME_MAX + 16];
+	off_t off;
+	int dfd, fd;
+
+	if (!spool_qid_valid(qid) || (dfd = spool_fd(sp, st, connector)) == -1) {
+		errno = EINVAL;
+		spool_seterr(err, errlen, "invalid state, connector or queue id");
+		return -1;
+	}
+	if (st == SPOOL_INCOMING)
+		snprintf(what, sizeof(what), "incoming/%s", qid);
+	else
+		snprintf(what, sizeof(what), "%s/%s/%s", spool_state_name(st),
+		    connector, qid);
+	if ((fd = spool_open_read(dfd, qid, what, env, &off, err, errlen)) == -1)
+		return -1;
+	close(fd);
+	return 0;
+}

@@ -1,0 +1,158 @@
+/*
+ * testconn.c - a connector for the tests: results chosen by the recipient
+ *
+ * The local part of each recipient decides: "ok*" delivered (250),
+ * "temp*" temporary failure (451 4.2.0), "perm*" permanent failure
+ * (550 5.1.1), "crash*" kills the delivery process with SIGSEGV; any other
+ * address is delivered.  The OK text carries the number of message bytes
+ * read, so a test can check the stream.  Settings (all optional):
+ * delay_ms (sleep before each delivery) and record (a file to which one
+ * line "qid address result" is appended per recipient).
+ *
+ * Built three ways: plain, -DTESTCONN_BAD_ABI (another ABI version) and
+ * -DTESTCONN_SMALL (a descriptor too small), for the loader tests.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <gatewayd/connector.h>
+
+struct testconn {
+	long delay_ms;
+	char record[4096];
+};
+
+/* testconn_init - parse delay_ms and record */
+static int
+testconn_init(const struct gw_node *settings, void **ctx, char *err,
+    size_t errlen)
+{
+	struct testconn *tc;
+	const struct gw_node *n;
+	char *end;
+
+	if ((tc = calloc(1, sizeof(*tc))) == NULL) {
+		snprintf(err, errlen, "testconn: out of memory");
+		return -1;
+	}
+	for (n = settings ? settings->child : NULL; n != NULL; n = n->next) {
+		if (n->key != NULL && strcmp(n->key, "delay_ms") == 0 &&
+		    n->type == GW_NODE_SCALAR) {
+			errno = 0;
+			tc->delay_ms = strtol(n->value, &end, 10);
+			if (errno == 0 && *end == '\0' && tc->delay_ms >= 0)
+				continue;
+		} else if (n->key != NULL && strcmp(n->key, "record") == 0 &&
+		    n->type == GW_NODE_SCALAR && n->value[0] == '/') {
+			snprintf(tc->record, sizeof(tc->record), "%s", n->value);
+			continue;
+		}
+		snprintf(err, errlen, "%s:%u:%u: testconn: bad setting '%s'",
+		    n->file ? n->file : "?", n->line, n->column,
+		    n->key ? n->key : "");
+		free(tc);
+		return -1;
+	}
+	*ctx = tc;
+	return 0;
+}
+
+/* testconn_record - append one line to the record file */
+static void
+testconn_record(const struct testconn *tc, const char *qid, const char *addr,
+    const char *what)
+{
+	char line[1024];
+	int fd, n;
+
+	if (tc->record[0] == '\0')
+		return;
+	n = snprintf(line, sizeof(line), "%s %s %s\n", qid, addr, what);
+	if (n < 0 || (size_t)n >= sizeof(line))
+		return;
+	fd = open(tc->record, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	if (fd == -1)
+		return;
+	if (write(fd, line, (size_t)n) != n)
+		gw_log(GW_LOG_WARNING, "testconn: short write to record file");
+	close(fd);
+}
+
+/* testconn_deliver - results from the local part of each recipient */
+static void
+testconn_deliver(void *ctx, const struct gw_envelope *env,
+    struct gw_message *msg)
+{
+	struct testconn *tc = ctx;
+	struct timespec ts;
+	char buf[8192];
+	long long total = 0;
+	ssize_t n;
+	size_t i;
+
+	if (tc->delay_ms > 0) {
+		ts.tv_sec = tc->delay_ms / 1000;
+		ts.tv_nsec = (tc->delay_ms % 1000) * 1000000L;
+		while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+			;
+	}
+	gw_message_rewind(msg);
+	while ((n = gw_message_read(msg, buf, sizeof(buf))) > 0)
+		total += n;
+	for (i = 0; i < env->nrcpt; i++) {
+		struct gw_rcpt *r = env->rcpt[i];
+		const char *a = gw_rcpt_address(r);
+
+		if (strncasecmp(a, "crash", 5) == 0) {
+			testconn_record(tc, env->queue_id, a, "crash");
+			raise(SIGSEGV);
+		}
+		if (n < 0) {
+			gw_rcpt_set_result(r, GW_RESULT_TEMPFAIL, 451, "4.3.0",
+			    "testconn: cannot read the message");
+		} else if (strncasecmp(a, "temp", 4) == 0) {
+			testconn_record(tc, env->queue_id, a, "temp");
+			gw_rcpt_set_result(r, GW_RESULT_TEMPFAIL, 451, "4.2.0",
+			    "testconn: temporary failure for %s", a);
+		} else if (strncasecmp(a, "perm", 4) == 0) {
+			testconn_record(tc, env->queue_id, a, "perm");
+			gw_rcpt_set_result(r, GW_RESULT_PERMFAIL, 550, "5.1.1",
+			    "testconn: no such user %s", a);
+		} else {
+			testconn_record(tc, env->queue_id, a, "ok");
+			gw_rcpt_set_result(r, GW_RESULT_OK, 250, "2.0.0",
+			    "testconn: ok (%lld bytes)", total);
+		}
+	}
+}
+
+/* testconn_fini - free the settings */
+static void
+testconn_fini(void *ctx)
+{
+	free(ctx);
+}
+
+#if defined(TESTCONN_BAD_ABI)
+const struct gw_connector gatewayd_connector = {
+	GW_CONNECTOR_ABI_VERSION + 1, sizeof(struct gw_connector),
+	"testconn", "1.0", testconn_init, testconn_deliver, testconn_fini
+};
+#elif defined(TESTCONN_SMALL)
+const struct gw_connector gatewayd_connector = {
+	GW_CONNECTOR_ABI_VERSION, offsetof(struct gw_connector, deliver),
+	"testconn", "1.0", testconn_init, testconn_deliver, testconn_fini
+};
+#else
+GW_CONNECTOR_DEFINE("testconn", "1.0", testconn_init, testconn_deliver,
+    testconn_fini);
+#endif
