@@ -1,8 +1,13 @@
 /*
  * folder.c - the "folder" connector: file each message into a directory
  *
- * Settings: path (required, absolute: the root directory, created with
- * mode 0750 when missing) and mode (octal file mode, default 0640).
+ * Settings: path (required: the root directory, created with mode 0750
+ * when missing; a relative path is taken from the directory gatewayd was
+ * started in) and mode (octal file mode, default 0640).  The root is
+ * opened in init(), while the worker is still privileged, and given to
+ * the worker's user when init() creates it; deliveries use that
+ * descriptor, so the path leading to it need not be searchable by the
+ * unprivileged worker.
  * Each message becomes <path>/<qid>.eml, or <qid>-1.eml, -2... when the
  * name is taken: the data goes to an exclusive temporary file, is synced,
  * and is linked to the first free name (link(2) never overwrites), then
@@ -28,6 +33,7 @@
 struct folder {
 	char path[PATH_MAX];
 	mode_t mode;
+	int root;			/* descriptor of the root directory */
 };
 
 struct folder_result {
@@ -47,10 +53,10 @@ folder_setting(struct folder *f, const struct gw_node *n, char *err,
 	char *end;
 
 	if (n->key != NULL && strcmp(n->key, "path") == 0) {
-		if (n->type != GW_NODE_SCALAR || n->value[0] != '/' ||
+		if (n->type != GW_NODE_SCALAR || n->value[0] == '\0' ||
 		    strlen(n->value) >= sizeof(f->path) - 64) {
 			snprintf(err, errlen, "%s:%u:%u: folder: path must be "
-			    "an absolute directory name", where, n->line,
+			    "a directory name", where, n->line,
 			    n->column);
 			return -1;
 		}
@@ -77,7 +83,48 @@ folder_setting(struct folder *f, const struct gw_node *n, char *err,
 	return -1;
 }
 
-/* folder_init - parse the settings */
+static int folder_mkdirs(const char *);
+
+/* folder_init_root - open (create, and give to the run user) the root */
+static int
+folder_init_root(struct folder *f, char *err, size_t errlen)
+{
+	char real[PATH_MAX];
+	int created = 0;
+	uid_t uid;
+	gid_t gid;
+
+	f->root = open(f->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	if (f->root == -1 && errno == ENOENT) {
+		if (folder_mkdirs(f->path) == -1) {
+			snprintf(err, errlen, "folder: cannot create %s: %s",
+			    f->path, strerror(errno));
+			return -1;
+		}
+		created = 1;
+		f->root = open(f->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+		    O_CLOEXEC);
+	}
+	if (f->root == -1) {
+		snprintf(err, errlen, "folder: cannot open %s: %s%s", f->path,
+		    strerror(errno), errno == ELOOP || errno == ENOTDIR ?
+		    " (a symbolic link or not a directory)" : "");
+		return -1;
+	}
+	if (created && gw_run_ids(&uid, &gid) == 0 &&
+	    fchown(f->root, uid, gid) == -1) {
+		snprintf(err, errlen, "folder: cannot give %s to uid %u: %s",
+		    f->path, (unsigned)uid, strerror(errno));
+		close(f->root);
+		return -1;
+	}
+	if (realpath(f->path, real) != NULL)
+		snprintf(f->path, sizeof(f->path), "%s", real);
+	return 0;
+}
+
+/* folder_init - parse the settings, open the root directory */
 static int
 folder_init(const struct gw_node *settings, void **ctx, char *err,
     size_t errlen)
@@ -109,6 +156,8 @@ folder_init(const struct gw_node *settings, void **ctx, char *err,
 			    "required");
 		goto fail;
 	}
+	if (folder_init_root(f, err, errlen) == -1)
+		goto fail;
 	*ctx = f;
 	return 0;
 fail:
@@ -148,33 +197,6 @@ folder_mkdirs(const char *path)
 	if (mkdir(buf, 0750) == -1 && errno != EEXIST)
 		return -1;
 	return 0;
-}
-
-/* folder_open_root - open the root directory, creating it if missing */
-static int
-folder_open_root(const struct folder *f, struct folder_result *res)
-{
-	int fd;
-
-	fd = open(f->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd == -1 && errno == ENOENT) {
-		if (folder_mkdirs(f->path) == -1) {
-			int e = errno;
-
-			folder_fail(res, e, "cannot create", f->path);
-			if (e == ENOENT || e == EROFS) {
-				res->result = GW_RESULT_PERMFAIL;
-				res->code = 550;
-				res->status = "5.3.0";
-			}
-			return -1;
-		}
-		fd = open(f->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-		    O_CLOEXEC);
-	}
-	if (fd == -1)
-		folder_fail(res, errno, "cannot open", f->path);
-	return fd;
 }
 
 /* folder_copy - write the whole message to fd */
@@ -282,8 +304,7 @@ folder_store(const struct folder *f, const struct gw_envelope *env,
 		    "queue ID");
 		return;
 	}
-	if ((root = folder_open_root(f, res)) == -1)
-		return;
+	root = f->root;
 	snprintf(tmp, sizeof(tmp), ".tmp.%s.%ld", env->queue_id,
 	    (long)getpid());
 	if (folder_write_tmp(f, root, tmp, msg, res) == -1)
@@ -308,7 +329,7 @@ folder_store(const struct folder *f, const struct gw_envelope *env,
 	snprintf(res->text, sizeof(res->text), "delivered to %s/%s", f->path,
 	    name);
 out:
-	close(root);
+	;
 }
 
 /* folder_deliver - store once; every recipient gets the same result */
@@ -332,7 +353,11 @@ folder_deliver(void *ctx, const struct gw_envelope *env,
 static void
 folder_fini(void *ctx)
 {
-	free(ctx);
+	struct folder *f = ctx;
+
+	if (f != NULL && f->root != -1)
+		close(f->root);
+	free(f);
 }
 
 GW_CONNECTOR_DEFINE("folder", "1.0", folder_init, folder_deliver,

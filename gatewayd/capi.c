@@ -23,6 +23,27 @@
 #include "xmalloc.h"
 
 static char capi_qid[ENVELOPE_QID_LEN + 1];
+static uid_t capi_uid = (uid_t)-1;
+static gid_t capi_gid = (gid_t)-1;
+
+/* capi_set_run_ids - the ids the worker will drop to ((uid_t)-1: none) */
+void
+capi_set_run_ids(uid_t uid, gid_t gid)
+{
+	capi_uid = uid;
+	capi_gid = gid;
+}
+
+/* gw_run_ids - the ids the worker runs as after init(), for connectors */
+int
+gw_run_ids(uid_t *uid, gid_t *gid)
+{
+	if (capi_uid == (uid_t)-1)
+		return -1;
+	*uid = capi_uid;
+	*gid = capi_gid;
+	return 0;
+}
 
 /* capi_set_qid - remember the queue ID for gw_log lines */
 void

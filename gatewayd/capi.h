@@ -57,5 +57,6 @@ void capi_job_results(struct capi_job *, struct envelope *env);
 void capi_job_free(struct capi_job *);
 /* The queue ID gw_log() puts at the start of a line (NULL: none). */
 void capi_set_qid(const char *qid);
+void capi_set_run_ids(uid_t uid, gid_t gid);
 
 #endif

@@ -96,6 +96,7 @@ enum cfg_kind {
 	CFG_TIME,		/* time_t, s/m/h/d suffix */
 	CFG_NETLIST,		/* struct net_list */
 	CFG_MAP,		/* nested map of sub keys at off */
+	CFG_LIST,		/* list handled by fn */
 	CFG_FUNC		/* handled by fn */
 };
 
@@ -148,8 +149,8 @@ static const struct cfg_key cfg_smtp_keys[] = {
 };
 
 static const struct cfg_key cfg_relay_keys[] = {
-	{ "local_domains", CFG_FUNC, 0, 0, 0, cfg_domains, NULL, 0 },
-	{ "local_addresses", CFG_FUNC, 0, 0, 0, cfg_addresses, NULL, 0 },
+	{ "local_domains", CFG_LIST, 0, 0, 0, cfg_domains, NULL, 0 },
+	{ "local_addresses", CFG_LIST, 0, 0, 0, cfg_addresses, NULL, 0 },
 	{ "allow", CFG_NETLIST, offsetof(struct cfg_relay, allow), 0, 0, NULL, NULL, 0 },
 	{ NULL, 0, 0, 0, 0, NULL, NULL, 0 }
 };
@@ -193,11 +194,11 @@ static const struct cfg_key cfg_top_keys[] = {
 	{ "admin_group", CFG_OPTSTR, offsetof(struct cfg, admin_group), 0, 0, NULL, NULL, 0 },
 	{ "connector_dir", CFG_STR, offsetof(struct cfg, connector_dir), 0, 0, NULL, NULL, 0 },
 	{ "log_verbose", CFG_BOOL, offsetof(struct cfg, log_verbose), 0, 0, NULL, NULL, 0 },
-	{ "listeners", CFG_FUNC, 0, 0, 0, cfg_listeners, cfg_listener_keys, 0 },
+	{ "listeners", CFG_LIST, 0, 0, 0, cfg_listeners, cfg_listener_keys, 0 },
 	{ "smtp", CFG_MAP, offsetof(struct cfg, smtp), 0, 0, NULL, cfg_smtp_keys, 0 },
 	{ "relay", CFG_MAP, offsetof(struct cfg, relay), 0, 0, NULL, cfg_relay_keys, 0 },
-	{ "connectors", CFG_FUNC, 0, 0, 0, cfg_connectors, cfg_connector_keys, 1 },
-	{ "rules", CFG_FUNC, 0, 0, 0, cfg_rules, cfg_rule_keys, 0 },
+	{ "connectors", CFG_LIST, 0, 0, 0, cfg_connectors, cfg_connector_keys, 1 },
+	{ "rules", CFG_LIST, 0, 0, 0, cfg_rules, cfg_rule_keys, 0 },
 	{ NULL, 0, 0, 0, 0, NULL, NULL, 0 }
 };
 
@@ -606,10 +607,20 @@ static int
 cfg_value(struct cfgp *p, const struct cfg_key *k, yaml_node_t *n,
     const char *path, void *obj)
 {
+	yaml_node_t empty;
 	char t[CFG_TEXTLEN];
 	const char *s;
 	int b;
 
+	if (cfg_is_null(n) && (k->kind == CFG_MAP || k->kind == CFG_LIST ||
+	    k->kind == CFG_NETLIST)) {
+		/* "key:" with nothing (all commented out) is an empty one. */
+		memset(&empty, 0, sizeof(empty));
+		empty.type = k->kind == CFG_MAP ? YAML_MAPPING_NODE :
+		    YAML_SEQUENCE_NODE;
+		empty.start_mark = n->start_mark;
+		n = &empty;
+	}
 	switch (k->kind) {
 	case CFG_STR:
 	case CFG_OPTSTR:
@@ -638,6 +649,7 @@ cfg_value(struct cfgp *p, const struct cfg_key *k, yaml_node_t *n,
 		    (struct net_list *)(void *)((char *)obj + k->off));
 	case CFG_MAP:
 		return cfg_map(p, n, path, k->sub, (char *)obj + k->off);
+	case CFG_LIST:
 	case CFG_FUNC:
 		return k->fn(p, k, n, path, obj);
 	}
@@ -835,15 +847,11 @@ cfg_connectors(struct cfgp *p, const struct cfg_key *k, yaml_node_t *n,
 	if (cfg_items(p, n, path, k->sub, cfg->connectors,
 	    sizeof(*cfg->connectors)) == -1)
 		return -1;
-	for (i = 0; i < len; i++) {
-		if (strcmp(cfg->connectors[i].name, "_router") == 0)
-			return cfg_error(p, cfg_map_get(p, cfg_node(p,
-			    n->data.sequence.items.start[i]), "name"),
-			    "the connector name '_router' is reserved");
+	/* CFG_NAME never starts with '_': "_router" stays reserved. */
+	for (i = 0; i < len; i++)
 		if (cfg_retry_check(p, cfg_node(p, n->data.sequence.items.start[i]),
 		    i, &cfg->connectors[i].retry) == -1)
 			return -1;
-	}
 	return cfg_unique(p, n, cfg->connectors, sizeof(*cfg->connectors),
 	    offsetof(struct cfg_connector, name), "connector");
 }

@@ -1,0 +1,456 @@
+/*
+ * receiver.c - gatewayd-receiver: the SMTP receiver process
+ *
+ * Start-up order (proc.h): load the configuration from the master, open
+ * the spool, then drop privileges (chroot into the spool when root), then
+ * listen on the sockets the master bound (fds PROC_FD_LISTEN..).  Sessions
+ * live in receiver_session.c; this file owns the listeners, the link to
+ * the master and the group-commit thread.
+ *
+ * Group commit: a session that reached the end of DATA is parked and its
+ * spool_msg queued here.  The commit thread takes everything queued so
+ * far as one batch, calls spool_commit() once, and hands the results back
+ * through a pipe the loop watches.  The loop answers each session (never
+ * 250 before the commit said ok) and sends IPC_MSG_NEW for the batch.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "cfg.h"
+#include "ipc.h"
+#include "log.h"
+#include "proc.h"
+#include "receiver.h"
+#include "receiver_session.h"
+#include "spool.h"
+#include "xmalloc.h"
+
+#define RECEIVER_TICK_MS	100	/* shutdown progress check */
+
+struct receiver_commit {
+	struct receiver_commit *next;
+	struct rsession *session;
+	struct spool_msg *msg;
+	char qid[SPOOL_QID_LEN + 1];
+	int ok;
+};
+
+static void receiver_stop_listening(struct receiver *);
+
+/* receiver_commit_batch - commit one batch (commit thread) */
+static void
+receiver_commit_batch(struct receiver *r, struct receiver_commit *batch)
+{
+	struct receiver_commit *c;
+	struct spool_msg **msgs;
+	size_t n = 0, i;
+	int *ok;
+
+	for (c = batch; c != NULL; c = c->next)
+		n++;
+	msgs = xcalloc(n, sizeof(*msgs));
+	ok = xcalloc(n, sizeof(*ok));
+	for (i = 0, c = batch; c != NULL; c = c->next, i++)
+		msgs[i] = c->msg;
+	spool_commit(r->spool, msgs, n, ok);
+	for (i = 0, c = batch; c != NULL; c = c->next, i++) {
+		c->msg = NULL;		/* spool_commit freed it */
+		c->ok = ok[i];
+	}
+	free(msgs);
+	free(ok);
+}
+
+/* receiver_commit_main - the commit thread: take all, commit, hand back */
+static void *
+receiver_commit_main(void *arg)
+{
+	struct receiver *r = arg;
+	struct receiver_commit *batch, *last;
+	ssize_t n;
+
+	pthread_mutex_lock(&r->lock);
+	for (;;) {
+		while (r->queue == NULL && !r->stop)
+			pthread_cond_wait(&r->cond, &r->lock);
+		if (r->queue == NULL)
+			break;
+		batch = r->queue;
+		r->queue = NULL;
+		r->queue_tail = &r->queue;
+		pthread_mutex_unlock(&r->lock);
+
+		receiver_commit_batch(r, batch);
+
+		pthread_mutex_lock(&r->lock);
+		for (last = batch; last->next != NULL; last = last->next)
+			;
+		*r->done_tail = batch;
+		r->done_tail = &last->next;
+		pthread_mutex_unlock(&r->lock);
+		/* a full pipe already holds a wake-up: EAGAIN is fine */
+		do {
+			n = write(r->wake[1], "c", 1);
+		} while (n == -1 && errno == EINTR);
+		pthread_mutex_lock(&r->lock);
+	}
+	pthread_mutex_unlock(&r->lock);
+	return NULL;
+}
+
+/* receiver_commit_submit - queue a finished message (see receiver.h) */
+void
+receiver_commit_submit(struct receiver *r, struct rsession *s,
+    struct spool_msg *msg)
+{
+	struct receiver_commit *c = xcalloc(1, sizeof(*c));
+
+	c->session = s;
+	c->msg = msg;
+	snprintf(c->qid, sizeof(c->qid), "%s", spool_msg_id(msg));
+	r->inflight++;
+	pthread_mutex_lock(&r->lock);
+	*r->queue_tail = c;
+	r->queue_tail = &c->next;
+	pthread_cond_signal(&r->cond);
+	pthread_mutex_unlock(&r->lock);
+}
+
+/* receiver_notify - IPC_MSG_NEW for the committed qids, split into frames */
+static void
+receiver_notify(struct receiver *r, struct receiver_commit *list)
+{
+	const char *strv[IPC_MAX_STRINGS + 1];
+	struct receiver_commit *c;
+	size_t n = 0, bytes = 0;
+
+	for (c = list; c != NULL; c = c->next) {
+		size_t len = strlen(c->qid) + 1;
+
+		if (!c->ok)
+			continue;
+		if (n == IPC_MAX_STRINGS || bytes + len > IPC_MAX_PAYLOAD) {
+			strv[n] = NULL;
+			if (ipc_send_strings(r->ipc, IPC_MSG_NEW, strv) == -1)
+				log_warnx("cannot send MSG_NEW to the master");
+			n = 0;
+			bytes = 0;
+		}
+		strv[n++] = c->qid;
+		bytes += len;
+	}
+	if (n > 0) {
+		strv[n] = NULL;
+		if (ipc_send_strings(r->ipc, IPC_MSG_NEW, strv) == -1)
+			log_warnx("cannot send MSG_NEW to the master");
+	}
+}
+
+/* receiver_wake_cb - results from the commit thread: answer the sessions */
+static void
+receiver_wake_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct receiver *r = arg;
+	struct receiver_commit *list, *c, *next;
+	char buf[256];
+
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+	pthread_mutex_lock(&r->lock);
+	list = r->done;
+	r->done = NULL;
+	r->done_tail = &r->done;
+	pthread_mutex_unlock(&r->lock);
+	if (list == NULL)
+		return;
+	receiver_notify(r, list);
+	for (c = list; c != NULL; c = next) {
+		next = c->next;
+		r->inflight--;
+		rsession_committed(c->session, c->qid, c->ok);
+		free(c);
+	}
+	receiver_session_gone(r);
+}
+
+/* receiver_commit_start - the thread and its wake-up pipe */
+static void
+receiver_commit_start(struct receiver *r)
+{
+	sigset_t all, old;
+	int e;
+
+	if (pipe2(r->wake, O_NONBLOCK | O_CLOEXEC) == -1)
+		fatal("pipe");
+	r->queue_tail = &r->queue;
+	r->done_tail = &r->done;
+	if ((e = pthread_mutex_init(&r->lock, NULL)) != 0 ||
+	    (e = pthread_cond_init(&r->cond, NULL)) != 0) {
+		errno = e;
+		fatal("pthread init");
+	}
+	r->wake_ev = event_new(r->base, r->wake[0], EV_READ | EV_PERSIST,
+	    receiver_wake_cb, r);
+	if (r->wake_ev == NULL || event_add(r->wake_ev, NULL) == -1)
+		fatalx("cannot watch the commit pipe");
+	/* signals belong to the loop thread */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	if ((e = pthread_create(&r->thread, NULL, receiver_commit_main, r)) != 0) {
+		errno = e;
+		fatal("pthread_create");
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+/* receiver_commit_stop - let the thread finish its queue and join it */
+static void
+receiver_commit_stop(struct receiver *r)
+{
+	pthread_mutex_lock(&r->lock);
+	r->stop = 1;
+	pthread_cond_signal(&r->cond);
+	pthread_mutex_unlock(&r->lock);
+	pthread_join(r->thread, NULL);
+}
+
+/* receiver_shutdown_tick - exit when idle; force sessions after the grace */
+static void
+receiver_shutdown_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct receiver *r = arg;
+
+	r->shutdown_ticks++;
+	if (r->shutdown_ticks == RECEIVER_SHUTDOWN_GRACE * 1000 /
+	    RECEIVER_TICK_MS && r->nsessions > 0) {
+		log_warnx("shutdown: closing %zu session(s) still open after "
+		    "%d s", r->nsessions, RECEIVER_SHUTDOWN_GRACE);
+		rsession_shutdown_all(r, 1);
+	}
+	receiver_session_gone(r);
+}
+
+/* receiver_shutdown - stop accepting, let open transactions finish */
+static void
+receiver_shutdown(struct receiver *r, const char *why)
+{
+	struct timeval tv = { 0, RECEIVER_TICK_MS * 1000 };
+
+	if (r->shutting_down)
+		return;
+	r->shutting_down = 1;
+	log_info("shutting down (%s): %zu session(s) open", why, r->nsessions);
+	receiver_stop_listening(r);
+	r->shutdown_ev = event_new(r->base, -1, EV_PERSIST,
+	    receiver_shutdown_tick, r);
+	if (r->shutdown_ev == NULL || event_add(r->shutdown_ev, &tv) == -1)
+		fatalx("cannot arm the shutdown timer");
+	rsession_shutdown_all(r, 0);
+	receiver_session_gone(r);
+}
+
+/* receiver_session_gone - at shutdown, leave the loop once all is done */
+void
+receiver_session_gone(struct receiver *r)
+{
+	if (!r->shutting_down || r->nsessions > 0 || r->inflight > 0)
+		return;
+	/* the last MSG_NEW must reach the master before we go */
+	if (r->ipc != NULL && ipc_pending(r->ipc) > 0 &&
+	    r->shutdown_ticks < (RECEIVER_SHUTDOWN_GRACE + 5) * 1000 /
+	    RECEIVER_TICK_MS)
+		return;
+	event_base_loopexit(r->base, NULL);
+}
+
+/* receiver_ipc - a frame from the master */
+static void
+receiver_ipc(struct ipc *ipc, const struct ipc_frame *f, void *arg)
+{
+	struct receiver *r = arg;
+
+	switch (f->type) {
+	case IPC_SHUTDOWN:
+		receiver_shutdown(r, "master request");
+		break;
+	default:
+		fatalx("unexpected %s from the master", ipc_type_name(f->type));
+	}
+}
+
+/* receiver_ipc_closed - the master went away: nothing to live for */
+static void
+receiver_ipc_closed(struct ipc *ipc, void *arg)
+{
+	log_warnx("master socket closed: exiting");
+	exit(0);
+}
+
+/* receiver_signal - SIGTERM/SIGINT by hand: same as a master shutdown */
+static void
+receiver_signal(evutil_socket_t sig, short what, void *arg)
+{
+	receiver_shutdown(arg, sig == SIGTERM ? "SIGTERM" : "SIGINT");
+}
+
+/* receiver_accept - a new connection on a listener */
+static void
+receiver_accept(struct evconnlistener *lev, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct receiver_listener *l = arg;
+	struct receiver *r = l->rcv;
+	static const char busy[] = "421 4.3.2 Too many connections, try again later\r\n";
+	char ip[64];
+	ssize_t n;
+
+	if (r->shutting_down || r->nsessions >= r->cfg->smtp.max_sessions) {
+		n = write(fd, busy, sizeof(busy) - 1);
+		(void)n;
+		close(fd);
+		log_info("reject: connect from [%s]: too many sessions (%zu)",
+		    net_ntop(sa, ip, sizeof(ip)), r->nsessions);
+		return;
+	}
+	rsession_new(r, fd, sa, salen, l->name);
+}
+
+/* receiver_accept_retry - re-enable a listener after a pause */
+static void
+receiver_accept_retry(evutil_socket_t fd, short what, void *arg)
+{
+	struct receiver_listener *l = arg;
+
+	if (l->lev != NULL)
+		evconnlistener_enable(l->lev);
+}
+
+/* receiver_accept_error - accept failed (EMFILE...): pause one second */
+static void
+receiver_accept_error(struct evconnlistener *lev, void *arg)
+{
+	struct receiver_listener *l = arg;
+	struct timeval tv = { 1, 0 };
+	int e = EVUTIL_SOCKET_ERROR();
+
+	errno = e;
+	log_warn("accept on listener %s", l->name);
+	evconnlistener_disable(lev);
+	evtimer_add(l->retry_ev, &tv);
+}
+
+/* receiver_listen - wrap the inherited listening sockets */
+static void
+receiver_listen(struct receiver *r, int nlisteners)
+{
+	size_t i;
+
+	if (nlisteners < 1 || (size_t)nlisteners > r->cfg->nlisteners)
+		fatalx("%d listening socket(s) passed for %zu configured",
+		    nlisteners, r->cfg->nlisteners);
+	r->nlisteners = (size_t)nlisteners;
+	r->listeners = xcalloc(r->nlisteners, sizeof(*r->listeners));
+	for (i = 0; i < r->nlisteners; i++) {
+		struct receiver_listener *l = &r->listeners[i];
+		int fd = PROC_FD_LISTEN + (int)i;
+
+		l->rcv = r;
+		l->name = r->cfg->listeners[i].name;
+		if (evutil_make_socket_nonblocking(fd) == -1)
+			fatal("listening socket %d", fd);
+		/* backlog 0: already listening with the configured backlog */
+		l->lev = evconnlistener_new(r->base, receiver_accept, l,
+		    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
+		if (l->lev == NULL)
+			fatalx("cannot listen on descriptor %d", fd);
+		evconnlistener_set_error_cb(l->lev, receiver_accept_error);
+		l->retry_ev = evtimer_new(r->base, receiver_accept_retry, l);
+		if (l->retry_ev == NULL)
+			fatalx("evtimer_new");
+	}
+}
+
+/* receiver_stop_listening - close the listeners (the master keeps its copy) */
+static void
+receiver_stop_listening(struct receiver *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->nlisteners; i++) {
+		struct receiver_listener *l = &r->listeners[i];
+
+		if (l->lev != NULL)
+			evconnlistener_free(l->lev);
+		l->lev = NULL;
+		if (l->retry_ev != NULL)
+			event_free(l->retry_ev);
+		l->retry_ev = NULL;
+	}
+}
+
+/* receiver_signals - graceful stop on SIGTERM/SIGINT */
+static void
+receiver_signals(struct receiver *r)
+{
+	static const int sigs[] = { SIGTERM, SIGINT };
+	size_t i;
+
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		struct event *ev = evsignal_new(r->base, sigs[i],
+		    receiver_signal, r);
+
+		if (ev == NULL || event_add(ev, NULL) == -1)
+			fatalx("cannot watch signal %d", sigs[i]);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct receiver rcv;
+	struct receiver *r = &rcv;
+	struct proc_opts opts;
+	char err[SPOOL_ERRLEN];
+
+	r->cfg = proc_child_init(argc, argv, "receiver", &opts);
+	TAILQ_INIT(&r->sessions);
+	r->hostname = r->cfg->smtp.hostname;
+	signal(SIGPIPE, SIG_IGN);
+	tzset();
+
+	/* privileged part: everything that needs a path outside the spool */
+	r->spool = spool_open(r->cfg->spool, 0, (uid_t)-1, (gid_t)-1, err,
+	    sizeof(err));
+	if (r->spool == NULL)
+		fatalx("spool %s: %s", r->cfg->spool, err);
+	if ((r->base = event_base_new()) == NULL)
+		fatalx("event_base_new failed");
+	proc_drop_privileges(r->cfg->user, r->cfg->spool);
+
+	receiver_commit_start(r);
+	receiver_listen(r, opts.nlisteners);
+	receiver_signals(r);
+	r->ipc = ipc_new(r->base, PROC_FD_IPC, receiver_ipc,
+	    receiver_ipc_closed, r);
+	if (ipc_send(r->ipc, IPC_READY, NULL, 0) == -1)
+		fatalx("cannot send READY");
+	log_info("ready: %zu listener(s), hostname %s", r->nlisteners,
+	    r->hostname);
+
+	event_base_dispatch(r->base);
+
+	receiver_commit_stop(r);
+	log_info("stopped");
+	return 0;
+}

@@ -1,0 +1,70 @@
+/*
+ * receiver.h - the receiver process (gatewayd-receiver)
+ *
+ * One process, one libevent loop, many SMTP sessions (receiver_session.c).
+ * A finished message is handed to the commit thread, which makes every
+ * message finished since its last round durable with one spool_commit();
+ * the loop then answers each session and tells the master (IPC_MSG_NEW).
+ */
+#ifndef GW_RECEIVER_H
+#define GW_RECEIVER_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <sys/queue.h>
+
+struct event;
+struct event_base;
+struct evconnlistener;
+struct cfg;
+struct ipc;
+struct spool;
+struct spool_msg;
+struct rsession;
+struct receiver_commit;
+
+#define RECEIVER_SHUTDOWN_GRACE	30	/* seconds open sessions get at shutdown */
+
+struct receiver_listener {
+	struct receiver *rcv;
+	struct evconnlistener *lev;
+	const char *name;		/* cfg listener name */
+	struct event *retry_ev;		/* re-enable after an accept error */
+};
+
+struct receiver {
+	struct event_base *base;
+	struct cfg *cfg;
+	struct spool *spool;
+	struct ipc *ipc;
+	const char *hostname;
+
+	struct receiver_listener *listeners;
+	size_t nlisteners;
+
+	TAILQ_HEAD(rsession_list, rsession) sessions;
+	size_t nsessions;
+
+	int shutting_down;
+	struct event *shutdown_ev;	/* periodic check while stopping */
+	unsigned int shutdown_ticks;
+
+	/* group commit: loop -> thread (queue), thread -> loop (done) */
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct receiver_commit *queue, **queue_tail;
+	struct receiver_commit *done, **done_tail;
+	int stop;
+	int wake[2];			/* pipe: the thread wakes the loop */
+	struct event *wake_ev;
+	size_t inflight;		/* submitted, result not yet handled */
+};
+
+/* Queue a finished message for the next group commit (the session is parked). */
+void receiver_commit_submit(struct receiver *, struct rsession *,
+    struct spool_msg *);
+/* A session was freed: at shutdown, maybe it was the last one. */
+void receiver_session_gone(struct receiver *);
+
+#endif

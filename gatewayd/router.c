@@ -156,8 +156,7 @@ router_log(const char *qid, const struct envelope *jobs, size_t njobs)
 static int
 router_parse_errno(int e)
 {
-	return e == EINVAL || e == EBADMSG || e == EFBIG || e == EPROTO ||
-	    e == ERANGE || e == ENOEXEC || e == EOVERFLOW;
+	return e == EBADMSG || e == EFBIG;
 }
 
 /* router_quarantine - move an unparsable incoming file aside */

@@ -1,0 +1,981 @@
+/*
+ * worker.c - gatewayd-worker: deliver the jobs of one connector instance
+ *
+ * Start-up, in the fixed order: common child init; open the spool; load
+ * and check the connector (an unusable connector exits 78, EX_CONFIG, and
+ * the master does not restart it); call its init() while still privileged;
+ * drop privileges (no chroot: connectors write outside the spool); move
+ * jobs left in active/ back to queue/; read queue/<name> into the ready
+ * FIFO and deferred/<name> into a min-heap by next attempt (the only full
+ * scans); fork the delivery children; IPC_READY.
+ *
+ * The parent is event-driven and never calls the connector.  Each child
+ * loops: read a job request, claim it, call deliver(), apply the results
+ * (done, deferred with exponential backoff, failed after the lifetime or
+ * a permanent error), answer.  A child that dies holding a job makes the
+ * parent defer that job with the reason, and a new child takes its place.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "capi.h"
+#include "cfg.h"
+#include "envelope.h"
+#include "ipc.h"
+#include "loader.h"
+#include "log.h"
+#include "proc.h"
+#include "spool.h"
+#include "worker.h"
+#include "xmalloc.h"
+
+enum worker_outcome {
+	WORKER_GONE = 1,	/* claim failed: the job is elsewhere or done */
+	WORKER_DONE,
+	WORKER_DEFERRED,
+	WORKER_FAILED,
+	WORKER_ERROR		/* could not load or update; left in place */
+};
+
+/* Parent -> child: deliver this job (fixed size, SOCK_SEQPACKET). */
+struct worker_req {
+	char qid[SPOOL_QID_LEN + 1];
+	int from;		/* SPOOL_QUEUE or SPOOL_DEFERRED */
+};
+
+/* Child -> parent: what became of it. */
+struct worker_rep {
+	char qid[SPOOL_QID_LEN + 1];
+	int outcome;
+	time_t next_attempt;
+};
+
+struct worker_child {
+	pid_t pid;		/* -1: slot empty */
+	int fd;
+	struct event *ev;
+	int busy;
+	struct worker_req job;
+};
+
+struct worker_ready {
+	TAILQ_ENTRY(worker_ready) entry;
+	struct worker_req job;
+};
+TAILQ_HEAD(worker_readyq, worker_ready);
+
+struct worker_timed {
+	time_t when;
+	char qid[SPOOL_QID_LEN + 1];
+};
+
+struct worker {
+	struct cfg *cfg;
+	const struct cfg_connector *conn;
+	const char *name;
+	struct spool *spool;
+	struct loader ld;
+	void *ctx;
+
+	struct event_base *base;
+	struct ipc *ipc;
+	struct event *sigchld_ev, *due_ev, *scan_ev, *stop_ev, *respawn_ev;
+	int stopping;
+
+	struct worker_child *children;
+	int nchildren;
+
+	struct worker_readyq ready;
+	size_t nready;
+	struct worker_timed *heap;
+	size_t nheap, heapcap;
+};
+
+static struct worker worker;
+
+/* ---- outcome of an attempt (children, and the parent after a crash) ---- */
+
+/* worker_backoff - min(max_backoff, min_backoff * 2^(attempts-1)) */
+static time_t
+worker_backoff(const struct cfg_retry *rt, unsigned int attempts)
+{
+	time_t b = rt->min_backoff > 0 ? rt->min_backoff : 1;
+	time_t max = rt->max_backoff > 0 ? rt->max_backoff : b;
+	unsigned int i;
+
+	for (i = 1; i < attempts && b < max; i++)
+		b *= 2;
+	return b < max ? b : max;
+}
+
+/* worker_last_error - "code status text" of the first rcpt in that state */
+static void
+worker_last_error(struct envelope *env, enum rcpt_state state)
+{
+	size_t i;
+
+	for (i = 0; i < env->nrcpt; i++) {
+		struct envelope_rcpt *r = &env->rcpt[i];
+
+		if (r->state != state)
+			continue;
+		free(env->last_error);
+		env->last_error = NULL;
+		xasprintf(&env->last_error, "%d %s %s", r->code, r->status,
+		    r->text ? r->text : "");
+		return;
+	}
+}
+
+/* worker_settle - count the attempt, apply the lifetime, pick the outcome */
+static enum worker_outcome
+worker_settle(struct worker *w, struct envelope *env, time_t now)
+{
+	time_t lifetime = w->conn->retry.lifetime;
+	time_t arrival = (time_t)(env->arrival_us / 1000000);
+	size_t i, ndef = 0, nfail = 0;
+	char *t;
+
+	env->attempts++;
+	for (i = 0; i < env->nrcpt; i++) {
+		struct envelope_rcpt *r = &env->rcpt[i];
+
+		if (r->state == RCPT_PENDING)
+			r->state = RCPT_DEFERRED;
+		if (r->state == RCPT_DEFERRED && lifetime > 0 &&
+		    now - arrival > lifetime) {
+			r->state = RCPT_FAILED;
+			xasprintf(&t, "%s (gave up after lifetime)",
+			    r->text ? r->text : "temporary failure");
+			free(r->text);
+			r->text = t;
+		}
+		ndef += r->state == RCPT_DEFERRED;
+		nfail += r->state == RCPT_FAILED;
+	}
+	if (ndef > 0) {
+		worker_last_error(env, RCPT_DEFERRED);
+		env->next_attempt = now + worker_backoff(&w->conn->retry,
+		    env->attempts);
+		return WORKER_DEFERRED;
+	}
+	if (nfail > 0) {
+		worker_last_error(env, RCPT_FAILED);
+		return WORKER_FAILED;
+	}
+	return WORKER_DONE;
+}
+
+/* worker_log_rcpt - the one line about a recipient's result */
+static void
+worker_log_rcpt(const struct worker *w, const struct envelope *env,
+    const struct envelope_rcpt *r)
+{
+	char addr[512], text[1100];
+	const char *status;
+
+	status = r->state == RCPT_DONE ? "sent" :
+	    r->state == RCPT_FAILED ? "failed" : "deferred";
+	log_clean(addr, sizeof(addr), r->addr, strlen(r->addr));
+	log_clean(text, sizeof(text), r->text ? r->text : "",
+	    r->text ? strlen(r->text) : 0);
+	log_info("%s: to=<%s>, connector=%s, status=%s (%d %s %s), "
+	    "attempts=%u", env->id, addr, w->name, status, r->code,
+	    r->status, text, env->attempts);
+}
+
+/* worker_commit - write the outcome to the spool; ERROR if that fails */
+static enum worker_outcome
+worker_commit(struct worker *w, const char *qid, const struct envelope *env,
+    enum worker_outcome out)
+{
+	char err[SPOOL_ERRLEN];
+	enum spool_state to;
+
+	if (out == WORKER_DONE) {
+		if (spool_job_done(w->spool, w->name, qid) == 0)
+			return out;
+		log_warn("%s: cannot remove the delivered job", qid);
+		return WORKER_ERROR;
+	}
+	to = out == WORKER_DEFERRED ? SPOOL_DEFERRED : SPOOL_FAILED;
+	if (spool_job_update(w->spool, w->name, qid, env, to, err,
+	    sizeof(err)) == 0)
+		return out;
+	log_warnx("%s: cannot move the job to %s: %s", qid,
+	    spool_state_name(to), err);
+	return WORKER_ERROR;
+}
+
+/* worker_parse_errno - does this errno mean "the file is unreadable"? */
+static int
+worker_parse_errno(int e)
+{
+	return e == EBADMSG || e == EFBIG;
+}
+
+/* worker_load - load an active job; quarantine it when unparsable */
+static int
+worker_load(struct worker *w, const char *qid, struct envelope *env,
+    int *datafd, off_t *off)
+{
+	char err[SPOOL_ERRLEN], qerr[SPOOL_ERRLEN];
+
+	memset(env, 0, sizeof(*env));
+	*datafd = -1;
+	if (spool_job_load(w->spool, w->name, qid, env, datafd, off, err,
+	    sizeof(err)) == 0)
+		return 0;
+	if (errno == ENOENT)
+		return -1;
+	if (!worker_parse_errno(errno)) {
+		log_warnx("%s: cannot load job: %s", qid, err);
+		return -1;
+	}
+	if (spool_quarantine(w->spool, SPOOL_ACTIVE, w->name, qid, qerr,
+	    sizeof(qerr)) == -1)
+		log_warnx("%s: unreadable job (%s), cannot quarantine: %s",
+		    qid, err, qerr);
+	else
+		log_warnx("%s: unreadable job quarantined in corrupt/: %s",
+		    qid, err);
+	return -1;
+}
+
+/* ---- delivery child ---- */
+
+/* worker_deliver - claim, deliver and settle one job (in a child) */
+static void
+worker_deliver(struct worker *w, const struct worker_req *req,
+    struct worker_rep *rep)
+{
+	struct capi_job job;
+	struct envelope env;
+	enum worker_outcome out;
+	off_t off;
+	size_t i;
+	int fd;
+
+	if (spool_job_claim(w->spool, w->name, req->qid,
+	    (enum spool_state)req->from) == -1) {
+		if (errno != ENOENT)
+			log_warn("%s: cannot claim job", req->qid);
+		rep->outcome = WORKER_GONE;
+		return;
+	}
+	if (worker_load(w, req->qid, &env, &fd, &off) == -1) {
+		rep->outcome = WORKER_ERROR;
+		return;
+	}
+	capi_job_init(&job, &env, fd, off);
+	if (job.nrcpt > 0)
+		w->ld.conn->deliver(w->ctx, &job.env, &job.msg);
+	capi_job_results(&job, &env);
+	out = worker_settle(w, &env, time(NULL));
+	for (i = 0; i < job.nrcpt; i++)
+		worker_log_rcpt(w, &env, job.rcpts[i].rcpt);
+	capi_job_free(&job);
+	close(fd);
+	rep->outcome = worker_commit(w, req->qid, &env, out);
+	rep->next_attempt = env.next_attempt;
+	envelope_clear(&env);
+}
+
+/* worker_child_main - a delivery child's loop; never returns */
+static void __attribute__((noreturn))
+worker_child_main(struct worker *w, int fd)
+{
+	struct worker_req req;
+	struct worker_rep rep;
+	ssize_t n;
+
+	for (;;) {
+		n = recv(fd, &req, sizeof(req), 0);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n != (ssize_t)sizeof(req))
+			break;	/* EOF: the parent is done with us */
+		req.qid[SPOOL_QID_LEN] = '\0';
+		if (!spool_qid_valid(req.qid) || (req.from != SPOOL_QUEUE &&
+		    req.from != SPOOL_DEFERRED))
+			panic("bad job request from the worker parent");
+		memset(&rep, 0, sizeof(rep));
+		memcpy(rep.qid, req.qid, sizeof(rep.qid));
+		worker_deliver(w, &req, &rep);
+		if (send(fd, &rep, sizeof(rep), MSG_NOSIGNAL) !=
+		    (ssize_t)sizeof(rep))
+			break;
+	}
+	if (w->ld.conn->fini != NULL)
+		w->ld.conn->fini(w->ctx);
+	_exit(0);
+}
+
+/* ---- parent: ready FIFO and deferred heap ---- */
+
+/* worker_ready_add - append a job to the ready FIFO (or the head) */
+static void
+worker_ready_add(struct worker *w, const char *qid, int from, int head)
+{
+	struct worker_ready *r = xcalloc(1, sizeof(*r));
+
+	snprintf(r->job.qid, sizeof(r->job.qid), "%s", qid);
+	r->job.from = from;
+	if (head)
+		TAILQ_INSERT_HEAD(&w->ready, r, entry);
+	else
+		TAILQ_INSERT_TAIL(&w->ready, r, entry);
+	w->nready++;
+}
+
+/* worker_heap_swap - exchange two heap entries */
+static void
+worker_heap_swap(struct worker *w, size_t a, size_t b)
+{
+	struct worker_timed t = w->heap[a];
+
+	w->heap[a] = w->heap[b];
+	w->heap[b] = t;
+}
+
+/* worker_heap_push - add a deferred job by next attempt */
+static void
+worker_heap_push(struct worker *w, const char *qid, time_t when)
+{
+	size_t i, p;
+
+	if (w->nheap == w->heapcap) {
+		w->heapcap = w->heapcap ? w->heapcap * 2 : 64;
+		w->heap = xreallocarray(w->heap, w->heapcap, sizeof(*w->heap));
+	}
+	i = w->nheap++;
+	w->heap[i].when = when;
+	snprintf(w->heap[i].qid, sizeof(w->heap[i].qid), "%s", qid);
+	for (; i > 0; i = p) {
+		p = (i - 1) / 2;
+		if (w->heap[p].when <= w->heap[i].when)
+			break;
+		worker_heap_swap(w, i, p);
+	}
+}
+
+/* worker_heap_pop - remove the earliest entry into out */
+static void
+worker_heap_pop(struct worker *w, struct worker_timed *out)
+{
+	size_t i = 0, l, m;
+
+	*out = w->heap[0];
+	w->heap[0] = w->heap[--w->nheap];
+	for (;;) {
+		l = 2 * i + 1;
+		m = i;
+		if (l < w->nheap && w->heap[l].when < w->heap[m].when)
+			m = l;
+		if (l + 1 < w->nheap && w->heap[l + 1].when < w->heap[m].when)
+			m = l + 1;
+		if (m == i)
+			break;
+		worker_heap_swap(w, i, m);
+		i = m;
+	}
+}
+
+/* worker_due_schedule - arm the timer for the earliest deferred job */
+static void
+worker_due_schedule(struct worker *w)
+{
+	struct timeval tv = { 0, 0 };
+	time_t now = time(NULL);
+
+	if (w->nheap == 0) {
+		evtimer_del(w->due_ev);
+		return;
+	}
+	if (w->heap[0].when > now)
+		tv.tv_sec = w->heap[0].when - now;
+	evtimer_add(w->due_ev, &tv);
+}
+
+/* ---- parent: children ---- */
+
+static void worker_child_event(evutil_socket_t, short, void *);
+static void worker_dispatch(struct worker *);
+static void worker_stop_check(struct worker *);
+
+/* worker_spawn - fork the delivery child of slot i */
+static int
+worker_spawn(struct worker *w, int i)
+{
+	struct worker_child *c = &w->children[i];
+	int sv[2], j;
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
+		log_warn("socketpair for a delivery child");
+		return -1;
+	}
+	if ((pid = fork()) == -1) {
+		log_warn("fork of a delivery child");
+		close(sv[0]);
+		close(sv[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		signal(SIGCHLD, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
+		close(sv[0]);
+		if (w->ipc != NULL)
+			close(ipc_fd(w->ipc));
+		for (j = 0; j < w->nchildren; j++)
+			if (w->children[j].pid > 0)
+				close(w->children[j].fd);
+		worker_child_main(w, sv[1]);
+	}
+	close(sv[1]);
+	c->pid = pid;
+	c->fd = sv[0];
+	c->busy = 0;
+	c->ev = event_new(w->base, c->fd, EV_READ | EV_PERSIST,
+	    worker_child_event, c);
+	if (c->ev == NULL)
+		fatalx("event_new for a delivery child");
+	event_add(c->ev, NULL);
+	log_debug("delivery child %ld started", (long)pid);
+	return 0;
+}
+
+/* worker_crash_job - defer the job a dead child held, with the reason */
+static void
+worker_crash_job(struct worker *w, const char *qid, const char *reason)
+{
+	struct envelope env;
+	enum worker_outcome out;
+	off_t off;
+	size_t i;
+	int fd;
+
+	if (worker_load(w, qid, &env, &fd, &off) == -1)
+		return;		/* not claimed yet, or settled already */
+	close(fd);
+	for (i = 0; i < env.nrcpt; i++) {
+		struct envelope_rcpt *r = &env.rcpt[i];
+
+		if (r->state != RCPT_PENDING && r->state != RCPT_DEFERRED)
+			continue;
+		r->state = RCPT_DEFERRED;
+		r->code = 451;
+		snprintf(r->status, sizeof(r->status), "4.3.0");
+		free(r->text);
+		r->text = xstrdup(reason);
+	}
+	out = worker_settle(w, &env, time(NULL));
+	for (i = 0; i < env.nrcpt; i++)
+		if (env.rcpt[i].state != RCPT_DONE &&
+		    strncmp(env.rcpt[i].text ? env.rcpt[i].text : "", reason,
+		    strlen(reason)) == 0)
+			worker_log_rcpt(w, &env, &env.rcpt[i]);
+	out = worker_commit(w, qid, &env, out);
+	if (out == WORKER_DEFERRED)
+		worker_heap_push(w, qid, env.next_attempt);
+	envelope_clear(&env);
+}
+
+/* worker_child_gone - a child died (status from waitpid) */
+static void
+worker_child_gone(struct worker *w, struct worker_child *c, int status)
+{
+	char reason[128];
+
+	if (WIFSIGNALED(status))
+		snprintf(reason, sizeof(reason), "connector crashed: killed by "
+		    "signal %d", WTERMSIG(status));
+	else
+		snprintf(reason, sizeof(reason), "connector crashed: exited "
+		    "with status %d", WEXITSTATUS(status));
+	event_free(c->ev);
+	c->ev = NULL;
+	close(c->fd);
+	c->fd = -1;
+	c->pid = -1;
+	if (c->busy) {
+		log_warnx("%s: delivery child died (%s)", c->job.qid, reason);
+		worker_crash_job(w, c->job.qid, reason);
+		c->busy = 0;
+		if (!w->stopping)
+			worker_spawn(w, (int)(c - w->children));
+	} else if (!w->stopping) {
+		struct timeval tv = { 1, 0 };
+
+		log_warnx("idle delivery child died (%s)", reason + 19);
+		evtimer_add(w->respawn_ev, &tv);
+	}
+	if (w->stopping)
+		worker_stop_check(w);
+	else
+		worker_dispatch(w);
+}
+
+/* worker_child_eof - a child's socket closed: reap it */
+static void
+worker_child_eof(struct worker *w, struct worker_child *c)
+{
+	int status = 0;
+	pid_t r;
+
+	r = waitpid(c->pid, &status, WNOHANG);
+	if (r == 0) {
+		kill(c->pid, SIGKILL);
+		r = waitpid(c->pid, &status, 0);
+	}
+	if (r == -1)
+		status = 0;
+	worker_child_gone(w, c, status);
+}
+
+/* worker_child_event - an answer (or EOF) from a delivery child */
+static void
+worker_child_event(evutil_socket_t fd, short ev, void *arg)
+{
+	struct worker_child *c = arg;
+	struct worker *w = &worker;
+	struct worker_rep rep;
+	ssize_t n;
+
+	(void)ev;
+	n = recv(fd, &rep, sizeof(rep), MSG_DONTWAIT);
+	if (n == -1 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n != (ssize_t)sizeof(rep) || !c->busy) {
+		worker_child_eof(w, c);
+		return;
+	}
+	rep.qid[SPOOL_QID_LEN] = '\0';
+	c->busy = 0;
+	if (rep.outcome == WORKER_DEFERRED)
+		worker_heap_push(w, c->job.qid, rep.next_attempt);
+	worker_due_schedule(w);
+	if (w->stopping)
+		worker_stop_check(w);
+	else
+		worker_dispatch(w);
+}
+
+/* worker_dispatch - hand ready jobs to idle children */
+static void
+worker_dispatch(struct worker *w)
+{
+	struct worker_ready *r;
+	int i;
+
+	for (i = 0; i < w->nchildren && !w->stopping; i++) {
+		struct worker_child *c = &w->children[i];
+
+		if (c->pid <= 0 || c->busy)
+			continue;
+		if ((r = TAILQ_FIRST(&w->ready)) == NULL)
+			return;
+		TAILQ_REMOVE(&w->ready, r, entry);
+		w->nready--;
+		c->job = r->job;
+		free(r);
+		if (send(c->fd, &c->job, sizeof(c->job), MSG_NOSIGNAL) !=
+		    (ssize_t)sizeof(c->job)) {
+			/* Not handed over: back to the head, reap the child. */
+			worker_ready_add(w, c->job.qid, c->job.from, 1);
+			worker_child_eof(w, c);
+			return;
+		}
+		c->busy = 1;
+	}
+}
+
+/* worker_sigchld - reap children that died without us noticing EOF */
+static void
+worker_sigchld(evutil_socket_t sig, short ev, void *arg)
+{
+	struct worker *w = arg;
+	int status, i;
+	pid_t pid;
+
+	(void)sig;
+	(void)ev;
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (i = 0; i < w->nchildren; i++)
+			if (w->children[i].pid == pid) {
+				worker_child_gone(w, &w->children[i], status);
+				break;
+			}
+	}
+}
+
+/* worker_respawn - refill empty child slots (after an idle child died) */
+static void
+worker_respawn(evutil_socket_t fd, short ev, void *arg)
+{
+	struct worker *w = arg;
+	int i;
+
+	(void)fd;
+	(void)ev;
+	for (i = 0; i < w->nchildren && !w->stopping; i++)
+		if (w->children[i].pid <= 0)
+			worker_spawn(w, i);
+	worker_dispatch(w);
+}
+
+/* ---- parent: timers, scans, IPC, shutdown ---- */
+
+/* worker_due - move deferred jobs whose time has come to the ready FIFO */
+static void
+worker_due(evutil_socket_t fd, short ev, void *arg)
+{
+	struct worker *w = arg;
+	struct worker_timed t;
+	time_t now = time(NULL);
+
+	(void)fd;
+	(void)ev;
+	while (w->nheap > 0 && w->heap[0].when <= now) {
+		worker_heap_pop(w, &t);
+		worker_ready_add(w, t.qid, SPOOL_DEFERRED, 0);
+	}
+	worker_due_schedule(w);
+	worker_dispatch(w);
+}
+
+/* worker_scan_queue - spool_scan callback: a ready job */
+static int
+worker_scan_queue(const char *qid, time_t mtime, off_t size, void *arg)
+{
+	(void)mtime;
+	(void)size;
+	worker_ready_add(arg, qid, SPOOL_QUEUE, 0);
+	return 0;
+}
+
+/* worker_scan_deferred - spool_scan callback: a deferred job */
+static int
+worker_scan_deferred(const char *qid, time_t mtime, off_t size, void *arg)
+{
+	(void)size;
+	worker_heap_push(arg, qid, mtime);
+	return 0;
+}
+
+/* worker_busy - number of children holding a job */
+static int
+worker_busy(const struct worker *w)
+{
+	int i, n = 0;
+
+	for (i = 0; i < w->nchildren; i++)
+		n += w->children[i].pid > 0 && w->children[i].busy;
+	return n;
+}
+
+/* worker_idle_scan - when idle, look for jobs moved into queue/ unannounced */
+static void
+worker_idle_scan(evutil_socket_t fd, short ev, void *arg)
+{
+	struct worker *w = arg;
+	struct timeval tv = { WORKER_SCAN_INTERVAL, 0 };
+
+	(void)fd;
+	(void)ev;
+	if (w->stopping)
+		return;
+	if (w->nready == 0 && worker_busy(w) == 0) {
+		if (spool_scan(w->spool, SPOOL_QUEUE, w->name,
+		    worker_scan_queue, w) == -1)
+			log_warn("scan of queue/%s", w->name);
+		worker_dispatch(w);
+	}
+	evtimer_add(w->scan_ev, &tv);
+}
+
+/* worker_exit - close the children's sockets, reap them, leave the loop */
+static void
+worker_exit(struct worker *w)
+{
+	int i, tries, status;
+
+	for (i = 0; i < w->nchildren; i++) {
+		struct worker_child *c = &w->children[i];
+
+		if (c->pid <= 0)
+			continue;
+		event_free(c->ev);
+		close(c->fd);
+		for (tries = 0; tries < 50; tries++) {
+			if (waitpid(c->pid, &status, WNOHANG) != 0)
+				break;
+			usleep(100000);
+		}
+		if (tries == 50) {
+			kill(c->pid, SIGKILL);
+			waitpid(c->pid, &status, 0);
+		}
+		c->pid = -1;
+	}
+	event_base_loopbreak(w->base);
+}
+
+/* worker_stop_check - exit once no child holds a job */
+static void
+worker_stop_check(struct worker *w)
+{
+	if (worker_busy(w) == 0)
+		worker_exit(w);
+}
+
+/* worker_stop_timeout - children took too long: kill them and go */
+static void
+worker_stop_timeout(evutil_socket_t fd, short ev, void *arg)
+{
+	struct worker *w = arg;
+	int i;
+
+	(void)fd;
+	(void)ev;
+	log_warnx("%d deliveries still running after %d s, stopping them "
+	    "(their jobs are retried at the next start)", worker_busy(w),
+	    WORKER_STOP_TIMEOUT);
+	for (i = 0; i < w->nchildren; i++)
+		if (w->children[i].pid > 0 && w->children[i].busy)
+			kill(w->children[i].pid, SIGKILL);
+	worker_exit(w);
+}
+
+/* worker_stop - stop handing out jobs; exit when the children are done */
+static void
+worker_stop(struct worker *w)
+{
+	struct timeval tv = { WORKER_STOP_TIMEOUT, 0 };
+
+	if (w->stopping)
+		return;
+	w->stopping = 1;
+	evtimer_del(w->scan_ev);
+	evtimer_del(w->due_ev);
+	evtimer_del(w->respawn_ev);
+	if (worker_busy(w) == 0) {
+		worker_exit(w);
+		return;
+	}
+	evtimer_add(w->stop_ev, &tv);
+}
+
+/* worker_job_new - IPC_JOB_NEW: connector, qid... */
+static void
+worker_job_new(struct worker *w, const struct ipc_frame *f)
+{
+	const char *strv[IPC_MAX_STRINGS];
+	int n, i;
+
+	if ((n = ipc_strings(f, strv, IPC_MAX_STRINGS)) < 1)
+		fatalx("malformed %s frame from the master",
+		    ipc_type_name(f->type));
+	if (strcmp(strv[0], w->name) != 0) {
+		log_warnx("jobs for connector %.64s sent to worker %s, ignored",
+		    strv[0], w->name);
+		return;
+	}
+	for (i = 1; i < n; i++) {
+		if (spool_qid_valid(strv[i]))
+			worker_ready_add(w, strv[i], SPOOL_QUEUE, 0);
+		else
+			log_warnx("ignoring malformed queue ID from the master");
+	}
+	worker_dispatch(w);
+}
+
+/* worker_ipc - a frame from the master */
+static void
+worker_ipc(struct ipc *ipc, const struct ipc_frame *f, void *arg)
+{
+	struct worker *w = arg;
+
+	(void)ipc;
+	switch (f->type) {
+	case IPC_JOB_NEW:
+		if (!w->stopping)
+			worker_job_new(w, f);
+		break;
+	case IPC_SHUTDOWN:
+		log_debug("shutting down");
+		worker_stop(w);
+		break;
+	default:
+		fatalx("unexpected %s frame from the master",
+		    ipc_type_name(f->type));
+	}
+}
+
+/* worker_ipc_closed - the master went away: stop like a shutdown */
+static void
+worker_ipc_closed(struct ipc *ipc, void *arg)
+{
+	struct worker *w = arg;
+
+	(void)ipc;
+	log_debug("master closed the connection, stopping");
+	w->ipc = NULL;
+	worker_stop(w);
+}
+
+/* ---- start-up ---- */
+
+/* worker_load_connector - load, check and init the connector, or exit 78 */
+static void
+worker_load_connector(struct worker *w)
+{
+	char err[CFG_ERRLEN];
+
+	if (loader_open(w->cfg->connector_dir, w->conn->type, &w->ld, err,
+	    sizeof(err)) == -1) {
+		log_warnx("%s", err);
+		exit(WORKER_EXIT_CONFIG);
+	}
+	log_debug("loaded connector %s %s from %s", w->ld.conn->name,
+	    w->ld.conn->version, w->ld.path);
+	err[0] = '\0';
+	if (w->ld.conn->init != NULL &&
+	    w->ld.conn->init(w->conn->settings, &w->ctx, err,
+	    sizeof(err)) == -1) {
+		log_warnx("connector %s (%s): %s", w->name, w->ld.path,
+		    err[0] ? err : "init failed");
+		exit(WORKER_EXIT_CONFIG);
+	}
+}
+
+/* worker_spool_dirs - make sure the connector's spool directories exist */
+static void
+worker_spool_dirs(struct worker *w)
+{
+	char err[SPOOL_ERRLEN];
+	uid_t uid = (uid_t)-1;
+	gid_t gid = (gid_t)-1;
+	struct passwd *pw;
+
+	if (geteuid() == 0 && w->cfg->user != NULL &&
+	    (pw = getpwnam(w->cfg->user)) != NULL) {
+		uid = pw->pw_uid;
+		gid = pw->pw_gid;
+	}
+	capi_set_run_ids(uid, gid);
+	if (spool_connector_init(w->spool, w->name, uid, gid, err,
+	    sizeof(err)) == -1)
+		log_warnx("spool directories of %s: %s", w->name, err);
+}
+
+/* worker_recover - active/ back to queue/, then the two start-up scans */
+static void
+worker_recover(struct worker *w)
+{
+	int n;
+
+	if ((n = spool_recover_active(w->spool, w->name)) == -1)
+		log_warn("recovery of active/%s", w->name);
+	else if (n > 0)
+		log_info("%d interrupted jobs of %s requeued", n, w->name);
+	if (spool_scan(w->spool, SPOOL_QUEUE, w->name, worker_scan_queue,
+	    w) == -1)
+		log_warn("scan of queue/%s", w->name);
+	if (spool_scan(w->spool, SPOOL_DEFERRED, w->name,
+	    worker_scan_deferred, w) == -1)
+		log_warn("scan of deferred/%s", w->name);
+	log_debug("%zu jobs ready, %zu deferred", w->nready, w->nheap);
+}
+
+/* worker_events - the event base, the master socket and the timers */
+static void
+worker_events(struct worker *w)
+{
+	struct timeval tv = { WORKER_SCAN_INTERVAL, 0 };
+
+	if ((w->base = event_base_new()) == NULL)
+		fatalx("event_base_new failed");
+	w->ipc = ipc_new(w->base, PROC_FD_IPC, worker_ipc, worker_ipc_closed,
+	    w);
+	if (w->ipc == NULL)
+		fatalx("cannot use the master socket");
+	w->sigchld_ev = evsignal_new(w->base, SIGCHLD, worker_sigchld, w);
+	w->due_ev = evtimer_new(w->base, worker_due, w);
+	w->scan_ev = evtimer_new(w->base, worker_idle_scan, w);
+	w->stop_ev = evtimer_new(w->base, worker_stop_timeout, w);
+	w->respawn_ev = evtimer_new(w->base, worker_respawn, w);
+	if (w->sigchld_ev == NULL || w->due_ev == NULL || w->scan_ev == NULL ||
+	    w->stop_ev == NULL || w->respawn_ev == NULL)
+		fatalx("cannot create the worker's events");
+	event_add(w->sigchld_ev, NULL);
+	evtimer_add(w->scan_ev, &tv);
+}
+
+/* main - gatewayd-worker -n NAME */
+int
+main(int argc, char **argv)
+{
+	struct proc_opts opts;
+	struct worker *w = &worker;
+	char err[SPOOL_ERRLEN];
+	int i;
+
+	memset(&opts, 0, sizeof(opts));
+	TAILQ_INIT(&w->ready);
+	w->cfg = proc_child_init(argc, argv, "worker", &opts);
+	if (opts.connector == NULL ||
+	    (w->conn = cfg_connector(w->cfg, opts.connector)) == NULL) {
+		log_warnx("no connector instance named '%s' in %s",
+		    opts.connector ? opts.connector : "",
+		    opts.config_name ? opts.config_name : "the configuration");
+		exit(WORKER_EXIT_CONFIG);
+	}
+	w->name = w->conn->name;
+	log_set_tag(w->name);
+	w->spool = spool_open(w->cfg->spool, 0, (uid_t)-1, (gid_t)-1, err,
+	    sizeof(err));
+	if (w->spool == NULL)
+		fatalx("spool %s: %s", w->cfg->spool, err);
+	worker_spool_dirs(w);
+	worker_load_connector(w);
+	proc_drop_privileges(w->cfg->user, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	worker_recover(w);
+	worker_events(w);
+	w->nchildren = w->conn->concurrency < 1 ? 1 :
+	    w->conn->concurrency > WORKER_CHILDREN_MAX ? WORKER_CHILDREN_MAX :
+	    w->conn->concurrency;
+	w->children = xcalloc((size_t)w->nchildren, sizeof(*w->children));
+	for (i = 0; i < w->nchildren; i++)
+		w->children[i].pid = -1;
+	for (i = 0; i < w->nchildren; i++)
+		if (worker_spawn(w, i) == -1)
+			fatalx("cannot start the delivery children");
+	if (ipc_send(w->ipc, IPC_READY, NULL, 0) == -1)
+		fatalx("cannot send IPC_READY");
+	log_info("connector %s (%s %s) ready, %d delivery processes, "
+	    "%zu jobs queued, %zu deferred", w->name, w->ld.conn->name,
+	    w->ld.conn->version, w->nchildren, w->nready, w->nheap);
+	worker_due_schedule(w);
+	worker_dispatch(w);
+	event_base_dispatch(w->base);
+	if (w->ld.conn->fini != NULL)
+		w->ld.conn->fini(w->ctx);
+	return 0;
+}

@@ -96,7 +96,7 @@ env_strp(struct envelope *env, const struct env_field *f)
 	return (char **)(void *)((char *)env + f->off);
 }
 
-/* env_cstrp - const variant of env_strp */
+/* env_cstr - const variant of env_strp */
 static const char *
 env_cstr(const struct envelope *env, const struct env_field *f)
 {
@@ -446,7 +446,7 @@ env_buf_esc(struct env_buf *b, const char *s, int keep_spaces)
 	b->len += need;
 }
 
-/* env_buf_sep - the space between a key and a non-empty value */
+/* env_buf_kv - a "key value" line ("key" alone when the value is empty) */
 static void
 env_buf_kv(struct env_buf *b, const char *key, const char *val, int keep)
 {
@@ -709,7 +709,7 @@ env_parse_strfield(struct env_parser *p, const struct env_field *f, char *v)
 	char **dst = env_strp(p->env, f);
 
 	if (f->type == T_FROM && strcmp(v, "<>") == 0)
-		v = (char *)"";
+		v[0] = '\0';	/* the null sender */
 	else if ((f->type == T_OPT || f->type == T_OPTTEXT) && strcmp(v, "-") == 0)
 		return 0;	/* NULL */
 	return env_set_str(p, f->key, dst, v, f->type == T_OPTTEXT);
@@ -849,7 +849,7 @@ env_parse_param(struct env_parser *p, char *v)
 	if (*name == '\0')
 		return env_perr(p, "missing param name");
 	if (rest == NULL)
-		rest = (char *)"";
+		rest = name + strlen(name);	/* empty value */
 	if (envelope_unescape(name) == -1 || envelope_unescape(rest) == -1)
 		return env_perr(p, "bad escape in 'param'");
 	if (envelope_rcpt_param(r, name) != NULL)

@@ -67,7 +67,10 @@ int spool_state_from_name(const char *);
  */
 struct spool *spool_open(const char *path, int create, uid_t owner,
     gid_t group, char *err, size_t errlen);
-/* Use an already open directory descriptor (after chroot: path "/"). */
+/*
+ * Use an already open directory descriptor (after chroot: path "/").  The
+ * spool keeps its own duplicate: the caller still owns dirfd.
+ */
 struct spool *spool_open_fd(int dirfd, char *err, size_t errlen);
 void spool_close(struct spool *);
 int spool_dirfd(const struct spool *);
@@ -108,7 +111,10 @@ int spool_incoming_open(struct spool *, const char *qid, struct envelope *env,
  * Route an incoming message: for each job (env.connector set, env.kind
  * JOB) link data/<qid>.<connector> and write queue/<connector>/<qid>
  * (or failed/<connector>/<qid> when every recipient of it is failed),
- * then unlink incoming/<qid>.  Not durable until spool_sync().
+ * then unlink incoming/<qid>.  Not durable until spool_sync().  The
+ * unlink of incoming/<qid> is done by spool_sync() (or spool_close()),
+ * after the jobs are on disk, so a crash never leaves a message without
+ * its jobs.  njobs must be at least 1.
  * Idempotent: re-routing after a crash overwrites the same names.
  */
 int spool_route(struct spool *, const char *qid, const struct envelope *jobs,

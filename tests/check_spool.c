@@ -1,0 +1,948 @@
+/*
+ * check_spool.c - unit tests of the spool: every state transition
+ *
+ * Each test gets a fresh spool in a mkdtemp directory with two connectors
+ * ("relay" and "archive") and checks the files on disk after each step:
+ * receive and commit, abort, routing with shared data links, claim,
+ * deferral, done, failure, quarantine, crash recovery, idempotent
+ * re-routing, queue IDs, and a write error while receiving (full disk).
+ */
+#include "config.h"
+
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <check.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "spool.h"
+
+static char top[64];		/* the test's spool directory */
+static struct spool *sp;
+static char err[SPOOL_ERRLEN];
+
+static const char body1[] = "Subject: test\r\n\r\nhello\r\n.. dot\r\nend\n";
+
+/* rm_entry - nftw callback removing everything */
+static int
+rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+/* setup - fresh spool with two connectors */
+static void
+setup(void)
+{
+	strcpy(top, "/tmp/check_spool.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(top));
+	sp = spool_open(top, 1, (uid_t)-1, (gid_t)-1, err, sizeof(err));
+	if (sp == NULL)
+		ck_abort_msg("spool_open: %s", err);
+	ck_assert_int_eq(spool_connector_init(sp, "relay", (uid_t)-1,
+	    (gid_t)-1, err, sizeof(err)), 0);
+	ck_assert_int_eq(spool_connector_init(sp, "archive", (uid_t)-1,
+	    (gid_t)-1, err, sizeof(err)), 0);
+}
+
+/* teardown - remove the spool */
+static void
+teardown(void)
+{
+	spool_close(sp);
+	sp = NULL;
+	nftw(top, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* path - top/rel in a static rotating buffer */
+static const char * __attribute__((format(printf, 1, 2)))
+path(const char *fmt, ...)
+{
+	static char bufs[4][512];
+	static int n;
+	char rel[400];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(rel, sizeof(rel), fmt, ap);
+	va_end(ap);
+	n = (n + 1) % 4;
+	snprintf(bufs[n], sizeof(bufs[n]), "%s/%s", top, rel);
+	return bufs[n];
+}
+
+/* count - entries (not dotfiles) in top/rel */
+static int
+count(const char *rel)
+{
+	struct dirent *de;
+	DIR *d;
+	int n = 0;
+
+	d = opendir(path("%s", rel));
+	ck_assert_ptr_nonnull(d);
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+/* exists - does top/<formatted rel> exist? */
+static int __attribute__((format(printf, 1, 2)))
+exists(const char *fmt, ...)
+{
+	struct stat st;
+	char rel[400];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(rel, sizeof(rel), fmt, ap);
+	va_end(ap);
+	return lstat(path("%s", rel), &st) == 0;
+}
+
+/* slurp - whole content of a file */
+static char *
+slurp(const char *file, size_t *len)
+{
+	FILE *f = fopen(file, "r");
+	char *buf;
+	long n;
+
+	ck_assert_ptr_nonnull(f);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	buf = malloc((size_t)n + 1);
+	ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
+	buf[n] = '\0';
+	fclose(f);
+	*len = (size_t)n;
+	return buf;
+}
+
+/* make_env - a message envelope with a fresh queue ID and two recipients */
+static void
+make_env(struct envelope *env)
+{
+	memset(env, 0, sizeof(*env));
+	env->kind = ENVELOPE_MESSAGE;
+	spool_qid_new(7, env->id);
+	env->arrival_us = (int64_t)time(NULL) * 1000000;
+	env->listener = strdup("smtp");
+	env->client = strdup("127.0.0.1");
+	env->client_name = strdup("localhost");
+	env->helo = strdup("scanner1");
+	env->proto = strdup("ESMTP");
+	env->body = strdup("8BITMIME");
+	env->size = -1;
+	env->from = strdup("s@example.com");
+	envelope_add_rcpt(env, "a@example.com");
+	envelope_add_rcpt(env, "b@example.com");
+}
+
+/* receive - create, write body, return the open spool_msg */
+static struct spool_msg *
+receive(struct envelope *env, const void *body, size_t len)
+{
+	struct spool_msg *m;
+
+	make_env(env);
+	m = spool_msg_create(sp, env, err, sizeof(err));
+	if (m == NULL)
+		ck_abort_msg("spool_msg_create: %s", err);
+	ck_assert_int_eq(spool_msg_write(m, body, len), 0);
+	ck_assert_int_eq(spool_msg_flush(m), 0);
+	return m;
+}
+
+/* put - receive and commit one message; qid in env->id */
+static void
+put(struct envelope *env)
+{
+	struct spool_msg *m = receive(env, body1, sizeof(body1) - 1);
+	int ok = 0;
+
+	ck_assert_uint_eq(spool_commit(sp, &m, 1, &ok), 1);
+	ck_assert_int_eq(ok, 1);
+}
+
+/* make_job - a job of env for connector; failed: every rcpt failed */
+static void
+make_job(struct envelope *job, const struct envelope *env,
+    const char *connector, int failed)
+{
+	size_t i;
+
+	envelope_copy(job, env);
+	job->kind = ENVELOPE_JOB;
+	job->connector = strdup(connector);
+	for (i = 0; i < job->nrcpt; i++) {
+		envelope_rcpt_set_param(&job->rcpt[i], "route", connector);
+		if (failed) {
+			job->rcpt[i].state = RCPT_FAILED;
+			job->rcpt[i].code = 550;
+			strcpy(job->rcpt[i].status, "5.1.1");
+		}
+	}
+}
+
+/* route2 - route env to relay and archive and sync */
+static void
+route2(const struct envelope *env)
+{
+	struct envelope jobs[2];
+
+	make_job(&jobs[0], env, "relay", 0);
+	make_job(&jobs[1], env, "archive", 0);
+	if (spool_route(sp, env->id, jobs, 2, err, sizeof(err)) != 0)
+		ck_abort_msg("spool_route: %s", err);
+	ck_assert_int_eq(spool_sync(sp), 0);
+	envelope_clear(&jobs[0]);
+	envelope_clear(&jobs[1]);
+}
+
+START_TEST(test_commit_one)
+{
+	struct envelope env;
+	struct spool_msg *m;
+	struct stat st;
+	char *text, *file, *big;
+	size_t tlen, flen, i, blen = 200000;
+	int ok = -1;
+
+	big = malloc(blen);
+	for (i = 0; i < blen; i++)
+		big[i] = (char)(i * 7 + i / 251);
+	make_env(&env);
+	m = spool_msg_create(sp, &env, err, sizeof(err));
+	ck_assert_ptr_nonnull(m);
+	ck_assert_str_eq(spool_msg_id(m), env.id);
+	ck_assert(exists("tmp/%s", env.id));
+	/* small, big (past the buffer) and small writes again */
+	ck_assert_int_eq(spool_msg_write(m, big, 10), 0);
+	ck_assert_int_eq(spool_msg_write(m, big + 10, 150000), 0);
+	ck_assert_int_eq(spool_msg_write(m, big + 150010, blen - 150010), 0);
+	ck_assert_int_eq(spool_msg_size(m), (off_t)blen);
+	ck_assert_int_eq(spool_msg_flush(m), 0);
+	ck_assert_int_eq(count("incoming"), 0);
+	ck_assert_uint_eq(spool_commit(sp, &m, 1, &ok), 1);
+	ck_assert_int_eq(ok, 1);
+	ck_assert_int_eq(count("tmp"), 0);
+	ck_assert_int_eq(count("incoming"), 1);
+	ck_assert_int_eq(stat(path("incoming/%s", env.id), &st), 0);
+	ck_assert_int_eq(st.st_mode & 07777, 0600);
+	ck_assert_int_eq(envelope_format(&env, &text, &tlen), 0);
+	file = slurp(path("incoming/%s", env.id), &flen);
+	ck_assert_uint_eq(flen, tlen + blen);
+	ck_assert_mem_eq(file, text, tlen);
+	ck_assert_mem_eq(file + tlen, big, blen);
+	free(file);
+	free(text);
+	free(big);
+	envelope_clear(&env);
+}
+END_TEST
+
+START_TEST(test_abort)
+{
+	struct envelope env;
+	struct spool_msg *m = receive(&env, body1, sizeof(body1) - 1);
+
+	ck_assert_int_eq(count("tmp"), 1);
+	spool_msg_abort(m);
+	ck_assert_int_eq(count("tmp"), 0);
+	ck_assert_int_eq(count("incoming"), 0);
+	envelope_clear(&env);
+}
+END_TEST
+
+START_TEST(test_create_exclusive)
+{
+	struct envelope env;
+	struct spool_msg *m = receive(&env, body1, 3);
+
+	/* the same queue ID twice is refused, not overwritten */
+	ck_assert_ptr_null(spool_msg_create(sp, &env, err, sizeof(err)));
+	ck_assert_int_eq(errno, EEXIST);
+	ck_assert_ptr_nonnull(strstr(err, env.id));
+	spool_msg_abort(m);
+	envelope_clear(&env);
+}
+END_TEST
+
+START_TEST(test_commit_batch)
+{
+	struct envelope env[5];
+	struct spool_msg *m[5];
+	int ok[5], i;
+
+	for (i = 0; i < 5; i++)
+		m[i] = receive(&env[i], body1, sizeof(body1) - 1);
+	ck_assert_int_eq(count("tmp"), 5);
+	ck_assert_uint_eq(spool_commit(sp, m, 5, ok), 5);
+	for (i = 0; i < 5; i++) {
+		ck_assert_int_eq(ok[i], 1);
+		ck_assert(exists("incoming/%s", env[i].id));
+		envelope_clear(&env[i]);
+	}
+	ck_assert_int_eq(count("tmp"), 0);
+	ck_assert_int_eq(count("incoming"), 5);
+}
+END_TEST
+
+START_TEST(test_incoming_open)
+{
+	struct envelope env, back;
+	char buf[256];
+	off_t off;
+	ssize_t n;
+	int fd;
+
+	put(&env);
+	if (spool_incoming_open(sp, env.id, &back, &off, &fd, err, sizeof(err)) != 0)
+		ck_abort_msg("spool_incoming_open: %s", err);
+	ck_assert_str_eq(back.id, env.id);
+	ck_assert_uint_eq(back.nrcpt, 2);
+	ck_assert_str_eq(back.rcpt[1].addr, "b@example.com");
+	/* the fd is read-only and positioned on the message */
+	ck_assert_int_eq(fcntl(fd, F_GETFL) & O_ACCMODE, O_RDONLY);
+	n = read(fd, buf, sizeof(buf));
+	ck_assert_int_eq(n, (ssize_t)sizeof(body1) - 1);
+	ck_assert_mem_eq(buf, body1, sizeof(body1) - 1);
+	ck_assert_int_eq(pread(fd, buf, 4, off), 4);
+	ck_assert_mem_eq(buf, "Subj", 4);
+	close(fd);
+	envelope_clear(&back);
+	ck_assert_int_eq(spool_incoming_open(sp, "00000000000000000000", &back,
+	    &off, &fd, err, sizeof(err)), -1);
+	ck_assert_int_eq(errno, ENOENT);
+	ck_assert_int_eq(spool_incoming_open(sp, "../etc/passwd", &back,
+	    &off, &fd, err, sizeof(err)), -1);
+	envelope_clear(&env);
+}
+END_TEST
+
+START_TEST(test_route_two)
+{
+	struct envelope env, job;
+	struct stat a, b;
+
+	put(&env);
+	route2(&env);
+	ck_assert_int_eq(count("incoming"), 0);
+	ck_assert(exists("queue/relay/%s", env.id));
+	ck_assert(exists("queue/archive/%s", env.id));
+	ck_assert_int_eq(count("data"), 2);
+	ck_assert_int_eq(stat(path("data/%s.relay", env.id), &a), 0);
+	ck_assert_int_eq(stat(path("data/%s.archive", env.id), &b), 0);
+	ck_assert_int_eq(a.st_ino, b.st_ino);
+	ck_assert_int_eq(a.st_nlink, 2);
+	ck_assert_int_eq(count("tmp"), 0);
+	/* the job file is a job envelope for its connector */
+	ck_assert_int_eq(spool_job_read(sp, SPOOL_QUEUE, "relay", env.id, &job,
+	    err, sizeof(err)), 0);
+	ck_assert_int_eq(job.kind, ENVELOPE_JOB);
+	ck_assert_str_eq(job.connector, "relay");
+	ck_assert_str_eq(envelope_rcpt_param(&job.rcpt[0], "route"), "relay");
+	envelope_clear(&job);
+	/* a scan of queue/relay finds it */
+	envelope_clear(&env);
+}
+END_TEST
+
+static int scan_n;
+static time_t scan_mtime;
+
+/* scan_count - spool_scan callback counting entries */
+static int
+scan_count(const char *qid, time_t mtime, off_t size, void *arg)
+{
+	ck_assert(spool_qid_valid(qid));
+	ck_assert_int_gt(size, 0);
+	scan_mtime = mtime;
+	scan_n++;
+	return arg != NULL && scan_n == *(int *)arg ? 42 : 0;
+}
+
+START_TEST(test_claim_defer_done)
+{
+	struct envelope env, job;
+	struct stat st, dst;
+	char buf[256];
+	time_t when = time(NULL) + 3600;
+	off_t off;
+	int dfd, keep;
+
+	put(&env);
+	route2(&env);
+	keep = open(path("data/%s.relay", env.id), O_RDONLY);
+	ck_assert_int_ge(keep, 0);
+	ck_assert_int_eq(spool_job_claim(sp, "relay", env.id, SPOOL_QUEUE), 0);
+	ck_assert(!exists("queue/relay/%s", env.id));
+	ck_assert(exists("active/relay/%s", env.id));
+	if (spool_job_load(sp, "relay", env.id, &job, &dfd, &off, err,
+	    sizeof(err)) != 0)
+		ck_abort_msg("spool_job_load: %s", err);
+	ck_assert_int_eq(read(dfd, buf, sizeof(buf)), (ssize_t)sizeof(body1) - 1);
+	ck_assert_mem_eq(buf, body1, sizeof(body1) - 1);
+	close(dfd);
+	/* a temporary failure: deferred, mtime = next attempt */
+	job.attempts++;
+	job.next_attempt = when;
+	job.last_error = strdup("451 4.4.1 upstream down");
+	job.rcpt[0].state = RCPT_DEFERRED;
+	job.rcpt[0].code = 451;
+	ck_assert_int_eq(spool_job_update(sp, "relay", env.id, &job,
+	    SPOOL_DEFERRED, err, sizeof(err)), 0);
+	envelope_clear(&job);
+	ck_assert_int_eq(count("active/relay"), 0);
+	ck_assert_int_eq(count("tmp"), 0);
+	ck_assert_int_eq(stat(path("deferred/relay/%s", env.id), &st), 0);
+	ck_assert_int_eq(st.st_mtime, when);
+	scan_n = 0;
+	ck_assert_int_eq(spool_scan(sp, SPOOL_DEFERRED, "relay", scan_count, NULL), 0);
+	ck_assert_int_eq(scan_n, 1);
+	ck_assert_int_eq(scan_mtime, when);
+	ck_assert_int_eq(spool_job_read(sp, SPOOL_DEFERRED, "relay", env.id,
+	    &job, err, sizeof(err)), 0);
+	ck_assert_uint_eq(job.attempts, 1);
+	ck_assert_str_eq(job.last_error, "451 4.4.1 upstream down");
+	envelope_clear(&job);
+	/* time has come: back to the queue, claim, done */
+	ck_assert_int_eq(spool_job_move(sp, "relay", env.id, SPOOL_DEFERRED,
+	    SPOOL_QUEUE), 0);
+	ck_assert_int_eq(spool_job_claim(sp, "relay", env.id, SPOOL_QUEUE), 0);
+	ck_assert_int_eq(spool_job_done(sp, "relay", env.id), 0);
+	ck_assert_int_eq(count("active/relay"), 0);
+	ck_assert(!exists("data/%s.relay", env.id));
+	ck_assert_int_eq(stat(path("data/%s.archive", env.id), &st), 0);
+	ck_assert_int_eq(st.st_nlink, 1);
+	/* the last job ends: the message's inode goes */
+	ck_assert_int_eq(spool_job_claim(sp, "archive", env.id, SPOOL_QUEUE), 0);
+	ck_assert_int_eq(spool_job_done(sp, "archive", env.id), 0);
+	ck_assert_int_eq(count("data"), 0);
+	ck_assert_int_eq(fstat(keep, &dst), 0);
+	ck_assert_int_eq(dst.st_nlink, 0);
+	close(keep);
+	ck_assert_int_eq(spool_job_done(sp, "archive", env.id), -1);
+	ck_assert_int_eq(errno, ENOENT);
+	envelope_clear(&env);
+}
+END_TEST
+
+START_TEST(test_failed_and_hold)
+{
+	struct envelope env, jobs[2], job;
+	off_t off;
+	int dfd;
+
+	put(&env);
+	make_job(&jobs[0], &env, "relay", 1);	/* every rcpt failed */
+	make_job(&jobs[1], &env, "archive", 0);
+	ck_assert_int_eq(spool_route(sp, env.id, jobs, 2, err, sizeof(err)), 0);
+	ck_assert_int_eq(spool_sync(sp), 0);
+	ck_assert(exists("failed/relay/%s", env.id));
+	ck_assert_int_eq(count("queue/relay"), 0);
+	ck_assert_int_eq(count("queue/archive"), 1);
+	/* a permanent failure from a worker: update to failed */
+	ck_assert_int_eq(spool_job_claim(sp, "archive", env.id, SPOOL_QUEUE), 0);
+	ck_assert_int_eq(spool_job_load(sp, "archive", env.id, &job, &dfd, &off,
+	    err, sizeof(err)), 0);
+	close(dfd);
+	job.rcpt[0].state = RCPT_FAILED;
+	ck_assert_int_eq(spool_job_update(sp, "archive", env.id, &job,
+	    SPOOL_FAILED, err, sizeof(err)), 0);
+	ck_assert_int_eq(count("failed/archive"), 1);
+	ck_assert_int_eq(count("active/archive"), 0);
+	/* an operator holds, then releases */
+	ck_assert_int_eq(spool_job_move(sp, "archive", env.id, SPOOL_FAILED,
+	    SPOOL_HOLD), 0);
+	ck_assert_int_eq(count("hold/archive"), 1);
+	ck_assert_int_eq(spool_job_claim(sp, "archive", env.id, SPOOL_HOLD), 0);
+	ck_assert_int_eq(spool_job_update(sp, "archive", env.id, &job,
+	    SPOOL_QUEUE, err, sizeof(err)), 0);
+	ck_assert_int_eq(count("queue/archive"), 1);
+	/* updates need the job to be active, and a job for that connector */
+	ck_assert_int_eq(spool_job_update(sp, "archive", env.id, &job,
+	    SPOOL_QUEUE, err, sizeof(err)), -1);
+	ck_assert_int_eq(errno, ENOENT);
+	ck_assert_int_eq(spool_job_update(sp, "relay", env.id, &job,
+	    SPOOL_QUEUE, err, sizeof(err)), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_int_eq(count("tmp"), 0);
+	envelope_clear(&job);
+	envelope_clear(&jobs[0]);
+	envelope_clear(&jobs[1]);
+	envelope_clear(&env);
+}
+END_TEST
+
+/* write_abs - create file with content */
+static void
+write_abs(const char *file, const char *content, size_t len)
+{
+	int fd = open(file, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, content, len), (ssize_t)len);
+	close(fd);
+}
+
+/* write_file - create top/rel with content */
+static void
+write_file(const char *rel, const char *content, size_t len)
+{
+	write_abs(path("%s", rel), content, len);
+}
+
+START_TEST(test_quarantine)
+{
+	struct envelope env, back;
+	char qid[SPOOL_QID_LEN + 1], rel[128], *text;
+	size_t len;
+	off_t off;
+	int fd;
+
+	/* a garbage job */
+	put(&env);
+	route2(&env);
+	snprintf(rel, sizeof(rel), "queue/relay/%s", env.id);
+	write_file(rel, "garbage\n", 8);
+	ck_assert_int_eq(spool_job_claim(sp, "relay", env.id, SPOOL_QUEUE), 0);
+	ck_assert_int_eq(spool_job_load(sp, "relay", env.id, &back, &fd, &off,
+	    err, sizeof(err)), -1);
+	ck_assert_int_eq(errno, EBADMSG);
+	ck_assert_ptr_nonnull(strstr(err, "line 1: missing version line"));
+	ck_assert_ptr_nonnull(strstr(err, env.id));
+	ck_assert_int_eq(spool_quarantine(sp, SPOOL_ACTIVE, "relay", env.id,
+	    err, sizeof(err)), 0);
+	ck_assert(exists("corrupt/active-relay-%s", env.id));
+	ck_assert(exists("corrupt/data-relay-%s", env.id));
+	ck_assert_int_eq(count("active/relay"), 0);
+	ck_assert_int_eq(count("data"), 1);
+	/* a truncated incoming message */
+	envelope_clear(&env);
+	make_env(&env);
+	ck_assert_int_eq(envelope_format(&env, &text, &len), 0);
+	snprintf(rel, sizeof(rel), "incoming/%s", env.id);
+	write_file(rel, text, len / 2);
+	ck_assert_int_eq(spool_incoming_open(sp, env.id, &back, &off, &fd, err,
+	    sizeof(err)), -1);
+	ck_assert_int_eq(errno, EBADMSG);
+	ck_assert_ptr_nonnull(strstr(err, "truncated"));
+	ck_assert_int_eq(spool_quarantine(sp, SPOOL_INCOMING, NULL, env.id,
+	    err, sizeof(err)), 0);
+	ck_assert(exists("corrupt/incoming-%s", env.id));
+	/* an empty one, and one whose envelope names another message */
+	spool_qid_new(1, qid);
+	snprintf(rel, sizeof(rel), "incoming/%s", qid);
+	write_file(rel, "", 0);
+	ck_assert_int_eq(spool_incoming_open(sp, qid, &back, &off, &fd, err,
+	    sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "empty"));
+	write_file(rel, text, len);
+	ck_assert_int_eq(spool_incoming_open(sp, qid, &back, &off, &fd, err,
+	    sizeof(err)), -1);
+	ck_assert_int_eq(errno, EBADMSG);
+	free(text);
+	envelope_clear(&env);
+}
+END_TEST
+
+START_TEST(test_recover_tmp)
+{
+	struct envelope env;
+	struct spool_msg *m = receive(&env, body1, 5);
+
+	write_file("tmp/00000000000000000001", "x", 1);
+	write_file("tmp/00000000000000000001.relay.job", "x", 1);
+	ck_assert_int_eq(spool_recover_tmp(sp), 3);
+	ck_assert_int_eq(count("tmp"), 0);
+	/* abort of a message whose file is already gone is harmless */
+	spool_msg_abort(m);
+	envelope_clear(&env);
+}
+END_TEST
+
+START_TEST(test_recover_active)
+{
+	struct envelope env[3];
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		put(&env[i]);
+		route2(&env[i]);
+		ck_assert_int_eq(spool_job_claim(sp, "relay", env[i].id,
+		    SPOOL_QUEUE), 0);
+	}
+	ck_assert_int_eq(count("active/relay"), 3);
+	ck_assert_int_eq(count("queue/relay"), 0);
+	ck_assert_int_eq(spool_recover_active(sp, "relay"), 3);
+	ck_assert_int_eq(count("active/relay"), 0);
+	ck_assert_int_eq(count("queue/relay"), 3);
+	ck_assert_int_eq(spool_recover_active(sp, "archive"), 0);
+	for (i = 0; i < 3; i++)
+		envelope_clear(&env[i]);
+}
+END_TEST
+
+START_TEST(test_route_idempotent)
+{
+	struct envelope env, jobs[2];
+	struct stat st;
+
+	put(&env);
+	make_job(&jobs[0], &env, "relay", 0);
+	make_job(&jobs[1], &env, "archive", 0);
+	/* crash before the sync: incoming/ is still there, route again */
+	ck_assert_int_eq(spool_route(sp, env.id, jobs, 2, err, sizeof(err)), 0);
+	ck_assert(exists("incoming/%s", env.id));
+	ck_assert_int_eq(spool_route(sp, env.id, jobs, 2, err, sizeof(err)), 0);
+	ck_assert_int_eq(spool_sync(sp), 0);
+	ck_assert_int_eq(count("incoming"), 0);
+	ck_assert_int_eq(count("queue/relay"), 1);
+	ck_assert_int_eq(count("queue/archive"), 1);
+	ck_assert_int_eq(count("data"), 2);
+	/* crash after writing the jobs, before the unlink of incoming/ */
+	ck_assert_int_eq(link(path("data/%s.relay", env.id),
+	    path("incoming/%s", env.id)), 0);
+	/* meanwhile the relay worker has claimed its job: no duplicate */
+	ck_assert_int_eq(spool_job_claim(sp, "relay", env.id, SPOOL_QUEUE), 0);
+	write_file("tmp/leftover", "x", 1);
+	ck_assert_int_eq(spool_route(sp, env.id, jobs, 2, err, sizeof(err)), 0);
+	ck_assert_int_eq(spool_sync(sp), 0);
+	ck_assert_int_eq(count("incoming"), 0);
+	ck_assert_int_eq(count("queue/relay"), 0);
+	ck_assert_int_eq(count("active/relay"), 1);
+	ck_assert_int_eq(count("queue/archive"), 1);
+	ck_assert_int_eq(count("tmp"), 1);
+	ck_assert_int_eq(stat(path("data/%s.relay", env.id), &st), 0);
+	ck_assert_int_eq(st.st_nlink, 2);
+	/* a stale data link of another file is refused, incoming/ kept */
+	ck_assert_int_eq(unlink(path("data/%s.archive", env.id)), 0);
+	write_abs(path("data/%s.archive", env.id), "x", 1);
+	ck_assert_int_eq(link(path("data/%s.relay", env.id),
+	    path("incoming/%s", env.id)), 0);
+	ck_assert_int_eq(spool_route(sp, env.id, jobs, 2, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "another file"));
+	ck_assert_int_eq(spool_sync(sp), 0);
+	ck_assert_int_eq(count("incoming"), 1);
+	/* no jobs at all is refused: a message is never dropped */
+	ck_assert_int_eq(spool_route(sp, env.id, jobs, 0, err, sizeof(err)), -1);
+	envelope_clear(&jobs[0]);
+	envelope_clear(&jobs[1]);
+	envelope_clear(&env);
+}
+END_TEST
+
+/* Route errors: unknown connector directory, job for another message. */
+START_TEST(test_route_errors)
+{
+	struct envelope env, job;
+
+	put(&env);
+	make_job(&job, &env, "nosuch", 0);
+	ck_assert_int_eq(spool_route(sp, env.id, &job, 1, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "nosuch"));
+	envelope_clear(&job);
+	make_job(&job, &env, "relay", 0);
+	job.id[0] = job.id[0] == '0' ? '1' : '0';
+	ck_assert_int_eq(spool_route(sp, env.id, &job, 1, err, sizeof(err)), -1);
+	ck_assert_int_eq(count("incoming"), 1);
+	ck_assert_int_eq(count("queue/relay"), 0);
+	envelope_clear(&job);
+	envelope_clear(&env);
+}
+END_TEST
+
+#define NQID	100000
+
+START_TEST(test_qid_order)
+{
+	char prev[SPOOL_QID_LEN + 1], cur[SPOOL_QID_LEN + 1];
+	int i;
+
+	spool_qid_new(0xab, prev);
+	ck_assert(spool_qid_valid(prev));
+	ck_assert_mem_eq(prev + 14, "ab", 2);
+	for (i = 0; i < NQID; i++) {
+		spool_qid_new(0xab, cur);
+		ck_assert(spool_qid_valid(cur));
+		if (strcmp(prev, cur) >= 0)
+			ck_abort_msg("%s not after %s", cur, prev);
+		memcpy(prev, cur, sizeof(cur));
+	}
+	ck_assert(!spool_qid_valid("0006152f1a2b3c4d000"));
+	ck_assert(!spool_qid_valid("0006152f1a2b3c4d00011"));
+	ck_assert(!spool_qid_valid("0006152F1A2B3C4D0001"));
+	ck_assert(!spool_qid_valid("0006152f1a2b3c4d000g"));
+	ck_assert(!spool_qid_valid(""));
+	ck_assert(!spool_qid_valid(".."));
+	ck_assert(spool_qid_valid("0006152f1a2b3c4d0001"));
+}
+END_TEST
+
+static char (*qids)[SPOOL_QID_LEN + 1];
+
+/* qid_thread - fill half of qids */
+static void *
+qid_thread(void *arg)
+{
+	size_t base = (size_t)(uintptr_t)arg, i;
+
+	for (i = 0; i < NQID / 2; i++)
+		spool_qid_new(1, qids[base + i]);
+	return NULL;
+}
+
+/* qid_cmp - qsort comparator */
+static int
+qid_cmp(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+START_TEST(test_qid_threads)
+{
+	pthread_t t1, t2;
+	size_t i;
+
+	qids = calloc(NQID, sizeof(*qids));
+	pthread_create(&t1, NULL, qid_thread, (void *)(uintptr_t)0);
+	pthread_create(&t2, NULL, qid_thread, (void *)(uintptr_t)(NQID / 2));
+	pthread_join(t1, NULL);
+	pthread_join(t2, NULL);
+	qsort(qids, NQID, sizeof(*qids), qid_cmp);
+	for (i = 1; i < NQID; i++)
+		if (strcmp(qids[i - 1], qids[i]) == 0)
+			ck_abort_msg("duplicate %s", qids[i]);
+	free(qids);
+}
+END_TEST
+
+START_TEST(test_open_refuses)
+{
+	char dir[64], file[80];
+	struct spool *s;
+
+	strcpy(dir, "/tmp/check_spool_ww.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_int_eq(chmod(dir, 0777), 0);
+	s = spool_open(dir, 1, (uid_t)-1, (gid_t)-1, err, sizeof(err));
+	ck_assert_ptr_null(s);
+	ck_assert_ptr_nonnull(strstr(err, "writable"));
+	ck_assert_int_eq(chmod(dir, 0770), 0);
+	ck_assert_ptr_null(spool_open(dir, 0, (uid_t)-1, (gid_t)-1, err, sizeof(err)));
+	ck_assert_ptr_nonnull(strstr(err, "group or world writable"));
+	/* not created: missing state directories are an error */
+	ck_assert_int_eq(chmod(dir, 0700), 0);
+	ck_assert_ptr_null(spool_open(dir, 0, (uid_t)-1, (gid_t)-1, err, sizeof(err)));
+	ck_assert_ptr_nonnull(strstr(err, "tmp/"));
+	/* not a directory */
+	snprintf(file, sizeof(file), "%s/file", dir);
+	write_abs(file, "", 0);
+	ck_assert_ptr_null(spool_open(file, 1, (uid_t)-1, (gid_t)-1, err, sizeof(err)));
+	ck_assert_ptr_nonnull(strstr(err, "not a directory"));
+	unlink(file);
+	/* created from nothing, then reopened with spool_open_fd */
+	ck_assert_int_eq(rmdir(dir), 0);
+	s = spool_open(dir, 1, (uid_t)-1, (gid_t)-1, err, sizeof(err));
+	ck_assert_ptr_nonnull(s);
+	spool_close(s);
+	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+END_TEST
+
+START_TEST(test_scan_count)
+{
+	struct envelope env;
+	int i, stop = 4;
+	char **names;
+	size_t n;
+
+	for (i = 0; i < 10; i++) {
+		put(&env);
+		envelope_clear(&env);
+	}
+	write_file("incoming/.hidden", "x", 1);
+	write_file("incoming/not-a-qid", "x", 1);
+	scan_n = 0;
+	ck_assert_int_eq(spool_scan(sp, SPOOL_INCOMING, NULL, scan_count, NULL), 0);
+	ck_assert_int_eq(scan_n, 10);
+	scan_n = 0;
+	ck_assert_int_eq(spool_scan(sp, SPOOL_INCOMING, NULL, scan_count, &stop), 42);
+	ck_assert_int_eq(scan_n, 4);
+	scan_n = 0;
+	ck_assert_int_eq(spool_scan(sp, SPOOL_QUEUE, "relay", scan_count, NULL), 0);
+	ck_assert_int_eq(scan_n, 0);
+	ck_assert_int_eq(spool_scan(sp, SPOOL_QUEUE, "nosuch", scan_count, NULL), -1);
+	ck_assert_int_eq(spool_scan(sp, SPOOL_QUEUE, "../x", scan_count, NULL), -1);
+	ck_assert_int_eq(spool_connectors(sp, &names, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_str_eq(names[0], "archive");
+	ck_assert_str_eq(names[1], "relay");
+	spool_free_names(names, n);
+}
+END_TEST
+
+START_TEST(test_names)
+{
+	static const struct { const char *s; int ok; } cases[] = {
+		{ "relay", 1 }, { "a", 1 }, { "_x-1", 1 }, { "0abc", 1 },
+		{ "", 0 }, { "-x", 0 }, { "Relay", 0 }, { "a/b", 0 },
+		{ "..", 0 }, { "a.b", 0 }, { "a b", 0 },
+		{ "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 1 },
+		{ "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 0 },
+	};
+	size_t i;
+	int st;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (spool_name_valid(cases[i].s) != cases[i].ok)
+			ck_abort_msg("spool_name_valid(\"%s\")", cases[i].s);
+	for (st = 0; st < SPOOL_NSTATES; st++)
+		ck_assert_int_eq(spool_state_from_name(spool_state_name(st)), st);
+	ck_assert_int_eq(spool_state_from_name("tmp"), -1);
+	ck_assert_int_eq(spool_connector_init(sp, "../evil", (uid_t)-1,
+	    (gid_t)-1, err, sizeof(err)), -1);
+	ck_assert_int_ge(spool_dirfd(sp), 0);
+}
+END_TEST
+
+START_TEST(test_full_disk)
+{
+	struct envelope env;
+	struct spool_msg *m[2];
+	struct rlimit rl, old;
+	char chunk[8192];
+	int ok[2] = { -1, -1 }, i, rc = 0;
+
+	/* RLIMIT_FSIZE makes write(2) fail with EFBIG, like ENOSPC would */
+	memset(chunk, 'x', sizeof(chunk));
+	signal(SIGXFSZ, SIG_IGN);
+	m[1] = receive(&env, body1, sizeof(body1) - 1);
+	envelope_clear(&env);
+	make_env(&env);
+	m[0] = spool_msg_create(sp, &env, err, sizeof(err));
+	ck_assert_ptr_nonnull(m[0]);
+	ck_assert_int_eq(getrlimit(RLIMIT_FSIZE, &old), 0);
+	rl = old;
+	rl.rlim_cur = 100 * 1024;
+	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &rl), 0);
+	for (i = 0; i < 64 && rc == 0; i++)
+		rc = spool_msg_write(m[0], chunk, sizeof(chunk));
+	ck_assert_int_eq(rc, -1);
+	ck_assert_int_eq(errno, EFBIG);
+	/* reported as soon as the buffer reached the file: within 64 KiB */
+	ck_assert_int_le(i * (int)sizeof(chunk), 100 * 1024 + 64 * 1024 + 8192);
+	ck_assert_int_eq(spool_msg_write(m[0], "y", 1), -1);
+	ck_assert_int_eq(spool_msg_flush(m[0]), -1);
+	/* the batch still commits the good message */
+	ck_assert_uint_eq(spool_commit(sp, m, 2, ok), 1);
+	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &old), 0);
+	ck_assert_int_eq(ok[0], 0);
+	ck_assert_int_eq(ok[1], 1);
+	ck_assert_int_eq(count("tmp"), 0);
+	ck_assert_int_eq(count("incoming"), 1);
+	ck_assert(!exists("incoming/%s", env.id));
+	envelope_clear(&env);
+}
+END_TEST
+
+/* commit_thread - commit a batch handed over by the main thread */
+static void *
+commit_thread(void *arg)
+{
+	struct spool_msg **m = arg;
+	int ok[8];
+
+	return (void *)(uintptr_t)spool_commit(sp, m, 8, ok);
+}
+
+START_TEST(test_commit_threads)
+{
+	struct spool_msg *batch[8], *more[8];
+	struct envelope env;
+	pthread_t t;
+	void *res;
+	int i, ok[8];
+
+	for (i = 0; i < 8; i++) {
+		batch[i] = receive(&env, body1, sizeof(body1) - 1);
+		envelope_clear(&env);
+	}
+	/* the event loop keeps creating while the commit thread syncs */
+	pthread_create(&t, NULL, commit_thread, batch);
+	for (i = 0; i < 8; i++) {
+		more[i] = receive(&env, body1, sizeof(body1) - 1);
+		envelope_clear(&env);
+	}
+	pthread_join(t, &res);
+	ck_assert_uint_eq((uintptr_t)res, 8);
+	ck_assert_uint_eq(spool_commit(sp, more, 8, ok), 8);
+	ck_assert_int_eq(count("incoming"), 16);
+	ck_assert_int_eq(count("tmp"), 0);
+}
+END_TEST
+
+/* spool_suite - every test case, each on a fresh spool */
+static Suite *
+spool_suite(void)
+{
+	Suite *s = suite_create("spool");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_commit_one);
+	tcase_add_test(tc, test_abort);
+	tcase_add_test(tc, test_create_exclusive);
+	tcase_add_test(tc, test_commit_batch);
+	tcase_add_test(tc, test_incoming_open);
+	tcase_add_test(tc, test_route_two);
+	tcase_add_test(tc, test_claim_defer_done);
+	tcase_add_test(tc, test_failed_and_hold);
+	tcase_add_test(tc, test_quarantine);
+	tcase_add_test(tc, test_recover_tmp);
+	tcase_add_test(tc, test_recover_active);
+	tcase_add_test(tc, test_route_idempotent);
+	tcase_add_test(tc, test_route_errors);
+	tcase_add_test(tc, test_qid_order);
+	tcase_add_test(tc, test_qid_threads);
+	tcase_add_test(tc, test_open_refuses);
+	tcase_add_test(tc, test_scan_count);
+	tcase_add_test(tc, test_names);
+	tcase_add_test(tc, test_full_disk);
+	tcase_add_test(tc, test_commit_threads);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(spool_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
