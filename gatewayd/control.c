@@ -77,7 +77,11 @@ control_listen(const char *path, const char *admin_group, char *err,
 		return -1;
 	}
 	(void)unlink(path);
-	old = umask(0117);
+	/*
+	 * Anyone may connect: the peer's credentials decide, so a refused
+	 * user gets a clear answer rather than EACCES.
+	 */
+	old = umask(0111);
 	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
 		umask(old);
 		snprintf(err, errlen, "bind %s: %s", path, strerror(errno));
@@ -424,6 +428,7 @@ control_accept(struct evconnlistener *l, evutil_socket_t fd,
 void
 control_start(struct event_base *base, int fd)
 {
+	evutil_make_socket_nonblocking(fd);
 	control_listener = evconnlistener_new(base, control_accept, NULL,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 16, fd);
 	if (control_listener == NULL)

@@ -50,6 +50,11 @@ ctl_connect(const char *path)
 		exit(EX_OSERR);
 	}
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		if (errno == EACCES) {
+			fprintf(stderr, "gatewayctl: permission denied on %s\n",
+			    path);
+			exit(EX_NOPERM);
+		}
 		fprintf(stderr, "gatewayctl: cannot reach gatewayd at %s: %s "
 		    "(is it running?)\n", path, strerror(errno));
 		exit(EX_UNAVAILABLE);
@@ -109,7 +114,8 @@ ctl_run(int fd, const char *request)
 			fwrite(buf, 1, len, rc ? stderr : stdout);
 		len = 0;
 	}
-	if (n == -1) {
+	/* A refusal closes before reading the request: a reset then is EOF. */
+	if (n == -1 && !(errno == ECONNRESET && !first)) {
 		perror("gatewayctl: read");
 		return EX_IOERR;
 	}

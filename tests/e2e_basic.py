@@ -17,8 +17,10 @@ def test():
     ok = False
     try:
         gw.start()
-        # Process tree: one of each role, distinct pids.
-        tree = gw.pids()
+        # Process tree: the master and one child of each role, distinct pids
+        # (the worker's own delivery processes are its children, not the master's).
+        tree = gw.children()
+        tree[gw.proc.pid] = ["gatewayd"]
         roles = {}
         for pid, argv in tree.items():
             exe = argv[0].rsplit("/", 1)[-1]

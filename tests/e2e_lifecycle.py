@@ -33,8 +33,8 @@ def check_config(gw):
 
 
 def child_pid(gw, role):
-    for pid, argv in gw.pids().items():
-        if argv[0].endswith("gatewayd-" + role):
+    for pid, argv in gw.children().items():
+        if argv and argv[0].endswith("gatewayd-" + role):
             return pid
     return None
 

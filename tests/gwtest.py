@@ -190,8 +190,21 @@ class Gateway:
             raise TestFailure("%s failed (%d): %s" % (" ".join(cmd), r.returncode, r.stderr))
         return r.stdout
 
+    def children(self):
+        """Direct children of the master: {pid: argv}"""
+        out = {}
+        for pid, argv in self.pids().items():
+            try:
+                with open("/proc/%d/stat" % pid) as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            except OSError:
+                continue
+            if ppid == self.proc.pid:
+                out[pid] = argv
+        return out
+
     def pids(self):
-        """pid of every process in the tree: {pid: argv0}"""
+        """pid of every process in the tree: {pid: argv}"""
         out = {}
         if self.proc is None or self.proc.poll() is not None:
             return out
