@@ -93,6 +93,8 @@ proc_child_init(int argc, char **argv, const char *role, struct proc_opts *o)
 	if (o->connector)
 		log_set_tag(o->connector);
 	signal(SIGPIPE, SIG_IGN);
+	/* ^C in a foreground terminal reaches the whole group: the master decides. */
+	signal(SIGINT, SIG_IGN);
 	tzset();
 	text = proc_read_config(&len);
 	cfg = cfg_load_buffer(o->config_name, text, len, err, sizeof(err));
