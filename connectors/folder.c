@@ -1,352 +1,325 @@
 /*
- * folder.c - the "folder" connector: file each message into a directory
+ * folder.c - the "folder" connector: file messages or their attachments
  *
- * Settings: path (required: the root directory, created with mode 0750
- * when missing; a relative path is taken from the directory gatewayd was
- * started in) and mode (octal file mode, default 0640).  The root is
- * opened in init(), while the worker is still privileged, and given to
- * the worker's user when init() creates it; deliveries use that
- * descriptor, so the path leading to it need not be searchable by the
- * unprivileged worker.
- * Each message becomes <path>/<qid>.eml, or <qid>-1.eml, -2... when the
- * name is taken: the data goes to an exclusive temporary file, is synced,
- * and is linked to the first free name (link(2) never overwrites), then
- * the directory is synced.  Every name is opened relative to the root
- * directory, which is opened without following a symbolic link, and names
- * are built from the queue ID alone, so nothing is written outside it.
+ * mode: message (the default) files each message as <qid>.eml under the
+ * root directory; attachments extracts the documents of the message
+ * (folder_mime.c); both does the two.  Names come from path_template and
+ * file_template (folder_template.c), are made safe, and are opened
+ * relative to the root directory, which init() opens while the worker is
+ * still privileged (folder_config.c), so nothing is ever written outside
+ * it.  Files are written atomically with a collision policy
+ * (folder_write.c), optionally with JSON sidecars (folder_sidecar.c).
+ *
+ * A job's recipients share one copy, unless the templates name a
+ * per-recipient field (rcpt, fax, name, company, param:...): then the
+ * recipients are grouped by what those fields give and each group gets
+ * its own copy and result.  A delivery that fails removes the names it
+ * created, so the retry starts clean.  What could not be extracted is
+ * logged and said in the result text; the delivery still succeeds with
+ * what was recovered (and with the message itself when nothing was).
  */
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
+
+#include <glib.h>
 
 #include <gatewayd/connector.h>
 
-#define FOLDER_MAX_SUFFIX	10000
-
-struct folder {
-	char path[PATH_MAX];
-	mode_t mode;
-	int root;			/* descriptor of the root directory */
-};
+#include "folder.h"
 
 struct folder_result {
 	enum gw_result result;
 	int code;
 	const char *status;
-	char text[PATH_MAX + 512];
+	char text[PATH_MAX + 1024];
 };
 
-/* folder_setting - apply one settings key; -1 with err */
-static int
-folder_setting(struct folder *f, const struct gw_node *n, char *err,
-    size_t errlen)
-{
-	const char *where = n->file ? n->file : "config";
-	unsigned long m;
-	char *end;
-
-	if (n->key != NULL && strcmp(n->key, "path") == 0) {
-		if (n->type != GW_NODE_SCALAR || n->value[0] == '\0' ||
-		    strlen(n->value) >= sizeof(f->path) - 64) {
-			snprintf(err, errlen, "%s:%u:%u: folder: path must be "
-			    "a directory name", where, n->line,
-			    n->column);
-			return -1;
-		}
-		snprintf(f->path, sizeof(f->path), "%s", n->value);
-		return 0;
-	}
-	if (n->key != NULL && strcmp(n->key, "mode") == 0) {
-		errno = 0;
-		m = n->type == GW_NODE_SCALAR && n->value[0] != '\0' ?
-		    strtoul(n->value, &end, 8) : 01000;
-		if (n->type != GW_NODE_SCALAR || n->value[0] == '\0' ||
-		    errno != 0 || *end != '\0' || m > 0777) {
-			snprintf(err, errlen, "%s:%u:%u: folder: mode must be "
-			    "an octal file mode such as 0640", where, n->line,
-			    n->column);
-			return -1;
-		}
-		f->mode = (mode_t)m;
-		return 0;
-	}
-	snprintf(err, errlen, "%s:%u:%u: folder: unknown setting '%s' "
-	    "(known: path, mode)", where, n->line, n->column,
-	    n->key ? n->key : "");
-	return -1;
-}
-
-static int folder_mkdirs(const char *);
-
-/* folder_init_root - open (create, and give to the run user) the root */
-static int
-folder_init_root(struct folder *f, char *err, size_t errlen)
-{
-	char real[PATH_MAX];
-	int created = 0;
-	uid_t uid;
-	gid_t gid;
-
-	f->root = open(f->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-	    O_CLOEXEC);
-	if (f->root == -1 && errno == ENOENT) {
-		if (folder_mkdirs(f->path) == -1) {
-			snprintf(err, errlen, "folder: cannot create %s: %s",
-			    f->path, strerror(errno));
-			return -1;
-		}
-		created = 1;
-		f->root = open(f->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-		    O_CLOEXEC);
-	}
-	if (f->root == -1) {
-		snprintf(err, errlen, "folder: cannot open %s: %s%s", f->path,
-		    strerror(errno), errno == ELOOP || errno == ENOTDIR ?
-		    " (a symbolic link or not a directory)" : "");
-		return -1;
-	}
-	if (created && gw_run_ids(&uid, &gid) == 0 &&
-	    fchown(f->root, uid, gid) == -1) {
-		snprintf(err, errlen, "folder: cannot give %s to uid %u: %s",
-		    f->path, (unsigned)uid, strerror(errno));
-		close(f->root);
-		return -1;
-	}
-	if (realpath(f->path, real) != NULL)
-		snprintf(f->path, sizeof(f->path), "%s", real);
-	return 0;
-}
+/* One copy: the recipients that share it. */
+struct folder_unit {
+	size_t *idx;
+	size_t n;
+	char *key;
+};
 
 /* folder_init - parse the settings, open the root directory */
 static int
 folder_init(const struct gw_node *settings, void **ctx, char *err,
     size_t errlen)
 {
-	const struct gw_node *n;
 	struct folder *f;
 
 	if ((f = calloc(1, sizeof(*f))) == NULL) {
 		snprintf(err, errlen, "folder: out of memory");
 		return -1;
 	}
-	f->mode = 0640;
-	if (settings != NULL && settings->type != GW_NODE_MAP) {
-		snprintf(err, errlen, "%s:%u:%u: folder: settings must be a map",
-		    settings->file ? settings->file : "config",
-		    settings->line, settings->column);
-		goto fail;
+	if (folder_config(f, settings, err, errlen) == -1 ||
+	    folder_config_root(f, err, errlen) == -1) {
+		free(f);
+		return -1;
 	}
-	for (n = settings ? settings->child : NULL; n != NULL; n = n->next)
-		if (folder_setting(f, n, err, errlen) == -1)
-			goto fail;
-	if (f->path[0] == '\0') {
-		if (settings != NULL)
-			snprintf(err, errlen, "%s:%u:%u: folder: setting 'path' "
-			    "is required", settings->file ? settings->file :
-			    "config", settings->line, settings->column);
-		else
-			snprintf(err, errlen, "folder: setting 'path' is "
-			    "required");
-		goto fail;
-	}
-	if (folder_init_root(f, err, errlen) == -1)
-		goto fail;
+	folder_mime_init();
 	*ctx = f;
 	return 0;
-fail:
-	free(f);
-	return -1;
 }
 
-/* folder_fail - set a failure from errno: temporary unless hopeless */
+/* rcpt_param - router field accessor for templates */
+static const char *
+rcpt_param(void *r, const char *name)
+{
+	return r ? gw_rcpt_param(r, name) : NULL;
+}
+
+/* set_fields - the template fields of the message for recipient r */
 static void
-folder_fail(struct folder_result *res, int err, const char *what,
-    const char *name)
+set_fields(const struct folder *f, const struct gw_envelope *env,
+    const struct folder_msg *m, struct gw_rcpt *r, struct folder_fields *fl)
 {
-	int perm = (err == ENOTDIR || err == ELOOP || err == ENAMETOOLONG);
-
-	res->result = perm ? GW_RESULT_PERMFAIL : GW_RESULT_TEMPFAIL;
-	res->code = perm ? 550 : 451;
-	res->status = perm ? "5.3.0" : "4.3.0";
-	snprintf(res->text, sizeof(res->text), "folder: %s %s: %s", what, name,
-	    strerror(err));
+	memset(fl, 0, sizeof(*fl));
+	fl->qid = env->queue_id;
+	fl->sender = env->sender;
+	fl->rcpt = r ? gw_rcpt_address(r) : "";
+	fl->client = env->client_addr;
+	fl->subject = m->subject;
+	fl->param = rcpt_param;
+	fl->param_ctx = r;
+	fl->arrival = env->arrival;
+	fl->utc = f->utc;
 }
 
-/* folder_mkdirs - create the root and missing parents (0750) */
-static int
-folder_mkdirs(const char *path)
+/* res_set - fill a result */
+static void
+res_set(struct folder_result *res, enum gw_result r, const char *text)
 {
-	char buf[PATH_MAX], *p;
+	res->result = r;
+	res->code = r == GW_RESULT_OK ? 250 : r == GW_RESULT_PERMFAIL ? 550 :
+	    451;
+	res->status = r == GW_RESULT_OK ? "2.0.0" : r == GW_RESULT_PERMFAIL ?
+	    "5.3.0" : "4.3.0";
+	snprintf(res->text, sizeof(res->text), "%s", text);
+}
 
-	snprintf(buf, sizeof(buf), "%s", path);
-	for (p = buf + 1; *p != '\0'; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0750) == -1 && errno != EEXIST)
-			return -1;
-		*p = '/';
+/* res_append - append to the result text (truncated at its size) */
+static void __attribute__((format(printf, 2, 3)))
+res_append(struct folder_result *res, const char *fmt, ...)
+{
+	size_t len = strlen(res->text);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(res->text + len, sizeof(res->text) - len, fmt, ap);
+	va_end(ap);
+}
+
+/* res_ok - "delivered to ..." naming the files and the notes */
+static void
+res_ok(const struct folder *f, const struct folder_out *out,
+    const struct folder_msg *m, struct folder_result *res)
+{
+	char notes[sizeof(m->notes)];
+	size_t i, k = 0, docs = 0;
+
+	for (i = 0; i < out->nfiles; i++)
+		docs += out->files[i].content_type != NULL;
+	res_set(res, GW_RESULT_OK, "");
+	if (docs == 1)
+		res_append(res, "delivered to %s", f->path);
+	else
+		res_append(res, "delivered %zu files to %s", docs, f->path);
+	if (out->dir[0] != '\0')
+		res_append(res, "/%s", out->dir);
+	for (i = 0; i < out->nfiles && k < 10; i++)
+		if (out->files[i].content_type != NULL)
+			res_append(res, "%s%s", docs == 1 ? "/" : k++ ? ", " :
+			    ": ", out->files[i].name);
+	if (docs == 1)
+		k = 1;
+	if (docs > k)
+		res_append(res, " and %zu more", docs - k);
+	if (m->notes[0] != '\0') {
+		folder_clean_field(m->notes, strlen(m->notes), &f->policy,
+		    notes, sizeof(notes));
+		res_append(res, "; %s", notes);
 	}
-	if (mkdir(buf, 0750) == -1 && errno != EEXIST)
-		return -1;
-	return 0;
 }
 
-/* folder_copy - write the whole message to fd */
+/* write_sidecars - per message or per file, as configured */
 static int
-folder_copy(struct gw_message *msg, int fd)
+write_sidecars(const struct folder *f, const struct gw_envelope *env,
+    const struct folder_msg *m, struct folder_fields *fl,
+    const char *const *rcpts, size_t nrcpt, struct folder_out *out)
 {
-	char buf[65536];
-	ssize_t n, w, off;
+	char name[NAME_MAX + 1];
+	size_t i, n = out->nfiles, len;
+	char *json;
+	int r = 0;
 
-	if (gw_message_rewind(msg) == -1)
-		return -1;
-	while ((n = gw_message_read(msg, buf, sizeof(buf))) > 0) {
-		for (off = 0; off < n; off += w) {
-			w = write(fd, buf + off, (size_t)(n - off));
-			if (w == -1 && errno == EINTR)
-				w = 0;
-			else if (w == -1)
-				return -1;
+	if (f->sidecar == FOLDER_SIDECAR_NONE)
+		return 0;
+	if (f->sidecar == FOLDER_SIDECAR_MESSAGE) {
+		fl->filename = "";
+		fl->counter = 0;
+		if (folder_template_expand(f->sidecar_template, fl, &f->policy,
+		    1, name, sizeof(name)) == -1)
+			snprintf(name, sizeof(name), "%s.json", env->queue_id);
+		json = folder_sidecar_json(env, m, fl, rcpts, nrcpt, out, 0, n,
+		    &len);
+		r = folder_put_buffer(f, out, name, json, len);
+		g_free(json);
+		return r;
+	}
+	for (i = 0; i < n && r == 0; i++) {
+		if ((size_t)snprintf(name, sizeof(name), "%s.json",
+		    out->files[i].name) >= sizeof(name))
+			snprintf(name, sizeof(name), "%s-%zu.json",
+			    env->queue_id, i + 1);
+		json = folder_sidecar_json(env, m, fl, rcpts, nrcpt, out, i, 1,
+		    &len);
+		r = folder_put_buffer(f, out, name, json, len);
+		g_free(json);
+	}
+	return r;
+}
+
+/* store_docs - write every document of the unit into out */
+static int
+store_docs(const struct folder *f, const struct folder_msg *m,
+    struct gw_message *msg, struct folder_fields *fl, struct folder_out *out)
+{
+	char name[NAME_MAX + 1];
+	size_t i;
+
+	for (i = 0; i < m->ndocs; i++) {
+		fl->filename = m->docs[i].name;
+		fl->counter = (unsigned int)i + 1;
+		if (folder_template_expand(f->file_template, fl, &f->policy, 1,
+		    name, sizeof(name)) == -1) {
+			snprintf(out->err, sizeof(out->err), "folder: the name "
+			    "of document %zu does not fit", i + 1);
+			out->perm = 1;
+			return -1;
 		}
-	}
-	if (n < 0 && errno == 0)
-		errno = EIO;
-	return n < 0 ? -1 : 0;
-}
-
-/* folder_write_tmp - write the message into an exclusive temporary file */
-static int
-folder_write_tmp(const struct folder *f, int root, const char *tmp,
-    struct gw_message *msg, struct folder_result *res)
-{
-	int fd, e;
-
-	fd = openat(root, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-	    O_CLOEXEC, 0600);
-	if (fd == -1 && errno == EEXIST) {
-		/* Left by an earlier attempt of a process with our pid. */
-		unlinkat(root, tmp, 0);
-		fd = openat(root, tmp, O_WRONLY | O_CREAT | O_EXCL |
-		    O_NOFOLLOW | O_CLOEXEC, 0600);
-	}
-	if (fd == -1) {
-		folder_fail(res, errno, "cannot create a file in", f->path);
-		return -1;
-	}
-	if (folder_copy(msg, fd) == -1 || fchmod(fd, f->mode) == -1 ||
-	    fsync(fd) == -1) {
-		e = errno;
-		close(fd);
-		unlinkat(root, tmp, 0);
-		folder_fail(res, e, "cannot write to", f->path);
-		return -1;
-	}
-	if (close(fd) == -1) {
-		e = errno;
-		unlinkat(root, tmp, 0);
-		folder_fail(res, e, "cannot write to", f->path);
-		return -1;
+		if (folder_put(f, out, name, &m->docs[i], msg) == -1)
+			return -1;
 	}
 	return 0;
 }
 
-/* folder_link - link tmp to the first free <qid>[-N].eml; name out */
-static int
-folder_link(int root, const char *tmp, const char *qid, char *name,
-    size_t namelen)
-{
-	int i;
-
-	for (i = 0; i < FOLDER_MAX_SUFFIX; i++) {
-		if (i == 0)
-			snprintf(name, namelen, "%s.eml", qid);
-		else
-			snprintf(name, namelen, "%s-%d.eml", qid, i);
-		if (linkat(root, tmp, root, name, 0) == 0)
-			return 0;
-		if (errno != EEXIST)
-			return -1;
-	}
-	errno = EEXIST;
-	return -1;
-}
-
-/* folder_qid_ok - a queue ID is safe as a file name part */
-static int
-folder_qid_ok(const char *qid)
-{
-	size_t n = strspn(qid, "0123456789abcdefABCDEF");
-
-	return n > 0 && n <= 64 && qid[n] == '\0';
-}
-
-/* folder_store - the delivery proper; fills res */
+/* store_unit - one copy for the recipients of u */
 static void
-folder_store(const struct folder *f, const struct gw_envelope *env,
-    struct gw_message *msg, struct folder_result *res)
+store_unit(const struct folder *f, const struct gw_envelope *env,
+    struct gw_message *msg, const struct folder_msg *m,
+    const struct folder_unit *u, struct folder_result *res)
 {
-	char tmp[128], name[128];
-	int root, e;
+	struct folder_fields fl;
+	struct folder_out out;
+	char dir[FOLDER_TEMPLATE_MAX];
+	const char **rcpts = g_new0(const char *, u->n + 1);
+	size_t i;
 
-	if (!folder_qid_ok(env->queue_id)) {
-		res->result = GW_RESULT_PERMFAIL;
-		res->code = 550;
-		res->status = "5.3.0";
-		snprintf(res->text, sizeof(res->text), "folder: unusable "
-		    "queue ID");
+	for (i = 0; i < u->n; i++)
+		rcpts[i] = gw_rcpt_address(env->rcpt[u->idx[i]]);
+	set_fields(f, env, m, env->rcpt[u->idx[0]], &fl);
+	if (folder_template_expand(f->path_template, &fl, &f->policy, 0, dir,
+	    sizeof(dir)) == -1) {
+		res_set(res, GW_RESULT_PERMFAIL, "folder: the directory name "
+		    "from path_template does not fit");
+		g_free(rcpts);
 		return;
 	}
-	root = f->root;
-	snprintf(tmp, sizeof(tmp), ".tmp.%s.%ld", env->queue_id,
-	    (long)getpid());
-	if (folder_write_tmp(f, root, tmp, msg, res) == -1)
-		goto out;
-	if (folder_link(root, tmp, env->queue_id, name, sizeof(name)) == -1) {
-		e = errno;
-		unlinkat(root, tmp, 0);
-		folder_fail(res, e, "cannot name the file in", f->path);
-		goto out;
-	}
-	unlinkat(root, tmp, 0);
-	if (fsync(root) == -1) {
-		/* The name may not survive a crash: let the worker retry. */
-		e = errno;
-		unlinkat(root, name, 0);
-		folder_fail(res, e, "cannot sync", f->path);
-		goto out;
-	}
-	res->result = GW_RESULT_OK;
-	res->code = 250;
-	res->status = "2.0.0";
-	snprintf(res->text, sizeof(res->text), "delivered to %s/%s", f->path,
-	    name);
-out:
-	;
+	if (folder_open_dir(f, dir, &out) == -1 ||
+	    store_docs(f, m, msg, &fl, &out) == -1 ||
+	    write_sidecars(f, env, m, &fl, rcpts, u->n, &out) == -1 ||
+	    folder_finish(&out) == -1) {
+		folder_rollback(&out);
+		res_set(res, out.perm ? GW_RESULT_PERMFAIL : GW_RESULT_TEMPFAIL,
+		    out.err);
+	} else
+		res_ok(f, &out, m, res);
+	folder_out_free(&out);
+	g_free(rcpts);
 }
 
-/* folder_deliver - store once; every recipient gets the same result */
+/* unit_key - what the per-recipient fields give for recipient r */
+static char *
+unit_key(const struct folder *f, const struct gw_envelope *env,
+    const struct folder_msg *m, struct gw_rcpt *r)
+{
+	char a[FOLDER_TEMPLATE_MAX], b[NAME_MAX + 1], c[NAME_MAX + 1];
+	struct folder_fields fl;
+
+	set_fields(f, env, m, r, &fl);
+	fl.filename = "x";
+	if (folder_template_expand(f->path_template, &fl, &f->policy, 0, a,
+	    sizeof(a)) == -1)
+		a[0] = '\0';
+	if (folder_template_expand(f->file_template, &fl, &f->policy, 1, b,
+	    sizeof(b)) == -1)
+		b[0] = '\0';
+	if (folder_template_expand(f->sidecar_template, &fl, &f->policy, 1, c,
+	    sizeof(c)) == -1)
+		c[0] = '\0';
+	return g_strdup_printf("%s\n%s\n%s", a, b, c);
+}
+
+/* make_units - group the recipients (one group unless per_rcpt) */
+static struct folder_unit *
+make_units(const struct folder *f, const struct gw_envelope *env,
+    const struct folder_msg *m, size_t *nunits)
+{
+	struct folder_unit *u = g_new0(struct folder_unit, env->nrcpt + 1);
+	size_t i, k, n = 0;
+	char *key;
+
+	for (i = 0; i < env->nrcpt; i++) {
+		key = f->per_rcpt ? unit_key(f, env, m, env->rcpt[i]) :
+		    g_strdup("");
+		for (k = 0; k < n && strcmp(u[k].key, key) != 0; k++)
+			;
+		if (k == n) {
+			u[n].key = key;
+			u[n++].idx = g_new0(size_t, env->nrcpt);
+		} else
+			g_free(key);
+		u[k].idx[u[k].n++] = i;
+	}
+	*nunits = n;
+	return u;
+}
+
+/* folder_deliver - read the message once, store one copy per unit */
 static void
 folder_deliver(void *ctx, const struct gw_envelope *env,
     struct gw_message *msg)
 {
+	const struct folder *f = ctx;
 	struct folder_result res;
-	size_t i;
+	struct folder_unit *u;
+	struct folder_msg m;
+	size_t nu, i, k;
 
-	memset(&res, 0, sizeof(res));
-	folder_store(ctx, env, msg, &res);
-	if (res.result != GW_RESULT_OK)
-		gw_log(GW_LOG_WARNING, "%s", res.text);
-	for (i = 0; i < env->nrcpt; i++)
-		gw_rcpt_set_result(env->rcpt[i], res.result, res.code,
-		    res.status, "%s", res.text);
+	folder_mime_read(f, env, msg, &m);
+	if (m.notes[0] != '\0')
+		gw_log(GW_LOG_WARNING, "folder: %s", m.notes);
+	u = make_units(f, env, &m, &nu);
+	for (k = 0; k < nu; k++) {
+		memset(&res, 0, sizeof(res));
+		store_unit(f, env, msg, &m, &u[k], &res);
+		if (res.result != GW_RESULT_OK)
+			gw_log(GW_LOG_WARNING, "%s", res.text);
+		for (i = 0; i < u[k].n; i++)
+			gw_rcpt_set_result(env->rcpt[u[k].idx[i]], res.result,
+			    res.code, res.status, "%s", res.text);
+		g_free(u[k].idx);
+		g_free(u[k].key);
+	}
+	g_free(u);
+	folder_msg_free(&m);
 }
 
 /* folder_fini - free the settings */
@@ -360,5 +333,5 @@ folder_fini(void *ctx)
 	free(f);
 }
 
-GW_CONNECTOR_DEFINE("folder", "1.0", folder_init, folder_deliver,
+GW_CONNECTOR_DEFINE("folder", "2.0", folder_init, folder_deliver,
     folder_fini);

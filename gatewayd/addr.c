@@ -16,20 +16,57 @@
 
 /* addr_atext - RFC 5322 atext: letters, digits and !#$%&'*+-/=?^_`{|}~ */
 static int
-addr_atext(int c)
+addr_atext(int c, int utf8)
 {
-	if (c >= 0x80 || c <= 0x20)
+	if (c >= 0x80)
+		return utf8;		/* RFC 6531 UTF8-non-ascii */
+	if (c <= 0x20)
 		return 0;
 	if (isalnum(c))
 		return 1;
 	return strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL;
 }
 
-/* addr_ldh - letter, digit or hyphen (domain labels) */
+/* addr_ldh - letter, digit or hyphen (domain labels); U-labels with utf8 */
 static int
-addr_ldh(int c)
+addr_ldh(int c, int utf8)
 {
-	return (c < 0x80 && isalnum(c)) || c == '-';
+	return (c < 0x80 && isalnum(c)) || c == '-' || (c >= 0x80 && utf8);
+}
+
+/* addr_utf8_valid - well-formed UTF-8 (no overlongs, no surrogates) */
+int
+addr_utf8_valid(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + len;
+
+	while (p < end) {
+		unsigned char c = *p;
+		size_t n, i;
+		unsigned long cp;
+
+		if (c < 0x80) {
+			p++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf) { n = 1; cp = c & 0x1f; }
+		else if (c >= 0xe0 && c <= 0xef) { n = 2; cp = c & 0x0f; }
+		else if (c >= 0xf0 && c <= 0xf4) { n = 3; cp = c & 0x07; }
+		else
+			return 0;
+		if ((size_t)(end - p) <= n)
+			return 0;
+		for (i = 1; i <= n; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				return 0;
+			cp = (cp << 6) | (p[i] & 0x3f);
+		}
+		if ((n == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+		    (n == 3 && (cp < 0x10000 || cp > 0x10ffff)))
+			return 0;
+		p += n + 1;
+	}
+	return 1;
 }
 
 /* addr_fail - set the reason and return the status */
@@ -43,7 +80,7 @@ addr_fail(const char **why, const char *reason, int status)
 
 /* addr_scan_quoted - quoted-string local part; *pp is at the opening quote */
 static int
-addr_scan_quoted(const char **pp, const char *end, const char **why)
+addr_scan_quoted(const char **pp, const char *end, const char **why, int utf8)
 {
 	const char *p = *pp + 1;
 
@@ -60,7 +97,7 @@ addr_scan_quoted(const char **pp, const char *end, const char **why)
 			p += 2;
 			continue;
 		}
-		if (c < 32 || c > 126)
+		if (c < 32 || (c > 126 && !(utf8 && c >= 0x80)))
 			return addr_fail(why, "bad character in quoted local part",
 			    ADDR_ELOCAL);
 		p++;
@@ -75,14 +112,14 @@ addr_scan_quoted(const char **pp, const char *end, const char **why)
 
 /* addr_scan_dotatom - dot-atom local part: atoms separated by single dots */
 static int
-addr_scan_dotatom(const char **pp, const char *end, const char **why)
+addr_scan_dotatom(const char **pp, const char *end, const char **why, int utf8)
 {
 	const char *p = *pp;
 
 	for (;;) {
 		const char *atom = p;
 
-		while (p < end && addr_atext((unsigned char)*p))
+		while (p < end && addr_atext((unsigned char)*p, utf8))
 			p++;
 		if (p == atom)
 			return addr_fail(why, p == *pp ? "empty local part" :
@@ -129,7 +166,7 @@ addr_scan_literal(const char **pp, const char *end, const char **why)
 
 /* addr_scan_domain - dot-separated LDH labels or an address literal */
 static int
-addr_scan_domain(const char **pp, const char *end, const char **why)
+addr_scan_domain(const char **pp, const char *end, const char **why, int utf8)
 {
 	const char *p = *pp, *start = *pp;
 
@@ -143,7 +180,7 @@ addr_scan_domain(const char **pp, const char *end, const char **why)
 	for (;;) {
 		const char *label = p;
 
-		while (p < end && addr_ldh((unsigned char)*p))
+		while (p < end && addr_ldh((unsigned char)*p, utf8))
 			p++;
 		if (p == label)
 			return addr_fail(why, p == start ? "missing domain" :
@@ -168,7 +205,7 @@ addr_scan_domain(const char **pp, const char *end, const char **why)
 /* addr_scan_mailbox - local@domain (or bare postmaster) from p; sets *after */
 static int
 addr_scan_mailbox(const char *p, const char *end, const char **after,
-    const char **why)
+    const char **why, int utf8)
 {
 	const char *start = p;
 	int r;
@@ -176,9 +213,9 @@ addr_scan_mailbox(const char *p, const char *end, const char **after,
 	if (p >= end)
 		return addr_fail(why, "empty address", ADDR_ESYNTAX);
 	if (*p == '"')
-		r = addr_scan_quoted(&p, end, why);
+		r = addr_scan_quoted(&p, end, why, utf8);
 	else
-		r = addr_scan_dotatom(&p, end, why);
+		r = addr_scan_dotatom(&p, end, why, utf8);
 	if (r != ADDR_OK)
 		return r;
 	if ((size_t)(p - start) > ADDR_LOCAL_MAX)
@@ -192,7 +229,7 @@ addr_scan_mailbox(const char *p, const char *end, const char **after,
 		return addr_fail(why, "missing domain", ADDR_EDOMAIN);
 	}
 	p++;
-	if ((r = addr_scan_domain(&p, end, why)) != ADDR_OK)
+	if ((r = addr_scan_domain(&p, end, why, utf8)) != ADDR_OK)
 		return r;
 	*after = p;
 	return ADDR_OK;
@@ -202,6 +239,14 @@ addr_scan_mailbox(const char *p, const char *end, const char **after,
 int
 addr_parse_path(const char *s, size_t len, char *out, size_t outlen,
     const char **rest, const char **why)
+{
+	return addr_parse_path_utf8(s, len, out, outlen, rest, why, 0);
+}
+
+/* addr_parse_path_utf8 - addr_parse_path, RFC 6531 addresses when utf8 */
+int
+addr_parse_path_utf8(const char *s, size_t len, char *out, size_t outlen,
+    const char **rest, const char **why, int utf8)
 {
 	const char *end = s + len, *p, *after;
 	size_t n;
@@ -217,12 +262,14 @@ addr_parse_path(const char *s, size_t len, char *out, size_t outlen,
 		return addr_fail(why, "source routes are not accepted", ADDR_EROUTE);
 	if (p < end && *p == '>') {
 		after = p;
-	} else if ((r = addr_scan_mailbox(p, end, &after, why)) != ADDR_OK) {
+	} else if ((r = addr_scan_mailbox(p, end, &after, why, utf8)) != ADDR_OK) {
 		return r;
 	}
 	if (after >= end || *after != '>')
 		return addr_fail(why, "bad character in address", ADDR_ESYNTAX);
 	n = (size_t)(after - p);
+	if (utf8 && !addr_utf8_valid(p, n))
+		return addr_fail(why, "invalid UTF-8 in address", ADDR_ESYNTAX);
 	if (n + 2 > ADDR_PATH_MAX)
 		return addr_fail(why, "address too long", ADDR_ETOOLONG);
 	if (n >= outlen)
@@ -241,7 +288,7 @@ addr_valid(const char *addr, const char **why)
 	const char *end = addr + strlen(addr), *after;
 	int r;
 
-	if ((r = addr_scan_mailbox(addr, end, &after, why)) != ADDR_OK)
+	if ((r = addr_scan_mailbox(addr, end, &after, why, 0)) != ADDR_OK)
 		return r;
 	if (after != end)
 		return addr_fail(why, "bad character in address", ADDR_ESYNTAX);
@@ -302,4 +349,14 @@ addr_status_name(int status)
 	case ADDR_EROUTE:	return "source-route";
 	}
 	return "unknown";
+}
+
+/* addr_is_8bit - any byte >= 0x80 (an SMTPUTF8 address)? */
+int
+addr_is_8bit(const char *addr)
+{
+	for (; *addr != '\0'; addr++)
+		if ((unsigned char)*addr >= 0x80)
+			return 1;
+	return 0;
 }

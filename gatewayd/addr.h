@@ -45,6 +45,16 @@ enum addr_status {
  */
 int addr_parse_path(const char *s, size_t len, char *out, size_t outlen,
     const char **rest, const char **why);
+/*
+ * The same, also accepting RFC 6531 (SMTPUTF8) addresses when utf8 is set:
+ * UTF-8 in local parts and domain labels, checked to be well-formed.
+ */
+int addr_parse_path_utf8(const char *s, size_t len, char *out, size_t outlen,
+    const char **rest, const char **why, int utf8);
+/* Is s (len bytes) well-formed UTF-8? */
+int addr_utf8_valid(const char *s, size_t len);
+/* Has the address a byte outside US-ASCII? */
+int addr_is_8bit(const char *addr);
 /* Check a whole address without brackets ("user@example.com"). */
 int addr_valid(const char *addr, const char **why);
 /* The domain of an address (after its last '@'), "" if none. */

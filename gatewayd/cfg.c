@@ -33,6 +33,7 @@
 #include "cfg.h"
 #include "log.h"
 #include "net.h"
+#include "rules.h"
 #include "xmalloc.h"
 
 #ifndef GW_DEFAULT_USER
@@ -53,8 +54,8 @@
 #define CFG_MAX_DEPTH		64	/* settings nesting */
 #define CFG_PATHLEN		256
 #define CFG_TEXTLEN		128	/* user text quoted in a message */
-#define CFG_KEYS_MAX		128
-#define CFG_KEYS_POOL		4096
+#define CFG_KEYS_MAX		256
+#define CFG_KEYS_POOL		8192
 
 /* A settings node with the storage of its strings. */
 struct cfg_node {
@@ -118,6 +119,11 @@ static int cfg_error(struct cfgp *, const yaml_node_t *, const char *, ...)
     __attribute__((format(printf, 3, 4)));
 static cfg_fn cfg_listeners, cfg_connectors, cfg_rules, cfg_settings;
 static cfg_fn cfg_domains, cfg_addresses, cfg_reject;
+static cfg_fn cfg_node_map, cfg_rule_connectors, cfg_lookups;
+static struct cfg_node *cfg_tree(struct cfgp *, yaml_node_t *, const char *,
+    const char *, int);
+static int cfg_rule_name_valid(const char *);
+static cfg_fn cfg_tls_mode, cfg_bare_lf, cfg_sasl_backend;
 
 #define DAY	86400ULL
 
@@ -126,6 +132,19 @@ static const struct cfg_key cfg_listener_keys[] = {
 	{ "address", CFG_ADDR, offsetof(struct cfg_listener, address), 0, 0, NULL, NULL, 1 },
 	{ "port", CFG_PORT, offsetof(struct cfg_listener, port), 1, 65535, NULL, NULL, 0 },
 	{ "backlog", CFG_INT, offsetof(struct cfg_listener, backlog), 1, 65535, NULL, NULL, 0 },
+	{ "tls", CFG_FUNC, offsetof(struct cfg_listener, tls), 0, 0, cfg_tls_mode, NULL, 0 },
+	{ "tls_cert", CFG_STR, offsetof(struct cfg_listener, tls_cert), 0, 0, NULL, NULL, 0 },
+	{ "tls_key", CFG_STR, offsetof(struct cfg_listener, tls_key), 0, 0, NULL, NULL, 0 },
+	{ "auth", CFG_BOOL, offsetof(struct cfg_listener, auth), 0, 0, NULL, NULL, 0 },
+	{ "auth_plaintext", CFG_BOOL, offsetof(struct cfg_listener, auth_plaintext), 0, 0, NULL, NULL, 0 },
+	{ "relay_authenticated", CFG_BOOL, offsetof(struct cfg_listener, relay_authenticated),
+	    0, 0, NULL, NULL, 0 },
+	{ "proxy_protocol", CFG_BOOL, offsetof(struct cfg_listener, proxy_protocol), 0, 0, NULL, NULL, 0 },
+	{ "proxy_trusted", CFG_NETLIST, offsetof(struct cfg_listener, proxy_trusted), 0, 0, NULL, NULL, 0 },
+	{ "proxy_timeout", CFG_TIME, offsetof(struct cfg_listener, proxy_timeout), 1, 3600, NULL, NULL, 0 },
+	{ "smtputf8", CFG_BOOL, offsetof(struct cfg_listener, smtputf8), 0, 0, NULL, NULL, 0 },
+	{ "dsn", CFG_BOOL, offsetof(struct cfg_listener, dsn), 0, 0, NULL, NULL, 0 },
+	{ "chunking", CFG_BOOL, offsetof(struct cfg_listener, chunking), 0, 0, NULL, NULL, 0 },
 	{ NULL, 0, 0, 0, 0, NULL, NULL, 0 }
 };
 
@@ -145,6 +164,27 @@ static const struct cfg_key cfg_smtp_keys[] = {
 	    1, DAY, NULL, NULL, 0 },
 	{ "max_sessions", CFG_COUNT, offsetof(struct cfg_smtp, max_sessions),
 	    1, 1000000, NULL, NULL, 0 },
+	{ "max_connections_per_client", CFG_COUNT,
+	    offsetof(struct cfg_smtp, max_connections_per_client), 1, 1000000, NULL, NULL, 0 },
+	{ "max_header_size", CFG_SIZE, offsetof(struct cfg_smtp, max_header_size),
+	    1024, 1ULL << 30, NULL, NULL, 0 },
+	{ "max_session_time", CFG_TIME, offsetof(struct cfg_smtp, max_session_time),
+	    1, DAY, NULL, NULL, 0 },
+	{ "greeting_delay", CFG_TIME, offsetof(struct cfg_smtp, greeting_delay),
+	    0, 60, NULL, NULL, 0 },
+	{ "bare_lf", CFG_FUNC, offsetof(struct cfg_smtp, bare_lf), 0, 0, cfg_bare_lf, NULL, 0 },
+	{ "auth_max_failures", CFG_COUNT, offsetof(struct cfg_smtp, auth_max_failures),
+	    1, 1000, NULL, NULL, 0 },
+	{ "auth_failure_window", CFG_TIME, offsetof(struct cfg_smtp, auth_failure_window),
+	    1, DAY, NULL, NULL, 0 },
+	{ NULL, 0, 0, 0, 0, NULL, NULL, 0 }
+};
+
+static const struct cfg_key cfg_sasl_keys[] = {
+	{ "backend", CFG_FUNC, offsetof(struct cfg_sasl, backend), 0, 0, cfg_sasl_backend, NULL, 0 },
+	{ "sasldb_path", CFG_STR, offsetof(struct cfg_sasl, sasldb_path), 0, 0, NULL, NULL, 0 },
+	{ "saslauthd_path", CFG_STR, offsetof(struct cfg_sasl, saslauthd_path), 0, 0, NULL, NULL, 0 },
+	{ "mechanisms", CFG_OPTSTR, offsetof(struct cfg_sasl, mechanisms), 0, 0, NULL, NULL, 0 },
 	{ NULL, 0, 0, 0, 0, NULL, NULL, 0 }
 };
 
@@ -161,6 +201,8 @@ static const struct cfg_key cfg_retry_keys[] = {
 	{ "max_backoff", CFG_TIME, offsetof(struct cfg_retry, max_backoff),
 	    1, 30 * DAY, NULL, NULL, 0 },
 	{ "lifetime", CFG_TIME, offsetof(struct cfg_retry, lifetime),
+	    1, 365 * DAY, NULL, NULL, 0 },
+	{ "delay_warning", CFG_TIME, offsetof(struct cfg_retry, delay_warning),
 	    1, 365 * DAY, NULL, NULL, 0 },
 	{ NULL, 0, 0, 0, 0, NULL, NULL, 0 }
 };
@@ -183,6 +225,48 @@ static const struct cfg_key cfg_rule_keys[] = {
 	{ "client", CFG_NETLIST, offsetof(struct cfg_rule, client), 0, 0, NULL, NULL, 0 },
 	{ "connector", CFG_STR, offsetof(struct cfg_rule, connector), 0, 0, NULL, NULL, 0 },
 	{ "reject", CFG_FUNC, 0, 0, 0, cfg_reject, NULL, 0 },
+	{ "type", CFG_STR, offsetof(struct cfg_rule, type), 0, 0, NULL, NULL, 0 },
+	{ "auth", CFG_PATTERN, offsetof(struct cfg_rule, auth), 0, 0, NULL, NULL, 0 },
+	{ "listener", CFG_STR, offsetof(struct cfg_rule, listener), 0, 0, NULL, NULL, 0 },
+	{ "subject", CFG_STR, offsetof(struct cfg_rule, subject), 0, 0, NULL, NULL, 0 },
+	{ "header", CFG_STR, offsetof(struct cfg_rule, header), 0, 0, NULL, NULL, 0 },
+	{ "min_size", CFG_SIZE, offsetof(struct cfg_rule, min_size), 0, SIZE_MAX, NULL, NULL, 0 },
+	{ "max_size", CFG_SIZE, offsetof(struct cfg_rule, max_size), 1, SIZE_MAX, NULL, NULL, 0 },
+	{ "attachment_type", CFG_STR, offsetof(struct cfg_rule, attachment_type), 0, 0, NULL, NULL, 0 },
+	{ "min_attachments", CFG_COUNT, offsetof(struct cfg_rule, min_attachments), 0, 10000, NULL, NULL, 0 },
+	{ "max_attachments", CFG_COUNT, offsetof(struct cfg_rule, max_attachments), 0, 10000, NULL, NULL, 0 },
+	{ "days", CFG_STR, offsetof(struct cfg_rule, days), 0, 0, NULL, NULL, 0 },
+	{ "hours", CFG_STR, offsetof(struct cfg_rule, hours), 0, 0, NULL, NULL, 0 },
+	{ "connectors", CFG_LIST, 0, 0, 0, cfg_rule_connectors, NULL, 0 },
+	{ "params", CFG_FUNC, offsetof(struct cfg_rule, params), 0, 0, cfg_node_map, NULL, 0 },
+	{ "failover", CFG_STR, offsetof(struct cfg_rule, failover), 0, 0, NULL, NULL, 0 },
+	{ "hold", CFG_STR, offsetof(struct cfg_rule, hold), 0, 0, NULL, NULL, 0 },
+	{ "lookup", CFG_STR, offsetof(struct cfg_rule, lookup), 0, 0, NULL, NULL, 0 },
+	{ "directive", CFG_BOOL, offsetof(struct cfg_rule, directive), 0, 0, NULL, NULL, 0 },
+	{ NULL, 0, 0, 0, 0, NULL, NULL, 0 }
+};
+
+static const struct cfg_key cfg_lookup_keys[] = {
+	{ "name", CFG_NAME, offsetof(struct cfg_lookup, name), 0, 0, NULL, NULL, 1 },
+	{ "format", CFG_TOKEN, offsetof(struct cfg_lookup, format), 0, 0, NULL, NULL, 0 },
+	{ "path", CFG_STR, offsetof(struct cfg_lookup, path), 0, 0, NULL, NULL, 1 },
+	{ "digits", CFG_INT, offsetof(struct cfg_lookup, digits), 1, 32, NULL, NULL, 0 },
+	{ "header", CFG_STR, offsetof(struct cfg_lookup, header), 0, 0, NULL, NULL, 0 },
+	{ "default", CFG_STR, offsetof(struct cfg_lookup, fallback), 0, 0, NULL, NULL, 0 },
+	{ NULL, 0, 0, 0, 0, NULL, NULL, 0 }
+};
+
+static const struct cfg_key cfg_addressing_keys[] = {
+	{ "default_type", CFG_TOKEN, offsetof(struct cfg_addressing, default_type), 0, 0, NULL, NULL, 0 },
+	{ "fax_connector", CFG_NAME, offsetof(struct cfg_addressing, fax_connector), 0, 0, NULL, NULL, 0 },
+	{ "email_connector", CFG_NAME, offsetof(struct cfg_addressing, email_connector), 0, 0, NULL, NULL, 0 },
+	{ NULL, 0, 0, 0, 0, NULL, NULL, 0 }
+};
+
+static const struct cfg_key cfg_directives_keys[] = {
+	{ "prefix", CFG_STR, offsetof(struct cfg_directives, prefix), 0, 0, NULL, NULL, 0 },
+	{ "channels", CFG_FUNC, offsetof(struct cfg_directives, channels), 0, 0, cfg_node_map, NULL, 0 },
+	{ "body_scan", CFG_SIZE, offsetof(struct cfg_directives, body_scan), 0, 16 * 1024 * 1024, NULL, NULL, 0 },
 	{ NULL, 0, 0, 0, 0, NULL, NULL, 0 }
 };
 
@@ -194,11 +278,16 @@ static const struct cfg_key cfg_top_keys[] = {
 	{ "admin_group", CFG_OPTSTR, offsetof(struct cfg, admin_group), 0, 0, NULL, NULL, 0 },
 	{ "connector_dir", CFG_STR, offsetof(struct cfg, connector_dir), 0, 0, NULL, NULL, 0 },
 	{ "log_verbose", CFG_BOOL, offsetof(struct cfg, log_verbose), 0, 0, NULL, NULL, 0 },
+	{ "postmaster", CFG_OPTSTR, offsetof(struct cfg, postmaster), 0, 0, NULL, NULL, 0 },
 	{ "listeners", CFG_LIST, 0, 0, 0, cfg_listeners, cfg_listener_keys, 0 },
 	{ "smtp", CFG_MAP, offsetof(struct cfg, smtp), 0, 0, NULL, cfg_smtp_keys, 0 },
 	{ "relay", CFG_MAP, offsetof(struct cfg, relay), 0, 0, NULL, cfg_relay_keys, 0 },
+	{ "sasl", CFG_MAP, offsetof(struct cfg, sasl), 0, 0, NULL, cfg_sasl_keys, 0 },
 	{ "connectors", CFG_LIST, 0, 0, 0, cfg_connectors, cfg_connector_keys, 1 },
 	{ "rules", CFG_LIST, 0, 0, 0, cfg_rules, cfg_rule_keys, 0 },
+	{ "lookups", CFG_LIST, 0, 0, 0, cfg_lookups, cfg_lookup_keys, 0 },
+	{ "addressing", CFG_MAP, offsetof(struct cfg, addressing), 0, 0, NULL, cfg_addressing_keys, 0 },
+	{ "directives", CFG_MAP, offsetof(struct cfg, directives), 0, 0, NULL, cfg_directives_keys, 0 },
 	{ NULL, 0, 0, 0, 0, NULL, NULL, 0 }
 };
 
@@ -771,6 +860,81 @@ cfg_listener_init(struct cfg_listener *l)
 {
 	l->port = 25;
 	l->backlog = 1024;
+	l->relay_authenticated = 1;
+	l->proxy_timeout = 10;
+	l->smtputf8 = 1;
+	l->dsn = 1;
+	l->chunking = 1;
+}
+
+/* cfg_listener_check - settings of a listener that only make sense together */
+static int
+cfg_listener_check(struct cfgp *p, yaml_node_t *item, const struct cfg_listener *l,
+    size_t i)
+{
+	if (l->tls != CFG_TLS_NONE && (l->tls_cert == NULL || l->tls_key == NULL))
+		return cfg_error(p, item, "listeners[%zu]: tls needs tls_cert and tls_key", i);
+	if (l->auth && l->tls == CFG_TLS_NONE && !l->auth_plaintext)
+		return cfg_error(p, item, "listeners[%zu]: auth needs tls, or "
+		    "auth_plaintext: yes", i);
+	if (l->proxy_protocol && l->proxy_trusted.ncidr == 0)
+		return cfg_error(p, item, "listeners[%zu]: proxy_protocol needs "
+		    "proxy_trusted", i);
+	return 0;
+}
+
+/* cfg_enum - one of a fixed set of words */
+static int
+cfg_enum(struct cfgp *p, yaml_node_t *n, const char *path,
+    const char *const *names, const char *want, int *out)
+{
+	char t[CFG_TEXTLEN];
+	const char *v;
+	int i;
+
+	if ((v = cfg_scalar(p, n, path, 0)) == NULL)
+		return -1;
+	for (i = 0; names[i] != NULL; i++)
+		if (strcmp(names[i], v) == 0) {
+			*out = i;
+			return 0;
+		}
+	return cfg_error(p, n, "bad value '%s' for %s: expected %s",
+	    cfg_clean(t, sizeof(t), v), path, want);
+}
+
+/* cfg_tls_mode - listeners[].tls */
+static int
+cfg_tls_mode(struct cfgp *p, const struct cfg_key *k, yaml_node_t *n,
+    const char *path, void *obj)
+{
+	static const char *const names[] = { "none", "optional", "required",
+	    "implicit", NULL };
+
+	return cfg_enum(p, n, path, names, "none, optional, required or implicit",
+	    (int *)(void *)((char *)obj + k->off));
+}
+
+/* cfg_bare_lf - smtp.bare_lf */
+static int
+cfg_bare_lf(struct cfgp *p, const struct cfg_key *k, yaml_node_t *n,
+    const char *path, void *obj)
+{
+	static const char *const names[] = { "reject", "normalize", NULL };
+
+	return cfg_enum(p, n, path, names, "reject or normalize",
+	    (int *)(void *)((char *)obj + k->off));
+}
+
+/* cfg_sasl_backend - sasl.backend */
+static int
+cfg_sasl_backend(struct cfgp *p, const struct cfg_key *k, yaml_node_t *n,
+    const char *path, void *obj)
+{
+	static const char *const names[] = { "sasldb", "saslauthd", NULL };
+
+	return cfg_enum(p, n, path, names, "sasldb or saslauthd",
+	    (int *)(void *)((char *)obj + k->off));
 }
 
 /* cfg_listeners_free - release the listeners */
@@ -782,6 +946,9 @@ cfg_listeners_free(struct cfg *cfg)
 	for (i = 0; i < cfg->nlisteners; i++) {
 		free(cfg->listeners[i].name);
 		free(cfg->listeners[i].address);
+		free(cfg->listeners[i].tls_cert);
+		free(cfg->listeners[i].tls_key);
+		net_list_free(&cfg->listeners[i].proxy_trusted);
 	}
 	free(cfg->listeners);
 	cfg->listeners = NULL;
@@ -806,6 +973,10 @@ cfg_listeners(struct cfgp *p, const struct cfg_key *k, yaml_node_t *n,
 	if (cfg_items(p, n, path, k->sub, cfg->listeners,
 	    sizeof(*cfg->listeners)) == -1)
 		return -1;
+	for (i = 0; i < len; i++)
+		if (cfg_listener_check(p, cfg_node(p,
+		    n->data.sequence.items.start[i]), &cfg->listeners[i], i) == -1)
+			return -1;
 	return cfg_unique(p, n, cfg->listeners, sizeof(*cfg->listeners),
 	    offsetof(struct cfg_listener, name), "listener");
 }
@@ -880,16 +1051,107 @@ cfg_reject(struct cfgp *p, const struct cfg_key *k, yaml_node_t *n,
 static int
 cfg_rule_check(struct cfgp *p, yaml_node_t *item, size_t i)
 {
-	yaml_node_t *conn = cfg_map_get(p, item, "connector");
-	yaml_node_t *rej = cfg_map_get(p, item, "reject");
+	static const char *const actions[] = { "connector", "connectors",
+	    "reject", "hold", "lookup", "directive", NULL };
+	yaml_node_t *first = NULL, *n;
+	const char *fname = NULL;
+	size_t a;
 
-	if (conn != NULL && rej != NULL)
-		return cfg_error(p, rej,
-		    "rules[%zu] has both 'connector' and 'reject'", i);
-	if (conn == NULL && rej == NULL)
+	for (a = 0; actions[a] != NULL; a++) {
+		if ((n = cfg_map_get(p, item, actions[a])) == NULL)
+			continue;
+		if (first != NULL)
+			return cfg_error(p, n, "rules[%zu] has both '%s' and '%s'",
+			    i, fname, actions[a]);
+		first = n;
+		fname = actions[a];
+	}
+	if (first == NULL)
 		return cfg_error(p, item,
 		    "missing required key 'connector' or 'reject' in rules[%zu]", i);
+	if (strcmp(fname, "directive") == 0 && !p->cfg->rules[i].directive)
+		return cfg_error(p, first, "rules[%zu]: 'directive' must be true "
+		    "(leave it out otherwise)", i);
 	return 0;
+}
+
+/* cfg_rule_name_valid - a connector name in a rule */
+static int
+cfg_rule_name_valid(const char *s)
+{
+	return cfg_token_valid(s, 1);
+}
+
+/* cfg_rule_connectors - a rule's "connectors" fan-out list */
+static int
+cfg_rule_connectors(struct cfgp *p, const struct cfg_key *k, yaml_node_t *n,
+    const char *path, void *obj)
+{
+	struct cfg_rule *r = obj;
+
+	if (cfg_strlist(p, n, path, cfg_rule_name_valid, "a connector name",
+	    &r->connectors, &r->nconnectors) == -1)
+		return -1;
+	if (r->nconnectors == 0)
+		return cfg_error(p, n, "%s must list at least one entry", path);
+	return 0;
+}
+
+/* cfg_node_map - a free-form map (rule params, directive channels) */
+static int
+cfg_node_map(struct cfgp *p, const struct cfg_key *k, yaml_node_t *n,
+    const char *path, void *obj)
+{
+	const struct gw_node **field = (const struct gw_node **)(void *)
+	    ((char *)obj + k->off);
+	struct cfg_node *cn;
+
+	*field = NULL;
+	if (cfg_is_null(n))
+		return 0;
+	if (cfg_expect(p, n, YAML_MAPPING_NODE, path) == -1)
+		return -1;
+	if ((cn = cfg_tree(p, n, k->name, path, 0)) == NULL)
+		return -1;
+	*field = &cn->node;
+	return 0;
+}
+
+/* cfg_lookups - the lookup tables */
+static int
+cfg_lookups(struct cfgp *p, const struct cfg_key *k, yaml_node_t *n,
+    const char *path, void *obj)
+{
+	struct cfg *cfg = obj;
+	char t[CFG_TEXTLEN];
+	size_t i, len;
+
+	if (cfg_expect(p, n, YAML_SEQUENCE_NODE, path) == -1)
+		return -1;
+	len = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+	if (len == 0)
+		return 0;
+	cfg->lookups = xcalloc(len, sizeof(*cfg->lookups));
+	cfg->nlookups = len;
+	for (i = 0; i < len; i++)
+		cfg->lookups[i].digits = 4;
+	if (cfg_items(p, n, path, k->sub, cfg->lookups,
+	    sizeof(*cfg->lookups)) == -1)
+		return -1;
+	for (i = 0; i < len; i++) {
+		const char *f = cfg->lookups[i].format;
+
+		if (f == NULL)
+			cfg->lookups[i].format = xstrdup(strstr(
+			    cfg->lookups[i].path, ".csv") ? "csv" : "yaml");
+		else if (strcmp(f, "csv") != 0 && strcmp(f, "yaml") != 0)
+			return cfg_error(p, cfg_map_get(p, cfg_node(p,
+			    n->data.sequence.items.start[i]), "format"),
+			    "bad value '%s' for %s[%zu].format: expected csv or yaml",
+			    cfg_clean(t, sizeof(t), f), path, i);
+	}
+	return cfg_unique(p, n, cfg->lookups, sizeof(*cfg->lookups),
+	    offsetof(struct cfg_lookup, name), "lookup");
 }
 
 /* cfg_rules - the ordered routing rules */
@@ -909,6 +1171,8 @@ cfg_rules(struct cfgp *p, const struct cfg_key *k, yaml_node_t *n,
 		return 0;
 	cfg->rules = xcalloc(len, sizeof(*cfg->rules));
 	cfg->nrules = len;
+	for (i = 0; i < len; i++)
+		cfg->rules[i].max_attachments = SIZE_MAX;
 	if (cfg_items(p, n, path, k->sub, cfg->rules, sizeof(*cfg->rules)) == -1)
 		return -1;
 	for (i = 0; i < len; i++)
@@ -919,26 +1183,29 @@ cfg_rules(struct cfgp *p, const struct cfg_key *k, yaml_node_t *n,
 	    offsetof(struct cfg_rule, name), "rule");
 }
 
-/* cfg_rules_connectors - every rule's connector must exist */
+/*
+ * cfg_rules_connectors - every connector a rule names must exist, and the
+ * rest of the routing checks (rules_check: regexes, unreachable rules)
+ */
 static int
 cfg_rules_connectors(struct cfgp *p, yaml_node_t *root)
 {
-	yaml_node_t *seq = cfg_map_get(p, root, "rules");
-	char t[CFG_TEXTLEN], u[CFG_TEXTLEN];
-	const struct cfg_rule *r;
+	yaml_node_t *seq = cfg_map_get(p, root, "rules"), *item, *kn;
+	char msg[CFG_ERRLEN];
+	const char *key;
 	size_t i;
 
 	for (i = 0; i < p->cfg->nrules; i++) {
-		r = &p->cfg->rules[i];
-		if (r->connector == NULL || cfg_connector(p->cfg, r->connector))
+		if (rules_check(p->cfg, i, &key, msg, sizeof(msg)) == 0)
 			continue;
-		return cfg_error(p, cfg_map_get(p, cfg_node(p,
-		    seq->data.sequence.items.start[i]), "connector"),
-		    "rule '%s' names unknown connector '%s'",
-		    cfg_clean(t, sizeof(t), r->name),
-		    cfg_clean(u, sizeof(u), r->connector));
+		item = cfg_node(p, seq->data.sequence.items.start[i]);
+		kn = key != NULL ? cfg_map_get(p, item, key) : NULL;
+		return cfg_error(p, kn != NULL ? kn : item, "%s", msg);
 	}
-	return 0;
+	if (rules_check_global(p->cfg, &key, msg, sizeof(msg)) == 0)
+		return 0;
+	kn = key != NULL ? cfg_map_get(p, root, key) : NULL;
+	return cfg_error(p, kn != NULL ? kn : root, "%s", msg);
 }
 
 /* cfg_gw_node - a new settings node owned by the cfg */
@@ -1096,7 +1363,17 @@ cfg_defaults(const char *name)
 	cfg->smtp.max_errors = 10;
 	cfg->smtp.idle_timeout = 300;
 	cfg->smtp.max_sessions = 1000;
+	cfg->smtp.max_connections_per_client = 20;
+	cfg->smtp.max_header_size = 1024 * 1024;
+	cfg->smtp.max_session_time = 3600;
+	cfg->smtp.auth_max_failures = 5;
+	cfg->smtp.auth_failure_window = 300;
+	cfg->sasl.sasldb_path = xstrdup("/etc/sasldb2");
+	cfg->sasl.saslauthd_path = xstrdup("/run/saslauthd/mux");
 	cfg->priv = xcalloc(1, sizeof(struct cfg_priv));
+	cfg->addressing.default_type = xstrdup("auto");
+	cfg->directives.prefix = xstrdup("ed-");
+	cfg->directives.body_scan = 64 * 1024;
 	return cfg;
 }
 
@@ -1275,6 +1552,25 @@ cfg_strv_free(char **v, size_t n)
 	free(v);
 }
 
+/* cfg_rule_free_more - the condition and action fields of a rule */
+static void
+cfg_rule_free_more(struct cfg_rule *r)
+{
+	free(r->type);
+	free(r->auth);
+	free(r->listener);
+	free(r->subject);
+	free(r->header);
+	free(r->attachment_type);
+	free(r->days);
+	free(r->hours);
+	cfg_strv_free(r->connectors, r->nconnectors);
+	free(r->failover);
+	free(r->hold);
+	free(r->lookup);
+	rules_compiled_free(r);
+}
+
 /* cfg_free - release a configuration and everything it owns */
 void
 cfg_free(struct cfg *cfg)
@@ -1290,9 +1586,13 @@ cfg_free(struct cfg *cfg)
 	free(cfg->pid_file);
 	free(cfg->control_socket);
 	free(cfg->admin_group);
+	free(cfg->postmaster);
 	free(cfg->connector_dir);
 	cfg_listeners_free(cfg);
 	free(cfg->smtp.hostname);
+	free(cfg->sasl.sasldb_path);
+	free(cfg->sasl.saslauthd_path);
+	free(cfg->sasl.mechanisms);
 	cfg_strv_free(cfg->relay.local_domains, cfg->relay.nlocal_domains);
 	cfg_strv_free(cfg->relay.local_addresses, cfg->relay.nlocal_addresses);
 	net_list_free(&cfg->relay.allow);
@@ -1308,8 +1608,21 @@ cfg_free(struct cfg *cfg)
 		net_list_free(&cfg->rules[i].client);
 		free(cfg->rules[i].connector);
 		free(cfg->rules[i].reject_text);
+		cfg_rule_free_more(&cfg->rules[i]);
 	}
 	free(cfg->rules);
+	for (i = 0; i < cfg->nlookups; i++) {
+		free(cfg->lookups[i].name);
+		free(cfg->lookups[i].format);
+		free(cfg->lookups[i].path);
+		free(cfg->lookups[i].header);
+		free(cfg->lookups[i].fallback);
+	}
+	free(cfg->lookups);
+	free(cfg->addressing.default_type);
+	free(cfg->addressing.fax_connector);
+	free(cfg->addressing.email_connector);
+	free(cfg->directives.prefix);
 	if ((priv = cfg->priv) != NULL) {
 		for (cn = priv->nodes; cn != NULL; cn = next) {
 			next = cn->all;

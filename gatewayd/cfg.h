@@ -20,17 +20,34 @@
 #define CFG_ERRLEN	512
 #define CFG_NAME_MAX	64
 
+enum cfg_tls { CFG_TLS_NONE = 0, CFG_TLS_OPTIONAL, CFG_TLS_REQUIRED, CFG_TLS_IMPLICIT };
+enum cfg_bare_lf { CFG_BARE_LF_REJECT = 0, CFG_BARE_LF_NORMALIZE };
+enum cfg_sasl_backend { CFG_SASL_SASLDB = 0, CFG_SASL_SASLAUTHD };
+
 struct cfg_listener {
 	char *name;			/* "smtp" by default */
 	char *address;			/* numeric IPv4/IPv6 address */
 	uint16_t port;			/* default 25 */
 	int backlog;			/* listen(2) backlog, default 1024 */
+	int tls;			/* enum cfg_tls, default none */
+	char *tls_cert;			/* PEM chain; required unless tls is none */
+	char *tls_key;			/* PEM private key */
+	int auth;			/* offer SMTP AUTH (sasl.*), default no */
+	int auth_plaintext;		/* AUTH also without TLS, default no */
+	int relay_authenticated;	/* authenticated clients may relay, default yes */
+	int proxy_protocol;		/* expect a HAProxy PROXY v1/v2 header */
+	struct net_list proxy_trusted;	/* peers allowed to send it */
+	time_t proxy_timeout;		/* header deadline, default 10 s */
+	int smtputf8;			/* extensions, each default yes */
+	int dsn;
+	int chunking;
 };
 
 struct cfg_retry {
 	time_t min_backoff;		/* default 300 */
 	time_t max_backoff;		/* default 4000 */
 	time_t lifetime;		/* default 5 days */
+	time_t delay_warning;		/* DSN "delayed" after this long; 0 = never */
 };
 
 struct cfg_connector {
@@ -49,6 +66,51 @@ struct cfg_rule {
 	char *connector;		/* connector instance name */
 	int reject;			/* action reject (permanent failure) instead */
 	char *reject_text;
+	/* more conditions (rules.c checks and compiles them, see rules.h) */
+	char *type;			/* destination type: email, fax, directive, did */
+	char *auth;			/* pattern on the authenticated user ("-" = none) */
+	char *listener;			/* listener name */
+	char *subject;			/* POSIX extended regex on the Subject: */
+	char *header;			/* "Name: regex" on a header's value */
+	size_t min_size, max_size;	/* message bytes; max 0 = no limit */
+	char *attachment_type;		/* pattern on an attachment's content type */
+	size_t min_attachments;		/* default 0 */
+	size_t max_attachments;		/* default SIZE_MAX (no limit) */
+	char *days;			/* "mon-fri", "sat,sun" */
+	char *hours;			/* "08:00-18:00" (local time) */
+	/* more actions */
+	char **connectors;		/* deliver: fan-out to every one of these */
+	size_t nconnectors;
+	const struct gw_node *params;	/* deliver: parameters for the connector */
+	char *failover;			/* connector to use when delivery fails permanently */
+	char *hold;			/* hold: park for this connector */
+	char *lookup;			/* lookup: name of a lookups[] table */
+	int directive;			/* directive: hand to the directive manager */
+	void *compiled;			/* rules.c's compiled form (owned by cfg) */
+};
+
+/* A lookup table (lookup.h): DID/DTMF extensions to addresses. */
+struct cfg_lookup {
+	char *name;
+	char *format;			/* "csv" or "yaml" */
+	char *path;			/* read before the router drops privileges */
+	int digits;			/* last N digits of the key, default 4 */
+	char *header;			/* take the digits from this header, or NULL */
+	char *fallback;			/* address when no entry matches, or NULL */
+};
+
+/* One-off address formats (oneoff.h) and default routes by type. */
+struct cfg_addressing {
+	char *default_type;		/* auto (default), email, fax */
+	char *fax_connector;		/* fax destinations no rule claims, or NULL */
+	char *email_connector;		/* e-mail destinations no rule claims, or NULL */
+};
+
+/* The embedded directive manager (directive.h). */
+struct cfg_directives {
+	char *prefix;			/* address prefix, default "ed-" */
+	const struct gw_node *channels;	/* channel -> connector map, or NULL */
+	size_t body_scan;		/* text bytes searched for an ID, default 64K */
 };
 
 struct cfg_smtp {
@@ -60,6 +122,20 @@ struct cfg_smtp {
 	size_t max_errors;		/* errors per session then 421, default 10 */
 	time_t idle_timeout;		/* seconds, default 300 */
 	size_t max_sessions;		/* concurrent sessions, default 1000 */
+	size_t max_connections_per_client; /* concurrent sessions of one address, default 20 */
+	size_t max_header_size;		/* message header bytes, default 1 MiB */
+	time_t max_session_time;	/* whole session, default 1 h */
+	time_t greeting_delay;		/* wait before 220; input meanwhile is refused, default 0 */
+	int bare_lf;			/* enum cfg_bare_lf, default reject */
+	size_t auth_max_failures;	/* failed AUTH per client address in the window, default 5 */
+	time_t auth_failure_window;	/* default 300 s */
+};
+
+struct cfg_sasl {
+	int backend;			/* enum cfg_sasl_backend, default sasldb */
+	char *sasldb_path;		/* default /etc/sasldb2 */
+	char *saslauthd_path;		/* saslauthd socket, default /run/saslauthd/mux */
+	char *mechanisms;		/* space-separated list, NULL = every installed one */
 };
 
 struct cfg_relay {
@@ -79,15 +155,21 @@ struct cfg {
 	char *admin_group;		/* may use gatewayctl besides root; NULL = root only */
 	char *connector_dir;
 	int log_verbose;
+	char *postmaster;		/* gets failures of null-sender mail; NULL = drop */
 
 	struct cfg_listener *listeners;
 	size_t nlisteners;
 	struct cfg_smtp smtp;
 	struct cfg_relay relay;
+	struct cfg_sasl sasl;
 	struct cfg_connector *connectors;
 	size_t nconnectors;
 	struct cfg_rule *rules;
 	size_t nrules;
+	struct cfg_lookup *lookups;
+	size_t nlookups;
+	struct cfg_addressing addressing;
+	struct cfg_directives directives;
 
 	void *priv;			/* node storage */
 };

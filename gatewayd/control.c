@@ -4,15 +4,17 @@
  * A client sends one request line and reads the answer until EOF.  Peers
  * are authorised by their credentials (SO_PEERCRED): root, the user the
  * master runs as, or a member of the configured admin group.  Answers
- * start with "ok" or "error <reason>" on their first line.  Requests that
- * read the spool (queue list) are served by a short-lived child without
- * privileges so that a large queue never blocks the master.
+ * start with "ok" or "error <reason>" on their first line (control_int.h).
+ * Requests that read or change the spool (stats, queue ...) are served by
+ * a short-lived child without privileges so that a large queue never
+ * blocks the master; the command table is control_cmds below.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,15 +31,16 @@
 
 #include "cfg.h"
 #include "control.h"
+#include "control_int.h"
+#include "ipc.h"
 #include "log.h"
 #include "master.h"
 #include "proc.h"
 #include "spool.h"
 #include "xmalloc.h"
 
-#define CONTROL_MAX_REQUEST	4096
-
 static struct evconnlistener *control_listener;
+uid_t control_master_euid;
 static gid_t control_gid = (gid_t)-1;
 
 /* control_listen - bind the control socket; refuse to steal a live one */
@@ -151,6 +154,10 @@ control_status(struct evbuffer *out, int json)
 			    c->disabled ? "disabled" : c->retired ? "stopping" :
 			    c->pid == 0 ? "restarting" : c->ready ? "ready" :
 			    "starting");
+		evbuffer_add_printf(out, "],\"receiving_paused\":%s,"
+		    "\"connectors\":[", control_paused(ROLE_RECEIVER, NULL) ?
+		    "true" : "false");
+		control_status_connectors(out, 1);
 		evbuffer_add_printf(out, "],\"listeners\":[");
 		for (i = 0; i < cfg->nlisteners; i++)
 			evbuffer_add_printf(out, "%s{\"name\":\"%s\","
@@ -172,182 +179,267 @@ control_status(struct evbuffer *out, int json)
 		    "stopping" : c->pid == 0 ? "restarting" : c->ready ?
 		    "ready" : "starting");
 	for (i = 0; i < cfg->nlisteners; i++)
-		evbuffer_add_printf(out, "listener  %s %s port %u\n",
+		evbuffer_add_printf(out, "listener  %s %s port %u%s\n",
 		    cfg->listeners[i].name, cfg->listeners[i].address,
-		    (unsigned)cfg->listeners[i].port);
+		    (unsigned)cfg->listeners[i].port,
+		    control_paused(ROLE_RECEIVER, NULL) ? " (paused)" : "");
+	control_status_connectors(out, 0);
 }
 
-/* control_json_str - append a JSON string literal */
+/* control_status_req - gatewayctl status */
 static void
-control_json_str(FILE *fp, const char *s)
+control_status_req(struct control_req *req)
 {
-	const unsigned char *p;
-
-	fputc('"', fp);
-	for (p = (const unsigned char *)(s ? s : ""); *p; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(fp, "\\%c", *p);
-		else if (*p < 0x20 || *p == 0x7f)
-			fprintf(fp, "\\u%04x", *p);
-		else
-			fputc(*p, fp);
-	}
-	fputc('"', fp);
+	evbuffer_add_printf(req->out, "ok\n");
+	control_status(req->out, req->json);
 }
 
-struct control_list {
-	struct spool *spool;
-	FILE *fp;
-	enum spool_state state;
-	const char *connector;
-	int json;
-};
-
-/* control_list_one - print one queue entry */
-static int
-control_list_one(const char *qid, time_t mtime, off_t size, void *arg)
-{
-	struct control_list *cl = arg;
-	char err[SPOOL_ERRLEN], when[32];
-	struct envelope env;
-	struct tm tm;
-	time_t arrival;
-	size_t i;
-
-	memset(&env, 0, sizeof(env));
-	if (spool_job_read(cl->spool, cl->state, cl->connector, qid, &env,
-	    err, sizeof(err)) == -1) {
-		if (cl->json)
-			fprintf(cl->fp, "{\"queue_name\":\"%s\",\"queue_id\":"
-			    "\"%s\",\"error\":", spool_state_name(cl->state), qid);
-		else
-			fprintf(cl->fp, "%-20s %-9s unreadable: ", qid,
-			    spool_state_name(cl->state));
-		control_json_str(cl->fp, err);
-		fputs(cl->json ? "}\n" : "\n", cl->fp);
-		return 0;
-	}
-	arrival = (time_t)(env.arrival_us / 1000000);
-	if (cl->json) {
-		fprintf(cl->fp, "{\"queue_name\":\"%s\",\"queue_id\":\"%s\","
-		    "\"connector\":", spool_state_name(cl->state), qid);
-		control_json_str(cl->fp, cl->connector ? cl->connector : "");
-		fprintf(cl->fp, ",\"arrival_time\":%ld,\"message_size\":%lld,"
-		    "\"attempts\":%u,\"next_attempt\":%ld,\"sender\":",
-		    (long)arrival, (long long)env.size, env.attempts,
-		    (long)(cl->state == SPOOL_DEFERRED ? mtime : 0));
-		control_json_str(cl->fp, env.from);
-		fputs(",\"recipients\":[", cl->fp);
-		for (i = 0; i < env.nrcpt; i++) {
-			fputs(i ? ",{\"address\":" : "{\"address\":", cl->fp);
-			control_json_str(cl->fp, env.rcpt[i].addr);
-			fprintf(cl->fp, ",\"state\":\"%s\",\"delay_reason\":",
-			    envelope_rcpt_state_name(env.rcpt[i].state));
-			control_json_str(cl->fp, env.rcpt[i].text);
-			fputc('}', cl->fp);
-		}
-		fputs("]}\n", cl->fp);
-	} else {
-		localtime_r(&arrival, &tm);
-		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
-		fprintf(cl->fp, "%-20s %-9s %-12s %8lld %s %s\n", qid,
-		    spool_state_name(cl->state),
-		    cl->connector ? cl->connector : "-", (long long)size, when,
-		    env.from[0] ? env.from : "<>");
-		for (i = 0; i < env.nrcpt; i++)
-			fprintf(cl->fp, "%44s%s %s%s%s\n", "", env.rcpt[i].addr,
-			    envelope_rcpt_state_name(env.rcpt[i].state),
-			    env.rcpt[i].text ? ": " : "",
-			    env.rcpt[i].text ? env.rcpt[i].text : "");
-	}
-	envelope_clear(&env);
-	return 0;
-}
-
-/* control_list_queue - in the listing child: every state, every connector */
+/* control_pause_req - gatewayctl pause receive | delivery [CONNECTOR] */
 static void
-control_list_queue(struct spool *sp, FILE *fp, int json)
+control_pause_req(struct control_req *req)
 {
-	struct control_list cl = { sp, fp, SPOOL_INCOMING, NULL, json };
-	char **names = NULL;
-	size_t n = 0, i;
-	int st;
+	control_pause(req, 1);
+}
 
-	if (!json)
-		fprintf(fp, "%-20s %-9s %-12s %8s %-19s %s\n", "QUEUE-ID",
-		    "STATE", "CONNECTOR", "SIZE", "ARRIVAL", "SENDER/RECIPIENTS");
-	spool_scan(sp, SPOOL_INCOMING, NULL, control_list_one, &cl);
-	if (spool_connectors(sp, &names, &n) == -1)
+/* control_resume_req - gatewayctl resume receive | delivery [CONNECTOR] */
+static void
+control_resume_req(struct control_req *req)
+{
+	control_pause(req, 0);
+}
+
+/* control_notify_frame - a frame from a control child: pass it on */
+static void
+control_notify_frame(struct ipc *ipc, const struct ipc_frame *f, void *arg)
+{
+	const char *sv[IPC_MAX_STRINGS];
+	int n;
+
+	(void)ipc;
+	(void)arg;
+	if ((n = ipc_strings(f, sv, IPC_MAX_STRINGS)) < 1) {
+		log_warnx("control: malformed %s from a control child",
+		    ipc_type_name(f->type));
 		return;
-	for (st = SPOOL_QUEUE; st < SPOOL_NSTATES; st++) {
-		for (i = 0; i < n; i++) {
-			cl.state = (enum spool_state)st;
-			cl.connector = names[i];
-			spool_scan(sp, cl.state, names[i], control_list_one, &cl);
-		}
 	}
-	spool_free_names(names, n);
+	switch (f->type) {
+	case IPC_JOB_NEW:
+	case IPC_JOB_FAILED:
+		if (master_send(ROLE_WORKER, sv[0], f->type, f->data,
+		    f->len) == -1)
+			log_debug("control: worker %s not running", sv[0]);
+		break;
+	case IPC_REQUEUE:
+		if (master_send(ROLE_ROUTER, NULL, f->type, f->data,
+		    f->len) == -1)
+			log_warnx("control: router not running: requeued "
+			    "messages wait for its start-up scan");
+		break;
+	case IPC_WORKER_STATS:
+		(void)control_child_frame(ROLE_WORKER, NULL, f);
+		break;
+	default:
+		log_warnx("control: unexpected %s from a control child",
+		    ipc_type_name(f->type));
+	}
 }
 
-/* control_fork_list - serve "queue list" from an unprivileged child */
+/* control_notify_closed - the control child is done */
 static void
-control_fork_list(int fd, int json)
+control_notify_closed(struct ipc *ipc, void *arg)
+{
+	(void)arg;
+	ipc_free(ipc);
+}
+
+/*
+ * control_fork - serve a request from a short-lived child without
+ * privileges: it opens the spool, drops to the gateway user, writes the
+ * answer straight to the client and sends notifications (wake-ups for the
+ * router and workers) to the master on a socketpair.
+ */
+void
+control_fork(struct control_req *req, control_child_fn fn, int need_spool)
 {
 	char err[SPOOL_ERRLEN];
 	const struct cfg *cfg = master_cfg();
-	struct spool *sp;
+	struct spool *sp = NULL;
+	int sv[2], rc;
 	FILE *fp;
 	pid_t pid;
 
-	if ((pid = fork()) == -1) {
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1 ||
+	    (pid = fork()) == -1) {
 		log_warn("control: fork");
-		dprintf(fd, "error cannot fork\n");
+		dprintf(req->fd, "error cannot fork\n");
 		return;
 	}
-	if (pid != 0)
+	if (pid != 0) {
+		close(sv[1]);
+		(void)ipc_new(evconnlistener_get_base(control_listener), sv[0],
+		    control_notify_frame, control_notify_closed, NULL);
 		return;
+	}
 	/* Child: no event loop, no privileges, write and exit. */
-	if ((sp = spool_open(cfg->spool, 0, (uid_t)-1, (gid_t)-1, err,
-	    sizeof(err))) == NULL) {
-		dprintf(fd, "error spool: %s\n", err);
+	close(sv[0]);
+	signal(SIGPIPE, SIG_IGN);
+	if (need_spool && (sp = spool_open(cfg->spool, 0, (uid_t)-1,
+	    (gid_t)-1, err, sizeof(err))) == NULL) {
+		dprintf(req->fd, "error spool: %s\n", err);
 		_exit(1);
 	}
 	proc_drop_privileges(cfg->user, NULL);
-	if ((fp = fdopen(fd, "w")) == NULL)
+	if ((fp = fdopen(req->fd, "w")) == NULL)
 		_exit(1);
 	fputs("ok\n", fp);
-	control_list_queue(sp, fp, json);
+	rc = fn(req, sp, fp, sv[1]);
 	fclose(fp);
-	_exit(0);
+	_exit(rc);
+}
+
+/* control_reload - gatewayctl reload */
+static void
+control_reload(struct control_req *req)
+{
+	char msg[CFG_ERRLEN];
+
+	if (master_reload(msg, sizeof(msg)) == 0)
+		evbuffer_add_printf(req->out, "ok\n%s\n", msg);
+	else
+		evbuffer_add_printf(req->out, "error configuration refused, "
+		    "the running one is kept: %s\n", msg);
+}
+
+/* Commands: name, subcommand (NULL: none), handler. */
+enum control_kind { CTL_LOOP, CTL_CHILD, CTL_CHILD_NOSPOOL };
+static const struct control_cmd {
+	const char *name;
+	const char *sub;
+	enum control_kind kind;
+	void (*loop)(struct control_req *);
+	control_child_fn child;
+} control_cmds[] = {
+	{ "status", NULL, CTL_LOOP, control_status_req, NULL },
+	{ "reload", NULL, CTL_LOOP, control_reload, NULL },
+	{ "pause", NULL, CTL_LOOP, control_pause_req, NULL },
+	{ "resume", NULL, CTL_LOOP, control_resume_req, NULL },
+	{ "stats", NULL, CTL_CHILD, NULL, control_stats },
+	{ "connectors", NULL, CTL_CHILD_NOSPOOL, NULL, control_connectors },
+	{ "queue", "list", CTL_CHILD, NULL, control_queue_list },
+	{ "queue", "show", CTL_CHILD, NULL, control_queue_show },
+	{ "queue", "check", CTL_CHILD, NULL, control_queue_check },
+	{ "queue", "hold", CTL_CHILD, NULL, control_queue_action },
+	{ "queue", "release", CTL_CHILD, NULL, control_queue_action },
+	{ "queue", "delete", CTL_CHILD, NULL, control_queue_action },
+	{ "queue", "retry", CTL_CHILD, NULL, control_queue_action },
+	{ "queue", "requeue", CTL_CHILD, NULL, control_queue_action },
+	{ "queue", "expire", CTL_CHILD, NULL, control_queue_action },
+};
+
+/* control_option - take one "--name [value]" word; -1 if unknown */
+static int
+control_option(struct control_req *req, char **w, int *i, int n)
+{
+	const char **val = NULL;
+	char *end;
+
+	if (strcmp(w[*i], "--json") == 0)
+		req->json = 1;
+	else if (strcmp(w[*i], "--prometheus") == 0)
+		req->prometheus = 1;
+	else if (strcmp(w[*i], "--body") == 0)
+		req->body = 1;
+	else if (strcmp(w[*i], "--repair") == 0)
+		req->repair = 1;
+	else if (strcmp(w[*i], "--connector") == 0)
+		val = &req->connector;
+	else if (strcmp(w[*i], "--state") == 0)
+		val = &req->state;
+	else if (strcmp(w[*i], "--sender") == 0)
+		val = &req->sender;
+	else if (strcmp(w[*i], "--recipient") == 0)
+		val = &req->recipient;
+	else if (strcmp(w[*i], "--older-than") == 0) {
+		if (*i + 1 >= n)
+			return -1;
+		errno = 0;
+		req->older_than = strtol(w[++*i], &end, 10);
+		if (errno || *end != '\0' || req->older_than < 0)
+			return -1;
+	} else
+		return -1;
+	if (val != NULL) {
+		if (*i + 1 >= n)
+			return -1;
+		*val = w[++*i];
+	}
+	return 0;
+}
+
+/* control_parse - split the line into words and options; -1 with a reason */
+static int
+control_parse(struct control_req *req, char *line, char *err, size_t errlen)
+{
+	char *w[CONTROL_MAX_ARGS], *save = NULL, *t;
+	int n = 0, i;
+
+	for (t = strtok_r(line, " ", &save); t != NULL;
+	    t = strtok_r(NULL, " ", &save)) {
+		if (n == CONTROL_MAX_ARGS) {
+			snprintf(err, errlen, "too many arguments");
+			return -1;
+		}
+		w[n++] = t;
+	}
+	for (i = 0; i < n; i++) {
+		if (strncmp(w[i], "--", 2) != 0) {
+			req->argv[req->argc++] = w[i];
+			continue;
+		}
+		if (control_option(req, w, &i, n) == -1) {
+			log_clean(err, errlen, w[i], strlen(w[i]));
+			snprintf(err + strlen(err), errlen - strlen(err),
+			    ": unknown option or bad value");
+			return -1;
+		}
+	}
+	return req->argc > 0 ? 0 : (snprintf(err, errlen, "empty request"), -1);
 }
 
 /* control_request - execute one request line */
 static void
 control_request(struct bufferevent *bev, char *line)
 {
-	struct evbuffer *out = bufferevent_get_output(bev);
-	char msg[CFG_ERRLEN];
-	int json = strstr(line, " --json") != NULL;
-	char *sp = strstr(line, " --json");
+	struct control_req *req = xcalloc(1, sizeof(*req));
+	char err[256], clean[128];
+	const struct control_cmd *c;
+	size_t i;
 
-	if (sp)
-		*sp = '\0';
-	if (strcmp(line, "status") == 0) {
-		evbuffer_add_printf(out, "ok\n");
-		control_status(out, json);
-	} else if (strcmp(line, "queue list") == 0) {
-		control_fork_list(bufferevent_getfd(bev), json);
-	} else if (strcmp(line, "reload") == 0) {
-		if (master_reload(msg, sizeof(msg)) == 0)
-			evbuffer_add_printf(out, "ok\n%s\n", msg);
-		else
-			evbuffer_add_printf(out, "error %s\n", msg);
-	} else {
-		char clean[128];
-
-		evbuffer_add_printf(out, "error unknown request '%s'\n",
-		    log_clean(clean, sizeof(clean), line, strlen(line)));
+	req->bev = bev;
+	req->out = bufferevent_get_output(bev);
+	req->fd = bufferevent_getfd(bev);
+	req->older_than = -1;
+	if (control_parse(req, line, err, sizeof(err)) == -1) {
+		evbuffer_add_printf(req->out, "error %s\n", err);
+		free(req);
+		return;
 	}
+	for (i = 0; i < sizeof(control_cmds) / sizeof(control_cmds[0]); i++) {
+		c = &control_cmds[i];
+		if (strcmp(req->argv[0], c->name) != 0 || (c->sub != NULL &&
+		    (req->argc < 2 || strcmp(req->argv[1], c->sub) != 0)))
+			continue;
+		if (c->kind == CTL_LOOP)
+			c->loop(req);
+		else
+			control_fork(req, c->child, c->kind == CTL_CHILD);
+		free(req);
+		return;
+	}
+	evbuffer_add_printf(req->out, "error unknown request '%s'\n",
+	    log_clean(clean, sizeof(clean), req->argv[0],
+	    strlen(req->argv[0])));
+	free(req);
 }
 
 /* control_write_done - answer flushed: close */
@@ -428,6 +520,7 @@ control_accept(struct evconnlistener *l, evutil_socket_t fd,
 void
 control_start(struct event_base *base, int fd)
 {
+	control_master_euid = geteuid();
 	evutil_make_socket_nonblocking(fd);
 	control_listener = evconnlistener_new(base, control_accept, NULL,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 16, fd);

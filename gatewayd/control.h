@@ -6,13 +6,21 @@
 
 #include <sys/types.h>
 
+#include "master.h"
+
 struct event_base;
 struct cfg;
+struct ipc_frame;
 
 /* Bind the socket (refusing to steal one in use); -1 with err. */
 int control_listen(const char *path, const char *admin_group, char *err, size_t errlen);
 /* Start accepting on the loop. */
 void control_start(struct event_base *, int fd);
 void control_stop(void);
+/* A frame from a child for the control module (stats, connector info); -1 if malformed. */
+int control_child_frame(enum master_role, const char *connector,
+    const struct ipc_frame *);
+/* A child reported ready: send it the pause state it must start with. */
+void control_child_ready(enum master_role, const char *connector);
 
 #endif

@@ -1,12 +1,17 @@
 /*
  * gatewayctl.c - gatewayctl(8): control a running gatewayd
  *
- * Sends one request line to the master's control socket and prints the
- * answer.  Exit codes follow sysexits(3): 0 ok, 64 usage, 69 daemon not
- * reachable, 77 permission denied, 70 the daemon reported an error.
+ * Sends one request line to the master's control socket and relays the
+ * answer (control_int.h describes it).  Exit codes follow sysexits(3):
+ * 0 ok, 64 usage, 65 bad argument, 66 no such message, 69 daemon not
+ * reachable, 70 the daemon reported an error, 75 try again (a message
+ * being delivered), 77 permission denied, 78 bad configuration.  The
+ * queue commands that only read (list, show, check) work without the
+ * daemon, from the spool named in the configuration file.
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +22,30 @@
 #include <unistd.h>
 
 #include "cfg.h"
+#include "gatewayctl.h"
+#include "gatewayctl_directive.h"
+
+#define CTL_MAX_REQUEST	16000
+
+static int ctl_simple(struct ctl *, int, char **);
+static int ctl_directive_cmd(struct ctl *, int, char **);
+
+/* The command families; one line each. */
+static const struct ctl_command {
+	const char *name;
+	ctl_handler fn;
+} ctl_commands[] = {
+	{ "status", ctl_simple },
+	{ "stats", ctl_simple },
+	{ "reload", ctl_simple },
+	{ "pause", ctl_simple },
+	{ "resume", ctl_simple },
+	{ "connectors", ctl_simple },
+	{ "queue", ctl_queue },
+	{ "check", ctl_check },
+	{ "monitor", ctl_monitor },
+	{ "directive", ctl_directive_cmd },
+};
 
 /* ctl_usage - the command summary */
 static void __attribute__((noreturn))
@@ -24,19 +53,43 @@ ctl_usage(void)
 {
 	fprintf(stderr,
 	    "usage: gatewayctl [-c config] [-s socket] [--json] command\n"
-	    "commands:\n"
-	    "  status        processes, listeners\n"
-	    "  queue list    every queued message and job\n"
-	    "  reload        re-read the configuration (like SIGHUP)\n");
+	    "commands (see gatewayctl(8)):\n"
+	    "  status | stats [--json|--prometheus] | monitor [--count N]\n"
+	    "  reload | check | connectors\n"
+	    "  pause|resume receive | delivery [CONNECTOR]\n"
+	    "  queue list [--state S] [--connector C] [--sender P] "
+	    "[--recipient P] [--older-than SECS]\n"
+	    "  queue show ID... [--body]\n"
+	    "  queue hold|release|delete|retry|requeue|expire ID...|ALL|-\n"
+	    "  queue retry --connector NAME\n"
+	    "  queue check [--repair]\n");
 	exit(EX_USAGE);
 }
 
-/* ctl_connect - connect to the control socket */
-static int
-ctl_connect(const char *path)
+/* ctl_socket_path - from -s, or the configuration file */
+const char *
+ctl_socket_path(struct ctl *ctl)
 {
+	char err[CFG_ERRLEN];
+	struct cfg *cfg;
+
+	if (ctl->sock != NULL)
+		return ctl->sock;
+	if ((cfg = cfg_load_file(ctl->config, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "gatewayctl: %s\n", err);
+		exit(EX_CONFIG);
+	}
+	ctl->sock = cfg->control_socket;	/* kept for the process's life */
+	return ctl->sock;
+}
+
+/* ctl_try_connect - connect to the control socket, -1 with errno */
+int
+ctl_try_connect(struct ctl *ctl)
+{
+	const char *path = ctl_socket_path(ctl);
 	struct sockaddr_un sun;
-	int fd;
+	int fd, e;
 
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
@@ -45,80 +98,163 @@ ctl_connect(const char *path)
 		exit(EX_USAGE);
 	}
 	strcpy(sun.sun_path, path);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) == -1) {
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
 		perror("gatewayctl: socket");
 		exit(EX_OSERR);
 	}
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
-		if (errno == EACCES) {
-			fprintf(stderr, "gatewayctl: permission denied on %s\n",
-			    path);
-			exit(EX_NOPERM);
-		}
-		fprintf(stderr, "gatewayctl: cannot reach gatewayd at %s: %s "
-		    "(is it running?)\n", path, strerror(errno));
-		exit(EX_UNAVAILABLE);
+		e = errno;
+		close(fd);
+		errno = e;
+		return -1;
 	}
 	return fd;
 }
 
-/* ctl_socket_path - from -s, or the configuration file */
-static const char *
-ctl_socket_path(const char *sock, const char *config)
+/* ctl_connect - connect or exit with the reason */
+int
+ctl_connect(struct ctl *ctl)
 {
-	char err[CFG_ERRLEN];
-	struct cfg *cfg;
+	int fd = ctl_try_connect(ctl);
 
-	if (sock != NULL)
-		return sock;
-	if ((cfg = cfg_load_file(config, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "gatewayctl: %s\n", err);
-		exit(EX_CONFIG);
+	if (fd != -1)
+		return fd;
+	if (errno == EACCES) {
+		fprintf(stderr, "gatewayctl: permission denied on %s\n",
+		    ctl->sock);
+		exit(EX_NOPERM);
 	}
-	return cfg->control_socket;	/* kept for the life of the process */
+	fprintf(stderr, "gatewayctl: cannot reach gatewayd at %s: %s (is it "
+	    "running?)\n", ctl->sock, strerror(errno));
+	exit(EX_UNAVAILABLE);
 }
 
-/* ctl_run - send the request, relay the answer; returns the exit code */
+/* ctl_send - the request line: words, then the global options */
 static int
-ctl_run(int fd, const char *request)
+ctl_send(struct ctl *ctl, int fd, int argc, char **argv)
 {
-	char buf[8192];
-	size_t len = 0, first_len;
-	ssize_t n;
-	int first = 1, rc = 0;
+	char req[CTL_MAX_REQUEST];
+	size_t len = 0;
+	int i, n;
+	const char *p;
 
-	if (dprintf(fd, "%s\n", request) < 0) {
+	for (i = 0; i < argc; i++) {
+		for (p = argv[i]; *p; p++)
+			if (isspace((unsigned char)*p) || iscntrl((unsigned char)*p)) {
+				fprintf(stderr, "gatewayctl: argument '%s' "
+				    "contains white space or control "
+				    "characters\n", argv[i]);
+				return EX_USAGE;
+			}
+		n = snprintf(req + len, sizeof(req) - len, "%s%s",
+		    len ? " " : "", argv[i]);
+		if (n < 0 || (size_t)n >= sizeof(req) - len) {
+			fprintf(stderr, "gatewayctl: request too long\n");
+			return EX_USAGE;
+		}
+		len += (size_t)n;
+	}
+	n = snprintf(req + len, sizeof(req) - len, "%s%s\n",
+	    ctl->json ? " --json" : "", ctl->prometheus ? " --prometheus" : "");
+	if (n < 0 || (size_t)n >= sizeof(req) - len)
+		return EX_USAGE;
+	len += (size_t)n;
+	/* gatewayd may refuse (credentials) and close before the request
+	 * arrives: no SIGPIPE then, its answer is still there to read */
+	if (send(fd, req, len, MSG_NOSIGNAL) != (ssize_t)len &&
+	    errno != EPIPE && errno != ECONNRESET) {
 		perror("gatewayctl: write");
 		return EX_IOERR;
 	}
 	shutdown(fd, SHUT_WR);
-	while ((n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0) {
-		len += (size_t)n;
-		buf[len] = '\0';
-		if (first) {
-			char *nl = strchr(buf, '\n');
+	return 0;
+}
 
-			if (nl == NULL && len < sizeof(buf) - 1)
+/* ctl_line - relay one answer line; updates *rc from "E<code>" lines */
+static void
+ctl_line(const char *line, size_t len, int raw, int *rc)
+{
+	char *end;
+	long code;
+
+	if (!raw && len > 2 && line[0] == 'E' && isdigit((unsigned char)line[1])) {
+		code = strtol(line + 1, &end, 10);
+		if (*end == ' ') {
+			fprintf(stderr, "gatewayctl: %.*s", (int)(len -
+			    (size_t)(end + 1 - line)), end + 1);
+			if (*rc == 0)
+				*rc = (int)code;
+			return;
+		}
+	}
+	fwrite(line, 1, len, stdout);
+}
+
+/* ctl_first - the first line: "ok", or an error mapped to an exit code */
+static int
+ctl_first(const char *line, size_t len)
+{
+	if (len >= 2 && strncmp(line, "ok", 2) == 0)
+		return 0;
+	fprintf(stderr, "gatewayctl: %.*s", (int)len,
+	    strncmp(line, "error ", 6) == 0 ? line + 6 : line);
+	if (len == 0 || line[len - 1] != '\n')
+		fputc('\n', stderr);
+	if (memmem(line, len, "permission denied", 17) != NULL)
+		return EX_NOPERM;
+	if (memmem(line, len, "usage:", 6) != NULL ||
+	    memmem(line, len, "unknown", 7) != NULL)
+		return EX_USAGE;
+	if (memmem(line, len, "configuration refused", 21) != NULL)
+		return EX_CONFIG;
+	return EX_SOFTWARE;
+}
+
+/* ctl_request - send, then relay the answer line by line */
+int
+ctl_request(struct ctl *ctl, int fd, int argc, char **argv, int raw)
+{
+	static char buf[65536];
+	size_t len = 0, i, start;
+	ssize_t n;
+	int first = 1, rc;
+
+	if ((rc = ctl_send(ctl, fd, argc, argv)) != 0)
+		return rc;
+	for (;;) {
+		n = read(fd, buf + len, sizeof(buf) - len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == ECONNRESET && len == 0 && !first)
+			break;
+		if (n == -1) {
+			perror("gatewayctl: read");
+			return EX_IOERR;
+		}
+		len += (size_t)n;
+		for (start = 0, i = 0; i < len; i++) {
+			if (buf[i] != '\n' && !(n == 0 && i == len - 1) &&
+			    !(i - start == sizeof(buf) / 2))
 				continue;
-			first = 0;
-			first_len = nl ? (size_t)(nl - buf) + 1 : len;
-			if (strncmp(buf, "ok", 2) != 0) {
-				rc = strstr(buf, "permission denied") ?
-				    EX_NOPERM : EX_SOFTWARE;
-				fprintf(stderr, "gatewayctl: %.*s", (int)first_len,
-				    strncmp(buf, "error ", 6) == 0 ? buf + 6 : buf);
-				fwrite(buf + first_len, 1, len - first_len, stderr);
+			if (first) {
+				first = 0;
+				if ((rc = ctl_first(buf + start, i + 1 -
+				    start)) != 0) {
+					fwrite(buf + i + 1, 1, len - i - 1,
+					    stderr);
+					close(fd);
+					return rc;
+				}
 			} else
-				fwrite(buf + first_len, 1, len - first_len, stdout);
-		} else
-			fwrite(buf, 1, len, rc ? stderr : stdout);
-		len = 0;
+				ctl_line(buf + start, i + 1 - start, raw, &rc);
+			start = i + 1;
+		}
+		memmove(buf, buf + start, len - start);
+		len -= start;
+		if (n == 0)
+			break;
 	}
-	/* A refusal closes before reading the request: a reset then is EOF. */
-	if (n == -1 && !(errno == ECONNRESET && !first)) {
-		perror("gatewayctl: read");
-		return EX_IOERR;
-	}
+	close(fd);
 	if (first) {
 		fprintf(stderr, "gatewayctl: no answer from gatewayd\n");
 		return EX_PROTOCOL;
@@ -126,42 +262,87 @@ ctl_run(int fd, const char *request)
 	return rc;
 }
 
+/* ctl_fetch - the whole answer after "ok" (for monitor) */
+char *
+ctl_fetch(struct ctl *ctl, int argc, char **argv, int *rc)
+{
+	size_t len = 0, cap = 4096;
+	char *buf = malloc(cap), *nl;
+	ssize_t n;
+	int fd;
+
+	if (buf == NULL)
+		exit(EX_OSERR);
+	fd = ctl_connect(ctl);
+	if ((*rc = ctl_send(ctl, fd, argc, argv)) != 0) {
+		free(buf);
+		close(fd);
+		return NULL;
+	}
+	while ((n = read(fd, buf + len, cap - len - 1)) > 0) {
+		len += (size_t)n;
+		if (len + 1 == cap && (buf = realloc(buf, cap *= 2)) == NULL)
+			exit(EX_OSERR);
+	}
+	close(fd);
+	buf[len] = '\0';
+	if ((nl = strchr(buf, '\n')) == NULL ||
+	    (*rc = ctl_first(buf, (size_t)(nl - buf) + 1)) != 0) {
+		if (nl == NULL)
+			*rc = EX_PROTOCOL;
+		free(buf);
+		return NULL;
+	}
+	memmove(buf, nl + 1, strlen(nl + 1) + 1);
+	return buf;
+}
+
+/* ctl_directive_cmd - the directive store (gatewayctl_directive.c) */
+static int
+ctl_directive_cmd(struct ctl *ctl, int argc, char **argv)
+{
+	return ctl_directive(ctl->config, ctl->json, argc, argv);
+}
+
+/* ctl_simple - commands that are one request and its answer */
+static int
+ctl_simple(struct ctl *ctl, int argc, char **argv)
+{
+	return ctl_request(ctl, ctl_connect(ctl), argc, argv, 0);
+}
+
 int
 main(int argc, char **argv)
 {
-	const char *config = GW_SYSCONFDIR "/gatewayd/gatewayd.yaml";
-	const char *sock = NULL;
-	char request[1024];
-	int i, json = 0;
-	size_t len = 0;
+	struct ctl ctl;
+	char *words[256];
+	int i, n = 0;
+	size_t c;
 
-	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.config = GW_SYSCONFDIR "/gatewayd/gatewayd.yaml";
+	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "-c") == 0 && i + 1 < argc)
-			config = argv[++i];
+			ctl.config = argv[++i];
 		else if (strcmp(argv[i], "-s") == 0 && i + 1 < argc)
-			sock = argv[++i];
+			ctl.sock = argv[++i];
 		else if (strcmp(argv[i], "--json") == 0)
-			json = 1;
+			ctl.json = 1;
+		else if (strcmp(argv[i], "--prometheus") == 0)
+			ctl.prometheus = 1;
+		else if (n == 0 && argv[i][0] == '-')
+			ctl_usage();
+		else if (n < (int)(sizeof(words) / sizeof(words[0])) - 1)
+			words[n++] = argv[i];
 		else
 			ctl_usage();
 	}
-	if (i >= argc)
+	words[n] = NULL;
+	if (n == 0 || strcmp(words[0], "help") == 0)
 		ctl_usage();
-	request[0] = '\0';
-	for (; i < argc; i++) {
-		if (strcmp(argv[i], "--json") == 0) {
-			json = 1;
-			continue;
-		}
-		len += (size_t)snprintf(request + len, sizeof(request) - len,
-		    "%s%s", len ? " " : "", argv[i]);
-		if (len >= sizeof(request))
-			ctl_usage();
-	}
-	if (strcmp(request, "status") != 0 && strcmp(request, "queue list") != 0 &&
-	    strcmp(request, "reload") != 0)
-		ctl_usage();
-	if (json)
-		strncat(request, " --json", sizeof(request) - len - 1);
-	return ctl_run(ctl_connect(ctl_socket_path(sock, config)), request);
+	for (c = 0; c < sizeof(ctl_commands) / sizeof(ctl_commands[0]); c++)
+		if (strcmp(words[0], ctl_commands[c].name) == 0)
+			return ctl_commands[c].fn(&ctl, n, words);
+	fprintf(stderr, "gatewayctl: unknown command '%s'\n", words[0]);
+	ctl_usage();
 }

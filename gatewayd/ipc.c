@@ -30,7 +30,9 @@ struct ipc_hdr {
 };
 
 static const char *ipc_names[] = {
-	"none", "READY", "SHUTDOWN", "MSG_NEW", "JOB_NEW", "RECV_STATS"
+	"none", "READY", "SHUTDOWN", "MSG_NEW", "JOB_NEW", "RECV_STATS",
+	"PAUSE", "RESUME", "WORKER_STATS", "WORKER_INFO", "REQUEUE",
+	"JOB_FAILED"
 };
 
 /* ipc_type_name - a frame type for log lines */
@@ -183,4 +185,40 @@ ipc_strings(const struct ipc_frame *f, const char **out, size_t max)
 		off += strlen(p) + 1;
 	}
 	return (int)n;
+}
+
+/* ipc_write_strings - one frame of strings, written with blocking writes */
+int
+ipc_write_strings(int fd, uint32_t type, const char *const *strv)
+{
+	static char buf[sizeof(struct ipc_hdr) + IPC_MAX_PAYLOAD];
+	struct ipc_hdr hdr;
+	size_t len = sizeof(hdr), n, i, off = 0;
+	ssize_t w;
+
+	for (i = 0; strv[i] != NULL; i++) {
+		n = strlen(strv[i]) + 1;
+		if (i >= IPC_MAX_STRINGS || len + n > sizeof(buf)) {
+			errno = EMSGSIZE;
+			return -1;
+		}
+		memcpy(buf + len, strv[i], n);
+		len += n;
+	}
+	if (type == 0 || type >= IPC_TYPE_MAX) {
+		errno = EINVAL;
+		return -1;
+	}
+	hdr.type = type;
+	hdr.len = (uint32_t)(len - sizeof(hdr));
+	memcpy(buf, &hdr, sizeof(hdr));
+	while (off < len) {
+		w = write(fd, buf + off, len - off);
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		off += (size_t)w;
+	}
+	return 0;
 }

@@ -24,7 +24,13 @@ enum ipc_type {
 	IPC_SHUTDOWN,		/* master -> child: stop gracefully */
 	IPC_MSG_NEW,		/* receiver -> master -> router: qid... */
 	IPC_JOB_NEW,		/* router -> master -> worker: connector, qid... */
-	IPC_RECV_STATS,		/* receiver -> master: "sessions=N" ... (key=value strings) */
+	IPC_RECV_STATS,		/* receiver -> master: counter deltas, "key=N" strings (stats.h) */
+	IPC_PAUSE,		/* master -> receiver (stop accepting mail) or worker (stop delivering) */
+	IPC_RESUME,		/* master -> receiver or worker: undo IPC_PAUSE */
+	IPC_WORKER_STATS,	/* worker -> master: counter deltas, "key=N" strings (stats.h) */
+	IPC_WORKER_INFO,	/* worker -> master: connector name, version, ABI, path */
+	IPC_REQUEUE,		/* control -> master -> router: route these held messages again: qid... */
+	IPC_JOB_FAILED,		/* control -> master -> worker: connector, qid... now in failed/ (DSN due) */
 	IPC_TYPE_MAX
 };
 
@@ -51,5 +57,7 @@ size_t ipc_pending(const struct ipc *);
 /* Split a payload into strings; returns count or -1 when malformed. */
 int ipc_strings(const struct ipc_frame *, const char **out, size_t max);
 const char *ipc_type_name(uint32_t type);
+/* Blocking: write one frame of strings to fd (a process without a loop); 0 or -1. */
+int ipc_write_strings(int fd, uint32_t type, const char *const *strv);
 
 #endif

@@ -364,6 +364,18 @@ master_forward(const struct ipc_frame *f, enum master_role role,
 		log_warnx("cannot forward %s", ipc_type_name(f->type));
 }
 
+/* master_send - a frame for the running child of a role (control.c) */
+int
+master_send(enum master_role role, const char *connector, uint32_t type,
+    const void *data, size_t len)
+{
+	struct master_child *c = master_find(role, connector);
+
+	if (c == NULL || c->pid == 0 || c->ipc == NULL)
+		return -1;
+	return ipc_send(c->ipc, type, data, len);
+}
+
 /* master_ipc - a frame from a child */
 static void
 master_ipc(struct ipc *ipc, const struct ipc_frame *f, void *arg)
@@ -376,10 +388,12 @@ master_ipc(struct ipc *ipc, const struct ipc_frame *f, void *arg)
 	case IPC_READY:
 		c->ready = 1;
 		log_debug("%s ready", master_child_label(c, label, sizeof(label)));
+		control_child_ready(c->role, c->connector);
 		master_start_pending();
 		break;
 	case IPC_MSG_NEW:
-		if (c->role != ROLE_RECEIVER)
+		/* workers inject delivery status notifications (bounce.c) */
+		if (c->role != ROLE_RECEIVER && c->role != ROLE_WORKER)
 			fatalx("MSG_NEW from a %s", master_role_name(c->role));
 		master_forward(f, ROLE_ROUTER, NULL);
 		break;
@@ -393,6 +407,12 @@ master_ipc(struct ipc *ipc, const struct ipc_frame *f, void *arg)
 		master_forward(f, ROLE_WORKER, (const char *)f->data);
 		break;
 	case IPC_RECV_STATS:
+	case IPC_WORKER_STATS:
+	case IPC_WORKER_INFO:
+		if (control_child_frame(c->role, c->connector, f) == -1)
+			log_warnx("malformed %s from %s, ignored",
+			    ipc_type_name(f->type),
+			    master_child_label(c, label, sizeof(label)));
 		break;
 	default:
 		fatalx("unexpected %s from %s", ipc_type_name(f->type),

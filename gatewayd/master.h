@@ -4,6 +4,8 @@
 #ifndef GW_MASTER_H
 #define GW_MASTER_H
 
+#include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -31,6 +33,9 @@ const struct master_child *master_children(void);
 const struct cfg *master_cfg(void);
 const char *master_role_name(enum master_role);
 time_t master_started(void);
+/* Send a frame to the running child of that role (worker: connector); -1 if none. */
+int master_send(enum master_role, const char *connector, uint32_t type,
+    const void *data, size_t len);
 /* Ask for a reload (as SIGHUP); returns 0 and a message, or -1 and the reason. */
 int master_reload(char *msg, size_t msglen);
 

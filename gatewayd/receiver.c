@@ -24,6 +24,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/listener.h>
 
@@ -32,8 +33,11 @@
 #include "log.h"
 #include "proc.h"
 #include "receiver.h"
+#include "receiver_auth.h"
 #include "receiver_session.h"
+#include "receiver_tls.h"
 #include "spool.h"
+#include "stats.h"
 #include "xmalloc.h"
 
 #define RECEIVER_TICK_MS	100	/* shutdown progress check */
@@ -149,6 +153,7 @@ receiver_notify(struct receiver *r, struct receiver_commit *list)
 		}
 		strv[n++] = c->qid;
 		bytes += len;
+		receiver_count(r, "received");
 	}
 	if (n > 0) {
 		strv[n] = NULL;
@@ -274,6 +279,69 @@ receiver_session_gone(struct receiver *r)
 	event_base_loopexit(r->base, NULL);
 }
 
+static struct stats receiver_stats;
+static struct event *receiver_stats_ev;
+
+/* receiver_stats_flush - send the counter deltas to the master */
+static void
+receiver_stats_flush(evutil_socket_t fd, short what, void *arg)
+{
+	struct receiver *r = arg;
+	const char *strv[64];
+	char buf[4096];
+
+	(void)fd;
+	(void)what;
+	while (r->ipc != NULL && stats_encode(&receiver_stats, buf, sizeof(buf),
+	    strv, 64) > 0)
+		if (ipc_send_strings(r->ipc, IPC_RECV_STATS, strv) == -1)
+			break;
+}
+
+/* receiver_count - count an event; flushed within a second */
+void
+receiver_count(struct receiver *r, const char *key)
+{
+	struct timeval tv = { 1, 0 };
+
+	(void)stats_add(&receiver_stats, key, 1);
+	if (receiver_stats_ev == NULL &&
+	    (receiver_stats_ev = evtimer_new(r->base, receiver_stats_flush,
+	    r)) == NULL)
+		return;
+	if (!evtimer_pending(receiver_stats_ev, NULL))
+		evtimer_add(receiver_stats_ev, &tv);
+}
+
+/* receiver_count_reply - "reject.<code>[.<x.y.z>]" for a 4xx/5xx reply */
+void
+receiver_count_reply(struct receiver *r, struct evbuffer *out, size_t off)
+{
+	char line[24], key[40];
+	struct evbuffer_ptr p;
+	ssize_t n;
+	size_t i;
+
+	if (evbuffer_ptr_set(out, &p, off, EVBUFFER_PTR_SET) == -1 ||
+	    (n = evbuffer_copyout_from(out, &p, line, sizeof(line) - 1)) < 3)
+		return;
+	line[n] = '\0';
+	if ((line[0] != '4' && line[0] != '5') || line[3] == '-' || line[1] < '0' ||
+	    line[1] > '9' || line[2] < '0' || line[2] > '9')
+		return;
+	for (i = 4; line[3] == ' ' && i < (size_t)n &&
+	    ((line[i] >= '0' && line[i] <= '9') || line[i] == '.'); i++)
+		;
+	if (i > 8 && line[4] == line[0] && line[5] == '.')
+		snprintf(key, sizeof(key), "reject.%.3s.%.*s", line,
+		    (int)(i - 4), line + 4);
+	else
+		snprintf(key, sizeof(key), "reject.%.3s", line);
+	while (key[strlen(key) - 1] == '.')
+		key[strlen(key) - 1] = '\0';
+	receiver_count(r, key);
+}
+
 /* receiver_ipc - a frame from the master */
 static void
 receiver_ipc(struct ipc *ipc, const struct ipc_frame *f, void *arg)
@@ -283,6 +351,12 @@ receiver_ipc(struct ipc *ipc, const struct ipc_frame *f, void *arg)
 	switch (f->type) {
 	case IPC_SHUTDOWN:
 		receiver_shutdown(r, "master request");
+		break;
+	case IPC_PAUSE:
+	case IPC_RESUME:
+		r->paused = f->type == IPC_PAUSE;
+		log_info("receiving %s by the operator", r->paused ? "paused" :
+		    "resumed");
 		break;
 	default:
 		fatalx("unexpected %s from the master", ipc_type_name(f->type));
@@ -315,6 +389,20 @@ receiver_accept(struct evconnlistener *lev, evutil_socket_t fd,
 	char ip[64];
 	ssize_t n;
 
+	(void)evutil_make_socket_closeonexec(fd);
+	if (r->paused) {
+		static const char paused[] = "421 4.3.2 Service paused, try "
+		    "again later\r\n";
+
+		(void)!write(fd, paused, sizeof(paused) - 1);
+		close(fd);
+		receiver_count(r, "connections_refused");
+		receiver_count(r, "reject.421.4.3.2");
+		log_info("reject: connect from [%s]: receiving paused",
+		    net_ntop(sa, ip, sizeof(ip)));
+		return;
+	}
+	receiver_count(r, "connections");
 	if (r->shutting_down || r->nsessions >= r->cfg->smtp.max_sessions) {
 		n = write(fd, busy, sizeof(busy) - 1);
 		(void)n;
@@ -323,7 +411,7 @@ receiver_accept(struct evconnlistener *lev, evutil_socket_t fd,
 		    net_ntop(sa, ip, sizeof(ip)), r->nsessions);
 		return;
 	}
-	rsession_new(r, fd, sa, salen, l->name);
+	rsession_new(r, fd, sa, salen, l);
 }
 
 /* receiver_accept_retry - re-enable a listener after a pause */
@@ -367,6 +455,8 @@ receiver_listen(struct receiver *r, int nlisteners)
 
 		l->rcv = r;
 		l->name = r->cfg->listeners[i].name;
+		l->cfg = &r->cfg->listeners[i];
+		l->ssl_ctx = r->tls_ctx[i];
 		if (evutil_make_socket_nonblocking(fd) == -1)
 			fatal("listening socket %d", fd);
 		/* backlog 0: already listening with the configured backlog */
@@ -397,6 +487,45 @@ receiver_stop_listening(struct receiver *r)
 			event_free(l->retry_ev);
 		l->retry_ev = NULL;
 	}
+}
+
+/* receiver_tls_load - the TLS contexts, read while still privileged */
+static void
+receiver_tls_load(struct receiver *r)
+{
+	size_t i;
+
+	r->tls_ctx = xcalloc(r->cfg->nlisteners, sizeof(*r->tls_ctx));
+	for (i = 0; i < r->cfg->nlisteners; i++)
+		if (r->cfg->listeners[i].tls != CFG_TLS_NONE)
+			r->tls_ctx[i] = receiver_tls_ctx(&r->cfg->listeners[i]);
+}
+
+/*
+ * receiver_auth_load - SASL, when a listener offers AUTH; nonzero when
+ * the receiver must not chroot: sasldb and saslauthd live outside the
+ * spool and are opened at each authentication
+ */
+static int
+receiver_auth_load(struct receiver *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->cfg->nlisteners; i++)
+		if (r->cfg->listeners[i].auth)
+			break;
+	if (i == r->cfg->nlisteners)
+		return 0;
+	if (rauth_init(r->cfg) == -1) {
+		log_warnx("SMTP AUTH is not available: not offered");
+		return 0;
+	}
+	r->auth_ready = 1;
+	if (geteuid() == 0)
+		log_info("AUTH is enabled: the receiver is not chrooted (the "
+		    "SASL %s is outside the spool)", r->cfg->sasl.backend ==
+		    CFG_SASL_SASLDB ? "database" : "saslauthd socket");
+	return 1;
 }
 
 /* receiver_signals - graceful stop on SIGTERM/SIGINT */
@@ -436,7 +565,9 @@ main(int argc, char **argv)
 		fatalx("spool %s: %s", r->cfg->spool, err);
 	if ((r->base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
-	proc_drop_privileges(r->cfg->user, r->cfg->spool);
+	receiver_tls_load(r);
+	proc_drop_privileges(r->cfg->user, receiver_auth_load(r) ? NULL :
+	    r->cfg->spool);
 
 	receiver_commit_start(r);
 	receiver_listen(r, opts.nlisteners);

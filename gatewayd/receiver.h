@@ -15,6 +15,7 @@
 
 struct event;
 struct event_base;
+struct evbuffer;
 struct evconnlistener;
 struct cfg;
 struct ipc;
@@ -29,6 +30,8 @@ struct receiver_listener {
 	struct receiver *rcv;
 	struct evconnlistener *lev;
 	const char *name;		/* cfg listener name */
+	const struct cfg_listener *cfg;
+	struct ssl_ctx_st *ssl_ctx;	/* SSL_CTX, NULL when tls is none */
 	struct event *retry_ev;		/* re-enable after an accept error */
 };
 
@@ -38,14 +41,17 @@ struct receiver {
 	struct spool *spool;
 	struct ipc *ipc;
 	const char *hostname;
+	int auth_ready;			/* SASL initialised: AUTH can be offered */
 
 	struct receiver_listener *listeners;
 	size_t nlisteners;
+	struct ssl_ctx_st **tls_ctx;	/* per configured listener, NULL if no TLS */
 
 	TAILQ_HEAD(rsession_list, rsession) sessions;
 	size_t nsessions;
 
 	int shutting_down;
+	int paused;			/* gatewayctl pause receive: answer 421 */
 	struct event *shutdown_ev;	/* periodic check while stopping */
 	unsigned int shutdown_ticks;
 
@@ -64,6 +70,10 @@ struct receiver {
 /* Queue a finished message for the next group commit (the session is parked). */
 void receiver_commit_submit(struct receiver *, struct rsession *,
     struct spool_msg *);
+/* Count an event (stats.h key); the deltas go to the master within a second. */
+void receiver_count(struct receiver *, const char *key);
+/* Count the reply queued in out after offset off when it is a 4xx/5xx. */
+void receiver_count_reply(struct receiver *, struct evbuffer *out, size_t off);
 /* A session was freed: at shutdown, maybe it was the last one. */
 void receiver_session_gone(struct receiver *);
 

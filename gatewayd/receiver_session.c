@@ -1,173 +1,109 @@
 /*
- * receiver_session.c - one ESMTP session of the receiver
+ * receiver_session.c - the life of one receiver connection
  *
- * States: CMD (reading command lines), DATA (streaming the message into
- * tmp/), COMMIT (parked, reading disabled, until the commit thread has
- * made the message durable), CLOSING (last reply queued; freed once it is
- * written).  Every complete line in the input buffer is handled in order
- * (PIPELINING); replies collect in the bufferevent's output and leave
- * together when the callback returns.
+ * Phases: RS_PROXY (listeners with proxy_protocol: the header is read
+ * straight from the socket, never a byte past it, within proxy_timeout,
+ * and only from a proxy_trusted peer), then the bufferevent is created
+ * (OpenSSL for implicit TLS), RS_START (TLS handshake and/or
+ * greeting_delay: input now means the client talks before the greeting
+ * and is refused with 554), then the 220 and the command phases handled
+ * by receiver_smtp.c.  CLOSING: the last reply is queued; the session is
+ * freed once it is written.
  *
- * DATA: only <CRLF>.<CRLF> ends the message: the "." line must follow a
- * line that ended in CRLF, so "\n.\n", "\n.\r\n" and "\r\n.\n" never end
- * it.  Dot-unstuffing applies to lines that start after a CRLF.  Bare LFs
- * are stored as received.  Long lines are streamed in pieces so memory
- * stays bounded; a message over the size limit is read to its end, not
- * stored, and refused with 552.
+ * STARTTLS: the 220 is written synchronously, every byte still buffered
+ * is dropped (a command pipelined behind STARTTLS must never run inside
+ * TLS, CVE-2011-0411), the plain bufferevent is replaced by an OpenSSL one
+ * on the same descriptor, and the SMTP state is reset.
  *
- * Relay control at RCPT: local domains and local addresses are accepted
- * from anyone, except local parts that could route elsewhere (user%ext,
- * ext!user, "user@ext") from clients outside relay.allow; any other
- * recipient only from clients in relay.allow.
+ * Bounded memory: command lines are capped (overlong ones are skipped to
+ * their end), message text is streamed in pieces, and reading pauses
+ * while more than RS_OUTPUT_MAX bytes of replies wait for a client that
+ * does not read them.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
+#include <openssl/err.h>
 
-#include "addr.h"
 #include "cfg.h"
-#include "envelope.h"
 #include "log.h"
+#include "net.h"
+#include "proxy.h"
 #include "receiver.h"
+#include "receiver_auth.h"
 #include "receiver_session.h"
-#include "smtp_parse.h"
-#include "spool.h"
+#include "receiver_tls.h"
 #include "xmalloc.h"
 
-#define RS_HELO_MAX	255		/* HELO text kept */
-#define RS_DATA_CHUNK	(64 * 1024)	/* a longer line is streamed in pieces */
-#define RS_LOGTEXT	300		/* cleaned client text in log lines */
-
-enum rs_state {
-	RS_CMD,
-	RS_DATA,
-	RS_COMMIT,
-	RS_CLOSING
-};
-
-struct rsession {
-	TAILQ_ENTRY(rsession) entry;
-	struct receiver *rcv;
-	struct bufferevent *bev;
-	enum rs_state state;
-	int dead;			/* client gone while the commit runs */
-	char ip[64];
-	const char *listener;
-	int relay_ok;			/* client is in relay.allow */
-
-	int esmtp;			/* EHLO (else HELO) */
-	char helo[RS_HELO_MAX + 1];	/* cleaned; "" before HELO/EHLO */
-
-	/* transaction */
-	int in_mail;
-	char from[ADDR_BUFLEN];
-	enum smtp_body body;
-	struct envelope env;		/* recipients; the rest filled at DATA */
-	struct spool_msg *msg;
-	char qid[SPOOL_QID_LEN + 1];
-	unsigned long long msg_bytes;	/* client bytes after unstuffing */
-	int too_big;
-	int write_errno;
-	int line_start;			/* next data byte starts a line */
-	int prev_crlf;			/* the previous data line ended in CRLF */
-	char last_byte;			/* last data byte consumed */
-
-	/* command input */
-	char *line;			/* one command line (max_line_length) */
-	size_t linecap;
-	int discard;			/* skipping the rest of an overlong line */
-
-	/* counters for limits and the disconnect log line */
-	size_t ncommands;		/* non-mail commands since the last MAIL */
-	size_t nerrors;
-	size_t nmessages;
-	size_t nrejected;
-	size_t ntotal;			/* every command */
-};
+#define RS_READ_MAX	(256 * 1024)	/* input buffered before reading pauses */
 
 static void rsession_input(struct rsession *);
+static void rsession_read_cb(struct bufferevent *, void *);
+static void rsession_write_cb(struct bufferevent *, void *);
+static void rsession_event_cb(struct bufferevent *, short, void *);
 
 /* rs_clean - untrusted text for a log line */
-static const char *
+const char *
 rs_clean(char *dst, size_t dstlen, const char *src)
 {
 	return log_clean(dst, dstlen, src, strlen(src));
 }
 
 /* rsession_reply - queue one reply line (CRLF added) */
-static void __attribute__((format(printf, 2, 3)))
+void
 rsession_reply(struct rsession *s, const char *fmt, ...)
 {
 	struct evbuffer *out = bufferevent_get_output(s->bev);
+	size_t before = evbuffer_get_length(out);
 	va_list ap;
 
 	va_start(ap, fmt);
 	evbuffer_add_vprintf(out, fmt, ap);
 	va_end(ap);
 	evbuffer_add(out, "\r\n", 2);
+	receiver_count_reply(s->rcv, out, before);
 }
 
 /* rsession_close - the last reply is queued: stop reading, free once written */
-static void
+void
 rsession_close(struct rsession *s)
 {
 	s->state = RS_CLOSING;
-	bufferevent_disable(s->bev, EV_READ);
+	if (s->bev != NULL)
+		bufferevent_disable(s->bev, EV_READ);
 }
 
-/* rsession_count_error - count a client mistake; 421 and close at the limit */
-static void
-rsession_count_error(struct rsession *s)
+/* rsession_pending - unread input bytes */
+size_t
+rsession_pending(struct rsession *s)
 {
-	s->nerrors++;
-	s->nrejected++;
-	if (s->nerrors >= s->rcv->cfg->smtp.max_errors) {
-		rsession_reply(s, "421 4.7.0 %s Error: too many errors",
-		    s->rcv->hostname);
-		log_info("too many errors from [%s]: closing", s->ip);
-		rsession_close(s);
-	}
+	return evbuffer_get_length(bufferevent_get_input(s->bev));
 }
 
-/*
- * rsession_error - a reply for a client mistake: counted, logged, and
- * the session closed with 421 when the error limit is reached
- */
-static void
-rsession_error(struct rsession *s, const char *verb, const char *reply)
+/* rsession_discard_input - drop every buffered input byte */
+size_t
+rsession_discard_input(struct rsession *s)
 {
-	rsession_reply(s, "%s", reply);
-	log_info("reject: %s from [%s]: %s", verb, s->ip, reply);
-	rsession_count_error(s);
-}
+	struct evbuffer *in = bufferevent_get_input(s->bev);
+	size_t n = evbuffer_get_length(in);
 
-/* rsession_reset - forget the transaction (RSET, HELO, after DATA) */
-static void
-rsession_reset(struct rsession *s)
-{
-	if (s->msg != NULL)
-		spool_msg_abort(s->msg);
-	s->msg = NULL;
-	s->in_mail = 0;
-	s->from[0] = '\0';
-	s->body = SMTP_BODY_DEFAULT;
-	envelope_clear(&s->env);
-	s->qid[0] = '\0';
-	s->msg_bytes = 0;
-	s->too_big = 0;
-	s->write_errno = 0;
+	evbuffer_drain(in, n);
+	return n;
 }
 
 /* rsession_free - close the connection and free everything */
@@ -177,13 +113,29 @@ rsession_free(struct rsession *s)
 	struct receiver *r = s->rcv;
 	char helo[RS_LOGTEXT];
 
-	log_info("disconnect from [%s] helo=%s commands=%zu messages=%zu "
-	    "rejected=%zu", s->ip, s->helo[0] ? rs_clean(helo, sizeof(helo),
-	    s->helo) : "-", s->ntotal, s->nmessages, s->nrejected);
-	rsession_reset(s);
+	if (s->begun)
+		log_info("disconnect from [%s] helo=%s commands=%zu messages=%zu "
+		    "rejected=%zu", s->ip, s->helo[0] ? rs_clean(helo,
+		    sizeof(helo), s->helo) : "-", s->ntotal, s->nmessages,
+		    s->nrejected);
+	rsmtp_reset(s);
+	rauth_free(s->auth);
+	free(s->auth_user);
 	TAILQ_REMOVE(&r->sessions, s, entry);
 	r->nsessions--;
-	bufferevent_free(s->bev);
+	if (s->bev != NULL)
+		bufferevent_free(s->bev);
+	if (s->ssl != NULL) {
+		SSL_shutdown(s->ssl);	/* best effort close_notify */
+		SSL_free(s->ssl);
+	}
+	if (s->timer_ev != NULL)
+		event_free(s->timer_ev);
+	if (s->proxy_ev != NULL)
+		event_free(s->proxy_ev);
+	if (s->life_ev != NULL)
+		event_free(s->life_ev);
+	close(s->fd);
 	free(s->line);
 	free(s);
 	receiver_session_gone(r);
@@ -193,304 +145,280 @@ rsession_free(struct rsession *s)
 static void
 rsession_maybe_free(struct rsession *s)
 {
-	if (s->state == RS_CLOSING &&
+	if (s->state != RS_CLOSING)
+		return;
+	if (s->bev == NULL ||
 	    evbuffer_get_length(bufferevent_get_output(s->bev)) == 0)
 		rsession_free(s);
 }
 
-/* rsession_set_helo - keep a cleaned copy of the HELO/EHLO argument */
+/* rsession_setup_bev - callbacks, timeouts and watermarks of s->bev */
 static void
-rsession_set_helo(struct rsession *s, const char *arg, size_t len)
+rsession_setup_bev(struct rsession *s)
 {
-	size_t i;
+	struct timeval tv = { s->rcv->cfg->smtp.idle_timeout, 0 };
 
-	if (len > RS_HELO_MAX)
-		len = RS_HELO_MAX;
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)arg[i];
-
-		/* it goes into Received: and logs: printable, no comment chars */
-		s->helo[i] = (c > 0x20 && c < 0x7f && c != '(' && c != ')' &&
-		    c != '\\') ? (char)c : '_';
-	}
-	s->helo[len] = '\0';
+	bufferevent_setcb(s->bev, rsession_read_cb, rsession_write_cb,
+	    rsession_event_cb, s);
+	bufferevent_set_timeouts(s->bev, &tv, &tv);
+	bufferevent_setwatermark(s->bev, EV_READ, 0, RS_READ_MAX);
+	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
 }
 
-/* rsession_helo - HELO and EHLO */
-static void
-rsession_helo(struct rsession *s, const struct smtp_cmd *cmd)
-{
-	const struct cfg_smtp *c = &s->rcv->cfg->smtp;
-
-	rsession_reset(s);
-	rsession_set_helo(s, cmd->arg, cmd->arglen);
-	s->esmtp = cmd->verb == SMTP_EHLO;
-	if (!s->esmtp) {
-		rsession_reply(s, "250 %s", s->rcv->hostname);
-		return;
-	}
-	rsession_reply(s, "250-%s", s->rcv->hostname);
-	rsession_reply(s, "250-PIPELINING");
-	rsession_reply(s, "250-SIZE %zu", c->max_message_size);
-	rsession_reply(s, "250-8BITMIME");
-	rsession_reply(s, "250 ENHANCEDSTATUSCODES");
-}
-
-/* rsession_mail - MAIL FROM */
-static void
-rsession_mail(struct rsession *s, const struct smtp_cmd *cmd)
-{
-	const struct cfg_smtp *c = &s->rcv->cfg->smtp;
-
-	if (s->helo[0] == '\0') {
-		rsession_error(s, "MAIL", "503 5.5.1 Error: send HELO/EHLO first");
-		return;
-	}
-	if (s->in_mail) {
-		rsession_error(s, "MAIL", "503 5.5.1 Error: nested MAIL command");
-		return;
-	}
-	if (cmd->size >= 0 && (unsigned long long)cmd->size >
-	    (unsigned long long)c->max_message_size) {
-		rsession_error(s, "MAIL", "552 5.3.4 Message size exceeds "
-		    "fixed maximum message size");
-		return;
-	}
-	s->in_mail = 1;
-	snprintf(s->from, sizeof(s->from), "%s", cmd->path);
-	s->body = cmd->body;
-	s->ncommands = 0;
-	rsession_reply(s, "250 2.1.0 Ok");
-}
-
-/* rsession_rcpt_denied - relay control; NULL when the recipient may pass */
-static const char *
-rsession_rcpt_denied(struct rsession *s, const char *addr)
-{
-	const struct cfg *cfg = s->rcv->cfg;
-	int local;
-
-	if (addr_is_postmaster(addr))
-		return NULL;		/* RFC 5321 4.5.1: always accepted */
-	local = cfg_local_domain(cfg, addr_domain(addr)) ||
-	    cfg_local_address(cfg, addr);
-	if (local) {
-		if (addr_hidden(addr) && !s->relay_ok)
-			return "550 5.7.1 Error: this address form is not "
-			    "accepted (relaying denied)";
-		return NULL;
-	}
-	if (s->relay_ok)
-		return NULL;
-	return "550 5.7.1 Error: relaying denied";
-}
-
-/* rsession_rcpt - RCPT TO */
-static void
-rsession_rcpt(struct rsession *s, const struct smtp_cmd *cmd)
-{
-	const char *denied;
-	char from[RS_LOGTEXT], to[RS_LOGTEXT];
-
-	if (!s->in_mail) {
-		rsession_error(s, "RCPT", "503 5.5.1 Error: need MAIL command");
-		return;
-	}
-	if ((denied = rsession_rcpt_denied(s, cmd->path)) != NULL) {
-		rsession_reply(s, "%s", denied);
-		log_info("reject: RCPT from [%s]: %s; from=<%s> to=<%s>",
-		    s->ip, denied, rs_clean(from, sizeof(from), s->from),
-		    rs_clean(to, sizeof(to), cmd->path));
-		rsession_count_error(s);
-		return;
-	}
-	if (s->env.nrcpt >= s->rcv->cfg->smtp.max_recipients ||
-	    envelope_add_rcpt(&s->env, cmd->path) == NULL) {
-		s->nrejected++;
-		rsession_reply(s, "452 4.5.3 Error: too many recipients");
-		log_info("reject: RCPT from [%s]: 452 4.5.3 too many recipients "
-		    "(%zu); to=<%s>", s->ip, s->env.nrcpt,
-		    rs_clean(to, sizeof(to), cmd->path));
-		return;
-	}
-	rsession_reply(s, "250 2.1.5 Ok");
-}
-
-/* rsession_envelope - fill the envelope of the message being received */
-static void
-rsession_envelope(struct rsession *s)
-{
-	struct envelope *e = &s->env;
-	struct timeval tv;
-
-	gettimeofday(&tv, NULL);
-	e->version = ENVELOPE_VERSION;
-	e->kind = ENVELOPE_MESSAGE;
-	spool_qid_new(0, e->id);
-	e->arrival_us = (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
-	e->listener = xstrdup(s->listener);
-	e->client = xstrdup(s->ip);
-	e->client_name = xstrdup("");
-	e->helo = xstrdup(s->helo);
-	e->auth = NULL;
-	e->proto = xstrdup(s->esmtp ? "ESMTP" : "SMTP");
-	e->body = xstrdup(s->body == SMTP_BODY_8BITMIME ? "8BITMIME" : "7BIT");
-	e->size = -1;
-	e->from = xstrdup(s->from);
-}
-
-/* rsession_received - the Received: header at the top of the message */
+/* rsession_tls_bev - an OpenSSL bufferevent on the session's socket */
 static int
-rsession_received(struct rsession *s)
+rsession_tls_bev(struct rsession *s)
 {
-	char date[64], rcpt[ADDR_BUFLEN + 16], buf[2048];
-	struct tm tm;
-	time_t now = time(NULL);
-	int n;
-
-	localtime_r(&now, &tm);
-	if (strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm) == 0)
+	if ((s->ssl = SSL_new(s->lst->ssl_ctx)) == NULL)
 		return -1;
-	rcpt[0] = '\0';
-	if (s->env.nrcpt == 1)
-		snprintf(rcpt, sizeof(rcpt), "\r\n\tfor <%s>", s->env.rcpt[0].addr);
-	n = snprintf(buf, sizeof(buf), "Received: from %s (unknown [%s])\r\n"
-	    "\tby %.255s (gatewayd) with %s id %s%s; %s\r\n", s->helo, s->ip,
-	    s->rcv->hostname, s->esmtp ? "ESMTP" : "SMTP", s->qid, rcpt, date);
-	if (n < 0 || (size_t)n >= sizeof(buf))
+	/* not BEV_OPT_CLOSE_ON_FREE: rsession_free closes fd and frees ssl */
+	s->bev = bufferevent_openssl_socket_new(s->rcv->base, s->fd, s->ssl,
+	    BUFFEREVENT_SSL_ACCEPTING, 0);
+	if (s->bev == NULL)
 		return -1;
-	return spool_msg_write(s->msg, buf, (size_t)n);
+	bufferevent_openssl_set_allow_dirty_shutdown(s->bev, 1);
+	rsession_setup_bev(s);
+	return 0;
 }
 
-/* rsession_data_cmd - DATA: create the spool file, then read the message */
-static void
-rsession_data_cmd(struct rsession *s)
+/* rsession_flush - write queued replies now (before the TLS switch) */
+static int
+rsession_flush(struct rsession *s)
 {
-	char err[SPOOL_ERRLEN];
+	struct evbuffer *out = bufferevent_get_output(s->bev);
+	struct pollfd pfd = { s->fd, POLLOUT, 0 };
+	int tries = 0, rc = 0;
 
-	if (!s->in_mail) {
-		rsession_error(s, "DATA", "503 5.5.1 Error: need MAIL command");
-		return;
+	/* a socket bufferevent freezes the front of its output: we drain it */
+	evbuffer_unfreeze(out, 1);
+	while (evbuffer_get_length(out) > 0) {
+		if (evbuffer_write(out, s->fd) >= 0)
+			continue;
+		if ((errno != EAGAIN && errno != EINTR) || ++tries > 20) {
+			rc = -1;
+			break;
+		}
+		(void)poll(&pfd, 1, 100);
 	}
-	if (s->env.nrcpt == 0) {
-		rsession_error(s, "DATA", "503 5.5.1 Error: need RCPT command");
-		return;
-	}
-	rsession_envelope(s);
-	snprintf(s->qid, sizeof(s->qid), "%s", s->env.id);
-	s->msg = spool_msg_create(s->rcv->spool, &s->env, err, sizeof(err));
-	if (s->msg == NULL || rsession_received(s) == -1) {
-		int nospace = errno == ENOSPC || errno == EDQUOT || errno == EFBIG;
-
-		log_warnx("%s: cannot create the queue file: %s", s->qid,
-		    s->msg == NULL ? err : strerror(errno));
-		rsession_reply(s, nospace ? "452 4.3.1 Insufficient system storage" :
-		    "451 4.3.0 Error: queue file write error");
-		rsession_reset(s);
-		return;
-	}
-	s->state = RS_DATA;
-	s->line_start = 1;
-	s->prev_crlf = 1;
-	s->last_byte = '\n';
-	rsession_reply(s, "354 End data with <CR><LF>.<CR><LF>");
+	evbuffer_freeze(out, 1);
+	return rc;
 }
 
-/* rsession_simple - verbs that need no transaction state */
-static void
-rsession_simple(struct rsession *s, const struct smtp_cmd *cmd)
+/* rsession_starttls - switch the session to TLS (see the file comment) */
+void
+rsession_starttls(struct rsession *s)
 {
-	switch (cmd->verb) {
-	case SMTP_RSET:
-		rsession_reset(s);
-		rsession_reply(s, "250 2.0.0 Ok");
-		break;
-	case SMTP_NOOP:
-		rsession_reply(s, "250 2.0.0 Ok");
-		break;
-	case SMTP_QUIT:
-		rsession_reply(s, "221 2.0.0 Bye");
+	size_t junk = rsession_discard_input(s);
+
+	if (junk > 0)
+		log_info("STARTTLS from [%s]: discarded %zu byte(s) sent before "
+		    "the TLS handshake", s->ip, junk);
+	rsession_reply(s, "220 2.0.0 Ready to start TLS");
+	if (rsession_flush(s) == -1) {
+		log_info("STARTTLS from [%s]: cannot send the reply", s->ip);
 		rsession_close(s);
-		break;
-	case SMTP_VRFY:
-		rsession_reply(s, "252 2.5.2 Cannot VRFY user, but will accept "
-		    "message and attempt delivery");
-		break;
-	case SMTP_HELP:
-		rsession_reply(s, "214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA "
-		    "RSET NOOP QUIT VRFY HELP");
-		break;
-	default:
-		rsession_error(s, smtp_verb_name(cmd->verb),
-		    "502 5.5.1 Error: command not implemented");
-		break;
+		evbuffer_drain(bufferevent_get_output(s->bev), (size_t)-1);
+		return;
 	}
+	bufferevent_free(s->bev);
+	s->bev = NULL;
+	if (rsession_tls_bev(s) == -1)
+		fatalx("cannot create a TLS bufferevent");
+	/* RFC 3207 4.2: forget everything learnt before TLS */
+	rsmtp_reset(s);
+	s->helo[0] = '\0';
+	s->esmtp = 0;
 }
 
-/* rsession_command - dispatch one parsed command line */
+/* rsession_greet - send 220, unless the client already talked */
 static void
-rsession_command(struct rsession *s, const char *line, size_t len)
+rsession_greet(struct rsession *s)
 {
-	struct smtp_cmd cmd;
+	char c;
+	ssize_t n = 0;
 
-	s->ntotal++;
-	if (s->rcv->shutting_down && !s->in_mail) {
-		rsession_reply(s, "421 4.3.2 %s Service shutting down",
+	if (s->ssl == NULL)
+		n = recv(s->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+	if (n > 0 || rsession_pending(s) > 0) {
+		log_info("reject: [%s] sent data before the greeting", s->ip);
+		rsession_reply(s, "554 5.5.0 %s Error: SMTP protocol "
+		    "synchronization (data sent before the greeting)",
 		    s->rcv->hostname);
 		rsession_close(s);
 		return;
 	}
-	if (smtp_parse(line, len, &cmd) == -1) {
-		rsession_error(s, smtp_verb_name(cmd.verb), cmd.reply);
+	s->state = RS_CMD;
+	rsession_reply(s, "220 %s ESMTP gatewayd", s->rcv->hostname);
+}
+
+/* rsession_greet_later - greet now or after smtp.greeting_delay */
+static void
+rsession_greet_later(struct rsession *s)
+{
+	struct timeval tv = { s->rcv->cfg->smtp.greeting_delay, 0 };
+
+	if (tv.tv_sec == 0) {
+		rsession_greet(s);
 		return;
 	}
-	if (cmd.verb != SMTP_MAIL && cmd.verb != SMTP_RCPT &&
-	    cmd.verb != SMTP_DATA && cmd.verb != SMTP_QUIT &&
-	    ++s->ncommands > s->rcv->cfg->smtp.max_commands) {
-		rsession_reply(s, "421 4.7.0 %s Error: too many commands",
-		    s->rcv->hostname);
-		log_info("too many commands from [%s]: closing", s->ip);
+	s->state = RS_START;
+	evtimer_add(s->timer_ev, &tv);
+}
+
+/* rsession_per_client - sessions of the same client address */
+static size_t
+rsession_per_client(struct rsession *s)
+{
+	struct rsession *o;
+	size_t n = 0;
+
+	TAILQ_FOREACH(o, &s->rcv->sessions, entry)
+		if (o->begun && strcmp(o->ip, s->ip) == 0)
+			n++;
+	return n;
+}
+
+/* rsession_begin - the client is known: policy, bufferevent, greeting */
+static void
+rsession_begin(struct rsession *s, const struct sockaddr *client)
+{
+	struct receiver *r = s->rcv;
+	int too_many;
+
+	net_ntop(client, s->ip, sizeof(s->ip));
+	s->relay_ok = net_list_match(&r->cfg->relay.allow, client);
+	too_many = rsession_per_client(s) >= r->cfg->smtp.max_connections_per_client;
+	s->begun = 1;
+	log_info("connect from [%s]%s%s on %s%s", s->ip,
+	    strcmp(s->ip, s->peer) != 0 ? " via proxy " : "",
+	    strcmp(s->ip, s->peer) != 0 ? s->peer : "", s->lst->name,
+	    s->relay_ok ? " (relay allowed)" : "");
+	if (too_many || s->lcfg->tls != CFG_TLS_IMPLICIT) {
+		s->bev = bufferevent_socket_new(r->base, s->fd, 0);
+		if (s->bev == NULL)
+			fatalx("bufferevent_socket_new failed");
+		rsession_setup_bev(s);
+	} else if (rsession_tls_bev(s) == -1)
+		fatalx("cannot create a TLS bufferevent");
+	if (too_many) {
+		log_info("reject: [%s]: too many connections from this client",
+		    s->ip);
+		rsession_reply(s, "421 4.7.0 %s Error: too many connections "
+		    "from your address", r->hostname);
 		rsession_close(s);
 		return;
 	}
-	switch (cmd.verb) {
-	case SMTP_HELO:
-	case SMTP_EHLO:
-		rsession_helo(s, &cmd);
-		break;
-	case SMTP_MAIL:
-		rsession_mail(s, &cmd);
-		break;
-	case SMTP_RCPT:
-		rsession_rcpt(s, &cmd);
-		break;
-	case SMTP_DATA:
-		rsession_data_cmd(s);
-		break;
-	default:
-		rsession_simple(s, &cmd);
-		break;
-	}
+	if (s->lcfg->tls == CFG_TLS_IMPLICIT)
+		s->state = RS_START;	/* greeting once the handshake is done */
+	else
+		rsession_greet_later(s);
 }
 
-/* rsession_line_too_long - the reply for an overlong command line */
+/* rsession_proxy_done - a complete PROXY header: check, then begin */
 static void
-rsession_line_too_long(struct rsession *s)
+rsession_proxy_done(struct rsession *s, const struct sockaddr *peer)
 {
-	s->ntotal++;
-	rsession_error(s, "command", "500 5.5.2 Error: line too long");
+	struct proxy_info pi;
+	const char *why;
+
+	if (proxy_parse(s->proxy_buf, s->proxy_have, &pi, &why) == -1) {
+		log_info("reject: [%s]: %s: closing", s->peer, why);
+		rsession_close(s);
+		return;
+	}
+	event_del(s->proxy_ev);
+	event_del(s->timer_ev);
+	rsession_begin(s, pi.local ? peer : (const struct sockaddr *)&pi.src);
+}
+
+/* rsession_proxy_cb - read the PROXY header without reading past it */
+static void
+rsession_proxy_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct rsession *s = arg;
+	struct sockaddr_storage peer;
+	socklen_t plen = sizeof(peer);
+	const char *why = "connection closed";
+	ssize_t n;
+	int need;
+
+	while ((need = proxy_need(s->proxy_buf, s->proxy_have, &why)) > 0) {
+		n = recv(fd, s->proxy_buf + s->proxy_have, (size_t)need, 0);
+		if (n == -1 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (n <= 0) {
+			why = n == 0 ? "connection closed" : strerror(errno);
+			need = -1;
+			break;
+		}
+		s->proxy_have += (size_t)n;
+	}
+	if (need == -1) {
+		log_info("reject: [%s]: bad PROXY header: %s: closing", s->peer,
+		    why);
+		rsession_close(s);
+		rsession_free(s);
+		return;
+	}
+	if (getpeername(fd, (struct sockaddr *)&peer, &plen) == -1)
+		memset(&peer, 0, sizeof(peer));
+	rsession_proxy_done(s, (struct sockaddr *)&peer);
+	rsession_maybe_free(s);
+}
+
+/* rsession_timer_cb - PROXY deadline or end of the greeting delay */
+static void
+rsession_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct rsession *s = arg;
+
+	if (s->state == RS_PROXY) {
+		log_info("reject: [%s]: no PROXY header within %ld s: closing",
+		    s->peer, (long)s->lcfg->proxy_timeout);
+		rsession_free(s);
+		return;
+	}
+	if (s->state == RS_START)
+		rsession_greet(s);
+	rsession_maybe_free(s);
+}
+
+/* rsession_life_cb - smtp.max_session_time reached */
+static void
+rsession_life_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct rsession *s = arg;
+	struct timeval again = { 1, 0 };
+
+	if (s->state == RS_COMMIT) {
+		evtimer_add(s->life_ev, &again);	/* answer the commit first */
+		return;
+	}
+	log_info("session time limit from [%s]: closing", s->ip);
+	if (s->state == RS_PROXY || s->bev == NULL) {
+		rsession_free(s);
+		return;
+	}
+	if (s->state != RS_CLOSING) {
+		rsession_reply(s, "421 4.4.2 %s Error: session time limit "
+		    "exceeded", s->rcv->hostname);
+		rsession_close(s);
+	}
+	rsession_maybe_free(s);
 }
 
 /*
- * rsession_command_input - take one command line from the input buffer;
- * 1 when something was consumed, 0 when more input is needed
+ * rsession_line_input - take one line from the input buffer for the
+ * command or AUTH phase; 1 when something was consumed, 0 when more input
+ * is needed
  */
 static int
-rsession_command_input(struct rsession *s)
+rsession_line_input(struct rsession *s)
 {
 	struct evbuffer *in = bufferevent_get_input(s->bev);
 	size_t len = evbuffer_get_length(in), eol_len = 0, n;
 	struct evbuffer_ptr p;
+	int bare_cr;
 
 	if (len == 0)
 		return 0;
@@ -507,33 +435,84 @@ rsession_command_input(struct rsession *s)
 	if (s->discard || n + 2 > s->linecap) {
 		evbuffer_drain(in, n + eol_len);
 		s->discard = 0;
-		rsession_line_too_long(s);
+		s->ntotal++;
+		rsession_reply(s, "500 5.5.2 Error: line too long");
+		log_info("reject: command from [%s]: line too long", s->ip);
+		rsmtp_count_error(s);
 		return 1;
 	}
 	if (evbuffer_remove(in, s->line, n) != (int)n)
 		panic("evbuffer_remove short read");
 	evbuffer_drain(in, eol_len);
-	rsession_command(s, s->line, n);
+	s->line[n] = '\0';
+	bare_cr = memchr(s->line, '\r', n) != NULL;
+	if (eol_len == 1 || bare_cr) {
+		if (s->rcv->cfg->smtp.bare_lf == CFG_BARE_LF_REJECT || bare_cr) {
+			log_info("reject: [%s]: bare <%s> in a command line",
+			    s->ip, bare_cr ? "CR" : "LF");
+			rsession_reply(s, "521 5.5.2 %s Error: bare <%s> received",
+			    s->rcv->hostname, bare_cr ? "CR" : "LF");
+			rsession_close(s);
+			return 1;
+		}
+	}
+	if (s->state == RS_AUTH)
+		rsmtp_auth_line(s, s->line, n);
+	else
+		rsmtp_command(s, s->line, n);
 	return 1;
 }
 
-/* rsession_data_write - message bytes: count, check the limit, store */
+/* rsession_bare - refuse message text with a bare CR or LF (reject mode) */
 static void
-rsession_data_write(struct rsession *s, const char *buf, size_t len)
+rsession_bare(struct rsession *s, const char *what)
 {
-	s->msg_bytes += len;
-	if (s->too_big || s->write_errno)
-		return;
-	if (s->msg_bytes > s->rcv->cfg->smtp.max_message_size) {
-		s->too_big = 1;
-		return;
+	log_info("%s: reject: [%s] sent a bare <%s> in the message text: "
+	    "closing", s->qid, s->ip, what);
+	rsession_reply(s, "521 5.5.2 %s Error: bare <%s> received",
+	    s->rcv->hostname, what);
+	rsmtp_reset(s);
+	rsession_close(s);
+}
+
+/*
+ * rsession_data_text - message text of one DATA piece: find bare CR/LF,
+ * refuse them or normalise them to CRLF, then store
+ */
+static int
+rsession_data_text(struct rsession *s, const char *buf, size_t k)
+{
+	char out[2 * 8192 + 2];
+	size_t i, o = 0;
+	char prev = s->last_byte;
+	int normalize = s->rcv->cfg->smtp.bare_lf == CFG_BARE_LF_NORMALIZE;
+
+	for (i = 0; i < k; i++) {
+		char c = buf[i];
+
+		if (prev == '\r' && c != '\n') {
+			if (!normalize) {
+				rsession_bare(s, "CR");
+				return -1;
+			}
+			out[o++] = '\n';
+		}
+		if (c == '\n' && prev != '\r') {
+			if (!normalize) {
+				rsession_bare(s, "LF");
+				return -1;
+			}
+			out[o++] = '\r';
+		}
+		out[o++] = c;
+		prev = c;
 	}
-	if (spool_msg_write(s->msg, buf, len) == -1)
-		s->write_errno = errno ? errno : EIO;
+	rsession_data_write(s, out, o);
+	return 0;
 }
 
 /* rsession_data_piece - move n input bytes to the message; eol: ends a line */
-static void
+void
 rsession_data_piece(struct rsession *s, size_t n, int eol)
 {
 	struct evbuffer *in = bufferevent_get_input(s->bev);
@@ -552,7 +531,10 @@ rsession_data_piece(struct rsession *s, size_t n, int eol)
 		first = 0;
 		if (eol && n == 0)
 			crlf = (k >= 2 ? buf[k - 2] : s->last_byte) == '\r';
-		rsession_data_write(s, buf + off, k - off);
+		if (k > off && rsession_data_text(s, buf + off, k - off) == -1) {
+			evbuffer_drain(in, n);
+			return;
+		}
 		s->last_byte = buf[k - 1];
 		s->line_start = 0;
 	}
@@ -562,69 +544,43 @@ rsession_data_piece(struct rsession *s, size_t n, int eol)
 	}
 }
 
-/* rsession_data_end - "." seen: refuse, or park the session for the commit */
+/* rsession_header_scan - follow the end of the header in stored text */
 static void
-rsession_data_end(struct rsession *s)
+rsession_header_scan(struct rsession *s, const char *buf, size_t len)
 {
-	char from[RS_LOGTEXT];
-	int e;
+	size_t i;
 
-	s->state = RS_CMD;
-	if (s->too_big) {
-		log_info("%s: reject: message from [%s] too big (%llu bytes); "
-		    "from=<%s>", s->qid, s->ip, s->msg_bytes,
-		    rs_clean(from, sizeof(from), s->from));
-		s->nrejected++;
-		rsession_reply(s, "552 5.3.4 Error: message size exceeds fixed "
-		    "maximum message size");
-		rsession_reset(s);
-		return;
+	for (i = 0; i < len && s->in_header; i++) {
+		s->header_bytes++;
+		if (buf[i] == '\n') {
+			if (s->hdr_line_empty)
+				s->in_header = 0;
+			s->hdr_line_empty = 1;
+		} else if (buf[i] != '\r') {
+			s->hdr_line_empty = 0;
+		}
 	}
-	if (s->write_errno || spool_msg_flush(s->msg) == -1) {
-		e = s->write_errno ? s->write_errno : errno;
-		log_warnx("%s: queue file write error: %s", s->qid, strerror(e));
-		rsession_reply(s, e == ENOSPC || e == EDQUOT || e == EFBIG ?
-		    "452 4.3.1 Insufficient system storage" :
-		    "451 4.3.0 Error: queue file write error");
-		rsession_reset(s);
-		return;
-	}
-	s->state = RS_COMMIT;
-	bufferevent_disable(s->bev, EV_READ);
-	receiver_commit_submit(s->rcv, s, s->msg);
-	s->msg = NULL;		/* the commit thread owns it now */
+	if (s->in_header &&
+	    s->header_bytes > s->rcv->cfg->smtp.max_header_size)
+		s->header_too_big = 1;
 }
 
-/*
- * rsession_data_input - take message text from the input buffer; 1 when
- * something was consumed, 0 when more input is needed
- */
-static int
-rsession_data_input(struct rsession *s)
+/* rsession_data_write - message bytes: count, check the limits, store */
+void
+rsession_data_write(struct rsession *s, const char *buf, size_t len)
 {
-	struct evbuffer *in = bufferevent_get_input(s->bev);
-	size_t len = evbuffer_get_length(in), eol_len = 0, n;
-	struct evbuffer_ptr p;
-	char dot[3];
-
-	if (len == 0)
-		return 0;
-	p = evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_LF);
-	if (p.pos == -1) {
-		if (len < RS_DATA_CHUNK)
-			return 0;
-		rsession_data_piece(s, RS_DATA_CHUNK, 0);
-		return 1;
+	s->msg_bytes += len;
+	if (s->too_big || s->header_too_big || s->write_errno || s->msg == NULL)
+		return;
+	if (s->msg_bytes > s->rcv->cfg->smtp.max_message_size) {
+		s->too_big = 1;
+		return;
 	}
-	n = (size_t)p.pos + eol_len;
-	if (n == 3 && s->line_start && s->prev_crlf &&
-	    evbuffer_copyout(in, dot, 3) == 3 && memcmp(dot, ".\r\n", 3) == 0) {
-		evbuffer_drain(in, 3);
-		rsession_data_end(s);
-		return 1;
-	}
-	rsession_data_piece(s, n, 1);
-	return 1;
+	rsession_header_scan(s, buf, len);
+	if (s->header_too_big)
+		return;
+	if (spool_msg_write(s->msg, buf, len) == -1)
+		s->write_errno = errno ? errno : EIO;
 }
 
 /* rsession_input - handle everything complete in the input buffer */
@@ -634,10 +590,19 @@ rsession_input(struct rsession *s)
 	for (;;) {
 		int progress;
 
-		if (s->state == RS_CMD)
-			progress = rsession_command_input(s);
+		if (evbuffer_get_length(bufferevent_get_output(s->bev)) >
+		    RS_OUTPUT_MAX) {
+			/* the client does not read its replies: stop reading */
+			s->out_blocked = 1;
+			bufferevent_disable(s->bev, EV_READ);
+			break;
+		}
+		if (s->state == RS_CMD || s->state == RS_AUTH)
+			progress = rsession_line_input(s);
 		else if (s->state == RS_DATA)
-			progress = rsession_data_input(s);
+			progress = rsmtp_data_input(s);
+		else if (s->state == RS_BDAT)
+			progress = rsmtp_bdat_input(s);
 		else
 			break;
 		if (!progress)
@@ -651,6 +616,11 @@ rsession_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct rsession *s = arg;
 
+	if (s->state == RS_START) {
+		rsession_greet(s);	/* refuses: the client talked first */
+		rsession_maybe_free(s);
+		return;
+	}
 	rsession_input(s);
 	rsession_maybe_free(s);
 }
@@ -659,22 +629,60 @@ rsession_read_cb(struct bufferevent *bev, void *arg)
 static void
 rsession_write_cb(struct bufferevent *bev, void *arg)
 {
-	rsession_maybe_free(arg);
+	struct rsession *s = arg;
+
+	if (s->out_blocked && s->state != RS_CLOSING && s->state != RS_COMMIT) {
+		s->out_blocked = 0;
+		bufferevent_enable(s->bev, EV_READ);
+		rsession_input(s);
+	}
+	rsession_maybe_free(s);
 }
 
-/* rsession_event_cb - EOF, error or timeout */
+/* rsession_tls_up - handshake done: log it, greet after implicit TLS */
+static void
+rsession_tls_up(struct rsession *s)
+{
+	s->tls = 1;
+	receiver_tls_describe(s->ssl, s->tls_desc, sizeof(s->tls_desc));
+	log_info("TLS from [%s]: %s", s->ip, s->tls_desc);
+	if (s->state == RS_START)
+		rsession_greet_later(s);
+}
+
+/* rsession_tls_error - why a TLS connection failed, for the log */
+static const char *
+rsession_tls_error(struct rsession *s, char *buf, size_t len)
+{
+	unsigned long e = bufferevent_get_openssl_error(s->bev);
+
+	if (e == 0)
+		return "connection closed";
+	ERR_error_string_n(e, buf, len);
+	return buf;
+}
+
+/* rsession_event_cb - handshake done, EOF, error or timeout */
 static void
 rsession_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct rsession *s = arg;
+	char err[256];
 
+	if (what & BEV_EVENT_CONNECTED) {
+		rsession_tls_up(s);
+		rsession_maybe_free(s);
+		return;
+	}
 	if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_READING) &&
-	    (s->state == RS_CMD || s->state == RS_DATA)) {
+	    s->state != RS_CLOSING && s->state != RS_COMMIT) {
 		log_info("timeout from [%s] in %s", s->ip,
-		    s->state == RS_DATA ? "DATA" : "command phase");
+		    s->state == RS_DATA || s->state == RS_BDAT ? "DATA" :
+		    "command phase");
 		rsession_reply(s, "421 4.4.2 %s Error: timeout exceeded",
 		    s->rcv->hostname);
 		rsession_close(s);
+		rsession_maybe_free(s);
 		return;
 	}
 	if (s->state == RS_CLOSING && (what & BEV_EVENT_EOF) &&
@@ -683,9 +691,12 @@ rsession_event_cb(struct bufferevent *bev, short what, void *arg)
 		rsession_maybe_free(s);
 		return;
 	}
-	if (s->state != RS_CLOSING && s->state != RS_COMMIT)
+	if (s->ssl != NULL && !s->tls && (what & BEV_EVENT_ERROR))
+		log_info("TLS handshake failed from [%s]: %s", s->ip,
+		    rsession_tls_error(s, err, sizeof(err)));
+	else if (s->state != RS_CLOSING && s->state != RS_COMMIT)
 		log_info("lost connection from [%s]%s", s->ip,
-		    s->state == RS_DATA ? " in DATA" : "");
+		    s->state == RS_DATA || s->state == RS_BDAT ? " in DATA" : "");
 	if (s->state == RS_COMMIT) {
 		s->dead = 1;
 		bufferevent_disable(bev, EV_READ | EV_WRITE);
@@ -701,9 +712,10 @@ rsession_committed(struct rsession *s, const char *qid, int ok)
 	char from[RS_LOGTEXT];
 
 	if (ok) {
-		log_info("%s: from=<%s>, size=%llu, nrcpt=%zu, client=%s", qid,
+		log_info("%s: from=<%s>, size=%llu, nrcpt=%zu, client=%s%s%s", qid,
 		    rs_clean(from, sizeof(from), s->from), s->msg_bytes,
-		    s->env.nrcpt, s->ip);
+		    s->env.nrcpt, s->ip, s->auth_user ? ", sasl_username=" : "",
+		    s->auth_user ? s->auth_user : "");
 		s->nmessages++;
 	} else {
 		log_warnx("%s: commit failed: message from [%s] not accepted",
@@ -717,7 +729,7 @@ rsession_committed(struct rsession *s, const char *qid, int ok)
 		rsession_reply(s, "250 2.0.0 Ok: queued as %s", qid);
 	else
 		rsession_reply(s, "451 4.3.0 Error: queue file write error");
-	rsession_reset(s);
+	rsmtp_reset(s);
 	s->state = RS_CMD;
 	bufferevent_enable(s->bev, EV_READ);
 	rsession_input(s);	/* commands pipelined behind the message */
@@ -746,7 +758,9 @@ rsession_shutdown_all(struct receiver *r, int force)
 			}
 			continue;
 		}
-		if (s->state == RS_CMD && !s->in_mail) {
+		if (s->state == RS_PROXY || s->state == RS_START) {
+			rsession_free(s);
+		} else if (s->state == RS_CMD && !s->in_mail) {
 			rsession_reply(s, "421 4.3.2 %s Service shutting down",
 			    r->hostname);
 			rsession_close(s);
@@ -758,32 +772,49 @@ rsession_shutdown_all(struct receiver *r, int force)
 /* rsession_new - set up a session on an accepted socket */
 struct rsession *
 rsession_new(struct receiver *r, evutil_socket_t fd, const struct sockaddr *sa,
-    int salen, const char *listener)
+    int salen, const struct receiver_listener *l)
 {
 	struct rsession *s = xcalloc(1, sizeof(*s));
-	struct timeval tv = { r->cfg->smtp.idle_timeout, 0 };
+	struct timeval life = { r->cfg->smtp.max_session_time, 0 };
+	struct timeval ptv;
 	int one = 1;
 
 	s->rcv = r;
-	s->listener = listener;
-	net_ntop(sa, s->ip, sizeof(s->ip));
-	s->relay_ok = net_list_match(&r->cfg->relay.allow, sa);
+	s->lst = l;
+	s->lcfg = l->cfg;
+	s->fd = fd;
+	net_ntop(sa, s->peer, sizeof(s->peer));
+	snprintf(s->ip, sizeof(s->ip), "%s", s->peer);
 	s->linecap = r->cfg->smtp.max_line_length;
 	s->line = xmalloc(s->linecap + 1);
 	if (sa->sa_family == AF_INET || sa->sa_family == AF_INET6)
 		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	s->bev = bufferevent_socket_new(r->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (s->bev == NULL)
-		fatalx("bufferevent_socket_new failed");
-	bufferevent_setcb(s->bev, rsession_read_cb, rsession_write_cb,
-	    rsession_event_cb, s);
-	bufferevent_set_timeouts(s->bev, &tv, &tv);
-	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+	s->timer_ev = evtimer_new(r->base, rsession_timer_cb, s);
+	s->life_ev = evtimer_new(r->base, rsession_life_cb, s);
+	if (s->timer_ev == NULL || s->life_ev == NULL ||
+	    evtimer_add(s->life_ev, &life) == -1)
+		fatalx("cannot create session timers");
 	TAILQ_INSERT_TAIL(&r->sessions, s, entry);
 	r->nsessions++;
-	log_info("connect from [%s] on %s%s", s->ip, listener,
-	    s->relay_ok ? " (relay allowed)" : "");
-	rsession_reply(s, "220 %s ESMTP gatewayd", r->hostname);
 	(void)salen;
+	if (!s->lcfg->proxy_protocol) {
+		rsession_begin(s, sa);
+		rsession_maybe_free(s);
+		return s;
+	}
+	s->state = RS_PROXY;
+	if (!net_list_match(&s->lcfg->proxy_trusted, sa)) {
+		log_info("reject: [%s] on %s: not a trusted proxy: closing",
+		    s->peer, l->name);
+		rsession_free(s);
+		return NULL;
+	}
+	ptv.tv_sec = s->lcfg->proxy_timeout;
+	ptv.tv_usec = 0;
+	s->proxy_ev = event_new(r->base, fd, EV_READ | EV_PERSIST,
+	    rsession_proxy_cb, s);
+	if (s->proxy_ev == NULL || event_add(s->proxy_ev, NULL) == -1 ||
+	    evtimer_add(s->timer_ev, &ptv) == -1)
+		fatalx("cannot watch for the PROXY header");
 	return s;
 }

@@ -1,8 +1,13 @@
 /*
  * router.c - gatewayd-router: route acknowledged messages into jobs
  *
- * Start-up: common child init, open the spool, drop privileges (chroot
- * into the spool), route whatever incoming/ holds, then IPC_READY.  After
+ * Start-up: common child init, open the spool, read the lookup tables and
+ * prepare the directive store's directory (while still root), drop
+ * privileges (chroot into the spool), open the directive store (inside
+ * the spool), route whatever incoming/ holds, then IPC_READY.  A reload
+ * restarts the router, which is how the tables are re-read on SIGHUP.
+ * Each message is scanned once (msginfo.h) for the content conditions,
+ * display names and directive IDs.  After
  * that, IPC_MSG_NEW frames from the master name new messages.  A batch is
  * routed with one spool_sync() at its end, and the workers are woken
  * (IPC_JOB_NEW through the master) only once the jobs are durable.  A
@@ -11,22 +16,31 @@
  */
 #include "config.h"
 
+#include <sys/stat.h>
+
 #include <errno.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
 
+#include "bounce.h"
 #include "cfg.h"
+#include "directive.h"
 #include "envelope.h"
 #include "ipc.h"
 #include "log.h"
+#include "lookup.h"
+#include "msginfo.h"
 #include "proc.h"
 #include "router.h"
 #include "rules.h"
 #include "spool.h"
+#include "spool_admin.h"
 #include "xmalloc.h"
 
 /* The qids of one batch that went to one connector. */
@@ -46,6 +60,8 @@ struct router {
 	int stopping;
 	struct router_notify *notify;
 	size_t nnotify;
+	struct lookup **lookups;	/* one per cfg->lookups */
+	struct directive_store *store;
 };
 
 /* Collected qids of a directory scan. */
@@ -174,15 +190,47 @@ router_quarantine(struct router *r, const char *qid, const char *why)
 		    qid, why);
 }
 
+static int router_route_one(struct router *, const char *);
+
+/*
+ * router_bounce - the DSN for recipients the router failed (the job in
+ * failed/_router), routed at once; left there when it cannot be written,
+ * for the next periodic scan
+ */
+static int
+router_bounce(const char *qid, time_t mtime, off_t size, void *arg)
+{
+	struct router *r = arg;
+	char dsn[SPOOL_QID_LEN + 1], err[SPOOL_ERRLEN];
+	struct bounce_opts o;
+
+	(void)mtime;
+	(void)size;
+	memset(&o, 0, sizeof(o));
+	o.hostname = r->cfg->smtp.hostname;
+	o.postmaster = r->cfg->postmaster;
+	o.success_action = "delivered";
+	o.instance = BOUNCE_INSTANCE_ROUTER;
+	if (bounce_failed_job(&o, r->spool, RULES_ROUTER_CONNECTOR, qid,
+	    SPOOL_FAILED, dsn, err, sizeof(err)) == -1)
+		log_warnx("%s: unroutable recipients kept in failed/_router "
+		    "for their notice: %s", qid, err);
+	else if (dsn[0] != '\0')
+		router_route_one(r, dsn);
+	return 0;
+}
+
 /* router_route_one - route one message of a batch; 1 routed, 0 not */
 static int
 router_route_one(struct router *r, const char *qid)
 {
 	struct envelope msg, *jobs = NULL;
 	char err[SPOOL_ERRLEN];
+	struct rules_env env;
+	struct msginfo mi;
 	size_t njobs = 0, i;
 	off_t off;
-	int fd = -1;
+	int fd = -1, rc;
 
 	memset(&msg, 0, sizeof(msg));
 	if (spool_incoming_open(r->spool, qid, &msg, &off, &fd, err,
@@ -196,9 +244,21 @@ router_route_one(struct router *r, const char *qid)
 			    err);
 		return 0;
 	}
-	if (fd != -1)
+	memset(&mi, 0, sizeof(mi));
+	if (fd != -1) {
+		if (msginfo_scan_fd(fd, off, r->cfg->directives.body_scan,
+		    &mi) == -1)
+			log_warn("%s: reading the message for routing", qid);
 		close(fd);
-	if (rules_route(r->cfg, &msg, &jobs, &njobs) == -1) {
+	}
+	memset(&env, 0, sizeof(env));
+	env.mi = &mi;
+	env.lookups = r->lookups;
+	env.store = r->store;
+	env.now = time(NULL);
+	rc = rules_route_env(r->cfg, &msg, &env, &jobs, &njobs);
+	msginfo_free(&mi);
+	if (rc == -1) {
 		router_quarantine(r, qid, "no recipients");
 		envelope_clear(&msg);
 		return 0;
@@ -211,6 +271,8 @@ router_route_one(struct router *r, const char *qid)
 			if (strcmp(jobs[i].connector,
 			    RULES_ROUTER_CONNECTOR) != 0)
 				router_note(r, jobs[i].connector, qid);
+			else
+				router_bounce(qid, 0, 0, r);
 	}
 	rules_free_jobs(jobs, njobs);
 	envelope_clear(&msg);
@@ -281,6 +343,10 @@ router_scan_timer(evutil_socket_t fd, short ev, void *arg)
 	if (r->stopping)
 		return;
 	router_scan(r);
+	/* notices that could not be written earlier (bounce.c) */
+	if (spool_scan(r->spool, SPOOL_FAILED, RULES_ROUTER_CONNECTOR,
+	    router_bounce, r) == 0 && spool_sync(r->spool) == 0)
+		router_send_notify(r);
 	evtimer_add(r->scan_ev, &tv);
 }
 
@@ -301,6 +367,36 @@ router_exit_check(evutil_socket_t fd, short ev, void *arg)
 	evtimer_add(r->exit_ev, &tv);
 }
 
+/*
+ * router_requeue - gatewayctl queue requeue: the control child moved every
+ * job of these messages to hold/; link each message back into incoming/,
+ * drop its held jobs, and route it again with the current rules.
+ */
+static void
+router_requeue(struct router *r, const char **qids, size_t n)
+{
+	char err[SPOOL_ERRLEN], *ok[IPC_MAX_STRINGS];
+	size_t i, nok = 0;
+	int k;
+
+	for (i = 0; i < n; i++) {
+		if (!spool_qid_valid(qids[i])) {
+			log_warnx("requeue: malformed queue ID from the master");
+			continue;
+		}
+		if ((k = spool_requeue_held(r->spool, qids[i], err,
+		    sizeof(err))) == -1) {
+			log_warnx("%s: requeue failed: %s", qids[i], err);
+			continue;
+		}
+		log_info("%s: requeued by the operator (%d held job%s "
+		    "removed)", qids[i], k, k == 1 ? "" : "s");
+		ok[nok++] = (char *)qids[i];
+	}
+	if (nok > 0)
+		router_batch(r, ok, nok);
+}
+
 /* router_ipc - a frame from the master */
 static void
 router_ipc(struct ipc *ipc, const struct ipc_frame *f, void *arg)
@@ -317,6 +413,13 @@ router_ipc(struct ipc *ipc, const struct ipc_frame *f, void *arg)
 			    ipc_type_name(f->type));
 		if (!r->stopping)
 			router_batch(r, (char *const *)strv, (size_t)n);
+		break;
+	case IPC_REQUEUE:
+		if ((n = ipc_strings(f, strv, IPC_MAX_STRINGS)) == -1)
+			fatalx("malformed %s frame from the master",
+			    ipc_type_name(f->type));
+		if (!r->stopping)
+			router_requeue(r, strv, (size_t)n);
 		break;
 	case IPC_SHUTDOWN:
 		log_debug("shutting down");
@@ -342,6 +445,76 @@ router_ipc_closed(struct ipc *ipc, void *arg)
 	event_base_loopbreak(r->base);
 }
 
+/* router_lookups - read every lookup table (before the privilege drop) */
+static void
+router_lookups(struct router *r)
+{
+	char err[LOOKUP_ERRLEN];
+	size_t i;
+
+	if (r->cfg->nlookups == 0)
+		return;
+	r->lookups = xcalloc(r->cfg->nlookups, sizeof(*r->lookups));
+	for (i = 0; i < r->cfg->nlookups; i++) {
+		r->lookups[i] = lookup_open(r->cfg->lookups[i].format,
+		    r->cfg->lookups[i].path, err, sizeof(err));
+		/* never bounce for an operator's mistake: wait in incoming/ */
+		if (r->lookups[i] == NULL)
+			fatalx("lookup %s: %s", r->cfg->lookups[i].name, err);
+		log_debug("lookup %s: %s loaded", r->cfg->lookups[i].name,
+		    r->cfg->lookups[i].path);
+	}
+}
+
+/* router_store_dir - as root: <spool>/directive owned by the gateway user */
+static void
+router_store_dir(struct router *r)
+{
+	struct passwd *pw;
+	char dir[4096];
+
+	if (geteuid() != 0)
+		return;
+	if ((pw = getpwnam(r->cfg->user)) == NULL)
+		fatalx("unknown user %s", r->cfg->user);
+	snprintf(dir, sizeof(dir), "%s/%s", r->cfg->spool, DIRECTIVE_STORE_DIR);
+	if (mkdir(dir, 0750) == -1 && errno != EEXIST)
+		fatal("mkdir %s", dir);
+	if (chown(dir, pw->pw_uid, pw->pw_gid) == -1)
+		fatal("chown %s", dir);
+}
+
+/* router_store_open - the directive store, after the chroot */
+static void
+router_store_open(struct router *r, int chrooted)
+{
+	char path[4096], err[DIRECTIVE_ERRLEN];
+
+	if (directive_store_path(chrooted ? "/" : r->cfg->spool, path,
+	    sizeof(path)) == -1)
+		fatalx("directive store path too long");
+	if (!chrooted) {
+		snprintf(err, sizeof(err), "%s/%s", r->cfg->spool,
+		    DIRECTIVE_STORE_DIR);
+		if (mkdir(err, 0750) == -1 && errno != EEXIST)
+			fatal("mkdir %s", err);
+	}
+	if ((r->store = directive_store_open(path, 1, err, sizeof(err))) == NULL)
+		fatalx("%s", err);
+}
+
+/* router_free_tables - close the lookup tables and the store */
+static void
+router_free_tables(struct router *r)
+{
+	size_t i;
+
+	for (i = 0; r->lookups != NULL && i < r->cfg->nlookups; i++)
+		lookup_close(r->lookups[i]);
+	free(r->lookups);
+	directive_store_close(r->store);
+}
+
 /* main - gatewayd-router */
 int
 main(int argc, char **argv)
@@ -350,6 +523,7 @@ main(int argc, char **argv)
 	struct router r;
 	struct timeval tv = { ROUTER_SCAN_INTERVAL, 0 };
 	char err[SPOOL_ERRLEN];
+	int chrooted;
 
 	memset(&r, 0, sizeof(r));
 	memset(&opts, 0, sizeof(opts));
@@ -358,7 +532,12 @@ main(int argc, char **argv)
 	    sizeof(err));
 	if (r.spool == NULL)
 		fatalx("spool %s: %s", r.cfg->spool, err);
+	tzset();	/* day and hour conditions: read the zone before chroot */
+	router_lookups(&r);
+	router_store_dir(&r);
+	chrooted = geteuid() == 0;
 	proc_drop_privileges(r.cfg->user, r.cfg->spool);
+	router_store_open(&r, chrooted);
 
 	if ((r.base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
@@ -382,6 +561,7 @@ main(int argc, char **argv)
 		ipc_free(r.ipc);
 	event_base_free(r.base);
 	spool_close(r.spool);
+	router_free_tables(&r);
 	cfg_free(r.cfg);
 	return 0;
 }

@@ -1,12 +1,15 @@
 /*
  * rules.c - routing rules: first match wins, fan-out into one job per connector
  *
- * A rule's conditions are a recipient pattern and a sender pattern
- * (fnmatch(3), case-insensitive) and a list of client networks; a missing
- * condition always holds.  The null sender "" is matched by the patterns
- * "" and "<>".  Routing never drops a recipient: one that no rule takes,
- * or that a reject rule takes, ends in a failed job of the reserved
- * connector "_router" with the reason, for the bounce.
+ * Patterns (recipient, sender, auth, attachment_type) are fnmatch(3),
+ * case-insensitive; a missing condition always holds.  The null sender ""
+ * is matched by the patterns "" and "<>"; the auth pattern "-" matches an
+ * unauthenticated message.  Routing never drops a recipient: one that no
+ * rule takes, that a reject rule takes, whose one-off address is
+ * malformed, or whose directive is unknown or expired, ends in a failed
+ * job of the reserved connector "_router" with the reason, for the bounce.
+ * Conditions on the content use the message scan (msginfo.h); without one
+ * the message counts as empty.  Load-time checks live in rules_check.c.
  */
 #include "config.h"
 
@@ -14,15 +17,24 @@
 #include <ctype.h>
 #include <fnmatch.h>
 #include <netinet/in.h>
+#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
+#include "addr.h"
 #include "cfg.h"
+#include "directive.h"
 #include "envelope.h"
+#include "lookup.h"
+#include "msginfo.h"
 #include "net.h"
+#include "oneoff.h"
+#include "recognize.h"
 #include "rules.h"
+#include "rules_int.h"
 #include "xmalloc.h"
 
 #define RULES_NOROUTE_CODE	550
@@ -64,11 +76,79 @@ rules_sender_match(const char *pattern, const char *from)
 	return fnmatch(pattern, from, FNM_CASEFOLD) == 0;
 }
 
+/* rules_auth_match - the auth pattern ("-" = not authenticated) */
+static int
+rules_auth_match(const char *pattern, const char *auth)
+{
+	if (auth == NULL || *auth == '\0' || strcmp(auth, "-") == 0)
+		return strcmp(pattern, "-") == 0 || *pattern == '\0';
+	return fnmatch(pattern, auth, FNM_CASEFOLD) == 0;
+}
+
+/* rules_time_match - day of week and hour window at now (local time) */
+static int
+rules_time_match(const struct rules_compiled *c, time_t now)
+{
+	struct tm tm;
+	int min;
+
+	if (c->days == 0 && !c->has_hours)
+		return 1;
+	if (localtime_r(&now, &tm) == NULL)
+		return 0;
+	if (c->days != 0 && !(c->days & (1u << tm.tm_wday)))
+		return 0;
+	if (!c->has_hours)
+		return 1;
+	min = tm.tm_hour * 60 + tm.tm_min;
+	if (c->hfrom < c->hto)
+		return min >= c->hfrom && min < c->hto;
+	return min >= c->hfrom || min < c->hto;		/* wraps midnight */
+}
+
+/* rules_content_match - subject, header, size and attachments */
+static int
+rules_content_match(const struct cfg_rule *rule, const struct rules_compiled *c,
+    const struct envelope *msg, const struct msginfo *mi)
+{
+	const char *v;
+	size_t i, nattach = mi ? mi->nattach : 0;
+	off_t size = msg->size >= 0 ? msg->size : mi ? (off_t)mi->size : 0;
+	int any;
+
+	if (c->has_subject) {
+		v = mi ? msginfo_header(mi, "Subject") : NULL;
+		if (regexec(&c->subject, v ? v : "", 0, NULL, 0) != 0)
+			return 0;
+	}
+	if (c->has_header) {
+		v = mi ? msginfo_header(mi, c->hname) : NULL;
+		if (v == NULL || regexec(&c->hre, v, 0, NULL, 0) != 0)
+			return 0;
+	}
+	if ((off_t)rule->min_size > size ||
+	    (rule->max_size != 0 && size > (off_t)rule->max_size))
+		return 0;
+	if (nattach < rule->min_attachments || nattach > rule->max_attachments)
+		return 0;
+	if (rule->attachment_type != NULL) {
+		for (i = 0, any = 0; mi != NULL && i < mi->ntypes && !any; i++)
+			any = fnmatch(rule->attachment_type, mi->attach_types[i],
+			    FNM_CASEFOLD) == 0;
+		if (!any)
+			return 0;
+	}
+	return 1;
+}
+
 /* rules_rule_match - do all conditions of one rule hold? */
 static int
 rules_rule_match(const struct cfg_rule *rule, const struct envelope *msg,
-    const struct sockaddr *client, const char *rcpt)
+    const struct sockaddr *client, const char *rcpt,
+    const struct oneoff_dest *dest, const struct rules_env *env)
 {
+	const struct rules_compiled *c = rule->compiled;
+
 	if (rule->recipient != NULL &&
 	    fnmatch(rule->recipient, rcpt, FNM_CASEFOLD) != 0)
 		return 0;
@@ -78,20 +158,59 @@ rules_rule_match(const struct cfg_rule *rule, const struct envelope *msg,
 		if (client == NULL || !net_list_match(&rule->client, client))
 			return 0;
 	}
-	return 1;
+	if (rule->auth != NULL && !rules_auth_match(rule->auth, msg->auth))
+		return 0;
+	if (rule->listener != NULL && (msg->listener == NULL ||
+	    strcmp(rule->listener, msg->listener) != 0))
+		return 0;
+	if (c == NULL)		/* not checked by cfg (a hand-made cfg) */
+		return 1;
+	if (c->type >= 0 && (dest == NULL || (int)dest->type != c->type))
+		return 0;
+	if (!rules_content_match(rule, c, msg, env ? env->mi : NULL))
+		return 0;
+	return rules_time_match(c, env && env->now ? env->now : time(NULL));
 }
 
-/* rules_match - the first rule whose conditions all hold, or NULL */
+/* rules_match_dest - the first rule whose conditions all hold, or NULL */
 const struct cfg_rule *
-rules_match(const struct cfg *cfg, const struct envelope *msg,
-    const struct sockaddr *client, const char *rcpt)
+rules_match_dest(const struct cfg *cfg, const struct envelope *msg,
+    const struct sockaddr *client, const char *rcpt,
+    const struct oneoff_dest *dest, const struct rules_env *env)
 {
 	size_t i;
 
 	for (i = 0; i < cfg->nrules; i++)
-		if (rules_rule_match(&cfg->rules[i], msg, client, rcpt))
+		if (rules_rule_match(&cfg->rules[i], msg, client, rcpt, dest, env))
 			return &cfg->rules[i];
 	return NULL;
+}
+
+/* rules_parse_dest - the one-off destination of an address */
+static int
+rules_parse_dest(const struct cfg *cfg, const char *rcpt,
+    struct oneoff_dest *d, char *err, size_t errlen)
+{
+	enum oneoff_default def = ONEOFF_DEFAULT_AUTO;
+
+	if (cfg->addressing.default_type != NULL)
+		(void)oneoff_default_parse(cfg->addressing.default_type, &def);
+	return oneoff_parse(rcpt, cfg_local_domain(cfg, addr_domain(rcpt)), def,
+	    cfg->directives.prefix ? cfg->directives.prefix : "ed-", d, err,
+	    errlen);
+}
+
+/* rules_match - the first rule for this recipient, without the message */
+const struct cfg_rule *
+rules_match(const struct cfg *cfg, const struct envelope *msg,
+    const struct sockaddr *client, const char *rcpt)
+{
+	struct oneoff_dest d;
+	char err[128];
+
+	if (rules_parse_dest(cfg, rcpt, &d, err, sizeof(err)) == -1)
+		memset(&d, 0, sizeof(d));
+	return rules_match_dest(cfg, msg, client, rcpt, &d, NULL);
 }
 
 /* rules_reject_reply - code, status and text of a reject rule */
@@ -126,21 +245,6 @@ rules_reject_reply(const struct cfg_rule *rule, int *code, char status[16],
 	snprintf(text, textlen, "%s", p);
 }
 
-/* rules_connector_known - is there a connector instance of that name? */
-static int
-rules_connector_known(const struct cfg *cfg, const char *name)
-{
-	size_t i;
-
-	if (name == NULL)
-		return 0;
-	for (i = 0; i < cfg->nconnectors; i++)
-		if (cfg->connectors[i].name != NULL &&
-		    strcmp(cfg->connectors[i].name, name) == 0)
-			return 1;
-	return 0;
-}
-
 /* rules_job - the job for connector in the list, created from msg if new */
 static struct envelope *
 rules_job(const struct envelope *msg, const char *connector,
@@ -169,49 +273,77 @@ rules_job(const struct envelope *msg, const char *connector,
 	return job;
 }
 
-/* rules_add_rcpt - copy a recipient (and its routing data) into a job */
+/* rules_connector_known - is there a connector instance of that name? */
+static int
+rules_connector_known(const struct cfg *cfg, const char *name)
+{
+	size_t i;
+
+	if (name == NULL)
+		return 0;
+	for (i = 0; i < cfg->nconnectors; i++)
+		if (cfg->connectors[i].name != NULL &&
+		    strcmp(cfg->connectors[i].name, name) == 0)
+			return 1;
+	return 0;
+}
+
+/* The state of routing one message. */
+struct rules_run {
+	const struct cfg *cfg;
+	const struct envelope *msg;
+	const struct sockaddr *client;
+	struct rules_env *env;
+	struct envelope **jobs;
+	size_t *njobs;
+};
+
+/* rules_add_rcpt - copy a recipient into a job (once per address) */
 static struct envelope_rcpt *
-rules_add_rcpt(struct envelope *job, const struct envelope_rcpt *src)
+rules_add_rcpt(struct envelope *job, const struct envelope_rcpt *src,
+    const char *addr)
 {
 	struct envelope_rcpt *r;
 	size_t i;
 
-	r = envelope_add_rcpt(job, src->addr);
+	for (i = 0; i < job->nrcpt; i++)
+		if (strcasecmp(job->rcpt[i].addr, addr) == 0)
+			return NULL;	/* a fan-out reached it twice */
+	r = envelope_add_rcpt(job, addr);
 	for (i = 0; i < src->nparams; i++)
 		envelope_rcpt_set_param(r, src->params[i].name,
 		    src->params[i].value);
+	if (strcmp(addr, src->addr) != 0 &&
+	    envelope_rcpt_param(r, "original") == NULL)
+		envelope_rcpt_set_param(r, "original", src->addr);
 	r->state = RCPT_PENDING;
 	r->code = 0;
 	r->status[0] = '\0';
 	return r;
 }
 
-/* rules_route_rcpt - put one recipient into the job its rule says */
+/* rules_set - set a parameter unless empty or already set */
 static void
-rules_route_rcpt(const struct cfg *cfg, const struct envelope *msg,
-    const struct sockaddr *client, const struct envelope_rcpt *src,
-    struct envelope **jobs, size_t *njobs)
+rules_set(struct envelope_rcpt *r, const char *name, const char *value)
 {
-	const struct cfg_rule *rule;
+	if (r == NULL || value == NULL || *value == '\0' ||
+	    envelope_rcpt_param(r, name) != NULL ||
+	    r->nparams >= ENVELOPE_MAX_PARAMS)
+		return;
+	envelope_rcpt_set_param(r, name, value);
+}
+
+/* rules_fail - the recipient fails permanently in the "_router" job */
+static void
+rules_fail(struct rules_run *run, const struct envelope_rcpt *src,
+    const char *addr, int code, const char *status, const char *text)
+{
 	struct envelope_rcpt *r;
 	struct envelope *job;
-	char text[RULES_TEXT_MAX];
-	int code = RULES_NOROUTE_CODE;
-	char status[16];
 
-	rule = rules_match(cfg, msg, client, src->addr);
-	if (rule != NULL && !rule->reject &&
-	    rules_connector_known(cfg, rule->connector)) {
-		job = rules_job(msg, rule->connector, jobs, njobs);
-		rules_add_rcpt(job, src);
+	job = rules_job(run->msg, RULES_ROUTER_CONNECTOR, run->jobs, run->njobs);
+	if ((r = rules_add_rcpt(job, src, addr)) == NULL)
 		return;
-	}
-	snprintf(status, sizeof(status), "%s", RULES_NOROUTE_STATUS);
-	snprintf(text, sizeof(text), "%s", RULES_NOROUTE_TEXT);
-	if (rule != NULL && rule->reject)
-		rules_reject_reply(rule, &code, status, text, sizeof(text));
-	job = rules_job(msg, RULES_ROUTER_CONNECTOR, jobs, njobs);
-	r = rules_add_rcpt(job, src);
 	r->state = RCPT_FAILED;
 	r->code = code;
 	snprintf(r->status, sizeof(r->status), "%s", status);
@@ -221,24 +353,341 @@ rules_route_rcpt(const struct cfg *cfg, const struct envelope *msg,
 		xasprintf(&job->last_error, "%d %s %s", code, status, text);
 }
 
-/* rules_route - one job envelope per connector for this message */
+/* rules_dest_params - the parsed one-off fields as parameters */
+static void
+rules_dest_params(struct rules_run *run, struct envelope_rcpt *r,
+    const char *addr, const struct oneoff_dest *d)
+{
+	char name[ONEOFF_FIELD_MAX];
+
+	if (r == NULL)
+		return;
+	rules_set(r, "type", oneoff_type_name(d->type));
+	if (d->type == ONEOFF_FAX)
+		rules_set(r, "fax", d->number);
+	if (d->type == ONEOFF_DID)
+		rules_set(r, "did", d->number);
+	rules_set(r, "name", d->name);
+	if (d->name[0] == '\0' && run->env != NULL && run->env->mi != NULL &&
+	    msginfo_display_name(run->env->mi, addr, name, sizeof(name)) == 0)
+		rules_set(r, "name", name);
+	rules_set(r, "company", d->company);
+	rules_set(r, "flags", d->flags);
+}
+
+/* rules_deliver_one - the recipient into the job of one connector */
+static struct envelope_rcpt *
+rules_deliver_one(struct rules_run *run, const struct cfg_rule *rule,
+    const char *connector, const struct envelope_rcpt *src, const char *addr,
+    const struct oneoff_dest *d)
+{
+	const struct gw_node *n;
+	struct envelope_rcpt *r;
+	struct envelope *job;
+
+	if (!rules_connector_known(run->cfg, connector)) {
+		/* cfg refuses this; a hand-made cfg still never loses it */
+		rules_fail(run, src, addr, RULES_NOROUTE_CODE,
+		    RULES_NOROUTE_STATUS, RULES_NOROUTE_TEXT);
+		return NULL;
+	}
+	job = rules_job(run->msg, connector, run->jobs, run->njobs);
+	if ((r = rules_add_rcpt(job, src, addr)) == NULL)
+		return NULL;
+	rules_dest_params(run, r, addr, d);
+	if (rule == NULL)
+		return r;
+	for (n = rule->params ? rule->params->child : NULL; n != NULL;
+	    n = n->next)
+		if (n->type == GW_NODE_SCALAR && n->key != NULL)
+			rules_set(r, n->key, n->value);
+	rules_set(r, "failover", rule->failover);
+	if (rule->hold != NULL)
+		rules_set(r, "hold", rule->name);
+	return r;
+}
+
+/* rules_deliver - the deliver and hold actions (fan-out) */
+static void
+rules_deliver(struct rules_run *run, const struct cfg_rule *rule,
+    const struct envelope_rcpt *src, const char *addr,
+    const struct oneoff_dest *d)
+{
+	size_t i;
+
+	if (rule->hold != NULL) {
+		rules_deliver_one(run, rule, rule->hold, src, addr, d);
+		return;
+	}
+	if (rule->connector != NULL)
+		rules_deliver_one(run, rule, rule->connector, src, addr, d);
+	for (i = 0; i < rule->nconnectors; i++)
+		rules_deliver_one(run, rule, rule->connectors[i], src, addr, d);
+}
+
+static void rules_route_addr(struct rules_run *, const struct envelope_rcpt *,
+    const char *, int);
+
+/* rules_lookup_key - the digits to look up: a header, or the address */
+static int
+rules_lookup_key(struct rules_run *run, const struct cfg_lookup *lk,
+    const char *addr, const struct oneoff_dest *d, char *key, size_t keylen)
+{
+	const char *v = NULL;
+	char local[256];
+	size_t len;
+
+	if (lk->header != NULL && run->env != NULL && run->env->mi != NULL)
+		v = msginfo_header(run->env->mi, lk->header);
+	if (v == NULL && lk->header == NULL) {
+		if (d->number[0] != '\0')
+			v = d->number;
+		else {
+			len = addr_local_len(addr);
+			if (len >= sizeof(local))
+				return -1;
+			memcpy(local, addr, len);
+			local[len] = '\0';
+			v = local;
+		}
+	}
+	if (v == NULL)
+		return -1;
+	return lookup_key_digits(v, lk->digits, key, keylen);
+}
+
+/* rules_lookup - resolve through a table, route each result again */
+static void
+rules_lookup(struct rules_run *run, const struct cfg_rule *rule,
+    const struct envelope_rcpt *src, const char *addr,
+    const struct oneoff_dest *d, int depth)
+{
+	int idx = rules_lookup_index(run->cfg, rule->lookup);
+	const struct cfg_lookup *lk = &run->cfg->lookups[idx];
+	const char *const *vals = NULL;
+	const char *fallback[1];
+	char key[64], text[RULES_TEXT_MAX];
+	size_t n = 0, i;
+	int r = 1;
+
+	if (run->env == NULL || run->env->lookups == NULL ||
+	    run->env->lookups[idx] == NULL) {
+		rules_fail(run, src, addr, 451, "4.3.0", "lookup table unavailable");
+		return;
+	}
+	if (rules_lookup_key(run, lk, addr, d, key, sizeof(key)) == 0)
+		r = lookup_get(run->env->lookups[idx], key, &vals, &n);
+	else
+		snprintf(key, sizeof(key), "(none)");
+	if (r != 0 && lk->fallback != NULL) {
+		fallback[0] = lk->fallback;
+		vals = fallback;
+		n = 1;
+	} else if (r != 0) {
+		snprintf(text, sizeof(text), "no entry for %.64s in lookup %s",
+		    key, lk->name);
+		rules_fail(run, src, addr, 550, "5.1.1", text);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		if (depth + 1 >= RULES_MAX_DEPTH)
+			rules_fail(run, src, vals[i], 554, "5.4.6",
+			    "routing loop: too many lookups");
+		else
+			rules_route_addr(run, src, vals[i], depth + 1);
+	}
+}
+
+/* rules_directive_rcpt - one recipient of a directive into its job */
+static void
+rules_directive_rcpt(struct rules_run *run, const struct directive *dv,
+    const struct directive_rcpt *dr, const struct envelope_rcpt *src,
+    const char *addr)
+{
+	const char *conn = rules_channel_connector(run->cfg, dr->channel);
+	const char *to = dr->address[0] != '\0' ? dr->address : addr;
+	struct oneoff_dest d;
+	struct envelope_rcpt *r;
+	char text[RULES_TEXT_MAX];
+	size_t i;
+
+	memset(&d, 0, sizeof(d));
+	if (conn == NULL) {
+		snprintf(text, sizeof(text), "directive %s: channel %.64s has no "
+		    "connector", dv->id, dr->channel);
+		rules_fail(run, src, to, 550, "5.3.0", text);
+		return;
+	}
+	if (strcasecmp(dr->channel, "fax") == 0 &&
+	    oneoff_number(to, strcspn(to, "@"), d.number, sizeof(d.number),
+	    1) == 0)
+		d.type = ONEOFF_FAX;
+	r = rules_deliver_one(run, NULL, conn, src, to, &d);
+	rules_set(r, "directive", dv->id);
+	rules_set(r, "channel", dr->channel);
+	for (i = 0; r != NULL && i < dr->nparams; i++)
+		rules_set(r, dr->params[i].name, dr->params[i].value);
+}
+
+/* rules_directive_find - the directive the message names: 0, 1 none, -1 */
+static int
+rules_directive_find(struct rules_run *run, const char *addr,
+    const struct oneoff_dest *d, struct directive *dv, char *text,
+    size_t textlen)
+{
+	struct recognize_input in = { addr, d, run->env->mi };
+	const struct recognizer *rc;
+	char cand[DIRECTIVE_ID_MAX + 64], err[DIRECTIVE_ERRLEN];
+	enum recognize_kind kind;
+	int r;
+
+	for (rc = recognize_list; rc->name != NULL; rc++) {
+		if ((kind = rc->find(&in, cand, sizeof(cand))) == RECOGNIZE_NONE)
+			continue;
+		if (kind == RECOGNIZE_KEYWORD) {
+			r = directive_get_keyword(run->env->store, cand, dv, err,
+			    sizeof(err));
+			if (r == 1)
+				continue;
+		} else
+			r = directive_get(run->env->store, cand, dv, err,
+			    sizeof(err));
+		if (r == -1)
+			snprintf(text, textlen, "%s", err);
+		else if (r == 1)
+			snprintf(text, textlen, "unknown directive ED:%.32s "
+			    "(named by the %s)", cand, rc->name);
+		return r;
+	}
+	snprintf(text, textlen, "no directive named by the address, subject "
+	    "or body");
+	return 1;
+}
+
+/* rules_directive - the embedded directive manager */
+static void
+rules_directive(struct rules_run *run, const struct envelope_rcpt *src,
+    const char *addr, const struct oneoff_dest *d)
+{
+	struct directive dv;
+	char text[RULES_TEXT_MAX], when[32];
+	time_t now = run->env && run->env->now ? run->env->now : time(NULL);
+	struct tm tm;
+	size_t i;
+	int r;
+
+	if (run->env == NULL || run->env->store == NULL) {
+		rules_fail(run, src, addr, 451, "4.3.0",
+		    "directive store unavailable");
+		return;
+	}
+	memset(&dv, 0, sizeof(dv));
+	if ((r = rules_directive_find(run, addr, d, &dv, text,
+	    sizeof(text))) != 0) {
+		rules_fail(run, src, addr, r == -1 ? 451 : 550,
+		    r == -1 ? "4.3.0" : "5.1.1", text);
+		return;
+	}
+	if (directive_expired(&dv, (int64_t)now)) {
+		time_t t = (time_t)dv.expires;
+
+		gmtime_r(&t, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M UTC", &tm);
+		snprintf(text, sizeof(text), "directive ED:%s expired on %s",
+		    dv.id, when);
+		rules_fail(run, src, addr, 550, "5.1.1", text);
+	} else {
+		for (i = 0; i < dv.nrcpt; i++)
+			rules_directive_rcpt(run, &dv, &dv.rcpt[i], src, addr);
+		(void)directive_touch(run->env->store, dv.id, (int64_t)now);
+	}
+	directive_clear(&dv);
+}
+
+/* rules_default - no rule matched: the default route of the type */
+static void
+rules_default(struct rules_run *run, const struct envelope_rcpt *src,
+    const char *addr, const struct oneoff_dest *d)
+{
+	const char *conn = NULL;
+
+	if (d->type == ONEOFF_DIRECTIVE) {
+		rules_directive(run, src, addr, d);
+		return;
+	}
+	if (d->type == ONEOFF_FAX)
+		conn = run->cfg->addressing.fax_connector;
+	else if (d->type == ONEOFF_EMAIL)
+		conn = run->cfg->addressing.email_connector;
+	if (conn != NULL && rules_connector_known(run->cfg, conn))
+		rules_deliver_one(run, NULL, conn, src, addr, d);
+	else
+		rules_fail(run, src, addr, RULES_NOROUTE_CODE,
+		    RULES_NOROUTE_STATUS, RULES_NOROUTE_TEXT);
+}
+
+/* rules_route_addr - route one address (a recipient or a lookup result) */
+static void
+rules_route_addr(struct rules_run *run, const struct envelope_rcpt *src,
+    const char *addr, int depth)
+{
+	const struct cfg_rule *rule;
+	struct oneoff_dest d;
+	char err[128], text[RULES_TEXT_MAX], status[16];
+	int code;
+
+	if (rules_parse_dest(run->cfg, addr, &d, err, sizeof(err)) == -1) {
+		snprintf(text, sizeof(text), "bad one-off address: %s", err);
+		rules_fail(run, src, addr, 553, "5.1.3", text);
+		return;
+	}
+	rule = rules_match_dest(run->cfg, run->msg, run->client, addr, &d,
+	    run->env);
+	if (rule == NULL)
+		rules_default(run, src, addr, &d);
+	else if (rule->reject) {
+		rules_reject_reply(rule, &code, status, text, sizeof(text));
+		rules_fail(run, src, addr, code, status, text);
+	} else if (rule->lookup != NULL)
+		rules_lookup(run, rule, src, addr, &d, depth);
+	else if (rule->directive)
+		rules_directive(run, src, addr, &d);
+	else
+		rules_deliver(run, rule, src, addr, &d);
+}
+
+/* rules_route_env - one job envelope per connector for this message */
 int
-rules_route(const struct cfg *cfg, const struct envelope *msg,
-    struct envelope **jobs, size_t *njobs)
+rules_route_env(const struct cfg *cfg, const struct envelope *msg,
+    struct rules_env *env, struct envelope **jobs, size_t *njobs)
 {
 	struct sockaddr_storage ss;
-	const struct sockaddr *client = NULL;
+	struct rules_run run;
 	size_t i;
 
 	*jobs = NULL;
 	*njobs = 0;
 	if (msg->nrcpt == 0)
 		return -1;
+	memset(&run, 0, sizeof(run));
+	run.cfg = cfg;
+	run.msg = msg;
+	run.env = env;
+	run.jobs = jobs;
+	run.njobs = njobs;
 	if (rules_client_addr(msg->client, &ss) == 0)
-		client = (const struct sockaddr *)&ss;
+		run.client = (const struct sockaddr *)&ss;
 	for (i = 0; i < msg->nrcpt; i++)
-		rules_route_rcpt(cfg, msg, client, &msg->rcpt[i], jobs, njobs);
+		rules_route_addr(&run, &msg->rcpt[i], msg->rcpt[i].addr, 0);
 	return 0;
+}
+
+/* rules_route - route without the message (no content conditions) */
+int
+rules_route(const struct cfg *cfg, const struct envelope *msg,
+    struct envelope **jobs, size_t *njobs)
+{
+	return rules_route_env(cfg, msg, NULL, jobs, njobs);
 }
 
 /* rules_free_jobs - free what rules_route made */

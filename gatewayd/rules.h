@@ -2,25 +2,51 @@
  * rules.h - routing rules: which connector gets which recipient
  *
  * The rules of the configuration are tried in order; the first whose
- * conditions all hold (recipient pattern, sender pattern, client network)
- * decides.  rules_route() turns one incoming message into one job per
- * connector; recipients without a route, or rejected by a rule, go into a
+ * conditions all hold decides.  Conditions: recipient, sender, client
+ * network, destination type (oneoff.h), authenticated user, listener,
+ * subject regex, a header's value, message size, attachment count and
+ * type, day of week and hour window.  Actions: deliver (one connector, or
+ * fan out to several, with per-rule parameters and a failover connector),
+ * reject, hold (park the job in hold/<connector>), lookup (through a
+ * lookup table, then route each result again, at most RULES_MAX_DEPTH
+ * deep) and directive (the embedded directive manager).
+ *
+ * rules_route() turns one incoming message into one job per connector;
+ * recipients without a route, or rejected or failed by a rule, go into a
  * job for the reserved connector RULES_ROUTER_CONNECTOR marked failed, so
- * that they are bounced and never dropped.
+ * that they are bounced and never dropped.  Recipient parameters set here
+ * (the connector sees them with gw_rcpt_param): type, fax, name, company,
+ * flags (one-off formats), directive, channel, the rule's params, failover
+ * (connector to re-route to after a permanent failure), hold (rule name;
+ * the spool parks such a job in hold/), original (address before a lookup).
  */
 #ifndef GW_RULES_H
 #define GW_RULES_H
 
 #include <stddef.h>
 #include <sys/socket.h>
+#include <time.h>
 
 struct cfg;
 struct cfg_rule;
 struct envelope;
+struct msginfo;
+struct lookup;
+struct directive_store;
+struct oneoff_dest;
 
 /* The reserved connector name of jobs whose recipients the router failed. */
 #define RULES_ROUTER_CONNECTOR	"_router"
 #define RULES_TEXT_MAX		512
+#define RULES_MAX_DEPTH		4	/* lookups routed again, at most */
+
+/* What the router knows besides the envelope (every field may be NULL). */
+struct rules_env {
+	const struct msginfo *mi;	/* the scanned message */
+	struct lookup **lookups;	/* one per cfg->lookups entry */
+	struct directive_store *store;
+	time_t now;			/* 0: time(NULL) */
+};
 
 /* First rule matching this recipient of msg (client may be NULL), or NULL. */
 const struct cfg_rule *rules_match(const struct cfg *, const struct envelope *msg,
@@ -32,6 +58,28 @@ const struct cfg_rule *rules_match(const struct cfg *, const struct envelope *ms
 int rules_route(const struct cfg *, const struct envelope *msg,
     struct envelope **jobs, size_t *njobs);
 void rules_free_jobs(struct envelope *jobs, size_t njobs);
+/* rules_route with the message, lookup tables and directive store. */
+int rules_route_env(const struct cfg *, const struct envelope *msg,
+    struct rules_env *env, struct envelope **jobs, size_t *njobs);
+/* First rule for a parsed destination, with the message context. */
+const struct cfg_rule *rules_match_dest(const struct cfg *,
+    const struct envelope *msg, const struct sockaddr *client,
+    const char *rcpt, const struct oneoff_dest *dest,
+    const struct rules_env *env);
+/*
+ * Load-time checks of rule i (cfg.c calls them): unknown connectors and
+ * lookups, bad regexes, days and hours, contradictory conditions, a rule
+ * that can never match.  Compiles the rule.  0, or -1 with a message and
+ * *key the offending key (NULL: the rule itself).
+ */
+int rules_check(struct cfg *, size_t i, const char **key, char *msg,
+    size_t msglen);
+/* The same for addressing, lookups and directives (key is top-level). */
+int rules_check_global(struct cfg *, const char **key, char *msg, size_t msglen);
+/* Free what rules_check compiled. */
+void rules_compiled_free(struct cfg_rule *);
+/* The connector of a directive channel (mapping, or a connector name), or NULL. */
+const char *rules_channel_connector(const struct cfg *, const char *channel);
 /*
  * The reply of a reject rule: its reject_text may start with a 5xx code
  * and an enhanced status ("550 5.7.1 not here"); defaults 550 5.7.1.

@@ -102,12 +102,174 @@ smtp_param_body(struct smtp_cmd *cmd, const char *v, size_t vlen)
 	return 0;
 }
 
+/* smtp_xtext_decode - RFC 3461 xtext (see smtp_parse.h) */
+int
+smtp_xtext_decode(const char *in, size_t len, char *out, size_t outlen)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t i, n = 0;
+
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)in[i];
+		const char *h1, *h2;
+
+		if (n + 1 >= outlen)
+			return -1;
+		if (c == '+') {
+			if (i + 2 >= len || in[i + 1] == '\0' || in[i + 2] == '\0' ||
+			    (h1 = strchr(hex, in[i + 1])) == NULL ||
+			    (h2 = strchr(hex, in[i + 2])) == NULL)
+				return -1;
+			out[n++] = (char)((h1 - hex) * 16 + (h2 - hex));
+			i += 2;
+			continue;
+		}
+		if (c < 33 || c > 126 || c == '=')
+			return -1;
+		out[n++] = (char)c;
+	}
+	out[n] = '\0';
+	return (int)n;
+}
+
+/* smtp_param_envid - ENVID=xtext: printable ASCII once decoded */
+static int
+smtp_param_envid(struct smtp_cmd *cmd, const char *v, size_t vlen)
+{
+	int n, i;
+
+	if (cmd->envid[0] != '\0')
+		return smtp_reply(cmd, "501 5.5.4 Duplicate ENVID parameter");
+	if (v == NULL || (n = smtp_xtext_decode(v, vlen, cmd->envid,
+	    sizeof(cmd->envid))) <= 0)
+		goto bad;
+	for (i = 0; i < n; i++)
+		if (cmd->envid[i] < 32 || cmd->envid[i] > 126)
+			goto bad;
+	return 0;
+bad:
+	cmd->envid[0] = '\0';
+	return smtp_reply(cmd, "501 5.5.4 Bad ENVID parameter");
+}
+
+/* smtp_param_ret - RET=FULL or RET=HDRS */
+static int
+smtp_param_ret(struct smtp_cmd *cmd, const char *v, size_t vlen)
+{
+	if (cmd->ret != SMTP_RET_NONE)
+		return smtp_reply(cmd, "501 5.5.4 Duplicate RET parameter");
+	if (vlen == 4 && strncasecmp(v, "FULL", 4) == 0)
+		cmd->ret = SMTP_RET_FULL;
+	else if (vlen == 4 && strncasecmp(v, "HDRS", 4) == 0)
+		cmd->ret = SMTP_RET_HDRS;
+	else
+		return smtp_reply(cmd, "501 5.5.4 Bad RET parameter");
+	return 0;
+}
+
+/* smtp_param_notify - NOTIFY=NEVER or a list of SUCCESS, FAILURE, DELAY */
+static int
+smtp_param_notify(struct smtp_cmd *cmd, const char *v, size_t vlen)
+{
+	static const char *const words[] = { "NEVER", "SUCCESS", "FAILURE", "DELAY" };
+	const char *p = v, *end;
+	unsigned int seen = 0;
+	size_t i, n = 0;
+
+	if (cmd->notify[0] != '\0')
+		return smtp_reply(cmd, "501 5.5.4 Duplicate NOTIFY parameter");
+	if (v == NULL)		/* "NOTIFY" without '=': no pointer arithmetic on NULL */
+		return smtp_reply(cmd, "501 5.5.4 Bad NOTIFY parameter");
+	end = v + vlen;
+	while (p < end) {
+		const char *q = memchr(p, ',', (size_t)(end - p));
+		size_t wlen = (size_t)((q != NULL ? q : end) - p);
+
+		for (i = 0; i < 4; i++)
+			if (strlen(words[i]) == wlen &&
+			    strncasecmp(words[i], p, wlen) == 0)
+				break;
+		if (i == 4 || (seen & (1u << i)))
+			goto bad;
+		seen |= 1u << i;
+		n += (size_t)snprintf(cmd->notify + n, sizeof(cmd->notify) - n,
+		    "%s%s", n > 0 ? "," : "", words[i]);
+		if (q == NULL)
+			break;
+		p = q + 1;
+		if (p == end)
+			goto bad;
+	}
+	if ((seen & 1u) && seen != 1u)
+		goto bad;		/* NEVER cannot be combined */
+	return 0;
+bad:
+	cmd->notify[0] = '\0';
+	return smtp_reply(cmd, "501 5.5.4 Bad NOTIFY parameter");
+}
+
+/* smtp_param_orcpt - ORCPT=addr-type;xtext, kept as "type;decoded" */
+static int
+smtp_param_orcpt(struct smtp_cmd *cmd, const char *v, size_t vlen)
+{
+	const char *semi = v != NULL ? memchr(v, ';', vlen) : NULL;
+	size_t tlen, i;
+	int n;
+
+	if (cmd->orcpt[0] != '\0')
+		return smtp_reply(cmd, "501 5.5.4 Duplicate ORCPT parameter");
+	if (semi == NULL || semi == v || (tlen = (size_t)(semi - v)) > 32)
+		goto bad;
+	for (i = 0; i < tlen; i++)
+		if (!isalnum((unsigned char)v[i]) && v[i] != '-')
+			goto bad;
+	memcpy(cmd->orcpt, v, tlen + 1);
+	n = smtp_xtext_decode(semi + 1, vlen - tlen - 1, cmd->orcpt + tlen + 1,
+	    sizeof(cmd->orcpt) - tlen - 1);
+	if (n <= 0)
+		goto bad;
+	for (i = tlen + 1; cmd->orcpt[i] != '\0'; i++)
+		if ((unsigned char)cmd->orcpt[i] < 32 || cmd->orcpt[i] == 127)
+			goto bad;
+	return 0;
+bad:
+	cmd->orcpt[0] = '\0';
+	return smtp_reply(cmd, "501 5.5.4 Bad ORCPT parameter");
+}
+
+/* smtp_param_ext - extension parameters; 1 when the key is not one of them */
+static int
+smtp_param_ext(struct smtp_cmd *cmd, const char *tok, size_t klen,
+    const char *v, size_t vlen)
+{
+	int mail = cmd->verb == SMTP_MAIL, dsn = (cmd->flags & SMTP_EXT_DSN) != 0;
+
+#define KEY(name) (klen == sizeof(name) - 1 && strncasecmp(tok, name, klen) == 0)
+	if (mail && (cmd->flags & SMTP_EXT_SMTPUTF8) && KEY("SMTPUTF8")) {
+		if (v != NULL || cmd->smtputf8)
+			return smtp_reply(cmd, "501 5.5.4 Bad SMTPUTF8 parameter");
+		cmd->smtputf8 = 1;
+		return 0;
+	}
+	if (mail && dsn && KEY("RET"))
+		return smtp_param_ret(cmd, v, vlen);
+	if (mail && dsn && KEY("ENVID"))
+		return smtp_param_envid(cmd, v, vlen);
+	if (!mail && dsn && KEY("NOTIFY"))
+		return smtp_param_notify(cmd, v, vlen);
+	if (!mail && dsn && KEY("ORCPT"))
+		return smtp_param_orcpt(cmd, v, vlen);
+#undef KEY
+	return 1;
+}
+
 /* smtp_param - one KEY[=VALUE] token of MAIL or RCPT */
 static int
 smtp_param(struct smtp_cmd *cmd, const char *tok, size_t len)
 {
 	const char *eq = memchr(tok, '=', len), *v = NULL;
 	size_t klen = eq != NULL ? (size_t)(eq - tok) : len, vlen = 0, i;
+	int r;
 
 	if (klen == 0 || klen > SMTP_KEY_MAX || !isalnum((unsigned char)tok[0]))
 		return smtp_reply(cmd, "501 5.5.4 Bad parameter syntax");
@@ -128,6 +290,8 @@ smtp_param(struct smtp_cmd *cmd, const char *tok, size_t len)
 		return smtp_param_size(cmd, v, vlen);
 	if (cmd->verb == SMTP_MAIL && klen == 4 && strncasecmp(tok, "BODY", 4) == 0)
 		return smtp_param_body(cmd, v, vlen);
+	if ((r = smtp_param_ext(cmd, tok, klen, v, vlen)) != 1)
+		return r;
 	return smtp_reply(cmd, "555 5.5.4 Unsupported parameter: %.*s",
 	    (int)klen, tok);
 }
@@ -161,8 +325,10 @@ smtp_parse_path(struct smtp_cmd *cmd, const char *kw, const char *usage)
 		p++;
 	if (p >= end || *p != '<')
 		return smtp_reply(cmd, "501 5.5.4 Syntax: %s", usage);
-	r = addr_parse_path(p, (size_t)(end - p), cmd->path, sizeof(cmd->path),
-	    &rest, &why);
+	r = addr_parse_path_utf8(p, (size_t)(end - p), cmd->path,
+	    sizeof(cmd->path), &rest, &why, (cmd->verb == SMTP_MAIL &&
+	    (cmd->flags & SMTP_EXT_SMTPUTF8)) ||
+	    (cmd->verb == SMTP_RCPT && (cmd->flags & SMTP_EXT_UTF8_ADDR)));
 	if (r != ADDR_OK)
 		return smtp_path_error(cmd, r, why);
 	if (cmd->verb == SMTP_RCPT && cmd->path[0] == '\0')
@@ -185,7 +351,38 @@ smtp_parse_path(struct smtp_cmd *cmd, const char *kw, const char *usage)
 		if (smtp_param(cmd, tok, (size_t)(p - tok)) == -1)
 			return -1;
 	}
+	if (cmd->verb == SMTP_MAIL && !cmd->smtputf8 && addr_is_8bit(cmd->path))
+		return smtp_reply(cmd, "553 5.6.7 Non-ASCII address needs the "
+		    "SMTPUTF8 parameter");
 	return 0;
+}
+
+/* smtp_parse_bdat - "BDAT size [LAST]" (RFC 3030) */
+static int
+smtp_parse_bdat(struct smtp_cmd *cmd)
+{
+	const char *p = cmd->arg, *end = cmd->arg + cmd->arglen;
+	long long n = 0;
+	size_t digits = 0;
+
+	while (p < end && isdigit((unsigned char)*p)) {
+		if (++digits > SMTP_SIZE_DIGITS)
+			return smtp_reply(cmd, "501 5.5.4 Syntax: BDAT size [LAST]");
+		n = n * 10 + (*p++ - '0');
+	}
+	if (digits == 0)
+		return smtp_reply(cmd, "501 5.5.4 Syntax: BDAT size [LAST]");
+	cmd->chunk = n;
+	if (p == end)
+		return 0;
+	while (p < end && *p == ' ')
+		p++;
+	if (end - p == 4 && strncasecmp(p, "LAST", 4) == 0) {
+		cmd->last = 1;
+		return 0;
+	}
+	cmd->chunk = -1;
+	return smtp_reply(cmd, "501 5.5.4 Syntax: BDAT size [LAST]");
 }
 
 /* smtp_check_args - argument presence rules of the simple verbs */
@@ -217,14 +414,28 @@ smtp_check_args(struct smtp_cmd *cmd)
 		return smtp_parse_path(cmd, "FROM:", "MAIL FROM:<address>");
 	case SMTP_RCPT:
 		return smtp_parse_path(cmd, "TO:", "RCPT TO:<address>");
+	case SMTP_BDAT:
+		return smtp_parse_bdat(cmd);
+	case SMTP_AUTH:
+		if (cmd->arglen == 0)
+			return smtp_reply(cmd, "501 5.5.4 Syntax: AUTH mechanism");
+		return 0;
 	default:
 		return 0;
 	}
 }
 
-/* smtp_parse - split verb and argument, then check the verb's syntax */
+/* smtp_parse - smtp_parse_ext() without extensions */
 int
 smtp_parse(const char *line, size_t len, struct smtp_cmd *cmd)
+{
+	return smtp_parse_ext(line, len, 0, cmd);
+}
+
+/* smtp_parse_ext - split verb and argument, then check the verb's syntax */
+int
+smtp_parse_ext(const char *line, size_t len, unsigned int flags,
+    struct smtp_cmd *cmd)
 {
 	const char *p = line, *end = line + len;
 
@@ -236,6 +447,14 @@ smtp_parse(const char *line, size_t len, struct smtp_cmd *cmd)
 	cmd->size = -1;
 	cmd->body = SMTP_BODY_DEFAULT;
 	cmd->reply[0] = '\0';
+	cmd->smtputf8 = 0;
+	cmd->ret = SMTP_RET_NONE;
+	cmd->envid[0] = '\0';
+	cmd->notify[0] = '\0';
+	cmd->orcpt[0] = '\0';
+	cmd->chunk = -1;
+	cmd->last = 0;
+	cmd->flags = flags;
 
 	if (memchr(line, '\0', len) != NULL)
 		return smtp_reply(cmd, "500 5.5.2 Error: NUL character in command");

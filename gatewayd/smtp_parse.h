@@ -21,6 +21,16 @@
 #include "addr.h"
 
 #define SMTP_REPLY_MAX	160
+#define SMTP_ENVID_MAX	100		/* RFC 3461: ENVID, decoded */
+#define SMTP_ORCPT_MAX	500		/* RFC 3461: ORCPT, decoded */
+#define SMTP_NOTIFY_MAX	32		/* "SUCCESS,FAILURE,DELAY" */
+
+/* smtp_parse_ext() flags: which extensions the session offers */
+#define SMTP_EXT_SMTPUTF8	0x01	/* MAIL ... SMTPUTF8 */
+#define SMTP_EXT_DSN		0x02	/* RET, ENVID, NOTIFY, ORCPT */
+#define SMTP_EXT_UTF8_ADDR	0x04	/* RCPT inside an SMTPUTF8 transaction */
+
+enum smtp_ret { SMTP_RET_NONE = 0, SMTP_RET_FULL, SMTP_RET_HDRS };
 
 enum smtp_verb {
 	SMTP_UNKNOWN = 0,
@@ -56,11 +66,30 @@ struct smtp_cmd {
 	/* MAIL parameters */
 	long long size;			/* SIZE=, -1 when absent */
 	enum smtp_body body;
+	int smtputf8;			/* SMTPUTF8 given */
+	enum smtp_ret ret;		/* RET= */
+	char envid[SMTP_ENVID_MAX + 1];	/* ENVID=, xtext-decoded, "" when absent */
+	/* RCPT parameters (DSN) */
+	char notify[SMTP_NOTIFY_MAX];	/* NOTIFY= upper case, "" when absent */
+	char orcpt[SMTP_ORCPT_MAX + 1];	/* ORCPT=, xtext-decoded, "" when absent */
+	/* BDAT */
+	long long chunk;		/* chunk size, -1 when not BDAT */
+	int last;			/* BDAT ... LAST */
+	unsigned int flags;		/* the SMTP_EXT_* flags it was parsed with */
 	char reply[SMTP_REPLY_MAX];	/* on error: the reply line */
 };
 
 /* Parse one line (len bytes, no CRLF).  0 ok, -1 error with cmd->reply set. */
 int smtp_parse(const char *line, size_t len, struct smtp_cmd *cmd);
+/* The same with extensions (SMTP_EXT_* flags) accepted. */
+int smtp_parse_ext(const char *line, size_t len, unsigned int flags,
+    struct smtp_cmd *cmd);
+/*
+ * Decode RFC 3461 xtext ("+HH" escapes, upper-case hex) into out
+ * (NUL-terminated).  Returns the decoded length or -1 when the syntax is
+ * bad or out (outlen bytes) is too small.
+ */
+int smtp_xtext_decode(const char *in, size_t len, char *out, size_t outlen);
 /* The verb as text ("MAIL"), "UNKNOWN" for SMTP_UNKNOWN. */
 const char *smtp_verb_name(enum smtp_verb);
 

@@ -31,6 +31,7 @@
 
 #include <event2/event.h>
 
+#include "bounce.h"
 #include "capi.h"
 #include "cfg.h"
 #include "envelope.h"
@@ -39,6 +40,7 @@
 #include "log.h"
 #include "proc.h"
 #include "spool.h"
+#include "stats.h"
 #include "worker.h"
 #include "xmalloc.h"
 
@@ -53,7 +55,7 @@ enum worker_outcome {
 /* Parent -> child: deliver this job (fixed size, SOCK_SEQPACKET). */
 struct worker_req {
 	char qid[SPOOL_QID_LEN + 1];
-	int from;		/* SPOOL_QUEUE or SPOOL_DEFERRED */
+	int from;		/* SPOOL_QUEUE, SPOOL_DEFERRED or SPOOL_FAILED */
 };
 
 /* Child -> parent: what became of it. */
@@ -61,6 +63,7 @@ struct worker_rep {
 	char qid[SPOOL_QID_LEN + 1];
 	int outcome;
 	time_t next_attempt;
+	char dsn[SPOOL_QID_LEN + 1];	/* a DSN injected for the job, or "" */
 };
 
 struct worker_child {
@@ -89,11 +92,14 @@ struct worker {
 	struct spool *spool;
 	struct loader ld;
 	void *ctx;
+	unsigned int instance;	/* queue ID instance for DSNs (bounce.h) */
 
 	struct event_base *base;
 	struct ipc *ipc;
 	struct event *sigchld_ev, *due_ev, *scan_ev, *stop_ev, *respawn_ev;
 	int stopping;
+	int paused;		/* gatewayctl pause delivery: hand out no job */
+	struct stats stats;	/* counter deltas not yet sent to the master */
 
 	struct worker_child *children;
 	int nchildren;
@@ -197,6 +203,43 @@ worker_log_rcpt(const struct worker *w, const struct envelope *env,
 	    r->status, text, env->attempts);
 }
 
+/* worker_bounce_opts - how this worker writes its DSNs */
+static void
+worker_bounce_opts(const struct worker *w, struct bounce_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->hostname = w->cfg->smtp.hostname;
+	o->postmaster = w->cfg->postmaster;
+	o->delay_warning = w->conn->retry.delay_warning;
+	o->lifetime = w->conn->retry.lifetime;
+	o->success_action = strcmp(w->conn->type, "smtp") == 0 ? "relayed" :
+	    "delivered";
+	o->instance = w->instance;
+}
+
+/*
+ * worker_bounce - the DSNs an attempt made due; a failed job whose
+ * notices went out (or were not wanted) is then removed like a done one
+ */
+static enum worker_outcome
+worker_bounce(struct worker *w, struct envelope *env, int fd, off_t off,
+    enum worker_outcome out, char dsn[SPOOL_QID_LEN + 1])
+{
+	struct bounce_opts o;
+	char err[SPOOL_ERRLEN];
+	int rc;
+
+	worker_bounce_opts(w, &o);
+	rc = bounce_job(&o, w->spool, env, fd, off, time(NULL), dsn, err,
+	    sizeof(err));
+	if (rc == -1)
+		log_warnx("%s: cannot write a delivery status notification "
+		    "(tried again later): %s", env->id, err);
+	if (out == WORKER_FAILED && rc >= 0)
+		return WORKER_DONE;
+	return out;
+}
+
 /* worker_commit - write the outcome to the spool; ERROR if that fails */
 static enum worker_outcome
 worker_commit(struct worker *w, const char *qid, const struct envelope *env,
@@ -257,6 +300,25 @@ worker_load(struct worker *w, const char *qid, struct envelope *env,
 
 /* ---- delivery child ---- */
 
+/* worker_bounce_failed - a job kept in failed/: send its DSN, remove it */
+static void
+worker_bounce_failed(struct worker *w, const struct worker_req *req,
+    struct worker_rep *rep)
+{
+	struct bounce_opts o;
+	char err[SPOOL_ERRLEN];
+
+	worker_bounce_opts(w, &o);
+	if (bounce_failed_job(&o, w->spool, w->name, req->qid, SPOOL_FAILED,
+	    rep->dsn, err, sizeof(err)) == -1) {
+		if (errno != ENOENT)
+			log_warnx("%s: failed job kept (its notice is tried "
+			    "again later): %s", req->qid, err);
+		rep->outcome = WORKER_ERROR;
+	} else
+		rep->outcome = WORKER_DONE;
+}
+
 /* worker_deliver - claim, deliver and settle one job (in a child) */
 static void
 worker_deliver(struct worker *w, const struct worker_req *req,
@@ -269,6 +331,10 @@ worker_deliver(struct worker *w, const struct worker_req *req,
 	size_t i;
 	int fd;
 
+	if (req->from == SPOOL_FAILED) {
+		worker_bounce_failed(w, req, rep);
+		return;
+	}
 	if (spool_job_claim(w->spool, w->name, req->qid,
 	    (enum spool_state)req->from) == -1) {
 		if (errno != ENOENT)
@@ -288,6 +354,7 @@ worker_deliver(struct worker *w, const struct worker_req *req,
 	for (i = 0; i < job.nrcpt; i++)
 		worker_log_rcpt(w, &env, job.rcpts[i].rcpt);
 	capi_job_free(&job);
+	out = worker_bounce(w, &env, fd, off, out, rep->dsn);
 	close(fd);
 	rep->outcome = worker_commit(w, req->qid, &env, out);
 	rep->next_attempt = env.next_attempt;
@@ -310,7 +377,7 @@ worker_child_main(struct worker *w, int fd)
 			break;	/* EOF: the parent is done with us */
 		req.qid[SPOOL_QID_LEN] = '\0';
 		if (!spool_qid_valid(req.qid) || (req.from != SPOOL_QUEUE &&
-		    req.from != SPOOL_DEFERRED))
+		    req.from != SPOOL_DEFERRED && req.from != SPOOL_FAILED))
 			panic("bad job request from the worker parent");
 		memset(&rep, 0, sizeof(rep));
 		memcpy(rep.qid, req.qid, sizeof(rep.qid));
@@ -414,7 +481,36 @@ worker_due_schedule(struct worker *w)
 
 static void worker_child_event(evutil_socket_t, short, void *);
 static void worker_dispatch(struct worker *);
+static void worker_count(struct worker *, int);
 static void worker_stop_check(struct worker *);
+
+/*
+ * worker_instance - queue ID instance for the DSNs of this process (slot
+ * 0 = the parent): distinct per connector and child, never the
+ * receiver's 0 or the router's BOUNCE_INSTANCE_ROUTER
+ */
+static unsigned int
+worker_instance(const struct worker *w, int slot)
+{
+	size_t idx = (size_t)(w->conn - w->cfg->connectors);
+
+	return BOUNCE_INSTANCE_WORKER +
+	    (unsigned int)((idx * 17 + (size_t)slot) % 0x7f);
+}
+
+/* worker_notify_dsn - tell the router (through the master) of a new DSN */
+static void
+worker_notify_dsn(struct worker *w, const char *dsn)
+{
+	const char *strv[2] = { dsn, NULL };
+
+	if (dsn[0] == '\0' || !spool_qid_valid(dsn))
+		return;
+	if (w->ipc == NULL || ipc_send_strings(w->ipc, IPC_MSG_NEW,
+	    strv) == -1)
+		log_warnx("%s: cannot notify the router of the DSN (it finds "
+		    "it at its next scan)", dsn);
+}
 
 /* worker_spawn - fork the delivery child of slot i */
 static int
@@ -438,6 +534,7 @@ worker_spawn(struct worker *w, int i)
 		signal(SIGCHLD, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGHUP, SIG_DFL);
+		w->instance = worker_instance(w, i + 1);
 		close(sv[0]);
 		if (w->ipc != NULL)
 			close(ipc_fd(w->ipc));
@@ -463,6 +560,7 @@ worker_spawn(struct worker *w, int i)
 static void
 worker_crash_job(struct worker *w, const char *qid, const char *reason)
 {
+	char dsn[SPOOL_QID_LEN + 1];
 	struct envelope env;
 	enum worker_outcome out;
 	off_t off;
@@ -471,7 +569,6 @@ worker_crash_job(struct worker *w, const char *qid, const char *reason)
 
 	if (worker_load(w, qid, &env, &fd, &off) == -1)
 		return;		/* not claimed yet, or settled already */
-	close(fd);
 	for (i = 0; i < env.nrcpt; i++) {
 		struct envelope_rcpt *r = &env.rcpt[i];
 
@@ -489,9 +586,12 @@ worker_crash_job(struct worker *w, const char *qid, const char *reason)
 		    strncmp(env.rcpt[i].text ? env.rcpt[i].text : "", reason,
 		    strlen(reason)) == 0)
 			worker_log_rcpt(w, &env, &env.rcpt[i]);
+	out = worker_bounce(w, &env, fd, off, out, dsn);
+	close(fd);
 	out = worker_commit(w, qid, &env, out);
 	if (out == WORKER_DEFERRED)
 		worker_heap_push(w, qid, env.next_attempt);
+	worker_notify_dsn(w, dsn);
 	envelope_clear(&env);
 }
 
@@ -515,6 +615,7 @@ worker_child_gone(struct worker *w, struct worker_child *c, int status)
 	if (c->busy) {
 		log_warnx("%s: delivery child died (%s)", c->job.qid, reason);
 		worker_crash_job(w, c->job.qid, reason);
+		worker_due_schedule(w);		/* arm the timer for its retry */
 		c->busy = 0;
 		if (!w->stopping)
 			worker_spawn(w, (int)(c - w->children));
@@ -565,7 +666,11 @@ worker_child_event(evutil_socket_t fd, short ev, void *arg)
 		return;
 	}
 	rep.qid[SPOOL_QID_LEN] = '\0';
+	rep.dsn[SPOOL_QID_LEN] = '\0';
+	worker_notify_dsn(w, rep.dsn);
 	c->busy = 0;
+	if (c->job.from != SPOOL_FAILED)
+		worker_count(w, rep.outcome);
 	if (rep.outcome == WORKER_DEFERRED)
 		worker_heap_push(w, c->job.qid, rep.next_attempt);
 	worker_due_schedule(w);
@@ -575,6 +680,26 @@ worker_child_event(evutil_socket_t fd, short ev, void *arg)
 		worker_dispatch(w);
 }
 
+/* worker_count - count an outcome and send the deltas to the master */
+static void
+worker_count(struct worker *w, int outcome)
+{
+	const char *strv[8];
+	char buf[256];
+
+	if (outcome == WORKER_DONE)
+		(void)stats_add(&w->stats, "delivered", 1);
+	else if (outcome == WORKER_DEFERRED)
+		(void)stats_add(&w->stats, "deferred", 1);
+	else if (outcome == WORKER_FAILED)
+		(void)stats_add(&w->stats, "bounced", 1);
+	else
+		return;
+	if (w->ipc != NULL && stats_encode(&w->stats, buf, sizeof(buf), strv,
+	    8) > 0)
+		(void)ipc_send_strings(w->ipc, IPC_WORKER_STATS, strv);
+}
+
 /* worker_dispatch - hand ready jobs to idle children */
 static void
 worker_dispatch(struct worker *w)
@@ -582,7 +707,7 @@ worker_dispatch(struct worker *w)
 	struct worker_ready *r;
 	int i;
 
-	for (i = 0; i < w->nchildren && !w->stopping; i++) {
+	for (i = 0; i < w->nchildren && !w->stopping && !w->paused; i++) {
 		struct worker_child *c = &w->children[i];
 
 		if (c->pid <= 0 || c->busy)
@@ -677,6 +802,16 @@ worker_scan_deferred(const char *qid, time_t mtime, off_t size, void *arg)
 	return 0;
 }
 
+/* worker_scan_failed - spool_scan callback: a job kept for its DSN */
+static int
+worker_scan_failed(const char *qid, time_t mtime, off_t size, void *arg)
+{
+	(void)mtime;
+	(void)size;
+	worker_ready_add(arg, qid, SPOOL_FAILED, 0);
+	return 0;
+}
+
 /* worker_busy - number of children holding a job */
 static int
 worker_busy(const struct worker *w)
@@ -703,6 +838,9 @@ worker_idle_scan(evutil_socket_t fd, short ev, void *arg)
 		if (spool_scan(w->spool, SPOOL_QUEUE, w->name,
 		    worker_scan_queue, w) == -1)
 			log_warn("scan of queue/%s", w->name);
+		if (spool_scan(w->spool, SPOOL_FAILED, w->name,
+		    worker_scan_failed, w) == -1)
+			log_warn("scan of failed/%s", w->name);
 		worker_dispatch(w);
 	}
 	evtimer_add(w->scan_ev, &tv);
@@ -780,9 +918,9 @@ worker_stop(struct worker *w)
 	evtimer_add(w->stop_ev, &tv);
 }
 
-/* worker_job_new - IPC_JOB_NEW: connector, qid... */
+/* worker_job_new - IPC_JOB_NEW (or JOB_FAILED, from = SPOOL_FAILED): connector, qid... */
 static void
-worker_job_new(struct worker *w, const struct ipc_frame *f)
+worker_job_new(struct worker *w, const struct ipc_frame *f, int from)
 {
 	const char *strv[IPC_MAX_STRINGS];
 	int n, i;
@@ -797,7 +935,7 @@ worker_job_new(struct worker *w, const struct ipc_frame *f)
 	}
 	for (i = 1; i < n; i++) {
 		if (spool_qid_valid(strv[i]))
-			worker_ready_add(w, strv[i], SPOOL_QUEUE, 0);
+			worker_ready_add(w, strv[i], from, 0);
 		else
 			log_warnx("ignoring malformed queue ID from the master");
 	}
@@ -814,11 +952,22 @@ worker_ipc(struct ipc *ipc, const struct ipc_frame *f, void *arg)
 	switch (f->type) {
 	case IPC_JOB_NEW:
 		if (!w->stopping)
-			worker_job_new(w, f);
+			worker_job_new(w, f, SPOOL_QUEUE);
+		break;
+	case IPC_JOB_FAILED:
+		if (!w->stopping)
+			worker_job_new(w, f, SPOOL_FAILED);
 		break;
 	case IPC_SHUTDOWN:
 		log_debug("shutting down");
 		worker_stop(w);
+		break;
+	case IPC_PAUSE:
+	case IPC_RESUME:
+		w->paused = f->type == IPC_PAUSE;
+		log_info("delivery %s by the operator", w->paused ? "paused" :
+		    "resumed");
+		worker_dispatch(w);
 		break;
 	default:
 		fatalx("unexpected %s frame from the master",
@@ -863,6 +1012,19 @@ worker_load_connector(struct worker *w)
 	}
 }
 
+/* worker_send_info - tell the master which connector this is (status) */
+static void
+worker_send_info(struct worker *w)
+{
+	char abi[16];
+	const char *info[] = { w->ld.conn->name, w->ld.conn->version, abi,
+	    w->ld.path, NULL };
+
+	snprintf(abi, sizeof(abi), "%u", (unsigned)w->ld.conn->abi_version);
+	if (ipc_send_strings(w->ipc, IPC_WORKER_INFO, info) == -1)
+		log_warnx("cannot send the connector's description");
+}
+
 /* worker_spool_dirs - make sure the connector's spool directories exist */
 static void
 worker_spool_dirs(struct worker *w)
@@ -899,6 +1061,9 @@ worker_recover(struct worker *w)
 	if (spool_scan(w->spool, SPOOL_DEFERRED, w->name,
 	    worker_scan_deferred, w) == -1)
 		log_warn("scan of deferred/%s", w->name);
+	if (spool_scan(w->spool, SPOOL_FAILED, w->name, worker_scan_failed,
+	    w) == -1)
+		log_warn("scan of failed/%s", w->name);
 	log_debug("%zu jobs ready, %zu deferred", w->nready, w->nheap);
 }
 
@@ -946,6 +1111,7 @@ main(int argc, char **argv)
 		exit(WORKER_EXIT_CONFIG);
 	}
 	w->name = w->conn->name;
+	w->instance = worker_instance(w, 0);
 	log_set_tag(w->name);
 	w->spool = spool_open(w->cfg->spool, 0, (uid_t)-1, (gid_t)-1, err,
 	    sizeof(err));
@@ -967,6 +1133,7 @@ main(int argc, char **argv)
 	for (i = 0; i < w->nchildren; i++)
 		if (worker_spawn(w, i) == -1)
 			fatalx("cannot start the delivery children");
+	worker_send_info(w);
 	if (ipc_send(w->ipc, IPC_READY, NULL, 0) == -1)
 		fatalx("cannot send IPC_READY");
 	log_info("connector %s (%s %s) ready, %d delivery processes, "

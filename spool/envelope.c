@@ -32,28 +32,31 @@ struct env_field {
 	enum env_type type;
 	size_t off;		/* offset of the char * member (string types) */
 	int job;		/* only in job envelopes */
+	int optional;		/* may be absent (NULL); not written when NULL */
 };
 
 #define SF(m)	offsetof(struct envelope, m)
 
 /* Header fields, in the order envelope_format() writes them. */
 static const struct env_field env_fields[] = {
-	{ "id",			T_ID,		0,			0 },
-	{ "kind",		T_KIND,		0,			0 },
-	{ "arrival",		T_ARRIVAL,	0,			0 },
-	{ "listener",		T_STR,		SF(listener),		0 },
-	{ "client",		T_STR,		SF(client),		0 },
-	{ "client-name",	T_STR,		SF(client_name),	0 },
-	{ "helo",		T_STR,		SF(helo),		0 },
-	{ "auth",		T_OPT,		SF(auth),		0 },
-	{ "proto",		T_STR,		SF(proto),		0 },
-	{ "body",		T_STR,		SF(body),		0 },
-	{ "size",		T_SIZE,		0,			0 },
-	{ "from",		T_FROM,		SF(from),		0 },
-	{ "connector",		T_STR,		SF(connector),		1 },
-	{ "attempts",		T_UINT,		0,			1 },
-	{ "next-attempt",	T_TIME,		0,			1 },
-	{ "last-error",		T_OPTTEXT,	SF(last_error),		1 },
+	{ "id",			T_ID,		0,			0, 0 },
+	{ "kind",		T_KIND,		0,			0, 0 },
+	{ "arrival",		T_ARRIVAL,	0,			0, 0 },
+	{ "listener",		T_STR,		SF(listener),		0, 0 },
+	{ "client",		T_STR,		SF(client),		0, 0 },
+	{ "client-name",	T_STR,		SF(client_name),	0, 0 },
+	{ "helo",		T_STR,		SF(helo),		0, 0 },
+	{ "auth",		T_OPT,		SF(auth),		0, 0 },
+	{ "proto",		T_STR,		SF(proto),		0, 0 },
+	{ "body",		T_STR,		SF(body),		0, 0 },
+	{ "size",		T_SIZE,		0,			0, 0 },
+	{ "from",		T_FROM,		SF(from),		0, 0 },
+	{ "ret",		T_STR,		SF(ret),		0, 1 },
+	{ "envid",		T_STR,		SF(envid),		0, 1 },
+	{ "connector",		T_STR,		SF(connector),		1, 0 },
+	{ "attempts",		T_UINT,		0,			1, 0 },
+	{ "next-attempt",	T_TIME,		0,			1, 0 },
+	{ "last-error",		T_OPTTEXT,	SF(last_error),		1, 0 },
 };
 #define ENV_NFIELDS	(sizeof(env_fields) / sizeof(env_fields[0]))
 
@@ -603,7 +606,9 @@ envelope_format(const struct envelope *env, char **out, size_t *outlen)
 	}
 	env_buf_printf(&b, "%s %d\n", ENV_MAGIC, ENVELOPE_VERSION);
 	for (i = 0; i < ENV_NFIELDS; i++)
-		if (!env_fields[i].job || env->kind == ENVELOPE_JOB)
+		if ((!env_fields[i].job || env->kind == ENVELOPE_JOB) &&
+		    (!env_fields[i].optional ||
+		    env_cstr(env, &env_fields[i]) != NULL))
 			env_format_field(&b, env, &env_fields[i]);
 	for (i = 0; i < env->nrcpt && !b.failed; i++)
 		if (env_format_rcpt(&b, &env->rcpt[i]) == -1)
@@ -901,7 +906,8 @@ env_parse_finish(struct env_parser *p)
 			return env_perr(p, "'%s' in a message envelope",
 			    env_fields[i].key);
 		}
-		if (!p->seen[i] && (!env_fields[i].job || job))
+		if (!p->seen[i] && !env_fields[i].optional &&
+		    (!env_fields[i].job || job))
 			return env_perr(p, "missing '%s'", env_fields[i].key);
 	}
 	p->env->version = ENVELOPE_VERSION;

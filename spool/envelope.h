@@ -22,6 +22,8 @@
  *   body 8BITMIME
  *   size 12345
  *   from sender@example.com          ("<>" for the null sender)
+ *   ret FULL | HDRS                   (optional: DSN RET of MAIL FROM)
+ *   envid <xtext-decoded ENVID>       (optional: DSN ENVID of MAIL FROM)
  *   connector archive                 (job only)
  *   attempts 0                        (job only)
  *   next-attempt 0                    (job only, epoch seconds)
@@ -31,6 +33,14 @@
  *   end
  *
  * Recipient states: pending, done, deferred, failed.
+ *
+ * DSN data (RFC 3461): "ret" and "envid" are per message and optional
+ * (absent in envelopes of messages without them, and in envelopes written
+ * before they existed).  Per recipient, the receiver stores the NOTIFY
+ * parameter as "param notify SUCCESS,DELAY" (upper case, comma list, or
+ * "NEVER") and ORCPT as "param orcpt rfc822;user@example.com"; the
+ * worker records the DSN it sent for a recipient as "param dsn-sent
+ * delayed|failed|delivered".
  */
 #ifndef GW_ENVELOPE_H
 #define GW_ENVELOPE_H
@@ -84,6 +94,8 @@ struct envelope {
 	char *body;			/* "7BIT", "8BITMIME" */
 	off_t size;			/* message bytes after the envelope; -1 unknown */
 	char *from;			/* "" for the null sender */
+	char *ret;			/* DSN RET "FULL"/"HDRS", NULL if not given */
+	char *envid;			/* DSN ENVID, NULL if not given */
 	/* job fields */
 	char *connector;
 	unsigned int attempts;

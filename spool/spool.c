@@ -876,6 +876,11 @@ spool_route_job(struct spool *sp, const char *qid, const struct envelope *job,
 			to = SPOOL_QUEUE;
 	if (job->nrcpt == 0)
 		to = SPOOL_QUEUE;
+	/* a hold rule (rules.h) parks the whole job for an operator */
+	for (i = 0; i < job->nrcpt && to == SPOOL_QUEUE; i++)
+		if (job->rcpt[i].state == RCPT_PENDING &&
+		    envelope_rcpt_param(&job->rcpt[i], "hold") != NULL)
+			to = SPOOL_HOLD;
 	if ((fd = spool_fd(sp, to, job->connector)) == -1) {
 		spool_seterr(err, errlen, "%s/%s: %s", spool_state_name(to),
 		    job->connector, strerror(errno));

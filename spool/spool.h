@@ -110,7 +110,8 @@ int spool_incoming_open(struct spool *, const char *qid, struct envelope *env,
 /*
  * Route an incoming message: for each job (env.connector set, env.kind
  * JOB) link data/<qid>.<connector> and write queue/<connector>/<qid>
- * (or failed/<connector>/<qid> when every recipient of it is failed),
+ * (or failed/<connector>/<qid> when every recipient of it is failed,
+ * or hold/<connector>/<qid> when a pending one has the parameter "hold"),
  * then unlink incoming/<qid>.  Not durable until spool_sync().  The
  * unlink of incoming/<qid> is done by spool_sync() (or spool_close()),
  * after the jobs are on disk, so a crash never leaves a message without

@@ -218,6 +218,32 @@ START_TEST(test_valid)
 END_TEST
 
 /* addr_suite - every test of this file */
+START_TEST(test_utf8)
+{
+	char out[ADDR_BUFLEN];
+	const char *rest, *why;
+	static const char ok[] = "<j\xc3\xbcrgen@b\xc3\xbc" "cher.example>";
+	static const char *const bad[] = {
+		"<j\xc3@b.example>",		/* truncated sequence */
+		"<j\xc0\xafx@b.example>",	/* overlong */
+		"<j\xed\xa0\x80@b.example>",	/* surrogate */
+		"<j\xf5\x80\x80\x80@b.example>",	/* beyond U+10FFFF */
+	};
+	size_t i;
+
+	ck_assert_int_eq(addr_parse_path(ok, strlen(ok), out, sizeof(out), &rest,
+	    &why), ADDR_ELOCAL);
+	ck_assert_int_eq(addr_parse_path_utf8(ok, strlen(ok), out, sizeof(out),
+	    &rest, &why, 1), ADDR_OK);
+	ck_assert_str_eq(out, "j\xc3\xbcrgen@b\xc3\xbc" "cher.example");
+	ck_assert(addr_is_8bit(out));
+	ck_assert(!addr_is_8bit("a@b.example"));
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(addr_parse_path_utf8(bad[i], strlen(bad[i]), out,
+		    sizeof(out), &rest, &why, 1) != ADDR_OK, "%zu accepted", i);
+}
+END_TEST
+
 static Suite *
 addr_suite(void)
 {
@@ -232,6 +258,7 @@ addr_suite(void)
 	tcase_add_test(tc, test_domain);
 	tcase_add_test(tc, test_hidden);
 	tcase_add_test(tc, test_valid);
+	tcase_add_test(tc, test_utf8);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -173,6 +173,39 @@ START_TEST(test_message_roundtrip)
 }
 END_TEST
 
+/* DSN fields: optional, escaped, byte-identical round trip, copied */
+START_TEST(test_dsn_fields)
+{
+	struct envelope env, back, copy;
+	char *t, *t2;
+	size_t len;
+
+	make_job(&env);
+	t = roundtrip(&env, &back);
+	ck_assert_ptr_null(strstr(t, "\nret"));	/* absent when not given */
+	ck_assert_ptr_null(back.ret);
+	ck_assert_ptr_null(back.envid);
+	free(t);
+	envelope_clear(&back);
+	set(&env.ret, "HDRS");
+	set(&env.envid, "scan 42\nfrom x");
+	t = roundtrip(&env, &back);
+	ck_assert_ptr_nonnull(strstr(t, "\nret HDRS\nenvid scan\\x2042\\x0afrom\\x20x\n"));
+	ck_assert_str_eq(back.ret, "HDRS");
+	ck_assert_str_eq(back.envid, "scan 42\nfrom x");
+	ck_assert_int_eq(envelope_format(&back, &t2, &len), 0);
+	ck_assert_str_eq(t2, t);
+	envelope_copy(&copy, &back);
+	ck_assert_str_eq(copy.ret, "HDRS");
+	ck_assert_str_eq(copy.envid, "scan 42\nfrom x");
+	free(t);
+	free(t2);
+	envelope_clear(&env);
+	envelope_clear(&back);
+	envelope_clear(&copy);
+}
+END_TEST
+
 START_TEST(test_null_sender)
 {
 	struct envelope env, back;
@@ -565,6 +598,7 @@ envelope_suite(void)
 	tcase_add_test(tc, test_golden);
 	tcase_add_test(tc, test_message_roundtrip);
 	tcase_add_test(tc, test_null_sender);
+	tcase_add_test(tc, test_dsn_fields);
 	tcase_add_loop_test(tc, test_weird_bytes, 0,
 	    (int)(sizeof(weird) / sizeof(weird[0])));
 	tcase_add_test(tc, test_forged_rcpt);

@@ -130,6 +130,89 @@ START_TEST(test_cmd_table)
 }
 END_TEST
 
+/* Extension parameters (smtp_parse_ext with every flag). */
+static const struct {
+	const char *line;
+	unsigned int flags;
+	const char *reply;		/* NULL: accepted */
+	const char *want;		/* field value to compare, see the test */
+} ext_cases[] = {
+	{ "MAIL FROM:<a@b.example> RET=HDRS ENVID=QQ+2B1", SMTP_EXT_DSN, NULL, "HDRS|QQ+1" },
+	{ "MAIL FROM:<a@b.example> ret=full", SMTP_EXT_DSN, NULL, "FULL|" },
+	{ "MAIL FROM:<a@b.example> RET=ALL", SMTP_EXT_DSN, "501 5.5.4 Bad RET parameter", NULL },
+	{ "MAIL FROM:<a@b.example> RET=FULL RET=HDRS", SMTP_EXT_DSN, "501 5.5.4 Duplicate RET parameter", NULL },
+	{ "MAIL FROM:<a@b.example> ENVID=a+0Ab", SMTP_EXT_DSN, "501 5.5.4 Bad ENVID parameter", NULL },
+	{ "MAIL FROM:<a@b.example> ENVID=a+2", SMTP_EXT_DSN, "501 5.5.4 Bad ENVID parameter", NULL },
+	{ "MAIL FROM:<a@b.example> RET=FULL", 0, "555 5.5.4 Unsupported parameter: RET", NULL },
+	{ "RCPT TO:<u@b.example> NOTIFY=delay,Failure", SMTP_EXT_DSN, NULL, "DELAY,FAILURE|" },
+	{ "RCPT TO:<u@b.example> NOTIFY=NEVER", SMTP_EXT_DSN, NULL, "NEVER|" },
+	{ "RCPT TO:<u@b.example> NOTIFY=NEVER,DELAY", SMTP_EXT_DSN, "501 5.5.4 Bad NOTIFY parameter", NULL },
+	{ "RCPT TO:<u@b.example> NOTIFY=SUCCESS,SUCCESS", SMTP_EXT_DSN, "501 5.5.4 Bad NOTIFY parameter", NULL },
+	{ "RCPT TO:<u@b.example> NOTIFY=SUCCESS,", SMTP_EXT_DSN, "501 5.5.4 Bad NOTIFY parameter", NULL },
+	{ "RCPT TO:<u@b.example> ORCPT=rfc822;u+40b.example", SMTP_EXT_DSN, NULL, "|rfc822;u@b.example" },
+	{ "RCPT TO:<u@b.example> ORCPT=u@b.example", SMTP_EXT_DSN, "501 5.5.4 Bad ORCPT parameter", NULL },
+	{ "RCPT TO:<u@b.example> ORCPT=rfc822;u+0Db", SMTP_EXT_DSN, "501 5.5.4 Bad ORCPT parameter", NULL },
+	{ "RCPT TO:<u@b.example> NOTIFY=NEVER", SMTP_EXT_SMTPUTF8, "555 5.5.4 Unsupported parameter: NOTIFY", NULL },
+	{ "MAIL FROM:<j\xc3\xbcrgen@b.example> SMTPUTF8", SMTP_EXT_SMTPUTF8, NULL, "utf8" },
+	{ "MAIL FROM:<j\xc3\xbcrgen@b.example>", SMTP_EXT_SMTPUTF8, "553 5.6.7 Non-ASCII address needs the SMTPUTF8 parameter", NULL },
+	{ "MAIL FROM:<j\xc3@b.example> SMTPUTF8", SMTP_EXT_SMTPUTF8, "501 5.1.7 Bad sender address syntax: invalid UTF-8 in address", NULL },
+	{ "MAIL FROM:<a@b.example> SMTPUTF8=1", SMTP_EXT_SMTPUTF8, "501 5.5.4 Bad SMTPUTF8 parameter", NULL },
+	{ "RCPT TO:<\xc3\xa9@\xc3\xa9.example>", SMTP_EXT_UTF8_ADDR, NULL, "" },
+	{ "RCPT TO:<\xc3\xa9@b.example>", 0, "501 5.1.3 Bad recipient address syntax: empty local part", NULL },
+	{ "BDAT 1000 LAST", 0, NULL, "1000 1" },
+	{ "BDAT 0", 0, NULL, "0 0" },
+	{ "BDAT 10 last", 0, NULL, "10 1" },
+	{ "BDAT", 0, "501 5.5.4 Syntax: BDAT size [LAST]", NULL },
+	{ "BDAT 10 FIRST", 0, "501 5.5.4 Syntax: BDAT size [LAST]", NULL },
+	{ "BDAT -1", 0, "501 5.5.4 Syntax: BDAT size [LAST]", NULL },
+	{ "BDAT 1234567890123456789", 0, "501 5.5.4 Syntax: BDAT size [LAST]", NULL },
+	{ "AUTH", 0, "501 5.5.4 Syntax: AUTH mechanism", NULL },
+};
+
+START_TEST(test_ext_table)
+{
+	struct smtp_cmd cmd;
+	char got[600];
+	int r;
+
+	r = smtp_parse_ext(ext_cases[_i].line, strlen(ext_cases[_i].line),
+	    ext_cases[_i].flags, &cmd);
+	if (ext_cases[_i].reply != NULL) {
+		ck_assert_msg(r == -1, "%s: parsed", ext_cases[_i].line);
+		ck_assert_str_eq(cmd.reply, ext_cases[_i].reply);
+		return;
+	}
+	ck_assert_msg(r == 0, "%s: %s", ext_cases[_i].line, cmd.reply);
+	if (cmd.verb == SMTP_BDAT)
+		snprintf(got, sizeof(got), "%lld %d", cmd.chunk, cmd.last);
+	else if (strcmp(ext_cases[_i].want, "utf8") == 0)
+		snprintf(got, sizeof(got), "%s", cmd.smtputf8 ? "utf8" : "");
+	else if (ext_cases[_i].want[0] == '\0')
+		got[0] = '\0';
+	else if (cmd.verb == SMTP_MAIL)
+		snprintf(got, sizeof(got), "%s|%s", cmd.ret == SMTP_RET_FULL ?
+		    "FULL" : cmd.ret == SMTP_RET_HDRS ? "HDRS" : "", cmd.envid);
+	else
+		snprintf(got, sizeof(got), "%s|%s", cmd.notify, cmd.orcpt);
+	ck_assert_str_eq(got, ext_cases[_i].want);
+}
+END_TEST
+
+START_TEST(test_xtext)
+{
+	char out[8];
+
+	ck_assert_int_eq(smtp_xtext_decode("a+2Bb", 5, out, sizeof(out)), 3);
+	ck_assert_str_eq(out, "a+b");
+	ck_assert_int_eq(smtp_xtext_decode("+2b", 3, out, sizeof(out)), -1);
+	ck_assert_int_eq(smtp_xtext_decode("a=b", 3, out, sizeof(out)), -1);
+	ck_assert_int_eq(smtp_xtext_decode("a b", 3, out, sizeof(out)), -1);
+	ck_assert_int_eq(smtp_xtext_decode("+4", 2, out, sizeof(out)), -1);
+	ck_assert_int_eq(smtp_xtext_decode("abcdefgh", 8, out, sizeof(out)), -1);
+	ck_assert_int_eq(smtp_xtext_decode("abcdefg", 7, out, sizeof(out)), 7);
+}
+END_TEST
+
 START_TEST(test_nul)
 {
 	static const char line[] = "MAIL FROM:<a@b.example>\0 SIZE=1";
@@ -194,6 +277,9 @@ smtp_parse_suite(void)
 	tcase_add_loop_test(tc, test_cmd_table, 0,
 	    (int)(sizeof(cmd_cases) / sizeof(cmd_cases[0])));
 	tcase_add_test(tc, test_nul);
+	tcase_add_loop_test(tc, test_ext_table, 0,
+	    sizeof(ext_cases) / sizeof(ext_cases[0]));
+	tcase_add_test(tc, test_xtext);
 	tcase_add_test(tc, test_length_bound);
 	tcase_add_test(tc, test_long_path);
 	tcase_add_test(tc, test_verb_names);

@@ -5,6 +5,7 @@ configuration, and a free loopback port.  Traffic stays on 127.0.0.1 and
 ::1; every wait is bounded.
 """
 import os
+import re
 import shutil
 import signal
 import smtplib
@@ -27,6 +28,17 @@ RUN_USER = os.environ.get("GW_TEST_USER", "_gatewayd")
 
 class TestFailure(Exception):
     pass
+
+
+# A sanitizer report (--enable-sanitizers) from any process of the tree.
+SANITIZER_RE = re.compile(r"ERROR: (Address|Leak|UndefinedBehavior|Thread|Memory)Sanitizer"
+                          r"|: runtime error: |Sanitizer has encountered a fatal error"
+                          r"|SUMMARY: \w+Sanitizer")
+
+
+def sanitizer_reports(text):
+    """The lines of text that belong to a sanitizer report."""
+    return [l for l in text.splitlines() if SANITIZER_RE.search(l)]
 
 
 def check(cond, what):
@@ -70,7 +82,7 @@ class Gateway:
     """A gatewayd instance in a private directory."""
 
     def __init__(self, name, connectors=None, rules=None, relay_allow=None,
-                 local_domains=None, extra="", smtp=None):
+                 local_domains=None, extra="", smtp=None, listener=None):
         self.dir = tempfile.mkdtemp(prefix="gw-%s-" % name)
         os.chmod(self.dir, 0o755)
         self.port = free_port()
@@ -90,6 +102,8 @@ class Gateway:
             relay_allow = ["127.0.0.0/8", "::1"]
         if local_domains is None:
             local_domains = ["gw.test"]
+        # extra keys of the SMTP listener, e.g. {"tls": "optional", ...}
+        self.listener = listener or {}
         self.write_config(connectors, rules, relay_allow, local_domains, extra, smtp or {})
 
     def connector_dir(self, connectors):
@@ -112,6 +126,10 @@ class Gateway:
             "  - name: smtp",
             "    address: 127.0.0.1",
             "    port: %d" % self.port,
+        ]
+        for k, v in getattr(self, "listener", {}).items():
+            lines.append("    %s: %s" % (k, v))
+        lines += [
             "smtp:",
             "  hostname: gw.test",
         ]
@@ -169,6 +187,14 @@ class Gateway:
                                   (self.proc.returncode, self.read_log()))
             try:
                 s = socket.create_connection(("127.0.0.1", self.port), timeout=2)
+                if str(self.listener.get("proxy_protocol")) in ("yes", "true", "True"):
+                    s.sendall(b"PROXY UNKNOWN\r\n")
+                if self.listener.get("tls") == "implicit":
+                    import ssl
+                    ctx = ssl.create_default_context()
+                    ctx.check_hostname = False
+                    ctx.verify_mode = ssl.CERT_NONE
+                    s = ctx.wrap_socket(s)
                 data = s.recv(512)
                 s.close()
                 return data.startswith(b"220")
@@ -186,6 +212,8 @@ class Gateway:
     def ctl(self, *args, check_rc=True, json=False):
         cmd = [GATEWAYCTL, "-s", self.sock] + (["--json"] if json else []) + list(args)
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+        if sanitizer_reports(r.stderr):
+            raise TestFailure("sanitizer report from %s:\n%s" % (" ".join(cmd), r.stderr))
         if check_rc and r.returncode != 0:
             raise TestFailure("%s failed (%d): %s" % (" ".join(cmd), r.returncode, r.stderr))
         return r.stdout
@@ -264,10 +292,16 @@ class Gateway:
             self.stop()
         except TestFailure:
             pass
+        reports = sanitizer_reports(self.read_log())
+        if reports:
+            print("sanitizer reports in %s:\n%s" % (self.log, "\n".join(reports[:20])))
+            ok = False
         if ok and not os.environ.get("GW_KEEP"):
             shutil.rmtree(self.dir, ignore_errors=True)
         else:
             print("kept %s for inspection" % self.dir)
+        if reports and not sys.exc_info()[0]:
+            raise TestFailure("sanitizer report in %s" % self.log)
 
     # -- mail ----------------------------------------------------------------
 

@@ -6,7 +6,9 @@
  * (550 5.1.1), "crash*" kills the delivery process with SIGSEGV; any other
  * address is delivered.  The OK text carries the number of message bytes
  * read, so a test can check the stream.  Settings (all optional):
- * delay_ms (sleep before each delivery) and record (a file to which one
+ * delay_ms (sleep before each delivery), record_params (true: also one
+ * line "qid address param name=value" per routing parameter of a
+ * delivered recipient) and record (a file to which one
  * line "qid address result" is appended per recipient).
  *
  * Built three ways: plain, -DTESTCONN_BAD_ABI (another ABI version) and
@@ -29,6 +31,7 @@
 struct testconn {
 	long delay_ms;
 	char record[4096];
+	int record_params;	/* also "qid addr param name=value" lines */
 };
 
 /* testconn_init - parse delay_ms and record */
@@ -51,6 +54,10 @@ testconn_init(const struct gw_node *settings, void **ctx, char *err,
 			tc->delay_ms = strtol(n->value, &end, 10);
 			if (errno == 0 && *end == '\0' && tc->delay_ms >= 0)
 				continue;
+		} else if (n->key != NULL && strcmp(n->key, "record_params") == 0 &&
+		    n->type == GW_NODE_SCALAR) {
+			tc->record_params = strcmp(n->value, "true") == 0;
+			continue;
 		} else if (n->key != NULL && strcmp(n->key, "record") == 0 &&
 		    n->type == GW_NODE_SCALAR && n->value[0] == '/') {
 			snprintf(tc->record, sizeof(tc->record), "%s", n->value);
@@ -87,6 +94,26 @@ testconn_record(const struct testconn *tc, const char *qid, const char *addr,
 	close(fd);
 }
 
+/* testconn_record_params - the routing parameters the tests look at */
+static void
+testconn_record_params(const struct testconn *tc, const char *qid,
+    const struct gw_rcpt *r)
+{
+	static const char *const names[] = { "type", "fax", "name", "company",
+	    "flags", "did", "directive", "channel", "original", "failover",
+	    "path_template", "output_name", NULL };
+	char what[1024];
+	const char *v;
+	size_t i;
+
+	for (i = 0; tc->record_params && names[i] != NULL; i++) {
+		if ((v = gw_rcpt_param(r, names[i])) == NULL)
+			continue;
+		snprintf(what, sizeof(what), "param %s=%s", names[i], v);
+		testconn_record(tc, qid, gw_rcpt_address(r), what);
+	}
+}
+
 /* testconn_deliver - results from the local part of each recipient */
 static void
 testconn_deliver(void *ctx, const struct gw_envelope *env,
@@ -114,6 +141,9 @@ testconn_deliver(void *ctx, const struct gw_envelope *env,
 
 		if (strncasecmp(a, "crash", 5) == 0) {
 			testconn_record(tc, env->queue_id, a, "crash");
+			/* a real signal death, even where a sanitizer
+			 * installed its own SIGSEGV handler */
+			signal(SIGSEGV, SIG_DFL);
 			raise(SIGSEGV);
 		}
 		if (n < 0) {
@@ -129,6 +159,7 @@ testconn_deliver(void *ctx, const struct gw_envelope *env,
 			    "testconn: no such user %s", a);
 		} else {
 			testconn_record(tc, env->queue_id, a, "ok");
+			testconn_record_params(tc, env->queue_id, r);
 			gw_rcpt_set_result(r, GW_RESULT_OK, 250, "2.0.0",
 			    "testconn: ok (%lld bytes)", total);
 		}

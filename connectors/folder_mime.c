@@ -1,0 +1,588 @@
+/*
+ * folder_mime.c - a message into documents, with GMime 3
+ *
+ * First a cheap pass over the raw message finds where it stops being
+ * reasonable: more than max_parts MIME parts, multiparts nested deeper than
+ * max_depth, or more than max_depth attached messages.  GMime then parses
+ * only the part before that point (a decoding bomb costs one linear scan),
+ * and the walk over the tree is bounded the same way.  The documents are
+ * every attachment and every inline part that is not text (scans arrive as
+ * image/... or application/pdf parts, sometimes without a name), the text
+ * body when the settings keep it, attached messages either opened or filed
+ * as .eml; names come from GMime (RFC 2231 with charsets and continuations,
+ * RFC 2047, name= when filename= is missing) or are made from the queue ID
+ * with an extension for the content type.  Whatever is skipped or damaged
+ * is noted for the job result.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <gmime/gmime.h>
+
+#include <gatewayd/connector.h>
+
+#include "folder.h"
+
+#define SCAN_LINE	1000		/* bytes of a line the scan looks at */
+#define SCAN_BOUNDARY	200		/* longest boundary the scan tracks */
+
+/* State of the bounding scan. */
+struct scan {
+	char stack[101][SCAN_BOUNDARY + 1];
+	unsigned int depth, parts, messages;
+	int in_header, pending_msg;
+	off_t cut;			/* -1: parse everything */
+	const char *why;
+};
+
+/* Walk state. */
+struct walk {
+	const struct folder *f;
+	const struct gw_envelope *env;
+	struct folder_msg *m;
+	unsigned int parts;
+	GMimeObject *text, *html;	/* body candidates */
+	size_t attachments;
+};
+
+static const struct { const char *type, *ext; } folder_types[] = {
+	{ "application/pdf", "pdf" }, { "image/tiff", "tif" },
+	{ "image/jpeg", "jpg" }, { "image/png", "png" }, { "image/gif", "gif" },
+	{ "image/bmp", "bmp" }, { "image/webp", "webp" },
+	{ "text/plain", "txt" }, { "text/html", "html" }, { "text/csv", "csv" },
+	{ "text/xml", "xml" }, { "application/xml", "xml" },
+	{ "application/json", "json" }, { "application/zip", "zip" },
+	{ "application/msword", "doc" }, { "application/rtf", "rtf" },
+	{ "application/vnd.ms-excel", "xls" },
+	{ "application/vnd.openxmlformats-officedocument."
+	  "wordprocessingml.document", "docx" },
+	{ "application/vnd.openxmlformats-officedocument."
+	  "spreadsheetml.sheet", "xlsx" },
+	{ "message/rfc822", "eml" }, { "text/calendar", "ics" },
+	{ "application/postscript", "ps" }, { "image/svg+xml", "svg" },
+};
+
+/* folder_mime_ext - file extension for a content type ("bin" if unknown) */
+const char *
+folder_mime_ext(const char *type)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(folder_types) / sizeof(folder_types[0]); i++)
+		if (strcasecmp(type, folder_types[i].type) == 0)
+			return folder_types[i].ext;
+	return "bin";
+}
+
+/* folder_note - add a remark for the job result (capped) */
+void
+folder_note(struct folder_msg *m, const char *fmt, ...)
+{
+	size_t len = strlen(m->notes);
+	va_list ap;
+
+	if (len + 8 >= sizeof(m->notes))
+		return;
+	if (len > 0)
+		len += (size_t)snprintf(m->notes + len, sizeof(m->notes) - len,
+		    "; ");
+	va_start(ap, fmt);
+	vsnprintf(m->notes + len, sizeof(m->notes) - len, fmt, ap);
+	va_end(ap);
+}
+
+/* folder_mime_init - GMime, once per process */
+void
+folder_mime_init(void)
+{
+	static int done;
+
+	if (!done)
+		g_mime_init();
+	done = 1;
+}
+
+/* scan_boundary - the boundary= value in a header line, or NULL */
+static char *
+scan_boundary(const char *line, char *out)
+{
+	const char *p = strcasestr(line, "boundary=");
+	size_t n;
+
+	if (p == NULL)
+		return NULL;
+	p += 9;
+	if (*p == '"') {
+		p++;
+		n = strcspn(p, "\"");
+	} else
+		n = strcspn(p, "; \t\r\n");
+	if (n == 0 || n > SCAN_BOUNDARY)
+		return NULL;
+	memcpy(out, p, n);
+	out[n] = '\0';
+	return out;
+}
+
+/* scan_delim - index+1 of the boundary the line delimits (0: none); *end */
+static unsigned int
+scan_delim(const struct scan *s, const char *line, size_t len, int *end)
+{
+	unsigned int i;
+	size_t b;
+
+	while (len > 0 && strchr(" \t\r\n", line[len - 1]) != NULL)
+		len--;
+	for (i = s->depth; i > 0; i--) {
+		b = strlen(s->stack[i - 1]);
+		if (len >= b + 2 && memcmp(line + 2, s->stack[i - 1], b) == 0 &&
+		    (len == b + 2 || (len == b + 4 && line[b + 2] == '-' &&
+		    line[b + 3] == '-'))) {
+			*end = len == b + 4;
+			return i;
+		}
+	}
+	return 0;
+}
+
+/* scan_line - account one line; 0 to go on, 1 to cut before it */
+static int
+scan_line(struct scan *s, const struct folder *f, const char *line,
+    size_t len)
+{
+	char b[SCAN_BOUNDARY + 1];
+	unsigned int i;
+	int end = 0;
+
+	if (s->in_header) {
+		if (len == 0 || line[0] == '\r' || line[0] == '\n') {
+			s->in_header = s->pending_msg;
+			s->pending_msg = 0;
+			return 0;
+		}
+		if (strncasecmp(line, "content-type:", 13) == 0 &&
+		    strcasestr(line, "message/rfc822") != NULL) {
+			s->pending_msg = 1;
+			if (++s->messages > f->max_depth) {
+				s->why = "too many attached messages";
+				return 1;
+			}
+		}
+		if (scan_boundary(line, b) != NULL) {
+			if (s->depth >= f->max_depth) {
+				s->why = "multiparts nested too deep";
+				return 1;
+			}
+			snprintf(s->stack[s->depth++], SCAN_BOUNDARY + 1, "%s", b);
+		}
+		return 0;
+	}
+	if (len < 3 || line[0] != '-' || line[1] != '-' ||
+	    (i = scan_delim(s, line, len, &end)) == 0)
+		return 0;
+	if (end) {
+		s->depth = i - 1;
+		return 0;
+	}
+	s->depth = i;
+	s->in_header = 1;
+	if (++s->parts > f->max_parts) {
+		s->why = "too many parts";
+		return 1;
+	}
+	return 0;
+}
+
+/* folder_scan - where to stop parsing (s->cut), reading the message once */
+static int
+folder_scan(const struct folder *f, struct gw_message *msg, struct scan *s)
+{
+	char buf[65536], line[SCAN_LINE + 1];
+	size_t ll = 0;
+	off_t pos = 0, start = 0;
+	ssize_t n, i;
+
+	memset(s, 0, sizeof(*s));
+	s->in_header = 1;
+	s->cut = -1;
+	if (gw_message_rewind(msg) == -1)
+		return -1;
+	while ((n = gw_message_read(msg, buf, sizeof(buf))) > 0) {
+		for (i = 0; i < n; i++, pos++) {
+			if (ll < SCAN_LINE)
+				line[ll++] = buf[i];
+			if (buf[i] != '\n')
+				continue;
+			line[ll] = '\0';
+			if (scan_line(s, f, line, ll)) {
+				s->cut = start;
+				return 0;
+			}
+			ll = 0;
+			start = pos + 1;
+		}
+	}
+	return n < 0 ? -1 : 0;
+}
+
+/* doc_add - append a document (takes a reference on obj) */
+static struct folder_doc *
+doc_add(struct folder_msg *m, enum folder_doc_kind kind, GMimeObject *obj,
+    const char *orig, const char *name, const char *type)
+{
+	struct folder_doc *d;
+
+	if (m->ndocs == m->cap) {
+		m->cap = m->cap ? m->cap * 2 : 8;
+		m->docs = g_realloc_n(m->docs, m->cap, sizeof(*m->docs));
+	}
+	d = &m->docs[m->ndocs++];
+	memset(d, 0, sizeof(*d));
+	d->kind = kind;
+	d->obj = obj ? g_object_ref(obj) : NULL;
+	d->orig_name = orig ? g_strdup(orig) : NULL;
+	d->name = g_strdup(name);
+	d->content_type = g_strdup(type);
+	return d;
+}
+
+/* doc_name - the original name, with an extension added when it has none */
+static char *
+doc_name(const struct walk *w, const char *orig, const char *type)
+{
+	const char *ext = folder_mime_ext(type);
+	size_t stem;
+
+	if (orig == NULL || orig[0] == '\0')
+		return g_strdup_printf("%s-%zu.%s", w->env->queue_id,
+		    w->m->ndocs + 1, ext);
+	folder_split_ext(orig, &stem);
+	if (orig[stem] == '\0' && strcmp(ext, "bin") != 0)
+		return g_strdup_printf("%s.%s", orig, ext);
+	return g_strdup(orig);
+}
+
+/* base64_damaged - does the raw base64 text hold junk or stop short? */
+static int
+base64_damaged(GMimePart *part)
+{
+	GMimeDataWrapper *dw = g_mime_part_get_content(part);
+	GMimeStream *s;
+	char buf[8192];
+	unsigned long good = 0, bad = 0, pad = 0;
+	ssize_t n, i;
+
+	if (dw == NULL || (s = g_mime_data_wrapper_get_stream(dw)) == NULL)
+		return 0;
+	g_mime_stream_reset(s);
+	while ((n = g_mime_stream_read(s, buf, sizeof(buf))) > 0)
+		for (i = 0; i < n; i++) {
+			unsigned char c = (unsigned char)buf[i];
+
+			if (c == '=')
+				pad++;
+			else if ((c >= 'A' && c <= 'Z') || (c >= 'a' &&
+			    c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
+			    c == '/')
+				if (pad)	/* data after the padding */
+					bad++;
+				else
+					good++;
+			else if (!strchr(" \t\r\n", c))
+				bad++;
+		}
+	g_mime_stream_reset(s);
+	return bad > 0 || (good + pad) % 4 != 0;
+}
+
+static void walk_object(struct walk *, GMimeObject *, unsigned int, int);
+
+/* walk_part - a leaf: a document, or a body candidate */
+static void
+walk_part(struct walk *w, GMimeObject *obj, int top)
+{
+	GMimePart *part = GMIME_PART(obj);
+	GMimeContentType *ct = g_mime_object_get_content_type(obj);
+	const char *fn = g_mime_part_get_filename(part);
+	const char *disp = g_mime_object_get_disposition(obj);
+	char *type = ct ? g_mime_content_type_get_mime_type(ct) :
+	    g_strdup("application/octet-stream");
+	int text = ct && g_mime_content_type_is_type(ct, "text", "*");
+	struct folder_doc *d;
+	char *name;
+
+	if (fn == NULL && text && (disp == NULL ||
+	    strcasecmp(disp, "attachment") != 0)) {
+		if (top && w->text == NULL &&
+		    g_mime_content_type_is_type(ct, "text", "plain"))
+			w->text = obj;
+		else if (top && w->html == NULL &&
+		    g_mime_content_type_is_type(ct, "text", "html"))
+			w->html = obj;
+		g_free(type);
+		return;
+	}
+	name = doc_name(w, fn, type);
+	d = doc_add(w->m, FOLDER_DOC_PART, obj, fn, name, type);
+	w->attachments++;
+	if (g_mime_part_get_content_encoding(part) ==
+	    GMIME_CONTENT_ENCODING_BASE64 && base64_damaged(part)) {
+		d->damaged = 1;
+		folder_note(w->m, "%.80s: damaged base64, wrote what could be "
+		    "decoded", name);
+	}
+	g_free(name);
+	g_free(type);
+}
+
+/* walk_message_part - an attached message: file it or open it */
+static void
+walk_message_part(struct walk *w, GMimeObject *obj, unsigned int depth)
+{
+	GMimeMessage *em = g_mime_message_part_get_message(
+	    GMIME_MESSAGE_PART(obj));
+	const char *subj;
+	char *name;
+
+	if (em == NULL)
+		return;
+	if (!w->f->messages_as_files) {
+		walk_object(w, g_mime_message_get_mime_part(em), depth + 1, 0);
+		return;
+	}
+	subj = g_mime_message_get_subject(em);
+	name = subj && subj[0] ? g_strdup_printf("%s.eml", subj) :
+	    doc_name(w, NULL, "message/rfc822");
+	doc_add(w->m, FOLDER_DOC_EMBEDDED, GMIME_OBJECT(em), NULL, name,
+	    "message/rfc822");
+	w->attachments++;
+	g_free(name);
+}
+
+/* walk_object - visit obj at depth; top: may hold the message body */
+static void
+walk_object(struct walk *w, GMimeObject *obj, unsigned int depth, int top)
+{
+	GMimeMultipart *mp;
+	int i, n;
+
+	if (obj == NULL)
+		return;
+	if (depth > w->f->max_depth) {
+		folder_note(w->m, "parts nested deeper than %u skipped",
+		    w->f->max_depth);
+		return;
+	}
+	if (++w->parts > w->f->max_parts) {
+		if (w->parts == w->f->max_parts + 1)
+			folder_note(w->m, "parts after the first %u skipped",
+			    w->f->max_parts);
+		return;
+	}
+	if (GMIME_IS_MULTIPART(obj)) {
+		mp = GMIME_MULTIPART(obj);
+		n = g_mime_multipart_get_count(mp);
+		for (i = 0; i < n; i++)
+			walk_object(w, g_mime_multipart_get_part(mp, i),
+			    depth + 1, top);
+	} else if (GMIME_IS_MESSAGE_PART(obj))
+		walk_message_part(w, obj, depth);
+	else if (GMIME_IS_PART(obj))
+		walk_part(w, obj, top);
+}
+
+/* folder_parse - parse (the sane prefix of) the message with GMime */
+static GMimeMessage *
+folder_parse(struct gw_message *msg, off_t cut)
+{
+	GMimeParserOptions *opts;
+	GMimeParser *parser;
+	GMimeMessage *m;
+	GMimeStream *s;
+	const char *fallback[] = { "UTF-8", "ISO-8859-1", NULL };
+	off_t start;
+	int fd;
+
+	if ((fd = gw_message_fd(msg, &start)) == -1 || (fd = dup(fd)) == -1)
+		return NULL;
+	s = g_mime_stream_fs_new_with_bounds(fd, start,
+	    cut >= 0 ? start + cut : -1);
+	parser = g_mime_parser_new_with_stream(s);
+	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
+	opts = g_mime_parser_options_new();
+	g_mime_parser_options_set_rfc2047_compliance_mode(opts,
+	    GMIME_RFC_COMPLIANCE_LOOSE);
+	g_mime_parser_options_set_parameter_compliance_mode(opts,
+	    GMIME_RFC_COMPLIANCE_LOOSE);
+	g_mime_parser_options_set_address_compliance_mode(opts,
+	    GMIME_RFC_COMPLIANCE_LOOSE);
+	g_mime_parser_options_set_fallback_charsets(opts, fallback);
+	m = g_mime_parser_construct_message(parser, opts);
+	g_mime_parser_options_free(opts);
+	g_object_unref(parser);
+	g_object_unref(s);
+	return m;
+}
+
+/* folder_body - add the text body as a document when the settings say so */
+static void
+folder_body(struct walk *w)
+{
+	GMimeObject *b = w->text ? w->text : w->html;
+	char *name;
+
+	if (b == NULL || w->f->body == FOLDER_BODY_NEVER ||
+	    (w->f->body == FOLDER_BODY_AUTO && w->attachments > 0))
+		return;
+	name = g_strdup_printf("%s.%s", w->env->queue_id, b == w->text ?
+	    "txt" : "html");
+	doc_add(w->m, FOLDER_DOC_TEXT, b, NULL, name, b == w->text ?
+	    "text/plain" : "text/html");
+	g_free(name);
+}
+
+/* folder_raw_doc - the message itself, as <qid>.eml */
+static void
+folder_raw_doc(struct folder_msg *m, const struct gw_envelope *env)
+{
+	char name[128];
+
+	snprintf(name, sizeof(name), "%s.eml", env->queue_id);
+	doc_add(m, FOLDER_DOC_RAW, NULL, NULL, name, "message/rfc822");
+}
+
+/* folder_mime_read - the documents of a message per the settings */
+void
+folder_mime_read(const struct folder *f, const struct gw_envelope *env,
+    struct gw_message *msg, struct folder_msg *m)
+{
+	struct walk w;
+	struct scan *s = g_malloc0(sizeof(*s));
+	GMimeMessage *gm = NULL;
+
+	memset(m, 0, sizeof(*m));
+	memset(&w, 0, sizeof(w));
+	w.f = f;
+	w.env = env;
+	w.m = m;
+	if (f->mode != FOLDER_ATTACHMENTS)
+		folder_raw_doc(m, env);
+	if (folder_scan(f, msg, s) == 0)
+		gm = folder_parse(msg, s->cut);
+	if (s->cut >= 0)
+		folder_note(m, "%s: the message was read up to byte %lld only",
+		    s->why, (long long)s->cut);
+	g_free(s);
+	if (gm == NULL) {
+		folder_note(m, "the message could not be parsed");
+	} else {
+		m->message = gm;
+		m->subject = g_strdup(g_mime_message_get_subject(gm));
+		m->message_id = g_strdup(g_mime_message_get_message_id(gm));
+		if (f->mode != FOLDER_MESSAGE) {
+			walk_object(&w, g_mime_message_get_mime_part(gm), 0, 1);
+			folder_body(&w);
+		}
+	}
+	if (f->mode == FOLDER_ATTACHMENTS && m->ndocs == 0) {
+		folder_note(m, "nothing to extract: filed the message itself");
+		folder_raw_doc(m, env);
+	}
+}
+
+/* write_all - write a buffer to fd */
+static int
+write_all(int fd, const char *p, size_t n)
+{
+	ssize_t w;
+
+	while (n > 0) {
+		w = write(fd, p, n);
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w == -1)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* copy_raw - the whole message as received */
+static int
+copy_raw(struct gw_message *msg, int fd)
+{
+	char buf[65536];
+	ssize_t n;
+
+	if (gw_message_rewind(msg) == -1)
+		return -1;
+	while ((n = gw_message_read(msg, buf, sizeof(buf))) > 0)
+		if (write_all(fd, buf, (size_t)n) == -1)
+			return -1;
+	if (n < 0 && errno == 0)
+		errno = EIO;
+	return n < 0 ? -1 : 0;
+}
+
+/* folder_mime_write - write the document's bytes to fd; -1 with errno */
+int
+folder_mime_write(const struct folder_doc *d, struct gw_message *msg, int fd)
+{
+	GMimeStream *out;
+	char *text;
+	int r = 0, dfd;
+
+	if (d->kind == FOLDER_DOC_RAW)
+		return copy_raw(msg, fd);
+	if (d->kind == FOLDER_DOC_TEXT) {
+		text = g_mime_text_part_get_text(GMIME_TEXT_PART(d->obj));
+		r = write_all(fd, text ? text : "", text ? strlen(text) : 0);
+		g_free(text);
+		return r;
+	}
+	if ((dfd = dup(fd)) == -1)
+		return -1;
+	out = g_mime_stream_fs_new(dfd);
+	errno = 0;
+	if (d->kind == FOLDER_DOC_EMBEDDED)
+		r = g_mime_object_write_to_stream(GMIME_OBJECT(d->obj), NULL,
+		    out) < 0 ? -1 : 0;
+	else if (g_mime_part_get_content(GMIME_PART(d->obj)) != NULL)
+		r = g_mime_data_wrapper_write_to_stream(g_mime_part_get_content(
+		    GMIME_PART(d->obj)), out) < 0 ? -1 : 0;
+	if (r == 0 && g_mime_stream_flush(out) == -1)
+		r = -1;
+	g_object_unref(out);
+	if (r == -1 && errno == 0)
+		errno = EIO;
+	return r;
+}
+
+/* folder_msg_free - release the documents and the message */
+void
+folder_msg_free(struct folder_msg *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->ndocs; i++) {
+		if (m->docs[i].obj != NULL)
+			g_object_unref(m->docs[i].obj);
+		g_free(m->docs[i].name);
+		g_free(m->docs[i].orig_name);
+		g_free(m->docs[i].content_type);
+	}
+	g_free(m->docs);
+	g_free(m->subject);
+	g_free(m->message_id);
+	if (m->message != NULL)
+		g_object_unref(m->message);
+	memset(m, 0, sizeof(*m));
+}

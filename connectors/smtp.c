@@ -1,0 +1,594 @@
+/*
+ * smtp.c - the "smtp" connector: relay to upstream SMTP gateways
+ *
+ * Settings (gatewayd-connector(3)): hosts (ordered, with failover), helo,
+ * starttls none|opportunistic|required, ca_file, verify, verify_name,
+ * auth {username, password_file, mechanisms, cleartext}, timeouts
+ * {connect, greeting, command, data}, host_skip, max_messages,
+ * idle_timeout.  init() runs as root before the worker drops its
+ * privileges: it reads the password file (refused when others may read
+ * it), loads the CA file and starts libsasl2.
+ *
+ * Each delivery child keeps at most one session open in its copy of the
+ * context and reuses it for the next job (RSET first, after a check that
+ * the server has not closed it), until max_messages, idle_timeout or an
+ * error closes it.  The protocol itself is in smtp_session.c.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include <gatewayd/connector.h>
+
+#include "smtp.h"
+
+#define SMTP_PASSWORD_MAX	1024
+
+/* smtp_bad - an error at the node's file:line:column; returns -1 */
+static int
+smtp_bad(const struct gw_node *n, char *err, size_t errlen, const char *what)
+{
+	snprintf(err, errlen, "%s:%u:%u: smtp: %s", n->file ? n->file :
+	    "config", n->line, n->column, what);
+	return -1;
+}
+
+/* smtp_scalar - the node's text, or NULL when it is not a non-empty scalar */
+static const char *
+smtp_scalar(const struct gw_node *n)
+{
+	if (n->type != GW_NODE_SCALAR || n->value == NULL ||
+	    n->value[0] == '\0')
+		return NULL;
+	return n->value;
+}
+
+/* smtp_time - "30", "30s", "5m", "2h", "1d" to seconds; -1 if bad */
+static long long
+smtp_time(const char *v)
+{
+	unsigned long long n = 0;
+	const char *p = v;
+	int mult = 1;
+
+	if (v == NULL || !isdigit((unsigned char)*v))
+		return -1;
+	for (; isdigit((unsigned char)*p); p++) {
+		n = n * 10 + (unsigned long long)(*p - '0');
+		if (n > 100000000ULL)
+			return -1;
+	}
+	if (*p == 's')
+		p++;
+	else if (*p == 'm')
+		mult = 60, p++;
+	else if (*p == 'h')
+		mult = 3600, p++;
+	else if (*p == 'd')
+		mult = 86400, p++;
+	if (*p != '\0')
+		return -1;
+	return (long long)n * mult;
+}
+
+/* smtp_bool - "true"/"yes"/"on" 1, "false"/"no"/"off" 0, else -1 */
+static int
+smtp_bool(const char *v)
+{
+	if (v == NULL)
+		return -1;
+	if (strcasecmp(v, "true") == 0 || strcasecmp(v, "yes") == 0 ||
+	    strcasecmp(v, "on") == 0)
+		return 1;
+	if (strcasecmp(v, "false") == 0 || strcasecmp(v, "no") == 0 ||
+	    strcasecmp(v, "off") == 0)
+		return 0;
+	return -1;
+}
+
+/* smtp_host_parse - "host", "host:port", "[v6]:port", "v6" into h */
+static int
+smtp_host_parse(struct smtp_host *h, const char *v)
+{
+	const char *colon, *end = v + strlen(v);
+	size_t n;
+	long port = 25;
+	char *e;
+
+	if (v[0] == '[') {
+		if ((colon = strchr(v, ']')) == NULL)
+			return -1;
+		n = (size_t)(colon - v - 1);
+		v++;
+		colon = colon[1] == ':' ? colon + 1 : colon[1] ? NULL : end;
+		if (colon == NULL)
+			return -1;
+	} else if ((colon = strchr(v, ':')) != NULL &&
+	    strchr(colon + 1, ':') == NULL)
+		n = (size_t)(colon - v);
+	else {
+		n = strlen(v);
+		colon = end;
+	}
+	if (n == 0 || n >= sizeof(h->name) || strspn(v, "abcdefghijklmnopqrs"
+	    "tuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_:") < n)
+		return -1;
+	if (*colon == ':') {
+		errno = 0;
+		port = strtol(colon + 1, &e, 10);
+		if (errno != 0 || *e != '\0' || port < 1 || port > 65535 ||
+		    !isdigit((unsigned char)colon[1]))
+			return -1;
+	}
+	memcpy(h->name, v, n);
+	h->name[n] = '\0';
+	snprintf(h->port, sizeof(h->port), "%ld", port);
+	return 0;
+}
+
+/* smtp_set_hosts - "hosts": a list of host[:port] (or one scalar) */
+static int
+smtp_set_hosts(struct smtp *s, const struct gw_node *n, char *err,
+    size_t errlen)
+{
+	const struct gw_node *it;
+	const char *v;
+
+	if (n->type == GW_NODE_SCALAR) {
+		if ((v = smtp_scalar(n)) == NULL ||
+		    smtp_host_parse(&s->hosts[0], v) == -1)
+			return smtp_bad(n, err, errlen, "hosts: bad host[:port]");
+		s->nhosts = 1;
+		return 0;
+	}
+	if (n->type != GW_NODE_SEQ || n->child == NULL)
+		return smtp_bad(n, err, errlen, "hosts must be a list of "
+		    "host[:port]");
+	for (it = n->child; it != NULL; it = it->next) {
+		if (s->nhosts >= SMTP_HOSTS_MAX)
+			return smtp_bad(it, err, errlen, "too many hosts "
+			    "(at most 16)");
+		if ((v = smtp_scalar(it)) == NULL ||
+		    smtp_host_parse(&s->hosts[s->nhosts], v) == -1)
+			return smtp_bad(it, err, errlen, "hosts: bad "
+			    "host[:port] (a name or a numeric address, "
+			    "[v6]:port for IPv6 with a port)");
+		s->nhosts++;
+	}
+	return 0;
+}
+
+/* smtp_read_password - the password file (first line); -1 with err */
+static int
+smtp_read_password(struct smtp *s, const struct gw_node *n, const char *path,
+    char *err, size_t errlen)
+{
+	char buf[SMTP_PASSWORD_MAX + 2], what[PATH_MAX + 128];
+	struct stat st;
+	ssize_t got;
+	size_t len;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
+		snprintf(what, sizeof(what), "auth.password_file %s: %s", path,
+		    strerror(errno));
+		return smtp_bad(n, err, errlen, what);
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    (st.st_mode & (S_IROTH | S_IWOTH)) != 0) {
+		close(fd);
+		snprintf(what, sizeof(what), "auth.password_file %s must be a "
+		    "regular file that others cannot read or write (mode "
+		    "0600 or 0640, owned by root and the gateway's group)",
+		    path);
+		return smtp_bad(n, err, errlen, what);
+	}
+	got = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	len = got > 0 ? (size_t)got : 0;
+	buf[len] = '\0';
+	len = strcspn(buf, "\r\n");
+	buf[len] = '\0';
+	if (got < 0 || len == 0 || len > SMTP_PASSWORD_MAX) {
+		explicit_bzero(buf, sizeof(buf));
+		snprintf(what, sizeof(what), "auth.password_file %s: %s", path,
+		    got < 0 ? strerror(errno) : len == 0 ? "empty" :
+		    "password too long");
+		return smtp_bad(n, err, errlen, what);
+	}
+	s->password = strdup(buf);
+	s->passlen = len;
+	explicit_bzero(buf, sizeof(buf));
+	if (s->password == NULL)
+		return smtp_bad(n, err, errlen, "out of memory");
+	return 0;
+}
+
+/* smtp_set_mechs - auth.mechanisms: a list or a space-separated string */
+static int
+smtp_set_mechs(struct smtp *s, const struct gw_node *n, char *err,
+    size_t errlen)
+{
+	const struct gw_node *it;
+	size_t len = 0;
+	const char *v;
+
+	if (n->type == GW_NODE_SCALAR && (v = smtp_scalar(n)) != NULL &&
+	    strlen(v) < sizeof(s->mechanisms) &&
+	    strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_ ") ==
+	    strlen(v)) {
+		snprintf(s->mechanisms, sizeof(s->mechanisms), "%s", v);
+		return 0;
+	}
+	if (n->type != GW_NODE_SEQ || n->child == NULL)
+		return smtp_bad(n, err, errlen, "auth.mechanisms must be a "
+		    "list of SASL mechanism names such as [PLAIN, CRAM-MD5]");
+	s->mechanisms[0] = '\0';
+	for (it = n->child; it != NULL; it = it->next) {
+		if ((v = smtp_scalar(it)) == NULL ||
+		    strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") !=
+		    strlen(v) || len + strlen(v) + 2 > sizeof(s->mechanisms))
+			return smtp_bad(it, err, errlen, "auth.mechanisms: "
+			    "bad mechanism name (upper case, e.g. PLAIN)");
+		len += (size_t)snprintf(s->mechanisms + len,
+		    sizeof(s->mechanisms) - len, "%s%s", len ? " " : "", v);
+	}
+	return 0;
+}
+
+/* smtp_set_auth - the auth map */
+static int
+smtp_set_auth(struct smtp *s, const struct gw_node *m, char *err,
+    size_t errlen)
+{
+	const struct gw_node *n, *pw = NULL;
+	const char *v;
+	int b;
+
+	if (m->type != GW_NODE_MAP)
+		return smtp_bad(m, err, errlen, "auth must be a map");
+	for (n = m->child; n != NULL; n = n->next) {
+		v = smtp_scalar(n);
+		if (strcmp(n->key, "username") == 0) {
+			if (v == NULL || strlen(v) > 255 ||
+			    strpbrk(v, "\r\n") != NULL)
+				return smtp_bad(n, err, errlen,
+				    "auth.username must be a name");
+			free(s->username);
+			s->username = strdup(v);
+		} else if (strcmp(n->key, "password_file") == 0) {
+			if (v == NULL || v[0] != '/')
+				return smtp_bad(n, err, errlen, "auth."
+				    "password_file must be an absolute path");
+			pw = n;
+		} else if (strcmp(n->key, "mechanisms") == 0) {
+			if (smtp_set_mechs(s, n, err, errlen) == -1)
+				return -1;
+		} else if (strcmp(n->key, "cleartext") == 0) {
+			if ((b = smtp_bool(v)) == -1)
+				return smtp_bad(n, err, errlen,
+				    "auth.cleartext must be true or false");
+			s->auth_cleartext = b;
+		} else
+			return smtp_bad(n, err, errlen, "unknown auth setting "
+			    "(known: username, password_file, mechanisms, "
+			    "cleartext)");
+	}
+	if (s->username == NULL || pw == NULL)
+		return smtp_bad(m, err, errlen, "auth needs username and "
+		    "password_file");
+	return smtp_read_password(s, pw, pw->value, err, errlen);
+}
+
+/* smtp_set_timeouts - the timeouts map */
+static int
+smtp_set_timeouts(struct smtp *s, const struct gw_node *m, char *err,
+    size_t errlen)
+{
+	const struct gw_node *n;
+	long long t;
+	int *dst;
+
+	if (m->type != GW_NODE_MAP)
+		return smtp_bad(m, err, errlen, "timeouts must be a map");
+	for (n = m->child; n != NULL; n = n->next) {
+		if (strcmp(n->key, "connect") == 0)
+			dst = &s->t_connect;
+		else if (strcmp(n->key, "greeting") == 0)
+			dst = &s->t_greeting;
+		else if (strcmp(n->key, "command") == 0)
+			dst = &s->t_command;
+		else if (strcmp(n->key, "data") == 0)
+			dst = &s->t_data;
+		else
+			return smtp_bad(n, err, errlen, "unknown timeout "
+			    "(known: connect, greeting, command, data)");
+		if ((t = smtp_time(smtp_scalar(n))) < 1 || t > 3600)
+			return smtp_bad(n, err, errlen, "a timeout is a time "
+			    "from 1s to 1h (e.g. 30s, 5m)");
+		*dst = (int)t;
+	}
+	return 0;
+}
+
+/* smtp_set_str - a string setting (copied) */
+static int
+smtp_set_str(char **dst, const struct gw_node *n, char *err, size_t errlen,
+    const char *what)
+{
+	const char *v = smtp_scalar(n);
+
+	if (v == NULL || strlen(v) > 1000 || strpbrk(v, "\r\n ") != NULL)
+		return smtp_bad(n, err, errlen, what);
+	free(*dst);
+	if ((*dst = strdup(v)) == NULL)
+		return smtp_bad(n, err, errlen, "out of memory");
+	return 0;
+}
+
+/* smtp_set_time - a time setting within lo..hi seconds */
+static int
+smtp_set_time(time_t *dst, const struct gw_node *n, long long lo,
+    long long hi, char *err, size_t errlen, const char *what)
+{
+	long long t = smtp_time(smtp_scalar(n));
+
+	if (t < lo || t > hi)
+		return smtp_bad(n, err, errlen, what);
+	*dst = (time_t)t;
+	return 0;
+}
+
+/* smtp_setting_tls - starttls, ca_file, verify, verify_name; 1 if not one */
+static int
+smtp_setting_tls(struct smtp *s, const struct gw_node *n, char *err,
+    size_t errlen)
+{
+	const char *v = smtp_scalar(n);
+
+	if (strcmp(n->key, "starttls") == 0) {
+		if (v != NULL && strcmp(v, "none") == 0)
+			s->starttls = SMTP_TLS_NONE;
+		else if (v != NULL && strcmp(v, "opportunistic") == 0)
+			s->starttls = SMTP_TLS_OPPORTUNISTIC;
+		else if (v != NULL && strcmp(v, "required") == 0)
+			s->starttls = SMTP_TLS_REQUIRED;
+		else
+			return smtp_bad(n, err, errlen, "starttls must be none, "
+			    "opportunistic or required");
+		return 0;
+	}
+	if (strcmp(n->key, "ca_file") == 0)
+		return smtp_set_str(&s->ca_file, n, err, errlen,
+		    "ca_file must be a file name");
+	if (strcmp(n->key, "verify_name") == 0)
+		return smtp_set_str(&s->verify_name, n, err, errlen,
+		    "verify_name must be a host name");
+	if (strcmp(n->key, "verify") == 0) {
+		if ((s->verify = smtp_bool(v)) == -1)
+			return smtp_bad(n, err, errlen,
+			    "verify must be true or false");
+		return 0;
+	}
+	return 1;
+}
+
+/* smtp_setting - apply one key of the settings map */
+static int
+smtp_setting(struct smtp *s, const struct gw_node *n, char *err,
+    size_t errlen)
+{
+	const char *v = smtp_scalar(n);
+	long long t;
+	int rc;
+
+	if (n->key == NULL)
+		return smtp_bad(n, err, errlen, "settings must be a map");
+	if ((rc = smtp_setting_tls(s, n, err, errlen)) != 1)
+		return rc;
+	if (strcmp(n->key, "hosts") == 0)
+		return smtp_set_hosts(s, n, err, errlen);
+	if (strcmp(n->key, "helo") == 0) {
+		if (v == NULL || strlen(v) >= sizeof(s->helo) ||
+		    strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRST"
+		    "UVWXYZ0123456789.-[]:") != strlen(v))
+			return smtp_bad(n, err, errlen, "helo must be a host "
+			    "name or an address literal");
+		snprintf(s->helo, sizeof(s->helo), "%s", v);
+		return 0;
+	}
+	if (strcmp(n->key, "auth") == 0)
+		return smtp_set_auth(s, n, err, errlen);
+	if (strcmp(n->key, "timeouts") == 0)
+		return smtp_set_timeouts(s, n, err, errlen);
+	if (strcmp(n->key, "host_skip") == 0)
+		return smtp_set_time(&s->host_skip, n, 0, 86400, err, errlen,
+		    "host_skip must be a time up to 1d (e.g. 300s, 5m)");
+	if (strcmp(n->key, "idle_timeout") == 0)
+		return smtp_set_time(&s->idle_timeout, n, 0, 3600, err, errlen,
+		    "idle_timeout must be a time up to 1h (0: no reuse)");
+	if (strcmp(n->key, "max_messages") == 0) {
+		if ((t = smtp_time(v)) < 1 || t > 100000 ||
+		    !isdigit((unsigned char)v[strlen(v) - 1]))
+			return smtp_bad(n, err, errlen, "max_messages must be "
+			    "a number from 1 to 100000");
+		s->max_messages = (unsigned int)t;
+		return 0;
+	}
+	return smtp_bad(n, err, errlen, "unknown setting (known: hosts, helo, "
+	    "starttls, ca_file, verify, verify_name, auth, timeouts, "
+	    "host_skip, max_messages, idle_timeout)");
+}
+
+/* smtp_tls_init - the client SSL_CTX (CA file loaded while privileged) */
+static int
+smtp_tls_init(struct smtp *s, char *err, size_t errlen)
+{
+	unsigned long e;
+
+	if ((s->ssl_ctx = SSL_CTX_new(TLS_client_method())) == NULL) {
+		snprintf(err, errlen, "smtp: cannot create a TLS context");
+		return -1;
+	}
+	SSL_CTX_set_min_proto_version(s->ssl_ctx, TLS1_2_VERSION);
+	SSL_CTX_set_verify(s->ssl_ctx, SSL_VERIFY_NONE, NULL);
+	if (s->ca_file != NULL ?
+	    SSL_CTX_load_verify_locations(s->ssl_ctx, s->ca_file, NULL) != 1 :
+	    SSL_CTX_set_default_verify_paths(s->ssl_ctx) != 1) {
+		e = ERR_get_error();
+		snprintf(err, errlen, "smtp: cannot load the CA file %s: %s",
+		    s->ca_file ? s->ca_file : "(system default)",
+		    ERR_reason_error_string(e) ? ERR_reason_error_string(e) :
+		    "unknown error");
+		return -1;
+	}
+	return 0;
+}
+
+/* smtp_defaults - settings before the map is read */
+static void
+smtp_defaults(struct smtp *s)
+{
+	s->starttls = SMTP_TLS_OPPORTUNISTIC;
+	s->verify = -1;
+	snprintf(s->mechanisms, sizeof(s->mechanisms), "PLAIN LOGIN CRAM-MD5");
+	s->t_connect = 30;
+	s->t_greeting = 300;
+	s->t_command = 300;
+	s->t_data = 600;
+	s->host_skip = 300;
+	s->idle_timeout = 60;
+	s->max_messages = 100;
+	if (gethostname(s->helo, sizeof(s->helo)) == -1 || s->helo[0] == '\0')
+		snprintf(s->helo, sizeof(s->helo), "localhost");
+	s->helo[sizeof(s->helo) - 1] = '\0';
+}
+
+static void smtp_fini(void *);
+
+/* smtp_init - parse and check the settings; read secrets while root */
+static int
+smtp_init(const struct gw_node *settings, void **ctx, char *err,
+    size_t errlen)
+{
+	const struct gw_node *n;
+	struct smtp *s;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		snprintf(err, errlen, "smtp: out of memory");
+		return -1;
+	}
+	smtp_defaults(s);
+	if (settings == NULL || settings->type != GW_NODE_MAP) {
+		snprintf(err, errlen, "smtp: settings with at least 'hosts' "
+		    "are required");
+		goto fail;
+	}
+	for (n = settings->child; n != NULL; n = n->next)
+		if (smtp_setting(s, n, err, errlen) == -1)
+			goto fail;
+	if (s->nhosts == 0) {
+		smtp_bad(settings, err, errlen, "'hosts' is required");
+		goto fail;
+	}
+	if (s->verify == -1)
+		s->verify = s->starttls == SMTP_TLS_REQUIRED;
+	if (s->starttls != SMTP_TLS_NONE && smtp_tls_init(s, err, errlen) == -1)
+		goto fail;
+	if (s->username != NULL && smtp_auth_init(err, errlen) == -1)
+		goto fail;
+	*ctx = s;
+	return 0;
+fail:
+	smtp_fini(s);
+	return -1;
+}
+
+/* smtp_cached - the cached session if it may be reused, else NULL */
+static struct smtp_conn *
+smtp_cached(struct smtp *s, time_t now)
+{
+	struct smtp_conn *c = s->conn;
+
+	if (c == NULL)
+		return NULL;
+	if (now - c->last_used >= s->idle_timeout ||
+	    c->nmessages >= s->max_messages) {
+		smtp_session_close(s, c, 1);
+		return NULL;
+	}
+	if (!smtp_io_alive(&c->io) || smtp_session_reset(s, c) == -1) {
+		gw_log(GW_LOG_DEBUG, "smtp: cached session with %s is gone",
+		    c->label);
+		smtp_session_close(s, c, 0);
+		return NULL;
+	}
+	return c;
+}
+
+/* smtp_deliver - relay one job to the first upstream that takes it */
+static void
+smtp_deliver(void *ctx, const struct gw_envelope *env, struct gw_message *msg)
+{
+	struct smtp *s = ctx;
+	struct smtp_fail f;
+	struct smtp_conn *c;
+	size_t i;
+
+	if ((c = smtp_cached(s, time(NULL))) == NULL) {
+		if ((c = smtp_session_open(s, &f)) == NULL) {
+			for (i = 0; i < env->nrcpt; i++)
+				gw_rcpt_set_result(env->rcpt[i],
+				    GW_RESULT_TEMPFAIL, f.code, f.status, "%s",
+				    f.text);
+			return;
+		}
+		s->conn = c;
+	}
+	if (smtp_session_send(s, c, env, msg) == -1) {
+		smtp_session_close(s, c, 0);
+		return;
+	}
+	c->nmessages++;
+	c->last_used = time(NULL);
+	if (s->idle_timeout == 0 || c->nmessages >= s->max_messages)
+		smtp_session_close(s, c, 1);
+}
+
+/* smtp_fini - close the session, wipe the password, free */
+static void
+smtp_fini(void *ctx)
+{
+	struct smtp *s = ctx;
+
+	if (s == NULL)
+		return;
+	if (s->conn != NULL)
+		smtp_session_close(s, s->conn, 1);
+	if (s->password != NULL) {
+		explicit_bzero(s->password, s->passlen);
+		free(s->password);
+	}
+	if (s->ssl_ctx != NULL)
+		SSL_CTX_free(s->ssl_ctx);
+	free(s->username);
+	free(s->ca_file);
+	free(s->verify_name);
+	explicit_bzero(s, sizeof(*s));
+	free(s);
+}
+
+GW_CONNECTOR_DEFINE("smtp", "1.0", smtp_init, smtp_deliver, smtp_fini);

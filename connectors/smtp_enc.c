@@ -1,0 +1,115 @@
+/*
+ * smtp_enc.c - the DATA encoder of the smtp connector
+ *
+ * What goes on the wire is always clean SMTP text (RFC 5321 2.3.8, 4.5.2,
+ * 4.5.3.1.6): CRLF, LF alone and CR alone each end a line and are sent as
+ * CRLF; a line that starts with "." is sent with one more "."; and no
+ * line is longer than 998 octets.  A longer line is broken where the
+ * limit falls: a header line is folded (CRLF and a space: the field stays
+ * one field, RFC 5322 2.2.3), a body line gets a CRLF (its content is
+ * otherwise kept; Postfix does the same).  The end of data (CRLF "."
+ * CRLF) is produced by smtp_enc_finish() so the caller can send it in
+ * the same write as the last body bytes.  No I/O, no allocation.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "smtp.h"
+
+/* smtp_enc_init - start of a message (in its header) */
+void
+smtp_enc_init(struct smtp_enc *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->in_headers = 1;
+}
+
+/* smtp_enc_eol - end the current line */
+static size_t
+smtp_enc_eol(struct smtp_enc *e, char *out)
+{
+	if (e->linelen == 0)
+		e->in_headers = 0;	/* the empty line ends the header */
+	e->linelen = 0;
+	out[0] = '\r';
+	out[1] = '\n';
+	return 2;
+}
+
+/* smtp_enc_byte - one content byte (not CR or LF) */
+static size_t
+smtp_enc_byte(struct smtp_enc *e, unsigned char c, char *out)
+{
+	size_t n = 0;
+
+	if (e->linelen >= SMTP_OUT_LINE_MAX) {
+		out[n++] = '\r';
+		out[n++] = '\n';
+		e->folded++;
+		if (e->in_headers) {
+			out[n++] = ' ';
+			e->linelen = 1;
+		} else
+			e->linelen = 0;
+	}
+	if (e->linelen == 0 && c == '.') {
+		out[n++] = '.';
+		e->linelen++;
+	}
+	out[n++] = (char)c;
+	e->linelen++;
+	return n;
+}
+
+/* smtp_enc_feed - encode n bytes; returns the bytes written to out */
+size_t
+smtp_enc_feed(struct smtp_enc *e, const void *in, size_t n, char *out)
+{
+	const unsigned char *p = in;
+	size_t i, o = 0;
+
+	for (i = 0; i < n; i++) {
+		if (e->cr) {
+			e->cr = 0;
+			o += smtp_enc_eol(e, out + o);
+			if (p[i] == '\n')
+				continue;
+		}
+		if (p[i] == '\r')
+			e->cr = 1;
+		else if (p[i] == '\n')
+			o += smtp_enc_eol(e, out + o);
+		else
+			o += smtp_enc_byte(e, p[i], out + o);
+	}
+	return o;
+}
+
+/* smtp_enc_finish - terminate the last line and the data */
+size_t
+smtp_enc_finish(struct smtp_enc *e, char *out)
+{
+	size_t o = 0;
+
+	if (e->cr) {
+		e->cr = 0;
+		o += smtp_enc_eol(e, out);
+	} else if (e->linelen > 0)
+		o += smtp_enc_eol(e, out);
+	memcpy(out + o, ".\r\n", 3);
+	return o + 3;
+}
+
+/* smtp_has_8bit - any byte with the high bit set? */
+int
+smtp_has_8bit(const void *buf, size_t n)
+{
+	const unsigned char *p = buf;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (p[i] & 0x80)
+			return 1;
+	return 0;
+}

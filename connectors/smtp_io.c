@@ -1,0 +1,433 @@
+/*
+ * smtp_io.c - socket and TLS I/O of the smtp connector, with deadlines
+ *
+ * The socket is non-blocking; every call waits with poll(2) for at most
+ * its timeout (seconds, measured from the call), so a server that stops
+ * answering costs one timeout, never a hang.  Writes are buffered and go
+ * out in as few segments as possible (the end of data travels with the
+ * last body bytes; TCP_NODELAY is set as well, see DESIGN.md on the
+ * delayed-ACK stall).  Reply lines are capped at SMTP_REPLY_LINE_MAX.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+#include "smtp.h"
+
+#define SMTP_IO_WBUF_FLUSH	(64 * 1024)
+
+/* smtp_io_now_ms - monotonic milliseconds */
+static long long
+smtp_io_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* smtp_io_wait - poll for events until the deadline; -1 with err */
+static int
+smtp_io_wait(struct smtp_io *io, short events, long long deadline,
+    const char *what)
+{
+	struct pollfd pfd;
+	long long left;
+	int n;
+
+	for (;;) {
+		left = deadline - smtp_io_now_ms();
+		if (left <= 0) {
+			snprintf(io->err, sizeof(io->err), "timeout %s", what);
+			return -1;
+		}
+		pfd.fd = io->fd;
+		pfd.events = events;
+		pfd.revents = 0;
+		n = poll(&pfd, 1, left > 60000 ? 60000 : (int)left);
+		if (n > 0)
+			return 0;
+		if (n == -1 && errno != EINTR) {
+			snprintf(io->err, sizeof(io->err), "poll: %s",
+			    strerror(errno));
+			return -1;
+		}
+	}
+}
+
+/* smtp_io_init - an unconnected io */
+void
+smtp_io_init(struct smtp_io *io)
+{
+	memset(io, 0, sizeof(*io));
+	io->fd = -1;
+}
+
+/* smtp_io_connect - non-blocking connect with a timeout */
+int
+smtp_io_connect(struct smtp_io *io, const struct sockaddr *sa, socklen_t salen,
+    int timeout)
+{
+	long long deadline = smtp_io_now_ms() + (long long)timeout * 1000;
+	socklen_t len = sizeof(int);
+	int one = 1, soerr = 0;
+
+	io->fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0);
+	if (io->fd == -1) {
+		snprintf(io->err, sizeof(io->err), "socket: %s",
+		    strerror(errno));
+		return -1;
+	}
+	(void)setsockopt(io->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (connect(io->fd, sa, salen) == -1) {
+		if (errno != EINPROGRESS) {
+			snprintf(io->err, sizeof(io->err), "connect: %s",
+			    strerror(errno));
+			goto fail;
+		}
+		if (smtp_io_wait(io, POLLOUT, deadline, "connecting") == -1)
+			goto fail;
+		if (getsockopt(io->fd, SOL_SOCKET, SO_ERROR, &soerr,
+		    &len) == -1 || soerr != 0) {
+			snprintf(io->err, sizeof(io->err), "connect: %s",
+			    strerror(soerr ? soerr : errno));
+			goto fail;
+		}
+	}
+	return 0;
+fail:
+	close(io->fd);
+	io->fd = -1;
+	return -1;
+}
+
+/* smtp_io_tls_err - describe a TLS failure */
+static void
+smtp_io_tls_err(struct smtp_io *io, const char *what)
+{
+	unsigned long e = ERR_get_error();
+	char buf[200];
+
+	if (e != 0) {
+		ERR_error_string_n(e, buf, sizeof(buf));
+		snprintf(io->err, sizeof(io->err), "%s: %s", what, buf);
+	} else
+		snprintf(io->err, sizeof(io->err), "%s: %s", what,
+		    errno ? strerror(errno) : "connection closed");
+	ERR_clear_error();
+}
+
+/* smtp_io_raw_write - write all of buf before the deadline */
+static int
+smtp_io_raw_write(struct smtp_io *io, const char *buf, size_t len,
+    long long deadline)
+{
+	ssize_t n;
+	int rc;
+
+	while (len > 0) {
+		if (io->ssl != NULL) {
+			ERR_clear_error();
+			rc = SSL_write(io->ssl, buf, len > 65536 ? 65536 :
+			    (int)len);
+			if (rc > 0) {
+				buf += rc;
+				len -= (size_t)rc;
+				continue;
+			}
+			rc = SSL_get_error(io->ssl, rc);
+			if (rc != SSL_ERROR_WANT_READ &&
+			    rc != SSL_ERROR_WANT_WRITE) {
+				smtp_io_tls_err(io, "TLS write");
+				return -1;
+			}
+			if (smtp_io_wait(io, rc == SSL_ERROR_WANT_READ ?
+			    POLLIN : POLLOUT, deadline, "writing") == -1)
+				return -1;
+			continue;
+		}
+		n = send(io->fd, buf, len, MSG_NOSIGNAL);
+		if (n > 0) {
+			buf += n;
+			len -= (size_t)n;
+		} else if (n == -1 && (errno == EAGAIN || errno == EINTR)) {
+			if (smtp_io_wait(io, POLLOUT, deadline,
+			    "writing") == -1)
+				return -1;
+		} else {
+			snprintf(io->err, sizeof(io->err), "write: %s",
+			    strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* smtp_io_flush - write out the buffer */
+int
+smtp_io_flush(struct smtp_io *io, int timeout)
+{
+	long long deadline = smtp_io_now_ms() + (long long)timeout * 1000;
+	int rc;
+
+	rc = smtp_io_raw_write(io, io->wbuf, io->wlen, deadline);
+	io->wlen = 0;
+	return rc;
+}
+
+/* smtp_io_write - queue bytes (flushing a full buffer) */
+int
+smtp_io_write(struct smtp_io *io, const void *buf, size_t len, int timeout)
+{
+	size_t cap;
+	char *p;
+
+	if (io->wlen + len > io->wcap) {
+		cap = io->wcap ? io->wcap : 4096;
+		while (cap < io->wlen + len)
+			cap *= 2;
+		if ((p = realloc(io->wbuf, cap)) == NULL) {
+			snprintf(io->err, sizeof(io->err), "out of memory");
+			return -1;
+		}
+		io->wbuf = p;
+		io->wcap = cap;
+	}
+	memcpy(io->wbuf + io->wlen, buf, len);
+	io->wlen += len;
+	if (io->wlen >= SMTP_IO_WBUF_FLUSH)
+		return smtp_io_flush(io, timeout);
+	return 0;
+}
+
+/* smtp_io_printf - queue a formatted command line */
+int
+smtp_io_printf(struct smtp_io *io, int timeout, const char *fmt, ...)
+{
+	char line[2048];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(line)) {
+		snprintf(io->err, sizeof(io->err), "command too long");
+		return -1;
+	}
+	return smtp_io_write(io, line, (size_t)n, timeout);
+}
+
+/* smtp_io_fill - read more bytes into rbuf before the deadline */
+static int
+smtp_io_fill(struct smtp_io *io, long long deadline)
+{
+	ssize_t n;
+	int rc;
+
+	if (io->rpos > 0) {
+		memmove(io->rbuf, io->rbuf + io->rpos, io->rlen - io->rpos);
+		io->rlen -= io->rpos;
+		io->rpos = 0;
+	}
+	for (;;) {
+		if (io->ssl != NULL) {
+			ERR_clear_error();
+			rc = SSL_read(io->ssl, io->rbuf + io->rlen,
+			    (int)(sizeof(io->rbuf) - io->rlen));
+			if (rc > 0) {
+				io->rlen += (size_t)rc;
+				return 0;
+			}
+			rc = SSL_get_error(io->ssl, rc);
+			if (rc == SSL_ERROR_WANT_READ ||
+			    rc == SSL_ERROR_WANT_WRITE) {
+				if (smtp_io_wait(io, rc == SSL_ERROR_WANT_READ ?
+				    POLLIN : POLLOUT, deadline,
+				    "waiting for a reply") == -1)
+					return -1;
+				continue;
+			}
+			if (rc == SSL_ERROR_ZERO_RETURN)
+				snprintf(io->err, sizeof(io->err),
+				    "connection closed by the server");
+			else
+				smtp_io_tls_err(io, "TLS read");
+			return -1;
+		}
+		n = recv(io->fd, io->rbuf + io->rlen,
+		    sizeof(io->rbuf) - io->rlen, 0);
+		if (n > 0) {
+			io->rlen += (size_t)n;
+			return 0;
+		}
+		if (n == 0) {
+			snprintf(io->err, sizeof(io->err),
+			    "connection closed by the server");
+			return -1;
+		}
+		if (errno != EAGAIN && errno != EINTR) {
+			snprintf(io->err, sizeof(io->err), "read: %s",
+			    strerror(errno));
+			return -1;
+		}
+		if (smtp_io_wait(io, POLLIN, deadline,
+		    "waiting for a reply") == -1)
+			return -1;
+	}
+}
+
+/* smtp_io_line - the next line (CRLF or LF stripped); -1 with err */
+static int
+smtp_io_line(struct smtp_io *io, const char **line, size_t *len,
+    long long deadline)
+{
+	char *nl;
+	size_t n;
+
+	for (;;) {
+		nl = memchr(io->rbuf + io->rpos, '\n', io->rlen - io->rpos);
+		if (nl != NULL) {
+			n = (size_t)(nl - (io->rbuf + io->rpos));
+			if (n + 1 > SMTP_REPLY_LINE_MAX)
+				break;
+			*line = io->rbuf + io->rpos;
+			*len = n > 0 && nl[-1] == '\r' ? n - 1 : n;
+			io->rpos += n + 1;
+			return 0;
+		}
+		if (io->rlen - io->rpos >= SMTP_REPLY_LINE_MAX)
+			break;
+		if (smtp_io_fill(io, deadline) == -1)
+			return -1;
+	}
+	snprintf(io->err, sizeof(io->err), "reply line longer than %d bytes",
+	    SMTP_REPLY_LINE_MAX);
+	return -1;
+}
+
+/* smtp_io_reply - read one whole reply */
+int
+smtp_io_reply(struct smtp_io *io, struct smtp_reply *r, struct smtp_caps *caps,
+    int timeout)
+{
+	long long deadline = smtp_io_now_ms() + (long long)timeout * 1000;
+	const char *line, *why;
+	size_t len;
+	int rc;
+
+	smtp_reply_init(r);
+	if (caps != NULL)
+		memset(caps, 0, sizeof(*caps));
+	do {
+		if (smtp_io_line(io, &line, &len, deadline) == -1)
+			return -1;
+		if ((rc = smtp_reply_line(r, line, len, caps, &why)) == -1) {
+			snprintf(io->err, sizeof(io->err), "malformed reply: %s",
+			    why);
+			return -1;
+		}
+	} while (rc == 0);
+	return 0;
+}
+
+/* smtp_io_starttls - TLS handshake on the connected socket */
+int
+smtp_io_starttls(struct smtp_io *io, SSL_CTX *ctx, const char *sni,
+    const char *verify_name, int verify, int timeout)
+{
+	long long deadline = smtp_io_now_ms() + (long long)timeout * 1000;
+	long vr;
+	int rc;
+
+	if (io->rpos != io->rlen) {
+		snprintf(io->err, sizeof(io->err),
+		    "unexpected data after the STARTTLS reply");
+		return -1;
+	}
+	if ((io->ssl = SSL_new(ctx)) == NULL ||
+	    SSL_set_fd(io->ssl, io->fd) != 1) {
+		smtp_io_tls_err(io, "TLS setup");
+		return -1;
+	}
+	if (sni != NULL && sni[0] != '\0')
+		(void)SSL_set_tlsext_host_name(io->ssl, sni);
+	if (verify && verify_name != NULL && verify_name[0] != '\0') {
+		SSL_set_hostflags(io->ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+		if (SSL_set1_host(io->ssl, verify_name) != 1) {
+			smtp_io_tls_err(io, "TLS host name");
+			return -1;
+		}
+	}
+	for (;;) {
+		ERR_clear_error();
+		if ((rc = SSL_connect(io->ssl)) == 1)
+			break;
+		rc = SSL_get_error(io->ssl, rc);
+		if (rc != SSL_ERROR_WANT_READ && rc != SSL_ERROR_WANT_WRITE) {
+			smtp_io_tls_err(io, "TLS handshake");
+			return -1;
+		}
+		if (smtp_io_wait(io, rc == SSL_ERROR_WANT_READ ? POLLIN :
+		    POLLOUT, deadline, "in the TLS handshake") == -1)
+			return -1;
+	}
+	if (verify) {
+		vr = SSL_get_verify_result(io->ssl);
+		if (SSL_get0_peer_certificate(io->ssl) == NULL)
+			vr = X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT;
+		if (vr != X509_V_OK) {
+			snprintf(io->err, sizeof(io->err), "TLS certificate "
+			    "verification failed: %s",
+			    X509_verify_cert_error_string(vr));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* smtp_io_alive - no EOF and nothing unsolicited on an idle session */
+int
+smtp_io_alive(struct smtp_io *io)
+{
+	struct pollfd pfd;
+
+	if (io->fd == -1 || io->rpos != io->rlen)
+		return 0;
+	if (io->ssl != NULL && SSL_pending(io->ssl) > 0)
+		return 0;
+	pfd.fd = io->fd;
+	pfd.events = POLLIN;
+	pfd.revents = 0;
+	if (poll(&pfd, 1, 0) != 0)
+		return 0;	/* EOF, an error or an unsolicited reply */
+	return 1;
+}
+
+/* smtp_io_close - drop the connection (no SMTP QUIT here) */
+void
+smtp_io_close(struct smtp_io *io)
+{
+	if (io->ssl != NULL) {
+		SSL_set_quiet_shutdown(io->ssl, 1);
+		SSL_free(io->ssl);
+	}
+	if (io->fd != -1)
+		close(io->fd);
+	free(io->wbuf);
+	smtp_io_init(io);
+}

@@ -1,0 +1,534 @@
+/*
+ * control_ops.c - counters, pause/resume, connector information
+ *
+ * The master keeps the totals of the counter deltas its children send
+ * (stats.h), so they survive child restarts; "stats" is answered by a
+ * control child that inherits a copy of them and adds the queue sizes it
+ * reads from the spool.  Pause state lives here too and is sent again to
+ * a child that (re)starts.  "connectors" lists the shared objects of
+ * connector_dir: to read a descriptor the object must be loaded, which
+ * runs its constructors, so it is done in the unprivileged control child
+ * and, per file, in a grandchild that can crash without harm.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <dlfcn.h>
+#include <stddef.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+
+#include <gatewayd/connector.h>
+
+#include "cfg.h"
+#include "control.h"
+#include "control_int.h"
+#include "ipc.h"
+#include "log.h"
+#include "master.h"
+#include "spool.h"
+#include "stats.h"
+#include "xmalloc.h"
+
+struct ops_worker_info {
+	char *instance, *name, *version, *path;
+	unsigned long abi;
+	struct ops_worker_info *next;
+};
+
+static struct stats ops_totals;
+static struct ops_worker_info *ops_infos;
+static int ops_receive_paused;
+static char **ops_paused;		/* connector instances paused; "*" = all */
+static size_t ops_npaused;
+
+/* Counters always shown, even at zero. */
+static const char *const ops_core[] = {
+	"connections", "connections_refused", "received", "delivered",
+	"deferred", "bounced", NULL
+};
+
+/* ops_safe - a copy with only plain printable characters (for JSON and logs) */
+static char *
+ops_safe(const char *s)
+{
+	char *t = xstrdup(s), *p;
+
+	for (p = t; *p != '\0'; p++)
+		if (*p < 0x20 || *p > 0x7e || *p == '"' || *p == '\\')
+			*p = '?';
+	return t;
+}
+
+/* ops_worker_info - IPC_WORKER_INFO: name, version, abi, path */
+static int
+ops_worker_info(const char *instance, const struct ipc_frame *f)
+{
+	const char *sv[5];
+	struct ops_worker_info *i, **pp;
+	char *end;
+	unsigned long abi;
+
+	if (instance == NULL || ipc_strings(f, sv, 5) != 4)
+		return -1;
+	errno = 0;
+	abi = strtoul(sv[2], &end, 10);
+	if (errno || *end != '\0' || sv[2][0] == '\0')
+		return -1;
+	for (pp = &ops_infos; *pp != NULL; pp = &(*pp)->next)
+		if (strcmp((*pp)->instance, instance) == 0)
+			break;
+	if ((i = *pp) == NULL) {
+		i = *pp = xcalloc(1, sizeof(*i));
+		i->instance = xstrdup(instance);
+	}
+	free(i->name);
+	free(i->version);
+	free(i->path);
+	i->name = ops_safe(sv[0]);
+	i->version = ops_safe(sv[1]);
+	i->path = ops_safe(sv[3]);
+	i->abi = abi;
+	return 0;
+}
+
+/* control_child_frame - counters and connector information from a child */
+int
+control_child_frame(enum master_role role, const char *connector,
+    const struct ipc_frame *f)
+{
+	const char *sv[IPC_MAX_STRINGS];
+	int n;
+
+	if (f->type == IPC_WORKER_INFO)
+		return role == ROLE_WORKER ? ops_worker_info(connector, f) : -1;
+	if ((f->type == IPC_RECV_STATS) != (role == ROLE_RECEIVER))
+		return -1;
+	if ((n = ipc_strings(f, sv, IPC_MAX_STRINGS)) == -1)
+		return -1;
+	return stats_decode(sv, (size_t)n, &ops_totals);
+}
+
+/* control_paused - is receiving, or this connector, paused? */
+int
+control_paused(enum master_role role, const char *connector)
+{
+	size_t i;
+
+	if (role == ROLE_RECEIVER)
+		return ops_receive_paused;
+	for (i = 0; i < ops_npaused; i++)
+		if (strcmp(ops_paused[i], "*") == 0 ||
+		    (connector && strcmp(ops_paused[i], connector) == 0))
+			return 1;
+	return 0;
+}
+
+/* control_child_ready - a (re)started child gets the pause state */
+void
+control_child_ready(enum master_role role, const char *connector)
+{
+	if (role != ROLE_ROUTER && control_paused(role, connector))
+		(void)master_send(role, connector, IPC_PAUSE, NULL, 0);
+}
+
+/* ops_set_paused - add or remove a connector from the paused list */
+static void
+ops_set_paused(const char *name, int pause)
+{
+	size_t i;
+
+	for (i = 0; i < ops_npaused; i++)
+		if (strcmp(ops_paused[i], name) == 0)
+			break;
+	if (pause && i == ops_npaused) {
+		ops_paused = xreallocarray(ops_paused, ops_npaused + 1,
+		    sizeof(*ops_paused));
+		ops_paused[ops_npaused++] = xstrdup(name);
+	} else if (!pause && i < ops_npaused) {
+		free(ops_paused[i]);
+		ops_paused[i] = ops_paused[--ops_npaused];
+	}
+}
+
+/* ops_pause_delivery - pause/resume one connector or all ("*") */
+static void
+ops_pause_delivery(struct control_req *req, const char *name, int pause)
+{
+	const struct cfg *cfg = master_cfg();
+	size_t i;
+
+	if (strcmp(name, "*") != 0 && cfg_connector(cfg, name) == NULL) {
+		evbuffer_add_printf(req->out, "error no connector named '%s' "
+		    "in the configuration\n", name);
+		return;
+	}
+	if (strcmp(name, "*") == 0) {
+		while (ops_npaused > 0)
+			ops_set_paused(ops_paused[0], 0);
+		if (pause)
+			ops_set_paused("*", 1);
+	} else
+		ops_set_paused(name, pause);
+	evbuffer_add_printf(req->out, "ok\n");
+	for (i = 0; i < cfg->nconnectors; i++) {
+		const char *c = cfg->connectors[i].name;
+		int p = control_paused(ROLE_WORKER, c);
+
+		if (strcmp(name, "*") != 0 && strcmp(name, c) != 0)
+			continue;
+		(void)master_send(ROLE_WORKER, c, p ? IPC_PAUSE : IPC_RESUME,
+		    NULL, 0);
+		evbuffer_add_printf(req->out, "delivery by %s %s\n", c,
+		    p ? "paused" : "resumed");
+		log_info("control: delivery by %s %s", c, p ? "paused" :
+		    "resumed");
+	}
+}
+
+/* control_pause - pause|resume receive | delivery [CONNECTOR] */
+void
+control_pause(struct control_req *req, int pause)
+{
+	if (req->argc == 2 && strcmp(req->argv[1], "receive") == 0) {
+		ops_receive_paused = pause;
+		(void)master_send(ROLE_RECEIVER, NULL, pause ? IPC_PAUSE :
+		    IPC_RESUME, NULL, 0);
+		log_info("control: receiving %s", pause ? "paused" : "resumed");
+		evbuffer_add_printf(req->out, "ok\nreceiving %s\n", pause ?
+		    "paused: new connections get 421 4.3.2" : "resumed");
+	} else if ((req->argc == 2 || req->argc == 3) &&
+	    strcmp(req->argv[1], "delivery") == 0)
+		ops_pause_delivery(req, req->argc == 3 ? req->argv[2] : "*",
+		    pause);
+	else
+		evbuffer_add_printf(req->out, "error usage: %s receive | "
+		    "delivery [CONNECTOR]\n", pause ? "pause" : "resume");
+}
+
+/* control_status_connectors - the loaded connectors for status */
+void
+control_status_connectors(struct evbuffer *out, int json)
+{
+	const struct ops_worker_info *i;
+	const struct cfg *cfg = master_cfg();
+	int n = 0;
+
+	for (i = ops_infos; i != NULL; i = i->next) {
+		if (cfg_connector(cfg, i->instance) == NULL)
+			continue;	/* removed by a reload */
+		if (json)
+			evbuffer_add_printf(out, "%s{\"instance\":\"%s\","
+			    "\"name\":\"%s\",\"version\":\"%s\",\"abi\":%lu,"
+			    "\"path\":\"%s\",\"delivery_paused\":%s}",
+			    n++ ? "," : "", i->instance, i->name,
+			    i->version, i->abi, i->path,
+			    control_paused(ROLE_WORKER, i->instance) ?
+			    "true" : "false");
+		else
+			evbuffer_add_printf(out, "connector %s: %s %s (ABI %lu) "
+			    "from %s%s\n", i->instance, i->name, i->version,
+			    i->abi, i->path, control_paused(ROLE_WORKER,
+			    i->instance) ? ", delivery paused" : "");
+	}
+}
+
+/* ops_counter_help - Prometheus name and help of a core counter */
+static const char *
+ops_prom_name(const char *key, const char **help)
+{
+	static const char *const map[][3] = {
+		{ "connections", "gatewayd_connections_total",
+		    "SMTP connections accepted" },
+		{ "connections_refused", "gatewayd_connections_refused_total",
+		    "SMTP connections answered 421 (paused, busy, stopping)" },
+		{ "received", "gatewayd_messages_received_total",
+		    "Messages accepted into the spool" },
+		{ "delivered", "gatewayd_messages_delivered_total",
+		    "Jobs delivered by a connector" },
+		{ "deferred", "gatewayd_messages_deferred_total",
+		    "Delivery attempts deferred" },
+		{ "bounced", "gatewayd_messages_bounced_total",
+		    "Jobs failed permanently (bounced or expired)" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (strcmp(key, map[i][0]) == 0) {
+			*help = map[i][2];
+			return map[i][1];
+		}
+	return NULL;
+}
+
+/* ops_reject_labels - "reject.550.5.7.1" -> code "550", enhanced "5.7.1" */
+static int
+ops_reject_labels(const char *key, char *code, char *enh, size_t len)
+{
+	const char *p;
+
+	if (strncmp(key, "reject.", 7) != 0 || strlen(key + 7) < 3)
+		return -1;
+	snprintf(code, len, "%.3s", key + 7);
+	p = key + 10;
+	snprintf(enh, len, "%s", *p == '.' ? p + 1 : "");
+	return 0;
+}
+
+/* ops_prometheus - text exposition format */
+static void
+ops_prometheus(FILE *fp, const struct stats *st, const unsigned long *sizes,
+    time_t oldest, time_t uptime)
+{
+	char code[STATS_KEY_MAX], enh[STATS_KEY_MAX];
+	const char *name, *help;
+	size_t i;
+	int s, first = 1;
+
+	for (i = 0; ops_core[i] != NULL; i++) {
+		help = "";
+		name = ops_prom_name(ops_core[i], &help);
+		fprintf(fp, "# HELP %s %s.\n# TYPE %s counter\n%s %llu\n", name,
+		    help, name, name,
+		    (unsigned long long)stats_get(st, ops_core[i]));
+	}
+	for (i = 0; i < st->n; i++) {
+		if (ops_reject_labels(st->v[i].key, code, enh, sizeof(code)))
+			continue;
+		if (first)
+			fputs("# HELP gatewayd_smtp_rejections_total SMTP "
+			    "replies 4xx/5xx by code and enhanced code.\n"
+			    "# TYPE gatewayd_smtp_rejections_total counter\n", fp);
+		first = 0;
+		fprintf(fp, "gatewayd_smtp_rejections_total{code=\"%s\","
+		    "enhanced=\"%s\"} %llu\n", code, enh,
+		    (unsigned long long)st->v[i].value);
+	}
+	fputs("# HELP gatewayd_queue_size Queue files per state.\n"
+	    "# TYPE gatewayd_queue_size gauge\n", fp);
+	for (s = 0; s < SPOOL_NSTATES; s++)
+		fprintf(fp, "gatewayd_queue_size{state=\"%s\"} %lu\n",
+		    spool_state_name((enum spool_state)s), sizes[s]);
+	fprintf(fp, "# HELP gatewayd_oldest_message_age_seconds Age of the "
+	    "oldest queued message.\n# TYPE gatewayd_oldest_message_age_seconds "
+	    "gauge\ngatewayd_oldest_message_age_seconds %ld\n"
+	    "# HELP gatewayd_uptime_seconds Seconds since the master started.\n"
+	    "# TYPE gatewayd_uptime_seconds gauge\ngatewayd_uptime_seconds %ld\n",
+	    (long)oldest, (long)uptime);
+}
+
+/* ops_json - one JSON object */
+static void
+ops_json(FILE *fp, const struct stats *st, const unsigned long *sizes,
+    time_t oldest, time_t uptime)
+{
+	size_t i;
+	int s;
+
+	fprintf(fp, "{\"uptime\":%ld,\"counters\":{", (long)uptime);
+	for (i = 0; i < st->n; i++)
+		fprintf(fp, "%s\"%s\":%llu", i ? "," : "", st->v[i].key,
+		    (unsigned long long)st->v[i].value);
+	fputs("},\"queue\":{", fp);
+	for (s = 0; s < SPOOL_NSTATES; s++)
+		fprintf(fp, "%s\"%s\":%lu", s ? "," : "",
+		    spool_state_name((enum spool_state)s), sizes[s]);
+	fprintf(fp, "},\"oldest_message_age\":%ld}\n", (long)oldest);
+}
+
+/* control_stats - counters since start, queue sizes, oldest message */
+int
+control_stats(const struct control_req *req, struct spool *sp, FILE *fp,
+    int notify)
+{
+	unsigned long sizes[SPOOL_NSTATES];
+	struct stats st = ops_totals;	/* our copy since the fork */
+	time_t oldest, uptime = time(NULL) - master_started();
+	size_t i;
+	int s;
+
+	(void)notify;
+	for (i = 0; ops_core[i] != NULL; i++)
+		(void)stats_add(&st, ops_core[i], 0);
+	stats_sort(&st);
+	control_queue_sizes(sp, sizes, &oldest);
+	if (req->prometheus)
+		ops_prometheus(fp, &st, sizes, oldest, uptime);
+	else if (req->json)
+		ops_json(fp, &st, sizes, oldest, uptime);
+	else {
+		fprintf(fp, "uptime %ld\n", (long)uptime);
+		for (i = 0; i < st.n; i++)
+			fprintf(fp, "%s %llu\n", st.v[i].key,
+			    (unsigned long long)st.v[i].value);
+		for (s = 0; s < SPOOL_NSTATES; s++)
+			fprintf(fp, "queue.%s %lu\n",
+			    spool_state_name((enum spool_state)s), sizes[s]);
+		fprintf(fp, "oldest_message_age %ld\n", (long)oldest);
+	}
+	return 0;
+}
+
+/* ops_used_by - the configured instances of a connector type */
+static void
+ops_used_by(const char *type, char *buf, size_t len)
+{
+	const struct cfg *cfg = master_cfg();
+	size_t i, off = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < cfg->nconnectors && off < len; i++)
+		if (strcmp(cfg->connectors[i].type, type) == 0)
+			off += (size_t)snprintf(buf + off, len - off, "%s%s",
+			    off ? "," : "", cfg->connectors[i].name);
+	if (buf[0] == '\0')
+		snprintf(buf, len, "-");
+}
+
+/* ops_print_record - one line of "connectors" */
+static void
+ops_print_record(FILE *fp, const char *type, const char *name,
+    const char *version, unsigned int abi, const char *used,
+    const char *status, int json)
+{
+	if (!json) {
+		fprintf(fp, "%-16s %-16.64s %-10.32s %3u %-20s %s\n", type, name,
+		    version, abi, used, status);
+		return;
+	}
+	fputs("{\"type\":", fp);
+	control_json_str(fp, type);
+	fputs(",\"name\":", fp);
+	control_json_str(fp, name);
+	fputs(",\"version\":", fp);
+	control_json_str(fp, version);
+	fprintf(fp, ",\"abi\":%u,\"used_by\":", abi);
+	control_json_str(fp, used);
+	fputs(",\"status\":", fp);
+	control_json_str(fp, status);
+	fputs("}\n", fp);
+}
+
+/* ops_describe - in a grandchild: load the object, print one record */
+static void __attribute__((noreturn))
+ops_describe(FILE *fp, const char *path, const char *type, const char *used,
+    int json)
+{
+	const struct gw_connector *c = NULL;
+	char status[512];
+	void *h;
+
+	snprintf(status, sizeof(status), "ok");
+	/* Lazy: the gw_* functions live in the worker, not here. */
+	if ((h = dlopen(path, RTLD_LAZY | RTLD_LOCAL)) == NULL)
+		snprintf(status, sizeof(status), "refused: %s", dlerror());
+	else if ((c = dlsym(h, GW_CONNECTOR_SYMBOL)) == NULL)
+		snprintf(status, sizeof(status), "refused: no %s symbol",
+		    GW_CONNECTOR_SYMBOL);
+	else if (c->abi_version != GW_CONNECTOR_ABI_VERSION)
+		snprintf(status, sizeof(status), "refused: built for connector "
+		    "ABI %u, this gatewayd uses ABI %u",
+		    (unsigned)c->abi_version, GW_CONNECTOR_ABI_VERSION);
+	else if (c->struct_size < offsetof(struct gw_connector, fini) +
+	    sizeof(c->fini) || c->name == NULL || c->version == NULL)
+		snprintf(status, sizeof(status), "refused: descriptor too "
+		    "small or incomplete");
+	ops_print_record(fp, type, status[0] == 'o' ? c->name : "-",
+	    status[0] == 'o' ? c->version : "-", c ? c->abi_version : 0, used,
+	    status, json);
+	fflush(fp);
+	_exit(0);
+}
+
+/* ops_one_file - check one .so, describe it in a grandchild */
+static void
+ops_one_file(FILE *fp, const char *dir, const char *file, int json)
+{
+	char path[4096], type[256], used[512], status[600];
+	struct stat st;
+	size_t len = strlen(file);
+	pid_t pid;
+	int wst;
+
+	snprintf(type, sizeof(type), "%.*s", (int)(len - 3), file);
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	ops_used_by(type, used, sizeof(used));
+	if (lstat(path, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    (st.st_uid != 0 && st.st_uid != control_master_euid) ||
+	    (st.st_mode & 022)) {
+		snprintf(status, sizeof(status), "refused: not a regular file "
+		    "owned by root (or the gateway user) and writable only by "
+		    "its owner");
+		ops_print_record(fp, type, "-", "-", 0, used, status, json);
+		return;
+	}
+	fflush(fp);
+	if ((pid = fork()) == -1) {
+		ops_print_record(fp, type, "-", "-", 0, used, "cannot fork", json);
+		return;
+	}
+	if (pid == 0)
+		ops_describe(fp, path, type, used, json);
+	if (waitpid(pid, &wst, 0) == pid && !(WIFEXITED(wst) &&
+	    WEXITSTATUS(wst) == 0)) {
+		snprintf(status, sizeof(status), "refused: crashed while "
+		    "loading (status 0x%x)", wst);
+		ops_print_record(fp, type, "-", "-", 0, used, status, json);
+	}
+}
+
+/* ops_so_cmp - sort file names */
+static int
+ops_so_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* control_connectors - every .so of connector_dir, loaded in a grandchild */
+int
+control_connectors(const struct control_req *req, struct spool *sp, FILE *fp,
+    int notify)
+{
+	const char *dir = master_cfg()->connector_dir;
+	struct dirent *de;
+	char **names = NULL;
+	size_t n = 0, i, len;
+	DIR *d;
+
+	(void)sp;
+	(void)notify;
+	if ((d = opendir(dir)) == NULL) {
+		fprintf(fp, "E%d connector_dir %s: %s\n", 72, dir,
+		    strerror(errno));
+		return 0;
+	}
+	while ((de = readdir(d)) != NULL) {
+		len = strlen(de->d_name);
+		if (len <= 3 || de->d_name[0] == '.' ||
+		    strcmp(de->d_name + len - 3, ".so") != 0)
+			continue;
+		names = xreallocarray(names, n + 1, sizeof(*names));
+		names[n++] = xstrdup(de->d_name);
+	}
+	closedir(d);
+	if (n > 1)
+		qsort(names, n, sizeof(*names), ops_so_cmp);
+	if (!req->json)
+		fprintf(fp, "%-16s %-16s %-10s %3s %-20s %s\n", "TYPE", "NAME",
+		    "VERSION", "ABI", "USED-BY", "STATUS");
+	for (i = 0; i < n; i++) {
+		ops_one_file(fp, dir, names[i], req->json);
+		free(names[i]);
+	}
+	free(names);
+	return 0;
+}

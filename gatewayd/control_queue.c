@@ -1,0 +1,739 @@
+/*
+ * control_queue.c - the queue commands, run in an unprivileged control child
+ *
+ * list and show read the spool.  hold, release, delete, retry, requeue and
+ * expire change it with renames (or, for expire, by claiming the job into
+ * active/ exactly like a worker, which keeps the worker away from it), and
+ * never touch a job in active/: that one is being delivered, and the
+ * operator is told to try again.  After a change the master is told, so
+ * the worker's ready list follows (IPC_JOB_NEW) and the router re-routes
+ * requeued messages (IPC_REQUEUE); stale entries elsewhere are harmless
+ * because a worker skips a job it cannot claim.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cfg.h"
+#include "control_int.h"
+#include "envelope.h"
+#include "ipc.h"
+#include "spool.h"
+#include "spool_admin.h"
+#include "xmalloc.h"
+
+#define QUEUE_BATCH	500	/* queue IDs per notification frame */
+
+struct queue_list {
+	const struct control_req *req;
+	struct spool *sp;
+	FILE *fp;
+	enum spool_state state;
+	const char *connector;
+	time_t now;
+};
+
+/* control_json_str - append a JSON string literal */
+void
+control_json_str(FILE *fp, const char *s)
+{
+	const unsigned char *p;
+
+	fputc('"', fp);
+	for (p = (const unsigned char *)(s ? s : ""); *p; p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf(fp, "\\%c", *p);
+		else if (*p < 0x20 || *p == 0x7f)
+			fprintf(fp, "\\u%04x", *p);
+		else
+			fputc(*p, fp);
+	}
+	fputc('"', fp);
+}
+
+/* queue_match - does env pass the list filters? */
+static int
+queue_match(const struct control_req *req, const struct envelope *env,
+    time_t now)
+{
+	size_t i;
+
+	if (req->older_than >= 0 &&
+	    now - (time_t)(env->arrival_us / 1000000) < req->older_than)
+		return 0;
+	if (req->sender != NULL && fnmatch(req->sender, env->from,
+	    FNM_CASEFOLD) != 0)
+		return 0;
+	if (req->recipient == NULL)
+		return 1;
+	for (i = 0; i < env->nrcpt; i++)
+		if (fnmatch(req->recipient, env->rcpt[i].addr,
+		    FNM_CASEFOLD) == 0)
+			return 1;
+	return 0;
+}
+
+/* queue_json - one JSON Lines record (postqueue -j fields and more) */
+static void
+queue_json(FILE *fp, enum spool_state st, const char *connector,
+    const struct envelope *env, time_t next)
+{
+	size_t i;
+
+	fprintf(fp, "{\"queue_name\":\"%s\",\"queue_id\":\"%s\","
+	    "\"connector\":", spool_state_name(st), env->id);
+	control_json_str(fp, connector ? connector : "");
+	fprintf(fp, ",\"arrival_time\":%ld,\"message_size\":%lld,"
+	    "\"attempts\":%u,\"next_attempt\":%ld,\"sender\":",
+	    (long)(env->arrival_us / 1000000), (long long)env->size,
+	    env->attempts, (long)next);
+	control_json_str(fp, env->from);
+	fputs(",\"last_error\":", fp);
+	control_json_str(fp, env->last_error);
+	fputs(",\"recipients\":[", fp);
+	for (i = 0; i < env->nrcpt; i++) {
+		fputs(i ? ",{\"address\":" : "{\"address\":", fp);
+		control_json_str(fp, env->rcpt[i].addr);
+		fprintf(fp, ",\"state\":\"%s\",\"next_attempt\":%ld,"
+		    "\"delay_reason\":",
+		    envelope_rcpt_state_name(env->rcpt[i].state),
+		    env->rcpt[i].state == RCPT_DEFERRED ? (long)next : 0L);
+		control_json_str(fp, env->rcpt[i].text);
+		fputc('}', fp);
+	}
+	fputs("]}\n", fp);
+}
+
+/* queue_table - the human form of one entry */
+static void
+queue_table(FILE *fp, enum spool_state st, const char *connector,
+    const struct envelope *env, off_t size)
+{
+	char when[32];
+	time_t arrival = (time_t)(env->arrival_us / 1000000);
+	struct tm tm;
+	size_t i;
+
+	localtime_r(&arrival, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+	fprintf(fp, "%-20s %-9s %-12s %8lld %s %s\n", env->id,
+	    spool_state_name(st), connector ? connector : "-",
+	    (long long)size, when, env->from[0] ? env->from : "<>");
+	for (i = 0; i < env->nrcpt; i++)
+		fprintf(fp, "%44s%s %s%s%s\n", "", env->rcpt[i].addr,
+		    envelope_rcpt_state_name(env->rcpt[i].state),
+		    env->rcpt[i].text ? ": " : "",
+		    env->rcpt[i].text ? env->rcpt[i].text : "");
+}
+
+/* queue_list_one - spool_scan callback: print one entry if it matches */
+static int
+queue_list_one(const char *qid, time_t mtime, off_t size, void *arg)
+{
+	struct queue_list *ql = arg;
+	char err[SPOOL_ERRLEN];
+	struct envelope env;
+
+	memset(&env, 0, sizeof(env));
+	if (spool_job_read(ql->sp, ql->state, ql->connector, qid, &env, err,
+	    sizeof(err)) == -1) {
+		if (errno != ENOENT)	/* moved meanwhile: not an error */
+			fprintf(ql->fp, "E%d %s: unreadable: %s\n", EX_DATAERR,
+			    qid, err);
+		return 0;
+	}
+	if (queue_match(ql->req, &env, ql->now)) {
+		if (env.size < 0)
+			env.size = spool_message_size(ql->sp, qid, ql->connector);
+		size = env.size;
+		if (ql->req->json)
+			queue_json(ql->fp, ql->state, ql->connector, &env,
+			    ql->state == SPOOL_DEFERRED ? mtime : 0);
+		else
+			queue_table(ql->fp, ql->state, ql->connector, &env, size);
+	}
+	envelope_clear(&env);
+	return 0;
+}
+
+/* control_queue_list - queue list [filters] */
+int
+control_queue_list(const struct control_req *req, struct spool *sp,
+    FILE *fp, int notify)
+{
+	struct queue_list ql = { req, sp, fp, SPOOL_INCOMING, NULL, time(NULL) };
+	char **names = NULL;
+	size_t n = 0, i;
+	int st, want = -1;
+
+	(void)notify;
+	if (req->state != NULL &&
+	    (want = spool_state_from_name(req->state)) == -1) {
+		fprintf(fp, "E%d --state %s: not one of incoming, queue, "
+		    "active, deferred, hold, failed\n", EX_USAGE, req->state);
+		return 0;
+	}
+	if (!req->json)
+		fprintf(fp, "%-20s %-9s %-12s %8s %-19s %s\n", "QUEUE-ID",
+		    "STATE", "CONNECTOR", "SIZE", "ARRIVAL", "SENDER/RECIPIENTS");
+	if ((want == -1 || want == SPOOL_INCOMING) && req->connector == NULL)
+		spool_scan(sp, SPOOL_INCOMING, NULL, queue_list_one, &ql);
+	if (spool_connectors(sp, &names, &n) == -1)
+		return 0;
+	for (st = SPOOL_QUEUE; st < SPOOL_NSTATES; st++) {
+		if (want != -1 && want != st)
+			continue;
+		for (i = 0; i < n; i++) {
+			if (req->connector && strcmp(req->connector, names[i]))
+				continue;
+			ql.state = (enum spool_state)st;
+			ql.connector = names[i];
+			spool_scan(sp, ql.state, names[i], queue_list_one, &ql);
+		}
+	}
+	spool_free_names(names, n);
+	return 0;
+}
+
+/* queue_show_body - copy the message after its envelope */
+static void
+queue_show_body(struct spool *sp, FILE *fp, const char *qid,
+    const char *connector)
+{
+	char buf[8192], err[SPOOL_ERRLEN];
+	ssize_t r;
+	int fd;
+
+	if ((fd = spool_message_open(sp, qid, connector, err,
+	    sizeof(err))) == -1) {
+		fprintf(fp, "E%d %s: %s\n", EX_NOINPUT, qid, err);
+		return;
+	}
+	fputs("\n", fp);
+	while ((r = read(fd, buf, sizeof(buf))) > 0)
+		fwrite(buf, 1, (size_t)r, fp);
+	close(fd);
+}
+
+/* queue_show_one - envelope of one location */
+static void
+queue_show_one(const struct control_req *req, struct spool *sp, FILE *fp,
+    const char *qid, const struct spool_loc *l)
+{
+	const char *c = l->state == SPOOL_INCOMING ? NULL : l->connector;
+	char err[SPOOL_ERRLEN], *text;
+	struct envelope env;
+	size_t len;
+
+	memset(&env, 0, sizeof(env));
+	if (spool_job_read(sp, l->state, c, qid, &env, err, sizeof(err)) == -1) {
+		fprintf(fp, "E%d %s: %s\n", EX_DATAERR, qid, err);
+		return;
+	}
+	if (env.size < 0)
+		env.size = spool_message_size(sp, qid, c);
+	if (req->json)
+		queue_json(fp, l->state, c, &env,
+		    l->state == SPOOL_DEFERRED ? l->mtime : 0);
+	else if (envelope_format(&env, &text, &len) == 0) {
+		fprintf(fp, "# %s%s%s\n", spool_state_name(l->state),
+		    c ? "/" : "", c ? c : "");
+		fwrite(text, 1, len, fp);
+		free(text);
+	}
+	envelope_clear(&env);
+}
+
+/* control_queue_show - queue show ID... [--body] */
+int
+control_queue_show(const struct control_req *req, struct spool *sp,
+    FILE *fp, int notify)
+{
+	struct spool_loc locs[SPOOL_MAX_LOCS];
+	int i, j, n;
+
+	(void)notify;
+	if (req->argc < 3)
+		fprintf(fp, "E%d usage: queue show ID... [--body]\n", EX_USAGE);
+	for (i = 2; i < req->argc; i++) {
+		if (!spool_qid_valid(req->argv[i])) {
+			fprintf(fp, "E%d %s: not a queue ID\n", EX_DATAERR,
+			    req->argv[i]);
+			continue;
+		}
+		if ((n = spool_locate(sp, req->argv[i], locs,
+		    SPOOL_MAX_LOCS)) <= 0) {
+			fprintf(fp, "E%d %s: no such message\n", EX_NOINPUT,
+			    req->argv[i]);
+			continue;
+		}
+		for (j = 0; j < n; j++)
+			queue_show_one(req, sp, fp, req->argv[i], &locs[j]);
+		if (req->body && !req->json)
+			queue_show_body(sp, fp, req->argv[i],
+			    locs[0].state == SPOOL_INCOMING ? NULL :
+			    locs[0].connector);
+	}
+	return 0;
+}
+
+/* ---- actions ---- */
+
+enum queue_op { OP_HOLD, OP_RELEASE, OP_DELETE, OP_RETRY, OP_REQUEUE,
+	OP_EXPIRE };
+
+static const char *const queue_op_names[] = {
+	"hold", "release", "delete", "retry", "requeue", "expire"
+};
+
+/* Queue IDs to announce to one worker (or, connector "", the router). */
+struct queue_note {
+	uint32_t type;			/* IPC_JOB_NEW, IPC_JOB_FAILED, IPC_REQUEUE */
+	char connector[SPOOL_NAME_MAX];
+	const char *qids[QUEUE_BATCH + 2];
+	char ids[QUEUE_BATCH][SPOOL_QID_LEN + 1];
+	size_t n;
+};
+
+struct queue_act {
+	const struct control_req *req;
+	struct spool *sp;
+	FILE *fp;
+	int notify;
+	enum queue_op op;
+	struct queue_note *notes;
+	size_t nnotes;
+	unsigned long done, failed, expired;
+};
+
+/* queue_flush - send one note's frame to the master */
+static void
+queue_flush(struct queue_act *a, struct queue_note *nt)
+{
+	size_t i, k = 0;
+
+	if (nt->n == 0)
+		return;
+	if (nt->connector[0] != '\0')
+		nt->qids[k++] = nt->connector;
+	for (i = 0; i < nt->n; i++)
+		nt->qids[k++] = nt->ids[i];
+	nt->qids[k] = NULL;
+	if (a->notify != -1 &&
+	    ipc_write_strings(a->notify, nt->type, nt->qids) == -1)
+		fprintf(a->fp, "warning: cannot notify the master: %s (the "
+		    "change is picked up by the next scan)\n", strerror(errno));
+	nt->n = 0;
+}
+
+/* queue_note - remember a queue ID to announce */
+static void
+queue_note(struct queue_act *a, uint32_t type, const char *connector,
+    const char *qid)
+{
+	struct queue_note *nt = NULL;
+	size_t i;
+
+	for (i = 0; i < a->nnotes; i++)
+		if (a->notes[i].type == type &&
+		    strcmp(a->notes[i].connector, connector) == 0)
+			nt = &a->notes[i];
+	if (nt == NULL) {
+		a->notes = xreallocarray(a->notes, a->nnotes + 1,
+		    sizeof(*a->notes));
+		nt = &a->notes[a->nnotes++];
+		memset(nt, 0, sizeof(*nt));
+		nt->type = type;
+		snprintf(nt->connector, sizeof(nt->connector), "%s", connector);
+	}
+	snprintf(nt->ids[nt->n++], SPOOL_QID_LEN + 1, "%s", qid);
+	if (nt->n == QUEUE_BATCH)
+		queue_flush(a, nt);
+}
+
+/* queue_busy - a job in active/ cannot be touched */
+static void
+queue_busy(struct queue_act *a, const char *qid, const char *connector)
+{
+	fprintf(a->fp, "E%d %s: being delivered by %s right now; try again "
+	    "in a moment\n", EX_TEMPFAIL, qid, connector);
+	a->failed++;
+}
+
+static void queue_note(struct queue_act *, uint32_t, const char *,
+    const char *);
+
+/* queue_expire_job - claim, mark every open recipient failed, to failed/ */
+static int
+queue_expire_job(struct queue_act *a, const char *qid,
+    const struct spool_loc *l)
+{
+	char err[SPOOL_ERRLEN];
+	struct envelope env;
+	off_t off;
+	size_t i;
+	int fd;
+
+	if (spool_job_claim(a->sp, l->connector, qid, l->state) == -1)
+		return -1;
+	if (spool_job_load(a->sp, l->connector, qid, &env, &fd, &off, err,
+	    sizeof(err)) == -1) {
+		(void)spool_job_move(a->sp, l->connector, qid, SPOOL_ACTIVE,
+		    l->state);
+		fprintf(a->fp, "E%d %s: %s\n", EX_DATAERR, qid, err);
+		return 1;
+	}
+	close(fd);
+	for (i = 0; i < env.nrcpt; i++) {
+		struct envelope_rcpt *r = &env.rcpt[i];
+
+		if (r->state == RCPT_DONE || r->state == RCPT_FAILED)
+			continue;
+		r->state = RCPT_FAILED;
+		r->code = 554;
+		snprintf(r->status, sizeof(r->status), "5.4.7");
+		free(r->text);
+		r->text = xstrdup("expired by operator");
+	}
+	free(env.last_error);
+	env.last_error = xstrdup("554 5.4.7 expired by operator");
+	if (spool_job_update(a->sp, l->connector, qid, &env, SPOOL_FAILED,
+	    err, sizeof(err)) == -1) {
+		(void)spool_job_move(a->sp, l->connector, qid, SPOOL_ACTIVE,
+		    l->state);
+		fprintf(a->fp, "E%d %s: %s\n", EX_IOERR, qid, err);
+		envelope_clear(&env);
+		return 1;
+	}
+	envelope_clear(&env);
+	queue_note(a, IPC_JOB_FAILED, l->connector, qid);
+	a->expired++;
+	return 0;
+}
+
+/* queue_move - rename a job, and announce it to its worker if ready */
+static int
+queue_move(struct queue_act *a, const char *qid, const struct spool_loc *l,
+    enum spool_state to)
+{
+	if (spool_job_move(a->sp, l->connector, qid, l->state, to) == -1)
+		return -1;
+	if (to == SPOOL_QUEUE)
+		queue_note(a, IPC_JOB_NEW, l->connector, qid);
+	return 0;
+}
+
+/*
+ * queue_job_op - apply the operation to one job: 0 done, 1 reported,
+ * 2 nothing to do (said why), -1 with errno.
+ */
+static int
+queue_job_op(struct queue_act *a, const char *qid, const struct spool_loc *l)
+{
+	char err[SPOOL_ERRLEN];
+	enum spool_state st = l->state;
+
+	switch (a->op) {
+	case OP_HOLD:
+		if (st == SPOOL_QUEUE || st == SPOOL_DEFERRED)
+			return queue_move(a, qid, l, SPOOL_HOLD);
+		break;
+	case OP_RELEASE:
+		if (st == SPOOL_HOLD)
+			return queue_move(a, qid, l, SPOOL_QUEUE);
+		break;
+	case OP_RETRY:
+		if (st == SPOOL_DEFERRED)
+			return queue_move(a, qid, l, SPOOL_QUEUE);
+		break;
+	case OP_DELETE:
+		if (spool_job_remove(a->sp, st, l->connector, qid, err,
+		    sizeof(err)) == 0)
+			return 0;
+		if (errno == ENOENT)
+			return -1;
+		fprintf(a->fp, "E%d %s: %s\n", EX_IOERR, qid, err);
+		return 1;
+	case OP_EXPIRE:
+		if (st != SPOOL_FAILED)
+			return queue_expire_job(a, qid, l);
+		break;
+	case OP_REQUEUE:
+		break;
+	}
+	fprintf(a->fp, "%s: %s/%s: nothing to %s\n", qid, spool_state_name(st),
+	    l->connector, queue_op_names[a->op]);
+	return 2;
+}
+
+/* queue_requeue - hold every job of the message, then ask the router */
+static void
+queue_requeue(struct queue_act *a, const char *qid, struct spool_loc *locs,
+    int n)
+{
+	int i, j;
+
+	for (i = 0; i < n; i++)
+		if (locs[i].state == SPOOL_ACTIVE) {
+			queue_busy(a, qid, locs[i].connector);
+			return;
+		}
+	for (i = 0; i < n; i++) {
+		if (locs[i].state == SPOOL_HOLD ||
+		    spool_job_move(a->sp, locs[i].connector, qid,
+		    locs[i].state, SPOOL_HOLD) == 0)
+			continue;
+		/* Claimed meanwhile: put the others back as they were. */
+		for (j = 0; j < i; j++)
+			if (locs[j].state != SPOOL_HOLD)
+				(void)spool_job_move(a->sp, locs[j].connector,
+				    qid, SPOOL_HOLD, locs[j].state);
+		queue_busy(a, qid, locs[i].connector);
+		return;
+	}
+	queue_note(a, IPC_REQUEUE, "", qid);
+	fprintf(a->fp, "%s: requeued for routing (%d job%s)\n", qid, n,
+	    n == 1 ? "" : "s");
+	a->done++;
+}
+
+/* queue_one - apply the operation to every job of one queue ID */
+static void
+queue_one(struct queue_act *a, const char *qid)
+{
+	struct spool_loc locs[SPOOL_MAX_LOCS];
+	const char *c = a->req->connector;
+	int i, n, r, any = 0;
+
+	if (!spool_qid_valid(qid)) {
+		fprintf(a->fp, "E%d %s: not a queue ID\n", EX_DATAERR, qid);
+		a->failed++;
+		return;
+	}
+	if ((n = spool_locate(a->sp, qid, locs, SPOOL_MAX_LOCS)) <= 0) {
+		fprintf(a->fp, "E%d %s: no such message\n", EX_NOINPUT, qid);
+		a->failed++;
+		return;
+	}
+	if (locs[0].state == SPOOL_INCOMING) {
+		fprintf(a->fp, "E%d %s: not routed yet; try again in a "
+		    "moment\n", EX_TEMPFAIL, qid);
+		a->failed++;
+		return;
+	}
+	if (a->op == OP_REQUEUE) {
+		queue_requeue(a, qid, locs, n);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		if (c != NULL && strcmp(c, locs[i].connector) != 0)
+			continue;
+		any = 1;
+		if (locs[i].state == SPOOL_ACTIVE) {
+			queue_busy(a, qid, locs[i].connector);
+			continue;
+		}
+		if ((r = queue_job_op(a, qid, &locs[i])) == -1) {
+			queue_busy(a, qid, locs[i].connector);
+			continue;
+		}
+		if (r == 0) {
+			fprintf(a->fp, "%s: %s (%s)\n", qid, a->op == OP_DELETE ?
+			    "deleted" : a->op == OP_HOLD ? "held" :
+			    a->op == OP_EXPIRE ? "expired, moved to failed" :
+			    "queued for delivery", locs[i].connector);
+			a->done++;
+		} else if (r == 1)
+			a->failed++;
+	}
+	if (!any) {
+		fprintf(a->fp, "E%d %s: no job for connector %s\n", EX_NOINPUT,
+		    qid, c);
+		a->failed++;
+	}
+}
+
+struct queue_all {
+	char (*ids)[SPOOL_QID_LEN + 1];
+	size_t n, cap;
+};
+
+/* queue_all_add - spool_scan callback: collect a queue ID */
+static int
+queue_all_add(const char *qid, time_t mtime, off_t size, void *arg)
+{
+	struct queue_all *qa = arg;
+
+	(void)mtime;
+	(void)size;
+	if (qa->n == qa->cap) {
+		qa->cap = qa->cap ? qa->cap * 2 : 256;
+		qa->ids = xreallocarray(qa->ids, qa->cap, sizeof(*qa->ids));
+	}
+	snprintf(qa->ids[qa->n++], SPOOL_QID_LEN + 1, "%s", qid);
+	return 0;
+}
+
+/* queue_id_cmp - qsort */
+static int
+queue_id_cmp(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+/* queue_all - every queue ID with a job (of --connector if given) */
+static void
+queue_all(struct queue_act *a)
+{
+	struct queue_all qa = { NULL, 0, 0 };
+	char **names;
+	size_t n, i, j;
+	int st;
+
+	if (spool_connectors(a->sp, &names, &n) == -1)
+		return;
+	for (i = 0; i < n; i++) {
+		if (a->req->connector && strcmp(a->req->connector, names[i]))
+			continue;
+		for (st = SPOOL_QUEUE; st < SPOOL_NSTATES; st++)
+			if (st != SPOOL_ACTIVE)
+				spool_scan(a->sp, (enum spool_state)st,
+				    names[i], queue_all_add, &qa);
+	}
+	spool_free_names(names, n);
+	if (qa.n > 1)
+		qsort(qa.ids, qa.n, sizeof(*qa.ids), queue_id_cmp);
+	for (i = 0; i < qa.n; i = j) {
+		queue_one(a, qa.ids[i]);
+		for (j = i + 1; j < qa.n && strcmp(qa.ids[j], qa.ids[i]) == 0;)
+			j++;
+	}
+	free(qa.ids);
+}
+
+/* control_queue_action - hold|release|delete|retry|requeue|expire ID...|ALL */
+int
+control_queue_action(const struct control_req *req, struct spool *sp,
+    FILE *fp, int notify)
+{
+	struct queue_act a;
+	char buf[64];
+	const char *sv[2] = { buf, NULL };
+	size_t i;
+	int op;
+
+	memset(&a, 0, sizeof(a));
+	a.req = req;
+	a.sp = sp;
+	a.fp = fp;
+	a.notify = notify;
+	for (op = 0; op <= OP_EXPIRE; op++)
+		if (strcmp(req->argv[1], queue_op_names[op]) == 0)
+			a.op = (enum queue_op)op;
+	if (req->argc < 3 && !(a.op == OP_RETRY && req->connector)) {
+		fprintf(fp, "E%d usage: queue %s ID... | ALL\n", EX_USAGE,
+		    req->argv[1]);
+		return 0;
+	}
+	if (req->argc < 3 || (req->argc == 3 && strcmp(req->argv[2],
+	    "ALL") == 0))
+		queue_all(&a);
+	else
+		for (op = 2; op < req->argc; op++)
+			queue_one(&a, req->argv[op]);
+	for (i = 0; i < a.nnotes; i++)
+		queue_flush(&a, &a.notes[i]);
+	free(a.notes);
+	if (a.expired > 0 && notify != -1) {
+		snprintf(buf, sizeof(buf), "bounced=%lu", a.expired);
+		(void)ipc_write_strings(notify, IPC_WORKER_STATS, sv);
+	}
+	return 0;
+}
+
+/* queue_check_cb - print one problem */
+static void
+queue_check_cb(const struct spool_problem *p, void *arg)
+{
+	FILE *fp = arg;
+
+	fprintf(fp, "%s: %s%s\n", p->path, p->what, p->repaired ?
+	    " (moved to corrupt/)" : "");
+}
+
+/* control_queue_check - queue check [--repair] */
+int
+control_queue_check(const struct control_req *req, struct spool *sp,
+    FILE *fp, int notify)
+{
+	int n;
+
+	(void)notify;
+	n = spool_check(sp, req->repair, 3600, queue_check_cb, fp);
+	if (n == -1)
+		fprintf(fp, "E%d spool: %s\n", EX_IOERR, strerror(errno));
+	else if (n == 0)
+		fprintf(fp, "queue is consistent\n");
+	else
+		fprintf(fp, "E%d %d problem%s found%s\n", req->repair ? 0 :
+		    EX_DATAERR, n, n == 1 ? "" : "s", req->repair ?
+		    ", quarantined in corrupt/" : "; run with --repair to "
+		    "quarantine them");
+	return 0;
+}
+
+struct queue_sizes {
+	unsigned long *count;
+	char oldest[SPOOL_QID_LEN + 1];
+};
+
+/* queue_size_one - spool_scan callback: count, and the smallest ID */
+static int
+queue_size_one(const char *qid, time_t mtime, off_t size, void *arg)
+{
+	struct queue_sizes *qs = arg;
+
+	(void)mtime;
+	(void)size;
+	(*qs->count)++;
+	if (qs->oldest[0] == '\0' || strcmp(qid, qs->oldest) < 0)
+		snprintf(qs->oldest, sizeof(qs->oldest), "%s", qid);
+	return 0;
+}
+
+/* control_queue_sizes - files per state, and the oldest message's age */
+void
+control_queue_sizes(struct spool *sp, unsigned long sizes[], time_t *oldest)
+{
+	struct queue_sizes qs;
+	char **names;
+	size_t n, i;
+	int st;
+	unsigned long long us;
+
+	memset(&qs, 0, sizeof(qs));
+	memset(sizes, 0, SPOOL_NSTATES * sizeof(sizes[0]));
+	*oldest = 0;
+	qs.count = &sizes[SPOOL_INCOMING];
+	spool_scan(sp, SPOOL_INCOMING, NULL, queue_size_one, &qs);
+	if (spool_connectors(sp, &names, &n) == 0) {
+		for (st = SPOOL_QUEUE; st < SPOOL_NSTATES; st++)
+			for (i = 0; i < n; i++) {
+				qs.count = &sizes[st];
+				spool_scan(sp, (enum spool_state)st, names[i],
+				    queue_size_one, &qs);
+			}
+		spool_free_names(names, n);
+	}
+	/* A queue ID starts with 14 hex digits of arrival microseconds. */
+	if (qs.oldest[0] != '\0' && sscanf(qs.oldest, "%14llx", &us) == 1 &&
+	    time(NULL) > (time_t)(us / 1000000))
+		*oldest = time(NULL) - (time_t)(us / 1000000);
+}

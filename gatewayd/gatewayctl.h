@@ -1,0 +1,41 @@
+/*
+ * gatewayctl.h - what the gatewayctl(8) command files share
+ *
+ * gatewayctl.c holds main(), the connection and answer relay, and the
+ * command table ctl_commands[]: adding a command family is one line there
+ * plus its handler in a gatewayctl_<family>.c file.
+ */
+#ifndef GW_GATEWAYCTL_H
+#define GW_GATEWAYCTL_H
+
+#include <stddef.h>
+
+struct ctl {
+	const char *config;		/* -c */
+	const char *sock;		/* -s, or from the config */
+	int json;
+	int prometheus;
+};
+
+/* A command family: argv[0] is its name; returns a sysexits(3) code. */
+typedef int (*ctl_handler)(struct ctl *, int argc, char **argv);
+
+/* The control socket path (from -s or the configuration file). */
+const char *ctl_socket_path(struct ctl *);
+/* Connect; -1 (errno set) when the daemon is not reachable. */
+int ctl_try_connect(struct ctl *);
+/* Connect or exit with a clear message (69 / 77). */
+int ctl_connect(struct ctl *);
+/*
+ * Send argv (plus --json etc.) as one request and relay the answer:
+ * output to stdout, "E<code>" lines to stderr.  Returns the exit code.
+ */
+int ctl_request(struct ctl *, int fd, int argc, char **argv, int raw);
+/* Send the words and collect the whole answer (after "ok"); NULL on error with *rc. */
+char *ctl_fetch(struct ctl *, int argc, char **argv, int *rc);
+
+int ctl_queue(struct ctl *, int argc, char **argv);	/* gatewayctl_queue.c */
+int ctl_check(struct ctl *, int argc, char **argv);	/* gatewayctl_ops.c */
+int ctl_monitor(struct ctl *, int argc, char **argv);	/* gatewayctl_ops.c */
+
+#endif

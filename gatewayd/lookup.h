@@ -1,0 +1,51 @@
+/*
+ * lookup.h - lookup tables: a key (a DID/DTMF extension) to addresses
+ *
+ * A small table API with a backend vtable, so that a new backend (LDAP)
+ * plugs in beside the file ones:
+ *
+ *   csv:  one entry per line, "key,address[,address...]"; '#' comments,
+ *         blank lines ignored; spaces around fields trimmed.
+ *   yaml: a map, "key: address" or "key: [address, address]".
+ *
+ * A key may appear on several lines (csv): the addresses add up, so an
+ * extension shared by several users reaches all of them.  Tables are read
+ * whole at open time (the router opens them before it drops privileges
+ * and re-reads them when it restarts on reload).
+ */
+#ifndef GW_LOOKUP_H
+#define GW_LOOKUP_H
+
+#include <stddef.h>
+
+#define LOOKUP_ERRLEN		256
+#define LOOKUP_MAX_ENTRIES	100000
+#define LOOKUP_MAX_VALUES	64	/* addresses per key */
+#define LOOKUP_MAX_FILE		(16 * 1024 * 1024)
+
+struct lookup;
+
+struct lookup_backend {
+	const char *name;
+	/* Open the table at source; NULL with err on failure. */
+	void *(*open)(const char *source, char *err, size_t errlen);
+	/*
+	 * The values of key: *vals points to n strings owned by the table
+	 * (valid until close).  Returns 0 found, 1 not found, -1 error.
+	 */
+	int (*get)(void *ctx, const char *key, const char *const **vals,
+	    size_t *n);
+	void (*close)(void *ctx);
+};
+
+/* Open a table with the backend of that name ("csv", "yaml"). */
+struct lookup *lookup_open(const char *backend, const char *source, char *err,
+    size_t errlen);
+/* As lookup_backend.get. */
+int lookup_get(struct lookup *, const char *key, const char *const **vals,
+    size_t *n);
+void lookup_close(struct lookup *);
+/* The last ndigits digits of s (non-digits skipped) into out; -1 if none. */
+int lookup_key_digits(const char *s, int ndigits, char *out, size_t outlen);
+
+#endif

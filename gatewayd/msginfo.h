@@ -1,0 +1,54 @@
+/*
+ * msginfo.h - a light, bounded scan of a message for the router
+ *
+ * One pass over the message (any size, constant memory): the top-level
+ * headers (unfolded, each capped), and the MIME structure from the
+ * Content-Type/Content-Disposition headers of each part: how many
+ * attachments there are and their content types, and the decoded text of
+ * the text/plain parts up to a byte budget (for directive IDs printed in
+ * the body).  Not a full MIME parser: enough to route on, never more
+ * than MSGINFO_* limits of anything.
+ */
+#ifndef GW_MSGINFO_H
+#define GW_MSGINFO_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#define MSGINFO_LINE_MAX	8192	/* longer lines are split */
+#define MSGINFO_HEADER_MAX	4096	/* one unfolded header */
+#define MSGINFO_HEADERS_MAX	256	/* top-level headers kept */
+#define MSGINFO_ATTACH_MAX	256	/* attachment types kept (count goes on) */
+#define MSGINFO_DEPTH_MAX	8	/* nested multiparts followed */
+
+struct msginfo_header {
+	char *name;
+	char *value;
+};
+
+struct msginfo {
+	struct msginfo_header *hdr;
+	size_t nhdr;
+	size_t nattach;			/* attachments seen */
+	char **attach_types;		/* lower-case "type/subtype", up to MSGINFO_ATTACH_MAX */
+	size_t ntypes;
+	char *text;			/* decoded text/plain, NUL-terminated */
+	size_t textlen;
+	size_t size;			/* bytes scanned */
+};
+
+/*
+ * Scan the message in fd from offset off to its end; text_max bounds the
+ * text kept.  Returns 0, or -1 on a read error (errno set).
+ */
+int msginfo_scan_fd(int fd, off_t off, size_t text_max, struct msginfo *);
+/* The same over a buffer (tests). */
+int msginfo_scan_buf(const char *buf, size_t len, size_t text_max, struct msginfo *);
+/* The first top-level header of that name (case-insensitive), or NULL. */
+const char *msginfo_header(const struct msginfo *, const char *name);
+/* The display name given to addr in To: or Cc:, into out; 0 found, -1 not. */
+int msginfo_display_name(const struct msginfo *, const char *addr, char *out,
+    size_t outlen);
+void msginfo_free(struct msginfo *);
+
+#endif

@@ -1,0 +1,70 @@
+/*
+ * receiver_tls.c - TLS server contexts of the receiver (see receiver_tls.h)
+ */
+#include "config.h"
+
+#include <stdio.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "cfg.h"
+#include "log.h"
+#include "receiver_tls.h"
+
+/* Mozilla "intermediate" TLS 1.2 ciphers: ECDHE/DHE with AEAD only. */
+#define RTLS_CIPHERS "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:" \
+	"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:" \
+	"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:" \
+	"DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384"
+
+/* rtls_fatal - the first OpenSSL error of the queue, and exit */
+static void __attribute__((noreturn))
+rtls_fatal(const struct cfg_listener *l, const char *what, const char *file)
+{
+	char err[256];
+	unsigned long e = ERR_get_error();
+
+	ERR_error_string_n(e, err, sizeof(err));
+	fatalx("listener %s: %s %s: %s", l->name, what, file ? file : "",
+	    e != 0 ? err : "unknown error");
+}
+
+/* receiver_tls_ctx - load the certificate chain and key of a listener */
+SSL_CTX *
+receiver_tls_ctx(const struct cfg_listener *l)
+{
+	static const unsigned char sid[] = "gatewayd";
+	SSL_CTX *ctx;
+
+	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL)
+		rtls_fatal(l, "SSL_CTX_new", NULL);
+	if (!SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION))
+		rtls_fatal(l, "cannot set TLS 1.2 minimum", NULL);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
+	    SSL_OP_CIPHER_SERVER_PREFERENCE);
+	if (!SSL_CTX_set_cipher_list(ctx, RTLS_CIPHERS))
+		rtls_fatal(l, "cipher list", NULL);
+	if (!SSL_CTX_set_session_id_context(ctx, sid, sizeof(sid) - 1))
+		rtls_fatal(l, "session id context", NULL);
+	if (SSL_CTX_use_certificate_chain_file(ctx, l->tls_cert) != 1)
+		rtls_fatal(l, "cannot load the certificate", l->tls_cert);
+	if (SSL_CTX_use_PrivateKey_file(ctx, l->tls_key, SSL_FILETYPE_PEM) != 1)
+		rtls_fatal(l, "cannot load the private key", l->tls_key);
+	if (SSL_CTX_check_private_key(ctx) != 1)
+		rtls_fatal(l, "the key does not match the certificate", l->tls_key);
+	log_info("listener %s: TLS (%s) with certificate %s", l->name,
+	    l->tls == CFG_TLS_IMPLICIT ? "implicit" :
+	    l->tls == CFG_TLS_REQUIRED ? "STARTTLS required" : "STARTTLS",
+	    l->tls_cert);
+	return ctx;
+}
+
+/* receiver_tls_describe - protocol and cipher of a connection */
+const char *
+receiver_tls_describe(SSL *ssl, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s:%s", SSL_get_version(ssl),
+	    SSL_get_cipher_name(ssl));
+	return buf;
+}

@@ -1,0 +1,539 @@
+/*
+ * check_route.c - unit tests of capture-and-route: rule conditions and
+ * actions loaded from YAML, lookup tables (csv, yaml), the directive
+ * store (SQLite) and routing through them (rules.c, lookup.c,
+ * directive.c, recognize.c)
+ */
+#include "config.h"
+
+#include <check.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cfg.h"
+#include "directive.h"
+#include "envelope.h"
+#include "lookup.h"
+#include "msginfo.h"
+#include "recognize.h"
+#include "rules.h"
+
+static char tmpdir[256];
+
+static const char base_cfg[] =
+    "relay: { local_domains: [gw.test] }\n"
+    "connectors:\n"
+    "  - { name: relay, type: smtp }\n"
+    "  - { name: archive, type: folder }\n"
+    "  - { name: fax, type: fax }\n";
+
+/* load - a configuration of base_cfg plus text; NULL with err */
+static struct cfg *
+load(const char *text, char *err, size_t errlen)
+{
+	char buf[8192];
+
+	snprintf(buf, sizeof(buf), "%s%s", base_cfg, text);
+	return cfg_load_buffer("test.yaml", buf, strlen(buf), err, errlen);
+}
+
+/* mkmsg - an envelope with one recipient */
+static void
+mkmsg(struct envelope *m, const char *rcpt)
+{
+	memset(m, 0, sizeof(*m));
+	snprintf(m->id, sizeof(m->id), "00000000000000000001");
+	m->client = "192.0.2.7";
+	m->listener = "smtp";
+	m->from = "scanner@example.com";
+	m->size = 1000;
+	envelope_add_rcpt(m, rcpt);
+}
+
+/* freemsg - free the recipients mkmsg and the test added */
+static void
+freemsg(struct envelope *m)
+{
+	m->client = m->listener = m->from = NULL;
+	envelope_clear(m);
+}
+
+/* route1 - the connector the single recipient of msg went to */
+static const char *
+route1(struct cfg *cfg, const char *rcpt, const char *auth, const char *text,
+    time_t now, char *conn, size_t len)
+{
+	struct envelope m, *jobs;
+	struct msginfo mi;
+	struct rules_env env;
+	size_t n;
+
+	mkmsg(&m, rcpt);
+	m.auth = (char *)(uintptr_t)auth;
+	memset(&env, 0, sizeof(env));
+	msginfo_scan_buf(text, strlen(text), 4096, &mi);
+	env.mi = &mi;
+	env.now = now;
+	ck_assert_int_eq(rules_route_env(cfg, &m, &env, &jobs, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	snprintf(conn, len, "%s", jobs[0].connector);
+	rules_free_jobs(jobs, n);
+	msginfo_free(&mi);
+	free(m.rcpt[0].addr);
+	free(m.rcpt);
+	return conn;
+}
+
+static const char conditions_cfg[] =
+    "rules:\n"
+    "  - { name: r-type, type: fax, connector: fax }\n"
+    "  - { name: r-auth, auth: \"alice\", connector: relay }\n"
+    "  - { name: r-subj, subject: \"^invoice [0-9]+$\", connector: archive }\n"
+    "  - { name: r-hdr, header: \"X-Dept: ^sales\", connector: relay }\n"
+    "  - { name: r-big, min_size: 5000, connector: archive }\n"
+    "  - { name: r-pdf, attachment_type: \"application/pdf\", min_attachments: 2, connector: relay }\n"
+    "  - { name: r-week, days: sat-sun, connector: archive }\n"
+    "  - { name: r-night, hours: \"22:00-06:00\", connector: relay }\n"
+    "  - { name: r-list, listener: submission, connector: archive }\n"
+    "  - { name: rest, reject: \"550 5.7.1 nothing matched\" }\n";
+
+/* A Wednesday at noon and at 23:00, a Saturday at noon (local time). */
+static time_t
+at(int mday, int hour)
+{
+	struct tm tm;
+
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = 2025 - 1900;
+	tm.tm_mon = 0;
+	tm.tm_mday = mday;	/* 2025-01-01 is a Wednesday */
+	tm.tm_hour = hour;
+	tm.tm_isdst = -1;
+	return mktime(&tm);
+}
+
+START_TEST(conditions)
+{
+	char err[CFG_ERRLEN], c[64];
+	const char *pdf2 = "Content-Type: multipart/mixed; boundary=b\n\n--b\n"
+	    "Content-Type: application/pdf\n\nx\n--b\nContent-Type: "
+	    "application/pdf\n\ny\n--b--\n";
+	struct cfg *cfg = load(conditions_cfg, err, sizeof(err));
+	time_t wed = at(1, 12);
+
+	ck_assert_msg(cfg != NULL, "%s", err);
+	ck_assert_str_eq(route1(cfg, "16038901957@gw.test", NULL, "\n", wed, c, 64), "fax");
+	ck_assert_str_eq(route1(cfg, "x@gw.test", "alice", "\n", wed, c, 64), "relay");
+	ck_assert_str_eq(route1(cfg, "x@gw.test", "bob", "\n", wed, c, 64), "_router");
+	ck_assert_str_eq(route1(cfg, "x@gw.test", NULL, "Subject: Invoice 42\n\n", wed, c, 64), "archive");
+	ck_assert_str_eq(route1(cfg, "x@gw.test", NULL, "Subject: invoice 42b\n\n", wed, c, 64), "_router");
+	ck_assert_str_eq(route1(cfg, "x@gw.test", NULL, "X-Dept: Sales EMEA\n\n", wed, c, 64), "relay");
+	ck_assert_str_eq(route1(cfg, "x@gw.test", NULL, pdf2, wed, c, 64), "relay");
+	ck_assert_str_eq(route1(cfg, "x@gw.test", NULL, "\n", at(4, 12), c, 64), "archive");
+	ck_assert_str_eq(route1(cfg, "x@gw.test", NULL, "\n", at(1, 23), c, 64), "relay");
+	ck_assert_str_eq(route1(cfg, "x@gw.test", NULL, "\n", at(1, 5), c, 64), "relay");
+	ck_assert_str_eq(route1(cfg, "x@gw.test", NULL, "\n", wed, c, 64), "_router");
+	cfg_free(cfg);
+}
+END_TEST
+
+START_TEST(size_condition)
+{
+	char err[CFG_ERRLEN], c[64];
+	struct cfg *cfg = load("rules:\n  - { name: big, min_size: 5000, "
+	    "max_size: 1M, connector: archive }\n  - { name: rest, connector: relay }\n",
+	    err, sizeof(err));
+	struct envelope m, *jobs;
+	size_t n;
+
+	ck_assert_msg(cfg != NULL, "%s", err);
+	ck_assert_str_eq(route1(cfg, "x@gw.test", NULL, "\n", 0, c, 64), "relay");
+	mkmsg(&m, "x@gw.test");
+	m.size = 6000;
+	ck_assert_int_eq(rules_route(cfg, &m, &jobs, &n), 0);
+	ck_assert_str_eq(jobs[0].connector, "archive");
+	rules_free_jobs(jobs, n);
+	m.size = 2 * 1024 * 1024;
+	ck_assert_int_eq(rules_route(cfg, &m, &jobs, &n), 0);
+	ck_assert_str_eq(jobs[0].connector, "relay");
+	rules_free_jobs(jobs, n);
+	free(m.rcpt[0].addr);
+	free(m.rcpt);
+	cfg_free(cfg);
+}
+END_TEST
+
+struct bad_case {
+	const char *rules, *msg;
+};
+
+static const struct bad_case bad_cases[] = {
+	{ "  - { name: a, connector: relay }\n  - { name: b, recipient: \"x@*\", connector: archive }\n",
+	  "rule 'b' can never match: rule 'a' before it matches every recipient" },
+	{ "  - { name: a, min_size: 2M, max_size: 1M, connector: relay }\n",
+	  "rule 'a' can never match: min_size is above max_size" },
+	{ "  - { name: a, min_attachments: 3, max_attachments: 1, connector: relay }\n",
+	  "rule 'a' can never match: min_attachments is above max_attachments" },
+	{ "  - { name: a, connectors: [relay, nowhere] }\n",
+	  "rule 'a' names unknown connector 'nowhere'" },
+	{ "  - { name: a, connector: relay, failover: nowhere }\n",
+	  "rule 'a' names unknown connector 'nowhere'" },
+	{ "  - { name: a, hold: nowhere }\n",
+	  "rule 'a' names unknown connector 'nowhere'" },
+	{ "  - { name: a, lookup: nope }\n", "rule 'a' names unknown lookup 'nope'" },
+	{ "  - { name: a, subject: \"([\", connector: relay }\n",
+	  "rule 'a': bad regular expression '(['" },
+	{ "  - { name: a, days: moonday-fri, connector: relay }\n",
+	  "rule 'a': bad days 'moonday-fri' (expected e.g. mon-fri or sat,sun)" },
+	{ "  - { name: a, hours: \"25-3\", connector: relay }\n",
+	  "rule 'a': bad hours '25-3' (expected e.g. 08:00-18:00)" },
+	{ "  - { name: a, type: pager, connector: relay }\n",
+	  "rule 'a': bad type 'pager' (expected email, fax, directive or did)" },
+	{ "  - { name: a, connector: relay, reject: nope }\n",
+	  "rules[0] has both 'connector' and 'reject'" },
+	{ "  - { name: a, recipient: x, hold: relay, lookup: t }\n",
+	  "rules[0] has both 'hold' and 'lookup'" },
+};
+
+START_TEST(bad_rules)
+{
+	char err[CFG_ERRLEN], text[2048];
+	struct cfg *cfg;
+
+	snprintf(text, sizeof(text), "rules:\n%s", bad_cases[_i].rules);
+	cfg = load(text, err, sizeof(err));
+	ck_assert_ptr_null(cfg);
+	ck_assert_msg(strstr(err, bad_cases[_i].msg) != NULL, "got: %s", err);
+}
+END_TEST
+
+/* write_file - a test file in tmpdir */
+static void
+write_file(const char *name, const char *text, char *path, size_t len)
+{
+	FILE *f;
+
+	snprintf(path, len, "%s/%s", tmpdir, name);
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	fputs(text, f);
+	fclose(f);
+}
+
+START_TEST(lookup_tables)
+{
+	char path[512], err[LOOKUP_ERRLEN], key[16];
+	const char *const *v;
+	struct lookup *l;
+	size_t n;
+
+	write_file("did.csv", "# ext,addresses\n1234, alice@x, bob@x\n"
+	    "\n5678,carol@x\n1234,dave@x\n", path, sizeof(path));
+	ck_assert_ptr_nonnull(l = lookup_open("csv", path, err, sizeof(err)));
+	ck_assert_int_eq(lookup_get(l, "1234", &v, &n), 0);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_str_eq(v[0], "alice@x");
+	ck_assert_str_eq(v[1], "bob@x");
+	ck_assert_str_eq(v[2], "dave@x");
+	ck_assert_int_eq(lookup_get(l, "5678", &v, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(lookup_get(l, "9999", &v, &n), 1);
+	lookup_close(l);
+	write_file("did.yaml", "1234: [alice@x, bob@x]\n\"5678\": carol@x\n",
+	    path, sizeof(path));
+	ck_assert_ptr_nonnull(l = lookup_open("yaml", path, err, sizeof(err)));
+	ck_assert_int_eq(lookup_get(l, "1234", &v, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_int_eq(lookup_get(l, "5678", &v, &n), 0);
+	ck_assert_str_eq(v[0], "carol@x");
+	lookup_close(l);
+	write_file("bad.csv", "1234\n", path, sizeof(path));
+	ck_assert_ptr_null(lookup_open("csv", path, err, sizeof(err)));
+	ck_assert_ptr_nonnull(strstr(err, "bad.csv:1: bad entry"));
+	write_file("bad.yaml", "- a\n- b\n", path, sizeof(path));
+	ck_assert_ptr_null(lookup_open("yaml", path, err, sizeof(err)));
+	ck_assert_ptr_null(lookup_open("ldap", path, err, sizeof(err)));
+	ck_assert_int_eq(lookup_key_digits("+1 (603) 555-1234", 4, key, sizeof(key)), 0);
+	ck_assert_str_eq(key, "1234");
+	ck_assert_int_eq(lookup_key_digits("12", 4, key, sizeof(key)), 0);
+	ck_assert_str_eq(key, "12");
+	ck_assert_int_eq(lookup_key_digits("abc", 4, key, sizeof(key)), -1);
+}
+END_TEST
+
+/* store - a fresh directive store in tmpdir */
+static struct directive_store *
+store(void)
+{
+	char path[512], err[DIRECTIVE_ERRLEN];
+	struct directive_store *st;
+
+	snprintf(path, sizeof(path), "%s/d.db", tmpdir);
+	unlink(path);
+	st = directive_store_open(path, 1, err, sizeof(err));
+	ck_assert_msg(st != NULL, "%s", err);
+	return st;
+}
+
+/* mkdirective - a directive with an email and a folder recipient */
+static void
+mkdirective(struct directive *d, const char *id, const char *kw)
+{
+	struct directive_rcpt *r;
+
+	memset(d, 0, sizeof(*d));
+	snprintf(d->id, sizeof(d->id), "%s", id);
+	d->title = strdup("Invoices");
+	d->owner = strdup("jane");
+	d->keyword = kw ? strdup(kw) : NULL;
+	d->created = 1000;
+	directive_add_rcpt(d, "email", "ap@example.com");
+	r = directive_add_rcpt(d, "folder", "");
+	directive_rcpt_add_param(r, "path_template", "invoices/%Y");
+	directive_rcpt_add_param(r, "output_name", "inv");
+}
+
+START_TEST(store_ops)
+{
+	struct directive_store *st = store();
+	char err[DIRECTIVE_ERRLEN];
+	struct directive d, g, *v;
+	size_t n, i;
+
+	mkdirective(&d, "", "invoices");
+	ck_assert_int_eq(directive_create(st, &d, err, sizeof(err)), 0);
+	ck_assert_uint_eq(strlen(d.id), DIRECTIVE_ID_LEN);
+	ck_assert(directive_id_valid(d.id));
+	ck_assert_int_eq(directive_get(st, d.id, &g, err, sizeof(err)), 0);
+	ck_assert_str_eq(g.title, "Invoices");
+	ck_assert_uint_eq(g.nrcpt, 2);
+	ck_assert_str_eq(g.rcpt[0].address, "ap@example.com");
+	ck_assert_uint_eq(g.rcpt[1].nparams, 2);
+	ck_assert_str_eq(g.rcpt[1].params[1].value, "inv");
+	directive_clear(&g);
+	ck_assert_int_eq(directive_get_keyword(st, "INVOICES", &g, err, sizeof(err)), 0);
+	ck_assert_str_eq(g.id, d.id);
+	directive_clear(&g);
+	directive_clear(&d);
+	mkdirective(&d, "MANUAL01", NULL);
+	ck_assert_int_eq(directive_create(st, &d, err, sizeof(err)), 0);
+	ck_assert_int_eq(directive_create(st, &d, err, sizeof(err)), -1);
+	free(d.title);
+	d.title = strdup("Renamed");
+	d.expires = 500;
+	directive_clear(&d);
+	ck_assert_int_eq(directive_get(st, "manual01", &d, err, sizeof(err)), 0);
+	free(d.title);
+	d.title = strdup("Renamed");
+	d.expires = 500;
+	d.nrcpt = 1;		/* drop the folder recipient (freed below) */
+	ck_assert_int_eq(directive_update(st, &d, err, sizeof(err)), 0);
+	d.nrcpt = 2;
+	directive_clear(&d);
+	ck_assert_int_eq(directive_get(st, "MANUAL01", &g, err, sizeof(err)), 0);
+	ck_assert_str_eq(g.title, "Renamed");
+	ck_assert_uint_eq(g.nrcpt, 1);
+	ck_assert(directive_expired(&g, 501));
+	ck_assert(!directive_expired(&g, 499));
+	directive_clear(&g);
+	ck_assert_int_eq(directive_touch(st, "MANUAL01", 777), 0);
+	ck_assert_int_eq(directive_list(st, &v, &n, err, sizeof(err)), 0);
+	ck_assert_uint_eq(n, 2);
+	i = strcmp(v[0].id, "MANUAL01") == 0 ? 0 : 1;
+	ck_assert_str_eq(v[i].id, "MANUAL01");
+	ck_assert_int_eq(v[i].last_used, 777);
+	directive_clear(&v[0]);
+	directive_clear(&v[1]);
+	free(v);
+	ck_assert_int_eq(directive_delete(st, "MANUAL01", err, sizeof(err)), 0);
+	ck_assert_int_eq(directive_delete(st, "MANUAL01", err, sizeof(err)), 1);
+	ck_assert_int_eq(directive_get(st, "MANUAL01", &g, err, sizeof(err)), 1);
+	directive_store_close(st);
+}
+END_TEST
+
+START_TEST(tokens)
+{
+	char id[DIRECTIVE_ID_MAX];
+	const char *s = "Re: [ED:K7Q2M9XA] scan";
+
+	ck_assert_int_eq(recognize_token(s, strlen(s), 1, id, sizeof(id)), 0);
+	ck_assert_str_eq(id, "K7Q2M9XA");
+	s = "ED:K7Q2 without brackets";
+	ck_assert_int_eq(recognize_token(s, strlen(s), 1, id, sizeof(id)), -1);
+	ck_assert_int_eq(recognize_token(s, strlen(s), 0, id, sizeof(id)), 0);
+	ck_assert_str_eq(id, "K7Q2");
+	s = "REDED:ABCDE and ed-ZZZZ9";
+	ck_assert_int_eq(recognize_token(s, strlen(s), 0, id, sizeof(id)), 0);
+	ck_assert_str_eq(id, "ZZZZ9");
+}
+END_TEST
+
+static const char route_cfg[] =
+    "directives: { channels: { email: relay, folder: archive } }\n"
+    "rules:\n"
+    "  - { name: did-in, type: did, lookup: did }\n"
+    "  - { name: kw, recipient: \"invoices@gw.test\", directive: true }\n"
+    "  - { name: scan, recipient: \"scan@gw.test\", directive: true }\n"
+    "  - { name: faxes, type: fax, connector: fax, params: { output_name: fx }, failover: archive }\n"
+    "  - { name: held, recipient: \"review@gw.test\", hold: archive }\n"
+    "  - { name: mail, recipient: \"*@example.com\", connectors: [relay, archive] }\n";
+
+/* find_job - the job of a connector, or NULL */
+static struct envelope *
+find_job(struct envelope *jobs, size_t n, const char *conn)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(jobs[i].connector, conn) == 0)
+			return &jobs[i];
+	return NULL;
+}
+
+START_TEST(route_actions)
+{
+	char text[2048], err[CFG_ERRLEN], path[512];
+	struct directive_store *st = store();
+	struct lookup *tables[1];
+	struct envelope m, *jobs, *j;
+	struct rules_env env;
+	struct directive d;
+	struct msginfo mi;
+	struct cfg *cfg;
+	size_t n;
+	char msgtext[512];
+
+	write_file("did.csv", "1234,alice@example.com,bob@example.com\n", path,
+	    sizeof(path));
+	snprintf(text, sizeof(text), "lookups:\n  - { name: did, path: %s/did.csv, "
+	    "digits: 4, default: operator@example.com }\n%s", tmpdir, route_cfg);
+	ck_assert_msg((cfg = load(text, err, sizeof(err))) != NULL, "%s", err);
+	ck_assert_ptr_nonnull(tables[0] = lookup_open("csv", path, err, sizeof(err)));
+	mkdirective(&d, "", "invoices");
+	ck_assert_int_eq(directive_create(st, &d, err, sizeof(err)), 0);
+	snprintf(msgtext, sizeof(msgtext), "To: \"Jane Doe\" <1603555@gw.test>\n"
+	    "Subject: x [ED:%s]\n\nhi\n", d.id);
+	msginfo_scan_buf(msgtext, strlen(msgtext), 4096, &mi);
+	memset(&env, 0, sizeof(env));
+	env.mi = &mi;
+	env.lookups = tables;
+	env.store = st;
+
+	mkmsg(&m, "DID=5551234@gw.test");
+	envelope_add_rcpt(&m, "DID=5559999@gw.test");
+	envelope_add_rcpt(&m, "1603555@gw.test");
+	envelope_add_rcpt(&m, "invoices@gw.test");
+	envelope_add_rcpt(&m, "review@gw.test");
+	envelope_add_rcpt(&m, "ed-NOSUCH99@gw.test");
+	envelope_add_rcpt(&m, "Jane/x@gw.test");
+	ck_assert_int_eq(rules_route_env(cfg, &m, &env, &jobs, &n), 0);
+	/* DID fan-out (two users, deduplicated with the mail rule) + default */
+	ck_assert_ptr_nonnull(j = find_job(jobs, n, "relay"));
+	ck_assert_uint_eq(j->nrcpt, 4);
+	ck_assert_str_eq(j->rcpt[0].addr, "alice@example.com");
+	ck_assert_str_eq(envelope_rcpt_param(&j->rcpt[0], "original"), "DID=5551234@gw.test");
+	ck_assert_str_eq(j->rcpt[1].addr, "bob@example.com");
+	ck_assert_str_eq(j->rcpt[2].addr, "operator@example.com");
+	ck_assert_str_eq(j->rcpt[3].addr, "ap@example.com");
+	ck_assert_str_eq(envelope_rcpt_param(&j->rcpt[3], "directive"), d.id);
+	/* fax with the display name, the rule params and failover */
+	ck_assert_ptr_nonnull(j = find_job(jobs, n, "fax"));
+	ck_assert_str_eq(envelope_rcpt_param(&j->rcpt[0], "fax"), "1603555");
+	ck_assert_str_eq(envelope_rcpt_param(&j->rcpt[0], "name"), "Jane Doe");
+	ck_assert_str_eq(envelope_rcpt_param(&j->rcpt[0], "output_name"), "fx");
+	ck_assert_str_eq(envelope_rcpt_param(&j->rcpt[0], "failover"), "archive");
+	/* the held job and the directive's folder recipient share archive */
+	ck_assert_ptr_nonnull(j = find_job(jobs, n, "archive"));
+	ck_assert_uint_eq(j->nrcpt, 5);	/* + alice, bob, operator (mail rule) */
+	ck_assert_str_eq(j->rcpt[3].addr, "invoices@gw.test");
+	ck_assert_str_eq(envelope_rcpt_param(&j->rcpt[3], "directive"), d.id);
+	ck_assert_str_eq(envelope_rcpt_param(&j->rcpt[4], "hold"), "held");
+	/* failures: unknown directive, malformed one-off */
+	ck_assert_ptr_nonnull(j = find_job(jobs, n, "_router"));
+	ck_assert_uint_eq(j->nrcpt, 2);
+	ck_assert_str_eq(j->rcpt[0].text, "unknown directive ED:NOSUCH99 (named by the address)");
+	ck_assert_int_eq(j->rcpt[1].code, 553);
+	rules_free_jobs(jobs, n);
+	freemsg(&m);
+
+	/* the subject token; then the same directive expired */
+	mkmsg(&m, "scan@gw.test");
+	ck_assert_int_eq(rules_route_env(cfg, &m, &env, &jobs, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_ptr_nonnull(j = find_job(jobs, n, "archive"));
+	ck_assert_str_eq(j->rcpt[0].addr, "scan@gw.test");
+	ck_assert_str_eq(envelope_rcpt_param(&j->rcpt[0], "path_template"), "invoices/%Y");
+	rules_free_jobs(jobs, n);
+	d.expires = 86400;
+	ck_assert_int_eq(directive_update(st, &d, err, sizeof(err)), 0);
+	ck_assert_int_eq(rules_route_env(cfg, &m, &env, &jobs, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(jobs[0].connector, "_router");
+	ck_assert_ptr_nonnull(strstr(jobs[0].rcpt[0].text, d.id));
+	ck_assert_ptr_nonnull(strstr(jobs[0].rcpt[0].text, "expired on 1970-01-02"));
+	rules_free_jobs(jobs, n);
+	freemsg(&m);
+
+	msginfo_free(&mi);
+	directive_clear(&d);
+	lookup_close(tables[0]);
+	directive_store_close(st);
+	cfg_free(cfg);
+}
+END_TEST
+
+/* setup - a private directory */
+static void
+setup(void)
+{
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/check_route.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+}
+
+/* teardown - remove it */
+static void
+teardown(void)
+{
+	char cmd[300];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cannot remove %s\n", tmpdir);
+}
+
+/* route_suite - all cases */
+static Suite *
+route_suite(void)
+{
+	Suite *s = suite_create("route");
+	TCase *tc = tcase_create("route");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, conditions);
+	tcase_add_test(tc, size_condition);
+	tcase_add_loop_test(tc, bad_rules, 0,
+	    (int)(sizeof(bad_cases) / sizeof(bad_cases[0])));
+	tcase_add_test(tc, lookup_tables);
+	tcase_add_test(tc, store_ops);
+	tcase_add_test(tc, tokens);
+	tcase_add_test(tc, route_actions);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+/* main - run the suite */
+int
+main(void)
+{
+	SRunner *sr = srunner_create(route_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}

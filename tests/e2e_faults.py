@@ -1,0 +1,256 @@
+#!/usr/bin/env python3
+"""Faults: kill -9 of each single child under load (receiver, router,
+worker, a delivery child), every acknowledged message delivered (by unique
+Message-ID); a connector that segfaults on one message (the others flow,
+it is retried, then failed with a DSN to the sender after the lifetime);
+corrupt and truncated queue files quarantined in corrupt/ without a restart
+loop; a full spool filesystem during DATA (452 4.3.1, no partial spool
+entry, accepting again once there is room: root only, a small tmpfs)."""
+import os
+import re
+import signal
+import smtplib
+import subprocess
+import threading
+import time
+
+from gwtest import Gateway, TestFailure, check, main, make_message, wait_for
+
+CLIENTS = 4
+
+
+def proc_ppid(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return int(f.read().rsplit(")", 1)[1].split()[1])
+    except OSError:
+        return None
+
+
+def role_pid(gw, role):
+    """pid of a receiver, router, worker or delivery child, or None."""
+    master = gw.proc.pid
+    for pid, argv in gw.pids().items():
+        if not argv:
+            continue
+        exe = os.path.basename(argv[0])
+        ppid = proc_ppid(pid)
+        if role in ("receiver", "router", "worker") and exe == "gatewayd-" + role \
+                and ppid == master:
+            return pid
+        if role == "delivery" and exe == "gatewayd-worker" and ppid != master:
+            return pid
+    return None
+
+
+class Load:
+    """CLIENTS threads sending until stopped; reconnect after any error."""
+
+    def __init__(self, gw, tag):
+        self.gw, self.tag = gw, tag
+        self.acked = set()
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+        self.threads = [threading.Thread(target=self.client, args=(n,)) for n in range(CLIENTS)]
+        for t in self.threads:
+            t.start()
+
+    def client(self, n):
+        i = n
+        s = None
+        while not self.stop.is_set() and i < 100000:
+            try:
+                if s is None:
+                    s = self.gw.smtp(timeout=10)
+                s.sendmail("sender@client.test", ["rcpt@gw.test"],
+                           make_message(i, self.tag, size=1500))
+                with self.lock:
+                    self.acked.add(i)
+                i += CLIENTS
+            except (OSError, smtplib.SMTPException):
+                s = None        # a killed receiver cuts the session: retry it
+                time.sleep(0.05)
+        if s is not None:
+            try:
+                s.quit()
+            except (OSError, smtplib.SMTPException):
+                pass
+
+    def count(self):
+        with self.lock:
+            return len(self.acked)
+
+    def finish(self):
+        self.stop.set()
+        for t in self.threads:
+            t.join(30)
+        with self.lock:
+            return set(self.acked)
+
+
+def delivered_ids(gw, tag):
+    ids = set()
+    pat = re.compile(rb"Message-ID: <%s\.(\d+)@client\.test>" % tag.encode())
+    for data in gw.delivered().values():
+        m = pat.search(data)
+        if m:
+            ids.add(int(m.group(1)))
+    return ids
+
+
+def kill_each_child(gw):
+    """kill -9 one child at a time while clients send."""
+    load = Load(gw, "kill")
+    try:
+        for role in ("receiver", "router", "worker", "delivery"):
+            n = load.count()
+            wait_for(lambda: load.count() >= n + 30, 60, "30 more messages before killing the %s" % role)
+            pid = wait_for(lambda: role_pid(gw, role), 20, "a %s process" % role)
+            os.kill(pid, signal.SIGKILL)
+            wait_for(lambda: role_pid(gw, role) not in (None, pid), 30,
+                     "a new %s after kill -9 of %d" % (role, pid))
+            n = load.count()
+            wait_for(lambda: load.count() >= n + 20, 60, "messages accepted again after the %s died" % role)
+    finally:
+        acked = load.finish()
+    check(len(acked) >= 200, "at least 200 acknowledged (%d)" % len(acked))
+    wait_for(lambda: acked <= delivered_ids(gw, "kill"), 120, "every acknowledged message delivered")
+    log = gw.read_log()
+    for role in ("receiver", "router", "worker"):
+        check(re.search(r"%s[^\n]*\(pid \d+\) killed by signal 9" % role, log),
+              "the master logged why the %s died" % role)
+    print("kill -9 of each child: %d acknowledged, all delivered" % len(acked))
+
+
+def corrupt_queue_files(gw):
+    """Garbage in incoming/, a truncated job in queue/: quarantined, no loop."""
+    gw.stop()
+    junk = os.path.join(gw.spool, "incoming", "00000000000000010000")
+    with open(junk, "wb") as f:
+        f.write(b"\x00\x01 not an envelope\n")
+    qdir = os.path.join(gw.spool, "queue", "archive")
+    os.makedirs(qdir, exist_ok=True)
+    trunc = os.path.join(qdir, "00000000000000020000")
+    with open(trunc, "w") as f:
+        f.write("gatewayd-envelope 1\nid 00000000000000020000\nkind job\narrival 1.0")
+    for p in (junk, trunc):
+        os.chmod(p, 0o600)
+        if os.geteuid() == 0:
+            import pwd
+            pw = pwd.getpwnam("_gatewayd")
+            os.chown(p, pw.pw_uid, pw.pw_gid)
+    mark = len(gw.read_log())
+    gw.start()
+    corrupt = os.path.join(gw.spool, "corrupt")
+    wait_for(lambda: os.path.isdir(corrupt) and len(os.listdir(corrupt)) >= 2, 20,
+             "both bad files quarantined in corrupt/")
+    check(not os.path.exists(junk) and not os.path.exists(trunc), "bad files left their queues")
+    s = gw.smtp()
+    s.sendmail("sender@client.test", ["rcpt@gw.test"], make_message(1, "aftercorrupt"))
+    s.quit()
+    wait_for(lambda: delivered_ids(gw, "aftercorrupt") == {1}, 30, "delivery after the quarantine")
+    time.sleep(2)
+    log = gw.read_log()[mark:]
+    starts = len(re.findall(r"started (router|worker|receiver)", log))
+    check(starts <= 3, "no restart loop: %d child starts after one start-up\n%s" % (starts, log[-3000:]))
+    print("corrupt files quarantined: %s" % sorted(os.listdir(corrupt)))
+
+
+def full_disk():
+    """A 1 MiB tmpfs spool: 452 4.3.1 for a 3 MB message, then room again."""
+    if os.geteuid() != 0:
+        print("full disk: skipped (needs root to mount a tmpfs)")
+        return
+    gw = Gateway("full")
+    ok = False
+    os.makedirs(gw.spool)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m,mode=0755", "gwtest", gw.spool], check=True)
+    try:
+        gw.start()
+        s = gw.smtp()
+        try:
+            s.sendmail("sender@client.test", ["rcpt@gw.test"], make_message(1, "big", size=3000000))
+            raise TestFailure("a 3 MB message was accepted on a 1 MiB spool")
+        except smtplib.SMTPDataError as e:
+            check(e.smtp_code == 452 and b"4.3.1" in e.smtp_error, "452 4.3.1: %r" % (e.args,))
+        except smtplib.SMTPServerDisconnected:
+            raise TestFailure("the session was dropped instead of 452 4.3.1")
+        try:
+            s.quit()
+        except (OSError, smtplib.SMTPException):
+            pass
+        check(not gw.spool_files("tmp") and not gw.spool_files("incoming")
+              and not gw.spool_files("queue"), "no partial spool entry")
+        subprocess.run(["mount", "-o", "remount,size=16m", gw.spool], check=True)
+        s = gw.smtp()
+        s.sendmail("sender@client.test", ["rcpt@gw.test"], make_message(2, "big", size=3000000))
+        s.quit()
+        wait_for(lambda: delivered_ids(gw, "big") == {2}, 30, "the big message delivered once there is room")
+        print("full disk: 452 4.3.1, then accepted after the remount")
+        ok = True
+    finally:
+        gw.cleanup(ok) if ok else gw.stop()
+        subprocess.run(["umount", "-l", gw.spool])
+        if not ok:
+            print("kept %s for inspection" % gw.dir)
+
+
+def crashing_connector():
+    """testconn: 'crash*' segfaults the delivery child; the rest flows."""
+    gw = Gateway("segv", connectors=[
+        {"name": "relay", "type": "testconn",
+         "retry": {"min_backoff": 1, "max_backoff": 1, "lifetime": 6}}])
+    ok = False
+    try:
+        record = os.path.join(gw.dir, "record")
+        open(record, "w").close()
+        os.chmod(record, 0o666)
+        text = open(gw.config).read().replace(
+            "    type: testconn\n", "    type: testconn\n    settings:\n      record: %s\n" % record)
+        with open(gw.config, "w") as f:
+            f.write(text)
+        gw.start()
+        s = gw.smtp()
+        s.sendmail("sender@gw.test", ["crash1@gw.test"], make_message(0, "segv"))
+        for i in range(1, 21):
+            s.sendmail("sender@gw.test", ["ok%d@gw.test" % i], make_message(i, "segv"))
+        s.quit()
+
+        def lines():
+            with open(record) as f:
+                return [l.split() for l in f if l.strip()]
+        wait_for(lambda: sum(1 for l in lines() if l[2] == "ok" and l[1].startswith("ok")) >= 20,
+                 30, "the 20 other messages delivered")
+        wait_for(lambda: sum(1 for l in lines() if l[2] == "crash") >= 2, 30, "the crashing message retried")
+        # after the lifetime: failed, and a DSN to the sender
+        wait_for(lambda: any(l[1] == "sender@gw.test" and l[2] == "ok" for l in lines()), 60,
+                 "a DSN to sender@gw.test after the lifetime")
+        crashes = sum(1 for l in lines() if l[2] == "crash")
+        time.sleep(3)
+        check(sum(1 for l in lines() if l[2] == "crash") == crashes, "no retry after the failure")
+        check(re.search(r"signal 11", gw.read_log()), "the crash is logged with its signal")
+        print("crashing connector: %d attempts, then a DSN" % crashes)
+        ok = True
+    finally:
+        gw.cleanup(ok)
+
+
+def test():
+    gw = Gateway("faults")
+    # a job whose delivery child was killed is retried within a second
+    gw.write_config([{"name": "archive", "type": "folder", "settings": {"path": gw.mail},
+                      "retry": {"min_backoff": 1, "max_backoff": 1}}],
+                    [{"name": "all", "connector": "archive"}], ["127.0.0.0/8", "::1"], ["gw.test"])
+    ok = False
+    try:
+        gw.start()
+        kill_each_child(gw)
+        corrupt_queue_files(gw)
+        ok = True
+    finally:
+        gw.cleanup(ok)
+    crashing_connector()
+    full_disk()
+
+
+main(test)

@@ -1,0 +1,250 @@
+#!/usr/bin/env python3
+"""gatewayctl queue commands and operations against the real daemon, with
+mail deferred by the test connector (temp* recipients): list/show in both
+formats, hold/release, delete by ID and from stdin, retry, requeue after a
+rule change and reload, expire producing a bounce, pause/resume of
+receiving (421 4.3.2) and of delivery, stats that move (text, JSON,
+Prometheus), monitor --count, queue check --repair, offline list/show."""
+import json
+import os
+import shutil
+import smtplib
+import subprocess
+import time
+
+from gwtest import (CONNECTORS, GATEWAYCTL, TEST_CONNECTORS, Gateway, check,
+                    main, wait_for)
+
+
+def ctl(gw, *args, stdin=None, json_out=False):
+    cmd = [GATEWAYCTL, "-c", gw.config, "-s", gw.sock] + (["--json"] if json_out else []) + list(args)
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=30, input=stdin)
+
+
+def jlist(gw, *filters):
+    r = ctl(gw, "queue", "list", *filters, json_out=True)
+    check(r.returncode == 0, "queue list --json: %d %s" % (r.returncode, r.stderr))
+    return [json.loads(l) for l in r.stdout.splitlines() if l.strip()]
+
+
+def send(gw, rcpts, subject="x"):
+    s = gw.smtp()
+    s.sendmail("sender@client.test", rcpts, ("Subject: %s\r\n\r\nbody %s\r\n" % (subject, subject)).encode())
+    s.quit()
+
+
+def stats(gw):
+    r = ctl(gw, "stats", json_out=True)
+    check(r.returncode == 0, "stats --json: %s" % r.stderr)
+    return json.loads(r.stdout)
+
+
+def connector_dir(gw):
+    """testconn and folder side by side, as the master wants every .so."""
+    d = os.path.join(gw.dir, "connectors")
+    os.makedirs(d)
+    for src in (os.path.join(TEST_CONNECTORS, "testconn.so"), os.path.join(CONNECTORS, "folder.so")):
+        dst = os.path.join(d, os.path.basename(src))
+        shutil.copy(src, dst)
+        os.chmod(dst, 0o755)
+    os.chmod(d, 0o755)
+    return d
+
+
+def set_rules(gw, cdir, rules_text):
+    with open(gw.config) as f:
+        text = f.read()
+    head = text.split("rules:\n")[0]
+    import re
+    head = re.sub(r"connector_dir: .*", "connector_dir: %s" % cdir, head)
+    with open(gw.config, "w") as f:
+        f.write(head + "rules:\n" + rules_text)
+
+
+def test():
+    record = None
+    gw = Gateway("qctl", connectors=[
+        {"name": "relay", "type": "testconn", "retry": {"min_backoff": 600, "max_backoff": 600}},
+        {"name": "archive", "type": "folder", "settings": {"path": "/tmp/placeholder"}},
+    ], rules=[{"name": "all", "connector": "relay"}])
+    ok = False
+    try:
+        cdir = connector_dir(gw)
+        record = os.path.join(gw.dir, "record")
+        open(record, "w").close()
+        os.chmod(record, 0o666)     # the worker runs as the gateway user
+        with open(gw.config) as f:
+            text = f.read()
+        text = text.replace("connector_dir: %s" % TEST_CONNECTORS, "connector_dir: %s" % cdir)
+        text = text.replace("path: /tmp/placeholder", "path: %s" % gw.mail)
+        text = text.replace("    type: testconn\n", "    type: testconn\n    settings:\n      record: %s\n" % record)
+        with open(gw.config, "w") as f:
+            f.write(text)
+        gw.start()
+
+        # Four deferred messages.
+        for i in range(4):
+            send(gw, ["temp%d@gw.test" % i], "m%d" % i)
+        wait_for(lambda: len(jlist(gw, "--state", "deferred")) == 4, 20, "4 deferred jobs")
+        wait_for(lambda: stats(gw)["counters"]["received"] == 4, 5, "4 messages counted")
+        items = jlist(gw)
+        q = {it["recipients"][0]["address"]: it["queue_id"] for it in items}
+        for it in items:
+            for k in ("queue_name", "queue_id", "arrival_time", "message_size", "sender", "recipients"):
+                check(k in it, "JSON has %s: %s" % (k, it))
+            r0 = it["recipients"][0]
+            check("temporary failure" in r0["delay_reason"] and r0["next_attempt"] > time.time(),
+                  "delay reason and next attempt: %s" % r0)
+            check(it["message_size"] > 0, "size known: %s" % it)
+        out = ctl(gw, "queue", "list").stdout
+        check(out.startswith("QUEUE-ID") and q["temp0@gw.test"] in out and "deferred" in out, out)
+        # filters
+        check([i["queue_id"] for i in jlist(gw, "--recipient", "TEMP1@*")] == [q["temp1@gw.test"]], "recipient filter")
+        check(jlist(gw, "--sender", "nobody@*") == [], "sender filter")
+        check(len(jlist(gw, "--older-than", "3600")) == 0, "older-than filter")
+        check(len(jlist(gw, "--connector", "archive")) == 0, "connector filter")
+        r = ctl(gw, "queue", "list", "--state", "bogus")
+        check(r.returncode == 64 and "bogus" in r.stderr, "bad --state: %d %r" % (r.returncode, r.stderr))
+        # show, with and without body, JSON
+        r = ctl(gw, "queue", "show", q["temp0@gw.test"], "--body")
+        check(r.returncode == 0 and "rcpt deferred temp0@gw.test" in r.stdout and "body m0" in r.stdout, r.stdout)
+        r = ctl(gw, "queue", "show", q["temp0@gw.test"], json_out=True)
+        check(json.loads(r.stdout)["queue_id"] == q["temp0@gw.test"], "show --json")
+        r = ctl(gw, "queue", "show", "00000000000000000000")
+        check(r.returncode == 66 and "00000000000000000000: no such message" in r.stderr, "unknown ID: %r" % r.stderr)
+        r = ctl(gw, "queue", "hold", "not-an-id")
+        check(r.returncode == 65 and "not-an-id" in r.stderr, "malformed ID: %d %r" % (r.returncode, r.stderr))
+
+        # hold then release (release makes it due now: attempts grows)
+        r = ctl(gw, "queue", "hold", q["temp0@gw.test"])
+        check(r.returncode == 0 and "held" in r.stdout, r.stderr)
+        check([i["queue_name"] for i in jlist(gw, "--recipient", "temp0@*")] == ["hold"], "held")
+        r = ctl(gw, "queue", "release", q["temp0@gw.test"])
+        check(r.returncode == 0, r.stderr)
+        wait_for(lambda: [i["attempts"] for i in jlist(gw, "--recipient", "temp0@*")] == [2], 20,
+                 "released job tried again")
+
+        # delete by ID, and by - from standard input
+        r = ctl(gw, "queue", "delete", q["temp1@gw.test"])
+        check(r.returncode == 0 and "deleted" in r.stdout, r.stderr)
+        r = ctl(gw, "queue", "delete", "-", stdin=q["temp2@gw.test"] + "\n")
+        check(r.returncode == 0 and "deleted" in r.stdout, r.stderr)
+        left = [i["queue_id"] for i in jlist(gw)]
+        check(sorted(left) == sorted([q["temp0@gw.test"], q["temp3@gw.test"]]), "two left: %s" % left)
+        check(not any(q["temp1@gw.test"] in n for n in os.listdir(os.path.join(gw.spool, "data"))),
+              "data link of the deleted job removed")
+
+        # retry: the upstream comes back (rule to the folder connector is a
+        # reroute; here retry just makes the job due now)
+        before = [i["attempts"] for i in jlist(gw, "--recipient", "temp3@*")][0]
+        r = ctl(gw, "queue", "retry", "--connector", "relay")
+        check(r.returncode == 0, r.stderr)
+        wait_for(lambda: [i["attempts"] for i in jlist(gw, "--recipient", "temp3@*")] == [before + 1],
+                 20, "retry attempted the job again")
+
+        # requeue after a rule change and reload: temp3 now goes to the folder
+        set_rules(gw, cdir, '  - name: all\n    connector: "archive"\n')
+        r = ctl(gw, "reload")
+        check(r.returncode == 0 and "reloaded" in r.stdout, "reload: %r" % r.stderr)
+        gw.wait_ready()
+        r = ctl(gw, "queue", "requeue", q["temp3@gw.test"])
+        check(r.returncode == 0 and "requeued" in r.stdout, r.stderr)
+        wait_for(lambda: any(b"body m3" in v for v in gw.delivered().values()), 20,
+                 "requeued message delivered by the new rule")
+        check([i["queue_id"] for i in jlist(gw)] == [q["temp0@gw.test"]], "only temp0 left")
+
+        # expire: the job fails now and a DSN goes to the sender
+        set_rules(gw, cdir, '  - name: all\n    connector: "relay"\n')
+        check(ctl(gw, "reload").returncode == 0, "reload back")
+        gw.wait_ready()
+        st0 = stats(gw)
+        r = ctl(gw, "queue", "expire", q["temp0@gw.test"])
+        check(r.returncode == 0 and "expired" in r.stdout, r.stderr)
+
+        def dsn_sent():
+            try:
+                with open(record) as f:
+                    return [l for l in f if "sender@client.test" in l]
+            except OSError:
+                return []
+        wait_for(dsn_sent, 20, "the DSN of the expired message delivered to the sender")
+        check(q["temp0@gw.test"] not in [i["queue_id"] for i in jlist(gw)], "expired job gone")
+        st1 = stats(gw)
+        check(st1["counters"]["bounced"] > st0["counters"].get("bounced", 0), "bounced counted")
+
+        # pause receiving: 421 4.3.2; resume
+        r = ctl(gw, "pause", "receive")
+        check(r.returncode == 0, r.stderr)
+        code = None
+        try:
+            smtplib.SMTP("127.0.0.1", gw.port, timeout=10)
+        except smtplib.SMTPConnectError as e:
+            code = (e.smtp_code, e.smtp_error)
+        check(code and code[0] == 421 and b"4.3.2" in code[1], "paused: %r" % (code,))
+        check("paused" in ctl(gw, "status").stdout, "status shows the pause")
+        check(ctl(gw, "resume", "receive").returncode == 0, "resume")
+        send(gw, ["ok1@gw.test"], "after resume")
+
+        # pause delivery of relay: the message waits in queue/; resume delivers it
+        check(ctl(gw, "pause", "delivery", "relay").returncode == 0, "pause delivery")
+        send(gw, ["ok2@gw.test"], "while paused")
+        wait_for(lambda: [i["queue_name"] for i in jlist(gw, "--recipient", "ok2@*")] == ["queue"], 20,
+                 "job waits while delivery is paused")
+        time.sleep(1)
+        check([i["queue_name"] for i in jlist(gw, "--recipient", "ok2@*")] == ["queue"], "still waiting")
+        check(ctl(gw, "resume", "delivery", "relay").returncode == 0, "resume delivery")
+        wait_for(lambda: jlist(gw, "--recipient", "ok2@*") == [], 20, "delivered after resume")
+
+        # stats moved, in all three forms
+        st2 = stats(gw)
+        c = st2["counters"]
+        check(c["received"] >= 6 and c["delivered"] >= 3 and c["deferred"] >= 5 and c["connections"] >= 6,
+              "counters moved: %s" % c)
+        check(c.get("reject.421.4.3.2", 0) >= 1 and c["connections_refused"] >= 1, "421 counted: %s" % c)
+        check(set(st2["queue"]) == {"incoming", "queue", "active", "deferred", "hold", "failed"}, "every state")
+        prom = ctl(gw, "--prometheus", "stats").stdout
+        check("# TYPE gatewayd_messages_received_total counter" in prom and
+              'gatewayd_smtp_rejections_total{code="421",enhanced="4.3.2"}' in prom and
+              'gatewayd_queue_size{state="hold"} 0' in prom, prom)
+        st = json.loads(ctl(gw, "status", json_out=True).stdout)
+        check({x["instance"] for x in st["connectors"]} == {"relay", "archive"} and
+              all(x["version"] and x["abi"] == 1 for x in st["connectors"]), "connectors in status: %s" % st)
+        r = ctl(gw, "monitor", "--count", "2")
+        check(r.returncode == 0 and len(r.stdout.splitlines()) == 3, "monitor: %r" % r.stdout)
+
+        # connectors list
+        r = ctl(gw, "connectors")
+        check(r.returncode == 0 and "testconn" in r.stdout and "relay" in r.stdout and "folder" in r.stdout, r.stdout)
+
+        # queue check: an orphaned data link and a corrupt job, repaired
+        with open(os.path.join(gw.spool, "hold", "relay", "0000000000000001ff00"), "w") as f:
+            f.write("garbage\n")
+        with open(os.path.join(gw.spool, "data", "0000000000000002ff00.relay"), "w") as f:
+            f.write("gatewayd-envelope 1\n")
+        r = ctl(gw, "queue", "check")
+        check(r.returncode == 65 and "hold/relay/0000000000000001ff00" in r.stdout and
+              "data/0000000000000002ff00.relay: data link without a job" in r.stdout, "check: %r %r" % (r.stdout, r.stderr))
+        r = ctl(gw, "queue", "check", "--repair")
+        check(r.returncode == 0 and "moved to corrupt" in r.stdout, "repair: %r" % r.stdout)
+        check(ctl(gw, "queue", "check").returncode == 0, "consistent after repair")
+        check(len(os.listdir(os.path.join(gw.spool, "corrupt"))) >= 2, "quarantined files")
+
+        # offline: list and show read the spool; the others say they need the daemon
+        send(gw, ["temp9@gw.test"], "offline")
+        wait_for(lambda: len(jlist(gw, "--state", "deferred")) == 1, 20, "one deferred")
+        qid = jlist(gw)[0]["queue_id"]
+        gw.stop()
+        r = ctl(gw, "queue", "list", json_out=True)
+        check(r.returncode == 0 and qid in r.stdout and "not running" in r.stderr, "offline list: %r" % r.stderr)
+        r = ctl(gw, "queue", "show", qid)
+        check(r.returncode == 0 and "temp9@gw.test" in r.stdout, "offline show")
+        r = ctl(gw, "queue", "hold", qid)
+        check(r.returncode == 69 and "needs the running daemon" in r.stderr, "offline hold: %r" % r.stderr)
+        r = ctl(gw, "check")
+        check(r.returncode == 0 and "valid" in r.stdout, "check: %r" % r.stderr)
+        ok = True
+    finally:
+        gw.cleanup(ok)
+
+
+main(test)

@@ -1,0 +1,192 @@
+#!/usr/bin/env python3
+"""Receiver hardening with raw sockets: data before the greeting, improper
+pipelining, bare LF/CR (reject and normalize), SMTP smuggling endings,
+the classic open-relay address forms, header and message limits, a huge
+line and a huge DATA stream with bounded memory, connections per client
+and the session time limit.  Each case checks the reply class and that
+nothing unwanted reached the spool."""
+import socket
+import time
+
+from gwtest import Gateway, check, main, wait_for
+from rawsmtp import Raw, spool_messages
+
+
+def rss_kb(gw, name="gatewayd-receiver"):
+    for pid, argv in gw.pids().items():
+        if argv and argv[0].endswith(name):
+            with open("/proc/%d/status" % pid) as f:
+                for l in f:
+                    if l.startswith("VmRSS:"):
+                        return int(l.split()[1])
+    return 0
+
+
+def transaction(c, rcpt="scan@gw.test"):
+    check(c.cmd("EHLO c.test")[0] == 250, "EHLO")
+    check(c.cmd("MAIL FROM:<mfp@client.test>")[0] == 250, "MAIL")
+    check(c.cmd("RCPT TO:<%s>" % rcpt)[0] == 250, "RCPT")
+    check(c.cmd("DATA")[0] == 354, "DATA")
+
+
+def stream(sock, chunk, total, deadline=30):
+    """Send total bytes of chunk; stop early if the server closes."""
+    sent, end = 0, time.monotonic() + deadline
+    while sent < total and time.monotonic() < end:
+        try:
+            sock.sendall(chunk)
+        except OSError:
+            break
+        sent += len(chunk)
+    return sent
+
+
+def test_reject(gw):
+    # data before the greeting (greeting_delay 1 s)
+    c = Raw(gw.port, greet=False, prefix=b"EHLO early.test\r\n")
+    code, text = c.reply()
+    check(code == 554, "early talker refused: %d %r" % (code, text))
+    check(c.closed(), "early talker disconnected")
+    c.close()
+
+    # pipelining after EHLO and after DATA is refused
+    c = Raw(gw.port)
+    c.send(b"EHLO c.test\r\nMAIL FROM:<a@client.test>\r\n")
+    code, text = c.reply()
+    check(code == 554 and b"pipelining" in text, "pipelining after EHLO: %d %r" % (code, text))
+    c.close()
+    c = Raw(gw.port)
+    c.cmd("EHLO c.test")
+    c.send(b"MAIL FROM:<a@client.test>\r\nRCPT TO:<scan@gw.test>\r\nDATA\r\nSubject: x\r\n\r\nhi\r\n.\r\n")
+    codes = [c.reply()[0] for _ in range(3)]
+    check(codes == [250, 250, 554], "MAIL/RCPT pipelined, text behind DATA refused: %r" % codes)
+    c.close()
+
+    # relay forms from a client outside relay.allow
+    c = Raw(gw.port)
+    c.cmd("EHLO c.test")
+    c.cmd("MAIL FROM:<a@client.test>")
+    for form, want in (("user%ext.example@gw.test", 550), ('"user@ext.example"@gw.test', 550),
+                       ("ext.example!user@gw.test", 550), ('"user%ext"@gw.test', 550),
+                       ("user@ext.example@gw.test", 501), ("@gw.test:user@ext.example", 553),
+                       ("someone@ext.example", 550)):
+        code, text = c.cmd("RCPT TO:<%s>" % form)
+        check(code == want and text[4:9] in (b"5.7.1", b"5.1.3"), "%s: %d %r" % (form, code, text))
+    c.close()
+
+    # bare LF in DATA: 521 and nothing stored
+    c = Raw(gw.port)
+    transaction(c)
+    c.send(b"Subject: bare\r\n\r\nline with bare lf\n.\r\n")
+    code, text = c.reply()
+    check(code == 521 and b"bare <LF>" in text, "bare LF refused: %d %r" % (code, text))
+    c.close()
+    c = Raw(gw.port)
+    transaction(c)
+    c.send(b"Subject: bare\r\n\r\nline with bare cr\rmore\r\n.\r\n")
+    code, text = c.reply()
+    check(code == 521 and b"bare <CR>" in text, "bare CR refused: %d %r" % (code, text))
+    c.close()
+    c = Raw(gw.port)
+    c.send(b"EHLO c.test\n")
+    check(c.reply()[0] == 521, "bare LF ending a command refused")
+    c.close()
+
+    # header over max_header_size: 552, message over max_message_size: 552
+    c = Raw(gw.port)
+    transaction(c)
+    c.send(b"X-Big: " + b"h" * 900 + b"\r\n" + (b"X-More: " + b"m" * 500 + b"\r\n") * 4 + b"\r\nbody\r\n.\r\n")
+    code, text = c.reply()
+    check(code == 552, "header too big: %d %r" % (code, text))
+    c.close()
+
+    # a 200 MiB DATA stream and a 200 MiB line: the receiver's memory stays flat
+    base = rss_kb(gw)
+    c = Raw(gw.port)
+    transaction(c)
+    sent = stream(c.sock, (b"x" * 998 + b"\r\n") * 1024, 200 << 20)
+    c.send(b"\r\n.\r\n")
+    code, text = c.reply()
+    check(code == 552 and sent >= 200 << 20, "huge message refused after %d bytes: %d %r" % (sent, code, text))
+    c.close()
+    c = Raw(gw.port)
+    sent = stream(c.sock, b"N" * (1 << 20), 200 << 20)
+    c.send(b"\r\nNOOP\r\n")
+    code, text = c.reply()
+    check(code == 500 and b"too long" in text, "huge line refused: %d %r" % (code, text))
+    check(c.reply()[0] == 250, "session usable after the huge line")
+    grown = rss_kb(gw) - base
+    check(grown < 20 * 1024, "receiver memory grew by %d KiB" % grown)
+    c.close()
+    time.sleep(0.5)
+
+    # connections per client (2)
+    a, b = Raw(gw.port), Raw(gw.port)
+    c = Raw(gw.port, greet=False)
+    code, text = c.reply()
+    check(code == 421, "third connection from one client refused: %d %r" % (code, text))
+    a.close()
+    b.close()
+    c.close()
+    time.sleep(1)
+    check(spool_messages(gw) == [] and gw.delivered() == {}, "nothing reached the spool: %r" % spool_messages(gw))
+
+
+def test_normalize():
+    gw = Gateway("rcvnorm", relay_allow=["192.0.2.0/24"], smtp={"bare_lf": "normalize"})
+    try:
+        gw.start()
+        # smuggling: none of these endings ends DATA or starts a second message
+        c = Raw(gw.port)
+        transaction(c)
+        smuggled = b"MAIL FROM:<evil@client.test>\r\nRCPT TO:<victim@gw.test>\r\nDATA\r\nSubject: smuggled\r\n\r\nx\r\n"
+        c.send(b"Subject: carrier\r\n\r\nbody\n.\n" + smuggled + b"\n.\r\n" + smuggled +
+               b"\r\n.\n" + smuggled + b"\r.\r" + smuggled + b"\r\n.\0\r\n" + smuggled + b".\r\n")
+        code, text = c.reply()
+        check(code == 250, "one message accepted: %d %r" % (code, text))
+        code, text = c.cmd("QUIT")
+        check(code == 221, "QUIT after the single message: %d %r" % (code, text))
+        wait_for(lambda: len(gw.delivered()) == 1, 30, "the carrier message")
+        time.sleep(1)
+        msgs = list(gw.delivered().values())
+        check(len(msgs) == 1 and msgs[0].count(b"MAIL FROM:<evil") == 5,
+              "exactly one message, smuggled text inside it")
+        check(b"body\r\n.\r\nMAIL" in msgs[0], "bare LF normalised to CRLF")
+        check(b"\n" not in msgs[0].replace(b"\r\n", b""), "no bare LF stored")
+    finally:
+        gw.cleanup(True)
+
+
+def test_session_time():
+    gw = Gateway("rcvtime", smtp={"max_session_time": 2})
+    try:
+        gw.start()
+        c = Raw(gw.port)
+        t0 = time.monotonic()
+        c.sock.settimeout(15)
+        c.cmd("EHLO c.test")
+        code, text = c.reply()
+        check(code == 421 and b"time limit" in text and time.monotonic() - t0 < 10,
+              "session time limit: %d %r" % (code, text))
+        check(c.closed(), "closed after the time limit")
+    finally:
+        gw.cleanup(True)
+
+
+def test():
+    gw = Gateway("rcvhard", relay_allow=["192.0.2.0/24"],
+                 smtp={"greeting_delay": 1, "max_header_size": "1K", "max_message_size": "1M",
+                       "max_connections_per_client": 2,
+                       "max_errors": 50})
+    ok = False
+    try:
+        gw.start()
+        test_reject(gw)
+        test_normalize()
+        test_session_time()
+        ok = True
+    finally:
+        gw.cleanup(ok)
+
+
+main(test)

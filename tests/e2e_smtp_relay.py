@@ -1,0 +1,307 @@
+#!/usr/bin/env python3
+"""e2e_smtp_relay - the smtp connector against real receiving servers.
+
+Postfix's smtp-sink, a raw loopback server that keeps the exact bytes of
+DATA, and hostile servers.  Cases: failover from a dead first host with
+bare-LF content relayed as clean CRLF (dot-stuffed, long lines broken);
+STARTTLS required but not offered (deferred with the reason); 4xx then
+recovery; queue lifetime expiry (a DSN to the sender); a failure of mail
+from the null sender (no bounce, no loop); a reply with control
+characters (escaped in the log and the queue file); an EHLO reply with
+too many lines.
+"""
+import glob
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from gwtest import Gateway, check, free_port, main, wait_for, TestFailure  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SMTP_SINK = shutil.which("smtp-sink") or "/usr/sbin/smtp-sink"
+
+
+class Servers:
+    """Receiving servers started by a test, all stopped at the end."""
+
+    def __init__(self):
+        self.procs = []
+        self.dir = tempfile.mkdtemp(prefix="gw-upstreams-")
+        os.chmod(self.dir, 0o777)
+
+    def outdir(self, name):
+        d = os.path.join(self.dir, name)
+        os.makedirs(d, exist_ok=True)
+        os.chmod(d, 0o777)
+        return d
+
+    def sink(self, port, *opts):
+        """smtp-sink on 127.0.0.1:port dumping each message into a dir."""
+        out = self.outdir("sink%d" % port)
+        cmd = [SMTP_SINK, "-d", os.path.join(out, "%H%M%S."), "-h", "sink.test"]
+        if os.geteuid() == 0:
+            cmd += ["-u", "nobody"]
+        cmd += list(opts) + ["127.0.0.1:%d" % port, "64"]
+        p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.procs.append(p)
+        wait_for(lambda: self._listening(port), 10, "smtp-sink on port %d" % port)
+        return out
+
+    def python(self, mode, port, *opts):
+        """A server from smtp_server.py (raw, hostile or aiosmtpd)."""
+        out = self.outdir("%s%d" % (mode, port))
+        p = subprocess.Popen([python_with_aiosmtpd() if mode == "aiosmtpd" else sys.executable,
+                              os.path.join(HERE, "smtp_server.py"), mode, str(port), out] +
+                             list(opts), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        self.procs.append(p)
+        line = p.stdout.readline()
+        check(line.strip() == b"ready", "%s server started" % mode)
+        return out
+
+    def stop(self, proc_index=None):
+        procs = self.procs if proc_index is None else [self.procs[proc_index]]
+        for p in procs:
+            if p.poll() is None:
+                p.terminate()
+                try:
+                    p.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+
+    @staticmethod
+    def _listening(port):
+        import socket
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return True
+        except OSError:
+            return False
+
+
+def python_with_aiosmtpd():
+    """An interpreter that can import aiosmtpd (Debian's python3-aiosmtpd)."""
+    for py in (sys.executable, "/usr/bin/python3"):
+        if py and os.path.exists(py) and subprocess.run(
+                [py, "-c", "import aiosmtpd"], capture_output=True).returncode == 0:
+            return py
+    raise TestFailure("python3-aiosmtpd is not installed")
+
+
+def files(d, pattern="*"):
+    return sorted(f for f in glob.glob(os.path.join(d, pattern)) if not f.endswith(".tmp"))
+
+
+def relay_gateway(name, hosts, retry=None, settings=None, extra=""):
+    s = {"hosts": "[%s]" % ", ".join(hosts), "helo": "gw.test",
+         "host_skip": "1s", "timeouts": "{connect: 3s, greeting: 5s, command: 5s, data: 10s}"}
+    s.update(settings or {})
+    conn = {"name": "relay", "type": "smtp", "settings": s,
+            "retry": retry or {"min_backoff": "1s", "max_backoff": "2s"}}
+    return Gateway(name, connectors=[conn], extra=extra)
+
+
+def send(gw, frm, to, data):
+    with gw.smtp() as s:
+        s.sendmail(frm, to, data)
+
+
+def send_bdat(gw, frm, to, data):
+    """Send data as is (bare LF and CR included) with BDAT (CHUNKING)."""
+    with gw.smtp() as s:
+        code, _ = s.ehlo()
+        check(code == 250 and s.has_extn("chunking"), "the receiver offers CHUNKING")
+        check(s.mail(frm)[0] == 250, "MAIL accepted")
+        for r in to:
+            check(s.rcpt(r)[0] == 250, "RCPT accepted")
+        s.send(b"BDAT %d LAST\r\n" % len(data) + data)
+        code, msg = s.getreply()
+        check(code == 250, "BDAT accepted: %d %r" % (code, msg))
+
+
+def queue_file(gw, state, connector="relay"):
+    fs = gw.spool_files(os.path.join(state, connector))
+    return fs[0] if fs else None
+
+
+def case_failover_clean_output(srv):
+    dead, live = free_port(), free_port()
+    out = srv.python("raw", live)
+    gw = relay_gateway("smtp-failover", ["127.0.0.1:%d" % dead, "127.0.0.1:%d" % live]).start()
+    ok = False
+    try:
+        long_line = "x" * 2500
+        body = ("From: a@client.test\nTo: b@gw.test\nSubject: bare LF\n\n"
+                "line one\n.leading dot\n..two dots\r\nbare CR\rend\n" + long_line + "\nlast")
+        send_bdat(gw, "a@client.test", ["b@example.org"], body.encode())
+        got = wait_for(lambda: files(out, "*.raw"), 20, "the message at the second host")
+        data = open(got[0], "rb").read()
+        check(b"\n" not in data.replace(b"\r\n", b""), "no bare LF on the wire")
+        check(b"\r" not in data.replace(b"\r\n", b""), "no bare CR on the wire")
+        lines = data.split(b"\r\n")
+        check(b"..leading dot" in lines and b"...two dots" in lines, "dots stuffed")
+        check(b"bare CR" in lines and b"end" in lines, "a bare CR became a line end")
+        check(all(len(l) <= 998 for l in lines), "no line over 998 octets")
+        check(b"".join(l for l in lines if set(l) == {ord("x")}) == long_line.encode(),
+              "the long line was split, its content kept")
+        check(data.endswith(b"\r\nlast\r\n.\r\n"), "last line terminated, then the dot")
+        log = gw.read_log()
+        check(re.search(r"connect to 127\.0\.0\.1\[127\.0\.0\.1\]:%d" % dead, log),
+              "the dead first host is logged")
+        check("status=sent" in log and "relayed to 127.0.0.1[127.0.0.1]:%d" % live in log,
+              "sent through the second host")
+        ok = True
+    finally:
+        gw.cleanup(ok)
+
+
+def case_starttls_required(srv):
+    port = free_port()
+    out = srv.sink(port)
+    gw = relay_gateway("smtp-tlsreq", ["127.0.0.1:%d" % port],
+                       settings={"starttls": "required"}).start()
+    ok = False
+    try:
+        send(gw, "a@client.test", ["b@example.org"], b"Subject: t\r\n\r\nbody\r\n")
+        qf = wait_for(lambda: queue_file(gw, "deferred"), 20, "the job deferred")
+        text = open(qf, "rb").read()
+        check(b"does\\x20not\\x20offer\\x20STARTTLS" in text or b"does not offer STARTTLS" in text,
+              "the queue file says STARTTLS was not offered: %r" % text)
+        check(b"last-error 451 4.7.4" in text, "deferred with 4.7.4")
+        check("status=deferred" in gw.read_log() and "STARTTLS" in gw.read_log(),
+              "the log gives the reason")
+        check(files(out) == [], "nothing was sent in the clear")
+        ok = True
+    finally:
+        gw.cleanup(ok)
+
+
+def case_tempfail_then_recovery(srv):
+    port = free_port()
+    srv.sink(port, "-r", "RCPT")
+    idx = len(srv.procs) - 1
+    gw = relay_gateway("smtp-recover", ["127.0.0.1:%d" % port]).start()
+    ok = False
+    try:
+        send(gw, "a@client.test", ["b@example.org"], b"Subject: later\r\n\r\nbody\r\n")
+        qf = wait_for(lambda: queue_file(gw, "deferred"), 20, "the job deferred")
+        text = open(qf, "rb").read()
+        check(b"rcpt deferred b@example.org 450 4.3.0" in text, "RCPT 4xx recorded: %r" % text)
+        check(re.search(rb"next-attempt [1-9]", text), "next attempt recorded")
+        srv.stop(idx)
+        out = srv.sink(port)  # the upstream comes back, accepting
+        # smtp-sink writes its dump file while it receives: wait for the text
+        wait_for(lambda: any(b"Subject: later" in open(f, "rb").read() for f in files(out)),
+                 30, "the message at the upstream after its recovery")
+        wait_for(lambda: queue_file(gw, "deferred") is None, 10, "the job gone")
+        check("status=sent" in gw.read_log(), "logged as sent")
+        ok = True
+    finally:
+        gw.cleanup(ok)
+
+
+def case_lifetime_expiry(srv):
+    sink_port, dsn_port = free_port(), free_port()
+    srv.sink(sink_port, "-r", "RCPT")
+    dsn_out = srv.python("raw", dsn_port)
+    conns = [{"name": "relay", "type": "smtp",
+              "settings": {"hosts": "[127.0.0.1:%d]" % sink_port, "host_skip": "1s"},
+              "retry": {"min_backoff": "1s", "max_backoff": "1s", "lifetime": "3s"}},
+             {"name": "back", "type": "smtp",
+              "settings": {"hosts": "[127.0.0.1:%d]" % dsn_port}}]
+    rules = [{"name": "senders", "recipient": "*@client.test", "connector": "back"},
+             {"name": "all", "connector": "relay"}]
+    gw = Gateway("smtp-lifetime", connectors=conns, rules=rules).start()
+    ok = False
+    try:
+        send(gw, "a@client.test", ["b@example.org"], b"Subject: expires\r\n\r\nbody\r\n")
+        got = wait_for(lambda: files(dsn_out, "*.raw"), 30, "the DSN after the lifetime")
+        dsn = open(got[0], "rb").read()
+        check(b"Action: failed" in dsn and b"Final-Recipient: rfc822; b@example.org" in dsn,
+              "a failure DSN for the expired recipient")
+        check(b"gave up after lifetime" in dsn, "the DSN says the lifetime ran out")
+        check(b"Status: 4.3.0" in dsn or b"Status: 4." in dsn, "the last temporary status")
+        wait_for(lambda: not gw.spool_files("deferred/relay") and not gw.spool_files("failed/relay"),
+                 10, "the expired job removed")
+        ok = True
+    finally:
+        gw.cleanup(ok)
+
+
+def case_null_sender(srv):
+    port = free_port()
+    srv.sink(port, "-f", "RCPT")
+    gw = relay_gateway("smtp-nullsender", ["127.0.0.1:%d" % port]).start()
+    ok = False
+    try:
+        send(gw, "", ["b@example.org"], b"Subject: a bounce\r\n\r\nbody\r\n")
+        wait_for(lambda: "not bounced" in gw.read_log(), 20, "the dropped failure logged")
+        time.sleep(2)
+        log = gw.read_log()
+        check(log.count("status=failed") == 1, "one failure, no bounce loop:\n" + log)
+        check("sender delivery status notification" not in log, "no DSN was made")
+        check(not gw.spool_files("incoming") and not gw.spool_files("failed/relay") and
+              not gw.spool_files("queue/relay") and not gw.spool_files("deferred/relay"),
+              "nothing left in the spool")
+        ok = True
+    finally:
+        gw.cleanup(ok)
+
+
+def case_hostile(srv):
+    port, port2 = free_port(), free_port()
+    srv.python("hostile", port)
+    srv.python("hostile-ehlo", port2)
+    conns = [{"name": "relay", "type": "smtp",
+              "settings": {"hosts": "[127.0.0.1:%d]" % port},
+              "retry": {"min_backoff": "1h", "max_backoff": "1h"}},
+             {"name": "other", "type": "smtp",
+              "settings": {"hosts": "[127.0.0.1:%d]" % port2},
+              "retry": {"min_backoff": "1h", "max_backoff": "1h"}}]
+    rules = [{"name": "o", "recipient": "*@other.test", "connector": "other"},
+             {"name": "all", "connector": "relay"}]
+    gw = Gateway("smtp-hostile", connectors=conns, rules=rules).start()
+    ok = False
+    try:
+        send(gw, "a@client.test", ["b@example.org"], b"Subject: x\r\n\r\nbody\r\n")
+        send(gw, "a@client.test", ["c@other.test"], b"Subject: y\r\n\r\nbody\r\n")
+        qf = wait_for(lambda: queue_file(gw, "deferred"), 20, "the job deferred")
+        raw = open(qf, "rb").read()
+        check(not re.search(rb"[\x00-\x08\x0b-\x1f\x7f]", raw), "no raw control byte in the queue file")
+        check(b"evil\\x07\\x1b[2J\\x20text\\x7f" in raw or b"evil\\x07\\x1b[2J text\\x7f" in raw,
+              "the control characters are escaped in the queue file: %r" % raw)
+        check(raw.count(b"\nfrom ") == 1 and raw.count(b"\nrcpt ") == 1, "no forged field")
+        log = gw.read_log()
+        check("\x1b" not in log and "\x07" not in log, "no raw control byte in the log")
+        check("evil\\x07\\x1b[2J text\\x7f" in log, "the log shows the escapes")
+        q2 = wait_for(lambda: queue_file(gw, "deferred", "other"), 20, "the second job deferred")
+        check(b"too\\x20many\\x20lines" in open(q2, "rb").read() or
+              b"too many lines" in open(q2, "rb").read(), "an endless EHLO reply is refused")
+        ok = True
+    finally:
+        gw.cleanup(ok)
+
+
+def test():
+    if not os.path.exists(SMTP_SINK):
+        raise TestFailure("smtp-sink (Debian package postfix) is not installed")
+    srv = Servers()
+    try:
+        for case in (case_failover_clean_output, case_starttls_required,
+                     case_tempfail_then_recovery, case_lifetime_expiry,
+                     case_null_sender, case_hostile):
+            t0 = time.monotonic()
+            case(srv)
+            print("ok %s (%.1fs)" % (case.__name__, time.monotonic() - t0))
+    finally:
+        srv.stop()
+        shutil.rmtree(srv.dir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main(test)

@@ -1,0 +1,155 @@
+#!/usr/bin/env python3
+"""e2e_smtp_tls_auth - the smtp connector against an aiosmtpd upstream.
+
+The upstream offers STARTTLS (a certificate made here with openssl) and
+AUTH PLAIN/LOGIN.  Cases: delivery with STARTTLS required, certificate
+verified against our CA, AUTH that succeeds; three recipients of which
+the upstream refuses one with 550 5.1.1: the other two are delivered and
+one DSN (multipart/report, Final-Recipient, Status 5.1.1) for the third
+is relayed back to the sender through the same upstream; AUTH with a
+wrong password: deferred with the upstream's reason, nothing delivered.
+"""
+import email
+import glob
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from gwtest import Gateway, check, free_port, main, wait_for  # noqa: E402
+from e2e_smtp_relay import Servers, files  # noqa: E402
+
+
+def make_cert(d):
+    """A CA and a server certificate for 127.0.0.1 / upstream.test."""
+    ca_key, ca, key, csr, crt = (os.path.join(d, n) for n in
+                                 ("ca.key", "ca.pem", "srv.key", "srv.csr", "srv.pem"))
+    ext = os.path.join(d, "ext.cnf")
+    with open(ext, "w") as f:
+        f.write("subjectAltName=DNS:upstream.test,IP:127.0.0.1\n")
+    run = lambda *a: subprocess.run(a, check=True, capture_output=True, timeout=60)
+    run("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+        "-subj", "/CN=gatewayd test CA", "-keyout", ca_key, "-out", ca)
+    run("openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=upstream.test",
+        "-keyout", key, "-out", csr)
+    run("openssl", "x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key,
+        "-CAcreateserial", "-days", "2", "-extfile", ext, "-out", crt)
+    for p in (ca, key, crt):
+        os.chmod(p, 0o644)
+    return ca, crt, key
+
+
+def password_file(d, text):
+    p = os.path.join(d, "relay.pw")
+    with open(p, "w") as f:
+        f.write(text + "\n")
+    os.chmod(p, 0o600)  # read by init() as root, before the privilege drop
+    return p
+
+
+def gateway(name, port, ca, pwfile):
+    settings = {"hosts": "[127.0.0.1:%d]" % port, "helo": "gw.test",
+                "starttls": "required", "ca_file": ca, "verify_name": "upstream.test",
+                "auth": "{username: scanner, password_file: %s, mechanisms: [PLAIN, LOGIN]}" % pwfile,
+                "timeouts": "{connect: 3s, command: 5s}"}
+    conn = {"name": "relay", "type": "smtp", "settings": settings,
+            "retry": {"min_backoff": "1h", "max_backoff": "1h"}}
+    return Gateway(name, connectors=[conn])
+
+
+def case_auth_dsn(srv, tmp, ca, crt, key):
+    port = free_port()
+    out = srv.python("aiosmtpd", port, "--cert", crt, "--key", key,
+                     "--auth", "scanner:s3cret", "--reject", "bad@example.org")
+    gw = gateway("smtp-auth", port, ca, password_file(tmp, "s3cret")).start()
+    ok = False
+    try:
+        with gw.smtp() as s:
+            s.sendmail("sender@client.test", ["one@example.org", "bad@example.org",
+                                               "two@example.org"],
+                       b"From: sender@client.test\r\nSubject: three\r\n\r\nscan\r\n")
+        wait_for(lambda: len(files(out, "*.eml")) >= 2, 30, "the message and the DSN")
+        metas = [json.load(open(f)) for f in files(out, "*.json")]
+        msgs = [open(f, "rb").read() for f in files(out, "*.eml")]
+        first = metas[0]
+        check(sorted(first["to"]) == ["one@example.org", "two@example.org"],
+              "the two good recipients in one transaction: %r" % first)
+        check(first["tls"] and first["auth"] == "scanner", "over TLS, authenticated")
+        check(b"Subject: three" in msgs[0], "the message itself")
+        dsn_meta, dsn = metas[1], email.message_from_bytes(msgs[1])
+        check(dsn_meta["from"] in ("", "<>") and dsn_meta["to"] == ["sender@client.test"],
+              "the DSN goes from <> to the sender: %r" % dsn_meta)
+        check(dsn.get_content_type() == "multipart/report" and
+              dsn.get_param("report-type") == "delivery-status", "multipart/report")
+        parts = dsn.get_payload()
+        check([p.get_content_type() for p in parts] ==
+              ["text/plain", "message/delivery-status", "message/rfc822"],
+              "text, delivery-status and the original message")
+        status = msgs[1].decode("ascii", "replace")
+        check("Final-Recipient: rfc822; bad@example.org" in status, "Final-Recipient")
+        check("Action: failed" in status and "Status: 5.1.1" in status, "Action and Status")
+        check("Diagnostic-Code: smtp; 550 5.1.1" in status, "the upstream's reply")
+        check("one@example.org" not in status.split("message/delivery-status")[1]
+              .split("message/rfc822")[0], "only the failed recipient is reported")
+        check("Subject: three" in status, "the original message is attached")
+        check(len(files(out, "*.eml")) == 2, "exactly one DSN")
+        ok = True
+    finally:
+        gw.cleanup(ok)
+
+
+def case_auth_failure(srv, tmp, ca, crt, key):
+    port = free_port()
+    out = srv.python("aiosmtpd", port, "--cert", crt, "--key", key, "--auth", "scanner:s3cret")
+    d = os.path.join(tmp, "bad")
+    os.makedirs(d)
+    gw = gateway("smtp-authfail", port, ca, password_file(d, "wrong")).start()
+    ok = False
+    try:
+        with gw.smtp() as s:
+            s.sendmail("sender@client.test", ["one@example.org"], b"Subject: x\r\n\r\nx\r\n")
+        qf = wait_for(lambda: gw.spool_files("deferred/relay"), 20, "the job deferred")
+        text = open(qf[0], "rb").read()
+        check(b"authentication" in text and b"535" in text, "deferred with the AUTH failure: %r" % text)
+        check(files(out, "*.eml") == [], "nothing delivered")
+        ok = True
+    finally:
+        gw.cleanup(ok)
+
+
+def case_password_mode(tmp, ca):
+    p = password_file(os.path.join(tmp), "s3cret")
+    os.chmod(p, 0o644)
+    gw = gateway("smtp-pwmode", free_port(), ca, p)
+    r = subprocess.run([os.path.join(os.environ.get("GW_TOP_BUILDDIR", os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), "..")), "gatewayd", "gatewayd"),
+        "-n", "-c", gw.config], capture_output=True, text=True, timeout=30)
+    gw.start(wait_ready=False)
+    try:
+        wait_for(lambda: "others cannot read" in gw.read_log(), 20,
+                 "a world-readable password file refused")
+    finally:
+        gw.cleanup(True)
+    os.chmod(p, 0o600)
+    del r
+
+
+def test():
+    srv = Servers()
+    tmp = tempfile.mkdtemp(prefix="gw-tls-")
+    try:
+        ca, crt, key = make_cert(tmp)
+        case_auth_dsn(srv, tmp, ca, crt, key)
+        case_auth_failure(srv, tmp, ca, crt, key)
+        case_password_mode(tmp, ca)
+    finally:
+        srv.stop()
+        shutil.rmtree(srv.dir, ignore_errors=True)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main(test)

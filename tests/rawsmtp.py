@@ -1,0 +1,117 @@
+"""rawsmtp - helpers for the receiver's end-to-end tests: a raw SMTP
+client over a socket (optionally TLS), a test certificate, a SASL
+database.  Every wait is bounded."""
+import os
+import socket
+import ssl
+import subprocess
+import time
+
+from gwtest import TestFailure, run_user
+
+
+def make_cert(directory, cn="gw.test"):
+    """A self-signed certificate and key made now; returns (cert, key)."""
+    cert = os.path.join(directory, "cert-%s.pem" % cn)
+    key = os.path.join(directory, "key-%s.pem" % cn)
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                    "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=%s" % cn],
+                   check=True, capture_output=True, timeout=60)
+    os.chmod(key, 0o600)		# root only: the receiver reads it before the drop
+    return cert, key
+
+
+def make_sasldb(directory, users):
+    """A sasldb file made with saslpasswd2: {user: password}."""
+    db = os.path.join(directory, "sasldb2")
+    for user, password in users.items():
+        subprocess.run(["saslpasswd2", "-f", db, "-p", "-c", "-u", "gw.test", user],
+                       input=password.encode(), check=True, capture_output=True,
+                       timeout=30)
+    user = run_user()
+    if user:
+        import pwd
+        pw = pwd.getpwnam(user)
+        os.chown(db, 0, pw.pw_gid)
+        os.chmod(db, 0o640)
+    return db
+
+
+class Raw:
+    """A line-oriented SMTP client on a plain socket."""
+
+    def __init__(self, port, timeout=10, greet=True, prefix=b""):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.buf = b""
+        if prefix:
+            self.sock.sendall(prefix)
+        if greet:
+            code, text = self.reply()
+            if code != 220:
+                raise TestFailure("greeting: %d %r" % (code, text))
+
+    def send(self, data):
+        self.sock.sendall(data)
+
+    def line(self):
+        while b"\n" not in self.buf:
+            d = self.sock.recv(65536)
+            if not d:
+                raise EOFError("connection closed; have %r" % self.buf)
+            self.buf += d
+        line, self.buf = self.buf.split(b"\n", 1)
+        return line.rstrip(b"\r")
+
+    def reply(self):
+        """(code, full text) of one possibly multi-line reply."""
+        lines = []
+        while True:
+            l = self.line()
+            lines.append(l)
+            if len(l) < 4 or l[3:4] != b"-":
+                break
+        return int(lines[-1][:3]), b"\n".join(lines)
+
+    def cmd(self, line):
+        self.send(line.encode() + b"\r\n" if isinstance(line, str) else line + b"\r\n")
+        return self.reply()
+
+    def starttls(self):
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        self.sock = ctx.wrap_socket(self.sock)
+        self.buf = b""
+
+    def closed(self, timeout=5):
+        """True when the server closed the connection (EOF) within timeout."""
+        self.sock.settimeout(timeout)
+        try:
+            while True:
+                d = self.sock.recv(65536)
+                if not d:
+                    return True
+                self.buf += d
+        except (ConnectionResetError, BrokenPipeError):
+            return True
+        except socket.timeout:
+            return False
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+def spool_messages(gw):
+    """Every message file anywhere in the spool (tmp included)."""
+    out = []
+    for state in ("tmp", "incoming", "data", "queue", "active", "deferred", "hold", "failed"):
+        out += gw.spool_files(state)
+    return out
+
+
+def settle(gw, seconds=1.0):
+    """Give the router and worker time to move what arrived."""
+    time.sleep(seconds)
