@@ -73,6 +73,9 @@ ctl_read_stdin_ids(struct ctl_words *ids)
 	}
 }
 
+static int ctl_queue_ids(struct ctl *, int, char **, struct ctl_words *,
+    struct ctl_words *);
+
 /* ctl_queue_batches - send the action in batches of IDs; first error wins */
 static int
 ctl_queue_batches(struct ctl *ctl, struct ctl_words *fixed,
@@ -199,7 +202,7 @@ ctl_queue(struct ctl *ctl, int argc, char **argv)
 {
 	struct ctl_words fixed = { NULL, 0, 0 }, ids = { NULL, 0, 0 };
 	control_child_fn offline = NULL;
-	int i, fd, body = 0, stdin_used = 0;
+	int i, fd, rc, body = 0;
 
 	if (argc < 2) {
 		fprintf(stderr, "gatewayctl: queue: missing subcommand (list, "
@@ -229,21 +232,39 @@ ctl_queue(struct ctl *ctl, int argc, char **argv)
 	if (offline != NULL)
 		return ctl_request(ctl, fd, argc, argv, body);
 	close(fd);
+	rc = ctl_queue_ids(ctl, argc, argv, &fixed, &ids);
+	free(fixed.v);
+	for (i = 0; i < (int)ids.n; i++)
+		free(ids.v[i]);
+	free(ids.v);
+	return rc;
+}
+
+/* ctl_queue_ids - split arguments into the fixed words and the queue IDs */
+static int
+ctl_queue_ids(struct ctl *ctl, int argc, char **argv, struct ctl_words *fixedp,
+    struct ctl_words *idsp)
+{
+	int i, stdin_used = 0;
+	char *s;
+
 	for (i = 0; i < argc; i++) {
 		int is_opt_val = i > 0 && strcmp(argv[i - 1], "--connector") == 0;
 
 		if (i < 2 || strncmp(argv[i], "--", 2) == 0 || is_opt_val ||
 		    strcmp(argv[i], "ALL") == 0)
-			words_add(&fixed, argv[i]);
+			words_add(fixedp, argv[i]);
 		else if (strcmp(argv[i], "-") == 0) {
-			if (stdin_used++ || ctl_read_stdin_ids(&ids) == -1)
+			if (stdin_used++ || ctl_read_stdin_ids(idsp) == -1)
 				return EX_DATAERR;
-		} else
-			words_add(&ids, argv[i]);
+		} else if ((s = strdup(argv[i])) == NULL)
+			return EX_OSERR;
+		else
+			words_add(idsp, s);	/* owned, like the stdin ones */
 	}
-	if (stdin_used && ids.n == 0) {
+	if (stdin_used && idsp->n == 0) {
 		fprintf(stderr, "gatewayctl: no queue IDs on standard input\n");
 		return EX_NOINPUT;
 	}
-	return ctl_queue_batches(ctl, &fixed, &ids);
+	return ctl_queue_batches(ctl, fixedp, idsp);
 }
