@@ -65,6 +65,8 @@ bounce_select(const struct bounce_opts *o, const struct envelope *job,
 		notify = envelope_rcpt_param(r, BOUNCE_PARAM_NOTIFY);
 		if (sent != NULL && strcmp(sent, "delayed") != 0)
 			continue;	/* a final notice went already */
+		if (envelope_rcpt_param(r, BOUNCE_PARAM_FAILED_OVER) != NULL)
+			continue;	/* another connector has it now */
 		if (r->state == RCPT_FAILED &&
 		    bounce_notify_has(o, notify, "FAILURE"))
 			actions[i] = BOUNCE_FAILED;

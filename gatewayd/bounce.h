@@ -11,7 +11,9 @@
  * marked "param dsn-sent <action>" so none is reported twice.  Mail from
  * the null sender is never bounced: its failures go to the postmaster
  * (when configured, headers only, and never when the postmaster is the
- * failed recipient) or are dropped with a log line.
+ * failed recipient) or are dropped with a log line.  A failed recipient
+ * handed to its failover connector ("param failed-over", failover.h) gets
+ * no notice from this job.
  */
 #ifndef GW_BOUNCE_H
 #define GW_BOUNCE_H
@@ -26,6 +28,7 @@
 #define BOUNCE_PARAM_SENT	"dsn-sent"
 #define BOUNCE_PARAM_NOTIFY	"notify"
 #define BOUNCE_PARAM_ORCPT	"orcpt"
+#define BOUNCE_PARAM_FAILED_OVER "failed-over"	/* failover.h: no notice */
 #define BOUNCE_INSTANCE_ROUTER	0xff	/* spool_qid_new instance of the router */
 #define BOUNCE_INSTANCE_WORKER	0x80	/* workers use 0x80..0xfe */
 

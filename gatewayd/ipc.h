@@ -23,7 +23,7 @@ enum ipc_type {
 	IPC_READY = 1,		/* child -> master: started and ready */
 	IPC_SHUTDOWN,		/* master -> child: stop gracefully */
 	IPC_MSG_NEW,		/* receiver -> master -> router: qid... */
-	IPC_JOB_NEW,		/* router -> master -> worker: connector, qid... */
+	IPC_JOB_NEW,		/* router (or a worker: failover) -> master -> worker: connector, qid... */
 	IPC_RECV_STATS,		/* receiver -> master: counter deltas, "key=N" strings (stats.h) */
 	IPC_PAUSE,		/* master -> receiver (stop accepting mail) or worker (stop delivering) */
 	IPC_RESUME,		/* master -> receiver or worker: undo IPC_PAUSE */

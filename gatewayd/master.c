@@ -398,12 +398,14 @@ master_ipc(struct ipc *ipc, const struct ipc_frame *f, void *arg)
 		master_forward(f, ROLE_ROUTER, NULL);
 		break;
 	case IPC_JOB_NEW:
-		if (c->role != ROLE_ROUTER)
+		/* workers announce failover jobs (failover.h) */
+		if (c->role != ROLE_ROUTER && c->role != ROLE_WORKER)
 			fatalx("JOB_NEW from a %s", master_role_name(c->role));
 		if (ipc_strings(f, sv, 1) == -1 && f->len == 0)
-			fatalx("empty JOB_NEW from the router");
+			fatalx("empty JOB_NEW from a %s", master_role_name(c->role));
 		if (f->len == 0 || memchr(f->data, '\0', f->len) == NULL)
-			fatalx("malformed JOB_NEW from the router");
+			fatalx("malformed JOB_NEW from a %s",
+			    master_role_name(c->role));
 		master_forward(f, ROLE_WORKER, (const char *)f->data);
 		break;
 	case IPC_RECV_STATS:

@@ -401,7 +401,8 @@ rules_deliver_one(struct rules_run *run, const struct cfg_rule *rule,
 	    n = n->next)
 		if (n->type == GW_NODE_SCALAR && n->key != NULL)
 			rules_set(r, n->key, n->value);
-	rules_set(r, "failover", rule->failover);
+	if (rule->failover != NULL && strcmp(rule->failover, connector) != 0)
+		rules_set(r, "failover", rule->failover);
 	if (rule->hold != NULL)
 		rules_set(r, "hold", rule->name);
 	return r;

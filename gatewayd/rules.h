@@ -17,7 +17,8 @@
  * that they are bounced and never dropped.  Recipient parameters set here
  * (the connector sees them with gw_rcpt_param): type, fax, name, company,
  * flags (one-off formats), directive, channel, the rule's params, failover
- * (connector to re-route to after a permanent failure), hold (rule name;
+ * (connector to re-route to after a permanent failure, failover.h; not set
+ * for a fan-out recipient of that connector itself), hold (rule name;
  * the spool parks such a job in hold/), original (address before a lookup).
  */
 #ifndef GW_RULES_H

@@ -224,6 +224,10 @@ rc_names(const struct cfg *cfg, const struct cfg_rule *r, const char **key,
 		return rc_err(key, r->failover ? "failover" : "params", msg, len,
 		    "rule '%s': %s only go with connector or connectors",
 		    r->name, r->failover ? "failover" : "params");
+	if (r->failover != NULL && r->connector != NULL &&
+	    strcmp(r->failover, r->connector) == 0)
+		return rc_err(key, "failover", msg, len, "rule '%s': failover "
+		    "names the rule's own connector '%s'", r->name, r->failover);
 	return 0;
 }
 

@@ -35,6 +35,7 @@
 #include "capi.h"
 #include "cfg.h"
 #include "envelope.h"
+#include "failover.h"
 #include "ipc.h"
 #include "loader.h"
 #include "log.h"
@@ -64,6 +65,7 @@ struct worker_rep {
 	int outcome;
 	time_t next_attempt;
 	char dsn[SPOOL_QID_LEN + 1];	/* a DSN injected for the job, or "" */
+	struct failover_handoff fo[FAILOVER_MAX];	/* jobs for other workers */
 };
 
 struct worker_child {
@@ -193,6 +195,9 @@ worker_log_rcpt(const struct worker *w, const struct envelope *env,
 	char addr[512], text[1100];
 	const char *status;
 
+	if (r->state == RCPT_FAILED &&
+	    envelope_rcpt_param(r, FAILOVER_PARAM_DONE) != NULL)
+		return;		/* failover.c logged the hand-off */
 	status = r->state == RCPT_DONE ? "sent" :
 	    r->state == RCPT_FAILED ? "failed" : "deferred";
 	log_clean(addr, sizeof(addr), r->addr, strlen(r->addr));
@@ -201,6 +206,29 @@ worker_log_rcpt(const struct worker *w, const struct envelope *env,
 	log_info("%s: to=<%s>, connector=%s, status=%s (%d %s %s), "
 	    "attempts=%u", env->id, addr, w->name, status, r->code,
 	    r->status, text, env->attempts);
+}
+
+/*
+ * worker_failover - hand permanently failed recipients to the failover
+ * connector of their rule (failover.h); a hand-off that could not be
+ * written defers its recipients, so the job is tried again
+ */
+static enum worker_outcome
+worker_failover(struct worker *w, struct envelope *env,
+    enum worker_outcome out, struct failover_handoff *fo)
+{
+	size_t ndef = 0;
+
+	if (out == WORKER_DONE)
+		return out;
+	(void)failover_job(w->cfg, w->spool, w->name, env, w->instance, fo,
+	    FAILOVER_MAX, &ndef);
+	if (ndef == 0 || out == WORKER_DEFERRED)
+		return out;
+	worker_last_error(env, RCPT_DEFERRED);
+	env->next_attempt = time(NULL) + worker_backoff(&w->conn->retry,
+	    env->attempts);
+	return WORKER_DEFERRED;
 }
 
 /* worker_bounce_opts - how this worker writes its DSNs */
@@ -351,6 +379,7 @@ worker_deliver(struct worker *w, const struct worker_req *req,
 		w->ld.conn->deliver(w->ctx, &job.env, &job.msg);
 	capi_job_results(&job, &env);
 	out = worker_settle(w, &env, time(NULL));
+	out = worker_failover(w, &env, out, rep->fo);
 	for (i = 0; i < job.nrcpt; i++)
 		worker_log_rcpt(w, &env, job.rcpts[i].rcpt);
 	capi_job_free(&job);
@@ -512,6 +541,30 @@ worker_notify_dsn(struct worker *w, const char *dsn)
 		    "it at its next scan)", dsn);
 }
 
+/* worker_notify_failover - tell the workers of failover jobs (through the master) */
+static void
+worker_notify_failover(struct worker *w, struct failover_handoff *fo)
+{
+	const char *strv[3];
+	size_t i;
+
+	for (i = 0; i < FAILOVER_MAX; i++) {
+		fo[i].connector[sizeof(fo[i].connector) - 1] = '\0';
+		fo[i].qid[SPOOL_QID_LEN] = '\0';
+		if (!spool_name_valid(fo[i].connector) ||
+		    !spool_qid_valid(fo[i].qid))
+			continue;
+		strv[0] = fo[i].connector;
+		strv[1] = fo[i].qid;
+		strv[2] = NULL;
+		if (w->ipc == NULL || ipc_send_strings(w->ipc, IPC_JOB_NEW,
+		    strv) == -1)
+			log_warnx("%s: cannot notify worker %s of its failover "
+			    "job (it finds it at its next scan)", fo[i].qid,
+			    fo[i].connector);
+	}
+}
+
 /* worker_spawn - fork the delivery child of slot i */
 static int
 worker_spawn(struct worker *w, int i)
@@ -560,6 +613,7 @@ worker_spawn(struct worker *w, int i)
 static void
 worker_crash_job(struct worker *w, const char *qid, const char *reason)
 {
+	struct failover_handoff fo[FAILOVER_MAX];
 	char dsn[SPOOL_QID_LEN + 1];
 	struct envelope env;
 	enum worker_outcome out;
@@ -567,6 +621,7 @@ worker_crash_job(struct worker *w, const char *qid, const char *reason)
 	size_t i;
 	int fd;
 
+	memset(fo, 0, sizeof(fo));
 	if (worker_load(w, qid, &env, &fd, &off) == -1)
 		return;		/* not claimed yet, or settled already */
 	for (i = 0; i < env.nrcpt; i++) {
@@ -581,6 +636,7 @@ worker_crash_job(struct worker *w, const char *qid, const char *reason)
 		r->text = xstrdup(reason);
 	}
 	out = worker_settle(w, &env, time(NULL));
+	out = worker_failover(w, &env, out, fo);
 	for (i = 0; i < env.nrcpt; i++)
 		if (env.rcpt[i].state != RCPT_DONE &&
 		    strncmp(env.rcpt[i].text ? env.rcpt[i].text : "", reason,
@@ -592,6 +648,7 @@ worker_crash_job(struct worker *w, const char *qid, const char *reason)
 	if (out == WORKER_DEFERRED)
 		worker_heap_push(w, qid, env.next_attempt);
 	worker_notify_dsn(w, dsn);
+	worker_notify_failover(w, fo);
 	envelope_clear(&env);
 }
 
@@ -668,6 +725,7 @@ worker_child_event(evutil_socket_t fd, short ev, void *arg)
 	rep.qid[SPOOL_QID_LEN] = '\0';
 	rep.dsn[SPOOL_QID_LEN] = '\0';
 	worker_notify_dsn(w, rep.dsn);
+	worker_notify_failover(w, rep.fo);
 	c->busy = 0;
 	if (c->job.from != SPOOL_FAILED)
 		worker_count(w, rep.outcome);

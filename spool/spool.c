@@ -1052,6 +1052,145 @@ spool_incoming_open(struct spool *sp, const char *qid, struct envelope *env,
 	return 0;
 }
 
+/* ---- failover: a job's recipients handed to another connector ---- */
+
+/* spool_failover_state - queue/, or hold/ when a pending rcpt says "hold" */
+static enum spool_state
+spool_failover_state(const struct envelope *job)
+{
+	size_t i;
+
+	for (i = 0; i < job->nrcpt; i++)
+		if (job->rcpt[i].state == RCPT_PENDING &&
+		    envelope_rcpt_param(&job->rcpt[i], "hold") != NULL)
+			return SPOOL_HOLD;
+	return SPOOL_QUEUE;
+}
+
+/*
+ * spool_failover_copy - the message under a new queue ID: a copy of
+ * data/<src> with its envelope's id rewritten, as data/<id>.<connector>
+ * (fsynced).  The new ID keeps the message's files consistent with it
+ * (gatewayctl requeue links data back to incoming/<id>).
+ */
+static int
+spool_failover_copy(struct spool *sp, const char *src, const struct envelope *job,
+    char *err, size_t errlen)
+{
+	char name[SPOOL_QID_LEN + SPOOL_NAME_MAX + 2], buf[SPOOL_BUFSIZE / 4];
+	struct spool_msg *m = NULL;
+	struct envelope menv;
+	off_t off;
+	ssize_t n;
+	int fd;
+
+	memset(&menv, 0, sizeof(menv));
+	if (spool_data_name(name, sizeof(name), job->id, job->connector) == -1) {
+		spool_seterr(err, errlen, "%s: connector name too long", job->id);
+		return -1;
+	}
+	if ((fd = spool_open_read(sp->fd[D_DATA], src, src, &menv, &off, err,
+	    errlen)) == -1)
+		return -1;
+	memcpy(menv.id, job->id, sizeof(menv.id));
+	if ((m = spool_msg_create(sp, &menv, err, errlen)) == NULL)
+		goto fail;
+	while ((n = pread(fd, buf, sizeof(buf), off)) != 0) {
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 || spool_msg_write(m, buf, (size_t)n) == -1)
+			goto fail;
+		off += n;
+	}
+	if (spool_msg_flush(m) == -1 || fsync(m->fd) == -1 ||
+	    linkat(sp->fd[D_TMP], m->qid, sp->fd[D_DATA], name, 0) == -1)
+		goto fail;
+	spool_msg_abort(m);	/* the tmp/ name; data/ keeps the inode */
+	spool_close_keep(fd);
+	envelope_clear(&menv);
+	return 0;
+fail:
+	if (m != NULL)
+		spool_seterr(err, errlen, "copy of data/%s: %s", src,
+		    strerror(errno));
+	spool_msg_abort(m);
+	spool_close_keep(fd);
+	envelope_clear(&menv);
+	return -1;
+}
+
+/*
+ * spool_failover_data - the data link of the new job: data/<qid>.<from>
+ * linked as data/<qid>.<to>, or, when <to> already has a job or data of
+ * that queue ID, a copy under a new one (job->id is changed).
+ */
+static int
+spool_failover_data(struct spool *sp, const char *from, struct envelope *job,
+    unsigned int instance, char *err, size_t errlen)
+{
+	char src[SPOOL_QID_LEN + SPOOL_NAME_MAX + 2];
+	char dst[SPOOL_QID_LEN + SPOOL_NAME_MAX + 2];
+
+	if (spool_data_name(src, sizeof(src), job->id, from) == -1 ||
+	    spool_data_name(dst, sizeof(dst), job->id, job->connector) == -1) {
+		spool_seterr(err, errlen, "%s: connector name too long", job->id);
+		return -1;
+	}
+	if (!spool_job_elsewhere(sp, job->id, job->connector, SPOOL_NSTATES)) {
+		if (linkat(sp->fd[D_DATA], src, sp->fd[D_DATA], dst, 0) == 0)
+			return 0;
+		if (errno != EEXIST) {
+			spool_seterr(err, errlen, "link data/%s: %s", dst,
+			    strerror(errno));
+			return -1;
+		}
+	}
+	spool_qid_new(instance, job->id);
+	return spool_failover_copy(sp, src, job, err, errlen);
+}
+
+/* spool_job_failover - write a failover job durably (spool.h) */
+int
+spool_job_failover(struct spool *sp, const char *from, struct envelope *job,
+    unsigned int instance, char *err, size_t errlen)
+{
+	char qid[SPOOL_QID_LEN + 1], name[SPOOL_QID_LEN + SPOOL_NAME_MAX + 2];
+	enum spool_state to;
+	int fd;
+
+	if (spool_job_check(job, job->id, NULL) == -1 ||
+	    !spool_qid_valid(job->id) || !spool_name_valid(from) ||
+	    strcmp(from, job->connector) == 0 || job->nrcpt == 0) {
+		errno = EINVAL;
+		spool_seterr(err, errlen, "invalid failover job");
+		return -1;
+	}
+	to = spool_failover_state(job);
+	if ((fd = spool_fd(sp, to, job->connector)) == -1) {
+		spool_seterr(err, errlen, "%s/%s: %s", spool_state_name(to),
+		    job->connector, strerror(errno));
+		return -1;
+	}
+	memcpy(qid, job->id, sizeof(qid));
+	if (spool_failover_data(sp, from, job, instance, err, errlen) == -1) {
+		memcpy(job->id, qid, sizeof(qid));
+		return -1;
+	}
+	if (spool_write_job(sp, job, fd, 1, (time_t)-1, err, errlen) == -1) {
+		if (spool_data_name(name, sizeof(name), job->id,
+		    job->connector) == 0)
+			spool_unlink_keep(sp->fd[D_DATA], name);
+		memcpy(job->id, qid, sizeof(qid));
+		return -1;
+	}
+	if (fsync(sp->fd[D_DATA]) == -1 || fsync(fd) == -1) {
+		spool_seterr(err, errlen, "fsync of the failover job %s: %s",
+		    job->id, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 /* ---- worker ---- */
 
 /* spool_job_state_ok - a per-connector job state */

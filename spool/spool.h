@@ -147,6 +147,21 @@ int spool_job_update(struct spool *, const char *connector, const char *qid,
 int spool_job_move(struct spool *, const char *connector, const char *qid,
     enum spool_state from, enum spool_state to);
 
+/*
+ * Failover: hand recipients of the active job (from, job->id) to another
+ * connector.  job is a job envelope for job->connector with only those
+ * recipients.  Links data/<qid>.<from> as data/<qid>.<connector> and
+ * writes the job into queue/<connector>/ (hold/ when a pending recipient
+ * has the parameter "hold"); when that connector already has a job or
+ * data of this queue ID (the message fanned out to it), the message is
+ * copied under a new queue ID made with spool_qid_new(instance), written
+ * into job->id.  Durable (files and directories fsynced) when it returns
+ * 0.  -1 with err: nothing was handed over, except after a failed final
+ * fsync, when the job may still be delivered (at least once).
+ */
+int spool_job_failover(struct spool *, const char *from, struct envelope *job,
+    unsigned int instance, char *err, size_t errlen);
+
 /* ---- scanning and recovery ---- */
 
 /*

@@ -93,6 +93,22 @@ START_TEST(select_default_notify)
 }
 END_TEST
 
+/* A failed recipient handed to its failover connector gets no notice. */
+START_TEST(select_failed_over)
+{
+	enum bounce_action a[3];
+	struct envelope e;
+
+	job(&e);
+	ck_assert_uint_eq(bounce_select(&opts, &e, 1700000100, a), 1);
+	ck_assert_int_eq(a[1], BOUNCE_FAILED);
+	envelope_rcpt_set_param(&e.rcpt[1], BOUNCE_PARAM_FAILED_OVER, "b");
+	ck_assert_uint_eq(bounce_select(&opts, &e, 1700000100, a), 0);
+	ck_assert_int_eq(a[1], BOUNCE_NONE);
+	envelope_clear(&e);
+}
+END_TEST
+
 START_TEST(select_delay)
 {
 	struct bounce_opts o = opts;
@@ -186,6 +202,7 @@ bounce_suite(void)
 	TCase *tc = tcase_create("dsn");
 
 	tcase_add_test(tc, select_default_notify);
+	tcase_add_test(tc, select_failed_over);
 	tcase_add_test(tc, select_delay);
 	tcase_add_test(tc, compose_structure);
 	tcase_add_test(tc, compose_headers_only);

@@ -182,6 +182,12 @@ static const struct bad_case bad_cases[] = {
 	  "rule 'a' names unknown connector 'nowhere'" },
 	{ "  - { name: a, connector: relay, failover: nowhere }\n",
 	  "rule 'a' names unknown connector 'nowhere'" },
+	{ "  - { name: a, connector: relay, failover: relay }\n",
+	  "rule 'a': failover names the rule's own connector 'relay'" },
+	{ "  - { name: a, reject: \"550 no\", failover: relay }\n",
+	  "rule 'a': failover only go with connector or connectors" },
+	{ "  - { name: a, hold: relay, failover: archive }\n",
+	  "rule 'a': failover only go with connector or connectors" },
 	{ "  - { name: a, hold: nowhere }\n",
 	  "rule 'a' names unknown connector 'nowhere'" },
 	{ "  - { name: a, lookup: nope }\n", "rule 'a' names unknown lookup 'nope'" },
@@ -380,7 +386,7 @@ static const char route_cfg[] =
     "  - { name: scan, recipient: \"scan@gw.test\", directive: true }\n"
     "  - { name: faxes, type: fax, connector: fax, params: { output_name: fx }, failover: archive }\n"
     "  - { name: held, recipient: \"review@gw.test\", hold: archive }\n"
-    "  - { name: mail, recipient: \"*@example.com\", connectors: [relay, archive] }\n";
+    "  - { name: mail, recipient: \"*@example.com\", connectors: [relay, archive], failover: archive }\n";
 
 /* find_job - the job of a connector, or NULL */
 static struct envelope *
@@ -440,6 +446,7 @@ START_TEST(route_actions)
 	ck_assert_str_eq(j->rcpt[2].addr, "operator@example.com");
 	ck_assert_str_eq(j->rcpt[3].addr, "ap@example.com");
 	ck_assert_str_eq(envelope_rcpt_param(&j->rcpt[3], "directive"), d.id);
+	ck_assert_str_eq(envelope_rcpt_param(&j->rcpt[0], "failover"), "archive");
 	/* fax with the display name, the rule params and failover */
 	ck_assert_ptr_nonnull(j = find_job(jobs, n, "fax"));
 	ck_assert_str_eq(envelope_rcpt_param(&j->rcpt[0], "fax"), "1603555");
@@ -449,6 +456,9 @@ START_TEST(route_actions)
 	/* the held job and the directive's folder recipient share archive */
 	ck_assert_ptr_nonnull(j = find_job(jobs, n, "archive"));
 	ck_assert_uint_eq(j->nrcpt, 5);	/* + alice, bob, operator (mail rule) */
+	ck_assert_str_eq(j->rcpt[0].addr, "alice@example.com");
+	/* fan-out: no failover from archive to archive itself */
+	ck_assert_ptr_null(envelope_rcpt_param(&j->rcpt[0], "failover"));
 	ck_assert_str_eq(j->rcpt[3].addr, "invoices@gw.test");
 	ck_assert_str_eq(envelope_rcpt_param(&j->rcpt[3], "directive"), d.id);
 	ck_assert_str_eq(envelope_rcpt_param(&j->rcpt[4], "hold"), "held");

@@ -672,6 +672,111 @@ START_TEST(test_route_errors)
 }
 END_TEST
 
+/* fo_job - a failover job of env for connector: rcpt i only, pending */
+static void
+fo_job(struct envelope *job, const struct envelope *env, const char *connector,
+    size_t i)
+{
+	struct envelope one = *env;	/* read by envelope_copy only */
+
+	one.rcpt = &env->rcpt[i];
+	one.nrcpt = 1;
+	memset(job, 0, sizeof(*job));
+	envelope_copy(job, &one);
+	job->kind = ENVELOPE_JOB;
+	job->connector = strdup(connector);
+}
+
+/* Failover: a job's recipients handed to another connector's queue. */
+START_TEST(test_failover)
+{
+	struct envelope env, fo, fo2, got;
+	struct stat a, b;
+	char buf[256], *text;
+	size_t len;
+	off_t off;
+	int dfd;
+
+	ck_assert_int_eq(spool_connector_init(sp, "fax", (uid_t)-1, (gid_t)-1,
+	    err, sizeof(err)), 0);
+	put(&env);
+	route2(&env);		/* relay and archive */
+	ck_assert_int_eq(spool_job_claim(sp, "relay", env.id, SPOOL_QUEUE), 0);
+	/* the common case: a hard link and the same queue ID */
+	fo_job(&fo, &env, "fax", 0);
+	if (spool_job_failover(sp, "relay", &fo, 9, err, sizeof(err)) != 0)
+		ck_abort_msg("spool_job_failover: %s", err);
+	ck_assert_str_eq(fo.id, env.id);
+	ck_assert(exists("queue/fax/%s", env.id));
+	ck_assert_int_eq(stat(path("data/%s.relay", env.id), &a), 0);
+	ck_assert_int_eq(stat(path("data/%s.fax", env.id), &b), 0);
+	ck_assert_uint_eq(a.st_ino, b.st_ino);
+	ck_assert_int_eq(spool_job_read(sp, SPOOL_QUEUE, "fax", env.id, &got,
+	    err, sizeof(err)), 0);
+	ck_assert_str_eq(got.connector, "fax");
+	ck_assert_uint_eq(got.nrcpt, 1);
+	ck_assert_str_eq(got.rcpt[0].addr, "a@example.com");
+	envelope_clear(&got);
+	/* archive already has a job of this message: a copy, a new ID */
+	fo_job(&fo2, &env, "archive", 1);
+	if (spool_job_failover(sp, "relay", &fo2, 9, err, sizeof(err)) != 0)
+		ck_abort_msg("spool_job_failover: %s", err);
+	ck_assert_str_ne(fo2.id, env.id);
+	ck_assert(spool_qid_valid(fo2.id));
+	ck_assert(exists("queue/archive/%s", env.id));	/* untouched */
+	ck_assert(exists("queue/archive/%s", fo2.id));
+	ck_assert_int_eq(stat(path("data/%s.archive", fo2.id), &b), 0);
+	ck_assert_uint_ne(a.st_ino, b.st_ino);
+	ck_assert_uint_eq(b.st_nlink, 1);
+	text = slurp(path("data/%s.archive", fo2.id), &len);
+	snprintf(buf, sizeof(buf), "\nid %s\n", fo2.id);
+	ck_assert_ptr_nonnull(strstr(text, buf));
+	ck_assert_int_eq(strcmp(text + len - (sizeof(body1) - 1), body1), 0);
+	free(text);
+	ck_assert_int_eq(count("tmp"), 0);
+	ck_assert_int_eq(spool_job_claim(sp, "archive", fo2.id, SPOOL_QUEUE), 0);
+	ck_assert_int_eq(spool_job_load(sp, "archive", fo2.id, &got, &dfd, &off,
+	    err, sizeof(err)), 0);
+	ck_assert_int_eq(read(dfd, buf, sizeof(buf)), (ssize_t)sizeof(body1) - 1);
+	ck_assert_mem_eq(buf, body1, sizeof(body1) - 1);
+	ck_assert_str_eq(got.rcpt[0].addr, "b@example.com");
+	close(dfd);
+	envelope_clear(&got);
+	ck_assert_int_eq(spool_job_done(sp, "archive", fo2.id), 0);
+	envelope_clear(&fo2);
+	/* a pending recipient with "hold" parks the job, like spool_route */
+	envelope_clear(&fo);
+	fo_job(&fo, &env, "fax", 1);
+	envelope_rcpt_set_param(&fo.rcpt[0], "hold", "rule");
+	ck_assert_int_eq(spool_job_claim(sp, "fax", env.id, SPOOL_QUEUE), 0);
+	ck_assert_int_eq(spool_job_done(sp, "fax", env.id), 0);
+	ck_assert_int_eq(spool_job_failover(sp, "relay", &fo, 9, err,
+	    sizeof(err)), 0);
+	ck_assert_str_eq(fo.id, env.id);
+	ck_assert(exists("hold/fax/%s", env.id));
+	ck_assert(!exists("queue/fax/%s", env.id));
+	envelope_clear(&fo);
+	/* errors: to itself, no such source data; nothing is left behind */
+	fo_job(&fo, &env, "relay", 0);
+	ck_assert_int_eq(spool_job_failover(sp, "relay", &fo, 9, err,
+	    sizeof(err)), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	envelope_clear(&fo);
+	ck_assert_int_eq(spool_job_done(sp, "relay", env.id), 0);
+	fo_job(&fo, &env, "fax", 0);
+	ck_assert_int_eq(spool_job_claim(sp, "fax", env.id, SPOOL_HOLD), 0);
+	ck_assert_int_eq(spool_job_done(sp, "fax", env.id), 0);
+	ck_assert_int_eq(spool_job_failover(sp, "relay", &fo, 9, err,
+	    sizeof(err)), -1);
+	ck_assert_int_eq(errno, ENOENT);
+	ck_assert_str_eq(fo.id, env.id);
+	ck_assert_int_eq(count("queue/fax"), 0);
+	ck_assert(!exists("data/%s.fax", env.id));
+	envelope_clear(&fo);
+	envelope_clear(&env);
+}
+END_TEST
+
 #define NQID	100000
 
 START_TEST(test_qid_order)
@@ -924,6 +1029,7 @@ spool_suite(void)
 	tcase_add_test(tc, test_recover_active);
 	tcase_add_test(tc, test_route_idempotent);
 	tcase_add_test(tc, test_route_errors);
+	tcase_add_test(tc, test_failover);
 	tcase_add_test(tc, test_qid_order);
 	tcase_add_test(tc, test_qid_threads);
 	tcase_add_test(tc, test_open_refuses);
