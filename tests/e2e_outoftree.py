@@ -3,7 +3,8 @@
 running gateway.
 
 `make install DESTDIR=<tmp>` must install <gatewayd/connector.h>,
-gatewayd-connector.pc and the four man pages.  The test writes mine.c, a
+gatewayd-connector.pc and the four man pages; the minimal connector of
+the installed gatewayd-connector(3) must build and load.  The test writes mine.c, a
 tiny connector that stores each message with its envelope in a directory
 named in its settings, and compiles it with only
 `pkg-config --cflags gatewayd-connector` against the installed header
@@ -190,6 +191,16 @@ def install(destdir):
     return header, pc
 
 
+def man_example(destdir):
+    """The minimal connector of the installed gatewayd-connector(3)."""
+    with open(find_one(destdir, "man/man3/gatewayd-connector.3")) as f:
+        text = f.read()
+    m = re.search(r"^(#include <gatewayd/connector.h>\n.*?^GW_CONNECTOR_DEFINE\(.*?\);\n)",
+                  text, re.S | re.M)
+    check(m is not None, "gatewayd-connector(3) has a minimal connector")
+    return m.group(1).replace("\\e", "\\")
+
+
 def pkg_config(pcdir, *args, env_extra=None):
     env = dict(sub_env(), PKG_CONFIG_PATH=pcdir, **(env_extra or {}))
     r = subprocess.run(["pkg-config"] + list(args) + ["gatewayd-connector"],
@@ -280,6 +291,7 @@ def test():
     os.chmod(work, 0o755)
     destdir = os.path.join(work, "destdir")
     header, pc = install(destdir)
+    example = man_example(destdir)
     flags = cflags(destdir, pc)
     abi = int(re.search(r"#define GW_CONNECTOR_ABI_VERSION (\d+)u", open(header).read()).group(1))
     src = os.path.join(work, "mine.c")
@@ -287,6 +299,9 @@ def test():
         f.write(MINE_C)
     build(flags, src, os.path.join(work, "mine.so"))
     build(flags, src, os.path.join(work, "alien.so"), ["MINE_FOREIGN_ABI"])
+    with open(os.path.join(work, "example.c"), "w") as f:
+        f.write(example)
+    build(flags, os.path.join(work, "example.c"), os.path.join(work, "example.so"))
 
     gw = Gateway("oot")
     cdir = os.path.join(gw.dir, "connectors")
@@ -315,7 +330,14 @@ def test():
         check(c.get("mine", {}).get("status") == "ok" and c["mine"]["version"] == "1.2.3" and
               c["mine"]["abi"] == abi and c["mine"]["used_by"] == "-", "mine listed: %s" % c)
 
-        # Configure an instance of it, reload, and it delivers.
+        # The man page's example builds and loads too.
+        dst = os.path.join(cdir, "example.so")
+        shutil.copy(os.path.join(work, "example.so"), dst)
+        os.chmod(dst, 0o755)
+        c = connectors(gw)
+        check(c["example"]["status"] == "ok" and c["example"]["version"] == "1.0", "example: %s" % c)
+
+        # Configure an instance of mine, reload, and it delivers.
         custom = {"name": "custom", "type": "mine", "settings": {"dir": outdir}}
         rules = [{"name": "mine", "recipient": "mine*@gw.test", "connector": "custom"},
                  {"name": "all", "connector": "archive"}]
