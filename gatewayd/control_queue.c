@@ -80,32 +80,61 @@ queue_match(const struct control_req *req, const struct envelope *env,
 	return 0;
 }
 
-/* queue_json - one JSON Lines record (postqueue -j fields and more) */
+/* queue_json_result - "451 4.2.0 text": a recipient's last result */
+static void
+queue_json_result(FILE *fp, const struct envelope_rcpt *r)
+{
+	char buf[1200];
+
+	if (r->code == 0)
+		snprintf(buf, sizeof(buf), "%.1000s", r->text ? r->text : "");
+	else
+		snprintf(buf, sizeof(buf), "%d%s%s %.1000s", r->code,
+		    r->status[0] ? " " : "", r->status, r->text ? r->text : "");
+	control_json_str(fp, buf);
+}
+
+/*
+ * queue_json - one JSON Lines record: the fields of postqueue -j
+ * (queue_name, queue_id, arrival_time, message_size, forced_expire,
+ * sender, recipients[].address, recipients[].delay_reason) and more.
+ * As there, delay_reason is present only for a recipient still waiting
+ * after a failed attempt; next_attempt is 0 unless the job is deferred.
+ */
 static void
 queue_json(FILE *fp, enum spool_state st, const char *connector,
     const struct envelope *env, time_t next)
 {
+	const struct envelope_rcpt *r;
 	size_t i;
 
 	fprintf(fp, "{\"queue_name\":\"%s\",\"queue_id\":\"%s\","
 	    "\"connector\":", spool_state_name(st), env->id);
 	control_json_str(fp, connector ? connector : "");
 	fprintf(fp, ",\"arrival_time\":%ld,\"message_size\":%lld,"
-	    "\"attempts\":%u,\"next_attempt\":%ld,\"sender\":",
-	    (long)(env->arrival_us / 1000000), (long long)env->size,
-	    env->attempts, (long)next);
+	    "\"forced_expire\":false,\"attempts\":%u,\"next_attempt\":%ld,"
+	    "\"sender\":", (long)(env->arrival_us / 1000000),
+	    (long long)env->size, env->attempts, (long)next);
 	control_json_str(fp, env->from);
 	fputs(",\"last_error\":", fp);
 	control_json_str(fp, env->last_error);
 	fputs(",\"recipients\":[", fp);
 	for (i = 0; i < env->nrcpt; i++) {
+		r = &env->rcpt[i];
 		fputs(i ? ",{\"address\":" : "{\"address\":", fp);
-		control_json_str(fp, env->rcpt[i].addr);
-		fprintf(fp, ",\"state\":\"%s\",\"next_attempt\":%ld,"
-		    "\"delay_reason\":",
-		    envelope_rcpt_state_name(env->rcpt[i].state),
-		    env->rcpt[i].state == RCPT_DEFERRED ? (long)next : 0L);
-		control_json_str(fp, env->rcpt[i].text);
+		control_json_str(fp, r->addr);
+		fprintf(fp, ",\"state\":\"%s\",\"next_attempt\":%ld",
+		    envelope_rcpt_state_name(r->state),
+		    r->state == RCPT_DEFERRED ? (long)next : 0L);
+		if (r->state == RCPT_DEFERRED || (r->state == RCPT_PENDING &&
+		    r->code != 0)) {
+			fputs(",\"delay_reason\":", fp);
+			queue_json_result(fp, r);
+		}
+		if (r->code != 0 || r->text != NULL) {
+			fputs(",\"result\":", fp);
+			queue_json_result(fp, r);
+		}
 		fputc('}', fp);
 	}
 	fputs("]}\n", fp);

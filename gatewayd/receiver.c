@@ -339,6 +339,8 @@ receiver_count_reply(struct receiver *r, struct evbuffer *out, size_t off)
 		snprintf(key, sizeof(key), "reject.%.3s", line);
 	while (key[strlen(key) - 1] == '.')
 		key[strlen(key) - 1] = '\0';
+	if (!stats_key_known(key))	/* the master would refuse the frame */
+		snprintf(key, sizeof(key), "reject.%.3s", line);
 	receiver_count(r, key);
 }
 

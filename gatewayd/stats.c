@@ -61,7 +61,9 @@ stats_add(struct stats *s, const char *key, uint64_t delta)
 		snprintf(c->key, sizeof(c->key), "%s", key);
 		c->value = 0;
 	}
-	c->value += delta;
+	/* Saturate rather than wrap: a counter never goes backwards. */
+	c->value = delta > UINT64_MAX - c->value ? UINT64_MAX :
+	    c->value + delta;
 	return 0;
 }
 
@@ -121,13 +123,67 @@ stats_encode(struct stats *s, char *buf, size_t buflen, const char **strv,
 	return n;
 }
 
+/* The counters of stats.h: every key a child may send but reject.* */
+static const char *const stats_core[] = {
+	"connections", "connections_refused", "received", "delivered",
+	"deferred", "bounced", NULL
+};
+
+/* stats_digits - n to max ASCII digits at p; their count, or 0 */
+static size_t
+stats_digits(const char *p, size_t min, size_t max)
+{
+	size_t n = 0;
+
+	while (n < max && p[n] >= '0' && p[n] <= '9')
+		n++;
+	return n >= min ? n : 0;
+}
+
+/* stats_reject_known - "reject.CODE" or "reject.CODE.C.SSS.DDD" */
+static int
+stats_reject_known(const char *key)
+{
+	const char *p = key + 7;
+	size_t n;
+
+	if (strncmp(key, "reject.", 7) != 0 || (p[0] != '4' && p[0] != '5') ||
+	    stats_digits(p, 3, 3) != 3)
+		return 0;
+	if (p[3] == '\0')
+		return 1;
+	/* The enhanced code's class is the reply's class (RFC 3463). */
+	if (p[3] != '.' || p[4] != p[0] || p[5] != '.')
+		return 0;
+	p += 6;
+	if ((n = stats_digits(p, 1, 3)) == 0 || p[n] != '.')
+		return 0;
+	p += n + 1;
+	n = stats_digits(p, 1, 3);
+	return n != 0 && p[n] == '\0';
+}
+
+/* stats_key_known - a core counter or a well-formed reject.* key */
+int
+stats_key_known(const char *key)
+{
+	size_t i;
+
+	if (!stats_key_valid(key))
+		return 0;
+	for (i = 0; stats_core[i] != NULL; i++)
+		if (strcmp(key, stats_core[i]) == 0)
+			return 1;
+	return stats_reject_known(key);
+}
+
 /* stats_parse_one - "key=N" into key and value; -1 if malformed */
 static int
 stats_parse_one(const char *str, char key[STATS_KEY_MAX], uint64_t *value)
 {
 	const char *eq = strchr(str, '=');
 	const char *p;
-	uint64_t v = 0;
+	uint64_t v = 0, d;
 	size_t klen;
 
 	if (eq == NULL || (klen = (size_t)(eq - str)) == 0 ||
@@ -135,18 +191,31 @@ stats_parse_one(const char *str, char key[STATS_KEY_MAX], uint64_t *value)
 		return -1;
 	memcpy(key, str, klen);
 	key[klen] = '\0';
-	if (!stats_key_valid(key))
+	if (!stats_key_known(key))
 		return -1;
 	p = eq + 1;
 	if (*p == '\0' || (p[0] == '0' && p[1] != '\0'))
 		return -1;
 	for (; *p != '\0'; p++) {
-		if (*p < '0' || *p > '9' || v > (UINT64_MAX - 9) / 10)
+		if (*p < '0' || *p > '9')
 			return -1;
-		v = v * 10 + (uint64_t)(*p - '0');
+		d = (uint64_t)(*p - '0');
+		if (v > UINT64_MAX / 10 ||
+		    (v == UINT64_MAX / 10 && d > UINT64_MAX % 10))
+			return -1;
+		v = v * 10 + d;
 	}
 	*value = v;
 	return 0;
+}
+
+/* stats_same_key - do two "key=N" strings name the same key? */
+static int
+stats_same_key(const char *a, const char *b)
+{
+	size_t la = strcspn(a, "="), lb = strcspn(b, "=");
+
+	return la == lb && memcmp(a, b, la) == 0;
 }
 
 /* stats_decode - check every string first, then add them all */
@@ -155,16 +224,22 @@ stats_decode(const char *const *strv, size_t n, struct stats *total)
 {
 	char key[STATS_KEY_MAX];
 	uint64_t v;
-	size_t i;
+	size_t i, j;
 
-	for (i = 0; i < n; i++)
-		if (stats_parse_one(strv[i], key, &v) == -1) {
-			errno = EINVAL;
-			return -1;
-		}
+	for (i = 0; i < n; i++) {
+		if (strv[i] == NULL ||
+		    stats_parse_one(strv[i], key, &v) == -1)
+			goto bad;
+		for (j = 0; j < i; j++)
+			if (stats_same_key(strv[i], strv[j]))
+				goto bad;	/* the encoder sends a key once */
+	}
 	for (i = 0; i < n; i++) {
 		(void)stats_parse_one(strv[i], key, &v);
 		(void)stats_add(total, key, v);
 	}
 	return 0;
+bad:
+	errno = EINVAL;
+	return -1;
 }

@@ -5,12 +5,14 @@
  * last frame as IPC strings "key=N" (IPC_RECV_STATS, IPC_WORKER_STATS); the
  * master adds them to its totals, which therefore survive child restarts.
  * Keys are [a-z0-9_.] (at most STATS_KEY_MAX - 1 bytes), values decimal
- * without sign or leading zeros; stats_decode() refuses anything else and
- * then adds nothing.
+ * without sign or leading zeros and at most UINT64_MAX.  stats_decode()
+ * refuses a frame with a malformed string, a key not in the list below or
+ * a key given twice, and then adds nothing.
  *
  * Keys in use: connections, connections_refused, received,
- * reject.<code>[.<enhanced>] (receiver); delivered, deferred, bounced
- * (worker, one per job attempt outcome).
+ * reject.<code>[.<enhanced>] (receiver; code 4xx or 5xx, enhanced
+ * "c.sss.ddd" of the same class); delivered, deferred, bounced (worker,
+ * one per job attempt outcome).  Totals saturate at UINT64_MAX.
  */
 #ifndef GW_STATS_H
 #define GW_STATS_H
@@ -33,6 +35,8 @@ struct stats {
 
 /* Is key usable as a counter name? */
 int stats_key_valid(const char *key);
+/* Is key one of the counters above (what stats_decode() accepts)? */
+int stats_key_known(const char *key);
 /* Add delta to key (created at 0); -1 if the key is invalid or the table full. */
 int stats_add(struct stats *, const char *key, uint64_t delta);
 uint64_t stats_get(const struct stats *, const char *key);

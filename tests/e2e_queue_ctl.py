@@ -92,9 +92,13 @@ def test():
         for it in items:
             for k in ("queue_name", "queue_id", "arrival_time", "message_size", "sender", "recipients"):
                 check(k in it, "JSON has %s: %s" % (k, it))
+            check(it["forced_expire"] is False and isinstance(it["arrival_time"], int), "types: %s" % it)
             r0 = it["recipients"][0]
-            check("temporary failure" in r0["delay_reason"] and r0["next_attempt"] > time.time(),
-                  "delay reason and next attempt: %s" % r0)
+            # min_backoff 600: the next attempt is about ten minutes after the first
+            check(r0["delay_reason"].startswith("451 4.2.0 ") and "temporary failure" in r0["delay_reason"]
+                  and it["arrival_time"] + 590 <= r0["next_attempt"] <= time.time() + 610
+                  and it["next_attempt"] == r0["next_attempt"] and r0["state"] == "deferred",
+                  "delay reason and next attempt: %s" % it)
             check(it["message_size"] > 0, "size known: %s" % it)
         out = ctl(gw, "queue", "list").stdout
         check(out.startswith("QUEUE-ID") and q["temp0@gw.test"] in out and "deferred" in out, out)
@@ -118,7 +122,10 @@ def test():
         # hold then release (release makes it due now: attempts grows)
         r = ctl(gw, "queue", "hold", q["temp0@gw.test"])
         check(r.returncode == 0 and "held" in r.stdout, r.stderr)
-        check([i["queue_name"] for i in jlist(gw, "--recipient", "temp0@*")] == ["hold"], "held")
+        held = jlist(gw, "--recipient", "temp0@*")
+        check([i["queue_name"] for i in held] == ["hold"] and held[0]["next_attempt"] == 0 and
+              held[0]["recipients"][0]["next_attempt"] == 0 and
+              "temporary failure" in held[0]["recipients"][0]["delay_reason"], "held: %s" % held)
         r = ctl(gw, "queue", "release", q["temp0@gw.test"])
         check(r.returncode == 0, r.stderr)
         wait_for(lambda: [i["attempts"] for i in jlist(gw, "--recipient", "temp0@*")] == [2], 20,
@@ -230,9 +237,14 @@ def test():
         check(len(os.listdir(os.path.join(gw.spool, "corrupt"))) >= 2, "quarantined files")
 
         # offline: list and show read the spool; the others say they need the daemon
-        send(gw, ["temp9@gw.test"], "offline")
+        send(gw, ["temp9@gw.test", "ok9@gw.test"], "offline")
         wait_for(lambda: len(jlist(gw, "--state", "deferred")) == 1, 20, "one deferred")
         qid = jlist(gw)[0]["queue_id"]
+        rs = {r["address"]: r for r in jlist(gw)[0]["recipients"]}
+        check(rs["ok9@gw.test"]["state"] == "done" and "delay_reason" not in rs["ok9@gw.test"] and
+              rs["ok9@gw.test"]["result"].startswith("250 2.0.0 ") and
+              rs["ok9@gw.test"]["next_attempt"] == 0 and
+              rs["temp9@gw.test"]["delay_reason"].startswith("451 4.2.0 "), "done and deferred: %s" % rs)
         gw.stop()
         r = ctl(gw, "queue", "list", json_out=True)
         check(r.returncode == 0 and qid in r.stdout and "not running" in r.stderr, "offline list: %r" % r.stderr)
