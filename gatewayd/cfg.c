@@ -867,11 +867,24 @@ cfg_listener_init(struct cfg_listener *l)
 	l->chunking = 1;
 }
 
+/* cfg_pos_of - where the value of key is in a map (tlscheck.c reports it) */
+static void
+cfg_pos_of(struct cfgp *p, yaml_node_t *map, const char *key,
+    struct cfg_pos *pos)
+{
+	yaml_node_t *n = cfg_map_get(p, map, key);
+
+	pos->line = n != NULL ? n->start_mark.line + 1 : 1;
+	pos->column = n != NULL ? n->start_mark.column + 1 : 1;
+}
+
 /* cfg_listener_check - settings of a listener that only make sense together */
 static int
-cfg_listener_check(struct cfgp *p, yaml_node_t *item, const struct cfg_listener *l,
+cfg_listener_check(struct cfgp *p, yaml_node_t *item, struct cfg_listener *l,
     size_t i)
 {
+	cfg_pos_of(p, item, "tls_cert", &l->tls_cert_pos);
+	cfg_pos_of(p, item, "tls_key", &l->tls_key_pos);
 	if (l->tls != CFG_TLS_NONE && (l->tls_cert == NULL || l->tls_key == NULL))
 		return cfg_error(p, item, "listeners[%zu]: tls needs tls_cert and tls_key", i);
 	if (l->auth && l->tls == CFG_TLS_NONE && !l->auth_plaintext)

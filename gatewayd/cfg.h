@@ -24,6 +24,10 @@ enum cfg_tls { CFG_TLS_NONE = 0, CFG_TLS_OPTIONAL, CFG_TLS_REQUIRED, CFG_TLS_IMP
 enum cfg_bare_lf { CFG_BARE_LF_REJECT = 0, CFG_BARE_LF_NORMALIZE };
 enum cfg_sasl_backend { CFG_SASL_SASLDB = 0, CFG_SASL_SASLAUTHD };
 
+struct cfg_pos {
+	size_t line, column;		/* 1-based place of a value in the file */
+};
+
 struct cfg_listener {
 	char *name;			/* "smtp" by default */
 	char *address;			/* numeric IPv4/IPv6 address */
@@ -41,6 +45,8 @@ struct cfg_listener {
 	int smtputf8;			/* extensions, each default yes */
 	int dsn;
 	int chunking;
+	struct cfg_pos tls_cert_pos;	/* where tls_cert and tls_key are set */
+	struct cfg_pos tls_key_pos;
 };
 
 struct cfg_retry {

@@ -37,6 +37,7 @@
 #include "net.h"
 #include "proc.h"
 #include "spool.h"
+#include "tlscheck.h"
 #include "xmalloc.h"
 
 #define MASTER_MAX_BACKOFF	60
@@ -814,6 +815,7 @@ master_reload(char *msg, size_t msglen)
 	}
 	ncfg = master_load(cfg_path, &text, &len, err, sizeof(err));
 	if (ncfg == NULL || master_check_connectors(ncfg, err, sizeof(err)) ||
+	    tlscheck_config(ncfg, err, sizeof(err)) ||
 	    master_resolve_user(ncfg, err, sizeof(err)) ||
 	    master_prepare_spool(ncfg, err, sizeof(err)) ||
 	    master_bind(ncfg, err, sizeof(err))) {
@@ -930,7 +932,8 @@ master_check_only(void)
 	size_t len;
 
 	c = master_load(cfg_path, &text, &len, err, sizeof(err));
-	if (c == NULL || master_check_connectors(c, err, sizeof(err)) == -1) {
+	if (c == NULL || master_check_connectors(c, err, sizeof(err)) == -1 ||
+	    tlscheck_config(c, err, sizeof(err)) == -1) {
 		fprintf(stderr, "gatewayd: %s\n", err);
 		return 1;
 	}
@@ -947,6 +950,7 @@ master_setup(void)
 	char err[CFG_ERRLEN];
 
 	if (master_check_connectors(cfg, err, sizeof(err)) == -1 ||
+	    tlscheck_config(cfg, err, sizeof(err)) == -1 ||
 	    master_resolve_user(cfg, err, sizeof(err)) == -1 ||
 	    master_prepare_spool(cfg, err, sizeof(err)) == -1)
 		fatalx("%s", err);

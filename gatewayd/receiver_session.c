@@ -476,17 +476,19 @@ rsession_bare(struct rsession *s, const char *what)
 }
 
 /*
- * rsession_data_text - message text of one DATA piece: find bare CR/LF,
- * refuse them or normalise them to CRLF, then store
+ * rsession_data_text - message text of one DATA piece or BDAT chunk part:
+ * find bare CR/LF, refuse them or normalise them to CRLF, then store
  */
-static int
+int
 rsession_data_text(struct rsession *s, const char *buf, size_t k)
 {
-	char out[2 * 8192 + 2];
+	char out[2 * RS_TEXT_PIECE + 2];
 	size_t i, o = 0;
 	char prev = s->last_byte;
 	int normalize = s->rcv->cfg->smtp.bare_lf == CFG_BARE_LF_NORMALIZE;
 
+	if (k > RS_TEXT_PIECE)
+		panic("rsession_data_text: %zu bytes", k);
 	for (i = 0; i < k; i++) {
 		char c = buf[i];
 
@@ -511,12 +513,30 @@ rsession_data_text(struct rsession *s, const char *buf, size_t k)
 	return 0;
 }
 
+/*
+ * rsession_text_end - the BDAT text ended: a CR as its last byte is bare;
+ * -1 when it was refused (the session is closing)
+ */
+int
+rsession_text_end(struct rsession *s)
+{
+	if (s->last_byte != '\r')
+		return 0;
+	if (s->rcv->cfg->smtp.bare_lf != CFG_BARE_LF_NORMALIZE) {
+		rsession_bare(s, "CR");
+		return -1;
+	}
+	s->last_byte = '\n';
+	rsession_data_write(s, "\n", 1);
+	return 0;
+}
+
 /* rsession_data_piece - move n input bytes to the message; eol: ends a line */
 void
 rsession_data_piece(struct rsession *s, size_t n, int eol)
 {
 	struct evbuffer *in = bufferevent_get_input(s->bev);
-	char buf[8192];
+	char buf[RS_TEXT_PIECE];
 	int first = 1, crlf = 0;
 	size_t k, off;
 

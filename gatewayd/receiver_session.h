@@ -38,6 +38,7 @@ struct rauth;
 #define RS_HELO_MAX	255		/* HELO text kept */
 #define RS_LOGTEXT	300		/* cleaned client text in log lines */
 #define RS_OUTPUT_MAX	(64 * 1024)	/* unread replies before we stop reading */
+#define RS_TEXT_PIECE	8192		/* message text handled at a time */
 
 enum rs_state {
 	RS_PROXY,			/* reading the PROXY header, no bufferevent yet */
@@ -143,6 +144,14 @@ size_t rsession_discard_input(struct rsession *);
 void rsession_starttls(struct rsession *);
 /* Move n input bytes to the message (DATA: eol when they end a line). */
 void rsession_data_piece(struct rsession *, size_t n, int eol);
+/*
+ * Message text (DATA or BDAT, at most RS_TEXT_PIECE bytes, after s->last_byte):
+ * a bare CR or LF is refused (521, session closed: -1) or stored as CRLF
+ * under smtp.bare_lf; the caller sets s->last_byte to the last byte given.
+ */
+int rsession_data_text(struct rsession *, const char *buf, size_t len);
+/* The end of BDAT text: a trailing CR is bare (-1: refused, closing). */
+int rsession_text_end(struct rsession *);
 /* Message text of the current transaction: count, limit, store. */
 void rsession_data_write(struct rsession *, const char *buf, size_t len);
 const char *rs_clean(char *dst, size_t dstlen, const char *src);

@@ -8,12 +8,16 @@
  * NUL variants never end it.  Dot-unstuffing applies to lines that start
  * after a CRLF.  Bare CR or LF in the text closes the session with 521
  * (smtp.bare_lf: reject) or is stored as CRLF (normalize); either way it
- * never ends the message.  A message over the size or header limit is read
- * to its end, not stored, and refused with 552.
+ * never ends the message.  BDAT chunks follow the same smtp.bare_lf policy
+ * (a CRLF may straddle two chunks; a CR that ends the last chunk is bare).
+ * A message over the size or header limit is read to its end, not stored,
+ * and refused with 552.
  *
- * PIPELINING (RFC 2920): HELO, EHLO, DATA and AUTH must end a group; a
- * client that sends more behind them is refused with 554 and the session
- * closed.  Bytes behind STARTTLS are thrown away (receiver_session.c).
+ * PIPELINING (RFC 2920 section 3.1): EHLO, DATA, VRFY, EXPN, TURN, QUIT
+ * and NOOP, plus HELO and AUTH, must end a group; a client that sends more
+ * behind them is refused with 554 and the session closed.  RSET, MAIL,
+ * RCPT, BDAT and message text may be followed at once.  Bytes behind
+ * STARTTLS are thrown away (receiver_session.c).
  *
  * Relay control at RCPT: local domains and local addresses are accepted
  * from anyone, except local parts that could route elsewhere (user%ext,
@@ -491,6 +495,8 @@ rsmtp_bdat_end(struct rsession *s)
 		return;
 	}
 	if (s->bdat_last) {
+		if (rsession_text_end(s) == -1)
+			return;
 		rsmtp_finish(s);
 		return;
 	}
@@ -507,7 +513,7 @@ rsmtp_bdat_input(struct rsession *s)
 {
 	struct evbuffer *in = bufferevent_get_input(s->bev);
 	size_t len = evbuffer_get_length(in), k;
-	char buf[8192];
+	char buf[RS_TEXT_PIECE];
 
 	if (s->bdat_left == 0) {
 		rsmtp_bdat_end(s);
@@ -521,7 +527,14 @@ rsmtp_bdat_input(struct rsession *s)
 	if (evbuffer_remove(in, buf, k) != (int)k)
 		panic("evbuffer_remove short read");
 	s->bdat_left -= k;
-	rsession_data_write(s, buf, k);
+	if (s->bdat_error != NULL) {
+		rsession_data_write(s, buf, k);	/* refused chunk: dropped */
+		return 1;
+	}
+	/* the same smtp.bare_lf policy as DATA, across chunk boundaries */
+	if (rsession_data_text(s, buf, k) == -1)
+		return 1;
+	s->last_byte = buf[k - 1];
 	return 1;
 }
 
@@ -536,8 +549,10 @@ rsmtp_bdat(struct rsession *s, const struct smtp_cmd *cmd)
 	else if (s->env.nrcpt == 0)
 		err = "503 5.5.1 Error: need RCPT command";
 	else if (!s->bdat_mode) {
-		if ((err = rsmtp_begin_message(s)) == NULL)
+		if ((err = rsmtp_begin_message(s)) == NULL) {
 			s->bdat_mode = 1;
+			s->last_byte = '\n';	/* no CR pending */
+		}
 	}
 	/* the chunk is read (and dropped after an error) before the reply */
 	s->bdat_left = (unsigned long long)cmd->chunk;
@@ -715,12 +730,31 @@ rsmtp_flags(const struct rsession *s)
 	return f;
 }
 
-/* rsmtp_group_end - must this verb be the last of a pipelined group? */
+/*
+ * rsmtp_group_end - must this verb be the last of a pipelined group?
+ * RFC 2920 section 3.1: EHLO, DATA, VRFY, EXPN, TURN, QUIT and NOOP; any
+ * extension command unless its RFC says otherwise (AUTH; STARTTLS drops
+ * what follows instead; BDAT may be pipelined, RFC 3030).  HELO changes
+ * state like EHLO, and a client that has not seen PIPELINING in an EHLO
+ * reply may not pipeline at all.
+ */
 static int
 rsmtp_group_end(enum smtp_verb v)
 {
-	return v == SMTP_HELO || v == SMTP_EHLO || v == SMTP_DATA ||
-	    v == SMTP_AUTH;
+	switch (v) {
+	case SMTP_HELO:
+	case SMTP_EHLO:
+	case SMTP_DATA:
+	case SMTP_VRFY:
+	case SMTP_EXPN:
+	case SMTP_TURN:
+	case SMTP_QUIT:
+	case SMTP_NOOP:
+	case SMTP_AUTH:
+		return 1;
+	default:
+		return 0;
+	}
 }
 
 /* rsmtp_dispatch - run one parsed command */

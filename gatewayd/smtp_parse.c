@@ -27,7 +27,7 @@ static const struct {
 	{ "NOOP", SMTP_NOOP }, { "QUIT", SMTP_QUIT }, { "VRFY", SMTP_VRFY },
 	{ "HELP", SMTP_HELP }, { "EXPN", SMTP_EXPN },
 	{ "STARTTLS", SMTP_STARTTLS }, { "AUTH", SMTP_AUTH },
-	{ "BDAT", SMTP_BDAT },
+	{ "BDAT", SMTP_BDAT }, { "TURN", SMTP_TURN },
 };
 
 /* smtp_reply - set cmd->reply and return -1 */
@@ -400,6 +400,7 @@ smtp_check_args(struct smtp_cmd *cmd)
 	case SMTP_RSET:
 	case SMTP_QUIT:
 	case SMTP_STARTTLS:
+	case SMTP_TURN:
 		if (cmd->arglen != 0)
 			return smtp_reply(cmd, "501 5.5.4 Syntax: %s",
 			    smtp_verb_name(cmd->verb));

@@ -47,7 +47,8 @@ enum smtp_verb {
 	SMTP_EXPN,
 	SMTP_STARTTLS,
 	SMTP_AUTH,
-	SMTP_BDAT
+	SMTP_BDAT,
+	SMTP_TURN			/* RFC 821; recognised only to refuse it */
 };
 
 enum smtp_body {

@@ -42,6 +42,7 @@ static const struct cmd_case cmd_cases[] = {
 	OK("HELP", SMTP_HELP, ""),
 	OK("HELP MAIL", SMTP_HELP, "MAIL"),
 	OK("EXPN list", SMTP_EXPN, "list"),
+	OK("TURN", SMTP_TURN, ""),
 	OK("STARTTLS", SMTP_STARTTLS, ""),
 	OK("AUTH PLAIN AGJvYgBzZWNyZXQ=", SMTP_AUTH, "PLAIN AGJvYgBzZWNyZXQ="),
 	OK("BDAT 100 LAST", SMTP_BDAT, "100 LAST"),
@@ -69,6 +70,7 @@ static const struct cmd_case cmd_cases[] = {
 	ERR("QUIT please", SMTP_QUIT, "501 5.5.4 Syntax: QUIT"),
 	ERR("RSET x", SMTP_RSET, "501 5.5.4 Syntax: RSET"),
 	ERR("VRFY", SMTP_VRFY, "501 5.5.4 Syntax: VRFY address"),
+	ERR("TURN now", SMTP_TURN, "501 5.5.4 Syntax: TURN"),
 	/* MAIL syntax */
 	ERR("MAIL", SMTP_MAIL, "501 5.5.4 Syntax: MAIL FROM:<address>"),
 	ERR("MAIL FROM<a@b.example>", SMTP_MAIL, "501 5.5.4 Syntax: MAIL FROM:<address>"),

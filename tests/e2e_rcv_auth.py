@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """SMTP AUTH with Cyrus SASL against a sasldb made with saslpasswd2:
 offered only under TLS, PLAIN/LOGIN/CRAM-MD5 with smtplib, wrong
-passwords refused (535) and rate limited (421), "*" aborts and mechanism
+passwords refused (535) and rate limited (421), SCRAM-SHA-1 and
+SCRAM-SHA-256 with a client written here, "*" aborts and mechanism
 switches start afresh, authenticated clients relay, the identity reaches
 the envelope and Received:, and passwords never reach the log."""
 import base64
@@ -12,7 +13,7 @@ import ssl
 import tempfile
 
 from gwtest import Gateway, check, main, wait_for
-from rawsmtp import Raw, make_cert, make_sasldb, spool_messages
+from rawsmtp import Raw, make_cert, make_sasldb, scram_auth, spool_messages
 
 PASSWORD = "Sc4n-p4ss"
 
@@ -22,6 +23,48 @@ def tls_client(gw):
     s.starttls(context=ssl._create_unverified_context())
     s.ehlo("scan.test")
     return s
+
+
+def test_scram(keys, cert, key, db):
+    """SCRAM-SHA-1 and SCRAM-SHA-256 (libsasl2-modules' scram plugin): a
+    client written here, since smtplib has none.  saslpasswd2 stores only
+    userPassword in the sasldb; the plugin derives the SCRAM secrets from it
+    with a fresh salt."""
+    if not any(os.path.exists(os.path.join(d, "libscram.so.2"))
+               for d in ("/usr/lib/x86_64-linux-gnu/sasl2", "/usr/lib/aarch64-linux-gnu/sasl2",
+                         "/usr/lib/sasl2", "/usr/lib64/sasl2")):
+        print("SKIP SCRAM: no libscram plugin installed (libsasl2-modules)")
+        return
+    gw = Gateway("rcvscram", relay_allow=["192.0.2.0/24"],
+                 listener={"tls": "optional", "tls_cert": cert, "tls_key": key, "auth": "yes"},
+                 extra="sasl:\n  backend: sasldb\n  sasldb_path: %s\n" % db)
+    ok = False
+    try:
+        gw.start()
+        for mech in ("SCRAM-SHA-1", "SCRAM-SHA-256"):
+            c = Raw(gw.port)
+            c.cmd("EHLO c.test")
+            c.cmd("STARTTLS")
+            c.starttls()
+            code, text = c.cmd("EHLO c.test")
+            check(b" " + mech.encode() + b" " in text.split(b"AUTH", 1)[1].split(b"\n")[0] + b" ",
+                  "%s offered: %r" % (mech, text))
+            code, text = scram_auth(c, mech, "scanner@gw.test", "wrong-" + PASSWORD)
+            check(code == 535 and b"5.7.8" in text, "%s with a wrong password: %d %r" % (mech, code, text))
+            code, text = scram_auth(c, mech, "scanner@gw.test", PASSWORD)
+            check(code == 235, "%s: %d %r" % (mech, code, text))
+            check(c.cmd("MAIL FROM:<scanner@scan.test>")[0] == 250, "MAIL after %s" % mech)
+            code, text = c.cmd("RCPT TO:<someone@foreign.example>")
+            check(code == 250, "relay after %s: %d %r" % (mech, code, text))
+            c.cmd("QUIT")
+            c.close()
+        log = gw.read_log()
+        check("method=SCRAM-SHA-1, username=scanner@gw.test" in log and
+              "method=SCRAM-SHA-256, username=scanner@gw.test" in log, "SCRAM logins logged")
+        check(PASSWORD not in log, "no password in the log")
+        ok = True
+    finally:
+        gw.cleanup(ok)
 
 
 def test():
@@ -109,6 +152,7 @@ def test():
         check("wrong-secret" not in log and PASSWORD not in log and "x-Other-1" not in log,
               "no password in the log")
         check("method=PLAIN" in log and "too many failures" in log, "failures logged")
+        test_scram(keys, cert, key, db)
         ok = True
     finally:
         gw.cleanup(ok)

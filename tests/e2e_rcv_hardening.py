@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Receiver hardening with raw sockets: data before the greeting, improper
-pipelining, bare LF/CR (reject and normalize), SMTP smuggling endings,
+pipelining (every group-ender of RFC 2920 3.1), bare LF/CR in DATA and BDAT
+(reject and normalize), SMTP smuggling endings,
 the classic open-relay address forms, header and message limits, a huge
 line and a huge DATA stream with bounded memory, connections per client
 and the session time limit.  Each case checks the reply class and that
@@ -22,10 +23,14 @@ def rss_kb(gw, name="gatewayd-receiver"):
     return 0
 
 
-def transaction(c, rcpt="scan@gw.test"):
+def transaction_head(c, rcpt="scan@gw.test"):
     check(c.cmd("EHLO c.test")[0] == 250, "EHLO")
     check(c.cmd("MAIL FROM:<mfp@client.test>")[0] == 250, "MAIL")
     check(c.cmd("RCPT TO:<%s>" % rcpt)[0] == 250, "RCPT")
+
+
+def transaction(c, rcpt="scan@gw.test"):
+    transaction_head(c, rcpt)
     check(c.cmd("DATA")[0] == 354, "DATA")
 
 
@@ -61,6 +66,54 @@ def test_reject(gw):
     codes = [c.reply()[0] for _ in range(3)]
     check(codes == [250, 250, 554], "MAIL/RCPT pipelined, text behind DATA refused: %r" % codes)
     c.close()
+
+    # RFC 2920 3.1: EHLO, DATA, VRFY, EXPN, TURN, QUIT and NOOP (and HELO,
+    # AUTH) end a group; anything pipelined behind them is refused
+    for verb in ("NOOP", "QUIT", "VRFY someone", "EXPN list", "TURN", "HELO c.test",
+                 "EHLO c.test", "AUTH PLAIN"):
+        c = Raw(gw.port)
+        c.cmd("EHLO c.test")
+        c.send(verb.encode() + b"\r\nRSET\r\n")
+        code, text = c.reply()
+        check(code == 554 and b"improper command pipelining after " + verb.split()[0].encode() in text,
+              "pipelining after %s: %d %r" % (verb, code, text))
+        check(c.closed(), "closed after pipelining behind %s" % verb)
+        c.close()
+    # ... and each may end one: RSET, MAIL and RCPT may be followed at once
+    c = Raw(gw.port)
+    c.cmd("EHLO c.test")
+    c.send(b"RSET\r\nMAIL FROM:<a@client.test>\r\nRCPT TO:<scan@gw.test>\r\nNOOP\r\n")
+    codes = [c.reply()[0] for _ in range(4)]
+    check(codes == [250, 250, 250, 250], "RSET/MAIL/RCPT/NOOP group: %r" % codes)
+    c.send(b"RSET\r\nVRFY someone\r\n")
+    codes = [c.reply()[0] for _ in range(2)]
+    check(codes == [250, 252], "VRFY ends a group: %r" % codes)
+    c.send(b"RSET\r\nEXPN list\r\n")
+    codes = [c.reply()[0] for _ in range(2)]
+    check(codes == [250, 502], "EXPN ends a group: %r" % codes)
+    c.send(b"RSET\r\nQUIT\r\n")
+    codes = [c.reply()[0] for _ in range(2)]
+    check(codes == [250, 221], "QUIT ends a group: %r" % codes)
+    check(c.closed(), "closed after QUIT")
+    c.close()
+
+    # BDAT text follows smtp.bare_lf: a bare LF or a CR ending the last chunk
+    for chunks in ([b"Subject: b\r\n\r\nbare\nlf\r\n"],
+                   [b"Subject: b\r\n\r\nbody\r\n", b"tail\r"],
+                   [b"Subject: b\r\n\r\nbare\r", b"cr\r\n"]):
+        c = Raw(gw.port)
+        c.cmd("EHLO c.test")
+        c.cmd("MAIL FROM:<mfp@client.test>")
+        c.cmd("RCPT TO:<scan@gw.test>")
+        for i, chunk in enumerate(chunks):
+            last = b" LAST" if i == len(chunks) - 1 else b""
+            c.send(b"BDAT %d%s\r\n" % (len(chunk), last) + chunk)
+            code, text = c.reply()
+            if code != 250:
+                break
+        check(code == 521 and b"bare <" in text, "bare CR/LF in BDAT %r: %d %r" % (chunks, code, text))
+        check(c.closed(), "closed after a bare CR/LF in BDAT")
+        c.close()
 
     # relay forms from a client outside relay.allow
     c = Raw(gw.port)
@@ -153,6 +206,19 @@ def test_normalize():
               "exactly one message, smuggled text inside it")
         check(b"body\r\n.\r\nMAIL" in msgs[0], "bare LF normalised to CRLF")
         check(b"\n" not in msgs[0].replace(b"\r\n", b""), "no bare LF stored")
+
+        # BDAT: bare LF and a CR ending the text normalised, a CRLF split
+        # between two chunks kept as one line end
+        c = Raw(gw.port)
+        transaction_head(c)
+        for chunk, last in ((b"Subject: bdat\r\n\r\nsplit\r", b""), (b"\nbare\nlf\r\nend\r", b" LAST")):
+            c.send(b"BDAT %d%s\r\n" % (len(chunk), last) + chunk)
+            code, text = c.reply()
+            check(code == 250, "BDAT chunk under normalize: %d %r" % (code, text))
+        c.cmd("QUIT")
+        wait_for(lambda: len(gw.delivered()) == 2, 30, "the BDAT message")
+        m = [v for v in gw.delivered().values() if b"Subject: bdat" in v][0]
+        check(m.endswith(b"\r\n\r\nsplit\r\nbare\r\nlf\r\nend\r\n"), "BDAT text normalised: %r" % m[-60:])
     finally:
         gw.cleanup(True)
 

@@ -2,7 +2,10 @@
 """Receiver TLS: STARTTLS with a certificate made now (openssl s_client,
 swaks, python), the protocol and cipher in Received:, plaintext pipelined
 behind STARTTLS thrown away (CVE-2011-0411), TLS 1.1 refused, tls:
-required, implicit TLS, and a reload that picks up a new certificate."""
+required, implicit TLS, a reload that picks up a new certificate, and
+missing, unreadable, malformed or mismatched certificate and key files
+reported with FILE:LINE:COLUMN by gatewayd -n, at start-up and on reload
+(which keeps the running configuration)."""
 import os
 import shutil
 import signal
@@ -12,7 +15,7 @@ import subprocess
 import tempfile
 import time
 
-from gwtest import Gateway, check, main, wait_for
+from gwtest import GATEWAYD, Gateway, TestFailure, check, main, run_user, wait_for
 from rawsmtp import Raw, make_cert
 
 
@@ -39,6 +42,75 @@ def peer_cn(port):
     der = t.getpeercert(binary_form=True)
     t.close()
     return der
+
+
+def check_n(gw, want, user=None):
+    """gatewayd -n on gw's configuration: (exit status, output)."""
+    cmd = [GATEWAYD, "-n", "-c", gw.config]
+    if user:
+        import pwd
+        pw = pwd.getpwnam(user)
+        cmd = ["setpriv", "--reuid=%d" % pw.pw_uid, "--regid=%d" % pw.pw_gid,
+               "--clear-groups"] + cmd
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+    out = (r.stdout + r.stderr).strip()
+    check((r.returncode == 0) == (want is None), "gatewayd -n exit %d: %s" % (r.returncode, out))
+    if want is not None:
+        check(want in out, "gatewayd -n says %r, want %r" % (out, want))
+    return out
+
+
+def place(gw, key):
+    """FILE:LINE:COLUMN of the value of a listener key in gw's configuration."""
+    with open(gw.config) as f:
+        for n, line in enumerate(f, 1):
+            if line.startswith("    %s: " % key):
+                return "%s:%d:%d" % (gw.config, n, len("    %s: " % key) + 1)
+    raise TestFailure("no %s in %s" % (key, gw.config))
+
+
+def test_check_files(keys):
+    """gatewayd -n and start-up check the certificate and key files."""
+    cert, key = make_cert(keys, "check.test")
+    other_cert, other_key = make_cert(keys, "other.test")
+    junk = os.path.join(keys, "junk.pem")
+    with open(junk, "w") as f:
+        f.write("not a certificate\n")
+    os.chmod(junk, 0o644)
+    missing = os.path.join(keys, "missing.pem")
+    cases = [({"tls_cert": missing, "tls_key": key}, "tls_cert",
+              "listeners[0].tls_cert: cannot read %s: No such file or directory" % missing),
+             ({"tls_cert": cert, "tls_key": missing}, "tls_key",
+              "listeners[0].tls_key: cannot read %s: No such file or directory" % missing),
+             ({"tls_cert": junk, "tls_key": key}, "tls_cert",
+              "listeners[0].tls_cert: no usable PEM certificate in %s: " % junk),
+             ({"tls_cert": cert, "tls_key": junk}, "tls_key",
+              "listeners[0].tls_key: no usable PEM private key in %s: " % junk),
+             ({"tls_cert": cert, "tls_key": other_key}, "tls_key",
+              "listeners[0].tls_key: the key in %s: does not match the certificate" % other_key)]
+    for files, where, msg in cases:
+        gw = Gateway("rcvtlsn", listener=dict({"tls": "optional"}, **files))
+        try:
+            check_n(gw, "%s: %s" % (place(gw, where), msg))
+        finally:
+            gw.cleanup(True)
+    gw = Gateway("rcvtlsn", listener={"tls": "implicit", "tls_cert": cert, "tls_key": key})
+    try:
+        check_n(gw, None)
+        if run_user():
+            # the key is root's (0600): unreadable for anyone else running -n
+            check_n(gw, "%s: listeners[0].tls_key: cannot read %s: Permission denied"
+                    % (place(gw, "tls_key"), key), user=run_user())
+        # the daemon refuses to start with a bad pair, naming the place
+        gw.listener["tls_key"] = other_key
+        gw.write_config([{"name": "archive", "type": "folder", "settings": {"path": gw.mail}}],
+                        [{"name": "all", "connector": "archive"}], ["127.0.0.0/8"], ["gw.test"])
+        gw.start(wait_ready=False)
+        gw.proc.wait(timeout=30)
+        check(gw.proc.returncode != 0 and "%s: listeners[0].tls_key: the key in" % place(gw, "tls_key")
+              in gw.read_log(), "start-up with a mismatched key refused: %s" % gw.read_log()[-500:])
+    finally:
+        gw.cleanup(True)
 
 
 def test():
@@ -122,8 +194,20 @@ def test():
                 except OSError:
                     return False
             wait_for(new_cert, 20, "the reloaded certificate")
+            # a reload with a key that does not match keeps the running pair
+            junk_cert, junk_key = make_cert(keys, "gw3.test")
+            os.replace(junk_key, key)
+            gw3.ctl("reload", check_rc=False)
+            check("listeners[0].tls_key: the key in %s: does not match" % key in gw3.read_log(),
+                  "reload with a bad key refused: %s" % gw3.read_log()[-500:])
+            check("reload failed, keeping the running configuration" in gw3.read_log(),
+                  "the running configuration kept")
+            t = ctx.wrap_socket(socket.create_connection(("127.0.0.1", gw3.port), timeout=5))
+            check(t.recv(100).startswith(b"220"), "still serving after the refused reload")
+            t.close()
         finally:
             gw3.cleanup(True)
+        test_check_files(keys)
         ok = True
     finally:
         gw.cleanup(ok)

@@ -97,13 +97,13 @@ def files(d, pattern="*"):
     return sorted(f for f in glob.glob(os.path.join(d, pattern)) if not f.endswith(".tmp"))
 
 
-def relay_gateway(name, hosts, retry=None, settings=None, extra=""):
+def relay_gateway(name, hosts, retry=None, settings=None, extra="", smtp=None):
     s = {"hosts": "[%s]" % ", ".join(hosts), "helo": "gw.test",
          "host_skip": "1s", "timeouts": "{connect: 3s, greeting: 5s, command: 5s, data: 10s}"}
     s.update(settings or {})
     conn = {"name": "relay", "type": "smtp", "settings": s,
             "retry": retry or {"min_backoff": "1s", "max_backoff": "2s"}}
-    return Gateway(name, connectors=[conn], extra=extra)
+    return Gateway(name, connectors=[conn], extra=extra, smtp=smtp)
 
 
 def send(gw, frm, to, data):
@@ -112,7 +112,8 @@ def send(gw, frm, to, data):
 
 
 def send_bdat(gw, frm, to, data):
-    """Send data as is (bare LF and CR included) with BDAT (CHUNKING)."""
+    """Send data as is with BDAT (CHUNKING); bare LF and CR pass only with
+    smtp.bare_lf: normalize, which stores them as CRLF."""
     with gw.smtp() as s:
         code, _ = s.ehlo()
         check(code == 250 and s.has_extn("chunking"), "the receiver offers CHUNKING")
@@ -132,7 +133,8 @@ def queue_file(gw, state, connector="relay"):
 def case_failover_clean_output(srv):
     dead, live = free_port(), free_port()
     out = srv.python("raw", live)
-    gw = relay_gateway("smtp-failover", ["127.0.0.1:%d" % dead, "127.0.0.1:%d" % live]).start()
+    gw = relay_gateway("smtp-failover", ["127.0.0.1:%d" % dead, "127.0.0.1:%d" % live],
+                       smtp={"bare_lf": "normalize"}).start()
     ok = False
     try:
         long_line = "x" * 2500

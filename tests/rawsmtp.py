@@ -115,3 +115,42 @@ def spool_messages(gw):
 def settle(gw, seconds=1.0):
     """Give the router and worker time to move what arrived."""
     time.sleep(seconds)
+
+
+def scram_auth(c, mech, user, password):
+    """AUTH SCRAM-SHA-1 or SCRAM-SHA-256 (RFC 5802, RFC 7677) on a Raw
+    client, without channel binding; the server's signature is verified.
+    Returns the (code, text) of the final reply."""
+    import base64
+    import hashlib
+    import hmac
+
+    name = {"SCRAM-SHA-1": "sha1", "SCRAM-SHA-256": "sha256"}[mech]
+    b64 = lambda b: base64.b64encode(b).decode()
+    mac = lambda key, msg: hmac.new(key, msg, name).digest()
+    saslname = user.replace("=", "=3D").replace(",", "=2C")
+    nonce = b64(os.urandom(18))
+    first_bare = "n=%s,r=%s" % (saslname, nonce)
+    code, text = c.cmd("AUTH %s %s" % (mech, b64(("n,," + first_bare).encode())))
+    if code != 334:
+        return code, text
+    server_first = base64.b64decode(text[4:]).decode()
+    attrs = dict(a.split("=", 1) for a in server_first.split(","))
+    if not attrs["r"].startswith(nonce) or len(attrs["r"]) <= len(nonce):
+        raise TestFailure("SCRAM server nonce %r does not extend ours" % attrs["r"])
+    salted = hashlib.pbkdf2_hmac(name, password.encode(), base64.b64decode(attrs["s"]),
+                                 int(attrs["i"]))
+    client_key = mac(salted, b"Client Key")
+    stored_key = hashlib.new(name, client_key).digest()
+    final_bare = "c=biws,r=%s" % attrs["r"]	# biws = base64("n,,")
+    auth_message = ("%s,%s,%s" % (first_bare, server_first, final_bare)).encode()
+    proof = bytes(a ^ b for a, b in zip(client_key, mac(stored_key, auth_message)))
+    code, text = c.cmd(b64(("%s,p=%s" % (final_bare, b64(proof))).encode()))
+    if code != 334:
+        return code, text
+    # server-final-message in a 334 (SMTP AUTH has no success data): check it
+    server_final = base64.b64decode(text[4:]).decode()
+    want = "v=" + b64(mac(mac(salted, b"Server Key"), auth_message))
+    if server_final != want:
+        raise TestFailure("SCRAM server signature %r, want %r" % (server_final, want))
+    return c.cmd("")
