@@ -32,7 +32,7 @@
 
 /* EHLO keywords the client uses. */
 struct smtp_caps {
-	int pipelining, eightbitmime, smtputf8, starttls, enhanced;
+	int pipelining, eightbitmime, smtputf8, starttls, enhanced, dsn;
 	unsigned long long size;	/* SIZE limit, 0 = none announced */
 	char auth[SMTP_AUTH_MECHS_MAX];	/* AUTH mechanisms, space separated */
 };
@@ -82,6 +82,17 @@ size_t smtp_enc_feed(struct smtp_enc *, const void *in, size_t n, char *out);
 size_t smtp_enc_finish(struct smtp_enc *, char *out);
 /* Does buf hold a byte >= 0x80? */
 int smtp_has_8bit(const void *buf, size_t n);
+/* xtext (RFC 3461 4) of in into out; -1 when it does not fit. */
+int smtp_xtext(char *out, size_t outlen, const char *in);
+/*
+ * The DSN parameters (RFC 3461) of MAIL FROM (" RET=.. ENVID=..") or of
+ * RCPT TO (" NOTIFY=.. ORCPT=..") from the stored values (any may be
+ * NULL; a malformed one is left out); "" when none.  -1 if out is small.
+ */
+int smtp_dsn_mail_params(char *out, size_t outlen, const char *ret,
+    const char *envid);
+int smtp_dsn_rcpt_params(char *out, size_t outlen, const char *notify,
+    const char *orcpt);
 
 /* ---- smtp_io.c ---- */
 
