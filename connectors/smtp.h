@@ -8,8 +8,10 @@
  *   smtp_auth.c     client AUTH through libsasl2
  *   smtp_io.c       buffered socket and TLS I/O with deadlines
  *   smtp_reply.c    the bounded reply parser (no I/O; unit-tested)
- *   smtp_enc.c      the DATA encoder: CRLF, dot-stuffing, long lines
- *                   (no I/O; unit-tested)
+ *   smtp_enc.c      the DATA encoder: CRLF, dot-stuffing, long lines;
+ *                   xtext and the DSN parameters (no I/O; unit-tested)
+ *   smtp_mime.c     8-bit text to quoted-printable for upstreams without
+ *                   8BITMIME (smtp_mime.h; no I/O; unit-tested)
  */
 #ifndef GW_SMTP_H
 #define GW_SMTP_H
