@@ -249,8 +249,8 @@ def case_8bit(srv):
 
 def case_idle_session(srv):
     p421, psilent = free_port(), free_port()
-    out421 = srv.python("raw", p421, "--idle", "2")
-    outsil = srv.python("raw", psilent, "--idle-silent", "2")
+    out421 = srv.python("raw", p421, "--idle", "3")
+    outsil = srv.python("raw", psilent, "--idle-silent", "3")
     conns = [smtp_conn("relay", p421, idle_timeout="60s"),
              smtp_conn("other", psilent, idle_timeout="60s")]
     rules = [{"name": "o", "recipient": "*@other.test", "connector": "other"},
@@ -266,7 +266,7 @@ def case_idle_session(srv):
             wait_for(lambda: len(files(out, "*.raw")) >= 1, 20, "the first message")
             one(to, 2, b"second")
             wait_for(lambda: len(files(out, "*.raw")) >= 2, 20, "the second message")
-        time.sleep(3.5)  # longer than the upstreams' idle timeout
+        time.sleep(4.5)  # longer than the upstreams' idle timeout
         for to, out in (("x@example.org", out421), ("y@other.test", outsil)):
             one(to, 3, b"third")
             wait_for(lambda: len(files(out, "*.raw")) >= 3, 20, "the third message")
