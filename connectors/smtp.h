@@ -8,8 +8,10 @@
  *   smtp_auth.c     client AUTH through libsasl2
  *   smtp_io.c       buffered socket and TLS I/O with deadlines
  *   smtp_reply.c    the bounded reply parser (no I/O; unit-tested)
- *   smtp_enc.c      the DATA encoder: CRLF, dot-stuffing, long lines
- *                   (no I/O; unit-tested)
+ *   smtp_enc.c      the DATA encoder: CRLF, dot-stuffing, long lines;
+ *                   xtext and the DSN parameters (no I/O; unit-tested)
+ *   smtp_mime.c     8-bit text to quoted-printable for upstreams without
+ *                   8BITMIME (smtp_mime.h; no I/O; unit-tested)
  */
 #ifndef GW_SMTP_H
 #define GW_SMTP_H
@@ -32,7 +34,7 @@
 
 /* EHLO keywords the client uses. */
 struct smtp_caps {
-	int pipelining, eightbitmime, smtputf8, starttls, enhanced;
+	int pipelining, eightbitmime, smtputf8, starttls, enhanced, dsn;
 	unsigned long long size;	/* SIZE limit, 0 = none announced */
 	char auth[SMTP_AUTH_MECHS_MAX];	/* AUTH mechanisms, space separated */
 };
@@ -82,6 +84,17 @@ size_t smtp_enc_feed(struct smtp_enc *, const void *in, size_t n, char *out);
 size_t smtp_enc_finish(struct smtp_enc *, char *out);
 /* Does buf hold a byte >= 0x80? */
 int smtp_has_8bit(const void *buf, size_t n);
+/* xtext (RFC 3461 4) of in into out; -1 when it does not fit. */
+int smtp_xtext(char *out, size_t outlen, const char *in);
+/*
+ * The DSN parameters (RFC 3461) of MAIL FROM (" RET=.. ENVID=..") or of
+ * RCPT TO (" NOTIFY=.. ORCPT=..") from the stored values (any may be
+ * NULL; a malformed one is left out); "" when none.  -1 if out is small.
+ */
+int smtp_dsn_mail_params(char *out, size_t outlen, const char *ret,
+    const char *envid);
+int smtp_dsn_rcpt_params(char *out, size_t outlen, const char *notify,
+    const char *orcpt);
 
 /* ---- smtp_io.c ---- */
 

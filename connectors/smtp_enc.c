@@ -13,7 +13,9 @@
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "smtp.h"
 
@@ -112,4 +114,95 @@ smtp_has_8bit(const void *buf, size_t n)
 		if (p[i] & 0x80)
 			return 1;
 	return 0;
+}
+
+/* smtp_xtext - xtext-encode in (RFC 3461 4: "+" HEX for specials) */
+int
+smtp_xtext(char *out, size_t outlen, const char *in)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char *p;
+	size_t o = 0;
+
+	for (p = (const unsigned char *)in; *p != '\0'; p++) {
+		if (o + 4 > outlen)
+			return -1;
+		if (*p >= '!' && *p <= '~' && *p != '+' && *p != '=')
+			out[o++] = (char)*p;
+		else {
+			out[o++] = '+';
+			out[o++] = hex[*p >> 4];
+			out[o++] = hex[*p & 15];
+		}
+	}
+	if (o >= outlen)
+		return -1;
+	out[o] = '\0';
+	return 0;
+}
+
+/* smtp_dsn_word - is v a non-empty run of the characters in set? */
+static int
+smtp_dsn_word(const char *v, const char *set, size_t max)
+{
+	size_t n;
+
+	if (v == NULL || (n = strlen(v)) == 0 || n > max)
+		return 0;
+	return strspn(v, set) == n;
+}
+
+/* smtp_dsn_mail_params - " RET=... ENVID=..." for MAIL FROM */
+int
+smtp_dsn_mail_params(char *out, size_t outlen, const char *ret,
+    const char *envid)
+{
+	char x[3 * 100 + 1];
+	int n;
+
+	if (outlen == 0)
+		return -1;
+	out[0] = '\0';
+	if (ret != NULL && strcasecmp(ret, "FULL") != 0 &&
+	    strcasecmp(ret, "HDRS") != 0)
+		ret = NULL;
+	if (envid != NULL && (envid[0] == '\0' || strlen(envid) > 100 ||
+	    smtp_xtext(x, sizeof(x), envid) == -1))
+		envid = NULL;
+	n = snprintf(out, outlen, "%s%s%s%s", ret ? " RET=" : "",
+	    ret ? ret : "", envid ? " ENVID=" : "", envid ? x : "");
+	return n < 0 || (size_t)n >= outlen ? -1 : 0;
+}
+
+/* smtp_dsn_rcpt_params - " NOTIFY=... ORCPT=type;xtext" for RCPT TO */
+int
+smtp_dsn_rcpt_params(char *out, size_t outlen, const char *notify,
+    const char *orcpt)
+{
+	char type[64], x[3 * 500 + 1];
+	const char *semi = orcpt ? strchr(orcpt, ';') : NULL;
+	size_t tlen = semi ? (size_t)(semi - orcpt) : 0;
+	int n;
+
+	if (outlen == 0)
+		return -1;
+	out[0] = '\0';
+	if (!smtp_dsn_word(notify, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz,", 64))
+		notify = NULL;
+	if (semi == NULL || tlen == 0 || tlen >= sizeof(type) ||
+	    strlen(semi + 1) == 0 || strlen(semi + 1) > 500)
+		orcpt = NULL;
+	else {
+		memcpy(type, orcpt, tlen);
+		type[tlen] = '\0';
+		if (!smtp_dsn_word(type, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghij"
+		    "klmnopqrstuvwxyz0123456789-", sizeof(type)) ||
+		    smtp_xtext(x, sizeof(x), semi + 1) == -1)
+			orcpt = NULL;
+	}
+	n = snprintf(out, outlen, "%s%s%s%s%s%s", notify ? " NOTIFY=" : "",
+	    notify ? notify : "", orcpt ? " ORCPT=" : "", orcpt ? type : "",
+	    orcpt ? ";" : "", orcpt ? x : "");
+	return n < 0 || (size_t)n >= outlen ? -1 : 0;
 }

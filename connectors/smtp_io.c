@@ -218,7 +218,7 @@ smtp_io_write(struct smtp_io *io, const void *buf, size_t len, int timeout)
 int
 smtp_io_printf(struct smtp_io *io, int timeout, const char *fmt, ...)
 {
-	char line[2048];
+	char line[4096];
 	va_list ap;
 	int n;
 

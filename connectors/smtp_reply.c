@@ -101,6 +101,8 @@ smtp_reply_caps(struct smtp_caps *c, const char *s, size_t len)
 		c->eightbitmime = 1;
 	else if (smtp_reply_kw(s, len, "SMTPUTF8", &a))
 		c->smtputf8 = 1;
+	else if (smtp_reply_kw(s, len, "DSN", &a))
+		c->dsn = 1;
 	else if (smtp_reply_kw(s, len, "STARTTLS", &a))
 		c->starttls = 1;
 	else if (smtp_reply_kw(s, len, "ENHANCEDSTATUSCODES", &a))

@@ -28,8 +28,10 @@
 #include <gatewayd/connector.h>
 
 #include "smtp.h"
+#include "smtp_mime.h"
 
 #define SMTP_CHUNK	(64 * 1024)
+#define SMTP_PARAMS_MAX	1700	/* ORCPT of 500 octets, xtext */
 
 /* smtp_fail_set - record why a step failed */
 void
@@ -50,7 +52,7 @@ static int __attribute__((format(printf, 5, 6)))
 smtp_cmd(struct smtp_conn *c, struct smtp_reply *r, struct smtp_caps *caps,
     int timeout, const char *fmt, ...)
 {
-	char line[1100];
+	char line[4096];
 	va_list ap;
 	int n;
 
@@ -286,6 +288,7 @@ struct smtp_txn {
 	size_t nsent, naccepted;
 	int eightbit;
 	int utf8;
+	struct smtp_mime *mime;	/* 8-bit to quoted-printable, or NULL */
 };
 
 /* smtp_ascii - only printable ASCII (no controls, no 8-bit)? */
@@ -315,10 +318,12 @@ smtp_result(struct smtp_txn *t, size_t i, const struct smtp_reply *r,
 	snprintf(status, sizeof(status), "%s", r->status[0] ? r->status :
 	    cls == 2 ? "2.0.0" : cls == 4 ? "4.0.0" : "5.0.0");
 	t->state[i] = 3;
-	if (cls == 2)
+	if (cls == 2) {
 		gw_rcpt_set_result(rc, GW_RESULT_OK, r->code, status,
 		    "relayed to %s: %s", t->c->label, r->text);
-	else
+		if (t->c->caps.dsn)
+			gw_rcpt_dsn_passed(rc);	/* RFC 3461 5.2.2 */
+	} else
 		gw_rcpt_set_result(rc, cls == 5 ? GW_RESULT_PERMFAIL :
 		    GW_RESULT_TEMPFAIL, r->code, status,
 		    "host %s said: %s (in reply to %s)", t->c->label,
@@ -380,6 +385,46 @@ smtp_scan_8bit(struct gw_message *msg)
 	return n < 0 && !found ? -1 : found;
 }
 
+/*
+ * smtp_plan_8bit - for an upstream without 8BITMIME: plan the conversion
+ * of the 8-bit text bodies to quoted-printable; -1 with f when the
+ * message cannot be read or converted
+ */
+static int
+smtp_plan_8bit(struct smtp_txn *t, struct gw_message *msg,
+    struct smtp_fail *f)
+{
+	char buf[SMTP_CHUNK];
+	ssize_t n;
+
+	if ((t->mime = malloc(sizeof(*t->mime))) == NULL) {
+		smtp_fail_set(f, 451, "4.3.0", "out of memory");
+		return -1;
+	}
+	smtp_mime_init(t->mime);
+	smtp_mime_begin(t->mime, 0, NULL, NULL);
+	gw_message_rewind(msg);
+	while ((n = gw_message_read(msg, buf, sizeof(buf))) > 0)
+		if (smtp_mime_feed(t->mime, buf, (size_t)n) == -1)
+			break;
+	gw_message_rewind(msg);
+	if (n < 0) {
+		smtp_fail_set(f, 451, "4.3.0", "cannot read the spooled "
+		    "message");
+		return -1;
+	}
+	if (smtp_mime_finish(t->mime) == -1) {
+		smtp_fail_set(f, 554, "5.6.3", "message has 8-bit content "
+		    "that cannot be converted for %s, which does not support "
+		    "8BITMIME: %s", t->c->label, t->mime->why);
+		return -1;
+	}
+	gw_log(GW_LOG_INFO, "smtp: %s does not support 8BITMIME: %u 8-bit "
+	    "text part%s converted to quoted-printable", t->c->label,
+	    t->mime->nconverted, t->mime->nconverted == 1 ? "" : "s");
+	return 0;
+}
+
 /* smtp_precheck - what the upstream's extensions allow; 0 go on, -1 done */
 static int
 smtp_precheck(struct smtp_txn *t, struct gw_message *msg)
@@ -410,12 +455,13 @@ smtp_precheck(struct smtp_txn *t, struct gw_message *msg)
 	}
 	t->eightbit = strcasecmp(t->env->body_type, "8BITMIME") == 0;
 	if (!caps->eightbitmime && (r8 = smtp_scan_8bit(msg)) != 0) {
-		smtp_fail_set(&f, r8 < 0 ? 451 : 554, r8 < 0 ? "4.3.0" :
-		    "5.6.3", r8 < 0 ? "cannot read the spooled message" :
-		    "message has 8-bit content and %s does not support "
-		    "8BITMIME (no conversion is done)", t->c->label);
-		smtp_fail_all(t, &f);
-		return -1;
+		if (r8 < 0)
+			smtp_fail_set(&f, 451, "4.3.0", "cannot read the "
+			    "spooled message");
+		if (r8 < 0 || smtp_plan_8bit(t, msg, &f) == -1) {
+			smtp_fail_all(t, &f);
+			return -1;
+		}
 	}
 	for (i = 0; i < t->env->nrcpt; i++) {
 		utf8 = 0;
@@ -435,25 +481,55 @@ smtp_precheck(struct smtp_txn *t, struct gw_message *msg)
 	return 0;
 }
 
+/* smtp_mail_params - the MAIL FROM parameters for this upstream */
+static void
+smtp_mail_params(struct smtp_txn *t, char *out, size_t outlen)
+{
+	const struct gw_envelope *e = t->env;
+	char dsn[400];
+
+	dsn[0] = '\0';
+	if (t->c->caps.dsn && GW_ENVELOPE_HAS(e, dsn_envid) &&
+	    smtp_dsn_mail_params(dsn, sizeof(dsn), e->dsn_ret,
+	    e->dsn_envid) == -1)
+		dsn[0] = '\0';
+	snprintf(out, outlen, "%s%s%s", t->eightbit && t->c->caps.eightbitmime ?
+	    " BODY=8BITMIME" : "", t->utf8 ? " SMTPUTF8" : "", dsn);
+}
+
+/* smtp_rcpt_params - the RCPT TO parameters of recipient i */
+static void
+smtp_rcpt_params(struct smtp_txn *t, size_t i, char *out, size_t outlen)
+{
+	const struct gw_rcpt *r = t->env->rcpt[i];
+
+	out[0] = '\0';
+	if (t->c->caps.dsn && smtp_dsn_rcpt_params(out, outlen,
+	    gw_rcpt_param(r, "notify"), gw_rcpt_param(r, "orcpt")) == -1)
+		out[0] = '\0';
+}
+
 /* smtp_send_envelope - queue MAIL and the RCPTs (and DATA) */
 static int
 smtp_send_envelope(struct smtp_txn *t, int pipelined)
 {
 	struct smtp_io *io = &t->c->io;
+	char params[SMTP_PARAMS_MAX];
 	int to = t->s->t_command;
 	size_t i;
 
-	if (smtp_io_printf(io, to, "MAIL FROM:<%s>%s%s\r\n", t->env->sender,
-	    t->eightbit && t->c->caps.eightbitmime ? " BODY=8BITMIME" : "",
-	    t->utf8 ? " SMTPUTF8" : "") == -1)
+	smtp_mail_params(t, params, sizeof(params));
+	if (smtp_io_printf(io, to, "MAIL FROM:<%s>%s\r\n", t->env->sender,
+	    params) == -1)
 		return -1;
 	if (!pipelined)
 		return smtp_io_flush(io, to);
 	for (i = 0; i < t->env->nrcpt; i++) {
 		if (t->state[i] != 0)
 			continue;
-		if (smtp_io_printf(io, to, "RCPT TO:<%s>\r\n",
-		    gw_rcpt_address(t->env->rcpt[i])) == -1)
+		smtp_rcpt_params(t, i, params, sizeof(params));
+		if (smtp_io_printf(io, to, "RCPT TO:<%s>%s\r\n",
+		    gw_rcpt_address(t->env->rcpt[i]), params) == -1)
 			return -1;
 		t->state[i] = 1;
 		t->nsent++;
@@ -467,6 +543,7 @@ smtp_send_envelope(struct smtp_txn *t, int pipelined)
 static int
 smtp_rcpt_replies(struct smtp_txn *t, int pipelined)
 {
+	char params[SMTP_PARAMS_MAX];
 	struct smtp_reply r;
 	size_t i;
 
@@ -474,9 +551,10 @@ smtp_rcpt_replies(struct smtp_txn *t, int pipelined)
 		if (pipelined ? t->state[i] != 1 : t->state[i] != 0)
 			continue;
 		if (!pipelined) {
+			smtp_rcpt_params(t, i, params, sizeof(params));
 			if (smtp_cmd(t->c, &r, NULL, t->s->t_command,
-			    "RCPT TO:<%s>\r\n",
-			    gw_rcpt_address(t->env->rcpt[i])) == -1)
+			    "RCPT TO:<%s>%s\r\n",
+			    gw_rcpt_address(t->env->rcpt[i]), params) == -1)
 				return -1;
 			t->nsent++;
 		} else if (smtp_io_reply(&t->c->io, &r, NULL,
@@ -492,31 +570,70 @@ smtp_rcpt_replies(struct smtp_txn *t, int pipelined)
 	return 0;
 }
 
-/* smtp_send_data - the encoded message and the final dot, in large writes */
-static int
-smtp_send_data(struct smtp_txn *t, struct gw_message *msg)
-{
-	static char in[SMTP_CHUNK], out[SMTP_ENC_OUTMAX(SMTP_CHUNK)];
+struct smtp_sink {
+	struct smtp_txn *t;
 	struct smtp_enc enc;
+	char *out;			/* SMTP_ENC_OUTMAX(SMTP_CHUNK) bytes */
+};
+
+/* smtp_sink_write - encode bytes and queue them on the connection */
+static int
+smtp_sink_write(void *arg, const char *buf, size_t len)
+{
+	struct smtp_sink *k = arg;
 	size_t n;
+
+	while (len > 0) {
+		n = len < SMTP_CHUNK ? len : SMTP_CHUNK;
+		if (smtp_io_write(&k->t->c->io, k->out, smtp_enc_feed(&k->enc,
+		    buf, n, k->out), k->t->s->t_data) == -1)
+			return -1;
+		buf += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* smtp_send_body - the message through the converter (if any) */
+static int
+smtp_send_body(struct smtp_txn *t, struct gw_message *msg,
+    struct smtp_sink *k)
+{
+	static char in[SMTP_CHUNK];
 	ssize_t got;
 
-	smtp_enc_init(&enc);
+	if (t->mime != NULL)
+		smtp_mime_begin(t->mime, 1, smtp_sink_write, k);
 	gw_message_rewind(msg);
-	while ((got = gw_message_read(msg, in, sizeof(in))) > 0) {
-		n = smtp_enc_feed(&enc, in, (size_t)got, out);
-		if (smtp_io_write(&t->c->io, out, n, t->s->t_data) == -1)
+	while ((got = gw_message_read(msg, in, sizeof(in))) > 0)
+		if ((t->mime != NULL ? smtp_mime_feed(t->mime, in,
+		    (size_t)got) : smtp_sink_write(k, in, (size_t)got)) == -1)
 			return -1;
-	}
 	if (got < 0) {
 		snprintf(t->c->io.err, sizeof(t->c->io.err),
 		    "cannot read the spooled message");
 		return -1;
 	}
-	n = smtp_enc_finish(&enc, out);
-	if (enc.folded > 0)
+	return t->mime != NULL ? smtp_mime_finish(t->mime) : 0;
+}
+
+/* smtp_send_data - the encoded message and the final dot, in large writes */
+static int
+smtp_send_data(struct smtp_txn *t, struct gw_message *msg)
+{
+	static char out[SMTP_ENC_OUTMAX(SMTP_CHUNK)];
+	struct smtp_sink k;
+	size_t n;
+
+	k.t = t;
+	k.out = out;
+	smtp_enc_init(&k.enc);
+	if (smtp_send_body(t, msg, &k) == -1)
+		return -1;
+	n = smtp_enc_finish(&k.enc, out);
+	if (k.enc.folded > 0)
 		gw_log(GW_LOG_INFO, "smtp: %llu lines longer than %d octets "
-		    "were broken", enc.folded, SMTP_OUT_LINE_MAX);
+		    "were broken", k.enc.folded, SMTP_OUT_LINE_MAX);
 	if (smtp_io_write(&t->c->io, out, n, t->s->t_data) == -1)
 		return -1;
 	return smtp_io_flush(&t->c->io, t->s->t_data);
@@ -605,6 +722,7 @@ smtp_session_send(struct smtp *s, struct smtp_conn *c,
 	}
 	if (smtp_precheck(&t, msg) == 0)
 		rc = smtp_transaction(&t, msg);
+	free(t.mime);
 	free(t.state);
 	return rc;
 }

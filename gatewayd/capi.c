@@ -18,6 +18,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "bounce.h"
 #include "capi.h"
 #include "log.h"
 #include "xmalloc.h"
@@ -89,6 +90,13 @@ gw_rcpt_set_result(struct gw_rcpt *r, enum gw_result result, int code,
 		vsnprintf(r->text, sizeof(r->text), fmt, ap);
 		va_end(ap);
 	}
+}
+
+/* gw_rcpt_dsn_passed - the next hop has the DSN duty for this recipient */
+void
+gw_rcpt_dsn_passed(struct gw_rcpt *r)
+{
+	r->dsn_passed = 1;
 }
 
 /* gw_message_read - read from the current position; 0 at the end */
@@ -215,6 +223,8 @@ capi_job_init(struct capi_job *job, struct envelope *env, int datafd,
 	job->env.nrcpt = n;
 	job->env.rcpt = job->rcptv;
 	job->env.size = job->msg.size;
+	job->env.dsn_ret = env->ret;
+	job->env.dsn_envid = env->envid;
 	capi_set_qid(env->id);
 }
 
@@ -275,6 +285,8 @@ capi_result_copy(struct gw_rcpt *r)
 	    capi_status_ok(r->status, (char)('0' + cls)) ? r->status : defstatus);
 	free(e->text);
 	e->text = xstrdup(r->text[0] != '\0' ? r->text : deftext);
+	if (r->result == GW_RESULT_OK && r->dsn_passed)
+		envelope_rcpt_set_param(e, BOUNCE_PARAM_SENT, "passed");
 }
 
 /* capi_job_results - copy every result back into the envelope */

@@ -24,6 +24,7 @@ struct gw_rcpt {
 	int code;
 	char status[16];
 	char text[CAPI_TEXT_MAX + 1];
+	int dsn_passed;			/* gw_rcpt_dsn_passed() was called */
 };
 
 struct gw_message {
@@ -52,6 +53,8 @@ void capi_job_init(struct capi_job *, struct envelope *env, int datafd,
  * Copy the results into the envelope: OK -> done, PERMFAIL -> failed,
  * TEMPFAIL or no result -> deferred, with code, status and text (codes
  * and statuses that contradict the result are replaced by defaults).
+ * A recipient done by a next hop that took over its DSN request gets
+ * "param dsn-sent passed" (the worker then sends it no success notice).
  */
 void capi_job_results(struct capi_job *, struct envelope *env);
 void capi_job_free(struct capi_job *);

@@ -40,7 +40,8 @@
  * parameter as "param notify SUCCESS,DELAY" (upper case, comma list, or
  * "NEVER") and ORCPT as "param orcpt rfc822;user@example.com"; the
  * worker records the DSN it sent for a recipient as "param dsn-sent
- * delayed|failed|delivered".
+ * delayed|failed|delivered", or "passed" when the next hop took the
+ * recipient with its DSN request (it sends the notices then).
  */
 #ifndef GW_ENVELOPE_H
 #define GW_ENVELOPE_H

@@ -218,6 +218,46 @@ START_TEST(enc_8bit)
 }
 END_TEST
 
+START_TEST(dsn_xtext_and_params)
+{
+	char out[256];
+
+	ck_assert_int_eq(smtp_xtext(out, sizeof(out), "a+b=c d\x01\xc3"), 0);
+	ck_assert_str_eq(out, "a+2Bb+3Dc+20d+01+C3");
+	ck_assert_int_eq(smtp_xtext(out, 4, "abcd"), -1);
+	ck_assert_int_eq(smtp_dsn_mail_params(out, sizeof(out), "HDRS",
+	    "id+1 x"), 0);
+	ck_assert_str_eq(out, " RET=HDRS ENVID=id+2B1+20x");
+	ck_assert_int_eq(smtp_dsn_mail_params(out, sizeof(out), "BOGUS",
+	    NULL), 0);
+	ck_assert_str_eq(out, "");
+	ck_assert_int_eq(smtp_dsn_rcpt_params(out, sizeof(out),
+	    "SUCCESS,DELAY", "rfc822;a+b@example.org"), 0);
+	ck_assert_str_eq(out, " NOTIFY=SUCCESS,DELAY ORCPT=rfc822;a+2Bb@example.org");
+	/* malformed values are left out, never sent as they are */
+	ck_assert_int_eq(smtp_dsn_rcpt_params(out, sizeof(out),
+	    "SUCCESS\r\nRSET", "no-semicolon"), 0);
+	ck_assert_str_eq(out, "");
+	ck_assert_int_eq(smtp_dsn_rcpt_params(out, sizeof(out), "NEVER",
+	    "bad type;x"), 0);
+	ck_assert_str_eq(out, " NOTIFY=NEVER");
+	ck_assert_int_eq(smtp_dsn_rcpt_params(out, 8, "NEVER", NULL), -1);
+}
+END_TEST
+
+START_TEST(reply_dsn_cap)
+{
+	const char *l[] = { "250-mx.example.com", "250-DSN", "250 OK", NULL };
+	struct smtp_caps caps;
+	struct smtp_reply r;
+	const char *why;
+
+	memset(&caps, 0, sizeof(caps));
+	ck_assert_int_eq(feed(&r, &caps, l, &why), 1);
+	ck_assert(caps.dsn);
+}
+END_TEST
+
 /* smtp_client_suite - the tests */
 static Suite *
 smtp_client_suite(void)
@@ -238,6 +278,8 @@ smtp_client_suite(void)
 	tcase_add_test(tc, enc_crlf_split_and_empty);
 	tcase_add_test(tc, enc_long_lines);
 	tcase_add_test(tc, enc_8bit);
+	tcase_add_test(tc, dsn_xtext_and_params);
+	tcase_add_test(tc, reply_dsn_cap);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -35,8 +35,11 @@ def test():
 
         def envelope():
             for f in glob.glob(os.path.join(gw.spool, "**", qid + "*"), recursive=True):
-                with open(f, "rb") as fh:
-                    head = fh.read(4096).split(b"\nend\n")[0]
+                try:
+                    with open(f, "rb") as fh:
+                        head = fh.read(4096).split(b"\nend\n")[0]
+                except FileNotFoundError:
+                    continue  # moved on (incoming/ -> queue/) since the glob
                 if b"\nret " in head:
                     return head
             return None

@@ -7,7 +7,11 @@ verified against our CA, AUTH that succeeds; three recipients of which
 the upstream refuses one with 550 5.1.1: the other two are delivered and
 one DSN (multipart/report, Final-Recipient, Status 5.1.1) for the third
 is relayed back to the sender through the same upstream; AUTH with a
-wrong password: deferred with the upstream's reason, nothing delivered.
+wrong password: deferred with the upstream's reason, nothing delivered;
+AUTH CRAM-MD5 (a handler added to aiosmtpd) with the right and a wrong
+password; certificate checks: a self-signed upstream certificate that is
+not in ca_file (deferred, the reason says why), the same certificate as
+ca_file (delivered), a host-name mismatch with verify_name (deferred).
 """
 import email
 import glob
@@ -40,6 +44,18 @@ def make_cert(d):
     for p in (ca, key, crt):
         os.chmod(p, 0o644)
     return ca, crt, key
+
+
+def make_self_signed(d):
+    """A self-signed certificate for upstream.test (no CA)."""
+    key, crt = os.path.join(d, "self.key"), os.path.join(d, "self.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", "/CN=upstream.test", "-addext",
+                    "subjectAltName=DNS:upstream.test,IP:127.0.0.1",
+                    "-keyout", key, "-out", crt], check=True, capture_output=True, timeout=60)
+    for p in (key, crt):
+        os.chmod(p, 0o644)
+    return crt, key
 
 
 def password_file(d, text):
@@ -137,6 +153,89 @@ def case_password_mode(tmp, ca):
     del r
 
 
+def case_cram_md5(srv, tmp):
+    port = free_port()
+    out = srv.python("aiosmtpd", port, "--auth", "scanner:s3cret", "--cram", "1")
+    d = os.path.join(tmp, "cram")
+    os.makedirs(d)
+    good, bad = password_file(d, "s3cret"), os.path.join(d, "bad.pw")
+    with open(bad, "w") as f:
+        f.write("wrong\n")
+    os.chmod(bad, 0o600)
+    auth = "{username: scanner, password_file: %s, mechanisms: [CRAM-MD5]}"
+    conns = [{"name": "relay", "type": "smtp",
+              "settings": {"hosts": "[127.0.0.1:%d]" % port, "starttls": "none",
+                           "auth": auth % good, "timeouts": "{connect: 3s, command: 5s}"}},
+             {"name": "badpw", "type": "smtp",
+              "settings": {"hosts": "[127.0.0.1:%d]" % port, "starttls": "none",
+                           "auth": auth % bad, "timeouts": "{connect: 3s, command: 5s}"},
+              "retry": {"min_backoff": "1h", "max_backoff": "1h"}}]
+    rules = [{"name": "b", "recipient": "*@bad.test", "connector": "badpw"},
+             {"name": "all", "connector": "relay"}]
+    gw = Gateway("smtp-cram", connectors=conns, rules=rules).start()
+    ok = False
+    try:
+        with gw.smtp() as s:
+            s.sendmail("sender@client.test", ["one@example.org"], b"Subject: cram\r\n\r\nx\r\n")
+            s.sendmail("sender@client.test", ["one@bad.test"], b"Subject: bad\r\n\r\nx\r\n")
+        wait_for(lambda: files(out, "*.eml"), 20, "the message at the upstream")
+        meta = json.load(open(files(out, "*.json")[0]))
+        check(meta["auth"] == "scanner" and meta["mech"] == "CRAM-MD5" and not meta["tls"],
+              "authenticated with CRAM-MD5 without TLS: %r" % meta)
+        qf = wait_for(lambda: gw.spool_files("deferred/badpw"), 20, "the wrong password deferred")
+        text = open(qf[0], "rb").read()
+        check(b"535" in text and b"authentication" in text, "deferred with the AUTH failure: %r" % text)
+        check(len(files(out, "*.eml")) == 1, "nothing delivered with the wrong password")
+        check("s3cret" not in gw.read_log() and "wrong" not in gw.read_log(),
+              "no password in the log")
+        ok = True
+    finally:
+        gw.cleanup(ok)
+
+
+def case_cert_checks(srv, tmp, ca, crt, key):
+    """Three connectors: unknown self-signed, trusted self-signed, wrong name."""
+    self_crt, self_key = make_self_signed(tmp)
+    p_self, p_ca = free_port(), free_port()
+    out_self = srv.python("aiosmtpd", p_self, "--cert", self_crt, "--key", self_key)
+    out_ca = srv.python("aiosmtpd", p_ca, "--cert", crt, "--key", key)
+
+    def conn(name, port, ca_file, verify_name):
+        return {"name": name, "type": "smtp",
+                "settings": {"hosts": "[127.0.0.1:%d]" % port, "starttls": "required",
+                             "verify": "true", "ca_file": ca_file,
+                             "verify_name": verify_name,
+                             "timeouts": "{connect: 3s, command: 5s}"},
+                "retry": {"min_backoff": "1h", "max_backoff": "1h"}}
+    conns = [conn("unknown", p_self, ca, "upstream.test"),
+             conn("trusted", p_self, self_crt, "upstream.test"),
+             conn("wrongname", p_ca, ca, "other.test")]
+    rules = [{"name": c["name"], "recipient": "*@%s.test" % c["name"], "connector": c["name"]}
+             for c in conns]
+    gw = Gateway("smtp-certs", connectors=conns, rules=rules).start()
+    ok = False
+    try:
+        with gw.smtp() as s:
+            for c in conns:
+                s.sendmail("sender@client.test", ["x@%s.test" % c["name"]],
+                           b"Subject: %s\r\n\r\nx\r\n" % c["name"].encode())
+        wait_for(lambda: files(out_self, "*.eml"), 20, "the message over a trusted certificate")
+        check(b"Subject: trusted" in open(files(out_self, "*.eml")[0], "rb").read(),
+              "the trusted connector's message")
+        for name, why in (("unknown", b"self-signed certificate"),
+                          ("wrongname", b"hostname mismatch")):
+            qf = wait_for(lambda: gw.spool_files("deferred/" + name), 20, name + " deferred")
+            text = open(qf[0], "rb").read().replace(b"\\x20", b" ")
+            check(b"last-error 451 4.7.5" in text and
+                  b"TLS certificate verification failed" in text and why in text,
+                  "%s: deferred with a clear reason: %r" % (name, text))
+        check(len(files(out_self, "*.eml")) == 1 and not files(out_ca, "*.eml"),
+              "nothing sent over an unverified connection")
+        ok = True
+    finally:
+        gw.cleanup(ok)
+
+
 def test():
     srv = Servers()
     tmp = tempfile.mkdtemp(prefix="gw-tls-")
@@ -145,6 +244,8 @@ def test():
         case_auth_dsn(srv, tmp, ca, crt, key)
         case_auth_failure(srv, tmp, ca, crt, key)
         case_password_mode(tmp, ca)
+        case_cram_md5(srv, tmp)
+        case_cert_checks(srv, tmp, ca, crt, key)
     finally:
         srv.stop()
         shutil.rmtree(srv.dir, ignore_errors=True)

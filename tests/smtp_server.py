@@ -2,13 +2,19 @@
 
 Run as a script: python3 smtp_server.py MODE PORT OUTDIR [options]
   aiosmtpd   an aiosmtpd server (STARTTLS with --cert/--key, AUTH with
-             --auth user:password, --reject ADDR to answer 550 5.1.1 to
-             that RCPT); each message is written to OUTDIR as
-             <n>.eml with the envelope in <n>.json
+             --auth user:password, CRAM-MD5 as well with --cram 1, --reject
+             ADDR to answer 550 5.1.1 to that RCPT); each message is
+             written to OUTDIR as <n>.eml with the envelope in <n>.json
+             (with "mech", the AUTH mechanism used)
   hostile    a raw server whose reply to RCPT carries control characters
              (451, so the job is deferred); "hostile-ehlo" answers EHLO
              with more continuation lines than any client should accept
-  raw        a raw, minimal server that stores the exact bytes of DATA
+  raw        a raw, minimal server that stores the exact bytes of DATA in
+             <n>.raw and in <n>.json the session number and the MAIL and
+             RCPT command lines; "raw7" does not offer 8BITMIME, "dsn"
+             offers DSN as well.  --idle N: a session idle for N seconds
+             is closed with "421 4.4.2 idle timeout"; --idle-silent N:
+             closed without a word
 Prints "ready" on stdout once it listens; stops on SIGTERM.
 """
 import json
@@ -25,10 +31,27 @@ def serve_aiosmtpd(port, outdir, opts):
     from aiosmtpd.controller import Controller
     from aiosmtpd.smtp import AuthResult, LoginPassword
 
+    import hashlib
+    import hmac
+    from aiosmtpd.smtp import MISSING
+
     count = [0]
     reject = set(opts.get("reject", []))
 
     class Handler:
+        async def auth_CRAM__MD5(self, server, args):
+            """RFC 2195: HMAC-MD5 of a challenge keyed with the password."""
+            user, _, pw = opts["auth"].partition(":")
+            challenge = ("<%d.%d@upstream.test>" % (os.getpid(), time.time_ns())).encode()
+            resp = await server.challenge_auth(challenge)
+            if resp is MISSING:
+                return AuthResult(success=False, handled=False)
+            name, _, digest = resp.decode("ascii", "replace").rpartition(" ")
+            want = hmac.new(pw.encode(), challenge, hashlib.md5).hexdigest()
+            ok = name == user and hmac.compare_digest(digest, want)
+            server.session.auth_mech = "CRAM-MD5"
+            return AuthResult(success=ok, handled=False, auth_data=name)
+
         async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
             if address in reject:
                 return "550 5.1.1 <%s>: no such user here" % address
@@ -44,7 +67,8 @@ def serve_aiosmtpd(port, outdir, opts):
                 json.dump({"from": envelope.mail_from, "to": envelope.rcpt_tos,
                            "tls": session.ssl is not None,
                            "auth": (session.authenticated and
-                                    opts.get("auth", "").split(":")[0]) or ""}, f)
+                                    opts.get("auth", "").split(":")[0]) or "",
+                           "mech": getattr(session, "auth_mech", "")}, f)
             os.rename(base + ".eml.tmp", base + ".eml")
             return "250 2.0.0 queued as %d" % count[0]
 
@@ -52,6 +76,7 @@ def serve_aiosmtpd(port, outdir, opts):
         user, _, pw = opts["auth"].partition(":")
         ok = (isinstance(auth_data, LoginPassword) and
               auth_data.login.decode() == user and auth_data.password.decode() == pw)
+        session.auth_mech = mechanism
         return AuthResult(success=ok, handled=False)
 
     kw = {}
@@ -63,53 +88,89 @@ def serve_aiosmtpd(port, outdir, opts):
     if "auth" in opts:
         kw["authenticator"] = authenticator
         kw["auth_require_tls"] = "cert" in opts
+        if opts.get("cram") != "1":
+            kw["auth_exclude_mechanism"] = ["CRAM-MD5"]
     ctl = Controller(Handler(), hostname="127.0.0.1", port=port,
                      server_hostname="upstream.test", decode_data=False, **kw)
     ctl.start()
     return ctl.stop
 
 
-def serve_raw(mode, port, outdir):
+def serve_raw(mode, port, outdir, opts):
     ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     ls.bind(("127.0.0.1", port))
     ls.listen(16)
     count = [0]
+    sessions = [0]
+    lock = threading.Lock()
+    idle = float(opts.get("idle", opts.get("idle-silent", 0)))
+    ehlo = {"hostile-ehlo": b"250-raw.test\r\n" + b"250-\r\n" * 500 + b"250 OK\r\n",
+            "raw7": b"250-raw.test\r\n250 PIPELINING\r\n",
+            "dsn": b"250-raw.test\r\n250-8BITMIME\r\n250-DSN\r\n250 PIPELINING\r\n"
+            }.get(mode, b"250-raw.test\r\n250-8BITMIME\r\n250 PIPELINING\r\n")
+
+    def store(data, number, cmds):
+        with lock:
+            count[0] += 1
+            n = count[0]
+        path = os.path.join(outdir, "%03d" % n)
+        with open(path + ".json", "w") as o:
+            json.dump({"session": number, "cmds": cmds}, o)
+        with open(path + ".raw.tmp", "wb") as o:
+            o.write(data)
+        os.rename(path + ".raw.tmp", path + ".raw")
+
+    def readline(c, f):
+        if idle:
+            c.settimeout(idle)
+        try:
+            return f.readline(4096)
+        except socket.timeout:
+            if "idle" in opts:
+                c.sendall(b"421 4.4.2 raw.test idle timeout\r\n")
+            return b""
+
+    def data_phase(c, f):
+        c.settimeout(30)
+        c.sendall(b"354 go\r\n")
+        data = b""
+        while data != b".\r\n" and not data.endswith(b"\r\n.\r\n"):
+            chunk = f.read1(65536)
+            if not chunk:
+                return None
+            data += chunk
+        return data
 
     def session(c):
+        with lock:
+            sessions[0] += 1
+            number = sessions[0]
         f = c.makefile("rb")
         c.sendall(b"220 raw.test ESMTP\r\n")
+        cmds = []
         try:
             while True:
-                line = f.readline(4096)
+                line = readline(c, f)
                 if not line:
                     return
                 cmd = line[:4].upper()
                 if cmd in (b"EHLO", b"HELO"):
-                    if mode == "hostile-ehlo":
-                        c.sendall(b"250-raw.test\r\n" + b"250-\r\n" * 500 + b"250 OK\r\n")
-                    else:
-                        c.sendall(b"250-raw.test\r\n250-8BITMIME\r\n250 PIPELINING\r\n")
+                    c.sendall(ehlo)
                 elif cmd == b"MAIL":
+                    cmds = [line.rstrip(b"\r\n").decode("ascii", "replace")]
                     c.sendall(b"250 2.1.0 ok\r\n")
                 elif cmd == b"RCPT":
+                    cmds.append(line.rstrip(b"\r\n").decode("ascii", "replace"))
                     if mode == "hostile":
                         c.sendall(b"451 4.7.1 evil\x07\x1b[2J text\x7f from: <x@y>\r\n")
                     else:
                         c.sendall(b"250 2.1.5 ok\r\n")
                 elif cmd == b"DATA":
-                    c.sendall(b"354 go\r\n")
-                    data = b""
-                    while data != b".\r\n" and not data.endswith(b"\r\n.\r\n"):
-                        chunk = f.read1(65536)
-                        if not chunk:
-                            return
-                        data += chunk
-                    count[0] += 1
-                    path = os.path.join(outdir, "%03d.raw" % count[0])
-                    with open(path + ".tmp", "wb") as o:
-                        o.write(data)
-                    os.rename(path + ".tmp", path)
+                    data = data_phase(c, f)
+                    if data is None:
+                        return
+                    store(data, number, cmds)
                     c.sendall(b"250 2.0.0 stored\r\n")
                 elif cmd == b"QUIT":
                     c.sendall(b"221 bye\r\n")
@@ -147,7 +208,7 @@ def main():
     if mode == "aiosmtpd":
         stop = serve_aiosmtpd(port, outdir, opts)
     else:
-        stop = serve_raw(mode, port, outdir)
+        stop = serve_raw(mode, port, outdir, opts)
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *a: done.set())
     print("ready", flush=True)
