@@ -70,6 +70,7 @@ ctl_usage(void)
 const char *
 ctl_socket_path(struct ctl *ctl)
 {
+	static char sockpath[4096];
 	char err[CFG_ERRLEN];
 	struct cfg *cfg;
 
@@ -79,7 +80,9 @@ ctl_socket_path(struct ctl *ctl)
 		fprintf(stderr, "gatewayctl: %s\n", err);
 		exit(EX_CONFIG);
 	}
-	ctl->sock = cfg->control_socket;	/* kept for the process's life */
+	snprintf(sockpath, sizeof(sockpath), "%s", cfg->control_socket);
+	cfg_free(cfg);
+	ctl->sock = sockpath;
 	return ctl->sock;
 }
 

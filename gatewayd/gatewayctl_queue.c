@@ -162,12 +162,16 @@ ctl_offline(struct ctl *ctl, int argc, char **argv, control_child_fn fn)
 	    sizeof(err))) == NULL) {
 		fprintf(stderr, "gatewayctl: gatewayd is not running and the "
 		    "spool cannot be opened: %s\n", err);
+		cfg_free(cfg);
 		return EX_NOPERM;
 	}
 	fprintf(stderr, "gatewayctl: gatewayd is not running: reading the "
 	    "spool %s directly\n", cfg->spool);
-	if ((fp = open_memstream(&out, &outlen)) == NULL)
+	cfg_free(cfg);
+	if ((fp = open_memstream(&out, &outlen)) == NULL) {
+		spool_close(sp);
 		return EX_OSERR;
+	}
 	fn(&req, sp, fp, -1);
 	fclose(fp);
 	for (line = out; line != NULL && *line != '\0'; line = nl) {

@@ -47,12 +47,35 @@ def peer_cn(port):
 def check_n(gw, want, user=None):
     """gatewayd -n on gw's configuration: (exit status, output)."""
     cmd = [GATEWAYD, "-n", "-c", gw.config]
+    saved = None
     if user:
         import pwd
+        import shutil
+        import tempfile
         pw = pwd.getpwnam(user)
+        # The build tree may sit below a directory only root can search:
+        # give the other user its own copies of the program and connector.
+        tmp = tempfile.mkdtemp(prefix="gw-n-")
+        os.chmod(tmp, 0o755)
+        shutil.copy2(GATEWAYD, os.path.join(tmp, "gatewayd"))
+        with open(gw.config) as f:
+            saved = f.read()
+        cdir = [l.split(":", 1)[1].strip() for l in saved.splitlines()
+                if l.startswith("connector_dir:")][0]
+        for so in os.listdir(cdir):
+            if so.endswith(".so"):
+                shutil.copy2(os.path.join(cdir, so), os.path.join(tmp, so))
+        with open(gw.config, "w") as f:
+            f.write(saved.replace("connector_dir: %s" % cdir, "connector_dir: %s" % tmp))
         cmd = ["setpriv", "--reuid=%d" % pw.pw_uid, "--regid=%d" % pw.pw_gid,
-               "--clear-groups"] + cmd
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+               "--clear-groups", os.path.join(tmp, "gatewayd"), "-n", "-c", gw.config]
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+    finally:
+        if saved is not None:
+            with open(gw.config, "w") as f:
+                f.write(saved)
+            shutil.rmtree(tmp, ignore_errors=True)
     out = (r.stdout + r.stderr).strip()
     check((r.returncode == 0) == (want is None), "gatewayd -n exit %d: %s" % (r.returncode, out))
     if want is not None:
