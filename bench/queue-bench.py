@@ -56,7 +56,10 @@ def listed(out):
     ids = set()
     for line in out.splitlines():
         if line.strip():
-            ids.add(json.loads(line)["queue_id"])
+            try:
+                ids.add(json.loads(line)["queue_id"])
+            except ValueError:
+                raise RuntimeError("queue list: not a JSON line: %r" % line[:300])
     return len(ids)
 
 
