@@ -12,6 +12,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
@@ -289,7 +290,14 @@ control_fork(struct control_req *req, control_child_fn fn, int need_spool)
 		_exit(1);
 	}
 	proc_drop_privileges(cfg->user, NULL);
-	if ((fp = fdopen(req->fd, "w")) == NULL)
+	/*
+	 * The connection came non-blocking from the listener; stdio on it
+	 * would lose or repeat buffered output at EAGAIN when the client
+	 * reads slower than a long answer (queue list) is written.
+	 */
+	if ((rc = fcntl(req->fd, F_GETFL)) == -1 ||
+	    fcntl(req->fd, F_SETFL, rc & ~O_NONBLOCK) == -1 ||
+	    (fp = fdopen(req->fd, "w")) == NULL)
 		_exit(1);
 	fputs("ok\n", fp);
 	rc = fn(req, sp, fp, sv[1]);

@@ -67,6 +67,7 @@ build_target() {
 	# shellcheck disable=SC2046
 	"$FUZZ_CC" -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer $SAN \
 	    -I"$s" -I"$s/include" -I"$s/gatewayd" -I"$s/spool" \
+	    $(sed -n 's/^GMIME_CFLAGS = //p' "$s/gatewayd/Makefile") \
 	    -o "$B/fuzz_$t" "$s/tests/fuzz/fuzz_$t.c" \
 	    "$s/gatewayd/libgwcommon.a" "$s/spool/libspool.a" $(libs)
 }

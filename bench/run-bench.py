@@ -1,0 +1,666 @@
+#!/usr/bin/env python3
+"""run-bench.py - relay benchmark: smtp-source -> gatewayd (or Postfix) -> smtp-sink.
+
+`make bench` runs it from the build tree.  For every repeat, scenario and
+target (interleaved, so machine noise spreads over all targets) it starts a
+fresh Postfix smtp-sink, a fresh target with an empty private spool relaying
+everything to the sink, sends WARMUP messages, then the measured load, and
+records:
+
+  accept msg/s   N / time until every message got its 250 after DATA
+  e2e msg/s      N / time (same start) until smtp-sink counted all N
+  peak RSS MiB   max over 0.25 s samples of the RSS summed over the process
+                 tree (PSS too: shared pages split between processes)
+  CPU s/1000     utime+stime of the tree (plus reaped children) per 1000
+                 messages, from just before the load until the queue is empty
+  p50/p99 ms     single-session runs only: accept latency per message, from
+                 connect to the 250 after DATA (one connection per message,
+                 as smtp-source does), timed by our own client (latency mode)
+
+Once per target it also runs FSYNC_MSGS messages with every process of the
+tree under `strace -f -c -e trace=fsync,fdatasync,syncfs,sync_file_range`
+and reports those calls per accepted message (the whole tree, relaying
+included).
+
+Environment (defaults in brackets):
+  SCENARIOS   NAME:SESSIONS:MESSAGES:BYTES ...  [10k-s20:20:5000:10240
+              100k-s20:20:5000:102400 10k-s1:1:500:10240 10k-s100:100:5000:10240]
+  REPEATS [3]  WARMUP [50]  BENCH_VS [] (postfix: also a private Postfix relay)
+  GW_CONCURRENCY [20] delivery children of the smtp connector (Postfix's
+              default destination concurrency is 20 as well)
+  FSYNC_MSGS [500] (0 skips the strace run)  RESULTS_DIR [bench-results/<time>]
+  MTA_PORT, SINK_PORT [free loopback ports]  MAX_S [900] bound per phase
+Needs root with BENCH_VS=postfix (private Postfix instance); gatewayd's
+children drop to _gatewayd when run as root.
+"""
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+SINK = shutil.which("smtp-sink") or "/usr/sbin/smtp-sink"
+SOURCE = shutil.which("smtp-source") or "/usr/sbin/smtp-source"
+FROM, TO, HELO = "bench-sender@example.com", "bench-rcpt@example.net", "bench-client.localdomain"
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+SYNC_CALLS = ("fsync", "fdatasync", "syncfs", "sync_file_range")
+
+
+def log(msg):
+    print("[%s] %s" % (time.strftime("%H:%M:%S"), msg), file=sys.stderr, flush=True)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def greets(port):
+    """True when 127.0.0.1:port answers with a 220 greeting."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
+            return s.recv(512).startswith(b"220")
+    except OSError:
+        return False
+
+
+def wait_until(pred, timeout, what, interval=0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return
+        time.sleep(interval)
+    raise RuntimeError("timed out after %ss: %s" % (timeout, what))
+
+
+# ---- process tree accounting (/proc) ------------------------------------
+
+def tree_pids(root):
+    """root and all its descendants."""
+    kids = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        kids.setdefault(ppid, []).append(int(d))
+    out, todo = [], [root]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(kids.get(p, []))
+    return out
+
+
+def tree_cpu_ticks(root):
+    """utime+stime+cutime+cstime over the tree (reaped children included)."""
+    total = 0
+    for p in tree_pids(root):
+        try:
+            with open("/proc/%d/stat" % p) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += sum(int(x) for x in fields[11:15])
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
+
+
+def tree_mem_kb(root):
+    """(rss, pss, nprocs) summed over the tree, in KiB."""
+    rss = pss = n = 0
+    for p in tree_pids(root):
+        try:
+            with open("/proc/%d/smaps_rollup" % p) as f:
+                for line in f:
+                    if line.startswith("Rss:"):
+                        rss += int(line.split()[1])
+                    elif line.startswith("Pss:"):
+                        pss += int(line.split()[1])
+            n += 1
+        except OSError:
+            pass
+    return rss, pss, n
+
+
+class Sampler(threading.Thread):
+    """Peak tree RSS/PSS every interval seconds until stopped."""
+
+    def __init__(self, root, interval=0.25):
+        super().__init__(daemon=True)
+        self.root, self.interval = root, interval
+        self.peak = [0, 0, 0]
+        self.done = threading.Event()
+
+    def run(self):
+        while not self.done.is_set():
+            for i, v in enumerate(tree_mem_kb(self.root)):
+                self.peak[i] = max(self.peak[i], v)
+            self.done.wait(self.interval)
+
+    def stop(self):
+        self.done.set()
+        self.join()
+        return self.peak
+
+
+# ---- the sink -------------------------------------------------------------
+
+class Sink:
+    """smtp-sink -c on 127.0.0.1:port; count() is its message counter."""
+
+    def __init__(self, d, port):
+        self.out = os.path.join(d, "sink.out")
+        cmd = [SINK, "-c"] + (["-u", "postfix"] if os.geteuid() == 0 else [])
+        self.proc = subprocess.Popen(cmd + ["127.0.0.1:%d" % port, "256"],
+                                     stdout=open(self.out, "wb"), stderr=subprocess.DEVNULL)
+        self.f = open(self.out, "rb")
+        self.last = 0
+        wait_until(lambda: greets(port), 10, "smtp-sink listening")
+
+    def count(self):
+        self.f.seek(0, os.SEEK_END)
+        size = self.f.tell()
+        self.f.seek(max(0, size - 200))
+        m = re.findall(rb"mesg=(\d+)", self.f.read())
+        if m:
+            self.last = int(m[-1])
+        return self.last
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait()
+        self.f.close()
+
+
+# ---- targets ------------------------------------------------------------------
+
+class Gatewayd:
+    name = "gatewayd"
+
+    def __init__(self, d, port, sink_port, builddir):
+        self.d, self.port, self.builddir = d, port, builddir
+        self.spool = os.path.join(d, "spool")
+        self.sock = os.path.join(d, "gatewayd.sock")
+        self.config = os.path.join(d, "gatewayd.yaml")
+        conc = int(os.environ.get("GW_CONCURRENCY", "20"))
+        lines = ["user: _gatewayd"] if os.geteuid() == 0 else []
+        lines += ["spool: %s" % self.spool,
+                  "pid_file: %s/gatewayd.pid" % d,
+                  "control_socket: %s" % self.sock,
+                  "connector_dir: %s/connectors/.libs" % builddir,
+                  "listeners:", "  - name: smtp", "    address: 127.0.0.1",
+                  "    port: %d" % port,
+                  # Postfix exempts $mynetworks from its per-client limits
+                  # (smtpd_client_event_limit_exceptions): the same here
+                  "smtp:", "  hostname: bench-gw.localdomain",
+                  "  max_connections_per_client: 1000",
+                  "relay:", "  local_domains: [gw.invalid]", '  allow: ["127.0.0.0/8"]',
+                  "connectors:", "  - name: relay", "    type: smtp",
+                  "    concurrency: %d" % conc, "    settings:",
+                  "      hosts: [127.0.0.1:%d]" % sink_port,
+                  "      helo: bench-gw.localdomain",
+                  "rules:", "  - name: all", "    connector: relay"]
+        with open(self.config, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        self.proc = None
+
+    def version(self):
+        r = subprocess.run(["git", "-C", os.path.dirname(os.path.abspath(__file__)), "describe",
+                            "--always", "--dirty"], capture_output=True, text=True)
+        return "gatewayd %s (smtp connector, concurrency %s)" % (
+            r.stdout.strip() or "?", os.environ.get("GW_CONCURRENCY", "20"))
+
+    def start(self):
+        env = dict(os.environ, GATEWAYD_LIBEXECDIR=os.path.join(self.builddir, "gatewayd"))
+        self.proc = subprocess.Popen([os.path.join(self.builddir, "gatewayd", "gatewayd"),
+                                      "-f", "-c", self.config],
+                                     stdout=open(os.path.join(self.d, "gatewayd.log"), "ab"),
+                                     stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        wait_until(lambda: greets(self.port), 30, "gatewayd greeting")
+        # the worker is up once it says so in the log
+        wait_until(lambda: b"delivery processes" in open(os.path.join(self.d, "gatewayd.log"),
+                                                         "rb").read(), 30, "worker ready")
+        return self.proc.pid
+
+    def queue_count(self):
+        n = 0
+        for state in ("incoming", "queue", "active", "deferred"):
+            for _, _, files in os.walk(os.path.join(self.spool, state)):
+                n += len(files)
+        return n
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+
+
+POSTFIX_MASTER_CF = """\
+{port}  inet  n - n - - smtpd
+pickup    unix  n - n 60 1 pickup
+cleanup   unix  n - n - 0 cleanup
+qmgr      unix  n - n 300 1 qmgr
+tlsmgr    unix  - - n 1000? 1 tlsmgr
+rewrite   unix  - - n - - trivial-rewrite
+bounce    unix  - - n - 0 bounce
+defer     unix  - - n - 0 bounce
+trace     unix  - - n - 0 bounce
+verify    unix  - - n - 1 verify
+flush     unix  n - n 1000? 0 flush
+proxymap  unix  - - n - - proxymap
+proxywrite unix - - n - 1 proxymap
+smtp      unix  - - n - - smtp
+relay     unix  - - n - - smtp
+showq     unix  n - n - - showq
+error     unix  - - n - - error
+retry     unix  - - n - - error
+discard   unix  - - n - - discard
+anvil     unix  - - n - 1 anvil
+scache    unix  - - n - 1 scache
+postlog   unix-dgram n - n - 1 postlogd
+"""
+
+
+class Postfix:
+    """A private Postfix relay, as /work/shared/bench/targets/postfix.sh:
+    Debian's master.cf with chroot=n and no local delivery; defaults kept,
+    fsync included."""
+    name = "postfix"
+
+    def __init__(self, d, port, sink_port, builddir):
+        self.d, self.port = d, port
+        self.conf, self.queue = os.path.join(d, "conf"), os.path.join(d, "queue")
+        data = os.path.join(d, "data")
+        for p in (self.conf, self.queue, data):
+            os.makedirs(p, mode=0o755, exist_ok=True)
+        shutil.chown(data, "postfix", "postfix")
+        os.chmod(data, 0o700)
+        with open(os.path.join(self.conf, "main.cf"), "w") as f:
+            f.write("""compatibility_level = 3.6
+queue_directory = {q}
+data_directory = {data}
+command_directory = /usr/sbin
+daemon_directory = /usr/lib/postfix/sbin
+meta_directory = /etc/postfix
+shlib_directory = /usr/lib/postfix
+mail_owner = postfix
+setgid_group = postdrop
+maillog_file = {d}/maillog
+myhostname = bench-postfix.localdomain
+mydomain = localdomain
+myorigin = $myhostname
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+mydestination =
+local_recipient_maps =
+local_transport = error:5.1.1 local delivery disabled (relay benchmark)
+alias_maps =
+alias_database =
+mynetworks = 127.0.0.0/8
+relay_domains =
+relayhost = [127.0.0.1]:{sink}
+smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
+biff = no
+""".format(q=self.queue, data=data, d=d, sink=sink_port))
+        with open(os.path.join(self.conf, "master.cf"), "w") as f:
+            f.write(POSTFIX_MASTER_CF.format(port="127.0.0.1:%d" % port))
+        subprocess.run(["postfix", "-c", self.conf, "check"], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+
+    def version(self):
+        r = subprocess.run(["postconf", "-c", self.conf, "-h", "mail_version"],
+                           capture_output=True, text=True)
+        return "Postfix " + r.stdout.strip()
+
+    def start(self):
+        subprocess.run(["postfix", "-c", self.conf, "start"], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        pidf = os.path.join(self.queue, "pid", "master.pid")
+        wait_until(lambda: os.path.exists(pidf) and open(pidf).read().strip(), 10, "master.pid")
+        wait_until(lambda: greets(self.port), 30, "postfix greeting")
+        return int(open(pidf).read().strip())
+
+    def queue_count(self):
+        n = 0
+        for state in ("maildrop", "incoming", "active", "deferred", "hold"):
+            for _, _, files in os.walk(os.path.join(self.queue, state)):
+                n += len(files)
+        return n
+
+    def stop(self):
+        subprocess.run(["postfix", "-c", self.conf, "stop"],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        pidf = os.path.join(self.queue, "pid", "master.pid")
+        try:
+            pid = int(open(pidf).read().strip())
+            wait_until(lambda: not os.path.exists("/proc/%d" % pid), 20, "postfix stop")
+        except (OSError, ValueError):
+            pass
+
+
+TARGETS = {"gatewayd": Gatewayd, "postfix": Postfix}
+
+
+# ---- single-session latency client (run as: run-bench.py latency ...) --------
+
+def read_reply(f):
+    """One SMTP reply (possibly multi-line); returns its code."""
+    while True:
+        line = f.readline(2048)
+        if not line:
+            raise RuntimeError("connection closed")
+        if line[3:4] != b"-":
+            return int(line[:3])
+
+
+def latency_client(port, count, size, out):
+    """count messages of size bytes, one connection each; writes the latency
+    in seconds of each (connect to the 250 after DATA), one per line."""
+    line = b"X" * 78 + b"\r\n"
+    body = line * max(1, size // len(line))
+    lat = []
+    for i in range(count):
+        msg = (b"From: <%s>\r\nTo: <%s>\r\nSubject: bench %d\r\nMessage-ID: <%d.%d@bench>\r\n\r\n"
+               % (FROM.encode(), TO.encode(), i, os.getpid(), i)) + body + b".\r\n"
+        t0 = time.perf_counter()
+        s = socket.create_connection(("127.0.0.1", port), timeout=60)
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        f = s.makefile("rb")
+        steps = [(None, 220), (b"EHLO %s\r\n" % HELO.encode(), 250),
+                 (b"MAIL FROM:<%s>\r\n" % FROM.encode(), 250),
+                 (b"RCPT TO:<%s>\r\n" % TO.encode(), 250), (b"DATA\r\n", 354), (msg, 250)]
+        for cmd, want in steps:
+            if cmd:
+                s.sendall(cmd)
+            code = read_reply(f)
+            if code != want:
+                raise RuntimeError("message %d: got %d, wanted %d" % (i, code, want))
+        lat.append(time.perf_counter() - t0)
+        s.sendall(b"QUIT\r\n")
+        read_reply(f)
+        f.close()
+        s.close()
+    with open(out, "w") as fo:
+        fo.write("".join("%.6f\n" % x for x in lat))
+
+
+def percentile(vals, q):
+    v = sorted(vals)
+    return v[min(len(v) - 1, int(round(q / 100.0 * (len(v) - 1))))]
+
+
+# ---- one measured run -----------------------------------------------------
+
+def load_cmd(d, port, sessions, count, size, tag):
+    """The load generator: smtp-source, or our latency client for 1 session."""
+    if sessions == 1:
+        return [sys.executable, os.path.abspath(__file__), "latency", str(port), str(count),
+                str(size), os.path.join(d, tag + ".lat")]
+    return [SOURCE, "-s", str(sessions), "-m", str(count), "-l", str(size), "-f", FROM,
+            "-t", TO, "-M", HELO, "127.0.0.1:%d" % port]
+
+
+def start_pair(cls, d, builddir):
+    mta_port = int(os.environ.get("MTA_PORT") or free_port())
+    sink_port = int(os.environ.get("SINK_PORT") or free_port())
+    sink = Sink(d, sink_port)
+    tgt = cls(d, mta_port, sink_port, builddir)
+    try:
+        root = tgt.start()
+    except Exception:
+        tgt.stop()
+        sink.stop()
+        raise
+    return sink, tgt, root, mta_port
+
+
+def drive(sink, tgt, d, port, sessions, count, size, tag, maxs, base, on_start=None):
+    """Run the load; returns (accept_s, e2e_s) measured from the same start."""
+    cmd = load_cmd(d, port, sessions, count, size, tag)
+    t0 = time.monotonic()
+    src = subprocess.Popen(cmd, stdout=open(os.path.join(d, tag + ".out"), "wb"),
+                           stderr=subprocess.STDOUT)
+    t_acc = t_e2e = None
+    while time.monotonic() - t0 < 2 * maxs:
+        if t_acc is None and src.poll() is not None:
+            t_acc = time.monotonic() - t0
+            if src.returncode != 0:
+                raise RuntimeError("%s exited %d: %s" % (cmd[0], src.returncode,
+                                   open(os.path.join(d, tag + ".out"), "rb").read()[-500:]))
+        if t_e2e is None and sink.count() >= base + count:
+            t_e2e = time.monotonic() - t0
+        if t_acc is not None and t_e2e is not None:
+            return t_acc, t_e2e
+        if t_acc is None and time.monotonic() - t0 > maxs:
+            src.kill()
+        time.sleep(0.02)
+    src.kill()
+    raise RuntimeError("timed out: sink counted %d of %d" % (sink.count() - base, count))
+
+
+def warm_up(sink, tgt, d, port, size, maxs):
+    n = int(os.environ.get("WARMUP", "50"))
+    if n > 0:
+        drive(sink, tgt, d, port, min(5, n), n, size, "warmup", maxs, sink.count())
+    wait_until(lambda: tgt.queue_count() == 0, maxs, "queue empty after warm-up")
+    time.sleep(0.5)
+
+
+def run_one(cls, scen, rep, tmp, builddir):
+    name, sessions, count, size = scen
+    d = tempfile.mkdtemp(prefix="%s-%s-%d-" % (cls.name, name, rep), dir=tmp)
+    os.chmod(d, 0o755)
+    maxs = int(os.environ.get("MAX_S", "900"))
+    res = {"target": cls.name, "scenario": name, "rep": rep}
+    sink, tgt, root, port = start_pair(cls, d, builddir)
+    try:
+        warm_up(sink, tgt, d, port, size, maxs)
+        base = sink.count()
+        cpu0 = tree_cpu_ticks(root)
+        sampler = Sampler(root)
+        sampler.start()
+        acc, e2e = drive(sink, tgt, d, port, sessions, count, size, "load", maxs, base)
+        wait_until(lambda: tgt.queue_count() == 0, 60, "queue empty after the load")
+        cpu = (tree_cpu_ticks(root) - cpu0) / CLK_TCK
+        rss, pss, nprocs = sampler.stop()
+        res.update(accept=count / acc, e2e=count / e2e, rss=rss / 1024.0, pss=pss / 1024.0,
+                   cpu=cpu * 1000.0 / count, procs=nprocs)
+        if sessions == 1:
+            lat = [float(x) for x in open(os.path.join(d, "load.lat"))]
+            res.update(p50=percentile(lat, 50) * 1000, p99=percentile(lat, 99) * 1000)
+        res["status"] = "ok"
+    except Exception as e:   # recorded, the other runs go on
+        res["status"] = "FAIL: %s" % e
+    finally:
+        tgt.stop()
+        sink.stop()
+        if os.environ.get("KEEP_TMP") != "1" and res["status"] == "ok":
+            shutil.rmtree(d, ignore_errors=True)
+    return res
+
+
+def strace_summary(path):
+    """{syscall: calls} from an `strace -c` summary."""
+    calls = {}
+    for line in open(path):
+        f = line.split()
+        if len(f) >= 5 and f[-1] in SYNC_CALLS and f[3].isdigit():
+            calls[f[-1]] = int(f[3])
+    return calls
+
+
+def run_fsync(cls, tmp, builddir, count):
+    """count 10 KB messages over 20 sessions with the whole tree under strace."""
+    d = tempfile.mkdtemp(prefix="%s-fsync-" % cls.name, dir=tmp)
+    os.chmod(d, 0o755)
+    out = os.path.join(d, "strace.txt")
+    sink, tgt, root, port = start_pair(cls, d, builddir)
+    st = None
+    try:
+        warm_up(sink, tgt, d, port, 10240, 300)
+        cmd = ["strace", "-f", "-c", "-o", out, "-e", "trace=" + ",".join(SYNC_CALLS)]
+        for p in tree_pids(root):
+            cmd += ["-p", str(p)]
+        st = subprocess.Popen(cmd, stderr=subprocess.DEVNULL)
+        time.sleep(1.0)
+        drive(sink, tgt, d, port, 20, count, 10240, "fsync", 600, sink.count())
+        wait_until(lambda: tgt.queue_count() == 0, 60, "queue empty")
+        time.sleep(0.5)
+        st.send_signal(signal.SIGINT)
+        st.wait(30)
+        calls = strace_summary(out)
+        return dict(calls, per_msg=sum(calls.values()) / float(count), status="ok")
+    except Exception as e:
+        return {"status": "FAIL: %s" % e}
+    finally:
+        if st and st.poll() is None:
+            st.kill()
+            st.wait()
+        tgt.stop()
+        sink.stop()
+        shutil.rmtree(d, ignore_errors=True)
+
+
+# ---- summary ------------------------------------------------------------------
+
+FIGURES = [("accept", "accept msg/s", "%.1f"), ("e2e", "e2e msg/s", "%.1f"),
+           ("rss", "peak RSS MiB", "%.1f"), ("pss", "peak PSS MiB", "%.1f"),
+           ("cpu", "CPU s/1000 msg", "%.2f"), ("p50", "p50 ms", "%.2f"), ("p99", "p99 ms", "%.2f")]
+
+
+def mmm(vals, fmt):
+    """median [min-max]"""
+    return (fmt + " [" + fmt + "-" + fmt + "]") % (statistics.median(vals), min(vals), max(vals))
+
+
+def summarize(results, fsync, targets):
+    out = []
+    for scen in dict.fromkeys(r["scenario"] for r in results):
+        out.append("== %s" % scen)
+        for t in targets:
+            rs = [r for r in results if r["scenario"] == scen and r["target"] == t]
+            ok = [r for r in rs if r["status"] == "ok"]
+            cells = ["%-9s %d/%d ok" % (t, len(ok), len(rs))]
+            for key, label, fmt in FIGURES:
+                vals = [r[key] for r in ok if key in r]
+                if vals:
+                    cells.append("%s %s" % (label, mmm(vals, fmt)))
+            out.append("  " + "  |  ".join(cells))
+        if len(targets) == 2:
+            cells = ["%-9s" % "ratio"]
+            for key, label, fmt in FIGURES:
+                pairs = {}
+                for r in results:
+                    if r["scenario"] == scen and r["status"] == "ok" and key in r:
+                        pairs.setdefault(r["rep"], {})[r["target"]] = r[key]
+                ratios = [p[targets[0]] / p[targets[1]] for p in pairs.values()
+                          if len(p) == 2 and p[targets[1]]]
+                if ratios:
+                    cells.append("%s %s" % (label, mmm(ratios, "%.2f")))
+            out.append("  %s/%s per repeat: " % tuple(targets) + "  |  ".join(cells[1:]))
+    if fsync:
+        out.append("== sync calls per accepted message (strace -f -c, whole tree, %s x 10 KB, "
+                   "20 sessions)" % os.environ.get("FSYNC_MSGS", "500"))
+        for t, f in fsync.items():
+            if f["status"] != "ok":
+                out.append("  %-9s %s" % (t, f["status"]))
+                continue
+            detail = ", ".join("%s %d" % (c, f.get(c, 0)) for c in SYNC_CALLS)
+            out.append("  %-9s %.3f per message (%s)" % (t, f["per_msg"], detail))
+        if len(fsync) == 2 and all(f["status"] == "ok" and f["per_msg"] for f in fsync.values()):
+            a, b = (fsync[t]["per_msg"] for t in targets)
+            out.append("  ratio %s/%s %.3f" % (targets[0], targets[1], a / b))
+    return "\n".join(out)
+
+
+def parse_scenarios():
+    s = os.environ.get("SCENARIOS") or ("10k-s20:20:5000:10240 100k-s20:20:5000:102400 "
+                                        "10k-s1:1:500:10240 10k-s100:100:5000:10240")
+    out = []
+    for item in s.split():
+        name, sess, n, size = item.split(":")
+        out.append((name, int(sess), int(n), int(size)))
+    return out
+
+
+def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "latency":
+        latency_client(int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5])
+        return 0
+    builddir = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else ".")
+    targets = ["gatewayd"]
+    vs = os.environ.get("BENCH_VS", "")
+    if vs:
+        if vs not in TARGETS or vs == "gatewayd":
+            sys.exit("BENCH_VS: only 'postfix' is supported")
+        if os.geteuid() != 0:
+            sys.exit("BENCH_VS=postfix needs root (a private Postfix instance)")
+        targets.append(vs)
+    for tool in (SINK, SOURCE) + (("strace",) if os.environ.get("FSYNC_MSGS", "500") != "0" else ()):
+        if not shutil.which(tool):
+            sys.exit("missing %s (Debian packages postfix, strace)" % tool)
+    scens = parse_scenarios()
+    reps = int(os.environ.get("REPEATS", "3"))
+    rdir = os.environ.get("RESULTS_DIR") or os.path.join(
+        builddir, "bench-results", time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()))
+    os.makedirs(rdir, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix="gw-bench-", dir=os.environ.get("BENCH_TMPDIR", "/var/tmp"))
+    os.chmod(tmp, 0o755)
+    with open(os.path.join(rdir, "env.txt"), "w") as f:
+        f.write("date %s\nkernel %s\ncpus %d\nload %s\nscenarios %s\nrepeats %d\n" % (
+            time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), os.uname().release,
+            os.cpu_count(), open("/proc/loadavg").read().strip(),
+            " ".join("%s:%d:%d:%d" % s for s in scens), reps))
+        for t in targets:
+            f.write("version %s\n" % TARGETS[t](tempfile.mkdtemp(dir=tmp), 1, 2, builddir).version())
+    results = []
+    tsv = open(os.path.join(rdir, "results.tsv"), "w")
+    keys = ["target", "scenario", "rep"] + [k for k, _, _ in FIGURES] + ["procs", "status"]
+    tsv.write("\t".join(keys) + "\n")
+    try:
+        for rep in range(1, reps + 1):
+            for scen in scens:
+                for t in targets:
+                    log("%s %s rep %d" % (t, scen[0], rep))
+                    r = run_one(TARGETS[t], scen, rep, tmp, builddir)
+                    log("  " + ", ".join("%s=%s" % (k, ("%.2f" % v) if isinstance(v, float) else v)
+                                         for k, v in r.items() if k not in ("target", "scenario", "rep")))
+                    results.append(r)
+                    tsv.write("\t".join(str(r.get(k, "-")) for k in keys) + "\n")
+                    tsv.flush()
+        fsync = {}
+        n = int(os.environ.get("FSYNC_MSGS", "500"))
+        if n > 0:
+            for t in targets:
+                log("%s: sync calls under strace, %d messages" % (t, n))
+                fsync[t] = run_fsync(TARGETS[t], tmp, builddir, n)
+                log("  %s" % fsync[t])
+    finally:
+        if os.environ.get("KEEP_TMP") != "1":
+            shutil.rmtree(tmp, ignore_errors=True)
+    text = summarize(results, fsync, targets)
+    with open(os.path.join(rdir, "summary.txt"), "w") as f:
+        f.write(text + "\n")
+    print(text)
+    print("results: %s" % rdir)
+    return 0 if all(r["status"] == "ok" for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

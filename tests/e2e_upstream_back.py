@@ -1,0 +1,79 @@
+#!/usr/bin/env python3
+"""e2e_upstream_back - the upstream down for a while, then back.
+
+The smtp connector relays to a loopback port where nothing listens yet.
+Messages sent meanwhile are acknowledged, tried, and deferred (connection
+refused, the reason in the queue file); nothing is bounced.  Then Postfix's
+smtp-sink starts on that port: every message arrives, each exactly once
+(counted by Message-ID in the sink's dump files), and the queue empties.
+"""
+import os
+import re
+import shutil
+import time
+
+from gwtest import TestFailure, check, free_port, main, make_message, wait_for
+from e2e_smtp_relay import SMTP_SINK, Servers, files, relay_gateway
+
+COUNT = 30
+
+
+def sent_ids(out):
+    """Message-IDs in the sink's dump files, one entry per file."""
+    ids = []
+    for f in files(out):
+        m = re.search(rb"^Message-ID: <([^>]+)>", open(f, "rb").read(), re.M | re.I)
+        if m:
+            ids.append(m.group(1).decode())
+    return ids
+
+
+def case_upstream_back(srv):
+    port = free_port()
+    gw = relay_gateway("upstream-back", ["127.0.0.1:%d" % port],
+                       retry={"min_backoff": "1s", "max_backoff": "2s", "lifetime": "1h"})
+    gw.start()
+    ok = False
+    try:
+        want = set()
+        with gw.smtp() as s:
+            for i in range(COUNT):
+                s.sendmail("sender@client.test", ["rcpt%d@example.org" % i],
+                           make_message(i, "upback"))
+                want.add("upback.%d@client.test" % i)
+        wait_for(lambda: len(gw.spool_files("deferred/relay")) == COUNT, 30,
+                 "every job deferred while the upstream is down")
+        text = open(gw.spool_files("deferred/relay")[0], "rb").read()
+        check(b"last-error 4" in text, "a deferred job keeps a temporary error: %r" % text[:400])
+        time.sleep(3)       # down for a while: several retry rounds fail
+        check(not gw.spool_files("failed"), "nothing failed while the upstream was down")
+        out = srv.sink(port)
+        wait_for(lambda: len(files(out)) >= COUNT, 60, "every message at the upstream")
+        wait_for(lambda: not gw.spool_files("deferred") and not gw.spool_files("queue") and
+                 not gw.spool_files("active"), 20, "the queue empty")
+        time.sleep(1)       # a duplicate would arrive now
+        ids = sent_ids(out)
+        check(len(ids) == COUNT, "%d messages at the upstream, want %d" % (len(ids), COUNT))
+        check(set(ids) == want, "every Message-ID arrived once: missing %s"
+              % sorted(want - set(ids))[:5])
+        check(not gw.spool_files("failed"), "no job failed")
+        check(not any(f.endswith("bounce") for f in gw.spool_files("queue")),
+              "no delivery status notification")
+        ok = True
+    finally:
+        gw.cleanup(ok)
+
+
+def test():
+    if not os.path.exists(SMTP_SINK):
+        raise TestFailure("smtp-sink (Debian package postfix) is not installed")
+    srv = Servers()
+    try:
+        case_upstream_back(srv)
+    finally:
+        srv.stop()
+        shutil.rmtree(srv.dir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main(test)
