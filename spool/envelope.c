@@ -945,7 +945,8 @@ env_parse_lines(struct env_parser *p, const char *buf, size_t len,
 			return -1;
 		if (p->lineno == 1) {
 			if (n != strlen(ENV_MAGIC " 1") || memcmp(s, ENV_MAGIC " 1", n) != 0)
-				return env_perr(p, strncmp(s, ENV_MAGIC " ", strlen(ENV_MAGIC) + 1) == 0 ?
+				return env_perr(p, n > strlen(ENV_MAGIC) &&
+				    memcmp(s, ENV_MAGIC " ", strlen(ENV_MAGIC) + 1) == 0 ?
 				    "unsupported envelope version" : "missing version line");
 		} else if (n == 3 && memcmp(s, "end", 3) == 0) {
 			*consumed = (size_t)(nl + 1 - buf);
