@@ -299,6 +299,7 @@ control_fork(struct control_req *req, control_child_fn fn, int need_spool)
 	    fcntl(req->fd, F_SETFL, rc & ~O_NONBLOCK) == -1 ||
 	    (fp = fdopen(req->fd, "w")) == NULL)
 		_exit(1);
+	(void)setvbuf(fp, NULL, _IOFBF, 256 * 1024);	/* few big writes */
 	fputs("ok\n", fp);
 	rc = fn(req, sp, fp, sv[1]);
 	fclose(fp);

@@ -51,11 +51,6 @@ static int ops_receive_paused;
 static char **ops_paused;		/* connector instances paused; "*" = all */
 static size_t ops_npaused;
 
-/* Counters always shown, even at zero. */
-static const char *const ops_core[] = {
-	"connections", "connections_refused", "received", "delivered",
-	"deferred", "bounced", NULL
-};
 
 /* ops_safe - a copy with only plain printable characters (for JSON and logs) */
 static char *
@@ -294,12 +289,12 @@ ops_prometheus(FILE *fp, const struct stats *st, const unsigned long *sizes,
 	size_t i;
 	int s, first = 1;
 
-	for (i = 0; ops_core[i] != NULL; i++) {
+	for (i = 0; stats_core[i] != NULL; i++) {
 		help = "";
-		name = ops_prom_name(ops_core[i], &help);
+		name = ops_prom_name(stats_core[i], &help);
 		fprintf(fp, "# HELP %s %s.\n# TYPE %s counter\n%s %llu\n", name,
 		    help, name, name,
-		    (unsigned long long)stats_get(st, ops_core[i]));
+		    (unsigned long long)stats_get(st, stats_core[i]));
 	}
 	for (i = 0; i < st->n; i++) {
 		if (ops_reject_labels(st->v[i].key, code, enh, sizeof(code)))
@@ -357,8 +352,8 @@ control_stats(const struct control_req *req, struct spool *sp, FILE *fp,
 	int s;
 
 	(void)notify;
-	for (i = 0; ops_core[i] != NULL; i++)
-		(void)stats_add(&st, ops_core[i], 0);
+	for (i = 0; stats_core[i] != NULL; i++)
+		(void)stats_add(&st, stats_core[i], 0);
 	stats_sort(&st);
 	control_queue_sizes(sp, sizes, &oldest);
 	if (req->prometheus)

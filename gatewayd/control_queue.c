@@ -17,6 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
 #include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
@@ -40,22 +42,30 @@ struct queue_list {
 	time_t now;
 };
 
-/* control_json_str - append a JSON string literal */
+/*
+ * control_json_str - append a JSON string literal.  Runs of plain bytes go
+ * out in one write; the unlocked stdio calls are safe because the control
+ * child and gatewayctl are single-threaded (and a listing calls this a
+ * million times).
+ */
 void
 control_json_str(FILE *fp, const char *s)
 {
-	const unsigned char *p;
+	const unsigned char *p, *run;
 
-	fputc('"', fp);
-	for (p = (const unsigned char *)(s ? s : ""); *p; p++) {
+	putc_unlocked('"', fp);
+	for (run = p = (const unsigned char *)(s ? s : ""); *p; p++) {
+		if (*p != '"' && *p != '\\' && *p >= 0x20 && *p != 0x7f)
+			continue;
+		fwrite_unlocked(run, 1, (size_t)(p - run), fp);
 		if (*p == '"' || *p == '\\')
 			fprintf(fp, "\\%c", *p);
-		else if (*p < 0x20 || *p == 0x7f)
-			fprintf(fp, "\\u%04x", *p);
 		else
-			fputc(*p, fp);
+			fprintf(fp, "\\u%04x", *p);
+		run = p + 1;
 	}
-	fputc('"', fp);
+	fwrite_unlocked(run, 1, (size_t)(p - run), fp);
+	putc_unlocked('"', fp);
 }
 
 /* queue_match - does env pass the list filters? */
@@ -103,7 +113,7 @@ queue_json_result(FILE *fp, const struct envelope_rcpt *r)
  */
 static void
 queue_json(FILE *fp, enum spool_state st, const char *connector,
-    const struct envelope *env, time_t next)
+    const struct envelope *env, off_t size, time_t next)
 {
 	const struct envelope_rcpt *r;
 	size_t i;
@@ -114,7 +124,7 @@ queue_json(FILE *fp, enum spool_state st, const char *connector,
 	fprintf(fp, ",\"arrival_time\":%ld,\"message_size\":%lld,"
 	    "\"forced_expire\":false,\"attempts\":%u,\"next_attempt\":%ld,"
 	    "\"sender\":", (long)(env->arrival_us / 1000000),
-	    (long long)env->size, env->attempts, (long)next);
+	    (long long)size, env->attempts, (long)next);
 	control_json_str(fp, env->from);
 	fputs(",\"last_error\":", fp);
 	control_json_str(fp, env->last_error);
@@ -162,34 +172,108 @@ queue_table(FILE *fp, enum spool_state st, const char *connector,
 		    env->rcpt[i].text ? env->rcpt[i].text : "");
 }
 
-/* queue_list_one - spool_scan callback: print one entry if it matches */
+/* queue_list_one - spool_list callback: print one entry if it matches */
 static int
-queue_list_one(const char *qid, time_t mtime, off_t size, void *arg)
+queue_list_one(const char *qid, const struct envelope *env, const char *err,
+    void *arg)
 {
 	struct queue_list *ql = arg;
-	char err[SPOOL_ERRLEN];
-	struct envelope env;
+	off_t size;
 
-	memset(&env, 0, sizeof(env));
-	if (spool_job_read(ql->sp, ql->state, ql->connector, qid, &env, err,
-	    sizeof(err)) == -1) {
-		if (errno != ENOENT)	/* moved meanwhile: not an error */
-			fprintf(ql->fp, "E%d %s: unreadable: %s\n", EX_DATAERR,
-			    qid, err);
+	if (env == NULL) {
+		fprintf(ql->fp, "E%d %s: unreadable: %s\n", EX_DATAERR, qid, err);
 		return 0;
 	}
-	if (queue_match(ql->req, &env, ql->now)) {
-		if (env.size < 0)
-			env.size = spool_message_size(ql->sp, qid, ql->connector);
-		size = env.size;
-		if (ql->req->json)
-			queue_json(ql->fp, ql->state, ql->connector, &env,
-			    ql->state == SPOOL_DEFERRED ? mtime : 0);
-		else
-			queue_table(ql->fp, ql->state, ql->connector, &env, size);
-	}
-	envelope_clear(&env);
+	if (!queue_match(ql->req, env, ql->now))
+		return 0;
+	/* jobs routed by older versions did not record the size */
+	size = env->size >= 0 ? env->size :
+	    spool_message_size(ql->sp, qid, ql->connector);
+	if (ql->req->json)
+		queue_json(ql->fp, ql->state, ql->connector, env, size,
+		    ql->state == SPOOL_DEFERRED ? env->next_attempt : 0);
+	else
+		queue_table(ql->fp, ql->state, ql->connector, env, size);
 	return 0;
+}
+
+/* queue_list_part - list this process's share of every directory */
+static void
+queue_list_part(struct queue_list *ql, int want, unsigned int part,
+    unsigned int nparts)
+{
+	const struct control_req *req = ql->req;
+	char **names = NULL;
+	size_t n = 0, i;
+	int st;
+
+	if ((want == -1 || want == SPOOL_INCOMING) && req->connector == NULL)
+		spool_list(ql->sp, SPOOL_INCOMING, NULL, part, nparts,
+		    queue_list_one, ql);
+	if (spool_connectors(ql->sp, &names, &n) == -1)
+		return;
+	for (st = SPOOL_QUEUE; st < SPOOL_NSTATES; st++) {
+		if (want != -1 && want != st)
+			continue;
+		for (i = 0; i < n; i++) {
+			if (req->connector && strcmp(req->connector, names[i]))
+				continue;
+			ql->state = (enum spool_state)st;
+			ql->connector = names[i];
+			spool_list(ql->sp, ql->state, names[i], part, nparts,
+			    queue_list_one, ql);
+		}
+	}
+	spool_free_names(names, n);
+}
+
+/*
+ * queue_list_helper - fork a process that lists half of the entries into
+ * an anonymous memory file (the listing is bound by the open, read and
+ * close of every job file, so two processes take about half the time);
+ * returns the file, or -1 to list everything here
+ */
+static int
+queue_list_helper(struct queue_list *ql, int want, pid_t *pid)
+{
+	FILE *out;
+	int fd;
+
+	if ((fd = memfd_create("queue-list", MFD_CLOEXEC)) == -1)
+		return -1;
+	fflush(ql->fp);		/* nothing buffered may be written twice */
+	if ((*pid = fork()) == -1) {
+		close(fd);
+		return -1;
+	}
+	if (*pid == 0) {
+		if ((out = fdopen(fd, "w")) == NULL)
+			_exit(1);
+		(void)setvbuf(out, NULL, _IOFBF, 256 * 1024);
+		ql->fp = out;
+		queue_list_part(ql, want, 1, 2);
+		_exit(fclose(out) == 0 ? 0 : 1);
+	}
+	return fd;
+}
+
+/* queue_list_merge - wait for the helper, then copy what it listed */
+static void
+queue_list_merge(FILE *fp, int fd, pid_t pid)
+{
+	char buf[65536];
+	ssize_t r;
+	int status;
+
+	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+		;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		fprintf(fp, "E%d the listing is incomplete: its helper "
+		    "process failed\n", EX_SOFTWARE);
+	else if (lseek(fd, 0, SEEK_SET) == 0)
+		while ((r = read(fd, buf, sizeof(buf))) > 0)
+			fwrite_unlocked(buf, 1, (size_t)r, fp);
+	close(fd);
 }
 
 /* control_queue_list - queue list [filters] */
@@ -198,9 +282,8 @@ control_queue_list(const struct control_req *req, struct spool *sp,
     FILE *fp, int notify)
 {
 	struct queue_list ql = { req, sp, fp, SPOOL_INCOMING, NULL, time(NULL) };
-	char **names = NULL;
-	size_t n = 0, i;
-	int st, want = -1;
+	int want = -1, fd;
+	pid_t pid;
 
 	(void)notify;
 	if (req->state != NULL &&
@@ -212,22 +295,12 @@ control_queue_list(const struct control_req *req, struct spool *sp,
 	if (!req->json)
 		fprintf(fp, "%-20s %-9s %-12s %8s %-19s %s\n", "QUEUE-ID",
 		    "STATE", "CONNECTOR", "SIZE", "ARRIVAL", "SENDER/RECIPIENTS");
-	if ((want == -1 || want == SPOOL_INCOMING) && req->connector == NULL)
-		spool_scan(sp, SPOOL_INCOMING, NULL, queue_list_one, &ql);
-	if (spool_connectors(sp, &names, &n) == -1)
+	if ((fd = queue_list_helper(&ql, want, &pid)) == -1) {
+		queue_list_part(&ql, want, 0, 1);
 		return 0;
-	for (st = SPOOL_QUEUE; st < SPOOL_NSTATES; st++) {
-		if (want != -1 && want != st)
-			continue;
-		for (i = 0; i < n; i++) {
-			if (req->connector && strcmp(req->connector, names[i]))
-				continue;
-			ql.state = (enum spool_state)st;
-			ql.connector = names[i];
-			spool_scan(sp, ql.state, names[i], queue_list_one, &ql);
-		}
 	}
-	spool_free_names(names, n);
+	queue_list_part(&ql, want, 0, 2);
+	queue_list_merge(fp, fd, pid);
 	return 0;
 }
 
@@ -269,7 +342,7 @@ queue_show_one(const struct control_req *req, struct spool *sp, FILE *fp,
 	if (env.size < 0)
 		env.size = spool_message_size(sp, qid, c);
 	if (req->json)
-		queue_json(fp, l->state, c, &env,
+		queue_json(fp, l->state, c, &env, env.size,
 		    l->state == SPOOL_DEFERRED ? l->mtime : 0);
 	else if (envelope_format(&env, &text, &len) == 0) {
 		fprintf(fp, "# %s%s%s\n", spool_state_name(l->state),

@@ -124,7 +124,7 @@ stats_encode(struct stats *s, char *buf, size_t buflen, const char **strv,
 }
 
 /* The counters of stats.h: every key a child may send but reject.* */
-static const char *const stats_core[] = {
+const char *const stats_core[] = {
 	"connections", "connections_refused", "received", "delivered",
 	"deferred", "bounced", NULL
 };

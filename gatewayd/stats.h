@@ -34,6 +34,8 @@ struct stats {
 };
 
 /* Is key usable as a counter name? */
+/* The core counter names (always shown, even at zero), NULL-terminated. */
+extern const char *const stats_core[];
 int stats_key_valid(const char *key);
 /* Is key one of the counters above (what stats_decode() accepts)? */
 int stats_key_known(const char *key);

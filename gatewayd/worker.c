@@ -66,6 +66,10 @@ struct worker_rep {
 	time_t next_attempt;
 	char dsn[SPOOL_QID_LEN + 1];	/* a DSN injected for the job, or "" */
 	struct failover_handoff fo[FAILOVER_MAX];	/* jobs for other workers */
+	int unreachable;	/* the destination could not be reached at all */
+	int code;		/* then: the result every recipient got */
+	char status[16];
+	char text[256];
 };
 
 struct worker_child {
@@ -101,6 +105,16 @@ struct worker {
 	struct event *sigchld_ev, *due_ev, *scan_ev, *stop_ev, *respawn_ev;
 	int stopping;
 	int paused;		/* gatewayctl pause delivery: hand out no job */
+	/*
+	 * Destination unreachable (see worker_suspend): ready jobs are
+	 * deferred without an attempt until a probe gets through.
+	 */
+	int suspended;
+	int probe;		/* the suspension interval is over: try one job */
+	int why_code;		/* the unreachable result that suspended it */
+	char why_status[16];
+	char why_text[256];
+	struct event *suspend_ev, *drain_ev;
 	struct stats stats;	/* counter deltas not yet sent to the master */
 
 	struct worker_child *children;
@@ -347,6 +361,33 @@ worker_bounce_failed(struct worker *w, const struct worker_req *req,
 		rep->outcome = WORKER_DONE;
 }
 
+/*
+ * worker_unreachable - did the attempt not reach the destination at all?
+ * Every recipient handed to the connector came back deferred with the
+ * enhanced status 4.4.1 (RFC 3463 "no answer from host": connection
+ * refused or timed out at every address); the smtp connector says so
+ * only when no host of its list answered.
+ */
+static void
+worker_unreachable(const struct capi_job *job, struct worker_rep *rep)
+{
+	const struct envelope_rcpt *r;
+	size_t i;
+
+	if (job->nrcpt == 0)
+		return;
+	for (i = 0; i < job->nrcpt; i++) {
+		r = job->rcpts[i].rcpt;
+		if (r->state != RCPT_DEFERRED || strcmp(r->status, "4.4.1") != 0)
+			return;
+	}
+	r = job->rcpts[0].rcpt;
+	rep->unreachable = 1;
+	rep->code = r->code;
+	snprintf(rep->status, sizeof(rep->status), "%s", r->status);
+	snprintf(rep->text, sizeof(rep->text), "%s", r->text ? r->text : "");
+}
+
 /* worker_deliver - claim, deliver and settle one job (in a child) */
 static void
 worker_deliver(struct worker *w, const struct worker_req *req,
@@ -378,6 +419,7 @@ worker_deliver(struct worker *w, const struct worker_req *req,
 	if (job.nrcpt > 0)
 		w->ld.conn->deliver(w->ctx, &job.env, &job.msg);
 	capi_job_results(&job, &env);
+	worker_unreachable(&job, rep);
 	out = worker_settle(w, &env, time(NULL));
 	out = worker_failover(w, &env, out, rep->fo);
 	for (i = 0; i < job.nrcpt; i++)
@@ -511,6 +553,9 @@ worker_due_schedule(struct worker *w)
 static void worker_child_event(evutil_socket_t, short, void *);
 static void worker_dispatch(struct worker *);
 static void worker_count(struct worker *, int);
+static void worker_count_add(struct worker *, int);
+static void worker_count_send(struct worker *);
+static void worker_reachability(struct worker *, const struct worker_rep *);
 static void worker_stop_check(struct worker *);
 
 /*
@@ -609,12 +654,21 @@ worker_spawn(struct worker *w, int i)
 	return 0;
 }
 
-/* worker_crash_job - defer the job a dead child held, with the reason */
-static void
-worker_crash_job(struct worker *w, const char *qid, const char *reason)
+/*
+ * worker_parent_settle - settle an active job in the parent, without the
+ * connector: every recipient still to do gets the given temporary
+ * result, then the job goes through the lifetime, failover and DSNs like
+ * a delivery.  With env non-NULL a deferred outcome is only staged
+ * (spool_job_stage) and the envelope is left in env for the caller to
+ * commit; otherwise the outcome is written at once.  Returns the outcome,
+ * or 0 when the job could not be loaded.
+ */
+static enum worker_outcome
+worker_parent_settle(struct worker *w, const char *qid, int code,
+    const char *status, const char *reason, struct envelope *staged)
 {
 	struct failover_handoff fo[FAILOVER_MAX];
-	char dsn[SPOOL_QID_LEN + 1];
+	char dsn[SPOOL_QID_LEN + 1], err[SPOOL_ERRLEN];
 	struct envelope env;
 	enum worker_outcome out;
 	off_t off;
@@ -622,16 +676,17 @@ worker_crash_job(struct worker *w, const char *qid, const char *reason)
 	int fd;
 
 	memset(fo, 0, sizeof(fo));
+	dsn[0] = '\0';
 	if (worker_load(w, qid, &env, &fd, &off) == -1)
-		return;		/* not claimed yet, or settled already */
+		return 0;	/* not claimed yet, or settled already */
 	for (i = 0; i < env.nrcpt; i++) {
 		struct envelope_rcpt *r = &env.rcpt[i];
 
 		if (r->state != RCPT_PENDING && r->state != RCPT_DEFERRED)
 			continue;
 		r->state = RCPT_DEFERRED;
-		r->code = 451;
-		snprintf(r->status, sizeof(r->status), "4.3.0");
+		r->code = code;
+		snprintf(r->status, sizeof(r->status), "%s", status);
 		free(r->text);
 		r->text = xstrdup(reason);
 	}
@@ -644,12 +699,29 @@ worker_crash_job(struct worker *w, const char *qid, const char *reason)
 			worker_log_rcpt(w, &env, &env.rcpt[i]);
 	out = worker_bounce(w, &env, fd, off, out, dsn);
 	close(fd);
-	out = worker_commit(w, qid, &env, out);
-	if (out == WORKER_DEFERRED)
-		worker_heap_push(w, qid, env.next_attempt);
+	if (out == WORKER_DEFERRED && staged != NULL &&
+	    spool_job_stage(w->spool, w->name, qid, &env, SPOOL_DEFERRED, err,
+	    sizeof(err)) == 0) {
+		*staged = env;		/* committed by the caller */
+		memset(&env, 0, sizeof(env));
+	} else {
+		out = worker_commit(w, qid, &env, out);
+		if (out == WORKER_DEFERRED)
+			worker_heap_push(w, qid, env.next_attempt);
+		if (staged != NULL)
+			worker_count(w, out);
+	}
 	worker_notify_dsn(w, dsn);
 	worker_notify_failover(w, fo);
 	envelope_clear(&env);
+	return out;
+}
+
+/* worker_crash_job - defer the job a dead child held, with the reason */
+static void
+worker_crash_job(struct worker *w, const char *qid, const char *reason)
+{
+	(void)worker_parent_settle(w, qid, 451, "4.3.0", reason, NULL);
 }
 
 /* worker_child_gone - a child died (status from waitpid) */
@@ -727,8 +799,10 @@ worker_child_event(evutil_socket_t fd, short ev, void *arg)
 	worker_notify_dsn(w, rep.dsn);
 	worker_notify_failover(w, rep.fo);
 	c->busy = 0;
-	if (c->job.from != SPOOL_FAILED)
+	if (c->job.from != SPOOL_FAILED) {
 		worker_count(w, rep.outcome);
+		worker_reachability(w, &rep);
+	}
 	if (rep.outcome == WORKER_DEFERRED)
 		worker_heap_push(w, c->job.qid, rep.next_attempt);
 	worker_due_schedule(w);
@@ -738,24 +812,100 @@ worker_child_event(evutil_socket_t fd, short ev, void *arg)
 		worker_dispatch(w);
 }
 
-/* worker_count - count an outcome and send the deltas to the master */
+/* worker_count_add - count an outcome */
 static void
-worker_count(struct worker *w, int outcome)
+worker_count_add(struct worker *w, int outcome)
 {
-	const char *strv[8];
-	char buf[256];
-
 	if (outcome == WORKER_DONE)
 		(void)stats_add(&w->stats, "delivered", 1);
 	else if (outcome == WORKER_DEFERRED)
 		(void)stats_add(&w->stats, "deferred", 1);
 	else if (outcome == WORKER_FAILED)
 		(void)stats_add(&w->stats, "bounced", 1);
-	else
-		return;
+}
+
+/* worker_count_send - send the counter deltas to the master */
+static void
+worker_count_send(struct worker *w)
+{
+	const char *strv[8];
+	char buf[256];
+
 	if (w->ipc != NULL && stats_encode(&w->stats, buf, sizeof(buf), strv,
 	    8) > 0)
 		(void)ipc_send_strings(w->ipc, IPC_WORKER_STATS, strv);
+}
+
+/* worker_count - count an outcome and send the deltas to the master */
+static void
+worker_count(struct worker *w, int outcome)
+{
+	worker_count_add(w, outcome);
+	worker_count_send(w);
+}
+
+/* worker_idle_child - a live child without a job, or NULL */
+static struct worker_child *
+worker_idle_child(struct worker *w)
+{
+	int i;
+
+	for (i = 0; i < w->nchildren; i++)
+		if (w->children[i].pid > 0 && !w->children[i].busy)
+			return &w->children[i];
+	return NULL;
+}
+
+/* worker_hand - give ready job r to child c; -1 if the child is gone */
+static int
+worker_hand(struct worker *w, struct worker_child *c, struct worker_ready *r)
+{
+	TAILQ_REMOVE(&w->ready, r, entry);
+	w->nready--;
+	c->job = r->job;
+	free(r);
+	if (send(c->fd, &c->job, sizeof(c->job), MSG_NOSIGNAL) !=
+	    (ssize_t)sizeof(c->job)) {
+		/* Not handed over: back to the head, reap the child. */
+		worker_ready_add(w, c->job.qid, c->job.from, 1);
+		worker_child_eof(w, c);
+		return -1;
+	}
+	c->busy = 1;
+	return 0;
+}
+
+/*
+ * worker_dispatch_suspended - the destination is unreachable: only jobs
+ * kept in failed/ for their DSN go to children, and the probe once the
+ * interval is over; the drain event defers the other ready jobs.
+ */
+static void
+worker_dispatch_suspended(struct worker *w)
+{
+	struct worker_ready *r, *next;
+	struct worker_child *c;
+	struct timeval now = { 0, 0 };
+	int waiting = 0;
+
+	for (r = TAILQ_FIRST(&w->ready); r != NULL; r = next) {
+		next = TAILQ_NEXT(r, entry);
+		if (r->job.from != SPOOL_FAILED && !w->probe) {
+			waiting = 1;
+			continue;
+		}
+		if ((c = worker_idle_child(w)) == NULL)
+			break;
+		if (r->job.from != SPOOL_FAILED) {
+			log_info("%s: trying the unreachable destination again",
+			    r->job.qid);
+			w->probe = 0;
+		}
+		if (worker_hand(w, c, r) == -1)
+			return;
+	}
+	if (waiting && !evtimer_pending(w->drain_ev, NULL))
+		evtimer_add(w->drain_ev, &now);
 }
 
 /* worker_dispatch - hand ready jobs to idle children */
@@ -763,28 +913,167 @@ static void
 worker_dispatch(struct worker *w)
 {
 	struct worker_ready *r;
-	int i;
+	struct worker_child *c;
 
-	for (i = 0; i < w->nchildren && !w->stopping && !w->paused; i++) {
-		struct worker_child *c = &w->children[i];
-
-		if (c->pid <= 0 || c->busy)
-			continue;
-		if ((r = TAILQ_FIRST(&w->ready)) == NULL)
+	if (w->stopping || w->paused)
+		return;
+	if (w->suspended) {
+		worker_dispatch_suspended(w);
+		return;
+	}
+	while ((r = TAILQ_FIRST(&w->ready)) != NULL &&
+	    (c = worker_idle_child(w)) != NULL)
+		if (worker_hand(w, c, r) == -1)
 			return;
+}
+
+/* ---- parent: an unreachable destination ---- */
+
+/*
+ * worker_suspend - an attempt could not reach the destination at all
+ * (worker_unreachable).  Like Postfix's dead destinations: for the
+ * connector's min_backoff no job is tried; the ready ones are deferred at
+ * once with that reason, group-committed and without a connection
+ * attempt; then one job probes the destination.  Any attempt that reaches
+ * it ends the suspension, and so does gatewayctl resume delivery.
+ */
+static void
+worker_suspend(struct worker *w, const struct worker_rep *rep)
+{
+	struct timeval tv = { w->conn->retry.min_backoff > 0 ?
+	    w->conn->retry.min_backoff : 1, 0 };
+
+	if (!w->suspended)
+		log_warnx("destination unreachable (%d %s %s): delivery "
+		    "suspended; jobs are deferred without an attempt, one is "
+		    "tried again in %ld s", rep->code, rep->status, rep->text,
+		    (long)tv.tv_sec);
+	w->suspended = 1;
+	w->probe = 0;
+	w->why_code = rep->code;
+	snprintf(w->why_status, sizeof(w->why_status), "%s", rep->status);
+	snprintf(w->why_text, sizeof(w->why_text), "%s", rep->text);
+	evtimer_add(w->suspend_ev, &tv);
+}
+
+/* worker_unsuspend - the destination answered: normal delivery again */
+static void
+worker_unsuspend(struct worker *w, const char *why)
+{
+	if (!w->suspended)
+		return;
+	w->suspended = 0;
+	w->probe = 0;
+	evtimer_del(w->suspend_ev);
+	log_info("delivery resumed: %s", why);
+	worker_dispatch(w);
+}
+
+/* worker_suspend_over - the interval is over: probe with one job */
+static void
+worker_suspend_over(evutil_socket_t fd, short ev, void *arg)
+{
+	struct worker *w = arg;
+	struct timeval tv = { w->conn->retry.min_backoff > 0 ?
+	    w->conn->retry.min_backoff : 1, 0 };
+
+	(void)fd;
+	(void)ev;
+	w->probe = 1;
+	evtimer_add(w->suspend_ev, &tv);	/* again if the probe is lost */
+	worker_dispatch(w);
+}
+
+/* worker_reachability - what an attempt says about the destination */
+static void
+worker_reachability(struct worker *w, const struct worker_rep *rep)
+{
+	if (rep->unreachable)
+		worker_suspend(w, rep);
+	else if (rep->outcome == WORKER_DONE ||
+	    rep->outcome == WORKER_DEFERRED || rep->outcome == WORKER_FAILED)
+		worker_unsuspend(w, "the destination answered");
+}
+
+/*
+ * worker_defer_batch - defer jobs without an attempt while suspended:
+ * claim, settle and stage each (spool_job_stage), one spool_sync for all,
+ * then commit; a failed sync falls back to the one-by-one durable update
+ */
+static void
+worker_defer_batch(struct worker *w, const struct worker_req *jobs, size_t n)
+{
+	struct envelope *envs = xcalloc(n, sizeof(*envs));
+	char err[SPOOL_ERRLEN], reason[320];
+	size_t i, ns = 0;
+	int synced;
+
+	snprintf(reason, sizeof(reason), "delivery temporarily suspended: %s",
+	    w->why_text);
+	for (i = 0; i < n; i++) {
+		if (spool_job_claim(w->spool, w->name, jobs[i].qid,
+		    (enum spool_state)jobs[i].from) == -1) {
+			if (errno != ENOENT)
+				log_warn("%s: cannot claim job", jobs[i].qid);
+			continue;
+		}
+		(void)worker_parent_settle(w, jobs[i].qid, w->why_code,
+		    w->why_status, reason, &envs[ns]);
+		if (envs[ns].id[0] != '\0')
+			ns++;		/* staged */
+	}
+	synced = ns == 0 || spool_sync(w->spool) == 0;
+	if (!synced)
+		log_warn("spool sync of %zu deferred jobs (writing them one "
+		    "by one)", ns);
+	for (i = 0; i < ns; i++) {
+		enum worker_outcome out = WORKER_DEFERRED;
+
+		if (!synced)
+			out = worker_commit(w, envs[i].id, &envs[i], out);
+		else if (spool_job_commit_staged(w->spool, w->name, envs[i].id,
+		    SPOOL_DEFERRED, err, sizeof(err)) == -1) {
+			log_warnx("%s: cannot move the job to deferred: %s",
+			    envs[i].id, err);
+			out = WORKER_ERROR;
+		}
+		if (out == WORKER_DEFERRED)
+			worker_heap_push(w, envs[i].id, envs[i].next_attempt);
+		worker_count_add(w, out);
+		envelope_clear(&envs[i]);
+	}
+	worker_count_send(w);
+	free(envs);
+}
+
+/* worker_drain - defer a batch of ready jobs of the suspended destination */
+static void
+worker_drain(evutil_socket_t fd, short ev, void *arg)
+{
+	struct worker *w = arg;
+	struct worker_req jobs[WORKER_DEFER_BATCH];
+	struct worker_ready *r, *next;
+	size_t n = 0;
+
+	(void)fd;
+	(void)ev;
+	if (!w->suspended || w->stopping || w->paused)
+		return;
+	for (r = TAILQ_FIRST(&w->ready); r != NULL && n < WORKER_DEFER_BATCH;
+	    r = next) {
+		next = TAILQ_NEXT(r, entry);
+		if (r->job.from == SPOOL_FAILED)
+			continue;
+		jobs[n++] = r->job;
 		TAILQ_REMOVE(&w->ready, r, entry);
 		w->nready--;
-		c->job = r->job;
 		free(r);
-		if (send(c->fd, &c->job, sizeof(c->job), MSG_NOSIGNAL) !=
-		    (ssize_t)sizeof(c->job)) {
-			/* Not handed over: back to the head, reap the child. */
-			worker_ready_add(w, c->job.qid, c->job.from, 1);
-			worker_child_eof(w, c);
-			return;
-		}
-		c->busy = 1;
 	}
+	if (n == 0)
+		return;
+	worker_defer_batch(w, jobs, n);
+	worker_due_schedule(w);
+	worker_dispatch(w);	/* the next batch, the probe, DSN jobs */
 }
 
 /* worker_sigchld - reap children that died without us noticing EOF */
@@ -969,6 +1258,8 @@ worker_stop(struct worker *w)
 	evtimer_del(w->scan_ev);
 	evtimer_del(w->due_ev);
 	evtimer_del(w->respawn_ev);
+	evtimer_del(w->suspend_ev);
+	evtimer_del(w->drain_ev);
 	if (worker_busy(w) == 0) {
 		worker_exit(w);
 		return;
@@ -1025,6 +1316,8 @@ worker_ipc(struct ipc *ipc, const struct ipc_frame *f, void *arg)
 		w->paused = f->type == IPC_PAUSE;
 		log_info("delivery %s by the operator", w->paused ? "paused" :
 		    "resumed");
+		if (!w->paused)
+			worker_unsuspend(w, "by the operator");
 		worker_dispatch(w);
 		break;
 	default:
@@ -1142,8 +1435,11 @@ worker_events(struct worker *w)
 	w->scan_ev = evtimer_new(w->base, worker_idle_scan, w);
 	w->stop_ev = evtimer_new(w->base, worker_stop_timeout, w);
 	w->respawn_ev = evtimer_new(w->base, worker_respawn, w);
+	w->suspend_ev = evtimer_new(w->base, worker_suspend_over, w);
+	w->drain_ev = evtimer_new(w->base, worker_drain, w);
 	if (w->sigchld_ev == NULL || w->due_ev == NULL || w->scan_ev == NULL ||
-	    w->stop_ev == NULL || w->respawn_ev == NULL)
+	    w->stop_ev == NULL || w->respawn_ev == NULL ||
+	    w->suspend_ev == NULL || w->drain_ev == NULL)
 		fatalx("cannot create the worker's events");
 	event_add(w->sigchld_ev, NULL);
 	evtimer_add(w->scan_ev, &tv);

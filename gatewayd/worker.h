@@ -14,6 +14,7 @@
 #define WORKER_EXIT_CONFIG	78	/* EX_CONFIG: the master does not restart */
 #define WORKER_STOP_TIMEOUT	30	/* seconds to let children finish at shutdown */
 #define WORKER_SCAN_INTERVAL	60	/* seconds between idle rescans of queue/ */
+#define WORKER_DEFER_BATCH	256	/* jobs deferred per spool sync while suspended */
 #define WORKER_CHILDREN_MAX	256	/* cap on concurrency */
 
 #endif

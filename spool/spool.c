@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "spool.h"
+#include "spool_int.h"
 
 #define SPOOL_BUFSIZE	(64 * 1024)
 
@@ -74,8 +75,8 @@ struct spool_msg {
 	char *buf;
 };
 
-/* spool_seterr - format a reason into err, keeping errno */
-static void __attribute__((format(printf, 3, 4)))
+/* spool_seterr - format a reason into err, keeping errno (spool_int.h) */
+void
 spool_seterr(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
@@ -752,23 +753,33 @@ spool_job_check(const struct envelope *env, const char *qid,
 	return 0;
 }
 
+/* spool_tmp_job_name - tmp/<qid>.<connector>.job, the staging name of a job */
+static int
+spool_tmp_job_name(char *buf, size_t len, const char *qid,
+    const char *connector)
+{
+	if (snprintf(buf, len, "%s.%s.job", qid, connector) >= (int)len) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
 /*
- * spool_write_job - write env atomically as (dirfd, qid): create
- * tmp/<qid>.<connector>.job exclusively, write, optionally set the mtime
- * and fsync, rename into place.  -1 with errno and err.
+ * spool_stage_job - write env as tmp/<qid>.<connector>.job: create it
+ * exclusively (a leftover from a crash is ours to replace), write,
+ * optionally set the mtime and fsync.  -1 with errno and err.
  */
 static int
-spool_write_job(struct spool *sp, const struct envelope *env, int dirfd,
-    int durable, time_t mtime, char *err, size_t errlen)
+spool_stage_job(struct spool *sp, const struct envelope *env, int durable,
+    time_t mtime, char *tmpname, size_t tmplen, char *err, size_t errlen)
 {
-	char tmpname[SPOOL_QID_LEN + SPOOL_NAME_MAX + 8], *text;
 	struct timespec ts[2];
+	char *text;
 	size_t len;
 	int fd = -1;
 
-	if (snprintf(tmpname, sizeof(tmpname), "%s.%s.job", env->id,
-	    env->connector) >= (int)sizeof(tmpname)) {
-		errno = ENAMETOOLONG;
+	if (spool_tmp_job_name(tmpname, tmplen, env->id, env->connector) == -1) {
 		spool_seterr(err, errlen, "%s: connector name too long", env->id);
 		return -1;
 	}
@@ -777,7 +788,6 @@ spool_write_job(struct spool *sp, const struct envelope *env, int dirfd,
 		    env->id, strerror(errno));
 		return -1;
 	}
-	/* a leftover from a crash is ours to replace */
 	if (unlinkat(sp->fd[D_TMP], tmpname, 0) == -1 && errno != ENOENT)
 		goto fail;
 	fd = openat(sp->fd[D_TMP], tmpname,
@@ -794,9 +804,6 @@ spool_write_job(struct spool *sp, const struct envelope *env, int dirfd,
 		fd = -1;
 		goto fail;
 	}
-	fd = -1;
-	if (renameat(sp->fd[D_TMP], tmpname, dirfd, env->id) == -1)
-		goto fail;
 	free(text);
 	return 0;
 fail:
@@ -806,6 +813,27 @@ fail:
 	spool_unlink_keep(sp->fd[D_TMP], tmpname);
 	free(text);
 	return -1;
+}
+
+/*
+ * spool_write_job - write env atomically as (dirfd, qid): stage it in
+ * tmp/ (fsynced when durable), rename into place.  -1 with errno and err.
+ */
+static int
+spool_write_job(struct spool *sp, const struct envelope *env, int dirfd,
+    int durable, time_t mtime, char *err, size_t errlen)
+{
+	char tmpname[SPOOL_QID_LEN + SPOOL_NAME_MAX + 8];
+
+	if (spool_stage_job(sp, env, durable, mtime, tmpname, sizeof(tmpname),
+	    err, errlen) == -1)
+		return -1;
+	if (renameat(sp->fd[D_TMP], tmpname, dirfd, env->id) == -1) {
+		spool_seterr(err, errlen, "tmp/%s: %s", tmpname, strerror(errno));
+		spool_unlink_keep(sp->fd[D_TMP], tmpname);
+		return -1;
+	}
+	return 0;
 }
 
 /* spool_link_data - link incoming/<qid> as data/<qid>.<connector> */
@@ -1028,6 +1056,7 @@ spool_incoming_open(struct spool *sp, const char *qid, struct envelope *env,
     off_t *body_offset, int *fd, char *err, size_t errlen)
 {
 	char what[SPOOL_QID_LEN + 16];
+	struct stat st;
 	int f;
 
 	if (!spool_qid_valid(qid)) {
@@ -1047,6 +1076,9 @@ spool_incoming_open(struct spool *sp, const char *qid, struct envelope *env,
 		spool_seterr(err, errlen, "%s: envelope is not message %s", what, qid);
 		return -1;
 	}
+	/* the receiver writes the envelope before the size is known */
+	if (env->size < 0 && fstat(f, &st) == 0 && st.st_size >= *body_offset)
+		env->size = st.st_size - *body_offset;
 	lseek(f, *body_offset, SEEK_SET);
 	*fd = f;
 	return 0;
@@ -1275,6 +1307,46 @@ spool_job_done(struct spool *sp, const char *connector, const char *qid)
 	return 0;
 }
 
+/* spool_job_update_check - the common checks of an update of an active job */
+static int
+spool_job_update_check(struct spool *sp, const char *connector,
+    const char *qid, const struct envelope *env, enum spool_state to,
+    int *afd, int *tfd, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (!spool_qid_valid(qid) || !spool_job_state_ok(to) ||
+	    (env != NULL && spool_job_check(env, qid, connector) == -1)) {
+		errno = EINVAL;
+		spool_seterr(err, errlen, "%s: invalid job update", qid);
+		return -1;
+	}
+	if ((*afd = spool_fd(sp, SPOOL_ACTIVE, connector)) == -1 ||
+	    (*tfd = spool_fd(sp, to, connector)) == -1) {
+		spool_seterr(err, errlen, "%s: %s", connector, strerror(errno));
+		return -1;
+	}
+	if (fstatat(*afd, qid, &st, AT_SYMLINK_NOFOLLOW) == -1) {
+		spool_seterr(err, errlen, "active/%s/%s: %s", connector, qid,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* spool_job_leave_active - the last rename of an update: active/ to state to */
+static int
+spool_job_leave_active(int afd, int tfd, const char *connector,
+    const char *qid, enum spool_state to, char *err, size_t errlen)
+{
+	if (to != SPOOL_ACTIVE && renameat(afd, qid, tfd, qid) == -1) {
+		spool_seterr(err, errlen, "rename active/%s/%s to %s/: %s",
+		    connector, qid, spool_state_name(to), strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * spool_job_update - rewrite the active job with env and move it to state
  * to: the new file replaces active/<c>/<qid> by rename (fsynced first, and
@@ -1285,34 +1357,56 @@ int
 spool_job_update(struct spool *sp, const char *connector, const char *qid,
     const struct envelope *env, enum spool_state to, char *err, size_t errlen)
 {
-	struct stat st;
 	int afd, tfd;
 
-	if (!spool_qid_valid(qid) || !spool_job_state_ok(to) ||
-	    spool_job_check(env, qid, connector) == -1) {
-		errno = EINVAL;
-		spool_seterr(err, errlen, "%s: invalid job update", qid);
+	if (spool_job_update_check(sp, connector, qid, env, to, &afd, &tfd,
+	    err, errlen) == -1)
 		return -1;
-	}
-	if ((afd = spool_fd(sp, SPOOL_ACTIVE, connector)) == -1 ||
-	    (tfd = spool_fd(sp, to, connector)) == -1) {
-		spool_seterr(err, errlen, "%s: %s", connector, strerror(errno));
-		return -1;
-	}
-	if (fstatat(afd, qid, &st, AT_SYMLINK_NOFOLLOW) == -1) {
-		spool_seterr(err, errlen, "active/%s/%s: %s", connector, qid,
-		    strerror(errno));
-		return -1;
-	}
 	if (spool_write_job(sp, env, afd, 1, to == SPOOL_DEFERRED ?
 	    env->next_attempt : (time_t)-1, err, errlen) == -1)
 		return -1;
-	if (to != SPOOL_ACTIVE && renameat(afd, qid, tfd, qid) == -1) {
-		spool_seterr(err, errlen, "rename active/%s/%s to %s/: %s",
-		    connector, qid, spool_state_name(to), strerror(errno));
+	return spool_job_leave_active(afd, tfd, connector, qid, to, err,
+	    errlen);
+}
+
+/* spool_job_stage - first half of a group-committed update (spool.h) */
+int
+spool_job_stage(struct spool *sp, const char *connector, const char *qid,
+    const struct envelope *env, enum spool_state to, char *err,
+    size_t errlen)
+{
+	char tmpname[SPOOL_QID_LEN + SPOOL_NAME_MAX + 8];
+	int afd, tfd, durable = 0;
+
+	if (spool_job_update_check(sp, connector, qid, env, to, &afd, &tfd,
+	    err, errlen) == -1)
+		return -1;
+#ifndef HAVE_SYNCFS
+	durable = 1;		/* spool_sync() syncs only directories */
+#endif
+	return spool_stage_job(sp, env, durable, to == SPOOL_DEFERRED ?
+	    env->next_attempt : (time_t)-1, tmpname, sizeof(tmpname), err,
+	    errlen);
+}
+
+/* spool_job_commit_staged - second half, after spool_sync (spool.h) */
+int
+spool_job_commit_staged(struct spool *sp, const char *connector,
+    const char *qid, enum spool_state to, char *err, size_t errlen)
+{
+	char tmpname[SPOOL_QID_LEN + SPOOL_NAME_MAX + 8];
+	int afd, tfd;
+
+	if (spool_job_update_check(sp, connector, qid, NULL, to, &afd, &tfd,
+	    err, errlen) == -1 ||
+	    spool_tmp_job_name(tmpname, sizeof(tmpname), qid, connector) == -1)
+		return -1;
+	if (renameat(sp->fd[D_TMP], tmpname, afd, qid) == -1) {
+		spool_seterr(err, errlen, "tmp/%s: %s", tmpname, strerror(errno));
 		return -1;
 	}
-	return 0;
+	return spool_job_leave_active(afd, tfd, connector, qid, to, err,
+	    errlen);
 }
 
 /* spool_job_move - rename a job between per-connector states */
@@ -1408,6 +1502,99 @@ spool_scan(struct spool *sp, enum spool_state st, const char *connector,
 	if ((fd = spool_fd(sp, st, connector)) == -1)
 		return -1;
 	return spool_each(fd, spool_scan_one, &sa);
+}
+
+#define SPOOL_LIST_BUF	16384	/* one read covers a usual envelope */
+
+struct spool_list_arg {
+	spool_list_cb cb;
+	void *arg;
+	char *buf;
+	const char *dir;
+	const char *connector;
+	unsigned int part, nparts;
+};
+
+/* spool_name_hash - FNV-1a of a name, to share a listing */
+static unsigned int
+spool_name_hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
+/* spool_list_one - read and parse one entry for spool_list */
+static int
+spool_list_one(DIR *d, const char *name, void *arg)
+{
+	struct spool_list_arg *la = arg;
+	char what[SPOOL_ERRLEN], reason[SPOOL_ERRLEN];
+	struct envelope env;
+	const char *end;
+	size_t used;
+	ssize_t n;
+	off_t off;
+	int fd, rc;
+
+	if (la->nparts > 1 && spool_name_hash(name) % la->nparts != la->part)
+		return 0;
+	if ((fd = openat(dirfd(d), name, O_RDONLY | O_CLOEXEC |
+	    O_NOFOLLOW)) == -1) {
+		if (errno == ENOENT || errno == ELOOP)
+			return 0;	/* moved meanwhile, or not ours */
+		snprintf(reason, sizeof(reason), "%s", strerror(errno));
+		return la->cb(name, NULL, reason, la->arg);
+	}
+	memset(&env, 0, sizeof(env));
+	while ((n = read(fd, la->buf, SPOOL_LIST_BUF)) == -1 && errno == EINTR)
+		;
+	end = n > 0 ? memmem(la->buf, (size_t)n, "\nend\n", 5) : NULL;
+	if (end != NULL)
+		rc = envelope_parse(la->buf, (size_t)(end - la->buf) + 5, &env,
+		    &used, reason, sizeof(reason));
+	else if (n == SPOOL_LIST_BUF) {
+		/* a long envelope: the general reader */
+		snprintf(what, sizeof(what), "%s/%s%s%s", la->dir,
+		    la->connector ? la->connector : "", la->connector ? "/" : "",
+		    name);
+		rc = spool_read_envelope(fd, what, &env, &off, reason,
+		    sizeof(reason));
+	} else if (n == -1 && errno == EISDIR) {
+		spool_close_keep(fd);
+		return 0;		/* not ours */
+	} else {
+		snprintf(reason, sizeof(reason), "%s", n == -1 ?
+		    strerror(errno) : n == 0 ? "empty file" :
+		    "truncated envelope");
+		rc = -1;
+	}
+	spool_close_keep(fd);
+	if (rc == -1)
+		return la->cb(name, NULL, reason, la->arg);
+	rc = la->cb(name, &env, NULL, la->arg);
+	envelope_clear(&env);
+	return rc;
+}
+
+/* spool_list - call cb with each entry's envelope (spool.h) */
+int
+spool_list(struct spool *sp, enum spool_state st, const char *connector,
+    unsigned int part, unsigned int nparts, spool_list_cb cb, void *arg)
+{
+	struct spool_list_arg la = { cb, arg, NULL, spool_state_name(st),
+	    connector, part, nparts };
+	int fd, rc;
+
+	if ((fd = spool_fd(sp, st, connector)) == -1)
+		return -1;
+	if ((la.buf = malloc(SPOOL_LIST_BUF)) == NULL)
+		return -1;
+	rc = spool_each(fd, spool_list_one, &la);
+	free(la.buf);
+	return rc;
 }
 
 /* spool_name_cmp - qsort comparator for connector names */

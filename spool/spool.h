@@ -143,6 +143,19 @@ int spool_job_done(struct spool *, const char *connector, const char *qid);
  */
 int spool_job_update(struct spool *, const char *connector, const char *qid,
     const struct envelope *env, enum spool_state to, char *err, size_t errlen);
+/*
+ * Group commit of many job updates (a worker deferring the queue of an
+ * unreachable destination): spool_job_stage writes the new envelope of an
+ * active job to tmp/ without fsync; one spool_sync() then makes every
+ * staged file durable, and spool_job_commit_staged renames it over
+ * active/<c>/<qid> and moves the job to state to.  Until its commit the
+ * job keeps its old envelope, so a crash at any point leaves either the
+ * old envelope in active/ (tried again after the restart) or the new one.
+ */
+int spool_job_stage(struct spool *, const char *connector, const char *qid,
+    const struct envelope *env, enum spool_state to, char *err, size_t errlen);
+int spool_job_commit_staged(struct spool *, const char *connector,
+    const char *qid, enum spool_state to, char *err, size_t errlen);
 /* Move a job between states without rewriting it (deferred -> queue, hold -> queue). */
 int spool_job_move(struct spool *, const char *connector, const char *qid,
     enum spool_state from, enum spool_state to);
@@ -172,6 +185,19 @@ int spool_job_failover(struct spool *, const char *from, struct envelope *job,
 typedef int (*spool_scan_cb)(const char *qid, time_t mtime, off_t size, void *arg);
 int spool_scan(struct spool *, enum spool_state, const char *connector,
     spool_scan_cb cb, void *arg);
+/*
+ * Listing: call cb with the parsed envelope of each entry of a state
+ * directory, or with env NULL and the reason when one cannot be parsed.
+ * One open, read and close per entry and no stat, so 100,000 jobs list in
+ * a fraction of a second; an entry moved away meanwhile is skipped.
+ * With nparts > 1 only the entries whose name hashes to part are read, so
+ * nparts processes can share a listing.  Stops early and returns cb's
+ * value if nonzero, -1 if the directory cannot be read.
+ */
+typedef int (*spool_list_cb)(const char *qid, const struct envelope *env,
+    const char *err, void *arg);
+int spool_list(struct spool *, enum spool_state, const char *connector,
+    unsigned int part, unsigned int nparts, spool_list_cb cb, void *arg);
 /* Names of the connector directories present (for listing); caller frees with spool_free_names. */
 int spool_connectors(struct spool *, char ***names, size_t *n);
 void spool_free_names(char **names, size_t n);

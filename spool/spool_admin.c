@@ -13,7 +13,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,23 +20,9 @@
 #include <unistd.h>
 
 #include "spool_admin.h"
+#include "spool_int.h"
 
 #define ADMIN_PATH_MAX	(SPOOL_NAME_MAX + SPOOL_QID_LEN + 32)
-
-/* admin_seterr - a reason into err, errno kept */
-static void __attribute__((format(printf, 3, 4)))
-admin_seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	int save = errno;
-
-	if (err != NULL && errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	errno = save;
-}
 
 /* admin_path - "<state>/<connector>/<qid>" or "incoming/<qid>" */
 static int
@@ -57,6 +42,17 @@ admin_path(char *buf, size_t len, enum spool_state st, const char *connector,
 		return -1;
 	}
 	return 0;
+}
+
+/* admin_message_path - the message file: "data/<qid>.<c>" or "incoming/<qid>" */
+static void
+admin_message_path(char *buf, size_t len, const char *qid,
+    const char *connector)
+{
+	if (connector == NULL)
+		snprintf(buf, len, "incoming/%s", qid);
+	else
+		snprintf(buf, len, "data/%s.%s", qid, connector);
 }
 
 /* spool_locate - every place a queue ID is found */
@@ -110,16 +106,16 @@ spool_job_remove(struct spool *sp, enum spool_state st, const char *connector,
 	if (st == SPOOL_ACTIVE || st == SPOOL_INCOMING ||
 	    admin_path(path, sizeof(path), st, connector, qid) == -1) {
 		errno = EINVAL;
-		admin_seterr(err, errlen, "%s: not a removable job", qid);
+		spool_seterr(err, errlen, "%s: not a removable job", qid);
 		return -1;
 	}
 	snprintf(data, sizeof(data), "data/%s.%s", qid, connector);
 	if (unlinkat(spool_dirfd(sp), path, 0) == -1) {
-		admin_seterr(err, errlen, "%s: %s", path, strerror(errno));
+		spool_seterr(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
 	if (unlinkat(spool_dirfd(sp), data, 0) == -1 && errno != ENOENT) {
-		admin_seterr(err, errlen, "%s: %s", data, strerror(errno));
+		spool_seterr(err, errlen, "%s: %s", data, strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -134,7 +130,7 @@ spool_incoming_remove(struct spool *sp, const char *qid, char *err,
 
 	if (admin_path(path, sizeof(path), SPOOL_INCOMING, NULL, qid) == -1 ||
 	    unlinkat(spool_dirfd(sp), path, 0) == -1) {
-		admin_seterr(err, errlen, "incoming/%s: %s", qid,
+		spool_seterr(err, errlen, "incoming/%s: %s", qid,
 		    strerror(errno));
 		return -1;
 	}
@@ -155,16 +151,13 @@ spool_message_open(struct spool *sp, const char *qid, const char *connector,
 	if (!spool_qid_valid(qid) || (connector != NULL &&
 	    !spool_name_valid(connector))) {
 		errno = EINVAL;
-		admin_seterr(err, errlen, "invalid queue id or connector");
+		spool_seterr(err, errlen, "invalid queue id or connector");
 		return -1;
 	}
-	if (connector == NULL)
-		snprintf(path, sizeof(path), "incoming/%s", qid);
-	else
-		snprintf(path, sizeof(path), "data/%s.%s", qid, connector);
+	admin_message_path(path, sizeof(path), qid, connector);
 	if ((fd = openat(spool_dirfd(sp), path, O_RDONLY | O_CLOEXEC |
 	    O_NOFOLLOW)) == -1) {
-		admin_seterr(err, errlen, "%s: %s", path, strerror(errno));
+		spool_seterr(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
 	/* The envelope's end marker bounds it; a longer one is unreadable here. */
@@ -180,7 +173,7 @@ spool_message_open(struct spool *sp, const char *qid, const char *connector,
 				return fd;
 		}
 	}
-	admin_seterr(err, errlen, "%s: envelope unreadable", path);
+	spool_seterr(err, errlen, "%s: envelope unreadable", path);
 	close(fd);
 	errno = EBADMSG;
 	return -1;
@@ -193,10 +186,7 @@ spool_message_size(struct spool *sp, const char *qid, const char *connector)
 	char path[ADMIN_PATH_MAX];
 	struct stat st;
 
-	if (connector == NULL)
-		snprintf(path, sizeof(path), "incoming/%s", qid);
-	else
-		snprintf(path, sizeof(path), "data/%s.%s", qid, connector);
+	admin_message_path(path, sizeof(path), qid, connector);
 	if (fstatat(spool_dirfd(sp), path, &st, AT_SYMLINK_NOFOLLOW) == -1)
 		return -1;
 	return st.st_size;
@@ -214,13 +204,13 @@ admin_link_back(struct spool *sp, const char *qid, const char *connector,
 	snprintf(inc, sizeof(inc), "incoming/%s", qid);
 	if (linkat(spool_dirfd(sp), data, spool_dirfd(sp), inc, 0) == -1 &&
 	    errno != EEXIST) {
-		admin_seterr(err, errlen, "link %s to %s: %s", data, inc,
+		spool_seterr(err, errlen, "link %s to %s: %s", data, inc,
 		    strerror(errno));
 		return -1;
 	}
 	if ((fd = openat(spool_dirfd(sp), "incoming", O_RDONLY | O_DIRECTORY |
 	    O_CLOEXEC)) == -1 || fsync(fd) == -1) {
-		admin_seterr(err, errlen, "fsync incoming/: %s", strerror(errno));
+		spool_seterr(err, errlen, "fsync incoming/: %s", strerror(errno));
 		if (fd != -1)
 			close(fd);
 		return -1;
@@ -238,7 +228,7 @@ spool_requeue_held(struct spool *sp, const char *qid, char *err,
 	int n, i, linked = 0, removed = 0;
 
 	if ((n = spool_locate(sp, qid, locs, SPOOL_MAX_LOCS)) == -1) {
-		admin_seterr(err, errlen, "%s: %s", qid, strerror(errno));
+		spool_seterr(err, errlen, "%s: %s", qid, strerror(errno));
 		return -1;
 	}
 	for (i = 0; i < n && !linked; i++) {

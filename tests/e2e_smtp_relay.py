@@ -152,6 +152,8 @@ def case_failover_clean_output(srv):
         check(b"".join(l for l in lines if set(l) == {ord("x")}) == long_line.encode(),
               "the long line was split, its content kept")
         check(data.endswith(b"\r\nlast\r\n.\r\n"), "last line terminated, then the dot")
+        # the server stores the message before the worker logs its result
+        wait_for(lambda: "status=" in gw.read_log(), 10, "the delivery logged")
         log = gw.read_log()
         check(re.search(r"connect to 127\.0\.0\.1\[127\.0\.0\.1\]:%d" % dead, log),
               "the dead first host is logged")

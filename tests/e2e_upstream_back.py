@@ -6,7 +6,13 @@ Messages sent meanwhile are acknowledged, tried, and deferred (connection
 refused, the reason in the queue file); nothing is bounced.  Then Postfix's
 smtp-sink starts on that port: every message arrives, each exactly once
 (counted by Message-ID in the sink's dump files), and the queue empties.
+
+An unreachable destination suspends delivery (like Postfix's dead
+destinations): after the first attempts find every address refusing, the
+other queued jobs are deferred without a connection attempt, with that
+reason, and one job probes the destination per min_backoff.
 """
+import json
 import os
 import re
 import shutil
@@ -28,6 +34,16 @@ def sent_ids(out):
     return ids
 
 
+def send_many(gw, n, tag):
+    """n messages in one session; returns their Message-IDs."""
+    want = set()
+    with gw.smtp() as s:
+        for i in range(n):
+            s.sendmail("sender@client.test", ["rcpt%d@example.org" % i], make_message(i, tag))
+            want.add("%s.%d@client.test" % (tag, i))
+    return want
+
+
 def case_upstream_back(srv):
     port = free_port()
     gw = relay_gateway("upstream-back", ["127.0.0.1:%d" % port],
@@ -35,12 +51,7 @@ def case_upstream_back(srv):
     gw.start()
     ok = False
     try:
-        want = set()
-        with gw.smtp() as s:
-            for i in range(COUNT):
-                s.sendmail("sender@client.test", ["rcpt%d@example.org" % i],
-                           make_message(i, "upback"))
-                want.add("upback.%d@client.test" % i)
+        want = send_many(gw, COUNT, "upback")
         wait_for(lambda: len(gw.spool_files("deferred/relay")) == COUNT, 30,
                  "every job deferred while the upstream is down")
         text = open(gw.spool_files("deferred/relay")[0], "rb").read()
@@ -64,12 +75,58 @@ def case_upstream_back(srv):
         gw.cleanup(ok)
 
 
+def case_unreachable_suspends(srv):
+    port = free_port()
+    n = 40
+    gw = relay_gateway("unreachable", ["127.0.0.1:%d" % port],
+                       retry={"min_backoff": "2s", "max_backoff": "4s", "lifetime": "1h"})
+    gw.start()
+    ok = False
+    try:
+        gw.ctl("pause", "delivery")
+        want = send_many(gw, n, "unreach")
+        wait_for(lambda: len(gw.spool_files("queue/relay")) == n, 30, "every job queued")
+        gw.ctl("resume", "delivery")
+        wait_for(lambda: len(gw.spool_files("deferred/relay")) == n, 30,
+                 "every job deferred while the destination is unreachable")
+        log = gw.read_log()
+        check("destination unreachable (451 4.4.1 connect to" in log and
+              "delivery suspended" in log, "the suspension is logged")
+        tries = len(re.findall(r"smtp: connect to 127\.0\.0\.1\[127\.0\.0\.1\]:%d: connect: "
+                               r"Connection refused" % port, log))
+        check(1 <= tries < n // 2, "%d connection attempts for %d jobs: the others were "
+              "deferred without one" % (tries, n))
+        texts = [open(f, "rb").read() for f in gw.spool_files("deferred/relay")]
+        skipped = [t for t in texts if b"delivery temporarily suspended: connect to" in t]
+        check(len(skipped) >= n - tries, "%d of %d jobs carry the suspension as their reason"
+              % (len(skipped), n))
+        check(all(re.search(rb"\nattempts 1\n", t) for t in skipped), "a skipped job counts an attempt")
+        listed = [json.loads(line) for line in gw.ctl("--json", "queue", "list").splitlines()
+                  if line.strip()]
+        check(len(listed) == n and all(j["queue_name"] == "deferred" and
+                                       "4.4.1" in j["last_error"] for j in listed),
+              "queue list shows every job deferred with its reason")
+        out = srv.sink(port)
+        wait_for(lambda: len(files(out)) >= n, 60, "every message at the upstream once it is back")
+        wait_for(lambda: not gw.spool_files("deferred") and not gw.spool_files("queue") and
+                 not gw.spool_files("active"), 20, "the queue empty")
+        time.sleep(1)
+        ids = sent_ids(out)
+        check(len(ids) == n and set(ids) == want, "every Message-ID arrived once (%d)" % len(ids))
+        check("delivery resumed: the destination answered" in gw.read_log(),
+              "the end of the suspension is logged")
+        ok = True
+    finally:
+        gw.cleanup(ok)
+
+
 def test():
     if not os.path.exists(SMTP_SINK):
         raise TestFailure("smtp-sink (Debian package postfix) is not installed")
     srv = Servers()
     try:
         case_upstream_back(srv)
+        case_unreachable_suspends(srv)
     finally:
         srv.stop()
         shutil.rmtree(srv.dir, ignore_errors=True)

@@ -1,0 +1,13 @@
+/*
+ * spool_int.h - helpers shared by the files of the spool library only
+ */
+#ifndef GW_SPOOL_INT_H
+#define GW_SPOOL_INT_H
+
+#include <stddef.h>
+
+/* Format a reason into err (may be NULL), keeping errno. */
+void spool_seterr(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4), visibility("hidden")));
+
+#endif
