@@ -321,6 +321,9 @@ START_TEST(test_incoming_open)
 	ck_assert_str_eq(back.id, env.id);
 	ck_assert_uint_eq(back.nrcpt, 2);
 	ck_assert_str_eq(back.rcpt[1].addr, "b@example.com");
+	/* the size, unknown when the receiver wrote the envelope, is known now */
+	ck_assert_int_eq(env.size, -1);
+	ck_assert_int_eq(back.size, (off_t)sizeof(body1) - 1);
 	/* the fd is read-only and positioned on the message */
 	ck_assert_int_eq(fcntl(fd, F_GETFL) & O_ACCMODE, O_RDONLY);
 	n = read(fd, buf, sizeof(buf));
@@ -907,6 +910,142 @@ START_TEST(test_scan_count)
 }
 END_TEST
 
+/* What spool_list reported. */
+struct listed {
+	int n, bad;
+	char last_bad[SPOOL_ERRLEN];
+	char qids[64][SPOOL_QID_LEN + 1];
+};
+
+/* list_cb - spool_list callback recording the entries */
+static int
+list_cb(const char *qid, const struct envelope *env, const char *why,
+    void *arg)
+{
+	struct listed *l = arg;
+
+	if (env == NULL) {
+		ck_assert_ptr_nonnull(why);
+		snprintf(l->last_bad, sizeof(l->last_bad), "%s", why);
+		l->bad++;
+		return 0;
+	}
+	ck_assert_str_eq(env->id, qid);
+	if (l->n < 64)
+		memcpy(l->qids[l->n], qid, SPOOL_QID_LEN + 1);
+	l->n++;
+	return 0;
+}
+
+START_TEST(test_list)
+{
+	struct listed all, a, b;
+	struct envelope env, job;
+	char big[40000], *text;
+	size_t len;
+	int i, j;
+
+	for (i = 0; i < 20; i++) {
+		put(&env);
+		route2(&env);
+		envelope_clear(&env);
+	}
+	memset(&all, 0, sizeof(all));
+	ck_assert_int_eq(spool_list(sp, SPOOL_QUEUE, "relay", 0, 1, list_cb,
+	    &all), 0);
+	ck_assert_int_eq(all.n, 20);
+	ck_assert_int_eq(all.bad, 0);
+	/* two parts share the entries: each exactly once */
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	ck_assert_int_eq(spool_list(sp, SPOOL_QUEUE, "relay", 0, 2, list_cb,
+	    &a), 0);
+	ck_assert_int_eq(spool_list(sp, SPOOL_QUEUE, "relay", 1, 2, list_cb,
+	    &b), 0);
+	ck_assert_int_eq(a.n + b.n, 20);
+	ck_assert_int_gt(a.n, 0);
+	ck_assert_int_gt(b.n, 0);
+	for (i = 0; i < a.n; i++)
+		for (j = 0; j < b.n; j++)
+			ck_assert_str_ne(a.qids[i], b.qids[j]);
+	/* an envelope longer than the first read goes to the general reader */
+	ck_assert_int_eq(spool_job_read(sp, SPOOL_QUEUE, "relay", all.qids[0],
+	    &job, err, sizeof(err)), 0);
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	free(job.last_error);
+	job.last_error = strdup(big);
+	ck_assert_int_eq(envelope_format(&job, &text, &len), 0);
+	ck_assert_uint_gt(len, 32768);
+	write_abs(path("queue/relay/%s", all.qids[0]), text, len);
+	free(text);
+	envelope_clear(&job);
+	/* a truncated one and an empty one are reported, not skipped */
+	write_abs(path("queue/relay/%s", all.qids[1]), "gatewayd-envelope 1\nid ",
+	    23);
+	write_abs(path("queue/relay/%s", all.qids[2]), "", 0);
+	/* not ours: a directory and a symbolic link are skipped */
+	ck_assert_int_eq(mkdir(path("queue/relay/00000000000000000001"), 0700), 0);
+	ck_assert_int_eq(symlink("/etc/passwd",
+	    path("queue/relay/00000000000000000002")), 0);
+	memset(&all, 0, sizeof(all));
+	ck_assert_int_eq(spool_list(sp, SPOOL_QUEUE, "relay", 0, 1, list_cb,
+	    &all), 0);
+	ck_assert_int_eq(all.n, 18);
+	ck_assert_int_eq(all.bad, 2);
+	ck_assert_int_eq(spool_list(sp, SPOOL_QUEUE, "nosuch", 0, 1, list_cb,
+	    &all), -1);
+	rmdir(path("queue/relay/00000000000000000001"));
+}
+END_TEST
+
+START_TEST(test_stage_commit)
+{
+	struct envelope env, job, back;
+	struct stat st;
+	time_t when = time(NULL) + 7200;
+
+	put(&env);
+	route2(&env);
+	ck_assert_int_eq(spool_job_claim(sp, "relay", env.id, SPOOL_QUEUE), 0);
+	ck_assert_int_eq(spool_job_read(sp, SPOOL_ACTIVE, "relay", env.id,
+	    &job, err, sizeof(err)), 0);
+	job.attempts = 3;
+	job.next_attempt = when;
+	job.rcpt[0].state = RCPT_DEFERRED;
+	if (spool_job_stage(sp, "relay", env.id, &job, SPOOL_DEFERRED, err,
+	    sizeof(err)) != 0)
+		ck_abort_msg("spool_job_stage: %s", err);
+	/* staged: the active job keeps its old envelope until the commit */
+	ck_assert_int_eq(count("tmp"), 1);
+	ck_assert_int_eq(spool_job_read(sp, SPOOL_ACTIVE, "relay", env.id,
+	    &back, err, sizeof(err)), 0);
+	ck_assert_uint_eq(back.attempts, 0);
+	envelope_clear(&back);
+	ck_assert_int_eq(spool_sync(sp), 0);
+	if (spool_job_commit_staged(sp, "relay", env.id, SPOOL_DEFERRED, err,
+	    sizeof(err)) != 0)
+		ck_abort_msg("spool_job_commit_staged: %s", err);
+	ck_assert_int_eq(count("tmp"), 0);
+	ck_assert_int_eq(count("active/relay"), 0);
+	ck_assert_int_eq(stat(path("deferred/relay/%s", env.id), &st), 0);
+	ck_assert_int_eq(st.st_mtime, when);
+	ck_assert_int_eq(spool_job_read(sp, SPOOL_DEFERRED, "relay", env.id,
+	    &back, err, sizeof(err)), 0);
+	ck_assert_uint_eq(back.attempts, 3);
+	ck_assert_int_eq(back.rcpt[0].state, RCPT_DEFERRED);
+	envelope_clear(&back);
+	/* nothing staged, or the job not active: refused */
+	ck_assert_int_eq(spool_job_commit_staged(sp, "relay", env.id,
+	    SPOOL_DEFERRED, err, sizeof(err)), -1);
+	ck_assert_int_eq(spool_job_stage(sp, "relay", env.id, &job,
+	    SPOOL_DEFERRED, err, sizeof(err)), -1);
+	ck_assert_int_eq(errno, ENOENT);
+	envelope_clear(&job);
+	envelope_clear(&env);
+}
+END_TEST
+
 START_TEST(test_names)
 {
 	static const struct { const char *s; int ok; } cases[] = {
@@ -1035,6 +1174,8 @@ spool_suite(void)
 	tcase_add_test(tc, test_open_refuses);
 	tcase_add_test(tc, test_scan_count);
 	tcase_add_test(tc, test_names);
+	tcase_add_test(tc, test_list);
+	tcase_add_test(tc, test_stage_commit);
 	tcase_add_test(tc, test_full_disk);
 	tcase_add_test(tc, test_commit_threads);
 	suite_add_tcase(s, tc);
