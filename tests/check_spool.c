@@ -17,7 +17,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -28,6 +27,7 @@
 #include <unistd.h>
 
 #include "spool.h"
+#include "spool_fixture.h"
 
 static char top[64];		/* the test's spool directory */
 static struct spool *sp;
@@ -35,38 +35,19 @@ static char err[SPOOL_ERRLEN];
 
 static const char body1[] = "Subject: test\r\n\r\nhello\r\n.. dot\r\nend\n";
 
-/* rm_entry - nftw callback removing everything */
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-/* setup - fresh spool with two connectors */
+/* setup - a fresh spool with connectors relay and archive */
 static void
 setup(void)
 {
-	strcpy(top, "/tmp/check_spool.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(top));
-	sp = spool_open(top, 1, (uid_t)-1, (gid_t)-1, err, sizeof(err));
-	if (sp == NULL)
-		ck_abort_msg("spool_open: %s", err);
-	ck_assert_int_eq(spool_connector_init(sp, "relay", (uid_t)-1,
-	    (gid_t)-1, err, sizeof(err)), 0);
-	ck_assert_int_eq(spool_connector_init(sp, "archive", (uid_t)-1,
-	    (gid_t)-1, err, sizeof(err)), 0);
+	sp = fixture_spool_open(top, sizeof(top), "/tmp/check_spool.XXXXXX");
 }
 
 /* teardown - remove the spool */
 static void
 teardown(void)
 {
-	spool_close(sp);
+	fixture_spool_remove(sp, top);
 	sp = NULL;
-	nftw(top, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 /* path - top/rel in a static rotating buffer */
@@ -874,7 +855,7 @@ START_TEST(test_open_refuses)
 	s = spool_open(dir, 1, (uid_t)-1, (gid_t)-1, err, sizeof(err));
 	ck_assert_ptr_nonnull(s);
 	spool_close(s);
-	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	fixture_remove_tree(dir);
 }
 END_TEST
 

@@ -17,7 +17,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +25,7 @@
 #include <unistd.h>
 
 #include "spool.h"
+#include "spool_fixture.h"
 #include "spool_admin.h"
 
 static char top[64];
@@ -40,38 +40,19 @@ struct seen {
 	int n;
 };
 
-/* rm_entry - nftw callback removing everything */
-static int
-rm_entry(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
-
 /* setup - a fresh spool with connectors relay and archive */
 static void
 setup(void)
 {
-	strcpy(top, "/tmp/check_spool_admin.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(top));
-	sp = spool_open(top, 1, (uid_t)-1, (gid_t)-1, err, sizeof(err));
-	if (sp == NULL)
-		ck_abort_msg("spool_open: %s", err);
-	ck_assert_int_eq(spool_connector_init(sp, "relay", (uid_t)-1,
-	    (gid_t)-1, err, sizeof(err)), 0);
-	ck_assert_int_eq(spool_connector_init(sp, "archive", (uid_t)-1,
-	    (gid_t)-1, err, sizeof(err)), 0);
+	sp = fixture_spool_open(top, sizeof(top), "/tmp/check_spool_admin.XXXXXX");
 }
 
 /* teardown - remove the spool */
 static void
 teardown(void)
 {
-	spool_close(sp);
+	fixture_spool_remove(sp, top);
 	sp = NULL;
-	nftw(top, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 /* exists - does top/<formatted rel> exist? */

@@ -18,13 +18,12 @@ import email.policy
 import json
 import os
 import re
-import shutil
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from gwtest import Gateway, check, free_port, main, wait_for, TestFailure  # noqa: E402
-from e2e_smtp_relay import Servers, SMTP_SINK, files  # noqa: E402
+from gwtest import Gateway, check, free_port, main, wait_for  # noqa: E402
+from e2e_smtp_relay import files, run_cases  # noqa: E402
 
 
 def smtp_conn(name, port, retry=None, **settings):
@@ -282,18 +281,8 @@ def case_idle_session(srv):
 
 
 def test():
-    if not os.path.exists(SMTP_SINK):
-        raise TestFailure("smtp-sink (Debian package postfix) is not installed")
-    srv = Servers()
-    try:
-        for case in (case_dsn_params, case_delay_warning, case_postmaster, case_8bit,
-                     case_idle_session):
-            t0 = time.monotonic()
-            case(srv)
-            print("ok %s (%.1fs)" % (case.__name__, time.monotonic() - t0))
-    finally:
-        srv.stop()
-        shutil.rmtree(srv.dir, ignore_errors=True)
+    run_cases(case_dsn_params, case_delay_warning, case_postmaster, case_8bit,
+              case_idle_session)
 
 
 if __name__ == "__main__":
