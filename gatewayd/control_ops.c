@@ -42,6 +42,8 @@
 struct ops_worker_info {
 	char *instance, *name, *version, *path;
 	unsigned long abi;
+	char *suspended;	/* why delivery is suspended, NULL if it is not */
+	time_t suspended_since;
 	struct ops_worker_info *next;
 };
 
@@ -64,12 +66,54 @@ ops_safe(const char *s)
 	return t;
 }
 
+/* ops_worker_find - the record of a connector instance, created if new */
+static struct ops_worker_info *
+ops_worker_find(const char *instance)
+{
+	struct ops_worker_info **pp;
+
+	for (pp = &ops_infos; *pp != NULL; pp = &(*pp)->next)
+		if (strcmp((*pp)->instance, instance) == 0)
+			return *pp;
+	*pp = xcalloc(1, sizeof(**pp));
+	(*pp)->instance = xstrdup(instance);
+	return *pp;
+}
+
+/* ops_worker_state - IPC_WORKER_STATE: "suspended" since reason, or "delivering" */
+static int
+ops_worker_state(const char *instance, const struct ipc_frame *f)
+{
+	const char *sv[4];
+	struct ops_worker_info *i;
+	long long since;
+	char *end;
+	int n;
+
+	if (instance == NULL || (n = ipc_strings(f, sv, 4)) < 1)
+		return -1;
+	i = ops_worker_find(instance);
+	free(i->suspended);
+	i->suspended = NULL;
+	if (strcmp(sv[0], "delivering") == 0 && n == 1)
+		return 0;
+	if (strcmp(sv[0], "suspended") != 0 || n != 3)
+		return -1;
+	errno = 0;
+	since = strtoll(sv[1], &end, 10);
+	if (errno || *end != '\0' || sv[1][0] == '\0')
+		return -1;
+	i->suspended_since = (time_t)since;
+	i->suspended = ops_safe(sv[2]);
+	return 0;
+}
+
 /* ops_worker_info - IPC_WORKER_INFO: name, version, abi, path */
 static int
 ops_worker_info(const char *instance, const struct ipc_frame *f)
 {
 	const char *sv[5];
-	struct ops_worker_info *i, **pp;
+	struct ops_worker_info *i;
 	char *end;
 	unsigned long abi;
 
@@ -79,13 +123,9 @@ ops_worker_info(const char *instance, const struct ipc_frame *f)
 	abi = strtoul(sv[2], &end, 10);
 	if (errno || *end != '\0' || sv[2][0] == '\0')
 		return -1;
-	for (pp = &ops_infos; *pp != NULL; pp = &(*pp)->next)
-		if (strcmp((*pp)->instance, instance) == 0)
-			break;
-	if ((i = *pp) == NULL) {
-		i = *pp = xcalloc(1, sizeof(*i));
-		i->instance = xstrdup(instance);
-	}
+	i = ops_worker_find(instance);
+	free(i->suspended);	/* a worker (re)starts delivering */
+	i->suspended = NULL;
 	free(i->name);
 	free(i->version);
 	free(i->path);
@@ -106,6 +146,8 @@ control_child_frame(enum master_role role, const char *connector,
 
 	if (f->type == IPC_WORKER_INFO)
 		return role == ROLE_WORKER ? ops_worker_info(connector, f) : -1;
+	if (f->type == IPC_WORKER_STATE)
+		return role == ROLE_WORKER ? ops_worker_state(connector, f) : -1;
 	if ((f->type == IPC_RECV_STATS) != (role == ROLE_RECEIVER))
 		return -1;
 	if ((n = ipc_strings(f, sv, IPC_MAX_STRINGS)) == -1)
@@ -218,22 +260,40 @@ control_status_connectors(struct evbuffer *out, int json)
 	const struct cfg *cfg = master_cfg();
 	int n = 0;
 
+	char since[32];
+	struct tm tm;
+
 	for (i = ops_infos; i != NULL; i = i->next) {
-		if (cfg_connector(cfg, i->instance) == NULL)
-			continue;	/* removed by a reload */
-		if (json)
+		if (cfg_connector(cfg, i->instance) == NULL || i->name == NULL)
+			continue;	/* removed by a reload, or not ready */
+		since[0] = '\0';
+		if (i->suspended != NULL &&
+		    localtime_r(&i->suspended_since, &tm) != NULL)
+			strftime(since, sizeof(since), "%Y-%m-%d %H:%M:%S", &tm);
+		if (json) {
 			evbuffer_add_printf(out, "%s{\"instance\":\"%s\","
 			    "\"name\":\"%s\",\"version\":\"%s\",\"abi\":%lu,"
-			    "\"path\":\"%s\",\"delivery_paused\":%s}",
+			    "\"path\":\"%s\",\"delivery_paused\":%s,"
+			    "\"delivery_suspended\":",
 			    n++ ? "," : "", i->instance, i->name,
 			    i->version, i->abi, i->path,
 			    control_paused(ROLE_WORKER, i->instance) ?
 			    "true" : "false");
-		else
+			if (i->suspended != NULL)
+				evbuffer_add_printf(out, "{\"since\":%lld,"
+				    "\"reason\":\"%s\"}}",
+				    (long long)i->suspended_since, i->suspended);
+			else
+				evbuffer_add_printf(out, "null}");
+		} else
 			evbuffer_add_printf(out, "connector %s: %s %s (ABI %lu) "
-			    "from %s%s\n", i->instance, i->name, i->version,
-			    i->abi, i->path, control_paused(ROLE_WORKER,
-			    i->instance) ? ", delivery paused" : "");
+			    "from %s%s%s%s%s%s\n", i->instance, i->name,
+			    i->version, i->abi, i->path,
+			    control_paused(ROLE_WORKER, i->instance) ?
+			    ", delivery paused" : "",
+			    i->suspended ? ", delivery suspended since " : "",
+			    since, i->suspended ? ": " : "",
+			    i->suspended ? i->suspended : "");
 	}
 }
 

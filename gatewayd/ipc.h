@@ -31,6 +31,7 @@ enum ipc_type {
 	IPC_WORKER_INFO,	/* worker -> master: connector name, version, ABI, path */
 	IPC_REQUEUE,		/* control -> master -> router: route these held messages again: qid... */
 	IPC_JOB_FAILED,		/* control -> master -> worker: connector, qid... now in failed/ (DSN due) */
+	IPC_WORKER_STATE,	/* worker -> master: "suspended" with since and reason, or "delivering" */
 	IPC_TYPE_MAX
 };
 

@@ -412,6 +412,7 @@ master_ipc(struct ipc *ipc, const struct ipc_frame *f, void *arg)
 	case IPC_RECV_STATS:
 	case IPC_WORKER_STATS:
 	case IPC_WORKER_INFO:
+	case IPC_WORKER_STATE:
 		if (control_child_frame(c->role, c->connector, f) == -1)
 			log_warnx("malformed %s from %s, ignored",
 			    ipc_type_name(f->type),

@@ -929,6 +929,26 @@ worker_dispatch(struct worker *w)
 
 /* ---- parent: an unreachable destination ---- */
 
+/* worker_send_state - tell the master (gatewayctl status) of a suspension */
+static void
+worker_send_state(struct worker *w, const struct worker_rep *rep)
+{
+	char since[32], why[320];
+	const char *strv[4] = { "delivering", NULL, NULL, NULL };
+
+	if (rep != NULL) {
+		snprintf(since, sizeof(since), "%lld", (long long)time(NULL));
+		snprintf(why, sizeof(why), "%d %s %s", rep->code, rep->status,
+		    rep->text);
+		strv[0] = "suspended";
+		strv[1] = since;
+		strv[2] = why;
+	}
+	if (w->ipc != NULL && ipc_send_strings(w->ipc, IPC_WORKER_STATE,
+	    strv) == -1)
+		log_warnx("cannot tell the master of the delivery state");
+}
+
 /*
  * worker_suspend - an attempt could not reach the destination at all
  * (worker_unreachable).  Like Postfix's dead destinations: for the
@@ -948,7 +968,10 @@ worker_suspend(struct worker *w, const struct worker_rep *rep)
 		    "suspended; jobs are deferred without an attempt, one is "
 		    "tried again in %ld s", rep->code, rep->status, rep->text,
 		    (long)tv.tv_sec);
-	w->suspended = 1;
+	if (!w->suspended) {
+		w->suspended = 1;
+		worker_send_state(w, rep);
+	}
 	w->probe = 0;
 	w->why_code = rep->code;
 	snprintf(w->why_status, sizeof(w->why_status), "%s", rep->status);
@@ -965,6 +988,7 @@ worker_unsuspend(struct worker *w, const char *why)
 	w->suspended = 0;
 	w->probe = 0;
 	evtimer_del(w->suspend_ev);
+	worker_send_state(w, NULL);
 	log_info("delivery resumed: %s", why);
 	worker_dispatch(w);
 }

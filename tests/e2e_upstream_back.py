@@ -99,6 +99,11 @@ def case_unreachable_suspends(srv):
         check(len(skipped) >= n - tries, "%d of %d jobs carry the suspension as their reason"
               % (len(skipped), n))
         check(all(re.search(rb"\nattempts 1\n", t) for t in skipped), "a skipped job counts an attempt")
+        check("delivery suspended since" in gw.ctl("status") and
+              "4.4.1 connect to" in gw.ctl("status"), "status shows the suspension")
+        conn = json.loads(gw.ctl("--json", "status"))["connectors"][0]
+        check(conn["delivery_suspended"] and "4.4.1" in conn["delivery_suspended"]["reason"],
+              "status --json shows the suspension: %r" % conn)
         listed = [json.loads(line) for line in gw.ctl("--json", "queue", "list").splitlines()
                   if line.strip()]
         check(len(listed) == n and all(j["queue_name"] == "deferred" and
@@ -113,6 +118,9 @@ def case_unreachable_suspends(srv):
         check(len(ids) == n and set(ids) == want, "every Message-ID arrived once (%d)" % len(ids))
         check("delivery resumed: the destination answered" in gw.read_log(),
               "the end of the suspension is logged")
+        conn = json.loads(gw.ctl("--json", "status"))["connectors"][0]
+        check(conn["delivery_suspended"] is None and "suspended" not in gw.ctl("status"),
+              "status: no longer suspended: %r" % conn)
         ok = True
     finally:
         gw.cleanup(ok)
