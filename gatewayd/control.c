@@ -226,6 +226,7 @@ control_notify_frame(struct ipc *ipc, const struct ipc_frame *f, void *arg)
 	switch (f->type) {
 	case IPC_JOB_NEW:
 	case IPC_JOB_FAILED:
+	case IPC_FLUSH:
 		if (master_send(ROLE_WORKER, sv[0], f->type, f->data,
 		    f->len) == -1)
 			log_debug("control: worker %s not running", sv[0]);

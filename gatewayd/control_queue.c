@@ -435,6 +435,15 @@ queue_flush(struct queue_act *a, struct queue_note *nt)
 	nt->n = 0;
 }
 
+/* queue_flush_worker - IPC_FLUSH: ask a worker to try its jobs at once */
+static int
+queue_flush_worker(struct queue_act *a, const char *connector)
+{
+	const char *sv[2] = { connector, NULL };
+
+	return ipc_write_strings(a->notify, IPC_FLUSH, sv);
+}
+
 /* queue_note - remember a queue ID to announce */
 static void
 queue_note(struct queue_act *a, uint32_t type, const char *connector,
@@ -448,6 +457,14 @@ queue_note(struct queue_act *a, uint32_t type, const char *connector,
 		    strcmp(a->notes[i].connector, connector) == 0)
 			nt = &a->notes[i];
 	if (nt == NULL) {
+		/*
+		 * queue retry: the worker first ends a suspension of its
+		 * destination (worker.c), so that the jobs are tried at once
+		 */
+		if (a->op == OP_RETRY && type == IPC_JOB_NEW &&
+		    a->notify != -1 && queue_flush_worker(a, connector) == -1)
+			fprintf(a->fp, "warning: cannot notify the master: %s\n",
+			    strerror(errno));
 		a->notes = xreallocarray(a->notes, a->nnotes + 1,
 		    sizeof(*a->notes));
 		nt = &a->notes[a->nnotes++];

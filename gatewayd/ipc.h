@@ -32,6 +32,7 @@ enum ipc_type {
 	IPC_REQUEUE,		/* control -> master -> router: route these held messages again: qid... */
 	IPC_JOB_FAILED,		/* control -> master -> worker: connector, qid... now in failed/ (DSN due) */
 	IPC_WORKER_STATE,	/* worker -> master: "suspended" with since and reason, or "delivering" */
+	IPC_FLUSH,		/* control -> master -> worker: connector: queue retry, try at once */
 	IPC_TYPE_MAX
 };
 

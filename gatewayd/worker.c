@@ -955,7 +955,8 @@ worker_send_state(struct worker *w, const struct worker_rep *rep)
  * connector's min_backoff no job is tried; the ready ones are deferred at
  * once with that reason, group-committed and without a connection
  * attempt; then one job probes the destination.  Any attempt that reaches
- * it ends the suspension, and so does gatewayctl resume delivery.
+ * it ends the suspension, and so do gatewayctl resume delivery and
+ * gatewayctl queue retry (IPC_FLUSH).
  */
 static void
 worker_suspend(struct worker *w, const struct worker_rep *rep)
@@ -1330,6 +1331,9 @@ worker_ipc(struct ipc *ipc, const struct ipc_frame *f, void *arg)
 	case IPC_JOB_FAILED:
 		if (!w->stopping)
 			worker_job_new(w, f, SPOOL_FAILED);
+		break;
+	case IPC_FLUSH:
+		worker_unsuspend(w, "gatewayctl queue retry");
 		break;
 	case IPC_SHUTDOWN:
 		log_debug("shutting down");

@@ -42,6 +42,12 @@ def send_many(gw, n, tag):
     return want
 
 
+def connects(gw, port):
+    """Connection attempts the smtp connector logged for the dead port."""
+    return len(re.findall(r"smtp: connect to 127\.0\.0\.1\[127\.0\.0\.1\]:%d: connect: "
+                          r"Connection refused" % port, gw.read_log()))
+
+
 def case_upstream_back(srv):
     port = free_port()
     gw = relay_gateway("upstream-back", ["127.0.0.1:%d" % port],
@@ -90,8 +96,7 @@ def case_unreachable_suspends(srv):
         log = gw.read_log()
         check("destination unreachable (451 4.4.1 connect to" in log and
               "delivery suspended" in log, "the suspension is logged")
-        tries = len(re.findall(r"smtp: connect to 127\.0\.0\.1\[127\.0\.0\.1\]:%d: connect: "
-                               r"Connection refused" % port, log))
+        tries = connects(gw, port)
         check(1 <= tries < n // 2, "%d connection attempts for %d jobs: the others were "
               "deferred without one" % (tries, n))
         texts = [open(f, "rb").read() for f in gw.spool_files("deferred/relay")]
@@ -109,6 +114,13 @@ def case_unreachable_suspends(srv):
         check(len(listed) == n and all(j["queue_name"] == "deferred" and
                                        "4.4.1" in j["last_error"] for j in listed),
               "queue list shows every job deferred with its reason")
+        # queue retry ends the suspension: the jobs are really tried again
+        gw.ctl("queue", "retry", "ALL")
+        wait_for(lambda: "delivery resumed: gatewayctl queue retry" in gw.read_log(), 10,
+                 "queue retry ends the suspension")
+        wait_for(lambda: connects(gw, port) > tries, 10, "a job tried at once after queue retry")
+        wait_for(lambda: len(gw.spool_files("deferred/relay")) == n, 30,
+                 "every job deferred again")
         out = srv.sink(port)
         wait_for(lambda: len(files(out)) >= n, 60, "every message at the upstream once it is back")
         wait_for(lambda: not gw.spool_files("deferred") and not gw.spool_files("queue") and
