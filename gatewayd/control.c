@@ -335,6 +335,7 @@ static const struct control_cmd {
 	{ "resume", NULL, CTL_LOOP, control_resume_req, NULL },
 	{ "stats", NULL, CTL_CHILD, NULL, control_stats },
 	{ "connectors", NULL, CTL_CHILD_NOSPOOL, NULL, control_connectors },
+	{ "directive", NULL, CTL_CHILD_NOSPOOL, NULL, control_directive },
 	{ "queue", "list", CTL_CHILD, NULL, control_queue_list },
 	{ "queue", "show", CTL_CHILD, NULL, control_queue_show },
 	{ "queue", "check", CTL_CHILD, NULL, control_queue_check },

@@ -51,6 +51,9 @@ void control_fork(struct control_req *, control_child_fn, int need_spool);
 /* JSON string literal (control_queue.c, which gatewayctl links too). */
 void control_json_str(FILE *, const char *);
 
+/* control_directive.c: the directive store (words hex-encoded) */
+int control_directive(const struct control_req *, struct spool *, FILE *, int);
+
 /* control_queue.c */
 int control_queue_list(const struct control_req *, struct spool *, FILE *, int);
 int control_queue_show(const struct control_req *, struct spool *, FILE *, int);

@@ -193,6 +193,22 @@ ctl_line(const char *line, size_t len, int raw, int *rc)
 	fwrite(line, 1, len, stdout);
 }
 
+/* ctl_emit - relay an answer held in memory, like ctl_request; the exit code */
+int
+ctl_emit(const char *text, int raw)
+{
+	const char *line, *nl;
+	int rc = 0;
+
+	for (line = text; line != NULL && *line != '\0'; line = nl) {
+		nl = strchr(line, '\n');
+		ctl_line(line, nl ? (size_t)(nl + 1 - line) : strlen(line), raw,
+		    &rc);
+		nl = nl ? nl + 1 : NULL;
+	}
+	return rc;
+}
+
 /* ctl_first - the first line: "ok", or an error mapped to an exit code */
 static int
 ctl_first(const char *line, size_t len)
@@ -304,7 +320,7 @@ ctl_fetch(struct ctl *ctl, int argc, char **argv, int *rc)
 static int
 ctl_directive_cmd(struct ctl *ctl, int argc, char **argv)
 {
-	return ctl_directive(ctl->config, ctl->json, argc, argv);
+	return ctl_directive(ctl, argc, argv);
 }
 
 /* ctl_simple - commands that are one request and its answer */

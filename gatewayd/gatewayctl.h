@@ -33,6 +33,8 @@ int ctl_connect(struct ctl *);
 int ctl_request(struct ctl *, int fd, int argc, char **argv, int raw);
 /* Send the words and collect the whole answer (after "ok"); NULL on error with *rc. */
 char *ctl_fetch(struct ctl *, int argc, char **argv, int *rc);
+/* Relay an answer held in memory ("E<code>" lines to stderr); the exit code. */
+int ctl_emit(const char *text, int raw);
 
 int ctl_queue(struct ctl *, int argc, char **argv);	/* gatewayctl_queue.c */
 int ctl_check(struct ctl *, int argc, char **argv);	/* gatewayctl_ops.c */

@@ -143,7 +143,7 @@ ctl_offline_req(struct ctl *ctl, int argc, char **argv,
 static int
 ctl_offline(struct ctl *ctl, int argc, char **argv, control_child_fn fn)
 {
-	char err[CFG_ERRLEN], *out = NULL, *line, *nl;
+	char err[CFG_ERRLEN], *out = NULL;
 	struct control_req req;
 	struct spool *sp;
 	struct cfg *cfg;
@@ -174,27 +174,7 @@ ctl_offline(struct ctl *ctl, int argc, char **argv, control_child_fn fn)
 	}
 	fn(&req, sp, fp, -1);
 	fclose(fp);
-	for (line = out; line != NULL && *line != '\0'; line = nl) {
-		size_t len;
-
-		nl = strchr(line, '\n');
-		len = nl ? (size_t)(nl - line) + 1 : strlen(line);
-		if (!req.body && line[0] == 'E' && isdigit((unsigned char)line[1])) {
-			char *end;
-			long code = strtol(line + 1, &end, 10);
-
-			if (*end == ' ') {
-				fprintf(stderr, "gatewayctl: %.*s", (int)(len -
-				    (size_t)(end + 1 - line)), end + 1);
-				if (rc == 0)
-					rc = (int)code;
-				nl = nl ? nl + 1 : NULL;
-				continue;
-			}
-		}
-		fwrite(line, 1, len, stdout);
-		nl = nl ? nl + 1 : NULL;
-	}
+	rc = ctl_emit(out, req.body);
 	free(out);
 	spool_close(sp);
 	return rc;

@@ -16,6 +16,7 @@
 
 #include "cfg.h"
 #include "directive.h"
+#include "directive_cmd.h"
 #include "envelope.h"
 #include "lookup.h"
 #include "msginfo.h"
@@ -361,6 +362,91 @@ START_TEST(store_ops)
 }
 END_TEST
 
+/* run_cmd - directive_cmd into a string; *rc its exit code */
+static char *
+run_cmd(struct directive_store *st, int *rc, int argc, char **argv)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+
+	ck_assert_ptr_nonnull(out);
+	*rc = directive_cmd(st, argc, argv, 0, "operator", out);
+	fclose(out);
+	return text;
+}
+
+START_TEST(store_commands)
+{
+	struct directive_store *st = store();
+	char *create[] = { "create", "--title", "Night shift", "--keyword",
+	    "night", "--rcpt", "email:a b@example.com", "--param",
+	    "note=x y", "--rcpt", "folder:" };
+	char *dump[] = { "dump", NULL }, *show[] = { "show", "NOPE1234" };
+	char *bad[] = { "create", "--title" }, *none[] = { "frobnicate" };
+	char *text, id[DIRECTIVE_ID_MAX], hex[64], raw[] = "41=42";
+	struct directive d;
+	int rc;
+
+	text = run_cmd(st, &rc, 11, create);
+	ck_assert_int_eq(rc, 0);
+	ck_assert_uint_eq(strlen(text), DIRECTIVE_ID_LEN + 1);
+	snprintf(id, sizeof(id), "%.*s", DIRECTIVE_ID_LEN, text);
+	free(text);
+	/* dump, then parse back: every field, spaces and empty strings kept */
+	dump[1] = id;
+	text = run_cmd(st, &rc, 2, dump);
+	ck_assert_int_eq(rc, 0);
+	ck_assert_int_eq(directive_dump_parse(text, &d), 0);
+	free(text);
+	ck_assert_str_eq(d.id, id);
+	ck_assert_str_eq(d.title, "Night shift");
+	ck_assert_str_eq(d.owner, "operator");
+	ck_assert_str_eq(d.keyword, "night");
+	ck_assert_uint_eq(d.nrcpt, 2);
+	ck_assert_str_eq(d.rcpt[0].address, "a b@example.com");
+	ck_assert_str_eq(d.rcpt[0].params[0].value, "x y");
+	ck_assert_str_eq(d.rcpt[1].channel, "folder");
+	ck_assert_str_eq(d.rcpt[1].address, "");
+	directive_clear(&d);
+	/* errors are "E<code>" lines with the exit code returned */
+	text = run_cmd(st, &rc, 2, show);
+	ck_assert_int_eq(rc, 65);
+	ck_assert_str_eq(text, "E65 no such directive\n");
+	free(text);
+	text = run_cmd(st, &rc, 2, bad);
+	ck_assert_int_eq(rc, 64);
+	ck_assert_ptr_nonnull(strstr(text, "--title"));
+	free(text);
+	text = run_cmd(st, &rc, 1, none);
+	ck_assert_int_eq(rc, 64);
+	free(text);
+	/* malformed dumps are refused */
+	ck_assert_int_eq(directive_dump_parse("", &d), -1);
+	ck_assert_int_eq(directive_dump_parse("r 61 62\n", &d), -1);
+	ck_assert_int_eq(directive_dump_parse("d ../x 61 62 - 1 2\n", &d), -1);
+	ck_assert_int_eq(directive_dump_parse("d ABCD1234 6 62 - 1 2\n", &d), -1);
+	ck_assert_int_eq(directive_dump_parse("d ABCD1234 61 62 - 1\n", &d), -1);
+	ck_assert_int_eq(directive_dump_parse("d ABCD1234 61 62 - 1 2\nq 1 2\n",
+	    &d), -1);
+	ck_assert_int_eq(directive_dump_parse("d ABCD1234 61 = - 1 2\n", &d), 0);
+	ck_assert_str_eq(d.owner, "");
+	ck_assert_ptr_null(d.keyword);
+	directive_clear(&d);
+	/* hex both ways; no NUL byte, no odd length, no other character */
+	directive_hex(hex, "a\xff z");
+	ck_assert_str_eq(hex, "61ff207a");
+	ck_assert_int_eq(directive_unhex(hex), 0);
+	ck_assert_str_eq(hex, "a\xff z");
+	ck_assert_int_eq(directive_unhex(raw), -1);
+	snprintf(hex, sizeof(hex), "6100");
+	ck_assert_int_eq(directive_unhex(hex), -1);
+	snprintf(hex, sizeof(hex), "616");
+	ck_assert_int_eq(directive_unhex(hex), -1);
+	directive_store_close(st);
+}
+END_TEST
+
 START_TEST(tokens)
 {
 	char id[DIRECTIVE_ID_MAX];
@@ -529,6 +615,7 @@ route_suite(void)
 	    (int)(sizeof(bad_cases) / sizeof(bad_cases[0])));
 	tcase_add_test(tc, lookup_tables);
 	tcase_add_test(tc, store_ops);
+	tcase_add_test(tc, store_commands);
 	tcase_add_test(tc, tokens);
 	tcase_add_test(tc, route_actions);
 	suite_add_tcase(s, tc);

@@ -8,6 +8,7 @@ scanned message out to an e-mail recipient and a folder; an expired
 directive fails with its reason; the routing sheet PDF reads back with
 pdftotext/pdfinfo and its QR code decodes (zbarimg) to the directive ID.
 """
+import json
 import os
 import re
 import shutil
@@ -23,6 +24,49 @@ def ctl_directive(gw, *args):
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
     check(r.returncode == 0, "%s failed (%d): %s" % (" ".join(cmd), r.returncode, r.stderr))
     return r.stdout
+
+
+def admin_group_directives(gw, dirid):
+    """A member of admin_group (nobody, group nogroup), who cannot open the
+    store, manages directives through the daemon's control socket."""
+    def as_nobody(*args):
+        return subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                               gwtest.GATEWAYCTL, "-s", gw.sock, "directive"] + list(args),
+                              capture_output=True, text=True, timeout=30)
+
+    r = as_nobody("create", "--title", "Scans of the night shift", "--rcpt",
+                  "email:night@example.com", "--param", "note=two words", "--rcpt", "folder:")
+    check(r.returncode == 0, "create as an admin_group member: %d %r" % (r.returncode, r.stderr))
+    nid = r.stdout.strip()
+    check(len(nid) == 8 and nid.isalnum(), "new directive id %r" % nid)
+    js = json.loads(as_nobody("--json", "show", nid).stdout)
+    check(js["title"] == "Scans of the night shift" and js["owner"] == "nobody" and
+          js["recipients"][0]["params"] == {"note": "two words"} and
+          js["recipients"][1]["address"] == "", "arguments with spaces, owner from the socket: %r" % js)
+    r = as_nobody("update", nid, "--keyword", "night", "--title", "")
+    check(r.returncode == 0, "update: %r" % r.stderr)
+    show = ctl_directive(gw, "show", nid)     # root reads the store itself
+    check("keyword:   night" in show and "title:     \n" in show, "root sees the update: %r" % show)
+    lst = as_nobody("list").stdout
+    check(nid in lst and dirid in lst, "list through the daemon: %r" % lst)
+    r = as_nobody("show", "NOSUCH99")
+    check(r.returncode == 65 and "no such directive" in r.stderr,
+          "unknown ID: exit %d %r" % (r.returncode, r.stderr))
+    r = as_nobody("create", "--title", "x", "--bogus", "y")
+    check(r.returncode == 64 and "--bogus" in r.stderr, "bad option: %d %r" % (r.returncode, r.stderr))
+    out = tempfile.mkdtemp(prefix="gw-sheet-")
+    os.chmod(out, 0o777)
+    try:
+        pdf = os.path.join(out, "night.pdf")
+        r = as_nobody("sheet", dirid, "-o", pdf)
+        check(r.returncode == 0, "sheet through the daemon: %r" % r.stderr)
+        txt = subprocess.run(["pdftotext", pdf, "-"], capture_output=True, text=True,
+                             timeout=30).stdout
+        check("ED:%s" % dirid in txt and "Invoices to AP" in txt, "pdftotext: %s" % txt)
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+    check(as_nobody("delete", nid).returncode == 0, "delete through the daemon")
+    check(nid not in ctl_directive(gw, "list"), "deleted for root too")
 
 
 def records(path):
@@ -86,7 +130,8 @@ def test():
         ]
         extra = ("lookups:\n  - { name: did, path: %s, digits: 4, "
                  "default: operator@example.com }\n"
-                 "directives: { channels: { email: relay, folder: archive } }\n" % did)
+                 "directives: { channels: { email: relay, folder: archive } }\n"
+                 "admin_group: nogroup\n" % did)
         gw.write_config(connectors, rules, ["127.0.0.0/8", "::1"], ["gw.test"], extra)
         with open(gw.config) as f:
             text = f.read()
@@ -176,6 +221,8 @@ def test():
 
         ctl_directive(gw, "delete", "OLD12345")
         check("OLD12345" not in ctl_directive(gw, "list"), "deleted")
+        if os.geteuid() == 0:
+            admin_group_directives(gw, dirid)
         ok = True
     finally:
         gw.cleanup(ok)

@@ -1,0 +1,89 @@
+/*
+ * control_directive.c - "directive ...": the directive store for the
+ * clients of the control socket (root and admin_group)
+ *
+ * Runs in the unprivileged control child (the gateway user owns the
+ * store).  The words after "directive" are hex-encoded by gatewayctl
+ * ("=" for the empty string); the default owner of a new directive is the
+ * user at the other end of the socket.
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "cfg.h"
+#include "control_int.h"
+#include "directive_cmd.h"
+#include "master.h"
+
+#define CONTROL_DIRECTIVE_PATH	4096
+
+/* control_directive_owner - the name of the user at the other end */
+static void
+control_directive_owner(int fd, char *buf, size_t len)
+{
+	struct ucred cred;
+	socklen_t clen = sizeof(cred);
+	struct passwd *pw;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == -1)
+		snprintf(buf, len, "unknown");
+	else if ((pw = getpwuid(cred.uid)) != NULL)
+		snprintf(buf, len, "%s", pw->pw_name);
+	else
+		snprintf(buf, len, "uid %ld", (long)cred.uid);
+}
+
+/* control_directive - directive HEXWORD... */
+int
+control_directive(const struct control_req *req, struct spool *sp, FILE *fp,
+    int notify)
+{
+	char path[CONTROL_DIRECTIVE_PATH], err[DIRECTIVE_ERRLEN], owner[256];
+	char *args[CONTROL_MAX_ARGS], *slash;
+	struct directive_store *st;
+	int i, n = 0;
+
+	(void)sp;
+	(void)notify;
+	for (i = 1; i < req->argc; i++) {
+		args[n] = strdup(req->argv[i]);
+		if (args[n] == NULL || (strcmp(args[n], "=") == 0 ?
+		    (args[n][0] = '\0', 0) : directive_unhex(args[n])) == -1) {
+			fprintf(fp, "E%d malformed directive request (use a "
+			    "gatewayctl of this version)\n", EX_PROTOCOL);
+			free(args[n]);
+			goto out;
+		}
+		n++;
+	}
+	control_directive_owner(req->fd, owner, sizeof(owner));
+	if (directive_store_path(master_cfg()->spool, path, sizeof(path)) ==
+	    -1) {
+		fprintf(fp, "E%d spool path too long\n", EX_SOFTWARE);
+		goto out;
+	}
+	if ((slash = strrchr(path, '/')) != NULL) {
+		*slash = '\0';
+		(void)mkdir(path, 0750);	/* the router may not have yet */
+		*slash = '/';
+	}
+	if ((st = directive_store_open(path, 1, err, sizeof(err))) == NULL) {
+		fprintf(fp, "E%d %s\n", EX_UNAVAILABLE, err);
+		goto out;
+	}
+	(void)directive_cmd(st, n, args, req->json, owner, fp);
+	directive_store_close(st);
+out:
+	for (i = 0; i < n; i++)
+		free(args[i]);
+	return 0;
+}

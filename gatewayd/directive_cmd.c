@@ -1,0 +1,611 @@
+/*
+ * directive_cmd.c - the commands of "gatewayctl directive" on a store
+ * (directive_cmd.h): run by gatewayctl or by the daemon's control child
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <time.h>
+
+#include "directive_cmd.h"
+
+/* The options of create and update. */
+struct dcmd_opts {
+	const char *title, *owner, *keyword, *id;
+	int64_t expires;
+	int set_expires, no_keyword, json;
+	struct directive rcpts;		/* only rcpt/nrcpt used */
+};
+
+/* dcmd_when - parse an expiry; -1 if bad */
+static int
+dcmd_when(const char *s, int64_t *out)
+{
+	static const char *const fmts[] = { "%Y-%m-%dT%H:%M:%S",
+	    "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d", NULL };
+	struct tm tm;
+	const char *end;
+	char *e;
+	long long v;
+	size_t i;
+
+	if (*s == '+' || *s == '-' || *s == '@') {
+		errno = 0;
+		v = strtoll(s + 1, &e, 10);
+		if (errno != 0 || e == s + 1 || v < 0 || v > 100LL * 366 * 86400)
+			return -1;
+		if (*s == '@')
+			return *e == '\0' ? (*out = v, 0) : -1;
+		if (*e == 'm')
+			v *= 60;
+		else if (*e == 'h')
+			v *= 3600;
+		else if (*e == 'd')
+			v *= 86400;
+		else if (*e != 's' && *e != '\0')
+			return -1;
+		if (*e != '\0' && e[1] != '\0')
+			return -1;
+		*out = (int64_t)time(NULL) + (*s == '-' ? -v : v);
+		return 0;
+	}
+	for (i = 0; fmts[i] != NULL; i++) {
+		memset(&tm, 0, sizeof(tm));
+		if ((end = strptime(s, fmts[i], &tm)) != NULL && *end == '\0') {
+			*out = (int64_t)timegm(&tm);
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* dcmd_rcpt - "CHANNEL:ADDRESS" (ADDRESS may be empty) */
+static int
+dcmd_rcpt(struct dcmd_opts *o, const char *spec)
+{
+	const char *colon = strchr(spec, ':');
+	char channel[64];
+	size_t n = colon ? (size_t)(colon - spec) : strlen(spec);
+
+	if (n == 0 || n >= sizeof(channel))
+		return -1;
+	memcpy(channel, spec, n);
+	channel[n] = '\0';
+	directive_add_rcpt(&o->rcpts, channel, colon ? colon + 1 : "");
+	return 0;
+}
+
+/* dcmd_param - "NAME=VALUE" for the last --rcpt */
+static int
+dcmd_param(struct dcmd_opts *o, const char *spec)
+{
+	const char *eq = strchr(spec, '=');
+	char name[64];
+	size_t n = eq ? (size_t)(eq - spec) : 0;
+
+	if (o->rcpts.nrcpt == 0 || n == 0 || n >= sizeof(name))
+		return -1;
+	memcpy(name, spec, n);
+	name[n] = '\0';
+	directive_rcpt_add_param(&o->rcpts.rcpt[o->rcpts.nrcpt - 1], name, eq + 1);
+	return 0;
+}
+
+/* dcmd_parse - the options after the command (and its ID); the bad one or NULL */
+static const char *
+dcmd_parse(struct dcmd_opts *o, int argc, char **argv)
+{
+	int i;
+
+	for (i = 0; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (strcmp(a, "--json") == 0) {
+			o->json = 1;
+			continue;
+		}
+		if (strcmp(a, "--no-keyword") == 0) {
+			o->no_keyword = 1;
+			continue;
+		}
+		if (strcmp(a, "--no-expires") == 0) {
+			o->set_expires = 1;
+			o->expires = 0;
+			continue;
+		}
+		if (v == NULL)
+			return a;
+		i++;
+		if (strcmp(a, "--title") == 0)
+			o->title = v;
+		else if (strcmp(a, "--owner") == 0)
+			o->owner = v;
+		else if (strcmp(a, "--keyword") == 0)
+			o->keyword = v;
+		else if (strcmp(a, "--id") == 0)
+			o->id = v;
+		else if (strcmp(a, "--expires") == 0) {
+			if (dcmd_when(v, &o->expires) == -1)
+				return a;
+			o->set_expires = 1;
+		} else if (strcmp(a, "--rcpt") == 0) {
+			if (dcmd_rcpt(o, v) == -1)
+				return a;
+		} else if (strcmp(a, "--param") == 0) {
+			if (dcmd_param(o, v) == -1)
+				return a;
+		} else
+			return a;
+	}
+	return NULL;
+}
+
+/* dcmd_json_str - a JSON string */
+static void
+dcmd_json_str(FILE *out, const char *s)
+{
+	fputc('"', out);
+	for (; s != NULL && *s != '\0'; s++) {
+		if (*s == '"' || *s == '\\')
+			fprintf(out, "\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			fprintf(out, "\\u%04x", (unsigned char)*s);
+		else
+			fputc(*s, out);
+	}
+	fputc('"', out);
+}
+
+/* dcmd_json - one directive as a JSON object */
+static void
+dcmd_json(FILE *out, const struct directive *d)
+{
+	size_t i, j;
+
+	fputs("{\"id\":", out);
+	dcmd_json_str(out, d->id);
+	fputs(",\"title\":", out);
+	dcmd_json_str(out, d->title);
+	fputs(",\"owner\":", out);
+	dcmd_json_str(out, d->owner);
+	fputs(",\"keyword\":", out);
+	if (d->keyword)
+		dcmd_json_str(out, d->keyword);
+	else
+		fputs("null", out);
+	fprintf(out, ",\"created\":%lld,\"last_used\":%lld,\"expires\":%lld,"
+	    "\"recipients\":[", (long long)d->created, (long long)d->last_used,
+	    (long long)d->expires);
+	for (i = 0; i < d->nrcpt; i++) {
+		fprintf(out, "%s{\"channel\":", i ? "," : "");
+		dcmd_json_str(out, d->rcpt[i].channel);
+		fputs(",\"address\":", out);
+		dcmd_json_str(out, d->rcpt[i].address);
+		fputs(",\"params\":{", out);
+		for (j = 0; j < d->rcpt[i].nparams; j++) {
+			fputs(j ? "," : "", out);
+			dcmd_json_str(out, d->rcpt[i].params[j].name);
+			fputc(':', out);
+			dcmd_json_str(out, d->rcpt[i].params[j].value);
+		}
+		fputs("}}", out);
+	}
+	fputs("]}", out);
+}
+
+/* dcmd_time - a time for people */
+static const char *
+dcmd_time(char *buf, size_t len, int64_t t)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (t == 0 || gmtime_r(&tt, &tm) == NULL)
+		snprintf(buf, len, "-");
+	else
+		strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return buf;
+}
+
+/* dcmd_show - one directive for people */
+static void
+dcmd_show(FILE *out, const struct directive *d)
+{
+	char t[32];
+	size_t i, j;
+
+	fprintf(out, "id:        %s\ntitle:     %s\nowner:     %s\n"
+	    "keyword:   %s\n", d->id, d->title, d->owner,
+	    d->keyword ? d->keyword : "-");
+	fprintf(out, "created:   %s\n", dcmd_time(t, sizeof(t), d->created));
+	fprintf(out, "last used: %s\n", dcmd_time(t, sizeof(t), d->last_used));
+	fprintf(out, "expires:   %s%s\n", dcmd_time(t, sizeof(t), d->expires),
+	    directive_expired(d, (int64_t)time(NULL)) ? " (expired)" : "");
+	for (i = 0; i < d->nrcpt; i++) {
+		fprintf(out, "recipient: %s:%s", d->rcpt[i].channel,
+		    d->rcpt[i].address);
+		for (j = 0; j < d->rcpt[i].nparams; j++)
+			fprintf(out, " %s=%s", d->rcpt[i].params[j].name,
+			    d->rcpt[i].params[j].value);
+		fputc('\n', out);
+	}
+}
+
+/* dcmd_hexout - a hex word ("-" for NULL) */
+static void
+dcmd_hexout(FILE *out, const char *s)
+{
+	if (s == NULL) {
+		fputc('-', out);
+		return;
+	}
+	if (*s == '\0')
+		fputc('=', out);	/* the empty string */
+	for (; *s != '\0'; s++)
+		fprintf(out, "%02x", (unsigned char)*s);
+}
+
+/*
+ * dcmd_dump - one directive for gatewayctl sheet: lines "d ID TITLE OWNER
+ * KEYWORD CREATED EXPIRES", "r CHANNEL ADDRESS", "p NAME VALUE", strings
+ * in hex ("-" NULL, "=" empty)
+ */
+static void
+dcmd_dump(FILE *out, const struct directive *d)
+{
+	size_t i, j;
+
+	fprintf(out, "d %s ", d->id);
+	dcmd_hexout(out, d->title);
+	fputc(' ', out);
+	dcmd_hexout(out, d->owner);
+	fputc(' ', out);
+	dcmd_hexout(out, d->keyword);
+	fprintf(out, " %lld %lld\n", (long long)d->created,
+	    (long long)d->expires);
+	for (i = 0; i < d->nrcpt; i++) {
+		fputs("r ", out);
+		dcmd_hexout(out, d->rcpt[i].channel);
+		fputc(' ', out);
+		dcmd_hexout(out, d->rcpt[i].address);
+		fputc('\n', out);
+		for (j = 0; j < d->rcpt[i].nparams; j++) {
+			fputs("p ", out);
+			dcmd_hexout(out, d->rcpt[i].params[j].name);
+			fputc(' ', out);
+			dcmd_hexout(out, d->rcpt[i].params[j].value);
+			fputc('\n', out);
+		}
+	}
+}
+
+/* dcmd_create - create */
+static int
+dcmd_create(struct directive_store *st, struct dcmd_opts *o,
+    const char *owner, int json, FILE *out)
+{
+	char err[DIRECTIVE_ERRLEN];
+	struct directive *d = &o->rcpts;
+
+	if (o->title == NULL || d->nrcpt == 0) {
+		fprintf(out, "E%d usage: directive create needs --title and "
+		    "at least one --rcpt\n", EX_USAGE);
+		return EX_USAGE;
+	}
+	d->title = strdup(o->title);
+	d->owner = strdup(o->owner ? o->owner : owner);
+	d->keyword = o->keyword ? strdup(o->keyword) : NULL;
+	d->created = (int64_t)time(NULL);
+	d->expires = o->set_expires ? o->expires : 0;
+	if (o->id != NULL)
+		snprintf(d->id, sizeof(d->id), "%s", o->id);
+	snprintf(err, sizeof(err), "out of memory");
+	if (d->title == NULL || d->owner == NULL ||
+	    directive_create(st, d, err, sizeof(err)) == -1) {
+		fprintf(out, "E%d %s\n", EX_DATAERR, err);
+		return EX_DATAERR;
+	}
+	if (json) {
+		dcmd_json(out, d);
+		fputc('\n', out);
+	} else
+		fprintf(out, "%s\n", d->id);
+	return 0;
+}
+
+/* dcmd_get_error - "no such directive" or the store's error */
+static int
+dcmd_get_error(FILE *out, int r, const char *err)
+{
+	fprintf(out, "E%d %s\n", r == 1 ? EX_DATAERR : EX_SOFTWARE,
+	    r == 1 ? "no such directive" : err);
+	return r == 1 ? EX_DATAERR : EX_SOFTWARE;
+}
+
+/* dcmd_update - update ID */
+static int
+dcmd_update(struct directive_store *st, const char *id, struct dcmd_opts *o,
+    FILE *out)
+{
+	char err[DIRECTIVE_ERRLEN];
+	struct directive d;
+	int r;
+
+	if ((r = directive_get(st, id, &d, err, sizeof(err))) != 0)
+		return dcmd_get_error(out, r, err);
+	if (o->title) {
+		free(d.title);
+		d.title = strdup(o->title);
+	}
+	if (o->owner) {
+		free(d.owner);
+		d.owner = strdup(o->owner);
+	}
+	if (o->keyword || o->no_keyword) {
+		free(d.keyword);
+		d.keyword = o->keyword ? strdup(o->keyword) : NULL;
+	}
+	if (o->set_expires)
+		d.expires = o->expires;
+	if (o->rcpts.nrcpt > 0) {
+		struct directive tmp = d;
+
+		d.rcpt = o->rcpts.rcpt;
+		d.nrcpt = o->rcpts.nrcpt;
+		o->rcpts.rcpt = tmp.rcpt;
+		o->rcpts.nrcpt = tmp.nrcpt;
+	}
+	r = directive_update(st, &d, err, sizeof(err));
+	directive_clear(&d);
+	if (r != 0) {
+		fprintf(out, "E%d %s\n", EX_DATAERR, r == 1 ?
+		    "no such directive" : err);
+		return EX_DATAERR;
+	}
+	return 0;
+}
+
+/* dcmd_list - list */
+static int
+dcmd_list(struct directive_store *st, int json, FILE *out)
+{
+	char err[DIRECTIVE_ERRLEN], t[32];
+	struct directive *v;
+	size_t n, i;
+
+	if (directive_list(st, &v, &n, err, sizeof(err)) == -1) {
+		fprintf(out, "E%d %s\n", EX_SOFTWARE, err);
+		return EX_SOFTWARE;
+	}
+	if (json)
+		fputc('[', out);
+	else
+		fprintf(out, "%-12s %-5s %-20s %-12s %s\n", "ID", "RCPTS",
+		    "EXPIRES", "OWNER", "TITLE");
+	for (i = 0; i < n; i++) {
+		if (json) {
+			fputs(i ? "," : "", out);
+			dcmd_json(out, &v[i]);
+		} else
+			fprintf(out, "%-12s %-5zu %-20s %-12s %s\n", v[i].id,
+			    v[i].nrcpt, dcmd_time(t, sizeof(t), v[i].expires),
+			    v[i].owner, v[i].title);
+		directive_clear(&v[i]);
+	}
+	if (json)
+		fputs("]\n", out);
+	free(v);
+	return 0;
+}
+
+/* dcmd_one - show, delete, dump: commands on one ID */
+static int
+dcmd_one(struct directive_store *st, const char *cmd, const char *id,
+    int json, FILE *out)
+{
+	char err[DIRECTIVE_ERRLEN];
+	struct directive d;
+	int r;
+
+	if (strcmp(cmd, "delete") == 0)
+		r = directive_delete(st, id, err, sizeof(err));
+	else
+		r = directive_get(st, id, &d, err, sizeof(err));
+	if (r != 0)
+		return dcmd_get_error(out, r, err);
+	if (strcmp(cmd, "delete") == 0)
+		return 0;
+	if (strcmp(cmd, "dump") == 0)
+		dcmd_dump(out, &d);
+	else if (json) {
+		dcmd_json(out, &d);
+		fputc('\n', out);
+	} else
+		dcmd_show(out, &d);
+	directive_clear(&d);
+	return 0;
+}
+
+/* directive_cmd - run one command (directive_cmd.h) */
+int
+directive_cmd(struct directive_store *st, int argc, char **argv, int json,
+    const char *owner, FILE *out)
+{
+	static const char *const cmds[] = { "create", "list", "show",
+	    "update", "delete", "dump", NULL };
+	struct dcmd_opts o;
+	const char *cmd, *id = NULL, *bad;
+	int rc, first = 1, i;
+
+	memset(&o, 0, sizeof(o));
+	cmd = argc > 0 ? argv[0] : "";
+	for (i = 0; cmds[i] != NULL && strcmp(cmd, cmds[i]) != 0; i++)
+		;
+	if (cmds[i] == NULL) {
+		fprintf(out, "E%d usage: directive create|list|show|update|"
+		    "delete|sheet ... (see gatewayctl(8))\n", EX_USAGE);
+		return EX_USAGE;
+	}
+	if (strcmp(cmd, "create") != 0 && strcmp(cmd, "list") != 0) {
+		if (argc < 2) {
+			fprintf(out, "E%d usage: directive %s ID\n", EX_USAGE,
+			    cmd);
+			return EX_USAGE;
+		}
+		id = argv[1];
+		first = 2;
+	}
+	if ((bad = dcmd_parse(&o, argc - first, argv + first)) != NULL) {
+		fprintf(out, "E%d usage: directive %s: bad or incomplete "
+		    "option %s\n", EX_USAGE, cmd, bad);
+		directive_clear(&o.rcpts);
+		return EX_USAGE;
+	}
+	json = json || o.json;
+	if (strcmp(cmd, "create") == 0)
+		rc = dcmd_create(st, &o, owner, json, out);
+	else if (strcmp(cmd, "list") == 0)
+		rc = dcmd_list(st, json, out);
+	else if (strcmp(cmd, "update") == 0)
+		rc = dcmd_update(st, id, &o, out);
+	else
+		rc = dcmd_one(st, cmd, id, json, out);
+	directive_clear(&o.rcpts);
+	return rc;
+}
+
+/* directive_hex - hex of src (directive_cmd.h) */
+void
+directive_hex(char *dst, const char *src)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (; *src != '\0'; src++) {
+		*dst++ = digits[(unsigned char)*src >> 4];
+		*dst++ = digits[(unsigned char)*src & 15];
+	}
+	*dst = '\0';
+}
+
+/* dcmd_nibble - one hex digit, -1 if none */
+static int
+dcmd_nibble(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = tolower(c);
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* directive_unhex - decode in place (directive_cmd.h) */
+int
+directive_unhex(char *s)
+{
+	char *w = s;
+	int hi, lo;
+
+	for (; *s != '\0'; s += 2) {
+		if ((hi = dcmd_nibble(s[0])) == -1 || s[1] == '\0' ||
+		    (lo = dcmd_nibble(s[1])) == -1 || (hi == 0 && lo == 0))
+			return -1;
+		*w++ = (char)(hi << 4 | lo);
+	}
+	*w = '\0';
+	return 0;
+}
+
+/* dcmd_word - the next space-separated word of a dump line, decoded */
+static char *
+dcmd_word(char **p, int hex, int *ok)
+{
+	char *w = *p, *e;
+
+	while (*w == ' ')
+		w++;
+	if (*w == '\0') {
+		*ok = 0;
+		return NULL;
+	}
+	e = w + strcspn(w, " ");
+	*p = *e ? e + 1 : e;
+	*e = '\0';
+	if (!hex)
+		return w;
+	if (strcmp(w, "-") == 0)
+		return NULL;
+	if (strcmp(w, "=") == 0)
+		return w + 1;	/* the empty string (the NUL just written) */
+	if (directive_unhex(w) == -1)
+		*ok = 0;
+	return w;
+}
+
+/* dcmd_dump_line - one line of a dump into d */
+static int
+dcmd_dump_line(char *line, struct directive *d)
+{
+	char *p = line + 2, *a, *b, *c, *e;
+	int ok = 1;
+
+	if (line[0] == 'd' && line[1] == ' ') {
+		a = dcmd_word(&p, 0, &ok);
+		if (!ok || !directive_id_valid(a))
+			return -1;
+		snprintf(d->id, sizeof(d->id), "%s", a);
+		a = dcmd_word(&p, 1, &ok);
+		b = dcmd_word(&p, 1, &ok);
+		c = dcmd_word(&p, 1, &ok);
+		if (!ok || a == NULL || b == NULL)
+			return -1;
+		d->title = strdup(a);
+		d->owner = strdup(b);
+		d->keyword = c ? strdup(c) : NULL;
+		if ((a = dcmd_word(&p, 0, &ok)) == NULL ||
+		    (b = dcmd_word(&p, 0, &ok)) == NULL)
+			return -1;
+		d->created = strtoll(a, &e, 10);
+		if (*e != '\0')
+			return -1;
+		d->expires = strtoll(b, &e, 10);
+		return *e == '\0' && d->title && d->owner ? 0 : -1;
+	}
+	a = dcmd_word(&p, 1, &ok);
+	b = dcmd_word(&p, 1, &ok);
+	if (!ok || a == NULL || b == NULL || d->id[0] == '\0')
+		return -1;
+	if (line[0] == 'r' && line[1] == ' ')
+		return directive_add_rcpt(d, a, b) ? 0 : -1;
+	if (line[0] == 'p' && line[1] == ' ' && d->nrcpt > 0) {
+		directive_rcpt_add_param(&d->rcpt[d->nrcpt - 1], a, b);
+		return 0;
+	}
+	return -1;
+}
+
+/* directive_dump_parse - what "dump" wrote (directive_cmd.h) */
+int
+directive_dump_parse(const char *text, struct directive *d)
+{
+	char *copy, *line, *save = NULL;
+	int rc = 0;
+
+	memset(d, 0, sizeof(*d));
+	if ((copy = strdup(text)) == NULL)
+		return -1;
+	for (line = strtok_r(copy, "\n", &save); line != NULL && rc == 0;
+	    line = strtok_r(NULL, "\n", &save))
+		if (strlen(line) < 3 || dcmd_dump_line(line, d) == -1)
+			rc = -1;
+	free(copy);
+	if (rc == 0 && d->id[0] == '\0')
+		rc = -1;
+	if (rc == -1)
+		directive_clear(d);
+	return rc;
+}

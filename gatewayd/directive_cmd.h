@@ -1,0 +1,35 @@
+/*
+ * directive_cmd.h - the commands of "gatewayctl directive" on a store
+ *
+ * Run by gatewayctl itself on the store (as root, also when the daemon is
+ * down), or by an unprivileged control child of the daemon for a client
+ * of the control socket (a member of admin_group): the same code, the
+ * same answers.  Arguments travel hex-encoded on the control request line
+ * (titles have spaces); "sheet" is rendered by gatewayctl from what
+ * "dump" returns, so the daemon never links the PDF library.
+ */
+#ifndef GW_DIRECTIVE_CMD_H
+#define GW_DIRECTIVE_CMD_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "directive.h"
+
+/*
+ * Run argv[0] (create, list, show, update, delete or dump) with its
+ * arguments on st.  The answer goes to out; each error is one line
+ * "E<exit code> <text>".  owner is the default owner of a new directive.
+ * Returns 0 or the exit code of the first error.
+ */
+int directive_cmd(struct directive_store *st, int argc, char **argv,
+    int json, const char *owner, FILE *out);
+/* Parse the answer of "dump" into d (cleared first); -1 if malformed. */
+int directive_dump_parse(const char *text, struct directive *d);
+
+/* Hex for the control request line: dst needs 2 * strlen(src) + 1 bytes. */
+void directive_hex(char *dst, const char *src);
+/* Decode hex in place; -1 if not hex or a NUL byte would result. */
+int directive_unhex(char *s);
+
+#endif
