@@ -184,6 +184,7 @@ static const struct cfg_key cfg_sasl_keys[] = {
 	{ "backend", CFG_FUNC, offsetof(struct cfg_sasl, backend), 0, 0, cfg_sasl_backend, NULL, 0 },
 	{ "sasldb_path", CFG_STR, offsetof(struct cfg_sasl, sasldb_path), 0, 0, NULL, NULL, 0 },
 	{ "saslauthd_path", CFG_STR, offsetof(struct cfg_sasl, saslauthd_path), 0, 0, NULL, NULL, 0 },
+	{ "saslauthd_timeout", CFG_TIME, offsetof(struct cfg_sasl, saslauthd_timeout), 1, 300, NULL, NULL, 0 },
 	{ "mechanisms", CFG_OPTSTR, offsetof(struct cfg_sasl, mechanisms), 0, 0, NULL, NULL, 0 },
 	{ NULL, 0, 0, 0, 0, NULL, NULL, 0 }
 };
@@ -1383,6 +1384,7 @@ cfg_defaults(const char *name)
 	cfg->smtp.auth_failure_window = 300;
 	cfg->sasl.sasldb_path = xstrdup("/etc/sasldb2");
 	cfg->sasl.saslauthd_path = xstrdup("/run/saslauthd/mux");
+	cfg->sasl.saslauthd_timeout = 10;
 	cfg->priv = xcalloc(1, sizeof(struct cfg_priv));
 	cfg->addressing.default_type = xstrdup("auto");
 	cfg->directives.prefix = xstrdup("ed-");

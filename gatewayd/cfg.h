@@ -141,6 +141,7 @@ struct cfg_sasl {
 	int backend;			/* enum cfg_sasl_backend, default sasldb */
 	char *sasldb_path;		/* default /etc/sasldb2 */
 	char *saslauthd_path;		/* saslauthd socket, default /run/saslauthd/mux */
+	time_t saslauthd_timeout;	/* answer wait, default 10 s */
 	char *mechanisms;		/* space-separated list, NULL = every installed one */
 };
 

@@ -4,18 +4,31 @@
  * sasldb: pwcheck_method auxprop with the sasldb plugin and sasldb_path;
  * every mechanism the installed plugins offer that needs no more than a
  * stored secret works (PLAIN, LOGIN, CRAM-MD5, SCRAM-*).  saslauthd:
- * pwcheck_method saslauthd with saslauthd_path; only PLAIN and LOGIN can
- * work (saslauthd checks plaintext passwords), so the default mechanism
- * list is restricted to them.
+ * PLAIN and LOGIN only (saslauthd checks plaintext passwords), done here
+ * rather than by the SASL library, which would ask saslauthd with a
+ * blocking call: the request (four counted strings: login, password,
+ * service, realm; the answer one counted string, "OK ..." or "NO ...")
+ * goes over a non-blocking socket on the receiver's event loop, with
+ * sasl.saslauthd_timeout.
  */
 #include "config.h"
 
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
 #include <sasl/sasl.h>
 #include <sasl/saslutil.h>
 
@@ -29,10 +42,19 @@
 #define RAUTH_TABLE	1024		/* clients tracked for the rate limit */
 #define RAUTH_MECHLEN	512
 
+#define RAUTH_FIELD	256		/* saslauthd's limit per string */
+
 struct rauth {
-	sasl_conn_t *conn;
+	sasl_conn_t *conn;		/* sasldb; NULL with saslauthd */
 	char mech[64];
 	char user[256];
+	/* saslauthd */
+	struct event_base *base;
+	rauth_done_fn done;
+	void *arg;
+	int login_step;			/* LOGIN: 0 wants the user, 1 the password */
+	char pass[RAUTH_FIELD];
+	struct bufferevent *sd;		/* the request under way */
 };
 
 struct rauth_fail {
@@ -94,6 +116,43 @@ static const sasl_callback_t rauth_callbacks[] = {
 	{ SASL_CB_LIST_END, NULL, NULL }
 };
 
+/* rauth_offered - is mech (any case) in the advertised list? */
+static int
+rauth_offered(const char *mech)
+{
+	const char *p = rauth_mechs;
+	size_t n = strlen(mech);
+
+	while (*p != '\0') {
+		size_t w = strcspn(p, " ");
+
+		if (w == n && strncasecmp(p, mech, n) == 0)
+			return 1;
+		p += w;
+		p += strspn(p, " ");
+	}
+	return 0;
+}
+
+/* rauth_keep_plain - saslauthd: only PLAIN and LOGIN stay; how many */
+static int
+rauth_keep_plain(void)
+{
+	char kept[RAUTH_MECHLEN] = "";
+	int n = 0;
+
+	if (rauth_offered("PLAIN")) {
+		strcpy(kept, "PLAIN");
+		n++;
+	}
+	if (rauth_offered("LOGIN")) {
+		strcat(kept, n ? " LOGIN" : "LOGIN");
+		n++;
+	}
+	memcpy(rauth_mechs, kept, sizeof(kept));
+	return n;
+}
+
 /* rauth_init - load the plugins (before chroot/privilege drop) */
 int
 rauth_init(const struct cfg *cfg)
@@ -123,6 +182,10 @@ rauth_init(const struct cfg *cfg)
 	memcpy(rauth_mechs, list, len);
 	rauth_mechs[len] = '\0';
 	sasl_dispose(&conn);
+	if (cfg->sasl.backend != CFG_SASL_SASLDB && rauth_keep_plain() == 0) {
+		log_warnx("sasl.mechanisms: saslauthd needs PLAIN or LOGIN");
+		return -1;
+	}
 	log_info("SMTP AUTH with %s (%s): %s", cfg->sasl.backend ==
 	    CFG_SASL_SASLDB ? "sasldb" : "saslauthd", cfg->sasl.backend ==
 	    CFG_SASL_SASLDB ? cfg->sasl.sasldb_path : cfg->sasl.saslauthd_path,
@@ -137,14 +200,27 @@ rauth_mechanisms(void)
 	return rauth_mechs;
 }
 
+/* rauth_saslauthd - is saslauthd the backend? */
+static int
+rauth_saslauthd(void)
+{
+	return rauth_cfg->sasl.backend != CFG_SASL_SASLDB;
+}
+
 /* rauth_new - a fresh SASL connection for one exchange */
 struct rauth *
-rauth_new(const char *hostname, const char *client_ip)
+rauth_new(const char *hostname, const char *client_ip,
+    struct event_base *base, rauth_done_fn done, void *arg)
 {
 	struct rauth *a = xcalloc(1, sizeof(*a));
 	sasl_security_properties_t sp;
 
 	(void)client_ip;
+	a->base = base;
+	a->done = done;
+	a->arg = arg;
+	if (rauth_saslauthd())
+		return a;		/* PLAIN and LOGIN done here */
 	if (sasl_server_new(RAUTH_SERVICE, hostname, NULL, NULL, NULL, NULL, 0,
 	    &a->conn) != SASL_OK) {
 		free(a);
@@ -214,6 +290,225 @@ rauth_decode(const char *in, size_t len, char *out, size_t outlen,
 	return 0;
 }
 
+/* ---- saslauthd: PLAIN and LOGIN here, the check on the event loop ---- */
+
+/* rauth_sd_fail - a failure reply; RAUTH_FAIL */
+static int
+rauth_sd_fail(char *reply, size_t replylen, const char *text)
+{
+	snprintf(reply, replylen, "%s", text);
+	return RAUTH_FAIL;
+}
+
+/* rauth_sd_put - one counted string of the request */
+static int
+rauth_sd_put(struct evbuffer *out, const char *s)
+{
+	uint16_t n = htons((uint16_t)strlen(s));
+
+	return evbuffer_add(out, &n, sizeof(n)) == 0 &&
+	    evbuffer_add(out, s, strlen(s)) == 0 ? 0 : -1;
+}
+
+/* rauth_sd_finish - end the request and pass the answer on */
+static void
+rauth_sd_finish(struct rauth *a, enum rauth_result r, const char *reply)
+{
+	bufferevent_free(a->sd);
+	a->sd = NULL;
+	explicit_bzero(a->pass, sizeof(a->pass));
+	a->done(a->arg, r, reply);	/* may free a: nothing after this */
+}
+
+/* rauth_sd_read - saslauthd's answer: a counted "OK ..." or "NO ..." */
+static void
+rauth_sd_read(struct bufferevent *bev, void *arg)
+{
+	struct rauth *a = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	char answer[RAUTH_FIELD + 3];
+	uint16_t n;
+
+	if (evbuffer_get_length(in) < sizeof(n))
+		return;
+	evbuffer_copyout(in, &n, sizeof(n));
+	n = ntohs(n);
+	if (n >= sizeof(answer) || n < 2) {
+		log_warnx("saslauthd (%s): malformed answer",
+		    rauth_cfg->sasl.saslauthd_path);
+		rauth_sd_finish(a, RAUTH_FAIL,
+		    "454 4.7.0 Temporary authentication failure");
+		return;
+	}
+	if (evbuffer_get_length(in) < sizeof(n) + n)
+		return;
+	evbuffer_drain(in, sizeof(n));
+	evbuffer_remove(in, answer, n);
+	answer[n] = '\0';
+	if (strncmp(answer, "OK", 2) == 0)
+		rauth_sd_finish(a, RAUTH_OK, "235 2.7.0 Authentication "
+		    "successful");
+	else if (strncmp(answer, "NO", 2) == 0)
+		rauth_sd_finish(a, RAUTH_FAIL, "535 5.7.8 Error: "
+		    "authentication failed");
+	else {
+		log_warnx("saslauthd (%s): unexpected answer",
+		    rauth_cfg->sasl.saslauthd_path);
+		rauth_sd_finish(a, RAUTH_FAIL,
+		    "454 4.7.0 Temporary authentication failure");
+	}
+}
+
+/* rauth_sd_event - saslauthd closed, failed or did not answer in time */
+static void
+rauth_sd_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct rauth *a = arg;
+
+	(void)bev;
+	if (what & BEV_EVENT_TIMEOUT)
+		log_warnx("saslauthd (%s): no answer within %lld s",
+		    rauth_cfg->sasl.saslauthd_path,
+		    (long long)rauth_cfg->sasl.saslauthd_timeout);
+	else
+		log_warnx("saslauthd (%s): connection closed without an "
+		    "answer", rauth_cfg->sasl.saslauthd_path);
+	rauth_sd_finish(a, RAUTH_FAIL,
+	    "454 4.7.0 Temporary authentication failure");
+}
+
+/* rauth_sd_ask - send the request; RAUTH_PENDING, or RAUTH_FAIL */
+static int
+rauth_sd_ask(struct rauth *a, char *reply, size_t replylen)
+{
+	struct timeval tv = { rauth_cfg->sasl.saslauthd_timeout, 0 };
+	const char *path = rauth_cfg->sasl.saslauthd_path;
+	struct sockaddr_un sun;
+	struct evbuffer *out;
+	int fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path) || (fd = socket(AF_UNIX,
+	    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1) {
+		log_warnx("saslauthd (%s): cannot make a socket", path);
+		return rauth_sd_fail(reply, replylen,
+		    "454 4.7.0 Temporary authentication failure");
+	}
+	memcpy(sun.sun_path, path, strlen(path));
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		log_warnx("saslauthd (%s): %s", path, strerror(errno));
+		close(fd);
+		return rauth_sd_fail(reply, replylen,
+		    "454 4.7.0 Temporary authentication failure");
+	}
+	if ((a->sd = bufferevent_socket_new(a->base, fd,
+	    BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+		close(fd);
+		return rauth_sd_fail(reply, replylen,
+		    "454 4.7.0 Temporary authentication failure");
+	}
+	out = bufferevent_get_output(a->sd);
+	if (rauth_sd_put(out, a->user) == -1 ||
+	    rauth_sd_put(out, a->pass) == -1 ||
+	    rauth_sd_put(out, RAUTH_SERVICE) == -1 ||
+	    rauth_sd_put(out, "") == -1) {
+		bufferevent_free(a->sd);
+		a->sd = NULL;
+		return rauth_sd_fail(reply, replylen,
+		    "454 4.7.0 Temporary authentication failure");
+	}
+	explicit_bzero(a->pass, sizeof(a->pass));
+	bufferevent_setcb(a->sd, rauth_sd_read, NULL, rauth_sd_event, a);
+	bufferevent_set_timeouts(a->sd, &tv, &tv);
+	bufferevent_enable(a->sd, EV_READ);
+	return RAUTH_PENDING;
+}
+
+/* rauth_sd_field - a user name or password: no NUL, short enough */
+static int
+rauth_sd_field(char *dst, const char *src, size_t len)
+{
+	if (len >= RAUTH_FIELD || memchr(src, '\0', len) != NULL)
+		return -1;
+	memcpy(dst, src, len);
+	dst[len] = '\0';
+	return 0;
+}
+
+/* rauth_sd_plain - "authzid NUL authcid NUL password" (RFC 4616) */
+static int
+rauth_sd_plain(struct rauth *a, const char *in, size_t len, char *reply,
+    size_t replylen)
+{
+	const char *authcid, *pass, *end = in + len;
+	char authzid[RAUTH_FIELD];
+
+	if ((authcid = memchr(in, '\0', len)) == NULL ||
+	    (pass = memchr(authcid + 1, '\0', (size_t)(end - authcid - 1))) ==
+	    NULL ||
+	    rauth_sd_field(authzid, in, (size_t)(authcid - in)) == -1 ||
+	    rauth_sd_field(a->user, authcid + 1, (size_t)(pass - authcid - 1)) ==
+	    -1 || rauth_sd_field(a->pass, pass + 1, (size_t)(end - pass - 1)) ==
+	    -1 || a->user[0] == '\0')
+		return rauth_sd_fail(reply, replylen, "501 5.5.2 Error: "
+		    "malformed authentication data");
+	if (authzid[0] != '\0' && strcmp(authzid, a->user) != 0)
+		return rauth_sd_fail(reply, replylen, "535 5.7.8 Error: "
+		    "authentication failed (no proxy authorization)");
+	return rauth_sd_ask(a, reply, replylen);
+}
+
+/* rauth_sd_start - AUTH PLAIN|LOGIN [initial] with saslauthd */
+static int
+rauth_sd_start(struct rauth *a, const char *in, unsigned len, char *reply,
+    size_t replylen)
+{
+	if (!rauth_offered(a->mech))
+		return rauth_sd_fail(reply, replylen, "504 5.5.4 Unrecognized "
+		    "authentication type");
+	if (strcasecmp(a->mech, "PLAIN") == 0) {
+		if (in != NULL)
+			return rauth_sd_plain(a, in, len, reply, replylen);
+		snprintf(reply, replylen, "334 ");
+		return RAUTH_CONTINUE;
+	}
+	if (in != NULL) {		/* LOGIN with the user name at once */
+		if (rauth_sd_field(a->user, in, len) == -1)
+			return rauth_sd_fail(reply, replylen, "501 5.5.2 "
+			    "Error: malformed authentication data");
+		a->login_step = 1;
+		snprintf(reply, replylen, "334 UGFzc3dvcmQ6");	/* Password: */
+		return RAUTH_CONTINUE;
+	}
+	snprintf(reply, replylen, "334 VXNlcm5hbWU6");		/* Username: */
+	return RAUTH_CONTINUE;
+}
+
+/* rauth_sd_step - the next response of PLAIN or LOGIN */
+static int
+rauth_sd_step(struct rauth *a, const char *in, unsigned len, char *reply,
+    size_t replylen)
+{
+	if (a->sd != NULL)
+		return rauth_sd_fail(reply, replylen, "503 5.5.1 Error: "
+		    "authentication in progress");
+	if (strcasecmp(a->mech, "PLAIN") == 0)
+		return rauth_sd_plain(a, in, len, reply, replylen);
+	if (a->login_step == 0) {
+		if (rauth_sd_field(a->user, in, len) == -1)
+			return rauth_sd_fail(reply, replylen, "501 5.5.2 "
+			    "Error: malformed authentication data");
+		a->login_step = 1;
+		snprintf(reply, replylen, "334 UGFzc3dvcmQ6");
+		return RAUTH_CONTINUE;
+	}
+	if (rauth_sd_field(a->pass, in, len) == -1)
+		return rauth_sd_fail(reply, replylen, "501 5.5.2 Error: "
+		    "malformed authentication data");
+	return rauth_sd_ask(a, reply, replylen);
+}
+
 /* rauth_start - AUTH mech [initial-response] */
 enum rauth_result
 rauth_start(struct rauth *a, const char *mech, const char *initial,
@@ -229,6 +524,12 @@ rauth_start(struct rauth *a, const char *mech, const char *initial,
 	    sizeof(in), &inlen) == -1) {
 		snprintf(reply, replylen, "501 5.5.2 Error: malformed base64");
 		return RAUTH_FAIL;
+	}
+	if (a->conn == NULL) {
+		r = rauth_sd_start(a, initial != NULL ? in : NULL, inlen, reply,
+		    replylen);
+		explicit_bzero(in, sizeof(in));
+		return (enum rauth_result)r;
 	}
 	r = sasl_server_start(a->conn, mech, initial != NULL ? in : NULL,
 	    inlen, &out, &outlen);
@@ -249,6 +550,11 @@ rauth_step(struct rauth *a, const char *line, size_t len, char *reply,
 	if (rauth_decode(line, len, in, sizeof(in), &inlen) == -1) {
 		snprintf(reply, replylen, "501 5.5.2 Error: malformed base64");
 		return RAUTH_FAIL;
+	}
+	if (a->conn == NULL) {
+		r = rauth_sd_step(a, in, inlen, reply, replylen);
+		explicit_bzero(in, sizeof(in));
+		return (enum rauth_result)r;
 	}
 	r = sasl_server_step(a->conn, in, inlen, &out, &outlen);
 	explicit_bzero(in, sizeof(in));
@@ -275,7 +581,10 @@ rauth_free(struct rauth *a)
 {
 	if (a == NULL)
 		return;
-	sasl_dispose(&a->conn);
+	if (a->sd != NULL)
+		bufferevent_free(a->sd);	/* the request is dropped */
+	if (a->conn != NULL)
+		sasl_dispose(&a->conn);
 	explicit_bzero(a, sizeof(*a));
 	free(a);
 }

@@ -8,6 +8,12 @@
  * succeeded, failed or was aborted with "*" (CVE-2011-1720: no state
  * survives from one exchange or mechanism to the next).
  *
+ * With sasl.backend saslauthd, PLAIN and LOGIN are done here instead and
+ * the password check is a request on saslauthd's socket made from the
+ * event loop: rauth_start/rauth_step return RAUTH_PENDING and the answer
+ * (or a timeout) comes later to the done callback, so a slow saslauthd
+ * delays only the session that asked.
+ *
  * Failures are counted per client address in a bounded table; a client
  * over sasl.auth_max_failures within the window is refused until the
  * window ends.  Passwords are never logged.
@@ -18,20 +24,30 @@
 #include <stddef.h>
 
 struct cfg;
+struct event_base;
 struct rauth;
 
 enum rauth_result {
 	RAUTH_OK = 0,		/* authenticated: rauth_user() */
 	RAUTH_CONTINUE,		/* send "334 " + challenge */
 	RAUTH_FAIL,		/* reply holds the reply line */
+	RAUTH_PENDING,		/* saslauthd asked: the answer comes to done() */
 };
+
+/*
+ * The answer of a pending check: RAUTH_OK or RAUTH_FAIL and the reply
+ * line.  Called from the event loop at most once and never after
+ * rauth_free(), which may be called inside it.
+ */
+typedef void (*rauth_done_fn)(void *arg, enum rauth_result, const char *reply);
 
 /* Load the plugins and settings; 0, or -1 (logged). */
 int rauth_init(const struct cfg *);
 /* The space-separated mechanisms to advertise ("" when none). */
 const char *rauth_mechanisms(void);
-/* Start an exchange: AUTH mech [initial-response]. */
-struct rauth *rauth_new(const char *hostname, const char *client_ip);
+/* A new exchange (AUTH mech [initial-response]); base and done for saslauthd. */
+struct rauth *rauth_new(const char *hostname, const char *client_ip,
+    struct event_base *base, rauth_done_fn done, void *arg);
 enum rauth_result rauth_start(struct rauth *, const char *mech,
     const char *initial, char *reply, size_t replylen);
 /* One client response line (base64). */

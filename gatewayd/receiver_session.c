@@ -751,8 +751,15 @@ rsession_committed(struct rsession *s, const char *qid, int ok)
 		rsession_reply(s, "451 4.3.0 Error: queue file write error");
 	rsmtp_reset(s);
 	s->state = RS_CMD;
+	rsession_resume(s);
+}
+
+/* rsession_resume - see receiver_session.h */
+void
+rsession_resume(struct rsession *s)
+{
 	bufferevent_enable(s->bev, EV_READ);
-	rsession_input(s);	/* commands pipelined behind the message */
+	rsession_input(s);	/* commands pipelined behind */
 	if (s->rcv->shutting_down && s->state == RS_CMD && !s->in_mail) {
 		rsession_reply(s, "421 4.3.2 %s Service shutting down",
 		    s->rcv->hostname);

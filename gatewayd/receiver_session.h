@@ -48,6 +48,7 @@ enum rs_state {
 	RS_DATA,			/* message text after DATA */
 	RS_BDAT,			/* the bytes of a BDAT chunk */
 	RS_COMMIT,			/* parked until the message is durable */
+	RS_AUTHWAIT,			/* parked until saslauthd answers */
 	RS_CLOSING			/* last reply queued; freed once written */
 };
 
@@ -126,6 +127,8 @@ struct rsession *rsession_new(struct receiver *, evutil_socket_t fd,
  * resume reading, or free the session if its client went away meanwhile.
  */
 void rsession_committed(struct rsession *, const char *qid, int ok);
+/* Back to commands after a parked state: read again, run pipelined input. */
+void rsession_resume(struct rsession *);
 /*
  * Shutdown: without force, sessions outside a transaction get 421 and
  * close, the others finish their transaction first; with force every

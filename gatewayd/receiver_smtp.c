@@ -573,6 +573,12 @@ rsmtp_auth_done(struct rsession *s, enum rauth_result r, const char *reply)
 		rsession_reply(s, "%s", reply);
 		return;
 	}
+	if (r == RAUTH_PENDING) {
+		/* saslauthd is asked: no input is taken until it answers */
+		s->state = RS_AUTHWAIT;
+		bufferevent_disable(s->bev, EV_READ);
+		return;
+	}
 	s->state = RS_CMD;
 	if (r == RAUTH_OK) {
 		s->auth_user = xstrdup(rauth_user(s->auth));
@@ -589,6 +595,22 @@ rsmtp_auth_done(struct rsession *s, enum rauth_result r, const char *reply)
 	}
 	rauth_free(s->auth);
 	s->auth = NULL;
+}
+
+/* rsmtp_auth_answer - saslauthd answered (receiver_auth.h rauth_done_fn) */
+static void
+rsmtp_auth_answer(void *arg, enum rauth_result r, const char *reply)
+{
+	struct rsession *s = arg;
+
+	if (s->state != RS_AUTHWAIT) {
+		/* closed meanwhile (session time limit): the answer is moot */
+		rauth_free(s->auth);
+		s->auth = NULL;
+		return;
+	}
+	rsmtp_auth_done(s, r, reply);
+	rsession_resume(s);
 }
 
 /* rsmtp_auth - AUTH mechanism [initial-response] (RFC 4954) */
@@ -634,7 +656,8 @@ rsmtp_auth(struct rsession *s, const struct smtp_cmd *cmd)
 		initial[cmd->arglen - mlen - 1] = '\0';
 	}
 	/* a fresh SASL connection per exchange (CVE-2011-1720) */
-	if ((s->auth = rauth_new(s->rcv->hostname, s->ip)) == NULL) {
+	if ((s->auth = rauth_new(s->rcv->hostname, s->ip, s->rcv->base,
+	    rsmtp_auth_answer, s)) == NULL) {
 		rsession_reply(s, "454 4.7.0 Temporary authentication failure");
 		return;
 	}

@@ -42,7 +42,7 @@ static const char *const bad_cases[] = {
 	"listener-dup-name", "listener-missing-address", "domain",
 	"local-address", "settings-scalar", "empty-value", "two-documents",
 	"type-bad", "listener-tls", "listener-tls-cert", "listener-auth-plain",
-	"listener-proxy", "bare-lf", "sasl-backend",
+	"listener-proxy", "bare-lf", "sasl-backend", "sasl-timeout",
 };
 #define NBAD	(sizeof(bad_cases) / sizeof(bad_cases[0]))
 
@@ -491,6 +491,7 @@ START_TEST(test_known_keys)
 		"connectors.settings", "rules.client", "rules.reject",
 		"listeners.tls", "listeners.tls_key", "listeners.proxy_trusted",
 		"smtp.bare_lf", "sasl.backend", "sasl.sasldb_path",
+		"sasl.saslauthd_timeout",
 	};
 	const char *const *keys = cfg_known_keys();
 	size_t i, j, n;

@@ -5,9 +5,10 @@ started here with -a shadow in the foreground on a private mux directory
 checking a throw-away system user this test creates (and removes): PLAIN
 and LOGIN succeed with the right password and get 535 with a wrong one or
 an unknown user; only PLAIN and LOGIN are offered.  Then a fake saslauthd
-that answers after a delay shows what gatewayd.yaml(5) documents: the
-receiver asks saslauthd synchronously, so every session of that receiver
-waits for the answer.  Needs root (useradd, shadow); skipped otherwise."""
+that answers after a delay: the session that asked waits, the others go
+on (the request is made from the receiver's event loop); one that never
+answers gives 454 after sasl.saslauthd_timeout, and so does a missing
+socket, at once.  Needs root (useradd, shadow); skipped otherwise."""
 import base64
 import os
 import shutil
@@ -43,8 +44,23 @@ def start_saslauthd(mux_dir):
     return p
 
 
-def fake_saslauthd(path, stop):
-    """A saslauthd that answers OK after DELAY seconds to each request."""
+def counted(data, n):
+    """The first n counted strings (16-bit length, network order) of data."""
+    out = []
+    for _ in range(n):
+        if len(data) < 2:
+            return None
+        k = int.from_bytes(data[:2], "big")
+        if len(data) < 2 + k:
+            return None
+        out.append(data[2:2 + k])
+        data = data[2 + k:]
+    return out
+
+
+def fake_saslauthd(path, stop, answer=True, requests=None):
+    """A saslauthd that answers OK after DELAY seconds to each request (or,
+    answer=False, never); the decoded requests are appended to requests."""
     srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     srv.bind(path)
     os.chmod(path, 0o777)
@@ -57,11 +73,21 @@ def fake_saslauthd(path, stop):
                 conn, _ = srv.accept()
             except socket.timeout:
                 continue
-            conn.settimeout(5)
+            conn.settimeout(10)
             try:
-                conn.recv(4096)		# login, password, service, realm: counted strings
-                time.sleep(DELAY)
-                conn.sendall(b"\x00\x02OK")
+                data = b""
+                while counted(data, 4) is None:
+                    chunk = conn.recv(4096)
+                    if not chunk:
+                        break
+                    data += chunk
+                if requests is not None:
+                    requests.append(counted(data, 4))
+                if answer:
+                    time.sleep(DELAY)
+                    conn.sendall(b"\x00\x02OK")
+                else:
+                    stop.wait(30)
             except OSError:
                 pass
             conn.close()
@@ -91,11 +117,23 @@ def try_auth(gw, mech, user, password):
     return code, resp, features
 
 
-def sasl_gateway(name, keys, cert, key, mux):
+def sasl_gateway(name, keys, cert, key, mux, timeout=None):
+    extra = "sasl:\n  backend: saslauthd\n  saslauthd_path: %s\n" % mux
+    if timeout:
+        extra += "  saslauthd_timeout: %s\n" % timeout
     return Gateway(name, relay_allow=["192.0.2.0/24"],
                    listener={"tls": "optional", "tls_cert": cert, "tls_key": key, "auth": "yes"},
-                   smtp={"auth_max_failures": 20},
-                   extra="sasl:\n  backend: saslauthd\n  saslauthd_path: %s\n" % mux)
+                   smtp={"auth_max_failures": 20}, extra=extra)
+
+
+def auth_client(gw):
+    """A raw session over STARTTLS, ready for AUTH."""
+    a = Raw(gw.port, timeout=30)
+    a.cmd("EHLO c.test")
+    a.cmd("STARTTLS")
+    a.starttls()
+    a.cmd("EHLO c.test")
+    return a
 
 
 def test_real(keys, cert, key, user):
@@ -137,35 +175,80 @@ def test_real(keys, cert, key, user):
 
 
 def test_slow(keys, cert, key):
-    """A saslauthd that takes DELAY s: the other sessions wait as long."""
+    """A saslauthd that takes DELAY s: only the session that asked waits."""
     mux_dir = tempfile.mkdtemp(prefix="gw-saslauthd-slow-")
     os.chmod(mux_dir, 0o755)
     stop = threading.Event()
-    fake_saslauthd(os.path.join(mux_dir, "mux"), stop)
+    requests = []
+    fake_saslauthd(os.path.join(mux_dir, "mux"), stop, requests=requests)
     gw = sasl_gateway("rcvsaslslow", keys, cert, key, os.path.join(mux_dir, "mux"))
     ok = False
     try:
         gw.start()
         other = Raw(gw.port, timeout=30)
         other.cmd("EHLO other.test")
-        a = Raw(gw.port, timeout=30)
-        a.cmd("EHLO c.test")
-        a.cmd("STARTTLS")
-        a.starttls()
-        a.cmd("EHLO c.test")
+        a = auth_client(gw)
         t0 = time.monotonic()
         a.send(b"AUTH PLAIN " + base64.b64encode(b"\0slow\0" + PASSWORD.encode()) + b"\r\n")
-        time.sleep(0.5)			# the receiver is now inside the saslauthd call
+        time.sleep(0.5)			# saslauthd now has the request
+        a.send(b"NOOP\r\n")		# read only once AUTH is answered
         code, _ = other.cmd("NOOP")
         waited = time.monotonic() - t0
         check(code == 250, "NOOP of the other session")
+        check(waited < DELAY - 1, "the other session was answered in %.1fs while "
+              "saslauthd worked (%.0fs)" % (waited, DELAY))
         code, text = a.reply()
+        took = time.monotonic() - t0
         check(code == 235, "AUTH PLAIN through the slow saslauthd: %d %r" % (code, text))
-        check(waited >= DELAY - 0.5,
-              "the other session waited %.1fs: update gatewayd.yaml(5) if saslauthd no "
-              "longer blocks the receiver" % waited)
+        check(took >= DELAY - 0.5, "the AUTH answer waited for saslauthd (%.1fs)" % took)
+        code, _ = a.reply()
+        check(code == 250, "the NOOP sent during the wait answered after the AUTH")
+        check(requests and requests[0] == [b"slow", PASSWORD.encode(), b"smtp", b""],
+              "the saslauthd request: login, password, service, realm: %r" % requests[:1])
         a.close()
         other.close()
+        ok = True
+    finally:
+        stop.set()
+        gw.cleanup(ok)
+        shutil.rmtree(mux_dir, ignore_errors=True)
+
+
+def test_hung(keys, cert, key):
+    """A saslauthd that never answers: 454 after sasl.saslauthd_timeout;
+    no saslauthd at all: 454 at once.  Neither counts as a failed login."""
+    mux_dir = tempfile.mkdtemp(prefix="gw-saslauthd-hung-")
+    os.chmod(mux_dir, 0o755)
+    stop = threading.Event()
+    mux = os.path.join(mux_dir, "mux")
+    fake_saslauthd(mux, stop, answer=False)
+    gw = sasl_gateway("rcvsaslhung", keys, cert, key, mux, timeout="2s")
+    ok = False
+    try:
+        gw.start()
+        a = auth_client(gw)
+        t0 = time.monotonic()
+        a.send(b"AUTH LOGIN\r\n")
+        check(a.reply()[0] == 334, "LOGIN asks for the user name")
+        a.send(base64.b64encode(b"hung") + b"\r\n")
+        check(a.reply()[0] == 334, "LOGIN asks for the password")
+        a.send(base64.b64encode(PASSWORD.encode()) + b"\r\n")
+        code, text = a.reply()
+        took = time.monotonic() - t0
+        check(code == 454 and 1.5 <= took < 10, "no answer: %d %r after %.1fs" % (code, text, took))
+        code, _ = a.cmd("NOOP")
+        check(code == 250, "the session goes on")
+        a.close()
+        stop.set()
+        time.sleep(0.5)
+        os.unlink(mux)
+        a = auth_client(gw)
+        t0 = time.monotonic()
+        code, text = a.cmd("AUTH PLAIN " + base64.b64encode(b"\0u\0p").decode())
+        check(code == 454 and time.monotonic() - t0 < 2, "no saslauthd: %d %r" % (code, text))
+        a.close()
+        check("saslauthd (%s): no answer within 2 s" % mux in gw.read_log(),
+              "the timeout is logged")
         ok = True
     finally:
         stop.set()
@@ -201,6 +284,7 @@ def test():
         run_locked(["chpasswd"], ("%s:%s\n" % (user, PASSWORD)).encode())
         test_real(keys, cert, key, user)
         test_slow(keys, cert, key)
+        test_hung(keys, cert, key)
     finally:
         run_locked(["userdel", user])
         shutil.rmtree(keys, ignore_errors=True)
