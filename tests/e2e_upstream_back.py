@@ -13,7 +13,9 @@ other queued jobs are deferred without a connection attempt, with that
 reason, and one job probes the destination per min_backoff.
 """
 import json
+import os
 import re
+import signal
 import time
 
 from gwtest import check, free_port, main, make_message, wait_for
@@ -138,8 +140,63 @@ def case_unreachable_suspends(srv):
         gw.cleanup(ok)
 
 
+def case_suspended_crash(srv):
+    """kill -9 of the worker while it defers the queue of the unreachable
+    destination in group-committed batches: after its restart every job
+    exists once, nothing is quarantined, and each message arrives once
+    when the upstream is back."""
+    port = free_port()
+    n = 1500
+    gw = relay_gateway("suspend-crash", ["127.0.0.1:%d" % port],
+                       retry={"min_backoff": "1s", "max_backoff": "2s", "lifetime": "1h"})
+    gw.start()
+    ok = False
+    try:
+        gw.ctl("pause", "delivery")
+        want = send_many(gw, n, "scrash")
+        wait_for(lambda: len(gw.spool_files("queue/relay")) == n, 120, "every job queued")
+
+        def worker():
+            pids = [p for p, argv in gw.children().items() if argv and "gatewayd-worker" in argv[0]]
+            return pids[0] if len(pids) == 1 else None
+        old = worker()
+        check(old is not None, "one worker")
+        gw.ctl("resume", "delivery")
+        wait_for(lambda: "delivery suspended" in gw.read_log(), 20, "the suspension", 0.01)
+        # past the first batch of 256, in the middle of the others
+        wait_for(lambda: len(gw.spool_files("deferred/relay")) >= 300, 20,
+                 "the first batches deferred", 0.005)
+        os.kill(old, signal.SIGKILL)
+        at_kill = len(gw.spool_files("deferred/relay"))
+        print("worker killed with %d of %d jobs deferred" % (at_kill, n))
+        check(at_kill < n, "the kill came while the worker deferred (%d of %d deferred)"
+              % (at_kill, n))
+        wait_for(lambda: worker() not in (None, old), 30, "the worker restarted")
+        wait_for(lambda: len(gw.spool_files("deferred/relay")) == n, 120,
+                 "every job deferred after the restart")
+        names = [os.path.basename(f) for st in ("queue", "active", "deferred", "hold", "failed")
+                 for f in gw.spool_files(st + "/relay")]
+        check(len(names) == n and len(set(names)) == n, "each job exactly once: %d files, %d "
+              "distinct" % (len(names), len(set(names))))
+        check(not gw.spool_files("corrupt") and not gw.spool_files("tmp"),
+              "nothing quarantined, no staged file left")
+        check("queue is consistent" in gw.ctl("queue", "check"), "queue check")
+        out = srv.sink(port)
+        gw.ctl("queue", "retry", "ALL")
+        wait_for(lambda: len(files(out)) >= n, 180, "every message at the upstream")
+        wait_for(lambda: not gw.spool_files("deferred") and not gw.spool_files("queue") and
+                 not gw.spool_files("active"), 30, "the queue empty")
+        time.sleep(1)
+        ids = sent_ids(out)
+        check(len(ids) == n and set(ids) == want, "every Message-ID arrived once (%d, %d "
+              "distinct)" % (len(ids), len(set(ids))))
+        ok = True
+    finally:
+        gw.cleanup(ok)
+
+
 def test():
-    run_cases(case_upstream_back, case_unreachable_suspends)
+    run_cases(case_upstream_back, case_unreachable_suspends, case_suspended_crash)
 
 
 if __name__ == "__main__":
