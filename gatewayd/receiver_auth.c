@@ -300,14 +300,16 @@ rauth_sd_fail(char *reply, size_t replylen, const char *text)
 	return RAUTH_FAIL;
 }
 
-/* rauth_sd_put - one counted string of the request */
-static int
-rauth_sd_put(struct evbuffer *out, const char *s)
+/* rauth_sd_put - one counted string of the request at *len in buf */
+static void
+rauth_sd_put(unsigned char *buf, size_t *len, const char *s)
 {
-	uint16_t n = htons((uint16_t)strlen(s));
+	size_t n = strlen(s);		/* < RAUTH_FIELD: checked on input */
 
-	return evbuffer_add(out, &n, sizeof(n)) == 0 &&
-	    evbuffer_add(out, s, strlen(s)) == 0 ? 0 : -1;
+	buf[(*len)++] = (unsigned char)(n >> 8);
+	buf[(*len)++] = (unsigned char)(n & 0xff);
+	memcpy(buf + *len, s, n);
+	*len += n;
 }
 
 /* rauth_sd_finish - end the request and pass the answer on */
@@ -377,14 +379,21 @@ rauth_sd_event(struct bufferevent *bev, short what, void *arg)
 	    "454 4.7.0 Temporary authentication failure");
 }
 
-/* rauth_sd_ask - send the request; RAUTH_PENDING, or RAUTH_FAIL */
+/*
+ * rauth_sd_ask - send the request; RAUTH_PENDING, or RAUTH_FAIL.  The
+ * request (about 1 KB at most) goes out with one write(2) on the fresh
+ * socket from a buffer that is wiped at once, so no copy of the password
+ * stays in a libevent buffer; the bufferevent only reads the answer.
+ */
 static int
 rauth_sd_ask(struct rauth *a, char *reply, size_t replylen)
 {
 	struct timeval tv = { rauth_cfg->sasl.saslauthd_timeout, 0 };
 	const char *path = rauth_cfg->sasl.saslauthd_path;
+	unsigned char req[4 * (RAUTH_FIELD + 2)];
 	struct sockaddr_un sun;
-	struct evbuffer *out;
+	size_t len = 0;
+	ssize_t n;
 	int fd;
 
 	memset(&sun, 0, sizeof(sun));
@@ -392,35 +401,35 @@ rauth_sd_ask(struct rauth *a, char *reply, size_t replylen)
 	if (strlen(path) >= sizeof(sun.sun_path) || (fd = socket(AF_UNIX,
 	    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1) {
 		log_warnx("saslauthd (%s): cannot make a socket", path);
+		explicit_bzero(a->pass, sizeof(a->pass));
 		return rauth_sd_fail(reply, replylen,
 		    "454 4.7.0 Temporary authentication failure");
 	}
 	memcpy(sun.sun_path, path, strlen(path));
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
-		log_warnx("saslauthd (%s): %s", path, strerror(errno));
+	rauth_sd_put(req, &len, a->user);
+	rauth_sd_put(req, &len, a->pass);
+	rauth_sd_put(req, &len, RAUTH_SERVICE);
+	rauth_sd_put(req, &len, "");
+	explicit_bzero(a->pass, sizeof(a->pass));
+	errno = 0;
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
+	    (n = write(fd, req, len)) != (ssize_t)len) {
+		log_warnx("saslauthd (%s): %s", path, errno ? strerror(errno) :
+		    "short write");
+		explicit_bzero(req, sizeof(req));
 		close(fd);
 		return rauth_sd_fail(reply, replylen,
 		    "454 4.7.0 Temporary authentication failure");
 	}
+	explicit_bzero(req, sizeof(req));
 	if ((a->sd = bufferevent_socket_new(a->base, fd,
 	    BEV_OPT_CLOSE_ON_FREE)) == NULL) {
 		close(fd);
 		return rauth_sd_fail(reply, replylen,
 		    "454 4.7.0 Temporary authentication failure");
 	}
-	out = bufferevent_get_output(a->sd);
-	if (rauth_sd_put(out, a->user) == -1 ||
-	    rauth_sd_put(out, a->pass) == -1 ||
-	    rauth_sd_put(out, RAUTH_SERVICE) == -1 ||
-	    rauth_sd_put(out, "") == -1) {
-		bufferevent_free(a->sd);
-		a->sd = NULL;
-		return rauth_sd_fail(reply, replylen,
-		    "454 4.7.0 Temporary authentication failure");
-	}
-	explicit_bzero(a->pass, sizeof(a->pass));
 	bufferevent_setcb(a->sd, rauth_sd_read, NULL, rauth_sd_event, a);
-	bufferevent_set_timeouts(a->sd, &tv, &tv);
+	bufferevent_set_timeouts(a->sd, &tv, NULL);
 	bufferevent_enable(a->sd, EV_READ);
 	return RAUTH_PENDING;
 }

@@ -964,14 +964,16 @@ worker_suspend(struct worker *w, const struct worker_rep *rep)
 	struct timeval tv = { w->conn->retry.min_backoff > 0 ?
 	    w->conn->retry.min_backoff : 1, 0 };
 
-	if (!w->suspended)
-		log_warnx("destination unreachable (%d %s %s): delivery "
-		    "suspended; jobs are deferred without an attempt, one is "
-		    "tried again in %ld s", rep->code, rep->status, rep->text,
-		    (long)tv.tv_sec);
 	if (!w->suspended) {
+		char text[300];
+
 		w->suspended = 1;
 		worker_send_state(w, rep);
+		log_clean(text, sizeof(text), rep->text, strlen(rep->text));
+		log_warnx("destination unreachable (%d %s %s): delivery "
+		    "suspended; jobs are deferred without an attempt, one is "
+		    "tried again in %ld s", rep->code, rep->status, text,
+		    (long)tv.tv_sec);
 	}
 	w->probe = 0;
 	w->why_code = rep->code;
@@ -1316,6 +1318,22 @@ worker_job_new(struct worker *w, const struct ipc_frame *f, int from)
 	worker_dispatch(w);
 }
 
+/* worker_flush - IPC_FLUSH: connector (gatewayctl queue retry) */
+static void
+worker_flush(struct worker *w, const struct ipc_frame *f)
+{
+	const char *strv[2];
+
+	if (ipc_strings(f, strv, 2) != 1)
+		fatalx("malformed FLUSH frame from the master");
+	if (strcmp(strv[0], w->name) != 0) {
+		log_warnx("FLUSH for connector %.64s sent to worker %s, ignored",
+		    strv[0], w->name);
+		return;
+	}
+	worker_unsuspend(w, "gatewayctl queue retry");
+}
+
 /* worker_ipc - a frame from the master */
 static void
 worker_ipc(struct ipc *ipc, const struct ipc_frame *f, void *arg)
@@ -1333,7 +1351,7 @@ worker_ipc(struct ipc *ipc, const struct ipc_frame *f, void *arg)
 			worker_job_new(w, f, SPOOL_FAILED);
 		break;
 	case IPC_FLUSH:
-		worker_unsuspend(w, "gatewayctl queue retry");
+		worker_flush(w, f);
 		break;
 	case IPC_SHUTDOWN:
 		log_debug("shutting down");
