@@ -238,6 +238,13 @@ def test_hung(keys, cert, key):
         check(code == 454 and 1.5 <= took < 10, "no answer: %d %r after %.1fs" % (code, text, took))
         code, _ = a.cmd("NOOP")
         check(code == 250, "the session goes on")
+        # malformed PLAIN responses never reach saslauthd
+        for raw, want in ((b"no-nul-at-all", 501), (b"\0\0pw", 501),
+                          (b"other\0hung\0pw", 535), (b"\0u\0p\0x", 501)):
+            code, text = a.cmd("AUTH PLAIN " + base64.b64encode(raw).decode())
+            check(code == want, "PLAIN %r: %d %r" % (raw, code, text))
+        code, _ = a.cmd("AUTH CRAM-MD5")
+        check(code == 504, "only PLAIN and LOGIN with saslauthd")
         a.close()
         stop.set()
         time.sleep(0.5)
