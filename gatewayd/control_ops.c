@@ -339,6 +339,38 @@ ops_reject_labels(const char *key, char *code, char *enh, size_t len)
 	return 0;
 }
 
+/* ops_prom_delivery - per connector: delivery paused, suspended (0 or 1) */
+static void
+ops_prom_delivery(FILE *fp)
+{
+	const struct cfg *cfg = master_cfg();
+	const struct ops_worker_info *i;
+	size_t c;
+	int k;
+
+	for (k = 0; k < 2; k++) {
+		fprintf(fp, "# HELP gatewayd_delivery_%s %s.\n"
+		    "# TYPE gatewayd_delivery_%s gauge\n", k ? "suspended" :
+		    "paused", k ? "1 while the connector's destination is "
+		    "unreachable and its jobs are deferred without an attempt" :
+		    "1 while gatewayctl pause delivery holds the connector",
+		    k ? "suspended" : "paused");
+		for (c = 0; c < cfg->nconnectors; c++) {
+			const char *name = cfg->connectors[c].name;
+			int v = 0;
+
+			if (k == 0)
+				v = control_paused(ROLE_WORKER, name);
+			else
+				for (i = ops_infos; i != NULL; i = i->next)
+					if (strcmp(i->instance, name) == 0)
+						v = i->suspended != NULL;
+			fprintf(fp, "gatewayd_delivery_%s{connector=\"%s\"} %d\n",
+			    k ? "suspended" : "paused", name, v);
+		}
+	}
+}
+
 /* ops_prometheus - text exposition format */
 static void
 ops_prometheus(FILE *fp, const struct stats *st, const unsigned long *sizes,
@@ -379,6 +411,7 @@ ops_prometheus(FILE *fp, const struct stats *st, const unsigned long *sizes,
 	    "# HELP gatewayd_uptime_seconds Seconds since the master started.\n"
 	    "# TYPE gatewayd_uptime_seconds gauge\ngatewayd_uptime_seconds %ld\n",
 	    (long)oldest, (long)uptime);
+	ops_prom_delivery(fp);
 }
 
 /* ops_json - one JSON object */

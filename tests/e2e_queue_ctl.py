@@ -212,7 +212,9 @@ def test():
         prom = ctl(gw, "--prometheus", "stats").stdout
         check("# TYPE gatewayd_messages_received_total counter" in prom and
               'gatewayd_smtp_rejections_total{code="421",enhanced="4.3.2"}' in prom and
-              'gatewayd_queue_size{state="hold"} 0' in prom, prom)
+              'gatewayd_queue_size{state="hold"} 0' in prom and
+              'gatewayd_delivery_suspended{connector="relay"} 0' in prom and
+              '# TYPE gatewayd_delivery_paused gauge' in prom, prom)
         st = json.loads(ctl(gw, "status", json_out=True).stdout)
         check({x["instance"] for x in st["connectors"]} == {"relay", "archive"} and
               all(x["version"] and x["abi"] == 1 for x in st["connectors"]), "connectors in status: %s" % st)

@@ -111,6 +111,8 @@ def case_unreachable_suspends(srv):
         conn = json.loads(gw.ctl("--json", "status"))["connectors"][0]
         check(conn["delivery_suspended"] and "4.4.1" in conn["delivery_suspended"]["reason"],
               "status --json shows the suspension: %r" % conn)
+        check('gatewayd_delivery_suspended{connector="relay"} 1' in
+              gw.ctl("--prometheus", "stats"), "the Prometheus gauge")
         listed = [json.loads(line) for line in gw.ctl("--json", "queue", "list").splitlines()
                   if line.strip()]
         check(len(listed) == n and all(j["queue_name"] == "deferred" and
