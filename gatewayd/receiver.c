@@ -265,20 +265,6 @@ receiver_shutdown(struct receiver *r, const char *why)
 	receiver_session_gone(r);
 }
 
-/* receiver_session_gone - at shutdown, leave the loop once all is done */
-void
-receiver_session_gone(struct receiver *r)
-{
-	if (!r->shutting_down || r->nsessions > 0 || r->inflight > 0)
-		return;
-	/* the last MSG_NEW must reach the master before we go */
-	if (r->ipc != NULL && ipc_pending(r->ipc) > 0 &&
-	    r->shutdown_ticks < (RECEIVER_SHUTDOWN_GRACE + 5) * 1000 /
-	    RECEIVER_TICK_MS)
-		return;
-	event_base_loopexit(r->base, NULL);
-}
-
 static struct stats receiver_stats;
 static struct event *receiver_stats_ev;
 
@@ -296,6 +282,22 @@ receiver_stats_flush(evutil_socket_t fd, short what, void *arg)
 	    strv, 64) > 0)
 		if (ipc_send_strings(r->ipc, IPC_RECV_STATS, strv) == -1)
 			break;
+}
+
+/* receiver_session_gone - at shutdown, leave the loop once all is done */
+void
+receiver_session_gone(struct receiver *r)
+{
+	if (!r->shutting_down || r->nsessions > 0 || r->inflight > 0)
+		return;
+	/* the counters of the last second go too (a reload keeps them) */
+	receiver_stats_flush(-1, 0, r);
+	/* the last MSG_NEW must reach the master before we go */
+	if (r->ipc != NULL && ipc_pending(r->ipc) > 0 &&
+	    r->shutdown_ticks < (RECEIVER_SHUTDOWN_GRACE + 5) * 1000 /
+	    RECEIVER_TICK_MS)
+		return;
+	event_base_loopexit(r->base, NULL);
 }
 
 /* receiver_count - count an event; flushed within a second */

@@ -78,15 +78,26 @@ def test():
         s.quit()
         wait_for(lambda: len(gw.delivered()) == 2, 30, "delivery after the bad reload")
 
-        # gatewayctl reload with a good file: accepted, children renewed.
+        # gatewayctl reload with a good file: accepted, children renewed;
+        # what the old receiver counted in its last second is kept.
         with open(gw.config, "w") as f:
             f.write(good)
+        time.sleep(1.5)     # the earlier counts are flushed (once a second)
+        received = json.loads(gw.ctl("--json", "stats"))["counters"]["received"]
         old_receiver = child_pid(gw, "receiver")
+        s = gw.smtp()
+        s.sendmail("a@client.test", ["b@gw.test"], b"Subject: before reload\r\n\r\nx\r\n")
+        s.quit()
         out = gw.ctl("reload")
         check("reloaded" in out, "gatewayctl reload reports success: %r" % out)
         wait_for(lambda: child_pid(gw, "receiver") not in (None, old_receiver), 20,
                  "a new receiver after the reload")
         gw.wait_ready()
+        wait_for(lambda: len(gw.delivered()) == 3, 30, "delivery of the message before the reload")
+        time.sleep(1.5)     # past any counter flush interval
+        now = json.loads(gw.ctl("--json", "stats"))["counters"]["received"]
+        check(now == received + 1, "the receiver's last count survives the reload: %d -> %d"
+              % (received, now))
 
         # queue list works (empty queue) in both formats.
         out = gw.ctl("queue", "list")
