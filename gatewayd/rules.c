@@ -85,6 +85,38 @@ rules_auth_match(const char *pattern, const char *auth)
 	return fnmatch(pattern, auth, FNM_CASEFOLD) == 0;
 }
 
+/*
+ * rules_covers - does pattern a take every value pattern b takes?  kind
+ * 'r' (recipient, attachment type), 's' (sender: "" and "<>" are the null
+ * sender) or 'a' (auth: "-" is no authentication).  Conservative: true
+ * when a is absent or the same text as b, when a is "*" and b is not the
+ * null sender or "-", or when b is one plain value that a takes (by the
+ * matchers above, so "*" takes the null sender but not "-").
+ */
+int
+rules_covers(int kind, const char *a, const char *b)
+{
+	int b_none;
+
+	if (a == NULL)
+		return 1;
+	if (b == NULL)
+		return 0;
+	if (strcasecmp(a, b) == 0)
+		return 1;
+	b_none = (kind == 's' && (*b == '\0' || strcmp(b, "<>") == 0)) ||
+	    (kind == 'a' && (*b == '\0' || strcmp(b, "-") == 0));
+	if (strcmp(a, "*") == 0 && !b_none)
+		return 1;
+	if (!b_none && strpbrk(b, "*?[\\") != NULL)
+		return 0;
+	if (kind == 's')
+		return rules_sender_match(a, b_none ? "" : b);
+	if (kind == 'a')
+		return rules_auth_match(a, b_none ? NULL : b);
+	return fnmatch(a, b, FNM_CASEFOLD) == 0;
+}
+
 /* rules_time_match - day of week and hour window at now (local time) */
 static int
 rules_time_match(const struct rules_compiled *c, time_t now)

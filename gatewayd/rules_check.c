@@ -177,6 +177,35 @@ rules_unconditional(const struct cfg_rule *r)
 	    r->days == NULL && r->hours == NULL;
 }
 
+/* rc_same - an optional condition a that holds whenever b does */
+static int
+rc_same(const char *a, const char *b)
+{
+	return a == NULL || (b != NULL && strcmp(a, b) == 0);
+}
+
+/*
+ * rc_shadows - does rule a match every recipient rule b matches?  Then b,
+ * after it, can never be reached (the first matching rule wins).  Every
+ * condition of a must be absent or at least as wide as b's.
+ */
+static int
+rc_shadows(const struct cfg_rule *a, const struct cfg_rule *b)
+{
+	return rules_covers('r', a->recipient, b->recipient) &&
+	    rules_covers('s', a->sender, b->sender) &&
+	    rules_covers('a', a->auth, b->auth) &&
+	    a->client.ncidr == 0 && a->client.nnames == 0 &&
+	    rc_same(a->type, b->type) && rc_same(a->listener, b->listener) &&
+	    rc_same(a->subject, b->subject) && rc_same(a->header, b->header) &&
+	    rules_covers('r', a->attachment_type, b->attachment_type) &&
+	    rc_same(a->days, b->days) && rc_same(a->hours, b->hours) &&
+	    a->min_size <= b->min_size && (a->max_size == 0 ||
+	    (b->max_size != 0 && b->max_size <= a->max_size)) &&
+	    a->min_attachments <= b->min_attachments &&
+	    a->max_attachments >= b->max_attachments;
+}
+
 /* rc_contradiction - conditions no message can meet at once */
 static int
 rc_contradiction(const struct cfg_rule *r, const char **key, char *msg,
@@ -245,11 +274,16 @@ rules_check(struct cfg *cfg, size_t i, const char **key, char *msg,
 	    rc_compile(r, key, msg, len) == -1 ||
 	    rc_contradiction(r, key, msg, len) == -1)
 		return -1;
-	for (j = 0; j < i; j++)
+	for (j = 0; j < i; j++) {
 		if (rules_unconditional(&cfg->rules[j]))
 			return rc_err(key, "name", msg, len, "rule '%s' can never "
 			    "match: rule '%s' before it matches every recipient",
 			    r->name, cfg->rules[j].name);
+		if (rc_shadows(&cfg->rules[j], r))
+			return rc_err(key, "name", msg, len, "rule '%s' can never "
+			    "match: rule '%s' before it matches every recipient "
+			    "it would", r->name, cfg->rules[j].name);
+	}
 	return 0;
 }
 

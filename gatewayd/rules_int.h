@@ -23,6 +23,8 @@ struct rules_compiled {
 int rules_days_parse(const char *, unsigned int *mask);
 int rules_hours_parse(const char *, int *from, int *to);
 int rules_unconditional(const struct cfg_rule *);
+/* Does pattern a take every value pattern b does? kind 'r', 's' or 'a'. */
+int rules_covers(int kind, const char *a, const char *b);
 int rules_lookup_index(const struct cfg *, const char *name);
 
 #endif

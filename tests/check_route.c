@@ -175,6 +175,18 @@ struct bad_case {
 static const struct bad_case bad_cases[] = {
 	{ "  - { name: a, connector: relay }\n  - { name: b, recipient: \"x@*\", connector: archive }\n",
 	  "rule 'b' can never match: rule 'a' before it matches every recipient" },
+	{ "  - { name: a, recipient: \"*@example.com\", connector: relay }\n"
+	  "  - { name: b, recipient: \"Bob@EXAMPLE.com\", sender: \"*@x\", connector: archive }\n",
+	  "rule 'b' can never match: rule 'a' before it matches every recipient it would" },
+	{ "  - { name: a, sender: \"*\", max_size: 2M, connector: relay }\n"
+	  "  - { name: b, recipient: \"*@x\", sender: \"*@y\", max_size: 1M, connector: archive }\n",
+	  "rule 'b' can never match: rule 'a' before it matches every recipient it would" },
+	{ "  - { name: a, sender: \"*\", connector: relay }\n"
+	  "  - { name: b, sender: \"<>\", connector: archive }\n",
+	  "rule 'b' can never match: rule 'a' before it matches every recipient it would" },
+	{ "  - { name: a, auth: \"-\", subject: inv, connector: relay }\n"
+	  "  - { name: b, auth: \"-\", subject: inv, min_attachments: 1, connector: archive }\n",
+	  "rule 'b' can never match: rule 'a' before it matches every recipient it would" },
 	{ "  - { name: a, min_size: 2M, max_size: 1M, connector: relay }\n",
 	  "rule 'a' can never match: min_size is above max_size" },
 	{ "  - { name: a, min_attachments: 3, max_attachments: 1, connector: relay }\n",
@@ -215,6 +227,36 @@ START_TEST(bad_rules)
 	cfg = load(text, err, sizeof(err));
 	ck_assert_ptr_null(cfg);
 	ck_assert_msg(strstr(err, bad_cases[_i].msg) != NULL, "got: %s", err);
+}
+END_TEST
+
+/* Rule pairs where the first does not cover the second: all accepted. */
+static const char *const shadow_ok[] = {
+	"  - { name: a, recipient: \"*@a.test\", connector: relay }\n"
+	"  - { name: b, recipient: \"*@b.test\", connector: archive }\n",
+	"  - { name: a, sender: \"*@a.test\", connector: relay }\n"
+	"  - { name: b, sender: \"<>\", connector: archive }\n",
+	"  - { name: a, auth: \"*\", connector: relay }\n"
+	"  - { name: b, auth: \"-\", connector: archive }\n",
+	"  - { name: a, subject: inv, connector: relay }\n"
+	"  - { name: b, recipient: \"x@y\", connector: archive }\n",
+	"  - { name: a, max_size: 1M, connector: relay }\n"
+	"  - { name: b, max_size: 2M, connector: archive }\n",
+	"  - { name: a, recipient: \"bob@*\", connector: relay }\n"
+	"  - { name: b, recipient: \"*@x\", connector: archive }\n",
+	"  - { name: a, client: [10.0.0.0/8], connector: relay }\n"
+	"  - { name: b, client: [10.1.0.0/16], connector: archive }\n",
+};
+
+START_TEST(shadow_accepted)
+{
+	char err[CFG_ERRLEN], text[2048];
+	struct cfg *cfg;
+
+	snprintf(text, sizeof(text), "rules:\n%s", shadow_ok[_i]);
+	cfg = load(text, err, sizeof(err));
+	ck_assert_msg(cfg != NULL, "refused: %s", err);
+	cfg_free(cfg);
 }
 END_TEST
 
@@ -614,6 +656,8 @@ route_suite(void)
 	tcase_add_loop_test(tc, bad_rules, 0,
 	    (int)(sizeof(bad_cases) / sizeof(bad_cases[0])));
 	tcase_add_test(tc, lookup_tables);
+	tcase_add_loop_test(tc, shadow_accepted, 0,
+	    (int)(sizeof(shadow_ok) / sizeof(shadow_ok[0])));
 	tcase_add_test(tc, store_ops);
 	tcase_add_test(tc, store_commands);
 	tcase_add_test(tc, tokens);
