@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -615,8 +616,8 @@ static int
 worker_spawn(struct worker *w, int i)
 {
 	struct worker_child *c = &w->children[i];
+	pid_t pid, parent = getpid();
 	int sv[2], j;
-	pid_t pid;
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
 		log_warn("socketpair for a delivery child");
@@ -629,6 +630,13 @@ worker_spawn(struct worker *w, int i)
 		return -1;
 	}
 	if (pid == 0) {
+		/*
+		 * Die with the parent: a worker that restarts requeues the
+		 * jobs of active/, which an orphan must not go on updating.
+		 */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 ||
+		    getppid() != parent)
+			_exit(1);
 		signal(SIGCHLD, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGHUP, SIG_DFL);
@@ -1448,6 +1456,11 @@ worker_recover(struct worker *w)
 {
 	int n;
 
+	if ((n = spool_recover_staged(w->spool, w->name)) == -1)
+		log_warn("removal of the staged job files of %s", w->name);
+	else if (n > 0)
+		log_info("%d unfinished job updates of %s dropped (their jobs "
+		    "keep the last durable state)", n, w->name);
 	if ((n = spool_recover_active(w->spool, w->name)) == -1)
 		log_warn("recovery of active/%s", w->name);
 	else if (n > 0)

@@ -1654,10 +1654,14 @@ spool_free_names(char **names, size_t n)
 	free(names);
 }
 
-/* spool_recover_tmp - start-up: remove every tmp/ file; count or -1 */
-int
-spool_recover_tmp(struct spool *sp)
+/*
+ * spool_tmp_remove - remove the tmp/ files whose name ends in suffix
+ * (every one with NULL); count or -1
+ */
+static int
+spool_tmp_remove(struct spool *sp, const char *suffix)
 {
+	size_t slen = suffix ? strlen(suffix) : 0, len;
 	struct dirent *de;
 	DIR *d;
 	int n = 0;
@@ -1667,11 +1671,36 @@ spool_recover_tmp(struct spool *sp)
 	while ((de = readdir(d)) != NULL) {
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
+		len = strlen(de->d_name);
+		if (suffix != NULL && (len <= slen ||
+		    strcmp(de->d_name + len - slen, suffix) != 0))
+			continue;
 		if (unlinkat(dirfd(d), de->d_name, 0) == 0)
 			n++;
 	}
 	closedir(d);
 	return n;
+}
+
+/* spool_recover_tmp - start-up: remove every tmp/ file; count or -1 */
+int
+spool_recover_tmp(struct spool *sp)
+{
+	return spool_tmp_remove(sp, NULL);
+}
+
+/* spool_recover_staged - a worker's start: its job files left in tmp/ */
+int
+spool_recover_staged(struct spool *sp, const char *connector)
+{
+	char suffix[SPOOL_NAME_MAX + 8];
+
+	if (!spool_name_valid(connector)) {
+		errno = EINVAL;
+		return -1;
+	}
+	snprintf(suffix, sizeof(suffix), ".%s.job", connector);
+	return spool_tmp_remove(sp, suffix);
 }
 
 struct spool_recover_arg {

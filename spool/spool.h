@@ -203,6 +203,12 @@ int spool_connectors(struct spool *, char ***names, size_t *n);
 void spool_free_names(char **names, size_t n);
 /* Start-up: remove every tmp/ file; returns number removed or -1. */
 int spool_recover_tmp(struct spool *);
+/*
+ * Start-up of a worker (which may restart alone): remove the job files
+ * of this connector left in tmp/ (tmp/<qid>.<connector>.job, staged or
+ * half-written when the worker or a delivery child died); count or -1.
+ */
+int spool_recover_staged(struct spool *, const char *connector);
 /* Start-up of a worker: move every active/<c>/ job back to queue/<c>/; returns count or -1. */
 int spool_recover_active(struct spool *, const char *connector);
 /* Read any job's envelope by state (for gatewayctl). */

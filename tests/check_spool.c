@@ -980,6 +980,24 @@ START_TEST(test_list)
 }
 END_TEST
 
+START_TEST(test_recover_staged)
+{
+	write_file("tmp/06615252df118d000000.relay.job", "x", 1);
+	write_file("tmp/06615252df118d000001.relay.job", "x", 1);
+	write_file("tmp/06615252df118d000002.archive.job", "x", 1);
+	write_file("tmp/06615252df118d000003", "x", 1);	/* a receiver's */
+	write_file("tmp/06615252df118d000004.xrelay.job", "x", 1);
+	ck_assert_int_eq(spool_recover_staged(sp, "relay"), 2);
+	ck_assert_int_eq(count("tmp"), 3);
+	ck_assert(exists("tmp/06615252df118d000002.archive.job"));
+	ck_assert(exists("tmp/06615252df118d000004.xrelay.job"));
+	ck_assert_int_eq(spool_recover_staged(sp, "relay"), 0);
+	ck_assert_int_eq(spool_recover_staged(sp, "../x"), -1);
+	ck_assert_int_eq(spool_recover_tmp(sp), 3);
+	ck_assert_int_eq(count("tmp"), 0);
+}
+END_TEST
+
 START_TEST(test_stage_commit)
 {
 	struct envelope env, job, back;
@@ -1157,6 +1175,7 @@ spool_suite(void)
 	tcase_add_test(tc, test_names);
 	tcase_add_test(tc, test_list);
 	tcase_add_test(tc, test_stage_commit);
+	tcase_add_test(tc, test_recover_staged);
 	tcase_add_test(tc, test_full_disk);
 	tcase_add_test(tc, test_commit_threads);
 	suite_add_tcase(s, tc);
