@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -492,6 +493,10 @@ smtp_init(const struct gw_node *settings, void **ctx, char *err,
 		return -1;
 	}
 	smtp_defaults(s);
+	s->dead_until = mmap(NULL, sizeof(s->dead_local), PROT_READ |
+	    PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (s->dead_until == MAP_FAILED)
+		s->dead_until = s->dead_local;	/* each child learns alone */
 	if (settings == NULL || settings->type != GW_NODE_MAP) {
 		snprintf(err, errlen, "smtp: settings with at least 'hosts' "
 		    "are required");
@@ -587,6 +592,8 @@ smtp_fini(void *ctx)
 	free(s->username);
 	free(s->ca_file);
 	free(s->verify_name);
+	if (s->dead_until != NULL && s->dead_until != s->dead_local)
+		munmap(s->dead_until, sizeof(s->dead_local));
 	explicit_bzero(s, sizeof(*s));
 	free(s);
 }

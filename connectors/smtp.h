@@ -134,7 +134,6 @@ enum smtp_tls { SMTP_TLS_NONE, SMTP_TLS_OPPORTUNISTIC, SMTP_TLS_REQUIRED };
 struct smtp_host {
 	char name[256];			/* host name or numeric address */
 	char port[8];
-	time_t dead_until;		/* skipped until then after a failure */
 };
 
 /* A cached session (one per delivery child). */
@@ -151,6 +150,13 @@ struct smtp_conn {
 struct smtp {
 	struct smtp_host hosts[SMTP_HOSTS_MAX];
 	size_t nhosts;
+	/*
+	 * Per host: skipped until then after a failure.  Shared memory made
+	 * by init() in the worker, so every delivery child forked after it
+	 * sees what one of them learnt (dead_local if mmap failed).
+	 */
+	time_t *dead_until;
+	time_t dead_local[SMTP_HOSTS_MAX];
 	char helo[256];
 	enum smtp_tls starttls;
 	char *ca_file;

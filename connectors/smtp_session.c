@@ -2,7 +2,8 @@
  * smtp_session.c - one SMTP client session of the smtp connector
  *
  * Opening: the configured hosts in order (a host that failed within the
- * last host_skip seconds is passed over while another one is left), each
+ * last host_skip seconds, in any delivery process of the connector, is
+ * passed over while another one is left), each
  * of its addresses, then greeting, EHLO (HELO when EHLO is refused),
  * STARTTLS per the policy, EHLO again, AUTH.  A host that fails any of
  * these steps is left for the next one; the last failure is what the
@@ -234,6 +235,20 @@ smtp_session_close(struct smtp *s, struct smtp_conn *c, int quit)
 	free(c);
 }
 
+/* smtp_dead - until when host i is skipped (shared by the children) */
+static time_t
+smtp_dead(const struct smtp *s, size_t i)
+{
+	return __atomic_load_n(&s->dead_until[i], __ATOMIC_RELAXED);
+}
+
+/* smtp_set_dead - skip host i until then (0: no more) */
+static void
+smtp_set_dead(struct smtp *s, size_t i, time_t until)
+{
+	__atomic_store_n(&s->dead_until[i], until, __ATOMIC_RELAXED);
+}
+
 /* smtp_session_open - a ready session with the first host that works */
 struct smtp_conn *
 smtp_session_open(struct smtp *s, struct smtp_fail *f)
@@ -244,23 +259,23 @@ smtp_session_open(struct smtp *s, struct smtp_fail *f)
 
 	smtp_fail_set(f, 451, "4.4.1", "no upstream host configured");
 	for (i = 0; i < s->nhosts; i++)
-		nalive += s->hosts[i].dead_until <= now;
+		nalive += smtp_dead(s, i) <= now;
 	for (i = 0; i < s->nhosts; i++) {
-		if (nalive > 0 && s->hosts[i].dead_until > now)
+		if (nalive > 0 && smtp_dead(s, i) > now)
 			continue;	/* skipped while another one is left */
 		if ((c = smtp_connect(s, i, f)) == NULL) {
-			s->hosts[i].dead_until = now + s->host_skip;
+			smtp_set_dead(s, i, now + s->host_skip);
 			gw_log(GW_LOG_INFO, "smtp: %s", f->text);
 			continue;
 		}
 		if (smtp_setup(s, c, f) == 0) {
-			s->hosts[i].dead_until = 0;
+			smtp_set_dead(s, i, 0);
 			c->last_used = now;
 			return c;
 		}
 		gw_log(GW_LOG_INFO, "smtp: %s", f->text);
 		if (strncmp(f->status, "4.4.", 4) == 0)
-			s->hosts[i].dead_until = now + s->host_skip;
+			smtp_set_dead(s, i, now + s->host_skip);
 		smtp_session_close(s, c, c->io.fd != -1 &&
 		    strncmp(f->status, "4.4.2", 5) != 0);
 	}

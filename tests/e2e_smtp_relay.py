@@ -97,12 +97,15 @@ def files(d, pattern="*"):
     return sorted(f for f in glob.glob(os.path.join(d, pattern)) if not f.endswith(".tmp"))
 
 
-def relay_gateway(name, hosts, retry=None, settings=None, extra="", smtp=None):
+def relay_gateway(name, hosts, retry=None, settings=None, extra="", smtp=None,
+                  concurrency=None):
     s = {"hosts": "[%s]" % ", ".join(hosts), "helo": "gw.test",
          "host_skip": "1s", "timeouts": "{connect: 3s, greeting: 5s, command: 5s, data: 10s}"}
     s.update(settings or {})
     conn = {"name": "relay", "type": "smtp", "settings": s,
             "retry": retry or {"min_backoff": "1s", "max_backoff": "2s"}}
+    if concurrency:
+        conn["concurrency"] = concurrency
     return Gateway(name, connectors=[conn], extra=extra, smtp=smtp)
 
 
@@ -291,6 +294,36 @@ def case_hostile(srv):
         gw.cleanup(ok)
 
 
+def case_host_skip_shared(srv):
+    """A dead first host learnt by one delivery process is skipped by all
+    of them for host_skip: one connection attempt to it, not one per
+    process, while a burst of messages goes through the second host."""
+    dead, live = free_port(), free_port()
+    out = srv.sink(live)
+    gw = relay_gateway("smtp-hostskip", ["127.0.0.1:%d" % dead, "127.0.0.1:%d" % live],
+                       settings={"host_skip": "10m"}, concurrency=8).start()
+    ok = False
+    try:
+        send(gw, "a@client.test", ["first@example.org"], b"Subject: first\r\n\r\nx\r\n")
+        wait_for(lambda: len(files(out)) >= 1, 20, "the first message at the second host")
+        with gw.smtp() as s:
+            for i in range(40):
+                s.sendmail("a@client.test", ["r%d@example.org" % i],
+                           b"Subject: burst %d\r\n\r\nx\r\n" % i)
+        wait_for(lambda: len(files(out)) >= 41, 60, "the burst at the second host")
+        wait_for(lambda: gw.read_log().count("status=sent") >= 41, 20, "every delivery logged")
+        log = gw.read_log()
+        procs = set(re.findall(r"gatewayd-worker/relay\[(\d+)\]: \w+: to=<r\d+@example.org>"
+                               r", connector=relay, status=sent", log))
+        tries = log.count("connect to 127.0.0.1[127.0.0.1]:%d:" % dead)
+        check(len(procs) >= 2, "the burst was spread over %d delivery processes" % len(procs))
+        check(tries == 1, "%d connection attempts to the dead host for %d processes"
+              % (tries, len(procs)))
+        ok = True
+    finally:
+        gw.cleanup(ok)
+
+
 def run_cases(*cases):
     """Run each case(srv) with the receiving servers, timing each."""
     if not os.path.exists(SMTP_SINK):
@@ -307,7 +340,7 @@ def run_cases(*cases):
 
 
 def test():
-    run_cases(case_failover_clean_output, case_starttls_required,
+    run_cases(case_failover_clean_output, case_host_skip_shared, case_starttls_required,
               case_tempfail_then_recovery, case_lifetime_expiry,
               case_null_sender, case_hostile)
 
