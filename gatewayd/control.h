@@ -22,5 +22,10 @@ int control_child_frame(enum master_role, const char *connector,
     const struct ipc_frame *);
 /* A child reported ready: send it the pause state it must start with. */
 void control_child_ready(enum master_role, const char *connector);
+struct spool;
+/* Start-up: the pause state kept in the spool by the last run. */
+void control_pause_restore(struct spool *);
+/* Is receiving (ROLE_RECEIVER) or delivery by connector paused? */
+int control_paused(enum master_role, const char *connector);
 
 #endif

@@ -68,7 +68,4 @@ int control_connectors(const struct control_req *, struct spool *, FILE *, int);
 void control_pause(struct control_req *, int pause);
 /* One line per loaded connector for status (text or JSON array body). */
 void control_status_connectors(struct evbuffer *, int json);
-/* Is receiving / this connector's delivery paused? */
-int control_paused(enum master_role, const char *connector);
-
 #endif

@@ -197,6 +197,69 @@ ops_set_paused(const char *name, int pause)
 	}
 }
 
+#define OPS_PAUSE_FILE	"paused"	/* <spool>/paused: the pause state */
+#define OPS_PAUSE_MAX	65536
+
+/*
+ * ops_pause_save - keep the pause state in the spool, so that a restart
+ * does not resume what an operator paused: lines "receive" and
+ * "delivery NAME" ("*" for all)
+ */
+static void
+ops_pause_save(void)
+{
+	char err[SPOOL_ERRLEN], *text = NULL;
+	struct spool *sp;
+	size_t len = 0, i;
+	FILE *fp;
+
+	if ((fp = open_memstream(&text, &len)) == NULL)
+		return;
+	if (ops_receive_paused)
+		fputs("receive\n", fp);
+	for (i = 0; i < ops_npaused; i++)
+		fprintf(fp, "delivery %s\n", ops_paused[i]);
+	fclose(fp);
+	if ((sp = spool_open(master_cfg()->spool, 0, (uid_t)-1, (gid_t)-1,
+	    err, sizeof(err))) == NULL ||
+	    spool_state_write(sp, OPS_PAUSE_FILE, text, err, sizeof(err)) == -1)
+		log_warnx("control: the pause state is not kept for the next "
+		    "start: %s", err);
+	if (sp != NULL)
+		spool_close(sp);
+	free(text);
+}
+
+/* control_pause_restore - start-up: the state ops_pause_save kept */
+void
+control_pause_restore(struct spool *sp)
+{
+	const struct cfg *cfg = master_cfg();
+	char *text, *line, *save = NULL;
+
+	if ((text = spool_state_read(sp, OPS_PAUSE_FILE, OPS_PAUSE_MAX)) ==
+	    NULL) {
+		if (errno != ENOENT)
+			log_warn("control: the pause state of the last run");
+		return;
+	}
+	for (line = strtok_r(text, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		if (strcmp(line, "receive") == 0) {
+			ops_receive_paused = 1;
+			log_warnx("receiving stays paused, as before the "
+			    "restart (gatewayctl resume receive)");
+		} else if (strncmp(line, "delivery ", 9) == 0 &&
+		    (strcmp(line + 9, "*") == 0 ||
+		    cfg_connector(cfg, line + 9) != NULL)) {
+			ops_set_paused(line + 9, 1);
+			log_warnx("delivery by %s stays paused, as before the "
+			    "restart (gatewayctl resume delivery)", line + 9);
+		}
+	}
+	free(text);
+}
+
 /* ops_pause_delivery - pause/resume one connector or all ("*") */
 static void
 ops_pause_delivery(struct control_req *req, const char *name, int pause)
@@ -216,6 +279,7 @@ ops_pause_delivery(struct control_req *req, const char *name, int pause)
 			ops_set_paused("*", 1);
 	} else
 		ops_set_paused(name, pause);
+	ops_pause_save();
 	evbuffer_add_printf(req->out, "ok\n");
 	for (i = 0; i < cfg->nconnectors; i++) {
 		const char *c = cfg->connectors[i].name;
@@ -238,6 +302,7 @@ control_pause(struct control_req *req, int pause)
 {
 	if (req->argc == 2 && strcmp(req->argv[1], "receive") == 0) {
 		ops_receive_paused = pause;
+		ops_pause_save();
 		(void)master_send(ROLE_RECEIVER, NULL, pause ? IPC_PAUSE :
 		    IPC_RESUME, NULL, 0);
 		log_info("control: receiving %s", pause ? "paused" : "resumed");

@@ -277,6 +277,9 @@ master_exec_child(const struct master_child *c, int ipcfd, int cfgfd)
 		argv[argc++] = "-n";
 		argv[argc++] = c->connector;
 	}
+	/* paused from the first moment, not only once IPC_PAUSE arrives */
+	if (c->role != ROLE_ROUTER && control_paused(c->role, c->connector))
+		argv[argc++] = "-P";
 	argv[argc] = NULL;
 	execv(path, (char *const *)argv);
 	fprintf(stderr, "gatewayd: exec %s: %s\n", path, strerror(errno));
@@ -750,6 +753,7 @@ master_recover_tmp(const struct cfg *c)
 		    c->spool);
 	else if (n == -1)
 		log_warn("spool %s: cleaning tmp", c->spool);
+	control_pause_restore(sp);
 	spool_close(sp);
 }
 

@@ -74,7 +74,7 @@ proc_child_init(int argc, char **argv, const char *role, struct proc_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->role = role;
 	o->config_name = "gatewayd.yaml";
-	while ((ch = getopt(argc, argv, "c:fvl:n:g:")) != -1) {
+	while ((ch = getopt(argc, argv, "c:fvl:n:g:P")) != -1) {
 		switch (ch) {
 		case 'c': o->config_name = optarg; break;
 		case 'f': o->foreground = 1; break;
@@ -82,6 +82,7 @@ proc_child_init(int argc, char **argv, const char *role, struct proc_opts *o)
 		case 'l': o->nlisteners = atoi(optarg); break;
 		case 'n': o->connector = optarg; break;
 		case 'g': o->generation = atoi(optarg); break;
+		case 'P': o->paused = 1; break;
 		default: proc_usage(role);
 		}
 	}

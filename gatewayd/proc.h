@@ -28,6 +28,7 @@ struct proc_opts {
 	int verbose;
 	int nlisteners;
 	int generation;
+	int paused;		/* -P: start paused (receiving, or delivery) */
 };
 
 /* Parse argv, start logging, load the config from PROC_FD_CONFIG (fatal on error). */

@@ -557,6 +557,7 @@ main(int argc, char **argv)
 	char err[SPOOL_ERRLEN];
 
 	r->cfg = proc_child_init(argc, argv, "receiver", &opts);
+	r->paused = opts.paused;	/* -P: the master's pause state */
 	TAILQ_INIT(&r->sessions);
 	r->hostname = r->cfg->smtp.hostname;
 	signal(SIGPIPE, SIG_IGN);

@@ -1524,6 +1524,7 @@ main(int argc, char **argv)
 		exit(WORKER_EXIT_CONFIG);
 	}
 	w->name = w->conn->name;
+	w->paused = opts.paused;	/* -P: the master's pause state */
 	w->instance = worker_instance(w, 0);
 	log_set_tag(w->name);
 	w->spool = spool_open(w->cfg->spool, 0, (uid_t)-1, (gid_t)-1, err,

@@ -1427,6 +1427,89 @@ spool_job_move(struct spool *sp, const char *connector, const char *qid,
 	return renameat(ffd, qid, tfd, qid);
 }
 
+/* ---- operator state ---- */
+
+/* spool_state_name_ok - lowercase letters only, short */
+static int
+spool_state_name_ok(const char *name)
+{
+	size_t n = strlen(name);
+
+	return n > 0 && n <= 32 && strspn(name, "abcdefghijklmnopqrstuvwxyz") == n;
+}
+
+/* spool_state_write - replace <spool>/<name> durably (spool.h) */
+int
+spool_state_write(struct spool *sp, const char *name, const char *text,
+    char *err, size_t errlen)
+{
+	char tmp[48];
+	int fd;
+
+	if (!spool_state_name_ok(name)) {
+		errno = EINVAL;
+		spool_seterr(err, errlen, "bad state file name");
+		return -1;
+	}
+	if (text == NULL || *text == '\0') {
+		if (unlinkat(sp->dirfd, name, 0) == -1 && errno != ENOENT) {
+			spool_seterr(err, errlen, "%s: %s", name, strerror(errno));
+			return -1;
+		}
+	} else {
+		snprintf(tmp, sizeof(tmp), "%s.new", name);
+		(void)unlinkat(sp->dirfd, tmp, 0);
+		if ((fd = openat(sp->dirfd, tmp, O_CREAT | O_EXCL | O_WRONLY |
+		    O_CLOEXEC | O_NOFOLLOW, 0600)) == -1 ||
+		    spool_write_all(fd, text, strlen(text)) == -1 ||
+		    fsync(fd) == -1 || close(fd) == -1 ||
+		    renameat(sp->dirfd, tmp, sp->dirfd, name) == -1) {
+			spool_seterr(err, errlen, "%s: %s", tmp, strerror(errno));
+			if (fd != -1)
+				spool_close_keep(fd);
+			spool_unlink_keep(sp->dirfd, tmp);
+			return -1;
+		}
+	}
+	if (fsync(sp->dirfd) == -1) {
+		spool_seterr(err, errlen, "fsync of the spool: %s",
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* spool_state_read - the content of <spool>/<name> (spool.h) */
+char *
+spool_state_read(struct spool *sp, const char *name, size_t max)
+{
+	char *buf;
+	ssize_t n;
+	int fd;
+
+	if (!spool_state_name_ok(name)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if ((fd = openat(sp->dirfd, name, O_RDONLY | O_CLOEXEC |
+	    O_NOFOLLOW)) == -1)
+		return NULL;
+	if ((buf = malloc(max + 2)) == NULL) {
+		spool_close_keep(fd);
+		return NULL;
+	}
+	while ((n = read(fd, buf, max + 1)) == -1 && errno == EINTR)
+		;
+	spool_close_keep(fd);
+	if (n == -1 || (size_t)n > max) {
+		free(buf);
+		errno = n == -1 ? errno : EFBIG;
+		return NULL;
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
 /* ---- scanning and recovery ---- */
 
 /* spool_opendir - a fresh DIR stream on a directory descriptor */

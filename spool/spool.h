@@ -74,6 +74,17 @@ struct spool *spool_open(const char *path, int create, uid_t owner,
 struct spool *spool_open_fd(int dirfd, char *err, size_t errlen);
 void spool_close(struct spool *);
 int spool_dirfd(const struct spool *);
+
+/*
+ * Operator state that outlives a restart (the pause state): the small
+ * text file <spool>/<name>, name made of lowercase letters.  write
+ * replaces it atomically and durably (NULL or "" text removes it); read
+ * returns a malloc'd NUL-terminated copy, or NULL with errno (ENOENT when
+ * there is none, EFBIG past max bytes).
+ */
+int spool_state_write(struct spool *, const char *name, const char *text,
+    char *err, size_t errlen);
+char *spool_state_read(struct spool *, const char *name, size_t max);
 /* Create the per-connector directories of every state. */
 int spool_connector_init(struct spool *, const char *connector, uid_t owner,
     gid_t group, char *err, size_t errlen);

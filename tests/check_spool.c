@@ -980,6 +980,34 @@ START_TEST(test_list)
 }
 END_TEST
 
+START_TEST(test_state_file)
+{
+	char *text;
+
+	errno = 0;
+	ck_assert_ptr_null(spool_state_read(sp, "paused", 100));
+	ck_assert_int_eq(errno, ENOENT);
+	ck_assert_int_eq(spool_state_write(sp, "paused", "receive\n", err,
+	    sizeof(err)), 0);
+	ck_assert_ptr_nonnull(text = spool_state_read(sp, "paused", 100));
+	ck_assert_str_eq(text, "receive\n");
+	free(text);
+	ck_assert_int_eq(spool_state_write(sp, "paused", "delivery *\n", err,
+	    sizeof(err)), 0);
+	ck_assert_ptr_null(spool_state_read(sp, "paused", 4));
+	ck_assert_int_eq(errno, EFBIG);
+	ck_assert(!exists("paused.new"));
+	ck_assert_int_eq(spool_state_write(sp, "paused", NULL, err,
+	    sizeof(err)), 0);
+	ck_assert(!exists("paused"));
+	ck_assert_int_eq(spool_state_write(sp, "paused", NULL, err,
+	    sizeof(err)), 0);
+	ck_assert_int_eq(spool_state_write(sp, "../x", "x", err, sizeof(err)),
+	    -1);
+	ck_assert_ptr_null(spool_state_read(sp, "Paused", 100));
+}
+END_TEST
+
 START_TEST(test_recover_staged)
 {
 	write_file("tmp/06615252df118d000000.relay.job", "x", 1);
@@ -1176,6 +1204,7 @@ spool_suite(void)
 	tcase_add_test(tc, test_list);
 	tcase_add_test(tc, test_stage_commit);
 	tcase_add_test(tc, test_recover_staged);
+	tcase_add_test(tc, test_state_file);
 	tcase_add_test(tc, test_full_disk);
 	tcase_add_test(tc, test_commit_threads);
 	suite_add_tcase(s, tc);

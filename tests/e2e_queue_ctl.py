@@ -7,6 +7,7 @@ receiving (421 4.3.2) and of delivery, stats that move (text, JSON,
 Prometheus), monitor --count, queue check --repair, offline list/show."""
 import json
 import os
+import socket
 import shutil
 import smtplib
 import subprocess
@@ -202,6 +203,7 @@ def test():
         check(ctl(gw, "resume", "delivery", "relay").returncode == 0, "resume delivery")
         wait_for(lambda: jlist(gw, "--recipient", "ok2@*") == [], 20, "delivered after resume")
 
+
         # stats moved, in all three forms
         st2 = stats(gw)
         c = st2["counters"]
@@ -237,6 +239,36 @@ def test():
         check(r.returncode == 0 and "moved to corrupt" in r.stdout, "repair: %r" % r.stdout)
         check(ctl(gw, "queue", "check").returncode == 0, "consistent after repair")
         check(len(os.listdir(os.path.join(gw.spool, "corrupt"))) >= 2, "quarantined files")
+
+        # the pause state outlives a restart of the daemon
+        check(ctl(gw, "pause", "delivery", "relay").returncode == 0, "pause delivery")
+        send(gw, ["ok3@gw.test"], "across a restart")
+        wait_for(lambda: [i["queue_name"] for i in jlist(gw, "--recipient", "ok3@*")] == ["queue"],
+                 20, "job waits while delivery is paused")
+        check(ctl(gw, "pause", "receive").returncode == 0, "pause receive")
+        gw.stop()
+        mark = len(gw.read_log())
+        gw.start(wait_ready=False)
+        wait_for(lambda: "delivery by relay stays paused" in gw.read_log()[mark:] and
+                 "receiving stays paused" in gw.read_log()[mark:], 20, "the pause state restored")
+
+        def greeting():
+            try:
+                with socket.create_connection(("127.0.0.1", gw.port), timeout=2) as c:
+                    return c.recv(512)
+            except OSError:
+                return b""
+        wait_for(lambda: greeting().startswith(b"421 4.3.2"), 20, "421 after the restart")
+        out = ctl(gw, "status").stdout
+        check("delivery paused" in out, "status after the restart: %r" % out)
+        time.sleep(1.5)
+        check([i["queue_name"] for i in jlist(gw, "--recipient", "ok3@*")] == ["queue"],
+              "the job still waits after the restart")
+        check(ctl(gw, "resume", "receive").returncode == 0, "resume receive")
+        gw.wait_ready()
+        check(ctl(gw, "resume", "delivery", "relay").returncode == 0, "resume delivery")
+        wait_for(lambda: jlist(gw, "--recipient", "ok3@*") == [], 20, "delivered after resume")
+        check(not os.path.exists(os.path.join(gw.spool, "paused")), "no pause state left")
 
         # offline: list and show read the spool; the others say they need the daemon
         send(gw, ["temp9@gw.test", "ok9@gw.test"], "offline")
