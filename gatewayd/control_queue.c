@@ -412,6 +412,7 @@ struct queue_act {
 	enum queue_op op;
 	struct queue_note *notes;
 	size_t nnotes;
+	int all;		/* ALL: a job gone meanwhile is no error */
 	unsigned long done, failed, expired;
 };
 
@@ -637,6 +638,8 @@ queue_one(struct queue_act *a, const char *qid)
 		return;
 	}
 	if ((n = spool_locate(a->sp, qid, locs, SPOOL_MAX_LOCS)) <= 0) {
+		if (a->all)
+			return;		/* delivered or removed since the scan */
 		fprintf(a->fp, "E%d %s: no such message\n", EX_NOINPUT, qid);
 		a->failed++;
 		return;
@@ -656,7 +659,9 @@ queue_one(struct queue_act *a, const char *qid)
 			continue;
 		any = 1;
 		if (locs[i].state == SPOOL_ACTIVE) {
-			queue_busy(a, qid, locs[i].connector);
+			/* retry ALL: being tried right now is what was asked */
+			if (!(a->all && a->op == OP_RETRY))
+				queue_busy(a, qid, locs[i].connector);
 			continue;
 		}
 		if ((r = queue_job_op(a, qid, &locs[i])) == -1) {
@@ -716,6 +721,7 @@ queue_all(struct queue_act *a)
 	size_t n, i, j;
 	int st;
 
+	a->all = 1;
 	if (spool_connectors(a->sp, &names, &n) == -1)
 		return;
 	for (i = 0; i < n; i++) {

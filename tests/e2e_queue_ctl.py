@@ -259,8 +259,9 @@ def test():
             except OSError:
                 return b""
         wait_for(lambda: greeting().startswith(b"421 4.3.2"), 20, "421 after the restart")
-        out = ctl(gw, "status").stdout
-        check("delivery paused" in out, "status after the restart: %r" % out)
+        # the workers start once the router is ready
+        wait_for(lambda: "delivery paused" in ctl(gw, "status").stdout, 20,
+                 "status: delivery paused after the restart")
         time.sleep(1.5)
         check([i["queue_name"] for i in jlist(gw, "--recipient", "ok3@*")] == ["queue"],
               "the job still waits after the restart")

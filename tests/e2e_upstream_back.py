@@ -81,17 +81,29 @@ def case_upstream_back(srv):
         gw.cleanup(ok)
 
 
+def dead_upstream_gateway(name, port, backoff):
+    """A started gateway relaying to port, where nothing listens yet."""
+    return relay_gateway(name, ["127.0.0.1:%d" % port],
+                         retry={"min_backoff": backoff, "max_backoff": "4s",
+                                "lifetime": "1h"}).start()
+
+
+def queue_paused(gw, n, tag, timeout):
+    """n messages queued with delivery paused (then still paused); their
+    Message-IDs."""
+    gw.ctl("pause", "delivery")
+    want = send_many(gw, n, tag)
+    wait_for(lambda: len(gw.spool_files("queue/relay")) == n, timeout, "every job queued")
+    return want
+
+
 def case_unreachable_suspends(srv):
     port = free_port()
     n = 40
-    gw = relay_gateway("unreachable", ["127.0.0.1:%d" % port],
-                       retry={"min_backoff": "2s", "max_backoff": "4s", "lifetime": "1h"})
-    gw.start()
+    gw = dead_upstream_gateway("unreachable", port, "2s")
     ok = False
     try:
-        gw.ctl("pause", "delivery")
-        want = send_many(gw, n, "unreach")
-        wait_for(lambda: len(gw.spool_files("queue/relay")) == n, 30, "every job queued")
+        want = queue_paused(gw, n, "unreach", 30)
         gw.ctl("resume", "delivery")
         wait_for(lambda: len(gw.spool_files("deferred/relay")) == n, 30,
                  "every job deferred while the destination is unreachable")
@@ -149,14 +161,10 @@ def case_suspended_crash(srv):
     when the upstream is back."""
     port = free_port()
     n = 1500
-    gw = relay_gateway("suspend-crash", ["127.0.0.1:%d" % port],
-                       retry={"min_backoff": "1s", "max_backoff": "2s", "lifetime": "1h"})
-    gw.start()
+    gw = dead_upstream_gateway("suspend-crash", port, "1s")
     ok = False
     try:
-        gw.ctl("pause", "delivery")
-        want = send_many(gw, n, "scrash")
-        wait_for(lambda: len(gw.spool_files("queue/relay")) == n, 120, "every job queued")
+        want = queue_paused(gw, n, "scrash", 120)
 
         def worker():
             pids = [p for p, argv in gw.children().items() if argv and "gatewayd-worker" in argv[0]]
