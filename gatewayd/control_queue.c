@@ -658,14 +658,11 @@ queue_one(struct queue_act *a, const char *qid)
 		if (c != NULL && strcmp(c, locs[i].connector) != 0)
 			continue;
 		any = 1;
-		if (locs[i].state == SPOOL_ACTIVE) {
-			/* retry ALL: being tried right now is what was asked */
+		/* retry ALL: being tried right now is what was asked */
+		if (locs[i].state == SPOOL_ACTIVE ||
+		    (r = queue_job_op(a, qid, &locs[i])) == -1) {
 			if (!(a->all && a->op == OP_RETRY))
 				queue_busy(a, qid, locs[i].connector);
-			continue;
-		}
-		if ((r = queue_job_op(a, qid, &locs[i])) == -1) {
-			queue_busy(a, qid, locs[i].connector);
 			continue;
 		}
 		if (r == 0) {

@@ -89,6 +89,7 @@ TAILQ_HEAD(worker_readyq, worker_ready);
 
 struct worker_timed {
 	time_t when;
+	int held;		/* deferred without an attempt while suspended */
 	char qid[SPOOL_QID_LEN + 1];
 };
 
@@ -492,7 +493,7 @@ worker_heap_swap(struct worker *w, size_t a, size_t b)
 
 /* worker_heap_push - add a deferred job by next attempt */
 static void
-worker_heap_push(struct worker *w, const char *qid, time_t when)
+worker_heap_push(struct worker *w, const char *qid, time_t when, int held)
 {
 	size_t i, p;
 
@@ -502,6 +503,7 @@ worker_heap_push(struct worker *w, const char *qid, time_t when)
 	}
 	i = w->nheap++;
 	w->heap[i].when = when;
+	w->heap[i].held = held;
 	snprintf(w->heap[i].qid, sizeof(w->heap[i].qid), "%s", qid);
 	for (; i > 0; i = p) {
 		p = (i - 1) / 2;
@@ -511,14 +513,12 @@ worker_heap_push(struct worker *w, const char *qid, time_t when)
 	}
 }
 
-/* worker_heap_pop - remove the earliest entry into out */
+/* worker_heap_down - restore the heap order below entry i */
 static void
-worker_heap_pop(struct worker *w, struct worker_timed *out)
+worker_heap_down(struct worker *w, size_t i)
 {
-	size_t i = 0, l, m;
+	size_t l, m;
 
-	*out = w->heap[0];
-	w->heap[0] = w->heap[--w->nheap];
 	for (;;) {
 		l = 2 * i + 1;
 		m = i;
@@ -531,6 +531,39 @@ worker_heap_pop(struct worker *w, struct worker_timed *out)
 		worker_heap_swap(w, i, m);
 		i = m;
 	}
+}
+
+/* worker_heap_pop - remove the earliest entry into out */
+static void
+worker_heap_pop(struct worker *w, struct worker_timed *out)
+{
+	*out = w->heap[0];
+	w->heap[0] = w->heap[--w->nheap];
+	worker_heap_down(w, 0);
+}
+
+/*
+ * worker_release_held - the destination answers again: the jobs deferred
+ * only because it was unreachable (by the suspension, without an attempt,
+ * or by an attempt that found no host) are ready now, not at the backoff
+ * their attempts grew to
+ */
+static size_t
+worker_release_held(struct worker *w)
+{
+	size_t i, k = 0, n = 0;
+
+	for (i = 0; i < w->nheap; i++) {
+		if (w->heap[i].held) {
+			worker_ready_add(w, w->heap[i].qid, SPOOL_DEFERRED, 0);
+			n++;
+		} else
+			w->heap[k++] = w->heap[i];
+	}
+	w->nheap = k;
+	for (i = k / 2; i-- > 0;)
+		worker_heap_down(w, i);
+	return n;
 }
 
 /* worker_due_schedule - arm the timer for the earliest deferred job */
@@ -715,7 +748,8 @@ worker_parent_settle(struct worker *w, const char *qid, int code,
 	} else {
 		out = worker_commit(w, qid, &env, out);
 		if (out == WORKER_DEFERRED)
-			worker_heap_push(w, qid, env.next_attempt);
+			worker_heap_push(w, qid, env.next_attempt,
+			    staged != NULL);
 		if (staged != NULL)
 			worker_count(w, out);
 	}
@@ -812,7 +846,8 @@ worker_child_event(evutil_socket_t fd, short ev, void *arg)
 		worker_reachability(w, &rep);
 	}
 	if (rep.outcome == WORKER_DEFERRED)
-		worker_heap_push(w, c->job.qid, rep.next_attempt);
+		worker_heap_push(w, c->job.qid, rep.next_attempt,
+		    rep.unreachable);	/* released when it answers again */
 	worker_due_schedule(w);
 	if (w->stopping)
 		worker_stop_check(w);
@@ -1000,7 +1035,9 @@ worker_unsuspend(struct worker *w, const char *why)
 	w->probe = 0;
 	evtimer_del(w->suspend_ev);
 	worker_send_state(w, NULL);
-	log_info("delivery resumed: %s", why);
+	log_info("delivery resumed: %s; %zu jobs deferred meanwhile are "
+	    "ready again", why, worker_release_held(w));
+	worker_due_schedule(w);
 	worker_dispatch(w);
 }
 
@@ -1012,10 +1049,22 @@ worker_suspend_over(evutil_socket_t fd, short ev, void *arg)
 	struct timeval tv = { w->conn->retry.min_backoff > 0 ?
 	    w->conn->retry.min_backoff : 1, 0 };
 
+	struct worker_timed t;
+	struct worker_ready *r;
+
 	(void)fd;
 	(void)ev;
 	w->probe = 1;
 	evtimer_add(w->suspend_ev, &tv);	/* again if the probe is lost */
+	/* nothing ready: the next deferred job probes, before its time */
+	TAILQ_FOREACH(r, &w->ready, entry)
+		if (r->job.from != SPOOL_FAILED)
+			break;
+	if (r == NULL && w->nheap > 0) {
+		worker_heap_pop(w, &t);
+		worker_ready_add(w, t.qid, SPOOL_DEFERRED, 1);
+		worker_due_schedule(w);
+	}
 	worker_dispatch(w);
 }
 
@@ -1073,7 +1122,8 @@ worker_defer_batch(struct worker *w, const struct worker_req *jobs, size_t n)
 			out = WORKER_ERROR;
 		}
 		if (out == WORKER_DEFERRED)
-			worker_heap_push(w, envs[i].id, envs[i].next_attempt);
+			worker_heap_push(w, envs[i].id, envs[i].next_attempt,
+			    1);
 		worker_count_add(w, out);
 		envelope_clear(&envs[i]);
 	}
@@ -1180,7 +1230,7 @@ static int
 worker_scan_deferred(const char *qid, time_t mtime, off_t size, void *arg)
 {
 	(void)size;
-	worker_heap_push(arg, qid, mtime);
+	worker_heap_push(arg, qid, mtime, 0);
 	return 0;
 }
 

@@ -81,10 +81,10 @@ def case_upstream_back(srv):
         gw.cleanup(ok)
 
 
-def dead_upstream_gateway(name, port, backoff):
+def dead_upstream_gateway(name, port, backoff, max_backoff="4s"):
     """A started gateway relaying to port, where nothing listens yet."""
     return relay_gateway(name, ["127.0.0.1:%d" % port],
-                         retry={"min_backoff": backoff, "max_backoff": "4s",
+                         retry={"min_backoff": backoff, "max_backoff": max_backoff,
                                 "lifetime": "1h"}).start()
 
 
@@ -154,6 +154,40 @@ def case_unreachable_suspends(srv):
         gw.cleanup(ok)
 
 
+def case_back_after_suspension(srv):
+    """Jobs the suspension deferred without an attempt go out as soon as a
+    probe finds the destination back, not at the backoff their skipped
+    attempts grew to."""
+    port = free_port()
+    n = 20
+    gw = dead_upstream_gateway("back-after", port, "1s", "1h")
+    ok = False
+    try:
+        want = queue_paused(gw, n, "backafter", 30)
+        gw.ctl("resume", "delivery")
+        wait_for(lambda: len(gw.spool_files("deferred/relay")) == n, 30, "every job deferred")
+        time.sleep(9)       # rounds of 1, 2, 4, 8 s: the backoff grows
+        jobs = [json.loads(l) for l in gw.ctl("--json", "queue", "list").splitlines() if l.strip()]
+        late = max(j["next_attempt"] for j in jobs) - time.time()
+        check(late > 5, "some job was deferred far ahead (%.0f s)" % late)
+        out = srv.sink(port)
+        t0 = time.monotonic()
+        wait_for(lambda: len(files(out)) >= n, 60, "every message at the upstream")
+        took = time.monotonic() - t0
+        check(took < min(5, late), "all delivered %.1f s after the upstream came back "
+              "(the latest next attempt was %.0f s ahead)" % (took, late))
+        check(re.search(r"delivery resumed: the destination answered; \d+ jobs deferred "
+                        r"meanwhile are ready again", gw.read_log()), "the release is logged")
+        wait_for(lambda: not gw.spool_files("deferred") and not gw.spool_files("queue") and
+                 not gw.spool_files("active"), 20, "the queue empty")
+        time.sleep(1)
+        ids = sent_ids(out)
+        check(len(ids) == n and set(ids) == want, "every Message-ID arrived once")
+        ok = True
+    finally:
+        gw.cleanup(ok)
+
+
 def case_suspended_crash(srv):
     """kill -9 of the worker while it defers the queue of the unreachable
     destination in group-committed batches: after its restart every job
@@ -210,7 +244,8 @@ def case_suspended_crash(srv):
 
 
 def test():
-    run_cases(case_upstream_back, case_unreachable_suspends, case_suspended_crash)
+    run_cases(case_upstream_back, case_unreachable_suspends, case_back_after_suspension,
+              case_suspended_crash)
 
 
 if __name__ == "__main__":
