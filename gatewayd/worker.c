@@ -89,7 +89,7 @@ TAILQ_HEAD(worker_readyq, worker_ready);
 
 struct worker_timed {
 	time_t when;
-	int held;		/* deferred without an attempt while suspended */
+	int held;		/* deferred because the destination was unreachable */
 	char qid[SPOOL_QID_LEN + 1];
 };
 
@@ -699,9 +699,9 @@ worker_spawn(struct worker *w, int i)
  * worker_parent_settle - settle an active job in the parent, without the
  * connector: every recipient still to do gets the given temporary
  * result, then the job goes through the lifetime, failover and DSNs like
- * a delivery.  With env non-NULL a deferred outcome is only staged
- * (spool_job_stage) and the envelope is left in env for the caller to
- * commit; otherwise the outcome is written at once.  Returns the outcome,
+ * a delivery.  With staged non-NULL a deferred outcome is only staged
+ * (spool_job_stage) and the envelope is left in *staged for the caller
+ * to commit; otherwise the outcome is written at once.  Returns the outcome,
  * or 0 when the job could not be loaded.
  */
 static enum worker_outcome
