@@ -39,6 +39,9 @@
 #ifndef GW_DEFAULT_USER
 #define GW_DEFAULT_USER		"_gatewayd"
 #endif
+#ifndef GW_DEFAULT_RECEIVER_USER
+#define GW_DEFAULT_RECEIVER_USER	"_gatewayd-recv"
+#endif
 #ifndef GW_LOCALSTATEDIR
 #define GW_LOCALSTATEDIR	"/var"
 #endif
@@ -273,6 +276,7 @@ static const struct cfg_key cfg_directives_keys[] = {
 
 static const struct cfg_key cfg_top_keys[] = {
 	{ "user", CFG_STR, offsetof(struct cfg, user), 0, 0, NULL, NULL, 0 },
+	{ "receiver_user", CFG_STR, offsetof(struct cfg, receiver_user), 0, 0, NULL, NULL, 0 },
 	{ "spool", CFG_STR, offsetof(struct cfg, spool), 0, 0, NULL, NULL, 0 },
 	{ "pid_file", CFG_STR, offsetof(struct cfg, pid_file), 0, 0, NULL, NULL, 0 },
 	{ "control_socket", CFG_STR, offsetof(struct cfg, control_socket), 0, 0, NULL, NULL, 0 },
@@ -1357,6 +1361,7 @@ cfg_defaults(const char *name)
 
 	cfg->file = xstrdup(name);
 	cfg->user = xstrdup(GW_DEFAULT_USER);
+	cfg->receiver_user = xstrdup(GW_DEFAULT_RECEIVER_USER);
 	cfg->spool = xstrdup(GW_LOCALSTATEDIR "/spool/gatewayd");
 	cfg->pid_file = xstrdup(GW_RUNSTATEDIR "/gatewayd.pid");
 	cfg->control_socket = xstrdup(GW_RUNSTATEDIR "/gatewayd.sock");
@@ -1597,6 +1602,7 @@ cfg_free(struct cfg *cfg)
 	if (cfg == NULL)
 		return;
 	free(cfg->user);
+	free(cfg->receiver_user);
 	free(cfg->spool);
 	free(cfg->pid_file);
 	free(cfg->control_socket);

@@ -156,6 +156,7 @@ struct cfg_relay {
 struct cfg {
 	char *file;			/* path it was loaded from */
 	char *user;			/* unprivileged user for the children */
+	char *receiver_user;		/* the receiver's own user (network side) */
 	char *spool;			/* spool directory */
 	char *pid_file;
 	char *control_socket;

@@ -72,6 +72,10 @@ directive_store_open(const char *path, int create, char *err, size_t errlen)
 
 	if (create)
 		flags |= SQLITE_OPEN_CREATE;
+#ifdef SQLITE_OPEN_NOFOLLOW
+	/* a symlink planted for the store is refused, not followed */
+	flags |= SQLITE_OPEN_NOFOLLOW;
+#endif
 	if (sqlite3_open_v2(path, &st->db, flags, NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "directive store %s: %s", path,
 		    st->db ? sqlite3_errmsg(st->db) : "out of memory");

@@ -193,6 +193,26 @@ ctl_line(const char *line, size_t len, int raw, int *rc)
 	fwrite(line, 1, len, stdout);
 }
 
+/*
+ * ctl_abs_path - p made absolute against the working directory (gatewayctl
+ * drops to the spool user, and so to "/", before it opens the spool); -1
+ * when it does not fit
+ */
+int
+ctl_abs_path(const char *p, char *buf, size_t len)
+{
+	char cwd[4096];
+	int n;
+
+	if (p[0] == '/')
+		n = snprintf(buf, len, "%s", p);
+	else if (getcwd(cwd, sizeof(cwd)) == NULL)
+		return -1;
+	else
+		n = snprintf(buf, len, "%s/%s", cwd, p);
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
 /* ctl_emit - relay an answer held in memory, like ctl_request; the exit code */
 int
 ctl_emit(const char *text, int raw)

@@ -40,4 +40,7 @@ int ctl_queue(struct ctl *, int argc, char **argv);	/* gatewayctl_queue.c */
 int ctl_check(struct ctl *, int argc, char **argv);	/* gatewayctl_ops.c */
 int ctl_monitor(struct ctl *, int argc, char **argv);	/* gatewayctl_ops.c */
 
+/* p made absolute against the working directory; -1 when too long */
+int ctl_abs_path(const char *p, char *buf, size_t len);
+
 #endif

@@ -2,11 +2,11 @@
  * gatewayctl_directive.c - gatewayctl directive create|list|show|update|
  * delete|sheet: manage the embedded directive store
  *
- * As root, gatewayctl opens the SQLite store itself (it lives in the
- * spool, see directive.h), so the daemon need not run; it creates the
- * store's directory owned by the gateway user first (SQLite gives the
- * -wal/-shm files it creates as root the owner of the database, so the
- * chrooted router keeps write access).  Other users (admin_group) go
+ * As root, gatewayctl reaches the SQLite store itself (it lives in the
+ * spool, see directive.h), so the daemon need not run, but from a child
+ * that dropped to the spool user before it opened anything there (root
+ * never acts by path inside the spool; doc/security.md); the routing
+ * sheet is rendered by root from that child's dump.  Other users (admin_group) go
  * through the control socket: the daemon's unprivileged control child
  * runs the same commands (directive_cmd.c), the words hex-encoded on the
  * request line.  "sheet" asks for a "dump" of the directive and renders
@@ -17,6 +17,7 @@
 #include "config.h"
 
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <errno.h>
 #include <pwd.h>
@@ -33,6 +34,7 @@
 #include "directive_cmd.h"
 #include "gatewayctl.h"
 #include "gatewayctl_directive.h"
+#include "proc.h"
 #include "sheet.h"
 
 #define CTLD_PATH_MAX	4096
@@ -55,64 +57,42 @@ ctld_usage(void)
 	return EX_USAGE;
 }
 
-/* ctld_prepare - as root, the store's directory owned by the gateway user */
-static int
-ctld_prepare(const struct cfg *cfg, const char *path)
-{
-	char dir[CTLD_PATH_MAX];
-	struct passwd *pw;
-	struct stat sb;
-	char *slash;
-
-	if (geteuid() != 0)
-		return 0;
-	if ((pw = getpwnam(cfg->user)) == NULL) {
-		fprintf(stderr, "gatewayctl: unknown user %s\n", cfg->user);
-		return -1;
-	}
-	snprintf(dir, sizeof(dir), "%s", path);
-	if ((slash = strrchr(dir, '/')) != NULL)
-		*slash = '\0';
-	if (mkdir(dir, 0750) == -1 && errno != EEXIST) {
-		fprintf(stderr, "gatewayctl: mkdir %s: %s\n", dir, strerror(errno));
-		return -1;
-	}
-	if (chown(dir, pw->pw_uid, pw->pw_gid) == -1)
-		return -1;
-	if (stat(path, &sb) == -1) {
-		/* create it empty, owned by the gateway user, before SQLite */
-		FILE *f = fopen(path, "a");
-
-		if (f == NULL)
-			return -1;
-		fclose(f);
-		if (chown(path, pw->pw_uid, pw->pw_gid) == -1 ||
-		    chmod(path, 0640) == -1)
-			return -1;
-	}
-	return 0;
-}
-
-/* ctld_open - the store of the configuration */
+/*
+ * ctld_open - the store of the configuration.  As root this runs in a
+ * child that dropped to the spool user first (ctld_local_dropped): root
+ * opens nothing in the spool, so a symlink planted there by a process of
+ * that user reaches only what that user could reach anyway.
+ */
 static struct directive_store *
 ctld_open(const char *config)
 {
-	char err[CFG_ERRLEN], path[CTLD_PATH_MAX];
+	char err[CFG_ERRLEN], path[CTLD_PATH_MAX], dir[CTLD_PATH_MAX];
 	struct directive_store *st;
 	struct cfg *cfg;
+	char *slash;
 
 	if ((cfg = cfg_load_file(config, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "gatewayctl: %s\n", err);
 		return NULL;
 	}
-	if (directive_store_path(cfg->spool, path, sizeof(path)) == -1 ||
-	    ctld_prepare(cfg, path) == -1) {
-		fprintf(stderr, "gatewayctl: cannot prepare the directive store "
-		    "in %s\n", cfg->spool);
+	if (ctl_abs_path(cfg->spool, dir, sizeof(dir)) == -1 ||
+	    directive_store_path(dir, path, sizeof(path)) == -1) {
+		fprintf(stderr, "gatewayctl: spool path too long\n");
 		cfg_free(cfg);
 		return NULL;
 	}
+	if (geteuid() == 0)
+		proc_drop_privileges(cfg->user, NULL);
 	cfg_free(cfg);
+	snprintf(dir, sizeof(dir), "%s", path);
+	if ((slash = strrchr(dir, '/')) != NULL)
+		*slash = '\0';
+	/* gatewayd makes it; the spool user can where it owns the spool */
+	if (mkdir(dir, 0750) == -1 && errno != EEXIST) {
+		fprintf(stderr, "gatewayctl: %s: %s (start gatewayd once to "
+		    "prepare the spool)\n", dir, strerror(errno));
+		return NULL;
+	}
 	if ((st = directive_store_open(path, 1, err, sizeof(err))) == NULL)
 		fprintf(stderr, "gatewayctl: %s\n", err);
 	return st;
@@ -144,6 +124,81 @@ ctld_sheet(const struct directive *d, const char *output)
 	return 0;
 }
 
+/* ctld_read_all - everything a descriptor gives until EOF, NUL-terminated */
+static char *
+ctld_read_all(int fd)
+{
+	size_t len = 0, cap = 4096;
+	char *buf = malloc(cap);
+	ssize_t n;
+
+	if (buf == NULL)
+		exit(EX_OSERR);
+	while ((n = read(fd, buf + len, cap - len - 1)) != 0) {
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		len += (size_t)n;
+		if (len + 1 == cap && (buf = realloc(buf, cap *= 2)) == NULL)
+			exit(EX_OSERR);
+	}
+	buf[len] = '\0';
+	return buf;
+}
+
+/*
+ * ctld_local_dropped - root: the command runs in a child that became the
+ * spool user before it opened the store; its output comes back through a
+ * pipe, and a routing sheet is rendered here (root writes the PDF where
+ * the operator asked, outside the spool)
+ */
+static int
+ctld_local_dropped(struct ctl *ctl, int argc, char **argv, const char *output)
+{
+	static char dump[] = "dump";
+	struct directive_store *st;
+	struct directive d;
+	int p[2], status, rc;
+	char *text;
+	FILE *out;
+	pid_t pid;
+
+	if (pipe(p) == -1 || (pid = fork()) == -1) {
+		fprintf(stderr, "gatewayctl: %s\n", strerror(errno));
+		return EX_OSERR;
+	}
+	if (pid == 0) {
+		close(p[0]);
+		if ((st = ctld_open(ctl->config)) == NULL)
+			_exit(EX_UNAVAILABLE);
+		if ((out = fdopen(p[1], "w")) == NULL)
+			_exit(EX_OSERR);
+		if (output != NULL)
+			argv[0] = dump;
+		(void)directive_cmd(st, argc, argv, output ? 0 : ctl->json,
+		    ctld_owner(), out);
+		fclose(out);
+		directive_store_close(st);
+		_exit(0);
+	}
+	close(p[1]);
+	text = ctld_read_all(p[0]);
+	close(p[0]);
+	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+		;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		rc = WIFEXITED(status) ? WEXITSTATUS(status) : EX_SOFTWARE;
+	else if (output != NULL && directive_dump_parse(text, &d) == 0) {
+		rc = ctld_sheet(&d, output);
+		directive_clear(&d);
+	} else
+		rc = ctl_emit(text, 0);
+	free(text);
+	return rc;
+}
+
 /* ctld_local - run the command on the store itself */
 static int
 ctld_local(struct ctl *ctl, int argc, char **argv, const char *output)
@@ -155,6 +210,8 @@ ctld_local(struct ctl *ctl, int argc, char **argv, const char *output)
 	FILE *out;
 	int rc;
 
+	if (geteuid() == 0)
+		return ctld_local_dropped(ctl, argc, argv, output);
 	if ((st = ctld_open(ctl->config)) == NULL)
 		return EX_UNAVAILABLE;
 	if (output != NULL) {

@@ -16,6 +16,7 @@
 #include "cfg.h"
 #include "control_int.h"
 #include "gatewayctl.h"
+#include "proc.h"
 #include "spool.h"
 
 #define CTL_BATCH	500	/* queue IDs per request */
@@ -143,7 +144,7 @@ ctl_offline_req(struct ctl *ctl, int argc, char **argv,
 static int
 ctl_offline(struct ctl *ctl, int argc, char **argv, control_child_fn fn)
 {
-	char err[CFG_ERRLEN], *out = NULL;
+	char err[CFG_ERRLEN], path[4096], *out = NULL;
 	struct control_req req;
 	struct spool *sp;
 	struct cfg *cfg;
@@ -158,7 +159,19 @@ ctl_offline(struct ctl *ctl, int argc, char **argv, control_child_fn fn)
 		    "configuration cannot be read: %s\n", err);
 		return EX_CONFIG;
 	}
-	if ((sp = spool_open(cfg->spool, 0, (uid_t)-1, (gid_t)-1, err,
+	/*
+	 * root becomes the spool user before it opens anything in the spool:
+	 * a symlinked corrupt/, data/ or tmp/ then leads --repair nowhere the
+	 * user could not go already (doc/security.md)
+	 */
+	if (ctl_abs_path(cfg->spool, path, sizeof(path)) == -1) {
+		fprintf(stderr, "gatewayctl: spool path too long\n");
+		cfg_free(cfg);
+		return EX_CONFIG;
+	}
+	if (geteuid() == 0)
+		proc_drop_privileges(cfg->user, NULL);
+	if ((sp = spool_open(path, 0, (uid_t)-1, (gid_t)-1, err,
 	    sizeof(err))) == NULL) {
 		fprintf(stderr, "gatewayctl: gatewayd is not running and the "
 		    "spool cannot be opened: %s\n", err);

@@ -66,6 +66,8 @@ static int stopping;
 static time_t started_at;
 static uid_t run_uid = (uid_t)-1;
 static gid_t run_gid = (gid_t)-1;
+static uid_t recv_uid = (uid_t)-1;	/* the receiver's own user */
+static gid_t recv_gid = (gid_t)-1;
 static int pidfile_fd = -1;
 static int control_fd = -1;
 static struct event *stop_timer;
@@ -713,28 +715,71 @@ master_bind(const struct cfg *c, char *err, size_t errlen)
 	return 0;
 }
 
-/* master_prepare_spool - create the spool and the per-connector directories */
+/* Directories of the spool that are gatewayd's rather than the queue's. */
+static const char *const master_spool_extra[] = { "directive", NULL };
+
+struct master_cdirs {
+	const struct cfg *cfg;
+	struct spool *sp;
+};
+
+/* master_connector_dirs - per-connector directories (as the queue user) */
+static int
+master_connector_dirs(void *arg)
+{
+	struct master_cdirs *cd = arg;
+	char err[SPOOL_ERRLEN];
+	size_t i;
+
+	if (spool_connector_init(cd->sp, "_router", (uid_t)-1, (gid_t)-1, err,
+	    sizeof(err)) == -1)
+		goto fail;
+	for (i = 0; i < cd->cfg->nconnectors; i++)
+		if (spool_connector_init(cd->sp, cd->cfg->connectors[i].name,
+		    (uid_t)-1, (gid_t)-1, err, sizeof(err)) == -1)
+			goto fail;
+	return 0;
+fail:
+	log_warnx("spool %s: %s", cd->cfg->spool, err);
+	return -1;
+}
+
+/*
+ * master_prepare_spool - the spool's layout and the per-connector
+ * directories.  As root, spool_prepare() works fd-relative in a spool root
+ * that root owns, and what lies inside the queue user's directories is
+ * made through descriptors opened O_NOFOLLOW by a child that became that
+ * user first (proc_run_as): root acts by no path that an unprivileged
+ * process can change (doc/security.md).
+ */
 static int
 master_prepare_spool(const struct cfg *c, char *err, size_t errlen)
 {
-	struct spool *sp;
-	size_t i;
+	struct master_cdirs cd = { c, NULL };
+	struct spool_owners o;
+	int rc;
 
-	sp = spool_open(c->spool, 1, run_uid, run_gid, err, errlen);
-	if (sp == NULL)
+	if (geteuid() == 0) {
+		o.uid = run_uid;
+		o.gid = run_gid;
+		o.recv_uid = recv_uid;
+		o.recv_gid = recv_gid;
+		if (spool_prepare(c->spool, &o, master_spool_extra, err,
+		    errlen) == -1)
+			return -1;
+	}
+	if ((cd.sp = spool_open(c->spool, geteuid() != 0, (uid_t)-1,
+	    (gid_t)-1, err, errlen)) == NULL)
 		return -1;
-	if (spool_connector_init(sp, "_router", run_uid, run_gid, err,
-	    errlen) == -1)
-		goto fail;
-	for (i = 0; i < c->nconnectors; i++)
-		if (spool_connector_init(sp, c->connectors[i].name, run_uid,
-		    run_gid, err, errlen) == -1)
-			goto fail;
-	spool_close(sp);
-	return 0;
-fail:
-	spool_close(sp);
-	return -1;
+	if (geteuid() == 0)
+		rc = proc_run_as(c->user, master_connector_dirs, &cd);
+	else
+		rc = master_connector_dirs(&cd);
+	spool_close(cd.sp);
+	if (rc == -1)
+		snprintf(err, errlen, "spool %s: cannot make the connector "
+		    "directories", c->spool);
+	return rc;
 }
 
 /* master_recover_tmp - unacknowledged data from before a crash goes */
@@ -748,8 +793,14 @@ master_recover_tmp(const struct cfg *c)
 	if ((sp = spool_open(c->spool, 0, run_uid, run_gid, err,
 	    sizeof(err))) == NULL)
 		fatalx("spool: %s", err);
+	/* unlinkat() in descriptors opened O_NOFOLLOW: nothing is followed */
+	if ((n = spool_recover_received(sp)) > 0)
+		log_info("removed %d unacknowledged message(s) from %s/receive",
+		    n, c->spool);
+	else if (n == -1)
+		log_warn("spool %s: cleaning receive", c->spool);
 	if ((n = spool_recover_tmp(sp)) > 0)
-		log_info("removed %d unacknowledged file(s) from %s/tmp", n,
+		log_info("removed %d unfinished file(s) from %s/tmp", n,
 		    c->spool);
 	else if (n == -1)
 		log_warn("spool %s: cleaning tmp", c->spool);
@@ -757,29 +808,46 @@ master_recover_tmp(const struct cfg *c)
 	spool_close(sp);
 }
 
+/* master_lookup_user - uid/gid of a user named by the key of c */
+static int
+master_lookup_user(const struct cfg *c, const char *name, const char *key,
+    uid_t *uid, gid_t *gid, char *err, size_t errlen)
+{
+	struct passwd *pw;
+
+	if ((pw = getpwnam(name)) == NULL) {
+		snprintf(err, errlen, "user '%s' does not exist (create it, "
+		    "or set '%s' in %s)", name, key, c->file);
+		return -1;
+	}
+	if (pw->pw_uid == 0) {
+		snprintf(err, errlen, "user '%s' ('%s') is root: children "
+		    "must not run as root", name, key);
+		return -1;
+	}
+	*uid = pw->pw_uid;
+	*gid = pw->pw_gid;
+	return 0;
+}
+
 /* master_resolve_user - uid/gid the children drop to (root only) */
 static int
 master_resolve_user(const struct cfg *c, char *err, size_t errlen)
 {
-	struct passwd *pw;
-
 	if (geteuid() != 0) {
-		run_uid = (uid_t)-1;
-		run_gid = (gid_t)-1;
+		run_uid = recv_uid = (uid_t)-1;
+		run_gid = recv_gid = (gid_t)-1;
 		return 0;
 	}
-	if ((pw = getpwnam(c->user)) == NULL) {
-		snprintf(err, errlen, "user '%s' does not exist (create it, "
-		    "or set 'user' in %s)", c->user, c->file);
+	if (master_lookup_user(c, c->user, "user", &run_uid, &run_gid, err,
+	    errlen) == -1 || master_lookup_user(c, c->receiver_user,
+	    "receiver_user", &recv_uid, &recv_gid, err, errlen) == -1)
 		return -1;
-	}
-	if (pw->pw_uid == 0) {
-		snprintf(err, errlen, "user '%s' is root: children must not "
-		    "run as root", c->user);
-		return -1;
-	}
-	run_uid = pw->pw_uid;
-	run_gid = pw->pw_gid;
+	if (recv_uid == run_uid || recv_gid == run_gid)
+		log_warnx("warning: receiver_user %s shares the %s of user "
+		    "%s: the network-facing receiver is not kept apart from "
+		    "the queue", c->receiver_user, recv_uid == run_uid ?
+		    "uid" : "group", c->user);
 	return 0;
 }
 

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -151,6 +152,29 @@ proc_drop_privileges(const char *user, const char *chroot_dir)
 	log_debug("running as %s (%u:%u)%s%s", user, (unsigned)uid,
 	    (unsigned)gid, chroot_dir ? ", chroot " : "",
 	    chroot_dir ? chroot_dir : "");
+}
+
+/* proc_run_as - run fn in a child with the privileges of user (proc.h) */
+int
+proc_run_as(const char *user, int (*fn)(void *), void *arg)
+{
+	pid_t pid;
+	int status;
+
+	if ((pid = fork()) == -1) {
+		log_warn("fork to act as %s", user);
+		return -1;
+	}
+	if (pid == 0) {
+		proc_drop_privileges(user, NULL);
+		_exit(fn(arg) == 0 ? 0 : 1);
+	}
+	while (waitpid(pid, &status, 0) == -1)
+		if (errno != EINTR) {
+			log_warn("waitpid");
+			return -1;
+		}
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
 }
 
 /* proc_libexec_path - where the child executables are */

@@ -42,6 +42,13 @@ struct cfg *proc_child_init(int argc, char **argv, const char *role, struct proc
 void proc_drop_privileges(const char *user, const char *chroot_dir);
 /* Nonzero when fd is not an open descriptor. */
 int proc_fd_closed(int fd);
+/*
+ * Root's way into a directory an unprivileged user can write: run fn in a
+ * child that dropped to user first (proc_drop_privileges, no chroot).
+ * Returns fn's result (0 or -1), -1 when the child could not run or died.
+ * Without root, fn runs in a child all the same.
+ */
+int proc_run_as(const char *user, int (*fn)(void *), void *arg);
 /* Path of a sibling executable in the libexec directory. */
 const char *proc_libexec_path(const char *name, char *buf, size_t len);
 

@@ -571,8 +571,9 @@ main(int argc, char **argv)
 	if ((r->base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
 	receiver_tls_load(r);
-	proc_drop_privileges(r->cfg->user, receiver_auth_load(r) ? NULL :
-	    r->cfg->spool);
+	/* its own user: the queue's directories are not the receiver's */
+	proc_drop_privileges(r->cfg->receiver_user, receiver_auth_load(r) ?
+	    NULL : r->cfg->spool);
 
 	receiver_commit_start(r);
 	receiver_listen(r, opts.nlisteners);

@@ -372,7 +372,7 @@ rsmtp_begin_message(struct rsession *s)
 
 	rsmtp_envelope(s);
 	snprintf(s->qid, sizeof(s->qid), "%s", s->env.id);
-	s->msg = spool_msg_create(s->rcv->spool, &s->env, err, sizeof(err));
+	s->msg = spool_msg_receive(s->rcv->spool, &s->env, err, sizeof(err));
 	if (s->msg == NULL || rsmtp_received(s) == -1) {
 		int nospace = errno == ENOSPC || errno == EDQUOT || errno == EFBIG;
 

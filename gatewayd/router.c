@@ -466,24 +466,6 @@ router_lookups(struct router *r)
 	}
 }
 
-/* router_store_dir - as root: <spool>/directive owned by the gateway user */
-static void
-router_store_dir(struct router *r)
-{
-	struct passwd *pw;
-	char dir[4096];
-
-	if (geteuid() != 0)
-		return;
-	if ((pw = getpwnam(r->cfg->user)) == NULL)
-		fatalx("unknown user %s", r->cfg->user);
-	snprintf(dir, sizeof(dir), "%s/%s", r->cfg->spool, DIRECTIVE_STORE_DIR);
-	if (mkdir(dir, 0750) == -1 && errno != EEXIST)
-		fatal("mkdir %s", dir);
-	if (chown(dir, pw->pw_uid, pw->pw_gid) == -1)
-		fatal("chown %s", dir);
-}
-
 /* router_store_open - the directive store, after the chroot */
 static void
 router_store_open(struct router *r, int chrooted)
@@ -534,7 +516,7 @@ main(int argc, char **argv)
 		fatalx("spool %s: %s", r.cfg->spool, err);
 	tzset();	/* day and hour conditions: read the zone before chroot */
 	router_lookups(&r);
-	router_store_dir(&r);
+	/* directive/ is made by the master (spool_prepare): nothing to chown */
 	chrooted = geteuid() == 0;
 	proc_drop_privileges(r.cfg->user, r.cfg->spool);
 	router_store_open(&r, chrooted);

@@ -1480,11 +1480,10 @@ worker_send_info(struct worker *w)
 		log_warnx("cannot send the connector's description");
 }
 
-/* worker_spool_dirs - make sure the connector's spool directories exist */
+/* worker_spool_dirs - the ids connectors give what they make (capi.c) */
 static void
 worker_spool_dirs(struct worker *w)
 {
-	char err[SPOOL_ERRLEN];
 	uid_t uid = (uid_t)-1;
 	gid_t gid = (gid_t)-1;
 	struct passwd *pw;
@@ -1495,7 +1494,18 @@ worker_spool_dirs(struct worker *w)
 		gid = pw->pw_gid;
 	}
 	capi_set_run_ids(uid, gid);
-	if (spool_connector_init(w->spool, w->name, uid, gid, err,
+}
+
+/*
+ * worker_spool_make - after the drop: the connector's directories, made by
+ * the spool user itself (the master made them already; a reload may add)
+ */
+static void
+worker_spool_make(struct worker *w)
+{
+	char err[SPOOL_ERRLEN];
+
+	if (spool_connector_init(w->spool, w->name, (uid_t)-1, (gid_t)-1, err,
 	    sizeof(err)) == -1)
 		log_warnx("spool directories of %s: %s", w->name, err);
 }
@@ -1584,6 +1594,7 @@ main(int argc, char **argv)
 	worker_spool_dirs(w);
 	worker_load_connector(w);
 	proc_drop_privileges(w->cfg->user, NULL);
+	worker_spool_make(w);
 	signal(SIGPIPE, SIG_IGN);
 
 	worker_recover(w);

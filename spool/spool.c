@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -36,12 +37,12 @@
 /* State directories directly under the spool; the order is struct spool's. */
 enum spool_dir {
 	D_TMP, D_INCOMING, D_DATA, D_QUEUE, D_ACTIVE, D_DEFERRED, D_HOLD,
-	D_FAILED, D_CORRUPT, D_NDIRS
+	D_FAILED, D_CORRUPT, D_RECEIVE, D_NDIRS
 };
 
 static const char *spool_dir_names[D_NDIRS] = {
 	"tmp", "incoming", "data", "queue", "active", "deferred", "hold",
-	"failed", "corrupt"
+	"failed", "corrupt", "receive"
 };
 
 static const char *spool_state_names[SPOOL_NSTATES] = {
@@ -63,11 +64,13 @@ struct spool {
 	size_t nconns;
 	char (*pending)[SPOOL_QID_LEN + 1];	/* incoming/ to unlink at sync */
 	size_t npending;
+	int shared_receive;	/* receive/ is setgid: its files are 0660 */
 };
 
 struct spool_msg {
 	struct spool *sp;
 	char qid[SPOOL_QID_LEN + 1];
+	enum spool_dir dir;	/* receive/ (the receiver) or tmp/ (copies) */
 	int fd;
 	off_t size;		/* message bytes accepted (written or buffered) */
 	int error;		/* first write error, sticky */
@@ -254,6 +257,148 @@ fail:
 }
 
 /*
+ * spool_why_not_dir - the reason an O_DIRECTORY | O_NOFOLLOW open of
+ * (fd, name) failed, for the error text (errno kept)
+ */
+static const char *
+spool_why_not_dir(int fd, const char *name)
+{
+	int save = errno;
+	struct stat st;
+	const char *why = strerror(save);
+
+	if ((save == ELOOP || save == ENOTDIR) &&
+	    fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		why = S_ISLNK(st.st_mode) ? "a symbolic link: refusing to "
+		    "follow it" : "not a directory";
+	errno = save;
+	return why;
+}
+
+/* spool_owner_of - who must own directory i, with which group and mode */
+static void
+spool_owner_of(const struct spool_owners *o, int i, uid_t *uid, gid_t *gid,
+    mode_t *mode)
+{
+	*uid = o->uid;
+	*gid = o->gid;
+	*mode = 0700;
+	if (i == D_RECEIVE) {
+		*uid = o->recv_uid;
+		*mode = 02750;
+	} else if (i == D_INCOMING) {
+		*gid = o->recv_gid;
+		*mode = 01730;
+	}
+}
+
+/*
+ * spool_fix_dir - give the directory open at fd its owner and mode after
+ * checking what it is: only a directory of ours (the expected owner's,
+ * root's, or also's: the queue user's when the layout predates this one)
+ * is changed; -1 with err otherwise.  The descriptor was opened without
+ * following a symlink in a directory that only root can change, so what
+ * is checked is what is changed.
+ */
+static int
+spool_fix_dir(int fd, const char *what, uid_t uid, gid_t gid, mode_t mode,
+    uid_t also, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) == -1) {
+		spool_seterr(err, errlen, "%s: %s", what, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		errno = ENOTDIR;
+		spool_seterr(err, errlen, "%s: not a directory", what);
+		return -1;
+	}
+	if (st.st_uid != uid && st.st_uid != 0 && st.st_uid != also) {
+		errno = EPERM;
+		spool_seterr(err, errlen, "%s: owned by uid %u, expected %u: "
+		    "refusing to take it over", what, (unsigned)st.st_uid,
+		    (unsigned)uid);
+		return -1;
+	}
+	if ((st.st_uid != uid || st.st_gid != gid) &&
+	    fchown(fd, uid, gid) == -1) {
+		spool_seterr(err, errlen, "chown %s: %s", what, strerror(errno));
+		return -1;
+	}
+	if ((st.st_mode & 07777) != mode && fchmod(fd, mode) == -1) {
+		spool_seterr(err, errlen, "chmod %s: %s", what, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* spool_prepare_sub - make or repair one directory under the spool */
+static int
+spool_prepare_sub(int rootfd, const char *path, const char *name, uid_t uid,
+    gid_t gid, mode_t mode, uid_t also, char *err, size_t errlen)
+{
+	char what[PATH_MAX];
+	int fd, rc;
+
+	snprintf(what, sizeof(what), "%s/%s", path, name);
+	if (mkdirat(rootfd, name, 0700) == -1 && errno != EEXIST) {
+		spool_seterr(err, errlen, "mkdir %s: %s", what, strerror(errno));
+		return -1;
+	}
+	if ((fd = openat(rootfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1) {
+		spool_seterr(err, errlen, "%s: %s", what,
+		    spool_why_not_dir(rootfd, name));
+		return -1;
+	}
+	rc = spool_fix_dir(fd, what, uid, gid, mode, also, err, errlen);
+	close(fd);
+	return rc;
+}
+
+/* spool_prepare - as root: make or repair the layout (spool.h) */
+int
+spool_prepare(const char *path, const struct spool_owners *o,
+    const char *const *extra, char *err, size_t errlen)
+{
+	uid_t uid;
+	gid_t gid;
+	mode_t mode;
+	int fd, i, rc = -1;
+
+	if (mkdir(path, 0755) == -1 && errno != EEXIST) {
+		spool_seterr(err, errlen, "mkdir %s: %s", path, strerror(errno));
+		return -1;
+	}
+	/* the path is the administrator's (the configuration's), not ours */
+	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
+		spool_seterr(err, errlen, "open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	/* the root first: once it is root's, nobody else can rename in it */
+	if (spool_fix_dir(fd, path, 0, 0, 0755, o->uid, err, errlen) == -1)
+		goto out;
+	for (i = 0; i < D_NDIRS; i++) {
+		spool_owner_of(o, i, &uid, &gid, &mode);
+		if (spool_prepare_sub(fd, path, spool_dir_names[i], uid, gid,
+		    mode, o->uid, err, errlen) == -1)
+			goto out;
+	}
+	for (i = 0; extra != NULL && extra[i] != NULL; i++)
+		if (spool_prepare_sub(fd, path, extra[i], o->uid, o->gid, 0700,
+		    o->uid, err, errlen) == -1)
+			goto out;
+	rc = 0;
+out:
+	i = errno;
+	close(fd);
+	errno = i;
+	return rc;
+}
+
+/*
  * spool_open_fd - use an already open directory descriptor.  The spool
  * keeps its own duplicate; the caller still owns (and may close) dirfd.
  */
@@ -261,6 +406,7 @@ struct spool *
 spool_open_fd(int dirfd, char *err, size_t errlen)
 {
 	struct spool *sp;
+	struct stat st;
 	int i, save;
 
 	if (spool_check_dir(dirfd, "spool", err, errlen) == -1)
@@ -278,13 +424,16 @@ spool_open_fd(int dirfd, char *err, size_t errlen)
 	}
 	for (i = 0; i < D_NDIRS; i++) {
 		sp->fd[i] = openat(sp->dirfd, spool_dir_names[i],
-		    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		    O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 		if (sp->fd[i] == -1) {
 			spool_seterr(err, errlen, "spool directory %s/: %s",
-			    spool_dir_names[i], strerror(errno));
+			    spool_dir_names[i], spool_why_not_dir(sp->dirfd,
+			    spool_dir_names[i]));
 			goto fail;
 		}
 	}
+	sp->shared_receive = fstat(sp->fd[D_RECEIVE], &st) == 0 &&
+	    (st.st_mode & S_ISGID) != 0;
 	return sp;
 fail:
 	save = errno;
@@ -518,10 +667,20 @@ static int
 spool_open_read(int dirfd, const char *name, const char *what,
     struct envelope *env, off_t *offset, char *err, size_t errlen)
 {
+	struct stat st;
 	int fd;
 
-	if ((fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1) {
-		spool_seterr(err, errlen, "%s: %s", what, strerror(errno));
+	/* O_NONBLOCK: a FIFO planted in a directory must not block us */
+	if ((fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
+	    O_NONBLOCK)) == -1) {
+		spool_seterr(err, errlen, "%s: %s", what, errno == ELOOP ?
+		    "is a symbolic link" : strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		spool_close_keep(fd);
+		errno = EBADMSG;
+		spool_seterr(err, errlen, "%s: not a regular file", what);
 		return -1;
 	}
 	if (spool_read_envelope(fd, what, env, offset, err, errlen) == -1) {
@@ -533,10 +692,14 @@ spool_open_read(int dirfd, const char *name, const char *what,
 
 /* ---- receiver ---- */
 
-/* spool_msg_create - create tmp/<env->id> exclusively and write the envelope */
-struct spool_msg *
-spool_msg_create(struct spool *sp, const struct envelope *env, char *err,
-    size_t errlen)
+/*
+ * spool_msg_create_in - create <dir>/<env->id> exclusively and write the
+ * envelope; in a shared receive/ the file is 0660 so that the router (of
+ * the directory's group) may read it and hard-link it into data/
+ */
+static struct spool_msg *
+spool_msg_create_in(struct spool *sp, enum spool_dir dir,
+    const struct envelope *env, char *err, size_t errlen)
 {
 	struct spool_msg *m;
 	char *text;
@@ -561,15 +724,19 @@ spool_msg_create(struct spool *sp, const struct envelope *env, char *err,
 		return NULL;
 	}
 	m->sp = sp;
+	m->dir = dir;
 	memcpy(m->qid, env->id, sizeof(m->qid));
-	m->fd = openat(sp->fd[D_TMP], m->qid,
+	m->fd = openat(sp->fd[dir], m->qid,
 	    O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (m->fd == -1 || spool_write_all(m->fd, text, len) == -1) {
-		spool_seterr(err, errlen, "tmp/%s: %s", m->qid, strerror(errno));
+	if (m->fd == -1 || (dir == D_RECEIVE && sp->shared_receive &&
+	    fchmod(m->fd, 0660) == -1) ||
+	    spool_write_all(m->fd, text, len) == -1) {
+		spool_seterr(err, errlen, "%s/%s: %s", spool_dir_names[dir],
+		    m->qid, strerror(errno));
 		free(text);
 		if (m->fd != -1) {
 			spool_close_keep(m->fd);
-			spool_unlink_keep(sp->fd[D_TMP], m->qid);
+			spool_unlink_keep(sp->fd[dir], m->qid);
 		}
 		free(m->buf);
 		free(m);
@@ -577,6 +744,22 @@ spool_msg_create(struct spool *sp, const struct envelope *env, char *err,
 	}
 	free(text);
 	return m;
+}
+
+/* spool_msg_receive - the receiver: receive/<env->id> (spool.h) */
+struct spool_msg *
+spool_msg_receive(struct spool *sp, const struct envelope *env, char *err,
+    size_t errlen)
+{
+	return spool_msg_create_in(sp, D_RECEIVE, env, err, errlen);
+}
+
+/* spool_msg_create - the queue's own messages (DSNs): tmp/<env->id> */
+struct spool_msg *
+spool_msg_create(struct spool *sp, const struct envelope *env, char *err,
+    size_t errlen)
+{
+	return spool_msg_create_in(sp, D_TMP, env, err, errlen);
 }
 
 /* spool_msg_drain - write out the buffer; remembers the first error */
@@ -655,7 +838,7 @@ spool_msg_abort(struct spool_msg *m)
 {
 	if (m == NULL)
 		return;
-	spool_unlink_keep(m->sp->fd[D_TMP], m->qid);
+	spool_unlink_keep(m->sp->fd[m->dir], m->qid);
 	spool_msg_free(m);
 }
 
@@ -697,8 +880,8 @@ spool_commit(struct spool *sp, struct spool_msg **msgs, size_t n, int *ok)
 				ngood++;
 		spool_commit_sync(sp, msgs, n, good, ngood);
 		for (i = 0; i < n; i++) {
-			if (good[i] && renameat(sp->fd[D_TMP], msgs[i]->qid,
-			    sp->fd[D_INCOMING], msgs[i]->qid) == -1)
+			if (good[i] && renameat(sp->fd[msgs[i]->dir],
+			    msgs[i]->qid, sp->fd[D_INCOMING], msgs[i]->qid) == -1)
 				good[i] = 0;
 			nrenamed += good[i];
 		}
@@ -716,7 +899,7 @@ spool_commit(struct spool *sp, struct spool_msg **msgs, size_t n, int *ok)
 		if (ok != NULL)
 			ok[i] = good != NULL && good[i];
 		if (good == NULL || !good[i])
-			spool_unlink_keep(sp->fd[D_TMP], msgs[i]->qid);
+			spool_unlink_keep(sp->fd[msgs[i]->dir], msgs[i]->qid);
 		spool_msg_free(msgs[i]);
 	}
 	free(good);
@@ -1125,7 +1308,7 @@ spool_failover_copy(struct spool *sp, const char *src, const struct envelope *jo
 	    errlen)) == -1)
 		return -1;
 	memcpy(menv.id, job->id, sizeof(menv.id));
-	if ((m = spool_msg_create(sp, &menv, err, errlen)) == NULL)
+	if ((m = spool_msg_create_in(sp, D_TMP, &menv, err, errlen)) == NULL)
 		goto fail;
 	while ((n = pread(fd, buf, sizeof(buf), off)) != 0) {
 		if (n == -1 && errno == EINTR)
@@ -1738,18 +1921,19 @@ spool_free_names(char **names, size_t n)
 }
 
 /*
- * spool_tmp_remove - remove the tmp/ files whose name ends in suffix
- * (every one with NULL); count or -1
+ * spool_tmp_remove - remove the files of tmp/ (or receive/) whose name
+ * ends in suffix (every one with NULL); count or -1.  unlinkat() on the
+ * directory's descriptor: an entry is removed, never followed.
  */
 static int
-spool_tmp_remove(struct spool *sp, const char *suffix)
+spool_tmp_remove(struct spool *sp, enum spool_dir dir, const char *suffix)
 {
 	size_t slen = suffix ? strlen(suffix) : 0, len;
 	struct dirent *de;
 	DIR *d;
 	int n = 0;
 
-	if ((d = spool_opendir(sp->fd[D_TMP])) == NULL)
+	if ((d = spool_opendir(sp->fd[dir])) == NULL)
 		return -1;
 	while ((de = readdir(d)) != NULL) {
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
@@ -1769,7 +1953,14 @@ spool_tmp_remove(struct spool *sp, const char *suffix)
 int
 spool_recover_tmp(struct spool *sp)
 {
-	return spool_tmp_remove(sp, NULL);
+	return spool_tmp_remove(sp, D_TMP, NULL);
+}
+
+/* spool_recover_received - start-up: remove every receive/ file; count or -1 */
+int
+spool_recover_received(struct spool *sp)
+{
+	return spool_tmp_remove(sp, D_RECEIVE, NULL);
 }
 
 /* spool_recover_staged - a worker's start: its job files left in tmp/ */
@@ -1783,7 +1974,7 @@ spool_recover_staged(struct spool *sp, const char *connector)
 		return -1;
 	}
 	snprintf(suffix, sizeof(suffix), ".%s.job", connector);
-	return spool_tmp_remove(sp, suffix);
+	return spool_tmp_remove(sp, D_TMP, suffix);
 }
 
 struct spool_recover_arg {

@@ -2,7 +2,8 @@
  * spool.h - the maildir-style spool: the only code that knows spool paths
  *
  * Layout under the spool directory (every state change is one rename(2)):
- *   tmp/<qid>                  message being received (not acknowledged)
+ *   receive/<qid>              message being received (not acknowledged)
+ *   tmp/<name>                 job, copy or state file being written
  *   incoming/<qid>             acknowledged message, not yet routed
  *   data/<qid>.<connector>     hard link to the message, one per job
  *   queue/<connector>/<qid>    job ready for delivery
@@ -68,6 +69,37 @@ int spool_state_from_name(const char *);
 struct spool *spool_open(const char *path, int create, uid_t owner,
     gid_t group, char *err, size_t errlen);
 /*
+ * Owners of a spool run by root (spool_prepare): the queue's user owns
+ * every directory but receive/, which the receiver's user owns.
+ */
+struct spool_owners {
+	uid_t uid;		/* queue user: router, workers, control */
+	gid_t gid;
+	uid_t recv_uid;		/* receiver user (network-facing) */
+	gid_t recv_gid;
+};
+
+/*
+ * Root only: make or repair the layout so that nothing an unprivileged
+ * process can write is ever followed by root.  Everything is fd-relative
+ * from the spool directory and no symbolic link is followed (a symlink
+ * where a directory belongs is refused):
+ *   <spool>           root:root 0755 (a spool that the queue user owned,
+ *                     as before this layout, is taken over by root)
+ *   receive/          recv_uid:gid 2750: the receiver writes here; setgid
+ *                     so its files belong to the queue's group (0660)
+ *   incoming/         uid:recv_gid 1730: the receiver renames into it; the
+ *                     sticky bit keeps it from removing or replacing
+ *                     anything it did not create
+ *   every other one,  uid:gid 0700
+ *   and extra[]
+ * A directory found with an owner other than the expected one (or, for
+ * a repair, the queue user) is refused, not chowned.
+ */
+int spool_prepare(const char *path, const struct spool_owners *,
+    const char *const *extra, char *err, size_t errlen);
+
+/*
  * Use an already open directory descriptor (after chroot: path "/").  The
  * spool keeps its own duplicate: the caller still owns dirfd.
  */
@@ -91,7 +123,13 @@ int spool_connector_init(struct spool *, const char *connector, uid_t owner,
 
 /* ---- receiver: write, then group commit ---- */
 
-/* Create tmp/<env->id> exclusively (0600) and write the envelope. */
+/*
+ * The receiver: create receive/<env->id> exclusively (0600; 0660 when
+ * receive/ is setgid, see spool_prepare) and write the envelope.
+ */
+struct spool_msg *spool_msg_receive(struct spool *, const struct envelope *,
+    char *err, size_t errlen);
+/* The same in tmp/, for the queue's own messages (DSNs): 0600. */
 struct spool_msg *spool_msg_create(struct spool *, const struct envelope *,
     char *err, size_t errlen);
 /* Append message bytes (buffered); -1 on a write error (ENOSPC...). */
@@ -214,6 +252,8 @@ int spool_connectors(struct spool *, char ***names, size_t *n);
 void spool_free_names(char **names, size_t n);
 /* Start-up: remove every tmp/ file; returns number removed or -1. */
 int spool_recover_tmp(struct spool *);
+/* Start-up: remove every receive/ file (unacknowledged); number or -1. */
+int spool_recover_received(struct spool *);
 /*
  * Start-up of a worker (which may restart alone): remove the job files
  * of this connector left in tmp/ (tmp/<qid>.<connector>.job, staged or

@@ -24,6 +24,7 @@ LIBEXEC = os.path.join(TOP_BUILDDIR, "gatewayd")
 CONNECTORS = os.path.join(TOP_BUILDDIR, "connectors", ".libs")
 TEST_CONNECTORS = os.path.join(TOP_BUILDDIR, "tests", ".libs")
 RUN_USER = os.environ.get("GW_TEST_USER", "_gatewayd")
+RECV_USER = os.environ.get("GW_TEST_RECV_USER", "_gatewayd-recv")
 
 
 class TestFailure(Exception):
@@ -76,6 +77,18 @@ def run_user():
     except KeyError:
         raise TestFailure("tests run as root need the user %s (.ci/run creates it)" % RUN_USER)
     return RUN_USER
+
+
+def recv_user():
+    """The user the receiver drops to when the tests run as root, or None."""
+    if os.geteuid() != 0:
+        return None
+    import pwd
+    try:
+        pwd.getpwnam(RECV_USER)
+    except KeyError:
+        raise TestFailure("tests run as root need the user %s (.ci/run creates it)" % RECV_USER)
+    return RECV_USER
 
 
 class Gateway:

@@ -7,7 +7,7 @@ import ssl
 import subprocess
 import time
 
-from gwtest import TestFailure, run_user
+from gwtest import TestFailure, recv_user
 
 
 def make_cert(directory, cn="gw.test"):
@@ -28,7 +28,7 @@ def make_sasldb(directory, users):
         subprocess.run(["saslpasswd2", "-f", db, "-p", "-c", "-u", "gw.test", user],
                        input=password.encode(), check=True, capture_output=True,
                        timeout=30)
-    user = run_user()
+    user = recv_user()		# the receiver reads it after its drop
     if user:
         import pwd
         pw = pwd.getpwnam(user)
