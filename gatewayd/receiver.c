@@ -15,6 +15,8 @@
  */
 #include "config.h"
 
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -563,6 +565,8 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	tzset();
 
+	/* the queue's group may read and link what it writes (spool_prepare) */
+	umask(007);
 	/* privileged part: everything that needs a path outside the spool */
 	r->spool = spool_open(r->cfg->spool, 0, (uid_t)-1, (gid_t)-1, err,
 	    sizeof(err));

@@ -65,6 +65,7 @@ struct spool {
 	char (*pending)[SPOOL_QID_LEN + 1];	/* incoming/ to unlink at sync */
 	size_t npending;
 	int shared_receive;	/* receive/ is setgid: its files are 0660 */
+	int chmod_receive;	/* the umask would take group write: fchmod */
 };
 
 struct spool_msg {
@@ -407,6 +408,7 @@ spool_open_fd(int dirfd, char *err, size_t errlen)
 {
 	struct spool *sp;
 	struct stat st;
+	mode_t um;
 	int i, save;
 
 	if (spool_check_dir(dirfd, "spool", err, errlen) == -1)
@@ -434,6 +436,10 @@ spool_open_fd(int dirfd, char *err, size_t errlen)
 	}
 	sp->shared_receive = fstat(sp->fd[D_RECEIVE], &st) == 0 &&
 	    (st.st_mode & S_ISGID) != 0;
+	/* one syscall less per message where the umask lets 0660 through */
+	um = umask(0);
+	umask(um);
+	sp->chmod_receive = (um & 0660) != 0;
 	return sp;
 fail:
 	save = errno;
@@ -704,6 +710,7 @@ spool_msg_create_in(struct spool *sp, enum spool_dir dir,
 	struct spool_msg *m;
 	char *text;
 	size_t len;
+	int shared;
 
 	if (!spool_qid_valid(env->id) || env->kind != ENVELOPE_MESSAGE) {
 		errno = EINVAL;
@@ -726,9 +733,11 @@ spool_msg_create_in(struct spool *sp, enum spool_dir dir,
 	m->sp = sp;
 	m->dir = dir;
 	memcpy(m->qid, env->id, sizeof(m->qid));
+	shared = dir == D_RECEIVE && sp->shared_receive;
 	m->fd = openat(sp->fd[dir], m->qid,
-	    O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (m->fd == -1 || (dir == D_RECEIVE && sp->shared_receive &&
+	    O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW,
+	    shared ? 0660 : 0600);
+	if (m->fd == -1 || (shared && sp->chmod_receive &&
 	    fchmod(m->fd, 0660) == -1) ||
 	    spool_write_all(m->fd, text, len) == -1) {
 		spool_seterr(err, errlen, "%s/%s: %s", spool_dir_names[dir],
