@@ -18,6 +18,8 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <fcntl.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -35,6 +37,7 @@
 #include "bounce.h"
 #include "capi.h"
 #include "cfg.h"
+#include "deliver.h"
 #include "envelope.h"
 #include "failover.h"
 #include "ipc.h"
@@ -45,6 +48,8 @@
 #include "stats.h"
 #include "worker.h"
 #include "xmalloc.h"
+
+#define WORKER_KEEP_MAX	32	/* descriptors a connector's init() may open */
 
 enum worker_outcome {
 	WORKER_GONE = 1,	/* claim failed: the job is elsewhere or done */
@@ -101,6 +106,10 @@ struct worker {
 	struct loader ld;
 	void *ctx;
 	unsigned int instance;	/* queue ID instance for DSNs (bounce.h) */
+	char *spool_real;	/* the spool's real path: hidden from the deliverer */
+	int keep[WORKER_KEEP_MAX];	/* what the connector's init() opened */
+	size_t nkeep;
+	struct deliverer dl;	/* a delivery child's connector process */
 
 	struct event_base *base;
 	struct ipc *ipc;
@@ -129,6 +138,9 @@ struct worker {
 };
 
 static struct worker worker;
+
+static void worker_call(struct worker *, struct capi_job *,
+    const struct envelope *, int, off_t);
 
 /* ---- outcome of an attempt (children, and the parent after a crash) ---- */
 
@@ -419,7 +431,7 @@ worker_deliver(struct worker *w, const struct worker_req *req,
 	}
 	capi_job_init(&job, &env, fd, off);
 	if (job.nrcpt > 0)
-		w->ld.conn->deliver(w->ctx, &job.env, &job.msg);
+		worker_call(w, &job, &env, fd, off);
 	capi_job_results(&job, &env);
 	worker_unreachable(&job, rep);
 	out = worker_settle(w, &env, time(NULL));
@@ -434,6 +446,50 @@ worker_deliver(struct worker *w, const struct worker_req *req,
 	envelope_clear(&env);
 }
 
+/*
+ * worker_call - the connector's part of a job, in the deliverer (deliver.c);
+ * a deliverer that dies or lies defers every recipient with the reason,
+ * and the next job gets a new one
+ */
+static void
+worker_call(struct worker *w, struct capi_job *job, const struct envelope *env,
+    int fd, off_t off)
+{
+	char why[256];
+	size_t i;
+
+	if (w->dl.fd == -1 && deliverer_start(&w->dl, w->ld.conn, w->ctx,
+	    w->keep, w->nkeep, w->spool_real) == -1)
+		snprintf(why, sizeof(why), "cannot start the connector process");
+	else if (deliverer_call(&w->dl, job, env, fd, off, why,
+	    sizeof(why)) == 0)
+		return;
+	log_warnx("%s: delivery child died (%s)", env->id, why);
+	for (i = 0; i < job->nrcpt; i++)
+		gw_rcpt_set_result(&job->rcpts[i], GW_RESULT_TEMPFAIL, 451,
+		    "4.3.0", "%s", why);
+}
+
+/* worker_child_end - let the deliverer finish (fini) within a bound */
+static void
+worker_child_end(struct worker *w)
+{
+	int i, status;
+
+	if (w->dl.pid <= 0)
+		return;
+	close(w->dl.fd);
+	w->dl.fd = -1;
+	for (i = 0; i < 50; i++) {
+		if (waitpid(w->dl.pid, &status, WNOHANG) != 0) {
+			w->dl.pid = -1;
+			return;
+		}
+		usleep(100000);
+	}
+	deliverer_stop(&w->dl, NULL);
+}
+
 /* worker_child_main - a delivery child's loop; never returns */
 static void __attribute__((noreturn))
 worker_child_main(struct worker *w, int fd)
@@ -442,6 +498,10 @@ worker_child_main(struct worker *w, int fd)
 	struct worker_rep rep;
 	ssize_t n;
 
+	if (deliverer_start(&w->dl, w->ld.conn, w->ctx, w->keep, w->nkeep,
+	    w->spool_real) == -1)
+		log_warnx("cannot start the connector process (tried again "
+		    "at the first job)");
 	for (;;) {
 		n = recv(fd, &req, sizeof(req), 0);
 		if (n == -1 && errno == EINTR)
@@ -459,8 +519,7 @@ worker_child_main(struct worker *w, int fd)
 		    (ssize_t)sizeof(rep))
 			break;
 	}
-	if (w->ld.conn->fini != NULL)
-		w->ld.conn->fini(w->ctx);
+	worker_child_end(w);	/* the deliverer calls the connector's fini */
 	_exit(0);
 }
 
@@ -1444,11 +1503,23 @@ worker_ipc_closed(struct ipc *ipc, void *arg)
 
 /* ---- start-up ---- */
 
+/* worker_fds - which descriptors below len are open (map[fd] = 1) */
+static void
+worker_fds(unsigned char *map, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		map[i] = fcntl((int)i, F_GETFD) != -1;
+}
+
 /* worker_load_connector - load, check and init the connector, or exit 78 */
 static void
 worker_load_connector(struct worker *w)
 {
+	unsigned char open_before[1024], open_after[1024];
 	char err[CFG_ERRLEN];
+	size_t i;
 
 	if (loader_open(w->cfg->connector_dir, w->conn->type, &w->ld, err,
 	    sizeof(err)) == -1) {
@@ -1458,6 +1529,7 @@ worker_load_connector(struct worker *w)
 	log_debug("loaded connector %s %s from %s", w->ld.conn->name,
 	    w->ld.conn->version, w->ld.path);
 	err[0] = '\0';
+	worker_fds(open_before, sizeof(open_before));
 	if (w->ld.conn->init != NULL &&
 	    w->ld.conn->init(w->conn->settings, &w->ctx, err,
 	    sizeof(err)) == -1) {
@@ -1465,6 +1537,10 @@ worker_load_connector(struct worker *w)
 		    err[0] ? err : "init failed");
 		exit(WORKER_EXIT_CONFIG);
 	}
+	worker_fds(open_after, sizeof(open_after));
+	for (i = 0; i < sizeof(open_after) && w->nkeep < WORKER_KEEP_MAX; i++)
+		if (open_after[i] && !open_before[i])
+			w->keep[w->nkeep++] = (int)i;
 }
 
 /* worker_send_info - tell the master which connector this is (status) */
@@ -1591,6 +1667,9 @@ main(int argc, char **argv)
 	    sizeof(err));
 	if (w->spool == NULL)
 		fatalx("spool %s: %s", w->cfg->spool, err);
+	/* the deliverer hides the spool by its real path (landlock.c) */
+	if ((w->spool_real = realpath(w->cfg->spool, NULL)) == NULL)
+		fatal("spool %s", w->cfg->spool);
 	worker_spool_dirs(w);
 	worker_load_connector(w);
 	proc_drop_privileges(w->cfg->user, NULL);

@@ -13,6 +13,10 @@ root (doc/security.md):
 3. the master's start-up cleaning of tmp/ with tmp/ a symlink;
 5. gatewayctl queue check --repair by root with corrupt/ a symlink.
 
+And a connector's code, which runs in the deliverer (deliver.c), plays a
+compromised delivery process: it must reach nothing of the spool, by path
+or by a descriptor left open.
+
 Paths 3 and 5 are also played on a spool laid out as before root owned its
 root (the queue user owned everything): the symlink is planted, and root
 must refuse it rather than follow it.  And the receiver's user must not be
@@ -212,6 +216,41 @@ def attack_repair(gw, quser, victim):
     os.chown(gw.spool, 0, 0)
 
 
+def deliverer_confined():
+    """The connector's process reaches nothing of the spool."""
+    gw = Gateway("privsep-dl", connectors=[{"name": "relay", "type": "testconn"}])
+    ok = False
+    try:
+        record = os.path.join(gw.dir, "record")
+        open(record, "w").close()
+        os.chmod(record, 0o666)
+        with open(gw.config) as f:
+            text = f.read()
+        with open(gw.config, "w") as f:
+            f.write(text.replace("    type: testconn\n", "    type: testconn\n    settings:\n"
+                                 "      record: %s\n      probe: %s\n" % (record, gw.spool)))
+        gw.start()
+        s = gw.smtp()
+        s.sendmail("scanner@client.test", ["probe@gw.test", "ok@gw.test"],
+                   "Subject: probe\r\n\r\nbody\r\n")
+        s.quit()
+        wait_for(lambda: " ok@gw.test ok" in open(record).read(), 30, "the probe's delivery")
+        lines = [l for l in open(record).read().splitlines() if " probe@gw.test " in l]
+        log = gw.read_log()
+        if "Landlock is not available" in log:
+            print("SKIP part: this kernel has no Landlock; the connector's process "
+                  "is kept from the spool by closed descriptors only: %s" % lines)
+            check(not any("descriptor" in l for l in lines), "no spool descriptor left open")
+        else:
+            check(lines and lines[0].endswith("probe denied"),
+                  "the connector's process reaches nothing of the spool: %s" % lines)
+        check(not os.path.exists(os.path.join(gw.spool, "tmp", "probe")),
+              "it created nothing in the spool")
+        ok = True
+    finally:
+        gw.cleanup(ok)
+
+
 def test():
     if os.geteuid() != 0:
         print("SKIP: the privilege boundary needs root")
@@ -242,6 +281,7 @@ def test():
         gw.cleanup(ok)
         for v in victims:
             subprocess.run(["rm", "-rf", v])
+    deliverer_confined()
 
 
 main(test)

@@ -8,8 +8,11 @@
  * read, so a test can check the stream.  Settings (all optional):
  * delay_ms (sleep before each delivery), record_params (true: also one
  * line "qid address param name=value" per routing parameter of a
- * delivered recipient) and record (a file to which one
- * line "qid address result" is appended per recipient).
+ * delivered recipient), record (a file to which one
+ * line "qid address result" is appended per recipient) and probe (a
+ * directory: for a recipient "probe*", play a compromised connector and
+ * try to list it, open its queue/ and create tmp/probe in it, recording
+ * "probe denied" when every try failed, else "probe reached WHAT").
  *
  * Built three ways: plain, -DTESTCONN_BAD_ABI (another ABI version) and
  * -DTESTCONN_SMALL (a descriptor too small), for the loader tests.
@@ -32,6 +35,7 @@ struct testconn {
 	long delay_ms;
 	char record[4096];
 	int record_params;	/* also "qid addr param name=value" lines */
+	char probe[4096];	/* a directory the connector must not reach */
 };
 
 /* testconn_init - parse delay_ms and record */
@@ -61,6 +65,10 @@ testconn_init(const struct gw_node *settings, void **ctx, char *err,
 		} else if (n->key != NULL && strcmp(n->key, "record") == 0 &&
 		    n->type == GW_NODE_SCALAR && n->value[0] == '/') {
 			snprintf(tc->record, sizeof(tc->record), "%s", n->value);
+			continue;
+		} else if (n->key != NULL && strcmp(n->key, "probe") == 0 &&
+		    n->type == GW_NODE_SCALAR && n->value[0] == '/') {
+			snprintf(tc->probe, sizeof(tc->probe), "%s", n->value);
 			continue;
 		}
 		snprintf(err, errlen, "%s:%u:%u: testconn: bad setting '%s'",
@@ -114,6 +122,33 @@ testconn_record_params(const struct testconn *tc, const char *qid,
 	}
 }
 
+/* testconn_probe - what a compromised connector reaches of tc->probe */
+static const char *
+testconn_probe(const struct testconn *tc)
+{
+	char p[4200];
+	int fd;
+
+	if ((fd = open(tc->probe, O_RDONLY | O_DIRECTORY)) != -1) {
+		close(fd);
+		return "probe reached the directory";
+	}
+	snprintf(p, sizeof(p), "%s/queue", tc->probe);
+	if ((fd = open(p, O_RDONLY | O_DIRECTORY)) != -1) {
+		close(fd);
+		return "probe reached queue/";
+	}
+	snprintf(p, sizeof(p), "%s/tmp/probe", tc->probe);
+	if ((fd = open(p, O_WRONLY | O_CREAT | O_EXCL, 0600)) != -1) {
+		close(fd);
+		return "probe created tmp/probe";
+	}
+	for (fd = 3; fd < 1024; fd++)	/* a descriptor left open to it? */
+		if (openat(fd, "queue", O_RDONLY | O_DIRECTORY) != -1)
+			return "probe reached queue/ through a descriptor";
+	return "probe denied";
+}
+
 /* testconn_deliver - results from the local part of each recipient */
 static void
 testconn_deliver(void *ctx, const struct gw_envelope *env,
@@ -146,6 +181,8 @@ testconn_deliver(void *ctx, const struct gw_envelope *env,
 			signal(SIGSEGV, SIG_DFL);
 			raise(SIGSEGV);
 		}
+		if (tc->probe[0] != '\0' && strncasecmp(a, "probe", 5) == 0)
+			testconn_record(tc, env->queue_id, a, testconn_probe(tc));
 		if (n < 0) {
 			gw_rcpt_set_result(r, GW_RESULT_TEMPFAIL, 451, "4.3.0",
 			    "testconn: cannot read the message");
