@@ -100,7 +100,7 @@ struct worker {
 	struct spool *spool;
 	struct loader ld;
 	void *ctx;
-	unsigned int instance;	/* queue ID instance for DSNs (bounce.h) */
+	unsigned int instance;	/* queue ID instance from the master (-i) */
 
 	struct event_base *base;
 	struct ipc *ipc;
@@ -237,8 +237,8 @@ worker_failover(struct worker *w, struct envelope *env,
 
 	if (out == WORKER_DONE)
 		return out;
-	(void)failover_job(w->cfg, w->spool, w->name, env, w->instance, fo,
-	    FAILOVER_MAX, &ndef);
+	(void)failover_job(w->cfg, w->spool, w->name, env, fo, FAILOVER_MAX,
+	    &ndef);
 	if (ndef == 0 || out == WORKER_DEFERRED)
 		return out;
 	worker_last_error(env, RCPT_DEFERRED);
@@ -258,7 +258,6 @@ worker_bounce_opts(const struct worker *w, struct bounce_opts *o)
 	o->lifetime = w->conn->retry.lifetime;
 	o->success_action = strcmp(w->conn->type, "smtp") == 0 ? "relayed" :
 	    "delivered";
-	o->instance = w->instance;
 }
 
 /*
@@ -592,20 +591,6 @@ static void worker_count_send(struct worker *);
 static void worker_reachability(struct worker *, const struct worker_rep *);
 static void worker_stop_check(struct worker *);
 
-/*
- * worker_instance - queue ID instance for the DSNs of this process (slot
- * 0 = the parent): distinct per connector and child, never the
- * receiver's 0 or the router's BOUNCE_INSTANCE_ROUTER
- */
-static unsigned int
-worker_instance(const struct worker *w, int slot)
-{
-	size_t idx = (size_t)(w->conn - w->cfg->connectors);
-
-	return BOUNCE_INSTANCE_WORKER +
-	    (unsigned int)((idx * 17 + (size_t)slot) % 0x7f);
-}
-
 /* worker_notify_dsn - tell the router (through the master) of a new DSN */
 static void
 worker_notify_dsn(struct worker *w, const char *dsn)
@@ -673,7 +658,8 @@ worker_spawn(struct worker *w, int i)
 		signal(SIGCHLD, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGHUP, SIG_DFL);
-		w->instance = worker_instance(w, i + 1);
+		/* the parent's instance, a sub-instance of its own (spool.h) */
+		spool_qid_setup(w->instance, (unsigned int)i + 1);
 		close(sv[0]);
 		if (w->ipc != NULL)
 			close(ipc_fd(w->ipc));
@@ -1575,7 +1561,7 @@ main(int argc, char **argv)
 	}
 	w->name = w->conn->name;
 	w->paused = opts.paused;	/* -P: the master's pause state */
-	w->instance = worker_instance(w, 0);
+	w->instance = opts.qid_instance;
 	log_set_tag(w->name);
 	w->spool = spool_open(w->cfg->spool, 0, (uid_t)-1, (gid_t)-1, err,
 	    sizeof(err));
