@@ -542,6 +542,8 @@ bounce_failed_job(const struct bounce_opts *o, struct spool *sp,
 		snprintf(err, errlen, "cannot remove the job: %s",
 		    strerror(errno));
 		rc = -1;
+		/* not left in active/: failed/ again, the notice may repeat */
+		(void)spool_job_move(sp, connector, qid, SPOOL_ACTIVE, from);
 	} else if (rc == -1)
 		(void)spool_job_move(sp, connector, qid, SPOOL_ACTIVE,
 		    SPOOL_FAILED);
