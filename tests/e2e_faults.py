@@ -7,7 +7,9 @@ corrupt and truncated queue files quarantined in corrupt/ without a restart
 loop; a full spool filesystem during DATA (452 4.3.1, no partial spool
 entry, accepting again once there is room: root only, a small tmpfs); a
 spool filling up while a job is delivered (the job goes back to deferred/,
-not left in active/, and is delivered once there is room: root only)."""
+not left in active/, and is delivered once there is room: root only);
+queue ID instances (-i) distinct among the live children while a
+reload drains the old receiver and after a child is killed."""
 import errno
 import os
 import re
@@ -271,6 +273,67 @@ def full_disk_delivery():
             print("kept %s for inspection" % gw.dir)
 
 
+def child_instances(gw):
+    """{pid: (program, -i value)} of the master's children."""
+    out = {}
+    for pid, argv in gw.children().items():
+        if not argv:
+            continue        # exiting
+        inst = argv[argv.index("-i") + 1] if "-i" in argv else None
+        out[pid] = (os.path.basename(argv[0]), inst)
+    return out
+
+
+def check_instances(gw, what):
+    inst = child_instances(gw)
+    vals = [i for _prog, i in inst.values()]
+    check(None not in vals, "%s: every child has -i: %s" % (what, inst))
+    check(len(set(vals)) == len(vals), "%s: -i distinct among live children: %s" % (what, inst))
+    return inst
+
+
+def reload_instances():
+    """Two receivers alive during a reload (the old one drains an open
+    session), then a killed router: the live children never share a queue
+    ID instance, and the messages of both receivers get distinct IDs."""
+    gw = Gateway("instances")
+    ok = False
+    try:
+        gw.start()
+        old = check_instances(gw, "start")
+        s = gw.smtp()
+        s.ehlo()
+        s.mail("a@client.test")
+        s.rcpt("old@gw.test")
+        gw.ctl("reload")
+
+        def all_up():
+            progs = sorted(p for p, _i in child_instances(gw).values())
+            return progs == ["gatewayd-receiver", "gatewayd-receiver",
+                             "gatewayd-router", "gatewayd-worker"]
+        wait_for(all_up, 20, "a new generation beside the draining receiver")
+        check_instances(gw, "during the reload")
+        n = gw.smtp()
+        n.sendmail("a@client.test", ["new@gw.test"], make_message(2, "inst"))
+        n.quit()
+        code, _ = s.data(make_message(1, "inst"))
+        check(code == 250, "the draining receiver accepts its message: %d" % code)
+        s.quit()
+        wait_for(lambda: delivered_ids(gw, "inst") == {1, 2}, 30, "both messages delivered")
+        router = next(p for p, (prog, _i) in child_instances(gw).items() if prog == "gatewayd-router")
+        os.kill(router, signal.SIGKILL)
+        wait_for(lambda: any(prog == "gatewayd-router" and p != router
+                             for p, (prog, _i) in child_instances(gw).items()), 30, "a new router")
+        check_instances(gw, "after kill -9 of the router")
+        ids = re.findall(r"gatewayd-receiver\[\d+\]: ([0-9a-f]{20}): from=", gw.read_log())
+        check(len(ids) == 2 and ids[0][14:16] != ids[1][14:16],
+              "the two receivers' IDs carry their own instance: %s (start: %s)" % (ids, old))
+        print("queue ID instances distinct: %s" % sorted(i for _p, i in child_instances(gw).values()))
+        ok = True
+    finally:
+        gw.cleanup(ok)
+
+
 def crashing_connector():
     """testconn: 'crash*' segfaults the delivery child; the rest flows."""
     gw = Gateway("segv", connectors=[
@@ -328,6 +391,7 @@ def test():
     crashing_connector()
     full_disk()
     full_disk_delivery()
+    reload_instances()
 
 
 main(test)
