@@ -1643,6 +1643,9 @@ main(int argc, char **argv)
 	w->nchildren = w->conn->concurrency < 1 ? 1 :
 	    w->conn->concurrency > WORKER_CHILDREN_MAX ? WORKER_CHILDREN_MAX :
 	    w->conn->concurrency;
+	/* child i makes IDs with sub-instance i + 1 (spool.h) */
+	if (w->nchildren > (int)SPOOL_QID_SUB_MAX)
+		w->nchildren = (int)SPOOL_QID_SUB_MAX;
 	w->children = xcalloc((size_t)w->nchildren, sizeof(*w->children));
 	for (i = 0; i < w->nchildren; i++)
 		w->children[i].pid = -1;
