@@ -267,10 +267,11 @@ def full_disk_delivery():
         print("full disk during delivery: job back in deferred/, delivered after the space came back")
         ok = True
     finally:
-        gw.cleanup(ok) if ok else gw.stop()
-        subprocess.run(["umount", "-l", fs])
-        if not ok:
-            print("kept %s for inspection" % gw.dir)
+        try:
+            gw.stop()
+        finally:
+            subprocess.run(["umount", "-l", fs])
+        gw.cleanup(ok)      # after the umount: removes the mount point too
 
 
 def child_instances(gw):
