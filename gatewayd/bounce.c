@@ -421,8 +421,8 @@ bounce_write(const struct bounce_opts *o, struct spool *sp,
 
 	bounce_envelope(&env, o, to, full && job->body != NULL &&
 	    strcasecmp(job->body, "8BITMIME") == 0);
-	for (tries = 0; m == NULL && tries < 5; tries++) {
-		spool_qid_new(o->instance, env.id);
+	for (tries = 0; m == NULL && tries < SPOOL_QID_TRIES; tries++) {
+		spool_qid_new(sp, env.id);
 		clock_gettime(CLOCK_REALTIME, &ts);
 		env.arrival_us = (int64_t)ts.tv_sec * 1000000 +
 		    ts.tv_nsec / 1000;
@@ -542,6 +542,8 @@ bounce_failed_job(const struct bounce_opts *o, struct spool *sp,
 		snprintf(err, errlen, "cannot remove the job: %s",
 		    strerror(errno));
 		rc = -1;
+		/* not left in active/: failed/ again, the notice may repeat */
+		(void)spool_job_move(sp, connector, qid, SPOOL_ACTIVE, from);
 	} else if (rc == -1)
 		(void)spool_job_move(sp, connector, qid, SPOOL_ACTIVE,
 		    SPOOL_FAILED);

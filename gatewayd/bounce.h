@@ -29,8 +29,6 @@
 #define BOUNCE_PARAM_NOTIFY	"notify"
 #define BOUNCE_PARAM_ORCPT	"orcpt"
 #define BOUNCE_PARAM_FAILED_OVER "failed-over"	/* failover.h: no notice */
-#define BOUNCE_INSTANCE_ROUTER	0xff	/* spool_qid_new instance of the router */
-#define BOUNCE_INSTANCE_WORKER	0x80	/* workers use 0x80..0xfe */
 
 enum bounce_action {
 	BOUNCE_NONE = 0,
@@ -45,7 +43,6 @@ struct bounce_opts {
 	time_t delay_warning;		/* 0: no delay notices */
 	time_t lifetime;		/* for Will-Retry-Until; 0 unknown */
 	const char *success_action;	/* "relayed" or "delivered" */
-	unsigned int instance;		/* queue ID instance of the caller */
 };
 
 /* Where the composer writes; returns 0, -1 on a write error. */

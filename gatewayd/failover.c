@@ -125,8 +125,8 @@ failover_defer(const struct envelope *job, struct envelope_rcpt *r,
 /* failover_one - hand every failed rcpt of job bound for to; -1 error */
 static int
 failover_one(struct spool *sp, const char *from, struct envelope *job,
-    const char *to, const unsigned char *mine, unsigned int instance,
-    char qid[SPOOL_QID_LEN + 1], size_t *deferred)
+    const char *to, const unsigned char *mine, char qid[SPOOL_QID_LEN + 1],
+    size_t *deferred)
 {
 	char err[SPOOL_ERRLEN], done[SPOOL_NAME_MAX + SPOOL_QID_LEN + 8];
 	struct envelope fo;
@@ -137,7 +137,7 @@ failover_one(struct spool *sp, const char *from, struct envelope *job,
 	for (i = 0; i < job->nrcpt; i++)
 		if (mine[i])
 			failover_add_rcpt(&fo, &job->rcpt[i], from);
-	rc = spool_job_failover(sp, from, &fo, instance, err, sizeof(err));
+	rc = spool_job_failover(sp, from, &fo, err, sizeof(err));
 	if (strcmp(fo.id, job->id) == 0)
 		snprintf(done, sizeof(done), "%s", to);
 	else
@@ -163,8 +163,8 @@ failover_one(struct spool *sp, const char *from, struct envelope *job,
 /* failover_job - hand failed recipients to their failover connectors */
 size_t
 failover_job(const struct cfg *cfg, struct spool *sp, const char *from,
-    struct envelope *job, unsigned int instance, struct failover_handoff *out,
-    size_t max, size_t *deferred)
+    struct envelope *job, struct failover_handoff *out, size_t max,
+    size_t *deferred)
 {
 	char to[SPOOL_NAME_MAX], qid[SPOOL_QID_LEN + 1], **tgt;
 	unsigned char *mine;
@@ -192,7 +192,7 @@ failover_job(const struct cfg *cfg, struct spool *sp, const char *from,
 				tgt[j] = NULL;
 			}
 		}
-		if (failover_one(sp, from, job, to, mine, instance, qid,
+		if (failover_one(sp, from, job, to, mine, qid,
 		    deferred) == 0 && n < max && out != NULL) {
 			snprintf(out[n].connector, sizeof(out[n].connector),
 			    "%s", to);

@@ -43,7 +43,7 @@ struct failover_handoff {
  * gets the number of recipients deferred.  Logs each hand-off.
  */
 size_t failover_job(const struct cfg *, struct spool *, const char *from,
-    struct envelope *job, unsigned int instance, struct failover_handoff *out,
-    size_t max, size_t *deferred);
+    struct envelope *job, struct failover_handoff *out, size_t max,
+    size_t *deferred);
 
 #endif

@@ -219,7 +219,7 @@ master_config_fd(void)
 static void __attribute__((noreturn))
 master_exec_child(const struct master_child *c, int ipcfd, int cfgfd)
 {
-	char path[PATH_MAX], nl[16], gen[16];
+	char path[PATH_MAX], nl[16], gen[16], inst[16];
 	const char *argv[16];
 	int argc = 0, devnull, fd;
 	size_t i;
@@ -270,6 +270,9 @@ master_exec_child(const struct master_child *c, int ipcfd, int cfgfd)
 	snprintf(gen, sizeof(gen), "%d", c->generation);
 	argv[argc++] = "-g";
 	argv[argc++] = gen;
+	snprintf(inst, sizeof(inst), "%d", c->qid_instance);
+	argv[argc++] = "-i";
+	argv[argc++] = inst;
 	if (c->role == ROLE_RECEIVER) {
 		snprintf(nl, sizeof(nl), "%zu", nlisteners);
 		argv[argc++] = "-l";
@@ -291,6 +294,28 @@ master_exec_child(const struct master_child *c, int ipcfd, int cfgfd)
 static void master_ipc(struct ipc *, const struct ipc_frame *, void *);
 static void master_ipc_closed(struct ipc *, void *);
 
+/*
+ * master_qid_instance - the lowest queue ID instance (0..255) that no
+ * running child holds, retired ones included: two processes alive at
+ * the same time never make the same ID (spool.h); -1 if all are taken
+ */
+static int
+master_qid_instance(void)
+{
+	unsigned char used[256];
+	struct master_child *c;
+	int i;
+
+	memset(used, 0, sizeof(used));
+	for (c = children; c != NULL; c = c->next)
+		if (c->pid != 0 && c->qid_instance >= 0 && c->qid_instance < 256)
+			used[c->qid_instance] = 1;
+	for (i = 0; i < 256; i++)
+		if (!used[i])
+			return i;
+	return -1;
+}
+
 /* master_spawn - fork+exec one child */
 static void
 master_spawn(struct master_child *c)
@@ -299,6 +324,11 @@ master_spawn(struct master_child *c)
 	pid_t pid;
 	char label[128];
 
+	if ((c->qid_instance = master_qid_instance()) == -1) {
+		log_warnx("cannot start the %s: 256 children running",
+		    master_role_name(c->role));
+		return;
+	}
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == -1)
 		fatal("socketpair");
 	cfgfd = master_config_fd();

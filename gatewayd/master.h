@@ -18,6 +18,7 @@ struct master_child {
 	struct ipc *ipc;
 	int ready;
 	int generation;
+	int qid_instance;		/* -i of the running child (spool.h) */
 	int retired;			/* old generation, shutting down */
 	int disabled;			/* exited with EX_CONFIG: wait for a reload */
 	time_t started;

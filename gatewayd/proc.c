@@ -20,6 +20,7 @@
 #include "cfg.h"
 #include "log.h"
 #include "proc.h"
+#include "spool.h"
 #include "xmalloc.h"
 
 /* proc_usage - children are started by the master only */
@@ -29,6 +30,20 @@ proc_usage(const char *role)
 	fprintf(stderr, "gatewayd-%s is started by gatewayd(8), not by hand\n",
 	    role);
 	exit(64);
+}
+
+/* proc_instance - the queue ID instance of -i: 0..255 */
+static unsigned int
+proc_instance(const char *arg, const char *role)
+{
+	unsigned long n;
+	char *end;
+
+	errno = 0;
+	n = strtoul(arg, &end, 10);
+	if (errno != 0 || end == arg || *end != '\0' || n > 0xff)
+		proc_usage(role);
+	return (unsigned int)n;
 }
 
 /* proc_read_config - read the configuration text the master passed */
@@ -75,7 +90,7 @@ proc_child_init(int argc, char **argv, const char *role, struct proc_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->role = role;
 	o->config_name = "gatewayd.yaml";
-	while ((ch = getopt(argc, argv, "c:fvl:n:g:P")) != -1) {
+	while ((ch = getopt(argc, argv, "c:fvl:n:g:i:P")) != -1) {
 		switch (ch) {
 		case 'c': o->config_name = optarg; break;
 		case 'f': o->foreground = 1; break;
@@ -84,11 +99,13 @@ proc_child_init(int argc, char **argv, const char *role, struct proc_opts *o)
 		case 'n': o->connector = optarg; break;
 		case 'g': o->generation = atoi(optarg); break;
 		case 'P': o->paused = 1; break;
+		case 'i': o->qid_instance = proc_instance(optarg, role); break;
 		default: proc_usage(role);
 		}
 	}
 	if (proc_fd_closed(PROC_FD_IPC) || proc_fd_closed(PROC_FD_CONFIG))
 		proc_usage(role);
+	spool_qid_setup(o->qid_instance, 0);
 	snprintf(tag, sizeof(tag), "gatewayd-%s", role);
 	log_init(xstrdup(tag), o->foreground ? LOG_TO_STDERR : LOG_TO_SYSLOG,
 	    o->verbose);

@@ -7,7 +7,9 @@
  *   PROC_FD_CONFIG   the configuration as the master validated it,
  *   PROC_FD_LISTEN.. listening sockets (receiver only, -l count).
  * Arguments: -c name (config name for messages), -f (foreground: log to
- * stderr), -v (verbose), -n connector (worker), -l nlisteners, -g generation.
+ * stderr), -v (verbose), -n connector (worker), -l nlisteners, -g generation,
+ * -i instance (the queue ID instance, 0..255, unique among the master's
+ * live children: spool.h), -P (start paused).
  */
 #ifndef GW_PROC_H
 #define GW_PROC_H
@@ -29,9 +31,13 @@ struct proc_opts {
 	int nlisteners;
 	int generation;
 	int paused;		/* -P: start paused (receiving, or delivery) */
+	unsigned int qid_instance;	/* -i: given to spool_qid_setup() */
 };
 
-/* Parse argv, start logging, load the config from PROC_FD_CONFIG (fatal on error). */
+/*
+ * Parse argv, start logging, set up the queue ID generator (-i), load the
+ * config from PROC_FD_CONFIG (fatal on error).
+ */
 struct cfg *proc_child_init(int argc, char **argv, const char *role, struct proc_opts *);
 /*
  * Drop privileges when running as root, in the one fixed order: look up

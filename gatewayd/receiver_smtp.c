@@ -309,7 +309,7 @@ rsmtp_envelope(struct rsession *s)
 	gettimeofday(&tv, NULL);
 	e->version = ENVELOPE_VERSION;
 	e->kind = ENVELOPE_MESSAGE;
-	spool_qid_new(0, e->id);
+	spool_qid_new(s->rcv->spool, e->id);
 	e->arrival_us = (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
 	e->listener = xstrdup(s->lst->name);
 	e->client = xstrdup(s->ip);
@@ -369,10 +369,19 @@ static const char *
 rsmtp_begin_message(struct rsession *s)
 {
 	char err[SPOOL_ERRLEN];
+	int tries;
 
 	rsmtp_envelope(s);
-	snprintf(s->qid, sizeof(s->qid), "%s", s->env.id);
-	s->msg = spool_msg_receive(s->rcv->spool, &s->env, err, sizeof(err));
+	for (tries = 1; ; tries++) {
+		snprintf(s->qid, sizeof(s->qid), "%s", s->env.id);
+		s->msg = spool_msg_receive(s->rcv->spool, &s->env, err,
+		    sizeof(err));
+		if (s->msg != NULL || errno != EEXIST ||
+		    tries >= SPOOL_QID_TRIES)
+			break;
+		/* receive/<qid> is taken (spool.h): never share it, draw again */
+		spool_qid_new(s->rcv->spool, s->env.id);
+	}
 	if (s->msg == NULL || rsmtp_received(s) == -1) {
 		int nospace = errno == ENOSPC || errno == EDQUOT || errno == EFBIG;
 

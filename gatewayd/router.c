@@ -210,7 +210,6 @@ router_bounce(const char *qid, time_t mtime, off_t size, void *arg)
 	o.hostname = r->cfg->smtp.hostname;
 	o.postmaster = r->cfg->postmaster;
 	o.success_action = "delivered";
-	o.instance = BOUNCE_INSTANCE_ROUTER;
 	if (bounce_failed_job(&o, r->spool, RULES_ROUTER_CONNECTOR, qid,
 	    SPOOL_FAILED, dsn, err, sizeof(err)) == -1)
 		log_warnx("%s: unroutable recipients kept in failed/_router "

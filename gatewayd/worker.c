@@ -56,7 +56,7 @@ enum worker_outcome {
 	WORKER_DONE,
 	WORKER_DEFERRED,
 	WORKER_FAILED,
-	WORKER_ERROR		/* could not load or update; left in place */
+	WORKER_ERROR		/* could not load, update or release; left */
 };
 
 /* Parent -> child: deliver this job (fixed size, SOCK_SEQPACKET). */
@@ -105,7 +105,7 @@ struct worker {
 	struct spool *spool;
 	struct loader ld;
 	void *ctx;
-	unsigned int instance;	/* queue ID instance for DSNs (bounce.h) */
+	unsigned int instance;	/* queue ID instance from the master (-i) */
 	char *spool_real;	/* the spool's real path: hidden from the deliverer */
 	int keep[WORKER_KEEP_MAX];	/* what the connector's init() opened */
 	size_t nkeep;
@@ -249,8 +249,8 @@ worker_failover(struct worker *w, struct envelope *env,
 
 	if (out == WORKER_DONE)
 		return out;
-	(void)failover_job(w->cfg, w->spool, w->name, env, w->instance, fo,
-	    FAILOVER_MAX, &ndef);
+	(void)failover_job(w->cfg, w->spool, w->name, env, fo, FAILOVER_MAX,
+	    &ndef);
 	if (ndef == 0 || out == WORKER_DEFERRED)
 		return out;
 	worker_last_error(env, RCPT_DEFERRED);
@@ -270,7 +270,6 @@ worker_bounce_opts(const struct worker *w, struct bounce_opts *o)
 	o->lifetime = w->conn->retry.lifetime;
 	o->success_action = strcmp(w->conn->type, "smtp") == 0 ? "relayed" :
 	    "delivered";
-	o->instance = w->instance;
 }
 
 /*
@@ -296,9 +295,41 @@ worker_bounce(struct worker *w, struct envelope *env, int fd, off_t off,
 	return out;
 }
 
-/* worker_commit - write the outcome to the spool; ERROR if that fails */
+/*
+ * worker_release - a claimed job that could not be loaded or updated (a
+ * spool error: ENOSPC, EIO, ENOMEM...) goes back to deferred/ with the
+ * envelope it has, tried again after min_backoff, instead of waiting in
+ * active/ for the next start of the worker.  That envelope may not know
+ * of the attempt, so recipients it reached can get the message again
+ * (at least once).  DEFERRED with *next set; GONE when the job left active/
+ * meanwhile; ERROR when even that rename failed.
+ */
 static enum worker_outcome
-worker_commit(struct worker *w, const char *qid, const struct envelope *env,
+worker_release(struct worker *w, const char *qid, time_t *next)
+{
+	time_t wait = w->conn->retry.min_backoff > 0 ?
+	    w->conn->retry.min_backoff : 1;
+
+	if (spool_job_move(w->spool, w->name, qid, SPOOL_ACTIVE,
+	    SPOOL_DEFERRED) == -1) {
+		if (errno == ENOENT)
+			return WORKER_GONE;
+		log_warn("%s: cannot return the job to deferred/ either (it "
+		    "stays in active/ until the worker restarts)", qid);
+		return WORKER_ERROR;
+	}
+	*next = time(NULL) + wait;
+	log_warnx("%s: job returned to deferred/ after a spool error, next "
+	    "attempt in %llds", qid, (long long)wait);
+	return WORKER_DEFERRED;
+}
+
+/*
+ * worker_commit - write the outcome to the spool; when that fails the
+ * job is released (worker_release) and its outcome is what that says
+ */
+static enum worker_outcome
+worker_commit(struct worker *w, const char *qid, struct envelope *env,
     enum worker_outcome out)
 {
 	char err[SPOOL_ERRLEN];
@@ -308,7 +339,8 @@ worker_commit(struct worker *w, const char *qid, const struct envelope *env,
 		if (spool_job_done(w->spool, w->name, qid) == 0)
 			return out;
 		log_warn("%s: cannot remove the delivered job", qid);
-		return WORKER_ERROR;
+		out = worker_release(w, qid, &env->next_attempt);
+		return out == WORKER_GONE ? WORKER_DONE : out;
 	}
 	to = out == WORKER_DEFERRED ? SPOOL_DEFERRED : SPOOL_FAILED;
 	if (spool_job_update(w->spool, w->name, qid, env, to, err,
@@ -316,7 +348,7 @@ worker_commit(struct worker *w, const char *qid, const struct envelope *env,
 		return out;
 	log_warnx("%s: cannot move the job to %s: %s", qid,
 	    spool_state_name(to), err);
-	return WORKER_ERROR;
+	return worker_release(w, qid, &env->next_attempt);
 }
 
 /* worker_parse_errno - does this errno mean "the file is unreadable"? */
@@ -326,7 +358,11 @@ worker_parse_errno(int e)
 	return e == EBADMSG || e == EFBIG;
 }
 
-/* worker_load - load an active job; quarantine it when unparsable */
+/*
+ * worker_load - load an active job; quarantine it when unparsable or
+ * when its data link is missing.  -1: gone or quarantined; -2: a spool
+ * error left it in active/ (the caller releases it: worker_release).
+ */
 static int
 worker_load(struct worker *w, const char *qid, struct envelope *env,
     int *datafd, off_t *off)
@@ -338,11 +374,17 @@ worker_load(struct worker *w, const char *qid, struct envelope *env,
 	if (spool_job_load(w->spool, w->name, qid, env, datafd, off, err,
 	    sizeof(err)) == 0)
 		return 0;
-	if (errno == ENOENT)
+	if (errno == ENOENT) {
+		/* the job left active/, or its data link is missing */
+		if (spool_quarantine(w->spool, SPOOL_ACTIVE, w->name, qid,
+		    qerr, sizeof(qerr)) == 0)
+			log_warnx("%s: job quarantined in corrupt/: %s", qid,
+			    err);
 		return -1;
+	}
 	if (!worker_parse_errno(errno)) {
 		log_warnx("%s: cannot load job: %s", qid, err);
-		return -1;
+		return -2;
 	}
 	if (spool_quarantine(w->spool, SPOOL_ACTIVE, w->name, qid, qerr,
 	    sizeof(qerr)) == -1)
@@ -412,7 +454,7 @@ worker_deliver(struct worker *w, const struct worker_req *req,
 	enum worker_outcome out;
 	off_t off;
 	size_t i;
-	int fd;
+	int fd, rc;
 
 	if (req->from == SPOOL_FAILED) {
 		worker_bounce_failed(w, req, rep);
@@ -425,8 +467,9 @@ worker_deliver(struct worker *w, const struct worker_req *req,
 		rep->outcome = WORKER_GONE;
 		return;
 	}
-	if (worker_load(w, req->qid, &env, &fd, &off) == -1) {
-		rep->outcome = WORKER_ERROR;
+	if ((rc = worker_load(w, req->qid, &env, &fd, &off)) != 0) {
+		rep->outcome = rc == -2 ? worker_release(w, req->qid,
+		    &rep->next_attempt) : WORKER_ERROR;
 		return;
 	}
 	capi_job_init(&job, &env, fd, off);
@@ -651,20 +694,6 @@ static void worker_count_send(struct worker *);
 static void worker_reachability(struct worker *, const struct worker_rep *);
 static void worker_stop_check(struct worker *);
 
-/*
- * worker_instance - queue ID instance for the DSNs of this process (slot
- * 0 = the parent): distinct per connector and child, never the
- * receiver's 0 or the router's BOUNCE_INSTANCE_ROUTER
- */
-static unsigned int
-worker_instance(const struct worker *w, int slot)
-{
-	size_t idx = (size_t)(w->conn - w->cfg->connectors);
-
-	return BOUNCE_INSTANCE_WORKER +
-	    (unsigned int)((idx * 17 + (size_t)slot) % 0x7f);
-}
-
 /* worker_notify_dsn - tell the router (through the master) of a new DSN */
 static void
 worker_notify_dsn(struct worker *w, const char *dsn)
@@ -732,7 +761,8 @@ worker_spawn(struct worker *w, int i)
 		signal(SIGCHLD, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGHUP, SIG_DFL);
-		w->instance = worker_instance(w, i + 1);
+		/* the parent's instance, a sub-instance of its own (spool.h) */
+		spool_qid_setup(w->instance, (unsigned int)i + 1);
 		close(sv[0]);
 		if (w->ipc != NULL)
 			close(ipc_fd(w->ipc));
@@ -755,6 +785,25 @@ worker_spawn(struct worker *w, int i)
 }
 
 /*
+ * worker_parent_release - worker_release in the parent: the job goes on
+ * the deferred heap (held: deferred for an unreachable destination, and
+ * counted at once, like the batch it belongs to)
+ */
+static enum worker_outcome
+worker_parent_release(struct worker *w, const char *qid, int held)
+{
+	enum worker_outcome out;
+	time_t next;
+
+	out = worker_release(w, qid, &next);
+	if (out == WORKER_DEFERRED)
+		worker_heap_push(w, qid, next, held);
+	if (held)
+		worker_count(w, out);
+	return out;
+}
+
+/*
  * worker_parent_settle - settle an active job in the parent, without the
  * connector: every recipient still to do gets the given temporary
  * result, then the job goes through the lifetime, failover and DSNs like
@@ -773,12 +822,14 @@ worker_parent_settle(struct worker *w, const char *qid, int code,
 	enum worker_outcome out;
 	off_t off;
 	size_t i;
-	int fd;
+	int fd, rc;
 
 	memset(fo, 0, sizeof(fo));
 	dsn[0] = '\0';
-	if (worker_load(w, qid, &env, &fd, &off) == -1)
+	if ((rc = worker_load(w, qid, &env, &fd, &off)) == -1)
 		return 0;	/* not claimed yet, or settled already */
+	if (rc == -2)
+		return worker_parent_release(w, qid, staged != NULL);
 	for (i = 0; i < env.nrcpt; i++) {
 		struct envelope_rcpt *r = &env.rcpt[i];
 
@@ -1178,7 +1229,8 @@ worker_defer_batch(struct worker *w, const struct worker_req *jobs, size_t n)
 		    SPOOL_DEFERRED, err, sizeof(err)) == -1) {
 			log_warnx("%s: cannot move the job to deferred: %s",
 			    envs[i].id, err);
-			out = WORKER_ERROR;
+			out = worker_release(w, envs[i].id,
+			    &envs[i].next_attempt);
 		}
 		if (out == WORKER_DEFERRED)
 			worker_heap_push(w, envs[i].id, envs[i].next_attempt,
@@ -1661,7 +1713,7 @@ main(int argc, char **argv)
 	}
 	w->name = w->conn->name;
 	w->paused = opts.paused;	/* -P: the master's pause state */
-	w->instance = worker_instance(w, 0);
+	w->instance = opts.qid_instance;
 	log_set_tag(w->name);
 	w->spool = spool_open(w->cfg->spool, 0, (uid_t)-1, (gid_t)-1, err,
 	    sizeof(err));
@@ -1681,6 +1733,9 @@ main(int argc, char **argv)
 	w->nchildren = w->conn->concurrency < 1 ? 1 :
 	    w->conn->concurrency > WORKER_CHILDREN_MAX ? WORKER_CHILDREN_MAX :
 	    w->conn->concurrency;
+	/* child i makes IDs with sub-instance i + 1 (spool.h) */
+	if (w->nchildren > (int)SPOOL_QID_SUB_MAX)
+		w->nchildren = (int)SPOOL_QID_SUB_MAX;
 	w->children = xcalloc((size_t)w->nchildren, sizeof(*w->children));
 	for (i = 0; i < w->nchildren; i++)
 		w->children[i].pid = -1;

@@ -3,7 +3,8 @@
  *
  * Every path is relative to a directory descriptor opened once (the
  * receiver and the router chroot into the spool after opening it), and
- * every state change is one renameat(2).  The descriptors of the state
+ * every state change is one rename, which never replaces another file
+ * (spool_rename_noreplace; spool.h).  The descriptors of the state
  * directories are opened by spool_open and never change; per-connector
  * directories are opened on first use and cached under a mutex, so
  * distinct spool_msg objects can be written and committed from different
@@ -110,37 +111,109 @@ spool_qid_valid(const char *s)
 	return s[i] == '\0';
 }
 
+/* spool_qidgen_init - a generator whose IDs start at floor_us (spool.h) */
+void
+spool_qidgen_init(struct spool_qidgen *g, unsigned int instance,
+    unsigned int sub, uint64_t floor_us)
+{
+	g->instance = instance & 0xff;
+	g->sub = sub & SPOOL_QID_SUB_MAX;
+	/* as if the counter of floor_us - 1 were spent: the next is >= floor */
+	g->last_us = floor_us > 0 ? floor_us - 1 : 0;
+	g->counter = (1u << SPOOL_QID_COUNT_BITS) - 1;
+}
+
 /*
- * spool_qid_new - a new queue ID.  The (microsecond, counter) pair is kept
- * strictly increasing under a mutex, so IDs are unique and ordered within
- * the process even when two threads ask in the same microsecond or the
- * clock steps back; the counter only advances the time when it wraps.
+ * spool_qidgen_next - the next ID with the clock at now_us.  The (time,
+ * counter) pair only grows: a clock at or behind the last time part
+ * (same microsecond, or stepped back) advances the counter, which moves
+ * the time part on by one when it wraps.
  */
 void
-spool_qid_new(unsigned int instance, char out[SPOOL_QID_LEN + 1])
+spool_qidgen_next(struct spool_qidgen *g, uint64_t now_us,
+    char out[SPOOL_QID_LEN + 1])
 {
-	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-	static uint64_t last_us;
-	static unsigned int counter;
+	if (now_us > g->last_us) {
+		g->last_us = now_us;
+		g->counter = 0;
+	} else if (++g->counter >= 1u << SPOOL_QID_COUNT_BITS) {
+		g->last_us++;
+		g->counter = 0;
+	}
+	snprintf(out, SPOOL_QID_LEN + 1, "%014" PRIx64 "%02x%04x",
+	    g->last_us & UINT64_C(0xffffffffffffff), g->instance,
+	    (g->sub << SPOOL_QID_COUNT_BITS) | g->counter);
+}
+
+/* spool_mtime_us - mtime of a descriptor in microseconds, 0 if unknown */
+static uint64_t
+spool_mtime_us(int fd)
+{
+	struct stat st;
+
+	if (fd == -1 || fstat(fd, &st) == -1 || st.st_mtim.tv_sec < 0)
+		return 0;
+	return (uint64_t)st.st_mtim.tv_sec * 1000000 +
+	    (uint64_t)st.st_mtim.tv_nsec / 1000;
+}
+
+/*
+ * spool_qid_floor - newest change of receive/, tmp/, incoming/ and data/
+ * plus a margin (spool.h).  Every message file is created in receive/ or
+ * tmp/ after its ID was drawn and then renamed or linked into incoming/
+ * or data/, so while
+ * the clock only moved forward no ID has a later time part; the margin
+ * covers the kernel's coarse timestamps.
+ */
+uint64_t
+spool_qid_floor(struct spool *sp)
+{
+	static const enum spool_dir dirs[] = { D_RECEIVE, D_TMP, D_INCOMING,
+	    D_DATA };
+	uint64_t t, max = 0;
+	size_t i;
+
+	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
+		if ((t = spool_mtime_us(sp->fd[dirs[i]])) > max)
+			max = t;
+	return max + SPOOL_QID_MARGIN_US;
+}
+
+static pthread_mutex_t spool_qid_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct spool_qidgen spool_qid_gen;
+static int spool_qid_floored;	/* the floor of the spool was applied */
+
+/* spool_qid_setup - the process's instance and sub-instance (spool.h) */
+void
+spool_qid_setup(unsigned int instance, unsigned int sub)
+{
+	pthread_mutex_lock(&spool_qid_lock);
+	spool_qid_gen.instance = instance & 0xff;
+	spool_qid_gen.sub = sub & SPOOL_QID_SUB_MAX;
+	pthread_mutex_unlock(&spool_qid_lock);
+}
+
+/* spool_qid_new - a new queue ID from the process's generator (spool.h) */
+void
+spool_qid_new(struct spool *sp, char out[SPOOL_QID_LEN + 1])
+{
+	struct spool_qidgen floor;
 	struct timespec ts;
 	uint64_t us;
-	unsigned int c;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	us = (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-	pthread_mutex_lock(&lock);
-	if (us > last_us) {
-		last_us = us;
-		counter = 0;
-	} else if (++counter > 0xffff) {
-		last_us++;
-		counter = 0;
+	pthread_mutex_lock(&spool_qid_lock);
+	if (!spool_qid_floored && sp != NULL) {
+		spool_qidgen_init(&floor, 0, 0, spool_qid_floor(sp));
+		if (floor.last_us > spool_qid_gen.last_us) {
+			spool_qid_gen.last_us = floor.last_us;
+			spool_qid_gen.counter = floor.counter;
+		}
+		spool_qid_floored = 1;
 	}
-	us = last_us;
-	c = counter;
-	pthread_mutex_unlock(&lock);
-	snprintf(out, SPOOL_QID_LEN + 1, "%014" PRIx64 "%02x%04x",
-	    us & UINT64_C(0xffffffffffffff), instance & 0xff, c);
+	spool_qidgen_next(&spool_qid_gen, us, out);
+	pthread_mutex_unlock(&spool_qid_lock);
 }
 
 /* spool_name_valid - [a-z0-9_][a-z0-9_-]*, shorter than SPOOL_NAME_MAX */
@@ -614,6 +687,30 @@ spool_unlink_keep(int dirfd, const char *name)
 	errno = save;
 }
 
+/* spool_rename_noreplace - a rename that never replaces (spool_int.h) */
+int
+spool_rename_noreplace(int fromfd, const char *from, int tofd, const char *to)
+{
+	int save;
+
+#ifdef RENAME_NOREPLACE
+	if (renameat2(fromfd, from, tofd, to, RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno != EINVAL && errno != ENOSYS)
+		return -1;
+#endif
+	/* a hard link never replaces either; then drop the old name */
+	if (linkat(fromfd, from, tofd, to, 0) == -1)
+		return -1;
+	if (unlinkat(fromfd, from, 0) == -1) {
+		save = errno;
+		(void)unlinkat(tofd, to, 0);
+		errno = save;
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * spool_read_envelope - parse the envelope at the start of an open file:
  * read until "\nend\n" is seen, EOF, or ENVELOPE_MAX_SIZE.  Sets *offset
@@ -872,7 +969,7 @@ spool_commit_sync(struct spool *sp, struct spool_msg **msgs, size_t n,
 
 /*
  * spool_commit - make a batch durable and visible (spool.h): flush, sync
- * the data, rename tmp/ -> incoming/, fsync incoming/ once, and only then
+ * the data, rename receive/ (or tmp/) -> incoming/, fsync incoming/ once, and only then
  * set ok[i].  Frees every spool_msg; returns the number committed.
  */
 size_t
@@ -889,7 +986,9 @@ spool_commit(struct spool *sp, struct spool_msg **msgs, size_t n, int *ok)
 				ngood++;
 		spool_commit_sync(sp, msgs, n, good, ngood);
 		for (i = 0; i < n; i++) {
-			if (good[i] && renameat(sp->fd[msgs[i]->dir],
+			/* a name taken in incoming/ is not ours to replace */
+			if (good[i] && spool_rename_noreplace(
+			    sp->fd[msgs[i]->dir],
 			    msgs[i]->qid, sp->fd[D_INCOMING], msgs[i]->qid) == -1)
 				good[i] = 0;
 			nrenamed += good[i];
@@ -1008,20 +1107,35 @@ fail:
 }
 
 /*
- * spool_write_job - write env atomically as (dirfd, qid): stage it in
- * tmp/ (fsynced when durable), rename into place.  -1 with errno and err.
+ * spool_write_job - write env atomically as (dirfd, env->id): stage it
+ * in tmp/ (fsynced when durable), rename into place.  With replace the
+ * new file takes the place of the job's own file (the update of an
+ * active job); otherwise a file of that name is left as it is and the
+ * write fails with EEXIST.  -1 with errno and err.
  */
 static int
 spool_write_job(struct spool *sp, const struct envelope *env, int dirfd,
-    int durable, time_t mtime, char *err, size_t errlen)
+    int durable, int replace, time_t mtime, char *err, size_t errlen)
 {
 	char tmpname[SPOOL_QID_LEN + SPOOL_NAME_MAX + 8];
+	int rc;
 
 	if (spool_stage_job(sp, env, durable, mtime, tmpname, sizeof(tmpname),
 	    err, errlen) == -1)
 		return -1;
-	if (renameat(sp->fd[D_TMP], tmpname, dirfd, env->id) == -1) {
-		spool_seterr(err, errlen, "tmp/%s: %s", tmpname, strerror(errno));
+	if (replace)
+		rc = renameat(sp->fd[D_TMP], tmpname, dirfd, env->id);
+	else
+		rc = spool_rename_noreplace(sp->fd[D_TMP], tmpname, dirfd,
+		    env->id);
+	if (rc == -1) {
+		if (errno == EEXIST)
+			spool_seterr(err, errlen, "%s: a %s job of that queue ID "
+			    "exists already (not replaced)", env->id,
+			    env->connector);
+		else
+			spool_seterr(err, errlen, "tmp/%s: %s", tmpname,
+			    strerror(errno));
 		spool_unlink_keep(sp->fd[D_TMP], tmpname);
 		return -1;
 	}
@@ -1114,7 +1228,14 @@ spool_route_job(struct spool *sp, const char *qid, const struct envelope *job,
 #ifndef HAVE_SYNCFS
 	durable = 1;
 #endif
-	return spool_write_job(sp, job, fd, durable, (time_t)-1, err, errlen);
+	if (spool_write_job(sp, job, fd, durable, 0, (time_t)-1, err,
+	    errlen) == -1 && errno != EEXIST)
+		return -1;
+	/*
+	 * EEXIST: written before a crash.  It is this message's job: its
+	 * data link is the same inode (spool_link_data), so it stays.
+	 */
+	return 0;
 }
 
 /*
@@ -1205,6 +1326,32 @@ spool_sync(struct spool *sp)
 	return 0;
 }
 
+/*
+ * spool_corrupt_rename - move (fd, from) to corrupt/<name>, or to
+ * corrupt/<name>.1 .. .9 when an earlier quarantine has that name: the
+ * files kept for a person to look at are never replaced
+ */
+static int
+spool_corrupt_rename(struct spool *sp, int fd, const char *from,
+    const char *name)
+{
+	char alt[SPOOL_QID_LEN + 2 * SPOOL_NAME_MAX + 32];
+	int i;
+
+	for (i = 0; i <= 9; i++) {
+		if (i == 0)
+			snprintf(alt, sizeof(alt), "%s", name);
+		else
+			snprintf(alt, sizeof(alt), "%s.%d", name, i);
+		if (spool_rename_noreplace(fd, from, sp->fd[D_CORRUPT],
+		    alt) == 0)
+			return 0;
+		if (errno != EEXIST)
+			return -1;
+	}
+	return -1;
+}
+
 /* spool_quarantine - move an unreadable file (and its data link) to corrupt/ */
 int
 spool_quarantine(struct spool *sp, enum spool_state st, const char *connector,
@@ -1224,7 +1371,7 @@ spool_quarantine(struct spool *sp, enum spool_state st, const char *connector,
 	else
 		snprintf(name, sizeof(name), "%s-%s-%s", spool_state_name(st),
 		    connector, qid);
-	if (renameat(fd, qid, sp->fd[D_CORRUPT], name) == -1) {
+	if (spool_corrupt_rename(sp, fd, qid, name) == -1) {
 		spool_seterr(err, errlen, "rename %s to corrupt/: %s", qid,
 		    strerror(errno));
 		return -1;
@@ -1232,7 +1379,7 @@ spool_quarantine(struct spool *sp, enum spool_state st, const char *connector,
 	if (st != SPOOL_INCOMING &&
 	    spool_data_name(data, sizeof(data), qid, connector) == 0) {
 		snprintf(name, sizeof(name), "data-%s-%s", connector, qid);
-		if (renameat(sp->fd[D_DATA], data, sp->fd[D_CORRUPT], name) == -1 &&
+		if (spool_corrupt_rename(sp, sp->fd[D_DATA], data, name) == -1 &&
 		    errno != ENOENT) {
 			spool_seterr(err, errlen, "rename data/%s to corrupt/: %s",
 			    data, strerror(errno));
@@ -1306,7 +1453,7 @@ spool_failover_copy(struct spool *sp, const char *src, const struct envelope *jo
 	struct envelope menv;
 	off_t off;
 	ssize_t n;
-	int fd;
+	int fd, save;
 
 	memset(&menv, 0, sizeof(menv));
 	if (spool_data_name(name, sizeof(name), job->id, job->connector) == -1) {
@@ -1334,26 +1481,30 @@ spool_failover_copy(struct spool *sp, const char *src, const struct envelope *jo
 	envelope_clear(&menv);
 	return 0;
 fail:
+	save = errno;		/* EEXIST: the caller draws another ID */
 	if (m != NULL)
 		spool_seterr(err, errlen, "copy of data/%s: %s", src,
 		    strerror(errno));
 	spool_msg_abort(m);
 	spool_close_keep(fd);
 	envelope_clear(&menv);
+	errno = save;
 	return -1;
 }
 
 /*
  * spool_failover_data - the data link of the new job: data/<qid>.<from>
  * linked as data/<qid>.<to>, or, when <to> already has a job or data of
- * that queue ID, a copy under a new one (job->id is changed).
+ * that queue ID, a copy under a new one (job->id is changed; a new ID
+ * whose tmp/ or data/ name is taken is drawn again).
  */
 static int
 spool_failover_data(struct spool *sp, const char *from, struct envelope *job,
-    unsigned int instance, char *err, size_t errlen)
+    char *err, size_t errlen)
 {
 	char src[SPOOL_QID_LEN + SPOOL_NAME_MAX + 2];
 	char dst[SPOOL_QID_LEN + SPOOL_NAME_MAX + 2];
+	int tries;
 
 	if (spool_data_name(src, sizeof(src), job->id, from) == -1 ||
 	    spool_data_name(dst, sizeof(dst), job->id, job->connector) == -1) {
@@ -1369,14 +1520,20 @@ spool_failover_data(struct spool *sp, const char *from, struct envelope *job,
 			return -1;
 		}
 	}
-	spool_qid_new(instance, job->id);
-	return spool_failover_copy(sp, src, job, err, errlen);
+	for (tries = 0; tries < SPOOL_QID_TRIES; tries++) {
+		spool_qid_new(sp, job->id);
+		if (spool_failover_copy(sp, src, job, err, errlen) == 0)
+			return 0;
+		if (errno != EEXIST)
+			break;
+	}
+	return -1;
 }
 
 /* spool_job_failover - write a failover job durably (spool.h) */
 int
 spool_job_failover(struct spool *sp, const char *from, struct envelope *job,
-    unsigned int instance, char *err, size_t errlen)
+    char *err, size_t errlen)
 {
 	char qid[SPOOL_QID_LEN + 1], name[SPOOL_QID_LEN + SPOOL_NAME_MAX + 2];
 	enum spool_state to;
@@ -1396,11 +1553,11 @@ spool_job_failover(struct spool *sp, const char *from, struct envelope *job,
 		return -1;
 	}
 	memcpy(qid, job->id, sizeof(qid));
-	if (spool_failover_data(sp, from, job, instance, err, errlen) == -1) {
+	if (spool_failover_data(sp, from, job, err, errlen) == -1) {
 		memcpy(job->id, qid, sizeof(qid));
 		return -1;
 	}
-	if (spool_write_job(sp, job, fd, 1, (time_t)-1, err, errlen) == -1) {
+	if (spool_write_job(sp, job, fd, 1, 0, (time_t)-1, err, errlen) == -1) {
 		if (spool_data_name(name, sizeof(name), job->id,
 		    job->connector) == 0)
 			spool_unlink_keep(sp->fd[D_DATA], name);
@@ -1531,7 +1688,8 @@ static int
 spool_job_leave_active(int afd, int tfd, const char *connector,
     const char *qid, enum spool_state to, char *err, size_t errlen)
 {
-	if (to != SPOOL_ACTIVE && renameat(afd, qid, tfd, qid) == -1) {
+	if (to != SPOOL_ACTIVE &&
+	    spool_rename_noreplace(afd, qid, tfd, qid) == -1) {
 		spool_seterr(err, errlen, "rename active/%s/%s to %s/: %s",
 		    connector, qid, spool_state_name(to), strerror(errno));
 		return -1;
@@ -1554,7 +1712,8 @@ spool_job_update(struct spool *sp, const char *connector, const char *qid,
 	if (spool_job_update_check(sp, connector, qid, env, to, &afd, &tfd,
 	    err, errlen) == -1)
 		return -1;
-	if (spool_write_job(sp, env, afd, 1, to == SPOOL_DEFERRED ?
+	/* the one replacing write: the job's own active file, same job */
+	if (spool_write_job(sp, env, afd, 1, 1, to == SPOOL_DEFERRED ?
 	    env->next_attempt : (time_t)-1, err, errlen) == -1)
 		return -1;
 	return spool_job_leave_active(afd, tfd, connector, qid, to, err,
@@ -1593,6 +1752,7 @@ spool_job_commit_staged(struct spool *sp, const char *connector,
 	    err, errlen) == -1 ||
 	    spool_tmp_job_name(tmpname, sizeof(tmpname), qid, connector) == -1)
 		return -1;
+	/* replaces the job's own active file with its new envelope */
 	if (renameat(sp->fd[D_TMP], tmpname, afd, qid) == -1) {
 		spool_seterr(err, errlen, "tmp/%s: %s", tmpname, strerror(errno));
 		return -1;
@@ -1616,7 +1776,7 @@ spool_job_move(struct spool *sp, const char *connector, const char *qid,
 	if ((ffd = spool_fd(sp, from, connector)) == -1 ||
 	    (tfd = spool_fd(sp, to, connector)) == -1)
 		return -1;
-	return renameat(ffd, qid, tfd, qid);
+	return spool_rename_noreplace(ffd, qid, tfd, qid);
 }
 
 /* ---- operator state ---- */
@@ -1649,6 +1809,7 @@ spool_state_write(struct spool *sp, const char *name, const char *text,
 			return -1;
 		}
 	} else {
+		/* replacing the operator's own state file is the point */
 		snprintf(tmp, sizeof(tmp), "%s.new", name);
 		(void)unlinkat(sp->dirfd, tmp, 0);
 		if ((fd = openat(sp->dirfd, tmp, O_CREAT | O_EXCL | O_WRONLY |
@@ -1997,8 +2158,8 @@ spool_recover_one(DIR *d, const char *name, void *arg)
 {
 	struct spool_recover_arg *ra = arg;
 
-	if (renameat(dirfd(d), name, ra->to, name) == -1)
-		return -1;
+	if (spool_rename_noreplace(dirfd(d), name, ra->to, name) == -1)
+		return errno == EEXIST ? 0 : -1;	/* kept: not ours to replace */
 	ra->n++;
 	return 0;
 }

@@ -18,6 +18,12 @@
  * both are unlinked, and the message's inode goes when its last link does,
  * so no reference count is kept anywhere.
  *
+ * No file is ever replaced by another one: names are created O_EXCL and
+ * renamed with RENAME_NOREPLACE (link+unlink where unsupported); the only
+ * renames over an existing name rewrite a file with a new version of
+ * itself (an active job's envelope, an operator state file).  A name
+ * already taken is an error with errno EEXIST.
+ *
  * Functions return 0 on success and -1 on failure with errno set and, where
  * they take one, a reason in err.  None of them logs.
  */
@@ -48,14 +54,79 @@ enum spool_state {
 struct spool;
 struct spool_msg;
 
+/*
+ * Queue IDs.  20 lowercase hex digits, TTTTTTTTTTTTTT II SSSS:
+ *   T  the time part: microseconds since the epoch (14 digits);
+ *   I  the instance (0..255): a slot the master gives each child it
+ *      starts (gatewayd-* -i), unique among its live children, those of
+ *      a draining generation included; 0 in a process that never called
+ *      spool_qid_setup (a test, a tool);
+ *   S  the top SPOOL_QID_SUB_BITS bits: the sub-instance (0 for the
+ *      process itself, 1 + slot for a worker's delivery child), the low
+ *      SPOOL_QID_COUNT_BITS bits: a counter.
+ * Sorting the names sorts by time of creation.
+ *
+ * Why no two are ever equal:
+ * - two processes alive at the same time differ in I or S;
+ * - within a process the (time, counter) pair only grows, under a
+ *   mutex, even when the clock steps back (the time part then stays
+ *   where it was and the counter, wrapping into the time, moves it);
+ * - across restarts the time part starts at a floor derived from the
+ *   spool at the first ID (spool_qid_floor: the newest change time of
+ *   tmp/, incoming/ and data/, where every message file is made, plus
+ *   SPOOL_QID_MARGIN_US), so a clock set back while the daemon was down
+ *   does not hand out the times of the IDs still queued.  Three fstat
+ *   calls: nothing scans the queue.
+ * The one case the floor cannot see is a clock stepped back while the
+ * daemon ran, then a restart before the clock caught up.  For that the
+ * spool never replaces a file: tmp/<qid> is created O_EXCL (the caller
+ * draws another ID on EEXIST), every rename that could meet an existing
+ * name uses RENAME_NOREPLACE (or link+unlink), so a duplicate ID makes
+ * a commit fail (451, nothing acknowledged) or routing wait (the router
+ * retries until the other message's data link is gone), never replaces
+ * an acknowledged file.
+ */
+#define SPOOL_QID_SUB_BITS	7
+#define SPOOL_QID_COUNT_BITS	9
+#define SPOOL_QID_SUB_MAX	((1u << SPOOL_QID_SUB_BITS) - 1)
+#define SPOOL_QID_MARGIN_US	1000000	/* added to the derived floor */
+#define SPOOL_QID_TRIES		5	/* IDs drawn when the name is taken */
+
+/* A generator's state; the functions below keep one per process. */
+struct spool_qidgen {
+	uint64_t last_us;		/* time part of the last ID */
+	unsigned int counter;		/* of the last ID, < 1 << COUNT_BITS */
+	unsigned int instance;		/* 0..255 */
+	unsigned int sub;		/* 0..SPOOL_QID_SUB_MAX */
+};
+
 /* Is s a well-formed queue ID? */
 int spool_qid_valid(const char *s);
 /*
- * A new queue ID: 14 hex digits of microseconds since the epoch, 2 of the
- * generator's instance, 4 of a per-process counter.  Unique across
- * receivers with distinct instances and sortable by arrival time.
+ * Start a generator whose every ID has a time part of at least floor_us
+ * (instance and sub are taken modulo their ranges).
  */
-void spool_qid_new(unsigned int instance, char out[SPOOL_QID_LEN + 1]);
+void spool_qidgen_init(struct spool_qidgen *, unsigned int instance,
+    unsigned int sub, uint64_t floor_us);
+/* The next ID of a generator with the clock at now_us (not thread-safe). */
+void spool_qidgen_next(struct spool_qidgen *, uint64_t now_us,
+    char out[SPOOL_QID_LEN + 1]);
+/*
+ * The floor for the time part of a process's IDs: the newest mtime of
+ * tmp/, incoming/ and data/ in microseconds plus SPOOL_QID_MARGIN_US.
+ */
+uint64_t spool_qid_floor(struct spool *);
+/*
+ * This process's place among the ID makers: the instance the master
+ * gave it and its sub-instance (call again in a forked child that makes
+ * IDs, with its own sub).  Keeps the time part reached so far.
+ */
+void spool_qid_setup(unsigned int instance, unsigned int sub);
+/*
+ * A new queue ID from the process's generator (thread-safe).  The first
+ * call takes the floor from sp (NULL: no floor).
+ */
+void spool_qid_new(struct spool *sp, char out[SPOOL_QID_LEN + 1]);
 /* Is s a valid connector name for the spool ([a-z0-9_][a-z0-9_-]*, < SPOOL_NAME_MAX)? */
 int spool_name_valid(const char *s);
 const char *spool_state_name(enum spool_state);
@@ -125,11 +196,12 @@ int spool_connector_init(struct spool *, const char *connector, uid_t owner,
 
 /*
  * The receiver: create receive/<env->id> exclusively (0600; 0660 when
- * receive/ is setgid, see spool_prepare) and write the envelope.
+ * receive/ is setgid, see spool_prepare) and write the envelope; EEXIST
+ * when the name is taken (draw another ID: spool_qid_new).
  */
 struct spool_msg *spool_msg_receive(struct spool *, const struct envelope *,
     char *err, size_t errlen);
-/* The same in tmp/, for the queue's own messages (DSNs): 0600. */
+/* The same in tmp/, for the queue's own messages (DSNs): 0600; EEXIST too. */
 struct spool_msg *spool_msg_create(struct spool *, const struct envelope *,
     char *err, size_t errlen);
 /* Append message bytes (buffered); -1 on a write error (ENOSPC...). */
@@ -146,7 +218,9 @@ void spool_msg_abort(struct spool_msg *);
  * syncfs(2) when the batch has several files, else fdatasync), rename each
  * tmp/<qid> to incoming/<qid>, then fsync incoming/ once.  ok[i] is set to
  * 1 for each message now safe in incoming/ (0 for one that failed, its tmp
- * file removed).  Frees every spool_msg.  Returns the number committed.
+ * file removed: a write or sync error, or incoming/<qid> already there,
+ * which is left as it was).  Frees every spool_msg.  Returns the number
+ * committed.
  * Thread-safe with respect to other spool_msg objects.
  */
 size_t spool_commit(struct spool *, struct spool_msg **msgs, size_t n, int *ok);
@@ -165,13 +239,18 @@ int spool_incoming_open(struct spool *, const char *qid, struct envelope *env,
  * unlink of incoming/<qid> is done by spool_sync() (or spool_close()),
  * after the jobs are on disk, so a crash never leaves a message without
  * its jobs.  njobs must be at least 1.
- * Idempotent: re-routing after a crash overwrites the same names.
+ * Idempotent: re-routing after a crash finds the data link (the same
+ * inode) and the job written before it and keeps them; a data link of
+ * that name to another file is an error (EEXIST).
  */
 int spool_route(struct spool *, const char *qid, const struct envelope *jobs,
     size_t njobs, char *err, size_t errlen);
 /* Make everything written since the last call durable (syncfs or dir fsyncs). */
 int spool_sync(struct spool *);
-/* Move an unreadable file from a state directory to corrupt/ (quarantine). */
+/*
+ * Move an unreadable file from a state directory to corrupt/ (quarantine);
+ * a name already in corrupt/ gets a suffix .1 .. .9, never replaced.
+ */
 int spool_quarantine(struct spool *, enum spool_state, const char *connector,
     const char *qid, char *err, size_t errlen);
 
@@ -188,7 +267,8 @@ int spool_job_done(struct spool *, const char *connector, const char *qid);
 /*
  * Rewrite the active job with env (results, attempts, last error) and
  * move it to state (SPOOL_DEFERRED: mtime = env->next_attempt; SPOOL_FAILED;
- * SPOOL_HOLD; SPOOL_QUEUE).
+ * SPOOL_HOLD; SPOOL_QUEUE).  A file of that name in state is an error
+ * (EEXIST): the job, with its new envelope, stays in active/.
  */
 int spool_job_update(struct spool *, const char *connector, const char *qid,
     const struct envelope *env, enum spool_state to, char *err, size_t errlen);
@@ -205,7 +285,10 @@ int spool_job_stage(struct spool *, const char *connector, const char *qid,
     const struct envelope *env, enum spool_state to, char *err, size_t errlen);
 int spool_job_commit_staged(struct spool *, const char *connector,
     const char *qid, enum spool_state to, char *err, size_t errlen);
-/* Move a job between states without rewriting it (deferred -> queue, hold -> queue). */
+/*
+ * Move a job between states without rewriting it (deferred -> queue,
+ * hold -> queue); EEXIST when the target name is taken.
+ */
 int spool_job_move(struct spool *, const char *connector, const char *qid,
     enum spool_state from, enum spool_state to);
 
@@ -216,13 +299,14 @@ int spool_job_move(struct spool *, const char *connector, const char *qid,
  * writes the job into queue/<connector>/ (hold/ when a pending recipient
  * has the parameter "hold"); when that connector already has a job or
  * data of this queue ID (the message fanned out to it), the message is
- * copied under a new queue ID made with spool_qid_new(instance), written
+ * copied under a new queue ID made with spool_qid_new(), written
  * into job->id.  Durable (files and directories fsynced) when it returns
  * 0.  -1 with err: nothing was handed over, except after a failed final
- * fsync, when the job may still be delivered (at least once).
+ * fsync, when the job may still be delivered (at least once).  A job
+ * file already there is an error (EEXIST), never replaced.
  */
 int spool_job_failover(struct spool *, const char *from, struct envelope *job,
-    unsigned int instance, char *err, size_t errlen);
+    char *err, size_t errlen);
 
 /* ---- scanning and recovery ---- */
 
@@ -260,7 +344,10 @@ int spool_recover_received(struct spool *);
  * half-written when the worker or a delivery child died); count or -1.
  */
 int spool_recover_staged(struct spool *, const char *connector);
-/* Start-up of a worker: move every active/<c>/ job back to queue/<c>/; returns count or -1. */
+/*
+ * Start-up of a worker: move every active/<c>/ job back to queue/<c>/;
+ * returns count or -1.  A job whose name is taken in queue/ stays.
+ */
 int spool_recover_active(struct spool *, const char *connector);
 /* Read any job's envelope by state (for gatewayctl). */
 int spool_job_read(struct spool *, enum spool_state, const char *connector,

@@ -289,8 +289,9 @@ admin_report(struct admin_check *ck, const char *path, const char *what,
 		else {
 			admin_flatten(flat, sizeof(flat), path);
 			snprintf(dst, sizeof(dst), "corrupt/%s", flat);
-			p.repaired = renameat(spool_dirfd(ck->sp), path,
-			    spool_dirfd(ck->sp), dst) == 0;
+			/* an earlier quarantine of that name stays */
+			p.repaired = spool_rename_noreplace(spool_dirfd(ck->sp),
+			    path, spool_dirfd(ck->sp), dst) == 0;
 		}
 	}
 	ck->cb(&p, ck->arg);

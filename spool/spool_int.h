@@ -10,4 +10,12 @@
 void spool_seterr(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4), visibility("hidden")));
 
+/*
+ * Rename (fromfd, from) to (tofd, to) unless to exists (EEXIST then):
+ * renameat2 RENAME_NOREPLACE, or link and unlink where the filesystem or
+ * the C library does not offer it (EINVAL, ENOSYS).
+ */
+int spool_rename_noreplace(int fromfd, const char *from, int tofd,
+    const char *to) __attribute__((visibility("hidden")));
+
 #endif

@@ -31,7 +31,7 @@ buf_write(void *arg, const void *data, size_t len)
 }
 
 static const struct bounce_opts opts = {
-	"gw.test", "postmaster@gw.test", 0, 0, "relayed", 0x80
+	"gw.test", "postmaster@gw.test", 0, 0, "relayed"
 };
 
 /* job - a job with three recipients: done, failed (hostile text), deferred */

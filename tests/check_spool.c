@@ -124,7 +124,7 @@ make_env(struct envelope *env)
 {
 	memset(env, 0, sizeof(*env));
 	env->kind = ENVELOPE_MESSAGE;
-	spool_qid_new(7, env->id);
+	spool_qid_new(sp, env->id);
 	env->arrival_us = (int64_t)time(NULL) * 1000000;
 	env->listener = strdup("smtp");
 	env->client = strdup("127.0.0.1");
@@ -535,7 +535,7 @@ START_TEST(test_quarantine)
 	    err, sizeof(err)), 0);
 	ck_assert(exists("corrupt/incoming-%s", env.id));
 	/* an empty one, and one whose envelope names another message */
-	spool_qid_new(1, qid);
+	spool_qid_new(sp, qid);
 	snprintf(rel, sizeof(rel), "incoming/%s", qid);
 	write_file(rel, "", 0);
 	ck_assert_int_eq(spool_incoming_open(sp, qid, &back, &off, &fd, err,
@@ -688,7 +688,7 @@ START_TEST(test_failover)
 	ck_assert_int_eq(spool_job_claim(sp, "relay", env.id, SPOOL_QUEUE), 0);
 	/* the common case: a hard link and the same queue ID */
 	fo_job(&fo, &env, "fax", 0);
-	if (spool_job_failover(sp, "relay", &fo, 9, err, sizeof(err)) != 0)
+	if (spool_job_failover(sp, "relay", &fo, err, sizeof(err)) != 0)
 		ck_abort_msg("spool_job_failover: %s", err);
 	ck_assert_str_eq(fo.id, env.id);
 	ck_assert(exists("queue/fax/%s", env.id));
@@ -703,7 +703,7 @@ START_TEST(test_failover)
 	envelope_clear(&got);
 	/* archive already has a job of this message: a copy, a new ID */
 	fo_job(&fo2, &env, "archive", 1);
-	if (spool_job_failover(sp, "relay", &fo2, 9, err, sizeof(err)) != 0)
+	if (spool_job_failover(sp, "relay", &fo2, err, sizeof(err)) != 0)
 		ck_abort_msg("spool_job_failover: %s", err);
 	ck_assert_str_ne(fo2.id, env.id);
 	ck_assert(spool_qid_valid(fo2.id));
@@ -734,7 +734,7 @@ START_TEST(test_failover)
 	envelope_rcpt_set_param(&fo.rcpt[0], "hold", "rule");
 	ck_assert_int_eq(spool_job_claim(sp, "fax", env.id, SPOOL_QUEUE), 0);
 	ck_assert_int_eq(spool_job_done(sp, "fax", env.id), 0);
-	ck_assert_int_eq(spool_job_failover(sp, "relay", &fo, 9, err,
+	ck_assert_int_eq(spool_job_failover(sp, "relay", &fo, err,
 	    sizeof(err)), 0);
 	ck_assert_str_eq(fo.id, env.id);
 	ck_assert(exists("hold/fax/%s", env.id));
@@ -742,7 +742,7 @@ START_TEST(test_failover)
 	envelope_clear(&fo);
 	/* errors: to itself, no such source data; nothing is left behind */
 	fo_job(&fo, &env, "relay", 0);
-	ck_assert_int_eq(spool_job_failover(sp, "relay", &fo, 9, err,
+	ck_assert_int_eq(spool_job_failover(sp, "relay", &fo, err,
 	    sizeof(err)), -1);
 	ck_assert_int_eq(errno, EINVAL);
 	envelope_clear(&fo);
@@ -750,7 +750,7 @@ START_TEST(test_failover)
 	fo_job(&fo, &env, "fax", 0);
 	ck_assert_int_eq(spool_job_claim(sp, "fax", env.id, SPOOL_HOLD), 0);
 	ck_assert_int_eq(spool_job_done(sp, "fax", env.id), 0);
-	ck_assert_int_eq(spool_job_failover(sp, "relay", &fo, 9, err,
+	ck_assert_int_eq(spool_job_failover(sp, "relay", &fo, err,
 	    sizeof(err)), -1);
 	ck_assert_int_eq(errno, ENOENT);
 	ck_assert_str_eq(fo.id, env.id);
@@ -768,11 +768,12 @@ START_TEST(test_qid_order)
 	char prev[SPOOL_QID_LEN + 1], cur[SPOOL_QID_LEN + 1];
 	int i;
 
-	spool_qid_new(0xab, prev);
+	spool_qid_setup(0xab, 0);
+	spool_qid_new(sp, prev);
 	ck_assert(spool_qid_valid(prev));
 	ck_assert_mem_eq(prev + 14, "ab", 2);
 	for (i = 0; i < NQID; i++) {
-		spool_qid_new(0xab, cur);
+		spool_qid_new(sp, cur);
 		ck_assert(spool_qid_valid(cur));
 		if (strcmp(prev, cur) >= 0)
 			ck_abort_msg("%s not after %s", cur, prev);
@@ -797,7 +798,7 @@ qid_thread(void *arg)
 	size_t base = (size_t)(uintptr_t)arg, i;
 
 	for (i = 0; i < NQID / 2; i++)
-		spool_qid_new(1, qids[base + i]);
+		spool_qid_new(sp, qids[base + i]);
 	return NULL;
 }
 
@@ -823,6 +824,220 @@ START_TEST(test_qid_threads)
 		if (strcmp(qids[i - 1], qids[i]) == 0)
 			ck_abort_msg("duplicate %s", qids[i]);
 	free(qids);
+}
+END_TEST
+
+/* qid_time - the time part of a queue ID */
+static uint64_t
+qid_time(const char *qid)
+{
+	char t[15];
+
+	memcpy(t, qid, 14);
+	t[14] = '\0';
+	return strtoull(t, NULL, 16);
+}
+
+#define NGEN	3
+#define NPERGEN	20000
+
+START_TEST(test_qid_instances)
+{
+	/* two instances, and two sub-instances of one (a worker's children) */
+	static const unsigned int inst[NGEN] = { 1, 2, 1 }, sub[NGEN] = { 0, 0, 1 };
+	struct spool_qidgen g[NGEN];
+	char prev[NGEN][SPOOL_QID_LEN + 1];
+	uint64_t now = UINT64_C(1700000000000000);
+	size_t i, j, n = 0;
+
+	qids = calloc(NGEN * NPERGEN, sizeof(*qids));
+	for (j = 0; j < NGEN; j++) {
+		spool_qidgen_init(&g[j], inst[j], sub[j], 0);
+		prev[j][0] = '\0';
+	}
+	/*
+	 * Every generator sees the same clock: readings that stay put for
+	 * 3,000 IDs (the counter wraps into the time part) and a step back.
+	 */
+	for (i = 0; i < NPERGEN; i++) {
+		if (i % 3000 == 0)
+			now += i == 9000 ? (uint64_t)-5000000 : 7;
+		for (j = 0; j < NGEN; j++) {
+			spool_qidgen_next(&g[j], now, qids[n]);
+			ck_assert(spool_qid_valid(qids[n]));
+			if (strcmp(prev[j], qids[n]) >= 0)
+				ck_abort_msg("%s not after %s", qids[n], prev[j]);
+			memcpy(prev[j], qids[n++], SPOOL_QID_LEN + 1);
+		}
+	}
+	qsort(qids, n, sizeof(*qids), qid_cmp);
+	for (i = 1; i < n; i++)
+		if (strcmp(qids[i - 1], qids[i]) == 0)
+			ck_abort_msg("duplicate %s", qids[i]);
+	/* the instance and sub-instance show where the ID was made */
+	ck_assert_mem_eq(prev[1] + 14, "02", 2);
+	ck_assert_uint_eq(strtoul(prev[2] + 16, NULL, 16) >>
+	    SPOOL_QID_COUNT_BITS, 1);
+	free(qids);
+}
+END_TEST
+
+START_TEST(test_qid_clock_back)
+{
+	char before[SPOOL_QID_LEN + 1], after[SPOOL_QID_LEN + 1];
+	struct spool_qidgen g;
+	struct timespec ts[2];
+	uint64_t t, floor;
+	int i;
+
+	/* the last run: its clock was an hour ahead of the one we have now */
+	t = (uint64_t)time(NULL) * 1000000 + UINT64_C(3600000000);
+	spool_qidgen_init(&g, 0, 0, 0);
+	spool_qidgen_next(&g, t, before);
+	ck_assert_uint_eq(qid_time(before), t);
+	/* ... and its last message was linked into data/ then */
+	ts[0].tv_sec = ts[1].tv_sec = (time_t)(t / 1000000);
+	ts[0].tv_nsec = ts[1].tv_nsec = (long)(t % 1000000) * 1000;
+	ck_assert_int_eq(utimensat(AT_FDCWD, path("data"), ts, 0), 0);
+	floor = spool_qid_floor(sp);
+	ck_assert_uint_ge(floor, t + SPOOL_QID_MARGIN_US);
+	/* a restart with the clock an hour back: every ID is after it */
+	spool_qidgen_init(&g, 0, 0, floor);
+	for (i = 0; i < 2000; i++) {
+		spool_qidgen_next(&g, t - UINT64_C(3600000000) + (uint64_t)i,
+		    after);
+		ck_assert_uint_ge(qid_time(after), floor);
+		if (strcmp(before, after) >= 0)
+			ck_abort_msg("%s not after %s", after, before);
+		memcpy(before, after, sizeof(after));
+	}
+	/* a clock past the floor is taken as it is */
+	spool_qidgen_next(&g, floor + 5000000, after);
+	ck_assert_uint_eq(qid_time(after), floor + 5000000);
+}
+END_TEST
+
+START_TEST(test_commit_collision)
+{
+	struct envelope env, env2;
+	struct spool_msg *m;
+	char *before, *now;
+	size_t blen, nlen;
+	int ok = -1;
+
+	put(&env);
+	before = slurp(path("incoming/%s", env.id), &blen);
+	/* another message that got the same queue ID */
+	make_env(&env2);
+	memcpy(env2.id, env.id, sizeof(env.id));
+	free(env2.from);
+	env2.from = strdup("other@example.com");
+	m = spool_msg_create(sp, &env2, err, sizeof(err));
+	ck_assert_ptr_nonnull(m);
+	ck_assert_int_eq(spool_msg_write(m, "x\r\n", 3), 0);
+	ck_assert_int_eq(spool_msg_flush(m), 0);
+	ck_assert_uint_eq(spool_commit(sp, &m, 1, &ok), 0);
+	ck_assert_int_eq(ok, 0);	/* not acknowledged: the client gets 451 */
+	now = slurp(path("incoming/%s", env.id), &nlen);
+	ck_assert_uint_eq(nlen, blen);
+	ck_assert_mem_eq(now, before, blen);
+	ck_assert_int_eq(count("tmp"), 0);
+	ck_assert_int_eq(count("incoming"), 1);
+	/* while tmp/<qid> is taken, a second create fails: draw another ID */
+	m = spool_msg_create(sp, &env2, err, sizeof(err));
+	ck_assert_ptr_nonnull(m);
+	ck_assert_ptr_null(spool_msg_create(sp, &env2, err, sizeof(err)));
+	ck_assert_int_eq(errno, EEXIST);
+	spool_msg_abort(m);
+	free(before);
+	free(now);
+	envelope_clear(&env);
+	envelope_clear(&env2);
+}
+END_TEST
+
+START_TEST(test_job_collisions)
+{
+	static const char other[] = "not this job's file\n";
+	struct envelope env, job;
+	char *text;
+	size_t len;
+
+	put(&env);
+	route2(&env);
+	/* re-routing onto the job already there keeps that file */
+	write_file("queue/relay/keep", "", 0);
+	ck_assert_int_eq(rename(path("queue/relay/%s", env.id),
+	    path("queue/relay/keep")), 0);
+	write_abs(path("queue/relay/%s", env.id), other,
+	    sizeof(other) - 1);
+	ck_assert_int_eq(linkat(AT_FDCWD, path("data/%s.relay", env.id),
+	    AT_FDCWD, path("incoming/%s", env.id), 0), 0);
+	make_job(&job, &env, "relay", 0);
+	ck_assert_int_eq(spool_route(sp, env.id, &job, 1, err, sizeof(err)), 0);
+	ck_assert_int_eq(spool_sync(sp), 0);
+	text = slurp(path("queue/relay/%s", env.id), &len);
+	ck_assert_uint_eq(len, sizeof(other) - 1);
+	ck_assert_mem_eq(text, other, len);
+	free(text);
+	ck_assert_int_eq(rename(path("queue/relay/keep"),
+	    path("queue/relay/%s", env.id)), 0);
+	envelope_clear(&job);
+	/* an update whose target state has that name already */
+	ck_assert_int_eq(spool_job_claim(sp, "relay", env.id, SPOOL_QUEUE), 0);
+	write_abs(path("deferred/relay/%s", env.id), other,
+	    sizeof(other) - 1);
+	make_job(&job, &env, "relay", 0);
+	job.attempts = 1;
+	job.next_attempt = time(NULL) + 60;
+	ck_assert_int_eq(spool_job_update(sp, "relay", env.id, &job,
+	    SPOOL_DEFERRED, err, sizeof(err)), -1);
+	ck_assert_int_eq(errno, EEXIST);
+	ck_assert(exists("active/relay/%s", env.id));
+	text = slurp(path("deferred/relay/%s", env.id), &len);
+	ck_assert_uint_eq(len, sizeof(other) - 1);
+	ck_assert_mem_eq(text, other, len);
+	free(text);
+	/* a move or a claim onto a taken name, and the recovery at start-up */
+	ck_assert_int_eq(spool_job_move(sp, "relay", env.id, SPOOL_ACTIVE,
+	    SPOOL_DEFERRED), -1);
+	ck_assert_int_eq(errno, EEXIST);
+	ck_assert_int_eq(spool_job_claim(sp, "relay", env.id, SPOOL_DEFERRED),
+	    -1);
+	ck_assert_int_eq(errno, EEXIST);
+	write_abs(path("queue/relay/%s", env.id), other,
+	    sizeof(other) - 1);
+	ck_assert_int_eq(spool_recover_active(sp, "relay"), 0);
+	ck_assert(exists("active/relay/%s", env.id));
+	text = slurp(path("queue/relay/%s", env.id), &len);
+	ck_assert_mem_eq(text, other, sizeof(other) - 1);
+	free(text);
+	/* once the names are free the job moves as before */
+	ck_assert_int_eq(unlink(path("deferred/relay/%s", env.id)), 0);
+	ck_assert_int_eq(spool_job_update(sp, "relay", env.id, &job,
+	    SPOOL_DEFERRED, err, sizeof(err)), 0);
+	ck_assert(exists("deferred/relay/%s", env.id));
+	ck_assert(!exists("active/relay/%s", env.id));
+	envelope_clear(&job);
+	envelope_clear(&env);
+}
+END_TEST
+
+START_TEST(test_quarantine_keeps)
+{
+	struct envelope env;
+
+	put(&env);
+	write_file("corrupt/incoming-x", "", 0);
+	ck_assert_int_eq(rename(path("corrupt/incoming-x"),
+	    path("corrupt/incoming-%s", env.id)), 0);
+	ck_assert_int_eq(spool_quarantine(sp, SPOOL_INCOMING, NULL, env.id,
+	    err, sizeof(err)), 0);
+	/* the earlier file is still there, the new one beside it */
+	ck_assert(exists("corrupt/incoming-%s", env.id));
+	ck_assert(exists("corrupt/incoming-%s.1", env.id));
+	ck_assert_int_eq(count("incoming"), 0);
+	envelope_clear(&env);
 }
 END_TEST
 
@@ -1198,6 +1413,11 @@ spool_suite(void)
 	tcase_add_test(tc, test_failover);
 	tcase_add_test(tc, test_qid_order);
 	tcase_add_test(tc, test_qid_threads);
+	tcase_add_test(tc, test_qid_instances);
+	tcase_add_test(tc, test_qid_clock_back);
+	tcase_add_test(tc, test_commit_collision);
+	tcase_add_test(tc, test_job_collisions);
+	tcase_add_test(tc, test_quarantine_keeps);
 	tcase_add_test(tc, test_open_refuses);
 	tcase_add_test(tc, test_scan_count);
 	tcase_add_test(tc, test_names);

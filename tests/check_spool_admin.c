@@ -96,7 +96,7 @@ put_routed(char qid[SPOOL_QID_LEN + 1], const char *const *connectors,
 
 	memset(&env, 0, sizeof(env));
 	env.kind = ENVELOPE_MESSAGE;
-	spool_qid_new(3, env.id);
+	spool_qid_new(sp, env.id);
 	env.arrival_us = (int64_t)time(NULL) * 1000000;
 	env.listener = strdup("smtp");
 	env.client = strdup("127.0.0.1");

@@ -41,7 +41,7 @@ mkenv(struct envelope *env)
 {
 	memset(env, 0, sizeof(*env));
 	env->kind = ENVELOPE_MESSAGE;
-	spool_qid_new(1, env->id);
+	spool_qid_new(NULL, env->id);
 	env->arrival_us = 1000000;
 	env->listener = strdup("smtp");
 	env->client = strdup("127.0.0.1");

@@ -5,7 +5,12 @@ Message-ID); a connector that segfaults on one message (the others flow,
 it is retried, then failed with a DSN to the sender after the lifetime);
 corrupt and truncated queue files quarantined in corrupt/ without a restart
 loop; a full spool filesystem during DATA (452 4.3.1, no partial spool
-entry, accepting again once there is room: root only, a small tmpfs)."""
+entry, accepting again once there is room: root only, a small tmpfs); a
+spool filling up while a job is delivered (the job goes back to deferred/,
+not left in active/, and is delivered once there is room: root only);
+queue ID instances (-i) distinct among the live children while a
+reload drains the old receiver and after a child is killed."""
+import errno
 import os
 import re
 import signal
@@ -195,6 +200,141 @@ def full_disk():
             print("kept %s for inspection" % gw.dir)
 
 
+def fill(path):
+    """Write zeros into path until the filesystem is full; bytes written."""
+    n = 0
+    chunk = b"\0" * 65536
+    with open(path, "wb", buffering=0) as f:
+        for _ in range(100000):
+            try:
+                n += f.write(chunk)
+            except OSError as e:
+                if e.errno != errno.ENOSPC:
+                    raise
+                break
+    return n
+
+
+def full_disk_delivery():
+    """A folder job on a tmpfs that fills up while the job is held: once
+    released, the folder write and then the job's update fail with ENOSPC;
+    the job is back in deferred/ (not stranded in active/) and delivered
+    once there is room.  (A hold rule, not a pause: resuming frees the
+    pause file's page, enough for the folder to deliver.)"""
+    if os.geteuid() != 0:
+        print("full disk during delivery: skipped (needs root to mount a tmpfs)")
+        return
+    gw = Gateway("fulldlv")
+    fs = os.path.join(gw.dir, "fs")
+    os.makedirs(fs)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m,mode=0755", "gwtest", fs], check=True)
+    ok = False
+    try:
+        gw.spool = os.path.join(fs, "spool")
+        gw.mail = os.path.join(fs, "mail")
+        os.makedirs(gw.mail)
+        import pwd
+        pw = pwd.getpwnam("_gatewayd")
+        os.chown(gw.mail, pw.pw_uid, pw.pw_gid)
+        gw.write_config([{"name": "archive", "type": "folder", "settings": {"path": gw.mail},
+                          "retry": {"min_backoff": 1, "max_backoff": 1}}],
+                        [{"name": "all", "hold": "archive"}], ["127.0.0.0/8", "::1"], ["gw.test"])
+        gw.start()
+        s = gw.smtp()
+        s.sendmail("sender@client.test", ["rcpt@gw.test"], make_message(1, "enospc"))
+        s.quit()
+        held = os.path.join(gw.spool, "hold", "archive")
+        wait_for(lambda: os.path.isdir(held) and os.listdir(held), 20, "the job in hold/archive")
+        qid = os.listdir(held)[0]
+        filler = os.path.join(fs, "filler")
+        check(fill(filler) > 0, "the tmpfs filled up")
+        mark = len(gw.read_log())
+        gw.ctl("queue", "release", qid)
+        wait_for(lambda: "%s: job returned to deferred/ after a spool error" % qid
+                 in gw.read_log()[mark:], 20, "the worker giving the job back after ENOSPC")
+        deferred = os.path.join(gw.spool, "deferred", "archive", qid)
+        check(os.path.exists(deferred), "the job is in deferred/archive")
+        check(not gw.spool_files("active"), "nothing left in active/: %s" % gw.spool_files("active"))
+        log = gw.read_log()[mark:]
+        check(re.search(r"%s: cannot move the job to deferred: .*No space left" % qid, log),
+              "the ENOSPC of the update is logged with the queue ID")
+        check(not delivered_ids(gw, "enospc"), "not delivered while the disk is full")
+        os.unlink(filler)
+        wait_for(lambda: delivered_ids(gw, "enospc") == {1}, 30, "delivery once there is room")
+        wait_for(lambda: not gw.spool_files("deferred") and not gw.spool_files("active")
+                 and not gw.spool_files("queue"), 10, "the job gone from the spool")
+        check(len([n for n in gw.delivered() if not n.endswith(".json")]) >= 1, "one message filed")
+        print("full disk during delivery: job back in deferred/, delivered after the space came back")
+        ok = True
+    finally:
+        try:
+            gw.stop()
+        finally:
+            subprocess.run(["umount", "-l", fs])
+        gw.cleanup(ok)      # after the umount: removes the mount point too
+
+
+def child_instances(gw):
+    """{pid: (program, -i value)} of the master's children."""
+    out = {}
+    for pid, argv in gw.children().items():
+        if not argv:
+            continue        # exiting
+        inst = argv[argv.index("-i") + 1] if "-i" in argv else None
+        out[pid] = (os.path.basename(argv[0]), inst)
+    return out
+
+
+def check_instances(gw, what):
+    inst = child_instances(gw)
+    vals = [i for _prog, i in inst.values()]
+    check(None not in vals, "%s: every child has -i: %s" % (what, inst))
+    check(len(set(vals)) == len(vals), "%s: -i distinct among live children: %s" % (what, inst))
+    return inst
+
+
+def reload_instances():
+    """Two receivers alive during a reload (the old one drains an open
+    session), then a killed router: the live children never share a queue
+    ID instance, and the messages of both receivers get distinct IDs."""
+    gw = Gateway("instances")
+    ok = False
+    try:
+        gw.start()
+        old = check_instances(gw, "start")
+        s = gw.smtp()
+        s.ehlo()
+        s.mail("a@client.test")
+        s.rcpt("old@gw.test")
+        gw.ctl("reload")
+
+        def all_up():
+            progs = sorted(p for p, _i in child_instances(gw).values())
+            return progs == ["gatewayd-receiver", "gatewayd-receiver",
+                             "gatewayd-router", "gatewayd-worker"]
+        wait_for(all_up, 20, "a new generation beside the draining receiver")
+        check_instances(gw, "during the reload")
+        n = gw.smtp()
+        n.sendmail("a@client.test", ["new@gw.test"], make_message(2, "inst"))
+        n.quit()
+        code, _ = s.data(make_message(1, "inst"))
+        check(code == 250, "the draining receiver accepts its message: %d" % code)
+        s.quit()
+        wait_for(lambda: delivered_ids(gw, "inst") == {1, 2}, 30, "both messages delivered")
+        router = next(p for p, (prog, _i) in child_instances(gw).items() if prog == "gatewayd-router")
+        os.kill(router, signal.SIGKILL)
+        wait_for(lambda: any(prog == "gatewayd-router" and p != router
+                             for p, (prog, _i) in child_instances(gw).items()), 30, "a new router")
+        check_instances(gw, "after kill -9 of the router")
+        ids = re.findall(r"gatewayd-receiver\[\d+\]: ([0-9a-f]{20}): from=", gw.read_log())
+        check(len(ids) == 2 and ids[0][14:16] != ids[1][14:16],
+              "the two receivers' IDs carry their own instance: %s (start: %s)" % (ids, old))
+        print("queue ID instances distinct: %s" % sorted(i for _p, i in child_instances(gw).values()))
+        ok = True
+    finally:
+        gw.cleanup(ok)
+
+
 def crashing_connector():
     """testconn: 'crash*' segfaults the delivery child; the rest flows."""
     gw = Gateway("segv", connectors=[
@@ -251,6 +391,8 @@ def test():
         gw.cleanup(ok)
     crashing_connector()
     full_disk()
+    full_disk_delivery()
+    reload_instances()
 
 
 main(test)
