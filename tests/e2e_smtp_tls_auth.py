@@ -259,6 +259,7 @@ def case_auth_channel(srv, tmp, ca, crt, key):
     ports, outs = {}, {}
     for name, cert in (("notls", None), ("selfsigned", (self_crt, self_key)),
                        ("wrongname", (crt, key)), ("verified", (crt, key)),
+                       ("byaddress", (crt, key)),
                        ("encrypt", (self_crt, self_key)), ("cleartext", None)):
         ports[name] = free_port()
         # without TLS the upstream offers CRAM-MD5 too, which needs no TLS
@@ -271,6 +272,7 @@ def case_auth_channel(srv, tmp, ca, crt, key):
               "verify_name": "upstream.test", "timeouts": "{connect: 3s, command: 5s}",
               "auth": "{username: scanner, password_file: %s%s}" % (pw, extra_auth)}
         st.update(settings)
+        st = {k: v for k, v in st.items() if v is not None}
         return {"name": name, "type": "smtp", "settings": st,
                 "retry": {"min_backoff": "1h", "max_backoff": "1h"}}
     conns = [conn("notls", ports["notls"]),
@@ -278,6 +280,8 @@ def case_auth_channel(srv, tmp, ca, crt, key):
              conn("selfsigned", ports["selfsigned"]),
              conn("wrongname", ports["wrongname"], verify_name="other.test"),
              conn("verified", ports["verified"]),
+             # no verify_name: the certificate's IP address matches the host
+             conn("byaddress", ports["byaddress"], verify_name=None),
              conn("encrypt", ports["encrypt"], ", tls: encrypt"),
              conn("cleartext", ports["cleartext"],
                   ", tls: none, mechanisms: [PLAIN], cleartext: true")]
@@ -301,13 +305,15 @@ def case_auth_channel(srv, tmp, ca, crt, key):
             for c in conns:
                 s.sendmail("sender@client.test", ["x@%s.test" % c["name"]],
                            b"Subject: %s\r\n\r\nx\r\n" % c["name"].encode())
-        for name in ("verified", "encrypt", "cleartext"):
+        for name in ("verified", "byaddress", "encrypt", "cleartext"):
             wait_for(lambda: files(outs[name], "*.eml"), 20, name + " delivered")
             meta = json.load(open(files(outs[name], "*.json")[0]))
             check(meta["auth"] == "scanner" and meta["tls"] == (name != "cleartext"),
                   "%s: authenticated, TLS %s: %r" % (name, name != "cleartext", meta))
         check(transcript(outs["verified"]) == ["STARTTLS", "AUTH PLAIN tls=1"],
               "verified: AUTH after STARTTLS: %r" % transcript(outs["verified"]))
+        check(transcript(outs["byaddress"]) == ["STARTTLS", "AUTH PLAIN tls=1"],
+              "byaddress: AUTH after STARTTLS: %r" % transcript(outs["byaddress"]))
         check(transcript(outs["encrypt"]) == ["STARTTLS", "AUTH PLAIN tls=1"],
               "encrypt: AUTH over the unverified session: %r" % transcript(outs["encrypt"]))
         check(transcript(outs["cleartext"]) == ["AUTH PLAIN tls=0"],
