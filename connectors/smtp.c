@@ -521,6 +521,9 @@ smtp_auth_warn(const struct smtp *s)
 		gw_log(GW_LOG_WARNING, "smtp: auth.tls is none: the password "
 		    "may be sent without TLS%s", s->auth_cleartext ?
 		    " and in the clear (auth.cleartext)" : "");
+	if (s->auth_tls != SMTP_AUTH_TLS_NONE && s->auth_cleartext)
+		gw_log(GW_LOG_WARNING, "smtp: auth.cleartext has no effect "
+		    "while auth.tls is not none (AUTH only over TLS)");
 	if (s->auth_tls != SMTP_AUTH_TLS_NONE &&
 	    s->starttls == SMTP_TLS_NONE)
 		gw_log(GW_LOG_WARNING, "smtp: auth is set but starttls is none: "

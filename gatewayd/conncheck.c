@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include <gatewayd/connector.h>
 
@@ -34,12 +35,20 @@ conncheck_value(const struct gw_node *n, const char *dflt)
 	return n->value;
 }
 
+/* conncheck_true - the connectors' spelling of a true boolean */
+static int
+conncheck_true(const char *v)
+{
+	return strcasecmp(v, "true") == 0 || strcasecmp(v, "yes") == 0 ||
+	    strcasecmp(v, "on") == 0;
+}
+
 /* conncheck_smtp - the smtp connector's auth.tls and starttls */
 static unsigned int
 conncheck_smtp(const struct cfg *c, const struct cfg_connector *cc, FILE *out)
 {
 	const struct gw_node *auth, *tls;
-	const char *t, *st;
+	const char *t, *st, *cleartext;
 	unsigned int n = 0;
 
 	auth = conncheck_child(cc->settings, "auth");
@@ -49,12 +58,23 @@ conncheck_smtp(const struct cfg *c, const struct cfg_connector *cc, FILE *out)
 	t = conncheck_value(tls, "verify");
 	st = conncheck_value(conncheck_child(cc->settings, "starttls"),
 	    "opportunistic");
+	cleartext = conncheck_value(conncheck_child(auth, "cleartext"),
+	    "false");
 	if (strcmp(t, "encrypt") == 0 || strcmp(t, "none") == 0) {
 		fprintf(out, "gatewayd: warning: %s:%u:%u: connector %s: "
-		    "auth.tls is %s: the relay password %s\n", c->file,
+		    "auth.tls is %s: the relay password %s%s\n", c->file,
 		    tls->line, tls->column, cc->name, t, strcmp(t, "none") ?
 		    "is sent over TLS without checking the upstream's "
-		    "certificate" : "may be sent without TLS");
+		    "certificate" : "may be sent without TLS", strcmp(t,
+		    "none") == 0 && conncheck_true(cleartext) ? ", PLAIN and "
+		    "LOGIN in the clear (auth.cleartext)" : "");
+		n++;
+	}
+	if (strcmp(t, "none") != 0 && conncheck_true(cleartext)) {
+		fprintf(out, "gatewayd: warning: %s:%u:%u: connector %s: "
+		    "auth.cleartext has no effect while auth.tls is %s (AUTH "
+		    "only over TLS; auth.tls: none allows cleartext)\n",
+		    c->file, auth->line, auth->column, cc->name, t);
 		n++;
 	}
 	if (strcmp(t, "none") != 0 && strcmp(st, "none") == 0) {

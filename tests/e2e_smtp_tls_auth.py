@@ -277,6 +277,8 @@ def case_auth_channel(srv, tmp, ca, crt, key):
                 "retry": {"min_backoff": "1h", "max_backoff": "1h"}}
     conns = [conn("notls", ports["notls"]),
              conn("tlsoff", ports["notls"], starttls="none"),
+             # cleartext: true alone (before auth.tls) allows no cleartext AUTH
+             conn("oldcleartext", ports["notls"], ", cleartext: true"),
              conn("selfsigned", ports["selfsigned"]),
              conn("wrongname", ports["wrongname"], verify_name="other.test"),
              conn("verified", ports["verified"]),
@@ -293,11 +295,12 @@ def case_auth_channel(srv, tmp, ca, crt, key):
         "-n", "-c", gw.config], capture_output=True, text=True, timeout=30)
     warnings = [l for l in r.stderr.splitlines() if "warning:" in l]
     check(r.returncode == 0, "gatewayd -n accepts the weaker settings: %s" % r.stderr)
-    check(len(warnings) == 3 and
+    check(len(warnings) == 4 and
+          any("connector oldcleartext: auth.cleartext has no effect" in l for l in warnings) and
           any("connector encrypt: auth.tls is encrypt" in l for l in warnings) and
           any("connector cleartext: auth.tls is none" in l for l in warnings) and
           any("connector tlsoff: auth is set but starttls is none" in l for l in warnings),
-          "gatewayd -n warns about encrypt, none and starttls none: %r" % warnings)
+          "gatewayd -n warns about encrypt, none, cleartext and starttls none: %r" % warnings)
     gw.start()
     ok = False
     try:
@@ -320,6 +323,7 @@ def case_auth_channel(srv, tmp, ca, crt, key):
               "none: AUTH in cleartext: %r" % transcript(outs["cleartext"]))
         for name, want in (("notls", b"last-error 451 4.7.4 not sending AUTH to 127.0.0.1"),
                            ("tlsoff", b"without TLS (starttls is none; auth.tls: verify)"),
+                           ("oldcleartext", b"the upstream does not offer STARTTLS"),
                            ("selfsigned", b"last-error 451 4.7.5 not sending AUTH"),
                            ("wrongname", b"not verified (hostname mismatch")):
             text = deferred_text(gw, name)
