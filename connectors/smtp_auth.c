@@ -8,10 +8,9 @@
  * tried are those both the server announces and the settings allow
  * (default PLAIN LOGIN CRAM-MD5), in libsasl2's order of preference.
  * Mechanisms that send the password in the clear (PLAIN, LOGIN) are only
- * used inside TLS unless auth.cleartext is set.  No SASL
- * security layer is negotiated (max_ssf 0).  The password was read in
- * init(); the SASL secret handed to the library is wiped after each
- * exchange.
+ * used inside TLS unless auth.cleartext is set.  No SASL security layer
+ * is negotiated (max_ssf 0).  The password was read in init(); the SASL
+ * secret handed to the library is wiped after each exchange.
  */
 #include "config.h"
 

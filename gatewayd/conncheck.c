@@ -12,7 +12,7 @@
 #include "cfg.h"
 #include "conncheck.h"
 
-/* conncheck_child - the scalar child key of map m, or NULL */
+/* conncheck_child - the entry key of map m, or NULL */
 static const struct gw_node *
 conncheck_child(const struct gw_node *m, const char *key)
 {
