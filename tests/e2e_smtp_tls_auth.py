@@ -11,7 +11,15 @@ wrong password: deferred with the upstream's reason, nothing delivered;
 AUTH CRAM-MD5 (a handler added to aiosmtpd) with the right and a wrong
 password; certificate checks: a self-signed upstream certificate that is
 not in ca_file (deferred, the reason says why), the same certificate as
-ca_file (delivered), a host-name mismatch with verify_name (deferred).
+ca_file (delivered), a host-name mismatch with verify_name (deferred);
+the channel AUTH may use (auth.tls): by default no AUTH command reaches an
+upstream without STARTTLS (even one offering CRAM-MD5), one whose
+certificate is self-signed or for another name (deferred, 4.7.4/4.7.5
+with the reason; checked on the upstream's transcript), AUTH over a
+verified session (by name or by IP address) delivers; auth.tls: encrypt
+over the self-signed session and none without TLS deliver, and
+gatewayd -n warns about them (and about cleartext without tls: none,
+and auth with starttls: none).
 """
 import email
 import glob
