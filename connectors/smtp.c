@@ -3,11 +3,13 @@
  *
  * Settings (gatewayd-connector(3)): hosts (ordered, with failover), helo,
  * starttls none|opportunistic|required, ca_file, verify, verify_name,
- * auth {username, password_file, mechanisms, cleartext}, timeouts
+ * auth {username, password_file, mechanisms, tls, cleartext}, timeouts
  * {connect, greeting, command, data}, host_skip, max_messages,
  * idle_timeout.  init() runs as root before the worker drops its
  * privileges: it reads the password file (refused when others may read
- * it), loads the CA file and starts libsasl2.
+ * it), loads the CA file and starts libsasl2.  AUTH goes only over a
+ * TLS session whose certificate was verified unless auth.tls says
+ * otherwise (encrypt: any TLS; none: cleartext too), with a warning.
  *
  * Each delivery child keeps at most one session open in its copy of the
  * context and reuses it for the next job (RSET first, after a check that
@@ -250,6 +252,25 @@ smtp_set_mechs(struct smtp *s, const struct gw_node *n, char *err,
 	return 0;
 }
 
+/* smtp_set_auth_tls - auth.tls: verify, encrypt or none */
+static int
+smtp_set_auth_tls(struct smtp *s, const struct gw_node *n, char *err,
+    size_t errlen)
+{
+	const char *v = smtp_scalar(n);
+
+	if (v != NULL && strcmp(v, "verify") == 0)
+		s->auth_tls = SMTP_AUTH_TLS_VERIFY;
+	else if (v != NULL && strcmp(v, "encrypt") == 0)
+		s->auth_tls = SMTP_AUTH_TLS_ENCRYPT;
+	else if (v != NULL && strcmp(v, "none") == 0)
+		s->auth_tls = SMTP_AUTH_TLS_NONE;
+	else
+		return smtp_bad(n, err, errlen, "auth.tls must be verify, "
+		    "encrypt or none");
+	return 0;
+}
+
 /* smtp_set_auth - the auth map */
 static int
 smtp_set_auth(struct smtp *s, const struct gw_node *m, char *err,
@@ -277,6 +298,9 @@ smtp_set_auth(struct smtp *s, const struct gw_node *m, char *err,
 			pw = n;
 		} else if (strcmp(n->key, "mechanisms") == 0) {
 			if (smtp_set_mechs(s, n, err, errlen) == -1)
+				return -1;
+		} else if (strcmp(n->key, "tls") == 0) {
+			if (smtp_set_auth_tls(s, n, err, errlen) == -1)
 				return -1;
 		} else if (strcmp(n->key, "cleartext") == 0) {
 			if ((b = smtp_bool(v)) == -1)
@@ -465,6 +489,7 @@ smtp_defaults(struct smtp *s)
 {
 	s->starttls = SMTP_TLS_OPPORTUNISTIC;
 	s->verify = -1;
+	s->auth_tls = SMTP_AUTH_TLS_VERIFY;
 	snprintf(s->mechanisms, sizeof(s->mechanisms), "PLAIN LOGIN CRAM-MD5");
 	s->t_connect = 30;
 	s->t_greeting = 300;
@@ -476,6 +501,35 @@ smtp_defaults(struct smtp *s)
 	if (gethostname(s->helo, sizeof(s->helo)) == -1 || s->helo[0] == '\0')
 		snprintf(s->helo, sizeof(s->helo), "localhost");
 	s->helo[sizeof(s->helo) - 1] = '\0';
+}
+
+/*
+ * smtp_auth_warn - say when the credentials may go over a weaker channel
+ * than a verified TLS session, or can never go at all (gatewayd -n says
+ * the same from the core: gatewayd/conncheck.c)
+ */
+static void
+smtp_auth_warn(const struct smtp *s)
+{
+	if (s->username == NULL)
+		return;
+	if (s->auth_tls == SMTP_AUTH_TLS_ENCRYPT)
+		gw_log(GW_LOG_WARNING, "smtp: auth.tls is encrypt: the "
+		    "password is sent over TLS without checking the upstream's "
+		    "certificate (anyone in the path can take it)");
+	else if (s->auth_tls == SMTP_AUTH_TLS_NONE)
+		gw_log(GW_LOG_WARNING, "smtp: auth.tls is none: the password "
+		    "may be sent without TLS%s", s->auth_cleartext ?
+		    " and in the clear (auth.cleartext)" : "");
+	if (s->auth_tls != SMTP_AUTH_TLS_NONE && s->auth_cleartext)
+		gw_log(GW_LOG_WARNING, "smtp: auth.cleartext has no effect "
+		    "while auth.tls is not none (AUTH only over TLS)");
+	if (s->auth_tls != SMTP_AUTH_TLS_NONE &&
+	    s->starttls == SMTP_TLS_NONE)
+		gw_log(GW_LOG_WARNING, "smtp: auth is set but starttls is none: "
+		    "AUTH is never sent (auth.tls is %s), every delivery "
+		    "is deferred", s->auth_tls == SMTP_AUTH_TLS_VERIFY ?
+		    "verify" : "encrypt");
 }
 
 static void smtp_fini(void *);
@@ -515,6 +569,7 @@ smtp_init(const struct gw_node *settings, void **ctx, char *err,
 		goto fail;
 	if (s->username != NULL && smtp_auth_init(err, errlen) == -1)
 		goto fail;
+	smtp_auth_warn(s);
 	*ctx = s;
 	return 0;
 fail:

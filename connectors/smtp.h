@@ -106,6 +106,8 @@ struct smtp_io {
 	char *wbuf;
 	size_t wlen, wcap;
 	char err[256];			/* why the last call failed */
+	int verified;			/* TLS: chain and host name checked */
+	char verify_err[128];		/* TLS: why not verified */
 };
 
 void smtp_io_init(struct smtp_io *);
@@ -120,7 +122,10 @@ int smtp_io_flush(struct smtp_io *, int timeout);
 /* Read one complete reply within timeout seconds; -1 with io->err. */
 int smtp_io_reply(struct smtp_io *, struct smtp_reply *, struct smtp_caps *,
     int timeout);
-/* TLS handshake; verify != 0 requires a valid chain for verify_name. */
+/*
+ * TLS handshake; the chain and verify_name are checked (io->verified),
+ * and verify != 0 makes a failed check fail the handshake.
+ */
 int smtp_io_starttls(struct smtp_io *, SSL_CTX *, const char *sni,
     const char *verify_name, int verify, int timeout);
 /* Is an idle connection still usable (no EOF, no unsolicited bytes)? */
@@ -130,6 +135,12 @@ void smtp_io_close(struct smtp_io *);
 /* ---- smtp.c / smtp_session.c ---- */
 
 enum smtp_tls { SMTP_TLS_NONE, SMTP_TLS_OPPORTUNISTIC, SMTP_TLS_REQUIRED };
+/* auth.tls: the channel AUTH needs (Postfix's smtp_sasl_tls_security_options) */
+enum smtp_auth_tls {
+	SMTP_AUTH_TLS_VERIFY,		/* TLS with a verified certificate */
+	SMTP_AUTH_TLS_ENCRYPT,		/* any TLS */
+	SMTP_AUTH_TLS_NONE		/* cleartext allowed as well */
+};
 
 struct smtp_host {
 	char name[256];			/* host name or numeric address */
@@ -167,6 +178,7 @@ struct smtp {
 	size_t passlen;
 	char mechanisms[SMTP_AUTH_MECHS_MAX];
 	int auth_cleartext;
+	enum smtp_auth_tls auth_tls;
 	int t_connect, t_greeting, t_command, t_data;
 	time_t host_skip, idle_timeout;
 	unsigned int max_messages;
@@ -195,6 +207,9 @@ void smtp_fail_set(struct smtp_fail *, int code, const char *status,
 
 /* smtp_auth.c */
 int smtp_auth_init(char *err, size_t errlen);
+/* May AUTH go over this session (auth.tls)?  0, or -1 with f set. */
+int smtp_auth_channel(const struct smtp *, const struct smtp_conn *,
+    struct smtp_fail *);
 /* AUTH on an open session; -1 with f set (the host failed). */
 int smtp_auth(struct smtp *, struct smtp_conn *, struct smtp_fail *);
 

@@ -1,13 +1,16 @@
 /*
  * smtp_auth.c - client AUTH (RFC 4954) through Cyrus libsasl2
  *
- * The mechanisms tried are those both the server announces and the
- * settings allow (default PLAIN LOGIN CRAM-MD5), in libsasl2's order of
- * preference.  Mechanisms that send the password in the clear (PLAIN,
- * LOGIN) are only used inside TLS unless auth.cleartext is set.  No SASL
- * security layer is negotiated (max_ssf 0).  The password was read in
- * init(); the SASL secret handed to the library is wiped after each
- * exchange.
+ * AUTH is only sent over the channel auth.tls allows: by default TLS with
+ * a verified certificate (chain and host name), "encrypt" any TLS, "none"
+ * a cleartext session as well; any other session is refused before a
+ * byte of the credentials goes out (smtp_auth_channel).  The mechanisms
+ * tried are those both the server announces and the settings allow
+ * (default PLAIN LOGIN CRAM-MD5), in libsasl2's order of preference.
+ * Mechanisms that send the password in the clear (PLAIN, LOGIN) are only
+ * used inside TLS unless auth.cleartext is set.  No SASL security layer
+ * is negotiated (max_ssf 0).  The password was read in init(); the SASL
+ * secret handed to the library is wiped after each exchange.
  */
 #include "config.h"
 
@@ -47,6 +50,42 @@ smtp_auth_init(char *err, size_t errlen)
 	}
 	done = 1;
 	return 0;
+}
+
+/* smtp_auth_tls_name - the auth.tls value, for messages */
+static const char *
+smtp_auth_tls_name(enum smtp_auth_tls t)
+{
+	return t == SMTP_AUTH_TLS_VERIFY ? "verify" :
+	    t == SMTP_AUTH_TLS_ENCRYPT ? "encrypt" : "none";
+}
+
+/* smtp_auth_channel - may the credentials go over this session? */
+int
+smtp_auth_channel(const struct smtp *s, const struct smtp_conn *c,
+    struct smtp_fail *f)
+{
+	const char *why;
+
+	if (s->auth_tls == SMTP_AUTH_TLS_NONE ||
+	    (c->tls && (c->io.verified ||
+	    s->auth_tls == SMTP_AUTH_TLS_ENCRYPT)))
+		return 0;
+	if (c->tls) {
+		smtp_fail_set(f, 451, "4.7.5", "not sending AUTH to %s: its "
+		    "TLS certificate is not verified (%s; auth.tls: verify "
+		    "needs a certificate that ca_file or the system store "
+		    "trusts, for the host name)", c->label,
+		    c->io.verify_err[0] ? c->io.verify_err : "unknown");
+		return -1;
+	}
+	why = s->starttls == SMTP_TLS_NONE ? "starttls is none" :
+	    c->caps.starttls ? "STARTTLS was not used" :
+	    "the upstream does not offer STARTTLS";
+	smtp_fail_set(f, 451, "4.7.4", "not sending AUTH to %s without TLS "
+	    "(%s; auth.tls: %s)", c->label, why,
+	    smtp_auth_tls_name(s->auth_tls));
+	return -1;
 }
 
 /* smtp_auth_simple - SASL_CB_USER / SASL_CB_AUTHNAME */

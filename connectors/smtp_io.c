@@ -345,14 +345,37 @@ smtp_io_reply(struct smtp_io *io, struct smtp_reply *r, struct smtp_caps *caps,
 	return 0;
 }
 
-/* smtp_io_starttls - TLS handshake on the connected socket */
+/*
+ * smtp_io_verified - after the handshake: did the chain verify against the
+ * CA and the host name match?  Sets io->verified, or io->verify_err
+ */
+static void
+smtp_io_verified(struct smtp_io *io, int name_set)
+{
+	long vr = SSL_get_verify_result(io->ssl);
+
+	if (SSL_get0_peer_certificate(io->ssl) == NULL)
+		vr = X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT;
+	io->verified = vr == X509_V_OK && name_set;
+	if (vr != X509_V_OK)
+		snprintf(io->verify_err, sizeof(io->verify_err), "%s",
+		    X509_verify_cert_error_string(vr));
+	else if (!name_set)
+		snprintf(io->verify_err, sizeof(io->verify_err),
+		    "no host name to check");
+}
+
+/*
+ * smtp_io_starttls - TLS handshake on the connected socket.  The chain
+ * and the host name are always checked (io->verified says the outcome);
+ * with verify, a failed check fails the handshake.
+ */
 int
 smtp_io_starttls(struct smtp_io *io, SSL_CTX *ctx, const char *sni,
     const char *verify_name, int verify, int timeout)
 {
 	long long deadline = smtp_io_now_ms() + (long long)timeout * 1000;
-	long vr;
-	int rc;
+	int rc, name_set = 0;
 
 	if (io->rpos != io->rlen) {
 		snprintf(io->err, sizeof(io->err),
@@ -366,12 +389,13 @@ smtp_io_starttls(struct smtp_io *io, SSL_CTX *ctx, const char *sni,
 	}
 	if (sni != NULL && sni[0] != '\0')
 		(void)SSL_set_tlsext_host_name(io->ssl, sni);
-	if (verify && verify_name != NULL && verify_name[0] != '\0') {
+	if (verify_name != NULL && verify_name[0] != '\0') {
 		SSL_set_hostflags(io->ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
 		if (SSL_set1_host(io->ssl, verify_name) != 1) {
 			smtp_io_tls_err(io, "TLS host name");
 			return -1;
 		}
+		name_set = 1;
 	}
 	for (;;) {
 		ERR_clear_error();
@@ -386,16 +410,11 @@ smtp_io_starttls(struct smtp_io *io, SSL_CTX *ctx, const char *sni,
 		    POLLOUT, deadline, "in the TLS handshake") == -1)
 			return -1;
 	}
-	if (verify) {
-		vr = SSL_get_verify_result(io->ssl);
-		if (SSL_get0_peer_certificate(io->ssl) == NULL)
-			vr = X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT;
-		if (vr != X509_V_OK) {
-			snprintf(io->err, sizeof(io->err), "TLS certificate "
-			    "verification failed: %s",
-			    X509_verify_cert_error_string(vr));
-			return -1;
-		}
+	smtp_io_verified(io, name_set);
+	if (verify && !io->verified) {
+		snprintf(io->err, sizeof(io->err), "TLS certificate "
+		    "verification failed: %s", io->verify_err);
+		return -1;
 	}
 	return 0;
 }

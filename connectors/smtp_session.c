@@ -5,7 +5,8 @@
  * last host_skip seconds, in any delivery process of the connector, is
  * passed over while another one is left), each
  * of its addresses, then greeting, EHLO (HELO when EHLO is refused),
- * STARTTLS per the policy, EHLO again, AUTH.  A host that fails any of
+ * STARTTLS per the policy, EHLO again, AUTH (only over the channel
+ * auth.tls allows: smtp_auth_channel).  A host that fails any of
  * these steps is left for the next one; the last failure is what the
  * recipients are deferred with.
  *
@@ -209,6 +210,8 @@ smtp_setup(struct smtp *s, struct smtp_conn *c, struct smtp_fail *f)
 		return -1;
 	if (s->username == NULL)
 		return 0;
+	if (smtp_auth_channel(s, c, f) == -1)
+		return -1;
 	if (c->caps.auth[0] == '\0') {
 		smtp_fail_set(f, 451, "4.7.0", "auth is configured but %s "
 		    "does not offer AUTH%s", c->label, c->tls ? "" :

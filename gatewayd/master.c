@@ -30,6 +30,7 @@
 #include <event2/event.h>
 
 #include "cfg.h"
+#include "conncheck.h"
 #include "control.h"
 #include "ipc.h"
 #include "log.h"
@@ -1040,6 +1041,7 @@ master_check_only(void)
 		fprintf(stderr, "gatewayd: %s\n", err);
 		return 1;
 	}
+	(void)conncheck_warnings(c, stderr);
 	printf("gatewayd: configuration %s is valid\n", cfg_path);
 	cfg_free(c);
 	free(text);

@@ -11,7 +11,15 @@ wrong password: deferred with the upstream's reason, nothing delivered;
 AUTH CRAM-MD5 (a handler added to aiosmtpd) with the right and a wrong
 password; certificate checks: a self-signed upstream certificate that is
 not in ca_file (deferred, the reason says why), the same certificate as
-ca_file (delivered), a host-name mismatch with verify_name (deferred).
+ca_file (delivered), a host-name mismatch with verify_name (deferred);
+the channel AUTH may use (auth.tls): by default no AUTH command reaches an
+upstream without STARTTLS (even one offering CRAM-MD5), one whose
+certificate is self-signed or for another name (deferred, 4.7.4/4.7.5
+with the reason; checked on the upstream's transcript), AUTH over a
+verified session (by name or by IP address) delivers; auth.tls: encrypt
+over the self-signed session and none without TLS deliver, and
+gatewayd -n warns about them (and about cleartext without tls: none,
+and auth with starttls: none).
 """
 import email
 import glob
@@ -162,7 +170,7 @@ def case_cram_md5(srv, tmp):
     with open(bad, "w") as f:
         f.write("wrong\n")
     os.chmod(bad, 0o600)
-    auth = "{username: scanner, password_file: %s, mechanisms: [CRAM-MD5]}"
+    auth = "{username: scanner, password_file: %s, mechanisms: [CRAM-MD5], tls: none}"
     conns = [{"name": "relay", "type": "smtp",
               "settings": {"hosts": "[127.0.0.1:%d]" % port, "starttls": "none",
                            "auth": auth % good, "timeouts": "{connect: 3s, command: 5s}"}},
@@ -236,6 +244,120 @@ def case_cert_checks(srv, tmp, ca, crt, key):
         gw.cleanup(ok)
 
 
+def transcript(out):
+    """The STARTTLS and AUTH commands the server received (smtp_server.py)."""
+    try:
+        with open(os.path.join(out, "transcript.log")) as f:
+            return f.read().splitlines()
+    except FileNotFoundError:
+        return []
+
+
+def deferred_text(gw, name):
+    qf = wait_for(lambda: gw.spool_files("deferred/" + name), 20, name + " deferred")
+    return open(qf[0], "rb").read().replace(b"\\x20", b" ")
+
+
+def case_auth_channel(srv, tmp, ca, crt, key):
+    """AUTH only over verified TLS unless auth.tls says otherwise."""
+    self_crt, self_key = make_self_signed(tmp)
+    d = os.path.join(tmp, "channel")
+    os.makedirs(d)
+    pw = password_file(d, "s3cret")
+    ports, outs = {}, {}
+    for name, cert in (("notls", None), ("selfsigned", (self_crt, self_key)),
+                       ("wrongname", (crt, key)), ("verified", (crt, key)),
+                       ("byaddress", (crt, key)),
+                       ("encrypt", (self_crt, self_key)), ("cleartext", None)):
+        ports[name] = free_port()
+        # without TLS the upstream offers CRAM-MD5 too, which needs no TLS
+        opts = ["--auth", "scanner:s3cret"] + (["--cert", cert[0], "--key", cert[1]]
+                                               if cert else ["--cram", "1"])
+        outs[name] = srv.python("aiosmtpd", ports[name], *opts)
+
+    def conn(name, port, extra_auth="", **settings):
+        st = {"hosts": "[127.0.0.1:%d]" % port, "helo": "gw.test", "ca_file": ca,
+              "verify_name": "upstream.test", "timeouts": "{connect: 3s, command: 5s}",
+              "auth": "{username: scanner, password_file: %s%s}" % (pw, extra_auth)}
+        st.update(settings)
+        st = {k: v for k, v in st.items() if v is not None}
+        return {"name": name, "type": "smtp", "settings": st,
+                "retry": {"min_backoff": "1h", "max_backoff": "1h"}}
+    conns = [conn("notls", ports["notls"]),
+             conn("tlsoff", ports["notls"], starttls="none"),
+             # cleartext: true alone (before auth.tls) allows no cleartext AUTH
+             conn("oldcleartext", ports["notls"], ", cleartext: true"),
+             conn("selfsigned", ports["selfsigned"]),
+             conn("wrongname", ports["wrongname"], verify_name="other.test"),
+             conn("verified", ports["verified"]),
+             # no verify_name: the certificate's IP address matches the host
+             conn("byaddress", ports["byaddress"], verify_name=None),
+             conn("encrypt", ports["encrypt"], ", tls: encrypt"),
+             conn("cleartext", ports["cleartext"],
+                  ", tls: none, mechanisms: [PLAIN], cleartext: true")]
+    rules = [{"name": c["name"], "recipient": "*@%s.test" % c["name"], "connector": c["name"]}
+             for c in conns]
+    gw = Gateway("smtp-authtls", connectors=conns, rules=rules)
+    r = subprocess.run([os.path.join(os.environ.get("GW_TOP_BUILDDIR", os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), "..")), "gatewayd", "gatewayd"),
+        "-n", "-c", gw.config], capture_output=True, text=True, timeout=30)
+    warnings = [l for l in r.stderr.splitlines() if "warning:" in l]
+    check(r.returncode == 0, "gatewayd -n accepts the weaker settings: %s" % r.stderr)
+    check(len(warnings) == 4 and
+          any("connector oldcleartext: auth.cleartext has no effect" in l for l in warnings) and
+          any("connector encrypt: auth.tls is encrypt" in l for l in warnings) and
+          any("connector cleartext: auth.tls is none" in l for l in warnings) and
+          any("connector tlsoff: auth is set but starttls is none" in l for l in warnings),
+          "gatewayd -n warns about encrypt, none, cleartext and starttls none: %r" % warnings)
+    gw.start()
+    ok = False
+    try:
+        with gw.smtp() as s:
+            for c in conns:
+                s.sendmail("sender@client.test", ["x@%s.test" % c["name"]],
+                           b"Subject: %s\r\n\r\nx\r\n" % c["name"].encode())
+        for name in ("verified", "byaddress", "encrypt", "cleartext"):
+            wait_for(lambda: files(outs[name], "*.eml"), 20, name + " delivered")
+            meta = json.load(open(files(outs[name], "*.json")[0]))
+            check(meta["auth"] == "scanner" and meta["tls"] == (name != "cleartext"),
+                  "%s: authenticated, TLS %s: %r" % (name, name != "cleartext", meta))
+        check(transcript(outs["verified"]) == ["STARTTLS", "AUTH PLAIN tls=1"],
+              "verified: AUTH after STARTTLS: %r" % transcript(outs["verified"]))
+        check(transcript(outs["byaddress"]) == ["STARTTLS", "AUTH PLAIN tls=1"],
+              "byaddress: AUTH after STARTTLS: %r" % transcript(outs["byaddress"]))
+        check(transcript(outs["encrypt"]) == ["STARTTLS", "AUTH PLAIN tls=1"],
+              "encrypt: AUTH over the unverified session: %r" % transcript(outs["encrypt"]))
+        check(transcript(outs["cleartext"]) == ["AUTH PLAIN tls=0"],
+              "none: AUTH in cleartext: %r" % transcript(outs["cleartext"]))
+        for name, want in (("notls", b"last-error 451 4.7.4 not sending AUTH to 127.0.0.1"),
+                           ("tlsoff", b"without TLS (starttls is none; auth.tls: verify)"),
+                           ("oldcleartext", b"the upstream does not offer STARTTLS"),
+                           ("selfsigned", b"last-error 451 4.7.5 not sending AUTH"),
+                           ("wrongname", b"not verified (hostname mismatch")):
+            text = deferred_text(gw, name)
+            check(want in text, "%s: deferred with the reason %r: %r" % (name, want, text))
+        check(b"the upstream does not offer STARTTLS" in deferred_text(gw, "notls"),
+              "notls: the reason names the missing STARTTLS")
+        check(b"self-signed certificate" in deferred_text(gw, "selfsigned"),
+              "selfsigned: the reason names the certificate problem")
+        check(transcript(outs["notls"]) == [], "no AUTH without TLS (not even CRAM-MD5): %r"
+              % transcript(outs["notls"]))
+        for name in ("selfsigned", "wrongname"):
+            check(transcript(outs[name]) == ["STARTTLS"], "%s: TLS, but no AUTH: %r" %
+                  (name, transcript(outs[name])))
+            check(not files(outs[name], "*.eml"), name + ": nothing delivered")
+        check(not files(outs["notls"], "*.eml"), "notls: nothing delivered")
+        log = gw.read_log()
+        check("not sending AUTH to 127.0.0.1" in log and "self-signed certificate" in log,
+              "the refusals are logged")
+        check("auth.tls is encrypt" in log and "auth.tls is none" in log,
+              "the workers warn about the weaker settings at start")
+        check("s3cret" not in log, "no password in the log")
+        ok = True
+    finally:
+        gw.cleanup(ok)
+
+
 def test():
     srv = Servers()
     tmp = tempfile.mkdtemp(prefix="gw-tls-")
@@ -246,6 +368,7 @@ def test():
         case_password_mode(tmp, ca)
         case_cram_md5(srv, tmp)
         case_cert_checks(srv, tmp, ca, crt, key)
+        case_auth_channel(srv, tmp, ca, crt, key)
     finally:
         srv.stop()
         shutil.rmtree(srv.dir, ignore_errors=True)

@@ -5,7 +5,9 @@ Run as a script: python3 smtp_server.py MODE PORT OUTDIR [options]
              --auth user:password, CRAM-MD5 as well with --cram 1, --reject
              ADDR to answer 550 5.1.1 to that RCPT); each message is
              written to OUTDIR as <n>.eml with the envelope in <n>.json
-             (with "mech", the AUTH mechanism used)
+             (with "mech", the AUTH mechanism used); every STARTTLS and
+             AUTH command received is logged to OUTDIR/transcript.log
+             ("AUTH <mechanism> tls=0|1", no credentials)
   hostile    a raw server whose reply to RCPT carries control characters
              (451, so the job is deferred); "hostile-ehlo" answers EHLO
              with more continuation lines than any client should accept
@@ -29,7 +31,7 @@ import time
 def serve_aiosmtpd(port, outdir, opts):
     import ssl
     from aiosmtpd.controller import Controller
-    from aiosmtpd.smtp import AuthResult, LoginPassword
+    from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
     import hashlib
     import hmac
@@ -90,8 +92,31 @@ def serve_aiosmtpd(port, outdir, opts):
         kw["auth_require_tls"] = "cert" in opts
         if opts.get("cram") != "1":
             kw["auth_exclude_mechanism"] = ["CRAM-MD5"]
-    ctl = Controller(Handler(), hostname="127.0.0.1", port=port,
-                     server_hostname="upstream.test", decode_data=False, **kw)
+    transcript = os.path.join(outdir, "transcript.log")
+
+    class RecordingSMTP(SMTP):
+        """Writes each STARTTLS and AUTH command (the mechanism only, and
+        whether TLS was on) to OUTDIR/transcript.log before handling it."""
+
+        def record(self, line):
+            with open(transcript, "a") as f:
+                f.write(line + "\n")
+
+        async def smtp_STARTTLS(self, arg):
+            self.record("STARTTLS")
+            return await super().smtp_STARTTLS(arg)
+
+        async def smtp_AUTH(self, arg):
+            self.record("AUTH %s tls=%d" % ((arg or "").split(" ")[0],
+                                            self.session.ssl is not None))
+            return await super().smtp_AUTH(arg)
+
+    class RecordingController(Controller):
+        def factory(self):
+            return RecordingSMTP(self.handler, **self.SMTP_kwargs)
+
+    ctl = RecordingController(Handler(), hostname="127.0.0.1", port=port,
+                              server_hostname="upstream.test", decode_data=False, **kw)
     ctl.start()
     return ctl.stop
 
