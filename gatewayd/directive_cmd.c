@@ -451,7 +451,7 @@ dcmd_one(struct directive_store *st, const char *cmd, const char *id,
 /* directive_cmd - run one command (directive_cmd.h) */
 int
 directive_cmd(struct directive_store *st, int argc, char **argv, int json,
-    const char *owner, FILE *out)
+    const char *owner, int set_owner, FILE *out)
 {
 	static const char *const cmds[] = { "create", "list", "show",
 	    "update", "delete", "dump", NULL };
@@ -482,6 +482,12 @@ directive_cmd(struct directive_store *st, int argc, char **argv, int json,
 		    "option %s\n", EX_USAGE, cmd, bad);
 		directive_clear(&o.rcpts);
 		return EX_USAGE;
+	}
+	if (o.owner != NULL && !set_owner) {
+		fprintf(out, "E%d directive %s: --owner is for root only; the "
+		    "owner is the user who asks (%s)\n", EX_NOPERM, cmd, owner);
+		directive_clear(&o.rcpts);
+		return EX_NOPERM;
 	}
 	json = json || o.json;
 	if (strcmp(cmd, "create") == 0)

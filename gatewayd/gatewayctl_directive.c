@@ -118,14 +118,18 @@ ctld_open(const char *config)
 	return st;
 }
 
-/* ctld_owner - the default owner: the invoking user */
+/*
+ * ctld_owner - the owner of a new directive: the invoking user (root's
+ * sudo(8) caller; the environment is trusted only when the real user is
+ * root, who may set any owner with --owner anyway)
+ */
 static const char *
 ctld_owner(void)
 {
 	const char *s = getenv("SUDO_USER");
 	struct passwd *pw;
 
-	if (s != NULL && *s != '\0')
+	if (getuid() == 0 && s != NULL && *s != '\0')
 		return s;
 	pw = getpwuid(getuid());
 	return pw ? pw->pw_name : "unknown";
@@ -173,7 +177,8 @@ ctld_local(struct ctl *ctl, int argc, char **argv, const char *output)
 		directive_store_close(st);
 		return EX_OSERR;
 	}
-	(void)directive_cmd(st, argc, argv, ctl->json, ctld_owner(), out);
+	(void)directive_cmd(st, argc, argv, ctl->json, ctld_owner(),
+	    geteuid() == 0, out);
 	fclose(out);
 	directive_store_close(st);
 	rc = ctl_emit(text, 0);
