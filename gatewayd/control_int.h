@@ -66,4 +66,6 @@ int control_connectors(const struct control_req *, struct spool *, FILE *, int);
 void control_pause(struct control_req *, int pause);
 /* One line per loaded connector for status (text or JSON array body). */
 void control_status_connectors(struct evbuffer *, int json);
+/* The whole status answer after "ok", text or JSON (textout.h). */
+void control_status_write(struct evbuffer *, int json);
 #endif

@@ -354,6 +354,23 @@ ops_status_text(FILE *fp, const struct ops_worker_info *i)
 	fputc('\n', fp);
 }
 
+/* ops_status_each - every loaded connector, as JSON (j) or lines */
+static void
+ops_status_each(FILE *fp, struct textout_json *j)
+{
+	const struct ops_worker_info *i;
+	const struct cfg *cfg = master_cfg();
+
+	for (i = ops_infos; i != NULL; i = i->next) {
+		if (cfg_connector(cfg, i->instance) == NULL || i->name == NULL)
+			continue;	/* removed by a reload, or not ready */
+		if (j != NULL)
+			ops_status_json(j, i);
+		else
+			ops_status_text(fp, i);
+	}
+}
+
 /*
  * control_status_connectors - the loaded connectors for status: lines, or
  * the members of the JSON array whose brackets control.c writes
@@ -361,8 +378,6 @@ ops_status_text(FILE *fp, const struct ops_worker_info *i)
 void
 control_status_connectors(struct evbuffer *out, int json)
 {
-	const struct ops_worker_info *i;
-	const struct cfg *cfg = master_cfg();
 	struct textout_json j;
 	char *buf = NULL;
 	size_t len = 0;
@@ -375,14 +390,7 @@ control_status_connectors(struct evbuffer *out, int json)
 	textout_json_init(&j, fp);
 	if (json)
 		textout_json_array(&j, NULL);
-	for (i = ops_infos; i != NULL; i = i->next) {
-		if (cfg_connector(cfg, i->instance) == NULL || i->name == NULL)
-			continue;	/* removed by a reload, or not ready */
-		if (json)
-			ops_status_json(&j, i);
-		else
-			ops_status_text(fp, i);
-	}
+	ops_status_each(fp, json ? &j : NULL);
 	if (json)
 		textout_json_close(&j);
 	fclose(fp);
@@ -390,6 +398,111 @@ control_status_connectors(struct evbuffer *out, int json)
 		evbuffer_add(out, buf + 1, len - 2);
 	else
 		evbuffer_add(out, buf, len);
+	free(buf);
+}
+
+/* ops_child_state - what status says of a child */
+static const char *
+ops_child_state(const struct master_child *c)
+{
+	return c->disabled ? "disabled" : c->retired ? "stopping" :
+	    c->pid == 0 ? "restarting" : c->ready ? "ready" : "starting";
+}
+
+/* ops_status_all_json - the whole status as one JSON object */
+static void
+ops_status_all_json(FILE *fp, time_t now)
+{
+	const struct master_child *c;
+	const struct cfg *cfg = master_cfg();
+	struct textout_json j;
+	size_t i;
+
+	textout_json_init(&j, fp);
+	textout_json_object(&j, NULL);
+	textout_json_int(&j, "pid", (long long)getpid());
+	textout_json_int(&j, "uptime", (long long)(now - master_started()));
+	textout_json_array(&j, "processes");
+	for (c = master_children(); c != NULL; c = c->next) {
+		textout_json_object(&j, NULL);
+		textout_json_str(&j, "role", master_role_name(c->role));
+		textout_json_str(&j, "connector", c->connector ? c->connector : "");
+		textout_json_int(&j, "pid", (long long)c->pid);
+		textout_json_int(&j, "uptime", c->pid ?
+		    (long long)(now - c->started) : 0);
+		textout_json_uint(&j, "restarts", c->restarts);
+		textout_json_str(&j, "state", ops_child_state(c));
+		textout_json_close(&j);
+	}
+	textout_json_close(&j);
+	textout_json_bool(&j, "receiving_paused",
+	    control_paused(ROLE_RECEIVER, NULL));
+	textout_json_array(&j, "connectors");
+	ops_status_each(fp, &j);
+	textout_json_close(&j);
+	textout_json_array(&j, "listeners");
+	for (i = 0; i < cfg->nlisteners; i++) {
+		textout_json_object(&j, NULL);
+		textout_json_str(&j, "name", cfg->listeners[i].name);
+		textout_json_str(&j, "address", cfg->listeners[i].address);
+		textout_json_uint(&j, "port", cfg->listeners[i].port);
+		textout_json_close(&j);
+	}
+	textout_json_close(&j);
+	textout_json_close(&j);
+	textout_json_end(&j);
+}
+
+/* ops_status_all_text - the whole status for people */
+static void
+ops_status_all_text(FILE *fp, time_t now)
+{
+	const struct master_child *c;
+	const struct cfg *cfg = master_cfg();
+	size_t i;
+
+	fprintf(fp, "master    pid %ld, up %lds\n", (long)getpid(),
+	    (long)(now - master_started()));
+	fprintf(fp, "%-10s %-16s %8s %10s %8s %s\n", "ROLE", "CONNECTOR",
+	    "PID", "UPTIME", "RESTARTS", "STATE");
+	for (c = master_children(); c != NULL; c = c->next)
+		fprintf(fp, "%-10s %-16s %8ld %9lds %8u %s\n",
+		    master_role_name(c->role), c->connector ? c->connector : "-",
+		    (long)c->pid, c->pid ? (long)(now - c->started) : 0L,
+		    c->restarts, ops_child_state(c));
+	for (i = 0; i < cfg->nlisteners; i++) {
+		fprintf(fp, "listener  ");
+		textout_terms(fp, cfg->listeners[i].name, 0);
+		fputc(' ', fp);
+		textout_terms(fp, cfg->listeners[i].address, 0);
+		fprintf(fp, " port %u%s\n", (unsigned)cfg->listeners[i].port,
+		    control_paused(ROLE_RECEIVER, NULL) ? " (paused)" : "");
+	}
+	ops_status_each(fp, NULL);
+}
+
+/*
+ * control_status_write - gatewayctl status: the process table, listeners
+ * and connectors, as text or one JSON object, written with textout like
+ * every other answer (for control.c's control_status)
+ */
+void
+control_status_write(struct evbuffer *out, int json)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *fp;
+
+	if ((fp = open_memstream(&buf, &len)) == NULL) {
+		log_warn("control: status");
+		return;
+	}
+	if (json)
+		ops_status_all_json(fp, time(NULL));
+	else
+		ops_status_all_text(fp, time(NULL));
+	fclose(fp);
+	evbuffer_add(out, buf, len);
 	free(buf);
 }
 
