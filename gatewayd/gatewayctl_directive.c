@@ -9,8 +9,9 @@
  * chrooted router keeps write access).  Other users (admin_group) go
  * through the control socket: the daemon's unprivileged control child
  * runs the same commands (directive_cmd.c), the words hex-encoded on the
- * request line.  "sheet" asks for a "dump" of the directive and renders
- * the PDF here, so the daemon does not link the PDF library.  When the
+ * request line, and the daemon takes the owner from the socket's peer
+ * (--owner is for root).  "sheet" asks for a "dump" of the directive and
+ * renders the PDF here, so the daemon does not link the PDF library.  When the
  * daemon is down, a user who can write the store (the gateway user) still
  * reaches it directly.
  */
@@ -51,7 +52,8 @@ ctld_usage(void)
 	    "         [--expires WHEN | --no-expires] [--rcpt ... (replaces all)]\n"
 	    "  delete ID\n"
 	    "  sheet ID -o FILE.pdf\n"
-	    "WHEN: YYYY-MM-DD[THH:MM[:SS]] (UTC), +N or -N with s, m, h or d, @EPOCH\n");
+	    "WHEN: YYYY-MM-DD[THH:MM[:SS]] (UTC), +N or -N with s, m, h or d, @EPOCH\n"
+	    "--owner: root only; the owner is otherwise the user who asks\n");
 	return EX_USAGE;
 }
 
