@@ -4,8 +4,9 @@
  *
  * Runs in the unprivileged control child (the gateway user owns the
  * store).  The words after "directive" are hex-encoded by gatewayctl
- * ("=" for the empty string); the default owner of a new directive is the
- * user at the other end of the socket.
+ * ("=" for the empty string); the owner of a new directive is the user at
+ * the other end of the socket (SO_PEERCRED), never a word of the request:
+ * --owner is refused unless that user is root.
  */
 #include "config.h"
 
@@ -26,20 +27,26 @@
 
 #define CONTROL_DIRECTIVE_PATH	4096
 
-/* control_directive_owner - the name of the user at the other end */
-static void
+/*
+ * control_directive_owner - the name of the user at the other end; 1 if
+ * that is root (who may name another owner with --owner), else 0
+ */
+static int
 control_directive_owner(int fd, char *buf, size_t len)
 {
 	struct ucred cred;
 	socklen_t clen = sizeof(cred);
 	struct passwd *pw;
 
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == -1)
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == -1) {
 		snprintf(buf, len, "unknown");
-	else if ((pw = getpwuid(cred.uid)) != NULL)
+		return 0;
+	}
+	if ((pw = getpwuid(cred.uid)) != NULL)
 		snprintf(buf, len, "%s", pw->pw_name);
 	else
 		snprintf(buf, len, "uid %ld", (long)cred.uid);
+	return cred.uid == 0;
 }
 
 /* control_directive - directive HEXWORD... */
@@ -50,7 +57,7 @@ control_directive(const struct control_req *req, struct spool *sp, FILE *fp,
 	char path[CONTROL_DIRECTIVE_PATH], err[DIRECTIVE_ERRLEN], owner[256];
 	char *args[CONTROL_MAX_ARGS], *slash;
 	struct directive_store *st;
-	int i, n = 0;
+	int i, n = 0, root;
 
 	(void)sp;
 	(void)notify;
@@ -65,7 +72,7 @@ control_directive(const struct control_req *req, struct spool *sp, FILE *fp,
 		}
 		n++;
 	}
-	control_directive_owner(req->fd, owner, sizeof(owner));
+	root = control_directive_owner(req->fd, owner, sizeof(owner));
 	if (directive_store_path(master_cfg()->spool, path, sizeof(path)) ==
 	    -1) {
 		fprintf(fp, "E%d spool path too long\n", EX_SOFTWARE);
@@ -80,7 +87,7 @@ control_directive(const struct control_req *req, struct spool *sp, FILE *fp,
 		fprintf(fp, "E%d %s\n", EX_UNAVAILABLE, err);
 		goto out;
 	}
-	(void)directive_cmd(st, n, args, req->json, owner, fp);
+	(void)directive_cmd(st, n, args, req->json, owner, root, fp);
 	directive_store_close(st);
 out:
 	for (i = 0; i < n; i++)

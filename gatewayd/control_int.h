@@ -48,8 +48,6 @@ extern uid_t control_master_euid;
 
 /* Fork the child that serves a request from the spool (control.c). */
 void control_fork(struct control_req *, control_child_fn, int need_spool);
-/* JSON string literal (control_queue.c, which gatewayctl links too). */
-void control_json_str(FILE *, const char *);
 
 /* control_directive.c: the directive store (words hex-encoded) */
 int control_directive(const struct control_req *, struct spool *, FILE *, int);
@@ -68,4 +66,6 @@ int control_connectors(const struct control_req *, struct spool *, FILE *, int);
 void control_pause(struct control_req *, int pause);
 /* One line per loaded connector for status (text or JSON array body). */
 void control_status_connectors(struct evbuffer *, int json);
+/* The whole status answer after "ok", text or JSON (textout.h). */
+void control_status_write(struct evbuffer *, int json);
 #endif

@@ -37,6 +37,7 @@
 #include "master.h"
 #include "spool.h"
 #include "stats.h"
+#include "textout.h"
 #include "xmalloc.h"
 
 struct ops_worker_info {
@@ -53,18 +54,6 @@ static int ops_receive_paused;
 static char **ops_paused;		/* connector instances paused; "*" = all */
 static size_t ops_npaused;
 
-
-/* ops_safe - a copy with only plain printable characters (for JSON and logs) */
-static char *
-ops_safe(const char *s)
-{
-	char *t = xstrdup(s), *p;
-
-	for (p = t; *p != '\0'; p++)
-		if (*p < 0x20 || *p > 0x7e || *p == '"' || *p == '\\')
-			*p = '?';
-	return t;
-}
 
 /* ops_worker_find - the record of a connector instance, created if new */
 static struct ops_worker_info *
@@ -104,7 +93,7 @@ ops_worker_state(const char *instance, const struct ipc_frame *f)
 	if (errno || *end != '\0' || sv[1][0] == '\0')
 		return -1;
 	i->suspended_since = (time_t)since;
-	i->suspended = ops_safe(sv[2]);
+	i->suspended = xstrdup(sv[2]);
 	return 0;
 }
 
@@ -129,9 +118,10 @@ ops_worker_info(const char *instance, const struct ipc_frame *f)
 	free(i->name);
 	free(i->version);
 	free(i->path);
-	i->name = ops_safe(sv[0]);
-	i->version = ops_safe(sv[1]);
-	i->path = ops_safe(sv[3]);
+	/* a worker's words: escaped where they are written (textout.h) */
+	i->name = xstrdup(sv[0]);
+	i->version = xstrdup(sv[1]);
+	i->path = xstrdup(sv[3]);
 	i->abi = abi;
 	return 0;
 }
@@ -317,49 +307,203 @@ control_pause(struct control_req *req, int pause)
 		    "delivery [CONNECTOR]\n", pause ? "pause" : "resume");
 }
 
-/* control_status_connectors - the loaded connectors for status */
-void
-control_status_connectors(struct evbuffer *out, int json)
+/* ops_status_json - one loaded connector as a JSON object */
+static void
+ops_status_json(struct textout_json *j, const struct ops_worker_info *i)
+{
+	textout_json_object(j, NULL);
+	textout_json_str(j, "instance", i->instance);
+	textout_json_str(j, "name", i->name);
+	textout_json_str(j, "version", i->version);
+	textout_json_uint(j, "abi", i->abi);
+	textout_json_str(j, "path", i->path);
+	textout_json_bool(j, "delivery_paused",
+	    control_paused(ROLE_WORKER, i->instance));
+	if (i->suspended != NULL) {
+		textout_json_object(j, "delivery_suspended");
+		textout_json_int(j, "since", (long long)i->suspended_since);
+		textout_json_str(j, "reason", i->suspended);
+		textout_json_close(j);
+	} else
+		textout_json_null(j, "delivery_suspended");
+	textout_json_close(j);
+}
+
+/* ops_status_text - one loaded connector for people */
+static void
+ops_status_text(FILE *fp, const struct ops_worker_info *i)
+{
+	char since[32] = "";
+	struct tm tm;
+
+	if (i->suspended != NULL &&
+	    localtime_r(&i->suspended_since, &tm) != NULL)
+		strftime(since, sizeof(since), "%Y-%m-%d %H:%M:%S", &tm);
+	fprintf(fp, "connector %s: ", i->instance);
+	textout_terms(fp, i->name, 0);
+	fputc(' ', fp);
+	textout_terms(fp, i->version, 0);
+	fprintf(fp, " (ABI %lu) from ", i->abi);
+	textout_terms(fp, i->path, 0);
+	if (control_paused(ROLE_WORKER, i->instance))
+		fputs(", delivery paused", fp);
+	if (i->suspended != NULL) {
+		fprintf(fp, ", delivery suspended since %s: ", since);
+		textout_terms(fp, i->suspended, 0);
+	}
+	fputc('\n', fp);
+}
+
+/* ops_status_each - every loaded connector, as JSON (j) or lines */
+static void
+ops_status_each(FILE *fp, struct textout_json *j)
 {
 	const struct ops_worker_info *i;
 	const struct cfg *cfg = master_cfg();
-	int n = 0;
-
-	char since[32];
-	struct tm tm;
 
 	for (i = ops_infos; i != NULL; i = i->next) {
 		if (cfg_connector(cfg, i->instance) == NULL || i->name == NULL)
 			continue;	/* removed by a reload, or not ready */
-		since[0] = '\0';
-		if (i->suspended != NULL &&
-		    localtime_r(&i->suspended_since, &tm) != NULL)
-			strftime(since, sizeof(since), "%Y-%m-%d %H:%M:%S", &tm);
-		if (json) {
-			evbuffer_add_printf(out, "%s{\"instance\":\"%s\","
-			    "\"name\":\"%s\",\"version\":\"%s\",\"abi\":%lu,"
-			    "\"path\":\"%s\",\"delivery_paused\":%s,"
-			    "\"delivery_suspended\":",
-			    n++ ? "," : "", i->instance, i->name,
-			    i->version, i->abi, i->path,
-			    control_paused(ROLE_WORKER, i->instance) ?
-			    "true" : "false");
-			if (i->suspended != NULL)
-				evbuffer_add_printf(out, "{\"since\":%lld,"
-				    "\"reason\":\"%s\"}}",
-				    (long long)i->suspended_since, i->suspended);
-			else
-				evbuffer_add_printf(out, "null}");
-		} else
-			evbuffer_add_printf(out, "connector %s: %s %s (ABI %lu) "
-			    "from %s%s%s%s%s%s\n", i->instance, i->name,
-			    i->version, i->abi, i->path,
-			    control_paused(ROLE_WORKER, i->instance) ?
-			    ", delivery paused" : "",
-			    i->suspended ? ", delivery suspended since " : "",
-			    since, i->suspended ? ": " : "",
-			    i->suspended ? i->suspended : "");
+		if (j != NULL)
+			ops_status_json(j, i);
+		else
+			ops_status_text(fp, i);
 	}
+}
+
+/*
+ * control_status_connectors - the loaded connectors for status: lines, or
+ * the members of the JSON array whose brackets control.c writes
+ */
+void
+control_status_connectors(struct evbuffer *out, int json)
+{
+	struct textout_json j;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *fp;
+
+	if ((fp = open_memstream(&buf, &len)) == NULL) {
+		log_warn("control: status");
+		return;
+	}
+	textout_json_init(&j, fp);
+	if (json)
+		textout_json_array(&j, NULL);
+	ops_status_each(fp, json ? &j : NULL);
+	if (json)
+		textout_json_close(&j);
+	fclose(fp);
+	if (json)	/* without the brackets */
+		evbuffer_add(out, buf + 1, len - 2);
+	else
+		evbuffer_add(out, buf, len);
+	free(buf);
+}
+
+/* ops_child_state - what status says of a child */
+static const char *
+ops_child_state(const struct master_child *c)
+{
+	return c->disabled ? "disabled" : c->retired ? "stopping" :
+	    c->pid == 0 ? "restarting" : c->ready ? "ready" : "starting";
+}
+
+/* ops_status_all_json - the whole status as one JSON object */
+static void
+ops_status_all_json(FILE *fp, time_t now)
+{
+	const struct master_child *c;
+	const struct cfg *cfg = master_cfg();
+	struct textout_json j;
+	size_t i;
+
+	textout_json_init(&j, fp);
+	textout_json_object(&j, NULL);
+	textout_json_int(&j, "pid", (long long)getpid());
+	textout_json_int(&j, "uptime", (long long)(now - master_started()));
+	textout_json_array(&j, "processes");
+	for (c = master_children(); c != NULL; c = c->next) {
+		textout_json_object(&j, NULL);
+		textout_json_str(&j, "role", master_role_name(c->role));
+		textout_json_str(&j, "connector", c->connector ? c->connector : "");
+		textout_json_int(&j, "pid", (long long)c->pid);
+		textout_json_int(&j, "uptime", c->pid ?
+		    (long long)(now - c->started) : 0);
+		textout_json_uint(&j, "restarts", c->restarts);
+		textout_json_str(&j, "state", ops_child_state(c));
+		textout_json_close(&j);
+	}
+	textout_json_close(&j);
+	textout_json_bool(&j, "receiving_paused",
+	    control_paused(ROLE_RECEIVER, NULL));
+	textout_json_array(&j, "connectors");
+	ops_status_each(fp, &j);
+	textout_json_close(&j);
+	textout_json_array(&j, "listeners");
+	for (i = 0; i < cfg->nlisteners; i++) {
+		textout_json_object(&j, NULL);
+		textout_json_str(&j, "name", cfg->listeners[i].name);
+		textout_json_str(&j, "address", cfg->listeners[i].address);
+		textout_json_uint(&j, "port", cfg->listeners[i].port);
+		textout_json_close(&j);
+	}
+	textout_json_close(&j);
+	textout_json_close(&j);
+	textout_json_end(&j);
+}
+
+/* ops_status_all_text - the whole status for people */
+static void
+ops_status_all_text(FILE *fp, time_t now)
+{
+	const struct master_child *c;
+	const struct cfg *cfg = master_cfg();
+	size_t i;
+
+	fprintf(fp, "master    pid %ld, up %lds\n", (long)getpid(),
+	    (long)(now - master_started()));
+	fprintf(fp, "%-10s %-16s %8s %10s %8s %s\n", "ROLE", "CONNECTOR",
+	    "PID", "UPTIME", "RESTARTS", "STATE");
+	for (c = master_children(); c != NULL; c = c->next)
+		fprintf(fp, "%-10s %-16s %8ld %9lds %8u %s\n",
+		    master_role_name(c->role), c->connector ? c->connector : "-",
+		    (long)c->pid, c->pid ? (long)(now - c->started) : 0L,
+		    c->restarts, ops_child_state(c));
+	for (i = 0; i < cfg->nlisteners; i++) {
+		fprintf(fp, "listener  ");
+		textout_terms(fp, cfg->listeners[i].name, 0);
+		fputc(' ', fp);
+		textout_terms(fp, cfg->listeners[i].address, 0);
+		fprintf(fp, " port %u%s\n", (unsigned)cfg->listeners[i].port,
+		    control_paused(ROLE_RECEIVER, NULL) ? " (paused)" : "");
+	}
+	ops_status_each(fp, NULL);
+}
+
+/*
+ * control_status_write - gatewayctl status: the process table, listeners
+ * and connectors, as text or one JSON object, written with textout like
+ * every other answer (for control.c's control_status)
+ */
+void
+control_status_write(struct evbuffer *out, int json)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *fp;
+
+	if ((fp = open_memstream(&buf, &len)) == NULL) {
+		log_warn("control: status");
+		return;
+	}
+	if (json)
+		ops_status_all_json(fp, time(NULL));
+	else
+		ops_status_all_text(fp, time(NULL));
+	fclose(fp);
+	evbuffer_add(out, buf, len);
+	free(buf);
 }
 
 /* ops_counter_help - Prometheus name and help of a core counter */
@@ -436,7 +580,11 @@ ops_prom_delivery(FILE *fp)
 	}
 }
 
-/* ops_prometheus - text exposition format */
+/*
+ * ops_prometheus - text exposition format; the label values are names
+ * from the configuration and counter keys, both limited to [a-z0-9_.-]
+ * where they are read (cfg_token_valid, stats_key_valid)
+ */
 static void
 ops_prometheus(FILE *fp, const struct stats *st, const unsigned long *sizes,
     time_t oldest, time_t uptime)
@@ -484,18 +632,25 @@ static void
 ops_json(FILE *fp, const struct stats *st, const unsigned long *sizes,
     time_t oldest, time_t uptime)
 {
+	struct textout_json j;
 	size_t i;
 	int s;
 
-	fprintf(fp, "{\"uptime\":%ld,\"counters\":{", (long)uptime);
+	textout_json_init(&j, fp);
+	textout_json_object(&j, NULL);
+	textout_json_int(&j, "uptime", (long long)uptime);
+	textout_json_object(&j, "counters");
 	for (i = 0; i < st->n; i++)
-		fprintf(fp, "%s\"%s\":%llu", i ? "," : "", st->v[i].key,
-		    (unsigned long long)st->v[i].value);
-	fputs("},\"queue\":{", fp);
+		textout_json_uint(&j, st->v[i].key, st->v[i].value);
+	textout_json_close(&j);
+	textout_json_object(&j, "queue");
 	for (s = 0; s < SPOOL_NSTATES; s++)
-		fprintf(fp, "%s\"%s\":%lu", s ? "," : "",
-		    spool_state_name((enum spool_state)s), sizes[s]);
-	fprintf(fp, "},\"oldest_message_age\":%ld}\n", (long)oldest);
+		textout_json_uint(&j, spool_state_name((enum spool_state)s),
+		    sizes[s]);
+	textout_json_close(&j);
+	textout_json_int(&j, "oldest_message_age", (long long)oldest);
+	textout_json_close(&j);
+	textout_json_end(&j);
 }
 
 /* control_stats - counters since start, queue sizes, oldest message */
@@ -547,28 +702,43 @@ ops_used_by(const char *type, char *buf, size_t len)
 		snprintf(buf, len, "-");
 }
 
+/* ops_column - an escaped field of a connector's descriptor, padded */
+static void
+ops_column(FILE *fp, const char *s, int width)
+{
+	char buf[256];
+
+	textout_clean(buf, sizeof(buf), s, strlen(s), 0);
+	fprintf(fp, "%-*.64s ", width, buf);
+}
+
 /* ops_print_record - one line of "connectors" */
 static void
 ops_print_record(FILE *fp, const char *type, const char *name,
     const char *version, unsigned int abi, const char *used,
     const char *status, int json)
 {
+	struct textout_json j;
+
 	if (!json) {
-		fprintf(fp, "%-16s %-16.64s %-10.32s %3u %-20s %s\n", type, name,
-		    version, abi, used, status);
+		fprintf(fp, "%-16s ", type);
+		ops_column(fp, name, 16);
+		ops_column(fp, version, 10);
+		fprintf(fp, "%3u %-20s ", abi, used);
+		textout_terms(fp, status, 0);
+		fputc('\n', fp);
 		return;
 	}
-	fputs("{\"type\":", fp);
-	control_json_str(fp, type);
-	fputs(",\"name\":", fp);
-	control_json_str(fp, name);
-	fputs(",\"version\":", fp);
-	control_json_str(fp, version);
-	fprintf(fp, ",\"abi\":%u,\"used_by\":", abi);
-	control_json_str(fp, used);
-	fputs(",\"status\":", fp);
-	control_json_str(fp, status);
-	fputs("}\n", fp);
+	textout_json_init(&j, fp);
+	textout_json_object(&j, NULL);
+	textout_json_str(&j, "type", type);
+	textout_json_str(&j, "name", name);
+	textout_json_str(&j, "version", version);
+	textout_json_uint(&j, "abi", abi);
+	textout_json_str(&j, "used_by", used);
+	textout_json_str(&j, "status", status);
+	textout_json_close(&j);
+	textout_json_end(&j);
 }
 
 /* ops_describe - in a grandchild: load the object, print one record */

@@ -29,6 +29,7 @@
 #include "ipc.h"
 #include "spool.h"
 #include "spool_admin.h"
+#include "textout.h"
 #include "xmalloc.h"
 
 #define QUEUE_BATCH	500	/* queue IDs per notification frame */
@@ -41,32 +42,6 @@ struct queue_list {
 	const char *connector;
 	time_t now;
 };
-
-/*
- * control_json_str - append a JSON string literal.  Runs of plain bytes go
- * out in one write; the unlocked stdio calls are safe because the control
- * child and gatewayctl are single-threaded (and a listing calls this a
- * million times).
- */
-void
-control_json_str(FILE *fp, const char *s)
-{
-	const unsigned char *p, *run;
-
-	putc_unlocked('"', fp);
-	for (run = p = (const unsigned char *)(s ? s : ""); *p; p++) {
-		if (*p != '"' && *p != '\\' && *p >= 0x20 && *p != 0x7f)
-			continue;
-		fwrite_unlocked(run, 1, (size_t)(p - run), fp);
-		if (*p == '"' || *p == '\\')
-			fprintf(fp, "\\%c", *p);
-		else
-			fprintf(fp, "\\u%04x", *p);
-		run = p + 1;
-	}
-	fwrite_unlocked(run, 1, (size_t)(p - run), fp);
-	putc_unlocked('"', fp);
-}
 
 /* queue_match - does env pass the list filters? */
 static int
@@ -90,18 +65,35 @@ queue_match(const struct control_req *req, const struct envelope *env,
 	return 0;
 }
 
-/* queue_json_result - "451 4.2.0 text": a recipient's last result */
-static void
-queue_json_result(FILE *fp, const struct envelope_rcpt *r)
+/* queue_result_fmt - "451 4.2.0 text" into buf; the length it needs */
+static size_t
+queue_result_fmt(char *buf, size_t len, const struct envelope_rcpt *r)
 {
-	char buf[1200];
+	int n;
 
 	if (r->code == 0)
-		snprintf(buf, sizeof(buf), "%.1000s", r->text ? r->text : "");
+		n = snprintf(buf, len, "%s", r->text ? r->text : "");
 	else
-		snprintf(buf, sizeof(buf), "%d%s%s %.1000s", r->code,
+		n = snprintf(buf, len, "%d%s%s %s", r->code,
 		    r->status[0] ? " " : "", r->status, r->text ? r->text : "");
-	control_json_str(fp, buf);
+	return n < 0 ? 0 : (size_t)n;
+}
+
+/* queue_json_result - a recipient's last result as a member */
+static void
+queue_json_result(struct textout_json *j, const char *key,
+    const struct envelope_rcpt *r)
+{
+	char small[1024], *buf = small;
+	size_t n;
+
+	if ((n = queue_result_fmt(small, sizeof(small), r)) >= sizeof(small)) {
+		buf = xmalloc(n + 1);
+		n = queue_result_fmt(buf, n + 1, r);
+	}
+	textout_json_strn(j, key, buf, n);
+	if (buf != small)
+		free(buf);
 }
 
 /*
@@ -116,41 +108,47 @@ queue_json(FILE *fp, enum spool_state st, const char *connector,
     const struct envelope *env, off_t size, time_t next)
 {
 	const struct envelope_rcpt *r;
+	struct textout_json j;
 	size_t i;
 
-	fprintf(fp, "{\"queue_name\":\"%s\",\"queue_id\":\"%s\","
-	    "\"connector\":", spool_state_name(st), env->id);
-	control_json_str(fp, connector ? connector : "");
-	fprintf(fp, ",\"arrival_time\":%ld,\"message_size\":%lld,"
-	    "\"forced_expire\":false,\"attempts\":%u,\"next_attempt\":%ld,"
-	    "\"sender\":", (long)(env->arrival_us / 1000000),
-	    (long long)size, env->attempts, (long)next);
-	control_json_str(fp, env->from);
-	fputs(",\"last_error\":", fp);
-	control_json_str(fp, env->last_error);
-	fputs(",\"recipients\":[", fp);
+	textout_json_init(&j, fp);
+	textout_json_object(&j, NULL);
+	textout_json_str(&j, "queue_name", spool_state_name(st));
+	textout_json_str(&j, "queue_id", env->id);
+	textout_json_str(&j, "connector", connector ? connector : "");
+	textout_json_int(&j, "arrival_time", env->arrival_us / 1000000);
+	textout_json_int(&j, "message_size", (long long)size);
+	textout_json_bool(&j, "forced_expire", 0);
+	textout_json_uint(&j, "attempts", env->attempts);
+	textout_json_int(&j, "next_attempt", (long long)next);
+	textout_json_str(&j, "sender", env->from);
+	textout_json_str(&j, "last_error", env->last_error ?
+	    env->last_error : "");
+	textout_json_array(&j, "recipients");
 	for (i = 0; i < env->nrcpt; i++) {
 		r = &env->rcpt[i];
-		fputs(i ? ",{\"address\":" : "{\"address\":", fp);
-		control_json_str(fp, r->addr);
-		fprintf(fp, ",\"state\":\"%s\",\"next_attempt\":%ld",
-		    envelope_rcpt_state_name(r->state),
-		    r->state == RCPT_DEFERRED ? (long)next : 0L);
+		textout_json_object(&j, NULL);
+		textout_json_str(&j, "address", r->addr);
+		textout_json_str(&j, "state", envelope_rcpt_state_name(r->state));
+		textout_json_int(&j, "next_attempt",
+		    r->state == RCPT_DEFERRED ? (long long)next : 0);
 		if (r->state == RCPT_DEFERRED || (r->state == RCPT_PENDING &&
-		    r->code != 0)) {
-			fputs(",\"delay_reason\":", fp);
-			queue_json_result(fp, r);
-		}
-		if (r->code != 0 || r->text != NULL) {
-			fputs(",\"result\":", fp);
-			queue_json_result(fp, r);
-		}
-		fputc('}', fp);
+		    r->code != 0))
+			queue_json_result(&j, "delay_reason", r);
+		if (r->code != 0 || r->text != NULL)
+			queue_json_result(&j, "result", r);
+		textout_json_close(&j);
 	}
-	fputs("]}\n", fp);
+	textout_json_close(&j);
+	textout_json_close(&j);
+	textout_json_end(&j);
 }
 
-/* queue_table - the human form of one entry */
+/*
+ * queue_table - the human form of one entry; the sender, recipients and
+ * results are escaped (textout.h): they come from SMTP clients and
+ * upstream servers
+ */
 static void
 queue_table(FILE *fp, enum spool_state st, const char *connector,
     const struct envelope *env, off_t size)
@@ -162,14 +160,20 @@ queue_table(FILE *fp, enum spool_state st, const char *connector,
 
 	localtime_r(&arrival, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
-	fprintf(fp, "%-20s %-9s %-12s %8lld %s %s\n", env->id,
+	fprintf(fp, "%-20s %-9s %-12s %8lld %s ", env->id,
 	    spool_state_name(st), connector ? connector : "-",
-	    (long long)size, when, env->from[0] ? env->from : "<>");
-	for (i = 0; i < env->nrcpt; i++)
-		fprintf(fp, "%44s%s %s%s%s\n", "", env->rcpt[i].addr,
+	    (long long)size, when);
+	textout_terms(fp, env->from[0] ? env->from : "<>", 0);
+	fputc('\n', fp);
+	for (i = 0; i < env->nrcpt; i++) {
+		fprintf(fp, "%44s", "");
+		textout_terms(fp, env->rcpt[i].addr, 0);
+		fprintf(fp, " %s%s",
 		    envelope_rcpt_state_name(env->rcpt[i].state),
-		    env->rcpt[i].text ? ": " : "",
-		    env->rcpt[i].text ? env->rcpt[i].text : "");
+		    env->rcpt[i].text ? ": " : "");
+		textout_terms(fp, env->rcpt[i].text, 0);
+		fputc('\n', fp);
+	}
 }
 
 /* queue_list_one - spool_list callback: print one entry if it matches */
@@ -304,13 +308,19 @@ control_queue_list(const struct control_req *req, struct spool *sp,
 	return 0;
 }
 
-/* queue_show_body - copy the message after its envelope */
+/*
+ * queue_show_body - the message after its envelope, for people: line ends
+ * as LF, control characters but tabs escaped (the headers and the body
+ * are the sender's text)
+ */
 static void
 queue_show_body(struct spool *sp, FILE *fp, const char *qid,
     const char *connector)
 {
-	char buf[8192], err[SPOOL_ERRLEN];
-	ssize_t r;
+	char err[SPOOL_ERRLEN], *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	FILE *in;
 	int fd;
 
 	if ((fd = spool_message_open(sp, qid, connector, err,
@@ -318,10 +328,20 @@ queue_show_body(struct spool *sp, FILE *fp, const char *qid,
 		fprintf(fp, "E%d %s: %s\n", EX_NOINPUT, qid, err);
 		return;
 	}
+	if ((in = fdopen(fd, "r")) == NULL) {
+		fprintf(fp, "E%d %s: %s\n", EX_OSERR, qid, strerror(errno));
+		close(fd);
+		return;
+	}
 	fputs("\n", fp);
-	while ((r = read(fd, buf, sizeof(buf))) > 0)
-		fwrite(buf, 1, (size_t)r, fp);
-	close(fd);
+	while ((n = getline(&line, &cap, in)) > 0) {
+		if (line[n - 1] == '\n')
+			n -= n > 1 && line[n - 2] == '\r' ? 2 : 1;
+		textout_term(fp, line, (size_t)n, TEXTOUT_KEEP_TAB);
+		fputc('\n', fp);
+	}
+	free(line);
+	fclose(in);
 }
 
 /* queue_show_one - envelope of one location */
@@ -347,7 +367,8 @@ queue_show_one(const struct control_req *req, struct spool *sp, FILE *fp,
 	else if (envelope_format(&env, &text, &len) == 0) {
 		fprintf(fp, "# %s%s%s\n", spool_state_name(l->state),
 		    c ? "/" : "", c ? c : "");
-		fwrite(text, 1, len, fp);
+		/* the format escapes C0 and DEL; C1 and non-UTF-8 are left */
+		textout_term(fp, text, len, TEXTOUT_KEEP_NL);
 		free(text);
 	}
 	envelope_clear(&env);

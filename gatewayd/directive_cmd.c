@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "directive_cmd.h"
+#include "textout.h"
 
 /* The options of create and update. */
 struct dcmd_opts {
@@ -146,57 +147,45 @@ dcmd_parse(struct dcmd_opts *o, int argc, char **argv)
 	return NULL;
 }
 
-/* dcmd_json_str - a JSON string */
-static void
-dcmd_json_str(FILE *out, const char *s)
-{
-	fputc('"', out);
-	for (; s != NULL && *s != '\0'; s++) {
-		if (*s == '"' || *s == '\\')
-			fprintf(out, "\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			fprintf(out, "\\u%04x", (unsigned char)*s);
-		else
-			fputc(*s, out);
-	}
-	fputc('"', out);
-}
-
 /* dcmd_json - one directive as a JSON object */
 static void
-dcmd_json(FILE *out, const struct directive *d)
+dcmd_json(struct textout_json *j, const struct directive *d)
 {
-	size_t i, j;
+	size_t i, k;
 
-	fputs("{\"id\":", out);
-	dcmd_json_str(out, d->id);
-	fputs(",\"title\":", out);
-	dcmd_json_str(out, d->title);
-	fputs(",\"owner\":", out);
-	dcmd_json_str(out, d->owner);
-	fputs(",\"keyword\":", out);
-	if (d->keyword)
-		dcmd_json_str(out, d->keyword);
-	else
-		fputs("null", out);
-	fprintf(out, ",\"created\":%lld,\"last_used\":%lld,\"expires\":%lld,"
-	    "\"recipients\":[", (long long)d->created, (long long)d->last_used,
-	    (long long)d->expires);
+	textout_json_object(j, NULL);
+	textout_json_str(j, "id", d->id);
+	textout_json_str(j, "title", d->title);
+	textout_json_str(j, "owner", d->owner);
+	textout_json_str(j, "keyword", d->keyword);
+	textout_json_int(j, "created", (long long)d->created);
+	textout_json_int(j, "last_used", (long long)d->last_used);
+	textout_json_int(j, "expires", (long long)d->expires);
+	textout_json_array(j, "recipients");
 	for (i = 0; i < d->nrcpt; i++) {
-		fprintf(out, "%s{\"channel\":", i ? "," : "");
-		dcmd_json_str(out, d->rcpt[i].channel);
-		fputs(",\"address\":", out);
-		dcmd_json_str(out, d->rcpt[i].address);
-		fputs(",\"params\":{", out);
-		for (j = 0; j < d->rcpt[i].nparams; j++) {
-			fputs(j ? "," : "", out);
-			dcmd_json_str(out, d->rcpt[i].params[j].name);
-			fputc(':', out);
-			dcmd_json_str(out, d->rcpt[i].params[j].value);
-		}
-		fputs("}}", out);
+		textout_json_object(j, NULL);
+		textout_json_str(j, "channel", d->rcpt[i].channel);
+		textout_json_str(j, "address", d->rcpt[i].address);
+		textout_json_object(j, "params");
+		for (k = 0; k < d->rcpt[i].nparams; k++)
+			textout_json_str(j, d->rcpt[i].params[k].name,
+			    d->rcpt[i].params[k].value);
+		textout_json_close(j);
+		textout_json_close(j);
 	}
-	fputs("]}", out);
+	textout_json_close(j);
+	textout_json_close(j);
+}
+
+/* dcmd_json_line - one directive as a line of JSON */
+static void
+dcmd_json_line(FILE *out, const struct directive *d)
+{
+	struct textout_json j;
+
+	textout_json_init(&j, out);
+	dcmd_json(&j, d);
+	textout_json_end(&j);
 }
 
 /* dcmd_time - a time for people */
@@ -213,26 +202,41 @@ dcmd_time(char *buf, size_t len, int64_t t)
 	return buf;
 }
 
-/* dcmd_show - one directive for people */
+/* dcmd_field - "label:    value", the value escaped (textout.h) */
+static void
+dcmd_field(FILE *out, const char *label, const char *value)
+{
+	fprintf(out, "%-11s", label);
+	textout_terms(out, value, 0);
+	fputc('\n', out);
+}
+
+/* dcmd_show - one directive for people; every string is escaped */
 static void
 dcmd_show(FILE *out, const struct directive *d)
 {
 	char t[32];
 	size_t i, j;
 
-	fprintf(out, "id:        %s\ntitle:     %s\nowner:     %s\n"
-	    "keyword:   %s\n", d->id, d->title, d->owner,
-	    d->keyword ? d->keyword : "-");
+	dcmd_field(out, "id:", d->id);
+	dcmd_field(out, "title:", d->title);
+	dcmd_field(out, "owner:", d->owner);
+	dcmd_field(out, "keyword:", d->keyword ? d->keyword : "-");
 	fprintf(out, "created:   %s\n", dcmd_time(t, sizeof(t), d->created));
 	fprintf(out, "last used: %s\n", dcmd_time(t, sizeof(t), d->last_used));
 	fprintf(out, "expires:   %s%s\n", dcmd_time(t, sizeof(t), d->expires),
 	    directive_expired(d, (int64_t)time(NULL)) ? " (expired)" : "");
 	for (i = 0; i < d->nrcpt; i++) {
-		fprintf(out, "recipient: %s:%s", d->rcpt[i].channel,
-		    d->rcpt[i].address);
-		for (j = 0; j < d->rcpt[i].nparams; j++)
-			fprintf(out, " %s=%s", d->rcpt[i].params[j].name,
-			    d->rcpt[i].params[j].value);
+		fputs("recipient: ", out);
+		textout_terms(out, d->rcpt[i].channel, 0);
+		fputc(':', out);
+		textout_terms(out, d->rcpt[i].address, 0);
+		for (j = 0; j < d->rcpt[i].nparams; j++) {
+			fputc(' ', out);
+			textout_terms(out, d->rcpt[i].params[j].name, 0);
+			fputc('=', out);
+			textout_terms(out, d->rcpt[i].params[j].value, 0);
+		}
 		fputc('\n', out);
 	}
 }
@@ -311,10 +315,9 @@ dcmd_create(struct directive_store *st, struct dcmd_opts *o,
 		fprintf(out, "E%d %s\n", EX_DATAERR, err);
 		return EX_DATAERR;
 	}
-	if (json) {
-		dcmd_json(out, d);
-		fputc('\n', out);
-	} else
+	if (json)
+		dcmd_json_line(out, d);
+	else
 		fprintf(out, "%s\n", d->id);
 	return 0;
 }
@@ -371,35 +374,49 @@ dcmd_update(struct directive_store *st, const char *id, struct dcmd_opts *o,
 	return 0;
 }
 
+/* dcmd_list_row - one directive in the table of list, escaped */
+static void
+dcmd_list_row(FILE *out, const struct directive *d)
+{
+	char t[32], owner[64];
+
+	textout_clean(owner, sizeof(owner), d->owner, strlen(d->owner), 0);
+	fprintf(out, "%-12s %-5zu %-20s %-12s ", d->id, d->nrcpt,
+	    dcmd_time(t, sizeof(t), d->expires), owner);
+	textout_terms(out, d->title, 0);
+	fputc('\n', out);
+}
+
 /* dcmd_list - list */
 static int
 dcmd_list(struct directive_store *st, int json, FILE *out)
 {
-	char err[DIRECTIVE_ERRLEN], t[32];
+	char err[DIRECTIVE_ERRLEN];
 	struct directive *v;
+	struct textout_json j;
 	size_t n, i;
 
 	if (directive_list(st, &v, &n, err, sizeof(err)) == -1) {
 		fprintf(out, "E%d %s\n", EX_SOFTWARE, err);
 		return EX_SOFTWARE;
 	}
+	textout_json_init(&j, out);
 	if (json)
-		fputc('[', out);
+		textout_json_array(&j, NULL);
 	else
 		fprintf(out, "%-12s %-5s %-20s %-12s %s\n", "ID", "RCPTS",
 		    "EXPIRES", "OWNER", "TITLE");
 	for (i = 0; i < n; i++) {
-		if (json) {
-			fputs(i ? "," : "", out);
-			dcmd_json(out, &v[i]);
-		} else
-			fprintf(out, "%-12s %-5zu %-20s %-12s %s\n", v[i].id,
-			    v[i].nrcpt, dcmd_time(t, sizeof(t), v[i].expires),
-			    v[i].owner, v[i].title);
+		if (json)
+			dcmd_json(&j, &v[i]);
+		else
+			dcmd_list_row(out, &v[i]);
 		directive_clear(&v[i]);
 	}
-	if (json)
-		fputs("]\n", out);
+	if (json) {
+		textout_json_close(&j);
+		textout_json_end(&j);
+	}
 	free(v);
 	return 0;
 }
@@ -423,10 +440,9 @@ dcmd_one(struct directive_store *st, const char *cmd, const char *id,
 		return 0;
 	if (strcmp(cmd, "dump") == 0)
 		dcmd_dump(out, &d);
-	else if (json) {
-		dcmd_json(out, &d);
-		fputc('\n', out);
-	} else
+	else if (json)
+		dcmd_json_line(out, &d);
+	else
 		dcmd_show(out, &d);
 	directive_clear(&d);
 	return 0;
@@ -435,7 +451,7 @@ dcmd_one(struct directive_store *st, const char *cmd, const char *id,
 /* directive_cmd - run one command (directive_cmd.h) */
 int
 directive_cmd(struct directive_store *st, int argc, char **argv, int json,
-    const char *owner, FILE *out)
+    const char *owner, int set_owner, FILE *out)
 {
 	static const char *const cmds[] = { "create", "list", "show",
 	    "update", "delete", "dump", NULL };
@@ -466,6 +482,12 @@ directive_cmd(struct directive_store *st, int argc, char **argv, int json,
 		    "option %s\n", EX_USAGE, cmd, bad);
 		directive_clear(&o.rcpts);
 		return EX_USAGE;
+	}
+	if (o.owner != NULL && !set_owner) {
+		fprintf(out, "E%d directive %s: --owner is for root only; the "
+		    "owner is the user who asks (%s)\n", EX_NOPERM, cmd, owner);
+		directive_clear(&o.rcpts);
+		return EX_NOPERM;
 	}
 	json = json || o.json;
 	if (strcmp(cmd, "create") == 0)

@@ -19,11 +19,13 @@
 /*
  * Run argv[0] (create, list, show, update, delete or dump) with its
  * arguments on st.  The answer goes to out; each error is one line
- * "E<exit code> <text>".  owner is the default owner of a new directive.
+ * "E<exit code> <text>".  owner is the owner of a new directive: the
+ * caller's identity.  Only when set_owner is nonzero (a root caller) may
+ * --owner name another; otherwise --owner is refused (EX_NOPERM).
  * Returns 0 or the exit code of the first error.
  */
 int directive_cmd(struct directive_store *st, int argc, char **argv,
-    int json, const char *owner, FILE *out);
+    int json, const char *owner, int set_owner, FILE *out);
 /* Parse the answer of "dump" into d (cleared first); -1 if malformed. */
 int directive_dump_parse(const char *text, struct directive *d);
 

@@ -8,6 +8,11 @@
  * being delivered), 77 permission denied, 78 bad configuration.  The
  * queue commands that only read (list, show, check) work without the
  * daemon, from the spool named in the configuration file.
+ *
+ * Everything gatewayctl prints from an answer passes ctl_line (or
+ * ctl_first), which escapes control characters (textout.h) whatever the
+ * daemon sent: the fields are escaped where they are written too, this is
+ * the last guard for the terminal.
  */
 #include "config.h"
 
@@ -24,6 +29,10 @@
 #include "cfg.h"
 #include "gatewayctl.h"
 #include "gatewayctl_directive.h"
+#include "textout.h"
+
+/* What an answer line may keep; every other control character is escaped. */
+#define CTL_KEEP	(TEXTOUT_KEEP_NL | TEXTOUT_KEEP_TAB)
 
 #define CTL_MAX_REQUEST	16000
 
@@ -144,9 +153,10 @@ ctl_send(struct ctl *ctl, int fd, int argc, char **argv)
 	for (i = 0; i < argc; i++) {
 		for (p = argv[i]; *p; p++)
 			if (isspace((unsigned char)*p) || iscntrl((unsigned char)*p)) {
-				fprintf(stderr, "gatewayctl: argument '%s' "
-				    "contains white space or control "
-				    "characters\n", argv[i]);
+				fputs("gatewayctl: argument '", stderr);
+				textout_terms(stderr, argv[i], 0);
+				fputs("' contains white space or control "
+				    "characters\n", stderr);
 				return EX_USAGE;
 			}
 		n = snprintf(req + len, sizeof(req) - len, "%s%s",
@@ -173,7 +183,10 @@ ctl_send(struct ctl *ctl, int fd, int argc, char **argv)
 	return 0;
 }
 
-/* ctl_line - relay one answer line; updates *rc from "E<code>" lines */
+/*
+ * ctl_line - relay one answer line, escaped; updates *rc from "E<code>"
+ * lines
+ */
 static void
 ctl_line(const char *line, size_t len, int raw, int *rc)
 {
@@ -183,14 +196,15 @@ ctl_line(const char *line, size_t len, int raw, int *rc)
 	if (!raw && len > 2 && line[0] == 'E' && isdigit((unsigned char)line[1])) {
 		code = strtol(line + 1, &end, 10);
 		if (*end == ' ') {
-			fprintf(stderr, "gatewayctl: %.*s", (int)(len -
-			    (size_t)(end + 1 - line)), end + 1);
+			fputs("gatewayctl: ", stderr);
+			textout_term(stderr, end + 1, len - (size_t)(end + 1 -
+			    line), CTL_KEEP);
 			if (*rc == 0)
 				*rc = (int)code;
 			return;
 		}
 	}
-	fwrite(line, 1, len, stdout);
+	textout_term(stdout, line, len, CTL_KEEP);
 }
 
 /*
@@ -235,8 +249,11 @@ ctl_first(const char *line, size_t len)
 {
 	if (len >= 2 && strncmp(line, "ok", 2) == 0)
 		return 0;
-	fprintf(stderr, "gatewayctl: %.*s", (int)len,
-	    strncmp(line, "error ", 6) == 0 ? line + 6 : line);
+	fputs("gatewayctl: ", stderr);
+	if (strncmp(line, "error ", 6) == 0)
+		textout_term(stderr, line + 6, len - 6, CTL_KEEP);
+	else
+		textout_term(stderr, line, len, CTL_KEEP);
 	if (len == 0 || line[len - 1] != '\n')
 		fputc('\n', stderr);
 	if (memmem(line, len, "permission denied", 17) != NULL)
@@ -279,8 +296,8 @@ ctl_request(struct ctl *ctl, int fd, int argc, char **argv, int raw)
 				first = 0;
 				if ((rc = ctl_first(buf + start, i + 1 -
 				    start)) != 0) {
-					fwrite(buf + i + 1, 1, len - i - 1,
-					    stderr);
+					textout_term(stderr, buf + i + 1,
+					    len - i - 1, CTL_KEEP);
 					close(fd);
 					return rc;
 				}

@@ -9,8 +9,9 @@
  * sheet is rendered by root from that child's dump.  Other users (admin_group) go
  * through the control socket: the daemon's unprivileged control child
  * runs the same commands (directive_cmd.c), the words hex-encoded on the
- * request line.  "sheet" asks for a "dump" of the directive and renders
- * the PDF here, so the daemon does not link the PDF library.  When the
+ * request line, and the daemon takes the owner from the socket's peer
+ * (--owner is for root).  "sheet" asks for a "dump" of the directive and
+ * renders the PDF here, so the daemon does not link the PDF library.  When the
  * daemon is down, a user who can write the store (the gateway user) still
  * reaches it directly.
  */
@@ -53,7 +54,8 @@ ctld_usage(void)
 	    "         [--expires WHEN | --no-expires] [--rcpt ... (replaces all)]\n"
 	    "  delete ID\n"
 	    "  sheet ID -o FILE.pdf\n"
-	    "WHEN: YYYY-MM-DD[THH:MM[:SS]] (UTC), +N or -N with s, m, h or d, @EPOCH\n");
+	    "WHEN: YYYY-MM-DD[THH:MM[:SS]] (UTC), +N or -N with s, m, h or d, @EPOCH\n"
+	    "--owner: root only; the owner is otherwise the user who asks\n");
 	return EX_USAGE;
 }
 
@@ -98,14 +100,18 @@ ctld_open(const char *config)
 	return st;
 }
 
-/* ctld_owner - the default owner: the invoking user */
+/*
+ * ctld_owner - the owner of a new directive: the invoking user (root's
+ * sudo(8) caller; the environment is trusted only when the real user is
+ * root, who may set any owner with --owner anyway)
+ */
 static const char *
 ctld_owner(void)
 {
 	const char *s = getenv("SUDO_USER");
 	struct passwd *pw;
 
-	if (s != NULL && *s != '\0')
+	if (getuid() == 0 && s != NULL && *s != '\0')
 		return s;
 	pw = getpwuid(getuid());
 	return pw ? pw->pw_name : "unknown";
@@ -230,7 +236,8 @@ ctld_local(struct ctl *ctl, int argc, char **argv, const char *output)
 		directive_store_close(st);
 		return EX_OSERR;
 	}
-	(void)directive_cmd(st, argc, argv, ctl->json, ctld_owner(), out);
+	(void)directive_cmd(st, argc, argv, ctl->json, ctld_owner(),
+	    geteuid() == 0, out);
 	fclose(out);
 	directive_store_close(st);
 	rc = ctl_emit(text, 0);

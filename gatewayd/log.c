@@ -1,5 +1,12 @@
 /*
  * log.c - one-line-per-event logging to syslog or stderr
+ *
+ * Every line is escaped where it is written (log_vlevel), after it is
+ * formatted, so no caller can forget: control characters (line feeds and
+ * carriage returns too: a log line has none inside), DEL, C1 controls and
+ * bytes that are not UTF-8 become visible escapes (textout.h).  Valid
+ * UTF-8 is kept.  The escapes are printable, so text a caller cleaned
+ * with log_clean() first is not escaped twice.
  */
 #include "config.h"
 
@@ -13,6 +20,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "textout.h"
 
 static const char *log_prog = "gatewayd";
 static char log_tag[64];
@@ -65,12 +73,13 @@ log_verbose(void)
 void
 log_vlevel(int prio, const char *fmt, va_list ap)
 {
-	char line[2048];
+	char raw[2048], line[2 * sizeof(raw)];
 	int saved = errno;
 
 	if (prio == LOG_DEBUG && !log_verbosity)
 		return;
-	vsnprintf(line, sizeof(line), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	textout_clean(line, sizeof(line), raw, sizeof(raw), 0);
 	if (log_flags & LOG_TO_SYSLOG)
 		syslog(prio, "%s", line);
 	if (log_flags & LOG_TO_STDERR) {
@@ -159,31 +168,12 @@ panic(const char *fmt, ...)
 	abort();
 }
 
-/* log_clean - make untrusted bytes safe for one log line */
+/*
+ * log_clean - untrusted text for a log line, cut to fit dst: the escapes
+ * of the log writer (textout.h), for callers that bound a value's length
+ */
 const char *
 log_clean(char *dst, size_t dstlen, const char *src, size_t srclen)
 {
-	static const char hex[] = "0123456789abcdef";
-	size_t i, o = 0;
-
-	if (dstlen == 0)
-		return dst;
-	for (i = 0; i < srclen && src[i] != '\0'; i++) {
-		unsigned char c = (unsigned char)src[i];
-
-		if (c >= 0x20 && c < 0x7f && c != '\\') {
-			if (o + 1 >= dstlen)
-				break;
-			dst[o++] = (char)c;
-		} else {
-			if (o + 4 >= dstlen)
-				break;
-			dst[o++] = '\\';
-			dst[o++] = 'x';
-			dst[o++] = hex[c >> 4];
-			dst[o++] = hex[c & 15];
-		}
-	}
-	dst[o] = '\0';
-	return dst;
+	return textout_clean(dst, dstlen, src, srclen, 0);
 }

@@ -4,7 +4,10 @@
  * One line per event, to syslog (daemon) or stderr (foreground).  Lines
  * about a message start with its queue ID: log_info("%s: ...", qid).
  * fatal() is for the environment (a file that cannot be opened), panic()
- * for a bug; both exit.  Untrusted text must pass log_clean() first.
+ * for a bug; both exit.  Every line is escaped when it is written
+ * (control characters, DEL, C1, bytes that are not UTF-8: see textout.h);
+ * log_clean() gives the same escapes in a bounded buffer, for a value
+ * that must be cut short.
  */
 #ifndef GW_LOG_H
 #define GW_LOG_H
@@ -29,7 +32,7 @@ void fatal(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
 void fatalx(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
 void panic(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
 
-/* Copy untrusted text for a log line: controls and non-ASCII become \xHH. */
+/* Copy untrusted text for a log line, escaped like the writer, cut to fit. */
 const char *log_clean(char *dst, size_t dstlen, const char *src, size_t srclen);
 
 #endif

@@ -413,7 +413,7 @@ run_cmd(struct directive_store *st, int *rc, int argc, char **argv)
 	FILE *out = open_memstream(&text, &len);
 
 	ck_assert_ptr_nonnull(out);
-	*rc = directive_cmd(st, argc, argv, 0, "operator", out);
+	*rc = directive_cmd(st, argc, argv, 0, "operator", 1, out);
 	fclose(out);
 	return text;
 }
