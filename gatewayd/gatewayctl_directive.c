@@ -167,12 +167,15 @@ ctld_local_dropped(struct ctl *ctl, int argc, char **argv, const char *output)
 	struct directive_store *st;
 	struct directive d;
 	int p[2], status, rc;
-	char *text;
+	char *text, *owner;
 	FILE *out;
 	pid_t pid;
 
-	if (pipe(p) == -1 || (pid = fork()) == -1) {
+	/* the caller's name, before the child becomes the spool user */
+	if ((owner = strdup(ctld_owner())) == NULL || pipe(p) == -1 ||
+	    (pid = fork()) == -1) {
 		fprintf(stderr, "gatewayctl: %s\n", strerror(errno));
+		free(owner);
 		return EX_OSERR;
 	}
 	if (pid == 0) {
@@ -184,7 +187,7 @@ ctld_local_dropped(struct ctl *ctl, int argc, char **argv, const char *output)
 		if (output != NULL)
 			argv[0] = dump;
 		(void)directive_cmd(st, argc, argv, output ? 0 : ctl->json,
-		    ctld_owner(), out);
+		    owner, 1, out);
 		fclose(out);
 		directive_store_close(st);
 		_exit(0);
@@ -202,6 +205,7 @@ ctld_local_dropped(struct ctl *ctl, int argc, char **argv, const char *output)
 	} else
 		rc = ctl_emit(text, 0);
 	free(text);
+	free(owner);
 	return rc;
 }
 

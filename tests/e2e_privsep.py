@@ -276,6 +276,17 @@ def test():
         r = subprocess.run([GATEWAYCTL, "-c", gw.config, "directive", "list"],
                            capture_output=True, text=True, timeout=30)
         check(r.returncode == 0, "gatewayctl directive as root works: %s" % r.stderr)
+        env = {k: v for k, v in os.environ.items() if k != "SUDO_USER"}
+        r = subprocess.run([GATEWAYCTL, "-c", gw.config, "--json", "directive", "create",
+                            "--title", "privsep", "--rcpt", "email:doc@gw.test"],
+                           capture_output=True, text=True, timeout=30, env=env)
+        check(r.returncode == 0, "root creates a directive: %s" % r.stderr)
+        r = subprocess.run([GATEWAYCTL, "-c", gw.config, "--json", "directive", "list"],
+                           capture_output=True, text=True, timeout=30, env=env)
+        check('"owner":"root"' in r.stdout.replace(" ", ""),
+              "its owner is root, the caller, not the spool user: %s" % r.stdout)
+        st = os.lstat(os.path.join(gw.spool, "directive", "directives.db"))
+        check(st.st_uid == pwd.getpwnam(quser).pw_uid, "the store is the spool user's")
         ok = True
     finally:
         gw.cleanup(ok)
