@@ -18,6 +18,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,7 @@
 
 #include "cfg.h"
 #include "gatewayctl.h"
+#include "proc.h"
 #include "gatewayctl_directive.h"
 #include "textout.h"
 
@@ -208,23 +210,33 @@ ctl_line(const char *line, size_t len, int raw, int *rc)
 }
 
 /*
- * ctl_abs_path - p made absolute against the working directory (gatewayctl
- * drops to the spool user, and so to "/", before it opens the spool); -1
- * when it does not fit
+ * ctl_enter_spool - make the spool directory the working directory, as the
+ * spool's user when run by root.  The directory itself is opened first
+ * (its path is the administrator's), then root becomes the user, so that
+ * nothing inside the spool is ever opened as root, and a spool below a
+ * directory that user cannot search (a developer's home) still works.
+ * -1 with the reason on stderr.
  */
 int
-ctl_abs_path(const char *p, char *buf, size_t len)
+ctl_enter_spool(const struct cfg *cfg)
 {
-	char cwd[4096];
-	int n;
+	int fd;
 
-	if (p[0] == '/')
-		n = snprintf(buf, len, "%s", p);
-	else if (getcwd(cwd, sizeof(cwd)) == NULL)
+	if ((fd = open(cfg->spool, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
+		fprintf(stderr, "gatewayctl: spool %s: %s\n", cfg->spool,
+		    strerror(errno));
 		return -1;
-	else
-		n = snprintf(buf, len, "%s/%s", cwd, p);
-	return n < 0 || (size_t)n >= len ? -1 : 0;
+	}
+	if (geteuid() == 0)
+		proc_drop_privileges(cfg->user, NULL);
+	if (fchdir(fd) == -1) {
+		fprintf(stderr, "gatewayctl: spool %s: %s\n", cfg->spool,
+		    strerror(errno));
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
 }
 
 /* ctl_emit - relay an answer held in memory, like ctl_request; the exit code */

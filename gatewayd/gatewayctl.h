@@ -40,7 +40,8 @@ int ctl_queue(struct ctl *, int argc, char **argv);	/* gatewayctl_queue.c */
 int ctl_check(struct ctl *, int argc, char **argv);	/* gatewayctl_ops.c */
 int ctl_monitor(struct ctl *, int argc, char **argv);	/* gatewayctl_ops.c */
 
-/* p made absolute against the working directory; -1 when too long */
-int ctl_abs_path(const char *p, char *buf, size_t len);
+struct cfg;
+/* cd into the spool, as its user when root (see gatewayctl.c); 0 or -1 */
+int ctl_enter_spool(const struct cfg *);
 
 #endif

@@ -77,15 +77,13 @@ ctld_open(const char *config)
 		fprintf(stderr, "gatewayctl: %s\n", err);
 		return NULL;
 	}
-	if (ctl_abs_path(cfg->spool, dir, sizeof(dir)) == -1 ||
-	    directive_store_path(dir, path, sizeof(path)) == -1) {
-		fprintf(stderr, "gatewayctl: spool path too long\n");
+	if (ctl_enter_spool(cfg) == -1) {
 		cfg_free(cfg);
 		return NULL;
 	}
-	if (geteuid() == 0)
-		proc_drop_privileges(cfg->user, NULL);
 	cfg_free(cfg);
+	if (directive_store_path(".", path, sizeof(path)) == -1)
+		return NULL;
 	snprintf(dir, sizeof(dir), "%s", path);
 	if ((slash = strrchr(dir, '/')) != NULL)
 		*slash = '\0';

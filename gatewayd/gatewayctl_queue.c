@@ -144,7 +144,7 @@ ctl_offline_req(struct ctl *ctl, int argc, char **argv,
 static int
 ctl_offline(struct ctl *ctl, int argc, char **argv, control_child_fn fn)
 {
-	char err[CFG_ERRLEN], path[4096], *out = NULL;
+	char err[CFG_ERRLEN], *out = NULL;
 	struct control_req req;
 	struct spool *sp;
 	struct cfg *cfg;
@@ -164,14 +164,11 @@ ctl_offline(struct ctl *ctl, int argc, char **argv, control_child_fn fn)
 	 * a symlinked corrupt/, data/ or tmp/ then leads --repair nowhere the
 	 * user could not go already (doc/security.md)
 	 */
-	if (ctl_abs_path(cfg->spool, path, sizeof(path)) == -1) {
-		fprintf(stderr, "gatewayctl: spool path too long\n");
+	if (ctl_enter_spool(cfg) == -1) {
 		cfg_free(cfg);
-		return EX_CONFIG;
+		return EX_NOPERM;
 	}
-	if (geteuid() == 0)
-		proc_drop_privileges(cfg->user, NULL);
-	if ((sp = spool_open(path, 0, (uid_t)-1, (gid_t)-1, err,
+	if ((sp = spool_open(".", 0, (uid_t)-1, (gid_t)-1, err,
 	    sizeof(err))) == NULL) {
 		fprintf(stderr, "gatewayctl: gatewayd is not running and the "
 		    "spool cannot be opened: %s\n", err);
