@@ -14,7 +14,7 @@ import subprocess
 import time
 
 from gwtest import (CONNECTORS, GATEWAYCTL, TEST_CONNECTORS, Gateway, check,
-                    main, wait_for)
+                    main, settle, wait_for)
 
 
 def ctl(gw, *args, stdin=None, json_out=False):
@@ -38,6 +38,20 @@ def stats(gw):
     r = ctl(gw, "stats", json_out=True)
     check(r.returncode == 0, "stats --json: %s" % r.stderr)
     return json.loads(r.stdout)
+
+
+def pause_receive(gw, pause):
+    """pause|resume receive, then wait until every receiver applied it: the
+    master answers once it has passed the word on, not once it took effect."""
+    mark = len(gw.read_log())
+    r = ctl(gw, "pause" if pause else "resume", "receive")
+    check(r.returncode == 0, r.stderr)
+    st = json.loads(ctl(gw, "status", json_out=True).stdout)
+    n = sum(1 for p in st["processes"] if p["role"] == "receiver")
+    check(n >= 1, "receivers in status: %s" % st)
+    line = "receiving %s by the operator" % ("paused" if pause else "resumed")
+    wait_for(lambda: gw.read_log()[mark:].count(line) >= n, 20,
+             "%d receivers to log '%s'" % (n, line))
 
 
 def connector_dir(gw):
@@ -87,7 +101,7 @@ def test():
         for i in range(4):
             send(gw, ["temp%d@gw.test" % i], "m%d" % i)
         wait_for(lambda: len(jlist(gw, "--state", "deferred")) == 4, 20, "4 deferred jobs")
-        wait_for(lambda: stats(gw)["counters"]["received"] == 4, 5, "4 messages counted")
+        wait_for(lambda: stats(gw)["counters"]["received"] == 4, 20, "4 messages counted")
         items = jlist(gw)
         q = {it["recipients"][0]["address"]: it["queue_id"] for it in items}
         for it in items:
@@ -159,7 +173,10 @@ def test():
         check(r.returncode == 0 and "requeued" in r.stdout, r.stderr)
         wait_for(lambda: any(b"body m3" in v for v in gw.delivered().values()), 20,
                  "requeued message delivered by the new rule")
-        check([i["queue_id"] for i in jlist(gw)] == [q["temp0@gw.test"]], "only temp0 left")
+        # the folder's file appears before the worker removes the job
+        left = settle(lambda: [i["queue_id"] for i in jlist(gw)],
+                      lambda ids: ids == [q["temp0@gw.test"]], 20)
+        check(left == [q["temp0@gw.test"]], "only temp0 left: %s" % left)
 
         # expire: the job fails now and a DSN goes to the sender
         set_rules(gw, cdir, '  - name: all\n    connector: "relay"\n')
@@ -177,12 +194,13 @@ def test():
                 return []
         wait_for(dsn_sent, 20, "the DSN of the expired message delivered to the sender")
         check(q["temp0@gw.test"] not in [i["queue_id"] for i in jlist(gw)], "expired job gone")
-        st1 = stats(gw)
+        # the counters reach the master by their own message
+        st1 = settle(lambda: stats(gw), lambda st: st["counters"].get("bounced", 0) >
+                     st0["counters"].get("bounced", 0), 20)
         check(st1["counters"]["bounced"] > st0["counters"].get("bounced", 0), "bounced counted")
 
         # pause receiving: 421 4.3.2; resume
-        r = ctl(gw, "pause", "receive")
-        check(r.returncode == 0, r.stderr)
+        pause_receive(gw, True)
         code = None
         try:
             smtplib.SMTP("127.0.0.1", gw.port, timeout=10)
@@ -190,7 +208,7 @@ def test():
             code = (e.smtp_code, e.smtp_error)
         check(code and code[0] == 421 and b"4.3.2" in code[1], "paused: %r" % (code,))
         check("paused" in ctl(gw, "status").stdout, "status shows the pause")
-        check(ctl(gw, "resume", "receive").returncode == 0, "resume")
+        pause_receive(gw, False)
         send(gw, ["ok1@gw.test"], "after resume")
 
         # pause delivery of relay: the message waits in queue/; resume delivers it
@@ -204,8 +222,12 @@ def test():
         wait_for(lambda: jlist(gw, "--recipient", "ok2@*") == [], 20, "delivered after resume")
 
 
-        # stats moved, in all three forms
-        st2 = stats(gw)
+        # stats moved, in all three forms (the receivers send theirs each second)
+        def moved(c):
+            return (c["received"] >= 6 and c["delivered"] >= 3 and c["deferred"] >= 5 and
+                    c["connections"] >= 6 and c.get("reject.421.4.3.2", 0) >= 1 and
+                    c.get("connections_refused", 0) >= 1)
+        st2 = settle(lambda: stats(gw), lambda st: moved(st["counters"]), 20)
         c = st2["counters"]
         check(c["received"] >= 6 and c["delivered"] >= 3 and c["deferred"] >= 5 and c["connections"] >= 6,
               "counters moved: %s" % c)

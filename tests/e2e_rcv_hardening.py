@@ -46,6 +46,13 @@ def stream(sock, chunk, total, deadline=30):
     return sent
 
 
+def sessions_closed(gw):
+    """Has the receiver ended every session it began (one "disconnect from"
+    line per "connect from" line)?"""
+    log = gw.read_log()
+    return log.count("]: connect from [") == log.count("]: disconnect from [")
+
+
 def test_reject(gw):
     # data before the greeting (greeting_delay 1 s)
     c = Raw(gw.port, greet=False, prefix=b"EHLO early.test\r\n")
@@ -171,7 +178,9 @@ def test_reject(gw):
     grown = rss_kb(gw) - base
     check(grown < 20 * 1024, "receiver memory grew by %d KiB" % grown)
     c.close()
-    time.sleep(0.5)
+    # the limit counts the sessions the receiver still has: the closed ones
+    # must be gone there too
+    wait_for(lambda: sessions_closed(gw), 20, "the receiver to end the closed sessions")
 
     # connections per client (2)
     a, b = Raw(gw.port), Raw(gw.port)

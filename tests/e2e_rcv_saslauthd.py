@@ -190,7 +190,8 @@ def test_slow(keys, cert, key):
         a = auth_client(gw)
         t0 = time.monotonic()
         a.send(b"AUTH PLAIN " + base64.b64encode(b"\0slow\0" + PASSWORD.encode()) + b"\r\n")
-        time.sleep(0.5)			# saslauthd now has the request
+        # saslauthd has the request: the receiver took the AUTH line alone
+        wait_for(lambda: requests, 10, "the request at saslauthd")
         a.send(b"NOOP\r\n")		# read only once AUTH is answered
         code, _ = other.cmd("NOOP")
         waited = time.monotonic() - t0

@@ -70,12 +70,18 @@ def admin_group_directives(gw, dirid):
 
 
 def records(path):
-    """{(addr, what)} from the testconn record file, and param lines."""
+    """{(addr, what)} from the testconn record file, and param lines.
+
+    testconn appends a delivery's lines in one write, the param lines of
+    a recipient before its result line; a line without its newline (a
+    write still in progress) is left for the next read."""
     out, params = set(), {}
     if not os.path.exists(path):
         return out, params
     with open(path) as f:
         for line in f:
+            if not line.endswith("\n"):
+                break
             # addresses and values may hold spaces: "qid addr param k=v"
             _qid, _, rest = line.rstrip("\n").partition(" ")
             if " param " in rest:

@@ -205,7 +205,10 @@ def case_tempfail_then_recovery(srv):
         # smtp-sink writes its dump file while it receives: wait for the text
         wait_for(lambda: any(b"Subject: later" in open(f, "rb").read() for f in files(out)),
                  30, "the message at the upstream after its recovery")
-        wait_for(lambda: queue_file(gw, "deferred") is None, 10, "the job gone")
+        # claimed, the job leaves deferred/ before it is tried; it leaves
+        # active/ only after its result is logged
+        wait_for(lambda: queue_file(gw, "deferred") is None and queue_file(gw, "active") is None,
+                 10, "the job gone")
         check("status=sent" in gw.read_log(), "logged as sent")
         ok = True
     finally:

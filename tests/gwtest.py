@@ -67,6 +67,20 @@ def wait_for(pred, timeout, what, interval=0.05):
     raise TestFailure("timed out after %ss waiting for %s" % (timeout, what))
 
 
+def settle(get, ok, timeout, interval=0.05):
+    """Poll get() until ok(value) or timeout; return the last value.
+
+    For state that catches up after the event a test waited for (a job
+    removed after its file appeared, counters sent after the delivery):
+    the check() that follows still decides, and says what it saw."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = get()
+        if ok(v) or time.monotonic() >= deadline:
+            return v
+        time.sleep(interval)
+
+
 def run_user():
     """The user children drop to when the tests run as root, or None."""
     if os.geteuid() != 0:

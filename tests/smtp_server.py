@@ -17,7 +17,9 @@ Run as a script: python3 smtp_server.py MODE PORT OUTDIR [options]
              offers DSN as well.  --idle N: a session idle for N seconds
              is closed with "421 4.4.2 idle timeout"; --idle-silent N:
              closed without a word
-Prints "ready" on stdout once it listens; stops on SIGTERM.
+Prints "ready" on stdout once it listens; stops on SIGTERM.  Every file
+appears complete: written under a ".tmp" name, then renamed, the .json
+before the message file a test waits for.
 """
 import json
 import os
@@ -26,6 +28,13 @@ import socket
 import sys
 import threading
 import time
+
+
+def write_json(path, obj):
+    """path, written whole under a temporary name and renamed."""
+    with open(path + ".tmp", "w") as f:
+        json.dump(obj, f)
+    os.rename(path + ".tmp", path)
 
 
 def serve_aiosmtpd(port, outdir, opts):
@@ -65,12 +74,12 @@ def serve_aiosmtpd(port, outdir, opts):
             base = os.path.join(outdir, "%03d" % count[0])
             with open(base + ".eml.tmp", "wb") as f:
                 f.write(envelope.original_content)
-            with open(base + ".json", "w") as f:
-                json.dump({"from": envelope.mail_from, "to": envelope.rcpt_tos,
-                           "tls": session.ssl is not None,
-                           "auth": (session.authenticated and
-                                    opts.get("auth", "").split(":")[0]) or "",
-                           "mech": getattr(session, "auth_mech", "")}, f)
+            write_json(base + ".json",
+                       {"from": envelope.mail_from, "to": envelope.rcpt_tos,
+                        "tls": session.ssl is not None,
+                        "auth": (session.authenticated and
+                                 opts.get("auth", "").split(":")[0]) or "",
+                        "mech": getattr(session, "auth_mech", "")})
             os.rename(base + ".eml.tmp", base + ".eml")
             return "250 2.0.0 queued as %d" % count[0]
 
@@ -140,8 +149,7 @@ def serve_raw(mode, port, outdir, opts):
             count[0] += 1
             n = count[0]
         path = os.path.join(outdir, "%03d" % n)
-        with open(path + ".json", "w") as o:
-            json.dump({"session": number, "cmds": cmds}, o)
+        write_json(path + ".json", {"session": number, "cmds": cmds})
         with open(path + ".raw.tmp", "wb") as o:
             o.write(data)
         os.rename(path + ".raw.tmp", path + ".raw")

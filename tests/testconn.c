@@ -14,6 +14,11 @@
  * try to list it, open its queue/ and create tmp/probe in it, recording
  * "probe denied" when every try failed, else "probe reached WHAT").
  *
+ * The record lines of a delivery are appended with one write() (O_APPEND),
+ * a recipient's param lines before its result line, so a test that sees a
+ * result line in the file also sees everything written with it.  A crash
+ * line is written at once, before the process dies.
+ *
  * Built three ways: plain, -DTESTCONN_BAD_ABI (another ABI version) and
  * -DTESTCONN_SMALL (a descriptor too small), for the loader tests.
  */
@@ -81,31 +86,57 @@ testconn_init(const struct gw_node *settings, void **ctx, char *err,
 	return 0;
 }
 
-/* testconn_record - append one line to the record file */
+/* the record lines of one delivery, appended to the file in one write */
+struct testconn_rec {
+	char buf[65536];
+	size_t len;
+	int overflow;		/* a line did not fit: nothing is written */
+};
+
+/* testconn_record - add one line to the delivery's record */
 static void
-testconn_record(const struct testconn *tc, const char *qid, const char *addr,
-    const char *what)
+testconn_record(const struct testconn *tc, struct testconn_rec *rec,
+    const char *qid, const char *addr, const char *what)
 {
-	char line[1024];
-	int fd, n;
+	size_t room = sizeof(rec->buf) - rec->len;
+	int n;
 
 	if (tc->record[0] == '\0')
 		return;
-	n = snprintf(line, sizeof(line), "%s %s %s\n", qid, addr, what);
-	if (n < 0 || (size_t)n >= sizeof(line))
+	n = snprintf(rec->buf + rec->len, room, "%s %s %s\n", qid, addr, what);
+	if (n < 0 || (size_t)n >= room) {
+		rec->overflow = 1;
 		return;
+	}
+	rec->len += (size_t)n;
+}
+
+/* testconn_record_flush - append the delivery's record in one write */
+static void
+testconn_record_flush(const struct testconn *tc, struct testconn_rec *rec)
+{
+	int fd;
+
+	if (tc->record[0] == '\0' || rec->len == 0)
+		return;
+	if (rec->overflow) {
+		gw_log(GW_LOG_WARNING, "testconn: record too long, not written");
+		rec->len = 0;
+		return;
+	}
 	fd = open(tc->record, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	if (fd == -1)
 		return;
-	if (write(fd, line, (size_t)n) != n)
+	if (write(fd, rec->buf, rec->len) != (ssize_t)rec->len)
 		gw_log(GW_LOG_WARNING, "testconn: short write to record file");
 	close(fd);
+	rec->len = 0;
 }
 
 /* testconn_record_params - the routing parameters the tests look at */
 static void
-testconn_record_params(const struct testconn *tc, const char *qid,
-    const struct gw_rcpt *r)
+testconn_record_params(const struct testconn *tc, struct testconn_rec *rec,
+    const char *qid, const struct gw_rcpt *r)
 {
 	static const char *const names[] = { "type", "fax", "name", "company",
 	    "flags", "did", "directive", "channel", "original", "failover",
@@ -118,7 +149,46 @@ testconn_record_params(const struct testconn *tc, const char *qid,
 		if ((v = gw_rcpt_param(r, names[i])) == NULL)
 			continue;
 		snprintf(what, sizeof(what), "param %s=%s", names[i], v);
-		testconn_record(tc, qid, gw_rcpt_address(r), what);
+		testconn_record(tc, rec, qid, gw_rcpt_address(r), what);
+	}
+}
+
+static const char *testconn_probe(const struct testconn *);
+
+/* testconn_result - one recipient's result, from its local part */
+static void
+testconn_result(const struct testconn *tc, struct testconn_rec *rec,
+    const char *qid, struct gw_rcpt *r, ssize_t n, long long total)
+{
+	const char *a = gw_rcpt_address(r);
+
+	if (strncasecmp(a, "crash", 5) == 0) {
+		testconn_record(tc, rec, qid, a, "crash");
+		testconn_record_flush(tc, rec);
+		/* a real signal death, even where a sanitizer
+		 * installed its own SIGSEGV handler */
+		signal(SIGSEGV, SIG_DFL);
+		raise(SIGSEGV);
+	}
+	if (tc->probe[0] != '\0' && strncasecmp(a, "probe", 5) == 0)
+		testconn_record(tc, rec, qid, a, testconn_probe(tc));
+	if (n < 0) {
+		gw_rcpt_set_result(r, GW_RESULT_TEMPFAIL, 451, "4.3.0",
+		    "testconn: cannot read the message");
+	} else if (strncasecmp(a, "temp", 4) == 0) {
+		testconn_record(tc, rec, qid, a, "temp");
+		gw_rcpt_set_result(r, GW_RESULT_TEMPFAIL, 451, "4.2.0",
+		    "testconn: temporary failure for %s", a);
+	} else if (strncasecmp(a, "perm", 4) == 0) {
+		testconn_record(tc, rec, qid, a, "perm");
+		gw_rcpt_set_result(r, GW_RESULT_PERMFAIL, 550, "5.1.1",
+		    "testconn: no such user %s", a);
+	} else {
+		/* the params first: a reader waits for the result line */
+		testconn_record_params(tc, rec, qid, r);
+		testconn_record(tc, rec, qid, a, "ok");
+		gw_rcpt_set_result(r, GW_RESULT_OK, 250, "2.0.0",
+		    "testconn: ok (%lld bytes)", total);
 	}
 }
 
@@ -154,6 +224,7 @@ static void
 testconn_deliver(void *ctx, const struct gw_envelope *env,
     struct gw_message *msg)
 {
+	static struct testconn_rec rec;	/* one delivery at a time */
 	struct testconn *tc = ctx;
 	struct timespec ts;
 	char buf[8192];
@@ -170,37 +241,11 @@ testconn_deliver(void *ctx, const struct gw_envelope *env,
 	gw_message_rewind(msg);
 	while ((n = gw_message_read(msg, buf, sizeof(buf))) > 0)
 		total += n;
-	for (i = 0; i < env->nrcpt; i++) {
-		struct gw_rcpt *r = env->rcpt[i];
-		const char *a = gw_rcpt_address(r);
-
-		if (strncasecmp(a, "crash", 5) == 0) {
-			testconn_record(tc, env->queue_id, a, "crash");
-			/* a real signal death, even where a sanitizer
-			 * installed its own SIGSEGV handler */
-			signal(SIGSEGV, SIG_DFL);
-			raise(SIGSEGV);
-		}
-		if (tc->probe[0] != '\0' && strncasecmp(a, "probe", 5) == 0)
-			testconn_record(tc, env->queue_id, a, testconn_probe(tc));
-		if (n < 0) {
-			gw_rcpt_set_result(r, GW_RESULT_TEMPFAIL, 451, "4.3.0",
-			    "testconn: cannot read the message");
-		} else if (strncasecmp(a, "temp", 4) == 0) {
-			testconn_record(tc, env->queue_id, a, "temp");
-			gw_rcpt_set_result(r, GW_RESULT_TEMPFAIL, 451, "4.2.0",
-			    "testconn: temporary failure for %s", a);
-		} else if (strncasecmp(a, "perm", 4) == 0) {
-			testconn_record(tc, env->queue_id, a, "perm");
-			gw_rcpt_set_result(r, GW_RESULT_PERMFAIL, 550, "5.1.1",
-			    "testconn: no such user %s", a);
-		} else {
-			testconn_record(tc, env->queue_id, a, "ok");
-			testconn_record_params(tc, env->queue_id, r);
-			gw_rcpt_set_result(r, GW_RESULT_OK, 250, "2.0.0",
-			    "testconn: ok (%lld bytes)", total);
-		}
-	}
+	rec.len = 0;
+	rec.overflow = 0;
+	for (i = 0; i < env->nrcpt; i++)
+		testconn_result(tc, &rec, env->queue_id, env->rcpt[i], n, total);
+	testconn_record_flush(tc, &rec);
 }
 
 /* testconn_fini - free the settings */
