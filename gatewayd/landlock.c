@@ -5,10 +5,13 @@
  * rules give them back beneath chosen directories.  To take one tree away
  * and leave the rest of the file system as it was, the rules grant every
  * right beneath each sibling of each directory on the way from "/" to the
- * hidden one (and the file rights on each sibling file), and nothing on
- * the path itself.  What follows from that, and is documented in
- * doc/security.md: entries created later directly in one of the hidden
- * tree's ancestors are out of reach too, and so is listing an ancestor.
+ * hidden one, and nothing on the path itself.  Only directories get a
+ * rule: a rule pins its inode for the life of the sandbox, and a file
+ * (a large temporary file beside the spool, say) would keep its space
+ * after it was deleted.  What follows from that, and is documented in
+ * doc/security.md: files directly in one of the hidden tree's ancestors,
+ * and entries created there later, are out of reach too, and so is
+ * listing an ancestor.
  * Descriptors opened before do not help either: Landlock checks each
  * path-based operation against the tree the target is in, however it was
  * reached.  Where the kernel has Landlock ABI 6, signals to processes
@@ -52,10 +55,6 @@ struct ll_attr {
 	uint64_t scoped;
 };
 
-#define LL_FILE_RIGHTS	(LANDLOCK_ACCESS_FS_EXECUTE | \
-	LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_READ_FILE | \
-	LANDLOCK_ACCESS_FS_TRUNCATE | LANDLOCK_ACCESS_FS_IOCTL_DEV)
-
 /* ll_rights - every filesystem right the kernel's ABI version knows */
 static uint64_t
 ll_rights(int abi)
@@ -71,7 +70,7 @@ ll_rights(int abi)
 	return r;
 }
 
-/* ll_grant - every right (of rights) beneath the entry name of dirfd */
+/* ll_grant - every right (of rights) beneath the directory name of dirfd */
 static int
 ll_grant(int ruleset, int dirfd, const char *name, uint64_t rights)
 {
@@ -87,11 +86,9 @@ ll_grant(int ruleset, int dirfd, const char *name, uint64_t rights)
 	}
 	memset(&pb, 0, sizeof(pb));
 	pb.parent_fd = fd;
-	pb.allowed_access = S_ISDIR(st.st_mode) ? rights :
-	    rights & LL_FILE_RIGHTS;
-	rc = pb.allowed_access == 0 || S_ISLNK(st.st_mode) ? 0 :
-	    (int)syscall(SYS_landlock_add_rule, ruleset,
-	    LANDLOCK_RULE_PATH_BENEATH, &pb, 0);
+	pb.allowed_access = rights;
+	rc = !S_ISDIR(st.st_mode) ? 0 : (int)syscall(SYS_landlock_add_rule,
+	    ruleset, LANDLOCK_RULE_PATH_BENEATH, &pb, 0);
 	close(fd);
 	return rc;
 }
