@@ -41,6 +41,7 @@
 #include "loader.h"
 #include "log.h"
 #include "proc.h"
+#include "sandbox.h"
 #include "spool.h"
 #include "stats.h"
 #include "worker.h"
@@ -680,6 +681,7 @@ worker_spawn(struct worker *w, int i)
 		for (j = 0; j < w->nchildren; j++)
 			if (w->children[j].pid > 0)
 				close(w->children[j].fd);
+		sandbox_enter(SANDBOX_DELIVERY, w->cfg->sandbox, 1);
 		worker_child_main(w, sv[1]);
 	}
 	close(sv[1]);
@@ -1594,6 +1596,7 @@ main(int argc, char **argv)
 	w->children = xcalloc((size_t)w->nchildren, sizeof(*w->children));
 	for (i = 0; i < w->nchildren; i++)
 		w->children[i].pid = -1;
+	sandbox_report(SANDBOX_DELIVERY, w->cfg->sandbox);
 	for (i = 0; i < w->nchildren; i++)
 		if (worker_spawn(w, i) == -1)
 			fatalx("cannot start the delivery children");
