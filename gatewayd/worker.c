@@ -776,7 +776,9 @@ worker_child_gone(struct worker *w, struct worker_child *c, int status)
 
 	if (WIFSIGNALED(status))
 		snprintf(reason, sizeof(reason), "connector crashed: killed by "
-		    "signal %d", WTERMSIG(status));
+		    "signal %d%s", WTERMSIG(status), WTERMSIG(status) ==
+		    SIGSYS ? " (a system call the seccomp sandbox forbids)" :
+		    "");
 	else
 		snprintf(reason, sizeof(reason), "connector crashed: exited "
 		    "with status %d", WEXITSTATUS(status));
