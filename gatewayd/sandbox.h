@@ -17,7 +17,8 @@
  * they get a deny list on top of an otherwise open filter: no exec, no
  * ptrace or process_vm_*, no mount or namespace calls, no chroot, no
  * setuid family, no bpf, kexec, module loading, perf_event_open or
- * keyrings.  Nothing here depends on the uid a child runs as.
+ * keyrings, no clone into a new namespace.  Nothing here depends on the
+ * uid a child runs as.
  *
  * Not built on other systems: there sandbox_enter() only says so.
  */
