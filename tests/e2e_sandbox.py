@@ -128,11 +128,14 @@ def mail_flows(gw, tag, n):
 
 
 def kill_by_call(gw, pid, expr, what, lowfds=None):
-    """Make pid call expr under gdb; it must die of SIGSYS."""
+    """Make pid call expr under gdb; it must die (the caller checks that
+    its parent logs signal 31: gdb itself may fail an internal assertion
+    when a multi-threaded process vanishes under it)."""
     out = gdb_call(pid, expr, lowfds=lowfds)
-    check("SIGSYS" in out or "Bad system call" in out,
-          "%s: gdb saw no SIGSYS for %s:\n%s" % (what, expr, out[-800:]))
-    wait_for(lambda: not alive(pid), 30, "%s (pid %d) to be gone" % (what, pid))
+    try:
+        wait_for(lambda: not alive(pid), 30, "%s (pid %d) to be gone" % (what, pid))
+    except TestFailure:
+        raise TestFailure("%s survived %s; gdb said:\n%s" % (what, expr, out[-800:]))
 
 
 def sandboxed(gw, master):
