@@ -283,6 +283,7 @@ static const struct cfg_key cfg_top_keys[] = {
 	{ "admin_group", CFG_OPTSTR, offsetof(struct cfg, admin_group), 0, 0, NULL, NULL, 0 },
 	{ "connector_dir", CFG_STR, offsetof(struct cfg, connector_dir), 0, 0, NULL, NULL, 0 },
 	{ "log_verbose", CFG_BOOL, offsetof(struct cfg, log_verbose), 0, 0, NULL, NULL, 0 },
+	{ "sandbox", CFG_BOOL, offsetof(struct cfg, sandbox), 0, 0, NULL, NULL, 0 },
 	{ "postmaster", CFG_OPTSTR, offsetof(struct cfg, postmaster), 0, 0, NULL, NULL, 0 },
 	{ "listeners", CFG_LIST, 0, 0, 0, cfg_listeners, cfg_listener_keys, 0 },
 	{ "smtp", CFG_MAP, offsetof(struct cfg, smtp), 0, 0, NULL, cfg_smtp_keys, 0 },
@@ -1366,6 +1367,7 @@ cfg_defaults(const char *name)
 	cfg->pid_file = xstrdup(GW_RUNSTATEDIR "/gatewayd.pid");
 	cfg->control_socket = xstrdup(GW_RUNSTATEDIR "/gatewayd.sock");
 	cfg->connector_dir = xstrdup(GW_CONNECTORDIR);
+	cfg->sandbox = 1;
 	cfg->listeners = xcalloc(1, sizeof(*cfg->listeners));
 	cfg->nlisteners = 1;
 	cfg->listeners[0].name = xstrdup("smtp");

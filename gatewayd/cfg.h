@@ -163,6 +163,7 @@ struct cfg {
 	char *admin_group;		/* may use gatewayctl besides root; NULL = root only */
 	char *connector_dir;
 	int log_verbose;
+	int sandbox;			/* seccomp filters for the children (Linux) */
 	char *postmaster;		/* gets failures of null-sender mail; NULL = drop */
 
 	struct cfg_listener *listeners;

@@ -490,8 +490,10 @@ master_describe_status(int status, char *buf, size_t len)
 	if (WIFEXITED(status))
 		snprintf(buf, len, "exited with status %d", WEXITSTATUS(status));
 	else if (WIFSIGNALED(status))
-		snprintf(buf, len, "killed by signal %d (%s)%s",
+		snprintf(buf, len, "killed by signal %d (%s)%s%s",
 		    WTERMSIG(status), strsignal(WTERMSIG(status)),
+		    WTERMSIG(status) == SIGSYS ? ", a system call its "
+		    "seccomp sandbox forbids" : "",
 		    WCOREDUMP(status) ? ", core dumped" : "");
 	else
 		snprintf(buf, len, "stopped (status 0x%x)", status);

@@ -38,6 +38,7 @@
 #include "receiver_auth.h"
 #include "receiver_session.h"
 #include "receiver_tls.h"
+#include "sandbox.h"
 #include "spool.h"
 #include "stats.h"
 #include "xmalloc.h"
@@ -584,6 +585,7 @@ main(int argc, char **argv)
 	receiver_signals(r);
 	r->ipc = ipc_new(r->base, PROC_FD_IPC, receiver_ipc,
 	    receiver_ipc_closed, r);
+	sandbox_enter(SANDBOX_RECEIVER, r->cfg->sandbox, 0);
 	if (ipc_send(r->ipc, IPC_READY, NULL, 0) == -1)
 		fatalx("cannot send READY");
 	log_info("ready: %zu listener(s), hostname %s", r->nlisteners,

@@ -39,6 +39,7 @@
 #include "proc.h"
 #include "router.h"
 #include "rules.h"
+#include "sandbox.h"
 #include "spool.h"
 #include "spool_admin.h"
 #include "xmalloc.h"
@@ -529,6 +530,7 @@ main(int argc, char **argv)
 	r.exit_ev = evtimer_new(r.base, router_exit_check, &r);
 	if (r.scan_ev == NULL || r.exit_ev == NULL)
 		fatalx("evtimer_new failed");
+	sandbox_enter(SANDBOX_ROUTER, r.cfg->sandbox, 0);
 
 	router_scan(&r);
 	if (ipc_send(r.ipc, IPC_READY, NULL, 0) == -1)

@@ -44,6 +44,7 @@
 #include "loader.h"
 #include "log.h"
 #include "proc.h"
+#include "sandbox.h"
 #include "spool.h"
 #include "stats.h"
 #include "worker.h"
@@ -769,6 +770,7 @@ worker_spawn(struct worker *w, int i)
 		for (j = 0; j < w->nchildren; j++)
 			if (w->children[j].pid > 0)
 				close(w->children[j].fd);
+		sandbox_enter(SANDBOX_DELIVERY, w->cfg->sandbox, 1);
 		worker_child_main(w, sv[1]);
 	}
 	close(sv[1]);
@@ -884,7 +886,9 @@ worker_child_gone(struct worker *w, struct worker_child *c, int status)
 
 	if (WIFSIGNALED(status))
 		snprintf(reason, sizeof(reason), "connector crashed: killed by "
-		    "signal %d", WTERMSIG(status));
+		    "signal %d%s", WTERMSIG(status), WTERMSIG(status) ==
+		    SIGSYS ? " (a system call the seccomp sandbox forbids)" :
+		    "");
 	else
 		snprintf(reason, sizeof(reason), "connector crashed: exited "
 		    "with status %d", WEXITSTATUS(status));
@@ -1739,6 +1743,7 @@ main(int argc, char **argv)
 	w->children = xcalloc((size_t)w->nchildren, sizeof(*w->children));
 	for (i = 0; i < w->nchildren; i++)
 		w->children[i].pid = -1;
+	sandbox_report(SANDBOX_DELIVERY, w->cfg->sandbox);
 	for (i = 0; i < w->nchildren; i++)
 		if (worker_spawn(w, i) == -1)
 			fatalx("cannot start the delivery children");
