@@ -12,7 +12,7 @@ import shutil
 import tempfile
 
 import gwtest
-from gwtest import check, wait_for
+from gwtest import check, wait_for, record_file
 from e2e_route import records
 
 
@@ -31,9 +31,7 @@ def test():
     gw = gwtest.Gateway("failover", connectors=[{"name": "relay", "type": "testconn"}])
     ok = False
     try:
-        rec = os.path.join(gw.dir, "record")
-        open(rec, "w").close()
-        os.chmod(rec, 0o666)    # the workers run as the gateway user
+        rec = record_file(gw)
         tc = {"record": rec}
         connectors = [
             {"name": "a", "type": "testconn", "settings": tc},

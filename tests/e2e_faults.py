@@ -19,7 +19,7 @@ import subprocess
 import threading
 import time
 
-from gwtest import Gateway, TestFailure, check, main, make_message, wait_for
+from gwtest import Gateway, TestFailure, check, main, make_message, wait_for, record_file
 
 CLIENTS = 4
 
@@ -342,9 +342,7 @@ def crashing_connector():
          "retry": {"min_backoff": 1, "max_backoff": 1, "lifetime": 6}}])
     ok = False
     try:
-        record = os.path.join(gw.dir, "record")
-        open(record, "w").close()
-        os.chmod(record, 0o666)
+        record = record_file(gw)
         text = open(gw.config).read().replace(
             "    type: testconn\n", "    type: testconn\n    settings:\n      record: %s\n" % record)
         with open(gw.config, "w") as f:

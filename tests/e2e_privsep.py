@@ -33,7 +33,7 @@ import sys
 import tempfile
 
 from gwtest import GATEWAYCTL, GATEWAYD, LIBEXEC, Gateway, check, main, wait_for, \
-    run_user, recv_user
+    run_user, recv_user, record_file
 
 
 def as_user(user, *cmd):
@@ -221,9 +221,7 @@ def deliverer_confined():
     gw = Gateway("privsep-dl", connectors=[{"name": "relay", "type": "testconn"}])
     ok = False
     try:
-        record = os.path.join(gw.dir, "record")
-        open(record, "w").close()
-        os.chmod(record, 0o666)
+        record = record_file(gw)
         with open(gw.config) as f:
             text = f.read()
         with open(gw.config, "w") as f:

@@ -14,7 +14,7 @@ import subprocess
 import time
 
 from gwtest import (CONNECTORS, GATEWAYCTL, TEST_CONNECTORS, Gateway, check,
-                    main, settle, wait_for)
+                    main, record_file, settle, wait_for)
 
 
 def ctl(gw, *args, stdin=None, json_out=False):
@@ -85,9 +85,7 @@ def test():
     ok = False
     try:
         cdir = connector_dir(gw)
-        record = os.path.join(gw.dir, "record")
-        open(record, "w").close()
-        os.chmod(record, 0o666)     # the worker runs as the gateway user
+        record = record_file(gw)
         with open(gw.config) as f:
             text = f.read()
         text = text.replace("connector_dir: %s" % TEST_CONNECTORS, "connector_dir: %s" % cdir)

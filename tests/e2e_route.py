@@ -16,7 +16,7 @@ import subprocess
 import tempfile
 
 import gwtest
-from gwtest import check, wait_for
+from gwtest import check, wait_for, record_file
 
 
 def ctl_directive(gw, *args):
@@ -114,9 +114,7 @@ def test():
                         rules=[{"name": "all", "connector": "relay"}])
     ok = False
     try:
-        rec = os.path.join(gw.dir, "record")
-        open(rec, "w").close()
-        os.chmod(rec, 0o666)    # the workers run as the gateway user
+        rec = record_file(gw)
         did = os.path.join(gw.dir, "did.csv")
         with open(did, "w") as f:
             f.write("# extension,addresses\n1234,alice@example.com\n1234,bob@example.com\n"

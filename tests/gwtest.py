@@ -93,6 +93,19 @@ def run_user():
     return RUN_USER
 
 
+def record_file(gw):
+    """An empty record file for the test connector, writable by the workers,
+    in a directory of its own: the connector runs in the deliverer, which
+    reaches no file directly beside the spool (doc/security.md)."""
+    d = os.path.join(gw.dir, "out")
+    os.makedirs(d, exist_ok=True)
+    os.chmod(d, 0o755)
+    p = os.path.join(d, "record")
+    open(p, "w").close()
+    os.chmod(p, 0o666)
+    return p
+
+
 def recv_user():
     """The user the receiver drops to when the tests run as root, or None."""
     if os.geteuid() != 0:
