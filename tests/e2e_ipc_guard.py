@@ -7,8 +7,10 @@ gdb's `call write(3, ...)` does, with ptrace) makes the receiver, the
 router or a worker write forged frames on its master socket
 (fd 3, proc.h): an unknown type, a length over the cap, a string without
 its NUL, a type its role may not send, a second READY, an invalid queue
-ID, and a flood.  Each time the master must log the frame and kill that
-child, restart it (new pid), keep its own pid, and still deliver mail.
+ID, a flood, and a router that stops reading while the receiver feeds it
+notifications.  Each time the master must log the reason and kill that
+child (only that one), restart it (new pid), keep its own pid, and still
+deliver mail.
 
 The control child (forked by the master for queue commands) must hold
 only stdio, its client and its notify socket plus what it opens in the
@@ -21,6 +23,7 @@ Skipped (exit 77) only when ptrace is refused (or not on x86_64).
 import json
 import os
 import re
+import signal
 import socket
 import struct
 import sys
@@ -111,6 +114,34 @@ def frames_attacks(gw, master):
            "flooding", "a flood", 9)
 
 
+def stall_attack(gw, master):
+    """A router that stops reading (SIGSTOP) while the receiver sends it
+    notifications within the flood bounds: past 16 MB waiting and 10 s
+    without reading, the master kills the router, not the receiver."""
+    router, receiver = child_pid(gw, "router"), child_pid(gw, "receiver")
+    qids = b"".join(b"%020x\0" % (i + 1) for i in range(1000))
+    chunk = frame(IPC["MSG_NEW"], qids) * 144          # about 3 MB
+    os.kill(router, signal.SIGSTOP)
+    try:
+        t0 = time.monotonic()
+        for _ in range(7):                               # about 21 MB
+            check(write_fd3(receiver, chunk) == len(chunk), "the receiver wrote its frames")
+            time.sleep(1.2)
+        time.sleep(max(0, 11 - (time.monotonic() - t0)))
+        write_fd3(receiver, frame(IPC["MSG_NEW"], qids[:21]))
+        wait_for(lambda: re.search(r"router \(pid %d\): not reading from the master.*killing it"
+                                   % router, gw.read_log()), 20, "the stalled router killed")
+    finally:
+        try:
+            os.kill(router, signal.SIGCONT)
+        except ProcessLookupError:
+            pass
+    check(child_pid(gw, "receiver") == receiver, "the receiver was not blamed")
+    wait_for(lambda: child_pid(gw, "router") not in (0, router), 90, "a new router")
+    still_works(gw, master, "a stalled router", 20)
+    print("ok: a router that stopped reading")
+
+
 def control_child(gw, master):
     """The pid of a forked control child (same argv as the master)."""
     margv = open("/proc/%d/cmdline" % master, "rb").read()
@@ -195,6 +226,7 @@ def test():
             gw.cleanup(True)
             sys.exit(77)
         frames_attacks(gw, master)
+        stall_attack(gw, master)
         control_checks(gw, master)
         check(gw.proc.poll() is None and gw.proc.pid == master, "the master survived")
         ok = True
