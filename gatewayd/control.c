@@ -7,16 +7,18 @@
  * start with "ok" or "error <reason>" on their first line (control_int.h).
  * Requests that read or change the spool (stats, queue ...) are served by
  * a short-lived child without privileges so that a large queue never
- * blocks the master; the command table is control_cmds below.
+ * blocks the master; the child keeps none of the master's descriptors and
+ * gives up on a client that reads nothing for CONTROL_TIMEOUT seconds.
+ * The command table is control_cmds below; control_parse.c splits the line.
  */
 #include "config.h"
 
 #include <errno.h>
-#include <stdint.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

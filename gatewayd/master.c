@@ -6,7 +6,10 @@
  * receiver, one router, one worker per configured connector) and
  * supervises them: a child that dies is restarted with backoff, SIGHUP
  * reloads (an invalid file keeps the running configuration), SIGTERM
- * stops gracefully.  The master is the hub of the IPC between children.
+ * stops gracefully.  The master is the hub of the IPC between children
+ * and trusts none of them: a child that sends a bad, unexpected or
+ * malformed frame, floods, or stops reading is killed and restarted
+ * (master_child_reject), and nothing is forwarded before it is decoded.
  */
 #include "config.h"
 
