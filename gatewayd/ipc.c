@@ -111,18 +111,23 @@ ipc_read_cb(struct bufferevent *bev, void *arg)
 	struct evbuffer *in = bufferevent_get_input(bev);
 	struct ipc_frame frame;
 	const char *why = NULL;
-	size_t avail;
+	size_t avail, want;
 	ssize_t n;
 
 	ipc->busy++;
 	while (!ipc->stopped &&
 	    (avail = evbuffer_get_length(in)) >= sizeof(struct ipc_hdr)) {
-		if (avail > IPC_FRAME_MAX)
-			avail = IPC_FRAME_MAX;
-		n = ipc_decode(evbuffer_pullup(in, (ssize_t)avail), avail,
+		/* the header first: linearise only the frame, not the backlog */
+		want = sizeof(struct ipc_hdr);
+		n = ipc_decode(evbuffer_pullup(in, (ssize_t)want), want,
 		    &frame, &why);
-		if (n == 0)
-			break;
+		if (n != -1) {
+			want += frame.len;
+			if (avail < want)
+				break;
+			n = ipc_decode(evbuffer_pullup(in, (ssize_t)want), want,
+			    &frame, &why);
+		}
 		if (n == -1) {
 			ipc_bad(ipc, &frame, why);
 			break;
