@@ -7,7 +7,9 @@
  * start with "ok" or "error <reason>" on their first line (control_int.h).
  * Requests that read or change the spool (stats, queue ...) are served by
  * a short-lived child without privileges so that a large queue never
- * blocks the master; the command table is control_cmds below.
+ * blocks the master; the child keeps none of the master's descriptors and
+ * gives up on a client that reads nothing for CONTROL_TIMEOUT seconds.
+ * The command table is control_cmds below; control_parse.c splits the line.
  */
 #include "config.h"
 
@@ -16,6 +18,7 @@
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -209,18 +212,52 @@ control_resume_req(struct control_req *req)
 	control_pause(req, 0);
 }
 
+/* control_notify_check - decode a control child's frame; NULL or why not */
+static const char *
+control_notify_check(const struct ipc_frame *f, const char **sv)
+{
+	const char *why = NULL;
+
+	switch (f->type) {
+	case IPC_JOB_NEW:
+	case IPC_JOB_FAILED:
+		(void)ipc_qids(f, 1, sv, IPC_MAX_STRINGS, &why);
+		return why;
+	case IPC_REQUEUE:
+		(void)ipc_qids(f, 0, sv, IPC_MAX_STRINGS, &why);
+		return why;
+	case IPC_FLUSH:
+		if (ipc_strings(f, sv, 1) != 1 || !spool_name_valid(sv[0]))
+			return "no valid connector name";
+		return NULL;
+	case IPC_WORKER_STATS:
+		return NULL;	/* control_child_frame decodes it */
+	}
+	return "unexpected type";
+}
+
+/* control_notify_reject - a control child broke the protocol: kill it */
+static void
+control_notify_reject(struct ipc *ipc, const char *why, void *arg)
+{
+	pid_t pid = (pid_t)(intptr_t)arg;
+
+	log_warnx("control child (pid %ld): bad frame: %s: killing it",
+	    (long)pid, why);
+	(void)kill(pid, SIGKILL);
+	ipc_free(ipc);
+}
+
 /* control_notify_frame - a frame from a control child: pass it on */
 static void
 control_notify_frame(struct ipc *ipc, const struct ipc_frame *f, void *arg)
 {
-	const char *sv[IPC_MAX_STRINGS];
-	int n;
+	const char *sv[IPC_MAX_STRINGS], *why;
+	char msg[128];
 
-	(void)ipc;
-	(void)arg;
-	if ((n = ipc_strings(f, sv, IPC_MAX_STRINGS)) < 1) {
-		log_warnx("control: malformed %s from a control child",
-		    ipc_type_name(f->type));
+	if ((why = control_notify_check(f, sv)) != NULL) {
+		snprintf(msg, sizeof(msg), "%s %s", ipc_type_name(f->type), why);
+		control_notify_reject(ipc, msg, arg);
 		return;
 	}
 	switch (f->type) {
@@ -238,11 +275,10 @@ control_notify_frame(struct ipc *ipc, const struct ipc_frame *f, void *arg)
 			    "messages wait for its start-up scan");
 		break;
 	case IPC_WORKER_STATS:
-		(void)control_child_frame(ROLE_WORKER, NULL, f);
+		if (control_child_frame(ROLE_WORKER, NULL, f) == -1)
+			control_notify_reject(ipc, "malformed WORKER_STATS",
+			    arg);
 		break;
-	default:
-		log_warnx("control: unexpected %s from a control child",
-		    ipc_type_name(f->type));
 	}
 }
 
@@ -252,6 +288,77 @@ control_notify_closed(struct ipc *ipc, void *arg)
 {
 	(void)arg;
 	ipc_free(ipc);
+}
+
+/*
+ * control_child_fds - in a control child: close every descriptor inherited
+ * from the master (listeners, the pid file lock, the children's IPC, the
+ * control listener and other clients, the event loop's own) except stdio,
+ * the client and the notify socket; reconnect syslog afterwards.
+ */
+static void
+control_child_fds(int client, int notify)
+{
+	int lo = client < notify ? client : notify;
+	int hi = client < notify ? notify : client;
+
+	if (lo > 3)
+		(void)close_range(3, (unsigned)lo - 1, 0);
+	if (hi > lo + 1)
+		(void)close_range((unsigned)lo + 1, (unsigned)hi - 1, 0);
+	(void)close_range((unsigned)hi + 1, ~0U, 0);
+	log_reopen();
+}
+
+/*
+ * control_client_write - stdio writer of a control child's answer.  The
+ * socket has a send timeout: when the client read nothing for
+ * CONTROL_TIMEOUT seconds (or went away) the connection is cut and the
+ * rest of the answer discarded, so the work still ends quickly.
+ */
+static ssize_t
+control_client_write(void *cookie, const char *buf, size_t len)
+{
+	static int gone;
+	int fd = (int)(intptr_t)cookie;
+	size_t off = 0;
+	ssize_t n;
+
+	while (!gone && off < len) {
+		n = write(fd, buf + off, len - off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				log_warnx("control: client read nothing for "
+				    "%d s: connection cut", CONTROL_TIMEOUT);
+			(void)shutdown(fd, SHUT_RDWR);
+			gone = 1;
+			break;
+		}
+		off += (size_t)n;
+	}
+	return (ssize_t)len;
+}
+
+/* control_client_open - the client socket as a blocking, timed stdio stream */
+static FILE *
+control_client_open(int fd)
+{
+	struct timeval tv = { CONTROL_TIMEOUT, 0 };
+	cookie_io_functions_t io = { NULL, control_client_write, NULL, NULL };
+	int fl;
+
+	/*
+	 * The connection came non-blocking from the listener; stdio on it
+	 * would lose or repeat buffered output at EAGAIN when the client
+	 * reads slower than a long answer (queue list) is written.
+	 */
+	if ((fl = fcntl(fd, F_GETFL)) == -1 ||
+	    fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) == -1)
+		return NULL;
+	return fopencookie((void *)(intptr_t)fd, "w", io);
 }
 
 /*
@@ -266,6 +373,7 @@ control_fork(struct control_req *req, control_child_fn fn, int need_spool)
 	char err[SPOOL_ERRLEN];
 	const struct cfg *cfg = master_cfg();
 	struct spool *sp = NULL;
+	struct ipc *ipc;
 	int sv[2], rc;
 	FILE *fp;
 	pid_t pid;
@@ -278,12 +386,14 @@ control_fork(struct control_req *req, control_child_fn fn, int need_spool)
 	}
 	if (pid != 0) {
 		close(sv[1]);
-		(void)ipc_new(evconnlistener_get_base(control_listener), sv[0],
-		    control_notify_frame, control_notify_closed, NULL);
+		ipc = ipc_new(evconnlistener_get_base(control_listener), sv[0],
+		    control_notify_frame, control_notify_closed,
+		    (void *)(intptr_t)pid);
+		ipc_set_error(ipc, control_notify_reject);
 		return;
 	}
 	/* Child: no event loop, no privileges, write and exit. */
-	close(sv[0]);
+	control_child_fds(req->fd, sv[1]);
 	signal(SIGPIPE, SIG_IGN);
 	if (need_spool && (sp = spool_open(cfg->spool, 0, (uid_t)-1,
 	    (gid_t)-1, err, sizeof(err))) == NULL) {
@@ -291,19 +401,13 @@ control_fork(struct control_req *req, control_child_fn fn, int need_spool)
 		_exit(1);
 	}
 	proc_drop_privileges(cfg->user, NULL);
-	/*
-	 * The connection came non-blocking from the listener; stdio on it
-	 * would lose or repeat buffered output at EAGAIN when the client
-	 * reads slower than a long answer (queue list) is written.
-	 */
-	if ((rc = fcntl(req->fd, F_GETFL)) == -1 ||
-	    fcntl(req->fd, F_SETFL, rc & ~O_NONBLOCK) == -1 ||
-	    (fp = fdopen(req->fd, "w")) == NULL)
+	if ((fp = control_client_open(req->fd)) == NULL)
 		_exit(1);
 	(void)setvbuf(fp, NULL, _IOFBF, 256 * 1024);	/* few big writes */
 	fputs("ok\n", fp);
 	rc = fn(req, sp, fp, sv[1]);
 	fclose(fp);
+	close(req->fd);
 	_exit(rc);
 }
 
@@ -346,76 +450,6 @@ static const struct control_cmd {
 	{ "queue", "requeue", CTL_CHILD, NULL, control_queue_action },
 	{ "queue", "expire", CTL_CHILD, NULL, control_queue_action },
 };
-
-/* control_option - take one "--name [value]" word; -1 if unknown */
-static int
-control_option(struct control_req *req, char **w, int *i, int n)
-{
-	const char **val = NULL;
-	char *end;
-
-	if (strcmp(w[*i], "--json") == 0)
-		req->json = 1;
-	else if (strcmp(w[*i], "--prometheus") == 0)
-		req->prometheus = 1;
-	else if (strcmp(w[*i], "--body") == 0)
-		req->body = 1;
-	else if (strcmp(w[*i], "--repair") == 0)
-		req->repair = 1;
-	else if (strcmp(w[*i], "--connector") == 0)
-		val = &req->connector;
-	else if (strcmp(w[*i], "--state") == 0)
-		val = &req->state;
-	else if (strcmp(w[*i], "--sender") == 0)
-		val = &req->sender;
-	else if (strcmp(w[*i], "--recipient") == 0)
-		val = &req->recipient;
-	else if (strcmp(w[*i], "--older-than") == 0) {
-		if (*i + 1 >= n)
-			return -1;
-		errno = 0;
-		req->older_than = strtol(w[++*i], &end, 10);
-		if (errno || *end != '\0' || req->older_than < 0)
-			return -1;
-	} else
-		return -1;
-	if (val != NULL) {
-		if (*i + 1 >= n)
-			return -1;
-		*val = w[++*i];
-	}
-	return 0;
-}
-
-/* control_parse - split the line into words and options; -1 with a reason */
-static int
-control_parse(struct control_req *req, char *line, char *err, size_t errlen)
-{
-	char *w[CONTROL_MAX_ARGS], *save = NULL, *t;
-	int n = 0, i;
-
-	for (t = strtok_r(line, " ", &save); t != NULL;
-	    t = strtok_r(NULL, " ", &save)) {
-		if (n == CONTROL_MAX_ARGS) {
-			snprintf(err, errlen, "too many arguments");
-			return -1;
-		}
-		w[n++] = t;
-	}
-	for (i = 0; i < n; i++) {
-		if (strncmp(w[i], "--", 2) != 0) {
-			req->argv[req->argc++] = w[i];
-			continue;
-		}
-		if (control_option(req, w, &i, n) == -1) {
-			log_clean(err, errlen, w[i], strlen(w[i]));
-			snprintf(err + strlen(err), errlen - strlen(err),
-			    ": unknown option or bad value");
-			return -1;
-		}
-	}
-	return req->argc > 0 ? 0 : (snprintf(err, errlen, "empty request"), -1);
-}
 
 /* control_request - execute one request line */
 static void
@@ -500,7 +534,7 @@ control_accept(struct evconnlistener *l, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
 {
 	struct bufferevent *bev;
-	struct timeval tv = { 10, 0 };
+	struct timeval tv = { CONTROL_TIMEOUT, 0 };
 	uid_t uid = (uid_t)-1;
 
 	(void)sa;

@@ -1,8 +1,8 @@
 /*
  * control_int.h - what the parts of the control socket share
  *
- * control.c: the socket, peer check, request parsing and the command
- * table; control_queue.c: the queue commands, run in an unprivileged
+ * control.c: the socket, peer check and the command table;
+ * control_parse.c: the request line; control_queue.c: the queue commands, run in an unprivileged
  * child that reads and renames in the spool; control_ops.c: counters,
  * pause/resume, the connector list and what workers report.
  *
@@ -22,6 +22,12 @@
 
 #define CONTROL_MAX_REQUEST	16384
 #define CONTROL_MAX_ARGS	1024
+/*
+ * Seconds a client has to send its request, and that an answer may wait
+ * for the client to read any of it, before the connection is cut
+ * (gatewayctl(8)); a slow reader that keeps reading gets all of it.
+ */
+#define CONTROL_TIMEOUT		10
 
 struct bufferevent;
 struct evbuffer;
@@ -42,6 +48,9 @@ struct control_req {
 /* Runs in the unprivileged child: write to fp; frames for the master on notify. */
 typedef int (*control_child_fn)(const struct control_req *, struct spool *,
     FILE *fp, int notify);
+
+/* Split a request line (modified) into req's words and options; -1 with err. */
+int control_parse(struct control_req *, char *line, char *err, size_t errlen);
 
 /* The master's effective uid (a control child has dropped it). */
 extern uid_t control_master_euid;

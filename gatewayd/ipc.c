@@ -1,5 +1,8 @@
 /*
  * ipc.c - framed, typed, bounded messages over a socketpair (libevent)
+ *
+ * ipc_decode() and ipc_strings()/ipc_qids() are pure functions of their
+ * bytes (tests/fuzz/fuzz_ipc.c); the rest wraps them in a bufferevent.
  */
 #include "config.h"
 
@@ -14,6 +17,7 @@
 
 #include "ipc.h"
 #include "log.h"
+#include "spool.h"
 #include "xmalloc.h"
 
 struct ipc {
@@ -21,7 +25,13 @@ struct ipc {
 	int fd;
 	ipc_handler handler;
 	ipc_closed closed;
+	ipc_error error;
 	void *arg;
+	struct evbuffer_cb_entry *out_cb;
+	time_t drained;		/* output last empty or shrinking */
+	int busy;		/* inside a callback: free later */
+	int stopped;		/* deliver no more frames */
+	int freed;		/* ipc_free() called while busy */
 };
 
 struct ipc_hdr {
@@ -44,30 +54,101 @@ ipc_type_name(uint32_t type)
 	return ipc_names[type];
 }
 
+/* ipc_decode - one frame from the start of buf: size, 0 (more) or -1 */
+ssize_t
+ipc_decode(const void *buf, size_t len, struct ipc_frame *f, const char **why)
+{
+	struct ipc_hdr hdr;
+
+	if (len < sizeof(hdr))
+		return 0;
+	memcpy(&hdr, buf, sizeof(hdr));
+	f->type = hdr.type;
+	f->len = hdr.len;
+	f->data = NULL;
+	if (hdr.len > IPC_MAX_PAYLOAD) {
+		*why = "frame over the size cap";
+		return -1;
+	}
+	if (hdr.type == 0 || hdr.type >= IPC_TYPE_MAX) {
+		*why = "unknown frame type";
+		return -1;
+	}
+	if (len - sizeof(hdr) < hdr.len)
+		return 0;
+	f->data = (const unsigned char *)buf + sizeof(hdr);
+	return (ssize_t)(sizeof(hdr) + hdr.len);
+}
+
+/* ipc_destroy - free now (no callback of this connection is running) */
+static void
+ipc_destroy(struct ipc *ipc)
+{
+	evbuffer_remove_cb_entry(bufferevent_get_output(ipc->bev), ipc->out_cb);
+	bufferevent_free(ipc->bev);
+	free(ipc);
+}
+
+/* ipc_bad - a bad header: stop reading, tell the owner (or die) */
+static void
+ipc_bad(struct ipc *ipc, const struct ipc_frame *f, const char *why)
+{
+	char msg[128];
+
+	ipc_stop(ipc);
+	snprintf(msg, sizeof(msg), "%s (type %u, length %u)", why,
+	    (unsigned)f->type, (unsigned)f->len);
+	if (ipc->error == NULL)
+		fatalx("ipc: %s on fd %d", msg, ipc->fd);
+	ipc->error(ipc, msg, ipc->arg);
+}
+
 /* ipc_read_cb - decode every complete frame in the input buffer */
 static void
 ipc_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct ipc *ipc = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
-	struct ipc_hdr hdr;
 	struct ipc_frame frame;
+	const char *why = NULL;
+	size_t avail, want;
+	ssize_t n;
 
-	while (evbuffer_get_length(in) >= sizeof(hdr)) {
-		evbuffer_copyout(in, &hdr, sizeof(hdr));
-		if (hdr.len > IPC_MAX_PAYLOAD || hdr.type == 0 ||
-		    hdr.type >= IPC_TYPE_MAX)
-			fatalx("ipc: bad frame (type %u, length %u) on fd %d",
-			    hdr.type, hdr.len, ipc->fd);
-		if (evbuffer_get_length(in) < sizeof(hdr) + hdr.len)
-			return;
-		evbuffer_drain(in, sizeof(hdr));
-		frame.type = hdr.type;
-		frame.len = hdr.len;
-		frame.data = evbuffer_pullup(in, hdr.len);
+	ipc->busy++;
+	while (!ipc->stopped &&
+	    (avail = evbuffer_get_length(in)) >= sizeof(struct ipc_hdr)) {
+		/* the header first: linearise only the frame, not the backlog */
+		want = sizeof(struct ipc_hdr);
+		n = ipc_decode(evbuffer_pullup(in, (ssize_t)want), want,
+		    &frame, &why);
+		if (n != -1) {
+			want += frame.len;
+			if (avail < want)
+				break;
+			n = ipc_decode(evbuffer_pullup(in, (ssize_t)want), want,
+			    &frame, &why);
+		}
+		if (n == -1) {
+			ipc_bad(ipc, &frame, why);
+			break;
+		}
 		ipc->handler(ipc, &frame, ipc->arg);
-		evbuffer_drain(in, hdr.len);
+		evbuffer_drain(in, (size_t)n);
 	}
+	if (--ipc->busy == 0 && ipc->freed)
+		ipc_destroy(ipc);
+}
+
+/* ipc_out_cb - note when the peer reads (the output shrinks or empties) */
+static void
+ipc_out_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info,
+    void *arg)
+{
+	struct ipc *ipc = arg;
+
+	(void)buf;
+	if (info->n_deleted > 0 || info->orig_size == 0)
+		ipc->drained = time(NULL);
 }
 
 /* ipc_event_cb - EOF or error: tell the owner */
@@ -78,8 +159,11 @@ ipc_event_cb(struct bufferevent *bev, short what, void *arg)
 
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
 		bufferevent_disable(bev, EV_READ | EV_WRITE);
+		ipc->busy++;
 		if (ipc->closed)
 			ipc->closed(ipc, ipc->arg);
+		if (--ipc->busy == 0 && ipc->freed)
+			ipc_destroy(ipc);
 	}
 }
 
@@ -99,19 +183,43 @@ ipc_new(struct event_base *base, int fd, ipc_handler handler,
 	ipc->handler = handler;
 	ipc->closed = closed;
 	ipc->arg = arg;
+	ipc->drained = time(NULL);
+	ipc->out_cb = evbuffer_add_cb(bufferevent_get_output(ipc->bev),
+	    ipc_out_cb, ipc);
+	if (ipc->out_cb == NULL)
+		fatalx("ipc: evbuffer_add_cb failed");
 	bufferevent_setcb(ipc->bev, ipc_read_cb, NULL, ipc_event_cb, ipc);
 	bufferevent_enable(ipc->bev, EV_READ | EV_WRITE);
 	return ipc;
 }
 
-/* ipc_free - close the socket and free */
+/* ipc_free - close the socket and free (once its callback returns) */
 void
 ipc_free(struct ipc *ipc)
 {
 	if (ipc == NULL)
 		return;
-	bufferevent_free(ipc->bev);
-	free(ipc);
+	if (ipc->busy) {
+		ipc_stop(ipc);
+		ipc->freed = 1;
+		return;
+	}
+	ipc_destroy(ipc);
+}
+
+/* ipc_set_error - bad frames go to cb instead of being fatal */
+void
+ipc_set_error(struct ipc *ipc, ipc_error cb)
+{
+	ipc->error = cb;
+}
+
+/* ipc_stop - read and deliver nothing more */
+void
+ipc_stop(struct ipc *ipc)
+{
+	ipc->stopped = 1;
+	bufferevent_disable(ipc->bev, EV_READ);
 }
 
 /* ipc_fd - the underlying descriptor */
@@ -166,6 +274,15 @@ ipc_pending(const struct ipc *ipc)
 	return evbuffer_get_length(bufferevent_get_output(ipc->bev));
 }
 
+/* ipc_drained - when the peer last read (or nothing was waiting) */
+time_t
+ipc_drained(const struct ipc *ipc)
+{
+	if (ipc_pending(ipc) == 0)
+		return time(NULL);
+	return ipc->drained;
+}
+
 /* ipc_strings - split a payload into strings; -1 if malformed */
 int
 ipc_strings(const struct ipc_frame *f, const char **out, size_t max)
@@ -185,6 +302,33 @@ ipc_strings(const struct ipc_frame *f, const char **out, size_t max)
 		off += strlen(p) + 1;
 	}
 	return (int)n;
+}
+
+/* ipc_qids - [connector,] qid...: every name checked; count or -1 */
+int
+ipc_qids(const struct ipc_frame *f, int with_connector, const char **out,
+    size_t max, const char **why)
+{
+	int n, i = 0;
+
+	if ((n = ipc_strings(f, out, max)) == -1) {
+		*why = "malformed strings";
+		return -1;
+	}
+	if (n < (with_connector ? 2 : 1)) {
+		*why = "no queue ID";
+		return -1;
+	}
+	if (with_connector && !spool_name_valid(out[i++])) {
+		*why = "invalid connector name";
+		return -1;
+	}
+	for (; i < n; i++)
+		if (!spool_qid_valid(out[i])) {
+			*why = "invalid queue ID";
+			return -1;
+		}
+	return n;
 }
 
 /* ipc_write_strings - one frame of strings, written with blocking writes */

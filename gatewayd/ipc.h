@@ -3,15 +3,25 @@
  *
  * A frame is a 4-byte type and a 4-byte payload length (host order: both
  * ends are on this machine) followed by the payload, at most IPC_MAX_PAYLOAD
- * bytes.  A frame over the cap or of an unknown type is fatal for the
- * connection.  Payloads are either empty or a sequence of NUL-terminated
- * strings; ipc_strings() refuses a payload whose last string has no NUL.
+ * bytes.  A frame over the cap or of an unknown type ends the reading of
+ * the connection: it is given to the owner's error callback (ipc_set_error:
+ * the master, which kills the child that sent it), or is fatal when there
+ * is none (a child: a bad frame from the master is the child's own fault,
+ * it exits and the master restarts it).  Payloads are either empty or a
+ * sequence of NUL-terminated strings; ipc_strings() refuses a payload whose
+ * last string has no NUL or that holds more strings than asked for.
+ *
+ * A handler may call ipc_stop() or ipc_free() on its own connection: no
+ * frame is delivered after that, and the memory goes once the callback
+ * returns.
  */
 #ifndef GW_IPC_H
 #define GW_IPC_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
 
 struct event_base;
 struct bufferevent;
@@ -42,13 +52,22 @@ struct ipc_frame {
 	const unsigned char *data;
 };
 
+/* Header plus the largest payload: what one frame may occupy. */
+#define IPC_FRAME_MAX	(8 + IPC_MAX_PAYLOAD)
+
 struct ipc;
 typedef void (*ipc_handler)(struct ipc *, const struct ipc_frame *, void *arg);
 typedef void (*ipc_closed)(struct ipc *, void *arg);
+/* A bad frame (why says which): reading has stopped. */
+typedef void (*ipc_error)(struct ipc *, const char *why, void *arg);
 
 /* Wrap a connected socket; handler gets each frame, closed on EOF/error. */
 struct ipc *ipc_new(struct event_base *, int fd, ipc_handler, ipc_closed, void *arg);
 void ipc_free(struct ipc *);
+/* Report bad frames to cb instead of exiting (the master). */
+void ipc_set_error(struct ipc *, ipc_error cb);
+/* Deliver no more frames (the peer is being killed). */
+void ipc_stop(struct ipc *);
 int ipc_fd(const struct ipc *);
 /* Queue a frame; 0 ok, -1 too large. */
 int ipc_send(struct ipc *, uint32_t type, const void *data, size_t len);
@@ -56,8 +75,24 @@ int ipc_send(struct ipc *, uint32_t type, const void *data, size_t len);
 int ipc_send_strings(struct ipc *, uint32_t type, const char *const *strv);
 /* Bytes still waiting to be written. */
 size_t ipc_pending(const struct ipc *);
+/* When the output was last empty or last shrank (the peer read something). */
+time_t ipc_drained(const struct ipc *);
+/*
+ * Decode the frame at the start of buf: its whole size when complete (f
+ * set, f->data pointing into buf), 0 when more bytes are needed, -1 with
+ * why when the header is bad (f->type and f->len still set for the log).
+ */
+ssize_t ipc_decode(const void *buf, size_t len, struct ipc_frame *f,
+    const char **why);
 /* Split a payload into strings; returns count or -1 when malformed. */
 int ipc_strings(const struct ipc_frame *, const char **out, size_t max);
+/*
+ * A payload of queue IDs, after a connector name when with_connector:
+ * at least one ID, every name valid (spool_name_valid, spool_qid_valid).
+ * Returns the number of strings (the connector included) or -1 with why.
+ */
+int ipc_qids(const struct ipc_frame *, int with_connector, const char **out,
+    size_t max, const char **why);
 const char *ipc_type_name(uint32_t type);
 /* Blocking: write one frame of strings to fd (a process without a loop); 0 or -1. */
 int ipc_write_strings(int fd, uint32_t type, const char *const *strv);

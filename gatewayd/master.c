@@ -6,7 +6,10 @@
  * receiver, one router, one worker per configured connector) and
  * supervises them: a child that dies is restarted with backoff, SIGHUP
  * reloads (an invalid file keeps the running configuration), SIGTERM
- * stops gracefully.  The master is the hub of the IPC between children.
+ * stops gracefully.  The master is the hub of the IPC between children
+ * and trusts none of them: a child that sends a bad, unexpected or
+ * malformed frame, floods, or stops reading is killed and restarted
+ * (master_child_reject), and nothing is forwarded before it is decoded.
  */
 #include "config.h"
 
@@ -15,6 +18,7 @@
 #include <limits.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +49,14 @@
 #define MASTER_STABLE_SECS	60
 #define MASTER_STOP_TIMEOUT	60
 #define EX_CONFIG_CHILD		78
+/* What a child may send the master per second before it counts as a flood. */
+#define MASTER_IPC_RATE_FRAMES	20000
+#define MASTER_IPC_RATE_BYTES	(8 * 1024 * 1024)
+/* Output waiting for a child that read nothing for MASTER_IPC_STALL_SECS... */
+#define MASTER_IPC_MAX_PENDING	(16 * 1024 * 1024)
+#define MASTER_IPC_STALL_SECS	10
+/* ... or any output past this: the child is killed. */
+#define MASTER_IPC_HARD_PENDING	(256 * 1024 * 1024)
 
 struct master_listener {
 	char *address;
@@ -294,6 +306,7 @@ master_exec_child(const struct master_child *c, int ipcfd, int cfgfd)
 
 static void master_ipc(struct ipc *, const struct ipc_frame *, void *);
 static void master_ipc_closed(struct ipc *, void *);
+static void master_ipc_error(struct ipc *, const char *, void *);
 
 /*
  * master_qid_instance - the lowest queue ID instance (0..255) that no
@@ -348,10 +361,13 @@ master_spawn(struct master_child *c)
 	close(cfgfd);
 	c->pid = pid;
 	c->ready = 0;
+	c->rejected = 0;
+	c->ipc_window = 0;
 	c->started = time(NULL);
 	if (c->first_started == 0)
 		c->first_started = c->started;
 	c->ipc = ipc_new(base, sp[0], master_ipc, master_ipc_closed, c);
+	ipc_set_error(c->ipc, master_ipc_error);
 	log_info("started %s", master_child_label(c, label, sizeof(label)));
 }
 
@@ -385,6 +401,53 @@ master_retired_alive(enum master_role role, const char *connector)
 	return 0;
 }
 
+/*
+ * master_child_reject - a child broke the IPC protocol (a bad, unexpected
+ * or malformed frame, a flood, or it stopped reading): log why, read
+ * nothing more from it and kill it; master_child_died restarts it with
+ * backoff like any other death.
+ */
+static void __attribute__((format(printf, 2, 3)))
+master_child_reject(struct master_child *c, const char *fmt, ...)
+{
+	char label[128], why[256];
+	va_list ap;
+
+	if (c->rejected || c->pid == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	log_warnx("%s: %s: killing it",
+	    master_child_label(c, label, sizeof(label)), why);
+	c->rejected = 1;
+	if (c->ipc != NULL)
+		ipc_stop(c->ipc);
+	if (kill(c->pid, SIGKILL) == -1)
+		log_warn("kill %s", label);
+}
+
+/* master_child_send - queue a frame for a child; -1 if it cannot take it */
+static int
+master_child_send(struct master_child *c, uint32_t type, const void *data,
+    size_t len)
+{
+	size_t pending;
+	long idle;
+
+	if (c->pid == 0 || c->ipc == NULL || c->rejected)
+		return -1;
+	if (ipc_send(c->ipc, type, data, len) == -1)
+		return -1;
+	pending = ipc_pending(c->ipc);
+	idle = (long)(time(NULL) - ipc_drained(c->ipc));
+	if (pending > MASTER_IPC_HARD_PENDING || (pending >
+	    MASTER_IPC_MAX_PENDING && idle >= MASTER_IPC_STALL_SECS))
+		master_child_reject(c, "not reading from the master (%zu "
+		    "bytes waiting, none read for %ld s)", pending, idle);
+	return 0;
+}
+
 /* master_forward - pass a notification to the child that handles it */
 static void
 master_forward(const struct ipc_frame *f, enum master_role role,
@@ -397,7 +460,7 @@ master_forward(const struct ipc_frame *f, enum master_role role,
 		    "starts", master_role_name(role), connector ? connector : "");
 		return;
 	}
-	if (ipc_send(c->ipc, f->type, f->data, f->len) == -1)
+	if (master_child_send(c, f->type, f->data, f->len) == -1)
 		log_warnx("cannot forward %s", ipc_type_name(f->type));
 }
 
@@ -408,57 +471,119 @@ master_send(enum master_role role, const char *connector, uint32_t type,
 {
 	struct master_child *c = master_find(role, connector);
 
-	if (c == NULL || c->pid == 0 || c->ipc == NULL)
+	if (c == NULL)
 		return -1;
-	return ipc_send(c->ipc, type, data, len);
+	return master_child_send(c, type, data, len);
 }
 
-/* master_ipc - a frame from a child */
+/* master_ipc_flood - count a frame against the child's budget; 1 if over */
+static int
+master_ipc_flood(struct master_child *c, const struct ipc_frame *f)
+{
+	time_t now = time(NULL);
+
+	if (now != c->ipc_window) {
+		c->ipc_window = now;
+		c->ipc_frames = 0;
+		c->ipc_bytes = 0;
+	}
+	c->ipc_frames++;
+	c->ipc_bytes += 8 + (size_t)f->len;
+	return c->ipc_frames > MASTER_IPC_RATE_FRAMES ||
+	    c->ipc_bytes > MASTER_IPC_RATE_BYTES;
+}
+
+/* master_ipc_allowed - may this child send this type now? */
+static int
+master_ipc_allowed(const struct master_child *c, uint32_t type)
+{
+	switch (type) {
+	case IPC_READY:
+		return !c->ready;	/* once per start */
+	case IPC_MSG_NEW:
+		/* workers inject delivery status notifications (bounce.c) */
+		return c->role == ROLE_RECEIVER || c->role == ROLE_WORKER;
+	case IPC_JOB_NEW:
+		/* workers announce failover jobs (failover.h) */
+		return c->role == ROLE_ROUTER || c->role == ROLE_WORKER;
+	case IPC_RECV_STATS:
+		return c->role == ROLE_RECEIVER;
+	case IPC_WORKER_STATS:
+	case IPC_WORKER_INFO:
+	case IPC_WORKER_STATE:
+		return c->role == ROLE_WORKER;
+	}
+	return 0;
+}
+
+/* master_ipc_ready - IPC_READY: start whatever waited for this child */
+static void
+master_ipc_ready(struct master_child *c)
+{
+	char label[128];
+
+	c->ready = 1;
+	log_debug("%s ready", master_child_label(c, label, sizeof(label)));
+	control_child_ready(c->role, c->connector);
+	master_start_pending();
+}
+
+/*
+ * master_ipc - a frame from a child: check that its role may send it now
+ * and decode it strictly before acting on it or forwarding it, so that a
+ * child can only harm itself.
+ */
 static void
 master_ipc(struct ipc *ipc, const struct ipc_frame *f, void *arg)
 {
 	struct master_child *c = arg;
-	const char *sv[2];
-	char label[128];
+	const char *sv[IPC_MAX_STRINGS], *why = NULL;
 
+	(void)ipc;
+	if (c->rejected)
+		return;
+	if (master_ipc_flood(c, f)) {
+		master_child_reject(c, "flooding the master (over %d frames or "
+		    "%d bytes in a second)", MASTER_IPC_RATE_FRAMES,
+		    MASTER_IPC_RATE_BYTES);
+		return;
+	}
+	if (!master_ipc_allowed(c, f->type)) {
+		master_child_reject(c, "unexpected %s frame%s",
+		    ipc_type_name(f->type), f->type == IPC_READY ?
+		    " (a second one)" : "");
+		return;
+	}
 	switch (f->type) {
 	case IPC_READY:
-		c->ready = 1;
-		log_debug("%s ready", master_child_label(c, label, sizeof(label)));
-		control_child_ready(c->role, c->connector);
-		master_start_pending();
+		if (f->len != 0)
+			why = "a payload";
+		else
+			master_ipc_ready(c);
 		break;
 	case IPC_MSG_NEW:
-		/* workers inject delivery status notifications (bounce.c) */
-		if (c->role != ROLE_RECEIVER && c->role != ROLE_WORKER)
-			fatalx("MSG_NEW from a %s", master_role_name(c->role));
-		master_forward(f, ROLE_ROUTER, NULL);
+		if (ipc_qids(f, 0, sv, IPC_MAX_STRINGS, &why) != -1)
+			master_forward(f, ROLE_ROUTER, NULL);
 		break;
 	case IPC_JOB_NEW:
-		/* workers announce failover jobs (failover.h) */
-		if (c->role != ROLE_ROUTER && c->role != ROLE_WORKER)
-			fatalx("JOB_NEW from a %s", master_role_name(c->role));
-		if (ipc_strings(f, sv, 1) == -1 && f->len == 0)
-			fatalx("empty JOB_NEW from a %s", master_role_name(c->role));
-		if (f->len == 0 || memchr(f->data, '\0', f->len) == NULL)
-			fatalx("malformed JOB_NEW from a %s",
-			    master_role_name(c->role));
-		master_forward(f, ROLE_WORKER, (const char *)f->data);
-		break;
-	case IPC_RECV_STATS:
-	case IPC_WORKER_STATS:
-	case IPC_WORKER_INFO:
-	case IPC_WORKER_STATE:
-		if (control_child_frame(c->role, c->connector, f) == -1)
-			log_warnx("malformed %s from %s, ignored",
-			    ipc_type_name(f->type),
-			    master_child_label(c, label, sizeof(label)));
+		if (ipc_qids(f, 1, sv, IPC_MAX_STRINGS, &why) != -1)
+			master_forward(f, ROLE_WORKER, sv[0]);
 		break;
 	default:
-		fatalx("unexpected %s from %s", ipc_type_name(f->type),
-		    master_child_label(c, label, sizeof(label)));
+		if (control_child_frame(c->role, c->connector, f) == -1)
+			why = "undecodable payload";
 	}
+	if (why != NULL)
+		master_child_reject(c, "malformed %s frame: %s",
+		    ipc_type_name(f->type), why);
+}
+
+/* master_ipc_error - a frame the decoder refused (size, type) */
+static void
+master_ipc_error(struct ipc *ipc, const char *why, void *arg)
+{
 	(void)ipc;
+	master_child_reject(arg, "bad frame: %s", why);
 }
 
 /* master_ipc_closed - the child's socket closed (it is exiting) */
@@ -674,7 +799,7 @@ master_stop_children(int retire)
 				evtimer_del(c->restart_ev);
 		}
 		if (c->pid != 0 && c->ipc != NULL)
-			ipc_send(c->ipc, IPC_SHUTDOWN, NULL, 0);
+			(void)master_child_send(c, IPC_SHUTDOWN, NULL, 0);
 	}
 	/* Retired entries that are not running can go now. */
 	for (c = children; c != NULL;) {

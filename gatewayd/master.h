@@ -26,6 +26,10 @@ struct master_child {
 	unsigned int restarts;
 	unsigned int backoff;		/* seconds before the next restart */
 	struct event *restart_ev;
+	int rejected;			/* broke the IPC protocol: being killed */
+	time_t ipc_window;		/* second the counts below are for */
+	unsigned long ipc_frames;	/* frames received in that second */
+	size_t ipc_bytes;		/* and their bytes */
 	struct master_child *next;
 };
 
