@@ -134,68 +134,12 @@ control_peer_allowed(int fd, uid_t *uidp)
 	return 0;
 }
 
-/* control_status - the process table and listeners */
-static void
-control_status(struct evbuffer *out, int json)
-{
-	const struct master_child *c;
-	const struct cfg *cfg = master_cfg();
-	time_t now = time(NULL);
-	size_t i;
-
-	if (json) {
-		evbuffer_add_printf(out, "{\"pid\":%ld,\"uptime\":%ld,"
-		    "\"processes\":[", (long)getpid(),
-		    (long)(now - master_started()));
-		for (c = master_children(); c != NULL; c = c->next)
-			evbuffer_add_printf(out, "%s{\"role\":\"%s\","
-			    "\"connector\":\"%s\",\"pid\":%ld,\"uptime\":%ld,"
-			    "\"restarts\":%u,\"state\":\"%s\"}",
-			    c == master_children() ? "" : ",",
-			    master_role_name(c->role),
-			    c->connector ? c->connector : "", (long)c->pid,
-			    c->pid ? (long)(now - c->started) : 0L, c->restarts,
-			    c->disabled ? "disabled" : c->retired ? "stopping" :
-			    c->pid == 0 ? "restarting" : c->ready ? "ready" :
-			    "starting");
-		evbuffer_add_printf(out, "],\"receiving_paused\":%s,"
-		    "\"connectors\":[", control_paused(ROLE_RECEIVER, NULL) ?
-		    "true" : "false");
-		control_status_connectors(out, 1);
-		evbuffer_add_printf(out, "],\"listeners\":[");
-		for (i = 0; i < cfg->nlisteners; i++)
-			evbuffer_add_printf(out, "%s{\"name\":\"%s\","
-			    "\"address\":\"%s\",\"port\":%u}", i ? "," : "",
-			    cfg->listeners[i].name, cfg->listeners[i].address,
-			    (unsigned)cfg->listeners[i].port);
-		evbuffer_add_printf(out, "]}\n");
-		return;
-	}
-	evbuffer_add_printf(out, "master    pid %ld, up %lds\n",
-	    (long)getpid(), (long)(now - master_started()));
-	evbuffer_add_printf(out, "%-10s %-16s %8s %10s %8s %s\n", "ROLE",
-	    "CONNECTOR", "PID", "UPTIME", "RESTARTS", "STATE");
-	for (c = master_children(); c != NULL; c = c->next)
-		evbuffer_add_printf(out, "%-10s %-16s %8ld %9lds %8u %s\n",
-		    master_role_name(c->role), c->connector ? c->connector : "-",
-		    (long)c->pid, c->pid ? (long)(now - c->started) : 0L,
-		    c->restarts, c->disabled ? "disabled" : c->retired ?
-		    "stopping" : c->pid == 0 ? "restarting" : c->ready ?
-		    "ready" : "starting");
-	for (i = 0; i < cfg->nlisteners; i++)
-		evbuffer_add_printf(out, "listener  %s %s port %u%s\n",
-		    cfg->listeners[i].name, cfg->listeners[i].address,
-		    (unsigned)cfg->listeners[i].port,
-		    control_paused(ROLE_RECEIVER, NULL) ? " (paused)" : "");
-	control_status_connectors(out, 0);
-}
-
 /* control_status_req - gatewayctl status */
 static void
 control_status_req(struct control_req *req)
 {
 	evbuffer_add_printf(req->out, "ok\n");
-	control_status(req->out, req->json);
+	control_status_write(req->out, req->json);
 }
 
 /* control_pause_req - gatewayctl pause receive | delivery [CONNECTOR] */

@@ -73,8 +73,6 @@ void control_queue_sizes(struct spool *, unsigned long sizes[], time_t *oldest);
 int control_stats(const struct control_req *, struct spool *, FILE *, int);
 int control_connectors(const struct control_req *, struct spool *, FILE *, int);
 void control_pause(struct control_req *, int pause);
-/* One line per loaded connector for status (text or JSON array body). */
-void control_status_connectors(struct evbuffer *, int json);
 /* The whole status answer after "ok", text or JSON (textout.h). */
 void control_status_write(struct evbuffer *, int json);
 #endif

@@ -371,36 +371,6 @@ ops_status_each(FILE *fp, struct textout_json *j)
 	}
 }
 
-/*
- * control_status_connectors - the loaded connectors for status: lines, or
- * the members of the JSON array whose brackets control.c writes
- */
-void
-control_status_connectors(struct evbuffer *out, int json)
-{
-	struct textout_json j;
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *fp;
-
-	if ((fp = open_memstream(&buf, &len)) == NULL) {
-		log_warn("control: status");
-		return;
-	}
-	textout_json_init(&j, fp);
-	if (json)
-		textout_json_array(&j, NULL);
-	ops_status_each(fp, json ? &j : NULL);
-	if (json)
-		textout_json_close(&j);
-	fclose(fp);
-	if (json)	/* without the brackets */
-		evbuffer_add(out, buf + 1, len - 2);
-	else
-		evbuffer_add(out, buf, len);
-	free(buf);
-}
-
 /* ops_child_state - what status says of a child */
 static const char *
 ops_child_state(const struct master_child *c)
