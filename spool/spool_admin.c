@@ -209,7 +209,7 @@ admin_link_back(struct spool *sp, const char *qid, const char *connector,
 		return -1;
 	}
 	if ((fd = openat(spool_dirfd(sp), "incoming", O_RDONLY | O_DIRECTORY |
-	    O_CLOEXEC)) == -1 || fsync(fd) == -1) {
+	    O_CLOEXEC | O_NOFOLLOW)) == -1 || fsync(fd) == -1) {
 		spool_seterr(err, errlen, "fsync incoming/: %s", strerror(errno));
 		if (fd != -1)
 			close(fd);
@@ -358,7 +358,7 @@ admin_check_dir(struct admin_check *ck, enum spool_state st,
 		snprintf(path, sizeof(path), "%s/%s", spool_state_name(st),
 		    connector);
 	if ((fd = openat(spool_dirfd(ck->sp), path, O_RDONLY | O_DIRECTORY |
-	    O_CLOEXEC)) == -1)
+	    O_CLOEXEC | O_NOFOLLOW)) == -1)
 		return errno == ENOENT ? 0 : -1;
 	if ((d = fdopendir(fd)) == NULL) {
 		close(fd);
@@ -398,7 +398,7 @@ admin_data_orphan(struct spool *sp, const char *name)
 	return admin_exists(sp, path) ? 1 : 0;
 }
 
-/* admin_check_data - data links without a job, tmp files left over */
+/* admin_check_plain - data links without a job, tmp/ and receive/ files left over */
 static int
 admin_check_plain(struct admin_check *ck, const char *dir)
 {
@@ -410,7 +410,7 @@ admin_check_plain(struct admin_check *ck, const char *dir)
 	int fd, r;
 
 	if ((fd = openat(spool_dirfd(ck->sp), dir, O_RDONLY | O_DIRECTORY |
-	    O_CLOEXEC)) == -1 || (d = fdopendir(fd)) == NULL) {
+	    O_CLOEXEC | O_NOFOLLOW)) == -1 || (d = fdopendir(fd)) == NULL) {
 		if (fd != -1)
 			close(fd);
 		return -1;
@@ -419,10 +419,12 @@ admin_check_plain(struct admin_check *ck, const char *dir)
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		if (strcmp(dir, "tmp") == 0) {
+		if (strcmp(dir, "data") != 0) {
+			/* a fine-grained mtime may be a second ahead of now */
 			if (fstatat(dirfd(d), de->d_name, &st,
 			    AT_SYMLINK_NOFOLLOW) == 0 &&
-			    now - st.st_mtime >= ck->tmp_age)
+			    (now > st.st_mtime ? now - st.st_mtime : 0) >=
+			    ck->tmp_age)
 				admin_report(ck, path, "stray temporary file",
 				    SPOOL_INCOMING, NULL, NULL);
 			continue;
@@ -455,7 +457,8 @@ spool_check(struct spool *sp, int repair, time_t tmp_age, spool_check_cb cb,
 				    names[i]);
 	spool_free_names(names, n);
 	if (admin_check_plain(&ck, "data") == -1 ||
-	    admin_check_plain(&ck, "tmp") == -1)
+	    admin_check_plain(&ck, "tmp") == -1 ||
+	    admin_check_plain(&ck, "receive") == -1)
 		return -1;
 	return ck.count;
 }
