@@ -169,8 +169,9 @@ write_sidecars(const struct folder *f, const struct gw_envelope *env,
 			snprintf(name, sizeof(name), "%s.json", env->queue_id);
 		json = folder_sidecar_json(env, m, fl, rcpts, nrcpt, out, 0, n,
 		    &len);
-		r = folder_put_buffer(f, out, name, json, len);
-		g_free(json);
+		r = json == NULL ? -1 : folder_put_buffer(f, out, name, json,
+		    len);
+		free(json);
 		return r;
 	}
 	for (i = 0; i < n && r == 0; i++) {
@@ -180,8 +181,9 @@ write_sidecars(const struct folder *f, const struct gw_envelope *env,
 			    env->queue_id, i + 1);
 		json = folder_sidecar_json(env, m, fl, rcpts, nrcpt, out, i, 1,
 		    &len);
-		r = folder_put_buffer(f, out, name, json, len);
-		g_free(json);
+		r = json == NULL ? -1 : folder_put_buffer(f, out, name, json,
+		    len);
+		free(json);
 	}
 	return r;
 }

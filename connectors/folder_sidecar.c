@@ -10,138 +10,100 @@
  *     "application/pdf", "size": 1234, "sha256": "..." } ],
  *     "notes": "..." }
  *
- * Strings are escaped per RFC 8259; bytes that are not UTF-8 become
- * U+FFFD, so every sidecar parses.
+ * Written with the tree's one JSON writer (gatewayd/textout.c, compiled
+ * into the connector): valid UTF-8 JSON whatever the message says,
+ * control and C1 characters escaped, bytes that are not UTF-8 as U+FFFD.
  */
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-#include <glib.h>
 
 #include <gatewayd/connector.h>
 
 #include "folder.h"
+#include "textout.h"
 
-/* json_str - append s as a JSON string (null when s is NULL) */
+/* sidecar_router - the router's fields that are set */
 static void
-json_str(GString *g, const char *s)
-{
-	const char *end;
-
-	if (s == NULL) {
-		g_string_append(g, "null");
-		return;
-	}
-	g_string_append_c(g, '"');
-	while (*s != '\0') {
-		g_utf8_validate(s, -1, &end);	/* end: first bad byte */
-		for (; s < end; s++) {
-			unsigned char c = (unsigned char)*s;
-
-			if (c == '"' || c == '\\')
-				g_string_append_printf(g, "\\%c", c);
-			else if (c < 0x20 || c == 0x7f)
-				g_string_append_printf(g, "\\u%04x", c);
-			else
-				g_string_append_c(g, (char)c);
-		}
-		if (*s != '\0') {
-			g_string_append(g, "\\ufffd");
-			s++;
-		}
-	}
-	g_string_append_c(g, '"');
-}
-
-/* json_kv - "key": string, */
-static void
-json_kv(GString *g, const char *key, const char *v, int comma)
-{
-	g_string_append_printf(g, "  \"%s\": ", key);
-	json_str(g, v);
-	g_string_append(g, comma ? ",\n" : "\n");
-}
-
-/* json_router - the router's fields that are set */
-static void
-json_router(GString *g, const struct folder_fields *fl)
+sidecar_router(struct textout_json *j, const struct folder_fields *fl)
 {
 	static const char *const keys[] = { "fax", "name", "company", NULL };
 	const char *v;
-	int i, n = 0;
+	int i;
 
-	g_string_append(g, "  \"router\": {");
-	for (i = 0; keys[i] != NULL && fl->param != NULL; i++) {
-		if ((v = fl->param(fl->param_ctx, keys[i])) == NULL)
-			continue;
-		g_string_append_printf(g, "%s\"%s\": ", n++ ? ", " : " ",
-		    keys[i]);
-		json_str(g, v);
-	}
-	g_string_append(g, n ? " },\n" : "},\n");
+	textout_json_object(j, "router");
+	for (i = 0; keys[i] != NULL && fl->param != NULL; i++)
+		if ((v = fl->param(fl->param_ctx, keys[i])) != NULL)
+			textout_json_str(j, keys[i], v);
+	textout_json_close(j);
 }
 
-/* json_files - the documents first..first+n of out */
+/* sidecar_files - the documents first..first+n of out */
 static void
-json_files(GString *g, const struct folder_out *out, size_t first, size_t n)
+sidecar_files(struct textout_json *j, const struct folder_out *out,
+    size_t first, size_t n)
 {
 	const struct folder_file *ff;
-	size_t i, k = 0;
+	size_t i;
 
-	g_string_append(g, "  \"files\": [");
+	textout_json_array(j, "files");
 	for (i = first; i < first + n && i < out->nfiles; i++) {
 		ff = &out->files[i];
 		if (ff->content_type == NULL)
 			continue;	/* a sidecar */
-		g_string_append(g, k++ ? ",\n    { \"name\": " :
-		    "\n    { \"name\": ");
-		json_str(g, ff->name);
-		g_string_append(g, ", \"original_name\": ");
-		json_str(g, ff->orig_name);
-		g_string_append(g, ", \"content_type\": ");
-		json_str(g, ff->content_type);
-		g_string_append_printf(g, ", \"size\": %lld, \"sha256\": \"%s\" }",
-		    (long long)ff->size, ff->sha256);
+		textout_json_object(j, NULL);
+		textout_json_str(j, "name", ff->name);
+		textout_json_str(j, "original_name", ff->orig_name);
+		textout_json_str(j, "content_type", ff->content_type);
+		textout_json_int(j, "size", (long long)ff->size);
+		textout_json_str(j, "sha256", ff->sha256);
+		textout_json_close(j);
 	}
-	g_string_append(g, k ? "\n  ],\n" : "],\n");
+	textout_json_close(j);
 }
 
-/* folder_sidecar_json - the sidecar text (g_free it); *len its length */
+/* folder_sidecar_json - the sidecar text (free it); *len its length */
 char *
 folder_sidecar_json(const struct gw_envelope *env, const struct folder_msg *m,
     const struct folder_fields *fl, const char *const *rcpts, size_t nrcpt,
     const struct folder_out *out, size_t first, size_t n, size_t *len)
 {
-	GString *g = g_string_new("{\n");
-	char when[64];
+	struct textout_json j;
+	char when[64], *text = NULL;
 	struct tm tm;
 	size_t i;
+	FILE *fp;
 
+	if ((fp = open_memstream(&text, len)) == NULL)
+		return NULL;
 	gmtime_r(&env->arrival, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	json_kv(g, "queue_id", env->queue_id, 1);
-	json_kv(g, "arrival", when, 1);
-	g_string_append_printf(g, "  \"arrival_unix\": %lld,\n",
-	    (long long)env->arrival);
-	json_kv(g, "sender", env->sender, 1);
-	g_string_append(g, "  \"recipients\": [");
-	for (i = 0; i < nrcpt; i++) {
-		g_string_append(g, i ? ", " : "");
-		json_str(g, rcpts[i]);
+	textout_json_init(&j, fp);
+	textout_json_object(&j, NULL);
+	textout_json_str(&j, "queue_id", env->queue_id);
+	textout_json_str(&j, "arrival", when);
+	textout_json_int(&j, "arrival_unix", (long long)env->arrival);
+	textout_json_str(&j, "sender", env->sender);
+	textout_json_array(&j, "recipients");
+	for (i = 0; i < nrcpt; i++)
+		textout_json_str(&j, NULL, rcpts[i]);
+	textout_json_close(&j);
+	textout_json_str(&j, "subject", m->subject);
+	textout_json_str(&j, "message_id", m->message_id);
+	textout_json_str(&j, "client_address", env->client_addr);
+	textout_json_str(&j, "helo", env->helo);
+	sidecar_router(&j, fl);
+	textout_json_str(&j, "directory", out->dir);
+	sidecar_files(&j, out, first, n);
+	textout_json_str(&j, "notes", m->notes);
+	textout_json_close(&j);
+	textout_json_end(&j);
+	if (fclose(fp) != 0) {
+		free(text);
+		return NULL;
 	}
-	g_string_append(g, "],\n");
-	json_kv(g, "subject", m->subject, 1);
-	json_kv(g, "message_id", m->message_id, 1);
-	json_kv(g, "client_address", env->client_addr, 1);
-	json_kv(g, "helo", env->helo, 1);
-	json_router(g, fl);
-	json_kv(g, "directory", out->dir, 1);
-	json_files(g, out, first, n);
-	json_kv(g, "notes", m->notes, 0);
-	g_string_append(g, "}\n");
-	*len = g->len;
-	return g_string_free(g, FALSE);
+	return text;
 }

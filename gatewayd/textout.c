@@ -12,9 +12,9 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
 #include "textout.h"
 
 #define TEXTOUT_ESCLEN	8	/* the longest escape, "\u009b", and a NUL */
@@ -224,8 +224,9 @@ textout_json_value(struct textout_json *j, const char *key)
 static void
 textout_json_open(struct textout_json *j, const char *key, int c)
 {
+	/* a bug of the caller: the writer needs nothing of the daemon's log */
 	if (j->depth == TEXTOUT_JSON_DEPTH)
-		panic("textout: JSON nested deeper than %d", TEXTOUT_JSON_DEPTH);
+		abort();
 	textout_json_value(j, key);
 	putc_unlocked(c, j->fp);
 	j->count[++j->depth] = 0;
@@ -251,7 +252,7 @@ void
 textout_json_close(struct textout_json *j)
 {
 	if (j->depth == 0)
-		panic("textout: JSON closed more than opened");
+		abort();	/* closed more than opened: a bug */
 	putc_unlocked(j->closer[j->depth--], j->fp);
 }
 
@@ -312,6 +313,6 @@ void
 textout_json_end(struct textout_json *j)
 {
 	if (j->depth != 0)
-		panic("textout: JSON value ended with %d still open", j->depth);
+		abort();	/* ended with a value still open: a bug */
 	putc_unlocked('\n', j->fp);
 }
