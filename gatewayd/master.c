@@ -988,6 +988,40 @@ master_lookup_user(const struct cfg *c, const char *name, const char *key,
 	return 0;
 }
 
+/*
+ * master_qid_mark - every SPOOL_QID_HW_PERIOD seconds: the clock's
+ * high-water mark, so that IDs made after a restart stay above those
+ * made before even when the clock went back meanwhile (spool.h)
+ */
+static void
+master_qid_mark(evutil_socket_t fd, short ev, void *arg)
+{
+	char err[SPOOL_ERRLEN];
+	struct spool *sp;
+
+	(void)fd;
+	(void)ev;
+	(void)arg;
+	if ((sp = spool_open(cfg->spool, 0, (uid_t)-1, (gid_t)-1, err,
+	    sizeof(err))) == NULL ||
+	    spool_qid_highwater(sp, err, sizeof(err)) == -1)
+		log_warnx("warning: spool %s: the queue ID mark: %s",
+		    cfg->spool, err);
+	spool_close(sp);
+}
+
+/* master_qid_timer - arm master_qid_mark (the first mark after a period) */
+static void
+master_qid_timer(void)
+{
+	struct timeval tv = { SPOOL_QID_HW_PERIOD, 0 };
+	struct event *ev = event_new(base, -1, EV_PERSIST, master_qid_mark,
+	    NULL);
+
+	if (ev == NULL || evtimer_add(ev, &tv) == -1)
+		fatalx("queue ID mark timer");
+}
+
 /* master_resolve_user - uid/gid the children drop to (root only) */
 static int
 master_resolve_user(const struct cfg *c, char *err, size_t errlen)
@@ -1253,6 +1287,7 @@ main(int argc, char **argv)
 			fatalx("signal handler");
 	}
 	control_start(base, control_fd);
+	master_qid_timer();
 	master_plan_children();
 	master_start_pending();
 	log_info("gatewayd %s started (pid %ld, config %s)", PACKAGE_VERSION,

@@ -145,6 +145,10 @@ spool_qidgen_next(struct spool_qidgen *g, uint64_t now_us,
 	    (g->sub << SPOOL_QID_COUNT_BITS) | g->counter);
 }
 
+static uint64_t spool_qid_hw_read(struct spool *);
+static int spool_state_put(struct spool *, const char *, const char *,
+    mode_t, char *, size_t);
+
 /* spool_mtime_us - mtime of a descriptor in microseconds, 0 if unknown */
 static uint64_t
 spool_mtime_us(int fd)
@@ -176,7 +180,48 @@ spool_qid_floor(struct spool *sp)
 	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
 		if ((t = spool_mtime_us(sp->fd[dirs[i]])) > max)
 			max = t;
-	return max + SPOOL_QID_MARGIN_US;
+	max += SPOOL_QID_MARGIN_US;
+	/* the clock seen by a running daemon, in case it went back since */
+	if ((t = spool_qid_hw_read(sp)) > 0) {
+		t += (SPOOL_QID_HW_PERIOD + 1) * UINT64_C(1000000);
+		if (t > max)
+			max = t;
+	}
+	return max;
+}
+
+/* spool_qid_hw_read - the high-water mark of the clock, 0 when none */
+static uint64_t
+spool_qid_hw_read(struct spool *sp)
+{
+	unsigned long long v;
+	char *text, *end;
+
+	if ((text = spool_state_read(sp, SPOOL_QID_HW_FILE, 32)) == NULL)
+		return 0;
+	errno = 0;
+	v = strtoull(text, &end, 10);
+	if (errno != 0 || end == text || (*end != '\n' && *end != '\0'))
+		v = 0;
+	free(text);
+	return v;
+}
+
+/* spool_qid_highwater - the master's periodic mark of the clock (spool.h) */
+int
+spool_qid_highwater(struct spool *sp, char *err, size_t errlen)
+{
+	struct timespec ts;
+	uint64_t now, hw;
+	char text[32];
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+	hw = spool_qid_hw_read(sp);
+	if (hw >= now)
+		return 0;	/* the clock went back: keep the mark */
+	snprintf(text, sizeof(text), "%llu\n", (unsigned long long)now);
+	return spool_state_put(sp, SPOOL_QID_HW_FILE, text, 0644, err, errlen);
 }
 
 static pthread_mutex_t spool_qid_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -1795,6 +1840,14 @@ int
 spool_state_write(struct spool *sp, const char *name, const char *text,
     char *err, size_t errlen)
 {
+	return spool_state_put(sp, name, text, 0600, err, errlen);
+}
+
+/* spool_state_put - spool_state_write with the new file's mode */
+static int
+spool_state_put(struct spool *sp, const char *name, const char *text,
+    mode_t mode, char *err, size_t errlen)
+{
 	char tmp[48];
 	int fd;
 
@@ -1814,6 +1867,7 @@ spool_state_write(struct spool *sp, const char *name, const char *text,
 		(void)unlinkat(sp->dirfd, tmp, 0);
 		if ((fd = openat(sp->dirfd, tmp, O_CREAT | O_EXCL | O_WRONLY |
 		    O_CLOEXEC | O_NOFOLLOW, 0600)) == -1 ||
+		    fchmod(fd, mode) == -1 ||
 		    spool_write_all(fd, text, strlen(text)) == -1 ||
 		    fsync(fd) == -1 || close(fd) == -1 ||
 		    renameat(sp->dirfd, tmp, sp->dirfd, name) == -1) {

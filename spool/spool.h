@@ -77,8 +77,11 @@ struct spool_msg;
  *   SPOOL_QID_MARGIN_US), so a clock set back while the daemon was down
  *   does not hand out the times of the IDs still queued.  Three fstat
  *   calls: nothing scans the queue.
- * The one case the floor cannot see is a clock stepped back while the
- * daemon ran, then a restart before the clock caught up.  For that the
+ * - a clock stepped back while the daemon ran, then a restart before it
+ *   caught up: the master marks the clock in <spool>/qidfloor every
+ *   SPOOL_QID_HW_PERIOD seconds (spool_qid_highwater, never backwards),
+ *   and the floor is at least that mark plus one period and a second.
+ * And should all that fail (the mark lost with the spool's root), the
  * spool never replaces a file: tmp/<qid> is created O_EXCL (the caller
  * draws another ID on EEXIST), every rename that could meet an existing
  * name uses RENAME_NOREPLACE (or link+unlink), so a duplicate ID makes
@@ -91,6 +94,8 @@ struct spool_msg;
 #define SPOOL_QID_SUB_MAX	((1u << SPOOL_QID_SUB_BITS) - 1)
 #define SPOOL_QID_MARGIN_US	1000000	/* added to the derived floor */
 #define SPOOL_QID_TRIES		5	/* IDs drawn when the name is taken */
+#define SPOOL_QID_HW_FILE	"qidfloor"	/* the clock's high-water mark */
+#define SPOOL_QID_HW_PERIOD	10	/* seconds between two marks */
 
 /* A generator's state; the functions below keep one per process. */
 struct spool_qidgen {
@@ -113,9 +118,17 @@ void spool_qidgen_next(struct spool_qidgen *, uint64_t now_us,
     char out[SPOOL_QID_LEN + 1]);
 /*
  * The floor for the time part of a process's IDs: the newest mtime of
- * tmp/, incoming/ and data/ in microseconds plus SPOOL_QID_MARGIN_US.
+ * receive/, tmp/, incoming/ and data/ in microseconds plus
+ * SPOOL_QID_MARGIN_US, or the mark of qidfloor plus SPOOL_QID_HW_PERIOD
+ * and a second if that is later.
  */
 uint64_t spool_qid_floor(struct spool *);
+/*
+ * The master, every SPOOL_QID_HW_PERIOD seconds: write the clock (in
+ * microseconds) to <spool>/qidfloor (0644, atomically and durably) unless
+ * the mark there is ahead of it.  0, or -1 with err.
+ */
+int spool_qid_highwater(struct spool *, char *err, size_t errlen);
 /*
  * This process's place among the ID makers: the instance the master
  * gave it and its sub-instance (call again in a forked child that makes

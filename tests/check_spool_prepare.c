@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "spool.h"
@@ -260,6 +261,58 @@ START_TEST(test_prepare_stranger)
 }
 END_TEST
 
+/* read_mark - the number in top/qidfloor, 0 when none */
+static unsigned long long
+read_mark(void)
+{
+	char buf[64] = "";
+	FILE *f = fopen(at("qidfloor"), "r");
+
+	if (f == NULL)
+		return 0;
+	if (fgets(buf, sizeof(buf), f) == NULL)
+		buf[0] = '\0';
+	fclose(f);
+	return strtoull(buf, NULL, 10);
+}
+
+START_TEST(test_qid_mark)
+{
+	unsigned long long now, ahead;
+	struct spool *sp;
+	struct stat st;
+	FILE *f;
+
+	sp = fixture_spool_open(top, sizeof(top), "/tmp/check_prep.XXXXXX");
+	now = (unsigned long long)time(NULL) * 1000000ULL;
+	/* the first mark: the clock, readable by every process */
+	ck_assert_int_eq(spool_qid_highwater(sp, err, sizeof(err)), 0);
+	ck_assert_uint_ge(read_mark(), now);
+	ck_assert_int_eq(lstat(at("qidfloor"), &st), 0);
+	ck_assert_uint_eq(st.st_mode & 07777, 0644);
+	/* a mark ahead of the clock (the clock went back): kept, and the floor
+	 * is above it by a period and a second */
+	ahead = now + 3600ULL * 1000000ULL;
+	f = fopen(at("qidfloor"), "w");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "%llu\n", ahead);
+	fclose(f);
+	ck_assert_int_eq(spool_qid_highwater(sp, err, sizeof(err)), 0);
+	ck_assert_uint_eq(read_mark(), ahead);
+	ck_assert_uint_ge(spool_qid_floor(sp),
+	    ahead + (SPOOL_QID_HW_PERIOD + 1) * 1000000ULL);
+	/* a mark that is not a number is no floor, and is replaced */
+	f = fopen(at("qidfloor"), "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("soon\n", f);
+	fclose(f);
+	ck_assert_uint_lt(spool_qid_floor(sp), ahead);
+	ck_assert_int_eq(spool_qid_highwater(sp, err, sizeof(err)), 0);
+	ck_assert_uint_ge(read_mark(), now);
+	fixture_spool_remove(sp, top);
+}
+END_TEST
+
 /* main - run the suite */
 int
 main(void)
@@ -274,6 +327,7 @@ main(void)
 	tcase_add_test(tc, test_prepare_layout);
 	tcase_add_test(tc, test_prepare_legacy_symlink);
 	tcase_add_test(tc, test_prepare_stranger);
+	tcase_add_test(tc, test_qid_mark);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
