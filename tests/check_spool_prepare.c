@@ -120,6 +120,7 @@ START_TEST(test_receive_commit)
 	snprintf(rel, sizeof(rel), "incoming/%s", env.id);
 	ck_assert_int_eq(lstat(at(rel), &st), 0);
 	/* unacknowledged files of the receiver go at start-up, only they */
+	envelope_clear(&env);
 	mkenv(&env);
 	m = spool_msg_receive(sp, &env, err, sizeof(err));
 	ck_assert_ptr_nonnull(m);
