@@ -30,6 +30,7 @@ Environment (defaults in brackets):
               default destination concurrency is 20 as well)
   FSYNC_MSGS [500] (0 skips the strace run)  RESULTS_DIR [bench-results/<time>]
   MTA_PORT, SINK_PORT [free loopback ports]  MAX_S [900] bound per phase
+  GW_EXTRA_CONFIG [] top-level configuration lines for gatewayd, ';'-separated
 Needs root with BENCH_VS=postfix (private Postfix instance); gatewayd's
 children drop to _gatewayd when run as root.
 """
@@ -212,6 +213,8 @@ class Gatewayd:
                   "      hosts: [127.0.0.1:%d]" % sink_port,
                   "      helo: bench-gw.localdomain",
                   "rules:", "  - name: all", "    connector: relay"]
+        # GW_EXTRA_CONFIG: top-level lines for an A/B run ("sandbox: no")
+        lines += [l for l in os.environ.get("GW_EXTRA_CONFIG", "").split(";") if l]
         with open(self.config, "w") as f:
             f.write("\n".join(lines) + "\n")
         self.proc = None

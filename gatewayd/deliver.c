@@ -201,24 +201,33 @@ dl_serve_one(const struct gw_connector *conn, void *ctx, int fd)
 	return rc;
 }
 
+/* dl_int_cmp - qsort order of descriptors */
+static int
+dl_int_cmp(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 /* dl_close_others - every descriptor but 0-2, fd and the connector's */
 static void
 dl_close_others(int fd, const int *keep, size_t nkeep)
 {
-	long max = sysconf(_SC_OPEN_MAX);
-	size_t i;
-	int f;
+	int kept[64], lo = 3;
+	size_t i, n = 0;
 
-	if (max < 0 || max > 65536)
-		max = 65536;
-	for (f = 3; f < max; f++) {
-		if (f == fd)
-			continue;
-		for (i = 0; i < nkeep && keep[i] != f; i++)
-			;
-		if (i == nkeep)
-			(void)close(f);
+	kept[n++] = fd;
+	for (i = 0; i < nkeep && n < sizeof(kept) / sizeof(kept[0]); i++)
+		kept[n++] = keep[i];
+	qsort(kept, n, sizeof(kept[0]), dl_int_cmp);
+	for (i = 0; i < n; i++) {
+		if (kept[i] > lo)
+			(void)close_range((unsigned)lo, (unsigned)kept[i] - 1, 0);
+		if (kept[i] >= lo)
+			lo = kept[i] + 1;
 	}
+	(void)close_range((unsigned)lo, ~0U, 0);
 }
 
 /* dl_main - the deliverer's life: confine itself, then serve; never returns */

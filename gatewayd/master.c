@@ -228,13 +228,16 @@ master_config_fd(void)
 	return fd;
 }
 
-/* master_exec_child - in the forked child: set up descriptors and exec */
-static void __attribute__((noreturn))
-master_exec_child(const struct master_child *c, int ipcfd, int cfgfd)
+/*
+ * master_child_fds - in a child before exec: default signals, and the
+ * descriptor layout of proc.h (IPC, config, the receiver's listeners;
+ * stdin and, in the background, stdout and stderr on /dev/null; nothing
+ * else)
+ */
+static void
+master_child_fds(const struct master_child *c, int ipcfd, int cfgfd)
 {
-	char path[PATH_MAX], nl[16], gen[16], inst[16];
-	const char *argv[16];
-	int argc = 0, devnull, fd;
+	int devnull, fd;
 	size_t i;
 	sigset_t set;
 
@@ -267,7 +270,17 @@ master_exec_child(const struct master_child *c, int ipcfd, int cfgfd)
 	fd = c->role == ROLE_RECEIVER ? PROC_FD_LISTEN + (int)nlisteners :
 	    PROC_FD_LISTEN;
 	close_range((unsigned)fd, ~0U, 0);
+}
 
+/* master_exec_child - in the forked child: set up descriptors and exec */
+static void __attribute__((noreturn))
+master_exec_child(const struct master_child *c, int ipcfd, int cfgfd)
+{
+	char path[PATH_MAX], nl[16], gen[16], inst[16];
+	const char *argv[16];
+	int argc = 0;
+
+	master_child_fds(c, ipcfd, cfgfd);
 	switch (c->role) {
 	case ROLE_RECEIVER: proc_libexec_path("gatewayd-receiver", path, sizeof(path)); break;
 	case ROLE_ROUTER: proc_libexec_path("gatewayd-router", path, sizeof(path)); break;
