@@ -29,16 +29,21 @@
  */
 #include "config.h"
 
+#include <sys/prctl.h>
+#include <sys/socket.h>
+
 #include <errno.h>
-#include <malloc.h>
+#include <limits.h>
 #include <sched.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #ifdef HAVE_SECCOMP
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <seccomp.h>
 #endif
 
@@ -268,9 +273,9 @@ sandbox_allowlist(scmp_filter_ctx ctx, enum sandbox_role role)
 		sandbox_sockets(ctx, rtr_families, 1);
 }
 
-/* sandbox_install - build and load the role's filter */
-static void
-sandbox_install(enum sandbox_role role)
+/* sandbox_build - the role's filter, ready to load or export */
+static scmp_filter_ctx
+sandbox_build(enum sandbox_role role)
 {
 	uint32_t deflt = role == SANDBOX_DELIVERY ? SCMP_ACT_ALLOW :
 	    SCMP_ACT_KILL_PROCESS;
@@ -294,12 +299,57 @@ sandbox_install(enum sandbox_role role)
 		sandbox_no_namespaces(ctx);
 	} else
 		sandbox_allowlist(ctx, role);
+	return ctx;
+}
+
+/* The delivery children's filter, compiled once by their worker. */
+static struct sock_fprog sandbox_prog;
+
+/* sandbox_install - build and load the role's filter */
+static void
+sandbox_install(enum sandbox_role role)
+{
+	scmp_filter_ctx ctx;
+	int rc;
+
+	if (role == SANDBOX_DELIVERY && sandbox_prog.filter != NULL) {
+		/* a child of many: no allocation, so no page of its own */
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1 ||
+		    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER,
+		    &sandbox_prog) == -1)
+			fatal("sandbox: cannot load the %s filter",
+			    sandbox_role_name(role));
+		return;
+	}
+	ctx = sandbox_build(role);
 	if ((rc = seccomp_load(ctx)) < 0)
 		fatalx("sandbox: cannot load the %s filter: %s",
 		    sandbox_role_name(role), strerror(-rc));
 	seccomp_release(ctx);
-	/* what building the filter took goes back (dozens of these children) */
-	malloc_trim(0);
+}
+
+/* sandbox_compile - the BPF program of a role's filter, into sandbox_prog */
+static void
+sandbox_compile(enum sandbox_role role)
+{
+	scmp_filter_ctx ctx = sandbox_build(role);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *fp;
+	int rc = -1;
+
+	if ((fp = open_memstream(&buf, &len)) != NULL) {
+		rc = seccomp_export_bpf(ctx, fileno(fp));
+		fclose(fp);
+	}
+	seccomp_release(ctx);
+	if (rc < 0 || len == 0 || len % sizeof(struct sock_filter) != 0 ||
+	    len / sizeof(struct sock_filter) > USHRT_MAX) {
+		free(buf);
+		return;		/* sandbox_install builds it in each child */
+	}
+	sandbox_prog.len = (unsigned short)(len / sizeof(struct sock_filter));
+	sandbox_prog.filter = (struct sock_filter *)buf;
 }
 
 #endif /* HAVE_SECCOMP */
@@ -348,6 +398,19 @@ void
 sandbox_report(enum sandbox_role role, int enabled)
 {
 	sandbox_state(role, enabled, 0);
+}
+
+/* sandbox_prepare - compile a role's filter before forking many (sandbox.h) */
+void
+sandbox_prepare(enum sandbox_role role, int enabled)
+{
+#ifdef HAVE_SECCOMP
+	if (enabled && role == SANDBOX_DELIVERY && sandbox_prog.filter == NULL)
+		sandbox_compile(role);
+#else
+	(void)role;
+	(void)enabled;
+#endif
 }
 
 /* sandbox_enter - the last step of a child's start-up */

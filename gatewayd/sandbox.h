@@ -37,6 +37,12 @@ enum sandbox_role {
  * state with sandbox_report(), or at debug level only when quiet
  * (delivery children, forked again and again: the worker reports once).
  */
+/*
+ * Before forking many children of a role (the delivery children): compile
+ * its filter once, so that each child loads it without building it (no
+ * allocation: the child's pages stay shared with its parent).
+ */
+void sandbox_prepare(enum sandbox_role role, int enabled);
 void sandbox_enter(enum sandbox_role role, int enabled, int quiet);
 /* Log whether the role runs under a filter (one info line). */
 void sandbox_report(enum sandbox_role role, int enabled);

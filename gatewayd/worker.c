@@ -1741,6 +1741,7 @@ main(int argc, char **argv)
 	if (w->nchildren > (int)SPOOL_QID_SUB_MAX)
 		w->nchildren = (int)SPOOL_QID_SUB_MAX;
 	w->children = xcalloc((size_t)w->nchildren, sizeof(*w->children));
+	sandbox_prepare(SANDBOX_DELIVERY, w->cfg->sandbox);
 	for (i = 0; i < w->nchildren; i++)
 		w->children[i].pid = -1;
 	sandbox_report(SANDBOX_DELIVERY, w->cfg->sandbox);
