@@ -29,8 +29,10 @@
  */
 #include "config.h"
 
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <errno.h>
 #include <limits.h>
@@ -333,22 +335,28 @@ static void
 sandbox_compile(enum sandbox_role role)
 {
 	scmp_filter_ctx ctx = sandbox_build(role);
+	struct stat st;
 	char *buf = NULL;
-	size_t len = 0;
-	FILE *fp;
-	int rc = -1;
+	int fd, rc = -1;
 
-	if ((fp = open_memstream(&buf, &len)) != NULL) {
-		rc = seccomp_export_bpf(ctx, fileno(fp));
-		fclose(fp);
+	if ((fd = memfd_create("gatewayd-seccomp", MFD_CLOEXEC)) != -1) {
+		if (seccomp_export_bpf(ctx, fd) == 0 && fstat(fd, &st) == 0 &&
+		    st.st_size > 0 && st.st_size % sizeof(struct sock_filter) ==
+		    0 && st.st_size / sizeof(struct sock_filter) <= USHRT_MAX &&
+		    (buf = malloc((size_t)st.st_size)) != NULL &&
+		    pread(fd, buf, (size_t)st.st_size, 0) == st.st_size)
+			rc = 0;
+		close(fd);
 	}
 	seccomp_release(ctx);
-	if (rc < 0 || len == 0 || len % sizeof(struct sock_filter) != 0 ||
-	    len / sizeof(struct sock_filter) > USHRT_MAX) {
+	if (rc == -1) {
 		free(buf);
-		return;		/* sandbox_install builds it in each child */
+		log_debug("sandbox: the %s filter is built in each child",
+		    sandbox_role_name(role));
+		return;
 	}
-	sandbox_prog.len = (unsigned short)(len / sizeof(struct sock_filter));
+	sandbox_prog.len = (unsigned short)(st.st_size /
+	    sizeof(struct sock_filter));
 	sandbox_prog.filter = (struct sock_filter *)buf;
 }
 
