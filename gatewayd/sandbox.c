@@ -33,6 +33,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <errno.h>
 #include <limits.h>
@@ -330,25 +331,36 @@ sandbox_install(enum sandbox_role role)
 	seccomp_release(ctx);
 }
 
-/* sandbox_compile - the BPF program of a role's filter, into sandbox_prog */
+/*
+ * sandbox_compile - the BPF program of a role's filter, into sandbox_prog.
+ * Built in a short-lived child: libseccomp's allocations would leave
+ * holes in this process's heap that every child forked later fills, one
+ * private page at a time.
+ */
 static void
 sandbox_compile(enum sandbox_role role)
 {
-	scmp_filter_ctx ctx = sandbox_build(role);
+	scmp_filter_ctx ctx;
 	struct stat st;
 	char *buf = NULL;
-	int fd, rc = -1;
+	int fd, status, rc = -1;
+	pid_t pid;
 
-	if ((fd = memfd_create("gatewayd-seccomp", MFD_CLOEXEC)) != -1) {
-		if (seccomp_export_bpf(ctx, fd) == 0 && fstat(fd, &st) == 0 &&
-		    st.st_size > 0 && st.st_size % sizeof(struct sock_filter) ==
-		    0 && st.st_size / sizeof(struct sock_filter) <= USHRT_MAX &&
-		    (buf = malloc((size_t)st.st_size)) != NULL &&
-		    pread(fd, buf, (size_t)st.st_size, 0) == st.st_size)
-			rc = 0;
-		close(fd);
+	if ((fd = memfd_create("gatewayd-seccomp", MFD_CLOEXEC)) == -1)
+		return;
+	if ((pid = fork()) == 0) {
+		ctx = sandbox_build(role);
+		_exit(seccomp_export_bpf(ctx, fd) == 0 ? 0 : 1);
 	}
-	seccomp_release(ctx);
+	if (pid > 0 && waitpid(pid, &status, 0) == pid &&
+	    WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
+	    fstat(fd, &st) == 0 && st.st_size > 0 &&
+	    st.st_size % sizeof(struct sock_filter) == 0 &&
+	    st.st_size / sizeof(struct sock_filter) <= USHRT_MAX &&
+	    (buf = malloc((size_t)st.st_size)) != NULL &&
+	    pread(fd, buf, (size_t)st.st_size, 0) == st.st_size)
+		rc = 0;
+	close(fd);
 	if (rc == -1) {
 		free(buf);
 		log_debug("sandbox: the %s filter is built in each child",
