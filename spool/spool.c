@@ -302,21 +302,31 @@ spool_state_from_name(const char *name)
 
 /* ---- opening ---- */
 
+/* spool_stat_dir - fstat fd and insist on a directory; -1 with err */
+static int
+spool_stat_dir(int fd, const char *what, struct stat *st, char *err,
+    size_t errlen)
+{
+	if (fstat(fd, st) == -1) {
+		spool_seterr(err, errlen, "%s: %s", what, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st->st_mode)) {
+		errno = ENOTDIR;
+		spool_seterr(err, errlen, "%s: not a directory", what);
+		return -1;
+	}
+	return 0;
+}
+
 /* spool_check_dir - a directory, not group or world writable */
 static int
 spool_check_dir(int fd, const char *what, char *err, size_t errlen)
 {
 	struct stat st;
 
-	if (fstat(fd, &st) == -1) {
-		spool_seterr(err, errlen, "%s: %s", what, strerror(errno));
+	if (spool_stat_dir(fd, what, &st, err, errlen) == -1)
 		return -1;
-	}
-	if (!S_ISDIR(st.st_mode)) {
-		errno = ENOTDIR;
-		spool_seterr(err, errlen, "%s: not a directory", what);
-		return -1;
-	}
 	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
 		errno = EPERM;
 		spool_seterr(err, errlen,
@@ -425,15 +435,8 @@ spool_fix_dir(int fd, const char *what, uid_t uid, gid_t gid, mode_t mode,
 {
 	struct stat st;
 
-	if (fstat(fd, &st) == -1) {
-		spool_seterr(err, errlen, "%s: %s", what, strerror(errno));
+	if (spool_stat_dir(fd, what, &st, err, errlen) == -1)
 		return -1;
-	}
-	if (!S_ISDIR(st.st_mode)) {
-		errno = ENOTDIR;
-		spool_seterr(err, errlen, "%s: not a directory", what);
-		return -1;
-	}
 	if (st.st_uid != uid && st.st_uid != 0 && st.st_uid != also) {
 		errno = EPERM;
 		spool_seterr(err, errlen, "%s: owned by uid %u, expected %u: "
