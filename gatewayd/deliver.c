@@ -148,27 +148,29 @@ dl_recv_req(int fd, struct dl_req *req, int *datafd)
 	return 0;
 }
 
-/* dl_answer - the results of a job, one per recipient handed over */
+/* dl_answer - the results of a job, one per recipient handed over, in one write */
 static int
 dl_answer(int fd, const struct capi_job *job)
 {
-	struct dl_rep_head h = { (uint32_t)job->nrcpt };
-	struct dl_result r;
-	size_t i;
+	struct dl_rep_head *h;
+	struct dl_result *r;
+	size_t i, len = sizeof(*h) + job->nrcpt * sizeof(*r);
+	char *buf = xcalloc(1, len);
+	int rc;
 
-	if (dl_io(fd, &h, sizeof(h), 1) == -1)
-		return -1;
+	h = (struct dl_rep_head *)buf;
+	h->n = (uint32_t)job->nrcpt;
+	r = (struct dl_result *)(buf + sizeof(*h));
 	for (i = 0; i < job->nrcpt; i++) {
-		memset(&r, 0, sizeof(r));
-		r.result = job->rcpts[i].result;
-		r.code = job->rcpts[i].code;
-		r.dsn_passed = job->rcpts[i].dsn_passed;
-		memcpy(r.status, job->rcpts[i].status, sizeof(r.status));
-		memcpy(r.text, job->rcpts[i].text, sizeof(r.text));
-		if (dl_io(fd, &r, sizeof(r), 1) == -1)
-			return -1;
+		r[i].result = job->rcpts[i].result;
+		r[i].code = job->rcpts[i].code;
+		r[i].dsn_passed = job->rcpts[i].dsn_passed;
+		memcpy(r[i].status, job->rcpts[i].status, sizeof(r[i].status));
+		memcpy(r[i].text, job->rcpts[i].text, sizeof(r[i].text));
 	}
-	return 0;
+	rc = dl_io(fd, buf, len, 1);
+	free(buf);
+	return rc;
 }
 
 /* dl_serve_one - read a job, call the connector, answer; -1 to stop */
@@ -311,7 +313,7 @@ static int
 dl_read_results(int fd, struct capi_job *job)
 {
 	struct dl_rep_head h;
-	struct dl_result r;
+	struct dl_result *r, *all;
 	struct gw_rcpt *g;
 	size_t i;
 
@@ -319,21 +321,28 @@ dl_read_results(int fd, struct capi_job *job)
 		return -1;
 	if (h.n != job->nrcpt || h.n > DL_MAX_RCPT)
 		return errno = EPROTO, -1;
-	for (i = 0; i < job->nrcpt; i++) {
-		if (dl_io(fd, &r, sizeof(r), 0) == -1)
-			return -1;
-		if (r.result < GW_RESULT_NONE || r.result > GW_RESULT_PERMFAIL ||
-		    r.code < 0 || r.code > 999 ||
-		    memchr(r.status, '\0', sizeof(r.status)) == NULL ||
-		    memchr(r.text, '\0', sizeof(r.text)) == NULL)
-			return errno = EPROTO, -1;
-		g = &job->rcpts[i];
-		g->result = (enum gw_result)r.result;
-		g->code = r.code;
-		g->dsn_passed = r.dsn_passed != 0;
-		memcpy(g->status, r.status, sizeof(g->status));
-		memcpy(g->text, r.text, sizeof(g->text));
+	all = xcalloc(job->nrcpt ? job->nrcpt : 1, sizeof(*all));
+	if (dl_io(fd, all, job->nrcpt * sizeof(*all), 0) == -1) {
+		free(all);
+		return -1;
 	}
+	for (i = 0; i < job->nrcpt; i++) {
+		r = &all[i];
+		if (r->result < GW_RESULT_NONE || r->result > GW_RESULT_PERMFAIL ||
+		    r->code < 0 || r->code > 999 ||
+		    memchr(r->status, '\0', sizeof(r->status)) == NULL ||
+		    memchr(r->text, '\0', sizeof(r->text)) == NULL) {
+			free(all);
+			return errno = EPROTO, -1;
+		}
+		g = &job->rcpts[i];
+		g->result = (enum gw_result)r->result;
+		g->code = r->code;
+		g->dsn_passed = r->dsn_passed != 0;
+		memcpy(g->status, r->status, sizeof(g->status));
+		memcpy(g->text, r->text, sizeof(g->text));
+	}
+	free(all);
 	return 0;
 }
 
