@@ -64,26 +64,63 @@ smtp_enc_byte(struct smtp_enc *e, unsigned char c, char *out)
 	return n;
 }
 
-/* smtp_enc_feed - encode n bytes; returns the bytes written to out */
+/* smtp_enc_next - the next c at or after from (end: none), cached in *at */
+static const unsigned char *
+smtp_enc_next(const unsigned char *from, const unsigned char *end, int c,
+    const unsigned char **at)
+{
+	const unsigned char *q;
+
+	if (*at == NULL || *at < from) {
+		q = memchr(from, c, (size_t)(end - from));
+		*at = q != NULL ? q : end;
+	}
+	return *at;
+}
+
+/*
+ * smtp_enc_feed - encode n bytes; returns the bytes written to out.  A
+ * line's first byte and a byte at the length limit go one at a time
+ * (dot-stuffing, breaking); the rest of the line is copied as one run,
+ * found with memchr (each search's answer is kept until passed, so the
+ * whole input is searched once for CR and once for LF).
+ */
 size_t
 smtp_enc_feed(struct smtp_enc *e, const void *in, size_t n, char *out)
 {
-	const unsigned char *p = in;
-	size_t i, o = 0;
+	const unsigned char *p = in, *end = p + n, *lf = NULL, *cr = NULL, *stop;
+	size_t o = 0, run;
 
-	for (i = 0; i < n; i++) {
+	while (p < end) {
 		if (e->cr) {
 			e->cr = 0;
 			o += smtp_enc_eol(e, out + o);
-			if (p[i] == '\n')
+			if (*p == '\n') {
+				p++;
 				continue;
+			}
 		}
-		if (p[i] == '\r')
-			e->cr = 1;
-		else if (p[i] == '\n')
-			o += smtp_enc_eol(e, out + o);
-		else
-			o += smtp_enc_byte(e, p[i], out + o);
+		if (*p == '\r' || *p == '\n') {
+			if (*p++ == '\r')
+				e->cr = 1;
+			else
+				o += smtp_enc_eol(e, out + o);
+			continue;
+		}
+		if (e->linelen == 0 || e->linelen >= SMTP_OUT_LINE_MAX) {
+			o += smtp_enc_byte(e, *p++, out + o);
+			continue;
+		}
+		stop = smtp_enc_next(p, end, '\n', &lf);
+		if (smtp_enc_next(p, end, '\r', &cr) < stop)
+			stop = cr;
+		run = (size_t)(stop - p);
+		if (run > (size_t)(SMTP_OUT_LINE_MAX - e->linelen))
+			run = (size_t)(SMTP_OUT_LINE_MAX - e->linelen);
+		memcpy(out + o, p, run);
+		o += run;
+		p += run;
+		e->linelen += run;
 	}
 	return o;
 }

@@ -189,13 +189,19 @@ smtp_io_flush(struct smtp_io *io, int timeout)
 	return rc;
 }
 
-/* smtp_io_write - queue bytes (flushing a full buffer) */
+/*
+ * smtp_io_write - queue bytes (flushing a full buffer); a block of a full
+ * buffer's size with nothing queued before it is written from where it is
+ */
 int
 smtp_io_write(struct smtp_io *io, const void *buf, size_t len, int timeout)
 {
 	size_t cap;
 	char *p;
 
+	if (io->wlen == 0 && len >= SMTP_IO_WBUF_FLUSH)
+		return smtp_io_raw_write(io, buf, len, smtp_io_now_ms() +
+		    (long long)timeout * 1000);
 	if (io->wlen + len > io->wcap) {
 		cap = io->wcap ? io->wcap : 4096;
 		while (cap < io->wlen + len)

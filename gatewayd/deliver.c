@@ -12,7 +12,12 @@
  *
  * Protocol on a SOCK_STREAM socketpair, one job at a time:
  *   request  struct dl_req, the message's read-only descriptor attached
- *            (SCM_RIGHTS), then envlen bytes of envelope text;
+ *            (SCM_RIGHTS), then len bytes of packed job: struct dl_job,
+ *            one uint32_t parameter count per recipient handed over, then
+ *            NUL-terminated strings (the DL_NSTR envelope fields, then
+ *            per recipient its address and its parameters' names and
+ *            values).  The deliverer checks every count and terminator
+ *            and points into the one buffer it keeps from job to job;
  *   answer   struct dl_rep_head, then n struct dl_result, one for each
  *            recipient capi_job_init() hands to the connector, in order.
  * The delivery child checks the answer strictly (count, result values,
@@ -42,12 +47,32 @@
 #include "log.h"
 #include "xmalloc.h"
 
-#define DL_ENV_MAX	(16 * 1024 * 1024)	/* envelope text bound */
+#define DL_ENV_MAX	(16 * 1024 * 1024)	/* packed job bound */
 #define DL_MAX_RCPT	(1024 * 1024)
+#define DL_MAX_PARAMS	(4 * 1024 * 1024)
 
 struct dl_req {
-	uint32_t envlen;
+	uint32_t len;		/* packed job bytes that follow */
 	int64_t offset;		/* first message byte in the descriptor */
+};
+
+/* the envelope fields a connector sees, in the order they are packed */
+enum { DL_ID, DL_FROM, DL_CLIENT, DL_HELO, DL_AUTH, DL_BODY, DL_RET, DL_ENVID,
+    DL_NSTR };
+
+struct dl_job {
+	int64_t arrival_us;
+	int64_t size;
+	uint32_t attempts;
+	uint32_t nrcpt;		/* recipients handed over */
+	uint32_t nparams;	/* their routing parameters in all */
+	uint32_t present;	/* bit i: field i is set (else NULL) */
+};
+
+/* a packed job, kept and grown from job to job (one per process) */
+struct dl_buf {
+	char *p;
+	size_t len, cap;
 };
 
 struct dl_rep_head {
@@ -112,7 +137,7 @@ dl_send_req(int fd, const struct dl_req *req, int datafd, const char *text)
 	} while (n == -1 && errno == EINTR);
 	if (n != (ssize_t)sizeof(*req))
 		return -1;	/* a short header on a fresh socket: give up */
-	return dl_io(fd, (void *)text, req->envlen, 1);
+	return dl_io(fd, (void *)text, req->len, 1);
 }
 
 /* dl_recv_req - the header and its descriptor; 0, or -1 (EOF, error) */
@@ -140,7 +165,7 @@ dl_recv_req(int fd, struct dl_req *req, int *datafd)
 	    cm->cmsg_type == SCM_RIGHTS && cm->cmsg_len == CMSG_LEN(sizeof(int)))
 		memcpy(datafd, CMSG_DATA(cm), sizeof(int));
 	if (n != (ssize_t)sizeof(*req) || *datafd == -1 ||
-	    req->envlen == 0 || req->envlen > DL_ENV_MAX) {
+	    req->len < sizeof(struct dl_job) || req->len > DL_ENV_MAX) {
 		if (*datafd != -1)
 			close(*datafd);
 		return -1;
@@ -152,15 +177,18 @@ dl_recv_req(int fd, struct dl_req *req, int *datafd)
 static int
 dl_answer(int fd, const struct capi_job *job)
 {
+	static char *buf;
+	static size_t cap;
 	struct dl_rep_head *h;
 	struct dl_result *r;
 	size_t i, len = sizeof(*h) + job->nrcpt * sizeof(*r);
-	char *buf = xcalloc(1, len);
-	int rc;
 
-	h = (struct dl_rep_head *)buf;
+	if (cap < len)
+		buf = xreallocarray(buf, cap = len, 1);
+	memset(buf, 0, len);
+	h = (struct dl_rep_head *)(void *)buf;
 	h->n = (uint32_t)job->nrcpt;
-	r = (struct dl_result *)(buf + sizeof(*h));
+	r = (struct dl_result *)(void *)(buf + sizeof(*h));
 	for (i = 0; i < job->nrcpt; i++) {
 		r[i].result = job->rcpts[i].result;
 		r[i].code = job->rcpts[i].code;
@@ -168,37 +196,118 @@ dl_answer(int fd, const struct capi_job *job)
 		memcpy(r[i].status, job->rcpts[i].status, sizeof(r[i].status));
 		memcpy(r[i].text, job->rcpts[i].text, sizeof(r[i].text));
 	}
-	rc = dl_io(fd, buf, len, 1);
-	free(buf);
-	return rc;
+	return dl_io(fd, buf, len, 1);
+}
+
+/* dl_str - the next string of a packed job; NULL when none is left */
+static char *
+dl_str(char **p, const char *end)
+{
+	char *s = *p, *z;
+
+	if (s >= end || (z = memchr(s, '\0', (size_t)(end - s))) == NULL)
+		return NULL;
+	*p = z + 1;
+	return s;
+}
+
+/* dl_unpack_rcpts - the recipients of a packed job; -1 if malformed */
+static int
+dl_unpack_rcpts(struct envelope *env, const uint32_t *counts, char **p,
+    const char *end, struct envelope_param *params, uint32_t nparams)
+{
+	struct envelope_rcpt *r;
+	uint32_t used = 0, k;
+	size_t i;
+
+	for (i = 0; i < env->nrcpt; i++) {
+		r = &env->rcpt[i];
+		memset(r, 0, sizeof(*r));
+		r->state = RCPT_PENDING;
+		if ((r->addr = dl_str(p, end)) == NULL ||
+		    counts[i] > nparams - used)
+			return -1;
+		r->params = params + used;
+		r->nparams = counts[i];
+		for (k = 0; k < counts[i]; k++, used++)
+			if ((params[used].name = dl_str(p, end)) == NULL ||
+			    (params[used].value = dl_str(p, end)) == NULL)
+				return -1;
+	}
+	return used == nparams && *p == end ? 0 : -1;
+}
+
+/*
+ * dl_unpack - a packed job into env, every string pointing into buf;
+ * rcpt and params are grown as needed and kept for the next job
+ */
+static int
+dl_unpack(char *buf, size_t len, struct envelope *env,
+    struct envelope_rcpt **rcpt, size_t *rcap,
+    struct envelope_param **params, size_t *pcap)
+{
+	char *str[DL_NSTR], *p, *end = buf + len;
+	struct dl_job h;
+	size_t i;
+
+	memcpy(&h, buf, sizeof(h));
+	if (h.nrcpt == 0 || h.nrcpt > DL_MAX_RCPT || h.nparams > DL_MAX_PARAMS ||
+	    (len - sizeof(h)) / sizeof(uint32_t) < h.nrcpt)
+		return -1;
+	p = buf + sizeof(h) + h.nrcpt * sizeof(uint32_t);
+	for (i = 0; i < DL_NSTR; i++)
+		if ((str[i] = dl_str(&p, end)) == NULL)
+			return -1;
+	if (strlen(str[DL_ID]) > ENVELOPE_QID_LEN)
+		return -1;
+	if (*rcap < h.nrcpt)
+		*rcpt = xreallocarray(*rcpt, *rcap = h.nrcpt, sizeof(**rcpt));
+	if (*pcap < h.nparams)
+		*params = xreallocarray(*params, *pcap = h.nparams,
+		    sizeof(**params));
+	memset(env, 0, sizeof(*env));
+	memcpy(env->id, str[DL_ID], strlen(str[DL_ID]) + 1);
+	env->arrival_us = h.arrival_us;
+	env->size = (off_t)h.size;
+	env->attempts = h.attempts;
+	env->from = str[DL_FROM];
+	env->client = str[DL_CLIENT];
+	env->helo = str[DL_HELO];
+	env->auth = h.present & (1u << DL_AUTH) ? str[DL_AUTH] : NULL;
+	env->body = str[DL_BODY];
+	env->ret = h.present & (1u << DL_RET) ? str[DL_RET] : NULL;
+	env->envid = h.present & (1u << DL_ENVID) ? str[DL_ENVID] : NULL;
+	env->rcpt = *rcpt;
+	env->nrcpt = h.nrcpt;
+	return dl_unpack_rcpts(env, (const uint32_t *)(void *)(buf + sizeof(h)),
+	    &p, end, *params, h.nparams);
 }
 
 /* dl_serve_one - read a job, call the connector, answer; -1 to stop */
 static int
 dl_serve_one(const struct gw_connector *conn, void *ctx, int fd)
 {
-	char err[256], *text;
+	static struct dl_buf in;
+	static struct envelope_rcpt *rcpt;
+	static struct envelope_param *params;
+	static size_t rcap, pcap;
 	struct capi_job job;
 	struct envelope env;
 	struct dl_req req;
-	size_t used;
 	int datafd, rc = -1;
 
 	if (dl_recv_req(fd, &req, &datafd) == -1)
 		return -1;
-	text = xmalloc(req.envlen + 1);
-	memset(&env, 0, sizeof(env));
-	if (dl_io(fd, text, req.envlen, 0) == 0 &&
-	    envelope_parse(text, req.envlen, &env, &used, err,
-	    sizeof(err)) == 0 && used == req.envlen) {
+	if (in.cap < req.len)
+		in.p = xreallocarray(in.p, in.cap = req.len, 1);
+	if (dl_io(fd, in.p, req.len, 0) == 0 && dl_unpack(in.p, req.len, &env,
+	    &rcpt, &rcap, &params, &pcap) == 0) {
 		capi_job_init(&job, &env, datafd, (off_t)req.offset);
 		if (job.nrcpt > 0)
 			conn->deliver(ctx, &job.env, &job.msg);
 		rc = dl_answer(fd, &job);
 		capi_job_free(&job);
 	}
-	envelope_clear(&env);
-	free(text);
 	close(datafd);
 	return rc;
 }
@@ -312,8 +421,10 @@ deliverer_stop(struct deliverer *d, int *status)
 static int
 dl_read_results(int fd, struct capi_job *job)
 {
+	static struct dl_result *all;
+	static size_t cap;
 	struct dl_rep_head h;
-	struct dl_result *r, *all;
+	struct dl_result *r;
 	struct gw_rcpt *g;
 	size_t i;
 
@@ -321,20 +432,17 @@ dl_read_results(int fd, struct capi_job *job)
 		return -1;
 	if (h.n != job->nrcpt || h.n > DL_MAX_RCPT)
 		return errno = EPROTO, -1;
-	all = xcalloc(job->nrcpt ? job->nrcpt : 1, sizeof(*all));
-	if (dl_io(fd, all, job->nrcpt * sizeof(*all), 0) == -1) {
-		free(all);
+	if (cap < job->nrcpt)
+		all = xreallocarray(all, cap = job->nrcpt, sizeof(*all));
+	if (dl_io(fd, all, job->nrcpt * sizeof(*all), 0) == -1)
 		return -1;
-	}
 	for (i = 0; i < job->nrcpt; i++) {
 		r = &all[i];
 		if (r->result < GW_RESULT_NONE || r->result > GW_RESULT_PERMFAIL ||
 		    r->code < 0 || r->code > 999 ||
 		    memchr(r->status, '\0', sizeof(r->status)) == NULL ||
-		    memchr(r->text, '\0', sizeof(r->text)) == NULL) {
-			free(all);
+		    memchr(r->text, '\0', sizeof(r->text)) == NULL)
 			return errno = EPROTO, -1;
-		}
 		g = &job->rcpts[i];
 		g->result = (enum gw_result)r->result;
 		g->code = r->code;
@@ -342,8 +450,66 @@ dl_read_results(int fd, struct capi_job *job)
 		memcpy(g->status, r->status, sizeof(g->status));
 		memcpy(g->text, r->text, sizeof(g->text));
 	}
-	free(all);
 	return 0;
+}
+
+/* dl_put - append len bytes to a packed job */
+static void
+dl_put(struct dl_buf *b, const void *p, size_t len)
+{
+	if (b->cap - b->len < len) {
+		while (b->cap - b->len < len)
+			b->cap = b->cap ? b->cap * 2 : 4096;
+		b->p = xreallocarray(b->p, b->cap, 1);
+	}
+	memcpy(b->p + b->len, p, len);
+	b->len += len;
+}
+
+/* dl_put_str - append a string and its NUL (NULL: the empty string) */
+static void
+dl_put_str(struct dl_buf *b, const char *s)
+{
+	dl_put(b, s != NULL ? s : "", s != NULL ? strlen(s) + 1 : 1);
+}
+
+/* dl_pack - the recipients job hands over and their envelope, packed */
+static void
+dl_pack(struct dl_buf *b, const struct capi_job *job, const struct envelope *env)
+{
+	const char *str[DL_NSTR] = { env->id, env->from, env->client, env->helo,
+	    env->auth, env->body, env->ret, env->envid };
+	const struct envelope_rcpt *r;
+	struct dl_job h;
+	uint32_t n;
+	size_t i, k;
+
+	memset(&h, 0, sizeof(h));
+	h.arrival_us = env->arrival_us;
+	h.size = (int64_t)env->size;
+	h.attempts = env->attempts;
+	h.nrcpt = (uint32_t)job->nrcpt;
+	for (i = 0; i < job->nrcpt; i++)
+		h.nparams += (uint32_t)job->rcpts[i].rcpt->nparams;
+	for (i = 0; i < DL_NSTR; i++)
+		if (str[i] != NULL)
+			h.present |= 1u << i;
+	b->len = 0;
+	dl_put(b, &h, sizeof(h));
+	for (i = 0; i < job->nrcpt; i++) {
+		n = (uint32_t)job->rcpts[i].rcpt->nparams;
+		dl_put(b, &n, sizeof(n));
+	}
+	for (i = 0; i < DL_NSTR; i++)
+		dl_put_str(b, str[i]);
+	for (i = 0; i < job->nrcpt; i++) {
+		r = job->rcpts[i].rcpt;
+		dl_put_str(b, r->addr);
+		for (k = 0; k < r->nparams; k++) {
+			dl_put_str(b, r->params[k].name);
+			dl_put_str(b, r->params[k].value);
+		}
+	}
 }
 
 /* deliverer_call - one job through the deliverer (deliver.h) */
@@ -352,24 +518,20 @@ deliverer_call(struct deliverer *d, struct capi_job *job,
     const struct envelope *env, int datafd, off_t off, char *err,
     size_t errlen)
 {
+	static struct dl_buf out;
 	struct dl_req req;
-	char *text = NULL;
-	size_t len;
 	int status;
 
-	if (envelope_format(env, &text, &len) == -1 || len > DL_ENV_MAX) {
-		free(text);
+	dl_pack(&out, job, env);
+	if (out.len > DL_ENV_MAX || job->nrcpt > DL_MAX_RCPT) {
 		snprintf(err, errlen, "job envelope too large for the deliverer");
 		return -1;
 	}
-	req.envlen = (uint32_t)len;
+	req.len = (uint32_t)out.len;
 	req.offset = (int64_t)off;
-	if (dl_send_req(d->fd, &req, datafd, text) == 0 &&
-	    dl_read_results(d->fd, job) == 0) {
-		free(text);
+	if (dl_send_req(d->fd, &req, datafd, out.p) == 0 &&
+	    dl_read_results(d->fd, job) == 0)
 		return 0;
-	}
-	free(text);
 	if (errno == EPROTO)
 		snprintf(err, errlen, "connector answered malformed results");
 	deliverer_stop(d, &status);

@@ -211,6 +211,81 @@ START_TEST(enc_long_lines)
 }
 END_TEST
 
+/* ref_eol - the model's end of line */
+static size_t
+ref_eol(char *out, size_t *linelen, int *hdr)
+{
+	if (*linelen == 0)
+		*hdr = 0;
+	*linelen = 0;
+	out[0] = '\r';
+	out[1] = '\n';
+	return 2;
+}
+
+/* ref_enc - the encoding rules one byte at a time: the model enc() must match */
+static size_t
+ref_enc(const unsigned char *in, size_t n, char *out)
+{
+	size_t i, o = 0, linelen = 0;
+	int hdr = 1, cr = 0;
+
+	for (i = 0; i < n; i++) {
+		if (cr) {
+			cr = 0;
+			o += ref_eol(out + o, &linelen, &hdr);
+			if (in[i] == '\n')
+				continue;
+		}
+		if (in[i] == '\r' || in[i] == '\n') {
+			if (in[i] == '\r')
+				cr = 1;
+			else
+				o += ref_eol(out + o, &linelen, &hdr);
+			continue;
+		}
+		if (linelen >= SMTP_OUT_LINE_MAX) {
+			out[o++] = '\r', out[o++] = '\n', linelen = 0;
+			if (hdr)
+				out[o++] = ' ', linelen = 1;
+		}
+		if (linelen == 0 && in[i] == '.')
+			out[o++] = '.', linelen++;
+		out[o++] = (char)in[i], linelen++;
+	}
+	if (cr || linelen > 0)
+		o += ref_eol(out + o, &linelen, &hdr);
+	memcpy(out + o, ".\r\n", 3);
+	return o + 3;
+}
+
+START_TEST(enc_matches_model)
+{
+	static const char alpha[] = "ab.\r\n \x80";
+	size_t n = 6000, i, want, t;
+	unsigned char *in = malloc(n);
+	char *ref = malloc(SMTP_ENC_OUTMAX(n) + 8), *out;
+
+	srandom(7);
+	for (t = 0; t < 400; t++) {
+		n = (size_t)random() % 6000;
+		for (i = 0; i < n; i++)
+			in[i] = t % 3 == 0 ? (unsigned char)alpha[random() % 7] :
+			    t % 3 == 1 ? (random() % 1500 ? 'x' :
+			    (unsigned char)"\r\n."[random() % 3]) :
+			    (unsigned char)(1 + random() % 255);	/* enc() gives a C string */
+		want = ref_enc(in, n, ref);
+		ref[want] = '\0';
+		out = enc((const char *)in, n, 1 + (size_t)random() % 3000, NULL);
+		ck_assert_msg(strlen(out) == want && memcmp(out, ref, want) == 0,
+		    "case %zu (%zu bytes) differs from the model", t, n);
+		free(out);
+	}
+	free(in);
+	free(ref);
+}
+END_TEST
+
 START_TEST(enc_8bit)
 {
 	ck_assert(!smtp_has_8bit("plain", 5));
@@ -277,6 +352,7 @@ smtp_client_suite(void)
 	tcase_add_test(tc, enc_line_ends_and_dots);
 	tcase_add_test(tc, enc_crlf_split_and_empty);
 	tcase_add_test(tc, enc_long_lines);
+	tcase_add_test(tc, enc_matches_model);
 	tcase_add_test(tc, enc_8bit);
 	tcase_add_test(tc, dsn_xtext_and_params);
 	tcase_add_test(tc, reply_dsn_cap);
