@@ -3,7 +3,8 @@
  * pdftoppm (poppler)
  *
  * pdftoppm runs as a program of its own (fork+exec): it reads the
- * document from a memfd on its standard input and writes the pages as
+ * document from a memfd on its standard input (opened as /dev/stdin, so
+ * that only the pages asked for are read) and writes the pages as
  * binary PGM on a pipe, read here one page at a time and parsed
  * strictly.  Poppler decodes every image codec a scanner writes (DCT,
  * Flate, CCITT G4, JBIG2); a crash or a runaway page costs that process
@@ -159,8 +160,11 @@ pdf_child(const struct scan_limits *lim, unsigned n, int in, int out)
 		dup2(fd, 2);
 	for (fd = 3; fd < 1024; fd++)
 		close(fd);
+	/* a path to the memfd: poppler then reads only what it needs ("-"
+	 * makes it copy all of standard input first) */
 	execl(lim->pdftoppm, lim->pdftoppm, "-q", "-f", first, "-l", last,
-	    "-r", dpi, "-gray", "-", (char *)NULL);
+	    "-r", dpi, "-gray", access("/dev/stdin", R_OK) == 0 ? "/dev/stdin" :
+	    "-", (char *)NULL);
 	_exit(127);
 }
 
