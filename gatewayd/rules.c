@@ -637,6 +637,7 @@ rules_sheet_outcome(struct rules_run *run, const struct cfg_rule *rule,
     const struct oneoff_dest *d, int depth, const char *text)
 {
 	struct envelope_rcpt *r;
+	struct envelope *job;
 
 	switch (outcome) {
 	case CFG_SHEET_NEXT:
@@ -645,11 +646,11 @@ rules_sheet_outcome(struct rules_run *run, const struct cfg_rule *rule,
 		break;
 	case CFG_SHEET_HOLD:
 		r = rules_deliver_one(run, NULL, rule->sheet.hold, src, addr, d);
-		if (r != NULL) {
-			rules_set(r, "hold", rule->name);
-			free(r->text);
-			xasprintf(&r->text, "held: %s", text);
-		}
+		rules_set(r, "hold", rule->name);
+		/* the reason queue show gives the operator */
+		job = rules_job(run->msg, rule->sheet.hold, run->jobs, run->njobs);
+		if (r != NULL && job->last_error == NULL)
+			xasprintf(&job->last_error, "held: %s", text);
 		break;
 	default:
 		rules_fail(run, src, addr, 550, "5.6.0", text);
