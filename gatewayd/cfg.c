@@ -1443,7 +1443,7 @@ cfg_defaults(const char *name)
 	cfg->recognize.max_pixels = 50 * 1000 * 1000;
 	cfg->recognize.max_output = 256 * 1024 * 1024;
 	cfg->recognize.processes = 64;
-	cfg->recognize.pdftoppm = xstrdup("/usr/bin/pdftoppm");
+	cfg->recognize.pdftoppm = xstrdup(GW_PDFTOPPM);
 	cfg->recognize.concurrency = 1;
 	return cfg;
 }
