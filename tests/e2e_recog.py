@@ -15,6 +15,7 @@ truncated TIFF are held as unreadable; mail that needs no recognition is
 delivered while a scan waits; the daemon stays healthy throughout.
 """
 import hashlib
+import json
 import os
 import struct
 import subprocess
@@ -107,7 +108,7 @@ def test():
     try:
         connectors = [
             {"name": "archive", "type": "folder",
-             "settings": {"path": gw.mail, "mode": "attachments"}},
+             "settings": {"path": gw.mail, "mode": "attachments", "sidecar": "file"}},
             {"name": "park", "type": "folder",
              "settings": {"path": os.path.join(gw.dir, "park")}},
             {"name": "sink", "type": "folder",
@@ -158,6 +159,11 @@ def test():
               "(%d images, want %d)" % (len(got), len(want) - 1))
         log = gw.read_log()
         check("part 1/1" in log and "directive %s" % d1 in log, "part log line names the directive")
+        wait_for(lambda: any(n.endswith(".json") for n in gw.delivered()), 30, "the sidecar")
+        side = [json.loads(d) for n, d in gw.delivered().items() if n.endswith(".json")]
+        check(any(j.get("sheet", {}).get("directive") == d1 and
+                  j["sheet"].get("pages") == "1-3" and j["sheet"].get("page") == "1"
+                  for j in side), "sidecar sheet fields: %r" % side)
 
         # 2. three documents: D1 sheet, p1; D2 sheet, p2, p3; separator (D2), p4
         sep = sc.p("sep.jpg")
