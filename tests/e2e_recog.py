@@ -8,7 +8,8 @@ with ImageMagick and wrapped with img2pdf.  Checked: a PDF with the
 sheet on top reaches the directive's folder without the sheet page and
 with the other pages' images byte-identical; a batch of three documents
 (two directive sheets and a separator) gives three deliveries with the
-right pages; a PNG sheet beside a PDF document is removed; no sheet
+right pages; keep_sheet delivers every page; a PNG sheet beside a PDF
+document is removed; no sheet
 holds the message with the reason in queue show; an unknown directive
 bounces with the reason in the DSN; a decompression-bomb PNG and a
 truncated TIFF are held as unreadable; mail that needs no recognition is
@@ -116,6 +117,7 @@ def test():
         ]
         rules = [
             {"name": "scan", "recipient": "scan@gw.test", "directive": "true"},
+            {"name": "keep", "recipient": "keep@gw.test", "directive": "true"},
             {"name": "dsn", "recipient": "*@client.test", "connector": "sink"},
             {"name": "plain", "recipient": "plain@gw.test", "connector": "archive"},
         ]
@@ -126,7 +128,9 @@ def test():
             text = f.read()
         text = text.replace('    directive: "true"\n',
                             '    directive: "true"\n    sheet: { missing: hold, unknown: bounce, '
-                            'unreadable: hold, hold: park }\n')
+                            'unreadable: hold, hold: park }\n', 1)
+        text = text.replace('keep@gw.test"\n    directive: "true"\n',
+                            'keep@gw.test"\n    directive: "true"\n    sheet: { keep_sheet: yes }\n')
         with open(gw.config, "w") as f:
             f.write(text)
         r = subprocess.run([gwtest.GATEWAYD, "-n", "-c", gw.config], capture_output=True,
@@ -164,6 +168,19 @@ def test():
         check(any(j.get("sheet", {}).get("directive") == d1 and
                   j["sheet"].get("pages") == "1-3" and j["sheet"].get("page") == "1"
                   for j in side), "sidecar sheet fields: %r" % side)
+
+        # keep_sheet: the same scan keeps its sheet page
+        before = set(delivered_pdfs(gw))
+        s = gw.smtp()
+        s.sendmail("mfp@client.test", ["keep@gw.test"],
+                   mime("scan kept", [("scan.pdf", "application/pdf", single)]))
+        s.quit()
+        wait_for(lambda: len(set(delivered_pdfs(gw)) - before) >= 1, 60, "the kept scan")
+        (name,) = set(delivered_pdfs(gw)) - before
+        with open(sc.p("kept.pdf"), "wb") as f:
+            f.write(delivered_pdfs(gw)[name])
+        check(pdf_images(sc.p("kept.pdf"), sc.p("img-kept")) == want,
+              "keep_sheet: every page delivered")
 
         # 2. three documents: D1 sheet, p1; D2 sheet, p2, p3; separator (D2), p4
         sep = sc.p("sep.jpg")
