@@ -5,7 +5,9 @@
  *     "arrival_unix": 1764324000, "sender": "...", "recipients": [...],
  *     "subject": "...", "message_id": "...", "client_address": "...",
  *     "helo": "...", "router": { "fax": "...", "name": "...",
- *     "company": "..." }, "directory": "2026/11", "files": [ { "name":
+ *     "company": "..." }, "sheet": { "kind": "directive", "directive":
+ *     "...", "page": "1", "pages": "1-3", "part": "1/2", "scan": "<qid>" },
+ *     "directory": "2026/11", "files": [ { "name":
  *     "scan.pdf", "original_name": "scan.pdf", "content_type":
  *     "application/pdf", "size": 1234, "sha256": "..." } ],
  *     "notes": "..." }
@@ -38,6 +40,29 @@ sidecar_router(struct textout_json *j, const struct folder_fields *fl)
 	for (i = 0; keys[i] != NULL && fl->param != NULL; i++)
 		if ((v = fl->param(fl->param_ctx, keys[i])) != NULL)
 			textout_json_str(j, keys[i], v);
+	textout_json_close(j);
+}
+
+/*
+ * sidecar_sheet - the routing sheet of a scan's part (the router's sheet
+ * parameters): { "kind", "directive", "page", "pages", "part", "scan" }
+ */
+static void
+sidecar_sheet(struct textout_json *j, const struct folder_fields *fl)
+{
+	static const char *const keys[][2] = { { "sheet", "kind" },
+	    { "sheet-directive", "directive" }, { "sheet-page", "page" },
+	    { "sheet-pages", "pages" }, { "sheet-part", "part" },
+	    { "sheet-scan", "scan" }, { NULL, NULL } };
+	const char *v;
+	int i;
+
+	if (fl->param == NULL || fl->param(fl->param_ctx, "sheet") == NULL)
+		return;
+	textout_json_object(j, "sheet");
+	for (i = 0; keys[i][0] != NULL; i++)
+		if ((v = fl->param(fl->param_ctx, keys[i][0])) != NULL)
+			textout_json_str(j, keys[i][1], v);
 	textout_json_close(j);
 }
 
@@ -96,6 +121,7 @@ folder_sidecar_json(const struct gw_envelope *env, const struct folder_msg *m,
 	textout_json_str(&j, "client_address", env->client_addr);
 	textout_json_str(&j, "helo", env->helo);
 	sidecar_router(&j, fl);
+	sidecar_sheet(&j, fl);
 	textout_json_str(&j, "directory", out->dir);
 	sidecar_files(&j, out, first, n);
 	textout_json_str(&j, "notes", m->notes);

@@ -122,7 +122,7 @@ static int cfg_error(struct cfgp *, const yaml_node_t *, const char *, ...)
     __attribute__((format(printf, 3, 4)));
 static cfg_fn cfg_listeners, cfg_connectors, cfg_rules, cfg_settings;
 static cfg_fn cfg_domains, cfg_addresses, cfg_reject;
-static cfg_fn cfg_node_map, cfg_rule_connectors, cfg_lookups;
+static cfg_fn cfg_node_map, cfg_rule_connectors, cfg_lookups, cfg_sheet_outcome;
 static struct cfg_node *cfg_tree(struct cfgp *, yaml_node_t *, const char *,
     const char *, int);
 static int cfg_rule_name_valid(const char *);
@@ -222,6 +222,15 @@ static const struct cfg_key cfg_connector_keys[] = {
 	{ NULL, 0, 0, 0, 0, NULL, NULL, 0 }
 };
 
+static const struct cfg_key cfg_sheet_keys[] = {
+	{ "missing", CFG_FUNC, offsetof(struct cfg_sheet, missing), 0, 0, cfg_sheet_outcome, NULL, 0 },
+	{ "unknown", CFG_FUNC, offsetof(struct cfg_sheet, unknown), 0, 0, cfg_sheet_outcome, NULL, 0 },
+	{ "unreadable", CFG_FUNC, offsetof(struct cfg_sheet, unreadable), 0, 0, cfg_sheet_outcome, NULL, 0 },
+	{ "keep_sheet", CFG_BOOL, offsetof(struct cfg_sheet, keep_sheet), 0, 0, NULL, NULL, 0 },
+	{ "hold", CFG_NAME, offsetof(struct cfg_sheet, hold), 0, 0, NULL, NULL, 0 },
+	{ NULL, 0, 0, 0, 0, NULL, NULL, 0 }
+};
+
 static const struct cfg_key cfg_rule_keys[] = {
 	{ "name", CFG_STR, offsetof(struct cfg_rule, name), 0, 0, NULL, NULL, 1 },
 	{ "recipient", CFG_PATTERN, offsetof(struct cfg_rule, recipient), 0, 0, NULL, NULL, 0 },
@@ -247,6 +256,7 @@ static const struct cfg_key cfg_rule_keys[] = {
 	{ "hold", CFG_STR, offsetof(struct cfg_rule, hold), 0, 0, NULL, NULL, 0 },
 	{ "lookup", CFG_STR, offsetof(struct cfg_rule, lookup), 0, 0, NULL, NULL, 0 },
 	{ "directive", CFG_BOOL, offsetof(struct cfg_rule, directive), 0, 0, NULL, NULL, 0 },
+	{ "sheet", CFG_MAP, offsetof(struct cfg_rule, sheet), 0, 0, NULL, cfg_sheet_keys, 0 },
 	{ NULL, 0, 0, 0, 0, NULL, NULL, 0 }
 };
 
@@ -274,6 +284,23 @@ static const struct cfg_key cfg_directives_keys[] = {
 	{ NULL, 0, 0, 0, 0, NULL, NULL, 0 }
 };
 
+static const struct cfg_key cfg_recognize_keys[] = {
+	{ "max_pages", CFG_INT, offsetof(struct cfg_recognize, max_pages), 1, 10000, NULL, NULL, 0 },
+	{ "dpi", CFG_INT, offsetof(struct cfg_recognize, dpi), 50, 1200, NULL, NULL, 0 },
+	{ "memory", CFG_SIZE, offsetof(struct cfg_recognize, memory), 16 * 1024 * 1024,
+	    1ULL << 40, NULL, NULL, 0 },
+	{ "cpu_time", CFG_TIME, offsetof(struct cfg_recognize, cpu_time), 1, 3600, NULL, NULL, 0 },
+	{ "timeout", CFG_TIME, offsetof(struct cfg_recognize, timeout), 1, 3600, NULL, NULL, 0 },
+	{ "max_pixels", CFG_SIZE, offsetof(struct cfg_recognize, max_pixels), 1024,
+	    1ULL << 34, NULL, NULL, 0 },
+	{ "max_output", CFG_SIZE, offsetof(struct cfg_recognize, max_output), 1024 * 1024,
+	    1ULL << 40, NULL, NULL, 0 },
+	{ "processes", CFG_INT, offsetof(struct cfg_recognize, processes), 1, 100000, NULL, NULL, 0 },
+	{ "pdftoppm", CFG_STR, offsetof(struct cfg_recognize, pdftoppm), 0, 0, NULL, NULL, 0 },
+	{ "concurrency", CFG_INT, offsetof(struct cfg_recognize, concurrency), 1, 64, NULL, NULL, 0 },
+	{ NULL, 0, 0, 0, 0, NULL, NULL, 0 }
+};
+
 static const struct cfg_key cfg_top_keys[] = {
 	{ "user", CFG_STR, offsetof(struct cfg, user), 0, 0, NULL, NULL, 0 },
 	{ "receiver_user", CFG_STR, offsetof(struct cfg, receiver_user), 0, 0, NULL, NULL, 0 },
@@ -294,6 +321,7 @@ static const struct cfg_key cfg_top_keys[] = {
 	{ "lookups", CFG_LIST, 0, 0, 0, cfg_lookups, cfg_lookup_keys, 0 },
 	{ "addressing", CFG_MAP, offsetof(struct cfg, addressing), 0, 0, NULL, cfg_addressing_keys, 0 },
 	{ "directives", CFG_MAP, offsetof(struct cfg, directives), 0, 0, NULL, cfg_directives_keys, 0 },
+	{ "recognize", CFG_MAP, offsetof(struct cfg, recognize), 0, 0, NULL, cfg_recognize_keys, 0 },
 	{ NULL, 0, 0, 0, 0, NULL, NULL, 0 }
 };
 
@@ -956,6 +984,17 @@ cfg_sasl_backend(struct cfgp *p, const struct cfg_key *k, yaml_node_t *n,
 	    (int *)(void *)((char *)obj + k->off));
 }
 
+/* cfg_sheet_outcome - rules[].sheet.missing, .unknown and .unreadable */
+static int
+cfg_sheet_outcome(struct cfgp *p, const struct cfg_key *k, yaml_node_t *n,
+    const char *path, void *obj)
+{
+	static const char *const names[] = { "bounce", "next", "hold", NULL };
+
+	return cfg_enum(p, n, path, names, "bounce, next or hold",
+	    (int *)(void *)((char *)obj + k->off));
+}
+
 /* cfg_listeners_free - release the listeners */
 static void
 cfg_listeners_free(struct cfg *cfg)
@@ -1396,6 +1435,16 @@ cfg_defaults(const char *name)
 	cfg->addressing.default_type = xstrdup("auto");
 	cfg->directives.prefix = xstrdup("ed-");
 	cfg->directives.body_scan = 64 * 1024;
+	cfg->recognize.max_pages = 10;
+	cfg->recognize.dpi = 150;
+	cfg->recognize.memory = 512 * 1024 * 1024;
+	cfg->recognize.cpu_time = 20;
+	cfg->recognize.timeout = 60;
+	cfg->recognize.max_pixels = 50 * 1000 * 1000;
+	cfg->recognize.max_output = 256 * 1024 * 1024;
+	cfg->recognize.processes = 64;
+	cfg->recognize.pdftoppm = xstrdup(GW_PDFTOPPM);
+	cfg->recognize.concurrency = 1;
 	return cfg;
 }
 
@@ -1590,6 +1639,7 @@ cfg_rule_free_more(struct cfg_rule *r)
 	free(r->failover);
 	free(r->hold);
 	free(r->lookup);
+	free(r->sheet.hold);
 	rules_compiled_free(r);
 }
 
@@ -1646,6 +1696,7 @@ cfg_free(struct cfg *cfg)
 	free(cfg->addressing.fax_connector);
 	free(cfg->addressing.email_connector);
 	free(cfg->directives.prefix);
+	free(cfg->recognize.pdftoppm);
 	if ((priv = cfg->priv) != NULL) {
 		for (cn = priv->nodes; cn != NULL; cn = next) {
 			next = cn->all;
@@ -1657,6 +1708,18 @@ cfg_free(struct cfg *cfg)
 	}
 	free(cfg->file);
 	free(cfg);
+}
+
+/* cfg_uses_recognizer - does a rule hand mail to the directive manager? */
+int
+cfg_uses_recognizer(const struct cfg *cfg)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->nrules; i++)
+		if (cfg->rules[i].directive)
+			return 1;
+	return 0;
 }
 
 /* cfg_connector - the connector instance of that name, or NULL */

@@ -23,6 +23,7 @@
 enum cfg_tls { CFG_TLS_NONE = 0, CFG_TLS_OPTIONAL, CFG_TLS_REQUIRED, CFG_TLS_IMPLICIT };
 enum cfg_bare_lf { CFG_BARE_LF_REJECT = 0, CFG_BARE_LF_NORMALIZE };
 enum cfg_sasl_backend { CFG_SASL_SASLDB = 0, CFG_SASL_SASLAUTHD };
+enum cfg_sheet_outcome { CFG_SHEET_BOUNCE = 0, CFG_SHEET_NEXT, CFG_SHEET_HOLD };
 
 struct cfg_pos {
 	size_t line, column;		/* 1-based place of a value in the file */
@@ -92,6 +93,13 @@ struct cfg_rule {
 	char *hold;			/* hold: park for this connector */
 	char *lookup;			/* lookup: name of a lookups[] table */
 	int directive;			/* directive: hand to the directive manager */
+	struct cfg_sheet {		/* directive: routing sheets in scans */
+		int missing;		/* enum cfg_sheet_outcome: no sheet found */
+		int unknown;		/* a sheet names an unknown/expired directive */
+		int unreadable;		/* the scan could not be read (limits, malformed) */
+		int keep_sheet;		/* deliver the sheet page too, default no */
+		char *hold;		/* connector a held message is parked for */
+	} sheet;
 	void *compiled;			/* rules.c's compiled form (owned by cfg) */
 };
 
@@ -117,6 +125,20 @@ struct cfg_directives {
 	char *prefix;			/* address prefix, default "ed-" */
 	const struct gw_node *channels;	/* channel -> connector map, or NULL */
 	size_t body_scan;		/* text bytes searched for an ID, default 64K */
+};
+
+/* The recognizer child (routing sheets in scanned attachments). */
+struct cfg_recognize {
+	unsigned int max_pages;		/* pages searched per attachment, default 10 */
+	unsigned int dpi;		/* PDF rasterising, default 150 */
+	size_t memory;			/* job child RLIMIT_AS, default 512M */
+	time_t cpu_time;		/* job child RLIMIT_CPU, default 20 s */
+	time_t timeout;			/* wall clock, then SIGKILL, default 60 s */
+	size_t max_pixels;		/* per decoded page, default 50M */
+	size_t max_output;		/* job child RLIMIT_FSIZE, default 256M */
+	unsigned int processes;		/* job child RLIMIT_NPROC, default 64 */
+	char *pdftoppm;			/* default /usr/bin/pdftoppm */
+	int concurrency;		/* parallel job children, default 1 */
 };
 
 struct cfg_smtp {
@@ -179,6 +201,7 @@ struct cfg {
 	size_t nlookups;
 	struct cfg_addressing addressing;
 	struct cfg_directives directives;
+	struct cfg_recognize recognize;
 
 	void *priv;			/* node storage */
 };
@@ -197,5 +220,7 @@ int cfg_local_domain(const struct cfg *, const char *domain);
 int cfg_local_address(const struct cfg *, const char *addr);
 /* The keys the loader accepts, NULL-terminated, as dotted paths ("smtp.max_recipients"). */
 const char *const *cfg_known_keys(void);
+/* Does a rule hand mail to the directive manager (the recognizer is needed)? */
+int cfg_uses_recognizer(const struct cfg *);
 
 #endif

@@ -42,7 +42,7 @@ struct ipc_hdr {
 static const char *ipc_names[] = {
 	"none", "READY", "SHUTDOWN", "MSG_NEW", "JOB_NEW", "RECV_STATS",
 	"PAUSE", "RESUME", "WORKER_STATS", "WORKER_INFO", "REQUEUE",
-	"JOB_FAILED", "WORKER_STATE", "FLUSH"
+	"JOB_FAILED", "WORKER_STATE", "FLUSH", "RECOG_REQ", "RECOG_DONE"
 };
 
 /* ipc_type_name - a frame type for log lines */
@@ -329,6 +329,43 @@ ipc_qids(const struct ipc_frame *f, int with_connector, const char **out,
 			return -1;
 		}
 	return n;
+}
+
+/* ipc_recog - decode a recognition request or answer strictly (ipc.h) */
+int
+ipc_recog(const struct ipc_frame *f, const char *out[3], const char **why)
+{
+	const unsigned char *p;
+	int n, req = f->type == IPC_RECOG_REQ;
+
+	out[2] = NULL;
+	if ((n = ipc_strings(f, out, 3)) != (req ? 2 : 3)) {
+		*why = "wrong number of strings";
+		return -1;
+	}
+	if (!spool_qid_valid(out[0])) {
+		*why = "invalid queue ID";
+		return -1;
+	}
+	if (req && strcmp(out[1], "0") != 0 && strcmp(out[1], "1") != 0) {
+		*why = "keep flag not 0 or 1";
+		return -1;
+	}
+	if (!req && strcmp(out[1], "ok") != 0 &&
+	    strcmp(out[1], "unreadable") != 0) {
+		*why = "unknown status";
+		return -1;
+	}
+	if (!req && strlen(out[2]) > IPC_RECOG_REASON_MAX) {
+		*why = "reason too long";
+		return -1;
+	}
+	for (p = (const unsigned char *)(req ? "" : out[2]); *p != '\0'; p++)
+		if (*p < 0x20 || *p >= 0x7f) {
+			*why = "reason not printable";
+			return -1;
+		}
+	return 0;
 }
 
 /* ipc_write_strings - one frame of strings, written with blocking writes */

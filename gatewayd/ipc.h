@@ -43,6 +43,8 @@ enum ipc_type {
 	IPC_JOB_FAILED,		/* control -> master -> worker: connector, qid... now in failed/ (DSN due) */
 	IPC_WORKER_STATE,	/* worker -> master: "suspended" with since and reason, or "delivering" */
 	IPC_FLUSH,		/* control -> master -> worker: connector: queue retry, try at once */
+	IPC_RECOG_REQ,		/* router -> master -> recognizer: qid, keep ("0"/"1") */
+	IPC_RECOG_DONE,		/* recognizer -> master -> router: qid, status, reason */
 	IPC_TYPE_MAX
 };
 
@@ -93,6 +95,13 @@ int ipc_strings(const struct ipc_frame *, const char **out, size_t max);
  */
 int ipc_qids(const struct ipc_frame *, int with_connector, const char **out,
     size_t max, const char **why);
+/*
+ * IPC_RECOG_REQ (qid, "0"|"1") or IPC_RECOG_DONE (qid, "ok"|"unreadable",
+ * a printable reason of at most IPC_RECOG_REASON_MAX bytes): the strings
+ * into out[3] (out[2] NULL for a request); 0, or -1 with why.
+ */
+#define IPC_RECOG_REASON_MAX	200
+int ipc_recog(const struct ipc_frame *, const char *out[3], const char **why);
 const char *ipc_type_name(uint32_t type);
 /* Blocking: write one frame of strings to fd (a process without a loop); 0 or -1. */
 int ipc_write_strings(int fd, uint32_t type, const char *const *strv);

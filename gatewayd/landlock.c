@@ -144,9 +144,37 @@ ll_rules(int ruleset, const char *path, uint64_t rights)
 	return 0;
 }
 
+/* ll_allow - give back rights beneath path/sub for each listed sub */
+static int
+ll_allow(int ruleset, const char *path, const struct landlock_allow *allow,
+    int abi)
+{
+	char sub[PATH_MAX];
+	uint64_t rights;
+
+	for (; allow != NULL && allow->sub != NULL; allow++) {
+		if (snprintf(sub, sizeof(sub), "%s/%s", path, allow->sub) >=
+		    (int)sizeof(sub))
+			return errno = ENAMETOOLONG, -1;
+		rights = allow->write ? ll_rights(abi) :
+		    LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR;
+		if (ll_grant(ruleset, AT_FDCWD, sub, rights) == -1)
+			return -1;
+	}
+	return 0;
+}
+
 /* landlock_hide - take the tree at path away from this process (landlock.h) */
 int
 landlock_hide(const char *path, char *err, size_t errlen)
+{
+	return landlock_hide_except(path, NULL, err, errlen);
+}
+
+/* landlock_hide_except - hide path but for what allow lists (landlock.h) */
+int
+landlock_hide_except(const char *path, const struct landlock_allow *allow,
+    char *err, size_t errlen)
 {
 	char real[PATH_MAX];
 	struct ll_attr attr;
@@ -179,6 +207,7 @@ landlock_hide(const char *path, char *err, size_t errlen)
 		return -1;
 	}
 	if (ll_rules(ruleset, real, attr.handled_access_fs) == -1 ||
+	    ll_allow(ruleset, real, allow, abi) == -1 ||
 	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1 ||
 	    syscall(SYS_landlock_restrict_self, ruleset, 0) == -1) {
 		save = errno;

@@ -17,4 +17,14 @@
  */
 int landlock_hide(const char *path, char *err, size_t errlen);
 
+/* A directory of the hidden tree given back: read only, or every right. */
+struct landlock_allow {
+	const char *sub;		/* relative to the hidden path; NULL ends */
+	int write;
+};
+
+/* landlock_hide, but the directories of allow stay reachable (the recognizer). */
+int landlock_hide_except(const char *path, const struct landlock_allow *allow,
+    char *err, size_t errlen);
+
 #endif

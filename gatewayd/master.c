@@ -116,6 +116,7 @@ master_role_name(enum master_role r)
 	case ROLE_RECEIVER: return "receiver";
 	case ROLE_ROUTER: return "router";
 	case ROLE_WORKER: return "worker";
+	case ROLE_RECOGNIZER: return "recognizer";
 	}
 	return "?";
 }
@@ -285,6 +286,9 @@ master_exec_child(const struct master_child *c, int ipcfd, int cfgfd)
 	case ROLE_RECEIVER: proc_libexec_path("gatewayd-receiver", path, sizeof(path)); break;
 	case ROLE_ROUTER: proc_libexec_path("gatewayd-router", path, sizeof(path)); break;
 	case ROLE_WORKER: proc_libexec_path("gatewayd-worker", path, sizeof(path)); break;
+	case ROLE_RECOGNIZER:
+		proc_libexec_path("gatewayd-recognizer", path, sizeof(path));
+		break;
 	}
 	argv[argc++] = path;
 	argv[argc++] = "-c";
@@ -525,6 +529,10 @@ master_ipc_allowed(const struct master_child *c, uint32_t type)
 	case IPC_WORKER_INFO:
 	case IPC_WORKER_STATE:
 		return c->role == ROLE_WORKER;
+	case IPC_RECOG_REQ:
+		return c->role == ROLE_ROUTER;
+	case IPC_RECOG_DONE:
+		return c->role == ROLE_RECOGNIZER;
 	}
 	return 0;
 }
@@ -581,6 +589,13 @@ master_ipc(struct ipc *ipc, const struct ipc_frame *f, void *arg)
 	case IPC_JOB_NEW:
 		if (ipc_qids(f, 1, sv, IPC_MAX_STRINGS, &why) != -1)
 			master_forward(f, ROLE_WORKER, sv[0]);
+		break;
+	case IPC_RECOG_REQ:
+	case IPC_RECOG_DONE:
+		/* a lost one is asked again by the router (router_recog.c) */
+		if (ipc_recog(f, sv, &why) != -1)
+			master_forward(f, f->type == IPC_RECOG_REQ ?
+			    ROLE_RECOGNIZER : ROLE_ROUTER, NULL);
 		break;
 	default:
 		if (control_child_frame(c->role, c->connector, f) == -1)
@@ -756,6 +771,7 @@ master_start_pending(void)
 			continue;
 		switch (c->role) {
 		case ROLE_RECEIVER:
+		case ROLE_RECOGNIZER:
 			break;
 		case ROLE_ROUTER:
 			if (master_retired_alive(ROLE_ROUTER, NULL))
@@ -793,6 +809,8 @@ master_plan_children(void)
 
 	for (i = cfg->nconnectors; i > 0; i--)
 		master_add_child(ROLE_WORKER, cfg->connectors[i - 1].name);
+	if (cfg_uses_recognizer(cfg))
+		master_add_child(ROLE_RECOGNIZER, NULL);
 	master_add_child(ROLE_ROUTER, NULL);
 	master_add_child(ROLE_RECEIVER, NULL);
 }
@@ -887,7 +905,8 @@ master_bind(const struct cfg *c, char *err, size_t errlen)
 }
 
 /* Directories of the spool that are gatewayd's rather than the queue's. */
-static const char *const master_spool_extra[] = { "directive", NULL };
+static const char *const master_spool_extra[] = { "directive",
+    SPOOL_RECOG_DIR, NULL };
 
 struct master_cdirs {
 	const struct cfg *cfg;

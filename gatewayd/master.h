@@ -9,7 +9,7 @@
 #include <sys/types.h>
 #include <time.h>
 
-enum master_role { ROLE_RECEIVER, ROLE_ROUTER, ROLE_WORKER };
+enum master_role { ROLE_RECEIVER, ROLE_ROUTER, ROLE_WORKER, ROLE_RECOGNIZER };
 
 struct master_child {
 	enum master_role role;

@@ -38,6 +38,7 @@
 #include "msginfo.h"
 #include "proc.h"
 #include "router.h"
+#include "router_recog.h"
 #include "rules.h"
 #include "sandbox.h"
 #include "spool.h"
@@ -63,6 +64,9 @@ struct router {
 	size_t nnotify;
 	struct lookup **lookups;	/* one per cfg->lookups */
 	struct directive_store *store;
+	struct router_recog *recog;	/* questions to the recognizer */
+	char **parts;			/* new messages to route after the sync */
+	size_t nparts;
 };
 
 /* Collected qids of a directory scan. */
@@ -220,15 +224,99 @@ router_bounce(const char *qid, time_t mtime, off_t size, void *arg)
 	return 0;
 }
 
-/* router_route_one - route one message of a batch; 1 routed, 0 not */
+/* router_recog_ask - the recognizer reads qid (once per stale period) */
+static void
+router_recog_ask(struct router *r, const char *qid, int keep)
+{
+	const char *strv[3] = { qid, keep ? "1" : "0", NULL };
+	time_t now = time(NULL);
+
+	if (router_recog_waiting(r->recog, qid, now,
+	    r->cfg->recognize.timeout + ROUTER_RECOG_STALE))
+		return;
+	if (r->ipc == NULL || ipc_send_strings(r->ipc, IPC_RECOG_REQ,
+	    strv) == -1) {
+		log_warnx("%s: cannot ask the recognizer", qid);
+		return;
+	}
+	router_recog_asked(r->recog, qid, now);
+	log_info("%s: waiting for the recognizer (routing sheet)", qid);
+}
+
+/* router_split - the parts replace the message for the split recipients */
 static int
-router_route_one(struct router *r, const char *qid)
+router_split(struct router *r, const char *qid, const struct envelope *msg,
+    const struct rules_env *env, const struct envelope *jobs, size_t njobs)
+{
+	const struct rules_part *p;
+	char err[SPOOL_ERRLEN], **qids = NULL;
+	size_t n = 0, i;
+	int rc;
+
+	rc = router_recog_parts(r->spool, r->cfg, msg, env, &qids, &n, err,
+	    sizeof(err));
+	if (rc == -1)
+		log_warnx("%s: cannot write the parts of the scan (will "
+		    "retry): %s", qid, err);
+	else if (njobs > 0)
+		rc = spool_route(r->spool, qid, jobs, njobs, err, sizeof(err));
+	else
+		rc = spool_incoming_done(r->spool, qid, err, sizeof(err));
+	for (i = 0; i < n; i++) {
+		p = &env->recog->parts[i];
+		if (rc == 0)
+			log_info("%s: part %zu/%zu is %s: sheet page %u, pages "
+			    "%u-%u, directive %s%s", qid, i + 1, n, qids[i],
+			    p->sheet_page, p->first, p->last, p->id[0] ?
+			    p->id : "none", p->kind == RULES_PART_SEPARATOR ?
+			    " (separator)" : "");
+		r->parts = xreallocarray(r->parts, r->nparts + 1,
+		    sizeof(*r->parts));
+		r->parts[r->nparts++] = qids[i];
+	}
+	free(qids);
+	if (rc == -1 && n > 0)
+		log_warnx("%s: %s", qid, err);
+	return rc;
+}
+
+/* router_jobs - write the jobs (or the parts), log, remember whom to wake */
+static void
+router_jobs(struct router *r, const char *qid, const struct envelope *msg,
+    const struct rules_env *env, struct envelope *jobs, size_t njobs)
+{
+	char err[SPOOL_ERRLEN];
+	size_t i;
+
+	if (env->nsplit > 0) {
+		if (router_split(r, qid, msg, env, jobs, njobs) == -1)
+			return;
+	} else if (spool_route(r->spool, qid, jobs, njobs, err,
+	    sizeof(err)) == -1) {
+		log_warnx("%s: cannot write jobs (will retry): %s", qid, err);
+		return;
+	}
+	router_log(qid, jobs, njobs);
+	for (i = 0; i < njobs; i++)
+		if (strcmp(jobs[i].connector, RULES_ROUTER_CONNECTOR) != 0)
+			router_note(r, jobs[i].connector, qid);
+		else
+			router_bounce(qid, 0, 0, r);
+}
+
+/*
+ * router_route_msg - route one message of a batch (recog: the
+ * recognizer's answer for it, or NULL); 1 routed, 0 not
+ */
+static int
+router_route_msg(struct router *r, const char *qid,
+    const struct rules_recog *recog)
 {
 	struct envelope msg, *jobs = NULL;
 	char err[SPOOL_ERRLEN];
 	struct rules_env env;
 	struct msginfo mi;
-	size_t njobs = 0, i;
+	size_t njobs = 0;
 	off_t off;
 	int fd = -1, rc;
 
@@ -256,27 +344,45 @@ router_route_one(struct router *r, const char *qid)
 	env.lookups = r->lookups;
 	env.store = r->store;
 	env.now = time(NULL);
+	env.recog = recog;
 	rc = rules_route_env(r->cfg, &msg, &env, &jobs, &njobs);
 	msginfo_free(&mi);
-	if (rc == -1) {
+	if (rc == -1)
 		router_quarantine(r, qid, "no recipients");
-		envelope_clear(&msg);
-		return 0;
-	}
-	if (spool_route(r->spool, qid, jobs, njobs, err, sizeof(err)) == -1) {
-		log_warnx("%s: cannot write jobs (will retry): %s", qid, err);
-	} else {
-		router_log(qid, jobs, njobs);
-		for (i = 0; i < njobs; i++)
-			if (strcmp(jobs[i].connector,
-			    RULES_ROUTER_CONNECTOR) != 0)
-				router_note(r, jobs[i].connector, qid);
-			else
-				router_bounce(qid, 0, 0, r);
-	}
+	else if (env.recog_needed)
+		router_recog_ask(r, qid, env.recog_keep);	/* stays */
+	else
+		router_jobs(r, qid, &msg, &env, jobs, njobs);
 	rules_free_jobs(jobs, njobs);
+	rules_env_clear(&env);
 	envelope_clear(&msg);
-	return 1;
+	return rc == 0 && !env.recog_needed;
+}
+
+/* router_route_one - route one message of a batch; 1 routed, 0 not */
+static int
+router_route_one(struct router *r, const char *qid)
+{
+	return router_route_msg(r, qid, NULL);
+}
+
+/* router_more - route the parts written by this batch (after its sync) */
+static void
+router_more(struct router *r)
+{
+	char **parts = r->parts;
+	size_t n = r->nparts, i, routed = 0;
+
+	r->parts = NULL;
+	r->nparts = 0;
+	for (i = 0; i < n; i++) {
+		routed += router_route_one(r, parts[i]);
+		free(parts[i]);
+	}
+	free(parts);
+	if (routed > 0 && spool_sync(r->spool) == -1)
+		log_warn("spool sync after routing %zu parts", routed);
+	router_send_notify(r);
 }
 
 /* router_batch - route a batch, sync once, then notify */
@@ -295,6 +401,36 @@ router_batch(struct router *r, char *const *qids, size_t n)
 	if (routed > 0 && spool_sync(r->spool) == -1)
 		log_warn("spool sync after routing %zu messages", routed);
 	router_send_notify(r);
+	router_more(r);
+}
+
+/* router_recog_done - the recognizer's answer: route the message with it */
+static void
+router_recog_done(struct router *r, const char *qid, const char *status,
+    const char *reason)
+{
+	struct rules_recog *rg = xcalloc(1, sizeof(*rg));
+	char err[SPOOL_ERRLEN];
+
+	router_recog_forget(r->recog, qid);
+	if (router_recog_load(r->spool, qid, status, reason, rg, err,
+	    sizeof(err)) == -1) {
+		log_warnx("%s: %s", qid, err);
+		rg->status = RULES_RECOG_UNREADABLE;
+		snprintf(rg->reason, sizeof(rg->reason), "the recognizer's "
+		    "answer could not be used");
+	}
+	log_info("%s: recognizer: %s%s%s", qid, rg->status ==
+	    RULES_RECOG_SHEETS ? "routing sheets found" : rg->status ==
+	    RULES_RECOG_NONE ? "no routing sheet" : "unreadable",
+	    rg->reason[0] ? ": " : "", rg->reason);
+	if (router_route_msg(r, qid, rg) > 0 && spool_sync(r->spool) == -1)
+		log_warn("spool sync after routing %s", qid);
+	router_send_notify(r);
+	router_more(r);
+	/* the parts are durable (or the message waits): the files can go */
+	(void)spool_recog_clear(r->spool, qid, RULES_RECOG_MAX_PARTS);
+	free(rg);
 }
 
 /* router_collect - spool_scan callback: remember a qid */
@@ -402,7 +538,7 @@ static void
 router_ipc(struct ipc *ipc, const struct ipc_frame *f, void *arg)
 {
 	struct router *r = arg;
-	const char *strv[IPC_MAX_STRINGS];
+	const char *strv[IPC_MAX_STRINGS], *why;
 	int n;
 
 	(void)ipc;
@@ -420,6 +556,13 @@ router_ipc(struct ipc *ipc, const struct ipc_frame *f, void *arg)
 			    ipc_type_name(f->type));
 		if (!r->stopping)
 			router_requeue(r, strv, (size_t)n);
+		break;
+	case IPC_RECOG_DONE:
+		if (ipc_recog(f, strv, &why) == -1)
+			fatalx("malformed %s frame from the master: %s",
+			    ipc_type_name(f->type), why);
+		if (!r->stopping)
+			router_recog_done(r, strv[0], strv[1], strv[2]);
 		break;
 	case IPC_SHUTDOWN:
 		log_debug("shutting down");
@@ -510,6 +653,7 @@ main(int argc, char **argv)
 	memset(&r, 0, sizeof(r));
 	memset(&opts, 0, sizeof(opts));
 	r.cfg = proc_child_init(argc, argv, "router", &opts);
+	r.recog = router_recog_new();
 	r.spool = spool_open(r.cfg->spool, 0, (uid_t)-1, (gid_t)-1, err,
 	    sizeof(err));
 	if (r.spool == NULL)
@@ -545,6 +689,7 @@ main(int argc, char **argv)
 	event_base_free(r.base);
 	spool_close(r.spool);
 	router_free_tables(&r);
+	router_recog_free(r.recog);
 	cfg_free(r.cfg);
 	return 0;
 }

@@ -204,18 +204,27 @@ rules_rule_match(const struct cfg_rule *rule, const struct envelope *msg,
 	return rules_time_match(c, env && env->now ? env->now : time(NULL));
 }
 
+/* rules_match_from - the first rule from index from that holds, or NULL */
+static const struct cfg_rule *
+rules_match_from(const struct cfg *cfg, size_t from, const struct envelope *msg,
+    const struct sockaddr *client, const char *rcpt,
+    const struct oneoff_dest *dest, const struct rules_env *env)
+{
+	size_t i;
+
+	for (i = from; i < cfg->nrules; i++)
+		if (rules_rule_match(&cfg->rules[i], msg, client, rcpt, dest, env))
+			return &cfg->rules[i];
+	return NULL;
+}
+
 /* rules_match_dest - the first rule whose conditions all hold, or NULL */
 const struct cfg_rule *
 rules_match_dest(const struct cfg *cfg, const struct envelope *msg,
     const struct sockaddr *client, const char *rcpt,
     const struct oneoff_dest *dest, const struct rules_env *env)
 {
-	size_t i;
-
-	for (i = 0; i < cfg->nrules; i++)
-		if (rules_rule_match(&cfg->rules[i], msg, client, rcpt, dest, env))
-			return &cfg->rules[i];
-	return NULL;
+	return rules_match_from(cfg, 0, msg, client, rcpt, dest, env);
 }
 
 /* rules_parse_dest - the one-off destination of an address */
@@ -460,6 +469,8 @@ rules_deliver(struct rules_run *run, const struct cfg_rule *rule,
 
 static void rules_route_addr(struct rules_run *, const struct envelope_rcpt *,
     const char *, int);
+static void rules_route_from(struct rules_run *, const struct envelope_rcpt *,
+    const char *, int, size_t);
 
 /* rules_lookup_key - the digits to look up: a header, or the address */
 static int
@@ -562,7 +573,10 @@ rules_directive_rcpt(struct rules_run *run, const struct directive *dv,
 		rules_set(r, dr->params[i].name, dr->params[i].value);
 }
 
-/* rules_directive_find - the directive the message names: 0, 1 none, -1 */
+/*
+ * rules_directive_find - the directive the message names: 0, 1 unknown,
+ * 2 none named, -1 store error
+ */
 static int
 rules_directive_find(struct rules_run *run, const char *addr,
     const struct oneoff_dest *d, struct directive *dv, char *text,
@@ -594,20 +608,189 @@ rules_directive_find(struct rules_run *run, const char *addr,
 	}
 	snprintf(text, textlen, "no directive named by the address, subject "
 	    "or body");
-	return 1;
+	return 2;
 }
 
-/* rules_directive - the embedded directive manager */
-static void
-rules_directive(struct rules_run *run, const struct envelope_rcpt *src,
-    const char *addr, const struct oneoff_dest *d)
+/* rules_has_scan - does the message have an attachment a scanner writes? */
+static int
+rules_has_scan(const struct msginfo *mi)
 {
-	struct directive dv;
+	static const char *const types[] = { "application/pdf", "image/tiff",
+	    "image/jpeg", "image/jpg", "image/png", "application/octet-stream",
+	    NULL };
+	size_t i, j;
+
+	for (i = 0; mi != NULL && i < mi->ntypes; i++)
+		for (j = 0; types[j] != NULL; j++)
+			if (strcmp(mi->attach_types[i], types[j]) == 0)
+				return 1;
+	return 0;
+}
+
+/*
+ * rules_sheet_outcome - what a directive rule's sheet setting says for
+ * no sheet, an unknown or expired directive on one, or an unreadable scan
+ */
+static void
+rules_sheet_outcome(struct rules_run *run, const struct cfg_rule *rule,
+    int outcome, const struct envelope_rcpt *src, const char *addr,
+    const struct oneoff_dest *d, int depth, const char *text)
+{
+	struct envelope_rcpt *r;
+	struct envelope *job;
+
+	switch (outcome) {
+	case CFG_SHEET_NEXT:
+		rules_route_from(run, src, addr, depth,
+		    (size_t)(rule - run->cfg->rules) + 1);
+		break;
+	case CFG_SHEET_HOLD:
+		r = rules_deliver_one(run, NULL, rule->sheet.hold, src, addr, d);
+		rules_set(r, "hold", rule->name);
+		/* the reason queue show gives the operator */
+		job = rules_job(run->msg, rule->sheet.hold, run->jobs, run->njobs);
+		if (r != NULL && job->last_error == NULL)
+			xasprintf(&job->last_error, "held: %s", text);
+		break;
+	default:
+		rules_fail(run, src, addr, 550, "5.6.0", text);
+	}
+}
+
+/* rules_sheet_split - the recognizer's parts will carry this recipient */
+static void
+rules_sheet_split(struct rules_run *run, const struct envelope_rcpt *src,
+    const char *addr)
+{
+	struct rules_env *env = run->env;
+	size_t i;
+
+	for (i = 0; i < env->nsplit; i++)
+		if (strcasecmp(env->split[i].addr, addr) == 0)
+			return;
+	env->split = xreallocarray(env->split, env->nsplit + 1,
+	    sizeof(*env->split));
+	env->split[env->nsplit].src = src;
+	env->split[env->nsplit++].addr = xstrdup(addr);
+}
+
+/*
+ * rules_sheet_recognize - nothing but a routing sheet can name the
+ * directive: wait for the recognizer, or apply its answer
+ */
+static void
+rules_sheet_recognize(struct rules_run *run, const struct cfg_rule *rule,
+    const struct envelope_rcpt *src, const char *addr,
+    const struct oneoff_dest *d, int depth)
+{
+	const struct rules_recog *rg = run->env->recog;
+	char text[RULES_TEXT_MAX];
+
+	if (!rules_has_scan(run->env->mi)) {
+		rules_sheet_outcome(run, rule, rule->sheet.missing, src, addr, d,
+		    depth, "no routing sheet found: the message has no scanned "
+		    "document (PDF, TIFF, JPEG or PNG) and its address, subject "
+		    "and body name no directive");
+		return;
+	}
+	if (rg == NULL) {
+		run->env->recog_needed = 1;
+		run->env->recog_keep |= rule->sheet.keep_sheet;
+		return;
+	}
+	if (rg->status == RULES_RECOG_SHEETS) {
+		rules_sheet_split(run, src, addr);
+		return;
+	}
+	if (rg->status == RULES_RECOG_NONE) {
+		snprintf(text, sizeof(text), "no routing sheet found in the "
+		    "scan (%s): put the directive's sheet on top of the paper "
+		    "and scan again", rg->reason);
+		rules_sheet_outcome(run, rule, rule->sheet.missing, src, addr, d,
+		    depth, text);
+		return;
+	}
+	snprintf(text, sizeof(text), "the scanned document could not be read "
+	    "for a routing sheet: %s", rg->reason);
+	rules_sheet_outcome(run, rule, rule->sheet.unreadable, src, addr, d,
+	    depth, text);
+}
+
+/*
+ * rules_sheet_get - the directive a part's sheet names: 0 found, 1 none
+ * (outcome set: missing or unknown, text the reason), -1 store error
+ */
+static int
+rules_sheet_get(struct rules_run *run, const struct cfg_rule *rule,
+    const struct envelope_rcpt *src, struct directive *dv, int *outcome,
+    char *text, size_t textlen)
+{
+	const char *id = envelope_rcpt_param(src, "sheet-directive");
+	char err[DIRECTIVE_ERRLEN];
+	int r;
+
+	if (id == NULL) {
+		*outcome = rule->sheet.missing;
+		snprintf(text, textlen, "no routing sheet before these pages "
+		    "of the scan (pages %.32s)",
+		    envelope_rcpt_param(src, "sheet-pages") ?
+		    envelope_rcpt_param(src, "sheet-pages") : "?");
+		return 1;
+	}
+	r = directive_get(run->env->store, id, dv, err, sizeof(err));
+	if (r == -1)
+		snprintf(text, textlen, "%s", err);
+	else if (r == 1) {
+		*outcome = rule->sheet.unknown;
+		snprintf(text, textlen, "the routing sheet names directive "
+		    "ED:%.32s, which does not exist (deleted, or a sheet of "
+		    "another gateway)", id);
+	}
+	return r;
+}
+
+/* rules_directive_to - fan out to the directive's recipients, or expired */
+static void
+rules_directive_to(struct rules_run *run, const struct cfg_rule *rule,
+    struct directive *dv, const struct envelope_rcpt *src, const char *addr,
+    const struct oneoff_dest *d, int depth)
+{
 	char text[RULES_TEXT_MAX], when[32];
-	time_t now = run->env && run->env->now ? run->env->now : time(NULL);
+	time_t now = run->env->now ? run->env->now : time(NULL);
+	time_t t = (time_t)dv->expires;
 	struct tm tm;
 	size_t i;
-	int r;
+
+	if (directive_expired(dv, (int64_t)now)) {
+		gmtime_r(&t, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M UTC", &tm);
+		snprintf(text, sizeof(text), "directive ED:%s expired on %s",
+		    dv->id, when);
+		if (rule != NULL && envelope_rcpt_param(src, "sheet") != NULL)
+			rules_sheet_outcome(run, rule, rule->sheet.unknown, src,
+			    addr, d, depth, text);
+		else
+			rules_fail(run, src, addr, 550, "5.1.1", text);
+		return;
+	}
+	for (i = 0; i < dv->nrcpt; i++)
+		rules_directive_rcpt(run, dv, &dv->rcpt[i], src, addr);
+	(void)directive_touch(run->env->store, dv->id, (int64_t)now);
+}
+
+/*
+ * rules_directive - the embedded directive manager (rule: the directive
+ * rule that matched, NULL for an ed-<id> address no rule took)
+ */
+static void
+rules_directive(struct rules_run *run, const struct cfg_rule *rule,
+    const struct envelope_rcpt *src, const char *addr,
+    const struct oneoff_dest *d, int depth)
+{
+	const char *sheet = envelope_rcpt_param(src, "sheet");
+	struct directive dv;
+	char text[RULES_TEXT_MAX];
+	int r, outcome = CFG_SHEET_BOUNCE;
 
 	if (run->env == NULL || run->env->store == NULL) {
 		rules_fail(run, src, addr, 451, "4.3.0",
@@ -615,25 +798,21 @@ rules_directive(struct rules_run *run, const struct envelope_rcpt *src,
 		return;
 	}
 	memset(&dv, 0, sizeof(dv));
-	if ((r = rules_directive_find(run, addr, d, &dv, text,
-	    sizeof(text))) != 0) {
+	if (rule != NULL && sheet != NULL)
+		r = rules_sheet_get(run, rule, src, &dv, &outcome, text,
+		    sizeof(text));
+	else
+		r = rules_directive_find(run, addr, d, &dv, text, sizeof(text));
+	if (r == 2 && rule != NULL)
+		rules_sheet_recognize(run, rule, src, addr, d, depth);
+	else if (r == 1 && rule != NULL && sheet != NULL)
+		rules_sheet_outcome(run, rule, outcome, src, addr, d, depth,
+		    text);
+	else if (r != 0)
 		rules_fail(run, src, addr, r == -1 ? 451 : 550,
 		    r == -1 ? "4.3.0" : "5.1.1", text);
-		return;
-	}
-	if (directive_expired(&dv, (int64_t)now)) {
-		time_t t = (time_t)dv.expires;
-
-		gmtime_r(&t, &tm);
-		strftime(when, sizeof(when), "%Y-%m-%d %H:%M UTC", &tm);
-		snprintf(text, sizeof(text), "directive ED:%s expired on %s",
-		    dv.id, when);
-		rules_fail(run, src, addr, 550, "5.1.1", text);
-	} else {
-		for (i = 0; i < dv.nrcpt; i++)
-			rules_directive_rcpt(run, &dv, &dv.rcpt[i], src, addr);
-		(void)directive_touch(run->env->store, dv.id, (int64_t)now);
-	}
+	else
+		rules_directive_to(run, rule, &dv, src, addr, d, depth);
 	directive_clear(&dv);
 }
 
@@ -645,7 +824,7 @@ rules_default(struct rules_run *run, const struct envelope_rcpt *src,
 	const char *conn = NULL;
 
 	if (d->type == ONEOFF_DIRECTIVE) {
-		rules_directive(run, src, addr, d);
+		rules_directive(run, NULL, src, addr, d, 0);
 		return;
 	}
 	if (d->type == ONEOFF_FAX)
@@ -664,6 +843,14 @@ static void
 rules_route_addr(struct rules_run *run, const struct envelope_rcpt *src,
     const char *addr, int depth)
 {
+	rules_route_from(run, src, addr, depth, 0);
+}
+
+/* rules_route_from - route one address by the rules from index from */
+static void
+rules_route_from(struct rules_run *run, const struct envelope_rcpt *src,
+    const char *addr, int depth, size_t from)
+{
 	const struct cfg_rule *rule;
 	struct oneoff_dest d;
 	char err[128], text[RULES_TEXT_MAX], status[16];
@@ -674,8 +861,8 @@ rules_route_addr(struct rules_run *run, const struct envelope_rcpt *src,
 		rules_fail(run, src, addr, 553, "5.1.3", text);
 		return;
 	}
-	rule = rules_match_dest(run->cfg, run->msg, run->client, addr, &d,
-	    run->env);
+	rule = rules_match_from(run->cfg, from, run->msg, run->client, addr,
+	    &d, run->env);
 	if (rule == NULL)
 		rules_default(run, src, addr, &d);
 	else if (rule->reject) {
@@ -684,7 +871,7 @@ rules_route_addr(struct rules_run *run, const struct envelope_rcpt *src,
 	} else if (rule->lookup != NULL)
 		rules_lookup(run, rule, src, addr, &d, depth);
 	else if (rule->directive)
-		rules_directive(run, src, addr, &d);
+		rules_directive(run, rule, src, addr, &d, depth);
 	else
 		rules_deliver(run, rule, src, addr, &d);
 }
@@ -721,6 +908,21 @@ rules_route(const struct cfg *cfg, const struct envelope *msg,
     struct envelope **jobs, size_t *njobs)
 {
 	return rules_route_env(cfg, msg, NULL, jobs, njobs);
+}
+
+/* rules_env_clear - free the split list routing made */
+void
+rules_env_clear(struct rules_env *env)
+{
+	size_t i;
+
+	for (i = 0; i < env->nsplit; i++)
+		free(env->split[i].addr);
+	free(env->split);
+	env->split = NULL;
+	env->nsplit = 0;
+	env->recog_needed = 0;
+	env->recog_keep = 0;
 }
 
 /* rules_free_jobs - free what rules_route made */

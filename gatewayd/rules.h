@@ -31,6 +31,7 @@
 struct cfg;
 struct cfg_rule;
 struct envelope;
+struct envelope_rcpt;
 struct msginfo;
 struct lookup;
 struct directive_store;
@@ -41,12 +42,58 @@ struct oneoff_dest;
 #define RULES_TEXT_MAX		512
 #define RULES_MAX_DEPTH		4	/* lookups routed again, at most */
 
+/*
+ * Routing sheets.  A recipient whose rule has directive: true and whose
+ * address, subject and body name no directive waits for the recognizer
+ * (the message has a scanned attachment) or gets its rule's
+ * sheet.missing outcome at once (it has none).  The recognizer's answer
+ * (rules_recog) either gives the outcome (no sheet, unreadable) or makes
+ * the router write one new message per part (rules_split lists the
+ * recipients that go into them).  A part's recipients carry the
+ * parameters sheet (directive, separator or none), sheet-directive,
+ * sheet-page, sheet-pages and sheet-part; such a recipient is routed by
+ * its sheet's directive, never recognised again.
+ */
+#define RULES_RECOG_MAX_PARTS	64
+#define RULES_SHEET_ID_MAX	64
+
+enum rules_recog_status { RULES_RECOG_SHEETS = 1, RULES_RECOG_NONE,
+	RULES_RECOG_UNREADABLE };
+enum rules_part_kind { RULES_PART_NONE = 0, RULES_PART_DIRECTIVE,
+	RULES_PART_SEPARATOR };
+
+struct rules_part {
+	int kind;			/* enum rules_part_kind */
+	char id[RULES_SHEET_ID_MAX];	/* directive ID, "" for none */
+	unsigned int sheet_page;	/* 1-based; 0: no sheet (pages before one) */
+	unsigned int first, last;	/* 1-based pages of the scan in this part */
+};
+
+struct rules_recog {
+	int status;			/* enum rules_recog_status */
+	char reason[256];
+	struct rules_part parts[RULES_RECOG_MAX_PARTS];
+	size_t nparts;
+};
+
+/* A recipient the recognizer's parts take over (addr owned). */
+struct rules_split {
+	const struct envelope_rcpt *src;
+	char *addr;
+};
+
 /* What the router knows besides the envelope (every field may be NULL). */
 struct rules_env {
 	const struct msginfo *mi;	/* the scanned message */
 	struct lookup **lookups;	/* one per cfg->lookups entry */
 	struct directive_store *store;
 	time_t now;			/* 0: time(NULL) */
+	const struct rules_recog *recog;	/* the recognizer's answer, or NULL */
+	/* set by routing (free with rules_env_clear) */
+	int recog_needed;		/* a recipient waits for the recognizer */
+	int recog_keep;			/* its rule's sheet.keep_sheet */
+	struct rules_split *split;	/* recipients the parts take */
+	size_t nsplit;
 };
 
 /* First rule matching this recipient of msg (client may be NULL), or NULL. */
@@ -59,6 +106,8 @@ const struct cfg_rule *rules_match(const struct cfg *, const struct envelope *ms
 int rules_route(const struct cfg *, const struct envelope *msg,
     struct envelope **jobs, size_t *njobs);
 void rules_free_jobs(struct envelope *jobs, size_t njobs);
+/* Free what routing set in env (the split list). */
+void rules_env_clear(struct rules_env *);
 /* rules_route with the message, lookup tables and directive store. */
 int rules_route_env(const struct cfg *, const struct envelope *msg,
     struct rules_env *env, struct envelope **jobs, size_t *njobs);

@@ -260,6 +260,29 @@ rc_names(const struct cfg *cfg, const struct cfg_rule *r, const char **key,
 	return 0;
 }
 
+/* rc_sheet - the sheet outcomes: a directive rule's, hold names a connector */
+static int
+rc_sheet(const struct cfg *cfg, const struct cfg_rule *r, const char **key,
+    char *msg, size_t len)
+{
+	const struct cfg_sheet *s = &r->sheet;
+	int hold = s->missing == CFG_SHEET_HOLD || s->unknown == CFG_SHEET_HOLD ||
+	    s->unreadable == CFG_SHEET_HOLD;
+
+	if (!r->directive && (s->missing || s->unknown || s->unreadable ||
+	    s->keep_sheet || s->hold != NULL))
+		return rc_err(key, "sheet", msg, len, "rule '%s': sheet only "
+		    "goes with directive: true", r->name);
+	if (hold && s->hold == NULL)
+		return rc_err(key, "sheet", msg, len, "rule '%s': a sheet outcome "
+		    "'hold' needs sheet.hold (the connector to park it for)",
+		    r->name);
+	if (s->hold != NULL && !cfg_connector(cfg, s->hold))
+		return rc_err(key, "sheet", msg, len, "rule '%s' names unknown "
+		    "connector '%s'", r->name, s->hold);
+	return 0;
+}
+
 /* rules_check - every load-time check of rule i */
 int
 rules_check(struct cfg *cfg, size_t i, const char **key, char *msg,
@@ -271,6 +294,7 @@ rules_check(struct cfg *cfg, size_t i, const char **key, char *msg,
 	*key = NULL;
 	rules_compiled_free(r);
 	if (rc_names(cfg, r, key, msg, len) == -1 ||
+	    rc_sheet(cfg, r, key, msg, len) == -1 ||
 	    rc_compile(r, key, msg, len) == -1 ||
 	    rc_contradiction(r, key, msg, len) == -1)
 		return -1;

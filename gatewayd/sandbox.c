@@ -276,12 +276,29 @@ sandbox_allowlist(scmp_filter_ctx ctx, enum sandbox_role role)
 		sandbox_sockets(ctx, rtr_families, 1);
 }
 
+/* sandbox_recognizer - the deny list but for exec, and no network */
+static void
+sandbox_recognizer(scmp_filter_ctx ctx)
+{
+	struct scmp_arg_cmp cmp;
+	const char *const *n;
+
+	for (n = sandbox_denied; *n != NULL; n++)
+		if (strncmp(*n, "execve", 6) != 0)
+			sandbox_rule(ctx, SCMP_ACT_KILL_PROCESS, *n, 0, NULL);
+	sandbox_no_namespaces(ctx);
+	cmp = SCMP_A0(SCMP_CMP_EQ, AF_INET);
+	sandbox_rule(ctx, SCMP_ACT_ERRNO(EACCES), "socket", 1, &cmp);
+	cmp = SCMP_A0(SCMP_CMP_EQ, AF_INET6);
+	sandbox_rule(ctx, SCMP_ACT_ERRNO(EACCES), "socket", 1, &cmp);
+}
+
 /* sandbox_build - the role's filter, ready to load or export */
 static scmp_filter_ctx
 sandbox_build(enum sandbox_role role)
 {
-	uint32_t deflt = role == SANDBOX_DELIVERY ? SCMP_ACT_ALLOW :
-	    SCMP_ACT_KILL_PROCESS;
+	uint32_t deflt = role == SANDBOX_DELIVERY ||
+	    role == SANDBOX_RECOGNIZER ? SCMP_ACT_ALLOW : SCMP_ACT_KILL_PROCESS;
 	scmp_filter_ctx ctx;
 	int rc;
 
@@ -300,7 +317,9 @@ sandbox_build(enum sandbox_role role)
 	if (role == SANDBOX_DELIVERY) {
 		sandbox_list(ctx, SCMP_ACT_KILL_PROCESS, sandbox_denied);
 		sandbox_no_namespaces(ctx);
-	} else
+	} else if (role == SANDBOX_RECOGNIZER)
+		sandbox_recognizer(ctx);
+	else
 		sandbox_allowlist(ctx, role);
 	return ctx;
 }
@@ -382,6 +401,7 @@ sandbox_role_name(enum sandbox_role role)
 	case SANDBOX_RECEIVER: return "receiver";
 	case SANDBOX_ROUTER: return "router";
 	case SANDBOX_DELIVERY: return "delivery children";
+	case SANDBOX_RECOGNIZER: return "recognizer";
 	}
 	return "child";
 }
@@ -394,8 +414,8 @@ sandbox_state(enum sandbox_role role, int enabled, int debug)
 	char line[160];
 
 #ifdef HAVE_SECCOMP
-	how = role == SANDBOX_DELIVERY ? "a seccomp deny list" :
-	    "a seccomp allowlist";
+	how = role == SANDBOX_DELIVERY || role == SANDBOX_RECOGNIZER ?
+	    "a seccomp deny list" : "a seccomp allowlist";
 #else
 	how = NULL;
 #endif

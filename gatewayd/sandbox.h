@@ -17,7 +17,9 @@
  * they get a deny list on top of an otherwise open filter: no exec, no
  * ptrace or process_vm_*, no mount or namespace calls, no chroot, no
  * setuid family, no bpf, kexec, module loading, perf_event_open or
- * keyrings, no clone into a new namespace.  Nothing here depends on the
+ * keyrings, no clone into a new namespace.  The recognizer (and its job
+ * children, which inherit it) gets the same deny list but for exec (it
+ * runs pdftoppm) and with no IPv4 or IPv6 socket.  Nothing here depends on the
  * uid a child runs as.
  *
  * Not built on other systems: there sandbox_enter() only says so.
@@ -28,7 +30,8 @@
 enum sandbox_role {
 	SANDBOX_RECEIVER,
 	SANDBOX_ROUTER,
-	SANDBOX_DELIVERY
+	SANDBOX_DELIVERY,
+	SANDBOX_RECOGNIZER
 };
 
 /*

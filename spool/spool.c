@@ -1295,7 +1295,6 @@ int
 spool_route(struct spool *sp, const char *qid, const struct envelope *jobs,
     size_t njobs, char *err, size_t errlen)
 {
-	char (*p)[SPOOL_QID_LEN + 1];
 	size_t i;
 
 	if (!spool_qid_valid(qid) || njobs == 0) {
@@ -1306,6 +1305,21 @@ spool_route(struct spool *sp, const char *qid, const struct envelope *jobs,
 	for (i = 0; i < njobs; i++)
 		if (spool_route_job(sp, qid, &jobs[i], err, errlen) == -1)
 			return -1;
+	return spool_incoming_done(sp, qid, err, errlen);
+}
+
+/* spool_incoming_done - unlink incoming/<qid> at the next spool_sync() */
+int
+spool_incoming_done(struct spool *sp, const char *qid, char *err,
+    size_t errlen)
+{
+	char (*p)[SPOOL_QID_LEN + 1];
+
+	if (!spool_qid_valid(qid)) {
+		errno = EINVAL;
+		spool_seterr(err, errlen, "invalid queue id");
+		return -1;
+	}
 	pthread_mutex_lock(&sp->lock);
 	p = reallocarray(sp->pending, sp->npending + 1, sizeof(*p));
 	if (p != NULL) {

@@ -258,8 +258,28 @@ int spool_incoming_open(struct spool *, const char *qid, struct envelope *env,
  */
 int spool_route(struct spool *, const char *qid, const struct envelope *jobs,
     size_t njobs, char *err, size_t errlen);
+/*
+ * The message is finished without jobs (the recognizer's parts replaced
+ * it): unlink incoming/<qid> at the next spool_sync(), after whatever was
+ * written before is durable.
+ */
+int spool_incoming_done(struct spool *, const char *qid, char *err,
+    size_t errlen);
 /* Make everything written since the last call durable (syncfs or dir fsyncs). */
 int spool_sync(struct spool *);
+
+/*
+ * ---- recognizer: recognize/<qid>.<name> (spool_recog.c) ----
+ * The recognizer's output for a message: "result" and the parts "1",
+ * "2"...  (name: 1 to 15 lowercase letters and digits).  write: created
+ * exclusively, 0600, never through a symbolic link; read: O_NOFOLLOW and
+ * a regular file, else ELOOP/EINVAL.  clear removes result and parts 1
+ * to maxparts (a missing name is no error).
+ */
+#define SPOOL_RECOG_DIR		"recognize"
+int spool_recog_open(struct spool *, const char *qid, const char *name,
+    int write, char *err, size_t errlen);
+int spool_recog_clear(struct spool *, const char *qid, unsigned int maxparts);
 /*
  * Move an unreadable file from a state directory to corrupt/ (quarantine);
  * a name already in corrupt/ gets a suffix .1 .. .9, never replaced.
