@@ -9,7 +9,7 @@
 # The parsers are compiled with -fsanitize=fuzzer-no-link,address,undefined:
 # the tree is copied (tracked + untracked, not ignored files: the developer's
 # in-source build is not disturbed) into FUZZ_BUILDDIR/src, configured there
-# with clang, and only the two libraries are built.  Each target then runs
+# with clang, and only the libraries are built.  Each target then runs
 # on a working corpus (FUZZ_BUILDDIR/corpus/T, seeded from
 # tests/fuzz/corpus/T and tests/fuzz/regress/T).  A crash stops the run with
 # exit 1 and leaves its input as FUZZ_BUILDDIR/crash-T-*: fix the bug and
@@ -39,7 +39,7 @@ copy_tree() {
 	fi
 }
 
-# build_libs - configure with clang (once) and build the two libraries
+# build_libs - configure with clang (once) and build the libraries
 build_libs() {
 	if [ ! -f "$B/src/config.status" ]; then
 		log "configuring an instrumented build in $B/src"
@@ -51,6 +51,7 @@ build_libs() {
 	make -s -C "$B/src/include" >/dev/null
 	make -s -C "$B/src/spool" libspool.a >/dev/null 2>&1 || make -C "$B/src/spool" libspool.a
 	make -s -C "$B/src/gatewayd" libgwcommon.a >/dev/null 2>&1 || make -C "$B/src/gatewayd" libgwcommon.a
+	make -s -C "$B/src/gatewayd" libgwscan.a >/dev/null 2>&1 || make -C "$B/src/gatewayd" libgwscan.a
 }
 
 # libs - every *_LIBS the configured gatewayd/Makefile links with
@@ -69,7 +70,7 @@ build_target() {
 	    -I"$s" -I"$s/include" -I"$s/gatewayd" -I"$s/spool" \
 	    $(sed -n 's/^GMIME_CFLAGS = //p' "$s/gatewayd/Makefile") \
 	    -o "$B/fuzz_$t" "$s/tests/fuzz/fuzz_$t.c" \
-	    "$s/gatewayd/libgwcommon.a" "$s/spool/libspool.a" $(libs)
+	    "$s/gatewayd/libgwscan.a" "$s/gatewayd/libgwcommon.a" "$s/spool/libspool.a" $(libs)
 }
 
 # run_target T - fuzz T for FUZZ_SECONDS; 0 if no crash
