@@ -11,7 +11,7 @@ given as the first argument:
               the first pages only), the median of RECOG_RUNS runs
   find-all    scan_run find --pages N: every page searched, pages per second
   cut         scan_run cut FILE 0 N-1 0: the sheet page removed, the other
-              pages copied, pages per second
+              pages copied, pages written per second (none for 1 page)
 
 It checks that every run found the sheet on page 0 and prints one line per
 scan, plus the load average before and after: the 2-core machines are
@@ -79,11 +79,11 @@ def bench_one(scan_run, path, npages, did, runs):
         res[name] = statistics.median(times)
         res[name + "-searched"] = int(out.split("searched ")[1].split()[0])
     times = []
-    for _ in range(runs):
+    for _ in range(runs if npages > 1 else 0):     # a lone sheet leaves nothing
         with open(os.devnull, "w") as null:
             dt, _ = timed([scan_run, "cut", path, "0", str(npages - 1), "0"], stdout=null)
         times.append(dt)
-    res["cut"] = statistics.median(times)
+    res["cut"] = statistics.median(times) if times else float("nan")
     return res
 
 
@@ -111,7 +111,7 @@ def main():
                 r = bench_one(scan_run, path, n, did, runs)
                 print("%-9s %5d %9d %8.3f %11d %10.1f %9.3f %10.1f" % (
                     fmt, n, os.path.getsize(path), r["find"], r["find-searched"],
-                    n / r["find-all"], r["cut"], n / r["cut"]), flush=True)
+                    n / r["find-all"], r["cut"], (n - 1) / r["cut"]), flush=True)
                 os.unlink(path)
         print("load average after: %s" % " ".join(open("/proc/loadavg").read().split()[:3]))
         print("runs per median: %d, %d dpi" % (runs, dpi))
