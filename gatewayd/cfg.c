@@ -281,6 +281,7 @@ static const struct cfg_key cfg_directives_keys[] = {
 	{ "prefix", CFG_STR, offsetof(struct cfg_directives, prefix), 0, 0, NULL, NULL, 0 },
 	{ "channels", CFG_FUNC, offsetof(struct cfg_directives, channels), 0, 0, cfg_node_map, NULL, 0 },
 	{ "body_scan", CFG_SIZE, offsetof(struct cfg_directives, body_scan), 0, 16 * 1024 * 1024, NULL, NULL, 0 },
+	{ "paper", CFG_TOKEN, offsetof(struct cfg_directives, paper), 0, 0, NULL, NULL, 0 },
 	{ NULL, 0, 0, 0, 0, NULL, NULL, 0 }
 };
 
@@ -1445,6 +1446,7 @@ cfg_defaults(const char *name)
 	cfg->recognize.processes = 64;
 	cfg->recognize.pdftoppm = xstrdup(GW_PDFTOPPM);
 	cfg->recognize.concurrency = 1;
+	cfg->directives.paper = xstrdup("a4");
 	return cfg;
 }
 
@@ -1697,6 +1699,7 @@ cfg_free(struct cfg *cfg)
 	free(cfg->addressing.email_connector);
 	free(cfg->directives.prefix);
 	free(cfg->recognize.pdftoppm);
+	free(cfg->directives.paper);
 	if ((priv = cfg->priv) != NULL) {
 		for (cn = priv->nodes; cn != NULL; cn = next) {
 			next = cn->all;

@@ -125,6 +125,7 @@ struct cfg_directives {
 	char *prefix;			/* address prefix, default "ed-" */
 	const struct gw_node *channels;	/* channel -> connector map, or NULL */
 	size_t body_scan;		/* text bytes searched for an ID, default 64K */
+	char *paper;			/* routing sheets: "a4" (default) or "letter" */
 };
 
 /* The recognizer child (routing sheets in scanned attachments). */

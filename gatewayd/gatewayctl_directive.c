@@ -13,7 +13,9 @@
  * (--owner is for root).  "sheet" asks for a "dump" of the directive and
  * renders the PDF here, so the daemon does not link the PDF library.  When the
  * daemon is down, a user who can write the store (the gateway user) still
- * reaches it directly.
+ * reaches it directly.  "separator" needs no store: it only renders a
+ * separator sheet.  Both take --paper, by default directives.paper of the
+ * configuration (A4 when there is none).
  */
 #include "config.h"
 
@@ -40,6 +42,12 @@
 
 #define CTLD_PATH_MAX	4096
 
+/* Where and how "sheet" renders (NULL for the other commands). */
+struct ctld_sheet_out {
+	const char *path;		/* "-": standard output */
+	enum sheet_paper paper;
+};
+
 /* ctld_usage - the directive command summary */
 static int
 ctld_usage(void)
@@ -53,7 +61,8 @@ ctld_usage(void)
 	    "  update ID [--title T] [--owner O] [--keyword K | --no-keyword]\n"
 	    "         [--expires WHEN | --no-expires] [--rcpt ... (replaces all)]\n"
 	    "  delete ID\n"
-	    "  sheet ID -o FILE.pdf\n"
+	    "  sheet ID -o FILE.pdf [--paper a4|letter]\n"
+	    "  separator [-o FILE.pdf] [--paper a4|letter]\n"
 	    "WHEN: YYYY-MM-DD[THH:MM[:SS]] (UTC), +N or -N with s, m, h or d, @EPOCH\n"
 	    "--owner: root only; the owner is otherwise the user who asks\n");
 	return EX_USAGE;
@@ -115,13 +124,14 @@ ctld_owner(void)
 	return pw ? pw->pw_name : "unknown";
 }
 
-/* ctld_sheet - render d as a routing sheet into output */
+/* ctld_sheet - render d as a routing sheet as output says */
 static int
-ctld_sheet(const struct directive *d, const char *output)
+ctld_sheet(const struct directive *d, const struct ctld_sheet_out *output)
 {
 	char err[DIRECTIVE_ERRLEN];
 
-	if (sheet_write(d, output, err, sizeof(err)) == -1) {
+	if (sheet_write(d, output->paper, output->path, err,
+	    sizeof(err)) == -1) {
 		fprintf(stderr, "gatewayctl: %s\n", err);
 		return EX_CANTCREAT;
 	}
@@ -159,7 +169,8 @@ ctld_read_all(int fd)
  * the operator asked, outside the spool)
  */
 static int
-ctld_local_dropped(struct ctl *ctl, int argc, char **argv, const char *output)
+ctld_local_dropped(struct ctl *ctl, int argc, char **argv,
+    const struct ctld_sheet_out *output)
 {
 	static char dump[] = "dump";
 	struct directive_store *st;
@@ -209,7 +220,8 @@ ctld_local_dropped(struct ctl *ctl, int argc, char **argv, const char *output)
 
 /* ctld_local - run the command on the store itself */
 static int
-ctld_local(struct ctl *ctl, int argc, char **argv, const char *output)
+ctld_local(struct ctl *ctl, int argc, char **argv,
+    const struct ctld_sheet_out *output)
 {
 	char err[DIRECTIVE_ERRLEN], *text = NULL;
 	struct directive_store *st;
@@ -250,7 +262,7 @@ ctld_local(struct ctl *ctl, int argc, char **argv, const char *output)
 /* ctld_remote - the same through the daemon (fd: connected) */
 static int
 ctld_remote(struct ctl *ctl, int fd, int argc, char **argv,
-    const char *output)
+    const struct ctld_sheet_out *output)
 {
 	static char directive_word[] = "directive";
 	char **words, *text;
@@ -290,23 +302,100 @@ ctld_remote(struct ctl *ctl, int fd, int argc, char **argv,
 	return rc;
 }
 
+/* ctld_paper - --paper NAME, or directives.paper, or A4; 0 or a usage code */
+static int
+ctld_paper(struct ctl *ctl, const char *name, enum sheet_paper *paper)
+{
+	char err[CFG_ERRLEN];
+	struct cfg *cfg;
+	int rc;
+
+	*paper = SHEET_A4;
+	if (name == NULL) {
+		/* no configuration: the separator still prints, on A4 */
+		if ((cfg = cfg_load_file(ctl->config, err, sizeof(err))) == NULL)
+			return 0;
+		rc = sheet_paper_parse(cfg->directives.paper, paper);
+		cfg_free(cfg);
+		return rc == 0 ? 0 : EX_CONFIG;	/* the loader checked it */
+	}
+	if (sheet_paper_parse(name, paper) == -1) {
+		fprintf(stderr, "gatewayctl: --paper %s: expected a4 or "
+		    "letter\n", name);
+		return EX_USAGE;
+	}
+	return 0;
+}
+
+/*
+ * ctld_sheet_args - "sheet ID -o FILE" or "separator [-o FILE]", each
+ * with an optional "--paper NAME", into out; 0 or a usage code.  The
+ * words after the command's own (ID) are taken out of argv.
+ */
+static int
+ctld_sheet_args(struct ctl *ctl, int *argc, char **argv,
+    struct ctld_sheet_out *out)
+{
+	int i, words = strcmp(argv[0], "sheet") == 0 ? 2 : 1;
+	const char *paper = NULL;
+
+	out->path = NULL;
+	if (*argc < words)
+		return ctld_usage();
+	for (i = words; i < *argc; i += 2) {
+		if (i + 1 >= *argc)
+			return ctld_usage();
+		if (strcmp(argv[i], "-o") == 0 && out->path == NULL)
+			out->path = argv[i + 1];
+		else if (strcmp(argv[i], "--paper") == 0 && paper == NULL)
+			paper = argv[i + 1];
+		else
+			return ctld_usage();
+	}
+	if (out->path == NULL && words == 2)
+		return ctld_usage();	/* a routing sheet names its file */
+	if (out->path == NULL)
+		out->path = "-";
+	if (strcmp(out->path, "-") == 0 && isatty(STDOUT_FILENO)) {
+		fprintf(stderr, "gatewayctl: not writing a PDF to a terminal: "
+		    "give -o FILE.pdf or redirect the output\n");
+		return EX_USAGE;
+	}
+	*argc = words;
+	return ctld_paper(ctl, paper, &out->paper);
+}
+
+/* ctld_separator - write a separator sheet as out says */
+static int
+ctld_separator(const struct ctld_sheet_out *out)
+{
+	char err[DIRECTIVE_ERRLEN];
+
+	if (sheet_write_separator(out->paper, out->path, err,
+	    sizeof(err)) == -1) {
+		fprintf(stderr, "gatewayctl: %s\n", err);
+		return EX_CANTCREAT;
+	}
+	return 0;
+}
+
 /* ctl_directive - gatewayctl directive ... */
 int
 ctl_directive(struct ctl *ctl, int argc, char **argv)
 {
-	const char *output = NULL;
-	int fd;
+	struct ctld_sheet_out sheet, *output = NULL;
+	int fd, rc;
 
 	argc--;			/* "directive" */
 	argv++;
 	if (argc < 1)
 		return ctld_usage();
-	if (strcmp(argv[0], "sheet") == 0) {
-		/* sheet ID -o FILE: the PDF is written here */
-		if (argc != 4 || strcmp(argv[2], "-o") != 0)
-			return ctld_usage();
-		output = argv[3];
-		argc = 2;
+	if (strcmp(argv[0], "sheet") == 0 || strcmp(argv[0], "separator") == 0) {
+		if ((rc = ctld_sheet_args(ctl, &argc, argv, &sheet)) != 0)
+			return rc;
+		if (strcmp(argv[0], "separator") == 0)
+			return ctld_separator(&sheet);
+		output = &sheet;
 	} else if (strcmp(argv[0], "dump") == 0)
 		return ctld_usage();	/* internal to the control protocol */
 	if (geteuid() != 0) {

@@ -340,6 +340,10 @@ rules_check_global(struct cfg *cfg, const char **key, char *msg, size_t len)
 	    "@^/= \"") != NULL)
 		return rc_err(key, "directives", msg, len, "bad directives.prefix "
 		    "'%s'%s", cfg->directives.prefix, "");
+	if (strcasecmp(cfg->directives.paper, "a4") != 0 &&
+	    strcasecmp(cfg->directives.paper, "letter") != 0)
+		return rc_err(key, "directives", msg, len, "bad directives.paper "
+		    "'%s'%s (expected a4 or letter)", cfg->directives.paper, "");
 	*key = NULL;
 	return 0;
 }

@@ -129,7 +129,8 @@ main(int argc, char **argv)
 		snprintf(d.id, sizeof(d.id), "%s", argv[2]);
 		d.title = "Scan test";
 		d.owner = "tester";
-		if (sheet_write(&d, argv[3], err, sizeof(err)) == -1) {
+		if (sheet_write(&d, SHEET_A4, argv[3], err,
+		    sizeof(err)) == -1) {
 			fprintf(stderr, "scan_fixture: %s\n", err);
 			return 1;
 		}
