@@ -197,7 +197,7 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(cfg->smtp.max_recipients, 100);
 	ck_assert_uint_eq(cfg->smtp.max_line_length, 1000);
 	ck_assert_uint_eq(cfg->smtp.max_commands, 100);
-	ck_assert_uint_eq(cfg->smtp.max_errors, 10);
+	ck_assert_uint_eq(cfg->smtp.max_errors, 20);
 	ck_assert_int_eq(cfg->smtp.idle_timeout, 300);
 	ck_assert_uint_eq(cfg->smtp.max_sessions, 1000);
 	ck_assert_uint_eq(cfg->relay.nlocal_domains, 0);
