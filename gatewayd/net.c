@@ -3,7 +3,10 @@
  *
  * An address list holds networks in CIDR form; a host name is resolved
  * once, when the list is built, into one /32 or /128 entry per address,
- * so matching never touches the resolver.  An IPv4-mapped IPv6 address
+ * so matching never touches the resolver.  In an FCrDNS list
+ * (net_list_add_fcrdns: relay.allow, anonymous_allow) host names are kept
+ * as names instead, and the receiver matches the client's
+ * forward-confirmed reverse DNS name against them (receiver_dns.h).  An IPv4-mapped IPv6 address
  * (::ffff:a.b.c.d) counts as the IPv4 address it carries, both in a list
  * and in an address being matched, so IPv4 networks work on a dual-stack
  * socket.
@@ -210,7 +213,11 @@ net_list_add_fcrdns(struct net_list *l, const char *s, char *err,
 		return 0;
 	}
 	if (strchr(s, '/') != NULL || strchr(s, ':') != NULL ||
-	    strspn(s, "0123456789.") == strlen(s) || !net_host_valid(s)) {
+	    strspn(s, "0123456789.") == strlen(s)) {
+		snprintf(err, errlen, "bad network address '%.100s'", s);
+		return -1;
+	}
+	if (!net_host_valid(s)) {
 		snprintf(err, errlen, "bad network address or host name '%.100s'",
 		    s);
 		return -1;
