@@ -99,6 +99,7 @@ enum cfg_kind {
 	CFG_SIZE,		/* size_t, K/M/G suffix */
 	CFG_TIME,		/* time_t, s/m/h/d suffix */
 	CFG_NETLIST,		/* struct net_list */
+	CFG_HOSTLIST,		/* struct net_list, host names kept for FCrDNS */
 	CFG_MAP,		/* nested map of sub keys at off */
 	CFG_LIST,		/* list handled by fn */
 	CFG_FUNC		/* handled by fn */
@@ -127,6 +128,7 @@ static struct cfg_node *cfg_tree(struct cfgp *, yaml_node_t *, const char *,
     const char *, int);
 static int cfg_rule_name_valid(const char *);
 static cfg_fn cfg_tls_mode, cfg_bare_lf, cfg_sasl_backend;
+static cfg_fn cfg_nameservers;
 
 #define DAY	86400ULL
 
@@ -148,6 +150,12 @@ static const struct cfg_key cfg_listener_keys[] = {
 	{ "smtputf8", CFG_BOOL, offsetof(struct cfg_listener, smtputf8), 0, 0, NULL, NULL, 0 },
 	{ "dsn", CFG_BOOL, offsetof(struct cfg_listener, dsn), 0, 0, NULL, NULL, 0 },
 	{ "chunking", CFG_BOOL, offsetof(struct cfg_listener, chunking), 0, 0, NULL, NULL, 0 },
+	/* access at the door */
+	{ "require_auth", CFG_BOOL, offsetof(struct cfg_listener, require_auth), 0, 0, NULL, NULL, 0 },
+	{ "anonymous_allow", CFG_HOSTLIST, offsetof(struct cfg_listener, anonymous_allow),
+	    0, 0, NULL, NULL, 0 },
+	{ "implicit_tls_detect", CFG_BOOL, offsetof(struct cfg_listener, implicit_tls_detect),
+	    0, 0, NULL, NULL, 0 },
 	{ NULL, 0, 0, 0, 0, NULL, NULL, 0 }
 };
 
@@ -180,6 +188,11 @@ static const struct cfg_key cfg_smtp_keys[] = {
 	    1, 1000, NULL, NULL, 0 },
 	{ "auth_failure_window", CFG_TIME, offsetof(struct cfg_smtp, auth_failure_window),
 	    1, DAY, NULL, NULL, 0 },
+	/* device behaviour (max_errors is the older name of hard_error_limit) */
+	{ "hard_error_limit", CFG_COUNT, offsetof(struct cfg_smtp, max_errors),
+	    1, 1000, NULL, NULL, 0 },
+	{ "strict_rfc5321", CFG_BOOL, offsetof(struct cfg_smtp, strict_rfc5321),
+	    0, 0, NULL, NULL, 0 },
 	{ NULL, 0, 0, 0, 0, NULL, NULL, 0 }
 };
 
@@ -195,7 +208,7 @@ static const struct cfg_key cfg_sasl_keys[] = {
 static const struct cfg_key cfg_relay_keys[] = {
 	{ "local_domains", CFG_LIST, 0, 0, 0, cfg_domains, NULL, 0 },
 	{ "local_addresses", CFG_LIST, 0, 0, 0, cfg_addresses, NULL, 0 },
-	{ "allow", CFG_NETLIST, offsetof(struct cfg_relay, allow), 0, 0, NULL, NULL, 0 },
+	{ "allow", CFG_HOSTLIST, offsetof(struct cfg_relay, allow), 0, 0, NULL, NULL, 0 },
 	{ NULL, 0, 0, 0, 0, NULL, NULL, 0 }
 };
 
@@ -302,6 +315,12 @@ static const struct cfg_key cfg_recognize_keys[] = {
 	{ NULL, 0, 0, 0, 0, NULL, NULL, 0 }
 };
 
+static const struct cfg_key cfg_dns_keys[] = {
+	{ "nameservers", CFG_LIST, 0, 0, 0, cfg_nameservers, NULL, 0 },
+	{ "timeout", CFG_TIME, offsetof(struct cfg_dns, timeout), 1, 60, NULL, NULL, 0 },
+	{ NULL, 0, 0, 0, 0, NULL, NULL, 0 }
+};
+
 static const struct cfg_key cfg_top_keys[] = {
 	{ "user", CFG_STR, offsetof(struct cfg, user), 0, 0, NULL, NULL, 0 },
 	{ "receiver_user", CFG_STR, offsetof(struct cfg, receiver_user), 0, 0, NULL, NULL, 0 },
@@ -323,6 +342,7 @@ static const struct cfg_key cfg_top_keys[] = {
 	{ "addressing", CFG_MAP, offsetof(struct cfg, addressing), 0, 0, NULL, cfg_addressing_keys, 0 },
 	{ "directives", CFG_MAP, offsetof(struct cfg, directives), 0, 0, NULL, cfg_directives_keys, 0 },
 	{ "recognize", CFG_MAP, offsetof(struct cfg, recognize), 0, 0, NULL, cfg_recognize_keys, 0 },
+	{ "dns", CFG_MAP, offsetof(struct cfg, dns), 0, 0, NULL, cfg_dns_keys, 0 },
 	{ NULL, 0, 0, 0, 0, NULL, NULL, 0 }
 };
 
@@ -652,7 +672,7 @@ cfg_value_number(struct cfgp *p, const struct cfg_key *k, yaml_node_t *n,
 /* cfg_netlist - a list of CIDR networks and host names */
 static int
 cfg_netlist(struct cfgp *p, yaml_node_t *n, const char *path,
-    struct net_list *l)
+    struct net_list *l, int fcrdns)
 {
 	char err[CFG_ERRLEN];
 	yaml_node_item_t *it;
@@ -667,7 +687,8 @@ cfg_netlist(struct cfgp *p, yaml_node_t *n, const char *path,
 		item = cfg_node(p, *it);
 		if ((v = cfg_scalar(p, item, path, 0)) == NULL)
 			return -1;
-		if (net_list_add(l, v, err, sizeof(err)) == -1)
+		if ((fcrdns ? net_list_add_fcrdns(l, v, err, sizeof(err)) :
+		    net_list_add(l, v, err, sizeof(err))) == -1)
 			return cfg_error(p, item, "%s in %s", err, path);
 	}
 	return 0;
@@ -737,7 +758,7 @@ cfg_value(struct cfgp *p, const struct cfg_key *k, yaml_node_t *n,
 	int b;
 
 	if (cfg_is_null(n) && (k->kind == CFG_MAP || k->kind == CFG_LIST ||
-	    k->kind == CFG_NETLIST)) {
+	    k->kind == CFG_NETLIST || k->kind == CFG_HOSTLIST)) {
 		/* "key:" with nothing (all commented out) is an empty one. */
 		memset(&empty, 0, sizeof(empty));
 		empty.type = k->kind == CFG_MAP ? YAML_MAPPING_NODE :
@@ -769,8 +790,10 @@ cfg_value(struct cfgp *p, const struct cfg_key *k, yaml_node_t *n,
 	case CFG_TIME:
 		return cfg_value_number(p, k, n, path, obj);
 	case CFG_NETLIST:
+	case CFG_HOSTLIST:
 		return cfg_netlist(p, n, path,
-		    (struct net_list *)(void *)((char *)obj + k->off));
+		    (struct net_list *)(void *)((char *)obj + k->off),
+		    k->kind == CFG_HOSTLIST);
 	case CFG_MAP:
 		return cfg_map(p, n, path, k->sub, (char *)obj + k->off);
 	case CFG_LIST:
@@ -804,6 +827,51 @@ cfg_strlist(struct cfgp *p, yaml_node_t *n, const char *path,
 		(*list)[(*count)++] = xstrdup(v);
 	}
 	return 0;
+}
+
+/* cfg_nameserver_valid - "addr", "addr:port" or "[v6addr]:port" */
+static int
+cfg_nameserver_valid(const char *s)
+{
+	char buf[INET6_ADDRSTRLEN + 8], *colon, *end;
+	unsigned char a[16];
+	const char *host = buf;
+	unsigned long port;
+
+	if (strlen(s) >= sizeof(buf))
+		return 0;
+	memcpy(buf, s, strlen(s) + 1);
+	if (inet_pton(AF_INET6, buf, a) == 1)
+		return 1;
+	colon = strrchr(buf, ':');
+	if (buf[0] == '[') {
+		if (colon == NULL || colon[-1] != ']')
+			return 0;
+		colon[-1] = '\0';
+		host = buf + 1;
+	} else if (colon != NULL && strchr(buf, ':') != colon)
+		return 0;
+	if (colon != NULL) {
+		*colon = '\0';
+		errno = 0;
+		port = strtoul(colon + 1, &end, 10);
+		if (colon[1] == '\0' || *end != '\0' || errno != 0 ||
+		    port == 0 || port > 65535)
+			return 0;
+	}
+	return inet_pton(buf[0] == '[' ? AF_INET6 : AF_INET, host, a) == 1;
+}
+
+/* cfg_nameservers - dns.nameservers */
+static int
+cfg_nameservers(struct cfgp *p, const struct cfg_key *k, yaml_node_t *n,
+    const char *path, void *obj)
+{
+	struct cfg_dns *d = obj;
+
+	return cfg_strlist(p, n, path, cfg_nameserver_valid, "an IP address "
+	    "with an optional port (192.0.2.1:53, [2001:db8::1]:53)",
+	    &d->nameservers, &d->nnameservers);
 }
 
 /* cfg_domains - relay.local_domains */
@@ -928,6 +996,10 @@ cfg_listener_check(struct cfgp *p, yaml_node_t *item, struct cfg_listener *l,
 	if (l->proxy_protocol && l->proxy_trusted.ncidr == 0)
 		return cfg_error(p, item, "listeners[%zu]: proxy_protocol needs "
 		    "proxy_trusted", i);
+	if (l->implicit_tls_detect && l->tls != CFG_TLS_OPTIONAL &&
+	    l->tls != CFG_TLS_REQUIRED)
+		return cfg_error(p, item, "listeners[%zu]: implicit_tls_detect "
+		    "needs tls: optional or required (with tls_cert and tls_key)", i);
 	return 0;
 }
 
@@ -1008,6 +1080,7 @@ cfg_listeners_free(struct cfg *cfg)
 		free(cfg->listeners[i].tls_cert);
 		free(cfg->listeners[i].tls_key);
 		net_list_free(&cfg->listeners[i].proxy_trusted);
+		net_list_free(&cfg->listeners[i].anonymous_allow);
 	}
 	free(cfg->listeners);
 	cfg->listeners = NULL;
@@ -1421,7 +1494,7 @@ cfg_defaults(const char *name)
 	cfg->smtp.max_recipients = 100;
 	cfg->smtp.max_line_length = 1000;
 	cfg->smtp.max_commands = 100;
-	cfg->smtp.max_errors = 10;
+	cfg->smtp.max_errors = 20;		/* smtp.hard_error_limit */
 	cfg->smtp.idle_timeout = 300;
 	cfg->smtp.max_sessions = 1000;
 	cfg->smtp.max_connections_per_client = 20;
@@ -1447,6 +1520,7 @@ cfg_defaults(const char *name)
 	cfg->recognize.pdftoppm = xstrdup(GW_PDFTOPPM);
 	cfg->recognize.concurrency = 1;
 	cfg->directives.paper = xstrdup("a4");
+	cfg->dns.timeout = 5;
 	return cfg;
 }
 
@@ -1700,6 +1774,7 @@ cfg_free(struct cfg *cfg)
 	free(cfg->directives.prefix);
 	free(cfg->recognize.pdftoppm);
 	free(cfg->directives.paper);
+	cfg_strv_free(cfg->dns.nameservers, cfg->dns.nnameservers);
 	if ((priv = cfg->priv) != NULL) {
 		for (cn = priv->nodes; cn != NULL; cn = next) {
 			next = cn->all;

@@ -48,6 +48,10 @@ struct cfg_listener {
 	int chunking;
 	struct cfg_pos tls_cert_pos;	/* where tls_cert and tls_key are set */
 	struct cfg_pos tls_key_pos;
+	/* access at the door (anonymous clients, devices) */
+	int require_auth;		/* AUTH before MAIL (530), default no */
+	struct net_list anonymous_allow; /* exceptions: CIDRs, FCrDNS host names */
+	int implicit_tls_detect;	/* a ClientHello first: TLS on this port */
 };
 
 struct cfg_retry {
@@ -148,7 +152,7 @@ struct cfg_smtp {
 	size_t max_recipients;		/* per message, default 100 */
 	size_t max_line_length;		/* command and text lines, default 1000 (incl. CRLF) */
 	size_t max_commands;		/* non-mail commands per session before MAIL, default 100 */
-	size_t max_errors;		/* errors per session then 421, default 10 */
+	size_t max_errors;		/* hard_error_limit: errors then 421, default 20 */
 	time_t idle_timeout;		/* seconds, default 300 */
 	size_t max_sessions;		/* concurrent sessions, default 1000 */
 	size_t max_connections_per_client; /* concurrent sessions of one address, default 20 */
@@ -158,6 +162,14 @@ struct cfg_smtp {
 	int bare_lf;			/* enum cfg_bare_lf, default reject */
 	size_t auth_max_failures;	/* failed AUTH per client address in the window, default 5 */
 	time_t auth_failure_window;	/* default 300 s */
+	int strict_rfc5321;		/* refuse MAIL/RCPT paths without <>, default no */
+};
+
+/* The receiver's resolver (FCrDNS of clients, receiver_dns.h). */
+struct cfg_dns {
+	char **nameservers;		/* "addr" or "addr:port"; none = /etc/resolv.conf */
+	size_t nnameservers;
+	time_t timeout;			/* whole FCrDNS lookup, default 5 s */
 };
 
 struct cfg_sasl {
@@ -173,7 +185,7 @@ struct cfg_relay {
 	size_t nlocal_domains;
 	char **local_addresses;		/* route addresses accepted from anyone */
 	size_t nlocal_addresses;
-	struct net_list allow;		/* clients that may relay anywhere */
+	struct net_list allow;		/* clients that may relay anywhere (names: FCrDNS) */
 };
 
 struct cfg {
@@ -203,6 +215,7 @@ struct cfg {
 	struct cfg_addressing addressing;
 	struct cfg_directives directives;
 	struct cfg_recognize recognize;
+	struct cfg_dns dns;
 
 	void *priv;			/* node storage */
 };

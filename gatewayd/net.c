@@ -3,7 +3,10 @@
  *
  * An address list holds networks in CIDR form; a host name is resolved
  * once, when the list is built, into one /32 or /128 entry per address,
- * so matching never touches the resolver.  An IPv4-mapped IPv6 address
+ * so matching never touches the resolver.  In an FCrDNS list
+ * (net_list_add_fcrdns: relay.allow, anonymous_allow) host names are kept
+ * as names instead, and the receiver matches the client's
+ * forward-confirmed reverse DNS name against them (receiver_dns.h).  An IPv4-mapped IPv6 address
  * (::ffff:a.b.c.d) counts as the IPv4 address it carries, both in a list
  * and in an address being matched, so IPv4 networks work on a dual-stack
  * socket.
@@ -22,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "net.h"
@@ -192,6 +196,56 @@ net_list_add(struct net_list *l, const char *s, char *err, size_t errlen)
 		return -1;
 	}
 	return net_list_resolve(l, s, err, errlen);
+}
+
+/* net_list_add_fcrdns - a CIDR network, or a host name kept for FCrDNS */
+int
+net_list_add_fcrdns(struct net_list *l, const char *s, char *err,
+    size_t errlen)
+{
+	struct net_cidr c;
+	char *name;
+	size_t i;
+
+	l->fcrdns = 1;
+	if (net_cidr_parse(s, &c) == 0) {
+		net_list_push(l, &c);
+		return 0;
+	}
+	if (strchr(s, '/') != NULL || strchr(s, ':') != NULL ||
+	    strspn(s, "0123456789.") == strlen(s)) {
+		snprintf(err, errlen, "bad network address '%.100s'", s);
+		return -1;
+	}
+	if (!net_host_valid(s)) {
+		snprintf(err, errlen, "bad network address or host name '%.100s'",
+		    s);
+		return -1;
+	}
+	name = xstrdup(s);
+	for (i = 0; name[i] != '\0'; i++)
+		name[i] = (char)tolower((unsigned char)name[i]);
+	l->names = xreallocarray(l->names, l->nnames + 1, sizeof(*l->names));
+	l->names[l->nnames++] = name;
+	return 0;
+}
+
+/* net_list_name_match - a confirmed name against an FCrDNS list */
+int
+net_list_name_match(const struct net_list *l, const char *name)
+{
+	size_t i, len;
+
+	if (l == NULL || !l->fcrdns || name == NULL || name[0] == '\0')
+		return 0;
+	len = strlen(name);
+	if (name[len - 1] == '.')
+		len--;		/* the root label of a PTR answer */
+	for (i = 0; i < l->nnames; i++)
+		if (strlen(l->names[i]) == len &&
+		    strncasecmp(l->names[i], name, len) == 0)
+			return 1;
+	return 0;
 }
 
 /* net_list_free - release the entries of a list (not the list itself) */

@@ -19,12 +19,22 @@ struct net_list {
 	size_t ncidr;
 	char **names;			/* the host names as written, for messages */
 	size_t nnames;
+	int fcrdns;			/* names are not resolved: matched by FCrDNS */
 };
 
 /* Parse "10.0.0.0/8", "::1", "192.0.2.1". 0 ok, -1 bad. */
 int net_cidr_parse(const char *, struct net_cidr *);
 /* Add an entry: CIDR or host name (resolved now with getaddrinfo). -1 with err. */
 int net_list_add(struct net_list *, const char *, char *err, size_t errlen);
+/*
+ * Add an entry of a list whose host names are matched by forward-confirmed
+ * reverse DNS of the client (receiver_dns.h): a CIDR network, or a host
+ * name kept in lower case and not resolved.  -1 with err.
+ */
+int net_list_add_fcrdns(struct net_list *, const char *, char *err,
+    size_t errlen);
+/* Is name (a confirmed PTR name, any case) one of an FCrDNS list's names? */
+int net_list_name_match(const struct net_list *, const char *name);
 void net_list_free(struct net_list *);
 /* Does the list contain the address? IPv4-mapped IPv6 counts as IPv4. */
 int net_list_match(const struct net_list *, const struct sockaddr *);

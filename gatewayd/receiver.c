@@ -36,6 +36,7 @@
 #include "proc.h"
 #include "receiver.h"
 #include "receiver_auth.h"
+#include "receiver_dns.h"
 #include "receiver_session.h"
 #include "receiver_tls.h"
 #include "sandbox.h"
@@ -535,6 +536,24 @@ receiver_auth_load(struct receiver *r)
 	return 1;
 }
 
+/*
+ * receiver_dns_load - the resolver for the FCrDNS of clients, when a host
+ * name in relay.allow or an anonymous_allow needs it: set up before the
+ * chroot (resolv.conf, UDP sockets)
+ */
+static void
+receiver_dns_load(struct receiver *r)
+{
+	int need = r->cfg->relay.allow.nnames > 0;
+	size_t i;
+
+	for (i = 0; i < r->cfg->nlisteners; i++)
+		if (r->cfg->listeners[i].anonymous_allow.nnames > 0)
+			need = 1;
+	if (need)
+		(void)rdns_init(r->base, &r->cfg->dns);
+}
+
 /* receiver_signals - graceful stop on SIGTERM/SIGINT */
 static void
 receiver_signals(struct receiver *r)
@@ -576,6 +595,7 @@ main(int argc, char **argv)
 	if ((r->base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
 	receiver_tls_load(r);
+	receiver_dns_load(r);
 	/* its own user: the queue's directories are not the receiver's */
 	proc_drop_privileges(r->cfg->receiver_user, receiver_auth_load(r) ?
 	    NULL : r->cfg->spool);

@@ -46,11 +46,14 @@
 #include "proxy.h"
 #include "receiver.h"
 #include "receiver_auth.h"
+#include "receiver_dns.h"
 #include "receiver_session.h"
 #include "receiver_tls.h"
 #include "xmalloc.h"
 
 #define RS_READ_MAX	(256 * 1024)	/* input buffered before reading pauses */
+#define RS_TLS_SNIFF_MS	500		/* implicit_tls_detect: wait for a ClientHello */
+#define RS_TLS_HANDSHAKE 0x16		/* first byte of a TLS handshake record */
 
 static void rsession_input(struct rsession *);
 static void rsession_read_cb(struct bufferevent *, void *);
@@ -120,6 +123,7 @@ rsession_free(struct rsession *s)
 		    s->nrejected);
 	rsmtp_reset(s);
 	rauth_free(s->auth);
+	rdns_cancel(s->dnsq);
 	free(s->auth_user);
 	TAILQ_REMOVE(&r->sessions, s, entry);
 	r->nsessions--;
@@ -278,6 +282,122 @@ rsession_per_client(struct rsession *s)
 	return n;
 }
 
+/* rsession_dns_apply - the client's confirmed host name ("" none) */
+static void
+rsession_dns_apply(struct rsession *s, const char *name, int cached)
+{
+	const struct cfg *cfg = s->rcv->cfg;
+	int relay = 0, anon = 0;
+
+	if (name[0] != '\0') {
+		relay = net_list_name_match(&cfg->relay.allow, name);
+		anon = net_list_name_match(&s->lcfg->anonymous_allow, name);
+	}
+	s->relay_ok |= relay;
+	s->anon_ok |= anon;
+	log_info("FCrDNS of [%s]: %s%s%s%s", s->ip, name[0] != '\0' ? name :
+	    "no confirmed host name", cached ? " (cached)" : "",
+	    relay ? ", relay allowed" : "", anon ? ", anonymous allowed" : "");
+}
+
+/* rsession_dns_done - the FCrDNS answer (receiver_dns.h rdns_done_fn) */
+static void
+rsession_dns_done(void *arg, const char *name)
+{
+	struct rsession *s = arg;
+
+	s->dnsq = NULL;
+	rsession_dns_apply(s, name != NULL ? name : "", 0);
+	if (s->state != RS_DNSWAIT)
+		return;
+	/* run the parked MAIL again: s->line still holds it */
+	s->state = RS_CMD;
+	s->ntotal--;
+	rsmtp_command(s, s->line, strlen(s->line));
+	if (s->state == RS_CLOSING) {
+		rsession_maybe_free(s);
+		return;
+	}
+	rsession_resume(s);
+}
+
+/*
+ * rsession_access - relay.allow and anonymous_allow by address; their host
+ * names need the FCrDNS lookup, started now and awaited at MAIL
+ */
+static void
+rsession_access(struct rsession *s, const struct sockaddr *client)
+{
+	const struct cfg *cfg = s->rcv->cfg;
+	char name[RDNS_NAME_MAX];
+
+	if ((s->relay_ok || cfg->relay.allow.nnames == 0) &&
+	    (s->anon_ok || s->lcfg->anonymous_allow.nnames == 0))
+		return;
+	if (!rdns_ready())
+		return;
+	s->dnsq = rdns_fcrdns(client, rsession_dns_done, s, name, sizeof(name));
+	if (s->dnsq == NULL)
+		rsession_dns_apply(s, name, 1);
+}
+
+/* rsession_sniff_end - TLS or plain: make the bufferevent, then greet */
+static void
+rsession_sniff_end(struct rsession *s, int tls)
+{
+	event_del(s->proxy_ev);
+	event_del(s->timer_ev);
+	if (tls) {
+		log_info("TLS ClientHello from [%s] on %s: implicit TLS", s->ip,
+		    s->lst->name);
+		if (rsession_tls_bev(s) == -1)
+			fatalx("cannot create a TLS bufferevent");
+		s->state = RS_START;	/* greeting once the handshake is done */
+		return;
+	}
+	s->bev = bufferevent_socket_new(s->rcv->base, s->fd, 0);
+	if (s->bev == NULL)
+		fatalx("bufferevent_socket_new failed");
+	rsession_setup_bev(s);
+	rsession_greet_later(s);	/* refused if the client talked first */
+}
+
+/* rsession_sniff_cb - the first byte of an implicit_tls_detect session */
+static void
+rsession_sniff_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct rsession *s = arg;
+	unsigned char c;
+	ssize_t n;
+
+	n = recv(fd, &c, 1, MSG_PEEK);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		log_info("lost connection from [%s] before the greeting", s->ip);
+		rsession_free(s);
+		return;
+	}
+	rsession_sniff_end(s, c == RS_TLS_HANDSHAKE);
+	rsession_maybe_free(s);
+}
+
+/* rsession_sniff - implicit_tls_detect: a ClientHello within a moment? */
+static void
+rsession_sniff(struct rsession *s)
+{
+	struct timeval tv = { 0, RS_TLS_SNIFF_MS * 1000 };
+
+	s->state = RS_SNIFF;
+	if (s->proxy_ev != NULL)
+		event_free(s->proxy_ev);
+	s->proxy_ev = event_new(s->rcv->base, s->fd, EV_READ | EV_PERSIST,
+	    rsession_sniff_cb, s);
+	if (s->proxy_ev == NULL || event_add(s->proxy_ev, NULL) == -1 ||
+	    evtimer_add(s->timer_ev, &tv) == -1)
+		fatalx("cannot watch for a TLS ClientHello");
+}
+
 /* rsession_begin - the client is known: policy, bufferevent, greeting */
 static void
 rsession_begin(struct rsession *s, const struct sockaddr *client)
@@ -287,12 +407,21 @@ rsession_begin(struct rsession *s, const struct sockaddr *client)
 
 	net_ntop(client, s->ip, sizeof(s->ip));
 	s->relay_ok = net_list_match(&r->cfg->relay.allow, client);
+	s->anon_ok = !s->lcfg->require_auth ||
+	    net_list_match(&s->lcfg->anonymous_allow, client);
 	too_many = rsession_per_client(s) >= r->cfg->smtp.max_connections_per_client;
 	s->begun = 1;
 	log_info("connect from [%s]%s%s on %s%s", s->ip,
 	    strcmp(s->ip, s->peer) != 0 ? " via proxy " : "",
 	    strcmp(s->ip, s->peer) != 0 ? s->peer : "", s->lst->name,
 	    s->relay_ok ? " (relay allowed)" : "");
+	if (!too_many)
+		rsession_access(s, client);
+	if (!too_many && s->lcfg->implicit_tls_detect &&
+	    s->lcfg->tls != CFG_TLS_IMPLICIT) {
+		rsession_sniff(s);
+		return;
+	}
 	if (too_many || s->lcfg->tls != CFG_TLS_IMPLICIT) {
 		s->bev = bufferevent_socket_new(r->base, s->fd, 0);
 		if (s->bev == NULL)
@@ -378,7 +507,9 @@ rsession_timer_cb(evutil_socket_t fd, short what, void *arg)
 		rsession_free(s);
 		return;
 	}
-	if (s->state == RS_START)
+	if (s->state == RS_SNIFF)
+		rsession_sniff_end(s, 0);	/* no ClientHello: plain SMTP */
+	else if (s->state == RS_START)
 		rsession_greet(s);
 	rsession_maybe_free(s);
 }
@@ -408,6 +539,32 @@ rsession_life_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
+ * rsession_tls_hello - a TLS ClientHello as the first bytes of a plain
+ * session (some HP MFPs try TLS first and fall back to plain SMTP only
+ * when the server answers or closes): a fatal TLS alert and close now,
+ * not at the idle timeout.  1 when the session was refused.
+ */
+static int
+rsession_tls_hello(struct rsession *s)
+{
+	/* TLS 1.0 record: alert, 2 bytes, fatal (2) handshake_failure (40) */
+	static const unsigned char alert[] = { 0x15, 0x03, 0x01, 0x00, 0x02,
+	    0x02, 0x28 };
+	unsigned char c;
+
+	if (evbuffer_copyout(bufferevent_get_input(s->bev), &c, 1) != 1 ||
+	    c != RS_TLS_HANDSHAKE)
+		return 0;
+	log_info("reject: [%s] on %s: TLS handshake on a plain SMTP listener "
+	    "(no implicit TLS here): closing", s->ip, s->lst->name);
+	rsession_discard_input(s);
+	s->nrejected++;
+	evbuffer_add(bufferevent_get_output(s->bev), alert, sizeof(alert));
+	rsession_close(s);
+	return 1;
+}
+
+/*
  * rsession_line_input - take one line from the input buffer for the
  * command or AUTH phase; 1 when something was consumed, 0 when more input
  * is needed
@@ -422,6 +579,8 @@ rsession_line_input(struct rsession *s)
 
 	if (len == 0)
 		return 0;
+	if (s->ntotal == 0 && s->ssl == NULL && rsession_tls_hello(s))
+		return 1;
 	p = evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_CRLF);
 	if (p.pos == -1) {
 		if (len < s->linecap)
@@ -785,7 +944,8 @@ rsession_shutdown_all(struct receiver *r, int force)
 			}
 			continue;
 		}
-		if (s->state == RS_PROXY || s->state == RS_START) {
+		if (s->state == RS_PROXY || s->state == RS_START ||
+		    s->state == RS_SNIFF) {
 			rsession_free(s);
 		} else if (s->state == RS_CMD && !s->in_mail) {
 			rsession_reply(s, "421 4.3.2 %s Service shutting down",

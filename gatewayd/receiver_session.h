@@ -34,6 +34,7 @@ struct receiver;
 struct receiver_listener;
 struct cfg_listener;
 struct rauth;
+struct rdns_query;
 
 #define RS_HELO_MAX	255		/* HELO text kept */
 #define RS_LOGTEXT	300		/* cleaned client text in log lines */
@@ -49,7 +50,9 @@ enum rs_state {
 	RS_BDAT,			/* the bytes of a BDAT chunk */
 	RS_COMMIT,			/* parked until the message is durable */
 	RS_AUTHWAIT,			/* parked until saslauthd answers */
-	RS_CLOSING			/* last reply queued; freed once written */
+	RS_CLOSING,			/* last reply queued; freed once written */
+	RS_SNIFF,			/* implicit_tls_detect: TLS or plain? no bufferevent yet */
+	RS_DNSWAIT			/* MAIL parked until the FCrDNS answer */
 };
 
 struct rsession {
@@ -69,6 +72,8 @@ struct rsession {
 	char ip[64];			/* client (from the PROXY header if any) */
 	char peer[64];			/* TCP peer */
 	int relay_ok;			/* client is in relay.allow */
+	int anon_ok;			/* may send without AUTH (require_auth, anonymous_allow) */
+	struct rdns_query *dnsq;	/* FCrDNS lookup under way, or NULL */
 	struct event *timer_ev;		/* PROXY deadline, greeting delay */
 	struct event *proxy_ev;		/* fd readable while in RS_PROXY */
 	struct event *life_ev;		/* smtp.max_session_time */

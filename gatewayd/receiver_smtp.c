@@ -207,6 +207,16 @@ rsmtp_mail(struct rsession *s, const struct smtp_cmd *cmd)
 		rsmtp_error(s, "MAIL", "503 5.5.1 Error: send HELO/EHLO first");
 		return;
 	}
+	if (s->dnsq != NULL) {
+		/* FCrDNS of the client still under way (dns.timeout at most) */
+		s->state = RS_DNSWAIT;
+		bufferevent_disable(s->bev, EV_READ);
+		return;
+	}
+	if (s->lcfg->require_auth && s->auth_user == NULL && !s->anon_ok) {
+		rsmtp_error(s, "MAIL", "530 5.7.0 Authentication required");
+		return;
+	}
 	if (s->in_mail) {
 		rsmtp_error(s, "MAIL", "503 5.5.1 Error: nested MAIL command");
 		return;
@@ -749,10 +759,10 @@ rsmtp_simple(struct rsession *s, const struct smtp_cmd *cmd)
 static unsigned int
 rsmtp_flags(const struct rsession *s)
 {
-	unsigned int f = 0;
+	unsigned int f = s->rcv->cfg->smtp.strict_rfc5321 ? SMTP_PARSE_STRICT : 0;
 
 	if (!s->esmtp)
-		return 0;
+		return f;
 	if (s->lcfg->smtputf8)
 		f |= SMTP_EXT_SMTPUTF8;
 	if (s->lcfg->dsn)
@@ -822,6 +832,31 @@ rsmtp_dispatch(struct rsession *s, const struct smtp_cmd *cmd)
 	}
 }
 
+/*
+ * rsmtp_http - an HTTP request line (GET, POST, CONNECT...): a
+ * cross-protocol attack or a confused client; close at once, as Postfix
+ * does with smtpd_forbidden_commands
+ */
+static void
+rsmtp_http(struct rsession *s, const char *line, size_t len)
+{
+	char method[16];
+	size_t n = 0;
+
+	while (n < len && n < sizeof(method) - 1 && line[n] != ' ')
+		n++;
+	memcpy(method, line, n);
+	method[n] = '\0';
+	log_info("reject: [%s] sent an HTTP request (%s) on the SMTP port: "
+	    "closing", s->ip, method);
+	s->nrejected++;
+	rsmtp_reset(s);
+	rsession_discard_input(s);
+	rsession_reply(s, "221 2.7.0 %s Error: HTTP request on an SMTP port: "
+	    "closing", s->rcv->hostname);
+	rsession_close(s);
+}
+
 /* rsmtp_command - parse, check and run one command line */
 void
 rsmtp_command(struct rsession *s, const char *line, size_t len)
@@ -829,6 +864,10 @@ rsmtp_command(struct rsession *s, const char *line, size_t len)
 	struct smtp_cmd cmd;
 
 	s->ntotal++;
+	if (smtp_is_http(line, len)) {
+		rsmtp_http(s, line, len);
+		return;
+	}
 	if (s->rcv->shutting_down && !s->in_mail) {
 		rsession_reply(s, "421 4.3.2 %s Service shutting down",
 		    s->rcv->hostname);

@@ -42,6 +42,23 @@ smtp_reply(struct smtp_cmd *cmd, const char *fmt, ...)
 	return -1;
 }
 
+/* smtp_is_http - an HTTP request line (see smtp_parse.h) */
+int
+smtp_is_http(const char *line, size_t len)
+{
+	static const char *const methods[] = { "GET", "POST", "CONNECT",
+	    "HEAD", "PUT", "OPTIONS", "DELETE", "PATCH", "TRACE" };
+	size_t i, n;
+
+	for (i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+		n = strlen(methods[i]);
+		if (len > n && line[n] == ' ' &&
+		    strncasecmp(line, methods[i], n) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 /* smtp_verb_name - text of a verb */
 const char *
 smtp_verb_name(enum smtp_verb verb)
@@ -310,34 +327,102 @@ smtp_path_error(struct smtp_cmd *cmd, int status, const char *why)
 	return smtp_reply(cmd, "501 5.1.3 Bad recipient address syntax: %s", why);
 }
 
-/* smtp_parse_path - "FROM:<path> params" or "TO:<path> params" */
-static int
-smtp_parse_path(struct smtp_cmd *cmd, const char *kw, const char *usage)
+/* smtp_route_end - after "<@a,@b:" of a source route, or NULL */
+static const char *
+smtp_route_end(const char *p, const char *end)
 {
-	const char *p = cmd->arg, *end = cmd->arg + cmd->arglen, *rest, *why;
-	size_t kwlen = strlen(kw);
+	/* p is at the '@' after '<' */
+	while (p < end && *p == '@') {
+		const char *d = ++p;
+
+		while (p < end && (isalnum((unsigned char)*p) || *p == '.' ||
+		    *p == '-' || *p == '[' || *p == ']'))
+			p++;
+		if (p == d || p >= end)
+			return NULL;
+		if (*p == ':')
+			return p + 1;
+		if (*p != ',')
+			return NULL;
+		p++;
+	}
+	return NULL;
+}
+
+/*
+ * smtp_path_lenient - read the path from a copy: "<" + the path without
+ * its source route (MAIL), or "<" + bare address + ">"; *rest points into
+ * the line after the path
+ */
+static int
+smtp_path_lenient(struct smtp_cmd *cmd, const char *p, const char *end,
+    const char **rest, const char **why, int utf8)
+{
+	char tmp[ADDR_PATH_MAX + 8];
+	const char *after, *trest;
+	size_t skip = 0, n;
 	int r;
 
-	if (cmd->arglen < kwlen || strncasecmp(p, kw, kwlen) != 0)
-		return smtp_reply(cmd, "501 5.5.4 Syntax: %s", usage);
-	p += kwlen;
-	while (p < end && *p == ' ')
-		p++;
-	if (p >= end || *p != '<')
-		return smtp_reply(cmd, "501 5.5.4 Syntax: %s", usage);
-	r = addr_parse_path_utf8(p, (size_t)(end - p), cmd->path,
-	    sizeof(cmd->path), &rest, &why, (cmd->verb == SMTP_MAIL &&
-	    (cmd->flags & SMTP_EXT_SMTPUTF8)) ||
-	    (cmd->verb == SMTP_RCPT && (cmd->flags & SMTP_EXT_UTF8_ADDR)));
+	if (*p == '<') {			/* "<@a,@b:u@c>" */
+		if ((after = smtp_route_end(p + 1, end)) == NULL)
+			return addr_parse_path_utf8(p, (size_t)(end - p),
+			    cmd->path, sizeof(cmd->path), rest, why, utf8);
+		skip = (size_t)(after - (p + 1));
+		n = (size_t)(end - after);
+		if (n > sizeof(tmp) - 2)
+			n = sizeof(tmp) - 2;	/* longer is refused anyway */
+		tmp[0] = '<';
+		memcpy(tmp + 1, after, n);
+		n++;
+	} else {				/* "u@c" */
+		for (after = p; after < end && *after != ' '; after++)
+			;
+		n = (size_t)(after - p);
+		if (n > ADDR_PATH_MAX)
+			n = ADDR_PATH_MAX;	/* refused as too long below */
+		tmp[0] = '<';
+		memcpy(tmp + 1, p, n);
+		tmp[n + 1] = '>';
+		n += 2;
+	}
+	r = addr_parse_path_utf8(tmp, n, cmd->path, sizeof(cmd->path), &trest,
+	    why, utf8);
 	if (r != ADDR_OK)
-		return smtp_path_error(cmd, r, why);
-	if (cmd->verb == SMTP_RCPT && cmd->path[0] == '\0')
-		return smtp_path_error(cmd, ADDR_ESYNTAX, "empty address");
-	if (cmd->verb == SMTP_MAIL && addr_is_postmaster(cmd->path))
-		return smtp_path_error(cmd, ADDR_EDOMAIN, "missing domain");
-	if (rest < end && *rest != ' ')
-		return smtp_reply(cmd, "501 5.5.4 Syntax: %s", usage);
-	p = rest;
+		return r;
+	if (*p != '<' && trest != tmp + n) {
+		*why = "bad character in address";
+		return ADDR_ESYNTAX;
+	}
+	*rest = *p == '<' ? p + (trest - tmp) + skip : p + (n - 2);
+	return ADDR_OK;
+}
+
+/* smtp_8bit_error - a non-ASCII path where SMTPUTF8 does not apply */
+static int
+smtp_8bit_error(struct smtp_cmd *cmd)
+{
+	cmd->addr_status = ADDR_ESYNTAX;
+	if (cmd->verb == SMTP_MAIL)
+		return smtp_reply(cmd, "553 5.6.7 Non-ASCII sender address "
+		    "needs SMTPUTF8 (EHLO, then MAIL FROM:<...> SMTPUTF8)");
+	return smtp_reply(cmd, "553 5.6.7 Non-ASCII recipient address needs "
+	    "an SMTPUTF8 transaction (MAIL FROM:<...> SMTPUTF8)");
+}
+
+/* smtp_has_8bit - any byte over 0x7f? */
+static int
+smtp_has_8bit(const char *p, const char *end)
+{
+	for (; p < end; p++)
+		if ((unsigned char)*p >= 0x80)
+			return 1;
+	return 0;
+}
+
+/* smtp_path_params - the KEY[=VALUE] tokens after the path */
+static int
+smtp_path_params(struct smtp_cmd *cmd, const char *p, const char *end)
+{
 	while (p < end) {
 		const char *tok;
 
@@ -351,6 +436,43 @@ smtp_parse_path(struct smtp_cmd *cmd, const char *kw, const char *usage)
 		if (smtp_param(cmd, tok, (size_t)(p - tok)) == -1)
 			return -1;
 	}
+	return 0;
+}
+
+/* smtp_parse_path - "FROM:<path> params" or "TO:<path> params" */
+static int
+smtp_parse_path(struct smtp_cmd *cmd, const char *kw, const char *usage)
+{
+	const char *p = cmd->arg, *end = cmd->arg + cmd->arglen, *rest, *why;
+	size_t kwlen = strlen(kw);
+	int r, utf8, strict = (cmd->flags & SMTP_PARSE_STRICT) != 0;
+
+	if (cmd->arglen < kwlen || strncasecmp(p, kw, kwlen) != 0)
+		return smtp_reply(cmd, "501 5.5.4 Syntax: %s", usage);
+	p += kwlen;
+	while (p < end && *p == ' ')
+		p++;
+	if (p >= end || (strict && *p != '<'))
+		return smtp_reply(cmd, "501 5.5.4 Syntax: %s", usage);
+	utf8 = (cmd->verb == SMTP_MAIL && (cmd->flags & SMTP_EXT_SMTPUTF8)) ||
+	    (cmd->verb == SMTP_RCPT && (cmd->flags & SMTP_EXT_UTF8_ADDR));
+	if (!utf8 && smtp_has_8bit(p, end))
+		return smtp_8bit_error(cmd);
+	if (strict || (cmd->verb == SMTP_RCPT && *p == '<'))
+		r = addr_parse_path_utf8(p, (size_t)(end - p), cmd->path,
+		    sizeof(cmd->path), &rest, &why, utf8);
+	else
+		r = smtp_path_lenient(cmd, p, end, &rest, &why, utf8);
+	if (r != ADDR_OK)
+		return smtp_path_error(cmd, r, why);
+	if (cmd->verb == SMTP_RCPT && cmd->path[0] == '\0')
+		return smtp_path_error(cmd, ADDR_ESYNTAX, "empty address");
+	if (cmd->verb == SMTP_MAIL && addr_is_postmaster(cmd->path))
+		return smtp_path_error(cmd, ADDR_EDOMAIN, "missing domain");
+	if (rest < end && *rest != ' ')
+		return smtp_reply(cmd, "501 5.5.4 Syntax: %s", usage);
+	if (smtp_path_params(cmd, rest, end) == -1)
+		return -1;
 	if (cmd->verb == SMTP_MAIL && !cmd->smtputf8 && addr_is_8bit(cmd->path))
 		return smtp_reply(cmd, "553 5.6.7 Non-ASCII address needs the "
 		    "SMTPUTF8 parameter");

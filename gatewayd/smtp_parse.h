@@ -9,9 +9,13 @@
  * argument points into the line, the path is copied into cmd.
  *
  * Accepted like Postfix: verbs in any case, one or more spaces after the
- * verb, a space after "FROM:"/"TO:".  Refused: NUL bytes, a path without
- * angle brackets, junk after the path, unknown or repeated parameters,
- * source routes.
+ * verb, a space after "FROM:"/"TO:", a path without angle brackets
+ * ("MAIL FROM:user@host", as device firmware sends it), and a source route
+ * in MAIL FROM (RFC 5321 4.1.2: accepted, the route ignored).  Refused:
+ * NUL bytes, junk after the path, unknown or repeated parameters (555),
+ * source routes in RCPT TO, a non-ASCII address outside an SMTPUTF8
+ * transaction (553 5.6.7).  With SMTP_PARSE_STRICT (smtp.strict_rfc5321)
+ * paths without brackets and source routes are refused.
  */
 #ifndef GW_SMTP_PARSE_H
 #define GW_SMTP_PARSE_H
@@ -29,6 +33,7 @@
 #define SMTP_EXT_SMTPUTF8	0x01	/* MAIL ... SMTPUTF8 */
 #define SMTP_EXT_DSN		0x02	/* RET, ENVID, NOTIFY, ORCPT */
 #define SMTP_EXT_UTF8_ADDR	0x04	/* RCPT inside an SMTPUTF8 transaction */
+#define SMTP_PARSE_STRICT	0x08	/* RFC 5321 paths only: <...>, no route */
 
 enum smtp_ret { SMTP_RET_NONE = 0, SMTP_RET_FULL, SMTP_RET_HDRS };
 
@@ -91,6 +96,12 @@ int smtp_parse_ext(const char *line, size_t len, unsigned int flags,
  * bad or out (outlen bytes) is too small.
  */
 int smtp_xtext_decode(const char *in, size_t len, char *out, size_t outlen);
+/*
+ * Is the line an HTTP request ("GET / HTTP/1.1", POST, CONNECT, HEAD,
+ * PUT...)?  Such a line on an SMTP port is a cross-protocol attack or a
+ * confused client: the session is closed at once, as Postfix does.
+ */
+int smtp_is_http(const char *line, size_t len);
 /* The verb as text ("MAIL"), "UNKNOWN" for SMTP_UNKNOWN. */
 const char *smtp_verb_name(enum smtp_verb);
 

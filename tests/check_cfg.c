@@ -197,7 +197,7 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(cfg->smtp.max_recipients, 100);
 	ck_assert_uint_eq(cfg->smtp.max_line_length, 1000);
 	ck_assert_uint_eq(cfg->smtp.max_commands, 100);
-	ck_assert_uint_eq(cfg->smtp.max_errors, 10);
+	ck_assert_uint_eq(cfg->smtp.max_errors, 20);
 	ck_assert_int_eq(cfg->smtp.idle_timeout, 300);
 	ck_assert_uint_eq(cfg->smtp.max_sessions, 1000);
 	ck_assert_uint_eq(cfg->relay.nlocal_domains, 0);
@@ -262,10 +262,13 @@ START_TEST(test_full)
 	ck_assert_int_eq(cfg->smtp.idle_timeout, 7200);
 	ck_assert(cfg_local_address(cfg, "scans@corp.example"));
 	ck_assert(!cfg_local_address(cfg, "other@corp.example"));
+	/* relay.allow host names are matched by FCrDNS, not resolved */
 	a = sin4("127.0.0.1");
-	ck_assert(net_list_match(&cfg->relay.allow, (struct sockaddr *)&a));
+	ck_assert(!net_list_match(&cfg->relay.allow, (struct sockaddr *)&a));
 	ck_assert_uint_ge(cfg->relay.allow.nnames, 1);
 	ck_assert_str_eq(cfg->relay.allow.names[0], "localhost");
+	ck_assert(net_list_name_match(&cfg->relay.allow, "LocalHost."));
+	ck_assert(!net_list_name_match(&cfg->relay.allow, "localhost.example"));
 	b = sin6("2001:db8:1::5");
 	ck_assert(net_list_match(&cfg->relay.allow, (struct sockaddr *)&b));
 	ck_assert_int_eq(cfg->connectors[0].concurrency, 4);
@@ -473,11 +476,39 @@ START_TEST(test_unresolvable)
 {
 	char err[CFG_ERRLEN];
 
-	ck_assert_ptr_null(load_text("relay:\n  allow: [no-such-host.invalid]\n"
+	struct cfg *cfg;
+
+	/* proxy_trusted resolves its host names at load */
+	ck_assert_ptr_null(load_text("listeners:\n  - name: s\n    address: ::1\n"
+	    "    proxy_trusted: [no-such-host.invalid]\n"
 	    "connectors:\n  - name: a\n    type: folder\n", err, sizeof(err)));
-	ck_assert_msg(strncmp(err, "test.yaml:2:11: host name "
-	    "'no-such-host.invalid' does not resolve: ", 66) == 0, "%s", err);
-	ck_assert_msg(strstr(err, " in relay.allow") != NULL, "%s", err);
+	ck_assert_msg(strstr(err, "host name 'no-such-host.invalid' does not "
+	    "resolve: ") != NULL, "%s", err);
+	/* relay.allow and anonymous_allow keep them for FCrDNS */
+	cfg = load_text("relay:\n  allow: [no-such-host.invalid]\n"
+	    "listeners:\n  - name: s\n    address: ::1\n    require_auth: yes\n"
+	    "    anonymous_allow: [10.0.0.0/8, Mfp1.Example]\n"
+	    "dns:\n  nameservers: [127.0.0.1, \"127.0.0.1:5353\", \"[::1]:53\"]\n"
+	    "  timeout: 3\n"
+	    "connectors:\n  - name: a\n    type: folder\n", err, sizeof(err));
+	ck_assert_msg(cfg != NULL, "%s", err);
+	ck_assert_uint_eq(cfg->relay.allow.nnames, 1);
+	ck_assert(cfg->listeners[0].require_auth);
+	ck_assert_uint_eq(cfg->listeners[0].anonymous_allow.ncidr, 1);
+	ck_assert(net_list_name_match(&cfg->listeners[0].anonymous_allow,
+	    "mfp1.example"));
+	ck_assert_uint_eq(cfg->dns.nnameservers, 3);
+	ck_assert_int_eq(cfg->dns.timeout, 3);
+	ck_assert_uint_eq(cfg->smtp.max_errors, 20);
+	cfg_free(cfg);
+	ck_assert_ptr_null(load_text("dns:\n  nameservers: [\"127.0.0.1:0\"]\n"
+	    "connectors:\n  - name: a\n    type: folder\n", err, sizeof(err)));
+	ck_assert_ptr_null(load_text("dns:\n  nameservers: [ns.example]\n"
+	    "connectors:\n  - name: a\n    type: folder\n", err, sizeof(err)));
+	ck_assert_ptr_null(load_text("listeners:\n  - name: s\n    address: ::1\n"
+	    "    implicit_tls_detect: yes\n"
+	    "connectors:\n  - name: a\n    type: folder\n", err, sizeof(err)));
+	ck_assert_msg(strstr(err, "implicit_tls_detect needs tls") != NULL, "%s", err);
 }
 END_TEST
 

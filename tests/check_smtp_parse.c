@@ -57,6 +57,12 @@ static const struct cmd_case cmd_cases[] = {
 	OKP("RCPT TO:<user@example.com>", SMTP_RCPT, "user@example.com", -1, SMTP_BODY_DEFAULT),
 	OKP("rcpt to: <user@[IPv6:::1]>", SMTP_RCPT, "user@[IPv6:::1]", -1, SMTP_BODY_DEFAULT),
 	OKP("RCPT TO:<Postmaster>", SMTP_RCPT, "Postmaster", -1, SMTP_BODY_DEFAULT),
+	/* like Postfix: no angle brackets (device firmware), MAIL source routes */
+	OKP("MAIL FROM:scan@mfp.example", SMTP_MAIL, "scan@mfp.example", -1, SMTP_BODY_DEFAULT),
+	OKP("MAIL FROM: scan@mfp.example SIZE=10", SMTP_MAIL, "scan@mfp.example", 10, SMTP_BODY_DEFAULT),
+	OKP("RCPT TO:user@example.com", SMTP_RCPT, "user@example.com", -1, SMTP_BODY_DEFAULT),
+	OKP("MAIL FROM:<@relay.example:a@b.example>", SMTP_MAIL, "a@b.example", -1, SMTP_BODY_DEFAULT),
+	OKP("MAIL FROM:<@a.example,@[192.0.2.1]:a@b.example> SIZE=5", SMTP_MAIL, "a@b.example", 5, SMTP_BODY_DEFAULT),
 	/* unknown verbs */
 	ERR("", SMTP_UNKNOWN, "500 5.5.2 Error: command not recognized"),
 	ERR("FOO bar", SMTP_UNKNOWN, "500 5.5.2 Error: command not recognized"),
@@ -75,7 +81,6 @@ static const struct cmd_case cmd_cases[] = {
 	ERR("MAIL", SMTP_MAIL, "501 5.5.4 Syntax: MAIL FROM:<address>"),
 	ERR("MAIL FROM<a@b.example>", SMTP_MAIL, "501 5.5.4 Syntax: MAIL FROM:<address>"),
 	ERR("MAIL TO:<a@b.example>", SMTP_MAIL, "501 5.5.4 Syntax: MAIL FROM:<address>"),
-	ERR("MAIL FROM:a@b.example", SMTP_MAIL, "501 5.5.4 Syntax: MAIL FROM:<address>"),
 	ERR("MAIL FROM:", SMTP_MAIL, "501 5.5.4 Syntax: MAIL FROM:<address>"),
 	ERR("MAIL FROM:<a@b.example>junk", SMTP_MAIL, "501 5.5.4 Syntax: MAIL FROM:<address>"),
 	ERR("MAIL FROM:<a@b.example> SIZE=abc", SMTP_MAIL, "501 5.5.4 Bad SIZE parameter"),
@@ -94,7 +99,14 @@ static const struct cmd_case cmd_cases[] = {
 	ERR("MAIL FROM:<a@@b.example>", SMTP_MAIL, "501 5.1.7 Bad sender address syntax: missing domain"),
 	ERR("MAIL FROM:<user>", SMTP_MAIL, "501 5.1.7 Bad sender address syntax: missing domain"),
 	ERR("MAIL FROM:<postmaster>", SMTP_MAIL, "501 5.1.7 Bad sender address syntax: missing domain"),
-	ERR("MAIL FROM:<@relay.example:a@b.example>", SMTP_MAIL, "501 5.1.7 Bad sender address syntax: source routes are not accepted"),
+	ERR("MAIL FROM:<@relay.example a@b.example>", SMTP_MAIL, "501 5.1.7 Bad sender address syntax: source routes are not accepted"),
+	ERR("MAIL FROM:<@:a@b.example>", SMTP_MAIL, "501 5.1.7 Bad sender address syntax: source routes are not accepted"),
+	ERR("MAIL FROM:a@b.example>", SMTP_MAIL, "501 5.1.7 Bad sender address syntax: bad character in address"),
+	ERR("MAIL FROM:a@b.example junk", SMTP_MAIL, "555 5.5.4 Unsupported parameter: junk"),
+	ERR("MAIL FROM:@a.example:u@b.example", SMTP_MAIL, "501 5.1.7 Bad sender address syntax: source routes are not accepted"),
+	ERR("MAIL FROM:<j\xc3\xbcrgen@b.example>", SMTP_MAIL, "553 5.6.7 Non-ASCII sender address needs SMTPUTF8 (EHLO, then MAIL FROM:<...> SMTPUTF8)"),
+	ERR("MAIL FROM:<a@b.example> X-VENDOR=1", SMTP_MAIL, "555 5.5.4 Unsupported parameter: X-VENDOR"),
+	ERR("MAIL FROM:<a@b.example> AUTH=<>", SMTP_MAIL, "555 5.5.4 Unsupported parameter: AUTH"),
 	/* RCPT syntax */
 	ERR("RCPT TO:<>", SMTP_RCPT, "501 5.1.3 Bad recipient address syntax: empty address"),
 	ERR("RCPT TO:<@a.example,@b.example:u@c.example>", SMTP_RCPT, "553 5.1.3 Bad recipient address syntax: source routes are not accepted"),
@@ -103,6 +115,9 @@ static const struct cmd_case cmd_cases[] = {
 	ERR("RCPT TO:<u@b.example> NOTIFY=NEVER", SMTP_RCPT, "555 5.5.4 Unsupported parameter: NOTIFY"),
 	ERR("RCPT TO:<u@b.example> SIZE=10", SMTP_RCPT, "555 5.5.4 Unsupported parameter: SIZE"),
 	ERR("RCPT TO:<u@b.example>>", SMTP_RCPT, "501 5.5.4 Syntax: RCPT TO:<address>"),
+	ERR("RCPT TO:@a.example:u@c.example", SMTP_RCPT, "553 5.1.3 Bad recipient address syntax: source routes are not accepted"),
+	ERR("RCPT TO:u@b.example>", SMTP_RCPT, "501 5.1.3 Bad recipient address syntax: bad character in address"),
+	ERR("RCPT TO:<u@b.example> X-VENDOR", SMTP_RCPT, "555 5.5.4 Unsupported parameter: X-VENDOR"),
 	ERR("RCPT TO:<u@b.example\t>", SMTP_RCPT, "501 5.1.3 Bad recipient address syntax: bad character in address"),
 };
 
@@ -160,7 +175,13 @@ static const struct {
 	{ "MAIL FROM:<j\xc3@b.example> SMTPUTF8", SMTP_EXT_SMTPUTF8, "501 5.1.7 Bad sender address syntax: invalid UTF-8 in address", NULL },
 	{ "MAIL FROM:<a@b.example> SMTPUTF8=1", SMTP_EXT_SMTPUTF8, "501 5.5.4 Bad SMTPUTF8 parameter", NULL },
 	{ "RCPT TO:<\xc3\xa9@\xc3\xa9.example>", SMTP_EXT_UTF8_ADDR, NULL, "" },
-	{ "RCPT TO:<\xc3\xa9@b.example>", 0, "501 5.1.3 Bad recipient address syntax: empty local part", NULL },
+	{ "RCPT TO:<\xc3\xa9@b.example>", 0, "553 5.6.7 Non-ASCII recipient address needs an SMTPUTF8 transaction (MAIL FROM:<...> SMTPUTF8)", NULL },
+	{ "RCPT TO:\xc3\xa9@b.example", SMTP_EXT_SMTPUTF8, "553 5.6.7 Non-ASCII recipient address needs an SMTPUTF8 transaction (MAIL FROM:<...> SMTPUTF8)", NULL },
+	/* smtp.strict_rfc5321 */
+	{ "MAIL FROM:a@b.example", SMTP_PARSE_STRICT, "501 5.5.4 Syntax: MAIL FROM:<address>", NULL },
+	{ "RCPT TO:u@b.example", SMTP_PARSE_STRICT, "501 5.5.4 Syntax: RCPT TO:<address>", NULL },
+	{ "MAIL FROM:<@relay.example:a@b.example>", SMTP_PARSE_STRICT, "501 5.1.7 Bad sender address syntax: source routes are not accepted", NULL },
+	{ "MAIL FROM:<a@b.example>", SMTP_PARSE_STRICT, NULL, "" },
 	{ "BDAT 1000 LAST", 0, NULL, "1000 1" },
 	{ "BDAT 0", 0, NULL, "0 0" },
 	{ "BDAT 10 last", 0, NULL, "10 1" },
@@ -212,6 +233,21 @@ START_TEST(test_xtext)
 	ck_assert_int_eq(smtp_xtext_decode("+4", 2, out, sizeof(out)), -1);
 	ck_assert_int_eq(smtp_xtext_decode("abcdefgh", 8, out, sizeof(out)), -1);
 	ck_assert_int_eq(smtp_xtext_decode("abcdefg", 7, out, sizeof(out)), 7);
+}
+END_TEST
+
+START_TEST(test_http)
+{
+	static const char *const yes[] = { "GET / HTTP/1.1", "POST /x HTTP/1.0",
+	    "CONNECT relay.example:25 HTTP/1.1", "get /", "HEAD / HTTP/1.1" };
+	static const char *const no[] = { "GET", "GETX / HTTP/1.1", "HELO get",
+	    "MAIL FROM:<get@b.example>", "", "POSTMASTER x" };
+	size_t i;
+
+	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+		ck_assert_msg(smtp_is_http(yes[i], strlen(yes[i])), "%s", yes[i]);
+	for (i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+		ck_assert_msg(!smtp_is_http(no[i], strlen(no[i])), "%s", no[i]);
 }
 END_TEST
 
@@ -279,6 +315,7 @@ smtp_parse_suite(void)
 	tcase_add_loop_test(tc, test_cmd_table, 0,
 	    (int)(sizeof(cmd_cases) / sizeof(cmd_cases[0])));
 	tcase_add_test(tc, test_nul);
+	tcase_add_test(tc, test_http);
 	tcase_add_loop_test(tc, test_ext_table, 0,
 	    sizeof(ext_cases) / sizeof(ext_cases[0]));
 	tcase_add_test(tc, test_xtext);

@@ -1,7 +1,8 @@
 /*
  * fuzz_smtp_parse.c - fuzz target: the receiver's SMTP command parser
  *
- * The first byte picks the SMTP_EXT_* flags the session offers; the rest
+ * The first byte picks the SMTP_EXT_* flags the session offers (and
+ * SMTP_PARSE_STRICT); the rest
  * is one command line (no CRLF).  Checks the contract of smtp_parse.h:
  * on error a reply line is set, on success every field is bounded.
  */
@@ -47,7 +48,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1)
 		return 0;
-	flags = data[0] & (SMTP_EXT_SMTPUTF8 | SMTP_EXT_DSN | SMTP_EXT_UTF8_ADDR);
+	flags = data[0] & (SMTP_EXT_SMTPUTF8 | SMTP_EXT_DSN | SMTP_EXT_UTF8_ADDR |
+	    SMTP_PARSE_STRICT);
 	/* an exact-size copy, so a read past the end is caught */
 	line = malloc(size - 1 ? size - 1 : 1);
 	if (line == NULL)
