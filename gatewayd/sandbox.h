@@ -28,7 +28,8 @@
 enum sandbox_role {
 	SANDBOX_RECEIVER,
 	SANDBOX_ROUTER,
-	SANDBOX_DELIVERY
+	SANDBOX_DELIVERY,
+	SANDBOX_ROUTER_NET	/* the router with LDAP lookups: inet sockets too */
 };
 
 /*
