@@ -276,10 +276,24 @@ static const struct cfg_key cfg_rule_keys[] = {
 static const struct cfg_key cfg_lookup_keys[] = {
 	{ "name", CFG_NAME, offsetof(struct cfg_lookup, name), 0, 0, NULL, NULL, 1 },
 	{ "format", CFG_TOKEN, offsetof(struct cfg_lookup, format), 0, 0, NULL, NULL, 0 },
-	{ "path", CFG_STR, offsetof(struct cfg_lookup, path), 0, 0, NULL, NULL, 1 },
+	{ "path", CFG_STR, offsetof(struct cfg_lookup, path), 0, 0, NULL, NULL, 0 },
 	{ "digits", CFG_INT, offsetof(struct cfg_lookup, digits), 1, 32, NULL, NULL, 0 },
 	{ "header", CFG_STR, offsetof(struct cfg_lookup, header), 0, 0, NULL, NULL, 0 },
 	{ "default", CFG_STR, offsetof(struct cfg_lookup, fallback), 0, 0, NULL, NULL, 0 },
+	/* LDAP lookups (type ldap): cfg_lookup_ldap checks them */
+	{ "type", CFG_TOKEN, offsetof(struct cfg_lookup, type), 0, 0, NULL, NULL, 0 },
+	{ "key", CFG_TOKEN, offsetof(struct cfg_lookup, key), 0, 0, NULL, NULL, 0 },
+	{ "uri", CFG_STR, offsetof(struct cfg_lookup, ldap.uri), 0, 0, NULL, NULL, 0 },
+	{ "start_tls", CFG_BOOL, offsetof(struct cfg_lookup, ldap.start_tls), 0, 0, NULL, NULL, 0 },
+	{ "base", CFG_STR, offsetof(struct cfg_lookup, ldap.base), 0, 0, NULL, NULL, 0 },
+	{ "scope", CFG_TOKEN, offsetof(struct cfg_lookup, ldap.scope), 0, 0, NULL, NULL, 0 },
+	{ "filter", CFG_STR, offsetof(struct cfg_lookup, ldap.filter), 0, 0, NULL, NULL, 0 },
+	{ "attribute", CFG_STR, offsetof(struct cfg_lookup, ldap.attribute), 0, 0, NULL, NULL, 0 },
+	{ "bind_dn", CFG_STR, offsetof(struct cfg_lookup, ldap.bind_dn), 0, 0, NULL, NULL, 0 },
+	{ "bind_password_file", CFG_STR, offsetof(struct cfg_lookup, ldap.bind_password_file), 0, 0, NULL, NULL, 0 },
+	{ "timeout", CFG_TIME, offsetof(struct cfg_lookup, ldap.timeout), 1, 300, NULL, NULL, 0 },
+	{ "tls_ca_file", CFG_STR, offsetof(struct cfg_lookup, ldap.tls_ca_file), 0, 0, NULL, NULL, 0 },
+	{ "tls_verify", CFG_BOOL, offsetof(struct cfg_lookup, ldap.tls_verify), 0, 0, NULL, NULL, 0 },
 	{ NULL, 0, 0, 0, 0, NULL, NULL, 0 }
 };
 
@@ -1179,7 +1193,10 @@ cfg_reject(struct cfgp *p, const struct cfg_key *k, yaml_node_t *n,
 	return 0;
 }
 
-/* cfg_rule_check - a rule has exactly one action */
+/*
+ * cfg_rule_check - a rule has exactly one action; "lookup" may come with
+ * "connector" or "connectors" (the values found go there: validation)
+ */
 static int
 cfg_rule_check(struct cfgp *p, yaml_node_t *item, size_t i)
 {
@@ -1191,6 +1208,9 @@ cfg_rule_check(struct cfgp *p, yaml_node_t *item, size_t i)
 
 	for (a = 0; actions[a] != NULL; a++) {
 		if ((n = cfg_map_get(p, item, actions[a])) == NULL)
+			continue;
+		if (first != NULL && strcmp(actions[a], "lookup") == 0 &&
+		    strncmp(fname, "connector", 9) == 0)
 			continue;
 		if (first != NULL)
 			return cfg_error(p, n, "rules[%zu] has both '%s' and '%s'",
@@ -1249,13 +1269,123 @@ cfg_node_map(struct cfgp *p, const struct cfg_key *k, yaml_node_t *n,
 	return 0;
 }
 
+/* cfg_ldap_filter_valid - a filter template: "(...)", only %s %u %d %% */
+static int
+cfg_ldap_filter_valid(const char *f)
+{
+	if (f[0] != '(' || f[strlen(f) - 1] != ')')
+		return 0;
+	for (; *f != '\0'; f++)
+		if (*f == '%' && (f[1] == 's' || f[1] == 'u' || f[1] == 'd' ||
+		    f[1] == '%'))
+			f++;
+		else if (*f == '%')
+			return 0;
+	return 1;
+}
+
+/* cfg_ldap_uri_valid - space-separated ldap:// or ldaps:// URIs */
+static int
+cfg_ldap_uri_valid(const char *u)
+{
+	size_t len;
+	int n = 0;
+
+	while (*(u += strspn(u, " ")) != '\0') {
+		len = strcspn(u, " ");
+		if (!((len > 7 && strncasecmp(u, "ldap://", 7) == 0) ||
+		    (len > 8 && strncasecmp(u, "ldaps://", 8) == 0)))
+			return 0;
+		u += len;
+		n++;
+	}
+	return n > 0;
+}
+
+/* cfg_lookup_ldap - the keys of one lookup, by its type */
+static int
+cfg_lookup_ldap(struct cfgp *p, yaml_node_t *item, struct cfg_lookup *l,
+    const char *path)
+{
+	static const char *const ldap_only[] = { "uri", "start_tls", "base",
+	    "scope", "filter", "attribute", "bind_dn", "bind_password_file",
+	    "timeout", "tls_ca_file", "tls_verify", NULL };
+	struct cfg_ldap *d = &l->ldap;
+	yaml_node_t *kn;
+	size_t i;
+
+	if (l->type == NULL)
+		l->type = xstrdup("file");
+	if (strcmp(l->type, "ldap") != 0) {
+		if (strcmp(l->type, "file") != 0)
+			return cfg_error(p, cfg_map_get(p, item, "type"), "bad "
+			    "value for %s.type: expected file or ldap", path);
+		for (i = 0; ldap_only[i] != NULL; i++)
+			if ((kn = cfg_map_get(p, item, ldap_only[i])) != NULL)
+				return cfg_error(p, kn, "%s.%s is only for "
+				    "type ldap", path, ldap_only[i]);
+		if (l->path == NULL)
+			return cfg_error(p, item, "missing required key 'path' "
+			    "in %s", path);
+		return 0;
+	}
+	if ((kn = cfg_map_get(p, item, "path")) != NULL ||
+	    (kn = cfg_map_get(p, item, "format")) != NULL)
+		return cfg_error(p, kn, "%s: path and format are for file "
+		    "lookups, not type ldap", path);
+	if (d->uri == NULL || d->base == NULL)
+		return cfg_error(p, item, "missing required key '%s' in %s",
+		    d->uri == NULL ? "uri" : "base", path);
+	if (!cfg_ldap_uri_valid(d->uri))
+		return cfg_error(p, cfg_map_get(p, item, "uri"), "bad value "
+		    "for %s.uri: expected ldap:// or ldaps:// URIs", path);
+	if (d->start_tls && strcasestr(d->uri, "ldaps://") != NULL)
+		return cfg_error(p, cfg_map_get(p, item, "start_tls"), "%s: "
+		    "start_tls is for ldap:// URIs (ldaps:// is TLS already)",
+		    path);
+	if (d->scope != NULL && strcmp(d->scope, "base") != 0 &&
+	    strcmp(d->scope, "one") != 0 && strcmp(d->scope, "sub") != 0)
+		return cfg_error(p, cfg_map_get(p, item, "scope"), "bad value "
+		    "for %s.scope: expected base, one or sub", path);
+	if (d->filter != NULL && !cfg_ldap_filter_valid(d->filter))
+		return cfg_error(p, cfg_map_get(p, item, "filter"), "bad value "
+		    "for %s.filter: expected (...) with only %%s, %%u, %%d, %%%%",
+		    path);
+	if ((d->bind_dn == NULL) != (d->bind_password_file == NULL))
+		return cfg_error(p, item, "%s: bind_dn and bind_password_file "
+		    "go together", path);
+	if (d->filter == NULL)
+		d->filter = xstrdup("(mail=%s)");
+	if (d->attribute == NULL)
+		d->attribute = xstrdup("mail");
+	return 0;
+}
+
+/* cfg_lookup_key - lookups[].key: digits, address or auth */
+static int
+cfg_lookup_key(struct cfgp *p, yaml_node_t *item, struct cfg_lookup *l,
+    const char *path)
+{
+	if (l->key == NULL) {
+		l->key = xstrdup(strcmp(l->type, "ldap") == 0 ? "address" :
+		    "digits");
+		return 0;
+	}
+	if (strcmp(l->key, "digits") != 0 && strcmp(l->key, "address") != 0 &&
+	    strcmp(l->key, "auth") != 0)
+		return cfg_error(p, cfg_map_get(p, item, "key"), "bad value for "
+		    "%s.key: expected digits, address or auth", path);
+	return 0;
+}
+
 /* cfg_lookups - the lookup tables */
 static int
 cfg_lookups(struct cfgp *p, const struct cfg_key *k, yaml_node_t *n,
     const char *path, void *obj)
 {
 	struct cfg *cfg = obj;
-	char t[CFG_TEXTLEN];
+	char t[CFG_TEXTLEN], ipath[CFG_PATHLEN];
+	yaml_node_t *item;
 	size_t i, len;
 
 	if (cfg_expect(p, n, YAML_SEQUENCE_NODE, path) == -1)
@@ -1265,14 +1395,24 @@ cfg_lookups(struct cfgp *p, const struct cfg_key *k, yaml_node_t *n,
 		return 0;
 	cfg->lookups = xcalloc(len, sizeof(*cfg->lookups));
 	cfg->nlookups = len;
-	for (i = 0; i < len; i++)
+	for (i = 0; i < len; i++) {
 		cfg->lookups[i].digits = 4;
+		cfg->lookups[i].ldap.timeout = 5;
+		cfg->lookups[i].ldap.tls_verify = 1;
+	}
 	if (cfg_items(p, n, path, k->sub, cfg->lookups,
 	    sizeof(*cfg->lookups)) == -1)
 		return -1;
 	for (i = 0; i < len; i++) {
 		const char *f = cfg->lookups[i].format;
 
+		item = cfg_node(p, n->data.sequence.items.start[i]);
+		snprintf(ipath, sizeof(ipath), "%s[%zu]", path, i);
+		if (cfg_lookup_ldap(p, item, &cfg->lookups[i], ipath) == -1 ||
+		    cfg_lookup_key(p, item, &cfg->lookups[i], ipath) == -1)
+			return -1;
+		if (strcmp(cfg->lookups[i].type, "ldap") == 0)
+			continue;
 		if (f == NULL)
 			cfg->lookups[i].format = xstrdup(strstr(
 			    cfg->lookups[i].path, ".csv") ? "csv" : "yaml");
@@ -1699,6 +1839,22 @@ cfg_strv_free(char **v, size_t n)
 	free(v);
 }
 
+/* cfg_lookup_free_more - the type, key and LDAP fields of a lookup */
+static void
+cfg_lookup_free_more(struct cfg_lookup *l)
+{
+	free(l->type);
+	free(l->key);
+	free(l->ldap.uri);
+	free(l->ldap.base);
+	free(l->ldap.scope);
+	free(l->ldap.filter);
+	free(l->ldap.attribute);
+	free(l->ldap.bind_dn);
+	free(l->ldap.bind_password_file);
+	free(l->ldap.tls_ca_file);
+}
+
 /* cfg_rule_free_more - the condition and action fields of a rule */
 static void
 cfg_rule_free_more(struct cfg_rule *r)
@@ -1766,6 +1922,7 @@ cfg_free(struct cfg *cfg)
 		free(cfg->lookups[i].path);
 		free(cfg->lookups[i].header);
 		free(cfg->lookups[i].fallback);
+		cfg_lookup_free_more(&cfg->lookups[i]);
 	}
 	free(cfg->lookups);
 	free(cfg->addressing.default_type);

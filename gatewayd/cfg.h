@@ -107,7 +107,22 @@ struct cfg_rule {
 	void *compiled;			/* rules.c's compiled form (owned by cfg) */
 };
 
-/* A lookup table (lookup.h): DID/DTMF extensions to addresses. */
+/* An LDAP lookup (type ldap, lookup_ldap.c): the router's own queries. */
+struct cfg_ldap {
+	char *uri;			/* "ldap://h/ ldaps://h2/": tried in order */
+	int start_tls;			/* StartTLS on ldap:// (required), default no */
+	char *base;			/* search base DN (required) */
+	char *scope;			/* base, one or sub (default) */
+	char *filter;			/* template, default "(mail=%s)" */
+	char *attribute;		/* the result, default "mail" */
+	char *bind_dn;			/* simple bind; NULL = anonymous */
+	char *bind_password_file;	/* read before the drop, never logged */
+	time_t timeout;			/* connect, bind and search, default 5 s */
+	char *tls_ca_file;		/* CA for ldaps and StartTLS */
+	int tls_verify;			/* check the server certificate, default yes */
+};
+
+/* A lookup table (lookup.h): DID/DTMF extensions, users, to addresses. */
 struct cfg_lookup {
 	char *name;
 	char *format;			/* "csv" or "yaml" */
@@ -115,6 +130,9 @@ struct cfg_lookup {
 	int digits;			/* last N digits of the key, default 4 */
 	char *header;			/* take the digits from this header, or NULL */
 	char *fallback;			/* address when no entry matches, or NULL */
+	char *type;			/* "file" (default) or "ldap" */
+	char *key;			/* digits, address or auth (see rules.c) */
+	struct cfg_ldap ldap;		/* type ldap only */
 };
 
 /* One-off address formats (oneoff.h) and default routes by type. */

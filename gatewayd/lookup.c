@@ -329,6 +329,81 @@ lookup_open(const char *backend, const char *source, char *err, size_t errlen)
 	return l;
 }
 
+/* lookup_new - a table around a backend's context */
+struct lookup *
+lookup_new(const struct lookup_backend *be, void *ctx)
+{
+	struct lookup *l;
+
+	l = xcalloc(1, sizeof(*l));
+	l->be = be;
+	l->ctx = ctx;
+	return l;
+}
+
+/* lookup_filter_put - append len bytes of s, escaped if esc (RFC 4515) */
+static int
+lookup_filter_put(char *out, size_t outlen, size_t *o, const char *s,
+    size_t len, int esc)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char c;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		c = (unsigned char)s[i];
+		if (esc && (c == '*' || c == '(' || c == ')' || c == '\\' ||
+		    c < 0x20 || c == 0x7f)) {
+			if (*o + 3 >= outlen)
+				return -1;
+			out[(*o)++] = '\\';
+			out[(*o)++] = hex[c >> 4];
+			out[(*o)++] = hex[c & 0xf];
+		} else {
+			if (*o + 1 >= outlen)
+				return -1;
+			out[(*o)++] = (char)c;
+		}
+	}
+	out[*o] = '\0';
+	return 0;
+}
+
+/* lookup_filter_expand - the filter for one key */
+int
+lookup_filter_expand(const char *tmpl, const char *key, char *out,
+    size_t outlen)
+{
+	const char *at = strrchr(key, '@');
+	size_t o = 0, ulen = at != NULL ? (size_t)(at - key) : strlen(key);
+	const char *dom = at != NULL ? at + 1 : "";
+	int r = 0;
+
+	if (outlen == 0)
+		return -1;
+	out[0] = '\0';
+	for (; *tmpl != '\0' && r == 0; tmpl++) {
+		if (*tmpl != '%' || tmpl[1] == '\0') {
+			r = lookup_filter_put(out, outlen, &o, tmpl, 1, 0);
+			continue;
+		}
+		switch (*++tmpl) {
+		case 's':
+			r = lookup_filter_put(out, outlen, &o, key, strlen(key), 1);
+			break;
+		case 'u':
+			r = lookup_filter_put(out, outlen, &o, key, ulen, 1);
+			break;
+		case 'd':
+			r = lookup_filter_put(out, outlen, &o, dom, strlen(dom), 1);
+			break;
+		default:
+			r = lookup_filter_put(out, outlen, &o, tmpl, 1, 0);
+		}
+	}
+	return r;
+}
+
 /* lookup_get - the values of a key */
 int
 lookup_get(struct lookup *l, const char *key, const char *const **vals,

@@ -12,6 +12,12 @@
  * extension shared by several users reaches all of them.  Tables are read
  * whole at open time (the router opens them before it drops privileges
  * and re-reads them when it restarts on reload).
+ *
+ *   ldap: lookup_ldap.c, linked into the router only (libldap): each get
+ *         is a search on the directory, through one connection per table
+ *         that is made at the first query and again after an error.
+ *         lookup_ldap_open() reads the bind password and the CA file
+ *         before the privilege drop; nothing is sent to the server then.
  */
 #ifndef GW_LOOKUP_H
 #define GW_LOOKUP_H
@@ -31,13 +37,28 @@ struct lookup_backend {
 	void *(*open)(const char *source, char *err, size_t errlen);
 	/*
 	 * The values of key: *vals points to n strings owned by the table
-	 * (valid until close).  Returns 0 found, 1 not found, -1 error.
+	 * (valid until the next get or close).  Returns 0 found, 1 not
+	 * found, -1 temporary failure (server unreachable, timeout).
 	 */
 	int (*get)(void *ctx, const char *key, const char *const **vals,
 	    size_t *n);
 	void (*close)(void *ctx);
 };
 
+struct cfg_lookup;
+
+/* A table of backend be around its open ctx (for backends outside lookup.c). */
+struct lookup *lookup_new(const struct lookup_backend *be, void *ctx);
+/* An LDAP table (lookup_ldap.c); NULL with err on failure. */
+struct lookup *lookup_ldap_open(const struct cfg_lookup *, char *err,
+    size_t errlen);
+/*
+ * Expand an LDAP filter template: %s the key, %u its local part (before
+ * the last '@', or the whole key), %d its domain (or empty), %% a '%';
+ * each value escaped as RFC 4515 asks.  0, or -1 when out is too small.
+ */
+int lookup_filter_expand(const char *tmpl, const char *key, char *out,
+    size_t outlen);
 /* Open a table with the backend of that name ("csv", "yaml"). */
 struct lookup *lookup_open(const char *backend, const char *source, char *err,
     size_t errlen);

@@ -67,6 +67,7 @@ struct router {
 	struct router_recog *recog;	/* questions to the recognizer */
 	char **parts;			/* new messages to route after the sync */
 	size_t nparts;
+	struct event *defer_ev;		/* routes deferred messages again */
 };
 
 /* Collected qids of a directory scan. */
@@ -198,6 +199,42 @@ router_quarantine(struct router *r, const char *qid, const char *why)
 static int router_route_one(struct router *, const char *);
 
 /*
+ * router_deferred - does a recipient wait for a temporary failure (a
+ * lookup that cannot answer now)?  Then log it, keep the message in
+ * incoming/ and route it again later: nothing is written, nothing bounced.
+ */
+static int
+router_deferred(struct router *r, const char *qid, const struct envelope *jobs,
+    size_t njobs)
+{
+	struct timeval tv = { ROUTER_DEFER_INTERVAL, 0 };
+	const struct envelope_rcpt *rc;
+	char addr[512], text[1024];
+	size_t i, j;
+	int n = 0;
+
+	for (i = 0; i < njobs; i++) {
+		if (strcmp(jobs[i].connector, RULES_ROUTER_CONNECTOR) != 0)
+			continue;
+		for (j = 0; j < jobs[i].nrcpt; j++) {
+			rc = &jobs[i].rcpt[j];
+			if (rc->code < 400 || rc->code > 499)
+				continue;
+			log_clean(addr, sizeof(addr), rc->addr, strlen(rc->addr));
+			log_clean(text, sizeof(text), rc->text ? rc->text : "",
+			    rc->text ? strlen(rc->text) : 0);
+			log_info("%s: to=<%s>, status=deferred (%d %s %s), "
+			    "routing again in %d s", qid, addr, rc->code,
+			    rc->status, text, ROUTER_DEFER_INTERVAL);
+			n++;
+		}
+	}
+	if (n > 0 && r->defer_ev != NULL && !evtimer_pending(r->defer_ev, NULL))
+		evtimer_add(r->defer_ev, &tv);
+	return n > 0;
+}
+
+/*
  * router_bounce - the DSN for recipients the router failed (the job in
  * failed/_router), routed at once; left there when it cannot be written,
  * for the next periodic scan
@@ -318,7 +355,7 @@ router_route_msg(struct router *r, const char *qid,
 	struct msginfo mi;
 	size_t njobs = 0;
 	off_t off;
-	int fd = -1, rc;
+	int fd = -1, rc, deferred = 0;
 
 	memset(&msg, 0, sizeof(msg));
 	if (spool_incoming_open(r->spool, qid, &msg, &off, &fd, err,
@@ -351,12 +388,14 @@ router_route_msg(struct router *r, const char *qid,
 		router_quarantine(r, qid, "no recipients");
 	else if (env.recog_needed)
 		router_recog_ask(r, qid, env.recog_keep);	/* stays */
+	else if (router_deferred(r, qid, jobs, njobs))
+		deferred = 1;				/* stays */
 	else
 		router_jobs(r, qid, &msg, &env, jobs, njobs);
 	rules_free_jobs(jobs, njobs);
 	rules_env_clear(&env);
 	envelope_clear(&msg);
-	return rc == 0 && !env.recog_needed;
+	return rc == 0 && !env.recog_needed && !deferred;
 }
 
 /* router_route_one - route one message of a batch; 1 routed, 0 not */
@@ -486,6 +525,18 @@ router_scan_timer(evutil_socket_t fd, short ev, void *arg)
 	evtimer_add(r->scan_ev, &tv);
 }
 
+/* router_defer_timer - route again what waited for a temporary failure */
+static void
+router_defer_timer(evutil_socket_t fd, short ev, void *arg)
+{
+	struct router *r = arg;
+
+	(void)fd;
+	(void)ev;
+	if (!r->stopping)
+		router_scan(r);
+}
+
 /* router_exit_check - leave once the last frames are written */
 static void
 router_exit_check(evutil_socket_t fd, short ev, void *arg)
@@ -588,6 +639,25 @@ router_ipc_closed(struct ipc *ipc, void *arg)
 	event_base_loopbreak(r->base);
 }
 
+/* router_lookup_ldap - is this an LDAP lookup (queried over the network)? */
+static int
+router_lookup_ldap(const struct cfg_lookup *lk)
+{
+	return lk->type != NULL && strcmp(lk->type, "ldap") == 0;
+}
+
+/* router_sandbox_role - the router's filter: with inet sockets for LDAP */
+static enum sandbox_role
+router_sandbox_role(const struct cfg *cfg)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->nlookups; i++)
+		if (router_lookup_ldap(&cfg->lookups[i]))
+			return SANDBOX_ROUTER_NET;
+	return SANDBOX_ROUTER;
+}
+
 /* router_lookups - read every lookup table (before the privilege drop) */
 static void
 router_lookups(struct router *r)
@@ -599,13 +669,18 @@ router_lookups(struct router *r)
 		return;
 	r->lookups = xcalloc(r->cfg->nlookups, sizeof(*r->lookups));
 	for (i = 0; i < r->cfg->nlookups; i++) {
-		r->lookups[i] = lookup_open(r->cfg->lookups[i].format,
-		    r->cfg->lookups[i].path, err, sizeof(err));
+		const struct cfg_lookup *lk = &r->cfg->lookups[i];
+
+		if (router_lookup_ldap(lk))
+			r->lookups[i] = lookup_ldap_open(lk, err, sizeof(err));
+		else
+			r->lookups[i] = lookup_open(lk->format, lk->path, err,
+			    sizeof(err));
 		/* never bounce for an operator's mistake: wait in incoming/ */
 		if (r->lookups[i] == NULL)
-			fatalx("lookup %s: %s", r->cfg->lookups[i].name, err);
-		log_debug("lookup %s: %s loaded", r->cfg->lookups[i].name,
-		    r->cfg->lookups[i].path);
+			fatalx("lookup %s: %s", lk->name, err);
+		log_debug("lookup %s: %s ready", lk->name,
+		    router_lookup_ldap(lk) ? lk->ldap.uri : lk->path);
 	}
 }
 
@@ -672,9 +747,10 @@ main(int argc, char **argv)
 		fatalx("cannot use the master socket");
 	r.scan_ev = evtimer_new(r.base, router_scan_timer, &r);
 	r.exit_ev = evtimer_new(r.base, router_exit_check, &r);
-	if (r.scan_ev == NULL || r.exit_ev == NULL)
+	r.defer_ev = evtimer_new(r.base, router_defer_timer, &r);
+	if (r.scan_ev == NULL || r.exit_ev == NULL || r.defer_ev == NULL)
 		fatalx("evtimer_new failed");
-	sandbox_enter(SANDBOX_ROUTER, r.cfg->sandbox, 0);
+	sandbox_enter(router_sandbox_role(r.cfg), r.cfg->sandbox, 0);
 
 	router_scan(&r);
 	if (ipc_send(r.ipc, IPC_READY, NULL, 0) == -1)
@@ -684,6 +760,7 @@ main(int argc, char **argv)
 
 	event_free(r.scan_ev);
 	event_free(r.exit_ev);
+	event_free(r.defer_ev);
 	if (r.ipc != NULL)
 		ipc_free(r.ipc);
 	event_base_free(r.base);

@@ -6,11 +6,16 @@
  * one spool_sync(), and only then tells the master which worker has work
  * (IPC_JOB_NEW).  It scans incoming/ at start-up and every
  * ROUTER_SCAN_INTERVAL seconds, so a lost notification only delays.
+ * A message with a recipient that cannot be decided now (a lookup that
+ * answers with a temporary failure, 4xx) is not routed at all: it stays
+ * in incoming/ and is routed again after ROUTER_DEFER_INTERVAL seconds,
+ * so a temporary failure never becomes a bounce.
  */
 #ifndef GW_ROUTER_H
 #define GW_ROUTER_H
 
 #define ROUTER_SCAN_INTERVAL	60	/* seconds between safety scans */
 #define ROUTER_BATCH_MAX	512	/* messages per spool_sync() */
+#define ROUTER_DEFER_INTERVAL	10	/* seconds before deferred ones again */
 
 #endif

@@ -472,7 +472,10 @@ static void rules_route_addr(struct rules_run *, const struct envelope_rcpt *,
 static void rules_route_from(struct rules_run *, const struct envelope_rcpt *,
     const char *, int, size_t);
 
-/* rules_lookup_key - the digits to look up: a header, or the address */
+/*
+ * rules_lookup_key - what to look up: by the lookup's key, the address,
+ * the authenticated user, or the digits of a header or of the address
+ */
 static int
 rules_lookup_key(struct rules_run *run, const struct cfg_lookup *lk,
     const char *addr, const struct oneoff_dest *d, char *key, size_t keylen)
@@ -480,7 +483,15 @@ rules_lookup_key(struct rules_run *run, const struct cfg_lookup *lk,
 	const char *v = NULL;
 	char local[256];
 	size_t len;
+	int n;
 
+	if (lk->key != NULL && strcmp(lk->key, "digits") != 0) {
+		v = strcmp(lk->key, "auth") == 0 ? run->msg->auth : addr;
+		if (v == NULL || *v == '\0' || strcmp(v, "-") == 0)
+			return -1;
+		n = snprintf(key, keylen, "%s", v);
+		return n < 0 || (size_t)n >= keylen ? -1 : 0;
+	}
 	if (lk->header != NULL && run->env != NULL && run->env->mi != NULL)
 		v = msginfo_header(run->env->mi, lk->header);
 	if (v == NULL && lk->header == NULL) {
@@ -500,6 +511,48 @@ rules_lookup_key(struct rules_run *run, const struct cfg_lookup *lk,
 	return lookup_key_digits(v, lk->digits, key, keylen);
 }
 
+/* rules_lookup_missing - no entry: 550, "no such user" for a validation */
+static void
+rules_lookup_missing(struct rules_run *run, const struct cfg_rule *rule,
+    const struct cfg_lookup *lk, const struct envelope_rcpt *src,
+    const char *addr, const char *key)
+{
+	char text[RULES_TEXT_MAX];
+
+	if (rule->connector != NULL || rule->nconnectors > 0)
+		snprintf(text, sizeof(text), "no such user (lookup %s)",
+		    lk->name);
+	else
+		snprintf(text, sizeof(text), "no entry for %.64s in lookup %s",
+		    key, lk->name);
+	rules_fail(run, src, addr, 550, "5.1.1", text);
+}
+
+/*
+ * rules_lookup_result - one value found: delivered to the rule's
+ * connectors when it names some (validation), else routed again
+ */
+static void
+rules_lookup_result(struct rules_run *run, const struct cfg_rule *rule,
+    const struct envelope_rcpt *src, const char *val, int depth)
+{
+	struct oneoff_dest d;
+	char err[128], text[RULES_TEXT_MAX];
+
+	if (rule->connector != NULL || rule->nconnectors > 0) {
+		if (rules_parse_dest(run->cfg, val, &d, err, sizeof(err)) == -1) {
+			snprintf(text, sizeof(text), "bad address from lookup "
+			    "%s: %s", rule->lookup, err);
+			rules_fail(run, src, val, 553, "5.1.3", text);
+		} else
+			rules_deliver(run, rule, src, val, &d);
+	} else if (depth + 1 >= RULES_MAX_DEPTH)
+		rules_fail(run, src, val, 554, "5.4.6",
+		    "routing loop: too many lookups");
+	else
+		rules_route_addr(run, src, val, depth + 1);
+}
+
 /* rules_lookup - resolve through a table, route each result again */
 static void
 rules_lookup(struct rules_run *run, const struct cfg_rule *rule,
@@ -510,7 +563,7 @@ rules_lookup(struct rules_run *run, const struct cfg_rule *rule,
 	const struct cfg_lookup *lk = &run->cfg->lookups[idx];
 	const char *const *vals = NULL;
 	const char *fallback[1];
-	char key[64], text[RULES_TEXT_MAX];
+	char key[512], text[RULES_TEXT_MAX], **copy;
 	size_t n = 0, i;
 	int r = 1;
 
@@ -523,23 +576,30 @@ rules_lookup(struct rules_run *run, const struct cfg_rule *rule,
 		r = lookup_get(run->env->lookups[idx], key, &vals, &n);
 	else
 		snprintf(key, sizeof(key), "(none)");
+	if (r == -1) {
+		/* server unreachable, timeout: the router defers, never bounces */
+		snprintf(text, sizeof(text), "lookup %s temporarily unavailable",
+		    lk->name);
+		rules_fail(run, src, addr, 451, "4.3.0", text);
+		return;
+	}
 	if (r != 0 && lk->fallback != NULL) {
 		fallback[0] = lk->fallback;
 		vals = fallback;
 		n = 1;
 	} else if (r != 0) {
-		snprintf(text, sizeof(text), "no entry for %.64s in lookup %s",
-		    key, lk->name);
-		rules_fail(run, src, addr, 550, "5.1.1", text);
+		rules_lookup_missing(run, rule, lk, src, addr, key);
 		return;
 	}
-	for (i = 0; i < n; i++) {
-		if (depth + 1 >= RULES_MAX_DEPTH)
-			rules_fail(run, src, vals[i], 554, "5.4.6",
-			    "routing loop: too many lookups");
-		else
-			rules_route_addr(run, src, vals[i], depth + 1);
-	}
+	/* a backend's answer lasts until its next get: routing may ask again */
+	copy = xcalloc(n, sizeof(*copy));
+	for (i = 0; i < n; i++)
+		copy[i] = xstrdup(vals[i]);
+	for (i = 0; i < n; i++)
+		rules_lookup_result(run, rule, src, copy[i], depth);
+	for (i = 0; i < n; i++)
+		free(copy[i]);
+	free(copy);
 }
 
 /* rules_directive_rcpt - one recipient of a directive into its job */

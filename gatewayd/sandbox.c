@@ -261,6 +261,7 @@ sandbox_allowlist(scmp_filter_ctx ctx, enum sandbox_role role)
 {
 	static const int rcv_families[] = { AF_UNIX, AF_INET, AF_INET6 };
 	static const int rtr_families[] = { AF_UNIX };
+	static const int rtr_net_families[] = { AF_UNIX, AF_INET, AF_INET6 };
 
 	sandbox_list(ctx, SCMP_ACT_ALLOW, sandbox_base);
 	sandbox_list(ctx, SCMP_ACT_ALLOW, sandbox_files);
@@ -272,7 +273,9 @@ sandbox_allowlist(scmp_filter_ctx ctx, enum sandbox_role role)
 	if (role == SANDBOX_RECEIVER) {
 		sandbox_list(ctx, SCMP_ACT_ALLOW, sandbox_receiver);
 		sandbox_sockets(ctx, rcv_families, 3);
-	} else
+	} else if (role == SANDBOX_ROUTER_NET)
+		sandbox_sockets(ctx, rtr_net_families, 3);	/* LDAP */
+	else
 		sandbox_sockets(ctx, rtr_families, 1);
 }
 
@@ -399,7 +402,8 @@ sandbox_role_name(enum sandbox_role role)
 {
 	switch (role) {
 	case SANDBOX_RECEIVER: return "receiver";
-	case SANDBOX_ROUTER: return "router";
+	case SANDBOX_ROUTER:
+	case SANDBOX_ROUTER_NET: return "router";
 	case SANDBOX_DELIVERY: return "delivery children";
 	case SANDBOX_RECOGNIZER: return "recognizer";
 	}

@@ -31,7 +31,8 @@ enum sandbox_role {
 	SANDBOX_RECEIVER,
 	SANDBOX_ROUTER,
 	SANDBOX_DELIVERY,
-	SANDBOX_RECOGNIZER
+	SANDBOX_RECOGNIZER,
+	SANDBOX_ROUTER_NET	/* the router with LDAP lookups: inet sockets too */
 };
 
 /*

@@ -1,6 +1,7 @@
 /*
  * check_route.c - unit tests of capture-and-route: rule conditions and
- * actions loaded from YAML, lookup tables (csv, yaml), the directive
+ * actions loaded from YAML, lookup tables (csv, yaml; the LDAP filter
+ * template, settings and validation rules with a stand-in backend), the directive
  * store (SQLite) and routing through them (rules.c, lookup.c,
  * directive.c, recognize.c)
  */
@@ -310,6 +311,162 @@ START_TEST(lookup_tables)
 	ck_assert_int_eq(lookup_key_digits("12", 4, key, sizeof(key)), 0);
 	ck_assert_str_eq(key, "12");
 	ck_assert_int_eq(lookup_key_digits("abc", 4, key, sizeof(key)), -1);
+}
+END_TEST
+
+START_TEST(ldap_filter)
+{
+	char out[256];
+
+	ck_assert_int_eq(lookup_filter_expand("(mail=%s)", "a*b(c)\\@x.test",
+	    out, sizeof(out)), 0);
+	ck_assert_str_eq(out, "(mail=a\\2ab\\28c\\29\\5c@x.test)");
+	ck_assert_int_eq(lookup_filter_expand("(&(uid=%u)(dc=%d)(x=100%%))",
+	    "jo@host@x.test", out, sizeof(out)), 0);
+	ck_assert_str_eq(out, "(&(uid=jo@host)(dc=x.test)(x=100%))");
+	ck_assert_int_eq(lookup_filter_expand("(tel=*%s)(d=%d)", "1234", out,
+	    sizeof(out)), 0);
+	ck_assert_str_eq(out, "(tel=*1234)(d=)");
+	ck_assert_int_eq(lookup_filter_expand("(cn=%s)", "a\tb", out,
+	    sizeof(out)), 0);
+	ck_assert_str_eq(out, "(cn=a\\09b)");
+	ck_assert_int_eq(lookup_filter_expand("(mail=%s)", "**********", out,
+	    20), -1);
+}
+END_TEST
+
+static struct envelope *find_job(struct envelope *, size_t, const char *);
+
+/* A directory stand-in: alice found, down@ fails, others not found. */
+static int
+fake_get(void *ctx, const char *key, const char *const **vals, size_t *n)
+{
+	static const char *const alice[] = { "alice@example.com" };
+
+	(void)ctx;
+	if (strncmp(key, "down@", 5) == 0)
+		return -1;
+	if (strcmp(key, "alice@example.com") != 0 && strcmp(key, "alice") != 0)
+		return 1;
+	*vals = alice;
+	*n = 1;
+	return 0;
+}
+
+/* fake_close - nothing to free */
+static void
+fake_close(void *ctx)
+{
+	(void)ctx;
+}
+
+static const struct lookup_backend fake_backend = {
+	"fake", NULL, fake_get, fake_close
+};
+
+START_TEST(lookup_validation)
+{
+	static const char text[] =
+	    "lookups:\n"
+	    "  - { name: people, type: ldap, uri: \"ldap://127.0.0.1/\", "
+	    "base: \"dc=x\" }\n"
+	    "  - { name: me, type: ldap, uri: \"ldap://127.0.0.1/\", "
+	    "base: \"dc=x\", key: auth, filter: \"(uid=%s)\" }\n"
+	    "rules:\n"
+	    "  - { name: me, recipient: me@gw.test, lookup: me }\n"
+	    "  - { name: v, recipient: \"*@example.com\", lookup: people, "
+	    "connector: relay }\n";
+	char err[CFG_ERRLEN];
+	struct lookup *tables[2];
+	struct envelope m, *jobs, *j;
+	struct rules_env env;
+	struct cfg *cfg;
+	size_t n;
+
+	ck_assert_msg((cfg = load(text, err, sizeof(err))) != NULL, "%s", err);
+	ck_assert_str_eq(cfg->lookups[0].key, "address");
+	ck_assert_str_eq(cfg->lookups[0].ldap.filter, "(mail=%s)");
+	ck_assert_str_eq(cfg->lookups[0].ldap.attribute, "mail");
+	ck_assert_int_eq((int)cfg->lookups[0].ldap.timeout, 5);
+	tables[0] = lookup_new(&fake_backend, NULL);
+	tables[1] = lookup_new(&fake_backend, NULL);
+	memset(&env, 0, sizeof(env));
+	env.lookups = tables;
+	mkmsg(&m, "alice@example.com");
+	envelope_add_rcpt(&m, "nobody@example.com");
+	envelope_add_rcpt(&m, "down@example.com");
+	ck_assert_int_eq(rules_route_env(cfg, &m, &env, &jobs, &n), 0);
+	/* found: delivered to the rule's connector */
+	ck_assert_ptr_nonnull(j = find_job(jobs, n, "relay"));
+	ck_assert_uint_eq(j->nrcpt, 1);
+	ck_assert_str_eq(j->rcpt[0].addr, "alice@example.com");
+	/* not found: 550 no such user; unreachable: 451 (the router defers) */
+	ck_assert_ptr_nonnull(j = find_job(jobs, n, "_router"));
+	ck_assert_uint_eq(j->nrcpt, 2);
+	ck_assert_int_eq(j->rcpt[0].code, 550);
+	ck_assert_str_eq(j->rcpt[0].text, "no such user (lookup people)");
+	ck_assert_int_eq(j->rcpt[1].code, 451);
+	ck_assert_str_eq(j->rcpt[1].status, "4.3.0");
+	rules_free_jobs(jobs, n);
+	freemsg(&m);
+	/* the authenticated user's address (routed again, then validated) */
+	mkmsg(&m, "me@gw.test");
+	m.auth = "alice";
+	ck_assert_int_eq(rules_route_env(cfg, &m, &env, &jobs, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_ptr_nonnull(j = find_job(jobs, n, "relay"));
+	ck_assert_str_eq(j->rcpt[0].addr, "alice@example.com");
+	ck_assert_str_eq(envelope_rcpt_param(&j->rcpt[0], "original"),
+	    "me@gw.test");
+	rules_free_jobs(jobs, n);
+	m.auth = NULL;
+	freemsg(&m);
+	/* without authentication "me" finds nothing */
+	mkmsg(&m, "me@gw.test");
+	ck_assert_int_eq(rules_route_env(cfg, &m, &env, &jobs, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(jobs[0].connector, "_router");
+	ck_assert_int_eq(jobs[0].rcpt[0].code, 550);
+	rules_free_jobs(jobs, n);
+	freemsg(&m);
+	lookup_close(tables[0]);
+	lookup_close(tables[1]);
+	cfg_free(cfg);
+}
+END_TEST
+
+/* LDAP lookup settings the loader refuses, with the words it says. */
+static const struct {
+	const char *lookup, *msg;
+} ldap_bad[] = {
+	{ "{ name: l, type: ldap, base: \"dc=x\" }", "'uri'" },
+	{ "{ name: l, type: ldap, uri: \"ldap://h/\" }", "'base'" },
+	{ "{ name: l, type: ldap, uri: \"http://h/\", base: b }", "ldap:// or ldaps://" },
+	{ "{ name: l, type: ldap, uri: \"ldaps://h/\", base: b, start_tls: yes }",
+	  "start_tls is for ldap://" },
+	{ "{ name: l, type: ldap, uri: \"ldap://h/\", base: b, filter: \"(a=%x)\" }",
+	  "only %s, %u, %d" },
+	{ "{ name: l, type: ldap, uri: \"ldap://h/\", base: b, filter: \"a=%s\" }",
+	  "expected (...)" },
+	{ "{ name: l, type: ldap, uri: \"ldap://h/\", base: b, bind_dn: cn=x }",
+	  "go together" },
+	{ "{ name: l, type: ldap, uri: \"ldap://h/\", base: b, scope: all }",
+	  "base, one or sub" },
+	{ "{ name: l, type: ldap, uri: \"ldap://h/\", base: b, path: /x }",
+	  "not type ldap" },
+	{ "{ name: l, path: /x.csv, uri: \"ldap://h/\" }", "only for type ldap" },
+	{ "{ name: l, path: /x.csv, key: name }", "digits, address or auth" },
+	{ "{ name: l, type: sql, path: /x.csv }", "file or ldap" },
+	{ "{ name: l }", "'path'" },
+};
+
+START_TEST(ldap_bad_settings)
+{
+	char err[CFG_ERRLEN], text[1024];
+
+	snprintf(text, sizeof(text), "lookups:\n  - %s\n", ldap_bad[_i].lookup);
+	ck_assert_ptr_null(load(text, err, sizeof(err)));
+	ck_assert_msg(strstr(err, ldap_bad[_i].msg) != NULL, "got: %s", err);
 }
 END_TEST
 
@@ -656,6 +813,10 @@ route_suite(void)
 	tcase_add_loop_test(tc, bad_rules, 0,
 	    (int)(sizeof(bad_cases) / sizeof(bad_cases[0])));
 	tcase_add_test(tc, lookup_tables);
+	tcase_add_test(tc, ldap_filter);
+	tcase_add_test(tc, lookup_validation);
+	tcase_add_loop_test(tc, ldap_bad_settings, 0,
+	    sizeof(ldap_bad) / sizeof(ldap_bad[0]));
 	tcase_add_loop_test(tc, shadow_accepted, 0,
 	    (int)(sizeof(shadow_ok) / sizeof(shadow_ok[0])));
 	tcase_add_test(tc, store_ops);
