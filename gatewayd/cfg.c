@@ -138,6 +138,11 @@ static const struct cfg_key cfg_listener_keys[] = {
 	{ "tls", CFG_FUNC, offsetof(struct cfg_listener, tls), 0, 0, cfg_tls_mode, NULL, 0 },
 	{ "tls_cert", CFG_STR, offsetof(struct cfg_listener, tls_cert), 0, 0, NULL, NULL, 0 },
 	{ "tls_key", CFG_STR, offsetof(struct cfg_listener, tls_key), 0, 0, NULL, NULL, 0 },
+	{ "tls_min_version", CFG_STR, offsetof(struct cfg_listener, tlspol.min_version), 0, 0, NULL, NULL, 0 },
+	{ "tls_max_version", CFG_STR, offsetof(struct cfg_listener, tlspol.max_version), 0, 0, NULL, NULL, 0 },
+	{ "tls_ciphers", CFG_STR, offsetof(struct cfg_listener, tlspol.ciphers), 0, 0, NULL, NULL, 0 },
+	{ "tls_ciphersuites", CFG_STR, offsetof(struct cfg_listener, tlspol.ciphersuites), 0, 0, NULL, NULL, 0 },
+	{ "tls_dh_params", CFG_STR, offsetof(struct cfg_listener, tlspol.dh_params), 0, 0, NULL, NULL, 0 },
 	{ "auth", CFG_BOOL, offsetof(struct cfg_listener, auth), 0, 0, NULL, NULL, 0 },
 	{ "auth_plaintext", CFG_BOOL, offsetof(struct cfg_listener, auth_plaintext), 0, 0, NULL, NULL, 0 },
 	{ "relay_authenticated", CFG_BOOL, offsetof(struct cfg_listener, relay_authenticated),
@@ -884,6 +889,30 @@ cfg_pos_of(struct cfgp *p, yaml_node_t *map, const char *key,
 	pos->column = n != NULL ? n->start_mark.column + 1 : 1;
 }
 
+/* cfg_listener_tlspol - where the TLS policy keys are (tlscheck.c checks them) */
+static void
+cfg_listener_tlspol(struct cfgp *p, yaml_node_t *item, struct cfg_tlspol *t)
+{
+	static const char *const keys[] = { "tls_min_version",
+	    "tls_max_version", "tls_ciphers", "tls_ciphersuites",
+	    "tls_dh_params" };
+	size_t i;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		cfg_pos_of(p, item, keys[i], &t->pos[i]);
+}
+
+/* cfg_listener_tlspol_free - release the TLS policy strings */
+static void
+cfg_listener_tlspol_free(struct cfg_tlspol *t)
+{
+	free(t->min_version);
+	free(t->max_version);
+	free(t->ciphers);
+	free(t->ciphersuites);
+	free(t->dh_params);
+}
+
 /* cfg_listener_check - settings of a listener that only make sense together */
 static int
 cfg_listener_check(struct cfgp *p, yaml_node_t *item, struct cfg_listener *l,
@@ -891,6 +920,7 @@ cfg_listener_check(struct cfgp *p, yaml_node_t *item, struct cfg_listener *l,
 {
 	cfg_pos_of(p, item, "tls_cert", &l->tls_cert_pos);
 	cfg_pos_of(p, item, "tls_key", &l->tls_key_pos);
+	cfg_listener_tlspol(p, item, &l->tlspol);
 	if (l->tls != CFG_TLS_NONE && (l->tls_cert == NULL || l->tls_key == NULL))
 		return cfg_error(p, item, "listeners[%zu]: tls needs tls_cert and tls_key", i);
 	if (l->auth && l->tls == CFG_TLS_NONE && !l->auth_plaintext)
@@ -967,6 +997,7 @@ cfg_listeners_free(struct cfg *cfg)
 		free(cfg->listeners[i].address);
 		free(cfg->listeners[i].tls_cert);
 		free(cfg->listeners[i].tls_key);
+		cfg_listener_tlspol_free(&cfg->listeners[i].tlspol);
 		net_list_free(&cfg->listeners[i].proxy_trusted);
 	}
 	free(cfg->listeners);

@@ -28,6 +28,16 @@ struct cfg_pos {
 	size_t line, column;		/* 1-based place of a value in the file */
 };
 
+/* TLS policy of a listener (tlspolicy.h; checked by tlscheck.c). */
+struct cfg_tlspol {
+	char *min_version;		/* TLSv1..TLSv1.3, NULL = TLSv1.2 */
+	char *max_version;		/* NULL = highest */
+	char *ciphers;			/* TLS 1.2 and older, NULL = built-in */
+	char *ciphersuites;		/* TLS 1.3, NULL = OpenSSL's */
+	char *dh_params;		/* FILE, auto or none; NULL = auto */
+	struct cfg_pos pos[5];		/* where each is set, in that order */
+};
+
 struct cfg_listener {
 	char *name;			/* "smtp" by default */
 	char *address;			/* numeric IPv4/IPv6 address */
@@ -47,6 +57,7 @@ struct cfg_listener {
 	int chunking;
 	struct cfg_pos tls_cert_pos;	/* where tls_cert and tls_key are set */
 	struct cfg_pos tls_key_pos;
+	struct cfg_tlspol tlspol;	/* tls_min_version ... tls_dh_params */
 };
 
 struct cfg_retry {

@@ -48,6 +48,7 @@
 #include "receiver_auth.h"
 #include "receiver_session.h"
 #include "receiver_tls.h"
+#include "tlspolicy.h"
 #include "xmalloc.h"
 
 #define RS_READ_MAX	(256 * 1024)	/* input buffered before reading pauses */
@@ -663,9 +664,12 @@ rsession_write_cb(struct bufferevent *bev, void *arg)
 static void
 rsession_tls_up(struct rsession *s)
 {
+	char how[160];
+
 	s->tls = 1;
 	receiver_tls_describe(s->ssl, s->tls_desc, sizeof(s->tls_desc));
-	log_info("TLS from [%s]: %s", s->ip, s->tls_desc);
+	log_info("TLS connection established from [%s]: %s", s->ip,
+	    tlspolicy_describe(s->ssl, how, sizeof(how)));
 	if (s->state == RS_START)
 		rsession_greet_later(s);
 }
