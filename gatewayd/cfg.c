@@ -127,6 +127,7 @@ static struct cfg_node *cfg_tree(struct cfgp *, yaml_node_t *, const char *,
     const char *, int);
 static int cfg_rule_name_valid(const char *);
 static cfg_fn cfg_tls_mode, cfg_bare_lf, cfg_sasl_backend;
+static cfg_fn cfg_rate, cfg_min_free;
 
 #define DAY	86400ULL
 
@@ -279,6 +280,17 @@ static const struct cfg_key cfg_directives_keys[] = {
 	{ NULL, 0, 0, 0, 0, NULL, NULL, 0 }
 };
 
+static const struct cfg_key cfg_limits_keys[] = {
+	{ "conn_rate", CFG_FUNC, offsetof(struct cfg_limits, conn_rate), 0, 0, cfg_rate, NULL, 0 },
+	{ "msg_rate", CFG_FUNC, offsetof(struct cfg_limits, msg_rate), 0, 0, cfg_rate, NULL, 0 },
+	{ "rcpt_rate", CFG_FUNC, offsetof(struct cfg_limits, rcpt_rate), 0, 0, cfg_rate, NULL, 0 },
+	{ "exempt", CFG_NETLIST, offsetof(struct cfg_limits, exempt), 0, 0, NULL, NULL, 0 },
+	{ "exempt_relay", CFG_BOOL, offsetof(struct cfg_limits, exempt_relay), 0, 0, NULL, NULL, 0 },
+	{ "table_size", CFG_COUNT, offsetof(struct cfg_limits, table_size), 16, 1000000, NULL, NULL, 0 },
+	{ "spool_min_free", CFG_FUNC, 0, 0, 0, cfg_min_free, NULL, 0 },
+	{ NULL, 0, 0, 0, 0, NULL, NULL, 0 }
+};
+
 static const struct cfg_key cfg_top_keys[] = {
 	{ "user", CFG_STR, offsetof(struct cfg, user), 0, 0, NULL, NULL, 0 },
 	{ "receiver_user", CFG_STR, offsetof(struct cfg, receiver_user), 0, 0, NULL, NULL, 0 },
@@ -299,6 +311,7 @@ static const struct cfg_key cfg_top_keys[] = {
 	{ "lookups", CFG_LIST, 0, 0, 0, cfg_lookups, cfg_lookup_keys, 0 },
 	{ "addressing", CFG_MAP, offsetof(struct cfg, addressing), 0, 0, NULL, cfg_addressing_keys, 0 },
 	{ "directives", CFG_MAP, offsetof(struct cfg, directives), 0, 0, NULL, cfg_directives_keys, 0 },
+	{ "limits", CFG_MAP, offsetof(struct cfg, limits), 0, 0, NULL, cfg_limits_keys, 0 },
 	{ NULL, 0, 0, 0, 0, NULL, NULL, 0 }
 };
 
@@ -986,6 +999,81 @@ cfg_sasl_backend(struct cfgp *p, const struct cfg_key *k, yaml_node_t *n,
 	    (int *)(void *)((char *)obj + k->off));
 }
 
+/* cfg_rate - limits.*_rate: COUNT/DURATION ("60/1m"), or 0 for none */
+static int
+cfg_rate(struct cfgp *p, const struct cfg_key *k, yaml_node_t *n,
+    const char *path, void *obj)
+{
+	static const unsigned long long time_mult[] = { 1, 60, 3600, 86400 };
+	struct cfg_rate *r = (struct cfg_rate *)(void *)((char *)obj + k->off);
+	char t[CFG_TEXTLEN], num[32];
+	unsigned long long c, w;
+	const char *v, *slash;
+
+	if ((v = cfg_scalar(p, n, path, 0)) == NULL)
+		return -1;
+	if (strcmp(v, "0") == 0) {
+		r->count = 0;
+		return 0;
+	}
+	slash = strchr(v, '/');
+	if (slash == NULL || (size_t)(slash - v) >= sizeof(num))
+		goto bad;
+	memcpy(num, v, (size_t)(slash - v));
+	num[slash - v] = '\0';
+	if (cfg_uint(num, NULL, NULL, &c) == -1 || c < 1 || c > 1000000 ||
+	    cfg_uint(slash + 1, "smhd", time_mult, &w) == -1 || w < 1 ||
+	    w > DAY)
+		goto bad;
+	r->count = (unsigned long)c;
+	r->window = (time_t)w;
+	return 0;
+bad:
+	return cfg_error(p, n, "bad rate '%s' for %s: expected COUNT/DURATION "
+	    "(1 to 1000000 per 1s to 1d, e.g. 60/1m) or 0",
+	    cfg_clean(t, sizeof(t), v), path);
+}
+
+/* cfg_min_free - limits.spool_min_free: a size (100M) or a percentage (5%) */
+static int
+cfg_min_free(struct cfgp *p, const struct cfg_key *k, yaml_node_t *n,
+    const char *path, void *obj)
+{
+	static const unsigned long long size_mult[] = {
+		1024, 1024, 1024 * 1024, 1024 * 1024, 1024 * 1024 * 1024,
+		1024 * 1024 * 1024, 1024ULL * 1024 * 1024 * 1024,
+		1024ULL * 1024 * 1024 * 1024
+	};
+	struct cfg_limits *l = obj;
+	char t[CFG_TEXTLEN], num[32];
+	unsigned long long v;
+	const char *s;
+	size_t len;
+
+	(void)k;
+	if ((s = cfg_scalar(p, n, path, 0)) == NULL)
+		return -1;
+	len = strlen(s);
+	if (len > 1 && len < sizeof(num) && s[len - 1] == '%') {
+		memcpy(num, s, len - 1);
+		num[len - 1] = '\0';
+		if (cfg_uint(num, NULL, NULL, &v) == -1 || v > 99)
+			goto bad;
+		l->spool_min_free_pct = (unsigned int)v;
+		l->spool_min_free = 0;
+		return 0;
+	}
+	if (cfg_uint(s, "kKmMgGtT", size_mult, &v) == -1)
+		goto bad;
+	l->spool_min_free = v;
+	l->spool_min_free_pct = 0;
+	return 0;
+bad:
+	return cfg_error(p, n, "bad value '%s' for %s: expected a size with an "
+	    "optional K, M, G or T suffix, or a percentage from 0%% to 99%%",
+	    cfg_clean(t, sizeof(t), s), path);
+}
+
 /* cfg_listeners_free - release the listeners */
 static void
 cfg_listeners_free(struct cfg *cfg)
@@ -1427,6 +1515,8 @@ cfg_defaults(const char *name)
 	cfg->addressing.default_type = xstrdup("auto");
 	cfg->directives.prefix = xstrdup("ed-");
 	cfg->directives.body_scan = 64 * 1024;
+	cfg->limits.exempt_relay = 1;
+	cfg->limits.table_size = 10000;
 	return cfg;
 }
 
@@ -1650,6 +1740,7 @@ cfg_free(struct cfg *cfg)
 	cfg_strv_free(cfg->relay.local_domains, cfg->relay.nlocal_domains);
 	cfg_strv_free(cfg->relay.local_addresses, cfg->relay.nlocal_addresses);
 	net_list_free(&cfg->relay.allow);
+	net_list_free(&cfg->limits.exempt);
 	for (i = 0; i < cfg->nconnectors; i++) {
 		free(cfg->connectors[i].name);
 		free(cfg->connectors[i].type);

@@ -164,6 +164,23 @@ struct cfg_relay {
 	struct net_list allow;		/* clients that may relay anywhere */
 };
 
+/* Per client address limits and the spool's free-space floor (receiver_limits.c). */
+struct cfg_rate {
+	unsigned long count;		/* events per window; 0 = no limit */
+	time_t window;			/* seconds */
+};
+
+struct cfg_limits {
+	struct cfg_rate conn_rate;	/* connections, answered 421 4.7.0 */
+	struct cfg_rate msg_rate;	/* MAIL commands accepted, 450 4.7.1 */
+	struct cfg_rate rcpt_rate;	/* RCPT commands accepted, 450 4.7.1 */
+	struct net_list exempt;		/* clients never limited */
+	int exempt_relay;		/* relay.allow clients neither, default yes */
+	size_t table_size;		/* addresses tracked, default 10000 */
+	unsigned long long spool_min_free; /* bytes, 0 = no floor */
+	unsigned int spool_min_free_pct;   /* percent of the filesystem, 0 = none */
+};
+
 struct cfg {
 	char *file;			/* path it was loaded from */
 	char *user;			/* unprivileged user for the children */
@@ -190,6 +207,7 @@ struct cfg {
 	size_t nlookups;
 	struct cfg_addressing addressing;
 	struct cfg_directives directives;
+	struct cfg_limits limits;
 
 	void *priv;			/* node storage */
 };

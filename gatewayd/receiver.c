@@ -36,6 +36,7 @@
 #include "proc.h"
 #include "receiver.h"
 #include "receiver_auth.h"
+#include "receiver_limits.h"
 #include "receiver_session.h"
 #include "receiver_tls.h"
 #include "sandbox.h"
@@ -576,6 +577,7 @@ main(int argc, char **argv)
 	if ((r->base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
 	receiver_tls_load(r);
+	rlimits_init(r);
 	/* its own user: the queue's directories are not the receiver's */
 	proc_drop_privileges(r->cfg->receiver_user, receiver_auth_load(r) ?
 	    NULL : r->cfg->spool);

@@ -47,6 +47,7 @@
 #include "receiver.h"
 #include "receiver_auth.h"
 #include "receiver_session.h"
+#include "receiver_limits.h"
 #include "receiver_tls.h"
 #include "tlspolicy.h"
 #include "xmalloc.h"
@@ -294,6 +295,8 @@ rsession_begin(struct rsession *s, const struct sockaddr *client)
 	    strcmp(s->ip, s->peer) != 0 ? " via proxy " : "",
 	    strcmp(s->ip, s->peer) != 0 ? s->peer : "", s->lst->name,
 	    s->relay_ok ? " (relay allowed)" : "");
+	if (!too_many && rlimits_conn(s, client))
+		too_many = 2;		/* over limits.conn_rate (logged) */
 	if (too_many || s->lcfg->tls != CFG_TLS_IMPLICIT) {
 		s->bev = bufferevent_socket_new(r->base, s->fd, 0);
 		if (s->bev == NULL)
@@ -302,8 +305,9 @@ rsession_begin(struct rsession *s, const struct sockaddr *client)
 	} else if (rsession_tls_bev(s) == -1)
 		fatalx("cannot create a TLS bufferevent");
 	if (too_many) {
-		log_info("reject: [%s]: too many connections from this client",
-		    s->ip);
+		if (too_many == 1)
+			log_info("reject: [%s]: too many connections from this "
+			    "client", s->ip);
 		rsession_reply(s, "421 4.7.0 %s Error: too many connections "
 		    "from your address", r->hostname);
 		rsession_close(s);

@@ -69,6 +69,8 @@ struct rsession {
 	char ip[64];			/* client (from the PROXY header if any) */
 	char peer[64];			/* TCP peer */
 	int relay_ok;			/* client is in relay.allow */
+	int limits_exempt;		/* no rate limits (receiver_limits.h) */
+	long long mail_size;		/* SIZE= of MAIL, -1 when not given */
 	struct event *timer_ev;		/* PROXY deadline, greeting delay */
 	struct event *proxy_ev;		/* fd readable while in RS_PROXY */
 	struct event *life_ev;		/* smtp.max_session_time */
