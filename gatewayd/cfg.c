@@ -28,6 +28,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include <idn2.h>
 #include <yaml.h>
 
 #include "cfg.h"
@@ -795,15 +796,65 @@ cfg_strlist(struct cfgp *p, yaml_node_t *n, const char *path,
 	return 0;
 }
 
-/* cfg_domains - relay.local_domains */
+/* cfg_idna - the IDNA A-label form of a domain with U-labels; NULL if none */
+static char *
+cfg_idna(const char *domain)
+{
+	char *a = NULL, *copy;
+
+	if (idn2_to_ascii_8z(domain, &a, IDN2_NONTRANSITIONAL |
+	    IDN2_NFC_INPUT) != IDN2_OK)
+		return NULL;
+	copy = xstrdup(a);
+	idn2_free(a);
+	return copy;
+}
+
+/* cfg_ascii - has s only ASCII bytes? */
+static int
+cfg_ascii(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s >= 0x80)
+			return 0;
+	return 1;
+}
+
+/* cfg_idn_domain_valid - a domain name, its labels ASCII or U-labels */
+static int
+cfg_idn_domain_valid(const char *s)
+{
+	char *a;
+	int ok;
+
+	if (cfg_ascii(s))
+		return cfg_domain_valid(s);
+	if ((a = cfg_idna(s)) == NULL)
+		return 0;
+	ok = cfg_domain_valid(a);
+	free(a);
+	return ok;
+}
+
+/* cfg_domains - relay.local_domains, U-labels stored as A-labels */
 static int
 cfg_domains(struct cfgp *p, const struct cfg_key *k, yaml_node_t *n,
     const char *path, void *obj)
 {
 	struct cfg_relay *r = obj;
+	char *a;
+	size_t i;
 
-	return cfg_strlist(p, n, path, cfg_domain_valid, "a domain name",
-	    &r->local_domains, &r->nlocal_domains);
+	if (cfg_strlist(p, n, path, cfg_idn_domain_valid, "a domain name",
+	    &r->local_domains, &r->nlocal_domains) == -1)
+		return -1;
+	for (i = 0; i < r->nlocal_domains; i++)
+		if (!cfg_ascii(r->local_domains[i]) &&
+		    (a = cfg_idna(r->local_domains[i])) != NULL) {
+			free(r->local_domains[i]);
+			r->local_domains[i] = a;
+		}
+	return 0;
 }
 
 /* cfg_addresses - relay.local_addresses */
@@ -1794,7 +1845,25 @@ cfg_connector(const struct cfg *cfg, const char *name)
 	return NULL;
 }
 
-/* cfg_local_domain - is the domain (any case, one trailing dot) local? */
+/* cfg_local_domain_idn - a domain with U-labels, compared as A-labels */
+static int
+cfg_local_domain_idn(const struct cfg *cfg, const char *domain, size_t len)
+{
+	char buf[256], *a;
+	int local;
+
+	if (len >= sizeof(buf))
+		return 0;
+	memcpy(buf, domain, len);
+	buf[len] = '\0';
+	if ((a = cfg_idna(buf)) == NULL)
+		return 0;
+	local = cfg_ascii(a) && cfg_local_domain(cfg, a);
+	free(a);
+	return local;
+}
+
+/* cfg_local_domain - is the domain (any case, one trailing dot, U- or A-labels) local? */
 int
 cfg_local_domain(const struct cfg *cfg, const char *domain)
 {
@@ -1802,6 +1871,8 @@ cfg_local_domain(const struct cfg *cfg, const char *domain)
 
 	if (len > 0 && domain[len - 1] == '.')
 		len--;
+	if (!cfg_ascii(domain))
+		return cfg_local_domain_idn(cfg, domain, len);
 	for (i = 0; i < cfg->relay.nlocal_domains; i++)
 		if (strlen(cfg->relay.local_domains[i]) == len &&
 		    strncasecmp(cfg->relay.local_domains[i], domain, len) == 0)
