@@ -3,6 +3,8 @@
  *
  * Settings (gatewayd-connector(3)): hosts (ordered, with failover), helo,
  * starttls none|opportunistic|required, ca_file, verify, verify_name,
+ * tls_min_version, tls_max_version, tls_ciphers, tls_ciphersuites
+ * (gatewayd/tlspolicy.c, compiled in),
  * auth {username, password_file, mechanisms, tls, cleartext}, timeouts
  * {connect, greeting, command, data}, host_skip, max_messages,
  * idle_timeout.  init() runs as root before the worker drops its
@@ -37,6 +39,7 @@
 #include <gatewayd/connector.h>
 
 #include "smtp.h"
+#include "tlspolicy.h"
 
 #define SMTP_PASSWORD_MAX	1024
 
@@ -402,6 +405,18 @@ smtp_setting_tls(struct smtp *s, const struct gw_node *n, char *err,
 	if (strcmp(n->key, "verify_name") == 0)
 		return smtp_set_str(&s->verify_name, n, err, errlen,
 		    "verify_name must be a host name");
+	if (strcmp(n->key, "tls_min_version") == 0)
+		return smtp_set_str(&s->tls_min_version, n, err, errlen,
+		    "tls_min_version must be TLSv1, TLSv1.1, TLSv1.2 or TLSv1.3");
+	if (strcmp(n->key, "tls_max_version") == 0)
+		return smtp_set_str(&s->tls_max_version, n, err, errlen,
+		    "tls_max_version must be TLSv1, TLSv1.1, TLSv1.2 or TLSv1.3");
+	if (strcmp(n->key, "tls_ciphers") == 0)
+		return smtp_set_str(&s->tls_ciphers, n, err, errlen,
+		    "tls_ciphers must be an OpenSSL cipher list");
+	if (strcmp(n->key, "tls_ciphersuites") == 0)
+		return smtp_set_str(&s->tls_ciphersuites, n, err, errlen,
+		    "tls_ciphersuites must be a list of TLS 1.3 suites");
 	if (strcmp(n->key, "verify") == 0) {
 		if ((s->verify = smtp_bool(v)) == -1)
 			return smtp_bad(n, err, errlen,
@@ -454,7 +469,8 @@ smtp_setting(struct smtp *s, const struct gw_node *n, char *err,
 		return 0;
 	}
 	return smtp_bad(n, err, errlen, "unknown setting (known: hosts, helo, "
-	    "starttls, ca_file, verify, verify_name, auth, timeouts, "
+	    "starttls, ca_file, verify, verify_name, tls_min_version, "
+	    "tls_max_version, tls_ciphers, tls_ciphersuites, auth, timeouts, "
 	    "host_skip, max_messages, idle_timeout)");
 }
 
@@ -462,13 +478,25 @@ smtp_setting(struct smtp *s, const struct gw_node *n, char *err,
 static int
 smtp_tls_init(struct smtp *s, char *err, size_t errlen)
 {
+	struct tlspolicy p = { s->tls_min_version, s->tls_max_version,
+	    s->tls_ciphers, s->tls_ciphersuites, NULL };
+	const char *key;
+	char why[256];
 	unsigned long e;
 
 	if ((s->ssl_ctx = SSL_CTX_new(TLS_client_method())) == NULL) {
 		snprintf(err, errlen, "smtp: cannot create a TLS context");
 		return -1;
 	}
-	SSL_CTX_set_min_proto_version(s->ssl_ctx, TLS1_2_VERSION);
+	if (tlspolicy_apply(s->ssl_ctx, &p, 0, NULL, &key, why,
+	    sizeof(why)) == -1) {
+		snprintf(err, errlen, "smtp: %s: %s", key, why);
+		return -1;
+	}
+	if (tlspolicy_legacy(&p))
+		gw_log(GW_LOG_WARNING, "smtp: tls_min_version is %s: TLS 1.0 "
+		    "and 1.1 are used with upstreams that offer nothing newer "
+		    "(OpenSSL security level 0)", p.min_version);
 	SSL_CTX_set_verify(s->ssl_ctx, SSL_VERIFY_NONE, NULL);
 	if (s->ca_file != NULL ?
 	    SSL_CTX_load_verify_locations(s->ssl_ctx, s->ca_file, NULL) != 1 :
@@ -647,6 +675,10 @@ smtp_fini(void *ctx)
 	free(s->username);
 	free(s->ca_file);
 	free(s->verify_name);
+	free(s->tls_min_version);
+	free(s->tls_max_version);
+	free(s->tls_ciphers);
+	free(s->tls_ciphersuites);
 	if (s->dead_until != NULL && s->dead_until != s->dead_local)
 		munmap(s->dead_until, sizeof(s->dead_local));
 	explicit_bzero(s, sizeof(*s));

@@ -173,6 +173,10 @@ struct smtp {
 	char *ca_file;
 	int verify;			/* -1 until set: default per starttls */
 	char *verify_name;
+	char *tls_min_version;		/* tlspolicy.h: NULL = its default */
+	char *tls_max_version;
+	char *tls_ciphers;
+	char *tls_ciphersuites;
 	char *username;
 	char *password;
 	size_t passlen;

@@ -31,6 +31,7 @@
 
 #include "smtp.h"
 #include "smtp_mime.h"
+#include "tlspolicy.h"
 
 #define SMTP_CHUNK	(64 * 1024)
 #define SMTP_PARAMS_MAX	1700	/* ORCPT of 500 octets, xtext */
@@ -158,6 +159,7 @@ smtp_starttls(struct smtp *s, struct smtp_conn *c, struct smtp_fail *f)
 {
 	const char *name = s->hosts[c->host].name;
 	struct smtp_reply r;
+	char how[160];
 
 	if (s->starttls == SMTP_TLS_NONE)
 		return 0;
@@ -186,6 +188,9 @@ smtp_starttls(struct smtp *s, struct smtp_conn *c, struct smtp_fail *f)
 		return -1;
 	}
 	c->tls = 1;
+	gw_log(GW_LOG_INFO, "TLS connection established to %s: %s%s",
+	    c->label, tlspolicy_describe(c->io.ssl, how, sizeof(how)),
+	    c->io.verified ? " (verified)" : " (not verified)");
 	return smtp_ehlo(s, c, f);
 }
 

@@ -28,6 +28,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include <idn2.h>
 #include <yaml.h>
 
 #include "cfg.h"
@@ -129,6 +130,7 @@ static struct cfg_node *cfg_tree(struct cfgp *, yaml_node_t *, const char *,
 static int cfg_rule_name_valid(const char *);
 static cfg_fn cfg_tls_mode, cfg_bare_lf, cfg_sasl_backend;
 static cfg_fn cfg_nameservers;
+static cfg_fn cfg_rate, cfg_min_free;
 
 #define DAY	86400ULL
 
@@ -140,6 +142,11 @@ static const struct cfg_key cfg_listener_keys[] = {
 	{ "tls", CFG_FUNC, offsetof(struct cfg_listener, tls), 0, 0, cfg_tls_mode, NULL, 0 },
 	{ "tls_cert", CFG_STR, offsetof(struct cfg_listener, tls_cert), 0, 0, NULL, NULL, 0 },
 	{ "tls_key", CFG_STR, offsetof(struct cfg_listener, tls_key), 0, 0, NULL, NULL, 0 },
+	{ "tls_min_version", CFG_STR, offsetof(struct cfg_listener, tlspol.min_version), 0, 0, NULL, NULL, 0 },
+	{ "tls_max_version", CFG_STR, offsetof(struct cfg_listener, tlspol.max_version), 0, 0, NULL, NULL, 0 },
+	{ "tls_ciphers", CFG_STR, offsetof(struct cfg_listener, tlspol.ciphers), 0, 0, NULL, NULL, 0 },
+	{ "tls_ciphersuites", CFG_STR, offsetof(struct cfg_listener, tlspol.ciphersuites), 0, 0, NULL, NULL, 0 },
+	{ "tls_dh_params", CFG_STR, offsetof(struct cfg_listener, tlspol.dh_params), 0, 0, NULL, NULL, 0 },
 	{ "auth", CFG_BOOL, offsetof(struct cfg_listener, auth), 0, 0, NULL, NULL, 0 },
 	{ "auth_plaintext", CFG_BOOL, offsetof(struct cfg_listener, auth_plaintext), 0, 0, NULL, NULL, 0 },
 	{ "relay_authenticated", CFG_BOOL, offsetof(struct cfg_listener, relay_authenticated),
@@ -335,6 +342,17 @@ static const struct cfg_key cfg_dns_keys[] = {
 	{ NULL, 0, 0, 0, 0, NULL, NULL, 0 }
 };
 
+static const struct cfg_key cfg_limits_keys[] = {
+	{ "conn_rate", CFG_FUNC, offsetof(struct cfg_limits, conn_rate), 0, 0, cfg_rate, NULL, 0 },
+	{ "msg_rate", CFG_FUNC, offsetof(struct cfg_limits, msg_rate), 0, 0, cfg_rate, NULL, 0 },
+	{ "rcpt_rate", CFG_FUNC, offsetof(struct cfg_limits, rcpt_rate), 0, 0, cfg_rate, NULL, 0 },
+	{ "exempt", CFG_NETLIST, offsetof(struct cfg_limits, exempt), 0, 0, NULL, NULL, 0 },
+	{ "exempt_relay", CFG_BOOL, offsetof(struct cfg_limits, exempt_relay), 0, 0, NULL, NULL, 0 },
+	{ "table_size", CFG_COUNT, offsetof(struct cfg_limits, table_size), 16, 1000000, NULL, NULL, 0 },
+	{ "spool_min_free", CFG_FUNC, 0, 0, 0, cfg_min_free, NULL, 0 },
+	{ NULL, 0, 0, 0, 0, NULL, NULL, 0 }
+};
+
 static const struct cfg_key cfg_top_keys[] = {
 	{ "user", CFG_STR, offsetof(struct cfg, user), 0, 0, NULL, NULL, 0 },
 	{ "receiver_user", CFG_STR, offsetof(struct cfg, receiver_user), 0, 0, NULL, NULL, 0 },
@@ -357,6 +375,7 @@ static const struct cfg_key cfg_top_keys[] = {
 	{ "directives", CFG_MAP, offsetof(struct cfg, directives), 0, 0, NULL, cfg_directives_keys, 0 },
 	{ "recognize", CFG_MAP, offsetof(struct cfg, recognize), 0, 0, NULL, cfg_recognize_keys, 0 },
 	{ "dns", CFG_MAP, offsetof(struct cfg, dns), 0, 0, NULL, cfg_dns_keys, 0 },
+	{ "limits", CFG_MAP, offsetof(struct cfg, limits), 0, 0, NULL, cfg_limits_keys, 0 },
 	{ NULL, 0, 0, 0, 0, NULL, NULL, 0 }
 };
 
@@ -888,15 +907,65 @@ cfg_nameservers(struct cfgp *p, const struct cfg_key *k, yaml_node_t *n,
 	    &d->nameservers, &d->nnameservers);
 }
 
-/* cfg_domains - relay.local_domains */
+/* cfg_idna - the IDNA A-label form of a domain with U-labels; NULL if none */
+static char *
+cfg_idna(const char *domain)
+{
+	char *a = NULL, *copy;
+
+	if (idn2_to_ascii_8z(domain, &a, IDN2_NONTRANSITIONAL |
+	    IDN2_NFC_INPUT) != IDN2_OK)
+		return NULL;
+	copy = xstrdup(a);
+	idn2_free(a);
+	return copy;
+}
+
+/* cfg_ascii - has s only ASCII bytes? */
+static int
+cfg_ascii(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s >= 0x80)
+			return 0;
+	return 1;
+}
+
+/* cfg_idn_domain_valid - a domain name, its labels ASCII or U-labels */
+static int
+cfg_idn_domain_valid(const char *s)
+{
+	char *a;
+	int ok;
+
+	if (cfg_ascii(s))
+		return cfg_domain_valid(s);
+	if ((a = cfg_idna(s)) == NULL)
+		return 0;
+	ok = cfg_domain_valid(a);
+	free(a);
+	return ok;
+}
+
+/* cfg_domains - relay.local_domains, U-labels stored as A-labels */
 static int
 cfg_domains(struct cfgp *p, const struct cfg_key *k, yaml_node_t *n,
     const char *path, void *obj)
 {
 	struct cfg_relay *r = obj;
+	char *a;
+	size_t i;
 
-	return cfg_strlist(p, n, path, cfg_domain_valid, "a domain name",
-	    &r->local_domains, &r->nlocal_domains);
+	if (cfg_strlist(p, n, path, cfg_idn_domain_valid, "a domain name",
+	    &r->local_domains, &r->nlocal_domains) == -1)
+		return -1;
+	for (i = 0; i < r->nlocal_domains; i++)
+		if (!cfg_ascii(r->local_domains[i]) &&
+		    (a = cfg_idna(r->local_domains[i])) != NULL) {
+			free(r->local_domains[i]);
+			r->local_domains[i] = a;
+		}
+	return 0;
 }
 
 /* cfg_addresses - relay.local_addresses */
@@ -995,6 +1064,30 @@ cfg_pos_of(struct cfgp *p, yaml_node_t *map, const char *key,
 	pos->column = n != NULL ? n->start_mark.column + 1 : 1;
 }
 
+/* cfg_listener_tlspol - where the TLS policy keys are (tlscheck.c checks them) */
+static void
+cfg_listener_tlspol(struct cfgp *p, yaml_node_t *item, struct cfg_tlspol *t)
+{
+	static const char *const keys[] = { "tls_min_version",
+	    "tls_max_version", "tls_ciphers", "tls_ciphersuites",
+	    "tls_dh_params" };
+	size_t i;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		cfg_pos_of(p, item, keys[i], &t->pos[i]);
+}
+
+/* cfg_listener_tlspol_free - release the TLS policy strings */
+static void
+cfg_listener_tlspol_free(struct cfg_tlspol *t)
+{
+	free(t->min_version);
+	free(t->max_version);
+	free(t->ciphers);
+	free(t->ciphersuites);
+	free(t->dh_params);
+}
+
 /* cfg_listener_check - settings of a listener that only make sense together */
 static int
 cfg_listener_check(struct cfgp *p, yaml_node_t *item, struct cfg_listener *l,
@@ -1002,6 +1095,7 @@ cfg_listener_check(struct cfgp *p, yaml_node_t *item, struct cfg_listener *l,
 {
 	cfg_pos_of(p, item, "tls_cert", &l->tls_cert_pos);
 	cfg_pos_of(p, item, "tls_key", &l->tls_key_pos);
+	cfg_listener_tlspol(p, item, &l->tlspol);
 	if (l->tls != CFG_TLS_NONE && (l->tls_cert == NULL || l->tls_key == NULL))
 		return cfg_error(p, item, "listeners[%zu]: tls needs tls_cert and tls_key", i);
 	if (l->auth && l->tls == CFG_TLS_NONE && !l->auth_plaintext)
@@ -1082,6 +1176,81 @@ cfg_sheet_outcome(struct cfgp *p, const struct cfg_key *k, yaml_node_t *n,
 	    (int *)(void *)((char *)obj + k->off));
 }
 
+/* cfg_rate - limits.*_rate: COUNT/DURATION ("60/1m"), or 0 for none */
+static int
+cfg_rate(struct cfgp *p, const struct cfg_key *k, yaml_node_t *n,
+    const char *path, void *obj)
+{
+	static const unsigned long long time_mult[] = { 1, 60, 3600, 86400 };
+	struct cfg_rate *r = (struct cfg_rate *)(void *)((char *)obj + k->off);
+	char t[CFG_TEXTLEN], num[32];
+	unsigned long long c, w;
+	const char *v, *slash;
+
+	if ((v = cfg_scalar(p, n, path, 0)) == NULL)
+		return -1;
+	if (strcmp(v, "0") == 0) {
+		r->count = 0;
+		return 0;
+	}
+	slash = strchr(v, '/');
+	if (slash == NULL || (size_t)(slash - v) >= sizeof(num))
+		goto bad;
+	memcpy(num, v, (size_t)(slash - v));
+	num[slash - v] = '\0';
+	if (cfg_uint(num, NULL, NULL, &c) == -1 || c < 1 || c > 1000000 ||
+	    cfg_uint(slash + 1, "smhd", time_mult, &w) == -1 || w < 1 ||
+	    w > DAY)
+		goto bad;
+	r->count = (unsigned long)c;
+	r->window = (time_t)w;
+	return 0;
+bad:
+	return cfg_error(p, n, "bad rate '%s' for %s: expected COUNT/DURATION "
+	    "(1 to 1000000 per 1s to 1d, e.g. 60/1m) or 0",
+	    cfg_clean(t, sizeof(t), v), path);
+}
+
+/* cfg_min_free - limits.spool_min_free: a size (100M) or a percentage (5%) */
+static int
+cfg_min_free(struct cfgp *p, const struct cfg_key *k, yaml_node_t *n,
+    const char *path, void *obj)
+{
+	static const unsigned long long size_mult[] = {
+		1024, 1024, 1024 * 1024, 1024 * 1024, 1024 * 1024 * 1024,
+		1024 * 1024 * 1024, 1024ULL * 1024 * 1024 * 1024,
+		1024ULL * 1024 * 1024 * 1024
+	};
+	struct cfg_limits *l = obj;
+	char t[CFG_TEXTLEN], num[32];
+	unsigned long long v;
+	const char *s;
+	size_t len;
+
+	(void)k;
+	if ((s = cfg_scalar(p, n, path, 0)) == NULL)
+		return -1;
+	len = strlen(s);
+	if (len > 1 && len < sizeof(num) && s[len - 1] == '%') {
+		memcpy(num, s, len - 1);
+		num[len - 1] = '\0';
+		if (cfg_uint(num, NULL, NULL, &v) == -1 || v > 99)
+			goto bad;
+		l->spool_min_free_pct = (unsigned int)v;
+		l->spool_min_free = 0;
+		return 0;
+	}
+	if (cfg_uint(s, "kKmMgGtT", size_mult, &v) == -1)
+		goto bad;
+	l->spool_min_free = v;
+	l->spool_min_free_pct = 0;
+	return 0;
+bad:
+	return cfg_error(p, n, "bad value '%s' for %s: expected a size with an "
+	    "optional K, M, G or T suffix, or a percentage from 0%% to 99%%",
+	    cfg_clean(t, sizeof(t), s), path);
+}
+
 /* cfg_listeners_free - release the listeners */
 static void
 cfg_listeners_free(struct cfg *cfg)
@@ -1093,6 +1262,7 @@ cfg_listeners_free(struct cfg *cfg)
 		free(cfg->listeners[i].address);
 		free(cfg->listeners[i].tls_cert);
 		free(cfg->listeners[i].tls_key);
+		cfg_listener_tlspol_free(&cfg->listeners[i].tlspol);
 		net_list_free(&cfg->listeners[i].proxy_trusted);
 		net_list_free(&cfg->listeners[i].anonymous_allow);
 	}
@@ -1661,6 +1831,8 @@ cfg_defaults(const char *name)
 	cfg->recognize.concurrency = 1;
 	cfg->directives.paper = xstrdup("a4");
 	cfg->dns.timeout = 5;
+	cfg->limits.exempt_relay = 1;
+	cfg->limits.table_size = 10000;
 	return cfg;
 }
 
@@ -1901,6 +2073,7 @@ cfg_free(struct cfg *cfg)
 	cfg_strv_free(cfg->relay.local_domains, cfg->relay.nlocal_domains);
 	cfg_strv_free(cfg->relay.local_addresses, cfg->relay.nlocal_addresses);
 	net_list_free(&cfg->relay.allow);
+	net_list_free(&cfg->limits.exempt);
 	for (i = 0; i < cfg->nconnectors; i++) {
 		free(cfg->connectors[i].name);
 		free(cfg->connectors[i].type);
@@ -1970,7 +2143,25 @@ cfg_connector(const struct cfg *cfg, const char *name)
 	return NULL;
 }
 
-/* cfg_local_domain - is the domain (any case, one trailing dot) local? */
+/* cfg_local_domain_idn - a domain with U-labels, compared as A-labels */
+static int
+cfg_local_domain_idn(const struct cfg *cfg, const char *domain, size_t len)
+{
+	char buf[256], *a;
+	int local;
+
+	if (len >= sizeof(buf))
+		return 0;
+	memcpy(buf, domain, len);
+	buf[len] = '\0';
+	if ((a = cfg_idna(buf)) == NULL)
+		return 0;
+	local = cfg_ascii(a) && cfg_local_domain(cfg, a);
+	free(a);
+	return local;
+}
+
+/* cfg_local_domain - is the domain (any case, one trailing dot, U- or A-labels) local? */
 int
 cfg_local_domain(const struct cfg *cfg, const char *domain)
 {
@@ -1978,6 +2169,8 @@ cfg_local_domain(const struct cfg *cfg, const char *domain)
 
 	if (len > 0 && domain[len - 1] == '.')
 		len--;
+	if (!cfg_ascii(domain))
+		return cfg_local_domain_idn(cfg, domain, len);
 	for (i = 0; i < cfg->relay.nlocal_domains; i++)
 		if (strlen(cfg->relay.local_domains[i]) == len &&
 		    strncasecmp(cfg->relay.local_domains[i], domain, len) == 0)

@@ -29,6 +29,16 @@ struct cfg_pos {
 	size_t line, column;		/* 1-based place of a value in the file */
 };
 
+/* TLS policy of a listener (tlspolicy.h; checked by tlscheck.c). */
+struct cfg_tlspol {
+	char *min_version;		/* TLSv1..TLSv1.3, NULL = TLSv1.2 */
+	char *max_version;		/* NULL = highest */
+	char *ciphers;			/* TLS 1.2 and older, NULL = built-in */
+	char *ciphersuites;		/* TLS 1.3, NULL = OpenSSL's */
+	char *dh_params;		/* FILE, auto or none; NULL = auto */
+	struct cfg_pos pos[5];		/* where each is set, in that order */
+};
+
 struct cfg_listener {
 	char *name;			/* "smtp" by default */
 	char *address;			/* numeric IPv4/IPv6 address */
@@ -52,6 +62,7 @@ struct cfg_listener {
 	int require_auth;		/* AUTH before MAIL (530), default no */
 	struct net_list anonymous_allow; /* exceptions: CIDRs, FCrDNS host names */
 	int implicit_tls_detect;	/* a ClientHello first: TLS on this port */
+	struct cfg_tlspol tlspol;	/* tls_min_version ... tls_dh_params */
 };
 
 struct cfg_retry {
@@ -206,6 +217,23 @@ struct cfg_relay {
 	struct net_list allow;		/* clients that may relay anywhere (names: FCrDNS) */
 };
 
+/* Per client address limits and the spool's free-space floor (receiver_limits.c). */
+struct cfg_rate {
+	unsigned long count;		/* events per window; 0 = no limit */
+	time_t window;			/* seconds */
+};
+
+struct cfg_limits {
+	struct cfg_rate conn_rate;	/* connections, answered 421 4.7.0 */
+	struct cfg_rate msg_rate;	/* MAIL commands accepted, 450 4.7.1 */
+	struct cfg_rate rcpt_rate;	/* RCPT commands accepted, 450 4.7.1 */
+	struct net_list exempt;		/* clients never limited */
+	int exempt_relay;		/* relay.allow clients neither, default yes */
+	size_t table_size;		/* addresses tracked, default 10000 */
+	unsigned long long spool_min_free; /* bytes, 0 = no floor */
+	unsigned int spool_min_free_pct;   /* percent of the filesystem, 0 = none */
+};
+
 struct cfg {
 	char *file;			/* path it was loaded from */
 	char *user;			/* unprivileged user for the children */
@@ -234,6 +262,7 @@ struct cfg {
 	struct cfg_directives directives;
 	struct cfg_recognize recognize;
 	struct cfg_dns dns;
+	struct cfg_limits limits;
 
 	void *priv;			/* node storage */
 };

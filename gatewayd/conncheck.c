@@ -87,6 +87,25 @@ conncheck_smtp(const struct cfg *c, const struct cfg_connector *cc, FILE *out)
 	return n;
 }
 
+/* conncheck_smtp_tls - the smtp connector's tls_min_version below TLS 1.2 */
+static unsigned int
+conncheck_smtp_tls(const struct cfg *c, const struct cfg_connector *cc,
+    FILE *out)
+{
+	const struct gw_node *n = conncheck_child(cc->settings,
+	    "tls_min_version");
+	const char *v = conncheck_value(n, NULL);
+
+	if (v == NULL || (strcmp(v, "TLSv1") != 0 &&
+	    strcmp(v, "TLSv1.0") != 0 && strcmp(v, "TLSv1.1") != 0))
+		return 0;
+	fprintf(out, "gatewayd: warning: %s:%u:%u: connector %s: "
+	    "tls_min_version is %s: TLS 1.0 and 1.1 are obsolete (RFC 8996) "
+	    "and run at OpenSSL security level 0\n", c->file, n->line,
+	    n->column, cc->name, v);
+	return 1;
+}
+
 /* conncheck_warnings - every connector instance, by type */
 unsigned int
 conncheck_warnings(const struct cfg *c, FILE *out)
@@ -96,6 +115,7 @@ conncheck_warnings(const struct cfg *c, FILE *out)
 
 	for (i = 0; i < c->nconnectors; i++)
 		if (strcmp(c->connectors[i].type, "smtp") == 0)
-			n += conncheck_smtp(c, &c->connectors[i], out);
+			n += conncheck_smtp(c, &c->connectors[i], out) +
+			    conncheck_smtp_tls(c, &c->connectors[i], out);
 	return n;
 }

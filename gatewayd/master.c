@@ -1235,6 +1235,7 @@ master_check_only(void)
 		return 1;
 	}
 	(void)conncheck_warnings(c, stderr);
+	(void)tlscheck_warnings(c, stderr);
 	printf("gatewayd: configuration %s is valid\n", cfg_path);
 	cfg_free(c);
 	free(text);

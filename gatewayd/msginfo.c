@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "msginfo.h"
+#include "rfc2047.h"
 #include "xmalloc.h"
 
 #define MI_BOUNDARY_MAX	80	/* RFC 2046: at most 70 characters */
@@ -199,7 +200,13 @@ mi_header_flush(struct mi_state *st)
 	if (st->top && mi->nhdr < MSGINFO_HEADERS_MAX) {
 		mi->hdr = xreallocarray(mi->hdr, mi->nhdr + 1, sizeof(*mi->hdr));
 		mi->hdr[mi->nhdr].name = xstrdup(st->hbuf);
-		mi->hdr[mi->nhdr++].value = xstrdup(v);
+		mi->hdr[mi->nhdr].value = rfc2047_decode(v);
+		mi->hdr[mi->nhdr].raw = NULL;
+		if (mi->hdr[mi->nhdr].value != NULL)
+			mi->hdr[mi->nhdr].raw = xstrdup(v);
+		else
+			mi->hdr[mi->nhdr].value = xstrdup(v);
+		mi->nhdr++;
 	}
 }
 
@@ -430,24 +437,38 @@ mi_name_before(const char *v, const char *pos, char *out, size_t outlen)
 	return n > 0 ? 0 : -1;
 }
 
+/* mi_name_decode - the display name's encoded-words, decoded in place */
+static int
+mi_name_decode(char *out, size_t outlen)
+{
+	char *d = rfc2047_decode(out);
+
+	if (d != NULL) {
+		snprintf(out, outlen, "%s", d);
+		free(d);
+	}
+	return 0;
+}
+
 /* msginfo_display_name - the display name of addr in To: or Cc: */
 int
 msginfo_display_name(const struct msginfo *mi, const char *addr, char *out,
     size_t outlen)
 {
 	size_t i, alen = strlen(addr);
-	const char *v, *p;
+	const char *v, *p, *hv;
 
 	for (i = 0; i < mi->nhdr; i++) {
 		if (strcasecmp(mi->hdr[i].name, "To") != 0 &&
 		    strcasecmp(mi->hdr[i].name, "Cc") != 0)
 			continue;
-		for (v = mi->hdr[i].value; (p = strchr(v, '<')) != NULL;
-		    v = p + 1) {
+		/* the address structure of the header as received */
+		hv = mi->hdr[i].raw != NULL ? mi->hdr[i].raw : mi->hdr[i].value;
+		for (v = hv; (p = strchr(v, '<')) != NULL; v = p + 1) {
 			if (strncasecmp(p + 1, addr, alen) == 0 &&
 			    p[alen + 1] == '>')
-				return mi_name_before(mi->hdr[i].value, p, out,
-				    outlen);
+				return mi_name_before(hv, p, out, outlen) == 0 ?
+				    mi_name_decode(out, outlen) : -1;
 		}
 	}
 	return -1;
@@ -461,6 +482,7 @@ msginfo_free(struct msginfo *mi)
 
 	for (i = 0; i < mi->nhdr; i++) {
 		free(mi->hdr[i].name);
+		free(mi->hdr[i].raw);
 		free(mi->hdr[i].value);
 	}
 	free(mi->hdr);

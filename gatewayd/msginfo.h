@@ -6,7 +6,9 @@
  * Content-Type/Content-Disposition headers of each part: how many
  * attachments there are and their content types, and the decoded text of
  * the text/plain parts up to a byte budget (for directive IDs printed in
- * the body).  Not a full MIME parser: enough to route on, never more
+ * the body).  Top-level header values are kept with their RFC 2047
+ * encoded-words decoded to UTF-8, so rules and recognisers see the text
+ * people wrote; display names are decoded the same way.  Not a full MIME parser: enough to route on, never more
  * than MSGINFO_* limits of anything.
  */
 #ifndef GW_MSGINFO_H
@@ -23,7 +25,8 @@
 
 struct msginfo_header {
 	char *name;
-	char *value;
+	char *value;			/* RFC 2047 words decoded to UTF-8 (rfc2047.h) */
+	char *raw;			/* as received when that differs, else NULL */
 };
 
 struct msginfo {

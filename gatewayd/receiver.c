@@ -37,6 +37,7 @@
 #include "receiver.h"
 #include "receiver_auth.h"
 #include "receiver_dns.h"
+#include "receiver_limits.h"
 #include "receiver_session.h"
 #include "receiver_tls.h"
 #include "sandbox.h"
@@ -596,6 +597,7 @@ main(int argc, char **argv)
 		fatalx("event_base_new failed");
 	receiver_tls_load(r);
 	receiver_dns_load(r);
+	rlimits_init(r);
 	/* its own user: the queue's directories are not the receiver's */
 	proc_drop_privileges(r->cfg->receiver_user, receiver_auth_load(r) ?
 	    NULL : r->cfg->spool);

@@ -48,7 +48,9 @@
 #include "receiver_auth.h"
 #include "receiver_dns.h"
 #include "receiver_session.h"
+#include "receiver_limits.h"
 #include "receiver_tls.h"
+#include "tlspolicy.h"
 #include "xmalloc.h"
 
 #define RS_READ_MAX	(256 * 1024)	/* input buffered before reading pauses */
@@ -415,6 +417,8 @@ rsession_begin(struct rsession *s, const struct sockaddr *client)
 	    strcmp(s->ip, s->peer) != 0 ? " via proxy " : "",
 	    strcmp(s->ip, s->peer) != 0 ? s->peer : "", s->lst->name,
 	    s->relay_ok ? " (relay allowed)" : "");
+	if (!too_many && rlimits_conn(s, client))
+		too_many = 2;		/* over limits.conn_rate (logged) */
 	if (!too_many)
 		rsession_access(s, client);
 	if (!too_many && s->lcfg->implicit_tls_detect &&
@@ -430,8 +434,9 @@ rsession_begin(struct rsession *s, const struct sockaddr *client)
 	} else if (rsession_tls_bev(s) == -1)
 		fatalx("cannot create a TLS bufferevent");
 	if (too_many) {
-		log_info("reject: [%s]: too many connections from this client",
-		    s->ip);
+		if (too_many == 1)
+			log_info("reject: [%s]: too many connections from this "
+			    "client", s->ip);
 		rsession_reply(s, "421 4.7.0 %s Error: too many connections "
 		    "from your address", r->hostname);
 		rsession_close(s);
@@ -822,9 +827,12 @@ rsession_write_cb(struct bufferevent *bev, void *arg)
 static void
 rsession_tls_up(struct rsession *s)
 {
+	char how[160];
+
 	s->tls = 1;
 	receiver_tls_describe(s->ssl, s->tls_desc, sizeof(s->tls_desc));
-	log_info("TLS from [%s]: %s", s->ip, s->tls_desc);
+	log_info("TLS connection established from [%s]: %s", s->ip,
+	    tlspolicy_describe(s->ssl, how, sizeof(how)));
 	if (s->state == RS_START)
 		rsession_greet_later(s);
 }

@@ -74,6 +74,8 @@ struct rsession {
 	int relay_ok;			/* client is in relay.allow */
 	int anon_ok;			/* may send without AUTH (require_auth, anonymous_allow) */
 	struct rdns_query *dnsq;	/* FCrDNS lookup under way, or NULL */
+	int limits_exempt;		/* no rate limits (receiver_limits.h) */
+	long long mail_size;		/* SIZE= of MAIL, -1 when not given */
 	struct event *timer_ev;		/* PROXY deadline, greeting delay */
 	struct event *proxy_ev;		/* fd readable while in RS_PROXY */
 	struct event *life_ev;		/* smtp.max_session_time */

@@ -44,6 +44,7 @@
 #include "log.h"
 #include "receiver.h"
 #include "receiver_auth.h"
+#include "receiver_limits.h"
 #include "receiver_session.h"
 #include "smtp_parse.h"
 #include "spool.h"
@@ -200,6 +201,7 @@ static void
 rsmtp_mail(struct rsession *s, const struct smtp_cmd *cmd)
 {
 	const struct cfg_smtp *c = &s->rcv->cfg->smtp;
+	const char *limit;
 
 	if (rsmtp_need_tls(s, "MAIL"))
 		return;
@@ -227,6 +229,12 @@ rsmtp_mail(struct rsession *s, const struct smtp_cmd *cmd)
 		    "fixed maximum message size");
 		return;
 	}
+	if ((limit = rlimits_mail(s, cmd->size)) != NULL) {
+		s->nrejected++;
+		rsession_reply(s, "%s", limit);
+		return;
+	}
+	s->mail_size = cmd->size;
 	s->in_mail = 1;
 	snprintf(s->from, sizeof(s->from), "%s", cmd->path);
 	s->body = cmd->body;
@@ -279,6 +287,11 @@ rsmtp_rcpt(struct rsession *s, const struct smtp_cmd *cmd)
 		    s->ip, denied, rs_clean(from, sizeof(from), s->from),
 		    rs_clean(to, sizeof(to), cmd->path));
 		rsmtp_count_error(s);
+		return;
+	}
+	if ((denied = rlimits_rcpt(s)) != NULL) {
+		s->nrejected++;
+		rsession_reply(s, "%s", denied);
 		return;
 	}
 	if (s->env.nrcpt >= s->rcv->cfg->smtp.max_recipients ||
@@ -379,8 +392,14 @@ static const char *
 rsmtp_begin_message(struct rsession *s)
 {
 	char err[SPOOL_ERRLEN];
+	const char *limit;
 	int tries;
 
+
+	if ((limit = rlimits_data(s, s->mail_size)) != NULL) {
+		rsmtp_reset(s);
+		return limit;
+	}
 	rsmtp_envelope(s);
 	for (tries = 1; ; tries++) {
 		snprintf(s->qid, sizeof(s->qid), "%s", s->env.id);

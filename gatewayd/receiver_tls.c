@@ -11,12 +11,8 @@
 #include "cfg.h"
 #include "log.h"
 #include "receiver_tls.h"
-
-/* Mozilla "intermediate" TLS 1.2 ciphers: ECDHE/DHE with AEAD only. */
-#define RTLS_CIPHERS "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:" \
-	"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:" \
-	"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:" \
-	"DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384"
+#include "tlscheck.h"
+#include "tlspolicy.h"
 
 /* rtls_fatal - the first OpenSSL error of the queue, and exit */
 static void __attribute__((noreturn))
@@ -35,16 +31,23 @@ SSL_CTX *
 receiver_tls_ctx(const struct cfg_listener *l)
 {
 	static const unsigned char sid[] = "gatewayd";
+	const char *key;
+	char why[256];
+	struct tlspolicy p;
 	SSL_CTX *ctx;
 
 	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL)
 		rtls_fatal(l, "SSL_CTX_new", NULL);
-	if (!SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION))
-		rtls_fatal(l, "cannot set TLS 1.2 minimum", NULL);
 	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
 	    SSL_OP_CIPHER_SERVER_PREFERENCE);
-	if (!SSL_CTX_set_cipher_list(ctx, RTLS_CIPHERS))
-		rtls_fatal(l, "cipher list", NULL);
+	tlscheck_policy_of(l, &p);
+	if (tlspolicy_apply(ctx, &p, 1, TLSCHECK_CIPHERS, &key, why,
+	    sizeof(why)) == -1)
+		fatalx("listener %s: %s: %s", l->name, key, why);
+	if (tlspolicy_legacy(&p))
+		log_warnx("listener %s: tls_min_version %s: TLS 1.0 and 1.1 are "
+		    "accepted (OpenSSL security level 0)", l->name,
+		    p.min_version);
 	if (!SSL_CTX_set_session_id_context(ctx, sid, sizeof(sid) - 1))
 		rtls_fatal(l, "session id context", NULL);
 	if (SSL_CTX_use_certificate_chain_file(ctx, l->tls_cert) != 1)
@@ -53,10 +56,11 @@ receiver_tls_ctx(const struct cfg_listener *l)
 		rtls_fatal(l, "cannot load the private key", l->tls_key);
 	if (SSL_CTX_check_private_key(ctx) != 1)
 		rtls_fatal(l, "the key does not match the certificate", l->tls_key);
-	log_info("listener %s: TLS (%s) with certificate %s", l->name,
+	log_info("listener %s: TLS (%s) with certificate %s, %s to %s", l->name,
 	    l->tls == CFG_TLS_IMPLICIT ? "implicit" :
 	    l->tls == CFG_TLS_REQUIRED ? "STARTTLS required" : "STARTTLS",
-	    l->tls_cert);
+	    l->tls_cert, p.min_version != NULL ? p.min_version : "TLSv1.2",
+	    p.max_version != NULL ? p.max_version : "TLSv1.3");
 	return ctx;
 }
 

@@ -2,9 +2,10 @@
  * receiver_tls.h - TLS server contexts of the receiver (OpenSSL 3)
  *
  * One SSL_CTX per listener with tls other than none, built before the
- * privilege drop (the key file is usually readable by root only): TLS 1.2
- * minimum, forward-secret AEAD ciphers for TLS 1.2, OpenSSL's TLS 1.3
- * suites, no compression, no renegotiation.  The private key lives only in
+ * privilege drop (the key file is usually readable by root only), with
+ * the listener's TLS policy (tlspolicy.h; by default TLS 1.2 minimum,
+ * forward-secret AEAD ciphers for TLS 1.2, OpenSSL's TLS 1.3 suites, DH
+ * parameters chosen by OpenSSL), no compression, no renegotiation.  The private key lives only in
  * the receiver; a reload starts a new receiver, which reads the files
  * again.
  */

@@ -14,6 +14,7 @@
 
 #include "cfg.h"
 #include "tlscheck.h"
+#include "tlspolicy.h"
 
 /* tlscheck_error - FILE:LINE:COLUMN: listeners[i].KEY: message */
 static int
@@ -105,6 +106,69 @@ tlscheck_listener(const struct cfg *c, size_t i, SSL_CTX *ctx, char *err,
 	return 0;
 }
 
+/* tlscheck_policy_of - the listener's TLS policy as tlspolicy.h takes it */
+void
+tlscheck_policy_of(const struct cfg_listener *l, struct tlspolicy *p)
+{
+	p->min_version = l->tlspol.min_version;
+	p->max_version = l->tlspol.max_version;
+	p->ciphers = l->tlspol.ciphers;
+	p->ciphersuites = l->tlspol.ciphersuites;
+	p->dh_params = l->tlspol.dh_params;
+}
+
+/* tlscheck_policy - versions, cipher lists and DH parameters of a listener */
+static int
+tlscheck_policy(const struct cfg *c, size_t i, SSL_CTX *ctx, char *err,
+    size_t errlen)
+{
+	static const char *const keys[] = { "tls_min_version",
+	    "tls_max_version", "tls_ciphers", "tls_ciphersuites",
+	    "tls_dh_params" };
+	const struct cfg_listener *l = &c->listeners[i];
+	const char *key = keys[0];
+	struct tlspolicy p;
+	char why[256];
+	size_t k;
+
+	tlscheck_policy_of(l, &p);
+	if (tlspolicy_apply(ctx, &p, 1, TLSCHECK_CIPHERS, &key, why,
+	    sizeof(why)) == 0)
+		return 0;
+	for (k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
+		if (strcmp(keys[k], key) == 0)
+			break;
+	if (k == sizeof(keys) / sizeof(keys[0]))
+		k = 0;
+	snprintf(err, errlen, "%s:%zu:%zu: listeners[%zu].%s: %s", c->file,
+	    l->tlspol.pos[k].line, l->tlspol.pos[k].column, i, keys[k], why);
+	return -1;
+}
+
+/* tlscheck_warnings - gatewayd -n: listeners that accept TLS 1.0 or 1.1 */
+unsigned int
+tlscheck_warnings(const struct cfg *c, FILE *out)
+{
+	const struct cfg_listener *l;
+	struct tlspolicy p;
+	unsigned int n = 0;
+	size_t i;
+
+	for (i = 0; i < c->nlisteners; i++) {
+		l = &c->listeners[i];
+		tlscheck_policy_of(l, &p);
+		if (l->tls == CFG_TLS_NONE || !tlspolicy_legacy(&p))
+			continue;
+		fprintf(out, "gatewayd: warning: %s:%zu:%zu: listener %s: "
+		    "tls_min_version is %s: TLS 1.0 and 1.1 are obsolete "
+		    "(RFC 8996) and run at OpenSSL security level 0\n",
+		    c->file, l->tlspol.pos[0].line, l->tlspol.pos[0].column,
+		    l->name, l->tlspol.min_version);
+		n++;
+	}
+	return n;
+}
+
 /* tlscheck_config - every listener with TLS */
 int
 tlscheck_config(const struct cfg *c, char *err, size_t errlen)
@@ -122,6 +186,8 @@ tlscheck_config(const struct cfg *c, char *err, size_t errlen)
 			return -1;
 		}
 		r = tlscheck_listener(c, i, ctx, err, errlen);
+		if (r == 0)
+			r = tlscheck_policy(c, i, ctx, err, errlen);
 		SSL_CTX_free(ctx);
 		if (r == -1)
 			return -1;

@@ -160,7 +160,7 @@ def test():
         wait_for(lambda: len(gw.delivered()) == 1, 30, "the swaks message")
         msg = list(gw.delivered().values())[0]
         check(b"with ESMTPS (TLSv1." in msg.split(b"\r\n\r\n")[0], "Received: names TLS: %r" % msg[:300])
-        check(b"TLS from [127.0.0.1]: TLSv1." in gw.read_log().encode(), "TLS logged")
+        check(b"TLS connection established from [127.0.0.1]: TLSv1." in gw.read_log().encode(), "TLS logged")
 
         # CVE-2011-0411: a command pipelined behind STARTTLS never runs
         c = Raw(gw.port)
