@@ -23,6 +23,9 @@
 enum cfg_tls { CFG_TLS_NONE = 0, CFG_TLS_OPTIONAL, CFG_TLS_REQUIRED, CFG_TLS_IMPLICIT };
 enum cfg_bare_lf { CFG_BARE_LF_REJECT = 0, CFG_BARE_LF_NORMALIZE };
 enum cfg_sasl_backend { CFG_SASL_SASLDB = 0, CFG_SASL_SASLAUTHD };
+/* directives.default_access: who may use a directive without its own list */
+enum cfg_dir_access { CFG_DIR_ACCESS_RELAY_EQUIV = 0, CFG_DIR_ACCESS_ANY,
+	CFG_DIR_ACCESS_RELAY };
 
 struct cfg_pos {
 	size_t line, column;		/* 1-based place of a value in the file */
@@ -117,6 +120,7 @@ struct cfg_directives {
 	char *prefix;			/* address prefix, default "ed-" */
 	const struct gw_node *channels;	/* channel -> connector map, or NULL */
 	size_t body_scan;		/* text bytes searched for an ID, default 64K */
+	int default_access;		/* enum cfg_dir_access, default relay-equivalent */
 };
 
 struct cfg_smtp {
@@ -135,6 +139,8 @@ struct cfg_smtp {
 	int bare_lf;			/* enum cfg_bare_lf, default reject */
 	size_t auth_max_failures;	/* failed AUTH per client address in the window, default 5 */
 	time_t auth_failure_window;	/* default 300 s */
+	int rcpt_check;			/* ask the router at RCPT, default yes */
+	time_t rcpt_check_timeout;	/* its answer wait (then 451), default 10 s */
 };
 
 struct cfg_sasl {

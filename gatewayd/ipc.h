@@ -43,6 +43,8 @@ enum ipc_type {
 	IPC_JOB_FAILED,		/* control -> master -> worker: connector, qid... now in failed/ (DSN due) */
 	IPC_WORKER_STATE,	/* worker -> master: "suspended" with since and reason, or "delivering" */
 	IPC_FLUSH,		/* control -> master -> worker: connector: queue retry, try at once */
+	IPC_RCPT_CHECK,		/* receiver -> master -> router: id, rcpt, from, client, auth, listener */
+	IPC_RCPT_ANSWER,	/* router -> master -> receiver: id, code, status, text */
 	IPC_TYPE_MAX
 };
 

@@ -62,7 +62,8 @@ struct router {
 	struct router_notify *notify;
 	size_t nnotify;
 	struct lookup **lookups;	/* one per cfg->lookups */
-	struct directive_store *store;
+	struct directive_store *store;	/* NULL while unavailable */
+	int chrooted;
 };
 
 /* Collected qids of a directory scan. */
@@ -192,6 +193,38 @@ router_quarantine(struct router *r, const char *qid, const char *why)
 }
 
 static int router_route_one(struct router *, const char *);
+static void router_store_retry(struct router *);
+
+/*
+ * router_deferred - a temporary routing failure (lookup table or directive
+ * store unavailable) is never bounced: the message stays in incoming/ and
+ * is routed again by the periodic scan.  1 when deferred.
+ */
+static int
+router_deferred(const char *qid, const struct envelope *jobs, size_t njobs)
+{
+	char addr[512], text[1024];
+	size_t i, j;
+
+	for (i = 0; i < njobs; i++) {
+		if (strcmp(jobs[i].connector, RULES_ROUTER_CONNECTOR) != 0)
+			continue;
+		for (j = 0; j < jobs[i].nrcpt; j++) {
+			const struct envelope_rcpt *rc = &jobs[i].rcpt[j];
+
+			if (rc->code >= 500)
+				continue;
+			log_clean(addr, sizeof(addr), rc->addr, strlen(rc->addr));
+			log_clean(text, sizeof(text), rc->text ? rc->text : "",
+			    rc->text ? strlen(rc->text) : 0);
+			log_warnx("%s: to=<%s>, status=deferred (%d %s %s): "
+			    "routed again within %d s", qid, addr, rc->code,
+			    rc->status, text, ROUTER_SCAN_INTERVAL);
+			return 1;
+		}
+	}
+	return 0;
+}
 
 /*
  * router_bounce - the DSN for recipients the router failed (the job in
@@ -260,6 +293,11 @@ router_route_one(struct router *r, const char *qid)
 	msginfo_free(&mi);
 	if (rc == -1) {
 		router_quarantine(r, qid, "no recipients");
+		envelope_clear(&msg);
+		return 0;
+	}
+	if (router_deferred(qid, jobs, njobs)) {
+		rules_free_jobs(jobs, njobs);
 		envelope_clear(&msg);
 		return 0;
 	}
@@ -342,6 +380,7 @@ router_scan_timer(evutil_socket_t fd, short ev, void *arg)
 	(void)ev;
 	if (r->stopping)
 		return;
+	router_store_retry(r);
 	router_scan(r);
 	/* notices that could not be written earlier (bounce.c) */
 	if (spool_scan(r->spool, SPOOL_FAILED, RULES_ROUTER_CONNECTOR,
@@ -397,6 +436,43 @@ router_requeue(struct router *r, const char **qids, size_t n)
 		router_batch(r, ok, nok);
 }
 
+/*
+ * router_rcpt_check - IPC_RCPT_CHECK: what routing would do with one
+ * recipient of a session (rules_check_rcpt), answered at once
+ */
+static void
+router_rcpt_check(struct router *r, const struct ipc_frame *f)
+{
+	const char *sv[7], *ans[5];
+	struct rules_verdict v;
+	struct rules_env env;
+	struct envelope msg;
+	char code[8];
+
+	if (ipc_strings(f, sv, 7) != 6)
+		fatalx("malformed %s frame from the master",
+		    ipc_type_name(f->type));
+	memset(&msg, 0, sizeof(msg));
+	msg.from = (char *)sv[2];
+	msg.client = (char *)sv[3];
+	msg.auth = sv[4][0] != '\0' ? (char *)sv[4] : NULL;
+	msg.listener = (char *)sv[5];
+	msg.size = -1;
+	memset(&env, 0, sizeof(env));
+	env.lookups = r->lookups;
+	env.store = r->store;
+	env.now = time(NULL);
+	rules_check_rcpt(r->cfg, &msg, &env, sv[1], &v);
+	snprintf(code, sizeof(code), "%d", v.code);
+	ans[0] = sv[0];
+	ans[1] = code;
+	ans[2] = v.status;
+	ans[3] = v.text;
+	ans[4] = NULL;
+	if (ipc_send_strings(r->ipc, IPC_RCPT_ANSWER, ans) == -1)
+		log_warnx("cannot answer a recipient check");
+}
+
 /* router_ipc - a frame from the master */
 static void
 router_ipc(struct ipc *ipc, const struct ipc_frame *f, void *arg)
@@ -420,6 +496,9 @@ router_ipc(struct ipc *ipc, const struct ipc_frame *f, void *arg)
 			    ipc_type_name(f->type));
 		if (!r->stopping)
 			router_requeue(r, strv, (size_t)n);
+		break;
+	case IPC_RCPT_CHECK:
+		router_rcpt_check(r, f);
 		break;
 	case IPC_SHUTDOWN:
 		log_debug("shutting down");
@@ -458,9 +537,13 @@ router_lookups(struct router *r)
 	for (i = 0; i < r->cfg->nlookups; i++) {
 		r->lookups[i] = lookup_open(r->cfg->lookups[i].format,
 		    r->cfg->lookups[i].path, err, sizeof(err));
-		/* never bounce for an operator's mistake: wait in incoming/ */
-		if (r->lookups[i] == NULL)
-			fatalx("lookup %s: %s", r->cfg->lookups[i].name, err);
+		/* never bounce for an operator's mistake: 451 at RCPT, wait in incoming/ */
+		if (r->lookups[i] == NULL) {
+			log_warnx("lookup %s: %s: its recipients are deferred "
+			    "until the table is read again (reload)",
+			    r->cfg->lookups[i].name, err);
+			continue;
+		}
 		log_debug("lookup %s: %s loaded", r->cfg->lookups[i].name,
 		    r->cfg->lookups[i].path);
 	}
@@ -482,7 +565,22 @@ router_store_open(struct router *r, int chrooted)
 			fatal("mkdir %s", err);
 	}
 	if ((r->store = directive_store_open(path, 1, err, sizeof(err))) == NULL)
-		fatalx("%s", err);
+		log_warnx("%s: directives deferred until it opens (tried again "
+		    "every %d s)", err, ROUTER_SCAN_INTERVAL);
+}
+
+/* router_store_retry - the periodic scan opens a store that was unavailable */
+static void
+router_store_retry(struct router *r)
+{
+	char path[4096], err[DIRECTIVE_ERRLEN];
+
+	if (r->store != NULL || directive_store_path(r->chrooted ? "/" :
+	    r->cfg->spool, path, sizeof(path)) == -1)
+		return;
+	r->store = directive_store_open(path, 1, err, sizeof(err));
+	if (r->store != NULL)
+		log_info("directive store open");
 }
 
 /* router_free_tables - close the lookup tables and the store */
@@ -518,6 +616,7 @@ main(int argc, char **argv)
 	router_lookups(&r);
 	/* directive/ is made by the master (spool_prepare): nothing to chown */
 	chrooted = geteuid() == 0;
+	r.chrooted = chrooted;
 	proc_drop_privileges(r.cfg->user, r.cfg->spool);
 	router_store_open(&r, chrooted);
 

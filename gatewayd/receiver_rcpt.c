@@ -1,0 +1,168 @@
+/*
+ * receiver_rcpt.c - recipients decided during the session (smtp.rcpt_check)
+ *
+ * At RCPT, once relay control has let the address pass, the receiver asks
+ * the router what would become of it: IPC_RCPT_CHECK "PID-N", recipient,
+ * sender, client, authenticated user, listener, through the master (the
+ * hub; the ID's process ID tells the master which receiver to answer).
+ * The router answers with the code it routes with (rules_check_rcpt):
+ * 250, 550 and the reason (no route, reject rule, unknown, expired or
+ * forbidden directive, bad one-off address), or 451 when a lookup cannot
+ * answer now.  The session parks meanwhile (RS_RCPTWAIT: no input is
+ * taken, so pipelined commands wait in order) for at most
+ * smtp.rcpt_check_timeout, then 451 4.3.0.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <unistd.h>
+
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "cfg.h"
+#include "ipc.h"
+#include "log.h"
+#include "receiver.h"
+#include "receiver_session.h"
+
+#define RRCPT_TEXT_MAX	400	/* reply text taken from the router */
+
+static unsigned long long rrcpt_next = 1;
+
+/* rrcpt_done - leave the parked state and take pipelined input again */
+static void
+rrcpt_done(struct rsession *s)
+{
+	s->rcpt_id = 0;
+	if (s->rcpt_ev != NULL)
+		evtimer_del(s->rcpt_ev);
+	s->state = RS_CMD;
+}
+
+/* rrcpt_timeout - the router did not answer in time: 451 */
+static void
+rrcpt_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct rsession *s = arg;
+	char to[RS_LOGTEXT];
+
+	(void)fd;
+	(void)what;
+	if (s->state != RS_RCPTWAIT)
+		return;
+	rrcpt_done(s);
+	log_warnx("RCPT from [%s]: no answer from the router in %lld s; "
+	    "to=<%s>", s->ip, (long long)s->rcv->cfg->smtp.rcpt_check_timeout,
+	    rs_clean(to, sizeof(to), s->rcpt_addr));
+	s->nrejected++;
+	rsession_reply(s, "451 4.3.0 Error: recipient check timed out, try "
+	    "again later");
+	rsession_resume(s);
+}
+
+/* rrcpt_ask - see receiver_session.h */
+void
+rrcpt_ask(struct rsession *s, const char *addr, const char *notify,
+    const char *orcpt)
+{
+	const char *sv[7];
+	struct timeval tv = { s->rcv->cfg->smtp.rcpt_check_timeout, 0 };
+	char id[64];
+
+	if (s->rcpt_ev == NULL &&
+	    (s->rcpt_ev = evtimer_new(s->rcv->base, rrcpt_timeout, s)) == NULL)
+		fatalx("evtimer_new failed");
+	snprintf(s->rcpt_addr, sizeof(s->rcpt_addr), "%s", addr);
+	snprintf(s->rcpt_notify, sizeof(s->rcpt_notify), "%s", notify);
+	snprintf(s->rcpt_orcpt, sizeof(s->rcpt_orcpt), "%s", orcpt);
+	s->rcpt_id = rrcpt_next++;
+	snprintf(id, sizeof(id), "%ld-%llu", (long)getpid(), s->rcpt_id);
+	sv[0] = id;
+	sv[1] = addr;
+	sv[2] = s->from;
+	sv[3] = s->ip;
+	sv[4] = s->auth_user != NULL ? s->auth_user : "";
+	sv[5] = s->lst->name;
+	sv[6] = NULL;
+	s->state = RS_RCPTWAIT;
+	bufferevent_disable(s->bev, EV_READ);
+	evtimer_add(s->rcpt_ev, &tv);
+	if (ipc_send_strings(s->rcv->ipc, IPC_RCPT_CHECK, sv) == -1)
+		rrcpt_timeout(-1, 0, s);	/* too long to ask: 451 now */
+}
+
+/* rrcpt_find - the session waiting for check "PID-N", or NULL */
+static struct rsession *
+rrcpt_find(struct receiver *r, const char *id)
+{
+	struct rsession *s;
+	unsigned long long n;
+	char *end;
+	long pid;
+
+	pid = strtol(id, &end, 10);
+	if (pid != (long)getpid() || *end != '-')
+		return NULL;
+	n = strtoull(end + 1, &end, 10);
+	if (*end != '\0' || n == 0)
+		return NULL;
+	TAILQ_FOREACH(s, &r->sessions, entry)
+		if (s->rcpt_id == n && s->state == RS_RCPTWAIT)
+			return s;
+	return NULL;
+}
+
+/* rrcpt_text - the router's text, printable and bounded, for the reply */
+static void
+rrcpt_text(char *dst, size_t len, const char *src)
+{
+	size_t i;
+
+	for (i = 0; src[i] != '\0' && i + 1 < len && i < RRCPT_TEXT_MAX; i++)
+		dst[i] = src[i] >= 0x20 && src[i] < 0x7f ? src[i] : '?';
+	dst[i] = '\0';
+}
+
+/* rrcpt_answer - see receiver_session.h (strings: id, code, status, text) */
+void
+rrcpt_answer(struct receiver *r, const char *const *sv, int n)
+{
+	struct rsession *s;
+	char text[RRCPT_TEXT_MAX + 1], from[RS_LOGTEXT], to[RS_LOGTEXT];
+	const char *status;
+	int code;
+
+	if (n != 4)
+		fatalx("malformed %s frame from the master",
+		    ipc_type_name(IPC_RCPT_ANSWER));
+	if ((s = rrcpt_find(r, sv[0])) == NULL)
+		return;		/* timed out, or the client went away */
+	rrcpt_done(s);
+	code = atoi(sv[1]);
+	if (code >= 200 && code < 300) {
+		rsmtp_rcpt_add(s, s->rcpt_addr, s->rcpt_notify, s->rcpt_orcpt);
+		rsession_resume(s);
+		return;
+	}
+	if (code < 400 || code > 599)
+		code = 451;
+	rrcpt_text(text, sizeof(text), sv[3]);
+	status = sv[2];
+	if (status[0] != (code / 100) + '0' || status[1] != '.' ||
+	    strlen(status) > 11 || strspn(status, "0123456789.") !=
+	    strlen(status))
+		status = code < 500 ? "4.3.0" : "5.1.1";
+	rsession_reply(s, "%d %s %s", code, status, text);
+	log_info("reject: RCPT from [%s]: %d %s %s; from=<%s> to=<%s>", s->ip,
+	    code, status, text, rs_clean(from, sizeof(from), s->from),
+	    rs_clean(to, sizeof(to), s->rcpt_addr));
+	if (code >= 500)
+		rsmtp_count_error(s);
+	else
+		s->nrejected++;
+	rsession_resume(s);
+}
