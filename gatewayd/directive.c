@@ -388,7 +388,7 @@ static int
 directive_get_by(struct directive_store *st, const char *col, const char *v,
     struct directive *d, char *err, size_t errlen)
 {
-	char sql[128];
+	char sql[256];
 	sqlite3_stmt *s;
 	int rc, found = 0;
 

@@ -26,7 +26,7 @@
 static char tmpdir[256];
 
 static const char base_cfg[] =
-    "relay: { local_domains: [gw.test] }\n"
+    "relay: { local_domains: [gw.test], allow: [\"192.0.2.0/24\"] }\n"
     "connectors:\n"
     "  - { name: relay, type: smtp }\n"
     "  - { name: archive, type: folder }\n"
@@ -516,6 +516,74 @@ static const char route_cfg[] =
     "  - { name: held, recipient: \"review@gw.test\", hold: archive }\n"
     "  - { name: mail, recipient: \"*@example.com\", connectors: [relay, archive], failover: archive }\n";
 
+/* check_rcpt - rules_check_rcpt's code for rcpt from client; text into v */
+static int
+check_rcpt(const struct cfg *cfg, struct rules_env *env, const char *client,
+    const char *rcpt, struct rules_verdict *v)
+{
+	struct envelope m;
+
+	memset(&m, 0, sizeof(m));
+	m.from = (char *)"mfp@client.test";
+	m.client = (char *)client;
+	m.listener = (char *)"smtp";
+	m.size = -1;
+	rules_check_rcpt(cfg, &m, env, rcpt, v);
+	return v->code;
+}
+
+START_TEST(rcpt_probe)
+{
+	char err[CFG_ERRLEN], text[2048];
+	struct directive_store *st = store();
+	struct rules_verdict v;
+	struct rules_env env;
+	struct directive d;
+	struct cfg *cfg;
+
+	snprintf(text, sizeof(text), "lookups:\n  - { name: did, path: "
+	    "%s/did.csv, digits: 4 }\n%s  - { name: subj, recipient: "
+	    "\"content@gw.test\", subject: \"^Inv\", connector: relay }\n"
+	    "  - { name: no, recipient: \"no@gw.test\", reject: \"550 5.7.1 "
+	    "go away\" }\n", tmpdir, route_cfg);
+	write_file("did.csv", "1234,alice@example.com\n", err, sizeof(err));
+	ck_assert_msg((cfg = load(text, err, sizeof(err))) != NULL, "%s", err);
+	memset(&d, 0, sizeof(d));
+	snprintf(d.id, sizeof(d.id), "EXTERN01");
+	d.title = strdup("x");
+	d.owner = strdup("y");
+	directive_add_rcpt(&d, "email", "out@example.com");
+	ck_assert_int_eq(directive_create(st, &d, err, sizeof(err)), 0);
+	directive_clear(&d);
+	memset(&env, 0, sizeof(env));
+	env.store = st;
+	/* decided now: a route, no route, a reject rule, unknown directive */
+	ck_assert_int_eq(check_rcpt(cfg, &env, "198.51.100.1", "a@example.com", &v), 250);
+	ck_assert_int_eq(check_rcpt(cfg, &env, "198.51.100.1", "a@else.test", &v), 550);
+	ck_assert_str_eq(v.text, "no route for recipient");
+	ck_assert_int_eq(check_rcpt(cfg, &env, "198.51.100.1", "no@gw.test", &v), 550);
+	ck_assert_str_eq(v.text, "go away");
+	ck_assert_int_eq(check_rcpt(cfg, &env, "198.51.100.1", "ed-NOSUCH99@gw.test", &v), 550);
+	/* the message decides: a subject rule, a directive not in the address */
+	ck_assert_int_eq(check_rcpt(cfg, &env, "198.51.100.1", "content@gw.test", &v), 250);
+	ck_assert_int_eq(check_rcpt(cfg, &env, "198.51.100.1", "scan@gw.test", &v), 250);
+	/* default_access relay-equivalent: outside address only for relay clients */
+	ck_assert_int_eq(check_rcpt(cfg, &env, "198.51.100.1", "ed-EXTERN01@gw.test", &v), 550);
+	ck_assert_str_eq(v.status, "5.7.1");
+	ck_assert_int_eq(check_rcpt(cfg, &env, "192.0.2.7", "ed-EXTERN01@gw.test", &v), 250);
+	/* no store, no table: 451, never a permanent answer */
+	env.store = NULL;
+	ck_assert_int_eq(check_rcpt(cfg, &env, "192.0.2.7", "ed-EXTERN01@gw.test", &v), 451);
+	ck_assert_int_eq(check_rcpt(cfg, &env, "192.0.2.7", "DID=5551234@gw.test", &v), 451);
+	/* the probe wrote nothing: the directive was never used */
+	ck_assert_int_eq(directive_get(st, "EXTERN01", &d, err, sizeof(err)), 0);
+	ck_assert(d.last_used == 0);
+	directive_clear(&d);
+	cfg_free(cfg);
+	directive_store_close(st);
+}
+END_TEST
+
 /* find_job - the job of a connector, or NULL */
 static struct envelope *
 find_job(struct envelope *jobs, size_t n, const char *conn)
@@ -662,6 +730,7 @@ route_suite(void)
 	tcase_add_test(tc, store_commands);
 	tcase_add_test(tc, tokens);
 	tcase_add_test(tc, route_actions);
+	tcase_add_test(tc, rcpt_probe);
 	suite_add_tcase(s, tc);
 	return s;
 }
