@@ -11,6 +11,13 @@
  * answer now.  The session parks meanwhile (RS_RCPTWAIT: no input is
  * taken, so pipelined commands wait in order) for at most
  * smtp.rcpt_check_timeout, then 451 4.3.0.
+ *
+ * The common case costs no round trip: the receiver first runs the same
+ * rules_check_rcpt() itself, without lookup tables or directive store.
+ * Any answer but 451 is final (a rule that delivers, no route, a reject
+ * rule, a bad one-off address, a content rule decided after DATA); 451
+ * means a lookup or a directive is involved, which only the router can
+ * answer.
  */
 #include "config.h"
 
@@ -24,14 +31,18 @@
 #include <event2/event.h>
 
 #include "cfg.h"
+#include "envelope.h"
 #include "ipc.h"
 #include "log.h"
 #include "receiver.h"
 #include "receiver_session.h"
+#include "rules.h"
 
 #define RRCPT_TEXT_MAX	400	/* reply text taken from the router */
 
 static unsigned long long rrcpt_next = 1;
+
+static void rrcpt_text(char *, size_t, const char *);
 
 /* rrcpt_done - leave the parked state and take pipelined input again */
 static void
@@ -64,6 +75,59 @@ rrcpt_timeout(evutil_socket_t fd, short what, void *arg)
 	rsession_resume(s);
 }
 
+/* rrcpt_reply - refuse the recipient with the router's (or the local) answer */
+static void
+rrcpt_reply(struct rsession *s, int code, const char *status,
+    const char *rtext)
+{
+	char text[RRCPT_TEXT_MAX + 1], from[RS_LOGTEXT], to[RS_LOGTEXT];
+
+	if (code < 400 || code > 599)
+		code = 451;
+	rrcpt_text(text, sizeof(text), rtext);
+	if (status[0] != (code / 100) + '0' || status[1] != '.' ||
+	    strlen(status) > 11 || strspn(status, "0123456789.") !=
+	    strlen(status))
+		status = code < 500 ? "4.3.0" : "5.1.1";
+	rsession_reply(s, "%d %s %s", code, status, text);
+	log_info("reject: RCPT from [%s]: %d %s %s; from=<%s> to=<%s>", s->ip,
+	    code, status, text, rs_clean(from, sizeof(from), s->from),
+	    rs_clean(to, sizeof(to), s->rcpt_addr));
+	if (code >= 500)
+		rsmtp_count_error(s);
+	else
+		s->nrejected++;
+}
+
+/*
+ * rrcpt_local - the answer without the router when it is final: 1
+ * answered, 0 the router must be asked (a lookup or a directive)
+ */
+static int
+rrcpt_local(struct rsession *s, const char *addr, const char *notify,
+    const char *orcpt)
+{
+	struct rules_verdict v;
+	struct envelope msg;
+
+	memset(&msg, 0, sizeof(msg));
+	msg.from = s->from;
+	msg.client = s->ip;
+	msg.auth = s->auth_user;
+	msg.listener = (char *)s->lst->name;
+	msg.size = -1;
+	rules_check_rcpt(s->rcv->cfg, &msg, NULL, addr, &v);
+	if (v.code >= 400 && v.code < 500)
+		return 0;
+	if (v.code >= 200 && v.code < 300) {
+		rsmtp_rcpt_add(s, addr, notify, orcpt);
+		return 1;
+	}
+	snprintf(s->rcpt_addr, sizeof(s->rcpt_addr), "%s", addr);
+	rrcpt_reply(s, v.code, v.status, v.text);
+	return 1;
+}
+
 /* rrcpt_ask - see receiver_session.h */
 void
 rrcpt_ask(struct rsession *s, const char *addr, const char *notify,
@@ -73,6 +137,8 @@ rrcpt_ask(struct rsession *s, const char *addr, const char *notify,
 	struct timeval tv = { s->rcv->cfg->smtp.rcpt_check_timeout, 0 };
 	char id[64];
 
+	if (rrcpt_local(s, addr, notify, orcpt))
+		return;
 	if (s->rcpt_ev == NULL &&
 	    (s->rcpt_ev = evtimer_new(s->rcv->base, rrcpt_timeout, s)) == NULL)
 		fatalx("evtimer_new failed");
@@ -132,8 +198,6 @@ void
 rrcpt_answer(struct receiver *r, const char *const *sv, int n)
 {
 	struct rsession *s;
-	char text[RRCPT_TEXT_MAX + 1], from[RS_LOGTEXT], to[RS_LOGTEXT];
-	const char *status;
 	int code;
 
 	if (n != 4)
@@ -148,21 +212,6 @@ rrcpt_answer(struct receiver *r, const char *const *sv, int n)
 		rsession_resume(s);
 		return;
 	}
-	if (code < 400 || code > 599)
-		code = 451;
-	rrcpt_text(text, sizeof(text), sv[3]);
-	status = sv[2];
-	if (status[0] != (code / 100) + '0' || status[1] != '.' ||
-	    strlen(status) > 11 || strspn(status, "0123456789.") !=
-	    strlen(status))
-		status = code < 500 ? "4.3.0" : "5.1.1";
-	rsession_reply(s, "%d %s %s", code, status, text);
-	log_info("reject: RCPT from [%s]: %d %s %s; from=<%s> to=<%s>", s->ip,
-	    code, status, text, rs_clean(from, sizeof(from), s->from),
-	    rs_clean(to, sizeof(to), s->rcpt_addr));
-	if (code >= 500)
-		rsmtp_count_error(s);
-	else
-		s->nrejected++;
+	rrcpt_reply(s, code, sv[2], sv[3]);
 	rsession_resume(s);
 }
