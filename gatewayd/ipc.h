@@ -45,6 +45,7 @@ enum ipc_type {
 	IPC_FLUSH,		/* control -> master -> worker: connector: queue retry, try at once */
 	IPC_RCPT_CHECK,		/* receiver -> master -> router: id, rcpt, from, client, auth, listener */
 	IPC_RCPT_ANSWER,	/* router -> master -> receiver: id, code, status, text */
+	IPC_DATA_CHECK,		/* receiver -> master -> router: id, qid (receive/, end of DATA) */
 	IPC_TYPE_MAX
 };
 

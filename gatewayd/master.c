@@ -526,6 +526,7 @@ master_ipc_allowed(const struct master_child *c, uint32_t type)
 	case IPC_WORKER_STATE:
 		return c->role == ROLE_WORKER;
 	case IPC_RCPT_CHECK:
+	case IPC_DATA_CHECK:
 		return c->role == ROLE_RECEIVER;
 	case IPC_RCPT_ANSWER:
 		return c->role == ROLE_ROUTER;
@@ -575,15 +576,20 @@ master_rcpt(struct master_child *from, const struct ipc_frame *f)
 			(void)master_child_send(c, f->type, f->data, f->len);
 		return NULL;	/* a receiver that has gone: nobody waits */
 	}
-	if (n != 6 || master_rcpt_receiver(sv[0]) != from)
+	if (f->type == IPC_DATA_CHECK && (n != 2 ||
+	    master_rcpt_receiver(sv[0]) != from || !spool_qid_valid(sv[1])))
+		return "not its ID and a queue ID";
+	if (f->type == IPC_RCPT_CHECK && (n != 6 ||
+	    master_rcpt_receiver(sv[0]) != from))
 		return "not its ID, rcpt, from, client, auth and listener";
 	c = master_find(ROLE_ROUTER, NULL);
 	if (c != NULL && c->ready && master_child_send(c, f->type, f->data,
 	    f->len) == 0)
 		return NULL;
+	/* no router: a recipient waits (451), a message goes on (bounces later) */
 	busy[0] = sv[0];
-	busy[1] = "451";
-	busy[2] = "4.3.0";
+	busy[1] = f->type == IPC_DATA_CHECK ? "250" : "451";
+	busy[2] = f->type == IPC_DATA_CHECK ? "2.0.0" : "4.3.0";
 	busy[3] = "router not available";
 	busy[4] = NULL;
 	if (from->ipc != NULL)
@@ -646,6 +652,7 @@ master_ipc(struct ipc *ipc, const struct ipc_frame *f, void *arg)
 		break;
 	case IPC_RCPT_CHECK:
 	case IPC_RCPT_ANSWER:
+	case IPC_DATA_CHECK:
 		why = master_rcpt(c, f);
 		break;
 	default:

@@ -43,12 +43,14 @@
 static unsigned long long rrcpt_next = 1;
 
 static void rrcpt_text(char *, size_t, const char *);
+static void rrcpt_park(struct rsession *);
 
 /* rrcpt_done - leave the parked state and take pipelined input again */
 static void
 rrcpt_done(struct rsession *s)
 {
 	s->rcpt_id = 0;
+	s->rcpt_data = 0;
 	if (s->rcpt_ev != NULL)
 		evtimer_del(s->rcpt_ev);
 	s->state = RS_CMD;
@@ -65,6 +67,14 @@ rrcpt_timeout(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (s->state != RS_RCPTWAIT)
 		return;
+	if (s->rcpt_data) {
+		rrcpt_done(s);
+		log_warnx("%s: no answer from the router in %lld s: committed "
+		    "unchecked", s->qid,
+		    (long long)s->rcv->cfg->smtp.rcpt_check_timeout);
+		rsmtp_commit(s);
+		return;
+	}
 	rrcpt_done(s);
 	log_warnx("RCPT from [%s]: no answer from the router in %lld s; "
 	    "to=<%s>", s->ip, (long long)s->rcv->cfg->smtp.rcpt_check_timeout,
@@ -134,18 +144,14 @@ rrcpt_ask(struct rsession *s, const char *addr, const char *notify,
     const char *orcpt)
 {
 	const char *sv[7];
-	struct timeval tv = { s->rcv->cfg->smtp.rcpt_check_timeout, 0 };
 	char id[64];
 
 	if (rrcpt_local(s, addr, notify, orcpt))
 		return;
-	if (s->rcpt_ev == NULL &&
-	    (s->rcpt_ev = evtimer_new(s->rcv->base, rrcpt_timeout, s)) == NULL)
-		fatalx("evtimer_new failed");
 	snprintf(s->rcpt_addr, sizeof(s->rcpt_addr), "%s", addr);
 	snprintf(s->rcpt_notify, sizeof(s->rcpt_notify), "%s", notify);
 	snprintf(s->rcpt_orcpt, sizeof(s->rcpt_orcpt), "%s", orcpt);
-	s->rcpt_id = rrcpt_next++;
+	rrcpt_park(s);
 	snprintf(id, sizeof(id), "%ld-%llu", (long)getpid(), s->rcpt_id);
 	sv[0] = id;
 	sv[1] = addr;
@@ -154,11 +160,66 @@ rrcpt_ask(struct rsession *s, const char *addr, const char *notify,
 	sv[4] = s->auth_user != NULL ? s->auth_user : "";
 	sv[5] = s->lst->name;
 	sv[6] = NULL;
+	if (ipc_send_strings(s->rcv->ipc, IPC_RCPT_CHECK, sv) == -1)
+		rrcpt_timeout(-1, 0, s);	/* too long to ask: 451 now */
+}
+
+/* rrcpt_park - wait for the answer to check id (or the timeout) */
+static void
+rrcpt_park(struct rsession *s)
+{
+	struct timeval tv = { s->rcv->cfg->smtp.rcpt_check_timeout, 0 };
+
+	if (s->rcpt_ev == NULL &&
+	    (s->rcpt_ev = evtimer_new(s->rcv->base, rrcpt_timeout, s)) == NULL)
+		fatalx("evtimer_new failed");
+	s->rcpt_id = rrcpt_next++;
 	s->state = RS_RCPTWAIT;
 	bufferevent_disable(s->bev, EV_READ);
 	evtimer_add(s->rcpt_ev, &tv);
-	if (ipc_send_strings(s->rcv->ipc, IPC_RCPT_CHECK, sv) == -1)
-		rrcpt_timeout(-1, 0, s);	/* too long to ask: 451 now */
+}
+
+/* rrcpt_data_ask - see receiver_session.h */
+int
+rrcpt_data_ask(struct rsession *s)
+{
+	const char *sv[3];
+	char id[64];
+
+	if (!s->rcv->cfg->smtp.rcpt_check || s->relay_ok ||
+	    s->auth_user != NULL || s->msg == NULL)
+		return 0;
+	rrcpt_park(s);
+	s->rcpt_data = 1;
+	snprintf(id, sizeof(id), "%ld-%llu", (long)getpid(), s->rcpt_id);
+	sv[0] = id;
+	sv[1] = s->qid;
+	sv[2] = NULL;
+	if (ipc_send_strings(s->rcv->ipc, IPC_DATA_CHECK, sv) == -1)
+		rrcpt_timeout(-1, 0, s);
+	return 1;
+}
+
+/* rrcpt_data_answer - the end-of-DATA check answered */
+static void
+rrcpt_data_answer(struct rsession *s, int code, const char *status,
+    const char *rtext)
+{
+	char text[RRCPT_TEXT_MAX + 1], from[RS_LOGTEXT];
+
+	if (code < 500 || code > 599 || status[0] != '5' || status[1] != '.' ||
+	    strspn(status, "0123456789.") != strlen(status)) {
+		rsmtp_commit(s);
+		return;
+	}
+	rrcpt_text(text, sizeof(text), rtext);
+	log_info("%s: reject: message from [%s] after DATA: %d %s %s; "
+	    "from=<%s>", s->qid, s->ip, code, status, text,
+	    rs_clean(from, sizeof(from), s->from));
+	s->nrejected++;
+	rsession_reply(s, "%d %.11s %s", code, status, text);
+	rsmtp_reset(s);		/* removes receive/<qid>: never acknowledged */
+	rsession_resume(s);
 }
 
 /* rrcpt_find - the session waiting for check "PID-N", or NULL */
@@ -205,8 +266,13 @@ rrcpt_answer(struct receiver *r, const char *const *sv, int n)
 		    ipc_type_name(IPC_RCPT_ANSWER));
 	if ((s = rrcpt_find(r, sv[0])) == NULL)
 		return;		/* timed out, or the client went away */
-	rrcpt_done(s);
 	code = atoi(sv[1]);
+	if (s->rcpt_data) {
+		rrcpt_done(s);
+		rrcpt_data_answer(s, code, sv[2], sv[3]);
+		return;
+	}
+	rrcpt_done(s);
 	if (code >= 200 && code < 300) {
 		rsmtp_rcpt_add(s, s->rcpt_addr, s->rcpt_notify, s->rcpt_orcpt);
 		rsession_resume(s);

@@ -114,6 +114,7 @@ struct rsession {
 
 	/* RCPT-time check (receiver_rcpt.c) */
 	unsigned long long rcpt_id;	/* the check waited for, 0 none */
+	int rcpt_data;			/* it is the end-of-DATA check */
 	char rcpt_addr[ADDR_BUFLEN];
 	char rcpt_notify[SMTP_NOTIFY_MAX];
 	char rcpt_orcpt[SMTP_ORCPT_MAX + 1];
@@ -177,6 +178,8 @@ void rsmtp_count_error(struct rsession *);
 /* The recipient into the envelope (or 452 at the limit), then 250. */
 void rsmtp_rcpt_add(struct rsession *, const char *addr, const char *notify,
     const char *orcpt);
+/* Hand the finished message to the commit thread (RS_COMMIT). */
+void rsmtp_commit(struct rsession *);
 
 /* receiver_rcpt.c */
 /*
@@ -186,6 +189,14 @@ void rsmtp_rcpt_add(struct rsession *, const char *addr, const char *notify,
  */
 void rrcpt_ask(struct rsession *, const char *addr, const char *notify,
     const char *orcpt);
+/*
+ * The end of DATA for a client neither authenticated nor in relay.allow:
+ * ask the router to route the flushed, uncommitted message (IPC_DATA_CHECK);
+ * when every recipient would fail permanently it is refused (550) and
+ * removed, else committed; on timeout committed.  0 when not asked (the
+ * caller commits), 1 parked.
+ */
+int rrcpt_data_ask(struct rsession *);
 /* IPC_RCPT_ANSWER: answer the session that asked, if it still waits. */
 void rrcpt_answer(struct receiver *, const char *const *sv, int n);
 

@@ -470,6 +470,14 @@ rsmtp_finish(struct rsession *s)
 		rsmtp_reset(s);
 		return;
 	}
+	if (!rrcpt_data_ask(s))
+		rsmtp_commit(s);
+}
+
+/* rsmtp_commit - see receiver_session.h */
+void
+rsmtp_commit(struct rsession *s)
+{
 	s->state = RS_COMMIT;
 	bufferevent_disable(s->bev, EV_READ);
 	receiver_commit_submit(s->rcv, s, s->msg);

@@ -473,6 +473,84 @@ router_rcpt_check(struct router *r, const struct ipc_frame *f)
 		log_warnx("cannot answer a recipient check");
 }
 
+/*
+ * router_data_verdict - the end-of-DATA answer for a finished message:
+ * the first permanent failure when every recipient would fail
+ * permanently, else 250 (temporary failures defer after the commit)
+ */
+static void
+router_data_verdict(struct router *r, const struct envelope *msg,
+    struct msginfo *mi, struct rules_verdict *out)
+{
+	struct rules_verdict v;
+	struct rules_env env;
+	size_t i;
+
+	memset(&env, 0, sizeof(env));
+	env.mi = mi;
+	env.lookups = r->lookups;
+	env.store = r->store;
+	env.now = time(NULL);
+	memset(out, 0, sizeof(*out));
+	for (i = 0; i < msg->nrcpt; i++) {
+		rules_check_rcpt(r->cfg, msg, &env, msg->rcpt[i].addr, &v);
+		if (v.code < 500) {
+			out->code = 250;
+			snprintf(out->status, sizeof(out->status), "2.0.0");
+			return;
+		}
+		if (out->code == 0)
+			*out = v;
+	}
+}
+
+/*
+ * router_data_check - IPC_DATA_CHECK: route a message the receiver has
+ * not committed yet (receive/<qid>) without writing anything, so that a
+ * message no recipient can take is refused after the dot, not bounced
+ */
+static void
+router_data_check(struct router *r, const struct ipc_frame *f)
+{
+	const char *sv[3], *ans[5];
+	struct rules_verdict v;
+	char err[SPOOL_ERRLEN], code[8];
+	struct envelope msg;
+	struct msginfo mi;
+	off_t off;
+	int fd = -1;
+
+	if (ipc_strings(f, sv, 3) != 2)
+		fatalx("malformed %s frame from the master",
+		    ipc_type_name(f->type));
+	memset(&v, 0, sizeof(v));
+	memset(&msg, 0, sizeof(msg));
+	memset(&mi, 0, sizeof(mi));
+	v.code = 250;
+	snprintf(v.status, sizeof(v.status), "2.0.0");
+	if (spool_received_open(r->spool, sv[1], &msg, &off, &fd, err,
+	    sizeof(err)) == -1)
+		log_warnx("%s: end-of-DATA check: %s", sv[1], err);
+	else {
+		if (msginfo_scan_fd(fd, off, r->cfg->directives.body_scan,
+		    &mi) == -1)
+			log_warn("%s: reading the message for its check", sv[1]);
+		else
+			router_data_verdict(r, &msg, &mi, &v);
+		close(fd);
+	}
+	msginfo_free(&mi);
+	envelope_clear(&msg);
+	snprintf(code, sizeof(code), "%d", v.code);
+	ans[0] = sv[0];
+	ans[1] = code;
+	ans[2] = v.status;
+	ans[3] = v.text;
+	ans[4] = NULL;
+	if (ipc_send_strings(r->ipc, IPC_RCPT_ANSWER, ans) == -1)
+		log_warnx("cannot answer a message check");
+}
+
 /* router_ipc - a frame from the master */
 static void
 router_ipc(struct ipc *ipc, const struct ipc_frame *f, void *arg)
@@ -499,6 +577,9 @@ router_ipc(struct ipc *ipc, const struct ipc_frame *f, void *arg)
 		break;
 	case IPC_RCPT_CHECK:
 		router_rcpt_check(r, f);
+		break;
+	case IPC_DATA_CHECK:
+		router_data_check(r, f);
 		break;
 	case IPC_SHUTDOWN:
 		log_debug("shutting down");

@@ -139,6 +139,19 @@ def test():
         expect(s, "ed-RESTR001@gw.test", 250, "", "restricted directive, allowed sender")
         check(s.data(b"Subject: ap\r\n\r\nscan\r\n")[0] == 250, "DATA from the allowed sender")
         s.quit()
+        # every rule refuses it by its content: 550 after the dot, not a bounce
+        s = session(gw, ANON, "mfp@client.test")
+        expect(s, "content@gw.test", 250, "", "content rule at RCPT")
+        code, resp = s.data(b"From: mfp@client.test\r\nSubject: holiday photos\r\n\r\nscan\r\n")
+        check(code == 550 and b"5.7.1 only invoices here" in resp,
+              "refused after the dot: %d %r" % (code, resp))
+        check(s.mail("mfp@client.test")[0] == 250, "the session goes on")
+        s.rset()
+        s.quit()
+        check("reject: message from [127.0.0.1] after DATA: 550 5.7.1 only invoices here"
+              in gw.read_log(), "the refusal after DATA logged")
+        check(gw.spool_files("receive") == [], "nothing left in receive/")
+
         s = session(gw, RELAY, "mfp@client.test")
         expect(s, "ed-EXTERN01@gw.test", 250, "", "relay client may fan out")
         expect(s, "nobody@gw.test", 250, "", "local e-mail rule")
