@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "cfg.h"
 #include "directive.h"
 #include "directive_cmd.h"
@@ -326,6 +328,56 @@ store(void)
 	ck_assert_msg(st != NULL, "%s", err);
 	return st;
 }
+
+/* A store written by schema version 1 (before the access lists). */
+static const char store_v1[] =
+    "CREATE TABLE directive (id TEXT PRIMARY KEY COLLATE NOCASE, title TEXT "
+    "NOT NULL, owner TEXT NOT NULL, keyword TEXT UNIQUE COLLATE NOCASE, "
+    "created INTEGER NOT NULL, last_used INTEGER NOT NULL DEFAULT 0, "
+    "expires INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE recipient (directive TEXT NOT NULL COLLATE NOCASE, seq "
+    "INTEGER NOT NULL, channel TEXT NOT NULL, address TEXT NOT NULL, "
+    "PRIMARY KEY (directive, seq));"
+    "CREATE TABLE rparam (directive TEXT NOT NULL COLLATE NOCASE, seq "
+    "INTEGER NOT NULL, pseq INTEGER NOT NULL, name TEXT NOT NULL, value TEXT "
+    "NOT NULL, PRIMARY KEY (directive, seq, pseq));"
+    "INSERT INTO directive VALUES ('OLDSTORE', 't', 'o', NULL, 1, 0, 0);"
+    "INSERT INTO recipient VALUES ('OLDSTORE', 0, 'email', 'a@example.com');"
+    "PRAGMA user_version = 1;";
+
+START_TEST(store_migrate)
+{
+	char path[512], err[DIRECTIVE_ERRLEN];
+	struct directive_store *st;
+	struct directive d;
+	sqlite3 *db;
+
+	snprintf(path, sizeof(path), "%s/v1.db", tmpdir);
+	unlink(path);
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, store_v1, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	ck_assert_msg((st = directive_store_open(path, 0, err, sizeof(err))) !=
+	    NULL, "%s", err);
+	ck_assert_int_eq(directive_get(st, "OLDSTORE", &d, err, sizeof(err)), 0);
+	ck_assert_ptr_null(d.allow_sender);
+	ck_assert_str_eq(d.rcpt[0].address, "a@example.com");
+	d.allow_sender = strdup("@client.test");
+	d.allow_net = strdup("192.0.2.0/24");
+	ck_assert_int_eq(directive_update(st, &d, err, sizeof(err)), 0);
+	directive_clear(&d);
+	directive_store_close(st);
+	/* opened again: already version 2, the lists kept */
+	ck_assert_msg((st = directive_store_open(path, 0, err, sizeof(err))) !=
+	    NULL, "%s", err);
+	ck_assert_int_eq(directive_get(st, "oldstore", &d, err, sizeof(err)), 0);
+	ck_assert_str_eq(d.allow_sender, "@client.test");
+	ck_assert_str_eq(d.allow_net, "192.0.2.0/24");
+	ck_assert_ptr_null(d.allow_user);
+	directive_clear(&d);
+	directive_store_close(st);
+}
+END_TEST
 
 /* mkdirective - a directive with an email and a folder recipient */
 static void
@@ -731,6 +783,7 @@ route_suite(void)
 	tcase_add_test(tc, tokens);
 	tcase_add_test(tc, route_actions);
 	tcase_add_test(tc, rcpt_probe);
+	tcase_add_test(tc, store_migrate);
 	suite_add_tcase(s, tc);
 	return s;
 }
