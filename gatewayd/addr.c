@@ -315,14 +315,16 @@ addr_local_len(const char *addr)
 	return at != NULL ? (size_t)(at - addr) : strlen(addr);
 }
 
-/* addr_hidden - could the local part route elsewhere (%, !, quoted @)? */
+/*
+ * addr_hidden - could the local part route elsewhere (%, !, quoted @)?
+ * A quoted local part without them is a one-off form ("FAX=+1 (603)
+ * 555-0100"@gw), not a relay form.
+ */
 int
 addr_hidden(const char *addr)
 {
 	size_t i, n = addr_local_len(addr);
 
-	if (n > 0 && addr[0] == '"')
-		return 1;
 	for (i = 0; i < n; i++)
 		if (addr[i] == '%' || addr[i] == '!' || addr[i] == '@')
 			return 1;

@@ -128,7 +128,7 @@ static cfg_fn cfg_node_map, cfg_rule_connectors, cfg_lookups, cfg_sheet_outcome;
 static struct cfg_node *cfg_tree(struct cfgp *, yaml_node_t *, const char *,
     const char *, int);
 static int cfg_rule_name_valid(const char *);
-static cfg_fn cfg_tls_mode, cfg_bare_lf, cfg_sasl_backend;
+static cfg_fn cfg_tls_mode, cfg_bare_lf, cfg_sasl_backend, cfg_dir_access;
 static cfg_fn cfg_nameservers;
 static cfg_fn cfg_rate, cfg_min_free;
 
@@ -200,6 +200,9 @@ static const struct cfg_key cfg_smtp_keys[] = {
 	    1, 1000, NULL, NULL, 0 },
 	{ "strict_rfc5321", CFG_BOOL, offsetof(struct cfg_smtp, strict_rfc5321),
 	    0, 0, NULL, NULL, 0 },
+	{ "rcpt_check", CFG_BOOL, offsetof(struct cfg_smtp, rcpt_check), 0, 0, NULL, NULL, 0 },
+	{ "rcpt_check_timeout", CFG_TIME, offsetof(struct cfg_smtp, rcpt_check_timeout),
+	    1, 300, NULL, NULL, 0 },
 	{ NULL, 0, 0, 0, 0, NULL, NULL, 0 }
 };
 
@@ -316,6 +319,8 @@ static const struct cfg_key cfg_directives_keys[] = {
 	{ "channels", CFG_FUNC, offsetof(struct cfg_directives, channels), 0, 0, cfg_node_map, NULL, 0 },
 	{ "body_scan", CFG_SIZE, offsetof(struct cfg_directives, body_scan), 0, 16 * 1024 * 1024, NULL, NULL, 0 },
 	{ "paper", CFG_TOKEN, offsetof(struct cfg_directives, paper), 0, 0, NULL, NULL, 0 },
+	{ "default_access", CFG_FUNC, offsetof(struct cfg_directives, default_access), 0, 0,
+	    cfg_dir_access, NULL, 0 },
 	{ NULL, 0, 0, 0, 0, NULL, NULL, 0 }
 };
 
@@ -1154,6 +1159,18 @@ cfg_bare_lf(struct cfgp *p, const struct cfg_key *k, yaml_node_t *n,
 	    (int *)(void *)((char *)obj + k->off));
 }
 
+/* cfg_dir_access - directives.default_access */
+static int
+cfg_dir_access(struct cfgp *p, const struct cfg_key *k, yaml_node_t *n,
+    const char *path, void *obj)
+{
+	static const char *const names[] = { "relay-equivalent", "any", "relay",
+	    NULL };
+
+	return cfg_enum(p, n, path, names, "relay-equivalent, any or relay",
+	    (int *)(void *)((char *)obj + k->off));
+}
+
 /* cfg_sasl_backend - sasl.backend */
 static int
 cfg_sasl_backend(struct cfgp *p, const struct cfg_key *k, yaml_node_t *n,
@@ -1812,6 +1829,8 @@ cfg_defaults(const char *name)
 	cfg->smtp.max_session_time = 3600;
 	cfg->smtp.auth_max_failures = 5;
 	cfg->smtp.auth_failure_window = 300;
+	cfg->smtp.rcpt_check = 1;
+	cfg->smtp.rcpt_check_timeout = 10;
 	cfg->sasl.sasldb_path = xstrdup("/etc/sasldb2");
 	cfg->sasl.saslauthd_path = xstrdup("/run/saslauthd/mux");
 	cfg->sasl.saslauthd_timeout = 10;

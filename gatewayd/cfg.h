@@ -24,6 +24,9 @@ enum cfg_tls { CFG_TLS_NONE = 0, CFG_TLS_OPTIONAL, CFG_TLS_REQUIRED, CFG_TLS_IMP
 enum cfg_bare_lf { CFG_BARE_LF_REJECT = 0, CFG_BARE_LF_NORMALIZE };
 enum cfg_sasl_backend { CFG_SASL_SASLDB = 0, CFG_SASL_SASLAUTHD };
 enum cfg_sheet_outcome { CFG_SHEET_BOUNCE = 0, CFG_SHEET_NEXT, CFG_SHEET_HOLD };
+/* directives.default_access: who may use a directive without its own list */
+enum cfg_dir_access { CFG_DIR_ACCESS_RELAY_EQUIV = 0, CFG_DIR_ACCESS_ANY,
+	CFG_DIR_ACCESS_RELAY };
 
 struct cfg_pos {
 	size_t line, column;		/* 1-based place of a value in the file */
@@ -159,6 +162,7 @@ struct cfg_directives {
 	const struct gw_node *channels;	/* channel -> connector map, or NULL */
 	size_t body_scan;		/* text bytes searched for an ID, default 64K */
 	char *paper;			/* routing sheets: "a4" (default) or "letter" */
+	int default_access;		/* enum cfg_dir_access, default relay-equivalent */
 };
 
 /* The recognizer child (routing sheets in scanned attachments). */
@@ -192,6 +196,8 @@ struct cfg_smtp {
 	size_t auth_max_failures;	/* failed AUTH per client address in the window, default 5 */
 	time_t auth_failure_window;	/* default 300 s */
 	int strict_rfc5321;		/* refuse MAIL/RCPT paths without <>, default no */
+	int rcpt_check;			/* ask the router at RCPT, default yes */
+	time_t rcpt_check_timeout;	/* its answer wait (then 451), default 10 s */
 };
 
 /* The receiver's resolver (FCrDNS of clients, receiver_dns.h). */

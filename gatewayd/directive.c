@@ -40,8 +40,21 @@ static const char directive_schema[] =
     "CREATE TABLE IF NOT EXISTS rparam ("
     " directive TEXT NOT NULL COLLATE NOCASE, seq INTEGER NOT NULL,"
     " pseq INTEGER NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL,"
-    " PRIMARY KEY (directive, seq, pseq));"
-    "PRAGMA user_version = 1;";
+    " PRIMARY KEY (directive, seq, pseq));";
+
+/*
+ * Schema migrations, one per version after 1, run in one IMMEDIATE
+ * transaction by whichever program opens the store first; a store of an
+ * older version keeps its rows.  2: who may use a directive.
+ */
+#define DIRECTIVE_VERSION	2
+static const char *const directive_migrations[DIRECTIVE_VERSION + 1] = {
+	NULL,
+	"",			/* 0 -> 1: the tables above */
+	"ALTER TABLE directive ADD COLUMN allow_sender TEXT;"
+	"ALTER TABLE directive ADD COLUMN allow_user TEXT;"
+	"ALTER TABLE directive ADD COLUMN allow_net TEXT;",
+};
 
 /* directive_err - the database's message into err; returns -1 */
 static int
@@ -61,6 +74,47 @@ directive_store_path(const char *spool, char *buf, size_t len)
 	    spool, DIRECTIVE_STORE_DIR, DIRECTIVE_STORE_FILE);
 
 	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+/* directive_version - PRAGMA user_version, or -1 */
+static int
+directive_version(struct directive_store *st)
+{
+	sqlite3_stmt *s;
+	int v = -1;
+
+	if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s,
+	    NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	return v;
+}
+
+/* directive_migrate - bring the schema to DIRECTIVE_VERSION; 0 or -1 */
+static int
+directive_migrate(struct directive_store *st)
+{
+	char sql[64];
+	int v, ok = 1;
+
+	if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL,
+	    NULL) != SQLITE_OK)
+		return -1;
+	if ((v = directive_version(st)) < 0 || v > DIRECTIVE_VERSION)
+		ok = 0;		/* a newer program's store: do not touch it */
+	for (v = v < 1 ? 1 : v + 1; ok && v <= DIRECTIVE_VERSION; v++) {
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d;", v);
+		ok = sqlite3_exec(st->db, directive_migrations[v], NULL, NULL,
+		    NULL) == SQLITE_OK &&
+		    sqlite3_exec(st->db, sql, NULL, NULL, NULL) == SQLITE_OK;
+	}
+	if (ok && sqlite3_exec(st->db, "COMMIT", NULL, NULL,
+	    NULL) == SQLITE_OK)
+		return 0;
+	sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
 }
 
 /* directive_store_open - open the database, WAL, schema */
@@ -84,7 +138,8 @@ directive_store_open(const char *path, int create, char *err, size_t errlen)
 	sqlite3_busy_timeout(st->db, DIRECTIVE_BUSY_MS);
 	if (sqlite3_exec(st->db, "PRAGMA journal_mode=WAL;", NULL, NULL,
 	    NULL) != SQLITE_OK ||
-	    sqlite3_exec(st->db, directive_schema, NULL, NULL, NULL) != SQLITE_OK) {
+	    sqlite3_exec(st->db, directive_schema, NULL, NULL, NULL) != SQLITE_OK ||
+	    directive_migrate(st) == -1) {
 		directive_err(st, path, err, errlen);
 		goto bad;
 	}
@@ -192,17 +247,20 @@ directive_put_rcpts(struct directive_store *st, const struct directive *d)
 static int
 directive_put(struct directive_store *st, const struct directive *d, int update)
 {
-	const char *args[4] = { d->title, d->owner, d->keyword, d->id };
+	const char *args[7] = { d->title, d->owner, d->keyword, d->id,
+	    d->allow_sender, d->allow_user, d->allow_net };
 	int64_t ints[3] = { d->created, d->last_used, d->expires };
 
 	if (update) {
 		if (directive_exec(st, "UPDATE directive SET title = ?1, "
-		    "owner = ?2, keyword = ?3, expires = ?5 WHERE id = ?4", 4,
-		    args, ints + 2, 1) == -1)
+		    "owner = ?2, keyword = ?3, allow_sender = ?5, allow_user = ?6, "
+		    "allow_net = ?7, expires = ?8 WHERE id = ?4", 7, args,
+		    ints + 2, 1) == -1)
 			return -1;
 	} else if (directive_exec(st, "INSERT INTO directive (title, owner, "
-	    "keyword, id, created, last_used, expires) VALUES "
-	    "(?, ?, ?, ?, ?, ?, ?)", 4, args, ints, 3) == -1)
+	    "keyword, id, allow_sender, allow_user, allow_net, created, "
+	    "last_used, expires) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", 7,
+	    args, ints, 3) == -1)
 		return -1;
 	return 0;
 }
@@ -305,7 +363,8 @@ directive_load_rcpts(struct directive_store *st, struct directive *d)
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
-#define DIRECTIVE_COLS "id, title, owner, keyword, created, last_used, expires"
+#define DIRECTIVE_COLS "id, title, owner, keyword, created, last_used, " \
+	"expires, allow_sender, allow_user, allow_net"
 
 /* directive_row - a directive row into d */
 static void
@@ -319,6 +378,9 @@ directive_row(sqlite3_stmt *s, struct directive *d)
 	d->created = sqlite3_column_int64(s, 4);
 	d->last_used = sqlite3_column_int64(s, 5);
 	d->expires = sqlite3_column_int64(s, 6);
+	d->allow_sender = directive_col(s, 7);
+	d->allow_user = directive_col(s, 8);
+	d->allow_net = directive_col(s, 9);
 }
 
 /* directive_get_by - one directive by a column */
@@ -326,7 +388,7 @@ static int
 directive_get_by(struct directive_store *st, const char *col, const char *v,
     struct directive *d, char *err, size_t errlen)
 {
-	char sql[128];
+	char sql[256];
 	sqlite3_stmt *s;
 	int rc, found = 0;
 
@@ -498,6 +560,9 @@ directive_clear(struct directive *d)
 	free(d->title);
 	free(d->owner);
 	free(d->keyword);
+	free(d->allow_sender);
+	free(d->allow_user);
+	free(d->allow_net);
 	memset(d, 0, sizeof(*d));
 }
 

@@ -48,6 +48,10 @@ struct directive {
 	int64_t expires;		/* 0 = never */
 	struct directive_rcpt *rcpt;
 	size_t nrcpt;
+	/* who may use it: comma-separated lists, NULL = directives.default_access */
+	char *allow_sender;		/* addresses, @domains or domains (fnmatch) */
+	char *allow_user;		/* authenticated users (fnmatch) */
+	char *allow_net;		/* client networks (CIDR) */
 };
 
 struct directive_store;

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "directive_cmd.h"
+#include "net.h"
 #include "textout.h"
 
 /* The options of create and update. */
@@ -21,7 +22,8 @@ struct dcmd_opts {
 	const char *title, *owner, *keyword, *id;
 	int64_t expires;
 	int set_expires, no_keyword, json;
-	struct directive rcpts;		/* only rcpt/nrcpt used */
+	int no_allow, set_allow;	/* --no-allow; an --allow-* given */
+	struct directive rcpts;		/* rcpt/nrcpt and the allow_* lists */
 };
 
 /* dcmd_when - parse an expiry; -1 if bad */
@@ -98,6 +100,35 @@ dcmd_param(struct dcmd_opts *o, const char *spec)
 	return 0;
 }
 
+/*
+ * dcmd_allow - append an --allow-* value to its comma-separated list: a
+ * sender or user without commas or spaces, a network in CIDR form
+ */
+static int
+dcmd_allow(struct dcmd_opts *o, const char *opt, const char *v)
+{
+	struct net_cidr cidr;
+	char **list, *n;
+
+	if (*v == '\0' || strpbrk(v, ", \t") != NULL)
+		return -1;
+	if (strcmp(opt, "--allow-sender") == 0)
+		list = &o->rcpts.allow_sender;
+	else if (strcmp(opt, "--allow-user") == 0)
+		list = &o->rcpts.allow_user;
+	else if (net_cidr_parse(v, &cidr) == 0)
+		list = &o->rcpts.allow_net;
+	else
+		return -1;
+	if (asprintf(&n, "%s%s%s", *list ? *list : "", *list ? "," : "",
+	    v) == -1)
+		return -1;
+	free(*list);
+	*list = n;
+	o->set_allow = 1;
+	return 0;
+}
+
 /* dcmd_parse - the options after the command (and its ID); the bad one or NULL */
 static const char *
 dcmd_parse(struct dcmd_opts *o, int argc, char **argv)
@@ -113,6 +144,10 @@ dcmd_parse(struct dcmd_opts *o, int argc, char **argv)
 		}
 		if (strcmp(a, "--no-keyword") == 0) {
 			o->no_keyword = 1;
+			continue;
+		}
+		if (strcmp(a, "--no-allow") == 0) {
+			o->no_allow = 1;
 			continue;
 		}
 		if (strcmp(a, "--no-expires") == 0) {
@@ -141,6 +176,9 @@ dcmd_parse(struct dcmd_opts *o, int argc, char **argv)
 		} else if (strcmp(a, "--param") == 0) {
 			if (dcmd_param(o, v) == -1)
 				return a;
+		} else if (strncmp(a, "--allow-", 8) == 0) {
+			if (dcmd_allow(o, a, v) == -1)
+				return a;
 		} else
 			return a;
 	}
@@ -161,6 +199,9 @@ dcmd_json(struct textout_json *j, const struct directive *d)
 	textout_json_int(j, "created", (long long)d->created);
 	textout_json_int(j, "last_used", (long long)d->last_used);
 	textout_json_int(j, "expires", (long long)d->expires);
+	textout_json_str(j, "allow_sender", d->allow_sender);
+	textout_json_str(j, "allow_user", d->allow_user);
+	textout_json_str(j, "allow_net", d->allow_net);
 	textout_json_array(j, "recipients");
 	for (i = 0; i < d->nrcpt; i++) {
 		textout_json_object(j, NULL);
@@ -226,6 +267,15 @@ dcmd_show(FILE *out, const struct directive *d)
 	fprintf(out, "last used: %s\n", dcmd_time(t, sizeof(t), d->last_used));
 	fprintf(out, "expires:   %s%s\n", dcmd_time(t, sizeof(t), d->expires),
 	    directive_expired(d, (int64_t)time(NULL)) ? " (expired)" : "");
+	if (d->allow_sender == NULL && d->allow_user == NULL &&
+	    d->allow_net == NULL)
+		dcmd_field(out, "allowed:", "(directives.default_access)");
+	if (d->allow_sender != NULL)
+		dcmd_field(out, "senders:", d->allow_sender);
+	if (d->allow_user != NULL)
+		dcmd_field(out, "users:", d->allow_user);
+	if (d->allow_net != NULL)
+		dcmd_field(out, "networks:", d->allow_net);
 	for (i = 0; i < d->nrcpt; i++) {
 		fputs("recipient: ", out);
 		textout_terms(out, d->rcpt[i].channel, 0);
@@ -331,7 +381,23 @@ dcmd_get_error(FILE *out, int r, const char *err)
 	return r == 1 ? EX_DATAERR : EX_SOFTWARE;
 }
 
-/* dcmd_update - update ID */
+/* dcmd_swap_allow - the new access lists into d (the old go to o, freed there) */
+static void
+dcmd_swap_allow(struct directive *d, struct directive *o)
+{
+	char **dv[3] = { &d->allow_sender, &d->allow_user, &d->allow_net };
+	char **ov[3] = { &o->allow_sender, &o->allow_user, &o->allow_net };
+	char *t;
+	size_t i;
+
+	for (i = 0; i < 3; i++) {
+		t = *dv[i];
+		*dv[i] = *ov[i];
+		*ov[i] = t;
+	}
+}
+
+/* dcmd_update - update (or edit) ID */
 static int
 dcmd_update(struct directive_store *st, const char *id, struct dcmd_opts *o,
     FILE *out)
@@ -356,6 +422,8 @@ dcmd_update(struct directive_store *st, const char *id, struct dcmd_opts *o,
 	}
 	if (o->set_expires)
 		d.expires = o->expires;
+	if (o->no_allow || o->set_allow)
+		dcmd_swap_allow(&d, &o->rcpts);
 	if (o->rcpts.nrcpt > 0) {
 		struct directive tmp = d;
 
@@ -454,7 +522,7 @@ directive_cmd(struct directive_store *st, int argc, char **argv, int json,
     const char *owner, int set_owner, FILE *out)
 {
 	static const char *const cmds[] = { "create", "list", "show",
-	    "update", "delete", "dump", NULL };
+	    "update", "edit", "delete", "dump", NULL };
 	struct dcmd_opts o;
 	const char *cmd, *id = NULL, *bad;
 	int rc, first = 1, i;
@@ -494,7 +562,7 @@ directive_cmd(struct directive_store *st, int argc, char **argv, int json,
 		rc = dcmd_create(st, &o, owner, json, out);
 	else if (strcmp(cmd, "list") == 0)
 		rc = dcmd_list(st, json, out);
-	else if (strcmp(cmd, "update") == 0)
+	else if (strcmp(cmd, "update") == 0 || strcmp(cmd, "edit") == 0)
 		rc = dcmd_update(st, id, &o, out);
 	else
 		rc = dcmd_one(st, cmd, id, json, out);

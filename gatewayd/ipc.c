@@ -42,7 +42,8 @@ struct ipc_hdr {
 static const char *ipc_names[] = {
 	"none", "READY", "SHUTDOWN", "MSG_NEW", "JOB_NEW", "RECV_STATS",
 	"PAUSE", "RESUME", "WORKER_STATS", "WORKER_INFO", "REQUEUE",
-	"JOB_FAILED", "WORKER_STATE", "FLUSH", "RECOG_REQ", "RECOG_DONE"
+	"JOB_FAILED", "WORKER_STATE", "FLUSH", "RECOG_REQ", "RECOG_DONE",
+	"RCPT_CHECK", "RCPT_ANSWER", "DATA_CHECK"
 };
 
 /* ipc_type_name - a frame type for log lines */

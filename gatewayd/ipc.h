@@ -45,6 +45,9 @@ enum ipc_type {
 	IPC_FLUSH,		/* control -> master -> worker: connector: queue retry, try at once */
 	IPC_RECOG_REQ,		/* router -> master -> recognizer: qid, keep ("0"/"1") */
 	IPC_RECOG_DONE,		/* recognizer -> master -> router: qid, status, reason */
+	IPC_RCPT_CHECK,		/* receiver -> master -> router: id, rcpt, from, client, auth, listener */
+	IPC_RCPT_ANSWER,	/* router -> master -> receiver: id, code, status, text */
+	IPC_DATA_CHECK,		/* receiver -> master -> router: id, qid (receive/, end of DATA) */
 	IPC_TYPE_MAX
 };
 

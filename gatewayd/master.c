@@ -533,8 +533,76 @@ master_ipc_allowed(const struct master_child *c, uint32_t type)
 		return c->role == ROLE_ROUTER;
 	case IPC_RECOG_DONE:
 		return c->role == ROLE_RECOGNIZER;
+	case IPC_RCPT_CHECK:
+	case IPC_DATA_CHECK:
+		return c->role == ROLE_RECEIVER;
+	case IPC_RCPT_ANSWER:
+		return c->role == ROLE_ROUTER;
 	}
 	return 0;
+}
+
+/* master_rcpt_receiver - the receiver named by a check ID "PID-N", or NULL */
+static struct master_child *
+master_rcpt_receiver(const char *id)
+{
+	struct master_child *c;
+	char *end;
+	long pid;
+
+	if (id[0] < '1' || id[0] > '9' || strlen(id) > 40)
+		return NULL;
+	pid = strtol(id, &end, 10);
+	if (*end != '-' || end[1] < '1' || end[1] > '9' ||
+	    strspn(end + 1, "0123456789") != strlen(end + 1))
+		return NULL;
+	for (c = children; c != NULL; c = c->next)
+		if (c->role == ROLE_RECEIVER && (long)c->pid == pid &&
+		    c->pid != 0)
+			return c;
+	return NULL;
+}
+
+/*
+ * master_rcpt - the RCPT-time question of a receiver to the router, or the
+ * router's answer to the receiver whose process ID starts the check ID
+ * (doc/internals.md "IPC"); with no router to ask, the receiver is told
+ * 451 at once.  NULL, or why the frame is malformed.
+ */
+static const char *
+master_rcpt(struct master_child *from, const struct ipc_frame *f)
+{
+	const char *sv[8], *busy[5];
+	struct master_child *c;
+	int n = ipc_strings(f, sv, 8);
+
+	if (f->type == IPC_RCPT_ANSWER) {
+		if (n != 4 || strlen(sv[1]) != 3 || sv[1][0] < '2' ||
+		    sv[1][0] > '5' || strspn(sv[1], "0123456789") != 3)
+			return "not an ID, a code, a status and a text";
+		if ((c = master_rcpt_receiver(sv[0])) != NULL)
+			(void)master_child_send(c, f->type, f->data, f->len);
+		return NULL;	/* a receiver that has gone: nobody waits */
+	}
+	if (f->type == IPC_DATA_CHECK && (n != 2 ||
+	    master_rcpt_receiver(sv[0]) != from || !spool_qid_valid(sv[1])))
+		return "not its ID and a queue ID";
+	if (f->type == IPC_RCPT_CHECK && (n != 6 ||
+	    master_rcpt_receiver(sv[0]) != from))
+		return "not its ID, rcpt, from, client, auth and listener";
+	c = master_find(ROLE_ROUTER, NULL);
+	if (c != NULL && c->ready && master_child_send(c, f->type, f->data,
+	    f->len) == 0)
+		return NULL;
+	/* no router: a recipient waits (451), a message goes on (bounces later) */
+	busy[0] = sv[0];
+	busy[1] = f->type == IPC_DATA_CHECK ? "250" : "451";
+	busy[2] = f->type == IPC_DATA_CHECK ? "2.0.0" : "4.3.0";
+	busy[3] = "router not available";
+	busy[4] = NULL;
+	if (from->ipc != NULL)
+		(void)ipc_send_strings(from->ipc, IPC_RCPT_ANSWER, busy);
+	return NULL;
 }
 
 /* master_ipc_ready - IPC_READY: start whatever waited for this child */
@@ -596,6 +664,11 @@ master_ipc(struct ipc *ipc, const struct ipc_frame *f, void *arg)
 		if (ipc_recog(f, sv, &why) != -1)
 			master_forward(f, f->type == IPC_RECOG_REQ ?
 			    ROLE_RECOGNIZER : ROLE_ROUTER, NULL);
+		break;
+	case IPC_RCPT_CHECK:
+	case IPC_RCPT_ANSWER:
+	case IPC_DATA_CHECK:
+		why = master_rcpt(c, f);
 		break;
 	default:
 		if (control_child_frame(c->role, c->connector, f) == -1)

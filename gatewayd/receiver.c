@@ -356,8 +356,12 @@ static void
 receiver_ipc(struct ipc *ipc, const struct ipc_frame *f, void *arg)
 {
 	struct receiver *r = arg;
+	const char *sv[5];
 
 	switch (f->type) {
+	case IPC_RCPT_ANSWER:
+		rrcpt_answer(r, sv, ipc_strings(f, sv, 5));
+		break;
 	case IPC_SHUTDOWN:
 		receiver_shutdown(r, "master request");
 		break;

@@ -141,6 +141,8 @@ rsession_free(struct rsession *s)
 		event_free(s->proxy_ev);
 	if (s->life_ev != NULL)
 		event_free(s->life_ev);
+	if (s->rcpt_ev != NULL)
+		event_free(s->rcpt_ev);
 	close(s->fd);
 	free(s->line);
 	free(s);

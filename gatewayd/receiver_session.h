@@ -50,6 +50,7 @@ enum rs_state {
 	RS_BDAT,			/* the bytes of a BDAT chunk */
 	RS_COMMIT,			/* parked until the message is durable */
 	RS_AUTHWAIT,			/* parked until saslauthd answers */
+	RS_RCPTWAIT,			/* parked until the router answers a RCPT check */
 	RS_CLOSING,			/* last reply queued; freed once written */
 	RS_SNIFF,			/* implicit_tls_detect: TLS or plain? no bufferevent yet */
 	RS_DNSWAIT			/* MAIL parked until the FCrDNS answer */
@@ -118,6 +119,14 @@ struct rsession {
 	size_t linecap;
 	int discard;			/* skipping the rest of an overlong line */
 
+	/* RCPT-time check (receiver_rcpt.c) */
+	unsigned long long rcpt_id;	/* the check waited for, 0 none */
+	int rcpt_data;			/* it is the end-of-DATA check */
+	char rcpt_addr[ADDR_BUFLEN];
+	char rcpt_notify[SMTP_NOTIFY_MAX];
+	char rcpt_orcpt[SMTP_ORCPT_MAX + 1];
+	struct event *rcpt_ev;		/* its timeout */
+
 	/* counters for limits and the disconnect log line */
 	size_t ncommands;		/* non-mail commands since the last MAIL */
 	size_t nerrors;
@@ -173,5 +182,29 @@ int rsmtp_data_input(struct rsession *);
 int rsmtp_bdat_input(struct rsession *);
 void rsmtp_reset(struct rsession *);
 void rsmtp_count_error(struct rsession *);
+/* The recipient into the envelope (or 452 at the limit), then 250. */
+void rsmtp_rcpt_add(struct rsession *, const char *addr, const char *notify,
+    const char *orcpt);
+/* Hand the finished message to the commit thread (RS_COMMIT). */
+void rsmtp_commit(struct rsession *);
+
+/* receiver_rcpt.c */
+/*
+ * Ask the router what would become of the recipient (IPC_RCPT_CHECK
+ * through the master); the session reads nothing until the answer or
+ * smtp.rcpt_check_timeout (451), like RS_AUTHWAIT.
+ */
+void rrcpt_ask(struct rsession *, const char *addr, const char *notify,
+    const char *orcpt);
+/*
+ * The end of DATA for a client neither authenticated nor in relay.allow:
+ * ask the router to route the flushed, uncommitted message (IPC_DATA_CHECK);
+ * when every recipient would fail permanently it is refused (550) and
+ * removed, else committed; on timeout committed.  0 when not asked (the
+ * caller commits), 1 parked.
+ */
+int rrcpt_data_ask(struct rsession *);
+/* IPC_RCPT_ANSWER: answer the session that asked, if it still waits. */
+void rrcpt_answer(struct receiver *, const char *const *sv, int n);
 
 #endif

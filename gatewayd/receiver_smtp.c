@@ -273,7 +273,6 @@ rsmtp_rcpt_denied(struct rsession *s, const char *addr)
 static void
 rsmtp_rcpt(struct rsession *s, const struct smtp_cmd *cmd)
 {
-	struct envelope_rcpt *rc;
 	const char *denied;
 	char from[RS_LOGTEXT], to[RS_LOGTEXT];
 
@@ -294,19 +293,35 @@ rsmtp_rcpt(struct rsession *s, const struct smtp_cmd *cmd)
 		rsession_reply(s, "%s", denied);
 		return;
 	}
+	if (s->rcv->cfg->smtp.rcpt_check && !addr_is_postmaster(cmd->path) &&
+	    s->env.nrcpt < s->rcv->cfg->smtp.max_recipients) {
+		rrcpt_ask(s, cmd->path, cmd->notify, cmd->orcpt);
+		return;
+	}
+	rsmtp_rcpt_add(s, cmd->path, cmd->notify, cmd->orcpt);
+}
+
+/* rsmtp_rcpt_add - see receiver_session.h */
+void
+rsmtp_rcpt_add(struct rsession *s, const char *addr, const char *notify,
+    const char *orcpt)
+{
+	struct envelope_rcpt *rc;
+	char to[RS_LOGTEXT];
+
 	if (s->env.nrcpt >= s->rcv->cfg->smtp.max_recipients ||
-	    (rc = envelope_add_rcpt(&s->env, cmd->path)) == NULL) {
+	    (rc = envelope_add_rcpt(&s->env, addr)) == NULL) {
 		s->nrejected++;
 		rsession_reply(s, "452 4.5.3 Error: too many recipients");
 		log_info("reject: RCPT from [%s]: 452 4.5.3 too many recipients "
 		    "(%zu); to=<%s>", s->ip, s->env.nrcpt,
-		    rs_clean(to, sizeof(to), cmd->path));
+		    rs_clean(to, sizeof(to), addr));
 		return;
 	}
-	if (cmd->notify[0] != '\0')
-		envelope_rcpt_set_param(rc, "notify", cmd->notify);
-	if (cmd->orcpt[0] != '\0')
-		envelope_rcpt_set_param(rc, "orcpt", cmd->orcpt);
+	if (notify[0] != '\0')
+		envelope_rcpt_set_param(rc, "notify", notify);
+	if (orcpt[0] != '\0')
+		envelope_rcpt_set_param(rc, "orcpt", orcpt);
 	rsession_reply(s, "250 2.1.5 Ok");
 }
 
@@ -484,6 +499,14 @@ rsmtp_finish(struct rsession *s)
 		rsmtp_reset(s);
 		return;
 	}
+	if (!rrcpt_data_ask(s))
+		rsmtp_commit(s);
+}
+
+/* rsmtp_commit - see receiver_session.h */
+void
+rsmtp_commit(struct rsession *s)
+{
 	s->state = RS_COMMIT;
 	bufferevent_disable(s->bev, EV_READ);
 	receiver_commit_submit(s->rcv, s, s->msg);

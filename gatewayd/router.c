@@ -63,11 +63,12 @@ struct router {
 	struct router_notify *notify;
 	size_t nnotify;
 	struct lookup **lookups;	/* one per cfg->lookups */
-	struct directive_store *store;
+	struct directive_store *store;	/* NULL while unavailable */
 	struct router_recog *recog;	/* questions to the recognizer */
 	char **parts;			/* new messages to route after the sync */
 	size_t nparts;
 	struct event *defer_ev;		/* routes deferred messages again */
+	int chrooted;
 };
 
 /* Collected qids of a directory scan. */
@@ -197,6 +198,7 @@ router_quarantine(struct router *r, const char *qid, const char *why)
 }
 
 static int router_route_one(struct router *, const char *);
+static void router_store_retry(struct router *);
 
 /*
  * router_deferred - does a recipient wait for a temporary failure (a
@@ -517,6 +519,7 @@ router_scan_timer(evutil_socket_t fd, short ev, void *arg)
 	(void)ev;
 	if (r->stopping)
 		return;
+	router_store_retry(r);
 	router_scan(r);
 	/* notices that could not be written earlier (bounce.c) */
 	if (spool_scan(r->spool, SPOOL_FAILED, RULES_ROUTER_CONNECTOR,
@@ -584,6 +587,121 @@ router_requeue(struct router *r, const char **qids, size_t n)
 		router_batch(r, ok, nok);
 }
 
+/*
+ * router_rcpt_check - IPC_RCPT_CHECK: what routing would do with one
+ * recipient of a session (rules_check_rcpt), answered at once
+ */
+static void
+router_rcpt_check(struct router *r, const struct ipc_frame *f)
+{
+	const char *sv[7], *ans[5];
+	struct rules_verdict v;
+	struct rules_env env;
+	struct envelope msg;
+	char code[8];
+
+	if (ipc_strings(f, sv, 7) != 6)
+		fatalx("malformed %s frame from the master",
+		    ipc_type_name(f->type));
+	memset(&msg, 0, sizeof(msg));
+	msg.from = (char *)sv[2];
+	msg.client = (char *)sv[3];
+	msg.auth = sv[4][0] != '\0' ? (char *)sv[4] : NULL;
+	msg.listener = (char *)sv[5];
+	msg.size = -1;
+	memset(&env, 0, sizeof(env));
+	env.lookups = r->lookups;
+	env.store = r->store;
+	env.now = time(NULL);
+	rules_check_rcpt(r->cfg, &msg, &env, sv[1], &v);
+	snprintf(code, sizeof(code), "%d", v.code);
+	ans[0] = sv[0];
+	ans[1] = code;
+	ans[2] = v.status;
+	ans[3] = v.text;
+	ans[4] = NULL;
+	if (ipc_send_strings(r->ipc, IPC_RCPT_ANSWER, ans) == -1)
+		log_warnx("cannot answer a recipient check");
+}
+
+/*
+ * router_data_verdict - the end-of-DATA answer for a finished message:
+ * the first permanent failure when every recipient would fail
+ * permanently, else 250 (temporary failures defer after the commit)
+ */
+static void
+router_data_verdict(struct router *r, const struct envelope *msg,
+    struct msginfo *mi, struct rules_verdict *out)
+{
+	struct rules_verdict v;
+	struct rules_env env;
+	size_t i;
+
+	memset(&env, 0, sizeof(env));
+	env.mi = mi;
+	env.lookups = r->lookups;
+	env.store = r->store;
+	env.now = time(NULL);
+	memset(out, 0, sizeof(*out));
+	for (i = 0; i < msg->nrcpt; i++) {
+		rules_check_rcpt(r->cfg, msg, &env, msg->rcpt[i].addr, &v);
+		if (v.code < 500) {
+			out->code = 250;
+			snprintf(out->status, sizeof(out->status), "2.0.0");
+			return;
+		}
+		if (out->code == 0)
+			*out = v;
+	}
+}
+
+/*
+ * router_data_check - IPC_DATA_CHECK: route a message the receiver has
+ * not committed yet (receive/<qid>) without writing anything, so that a
+ * message no recipient can take is refused after the dot, not bounced
+ */
+static void
+router_data_check(struct router *r, const struct ipc_frame *f)
+{
+	const char *sv[3], *ans[5];
+	struct rules_verdict v;
+	char err[SPOOL_ERRLEN], code[8];
+	struct envelope msg;
+	struct msginfo mi;
+	off_t off;
+	int fd = -1;
+
+	if (ipc_strings(f, sv, 3) != 2)
+		fatalx("malformed %s frame from the master",
+		    ipc_type_name(f->type));
+	memset(&v, 0, sizeof(v));
+	memset(&msg, 0, sizeof(msg));
+	memset(&mi, 0, sizeof(mi));
+	v.code = 250;
+	snprintf(v.status, sizeof(v.status), "2.0.0");
+	if (spool_received_open(r->spool, sv[1], &msg, &off, &fd, err,
+	    sizeof(err)) == -1)
+		log_warnx("%s: end-of-DATA check: %s", sv[1], err);
+	else {
+		if (msginfo_scan_fd(fd, off, r->cfg->directives.body_scan,
+		    &mi) == -1)
+			log_warn("%s: reading the message for its check", sv[1]);
+		else
+			router_data_verdict(r, &msg, &mi, &v);
+		close(fd);
+	}
+	msginfo_free(&mi);
+	envelope_clear(&msg);
+	snprintf(code, sizeof(code), "%d", v.code);
+	ans[0] = sv[0];
+	ans[1] = code;
+	ans[2] = v.status;
+	ans[3] = v.text;
+	ans[4] = NULL;
+	if (ipc_send_strings(r->ipc, IPC_RCPT_ANSWER, ans) == -1)
+		log_warnx("cannot answer a message check");
+}
+
 /* router_ipc - a frame from the master */
 static void
 router_ipc(struct ipc *ipc, const struct ipc_frame *f, void *arg)
@@ -614,6 +732,12 @@ router_ipc(struct ipc *ipc, const struct ipc_frame *f, void *arg)
 			    ipc_type_name(f->type), why);
 		if (!r->stopping)
 			router_recog_done(r, strv[0], strv[1], strv[2]);
+		break;
+	case IPC_RCPT_CHECK:
+		router_rcpt_check(r, f);
+		break;
+	case IPC_DATA_CHECK:
+		router_data_check(r, f);
 		break;
 	case IPC_SHUTDOWN:
 		log_debug("shutting down");
@@ -676,9 +800,13 @@ router_lookups(struct router *r)
 		else
 			r->lookups[i] = lookup_open(lk->format, lk->path, err,
 			    sizeof(err));
-		/* never bounce for an operator's mistake: wait in incoming/ */
-		if (r->lookups[i] == NULL)
-			fatalx("lookup %s: %s", lk->name, err);
+		/* never bounce for an operator's mistake: 451 at RCPT, wait in incoming/ */
+		if (r->lookups[i] == NULL) {
+			log_warnx("lookup %s: %s: its recipients are deferred "
+			    "until the table is read again (reload)", lk->name,
+			    err);
+			continue;
+		}
 		log_debug("lookup %s: %s ready", lk->name,
 		    router_lookup_ldap(lk) ? lk->ldap.uri : lk->path);
 	}
@@ -700,7 +828,22 @@ router_store_open(struct router *r, int chrooted)
 			fatal("mkdir %s", err);
 	}
 	if ((r->store = directive_store_open(path, 1, err, sizeof(err))) == NULL)
-		fatalx("%s", err);
+		log_warnx("%s: directives deferred until it opens (tried again "
+		    "every %d s)", err, ROUTER_SCAN_INTERVAL);
+}
+
+/* router_store_retry - the periodic scan opens a store that was unavailable */
+static void
+router_store_retry(struct router *r)
+{
+	char path[4096], err[DIRECTIVE_ERRLEN];
+
+	if (r->store != NULL || directive_store_path(r->chrooted ? "/" :
+	    r->cfg->spool, path, sizeof(path)) == -1)
+		return;
+	r->store = directive_store_open(path, 1, err, sizeof(err));
+	if (r->store != NULL)
+		log_info("directive store open");
 }
 
 /* router_free_tables - close the lookup tables and the store */
@@ -737,6 +880,7 @@ main(int argc, char **argv)
 	router_lookups(&r);
 	/* directive/ is made by the master (spool_prepare): nothing to chown */
 	chrooted = geteuid() == 0;
+	r.chrooted = chrooted;
 	proc_drop_privileges(r.cfg->user, r.cfg->spool);
 	router_store_open(&r, chrooted);
 

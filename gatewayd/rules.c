@@ -10,6 +10,13 @@
  * job of the reserved connector "_router" with the reason, for the bounce.
  * Conditions on the content use the message scan (msginfo.h); without one
  * the message counts as empty.  Load-time checks live in rules_check.c.
+ *
+ * rules_check_rcpt() runs the same code for one address in "probe" mode:
+ * no job is made and nothing is written (no directive last-use time), the
+ * failures are only noted.  Before the message exists (RCPT), a rule whose
+ * match needs the content, a lookup keyed by a header and a directive not
+ * named by the address leave the recipient undecided: accepted now,
+ * decided when the message is routed.
  */
 #include "config.h"
 
@@ -18,6 +25,7 @@
 #include <fnmatch.h>
 #include <netinet/in.h>
 #include <regex.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -173,11 +181,26 @@ rules_content_match(const struct cfg_rule *rule, const struct rules_compiled *c,
 	return 1;
 }
 
-/* rules_rule_match - do all conditions of one rule hold? */
+/* rules_needs_message - does the rule look at the message's content? */
+static int
+rules_needs_message(const struct cfg_rule *rule)
+{
+	const struct rules_compiled *c = rule->compiled;
+
+	return (c != NULL && (c->has_subject || c->has_header)) ||
+	    rule->min_size > 0 || rule->max_size != 0 ||
+	    rule->min_attachments > 0 || rule->max_attachments != SIZE_MAX ||
+	    rule->attachment_type != NULL;
+}
+
+/*
+ * rules_rule_match - do all conditions of one rule hold?  Without
+ * content, the conditions on the message are not looked at.
+ */
 static int
 rules_rule_match(const struct cfg_rule *rule, const struct envelope *msg,
     const struct sockaddr *client, const char *rcpt,
-    const struct oneoff_dest *dest, const struct rules_env *env)
+    const struct oneoff_dest *dest, const struct rules_env *env, int content)
 {
 	const struct rules_compiled *c = rule->compiled;
 
@@ -199,7 +222,7 @@ rules_rule_match(const struct cfg_rule *rule, const struct envelope *msg,
 		return 1;
 	if (c->type >= 0 && (dest == NULL || (int)dest->type != c->type))
 		return 0;
-	if (!rules_content_match(rule, c, msg, env ? env->mi : NULL))
+	if (content && !rules_content_match(rule, c, msg, env ? env->mi : NULL))
 		return 0;
 	return rules_time_match(c, env && env->now ? env->now : time(NULL));
 }
@@ -213,7 +236,8 @@ rules_match_from(const struct cfg *cfg, size_t from, const struct envelope *msg,
 	size_t i;
 
 	for (i = from; i < cfg->nrules; i++)
-		if (rules_rule_match(&cfg->rules[i], msg, client, rcpt, dest, env))
+		if (rules_rule_match(&cfg->rules[i], msg, client, rcpt, dest, env,
+		    1))
 			return &cfg->rules[i];
 	return NULL;
 }
@@ -337,6 +361,10 @@ struct rules_run {
 	struct rules_env *env;
 	struct envelope **jobs;
 	size_t *njobs;
+	int probe;			/* rules_check_rcpt: no job, no write */
+	size_t ndeliver;		/* probe: deliveries found */
+	int undecided;			/* probe: needs the message */
+	struct rules_verdict temp, perm;	/* probe: first failures */
 };
 
 /* rules_add_rcpt - copy a recipient into a job (once per address) */
@@ -374,7 +402,21 @@ rules_set(struct envelope_rcpt *r, const char *name, const char *value)
 	envelope_rcpt_set_param(r, name, value);
 }
 
-/* rules_fail - the recipient fails permanently in the "_router" job */
+/* rules_note_fail - a probe keeps the first temporary and permanent failure */
+static void
+rules_note_fail(struct rules_run *run, int code, const char *status,
+    const char *text)
+{
+	struct rules_verdict *v = code < 500 ? &run->temp : &run->perm;
+
+	if (v->code != 0)
+		return;
+	v->code = code;
+	snprintf(v->status, sizeof(v->status), "%s", status);
+	snprintf(v->text, sizeof(v->text), "%s", text);
+}
+
+/* rules_fail - the recipient fails in the "_router" job (router.c defers a 4xx) */
 static void
 rules_fail(struct rules_run *run, const struct envelope_rcpt *src,
     const char *addr, int code, const char *status, const char *text)
@@ -382,6 +424,10 @@ rules_fail(struct rules_run *run, const struct envelope_rcpt *src,
 	struct envelope_rcpt *r;
 	struct envelope *job;
 
+	if (run->probe) {
+		rules_note_fail(run, code, status, text);
+		return;
+	}
 	job = rules_job(run->msg, RULES_ROUTER_CONNECTOR, run->jobs, run->njobs);
 	if ((r = rules_add_rcpt(job, src, addr)) == NULL)
 		return;
@@ -430,6 +476,10 @@ rules_deliver_one(struct rules_run *run, const struct cfg_rule *rule,
 		/* cfg refuses this; a hand-made cfg still never loses it */
 		rules_fail(run, src, addr, RULES_NOROUTE_CODE,
 		    RULES_NOROUTE_STATUS, RULES_NOROUTE_TEXT);
+		return NULL;
+	}
+	if (run->probe) {
+		run->ndeliver++;
 		return NULL;
 	}
 	job = rules_job(run->msg, connector, run->jobs, run->njobs);
@@ -572,6 +622,10 @@ rules_lookup(struct rules_run *run, const struct cfg_rule *rule,
 		rules_fail(run, src, addr, 451, "4.3.0", "lookup table unavailable");
 		return;
 	}
+	if (run->probe && lk->header != NULL && run->env->mi == NULL) {
+		run->undecided = 1;	/* keyed by a header: after DATA */
+		return;
+	}
 	if (rules_lookup_key(run, lk, addr, d, key, sizeof(key)) == 0)
 		r = lookup_get(run->env->lookups[idx], key, &vals, &n);
 	else
@@ -666,6 +720,8 @@ rules_directive_find(struct rules_run *run, const char *addr,
 			    "(named by the %s)", cand, rc->name);
 		return r;
 	}
+	if (run->probe && run->env->mi == NULL)
+		return 2;	/* the subject or the body may name one */
 	snprintf(text, textlen, "no directive named by the address, subject "
 	    "or body");
 	return 2;
@@ -833,9 +889,15 @@ rules_directive_to(struct rules_run *run, const struct cfg_rule *rule,
 			rules_fail(run, src, addr, 550, "5.1.1", text);
 		return;
 	}
+	if (!rules_directive_allowed(run->cfg, run->msg, run->client, dv, text,
+	    sizeof(text))) {
+		rules_fail(run, src, addr, 550, "5.7.1", text);
+		return;
+	}
 	for (i = 0; i < dv->nrcpt; i++)
 		rules_directive_rcpt(run, dv, &dv->rcpt[i], src, addr);
-	(void)directive_touch(run->env->store, dv->id, (int64_t)now);
+	if (!run->probe)
+		(void)directive_touch(run->env->store, dv->id, (int64_t)now);
 }
 
 /*
@@ -863,7 +925,9 @@ rules_directive(struct rules_run *run, const struct cfg_rule *rule,
 		    sizeof(text));
 	else
 		r = rules_directive_find(run, addr, d, &dv, text, sizeof(text));
-	if (r == 2 && rule != NULL)
+	if (r == 2 && run->probe)
+		run->undecided = 1;	/* decided after DATA (or by a sheet) */
+	else if (r == 2 && rule != NULL)
 		rules_sheet_recognize(run, rule, src, addr, d, depth);
 	else if (r == 1 && rule != NULL && sheet != NULL)
 		rules_sheet_outcome(run, rule, outcome, src, addr, d, depth,
@@ -898,6 +962,35 @@ rules_default(struct rules_run *run, const struct envelope_rcpt *src,
 		    RULES_NOROUTE_STATUS, RULES_NOROUTE_TEXT);
 }
 
+/*
+ * rules_match_run - the rule for an address of this run; a probe without
+ * the message stops at the first rule that needs it and would otherwise
+ * match (run->undecided)
+ */
+static const struct cfg_rule *
+rules_match_run(struct rules_run *run, size_t from, const char *addr,
+    const struct oneoff_dest *d)
+{
+	const struct cfg_rule *rule;
+	size_t i;
+
+	if (!run->probe || (run->env != NULL && run->env->mi != NULL))
+		return rules_match_from(run->cfg, from, run->msg, run->client,
+		    addr, d, run->env);
+	for (i = from; i < run->cfg->nrules; i++) {
+		rule = &run->cfg->rules[i];
+		if (!rules_rule_match(rule, run->msg, run->client, addr, d,
+		    run->env, 0))
+			continue;
+		if (rules_needs_message(rule) && rule->compiled != NULL) {
+			run->undecided = 1;
+			return NULL;
+		}
+		return rule;
+	}
+	return NULL;
+}
+
 /* rules_route_addr - route one address (a recipient or a lookup result) */
 static void
 rules_route_addr(struct rules_run *run, const struct envelope_rcpt *src,
@@ -921,8 +1014,9 @@ rules_route_from(struct rules_run *run, const struct envelope_rcpt *src,
 		rules_fail(run, src, addr, 553, "5.1.3", text);
 		return;
 	}
-	rule = rules_match_from(run->cfg, from, run->msg, run->client, addr,
-	    &d, run->env);
+	rule = rules_match_run(run, from, addr, &d);
+	if (run->undecided)
+		return;
 	if (rule == NULL)
 		rules_default(run, src, addr, &d);
 	else if (rule->reject) {
@@ -960,6 +1054,42 @@ rules_route_env(const struct cfg *cfg, const struct envelope *msg,
 	for (i = 0; i < msg->nrcpt; i++)
 		rules_route_addr(&run, &msg->rcpt[i], msg->rcpt[i].addr, 0);
 	return 0;
+}
+
+/*
+ * rules_check_rcpt - what routing would do with one recipient (rules.h):
+ * a temporary failure anywhere wins, a permanent one counts only when
+ * nothing would be delivered
+ */
+void
+rules_check_rcpt(const struct cfg *cfg, const struct envelope *msg,
+    struct rules_env *env, const char *rcpt, struct rules_verdict *v)
+{
+	struct sockaddr_storage ss;
+	struct envelope_rcpt src;
+	struct rules_run run;
+
+	memset(&run, 0, sizeof(run));
+	memset(&src, 0, sizeof(src));
+	run.cfg = cfg;
+	run.msg = msg;
+	run.env = env;
+	run.probe = 1;
+	if (rules_client_addr(msg->client, &ss) == 0)
+		run.client = (const struct sockaddr *)&ss;
+	src.addr = (char *)rcpt;
+	rules_route_addr(&run, &src, rcpt, 0);
+	if (run.temp.code != 0)
+		*v = run.temp;
+	else if (run.perm.code != 0 && run.ndeliver == 0 && !run.undecided)
+		*v = run.perm;
+	else {
+		memset(v, 0, sizeof(*v));
+		v->code = 250;
+		snprintf(v->status, sizeof(v->status), "2.1.5");
+		snprintf(v->text, sizeof(v->text), "%s", run.undecided ?
+		    "Ok (routed after DATA)" : "Ok");
+	}
 }
 
 /* rules_route - route without the message (no content conditions) */

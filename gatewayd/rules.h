@@ -96,6 +96,25 @@ struct rules_env {
 	size_t nsplit;
 };
 
+/* What routing would do with one recipient (rules_check_rcpt). */
+struct rules_verdict {
+	int code;			/* 250 accepted (maybe decided later), 4xx, 5xx */
+	char status[16];
+	char text[RULES_TEXT_MAX];
+};
+
+/*
+ * What routing would do with rcpt, sent by msg's sender, client, auth and
+ * listener: the code of rules_route_env, but no job is made and nothing
+ * written.  With env->mi NULL (RCPT time) a rule that needs the content,
+ * a lookup keyed by a header and a directive not named by the address are
+ * decided after DATA (250).  A temporary failure anywhere (lookup table or
+ * directive store unavailable) gives it; a permanent one (no route,
+ * reject rule, unknown, expired or forbidden directive, bad one-off
+ * address) only when nothing would be delivered.
+ */
+void rules_check_rcpt(const struct cfg *, const struct envelope *msg,
+    struct rules_env *env, const char *rcpt, struct rules_verdict *);
 /* First rule matching this recipient of msg (client may be NULL), or NULL. */
 const struct cfg_rule *rules_match(const struct cfg *, const struct envelope *msg,
     const struct sockaddr *client, const char *rcpt);

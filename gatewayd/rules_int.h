@@ -27,4 +27,15 @@ int rules_unconditional(const struct cfg_rule *);
 int rules_covers(int kind, const char *a, const char *b);
 int rules_lookup_index(const struct cfg *, const char *name);
 
+struct envelope;
+struct directive;
+struct sockaddr;
+/*
+ * May msg (sender, auth, client) use directive d?  Its own lists, else
+ * directives.default_access (rules_access.c).  1 yes; 0 with the reason.
+ */
+int rules_directive_allowed(const struct cfg *, const struct envelope *msg,
+    const struct sockaddr *client, const struct directive *d, char *text,
+    size_t textlen);
+
 #endif

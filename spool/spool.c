@@ -1451,10 +1451,32 @@ spool_quarantine(struct spool *sp, enum spool_state st, const char *connector,
 	return 0;
 }
 
+static int spool_message_open(struct spool *, enum spool_dir, const char *,
+    struct envelope *, off_t *, int *, char *, size_t);
+
 /* spool_incoming_open - open incoming/<qid> read-only, parse its envelope */
 int
 spool_incoming_open(struct spool *sp, const char *qid, struct envelope *env,
     off_t *body_offset, int *fd, char *err, size_t errlen)
+{
+	return spool_message_open(sp, D_INCOMING, qid, env, body_offset, fd,
+	    err, errlen);
+}
+
+/* spool_received_open - receive/<qid>, finished but not committed (spool.h) */
+int
+spool_received_open(struct spool *sp, const char *qid, struct envelope *env,
+    off_t *body_offset, int *fd, char *err, size_t errlen)
+{
+	return spool_message_open(sp, D_RECEIVE, qid, env, body_offset, fd,
+	    err, errlen);
+}
+
+/* spool_message_open - a message file of incoming/ or receive/ and its envelope */
+static int
+spool_message_open(struct spool *sp, enum spool_dir dir, const char *qid,
+    struct envelope *env, off_t *body_offset, int *fd, char *err,
+    size_t errlen)
 {
 	char what[SPOOL_QID_LEN + 16];
 	struct stat st;
@@ -1465,9 +1487,9 @@ spool_incoming_open(struct spool *sp, const char *qid, struct envelope *env,
 		spool_seterr(err, errlen, "invalid queue id");
 		return -1;
 	}
-	snprintf(what, sizeof(what), "incoming/%s", qid);
-	f = spool_open_read(sp->fd[D_INCOMING], qid, what, env, body_offset,
-	    err, errlen);
+	snprintf(what, sizeof(what), "%s/%s", spool_dir_names[dir], qid);
+	f = spool_open_read(sp->fd[dir], qid, what, env, body_offset, err,
+	    errlen);
 	if (f == -1)
 		return -1;
 	if (env->kind != ENVELOPE_MESSAGE || strcmp(env->id, qid) != 0) {

@@ -244,6 +244,12 @@ size_t spool_commit(struct spool *, struct spool_msg **msgs, size_t n, int *ok);
 int spool_incoming_open(struct spool *, const char *qid, struct envelope *env,
     off_t *body_offset, int *fd, char *err, size_t errlen);
 /*
+ * The same for receive/<qid>: a message the receiver has finished and
+ * flushed but not committed (the end-of-DATA check, smtp.rcpt_check).
+ */
+int spool_received_open(struct spool *, const char *qid, struct envelope *env,
+    off_t *body_offset, int *fd, char *err, size_t errlen);
+/*
  * Route an incoming message: for each job (env.connector set, env.kind
  * JOB) link data/<qid>.<connector> and write queue/<connector>/<qid>
  * (or failed/<connector>/<qid> when every recipient of it is failed,

@@ -197,7 +197,11 @@ START_TEST(test_hidden)
 	ck_assert_int_eq(addr_hidden("user%ext.example@local.example"), 1);
 	ck_assert_int_eq(addr_hidden("ext.example!user@local.example"), 1);
 	ck_assert_int_eq(addr_hidden("\"user@ext.example\"@local.example"), 1);
-	ck_assert_int_eq(addr_hidden("\"plain\"@local.example"), 1);
+	ck_assert_int_eq(addr_hidden("\"plain\"@local.example"), 0);
+	ck_assert_int_eq(addr_hidden("\"FAX=+1 (603) 890-1957\"@local.example"), 0);
+	ck_assert_int_eq(addr_hidden("\"Jo Doe/FAX=5550100,\"@local.example"), 0);
+	ck_assert_int_eq(addr_hidden("\"a%b\"@local.example"), 1);
+	ck_assert_int_eq(addr_hidden("\"a!b\"@local.example"), 1);
 	ck_assert_int_eq(addr_hidden("user@percent%domain"), 0);
 	ck_assert_int_eq(addr_hidden("postmaster"), 0);
 }

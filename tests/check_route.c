@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "cfg.h"
 #include "directive.h"
 #include "directive_cmd.h"
@@ -27,7 +29,7 @@
 static char tmpdir[256];
 
 static const char base_cfg[] =
-    "relay: { local_domains: [gw.test] }\n"
+    "relay: { local_domains: [gw.test], allow: [\"192.0.2.0/24\"] }\n"
     "connectors:\n"
     "  - { name: relay, type: smtp }\n"
     "  - { name: archive, type: folder }\n"
@@ -484,6 +486,56 @@ store(void)
 	return st;
 }
 
+/* A store written by schema version 1 (before the access lists). */
+static const char store_v1[] =
+    "CREATE TABLE directive (id TEXT PRIMARY KEY COLLATE NOCASE, title TEXT "
+    "NOT NULL, owner TEXT NOT NULL, keyword TEXT UNIQUE COLLATE NOCASE, "
+    "created INTEGER NOT NULL, last_used INTEGER NOT NULL DEFAULT 0, "
+    "expires INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE recipient (directive TEXT NOT NULL COLLATE NOCASE, seq "
+    "INTEGER NOT NULL, channel TEXT NOT NULL, address TEXT NOT NULL, "
+    "PRIMARY KEY (directive, seq));"
+    "CREATE TABLE rparam (directive TEXT NOT NULL COLLATE NOCASE, seq "
+    "INTEGER NOT NULL, pseq INTEGER NOT NULL, name TEXT NOT NULL, value TEXT "
+    "NOT NULL, PRIMARY KEY (directive, seq, pseq));"
+    "INSERT INTO directive VALUES ('OLDSTORE', 't', 'o', NULL, 1, 0, 0);"
+    "INSERT INTO recipient VALUES ('OLDSTORE', 0, 'email', 'a@example.com');"
+    "PRAGMA user_version = 1;";
+
+START_TEST(store_migrate)
+{
+	char path[512], err[DIRECTIVE_ERRLEN];
+	struct directive_store *st;
+	struct directive d;
+	sqlite3 *db;
+
+	snprintf(path, sizeof(path), "%s/v1.db", tmpdir);
+	unlink(path);
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, store_v1, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	ck_assert_msg((st = directive_store_open(path, 0, err, sizeof(err))) !=
+	    NULL, "%s", err);
+	ck_assert_int_eq(directive_get(st, "OLDSTORE", &d, err, sizeof(err)), 0);
+	ck_assert_ptr_null(d.allow_sender);
+	ck_assert_str_eq(d.rcpt[0].address, "a@example.com");
+	d.allow_sender = strdup("@client.test");
+	d.allow_net = strdup("192.0.2.0/24");
+	ck_assert_int_eq(directive_update(st, &d, err, sizeof(err)), 0);
+	directive_clear(&d);
+	directive_store_close(st);
+	/* opened again: already version 2, the lists kept */
+	ck_assert_msg((st = directive_store_open(path, 0, err, sizeof(err))) !=
+	    NULL, "%s", err);
+	ck_assert_int_eq(directive_get(st, "oldstore", &d, err, sizeof(err)), 0);
+	ck_assert_str_eq(d.allow_sender, "@client.test");
+	ck_assert_str_eq(d.allow_net, "192.0.2.0/24");
+	ck_assert_ptr_null(d.allow_user);
+	directive_clear(&d);
+	directive_store_close(st);
+}
+END_TEST
+
 /* mkdirective - a directive with an email and a folder recipient */
 static void
 mkdirective(struct directive *d, const char *id, const char *kw)
@@ -673,6 +725,74 @@ static const char route_cfg[] =
     "  - { name: held, recipient: \"review@gw.test\", hold: archive }\n"
     "  - { name: mail, recipient: \"*@example.com\", connectors: [relay, archive], failover: archive }\n";
 
+/* check_rcpt - rules_check_rcpt's code for rcpt from client; text into v */
+static int
+check_rcpt(const struct cfg *cfg, struct rules_env *env, const char *client,
+    const char *rcpt, struct rules_verdict *v)
+{
+	struct envelope m;
+
+	memset(&m, 0, sizeof(m));
+	m.from = (char *)"mfp@client.test";
+	m.client = (char *)client;
+	m.listener = (char *)"smtp";
+	m.size = -1;
+	rules_check_rcpt(cfg, &m, env, rcpt, v);
+	return v->code;
+}
+
+START_TEST(rcpt_probe)
+{
+	char err[CFG_ERRLEN], text[2048];
+	struct directive_store *st = store();
+	struct rules_verdict v;
+	struct rules_env env;
+	struct directive d;
+	struct cfg *cfg;
+
+	snprintf(text, sizeof(text), "lookups:\n  - { name: did, path: "
+	    "%s/did.csv, digits: 4 }\n%s  - { name: subj, recipient: "
+	    "\"content@gw.test\", subject: \"^Inv\", connector: relay }\n"
+	    "  - { name: no, recipient: \"no@gw.test\", reject: \"550 5.7.1 "
+	    "go away\" }\n", tmpdir, route_cfg);
+	write_file("did.csv", "1234,alice@example.com\n", err, sizeof(err));
+	ck_assert_msg((cfg = load(text, err, sizeof(err))) != NULL, "%s", err);
+	memset(&d, 0, sizeof(d));
+	snprintf(d.id, sizeof(d.id), "EXTERN01");
+	d.title = strdup("x");
+	d.owner = strdup("y");
+	directive_add_rcpt(&d, "email", "out@example.com");
+	ck_assert_int_eq(directive_create(st, &d, err, sizeof(err)), 0);
+	directive_clear(&d);
+	memset(&env, 0, sizeof(env));
+	env.store = st;
+	/* decided now: a route, no route, a reject rule, unknown directive */
+	ck_assert_int_eq(check_rcpt(cfg, &env, "198.51.100.1", "a@example.com", &v), 250);
+	ck_assert_int_eq(check_rcpt(cfg, &env, "198.51.100.1", "a@else.test", &v), 550);
+	ck_assert_str_eq(v.text, "no route for recipient");
+	ck_assert_int_eq(check_rcpt(cfg, &env, "198.51.100.1", "no@gw.test", &v), 550);
+	ck_assert_str_eq(v.text, "go away");
+	ck_assert_int_eq(check_rcpt(cfg, &env, "198.51.100.1", "ed-NOSUCH99@gw.test", &v), 550);
+	/* the message decides: a subject rule, a directive not in the address */
+	ck_assert_int_eq(check_rcpt(cfg, &env, "198.51.100.1", "content@gw.test", &v), 250);
+	ck_assert_int_eq(check_rcpt(cfg, &env, "198.51.100.1", "scan@gw.test", &v), 250);
+	/* default_access relay-equivalent: outside address only for relay clients */
+	ck_assert_int_eq(check_rcpt(cfg, &env, "198.51.100.1", "ed-EXTERN01@gw.test", &v), 550);
+	ck_assert_str_eq(v.status, "5.7.1");
+	ck_assert_int_eq(check_rcpt(cfg, &env, "192.0.2.7", "ed-EXTERN01@gw.test", &v), 250);
+	/* no store, no table: 451, never a permanent answer */
+	env.store = NULL;
+	ck_assert_int_eq(check_rcpt(cfg, &env, "192.0.2.7", "ed-EXTERN01@gw.test", &v), 451);
+	ck_assert_int_eq(check_rcpt(cfg, &env, "192.0.2.7", "DID=5551234@gw.test", &v), 451);
+	/* the probe wrote nothing: the directive was never used */
+	ck_assert_int_eq(directive_get(st, "EXTERN01", &d, err, sizeof(err)), 0);
+	ck_assert(d.last_used == 0);
+	directive_clear(&d);
+	cfg_free(cfg);
+	directive_store_close(st);
+}
+END_TEST
+
 /* find_job - the job of a connector, or NULL */
 static struct envelope *
 find_job(struct envelope *jobs, size_t n, const char *conn)
@@ -823,6 +943,8 @@ route_suite(void)
 	tcase_add_test(tc, store_commands);
 	tcase_add_test(tc, tokens);
 	tcase_add_test(tc, route_actions);
+	tcase_add_test(tc, rcpt_probe);
+	tcase_add_test(tc, store_migrate);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -5,7 +5,7 @@ A fax one-off address reaches its connector with number, name and
 company; a DID message reaches every user sharing the extension and an
 unmatched one the default; a directive created with gatewayctl fans one
 scanned message out to an e-mail recipient and a folder; an expired
-directive fails with its reason; the routing sheet PDF reads back with
+directive is refused at RCPT with its reason; the routing sheet PDF reads back with
 pdftotext/pdfinfo and its QR code decodes (zbarimg) to the directive ID.
 """
 import json
@@ -171,7 +171,12 @@ def test():
         s.sendmail("faxserver@client.test", ["DID=6035551234@gw.test", "DTMF=9999@gw.test"],
                    b"From: fax@client.test\r\nSubject: inbound fax\r\n\r\npage\r\n")
         s.sendmail("mfp@client.test", ["scan@gw.test"], scanned("Invoice [ED:%s]" % dirid))
-        s.sendmail("mfp@client.test", ["ed-OLD12345@gw.test"], scanned("old", "ed-OLD12345@gw.test"))
+        # the expired directive is refused at RCPT (smtp.rcpt_check), not bounced
+        s.mail("mfp@client.test")
+        code, resp = s.rcpt("ed-OLD12345@gw.test")
+        check(code == 550 and b"expired on 2000-01-01" in resp,
+              "expired directive refused at RCPT: %d %r" % (code, resp))
+        s.rset()
         s.quit()
 
         def got_all():
@@ -200,10 +205,8 @@ def test():
         files = gw.delivered()
         check(any(b"Invoice [ED:%s]" % dirid.encode() in d for d in files.values()),
               "the scanned message is in the folder")
-        wait_for(lambda: "expired on 2000-01-01" in gw.read_log(), 30,
-                 "the expired directive's failure")
-        check("to=<ed-OLD12345@gw.test>, status=failed (550 5.1.1 directive ED:OLD12345 "
-              "expired on 2000-01-01" in gw.read_log(), "failure reason logged")
+        check("550 5.1.1 directive ED:OLD12345 expired on 2000-01-01" in gw.read_log()
+              and "to=<ed-OLD12345@gw.test>" in gw.read_log(), "refusal reason logged")
         show = ctl_directive(gw, "show", dirid)
         check("last used: -" not in show, "last used recorded: %s" % show)
 
