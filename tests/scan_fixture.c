@@ -117,6 +117,16 @@ new_page(struct page *p, const char *dpi)
 	memset(p->px, 255, (size_t)p->w * p->h);
 }
 
+/* page_done - write the page and free it; the exit status */
+static int
+page_done(struct page *p, const char *path)
+{
+	int rc = write_pgm(p, path);
+
+	free(p->px);
+	return rc == 0 ? 0 : 1;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -138,15 +148,17 @@ main(int argc, char **argv)
 	}
 	if (argc == 5 && strcmp(argv[1], "qr") == 0) {
 		new_page(&p, argv[3]);
-		if (qr(&p, argv[2], 120, 25) == -1)
+		if (qr(&p, argv[2], 120, 25) == -1) {
+			free(p.px);
 			return 1;
+		}
 		text(&p, 90, 1);
-		return write_pgm(&p, argv[4]) == 0 ? 0 : 1;
+		return page_done(&p, argv[4]);
 	}
 	if (argc == 5 && strcmp(argv[1], "page") == 0) {
 		new_page(&p, argv[3]);
 		text(&p, 25, (unsigned)atoi(argv[2]));
-		return write_pgm(&p, argv[4]) == 0 ? 0 : 1;
+		return page_done(&p, argv[4]);
 	}
 	fprintf(stderr, "usage: scan_fixture sheet ID OUT.pdf | qr PAYLOAD DPI "
 	    "OUT.pgm | page SEED DPI OUT.pgm\n");

@@ -57,8 +57,8 @@ build_libs() {
 # libs - every *_LIBS the configured gatewayd/Makefile links with
 libs() {
 	# the values configure substituted (pkg-config), not automake's own lists
-	grep -E '^[A-Z_]+_LIBS = ' "$B/src/gatewayd/Makefile" | grep -v -E '\$\(|\\$|\.a( |$)' |
-	    sed 's/^[A-Z_]* = //' | tr '\n' ' '
+	grep -E '^[A-Z0-9_]+_LIBS = ' "$B/src/gatewayd/Makefile" | grep -v -E '\$\(|\\$|\.a( |$)' |
+	    sed 's/^[A-Z0-9_]* = //' | tr '\n' ' '
 	sed -n 's/^LIBS = \(.*\)$/\1/p' "$B/src/gatewayd/Makefile"
 }
 
