@@ -238,6 +238,9 @@ rsession_starttls(struct rsession *s)
 	s->esmtp = 0;
 }
 
+static int rsession_tls_hello(struct rsession *);
+static void rsession_tls_refuse(struct rsession *);
+
 /* rsession_greet - send 220, unless the client already talked */
 static void
 rsession_greet(struct rsession *s)
@@ -247,6 +250,11 @@ rsession_greet(struct rsession *s)
 
 	if (s->ssl == NULL)
 		n = recv(s->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+	if ((n > 0 && c == RS_TLS_HANDSHAKE) || rsession_tls_hello(s)) {
+		if (s->state != RS_CLOSING)
+			rsession_tls_refuse(s);	/* an MFP trying TLS first */
+		return;
+	}
 	if (n > 0 || rsession_pending(s) > 0) {
 		log_info("reject: [%s] sent data before the greeting", s->ip);
 		rsession_reply(s, "554 5.5.0 %s Error: SMTP protocol "
@@ -554,21 +562,38 @@ rsession_life_cb(evutil_socket_t fd, short what, void *arg)
 static int
 rsession_tls_hello(struct rsession *s)
 {
-	/* TLS 1.0 record: alert, 2 bytes, fatal (2) handshake_failure (40) */
-	static const unsigned char alert[] = { 0x15, 0x03, 0x01, 0x00, 0x02,
-	    0x02, 0x28 };
 	unsigned char c;
 
 	if (evbuffer_copyout(bufferevent_get_input(s->bev), &c, 1) != 1 ||
 	    c != RS_TLS_HANDSHAKE)
 		return 0;
+	rsession_tls_refuse(s);
+	return 1;
+}
+
+/*
+ * rsession_tls_refuse - the fatal alert and close; the ClientHello's bytes
+ * still in the socket are read first (bounded), so that the close is a FIN
+ * and not a reset that would throw the alert away at the client
+ */
+static void
+rsession_tls_refuse(struct rsession *s)
+{
+	/* TLS 1.0 record: alert, 2 bytes, fatal (2) handshake_failure (40) */
+	static const unsigned char alert[] = { 0x15, 0x03, 0x01, 0x00, 0x02,
+	    0x02, 0x28 };
+	char buf[4096];
+	int i;
+
 	log_info("reject: [%s] on %s: TLS handshake on a plain SMTP listener "
 	    "(no implicit TLS here): closing", s->ip, s->lst->name);
 	rsession_discard_input(s);
+	for (i = 0; i < 16 && recv(s->fd, buf, sizeof(buf), MSG_DONTWAIT) > 0;
+	    i++)
+		;
 	s->nrejected++;
 	evbuffer_add(bufferevent_get_output(s->bev), alert, sizeof(alert));
 	rsession_close(s);
-	return 1;
 }
 
 /*

@@ -61,6 +61,21 @@ def test_reject(gw):
     check(c.closed(), "early talker disconnected")
     c.close()
 
+    # an MFP that tries TLS first speaks before the greeting: a TLS alert
+    # (it falls back to plain SMTP on that), not the early-talker 554
+    hello = b"\x16\x03\x01\x00\x05\x01\x00\x00\x01\x00"
+    s = socket.create_connection(("127.0.0.1", gw.port), timeout=10)
+    s.sendall(hello)
+    got, t0 = b"", time.monotonic()
+    while time.monotonic() - t0 < 5:
+        d = s.recv(4096)
+        if not d:
+            break
+        got += d
+    s.close()
+    check(got == b"\x15\x03\x01\x00\x02\x02\x28",
+          "ClientHello before the greeting: a fatal alert only: %r" % got)
+
     # pipelining after EHLO and after DATA is refused
     c = Raw(gw.port)
     c.send(b"EHLO c.test\r\nMAIL FROM:<a@client.test>\r\n")
