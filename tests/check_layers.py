@@ -45,7 +45,7 @@ SOURCE_HOME = {"gatewayd": "master", "gatewayctl": "ctl",
                "gatewayd_receiver": "receiver", "gatewayd_router": "router",
                "gatewayd_recognizer": "recognizer", "gatewayd_worker": "worker",
                "libgwcommon_a": "lib", "libgwscan_a": "scan",
-               "libgwreceiver_a": "receiver", "libgwworker_a": "worker",
+               "libgwreceiver_a": "receiver", "libgwrouter_a": "router", "libgwworker_a": "worker",
                "libgwmaster_a": "master"}
 INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]')
 PUBLIC = "gatewayd/connector.h"

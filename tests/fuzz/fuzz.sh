@@ -25,7 +25,7 @@ B=${FUZZ_BUILDDIR:-$TOP/build/fuzz}
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
 
 # the daemon's internal libraries, in link order (gatewayd/Makefile.am)
-GW_LIBS="libgwscan.a libgwreceiver.a libgwworker.a libgwmaster.a libgwcommon.a"
+GW_LIBS="libgwscan.a libgwreceiver.a libgwrouter.a libgwworker.a libgwmaster.a libgwcommon.a"
 
 log() { printf 'fuzz: %s\n' "$*" >&2; }
 
