@@ -78,7 +78,7 @@
 #define LOOKUP_LDAP_FILTERMAX	2048
 #define LOOKUP_LDAP_INFLIGHT	256	/* keys asked at once, per table */
 #define LOOKUP_LDAP_KEPT	1024	/* answers and questions, per table */
-#define LOOKUP_LDAP_KEEP_MAX	60	/* seconds an answer is kept at most */
+#define LOOKUP_LDAP_KEEP_MAX	60	/* seconds an answer is kept (+2 timeouts) */
 #define LOOKUP_LDAP_NET_MAX	2	/* seconds: connect, TLS handshake */
 
 /* The steps of the connection. */
@@ -110,7 +110,9 @@ TAILQ_HEAD(lookup_ldap_queries, lookup_ldap_query);
 
 struct lookup_ldap {
 	char *name;			/* the lookup's name, for log lines */
-	char *uri;
+	char *uri;			/* every URI, for the TLS template */
+	char **uris;			/* one each, tried in order */
+	size_t nuris, cur;
 	char *base;
 	int scope;
 	char *filter;
@@ -127,6 +129,7 @@ struct lookup_ldap {
 	int op_msgid;			/* the StartTLS or bind request */
 	int kept;			/* a search was answered on it */
 	struct event *io;		/* the connection's descriptor */
+	struct event *conn_timer;	/* bounds opening a connection */
 	time_t hold_until;		/* no new connection before */
 	struct event_base *evbase;	/* NULL: not attached, gets fail */
 	void (*landed)(void *);		/* told when an answer lands */
@@ -220,6 +223,7 @@ lookup_ldap_tls(struct lookup_ldap *t, const struct cfg_ldap *c, char *err,
 
 
 static void lookup_ldap_opening(struct lookup_ldap *);
+static void lookup_ldap_broken(struct lookup_ldap *, const char *, int);
 static void lookup_ldap_send_all(struct lookup_ldap *);
 
 /* lookup_ldap_drop - forget the connection (its searches are not told) */
@@ -231,6 +235,8 @@ lookup_ldap_drop(struct lookup_ldap *t)
 	if (t->io != NULL)
 		event_free(t->io);
 	t->io = NULL;
+	if (t->conn_timer != NULL)
+		evtimer_del(t->conn_timer);
 	if (t->ld != NULL)
 		ldap_unbind_ext(t->ld, NULL, NULL);	/* sends, never waits */
 	t->ld = NULL;
@@ -301,9 +307,34 @@ lookup_ldap_fail(struct lookup_ldap *t, const char *what, int rc)
 	    diag ? diag : "", t->npending);
 	ldap_memfree(diag);
 	lookup_ldap_drop(t);
+	t->cur = 0;
 	t->hold_until = time(NULL) + LOOKUP_LDAP_HOLD;
 	TAILQ_FOREACH_SAFE(q, &t->queries, link, next)
 		lookup_ldap_land(t, q, -1);
+}
+
+/*
+ * lookup_ldap_broken - opening a connection failed: the next URI is
+ * tried at once, and after the last one every query fails
+ */
+static void
+lookup_ldap_broken(struct lookup_ldap *t, const char *what, int rc)
+{
+	char *diag = NULL;
+
+	if (t->cur + 1 >= t->nuris) {
+		lookup_ldap_fail(t, what, rc);
+		return;
+	}
+	if (t->ld != NULL)
+		(void)ldap_get_option(t->ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &diag);
+	log_warnx("lookup %s: %s: %s: %s%s%s, trying %s", t->name,
+	    t->uris[t->cur], what, ldap_err2string(rc), diag && *diag ? ": " :
+	    "", diag ? diag : "", t->uris[t->cur + 1]);
+	ldap_memfree(diag);
+	lookup_ldap_drop(t);
+	t->cur++;
+	lookup_ldap_opening(t);
 }
 
 /*
@@ -318,6 +349,10 @@ lookup_ldap_lost(struct lookup_ldap *t, const char *what, int rc)
 	int again = t->kept && (rc == LDAP_SERVER_DOWN ||
 	    rc == LDAP_CONNECT_ERROR);
 
+	if (t->state != LL_READY) {
+		lookup_ldap_broken(t, what, rc);
+		return;
+	}
 	TAILQ_FOREACH(q, &t->queries, link)
 		if (q->answer == LOOKUP_PENDING && q->resent)
 			again = 0;
@@ -328,19 +363,28 @@ lookup_ldap_lost(struct lookup_ldap *t, const char *what, int rc)
 	log_debug("lookup %s: connection lost (%s), reconnecting for %zu "
 	    "queries", t->name, ldap_err2string(rc), t->npending);
 	lookup_ldap_drop(t);
+	t->cur = 0;
 	TAILQ_FOREACH(q, &t->queries, link)
 		q->resent = q->answer == LOOKUP_PENDING;
 	if (t->npending > 0)
 		lookup_ldap_opening(t);
 }
 
+/* lookup_ldap_net - the bound of a connect and of a TLS handshake */
+static struct timeval
+lookup_ldap_net(const struct lookup_ldap *t)
+{
+	struct timeval tv = { t->timeout < LOOKUP_LDAP_NET_MAX ? t->timeout :
+	    LOOKUP_LDAP_NET_MAX, 0 };
+
+	return tv;
+}
+
 /* lookup_ldap_options - the options of a new connection */
 static int
 lookup_ldap_options(struct lookup_ldap *t)
 {
-	struct timeval tv = { t->timeout, 0 };
-	struct timeval net = { t->timeout < LOOKUP_LDAP_NET_MAX ? t->timeout :
-	    LOOKUP_LDAP_NET_MAX, 0 };
+	struct timeval tv = { t->timeout, 0 }, net = lookup_ldap_net(t);
 	int v3 = LDAP_VERSION3;
 
 	if (ldap_set_option(t->ld, LDAP_OPT_PROTOCOL_VERSION, &v3) ||
@@ -350,8 +394,7 @@ lookup_ldap_options(struct lookup_ldap *t)
 	    ldap_set_option(t->ld, LDAP_OPT_TIMEOUT, &tv))
 		return -1;
 	/* ldaps:// starts TLS inside libldap's connect: that one is bounded */
-	if (strncasecmp(t->uri, "ldaps://", 8) != 0 && strstr(t->uri,
-	    " ldaps://") == NULL && strstr(t->uri, " LDAPS://") == NULL &&
+	if (strncasecmp(t->uris[t->cur], "ldaps://", 8) != 0 &&
 	    ldap_set_option(t->ld, LDAP_OPT_CONNECT_ASYNC, LDAP_OPT_ON))
 		return -1;
 	if (t->tls_ctx != NULL &&
@@ -404,12 +447,14 @@ lookup_ldap_bind(struct lookup_ldap *t)
 static void
 lookup_ldap_opening(struct lookup_ldap *t)
 {
+	struct timeval net = lookup_ldap_net(t);
 	int rc, tls;
 
 	if (t->ld == NULL) {
-		if ((rc = ldap_initialize(&t->ld, t->uri)) != LDAP_SUCCESS) {
+		rc = ldap_initialize(&t->ld, t->uris[t->cur]);
+		if (rc != LDAP_SUCCESS) {
 			t->ld = NULL;
-			lookup_ldap_fail(t, "connect", rc);
+			lookup_ldap_broken(t, "connect", rc);
 			return;
 		}
 		if (lookup_ldap_options(t) == -1) {
@@ -417,22 +462,35 @@ lookup_ldap_opening(struct lookup_ldap *t)
 			return;
 		}
 		t->state = LL_CONNECTING;
+		evtimer_add(t->conn_timer, &net);
 	}
 	tls = t->start_tls && !ldap_tls_inplace(t->ld);
 	rc = tls ? ldap_start_tls(t->ld, NULL, NULL, &t->op_msgid) :
 	    lookup_ldap_bind(t);
 	if (rc == LDAP_X_CONNECTING) {
 		if (lookup_ldap_watch(t, EV_WRITE) == -1)
-			lookup_ldap_fail(t, "connect", LDAP_LOCAL_ERROR);
+			lookup_ldap_broken(t, "connect", LDAP_LOCAL_ERROR);
 		return;
 	}
 	if (rc != LDAP_SUCCESS) {
-		lookup_ldap_fail(t, tls ? "StartTLS" : "bind", rc);
+		lookup_ldap_broken(t, tls ? "StartTLS" : "bind", rc);
 		return;
 	}
 	t->state = tls ? LL_STARTTLS : LL_BINDING;
 	if (lookup_ldap_watch(t, EV_READ) == -1)
-		lookup_ldap_fail(t, "connect", LDAP_LOCAL_ERROR);
+		lookup_ldap_broken(t, "connect", LDAP_LOCAL_ERROR);
+}
+
+/* lookup_ldap_conn_timer - a connection that does not open in time */
+static void
+lookup_ldap_conn_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct lookup_ldap *t = arg;
+
+	(void)fd;
+	(void)what;
+	if (t->state != LL_DOWN && t->state != LL_READY)
+		lookup_ldap_broken(t, "connect", LDAP_TIMEOUT);
 }
 
 /* lookup_ldap_opened - the answer to StartTLS or to the bind */
@@ -444,18 +502,18 @@ lookup_ldap_opened(struct lookup_ldap *t, LDAPMessage *res)
 
 	rc = ldap_parse_result(t->ld, res, &err, NULL, NULL, NULL, NULL, 0);
 	if (rc != LDAP_SUCCESS || err != LDAP_SUCCESS) {
-		lookup_ldap_fail(t, what, rc != LDAP_SUCCESS ? rc : err);
+		lookup_ldap_broken(t, what, rc != LDAP_SUCCESS ? rc : err);
 		return;
 	}
 	if (t->state == LL_STARTTLS) {
 		/* the handshake: bounded by LDAP_OPT_NETWORK_TIMEOUT */
 		if ((rc = ldap_install_tls(t->ld)) != LDAP_SUCCESS) {
-			lookup_ldap_fail(t, "TLS handshake", rc);
+			lookup_ldap_broken(t, "TLS handshake", rc);
 			return;
 		}
 		if (t->bind_dn != NULL) {
 			if ((rc = lookup_ldap_bind(t)) != LDAP_SUCCESS) {
-				lookup_ldap_fail(t, "bind", rc);
+				lookup_ldap_broken(t, "bind", rc);
 				return;
 			}
 			t->state = LL_BINDING;
@@ -464,7 +522,8 @@ lookup_ldap_opened(struct lookup_ldap *t, LDAPMessage *res)
 	}
 	t->state = LL_READY;
 	t->op_msgid = -1;
-	log_debug("lookup %s: connected", t->name);
+	evtimer_del(t->conn_timer);
+	log_debug("lookup %s: connected to %s", t->name, t->uris[t->cur]);
 	lookup_ldap_send_all(t);
 }
 
@@ -629,7 +688,8 @@ static struct lookup_ldap_query *
 lookup_ldap_find(struct lookup_ldap *t, const char *key)
 {
 	struct lookup_ldap_query *q, *next;
-	time_t old = time(NULL) - LOOKUP_LDAP_KEEP_MAX;
+	/* longer than two queries: a decision that needs several converges */
+	time_t old = time(NULL) - LOOKUP_LDAP_KEEP_MAX - 2 * t->timeout;
 
 	TAILQ_FOREACH_SAFE(q, &t->queries, link, next) {
 		if (q->answer != LOOKUP_PENDING && q->landed < old) {
@@ -665,9 +725,11 @@ lookup_ldap_ask(struct lookup_ldap *t, const char *key, const char *filter)
 	TAILQ_INSERT_TAIL(&t->queries, q, link);
 	t->nqueries++;
 	t->npending++;
-	if (t->state == LL_READY)
-		(void)lookup_ldap_send(t, q);
-	else if (t->state == LL_DOWN)
+	if (t->state == LL_READY) {
+		if (lookup_ldap_send(t, q) == 0)
+			log_debug("lookup %s: search #%d sent, %zu in flight",
+			    t->name, q->msgid, t->npending);
+	} else if (t->state == LL_DOWN)
 		lookup_ldap_opening(t);
 	return q;
 }
@@ -716,6 +778,9 @@ lookup_ldap_attach(void *ctx, struct event_base *base, void (*landed)(void *),
 	t->evbase = base;
 	t->landed = landed;
 	t->landed_arg = arg;
+	t->conn_timer = evtimer_new(base, lookup_ldap_conn_timer, t);
+	if (t->conn_timer == NULL)
+		fatalx("evtimer_new failed");
 }
 
 /* lookup_ldap_release - forget the kept answers (nothing waits for them) */
@@ -735,12 +800,18 @@ static void
 lookup_ldap_close(void *ctx)
 {
 	struct lookup_ldap *t = ctx;
+	size_t i;
 
 	if (t == NULL)
 		return;
 	lookup_ldap_drop(t);
 	while (!TAILQ_EMPTY(&t->queries))
 		lookup_ldap_free(t, TAILQ_FIRST(&t->queries));
+	if (t->conn_timer != NULL)
+		event_free(t->conn_timer);
+	for (i = 0; i < t->nuris; i++)
+		free(t->uris[i]);
+	free(t->uris);
 	if (t->pass != NULL)
 		explicit_bzero(t->pass, t->passlen);
 	free(t->pass);
@@ -759,6 +830,24 @@ static const struct lookup_backend lookup_ldap_backend = {
 	lookup_ldap_release
 };
 
+/* lookup_ldap_uris - the URIs, one each (libldap would stop at the first) */
+static void
+lookup_ldap_uris(struct lookup_ldap *t)
+{
+	char *copy = xstrdup(t->uri), *u, *save = NULL;
+
+	for (u = strtok_r(copy, " \t", &save); u != NULL;
+	    u = strtok_r(NULL, " \t", &save)) {
+		t->uris = xreallocarray(t->uris, t->nuris + 1, sizeof(*t->uris));
+		t->uris[t->nuris++] = xstrdup(u);
+	}
+	if (t->nuris == 0) {	/* the loader refuses it: keep a valid table */
+		t->uris = xcalloc(1, sizeof(*t->uris));
+		t->uris[t->nuris++] = xstrdup(t->uri);
+	}
+	free(copy);
+}
+
 /* lookup_ldap_open - an LDAP table from its settings (before the drop) */
 struct lookup *
 lookup_ldap_open(const struct cfg_lookup *c, char *err, size_t errlen)
@@ -771,6 +860,7 @@ lookup_ldap_open(const struct cfg_lookup *c, char *err, size_t errlen)
 	t->op_msgid = -1;
 	t->name = xstrdup(c->name);
 	t->uri = xstrdup(d->uri);
+	lookup_ldap_uris(t);
 	t->base = xstrdup(d->base);
 	t->scope = d->scope == NULL || strcmp(d->scope, "sub") == 0 ?
 	    LDAP_SCOPE_SUBTREE : strcmp(d->scope, "one") == 0 ?

@@ -753,8 +753,12 @@ router_data_decide(struct router *r, const char *const *sv)
 		if (msginfo_scan_fd(fd, off, r->cfg->directives.body_scan,
 		    &mi) == -1)
 			log_warn("%s: reading the message for its check", sv[1]);
-		else if (router_data_verdict(r, &msg, &mi, &v) == 1)
-			parked = router_park(r, IPC_DATA_CHECK, sv, 2, NULL);
+		else if (router_data_verdict(r, &msg, &mi, &v) == 1 &&
+		    !(parked = router_park(r, IPC_DATA_CHECK, sv, 2, NULL))) {
+			v.code = 250;	/* commit: routing defers, never bounces */
+			snprintf(v.status, sizeof(v.status), "2.0.0");
+			v.text[0] = '\0';
+		}
 		close(fd);
 	}
 	msginfo_free(&mi);
