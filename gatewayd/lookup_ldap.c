@@ -473,7 +473,9 @@ lookup_ldap_opening(struct lookup_ldap *t)
 		return;
 	}
 	if (rc != LDAP_SUCCESS) {
-		lookup_ldap_broken(t, tls ? "StartTLS" : "bind", rc);
+		lookup_ldap_broken(t, rc == LDAP_SERVER_DOWN ||
+		    rc == LDAP_CONNECT_ERROR ? "connect" : tls ? "StartTLS" :
+		    "bind", rc);
 		return;
 	}
 	t->state = tls ? LL_STARTTLS : LL_BINDING;

@@ -216,8 +216,13 @@ static int
 router_park(struct router *r, int type, const char *const *sv, size_t n,
     const struct rules_recog *recog)
 {
-	if (router_wait_add(r->waits, type, sv, n, recog) == 0)
+	if (router_wait_add(r->waits, type, sv, n, recog) == 0) {
+		log_debug("%s: %s waits for a lookup (%zu waiting)", sv[0],
+		    type == IPC_RCPT_CHECK ? "recipient check" : type ==
+		    IPC_DATA_CHECK ? "end-of-DATA check" : "message",
+		    router_wait_count(r->waits));
 		return 1;
+	}
 	log_warnx("%s: %zu requests wait for lookups already: temporary "
 	    "failure", sv[0], router_wait_count(r->waits));
 	return 0;

@@ -21,6 +21,10 @@ table) but need no LDAP.
    message is routed and delivered within 3 s.  Once slapd runs again,
    the LDAP recipient is accepted (after the 5 s hold of a failed
    connection).
+3. The other paths that use a lookup park too: a message from a client
+   outside relay.allow (127.0.0.2) gets its end-of-DATA check and is
+   routed and delivered through LDAP; a lookup whose first URI refuses
+   connections answers through its second one (failover, URI by URI).
 """
 import os
 import re
@@ -160,6 +164,25 @@ def hang(gw, slapd, rec):
              "LDAP answers again once slapd runs", interval=1)
 
 
+def other_paths(gw, slapd, rec, closed):
+    """Part 3: the end-of-DATA check and routing park too; failover."""
+    s = smtplib.SMTP("127.0.0.1", gw.port, local_hostname="client.test", timeout=30,
+                     source_address=("127.0.0.2", 0))
+    s.sendmail("mfp@client.test", ["bob@example.test"],
+               b"From: mfp@client.test\r\nSubject: outside\r\n\r\nscan\r\n")
+    s.quit()
+    wait_for(lambda: ("bob@example.test", "ok") in e2e_ldap.records(rec)[0], 15,
+             "the message from outside relay.allow delivered")
+    log = gw.read_log()
+    for what in ("recipient check", "end-of-DATA check", "message"):
+        check(re.search(r": %s waits for a lookup" % what, log),
+              "a %s waited for a lookup: %s" % (what, log[-3000:]))
+    check(timed_rcpt_code(gw, "alice@fo.test") == 250, "failover to the second URI")
+    check("ldap://127.0.0.1:%d/: connect" % closed in gw.read_log()
+          and "trying ldap://127.0.0.1:%d/" % slapd.port in gw.read_log(),
+          "the refused first URI is logged, the second one tried")
+
+
 def test():
     if shutil.which("slapd") is None or shutil.which("slapadd") is None:
         check(False, "slapd and slapadd are needed (Debian slapd, in .ci/run)")
@@ -175,6 +198,7 @@ def test():
     with open(table, "w") as f:
         f.write("dave@file.test,dave@file.test\nerin@file.test,erin@file.test\n")
     os.chmod(table, 0o644)
+    closed = gwtest.free_port()     # nothing listens there: refused
     gw = gwtest.Gateway("ldapasync", connectors=[{"name": "relay", "type": "testconn"}],
                         rules=[{"name": "all", "connector": "relay"}])
     ok = False
@@ -185,6 +209,7 @@ def test():
         rules = [
             {"name": "users", "recipient": "*@example.test", "lookup": "users",
              "connector": "relay"},
+            {"name": "fo", "recipient": "*@fo.test", "lookup": "fo", "connector": "relay"},
             {"name": "file", "recipient": "*@file.test", "lookup": "file",
              "connector": "relay"},
         ]
@@ -193,13 +218,17 @@ def test():
                  + e2e_ldap.lookup("users", slapd.port, d, bind + ", filter: \"(mail=%s)\", "
                                    "attribute: mail").replace("timeout: 3", "timeout: %d" %
                                                               TIMEOUT)
+                 + e2e_ldap.lookup("fo", slapd.port, d, bind + ", filter: "
+                                   "\"(mail=%u@example.test)\", attribute: mail").replace(
+                                       "ldap://", "ldap://127.0.0.1:%d/ ldap://" % closed, 1)
                  + "  - { name: file, path: %s, key: address }\n" % table)
-        gw.write_config(connectors, rules, ["127.0.0.0/8", "::1"],
-                        ["gw.test", "example.test", "file.test"], extra,
+        gw.write_config(connectors, rules, ["127.0.0.1", "::1"],
+                        ["gw.test", "example.test", "file.test", "fo.test"], extra,
                         {"rcpt_check": "yes", "rcpt_check_timeout": "20s"})
         gw.start()
         burst(gw, slapd)
         hang(gw, slapd, rec)
+        other_paths(gw, slapd, rec, closed)
         check("failed (451" not in gw.read_log(), "no temporary failure became a failure")
         ok = True
     finally:
