@@ -15,7 +15,7 @@
 
 struct router_waits {
 	struct router_wait *w;
-	size_t n;
+	size_t n, cap;			/* cap doubles: parking stays cheap */
 };
 
 /* router_wait_new - an empty list */
@@ -35,7 +35,10 @@ router_wait_add(struct router_waits *l, int type, const char *const *sv,
 
 	if (l->n >= ROUTER_WAIT_MAX || n > ROUTER_WAIT_STRINGS)
 		return -1;
-	l->w = xreallocarray(l->w, l->n + 1, sizeof(*l->w));
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 16;
+		l->w = xreallocarray(l->w, l->cap, sizeof(*l->w));
+	}
 	w = &l->w[l->n++];
 	memset(w, 0, sizeof(*w));
 	w->type = type;
@@ -77,6 +80,7 @@ router_wait_take(struct router_waits *l, size_t *n)
 	*n = l->n;
 	l->w = NULL;
 	l->n = 0;
+	l->cap = 0;
 	return w;
 }
 
