@@ -348,6 +348,8 @@ fake_get(void *ctx, const char *key, const char *const **vals, size_t *n)
 	(void)ctx;
 	if (strncmp(key, "down@", 5) == 0)
 		return -1;
+	if (strncmp(key, "pend@", 5) == 0)
+		return LOOKUP_PENDING;
 	if (strcmp(key, "alice@example.com") != 0 && strcmp(key, "alice") != 0)
 		return 1;
 	*vals = alice;
@@ -363,7 +365,7 @@ fake_close(void *ctx)
 }
 
 static const struct lookup_backend fake_backend = {
-	"fake", NULL, fake_get, fake_close
+	"fake", NULL, fake_get, fake_close, NULL, NULL
 };
 
 START_TEST(lookup_validation)
@@ -429,6 +431,19 @@ START_TEST(lookup_validation)
 	ck_assert_uint_eq(n, 1);
 	ck_assert_str_eq(jobs[0].connector, "_router");
 	ck_assert_int_eq(jobs[0].rcpt[0].code, 550);
+	rules_free_jobs(jobs, n);
+	freemsg(&m);
+	/* an asked lookup: a temporary failure now, and env says "ask again" */
+	ck_assert_int_eq(env.pending, 0);
+	mkmsg(&m, "pend@example.com");
+	envelope_add_rcpt(&m, "alice@example.com");
+	ck_assert_int_eq(rules_route_env(cfg, &m, &env, &jobs, &n), 0);
+	ck_assert_int_eq(env.pending, 1);
+	ck_assert_ptr_nonnull(j = find_job(jobs, n, "_router"));
+	ck_assert_uint_eq(j->nrcpt, 1);
+	ck_assert_int_eq(j->rcpt[0].code, 451);
+	ck_assert_str_eq(j->rcpt[0].text, "lookup people pending");
+	ck_assert_ptr_nonnull(find_job(jobs, n, "relay"));
 	rules_free_jobs(jobs, n);
 	freemsg(&m);
 	lookup_close(tables[0]);

@@ -141,11 +141,13 @@ class Slapd:
             f.write(LDIF)
         run(["slapadd", "-f", self.conf, "-l", ldif], "slapadd")
 
-    def start(self):
+    def start(self, debug=0):
         self.log = open(os.path.join(self.dir, "slapd.log"), "ab")
-        # -d 0: stay in the foreground (a child of this test), log nothing
+        # -d 0: stay in the foreground (a child of this test), log nothing;
+        # -d 256: log each operation (conn=N op=M SRCH ...)
         self.proc = subprocess.Popen(
-            ["slapd", "-d", "0", "-f", self.conf, "-h", "ldap://127.0.0.1:%d/" % self.port],
+            ["slapd", "-d", str(debug), "-f", self.conf, "-h",
+             "ldap://127.0.0.1:%d/" % self.port],
             stdout=self.log, stderr=subprocess.STDOUT)
 
         def up():

@@ -302,9 +302,11 @@ out:
 }
 
 static const struct lookup_backend lookup_backends[] = {
-	{ "csv", lookup_csv_open, lookup_table_get, lookup_table_free },
-	{ "yaml", lookup_yaml_open, lookup_table_get, lookup_table_free },
-	{ NULL, NULL, NULL, NULL }
+	{ "csv", lookup_csv_open, lookup_table_get, lookup_table_free, NULL,
+	    NULL },
+	{ "yaml", lookup_yaml_open, lookup_table_get, lookup_table_free, NULL,
+	    NULL },
+	{ NULL, NULL, NULL, NULL, NULL, NULL }
 };
 
 /* lookup_open - open a table with the named backend */
@@ -420,6 +422,23 @@ lookup_close(struct lookup *l)
 		return;
 	l->be->close(l->ctx);
 	free(l);
+}
+
+/* lookup_attach - a network table works on the event loop */
+void
+lookup_attach(struct lookup *l, struct event_base *base,
+    void (*landed)(void *), void *arg)
+{
+	if (l != NULL && l->be->attach != NULL)
+		l->be->attach(l->ctx, base, landed, arg);
+}
+
+/* lookup_release - a network table forgets the answers it kept */
+void
+lookup_release(struct lookup *l)
+{
+	if (l != NULL && l->be->release != NULL)
+		l->be->release(l->ctx);
 }
 
 /* lookup_key_digits - the last ndigits digits of s */

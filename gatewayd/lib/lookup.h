@@ -18,6 +18,11 @@
  *         that is made at the first query and again after an error.
  *         lookup_ldap_open() reads the bind password and the CA file
  *         before the privilege drop; nothing is sent to the server then.
+ *         It never waits: a get of a key it has no answer for starts the
+ *         search and answers LOOKUP_PENDING; when the answer lands the
+ *         table calls the function given to lookup_attach(), and the
+ *         next get of that key answers from a small cache of the answers
+ *         (kept until lookup_release(): while someone still waits).
  */
 #ifndef GW_LOOKUP_H
 #define GW_LOOKUP_H
@@ -28,6 +33,9 @@
 #define LOOKUP_MAX_ENTRIES	100000
 #define LOOKUP_MAX_VALUES	64	/* addresses per key */
 #define LOOKUP_MAX_FILE		(16 * 1024 * 1024)
+#define LOOKUP_PENDING		2	/* get: asked, ask again when told */
+
+struct event_base;
 
 struct lookup;
 
@@ -38,11 +46,17 @@ struct lookup_backend {
 	/*
 	 * The values of key: *vals points to n strings owned by the table
 	 * (valid until the next get or close).  Returns 0 found, 1 not
-	 * found, -1 temporary failure (server unreachable, timeout).
+	 * found, -1 temporary failure (server unreachable, timeout),
+	 * LOOKUP_PENDING asked (an attached network backend only).
 	 */
 	int (*get)(void *ctx, const char *key, const char *const **vals,
 	    size_t *n);
 	void (*close)(void *ctx);
+	/* Network backends: the event loop and who to tell; else NULL. */
+	void (*attach)(void *ctx, struct event_base *,
+	    void (*landed)(void *), void *arg);
+	/* Network backends: forget the kept answers; else NULL. */
+	void (*release)(void *ctx);
 };
 
 struct cfg_lookup;
@@ -66,6 +80,15 @@ struct lookup *lookup_open(const char *backend, const char *source, char *err,
 int lookup_get(struct lookup *, const char *key, const char *const **vals,
     size_t *n);
 void lookup_close(struct lookup *);
+/*
+ * Let a network table work on base: its gets then answer LOOKUP_PENDING
+ * rather than wait, and landed(arg) is called (from the loop) whenever an
+ * answer arrives.  A file table ignores it.
+ */
+void lookup_attach(struct lookup *, struct event_base *,
+    void (*landed)(void *), void *arg);
+/* Forget the answers a network table keeps for the gets that wait. */
+void lookup_release(struct lookup *);
 /* The last ndigits digits of s (non-digits skipped) into out; -1 if none. */
 int lookup_key_digits(const char *s, int ndigits, char *out, size_t outlen);
 

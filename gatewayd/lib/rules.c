@@ -630,6 +630,13 @@ rules_lookup(struct rules_run *run, const struct cfg_rule *rule,
 		r = lookup_get(run->env->lookups[idx], key, &vals, &n);
 	else
 		snprintf(key, sizeof(key), "(none)");
+	if (r == LOOKUP_PENDING) {
+		/* asked: the router runs the same decision again on the answer */
+		run->env->pending = 1;
+		snprintf(text, sizeof(text), "lookup %s pending", lk->name);
+		rules_fail(run, src, addr, 451, "4.3.0", text);
+		return;
+	}
 	if (r == -1) {
 		/* server unreachable, timeout: the router defers, never bounces */
 		snprintf(text, sizeof(text), "lookup %s temporarily unavailable",
@@ -1113,6 +1120,7 @@ rules_env_clear(struct rules_env *env)
 	env->nsplit = 0;
 	env->recog_needed = 0;
 	env->recog_keep = 0;
+	env->pending = 0;
 }
 
 /* rules_free_jobs - free what rules_route made */

@@ -92,6 +92,8 @@ struct rules_env {
 	/* set by routing (free with rules_env_clear) */
 	int recog_needed;		/* a recipient waits for the recognizer */
 	int recog_keep;			/* its rule's sheet.keep_sheet */
+	int pending;			/* a lookup was asked (LOOKUP_PENDING):
+					   decide again when it answers */
 	struct rules_split *split;	/* recipients the parts take */
 	size_t nsplit;
 };
@@ -111,7 +113,9 @@ struct rules_verdict {
  * decided after DATA (250).  A temporary failure anywhere (lookup table or
  * directive store unavailable) gives it; a permanent one (no route,
  * reject rule, unknown, expired or forbidden directive, bad one-off
- * address) only when nothing would be delivered.
+ * address) only when nothing would be delivered.  A lookup that answers
+ * LOOKUP_PENDING sets env->pending and counts as a temporary failure
+ * here: the router then asks again once the answer has landed.
  */
 void rules_check_rcpt(const struct cfg *, const struct envelope *msg,
     struct rules_env *env, const char *rcpt, struct rules_verdict *);

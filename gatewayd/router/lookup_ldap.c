@@ -3,22 +3,38 @@
  *
  * A get is one search: the filter template expanded with the key
  * (lookup_filter_expand, RFC 4515 escapes), the values of one attribute
- * of every entry found are the answer.  One connection per table, made
- * at the first query (ldap_initialize with every configured URI, tried in
- * order), StartTLS when asked, then a simple bind when a bind DN is set;
- * it is kept for the next queries and dropped on any error, and a search
- * that fails on a kept connection is tried once more on a new one (the
- * server may have closed an idle connection or restarted).  After a
- * failed connection no new one is tried for LOOKUP_LDAP_HOLD seconds:
- * queries fail at once meanwhile, so a dead server costs one timeout, not
- * one per recipient.  Every failure is a temporary one (-1): the router
- * defers the message, it never bounces it.
+ * of every entry found are the answer.  Every failure is a temporary one
+ * (-1): the router defers the message or answers 451, it never bounces.
  *
- * The calls are libldap's synchronous ones, bounded by the lookup's
- * timeout: LDAP_OPT_NETWORK_TIMEOUT for each connect, LDAP_OPT_TIMEOUT
- * for StartTLS and the bind, the search's own time limit for the search.
- * The router waits for them (it routes one message at a time); the
- * receiver never does.
+ * Nothing here waits (the router serves every session and message from
+ * one event loop).  A get of a key without an answer starts a search
+ * (ldap_search_ext, by message ID) and answers LOOKUP_PENDING; a second
+ * get of the same key meanwhile joins it.  The connection's descriptor
+ * (LDAP_OPT_DESC) is watched by the loop; its answers are read with
+ * ldap_result() and a zero timeout; each landed answer is kept (a small
+ * table, LOOKUP_LDAP_KEPT entries, LOOKUP_LDAP_KEEP_MAX seconds at most)
+ * and the router is told, which runs its waiting decisions again: their
+ * gets now answer from the kept entries.  The router forgets them
+ * (lookup_release) once nothing waits, so the next question asks the
+ * directory again, as before.
+ *
+ * One connection per table, made at the first query and kept for the next
+ * ones; many searches are in flight on it at once.  It is opened without
+ * blocking too: LDAP_OPT_CONNECT_ASYNC (the first request answers
+ * LDAP_X_CONNECTING; it is sent again when the socket is writable), then
+ * StartTLS when asked (ldap_start_tls, by message ID), then a simple bind
+ * (ldap_sasl_bind by message ID; anonymous when no bind DN is set, so
+ * that every connection proves the server answers before searches go
+ * out).  Two steps cannot be made non-blocking with libldap, and are
+ * bounded by LDAP_OPT_NETWORK_TIMEOUT (the lookup's timeout, at most
+ * LOOKUP_LDAP_NET_MAX seconds): the TLS handshake after StartTLS
+ * (ldap_install_tls) and, for ldaps://, the whole connect (libldap starts
+ * TLS inside it).  Each query has a timer of the lookup's timeout: when
+ * it fires the connection is dropped and every query on it fails; after
+ * a failed connection no new one is tried for LOOKUP_LDAP_HOLD seconds
+ * (gets fail at once meanwhile), so a dead server costs one timeout, not
+ * one per recipient.  A kept connection that the server closed (idle
+ * timeout, restart) is opened again once for the searches it carried.
  *
  * Before the privilege drop (lookup_ldap_open): the bind password is read
  * from its file (kept in memory, wiped at close, never logged) and, for
@@ -29,6 +45,7 @@
  */
 #include "config.h"
 
+#include <sys/queue.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -40,6 +57,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <event2/event.h>
 #include <ldap.h>
 
 #include "cfg.h"
@@ -47,19 +65,59 @@
 #include "lookup.h"
 #include "xmalloc.h"
 
+#ifndef TAILQ_FOREACH_SAFE	/* BSD's, not in glibc's sys/queue.h */
+#define TAILQ_FOREACH_SAFE(var, head, field, tvar)			\
+	for ((var) = TAILQ_FIRST(head);					\
+	    (var) != NULL && ((tvar) = TAILQ_NEXT(var, field), 1);	\
+	    (var) = (tvar))
+#endif
+
 #define LOOKUP_LDAP_HOLD	5	/* seconds without a new connection */
 #define LOOKUP_LDAP_PASSMAX	1024	/* bytes of a bind password file */
 #define LOOKUP_LDAP_VALMAX	1024	/* bytes of one value */
 #define LOOKUP_LDAP_FILTERMAX	2048
+#define LOOKUP_LDAP_INFLIGHT	256	/* keys asked at once, per table */
+#define LOOKUP_LDAP_KEPT	1024	/* answers and questions, per table */
+#define LOOKUP_LDAP_KEEP_MAX	60	/* seconds an answer is kept (+2 timeouts) */
+#define LOOKUP_LDAP_NET_MAX	2	/* seconds: connect, TLS handshake */
+
+/* The steps of the connection. */
+enum lookup_ldap_state {
+	LL_DOWN = 0,		/* no connection */
+	LL_CONNECTING,		/* TCP connect under way (socket writable) */
+	LL_STARTTLS,		/* the StartTLS answer awaited */
+	LL_BINDING,		/* the bind answer awaited */
+	LL_READY		/* searches go out */
+};
+
+struct lookup_ldap;
+
+/* One key: asked (answer LOOKUP_PENDING), or answered and kept. */
+struct lookup_ldap_query {
+	TAILQ_ENTRY(lookup_ldap_query) link;	/* oldest first */
+	struct lookup_ldap *t;
+	char *key;
+	char *filter;
+	int answer;			/* LOOKUP_PENDING, 0, 1 or -1 */
+	int msgid;			/* its search on the connection, or -1 */
+	int resent;			/* sent again after a lost connection */
+	struct event *timer;		/* its deadline while pending */
+	char **vals;
+	size_t nvals;
+	time_t landed;
+};
+TAILQ_HEAD(lookup_ldap_queries, lookup_ldap_query);
 
 struct lookup_ldap {
 	char *name;			/* the lookup's name, for log lines */
-	char *uri;
+	char *uri;			/* every URI, for the TLS template */
+	char **uris;			/* one each, tried in order */
+	size_t nuris, cur;
 	char *base;
 	int scope;
 	char *filter;
 	char *attrs[2];
-	char *bind_dn;			/* NULL: anonymous, no bind */
+	char *bind_dn;			/* NULL: anonymous bind */
 	char *pass;			/* the bind password, wiped at close */
 	size_t passlen;
 	int start_tls;
@@ -67,9 +125,17 @@ struct lookup_ldap {
 	int timeout;
 	void *tls_ctx;			/* made before the drop, or NULL */
 	LDAP *ld;			/* NULL until used, and after an error */
+	int state;			/* enum lookup_ldap_state */
+	int op_msgid;			/* the StartTLS or bind request */
+	int kept;			/* a search was answered on it */
+	struct event *io;		/* the connection's descriptor */
+	struct event *conn_timer;	/* bounds opening a connection */
 	time_t hold_until;		/* no new connection before */
-	char **vals;			/* the last answer */
-	size_t nvals;
+	struct event_base *evbase;	/* NULL: not attached, gets fail */
+	void (*landed)(void *);		/* told when an answer lands */
+	void *landed_arg;
+	struct lookup_ldap_queries queries;
+	size_t nqueries, npending;
 };
 
 /* lookup_ldap_err - fill err, return NULL */
@@ -155,43 +221,181 @@ lookup_ldap_tls(struct lookup_ldap *t, const struct cfg_ldap *c, char *err,
 	return 0;
 }
 
-/* lookup_ldap_drop - forget the connection after an error */
+
+static void lookup_ldap_opening(struct lookup_ldap *);
+static void lookup_ldap_broken(struct lookup_ldap *, const char *, int);
+static void lookup_ldap_send_all(struct lookup_ldap *);
+
+/* lookup_ldap_drop - forget the connection (its searches are not told) */
 static void
 lookup_ldap_drop(struct lookup_ldap *t)
 {
+	struct lookup_ldap_query *q;
+
+	if (t->io != NULL)
+		event_free(t->io);
+	t->io = NULL;
+	if (t->conn_timer != NULL)
+		evtimer_del(t->conn_timer);
 	if (t->ld != NULL)
-		ldap_unbind_ext_s(t->ld, NULL, NULL);
+		ldap_unbind_ext(t->ld, NULL, NULL);	/* sends, never waits */
 	t->ld = NULL;
+	t->state = LL_DOWN;
+	t->op_msgid = -1;
+	t->kept = 0;
+	TAILQ_FOREACH(q, &t->queries, link)
+		q->msgid = -1;
 }
 
-/* lookup_ldap_fail - log a failure, drop the connection, hold off */
-static int
+/* lookup_ldap_clear - free the answer of a query */
+static void
+lookup_ldap_clear(struct lookup_ldap_query *q)
+{
+	size_t i;
+
+	for (i = 0; i < q->nvals; i++)
+		free(q->vals[i]);
+	free(q->vals);
+	q->vals = NULL;
+	q->nvals = 0;
+}
+
+/* lookup_ldap_free - forget a query (asked or answered) */
+static void
+lookup_ldap_free(struct lookup_ldap *t, struct lookup_ldap_query *q)
+{
+	TAILQ_REMOVE(&t->queries, q, link);
+	t->nqueries--;
+	if (q->answer == LOOKUP_PENDING)
+		t->npending--;
+	if (q->timer != NULL)
+		event_free(q->timer);
+	lookup_ldap_clear(q);
+	free(q->key);
+	free(q->filter);
+	free(q);
+}
+
+/* lookup_ldap_land - a query has its answer: keep it, tell the router */
+static void
+lookup_ldap_land(struct lookup_ldap *t, struct lookup_ldap_query *q,
+    int answer)
+{
+	if (q->answer != LOOKUP_PENDING)
+		return;
+	q->answer = answer;
+	q->landed = time(NULL);
+	q->msgid = -1;
+	t->npending--;
+	if (q->timer != NULL)
+		evtimer_del(q->timer);
+	if (t->landed != NULL)
+		t->landed(t->landed_arg);
+}
+
+/* lookup_ldap_fail - log, drop the connection, fail its queries, hold off */
+static void
 lookup_ldap_fail(struct lookup_ldap *t, const char *what, int rc)
 {
+	struct lookup_ldap_query *q, *next;
 	char *diag = NULL;
 
 	if (t->ld != NULL)
 		(void)ldap_get_option(t->ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &diag);
-	log_warnx("lookup %s: %s: %s%s%s (temporary failure)", t->name, what,
-	    ldap_err2string(rc), diag && *diag ? ": " : "", diag ? diag : "");
+	log_warnx("lookup %s: %s: %s%s%s (temporary failure, %zu queries)",
+	    t->name, what, ldap_err2string(rc), diag && *diag ? ": " : "",
+	    diag ? diag : "", t->npending);
 	ldap_memfree(diag);
 	lookup_ldap_drop(t);
+	t->cur = 0;
 	t->hold_until = time(NULL) + LOOKUP_LDAP_HOLD;
-	return -1;
+	TAILQ_FOREACH_SAFE(q, &t->queries, link, next)
+		lookup_ldap_land(t, q, -1);
+}
+
+/*
+ * lookup_ldap_broken - opening a connection failed: the next URI is
+ * tried at once, and after the last one every query fails
+ */
+static void
+lookup_ldap_broken(struct lookup_ldap *t, const char *what, int rc)
+{
+	char *diag = NULL;
+
+	if (t->cur + 1 >= t->nuris) {
+		lookup_ldap_fail(t, what, rc);
+		return;
+	}
+	if (t->ld != NULL)
+		(void)ldap_get_option(t->ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &diag);
+	log_warnx("lookup %s: %s: %s: %s%s%s, trying %s", t->name,
+	    t->uris[t->cur], what, ldap_err2string(rc), diag && *diag ? ": " :
+	    "", diag ? diag : "", t->uris[t->cur + 1]);
+	ldap_memfree(diag);
+	lookup_ldap_drop(t);
+	t->cur++;
+	lookup_ldap_opening(t);
+}
+
+/*
+ * lookup_ldap_lost - the connection broke: a kept one (the server closed
+ * it while idle, or restarted) is opened again once for its searches,
+ * a new one fails them
+ */
+static void
+lookup_ldap_lost(struct lookup_ldap *t, const char *what, int rc)
+{
+	struct lookup_ldap_query *q;
+	int again = t->kept && (rc == LDAP_SERVER_DOWN ||
+	    rc == LDAP_CONNECT_ERROR);
+
+	if (t->state != LL_READY) {
+		lookup_ldap_broken(t, what, rc);
+		return;
+	}
+	TAILQ_FOREACH(q, &t->queries, link)
+		if (q->answer == LOOKUP_PENDING && q->resent)
+			again = 0;
+	if (!again) {
+		lookup_ldap_fail(t, what, rc);
+		return;
+	}
+	log_debug("lookup %s: connection lost (%s), reconnecting for %zu "
+	    "queries", t->name, ldap_err2string(rc), t->npending);
+	lookup_ldap_drop(t);
+	t->cur = 0;
+	TAILQ_FOREACH(q, &t->queries, link)
+		q->resent = q->answer == LOOKUP_PENDING;
+	if (t->npending > 0)
+		lookup_ldap_opening(t);
+}
+
+/* lookup_ldap_net - the bound of a connect and of a TLS handshake */
+static struct timeval
+lookup_ldap_net(const struct lookup_ldap *t)
+{
+	struct timeval tv = { t->timeout < LOOKUP_LDAP_NET_MAX ? t->timeout :
+	    LOOKUP_LDAP_NET_MAX, 0 };
+
+	return tv;
 }
 
 /* lookup_ldap_options - the options of a new connection */
 static int
 lookup_ldap_options(struct lookup_ldap *t)
 {
-	struct timeval tv = { t->timeout, 0 };
+	struct timeval tv = { t->timeout, 0 }, net = lookup_ldap_net(t);
 	int v3 = LDAP_VERSION3;
 
 	if (ldap_set_option(t->ld, LDAP_OPT_PROTOCOL_VERSION, &v3) ||
 	    ldap_set_option(t->ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF) ||
 	    ldap_set_option(t->ld, LDAP_OPT_RESTART, LDAP_OPT_ON) ||
-	    ldap_set_option(t->ld, LDAP_OPT_NETWORK_TIMEOUT, &tv) ||
+	    ldap_set_option(t->ld, LDAP_OPT_NETWORK_TIMEOUT, &net) ||
 	    ldap_set_option(t->ld, LDAP_OPT_TIMEOUT, &tv))
+		return -1;
+	/* ldaps:// starts TLS inside libldap's connect: that one is bounded */
+	if (strncasecmp(t->uris[t->cur], "ldaps://", 8) != 0 &&
+	    ldap_set_option(t->ld, LDAP_OPT_CONNECT_ASYNC, LDAP_OPT_ON))
 		return -1;
 	if (t->tls_ctx != NULL &&
 	    (ldap_set_option(t->ld, LDAP_OPT_X_TLS_REQUIRE_CERT,
@@ -201,139 +405,396 @@ lookup_ldap_options(struct lookup_ldap *t)
 	return 0;
 }
 
-/* lookup_ldap_connect - a connection, new if needed; 0 or -1 */
-static int
-lookup_ldap_connect(struct lookup_ldap *t)
-{
-	struct berval cred;
-	int rc;
+static void lookup_ldap_io(evutil_socket_t, short, void *);
 
-	if (t->ld != NULL)
-		return 0;
-	if (time(NULL) < t->hold_until)
-		return -1;	/* logged when it failed */
-	if ((rc = ldap_initialize(&t->ld, t->uri)) != LDAP_SUCCESS) {
-		t->ld = NULL;
-		return lookup_ldap_fail(t, "connect", rc);
-	}
-	if (lookup_ldap_options(t) == -1)
-		return lookup_ldap_fail(t, "options", LDAP_OTHER);
-	if (t->start_tls && !ldap_tls_inplace(t->ld) &&
-	    (rc = ldap_start_tls_s(t->ld, NULL, NULL)) != LDAP_SUCCESS)
-		return lookup_ldap_fail(t, "StartTLS", rc);
-	if (t->bind_dn == NULL)
-		return 0;
-	cred.bv_val = t->pass;
-	cred.bv_len = t->passlen;
-	rc = ldap_sasl_bind_s(t->ld, t->bind_dn, LDAP_SASL_SIMPLE, &cred, NULL,
-	    NULL, NULL);
-	if (rc != LDAP_SUCCESS)
-		return lookup_ldap_fail(t, "bind", rc);
+/* lookup_ldap_watch - the loop watches the connection (EV_READ or EV_WRITE) */
+static int
+lookup_ldap_watch(struct lookup_ldap *t, short what)
+{
+	int fd = -1;
+
+	if (t->io != NULL)
+		event_free(t->io);
+	t->io = NULL;
+	if (ldap_get_option(t->ld, LDAP_OPT_DESC, &fd) != LDAP_OPT_SUCCESS ||
+	    fd < 0)
+		return -1;
+	t->io = event_new(t->evbase, fd, what | (what == EV_READ ?
+	    EV_PERSIST : 0), lookup_ldap_io, t);
+	if (t->io == NULL || event_add(t->io, NULL) == -1)
+		return -1;
 	return 0;
 }
 
-/* lookup_ldap_clear - forget the last answer */
-static void
-lookup_ldap_clear(struct lookup_ldap *t)
+/* lookup_ldap_bind - send the bind (anonymous without a bind DN) */
+static int
+lookup_ldap_bind(struct lookup_ldap *t)
 {
-	size_t i;
+	struct berval cred = { 0, NULL };
 
-	for (i = 0; i < t->nvals; i++)
-		free(t->vals[i]);
-	free(t->vals);
-	t->vals = NULL;
-	t->nvals = 0;
+	if (t->bind_dn != NULL) {
+		cred.bv_val = t->pass;
+		cred.bv_len = t->passlen;
+	}
+	return ldap_sasl_bind(t->ld, t->bind_dn != NULL ? t->bind_dn : "",
+	    LDAP_SASL_SIMPLE, &cred, NULL, NULL, &t->op_msgid);
+}
+
+/*
+ * lookup_ldap_opening - the first request of a connection (StartTLS or
+ * the bind), opening it first if needed; sent again while connecting
+ */
+static void
+lookup_ldap_opening(struct lookup_ldap *t)
+{
+	struct timeval net = lookup_ldap_net(t);
+	int rc, tls;
+
+	if (t->ld == NULL) {
+		rc = ldap_initialize(&t->ld, t->uris[t->cur]);
+		if (rc != LDAP_SUCCESS) {
+			t->ld = NULL;
+			lookup_ldap_broken(t, "connect", rc);
+			return;
+		}
+		if (lookup_ldap_options(t) == -1) {
+			lookup_ldap_fail(t, "options", LDAP_OTHER);
+			return;
+		}
+		t->state = LL_CONNECTING;
+		evtimer_add(t->conn_timer, &net);
+	}
+	tls = t->start_tls && !ldap_tls_inplace(t->ld);
+	rc = tls ? ldap_start_tls(t->ld, NULL, NULL, &t->op_msgid) :
+	    lookup_ldap_bind(t);
+	if (rc == LDAP_X_CONNECTING) {
+		if (lookup_ldap_watch(t, EV_WRITE) == -1)
+			lookup_ldap_broken(t, "connect", LDAP_LOCAL_ERROR);
+		return;
+	}
+	if (rc != LDAP_SUCCESS) {
+		lookup_ldap_broken(t, rc == LDAP_SERVER_DOWN ||
+		    rc == LDAP_CONNECT_ERROR ? "connect" : tls ? "StartTLS" :
+		    "bind", rc);
+		return;
+	}
+	t->state = tls ? LL_STARTTLS : LL_BINDING;
+	if (lookup_ldap_watch(t, EV_READ) == -1)
+		lookup_ldap_broken(t, "connect", LDAP_LOCAL_ERROR);
+}
+
+/* lookup_ldap_conn_timer - a connection that does not open in time */
+static void
+lookup_ldap_conn_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct lookup_ldap *t = arg;
+
+	(void)fd;
+	(void)what;
+	if (t->state != LL_DOWN && t->state != LL_READY)
+		lookup_ldap_broken(t, "connect", LDAP_TIMEOUT);
+}
+
+/* lookup_ldap_opened - the answer to StartTLS or to the bind */
+static void
+lookup_ldap_opened(struct lookup_ldap *t, LDAPMessage *res)
+{
+	const char *what = t->state == LL_STARTTLS ? "StartTLS" : "bind";
+	int rc, err = LDAP_OTHER;
+
+	rc = ldap_parse_result(t->ld, res, &err, NULL, NULL, NULL, NULL, 0);
+	if (rc != LDAP_SUCCESS || err != LDAP_SUCCESS) {
+		lookup_ldap_broken(t, what, rc != LDAP_SUCCESS ? rc : err);
+		return;
+	}
+	if (t->state == LL_STARTTLS) {
+		/* the handshake: bounded by LDAP_OPT_NETWORK_TIMEOUT */
+		if ((rc = ldap_install_tls(t->ld)) != LDAP_SUCCESS) {
+			lookup_ldap_broken(t, "TLS handshake", rc);
+			return;
+		}
+		if (t->bind_dn != NULL) {
+			if ((rc = lookup_ldap_bind(t)) != LDAP_SUCCESS) {
+				lookup_ldap_broken(t, "bind", rc);
+				return;
+			}
+			t->state = LL_BINDING;
+			return;
+		}
+	}
+	t->state = LL_READY;
+	t->op_msgid = -1;
+	evtimer_del(t->conn_timer);
+	log_debug("lookup %s: connected to %s", t->name, t->uris[t->cur]);
+	lookup_ldap_send_all(t);
+}
+
+/* lookup_ldap_send - one search out on the ready connection; 0 or -1 */
+static int
+lookup_ldap_send(struct lookup_ldap *t, struct lookup_ldap_query *q)
+{
+	struct timeval tv = { t->timeout, 0 };
+	int rc;
+
+	rc = ldap_search_ext(t->ld, t->base, t->scope, q->filter, t->attrs, 0,
+	    NULL, NULL, &tv, LOOKUP_MAX_VALUES, &q->msgid);
+	if (rc != LDAP_SUCCESS) {
+		q->msgid = -1;
+		lookup_ldap_lost(t, "search", rc);
+		return -1;
+	}
+	return 0;
+}
+
+/* lookup_ldap_send_all - the searches that waited for the connection */
+static void
+lookup_ldap_send_all(struct lookup_ldap *t)
+{
+	struct lookup_ldap_query *q;
+	size_t n = 0;
+
+	TAILQ_FOREACH(q, &t->queries, link) {
+		if (q->answer != LOOKUP_PENDING || q->msgid != -1)
+			continue;
+		if (lookup_ldap_send(t, q) == -1)
+			return;		/* failed or sent again from scratch */
+		n++;
+	}
+	if (n > 0)
+		log_debug("lookup %s: %zu searches sent, %zu in flight",
+		    t->name, n, t->npending);
 }
 
 /* lookup_ldap_add - one value of the answer (once, bounded) */
 static void
-lookup_ldap_add(struct lookup_ldap *t, const struct berval *bv)
+lookup_ldap_add(struct lookup_ldap_query *q, const struct berval *bv)
 {
 	size_t i;
 
 	if (bv->bv_len == 0 || bv->bv_len > LOOKUP_LDAP_VALMAX ||
 	    memchr(bv->bv_val, '\0', bv->bv_len) != NULL ||
-	    t->nvals >= LOOKUP_MAX_VALUES)
+	    q->nvals >= LOOKUP_MAX_VALUES)
 		return;
-	for (i = 0; i < t->nvals; i++)
-		if (strlen(t->vals[i]) == bv->bv_len &&
-		    strncasecmp(t->vals[i], bv->bv_val, bv->bv_len) == 0)
+	for (i = 0; i < q->nvals; i++)
+		if (strlen(q->vals[i]) == bv->bv_len &&
+		    strncasecmp(q->vals[i], bv->bv_val, bv->bv_len) == 0)
 			return;
-	t->vals = xreallocarray(t->vals, t->nvals + 1, sizeof(*t->vals));
-	t->vals[t->nvals] = xmalloc(bv->bv_len + 1);
-	memcpy(t->vals[t->nvals], bv->bv_val, bv->bv_len);
-	t->vals[t->nvals++][bv->bv_len] = '\0';
+	q->vals = xreallocarray(q->vals, q->nvals + 1, sizeof(*q->vals));
+	q->vals[q->nvals] = xmalloc(bv->bv_len + 1);
+	memcpy(q->vals[q->nvals], bv->bv_val, bv->bv_len);
+	q->vals[q->nvals++][bv->bv_len] = '\0';
 }
 
-/* lookup_ldap_collect - the attribute's values of every entry */
+/* lookup_ldap_answer - a search's entries and result: the query lands */
 static void
-lookup_ldap_collect(struct lookup_ldap *t, LDAPMessage *res)
+lookup_ldap_answer(struct lookup_ldap *t, struct lookup_ldap_query *q,
+    LDAPMessage *res)
 {
 	struct berval **bv;
 	LDAPMessage *e;
+	int rc, err = LDAP_OTHER;
 	size_t i;
 
+	rc = ldap_parse_result(t->ld, res, &err, NULL, NULL, NULL, NULL, 0);
+	if (rc != LDAP_SUCCESS || (err != LDAP_SUCCESS &&
+	    err != LDAP_SIZELIMIT_EXCEEDED)) {
+		log_warnx("lookup %s: search: %s (temporary failure)", t->name,
+		    ldap_err2string(rc != LDAP_SUCCESS ? rc : err));
+		lookup_ldap_land(t, q, -1);
+		return;
+	}
 	for (e = ldap_first_entry(t->ld, res); e != NULL;
 	    e = ldap_next_entry(t->ld, e)) {
 		if ((bv = ldap_get_values_len(t->ld, e, t->attrs[0])) == NULL)
 			continue;
 		for (i = 0; bv[i] != NULL; i++)
-			lookup_ldap_add(t, bv[i]);
+			lookup_ldap_add(q, bv[i]);
 		ldap_value_free_len(bv);
 	}
+	t->kept = 1;
+	lookup_ldap_land(t, q, q->nvals > 0 ? 0 : 1);
 }
 
-/* lookup_ldap_search - one search; LDAP result code */
-static int
-lookup_ldap_search(struct lookup_ldap *t, const char *filter)
+/* lookup_ldap_dispatch - one complete answer from the server */
+static void
+lookup_ldap_dispatch(struct lookup_ldap *t, LDAPMessage *res)
+{
+	struct lookup_ldap_query *q;
+	int id = ldap_msgid(res);
+
+	if ((t->state == LL_STARTTLS || t->state == LL_BINDING) &&
+	    id == t->op_msgid) {
+		lookup_ldap_opened(t, res);
+		return;
+	}
+	if (ldap_msgtype(res) == LDAP_RES_EXTENDED && id == 0) {
+		lookup_ldap_lost(t, "notice of disconnection", LDAP_SERVER_DOWN);
+		return;
+	}
+	TAILQ_FOREACH(q, &t->queries, link)
+		if (q->answer == LOOKUP_PENDING && q->msgid == id) {
+			lookup_ldap_answer(t, q, res);
+			return;
+		}
+	/* an answer to a search that timed out before: nobody waits */
+}
+
+/* lookup_ldap_io - the connection is readable (or, connecting, writable) */
+static void
+lookup_ldap_io(evutil_socket_t fd, short what, void *arg)
+{
+	struct lookup_ldap *t = arg;
+	struct timeval zero = { 0, 0 };
+	LDAPMessage *res;
+	int rc, err = LDAP_SERVER_DOWN;
+
+	(void)fd;
+	(void)what;
+	if (t->state == LL_CONNECTING) {
+		lookup_ldap_opening(t);
+		return;
+	}
+	while (t->ld != NULL) {
+		res = NULL;
+		rc = ldap_result(t->ld, LDAP_RES_ANY, LDAP_MSG_ALL, &zero, &res);
+		if (rc == 0)
+			break;
+		if (rc == -1) {
+			(void)ldap_get_option(t->ld, LDAP_OPT_RESULT_CODE, &err);
+			lookup_ldap_lost(t, "connection", err);
+			break;
+		}
+		lookup_ldap_dispatch(t, res);
+		ldap_msgfree(res);
+	}
+}
+
+/* lookup_ldap_timer - a query had no answer in time: the server hangs */
+static void
+lookup_ldap_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct lookup_ldap_query *q = arg;
+	struct lookup_ldap *t = q->t;
+
+	(void)fd;
+	(void)what;
+	log_warnx("lookup %s: no answer in %d s", t->name, t->timeout);
+	if (q->msgid != -1 && t->ld != NULL)
+		(void)ldap_abandon_ext(t->ld, q->msgid, NULL, NULL);
+	lookup_ldap_fail(t, t->state == LL_READY ? "search" : "connect",
+	    LDAP_TIMEOUT);
+}
+
+/* lookup_ldap_find - the query of key (asked or kept), or NULL */
+static struct lookup_ldap_query *
+lookup_ldap_find(struct lookup_ldap *t, const char *key)
+{
+	struct lookup_ldap_query *q, *next;
+	/* longer than two queries: a decision that needs several converges */
+	time_t old = time(NULL) - LOOKUP_LDAP_KEEP_MAX - 2 * t->timeout;
+
+	TAILQ_FOREACH_SAFE(q, &t->queries, link, next) {
+		if (q->answer != LOOKUP_PENDING && q->landed < old) {
+			lookup_ldap_free(t, q);
+			continue;
+		}
+		if (strcmp(q->key, key) == 0)
+			return q;
+	}
+	return NULL;
+}
+
+/* lookup_ldap_ask - a new query for key: sent now or once connected */
+static struct lookup_ldap_query *
+lookup_ldap_ask(struct lookup_ldap *t, const char *key, const char *filter)
 {
 	struct timeval tv = { t->timeout, 0 };
-	LDAPMessage *res = NULL;
-	int rc;
+	struct lookup_ldap_query *q, *old, *next;
 
-	rc = ldap_search_ext_s(t->ld, t->base, t->scope, filter, t->attrs, 0,
-	    NULL, NULL, &tv, LOOKUP_MAX_VALUES, &res);
-	if (rc == LDAP_SUCCESS || rc == LDAP_SIZELIMIT_EXCEEDED) {
-		lookup_ldap_collect(t, res);
-		rc = LDAP_SUCCESS;
-	}
-	ldap_msgfree(res);
-	return rc;
+	TAILQ_FOREACH_SAFE(old, &t->queries, link, next)
+		if (t->nqueries >= LOOKUP_LDAP_KEPT &&
+		    old->answer != LOOKUP_PENDING)
+			lookup_ldap_free(t, old);
+	q = xcalloc(1, sizeof(*q));
+	q->t = t;
+	q->key = xstrdup(key);
+	q->filter = xstrdup(filter);
+	q->answer = LOOKUP_PENDING;
+	q->msgid = -1;
+	if ((q->timer = evtimer_new(t->evbase, lookup_ldap_timer, q)) == NULL)
+		fatalx("evtimer_new failed");
+	evtimer_add(q->timer, &tv);
+	TAILQ_INSERT_TAIL(&t->queries, q, link);
+	t->nqueries++;
+	t->npending++;
+	if (t->state == LL_READY) {
+		if (lookup_ldap_send(t, q) == 0)
+			log_debug("lookup %s: search #%d sent, %zu in flight",
+			    t->name, q->msgid, t->npending);
+	} else if (t->state == LL_DOWN)
+		lookup_ldap_opening(t);
+	return q;
 }
 
-/* lookup_ldap_get - search the directory for key */
+/* lookup_ldap_get - the kept answer for key, or ask the directory */
 static int
 lookup_ldap_get(void *ctx, const char *key, const char *const **vals,
     size_t *n)
 {
 	struct lookup_ldap *t = ctx;
+	struct lookup_ldap_query *q;
 	char filter[LOOKUP_LDAP_FILTERMAX];
-	int rc, reused, tries;
 
-	lookup_ldap_clear(t);
 	if (lookup_filter_expand(t->filter, key, filter, sizeof(filter)) == -1)
 		return 1;	/* no such key can exist */
-	for (tries = 0; tries < 2; tries++) {
-		reused = t->ld != NULL;
-		if (lookup_ldap_connect(t) == -1)
+	if ((q = lookup_ldap_find(t, key)) == NULL) {
+		if (t->evbase == NULL) {
+			log_warnx("lookup %s: not attached to an event loop",
+			    t->name);
 			return -1;
-		if ((rc = lookup_ldap_search(t, filter)) == LDAP_SUCCESS)
-			break;
-		if (!reused || tries == 1 ||
-		    (rc != LDAP_SERVER_DOWN && rc != LDAP_CONNECT_ERROR)) {
-			lookup_ldap_clear(t);
-			return lookup_ldap_fail(t, "search", rc);
 		}
-		log_debug("lookup %s: connection lost (%s), reconnecting",
-		    t->name, ldap_err2string(rc));
-		lookup_ldap_clear(t);
-		lookup_ldap_drop(t);
+		if (time(NULL) < t->hold_until)
+			return -1;	/* logged when it failed */
+		if (t->npending >= LOOKUP_LDAP_INFLIGHT ||
+		    t->nqueries >= LOOKUP_LDAP_KEPT + LOOKUP_LDAP_INFLIGHT) {
+			log_warnx("lookup %s: %zu queries in flight already "
+			    "(temporary failure)", t->name, t->npending);
+			return -1;
+		}
+		q = lookup_ldap_ask(t, key, filter);
 	}
-	if (t->nvals == 0)
-		return 1;
-	*vals = (const char *const *)t->vals;
-	*n = t->nvals;
-	return 0;
+	if (q->answer == 0) {
+		*vals = (const char *const *)q->vals;
+		*n = q->nvals;
+	}
+	return q->answer;
+}
+
+/* lookup_ldap_attach - the event loop the table works on */
+static void
+lookup_ldap_attach(void *ctx, struct event_base *base, void (*landed)(void *),
+    void *arg)
+{
+	struct lookup_ldap *t = ctx;
+
+	t->evbase = base;
+	t->landed = landed;
+	t->landed_arg = arg;
+	t->conn_timer = evtimer_new(base, lookup_ldap_conn_timer, t);
+	if (t->conn_timer == NULL)
+		fatalx("evtimer_new failed");
+}
+
+/* lookup_ldap_release - forget the kept answers (nothing waits for them) */
+static void
+lookup_ldap_release(void *ctx)
+{
+	struct lookup_ldap *t = ctx;
+	struct lookup_ldap_query *q, *next;
+
+	TAILQ_FOREACH_SAFE(q, &t->queries, link, next)
+		if (q->answer != LOOKUP_PENDING)
+			lookup_ldap_free(t, q);
 }
 
 /* lookup_ldap_close - drop the connection, wipe the password */
@@ -341,11 +802,18 @@ static void
 lookup_ldap_close(void *ctx)
 {
 	struct lookup_ldap *t = ctx;
+	size_t i;
 
 	if (t == NULL)
 		return;
 	lookup_ldap_drop(t);
-	lookup_ldap_clear(t);
+	while (!TAILQ_EMPTY(&t->queries))
+		lookup_ldap_free(t, TAILQ_FIRST(&t->queries));
+	if (t->conn_timer != NULL)
+		event_free(t->conn_timer);
+	for (i = 0; i < t->nuris; i++)
+		free(t->uris[i]);
+	free(t->uris);
 	if (t->pass != NULL)
 		explicit_bzero(t->pass, t->passlen);
 	free(t->pass);
@@ -360,8 +828,27 @@ lookup_ldap_close(void *ctx)
 }
 
 static const struct lookup_backend lookup_ldap_backend = {
-	"ldap", NULL, lookup_ldap_get, lookup_ldap_close
+	"ldap", NULL, lookup_ldap_get, lookup_ldap_close, lookup_ldap_attach,
+	lookup_ldap_release
 };
+
+/* lookup_ldap_uris - the URIs, one each (libldap would stop at the first) */
+static void
+lookup_ldap_uris(struct lookup_ldap *t)
+{
+	char *copy = xstrdup(t->uri), *u, *save = NULL;
+
+	for (u = strtok_r(copy, " \t", &save); u != NULL;
+	    u = strtok_r(NULL, " \t", &save)) {
+		t->uris = xreallocarray(t->uris, t->nuris + 1, sizeof(*t->uris));
+		t->uris[t->nuris++] = xstrdup(u);
+	}
+	if (t->nuris == 0) {	/* the loader refuses it: keep a valid table */
+		t->uris = xcalloc(1, sizeof(*t->uris));
+		t->uris[t->nuris++] = xstrdup(t->uri);
+	}
+	free(copy);
+}
 
 /* lookup_ldap_open - an LDAP table from its settings (before the drop) */
 struct lookup *
@@ -371,8 +858,11 @@ lookup_ldap_open(const struct cfg_lookup *c, char *err, size_t errlen)
 	struct lookup_ldap *t;
 
 	t = xcalloc(1, sizeof(*t));
+	TAILQ_INIT(&t->queries);
+	t->op_msgid = -1;
 	t->name = xstrdup(c->name);
 	t->uri = xstrdup(d->uri);
+	lookup_ldap_uris(t);
 	t->base = xstrdup(d->base);
 	t->scope = d->scope == NULL || strcmp(d->scope, "sub") == 0 ?
 	    LDAP_SCOPE_SUBTREE : strcmp(d->scope, "one") == 0 ?

@@ -13,6 +13,11 @@
  * (IPC_JOB_NEW through the master) only once the jobs are durable.  A
  * message whose incoming file is gone was routed already; one that cannot
  * be parsed is quarantined, never dropped.
+ *
+ * Nothing waits for a network lookup (LDAP): a routing decision, a
+ * recipient check or an end-of-DATA check whose lookup answers "pending"
+ * is parked (router_wait.h) and made again, by the same function, when
+ * the answer lands; the rest of the router goes on meanwhile.
  */
 #include "config.h"
 
@@ -39,6 +44,7 @@
 #include "proc.h"
 #include "router.h"
 #include "router_recog.h"
+#include "router_wait.h"
 #include "rules.h"
 #include "sandbox.h"
 #include "spool.h"
@@ -68,6 +74,8 @@ struct router {
 	char **parts;			/* new messages to route after the sync */
 	size_t nparts;
 	struct event *defer_ev;		/* routes deferred messages again */
+	struct router_waits *waits;	/* requests that wait for a lookup */
+	struct event *rerun_ev;		/* a lookup answered: decide them again */
 	int chrooted;
 };
 
@@ -199,6 +207,26 @@ router_quarantine(struct router *r, const char *qid, const char *why)
 
 static int router_route_one(struct router *, const char *);
 static void router_store_retry(struct router *);
+
+/*
+ * router_park - a request waits for a lookup's answer (router_wait.h):
+ * 1 parked, 0 the list is full (it takes its temporary failure now)
+ */
+static int
+router_park(struct router *r, int type, const char *const *sv, size_t n,
+    const struct rules_recog *recog)
+{
+	if (router_wait_add(r->waits, type, sv, n, recog) == 0) {
+		log_debug("%s: %s waits for a lookup (%zu waiting)", sv[0],
+		    type == IPC_RCPT_CHECK ? "recipient check" : type ==
+		    IPC_DATA_CHECK ? "end-of-DATA check" : "message",
+		    router_wait_count(r->waits));
+		return 1;
+	}
+	log_warnx("%s: %zu requests wait for lookups already: temporary "
+	    "failure", sv[0], router_wait_count(r->waits));
+	return 0;
+}
 
 /*
  * router_deferred - does a recipient wait for a temporary failure (a
@@ -357,7 +385,7 @@ router_route_msg(struct router *r, const char *qid,
 	struct msginfo mi;
 	size_t njobs = 0;
 	off_t off;
-	int fd = -1, rc, deferred = 0;
+	int fd = -1, rc, deferred = 0, parked = 0;
 
 	memset(&msg, 0, sizeof(msg));
 	if (spool_incoming_open(r->spool, qid, &msg, &off, &fd, err,
@@ -388,6 +416,8 @@ router_route_msg(struct router *r, const char *qid,
 	msginfo_free(&mi);
 	if (rc == -1)
 		router_quarantine(r, qid, "no recipients");
+	else if (env.pending && router_park(r, IPC_MSG_NEW, &qid, 1, recog))
+		parked = 1;				/* stays */
 	else if (env.recog_needed)
 		router_recog_ask(r, qid, env.recog_keep);	/* stays */
 	else if (router_deferred(r, qid, jobs, njobs))
@@ -397,13 +427,15 @@ router_route_msg(struct router *r, const char *qid,
 	rules_free_jobs(jobs, njobs);
 	rules_env_clear(&env);
 	envelope_clear(&msg);
-	return rc == 0 && !env.recog_needed && !deferred;
+	return rc == 0 && !env.recog_needed && !deferred && !parked;
 }
 
 /* router_route_one - route one message of a batch; 1 routed, 0 not */
 static int
 router_route_one(struct router *r, const char *qid)
 {
+	if (router_wait_has(r->waits, IPC_MSG_NEW, qid))
+		return 0;	/* its lookup answers first */
 	return router_route_msg(r, qid, NULL);
 }
 
@@ -445,6 +477,24 @@ router_batch(struct router *r, char *const *qids, size_t n)
 	router_more(r);
 }
 
+/*
+ * router_route_now - route one message outside a batch (recog: the
+ * recognizer's answer, or NULL): sync, wake the workers, route its parts
+ */
+static void
+router_route_now(struct router *r, const char *qid,
+    const struct rules_recog *recog)
+{
+	if (router_route_msg(r, qid, recog) > 0 && spool_sync(r->spool) == -1)
+		log_warn("spool sync after routing %s", qid);
+	router_send_notify(r);
+	router_more(r);
+	/* the parts are durable (or the message waits): the files can go,
+	   unless it waits for a lookup with this answer */
+	if (recog != NULL && !router_wait_has(r->waits, IPC_MSG_NEW, qid))
+		(void)spool_recog_clear(r->spool, qid, RULES_RECOG_MAX_PARTS);
+}
+
 /* router_recog_done - the recognizer's answer: route the message with it */
 static void
 router_recog_done(struct router *r, const char *qid, const char *status,
@@ -465,12 +515,7 @@ router_recog_done(struct router *r, const char *qid, const char *status,
 	    RULES_RECOG_SHEETS ? "routing sheets found" : rg->status ==
 	    RULES_RECOG_NONE ? "no routing sheet" : "unreadable",
 	    rg->reason[0] ? ": " : "", rg->reason);
-	if (router_route_msg(r, qid, rg) > 0 && spool_sync(r->spool) == -1)
-		log_warn("spool sync after routing %s", qid);
-	router_send_notify(r);
-	router_more(r);
-	/* the parts are durable (or the message waits): the files can go */
-	(void)spool_recog_clear(r->spool, qid, RULES_RECOG_MAX_PARTS);
+	router_route_now(r, qid, rg);
 	free(rg);
 }
 
@@ -587,22 +632,37 @@ router_requeue(struct router *r, const char **qids, size_t n)
 		router_batch(r, ok, nok);
 }
 
+/* router_answer - IPC_RCPT_ANSWER: the verdict for check id */
+static void
+router_answer(struct router *r, const char *id, const struct rules_verdict *v,
+    const char *what)
+{
+	const char *ans[5];
+	char code[8];
+
+	snprintf(code, sizeof(code), "%d", v->code);
+	ans[0] = id;
+	ans[1] = code;
+	ans[2] = v->status;
+	ans[3] = v->text;
+	ans[4] = NULL;
+	if (r->ipc == NULL || ipc_send_strings(r->ipc, IPC_RCPT_ANSWER,
+	    ans) == -1)
+		log_warnx("cannot answer a %s check", what);
+}
+
 /*
- * router_rcpt_check - IPC_RCPT_CHECK: what routing would do with one
- * recipient of a session (rules_check_rcpt), answered at once
+ * router_rcpt_decide - what routing would do with one recipient of a
+ * session (rules_check_rcpt): ID, rcpt, from, client, auth, listener;
+ * answered now, or parked until its lookup answers
  */
 static void
-router_rcpt_check(struct router *r, const struct ipc_frame *f)
+router_rcpt_decide(struct router *r, const char *const *sv)
 {
-	const char *sv[7], *ans[5];
 	struct rules_verdict v;
 	struct rules_env env;
 	struct envelope msg;
-	char code[8];
 
-	if (ipc_strings(f, sv, 7) != 6)
-		fatalx("malformed %s frame from the master",
-		    ipc_type_name(f->type));
 	memset(&msg, 0, sizeof(msg));
 	msg.from = (char *)sv[2];
 	msg.client = (char *)sv[3];
@@ -614,28 +674,37 @@ router_rcpt_check(struct router *r, const struct ipc_frame *f)
 	env.store = r->store;
 	env.now = time(NULL);
 	rules_check_rcpt(r->cfg, &msg, &env, sv[1], &v);
-	snprintf(code, sizeof(code), "%d", v.code);
-	ans[0] = sv[0];
-	ans[1] = code;
-	ans[2] = v.status;
-	ans[3] = v.text;
-	ans[4] = NULL;
-	if (ipc_send_strings(r->ipc, IPC_RCPT_ANSWER, ans) == -1)
-		log_warnx("cannot answer a recipient check");
+	if (env.pending && router_park(r, IPC_RCPT_CHECK, sv, 6, NULL))
+		return;
+	router_answer(r, sv[0], &v, "recipient");
+}
+
+/* router_rcpt_check - IPC_RCPT_CHECK: decode, then decide */
+static void
+router_rcpt_check(struct router *r, const struct ipc_frame *f)
+{
+	const char *sv[7];
+
+	if (ipc_strings(f, sv, 7) != 6)
+		fatalx("malformed %s frame from the master",
+		    ipc_type_name(f->type));
+	router_rcpt_decide(r, sv);
 }
 
 /*
  * router_data_verdict - the end-of-DATA answer for a finished message:
  * the first permanent failure when every recipient would fail
- * permanently, else 250 (temporary failures defer after the commit)
+ * permanently, else 250 (temporary failures defer after the commit);
+ * 1 when it cannot be told before a lookup answers
  */
-static void
+static int
 router_data_verdict(struct router *r, const struct envelope *msg,
     struct msginfo *mi, struct rules_verdict *out)
 {
 	struct rules_verdict v;
 	struct rules_env env;
 	size_t i;
+	int pending = 0;
 
 	memset(&env, 0, sizeof(env));
 	env.mi = mi;
@@ -644,36 +713,39 @@ router_data_verdict(struct router *r, const struct envelope *msg,
 	env.now = time(NULL);
 	memset(out, 0, sizeof(*out));
 	for (i = 0; i < msg->nrcpt; i++) {
+		env.pending = 0;
 		rules_check_rcpt(r->cfg, msg, &env, msg->rcpt[i].addr, &v);
+		if (env.pending) {
+			pending = 1;	/* the others' queries start too */
+			continue;
+		}
 		if (v.code < 500) {
 			out->code = 250;
 			snprintf(out->status, sizeof(out->status), "2.0.0");
-			return;
+			return 0;
 		}
 		if (out->code == 0)
 			*out = v;
 	}
+	return pending;
 }
 
 /*
- * router_data_check - IPC_DATA_CHECK: route a message the receiver has
- * not committed yet (receive/<qid>) without writing anything, so that a
- * message no recipient can take is refused after the dot, not bounced
+ * router_data_decide - route a message the receiver has not committed
+ * yet (receive/<qid>) without writing anything, so that a message no
+ * recipient can take is refused after the dot, not bounced: ID, qid;
+ * answered now, or parked until its lookups answer
  */
 static void
-router_data_check(struct router *r, const struct ipc_frame *f)
+router_data_decide(struct router *r, const char *const *sv)
 {
-	const char *sv[3], *ans[5];
 	struct rules_verdict v;
-	char err[SPOOL_ERRLEN], code[8];
+	char err[SPOOL_ERRLEN];
 	struct envelope msg;
 	struct msginfo mi;
 	off_t off;
-	int fd = -1;
+	int fd = -1, parked = 0;
 
-	if (ipc_strings(f, sv, 3) != 2)
-		fatalx("malformed %s frame from the master",
-		    ipc_type_name(f->type));
 	memset(&v, 0, sizeof(v));
 	memset(&msg, 0, sizeof(msg));
 	memset(&mi, 0, sizeof(mi));
@@ -686,20 +758,68 @@ router_data_check(struct router *r, const struct ipc_frame *f)
 		if (msginfo_scan_fd(fd, off, r->cfg->directives.body_scan,
 		    &mi) == -1)
 			log_warn("%s: reading the message for its check", sv[1]);
-		else
-			router_data_verdict(r, &msg, &mi, &v);
+		else if (router_data_verdict(r, &msg, &mi, &v) == 1 &&
+		    !(parked = router_park(r, IPC_DATA_CHECK, sv, 2, NULL))) {
+			v.code = 250;	/* commit: routing defers, never bounces */
+			snprintf(v.status, sizeof(v.status), "2.0.0");
+			v.text[0] = '\0';
+		}
 		close(fd);
 	}
 	msginfo_free(&mi);
 	envelope_clear(&msg);
-	snprintf(code, sizeof(code), "%d", v.code);
-	ans[0] = sv[0];
-	ans[1] = code;
-	ans[2] = v.status;
-	ans[3] = v.text;
-	ans[4] = NULL;
-	if (ipc_send_strings(r->ipc, IPC_RCPT_ANSWER, ans) == -1)
-		log_warnx("cannot answer a message check");
+	if (!parked)
+		router_answer(r, sv[0], &v, "message");
+}
+
+/* router_data_check - IPC_DATA_CHECK: decode, then decide */
+static void
+router_data_check(struct router *r, const struct ipc_frame *f)
+{
+	const char *sv[3];
+
+	if (ipc_strings(f, sv, 3) != 2)
+		fatalx("malformed %s frame from the master",
+		    ipc_type_name(f->type));
+	router_data_decide(r, sv);
+}
+
+/*
+ * router_rerun - a lookup answered: make every parked decision again (a
+ * request still undecided parks again); once none waits, the tables
+ * forget the answers they kept for them
+ */
+static void
+router_rerun(evutil_socket_t fd, short ev, void *arg)
+{
+	struct router *r = arg;
+	struct router_wait *w;
+	size_t n, i;
+
+	(void)fd;
+	(void)ev;
+	w = router_wait_take(r->waits, &n);
+	for (i = 0; i < n; i++) {
+		if (w[i].type == IPC_RCPT_CHECK)
+			router_rcpt_decide(r, (const char *const *)w[i].sv);
+		else if (w[i].type == IPC_DATA_CHECK)
+			router_data_decide(r, (const char *const *)w[i].sv);
+		else if (!r->stopping)
+			router_route_now(r, w[i].sv[0], w[i].recog);
+	}
+	router_wait_done(w, n);
+	for (i = 0; router_wait_count(r->waits) == 0 && r->lookups != NULL &&
+	    i < r->cfg->nlookups; i++)
+		lookup_release(r->lookups[i]);
+}
+
+/* router_landed - a lookup's answer landed: decide again from the loop */
+static void
+router_landed(void *arg)
+{
+	struct router *r = arg;
+
+	event_active(r->rerun_ev, EV_TIMEOUT, 0);
 }
 
 /* router_ipc - a frame from the master */
@@ -812,6 +932,16 @@ router_lookups(struct router *r)
 	}
 }
 
+/* router_attach - the network tables work on the loop (router_landed) */
+static void
+router_attach(struct router *r)
+{
+	size_t i;
+
+	for (i = 0; r->lookups != NULL && i < r->cfg->nlookups; i++)
+		lookup_attach(r->lookups[i], r->base, router_landed, r);
+}
+
 /* router_store_open - the directive store, after the chroot */
 static void
 router_store_open(struct router *r, int chrooted)
@@ -892,8 +1022,12 @@ main(int argc, char **argv)
 	r.scan_ev = evtimer_new(r.base, router_scan_timer, &r);
 	r.exit_ev = evtimer_new(r.base, router_exit_check, &r);
 	r.defer_ev = evtimer_new(r.base, router_defer_timer, &r);
-	if (r.scan_ev == NULL || r.exit_ev == NULL || r.defer_ev == NULL)
+	r.rerun_ev = event_new(r.base, -1, 0, router_rerun, &r);
+	if (r.scan_ev == NULL || r.exit_ev == NULL || r.defer_ev == NULL ||
+	    r.rerun_ev == NULL)
 		fatalx("evtimer_new failed");
+	r.waits = router_wait_new();
+	router_attach(&r);
 	sandbox_enter(router_sandbox_role(r.cfg), r.cfg->sandbox, 0);
 
 	router_scan(&r);
@@ -907,9 +1041,11 @@ main(int argc, char **argv)
 	event_free(r.defer_ev);
 	if (r.ipc != NULL)
 		ipc_free(r.ipc);
+	router_free_tables(&r);	/* their events first */
+	event_free(r.rerun_ev);
+	router_wait_free(r.waits);
 	event_base_free(r.base);
 	spool_close(r.spool);
-	router_free_tables(&r);
 	router_recog_free(r.recog);
 	cfg_free(r.cfg);
 	return 0;
