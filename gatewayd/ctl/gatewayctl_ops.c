@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cfg.h"
+#include "cfgcheck.h"
 #include "gatewayctl.h"
 
 #define MON_MAX_KEYS	512
@@ -27,8 +28,9 @@ struct mon_sample {
 
 /*
  * ctl_check - validate the configuration file the way gatewayd -n does:
- * the loader's checks, and every connector's shared object present, a
- * regular file owned by root or the caller and writable by its owner only.
+ * the loader's checks, every connector's shared object present, a
+ * regular file owned by root or the caller and writable by its owner only,
+ * and each instance's settings by the connector's check() (cfgcheck.c).
  */
 int
 ctl_check(struct ctl *ctl, int argc, char **argv)
@@ -65,6 +67,10 @@ ctl_check(struct ctl *ctl, int argc, char **argv)
 			rc = EX_CONFIG;
 		}
 	}
+	/* each connector's check(), in a worker that is not root (cfgcheck.h) */
+	if (rc == 0 && cfgcheck_connectors(cfg, ctl->config, NULL, 0,
+	    "gatewayctl", stderr) > 0)
+		rc = EX_CONFIG;
 	if (rc == 0)
 		printf("configuration %s is valid\n", ctl->config);
 	cfg_free(cfg);

@@ -1578,21 +1578,17 @@ worker_load_connector(struct worker *w)
 	size_t i;
 
 	if (loader_open(w->cfg->connector_dir, w->conn->type, &w->ld, err,
-	    sizeof(err)) == -1) {
-		log_warnx("%s", err);
-		exit(WORKER_EXIT_CONFIG);
-	}
+	    sizeof(err)) == -1)
+		worker_refuse("%s", err);
 	log_debug("loaded connector %s %s from %s", w->ld.conn->name,
 	    w->ld.conn->version, w->ld.path);
 	err[0] = '\0';
 	worker_fds(open_before, sizeof(open_before));
 	if (w->ld.conn->init != NULL &&
 	    w->ld.conn->init(w->conn->settings, &w->ctx, err,
-	    sizeof(err)) == -1) {
-		log_warnx("connector %s (%s): %s", w->name, w->ld.path,
+	    sizeof(err)) == -1)
+		worker_refuse("connector %s (%s): %s", w->name, w->ld.path,
 		    err[0] ? err : "init failed");
-		exit(WORKER_EXIT_CONFIG);
-	}
 	worker_fds(open_after, sizeof(open_after));
 	for (i = 0; i < sizeof(open_after) && w->nkeep < WORKER_KEEP_MAX; i++)
 		if (open_after[i] && !open_before[i])
@@ -1715,6 +1711,8 @@ main(int argc, char **argv)
 		    opts.config_name ? opts.config_name : "the configuration");
 		exit(WORKER_EXIT_CONFIG);
 	}
+	if (opts.check)
+		return worker_check_run(w->cfg, w->conn);
 	w->name = w->conn->name;
 	w->paused = opts.paused;	/* -P: the master's pause state */
 	w->instance = opts.qid_instance;

@@ -17,4 +17,12 @@
 #define WORKER_DEFER_BATCH	256	/* jobs deferred per spool sync while suspended */
 #define WORKER_CHILDREN_MAX	256	/* cap on concurrency */
 
+struct cfg;
+struct cfg_connector;
+/* -C: load the connector and run its check(); an exit status (worker_check.c) */
+int worker_check_run(const struct cfg *, const struct cfg_connector *);
+/* Log why the settings are refused, tell the master, exit 78 (worker_check.c). */
+void worker_refuse(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2), noreturn));
+
 #endif
