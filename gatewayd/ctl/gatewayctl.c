@@ -19,6 +19,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,7 @@
 #include "proc.h"
 #include "gatewayctl_directive.h"
 #include "textout.h"
+#include "xmalloc.h"
 
 /* What an answer line may keep; every other control character is escaped. */
 #define CTL_KEEP	(TEXTOUT_KEEP_NL | TEXTOUT_KEEP_TAB)
@@ -58,23 +60,43 @@ static const struct ctl_command {
 	{ "directive", ctl_directive_cmd },
 };
 
-/* ctl_usage - the command summary */
-static void __attribute__((noreturn))
-ctl_usage(void)
+/* ctl_usage_text - the command summary */
+static void
+ctl_usage_text(FILE *fp)
 {
-	fprintf(stderr,
-	    "usage: gatewayctl [-c config] [-s socket] [--json] command\n"
+	fprintf(fp,
+	    "usage: gatewayctl [-c|--config file] [-s|--socket path] [--json] "
+	    "command [options]\n"
 	    "commands (see gatewayctl(8)):\n"
 	    "  status | stats [--json|--prometheus] | monitor [--count N]\n"
 	    "  reload | check | connectors\n"
 	    "  pause|resume receive | delivery [CONNECTOR]\n"
-	    "  queue list [--state S] [--connector C] [--sender P] "
+	    "  queue list [-s|--state S] [--connector C] [--sender P] "
 	    "[--recipient P] [--older-than SECS]\n"
 	    "  queue show ID... [--body]\n"
 	    "  queue hold|release|delete|retry|requeue|expire ID...|ALL|-\n"
 	    "  queue retry --connector NAME\n"
-	    "  queue check [--repair]\n");
+	    "  queue check [--repair]\n"
+	    "  route test ADDRESS [--sender S] [--client IP] [--auth USER] "
+	    "[--listener NAME]\n"
+	    "  config dump [--changed]\n"
+	    "  directive ... (see gatewayctl(8))\n");
+}
+
+/* ctl_usage - the summary on stderr, exit 64 */
+static void __attribute__((noreturn))
+ctl_usage(void)
+{
+	ctl_usage_text(stderr);
 	exit(EX_USAGE);
+}
+
+/* ctl_help - --help: the summary on stdout, exit 0 */
+static void __attribute__((noreturn))
+ctl_help(void)
+{
+	ctl_usage_text(stdout);
+	exit(0);
 }
 
 /* ctl_socket_path - from -s, or the configuration file */
@@ -365,6 +387,86 @@ ctl_fetch(struct ctl *ctl, int argc, char **argv, int *rc)
 	return buf;
 }
 
+#define CTL_MAX_VERB_OPTS	16
+
+/* ctl_opt_table - struct option[] and the short letters of a verb's options */
+static void
+ctl_opt_table(const struct ctl_verb_opt *opts, struct option *lo,
+    char *shortopts, size_t len)
+{
+	size_t n = 0, s = 0;
+
+	shortopts[s++] = ':';	/* report a missing value ourselves */
+	for (; opts != NULL && opts[n].name != NULL &&
+	    n < CTL_MAX_VERB_OPTS; n++) {
+		lo[n].name = opts[n].name;
+		lo[n].has_arg = opts[n].has_arg ? required_argument :
+		    no_argument;
+		lo[n].flag = NULL;
+		lo[n].val = 256 + (int)n;
+		if (opts[n].letter != 0 && s + 3 < len) {
+			shortopts[s++] = (char)opts[n].letter;
+			if (opts[n].has_arg)
+				shortopts[s++] = ':';
+		}
+	}
+	lo[n++] = (struct option){ "json", no_argument, NULL, 'J' };
+	lo[n++] = (struct option){ "prometheus", no_argument, NULL, 'P' };
+	lo[n] = (struct option){ NULL, 0, NULL, 0 };
+	shortopts[s] = '\0';
+}
+
+/* ctl_verb_args - a verb's options with getopt_long (gatewayctl.h) */
+int
+ctl_verb_args(struct ctl *ctl, int argc, char ***argvp, int nverb,
+    const struct ctl_verb_opt *opts)
+{
+	struct option lo[CTL_MAX_VERB_OPTS + 3];
+	char shortopts[2 * CTL_MAX_VERB_OPTS + 2], **argv = *argvp, **out;
+	int ch, n = 0, i, k, sub = argc - nverb + 1;
+	char **subv = argv + nverb - 1;
+
+	ctl_opt_table(opts, lo, shortopts, sizeof(shortopts));
+	out = calloc((size_t)argc * 2 + 1, sizeof(*out));
+	if (out == NULL)
+		exit(EX_OSERR);
+	for (i = 0; i < nverb; i++)
+		out[n++] = argv[i];
+	opterr = 0;
+	optind = 0;		/* GNU: start afresh (the global options) */
+	while ((ch = getopt_long(sub, subv, shortopts, lo, NULL)) != -1) {
+		if (ch == 'J' || ch == 'P') {
+			*(ch == 'J' ? &ctl->json : &ctl->prometheus) = 1;
+			continue;
+		}
+		if (ch == '?' || ch == ':') {
+			fprintf(stderr, "gatewayctl: %s: %s option '", argv[0],
+			    ch == ':' ? "missing value of the" : "unknown");
+			textout_terms(stderr, subv[optind - 1], 0);
+			fputs("' (see gatewayctl(8))\n", stderr);
+			free(out);
+			return -1;
+		}
+		for (k = 0; lo[k].name != NULL && lo[k].val != ch; k++)
+			;
+		if (lo[k].name == NULL) {	/* a short letter: its index */
+			for (k = 0; opts[k].letter != ch; k++)
+				;
+		}
+		out[n] = NULL;
+		if (xasprintf(&out[n], "--%s", lo[k].name) == -1)
+			exit(EX_OSERR);
+		n++;
+		if (optarg != NULL && lo[k].has_arg == required_argument)
+			out[n++] = optarg;
+	}
+	for (i = optind; i < sub; i++)
+		out[n++] = subv[i];
+	out[n] = NULL;
+	*argvp = out;
+	return n;
+}
+
 /* ctl_directive_cmd - the directive store (gatewayctl_directive.c) */
 static int
 ctl_directive_cmd(struct ctl *ctl, int argc, char **argv)
@@ -376,41 +478,58 @@ ctl_directive_cmd(struct ctl *ctl, int argc, char **argv)
 static int
 ctl_simple(struct ctl *ctl, int argc, char **argv)
 {
-	return ctl_request(ctl, ctl_connect(ctl), argc, argv, 0);
+	int rc;
+
+	if ((argc = ctl_verb_args(ctl, argc, &argv, 1, NULL)) == -1)
+		return EX_USAGE;
+	rc = ctl_request(ctl, ctl_connect(ctl), argc, argv, 0);
+	free(argv);
+	return rc;
 }
 
+/* The options before the verb. */
+static const struct option ctl_global_opts[] = {
+	{ "config", required_argument, NULL, 'c' },
+	{ "socket", required_argument, NULL, 's' },
+	{ "json", no_argument, NULL, 'J' },
+	{ "prometheus", no_argument, NULL, 'P' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 }
+};
+
+/*
+ * main - global options with getopt_long up to the verb ("+": stop at the
+ * first operand), then the verb's handler with the rest
+ */
 int
 main(int argc, char **argv)
 {
 	struct ctl ctl;
-	char *words[256];
-	int i, n = 0;
 	size_t c;
+	int ch;
 
 	memset(&ctl, 0, sizeof(ctl));
 	ctl.config = GW_SYSCONFDIR "/gatewayd/gatewayd.yaml";
-	for (i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "-c") == 0 && i + 1 < argc)
-			ctl.config = argv[++i];
-		else if (strcmp(argv[i], "-s") == 0 && i + 1 < argc)
-			ctl.sock = argv[++i];
-		else if (strcmp(argv[i], "--json") == 0)
-			ctl.json = 1;
-		else if (strcmp(argv[i], "--prometheus") == 0)
-			ctl.prometheus = 1;
-		else if (n == 0 && argv[i][0] == '-')
-			ctl_usage();
-		else if (n < (int)(sizeof(words) / sizeof(words[0])) - 1)
-			words[n++] = argv[i];
-		else
-			ctl_usage();
+	while ((ch = getopt_long(argc, argv, "+c:s:h", ctl_global_opts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'c': ctl.config = optarg; break;
+		case 's': ctl.sock = optarg; break;
+		case 'J': ctl.json = 1; break;
+		case 'P': ctl.prometheus = 1; break;
+		case 'h': ctl_help(); break;
+		default: ctl_usage();	/* getopt said which option */
+		}
 	}
-	words[n] = NULL;
-	if (n == 0 || strcmp(words[0], "help") == 0)
+	argc -= optind;
+	argv += optind;
+	if (argc == 0)
 		ctl_usage();
+	if (strcmp(argv[0], "help") == 0)
+		ctl_help();
 	for (c = 0; c < sizeof(ctl_commands) / sizeof(ctl_commands[0]); c++)
-		if (strcmp(words[0], ctl_commands[c].name) == 0)
-			return ctl_commands[c].fn(&ctl, n, words);
-	fprintf(stderr, "gatewayctl: unknown command '%s'\n", words[0]);
+		if (strcmp(argv[0], ctl_commands[c].name) == 0)
+			return ctl_commands[c].fn(&ctl, argc, argv);
+	fprintf(stderr, "gatewayctl: unknown command '%s'\n", argv[0]);
 	ctl_usage();
 }

@@ -41,9 +41,9 @@ ctl_check(struct ctl *ctl, int argc, char **argv)
 	size_t i;
 	int rc = 0;
 
-	(void)argv;
-	if (argc != 1) {
-		fprintf(stderr, "gatewayctl: usage: check\n");
+	if ((argc = ctl_verb_args(ctl, argc, &argv, 1, NULL)) != 1) {
+		if (argc != -1)
+			fprintf(stderr, "gatewayctl: usage: check\n");
 		return EX_USAGE;
 	}
 	if ((cfg = cfg_load_file(ctl->config, err, sizeof(err))) == NULL) {
@@ -133,6 +133,8 @@ ctl_monitor(struct ctl *ctl, int argc, char **argv)
 	static struct mon_sample a, b;
 	static const char *const keys[] = { "connections", "received",
 	    "delivered", "deferred", "bounced" };
+	static const struct ctl_verb_opt opts[] = { { "count", 1, 0 },
+	    { NULL, 0, 0 } };
 	struct mon_sample *prev = &a, *cur = &b, *t;
 	long count = -1, n;
 	char when[16], *end;
@@ -140,6 +142,8 @@ ctl_monitor(struct ctl *ctl, int argc, char **argv)
 	size_t k;
 	int rc;
 
+	if ((argc = ctl_verb_args(ctl, argc, &argv, 1, opts)) == -1)
+		return EX_USAGE;
 	if (argc == 3 && strcmp(argv[1], "--count") == 0) {
 		count = strtol(argv[2], &end, 10);
 		if (*end != '\0' || count < 1) {
