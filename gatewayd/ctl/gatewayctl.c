@@ -58,6 +58,8 @@ static const struct ctl_command {
 	{ "check", ctl_check },
 	{ "monitor", ctl_monitor },
 	{ "directive", ctl_directive_cmd },
+	{ "route", ctl_route },
+	{ "config", ctl_config },
 };
 
 /* ctl_usage_text - the command summary */
@@ -387,86 +389,6 @@ ctl_fetch(struct ctl *ctl, int argc, char **argv, int *rc)
 	return buf;
 }
 
-#define CTL_MAX_VERB_OPTS	16
-
-/* ctl_opt_table - struct option[] and the short letters of a verb's options */
-static void
-ctl_opt_table(const struct ctl_verb_opt *opts, struct option *lo,
-    char *shortopts, size_t len)
-{
-	size_t n = 0, s = 0;
-
-	shortopts[s++] = ':';	/* report a missing value ourselves */
-	for (; opts != NULL && opts[n].name != NULL &&
-	    n < CTL_MAX_VERB_OPTS; n++) {
-		lo[n].name = opts[n].name;
-		lo[n].has_arg = opts[n].has_arg ? required_argument :
-		    no_argument;
-		lo[n].flag = NULL;
-		lo[n].val = 256 + (int)n;
-		if (opts[n].letter != 0 && s + 3 < len) {
-			shortopts[s++] = (char)opts[n].letter;
-			if (opts[n].has_arg)
-				shortopts[s++] = ':';
-		}
-	}
-	lo[n++] = (struct option){ "json", no_argument, NULL, 'J' };
-	lo[n++] = (struct option){ "prometheus", no_argument, NULL, 'P' };
-	lo[n] = (struct option){ NULL, 0, NULL, 0 };
-	shortopts[s] = '\0';
-}
-
-/* ctl_verb_args - a verb's options with getopt_long (gatewayctl.h) */
-int
-ctl_verb_args(struct ctl *ctl, int argc, char ***argvp, int nverb,
-    const struct ctl_verb_opt *opts)
-{
-	struct option lo[CTL_MAX_VERB_OPTS + 3];
-	char shortopts[2 * CTL_MAX_VERB_OPTS + 2], **argv = *argvp, **out;
-	int ch, n = 0, i, k, sub = argc - nverb + 1;
-	char **subv = argv + nverb - 1;
-
-	ctl_opt_table(opts, lo, shortopts, sizeof(shortopts));
-	out = calloc((size_t)argc * 2 + 1, sizeof(*out));
-	if (out == NULL)
-		exit(EX_OSERR);
-	for (i = 0; i < nverb; i++)
-		out[n++] = argv[i];
-	opterr = 0;
-	optind = 0;		/* GNU: start afresh (the global options) */
-	while ((ch = getopt_long(sub, subv, shortopts, lo, NULL)) != -1) {
-		if (ch == 'J' || ch == 'P') {
-			*(ch == 'J' ? &ctl->json : &ctl->prometheus) = 1;
-			continue;
-		}
-		if (ch == '?' || ch == ':') {
-			fprintf(stderr, "gatewayctl: %s: %s option '", argv[0],
-			    ch == ':' ? "missing value of the" : "unknown");
-			textout_terms(stderr, subv[optind - 1], 0);
-			fputs("' (see gatewayctl(8))\n", stderr);
-			free(out);
-			return -1;
-		}
-		for (k = 0; lo[k].name != NULL && lo[k].val != ch; k++)
-			;
-		if (lo[k].name == NULL) {	/* a short letter: its index */
-			for (k = 0; opts[k].letter != ch; k++)
-				;
-		}
-		out[n] = NULL;
-		if (xasprintf(&out[n], "--%s", lo[k].name) == -1)
-			exit(EX_OSERR);
-		n++;
-		if (optarg != NULL && lo[k].has_arg == required_argument)
-			out[n++] = optarg;
-	}
-	for (i = optind; i < sub; i++)
-		out[n++] = subv[i];
-	out[n] = NULL;
-	*argvp = out;
-	return n;
-}
-
 /* ctl_directive_cmd - the directive store (gatewayctl_directive.c) */
 static int
 ctl_directive_cmd(struct ctl *ctl, int argc, char **argv)
@@ -483,8 +405,28 @@ ctl_simple(struct ctl *ctl, int argc, char **argv)
 	if ((argc = ctl_verb_args(ctl, argc, &argv, 1, NULL)) == -1)
 		return EX_USAGE;
 	rc = ctl_request(ctl, ctl_connect(ctl), argc, argv, 0);
-	free(argv);
 	return rc;
+}
+
+/*
+ * ctl_output_flags - --json and --prometheus anywhere after the verb are
+ * the global ones (as before the verb): taken out of argv
+ */
+static void
+ctl_output_flags(struct ctl *ctl, int *argc, char **argv)
+{
+	int i, n = 1;
+
+	for (i = 1; i < *argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			ctl->json = 1;
+		else if (strcmp(argv[i], "--prometheus") == 0)
+			ctl->prometheus = 1;
+		else
+			argv[n++] = argv[i];
+	}
+	argv[n] = NULL;
+	*argc = n;
 }
 
 /* The options before the verb. */
@@ -506,7 +448,7 @@ main(int argc, char **argv)
 {
 	struct ctl ctl;
 	size_t c;
-	int ch;
+	int ch, rc;
 
 	memset(&ctl, 0, sizeof(ctl));
 	ctl.config = GW_SYSCONFDIR "/gatewayd/gatewayd.yaml";
@@ -527,9 +469,13 @@ main(int argc, char **argv)
 		ctl_usage();
 	if (strcmp(argv[0], "help") == 0)
 		ctl_help();
+	ctl_output_flags(&ctl, &argc, argv);
 	for (c = 0; c < sizeof(ctl_commands) / sizeof(ctl_commands[0]); c++)
-		if (strcmp(argv[0], ctl_commands[c].name) == 0)
-			return ctl_commands[c].fn(&ctl, argc, argv);
+		if (strcmp(argv[0], ctl_commands[c].name) == 0) {
+			rc = ctl_commands[c].fn(&ctl, argc, argv);
+			free(ctl.verb_words);
+			return rc;
+		}
 	fprintf(stderr, "gatewayctl: unknown command '%s'\n", argv[0]);
 	ctl_usage();
 }

@@ -15,6 +15,7 @@ struct ctl {
 	const char *sock;		/* -s, or from the config */
 	int json;
 	int prometheus;
+	char **verb_words;		/* ctl_verb_args' block, freed by main */
 };
 
 /* A command family: argv[0] is its name; returns a sysexits(3) code. */
@@ -47,8 +48,9 @@ struct ctl_verb_opt {
  * Parse the options after the first nverb words of argv with getopt_long
  * (--json and --prometheus too, as after the verb); *argvp becomes a new
  * array of the canonical words: the verb words, each option as "--name"
- * [value] in the order given, then the operands.  Returns the new argc,
- * or -1 after a usage message for an unknown option or a missing value.
+ * [value] in the order given, then the operands (one allocation, kept in
+ * ctl->verb_words and freed by main).  Returns the new argc, or -1 after
+ * a usage message for an unknown option or a missing value.
  */
 int ctl_verb_args(struct ctl *, int argc, char ***argvp, int nverb,
     const struct ctl_verb_opt *opts);
@@ -56,6 +58,8 @@ int ctl_verb_args(struct ctl *, int argc, char ***argvp, int nverb,
 int ctl_queue(struct ctl *, int argc, char **argv);	/* gatewayctl_queue.c */
 int ctl_check(struct ctl *, int argc, char **argv);	/* gatewayctl_ops.c */
 int ctl_monitor(struct ctl *, int argc, char **argv);	/* gatewayctl_ops.c */
+int ctl_route(struct ctl *, int argc, char **argv);	/* gatewayctl_route.c */
+int ctl_config(struct ctl *, int argc, char **argv);	/* gatewayctl_ops.c */
 
 struct cfg;
 /* cd into the spool, as its user when root (see gatewayctl.c); 0 or -1 */

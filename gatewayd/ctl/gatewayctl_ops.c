@@ -1,5 +1,5 @@
 /*
- * gatewayctl_ops.c - gatewayctl check and monitor
+ * gatewayctl_ops.c - gatewayctl check, config dump and monitor
  */
 #include "config.h"
 
@@ -75,6 +75,46 @@ ctl_check(struct ctl *ctl, int argc, char **argv)
 		printf("configuration %s is valid\n", ctl->config);
 	cfg_free(cfg);
 	return rc;
+}
+
+/* The smallest configuration: every other key at its default. */
+static const char ctl_config_defaults[] =
+    "connectors:\n  - name: default\n    type: default\n";
+
+/*
+ * ctl_config - gatewayctl config dump [--changed]: the effective
+ * configuration of the file, as postconf(1) and postconf -n print it
+ * (cfg_dump); --changed compares with a configuration of defaults
+ */
+int
+ctl_config(struct ctl *ctl, int argc, char **argv)
+{
+	static const struct ctl_verb_opt opts[] = { { "changed", 0, 0 },
+	    { NULL, 0, 0 } };
+	char err[CFG_ERRLEN];
+	struct cfg *cfg, *def = NULL;
+
+	if (argc < 2 || strcmp(argv[1], "dump") != 0 ||
+	    (argc = ctl_verb_args(ctl, argc, &argv, 2, opts)) == -1 ||
+	    argc > 3) {
+		fprintf(stderr, "gatewayctl: usage: config dump [--changed]\n");
+		return EX_USAGE;
+	}
+	if ((cfg = cfg_load_file(ctl->config, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "gatewayctl: %s\n", err);
+		return EX_CONFIG;
+	}
+	if (argc == 3 && (def = cfg_load_buffer("defaults", ctl_config_defaults,
+	    sizeof(ctl_config_defaults) - 1, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "gatewayctl: the defaults: %s\n", err);
+		cfg_free(cfg);
+		return EX_SOFTWARE;
+	}
+	cfg_dump(cfg, def, stdout);
+	if (def != NULL)
+		cfg_free(def);
+	cfg_free(cfg);
+	return 0;
 }
 
 /* mon_parse - "key value" lines of the stats answer */
