@@ -247,8 +247,18 @@ master_child_fds(const struct master_child *c, int ipcfd, int cfgfd)
 	sigprocmask(SIG_SETMASK, &set, NULL);
 	for (i = 1; i < NSIG; i++)
 		signal((int)i, SIG_DFL);
-	/* Move everything above the fixed slots first, then place them. */
+	/*
+	 * Move everything above the fixed slots first, then place them.  The
+	 * temporary slots lie above every source descriptor too: a dup2()
+	 * onto a source (the config memfd numbered like the first slot, with
+	 * many children) would close it and hand a worker its IPC socket as
+	 * its configuration, which it then reads forever.
+	 */
 	fd = PROC_FD_LISTEN + (int)nlisteners + 16;
+	fd = fd > ipcfd ? fd : ipcfd + 1;
+	fd = fd > cfgfd ? fd : cfgfd + 1;
+	for (i = 0; i < nlisteners; i++)
+		fd = fd > listeners[i].fd ? fd : listeners[i].fd + 1;
 	if ((ipcfd = dup2(ipcfd, fd)) == -1 ||
 	    (cfgfd = dup2(cfgfd, fd + 1)) == -1)
 		_exit(71);
