@@ -68,6 +68,26 @@ folder_init(const struct gw_node *settings, void **ctx, char *err,
 	return 0;
 }
 
+/*
+ * folder_check - the settings as folder_init() parses them, without
+ * opening or creating the root (gatewayd -n, gatewayctl check)
+ */
+static int
+folder_check(const struct gw_node *settings, char *err, size_t errlen)
+{
+	struct folder *f;
+	int rc;
+
+	if ((f = calloc(1, sizeof(*f))) == NULL) {
+		snprintf(err, errlen, "folder: out of memory");
+		return -1;
+	}
+	f->checking = 1;
+	rc = folder_config(f, settings, err, errlen);
+	free(f);
+	return rc;
+}
+
 /* rcpt_param - router field accessor for templates */
 static const char *
 rcpt_param(void *r, const char *name)
@@ -335,5 +355,5 @@ folder_fini(void *ctx)
 	free(f);
 }
 
-GW_CONNECTOR_DEFINE("folder", "2.0", folder_init, folder_deliver,
-    folder_fini);
+GW_CONNECTOR_DEFINE_CHECK("folder", "2.0", folder_init, folder_deliver,
+    folder_fini, folder_check);

@@ -57,6 +57,7 @@ struct folder {
 	int utc;
 	unsigned int max_depth, max_parts;
 	int per_rcpt;			/* templates use recipient fields */
+	int checking;			/* check(): settings only, run as the user */
 };
 
 /* The values a template can name (NULL or "" when unknown). */

@@ -333,6 +333,11 @@ cfg_group(struct folder *f, const struct gw_node *n, char *err,
 		f->groupway = FOLDER_GROUP_CHOWN;
 		return 0;
 	}
+	/* check() runs as the gateway's user: the started worker decides */
+	if (f->checking && (!priv || geteuid() != 0)) {
+		f->groupway = FOLDER_GROUP_SETGID;
+		return 0;
+	}
 	if (!priv || geteuid() != 0) {
 		snprintf(err, errlen, "%s:%u:%u: folder: group '%s' (gid %u) "
 		    "is not a group of the user the worker runs as, and the "

@@ -177,6 +177,57 @@ smtp_set_hosts(struct smtp *s, const struct gw_node *n, char *err,
 	return 0;
 }
 
+/* smtp_password_mode - the password file's type and mode; -1 with err */
+static int
+smtp_password_mode(const struct gw_node *n, const char *path,
+    const struct stat *st, char *err, size_t errlen)
+{
+	char what[PATH_MAX + 128];
+
+	if (S_ISREG(st->st_mode) && (st->st_mode & (S_IROTH | S_IWOTH)) == 0)
+		return 0;
+	snprintf(what, sizeof(what), "auth.password_file %s must be a "
+	    "regular file that others cannot read or write (mode 0600 or "
+	    "0640, owned by root and the gateway's group)", path);
+	return smtp_bad(n, err, errlen, what);
+}
+
+/*
+ * smtp_check_exists - check(): a file the worker reads as root exists;
+ * the check runs as the gateway's user, so a directory it may not search
+ * is no error.
+ */
+static int
+smtp_check_exists(const struct gw_node *n, const char *key, const char *path,
+    char *err, size_t errlen)
+{
+	char what[PATH_MAX + 128];
+	struct stat st;
+
+	if (stat(path, &st) == -1 && errno != EACCES) {
+		snprintf(what, sizeof(what), "%s %s: %s", key, path,
+		    strerror(errno));
+		return smtp_bad(n, err, errlen, what);
+	}
+	return 0;
+}
+
+/*
+ * smtp_check_password - check(): the file exists with a safe mode; it is
+ * not read (the worker reads it as root, the check runs as the user)
+ */
+static int
+smtp_check_password(const struct gw_node *n, const char *path, char *err,
+    size_t errlen)
+{
+	struct stat st;
+
+	if (lstat(path, &st) == -1)
+		return smtp_check_exists(n, "auth.password_file", path, err,
+		    errlen);
+	return smtp_password_mode(n, path, &st, err, errlen);
+}
+
 /* smtp_read_password - the password file (first line); -1 with err */
 static int
 smtp_read_password(struct smtp *s, const struct gw_node *n, const char *path,
@@ -188,19 +239,22 @@ smtp_read_password(struct smtp *s, const struct gw_node *n, const char *path,
 	size_t len;
 	int fd;
 
+	if (s->checking)
+		return smtp_check_password(n, path, err, errlen);
 	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
 		snprintf(what, sizeof(what), "auth.password_file %s: %s", path,
 		    strerror(errno));
 		return smtp_bad(n, err, errlen, what);
 	}
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    (st.st_mode & (S_IROTH | S_IWOTH)) != 0) {
+	if (fstat(fd, &st) == -1) {
 		close(fd);
-		snprintf(what, sizeof(what), "auth.password_file %s must be a "
-		    "regular file that others cannot read or write (mode "
-		    "0600 or 0640, owned by root and the gateway's group)",
-		    path);
+		snprintf(what, sizeof(what), "auth.password_file %s: %s", path,
+		    strerror(errno));
 		return smtp_bad(n, err, errlen, what);
+	}
+	if (smtp_password_mode(n, path, &st, err, errlen) == -1) {
+		close(fd);
+		return -1;
 	}
 	got = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
@@ -401,7 +455,8 @@ smtp_setting_tls(struct smtp *s, const struct gw_node *n, char *err,
 	}
 	if (strcmp(n->key, "ca_file") == 0)
 		return smtp_set_str(&s->ca_file, n, err, errlen,
-		    "ca_file must be a file name");
+		    "ca_file must be a file name") == -1 ? -1 : s->checking ?
+		    smtp_check_exists(n, "ca_file", n->value, err, errlen) : 0;
 	if (strcmp(n->key, "verify_name") == 0)
 		return smtp_set_str(&s->verify_name, n, err, errlen,
 		    "verify_name must be a host name");
@@ -498,6 +553,8 @@ smtp_tls_init(struct smtp *s, char *err, size_t errlen)
 		    "and 1.1 are used with upstreams that offer nothing newer "
 		    "(OpenSSL security level 0)", p.min_version);
 	SSL_CTX_set_verify(s->ssl_ctx, SSL_VERIFY_NONE, NULL);
+	if (s->checking)
+		return 0;	/* the worker loads the CA file as root */
 	if (s->ca_file != NULL ?
 	    SSL_CTX_load_verify_locations(s->ssl_ctx, s->ca_file, NULL) != 1 :
 	    SSL_CTX_set_default_verify_paths(s->ssl_ctx) != 1) {
@@ -562,47 +619,75 @@ smtp_auth_warn(const struct smtp *s)
 
 static void smtp_fini(void *);
 
+/* smtp_parse - defaults, every setting and the cross-checks (init, check) */
+static int
+smtp_parse(struct smtp *s, const struct gw_node *settings, char *err,
+    size_t errlen)
+{
+	const struct gw_node *n;
+
+	smtp_defaults(s);
+	if (settings == NULL || settings->type != GW_NODE_MAP) {
+		snprintf(err, errlen, "smtp: settings with at least 'hosts' "
+		    "are required");
+		return -1;
+	}
+	for (n = settings->child; n != NULL; n = n->next)
+		if (smtp_setting(s, n, err, errlen) == -1)
+			return -1;
+	if (s->nhosts == 0)
+		return smtp_bad(settings, err, errlen, "'hosts' is required");
+	if (s->verify == -1)
+		s->verify = s->starttls == SMTP_TLS_REQUIRED;
+	if (s->starttls != SMTP_TLS_NONE && smtp_tls_init(s, err, errlen) == -1)
+		return -1;
+	return 0;
+}
+
 /* smtp_init - parse and check the settings; read secrets while root */
 static int
 smtp_init(const struct gw_node *settings, void **ctx, char *err,
     size_t errlen)
 {
-	const struct gw_node *n;
 	struct smtp *s;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
 		snprintf(err, errlen, "smtp: out of memory");
 		return -1;
 	}
-	smtp_defaults(s);
 	s->dead_until = mmap(NULL, sizeof(s->dead_local), PROT_READ |
 	    PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (s->dead_until == MAP_FAILED)
 		s->dead_until = s->dead_local;	/* each child learns alone */
-	if (settings == NULL || settings->type != GW_NODE_MAP) {
-		snprintf(err, errlen, "smtp: settings with at least 'hosts' "
-		    "are required");
-		goto fail;
+	if (smtp_parse(s, settings, err, errlen) == -1 ||
+	    (s->username != NULL && smtp_auth_init(err, errlen) == -1)) {
+		smtp_fini(s);
+		return -1;
 	}
-	for (n = settings->child; n != NULL; n = n->next)
-		if (smtp_setting(s, n, err, errlen) == -1)
-			goto fail;
-	if (s->nhosts == 0) {
-		smtp_bad(settings, err, errlen, "'hosts' is required");
-		goto fail;
-	}
-	if (s->verify == -1)
-		s->verify = s->starttls == SMTP_TLS_REQUIRED;
-	if (s->starttls != SMTP_TLS_NONE && smtp_tls_init(s, err, errlen) == -1)
-		goto fail;
-	if (s->username != NULL && smtp_auth_init(err, errlen) == -1)
-		goto fail;
 	smtp_auth_warn(s);
 	*ctx = s;
 	return 0;
-fail:
+}
+
+/*
+ * smtp_check - the settings as smtp_init() parses them, without reading
+ * the password (its file's existence and mode are checked) or connecting
+ */
+static int
+smtp_check(const struct gw_node *settings, char *err, size_t errlen)
+{
+	struct smtp *s;
+	int rc;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		snprintf(err, errlen, "smtp: out of memory");
+		return -1;
+	}
+	s->checking = 1;
+	s->dead_until = s->dead_local;
+	rc = smtp_parse(s, settings, err, errlen);
 	smtp_fini(s);
-	return -1;
+	return rc;
 }
 
 /* smtp_cached - the cached session if it may be reused, else NULL */
@@ -685,4 +770,5 @@ smtp_fini(void *ctx)
 	free(s);
 }
 
-GW_CONNECTOR_DEFINE("smtp", "1.0", smtp_init, smtp_deliver, smtp_fini);
+GW_CONNECTOR_DEFINE_CHECK("smtp", "1.0", smtp_init, smtp_deliver, smtp_fini,
+    smtp_check);

@@ -188,6 +188,7 @@ struct smtp {
 	unsigned int max_messages;
 	SSL_CTX *ssl_ctx;
 	struct smtp_conn *conn;		/* the cached session or NULL */
+	int checking;			/* check(): parse only, read no secret */
 };
 
 /* Outcome of a failed session step: the code/status the rcpts get. */

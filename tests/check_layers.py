@@ -46,7 +46,7 @@ SOURCE_HOME = {"gatewayd": "master", "gatewayctl": "ctl",
                "gatewayd_recognizer": "recognizer", "gatewayd_worker": "worker",
                "libgwcommon_a": "lib", "libgwscan_a": "scan",
                "libgwreceiver_a": "receiver", "libgwrouter_a": "router", "libgwworker_a": "worker",
-               "libgwmaster_a": "master"}
+               "libgwmaster_a": "master", "libgwctl_a": "ctl"}
 INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]')
 PUBLIC = "gatewayd/connector.h"
 GENERATED = ("config.h",)

@@ -317,7 +317,7 @@ def case_host_skip_shared(srv):
         wait_for(lambda: gw.read_log().count("status=sent") >= 41, 20, "every delivery logged")
         log = gw.read_log()
         procs = set(re.findall(r"gatewayd-worker/relay\[(\d+)\]: \w+: to=<r\d+@example.org>"
-                               r", connector=relay, status=sent", log))
+                               r", relay=relay\[smtp\], .*status=sent", log))
         tries = log.count("connect to 127.0.0.1[127.0.0.1]:%d:" % dead)
         check(len(procs) >= 2, "the burst was spread over %d delivery processes" % len(procs))
         check(tries == 1, "%d connection attempts to the dead host for %d processes"

@@ -16,8 +16,10 @@ import json
 import os
 import re
 import signal
+import subprocess
 import time
 
+import gwtest
 from gwtest import check, free_port, main, make_message, settle, wait_for
 from e2e_smtp_relay import files, relay_gateway, run_cases
 
@@ -142,9 +144,13 @@ def case_unreachable_suspends(srv):
         check(len(skipped) >= n - tries, "%d of %d jobs carry the suspension as their reason"
               % (len(skipped), n))
         check(all(re.search(rb"\nattempts 1\n", t) for t in skipped), "a skipped job counts an attempt")
-        check("delivery suspended since" in gw.ctl("status") and
-              "4.4.1 connect to" in gw.ctl("status"), "status shows the suspension")
-        conn = json.loads(gw.ctl("--json", "status"))["connectors"][0]
+        r = subprocess.run([gwtest.GATEWAYCTL, "-s", gw.sock, "status"],
+                           capture_output=True, text=True, timeout=30)
+        check("delivery suspended since" in r.stdout and "4.4.1 connect to" in r.stdout,
+              "status shows the suspension")
+        check(r.returncode == 75 and "connector relay: delivery suspended" in r.stderr,
+              "status exits 75 while suspended: %d %s" % (r.returncode, r.stderr))
+        conn = json.loads(gw.ctl("--json", "status", check_rc=False))["connectors"][0]
         check(conn["delivery_suspended"] and "4.4.1" in conn["delivery_suspended"]["reason"],
               "status --json shows the suspension: %r" % conn)
         check('gatewayd_delivery_suspended{connector="relay"} 1' in

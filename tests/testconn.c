@@ -19,8 +19,10 @@
  * result line in the file also sees everything written with it.  A crash
  * line is written at once, before the process dies.
  *
- * Built three ways: plain, -DTESTCONN_BAD_ABI (another ABI version) and
- * -DTESTCONN_SMALL (a descriptor too small), for the loader tests.
+ * Built four ways: plain, -DTESTCONN_BAD_ABI (another ABI version),
+ * -DTESTCONN_SMALL (a descriptor too small) and -DTESTCONN_OLD (a
+ * descriptor whose struct_size ends before check()), for the loader tests.
+ * check() refuses a setting "check_refuse", naming the uid it runs as.
  */
 #include "config.h"
 
@@ -255,17 +257,43 @@ testconn_fini(void *ctx)
 	free(ctx);
 }
 
+/*
+ * testconn_check - refuse a setting "check_refuse" at its position and
+ * name the uid the check runs as (the tests want the gateway's user)
+ */
+static int __attribute__((unused))
+testconn_check(const struct gw_node *settings, char *err, size_t errlen)
+{
+	const struct gw_node *n;
+
+	for (n = settings ? settings->child : NULL; n != NULL; n = n->next)
+		if (n->key != NULL && strcmp(n->key, "check_refuse") == 0) {
+			snprintf(err, errlen, "%s:%u:%u: testconn: check_refuse "
+			    "is set (check ran as uid %u)", n->file ? n->file :
+			    "config", n->line, n->column, (unsigned)geteuid());
+			return -1;
+		}
+	return 0;
+}
+
 #if defined(TESTCONN_BAD_ABI)
 const struct gw_connector gatewayd_connector = {
 	GW_CONNECTOR_ABI_VERSION + 1, sizeof(struct gw_connector),
-	"testconn", "1.0", testconn_init, testconn_deliver, testconn_fini
+	"testconn", "1.0", testconn_init, testconn_deliver, testconn_fini, NULL
 };
 #elif defined(TESTCONN_SMALL)
 const struct gw_connector gatewayd_connector = {
 	GW_CONNECTOR_ABI_VERSION, offsetof(struct gw_connector, deliver),
-	"testconn", "1.0", testconn_init, testconn_deliver, testconn_fini
+	"testconn", "1.0", testconn_init, testconn_deliver, testconn_fini, NULL
+};
+#elif defined(TESTCONN_OLD)
+/* built before check() was appended: the field exists, struct_size stops short */
+const struct gw_connector gatewayd_connector = {
+	GW_CONNECTOR_ABI_VERSION, offsetof(struct gw_connector, check),
+	"testconn", "0.9", testconn_init, testconn_deliver, testconn_fini,
+	testconn_check
 };
 #else
-GW_CONNECTOR_DEFINE("testconn", "1.0", testconn_init, testconn_deliver,
-    testconn_fini);
+GW_CONNECTOR_DEFINE_CHECK("testconn", "1.0", testconn_init, testconn_deliver,
+    testconn_fini, testconn_check);
 #endif

@@ -19,6 +19,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,7 @@
 #include "proc.h"
 #include "gatewayctl_directive.h"
 #include "textout.h"
+#include "xmalloc.h"
 
 /* What an answer line may keep; every other control character is escaped. */
 #define CTL_KEEP	(TEXTOUT_KEEP_NL | TEXTOUT_KEEP_TAB)
@@ -56,25 +58,47 @@ static const struct ctl_command {
 	{ "check", ctl_check },
 	{ "monitor", ctl_monitor },
 	{ "directive", ctl_directive_cmd },
+	{ "route", ctl_route },
+	{ "config", ctl_config },
 };
 
-/* ctl_usage - the command summary */
-static void __attribute__((noreturn))
-ctl_usage(void)
+/* ctl_usage_text - the command summary */
+static void
+ctl_usage_text(FILE *fp)
 {
-	fprintf(stderr,
-	    "usage: gatewayctl [-c config] [-s socket] [--json] command\n"
+	fprintf(fp,
+	    "usage: gatewayctl [-c|--config file] [-s|--socket path] [--json] "
+	    "command [options]\n"
 	    "commands (see gatewayctl(8)):\n"
 	    "  status | stats [--json|--prometheus] | monitor [--count N]\n"
 	    "  reload | check | connectors\n"
 	    "  pause|resume receive | delivery [CONNECTOR]\n"
-	    "  queue list [--state S] [--connector C] [--sender P] "
+	    "  queue list [-s|--state S] [--connector C] [--sender P] "
 	    "[--recipient P] [--older-than SECS]\n"
 	    "  queue show ID... [--body]\n"
 	    "  queue hold|release|delete|retry|requeue|expire ID...|ALL|-\n"
 	    "  queue retry --connector NAME\n"
-	    "  queue check [--repair]\n");
+	    "  queue check [--repair]\n"
+	    "  route test ADDRESS [--sender S] [--client IP] [--auth USER] "
+	    "[--listener NAME]\n"
+	    "  config dump [--changed]\n"
+	    "  directive ... (see gatewayctl(8))\n");
+}
+
+/* ctl_usage - the summary on stderr, exit 64 */
+static void __attribute__((noreturn))
+ctl_usage(void)
+{
+	ctl_usage_text(stderr);
 	exit(EX_USAGE);
+}
+
+/* ctl_help - --help: the summary on stdout, exit 0 */
+static void __attribute__((noreturn))
+ctl_help(void)
+{
+	ctl_usage_text(stdout);
+	exit(0);
 }
 
 /* ctl_socket_path - from -s, or the configuration file */
@@ -376,41 +400,82 @@ ctl_directive_cmd(struct ctl *ctl, int argc, char **argv)
 static int
 ctl_simple(struct ctl *ctl, int argc, char **argv)
 {
-	return ctl_request(ctl, ctl_connect(ctl), argc, argv, 0);
+	int rc;
+
+	if ((argc = ctl_verb_args(ctl, argc, &argv, 1, NULL)) == -1)
+		return EX_USAGE;
+	rc = ctl_request(ctl, ctl_connect(ctl), argc, argv, 0);
+	return rc;
 }
 
+/*
+ * ctl_output_flags - --json and --prometheus anywhere after the verb are
+ * the global ones (as before the verb): taken out of argv
+ */
+static void
+ctl_output_flags(struct ctl *ctl, int *argc, char **argv)
+{
+	int i, n = 1;
+
+	for (i = 1; i < *argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			ctl->json = 1;
+		else if (strcmp(argv[i], "--prometheus") == 0)
+			ctl->prometheus = 1;
+		else
+			argv[n++] = argv[i];
+	}
+	argv[n] = NULL;
+	*argc = n;
+}
+
+/* The options before the verb. */
+static const struct option ctl_global_opts[] = {
+	{ "config", required_argument, NULL, 'c' },
+	{ "socket", required_argument, NULL, 's' },
+	{ "json", no_argument, NULL, 'J' },
+	{ "prometheus", no_argument, NULL, 'P' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 }
+};
+
+/*
+ * main - global options with getopt_long up to the verb ("+": stop at the
+ * first operand), then the verb's handler with the rest
+ */
 int
 main(int argc, char **argv)
 {
 	struct ctl ctl;
-	char *words[256];
-	int i, n = 0;
 	size_t c;
+	int ch, rc;
 
 	memset(&ctl, 0, sizeof(ctl));
 	ctl.config = GW_SYSCONFDIR "/gatewayd/gatewayd.yaml";
-	for (i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "-c") == 0 && i + 1 < argc)
-			ctl.config = argv[++i];
-		else if (strcmp(argv[i], "-s") == 0 && i + 1 < argc)
-			ctl.sock = argv[++i];
-		else if (strcmp(argv[i], "--json") == 0)
-			ctl.json = 1;
-		else if (strcmp(argv[i], "--prometheus") == 0)
-			ctl.prometheus = 1;
-		else if (n == 0 && argv[i][0] == '-')
-			ctl_usage();
-		else if (n < (int)(sizeof(words) / sizeof(words[0])) - 1)
-			words[n++] = argv[i];
-		else
-			ctl_usage();
+	while ((ch = getopt_long(argc, argv, "+c:s:h", ctl_global_opts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'c': ctl.config = optarg; break;
+		case 's': ctl.sock = optarg; break;
+		case 'J': ctl.json = 1; break;
+		case 'P': ctl.prometheus = 1; break;
+		case 'h': ctl_help(); break;
+		default: ctl_usage();	/* getopt said which option */
+		}
 	}
-	words[n] = NULL;
-	if (n == 0 || strcmp(words[0], "help") == 0)
+	argc -= optind;
+	argv += optind;
+	if (argc == 0)
 		ctl_usage();
+	if (strcmp(argv[0], "help") == 0)
+		ctl_help();
+	ctl_output_flags(&ctl, &argc, argv);
 	for (c = 0; c < sizeof(ctl_commands) / sizeof(ctl_commands[0]); c++)
-		if (strcmp(words[0], ctl_commands[c].name) == 0)
-			return ctl_commands[c].fn(&ctl, n, words);
-	fprintf(stderr, "gatewayctl: unknown command '%s'\n", words[0]);
+		if (strcmp(argv[0], ctl_commands[c].name) == 0) {
+			rc = ctl_commands[c].fn(&ctl, argc, argv);
+			free(ctl.verb_words);
+			return rc;
+		}
+	fprintf(stderr, "gatewayctl: unknown command '%s'\n", argv[0]);
 	ctl_usage();
 }

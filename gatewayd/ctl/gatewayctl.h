@@ -15,6 +15,7 @@ struct ctl {
 	const char *sock;		/* -s, or from the config */
 	int json;
 	int prometheus;
+	char **verb_words;		/* ctl_verb_args' block, freed by main */
 };
 
 /* A command family: argv[0] is its name; returns a sysexits(3) code. */
@@ -36,9 +37,29 @@ char *ctl_fetch(struct ctl *, int argc, char **argv, int *rc);
 /* Relay an answer held in memory ("E<code>" lines to stderr); the exit code. */
 int ctl_emit(const char *text, int raw);
 
+/* An option a verb takes after it (getopt_long; letter 0: long only). */
+struct ctl_verb_opt {
+	const char *name;
+	int has_arg;
+	int letter;
+};
+
+/*
+ * Parse the options after the first nverb words of argv with getopt_long
+ * (--json and --prometheus too, as after the verb); *argvp becomes a new
+ * array of the canonical words: the verb words, each option as "--name"
+ * [value] in the order given, then the operands (one allocation, kept in
+ * ctl->verb_words and freed by main).  Returns the new argc, or -1 after
+ * a usage message for an unknown option or a missing value.
+ */
+int ctl_verb_args(struct ctl *, int argc, char ***argvp, int nverb,
+    const struct ctl_verb_opt *opts);
+
 int ctl_queue(struct ctl *, int argc, char **argv);	/* gatewayctl_queue.c */
 int ctl_check(struct ctl *, int argc, char **argv);	/* gatewayctl_ops.c */
 int ctl_monitor(struct ctl *, int argc, char **argv);	/* gatewayctl_ops.c */
+int ctl_route(struct ctl *, int argc, char **argv);	/* gatewayctl_route.c */
+int ctl_config(struct ctl *, int argc, char **argv);	/* gatewayctl_ops.c */
 
 struct cfg;
 /* cd into the spool, as its user when root (see gatewayctl.c); 0 or -1 */

@@ -21,6 +21,7 @@
 
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <syslog.h>
 
 #include <errno.h>
 #include <pwd.h>
@@ -37,6 +38,7 @@
 #include "directive_cmd.h"
 #include "gatewayctl.h"
 #include "gatewayctl_directive.h"
+#include "log.h"
 #include "proc.h"
 #include "sheet.h"
 
@@ -382,6 +384,36 @@ ctld_separator(const struct ctld_sheet_out *out)
 	return 0;
 }
 
+/*
+ * ctld_audit - a change made here, without the daemon (root opens the
+ * store itself): logged to syslog with the uid, as the master logs the
+ * changes it is asked for (control.c)
+ */
+static void
+ctld_audit(int argc, char **argv)
+{
+	static const char *const reads[] = { "list", "show", "get", "sheet",
+	    NULL };
+	char words[1024], clean[2048];
+	size_t off = 0, i;
+	int n;
+
+	for (i = 0; reads[i] != NULL; i++)
+		if (strcmp(argv[0], reads[i]) == 0)
+			return;
+	words[0] = '\0';
+	for (i = 0; i < (size_t)argc && off < sizeof(words); i++) {
+		n = snprintf(words + off, sizeof(words) - off, " %s", argv[i]);
+		if (n < 0)
+			break;
+		off += (size_t)n;
+	}
+	log_clean(clean, sizeof(clean), words, strlen(words));
+	openlog("gatewayctl", LOG_PID, LOG_MAIL);
+	syslog(LOG_INFO, "operator uid=%ld: directive%s", (long)getuid(), clean);
+	closelog();
+}
+
 /* ctl_directive - gatewayctl directive ... */
 int
 ctl_directive(struct ctl *ctl, int argc, char **argv)
@@ -407,5 +439,6 @@ ctl_directive(struct ctl *ctl, int argc, char **argv)
 		if (errno == EACCES)
 			return ctl_connect(ctl);	/* exits: no permission */
 	}
+	ctld_audit(argc, argv);
 	return ctld_local(ctl, argc, argv, output);
 }

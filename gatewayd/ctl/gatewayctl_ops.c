@@ -1,5 +1,5 @@
 /*
- * gatewayctl_ops.c - gatewayctl check and monitor
+ * gatewayctl_ops.c - gatewayctl check, config dump and monitor
  */
 #include "config.h"
 
@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cfg.h"
+#include "cfgcheck.h"
 #include "gatewayctl.h"
 
 #define MON_MAX_KEYS	512
@@ -27,8 +28,9 @@ struct mon_sample {
 
 /*
  * ctl_check - validate the configuration file the way gatewayd -n does:
- * the loader's checks, and every connector's shared object present, a
- * regular file owned by root or the caller and writable by its owner only.
+ * the loader's checks, every connector's shared object present, a
+ * regular file owned by root or the caller and writable by its owner only,
+ * and each instance's settings by the connector's check() (cfgcheck.c).
  */
 int
 ctl_check(struct ctl *ctl, int argc, char **argv)
@@ -39,9 +41,9 @@ ctl_check(struct ctl *ctl, int argc, char **argv)
 	size_t i;
 	int rc = 0;
 
-	(void)argv;
-	if (argc != 1) {
-		fprintf(stderr, "gatewayctl: usage: check\n");
+	if ((argc = ctl_verb_args(ctl, argc, &argv, 1, NULL)) != 1) {
+		if (argc != -1)
+			fprintf(stderr, "gatewayctl: usage: check\n");
 		return EX_USAGE;
 	}
 	if ((cfg = cfg_load_file(ctl->config, err, sizeof(err))) == NULL) {
@@ -65,10 +67,54 @@ ctl_check(struct ctl *ctl, int argc, char **argv)
 			rc = EX_CONFIG;
 		}
 	}
+	/* each connector's check(), in a worker that is not root (cfgcheck.h) */
+	if (rc == 0 && cfgcheck_connectors(cfg, ctl->config, NULL, 0,
+	    "gatewayctl", stderr) > 0)
+		rc = EX_CONFIG;
 	if (rc == 0)
 		printf("configuration %s is valid\n", ctl->config);
 	cfg_free(cfg);
 	return rc;
+}
+
+/* The smallest configuration: every other key at its default. */
+static const char ctl_config_defaults[] =
+    "connectors:\n  - name: default\n    type: default\n";
+
+/*
+ * ctl_config - gatewayctl config dump [--changed]: the effective
+ * configuration of the file, as postconf(1) and postconf -n print it
+ * (cfg_dump); --changed compares with a configuration of defaults
+ */
+int
+ctl_config(struct ctl *ctl, int argc, char **argv)
+{
+	static const struct ctl_verb_opt opts[] = { { "changed", 0, 0 },
+	    { NULL, 0, 0 } };
+	char err[CFG_ERRLEN];
+	struct cfg *cfg, *def = NULL;
+
+	if (argc < 2 || strcmp(argv[1], "dump") != 0 ||
+	    (argc = ctl_verb_args(ctl, argc, &argv, 2, opts)) == -1 ||
+	    argc > 3) {
+		fprintf(stderr, "gatewayctl: usage: config dump [--changed]\n");
+		return EX_USAGE;
+	}
+	if ((cfg = cfg_load_file(ctl->config, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "gatewayctl: %s\n", err);
+		return EX_CONFIG;
+	}
+	if (argc == 3 && (def = cfg_load_buffer("defaults", ctl_config_defaults,
+	    sizeof(ctl_config_defaults) - 1, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "gatewayctl: the defaults: %s\n", err);
+		cfg_free(cfg);
+		return EX_SOFTWARE;
+	}
+	cfg_dump(cfg, def, stdout);
+	if (def != NULL)
+		cfg_free(def);
+	cfg_free(cfg);
+	return 0;
 }
 
 /* mon_parse - "key value" lines of the stats answer */
@@ -127,6 +173,8 @@ ctl_monitor(struct ctl *ctl, int argc, char **argv)
 	static struct mon_sample a, b;
 	static const char *const keys[] = { "connections", "received",
 	    "delivered", "deferred", "bounced" };
+	static const struct ctl_verb_opt opts[] = { { "count", 1, 0 },
+	    { NULL, 0, 0 } };
 	struct mon_sample *prev = &a, *cur = &b, *t;
 	long count = -1, n;
 	char when[16], *end;
@@ -134,6 +182,8 @@ ctl_monitor(struct ctl *ctl, int argc, char **argv)
 	size_t k;
 	int rc;
 
+	if ((argc = ctl_verb_args(ctl, argc, &argv, 1, opts)) == -1)
+		return EX_USAGE;
 	if (argc == 3 && strcmp(argv[1], "--count") == 0) {
 		count = strtol(argv[2], &end, 10);
 		if (*end != '\0' || count < 1) {

@@ -190,6 +190,34 @@ ctl_offline(struct ctl *ctl, int argc, char **argv, control_child_fn fn)
 	return rc;
 }
 
+/* The options of each queue subcommand (getopt_long, gatewayctl.c). */
+static const struct ctl_verb_opt ctl_queue_list_opts[] = {
+	{ "state", 1, 's' }, { "connector", 1, 0 }, { "sender", 1, 0 },
+	{ "recipient", 1, 0 }, { "older-than", 1, 0 }, { NULL, 0, 0 }
+};
+static const struct ctl_verb_opt ctl_queue_show_opts[] = {
+	{ "body", 0, 0 }, { NULL, 0, 0 }
+};
+static const struct ctl_verb_opt ctl_queue_check_opts[] = {
+	{ "repair", 0, 0 }, { NULL, 0, 0 }
+};
+static const struct ctl_verb_opt ctl_queue_action_opts[] = {
+	{ "connector", 1, 0 }, { NULL, 0, 0 }
+};
+
+/* ctl_queue_opts - the option table of a subcommand */
+static const struct ctl_verb_opt *
+ctl_queue_opts(const char *sub)
+{
+	if (strcmp(sub, "list") == 0)
+		return ctl_queue_list_opts;
+	if (strcmp(sub, "show") == 0)
+		return ctl_queue_show_opts;
+	if (strcmp(sub, "check") == 0)
+		return ctl_queue_check_opts;
+	return ctl_queue_action_opts;
+}
+
 /* ctl_queue - gatewayctl queue SUBCOMMAND ... */
 int
 ctl_queue(struct ctl *ctl, int argc, char **argv)
@@ -204,6 +232,10 @@ ctl_queue(struct ctl *ctl, int argc, char **argv)
 		    "check)\n");
 		return EX_USAGE;
 	}
+	/* -s deferred is --state here, not the global socket option */
+	if ((argc = ctl_verb_args(ctl, argc, &argv, 2,
+	    ctl_queue_opts(argv[1]))) == -1)
+		return EX_USAGE;
 	if (strcmp(argv[1], "list") == 0)
 		offline = control_queue_list;
 	else if (strcmp(argv[1], "show") == 0)

@@ -2246,3 +2246,118 @@ cfg_known_keys(void)
 	}
 	return list;
 }
+
+/* ---- gatewayctl config dump ---- */
+
+/* The lists of the configuration: where their arrays and counts are. */
+static const struct cfg_dump_list {
+	const char *name;
+	size_t arr, count, size;
+	const struct cfg_key *keys;
+} cfg_dump_lists[] = {
+	{ "listeners", offsetof(struct cfg, listeners),
+	    offsetof(struct cfg, nlisteners), sizeof(struct cfg_listener),
+	    cfg_listener_keys },
+	{ "connectors", offsetof(struct cfg, connectors),
+	    offsetof(struct cfg, nconnectors), sizeof(struct cfg_connector),
+	    cfg_connector_keys },
+	{ "rules", offsetof(struct cfg, rules), offsetof(struct cfg, nrules),
+	    sizeof(struct cfg_rule), cfg_rule_keys },
+	{ "lookups", offsetof(struct cfg, lookups),
+	    offsetof(struct cfg, nlookups), sizeof(struct cfg_lookup),
+	    cfg_lookup_keys },
+};
+
+/* cfg_dump_value - a scalar key's value as text; -1 for other kinds */
+static int
+cfg_dump_value(const struct cfg_key *k, const char *base, char *buf,
+    size_t len)
+{
+	const char *p = base + k->off, *s;
+	const struct net_list *nl;
+
+	switch (k->kind) {
+	case CFG_STR: case CFG_OPTSTR: case CFG_PATTERN: case CFG_HOST:
+	case CFG_NAME: case CFG_TOKEN: case CFG_ADDR:
+		if ((s = *(char *const *)(const void *)p) == NULL)
+			return -1;
+		cfg_clean(buf, len, s);
+		return 0;
+	case CFG_BOOL:
+		snprintf(buf, len, "%s", *(const int *)(const void *)p ? "yes" :
+		    "no");
+		return 0;
+	case CFG_INT:
+		snprintf(buf, len, "%d", *(const int *)(const void *)p);
+		return 0;
+	case CFG_PORT:
+		snprintf(buf, len, "%u", *(const uint16_t *)(const void *)p);
+		return 0;
+	case CFG_COUNT: case CFG_SIZE:
+		snprintf(buf, len, "%zu", *(const size_t *)(const void *)p);
+		return 0;
+	case CFG_TIME:
+		snprintf(buf, len, "%llds",
+		    (long long)*(const time_t *)(const void *)p);
+		return 0;
+	case CFG_NETLIST: case CFG_HOSTLIST:
+		nl = (const struct net_list *)(const void *)p;
+		snprintf(buf, len, "(%zu entries)", nl->ncidr + nl->nnames);
+		return nl->ncidr + nl->nnames > 0 ? 0 : -1;
+	default:
+		return -1;	/* lists and keys read by a function */
+	}
+}
+
+/*
+ * cfg_dump_keys - "path = value" for each scalar key of a table at base,
+ * maps recursively; with def, only those whose value differs there
+ */
+static void
+cfg_dump_keys(const struct cfg_key *keys, const char *prefix,
+    const char *base, const char *def, FILE *fp)
+{
+	char path[CFG_PATHLEN], v[CFG_PATHLEN], dv[CFG_PATHLEN];
+	const struct cfg_key *k;
+
+	for (k = keys; k->name != NULL; k++) {
+		cfg_path(path, sizeof(path), prefix, k->name);
+		if (k->kind == CFG_MAP) {
+			cfg_dump_keys(k->sub, path, base + k->off, def ?
+			    def + k->off : NULL, fp);
+			continue;
+		}
+		if (k->kind == CFG_LIST || k->kind == CFG_FUNC ||
+		    cfg_dump_value(k, base, v, sizeof(v)) == -1)
+			continue;
+		if (def != NULL && cfg_dump_value(k, def, dv, sizeof(dv)) == 0 &&
+		    strcmp(v, dv) == 0)
+			continue;
+		fprintf(fp, "%s = %s\n", path, v);
+	}
+}
+
+/* cfg_dump - the effective configuration, "key = value" lines (cfg.h) */
+void
+cfg_dump(const struct cfg *cfg, const struct cfg *def, FILE *fp)
+{
+	const struct cfg_dump_list *l;
+	char prefix[64];
+	const char *arr;
+	size_t i, n;
+
+	cfg_dump_keys(cfg_top_keys, "", (const char *)cfg,
+	    (const char *)def, fp);
+	for (l = cfg_dump_lists; l < cfg_dump_lists + sizeof(cfg_dump_lists) /
+	    sizeof(cfg_dump_lists[0]); l++) {
+		arr = *(const char *const *)(const void *)((const char *)cfg +
+		    l->arr);
+		n = *(const size_t *)(const void *)((const char *)cfg +
+		    l->count);
+		for (i = 0; i < n; i++) {
+			snprintf(prefix, sizeof(prefix), "%s[%zu]", l->name, i);
+			cfg_dump_keys(l->keys, prefix, arr + i * l->size, NULL,
+			    fp);
+		}
+	}
+}

@@ -8,6 +8,8 @@
 #ifndef GW_CFG_H
 #define GW_CFG_H
 
+#include <stdio.h>
+
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -287,6 +289,14 @@ int cfg_local_domain(const struct cfg *, const char *domain);
 int cfg_local_address(const struct cfg *, const char *addr);
 /* The keys the loader accepts, NULL-terminated, as dotted paths ("smtp.max_recipients"). */
 const char *const *cfg_known_keys(void);
+/*
+ * The effective configuration as "key = value" lines (dotted paths, list
+ * entries as name[i].key), scalars only: keys read by a function (TLS
+ * modes, rates, spool_min_free...) and connector settings are left out.
+ * With def (a configuration of defaults), only the keys whose value
+ * differs from def's (gatewayctl config dump --changed).
+ */
+void cfg_dump(const struct cfg *cfg, const struct cfg *def, FILE *fp);
 /* Does a rule hand mail to the directive manager (the recognizer is needed)? */
 int cfg_uses_recognizer(const struct cfg *);
 

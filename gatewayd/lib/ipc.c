@@ -140,6 +140,22 @@ ipc_read_cb(struct bufferevent *bev, void *arg)
 		ipc_destroy(ipc);
 }
 
+/*
+ * ipc_read_rest - the peer is gone: read what its socket still holds
+ * (bounded) and handle those frames now, before the owner frees ipc
+ */
+void
+ipc_read_rest(struct ipc *ipc)
+{
+	struct evbuffer *in = bufferevent_get_input(ipc->bev);
+	int i;
+
+	for (i = 0; i < 16; i++)
+		if (evbuffer_read(in, ipc->fd, IPC_MAX_PAYLOAD) <= 0)
+			break;
+	ipc_read_cb(ipc->bev, ipc);
+}
+
 /* ipc_out_cb - note when the peer reads (the output shrinks or empties) */
 static void
 ipc_out_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info,

@@ -41,7 +41,7 @@ enum ipc_type {
 	IPC_WORKER_INFO,	/* worker -> master: connector name, version, ABI, path */
 	IPC_REQUEUE,		/* control -> master -> router: route these held messages again: qid... */
 	IPC_JOB_FAILED,		/* control -> master -> worker: connector, qid... now in failed/ (DSN due) */
-	IPC_WORKER_STATE,	/* worker -> master: "suspended" with since and reason, or "delivering" */
+	IPC_WORKER_STATE,	/* worker -> master: "suspended" with since and reason, "delivering", or "refused" reason (before exit 78) */
 	IPC_FLUSH,		/* control -> master -> worker: connector: queue retry, try at once */
 	IPC_RECOG_REQ,		/* router -> master -> recognizer: qid, keep ("0"/"1") */
 	IPC_RECOG_DONE,		/* recognizer -> master -> router: qid, status, reason */
@@ -106,6 +106,8 @@ int ipc_qids(const struct ipc_frame *, int with_connector, const char **out,
 #define IPC_RECOG_REASON_MAX	200
 int ipc_recog(const struct ipc_frame *, const char *out[3], const char **why);
 const char *ipc_type_name(uint32_t type);
+/* The peer exited: handle the frames its socket still holds (bounded). */
+void ipc_read_rest(struct ipc *);
 /* Blocking: write one frame of strings to fd (a process without a loop); 0 or -1. */
 int ipc_write_strings(int fd, uint32_t type, const char *const *strv);
 

@@ -74,11 +74,14 @@ void
 log_vlevel(int prio, const char *fmt, va_list ap)
 {
 	char raw[2048], line[2 * sizeof(raw)];
-	int saved = errno;
+	int saved = errno, n;
 
 	if (prio == LOG_DEBUG && !log_verbosity)
 		return;
-	vsnprintf(raw, sizeof(raw), fmt, ap);
+	/* Postfix's convention, which log tools parse: "warning: ..." */
+	n = prio == LOG_WARNING && strncmp(fmt, "fatal: ", 7) != 0 ?
+	    snprintf(raw, sizeof(raw), "warning: ") : 0;
+	vsnprintf(raw + n, sizeof(raw) - (size_t)n, fmt, ap);
 	textout_clean(line, sizeof(line), raw, sizeof(raw), 0);
 	if (log_flags & LOG_TO_SYSLOG)
 		syslog(prio, "%s", line);

@@ -90,7 +90,7 @@ proc_child_init(int argc, char **argv, const char *role, struct proc_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->role = role;
 	o->config_name = "gatewayd.yaml";
-	while ((ch = getopt(argc, argv, "c:fvl:n:g:i:P")) != -1) {
+	while ((ch = getopt(argc, argv, "c:fvl:n:g:i:PC")) != -1) {
 		switch (ch) {
 		case 'c': o->config_name = optarg; break;
 		case 'f': o->foreground = 1; break;
@@ -99,11 +99,14 @@ proc_child_init(int argc, char **argv, const char *role, struct proc_opts *o)
 		case 'n': o->connector = optarg; break;
 		case 'g': o->generation = atoi(optarg); break;
 		case 'P': o->paused = 1; break;
+		case 'C': o->check = 1; break;
 		case 'i': o->qid_instance = proc_instance(optarg, role); break;
 		default: proc_usage(role);
 		}
 	}
-	if (proc_fd_closed(PROC_FD_IPC) || proc_fd_closed(PROC_FD_CONFIG))
+	/* -C (a connector's settings check) talks to nobody: no IPC socket */
+	if ((!o->check && proc_fd_closed(PROC_FD_IPC)) ||
+	    proc_fd_closed(PROC_FD_CONFIG))
 		proc_usage(role);
 	spool_qid_setup(o->qid_instance, 0);
 	snprintf(tag, sizeof(tag), "gatewayd-%s", role);

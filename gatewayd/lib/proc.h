@@ -9,7 +9,8 @@
  * Arguments: -c name (config name for messages), -f (foreground: log to
  * stderr), -v (verbose), -n connector (worker), -l nlisteners, -g generation,
  * -i instance (the queue ID instance, 0..255, unique among the master's
- * live children: spool.h), -P (start paused).
+ * live children: spool.h), -P (start paused), -C (worker: check the
+ * connector's settings and exit; no IPC socket then, see cfgcheck.h).
  */
 #ifndef GW_PROC_H
 #define GW_PROC_H
@@ -31,6 +32,7 @@ struct proc_opts {
 	int nlisteners;
 	int generation;
 	int paused;		/* -P: start paused (receiving, or delivery) */
+	int check;		/* -C: check a connector's settings, then exit */
 	unsigned int qid_instance;	/* -i: given to spool_qid_setup() */
 };
 

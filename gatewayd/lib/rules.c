@@ -193,38 +193,74 @@ rules_needs_message(const struct cfg_rule *rule)
 	    rule->attachment_type != NULL;
 }
 
+/* A condition of the rule does not hold: say which (why may be NULL). */
+#define RULES_NO(w)	do { if (why != NULL) *why = (w); return 0; } while (0)
+
 /*
  * rules_rule_match - do all conditions of one rule hold?  Without
- * content, the conditions on the message are not looked at.
+ * content, the conditions on the message are not looked at.  When one
+ * fails, *why (unless why is NULL) names it, as in the configuration.
  */
 static int
 rules_rule_match(const struct cfg_rule *rule, const struct envelope *msg,
     const struct sockaddr *client, const char *rcpt,
-    const struct oneoff_dest *dest, const struct rules_env *env, int content)
+    const struct oneoff_dest *dest, const struct rules_env *env, int content,
+    const char **why)
 {
 	const struct rules_compiled *c = rule->compiled;
 
 	if (rule->recipient != NULL &&
 	    fnmatch(rule->recipient, rcpt, FNM_CASEFOLD) != 0)
-		return 0;
+		RULES_NO("recipient");
 	if (rule->sender != NULL && !rules_sender_match(rule->sender, msg->from))
-		return 0;
+		RULES_NO("sender");
 	if (rule->client.ncidr > 0 || rule->client.nnames > 0) {
 		if (client == NULL || !net_list_match(&rule->client, client))
-			return 0;
+			RULES_NO("client");
 	}
 	if (rule->auth != NULL && !rules_auth_match(rule->auth, msg->auth))
-		return 0;
+		RULES_NO("auth");
 	if (rule->listener != NULL && (msg->listener == NULL ||
 	    strcmp(rule->listener, msg->listener) != 0))
-		return 0;
+		RULES_NO("listener");
 	if (c == NULL)		/* not checked by cfg (a hand-made cfg) */
 		return 1;
 	if (c->type >= 0 && (dest == NULL || (int)dest->type != c->type))
-		return 0;
+		RULES_NO("type");
 	if (content && !rules_content_match(rule, c, msg, env ? env->mi : NULL))
+		RULES_NO("message content (subject, header, size, attachments)");
+	if (!rules_time_match(c, env && env->now ? env->now : time(NULL)))
+		RULES_NO("days or hours");
+	return 1;
+}
+
+static int rules_parse_dest(const struct cfg *, const char *,
+    struct oneoff_dest *, char *, size_t);
+
+/*
+ * rules_rule_explain - does rule i hold for rcpt of msg, without the
+ * message (rules.h)?  The code routing uses, for gatewayctl route test.
+ */
+int
+rules_rule_explain(const struct cfg *cfg, size_t i, const struct envelope *msg,
+    const char *rcpt, const char **why)
+{
+	struct sockaddr_storage ss;
+	struct oneoff_dest d;
+	char err[128];
+
+	*why = NULL;
+	if (i >= cfg->nrules)
 		return 0;
-	return rules_time_match(c, env && env->now ? env->now : time(NULL));
+	if (rules_parse_dest(cfg, rcpt, &d, err, sizeof(err)) == -1)
+		memset(&d, 0, sizeof(d));
+	if (!rules_rule_match(&cfg->rules[i], msg, msg->client != NULL &&
+	    rules_client_addr(msg->client, &ss) == 0 ?
+	    (const struct sockaddr *)&ss : NULL, rcpt, &d, NULL, 0, why))
+		return 0;
+	if (rules_needs_message(&cfg->rules[i]))
+		*why = "needs the message (decided after DATA)";
+	return 1;
 }
 
 /* rules_match_from - the first rule from index from that holds, or NULL */
@@ -237,7 +273,7 @@ rules_match_from(const struct cfg *cfg, size_t from, const struct envelope *msg,
 
 	for (i = from; i < cfg->nrules; i++)
 		if (rules_rule_match(&cfg->rules[i], msg, client, rcpt, dest, env,
-		    1))
+		    1, NULL))
 			return &cfg->rules[i];
 	return NULL;
 }
@@ -496,6 +532,7 @@ rules_deliver_one(struct rules_run *run, const struct cfg_rule *rule,
 		rules_set(r, "failover", rule->failover);
 	if (rule->hold != NULL)
 		rules_set(r, "hold", rule->name);
+	rules_set(r, "rule", rule->name);	/* for the delivery log line */
 	return r;
 }
 
@@ -987,7 +1024,7 @@ rules_match_run(struct rules_run *run, size_t from, const char *addr,
 	for (i = from; i < run->cfg->nrules; i++) {
 		rule = &run->cfg->rules[i];
 		if (!rules_rule_match(rule, run->msg, run->client, addr, d,
-		    run->env, 0))
+		    run->env, 0, NULL))
 			continue;
 		if (rules_needs_message(rule) && rule->compiled != NULL) {
 			run->undecided = 1;

@@ -19,7 +19,8 @@
  * flags (one-off formats), directive, channel, the rule's params, failover
  * (connector to re-route to after a permanent failure, failover.h; not set
  * for a fan-out recipient of that connector itself), hold (rule name;
- * the spool parks such a job in hold/), original (address before a lookup).
+ * the spool parks such a job in hold/), original (address before a lookup),
+ * rule (the rule that routed it, for the delivery log line).
  */
 #ifndef GW_RULES_H
 #define GW_RULES_H
@@ -119,6 +120,13 @@ struct rules_verdict {
  */
 void rules_check_rcpt(const struct cfg *, const struct envelope *msg,
     struct rules_env *env, const char *rcpt, struct rules_verdict *);
+/*
+ * Does rule i hold for rcpt of msg (sender, client, auth, listener), the
+ * message aside?  1, with *why NULL or the note that content conditions
+ * wait for the message; 0 with *why naming the first condition that fails.
+ */
+int rules_rule_explain(const struct cfg *, size_t i, const struct envelope *msg,
+    const char *rcpt, const char **why);
 /* First rule matching this recipient of msg (client may be NULL), or NULL. */
 const struct cfg_rule *rules_match(const struct cfg *, const struct envelope *msg,
     const struct sockaddr *client, const char *rcpt);

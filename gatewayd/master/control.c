@@ -395,9 +395,66 @@ static const struct control_cmd {
 	{ "queue", "expire", CTL_CHILD, NULL, control_queue_action },
 };
 
+#define CONTROL_AUDIT_IDS	20	/* queue IDs per audit log line */
+
+/* control_is_action - does this request change the queue or the gateway? */
+static int
+control_is_action(const struct control_req *req)
+{
+	static const char *const verbs[] = { "pause", "resume", "reload",
+	    NULL };
+	static const char *const reads[] = { "list", "show", "check", "get",
+	    "dump", "sheet", NULL };
+	size_t i;
+
+	for (i = 0; verbs[i] != NULL; i++)
+		if (strcmp(req->argv[0], verbs[i]) == 0)
+			return 1;
+	if ((strcmp(req->argv[0], "queue") != 0 &&
+	    strcmp(req->argv[0], "directive") != 0) || req->argc < 2)
+		return 0;
+	for (i = 0; reads[i] != NULL; i++)
+		if (strcmp(req->argv[1], reads[i]) == 0)
+			return 0;
+	return 1;
+}
+
+/*
+ * control_audit - log an operator's action with the peer's uid and its
+ * words: the command, then its other words (queue IDs) CONTROL_AUDIT_IDS
+ * to a line, before it is carried out
+ */
+static void
+control_audit(const struct control_req *req, uid_t uid)
+{
+	char head[256], rest[1024];
+	size_t i, k, off;
+	int nhead = req->argc < 2 ? req->argc : 2, n;
+
+	snprintf(head, sizeof(head), "%s%s%.64s%s%.64s", req->argv[0],
+	    nhead > 1 ? " " : "", nhead > 1 ? req->argv[1] : "",
+	    req->connector ? " --connector " : "",
+	    req->connector ? req->connector : "");
+	i = (size_t)nhead;
+	do {
+		rest[0] = '\0';
+		for (k = 0, off = 0; k < CONTROL_AUDIT_IDS &&
+		    i < (size_t)req->argc; k++, i++) {
+			n = snprintf(rest + off, sizeof(rest) - off, " %s",
+			    req->argv[i]);
+			if (n < 0 || (size_t)n >= sizeof(rest) - off) {
+				i++;	/* cut: the line is full */
+				break;
+			}
+			off += (size_t)n;
+		}
+		log_info("operator uid=%ld: %s%s", (long)uid, head, rest);
+	} while (i < (size_t)req->argc);
+}
+
 /* control_request - execute one request line */
 static void
-control_request(struct bufferevent *bev, char *line)
+control_request(struct bufferevent *bev, char *line, uid_t uid)
 {
 	struct control_req *req = xcalloc(1, sizeof(*req));
 	char err[256], clean[128];
@@ -413,6 +470,8 @@ control_request(struct bufferevent *bev, char *line)
 		free(req);
 		return;
 	}
+	if (control_is_action(req))
+		control_audit(req, uid);
 	for (i = 0; i < sizeof(control_cmds) / sizeof(control_cmds[0]); i++) {
 		c = &control_cmds[i];
 		if (strcmp(req->argv[0], c->name) != 0 || (c->sub != NULL &&
@@ -457,7 +516,6 @@ control_read(struct bufferevent *bev, void *arg)
 	size_t len;
 	char *line;
 
-	(void)arg;
 	line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF);
 	if (line == NULL) {
 		if (evbuffer_get_length(in) > CONTROL_MAX_REQUEST)
@@ -465,7 +523,7 @@ control_read(struct bufferevent *bev, void *arg)
 		return;
 	}
 	bufferevent_disable(bev, EV_READ);
-	control_request(bev, line);
+	control_request(bev, line, (uid_t)(intptr_t)arg);
 	free(line);
 	bufferevent_setcb(bev, NULL, control_write_done, control_event, NULL);
 	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
@@ -500,7 +558,8 @@ control_accept(struct evconnlistener *l, evutil_socket_t fd,
 		close(fd);
 		return;
 	}
-	bufferevent_setcb(bev, control_read, NULL, control_event, NULL);
+	bufferevent_setcb(bev, control_read, NULL, control_event,
+	    (void *)(intptr_t)uid);
 	bufferevent_set_timeouts(bev, &tv, &tv);
 	bufferevent_enable(bev, EV_READ);
 }

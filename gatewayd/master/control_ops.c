@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -40,10 +41,14 @@
 #include "textout.h"
 #include "xmalloc.h"
 
+#define OPS_EX_DOWN	69	/* status: a process is down (EX_UNAVAILABLE) */
+#define OPS_EX_DEGRADED	75	/* status: suspended, spool low (EX_TEMPFAIL) */
+
 struct ops_worker_info {
 	char *instance, *name, *version, *path;
 	unsigned long abi;
 	char *suspended;	/* why delivery is suspended, NULL if it is not */
+	char *refused;		/* why the worker refused its settings (exit 78) */
 	time_t suspended_since;
 	struct ops_worker_info *next;
 };
@@ -69,7 +74,10 @@ ops_worker_find(const char *instance)
 	return *pp;
 }
 
-/* ops_worker_state - IPC_WORKER_STATE: "suspended" since reason, or "delivering" */
+/*
+ * ops_worker_state - IPC_WORKER_STATE: "suspended" since reason,
+ * "delivering", or "refused" reason (the worker exits 78 next)
+ */
 static int
 ops_worker_state(const char *instance, const struct ipc_frame *f)
 {
@@ -82,6 +90,11 @@ ops_worker_state(const char *instance, const struct ipc_frame *f)
 	if (instance == NULL || (n = ipc_strings(f, sv, 4)) < 1)
 		return -1;
 	i = ops_worker_find(instance);
+	if (strcmp(sv[0], "refused") == 0 && n == 2) {
+		free(i->refused);
+		i->refused = xstrdup(sv[1]);
+		return 0;
+	}
 	free(i->suspended);
 	i->suspended = NULL;
 	if (strcmp(sv[0], "delivering") == 0 && n == 1)
@@ -115,6 +128,8 @@ ops_worker_info(const char *instance, const struct ipc_frame *f)
 	i = ops_worker_find(instance);
 	free(i->suspended);	/* a worker (re)starts delivering */
 	i->suspended = NULL;
+	free(i->refused);	/* and took its settings */
+	i->refused = NULL;
 	free(i->name);
 	free(i->version);
 	free(i->path);
@@ -453,6 +468,92 @@ ops_status_all_text(FILE *fp, time_t now)
 	ops_status_each(fp, NULL);
 }
 
+/* ops_refused - why the worker of an instance refused its settings, or NULL */
+static const char *
+ops_refused(const char *instance)
+{
+	const struct ops_worker_info *i;
+
+	for (i = ops_infos; i != NULL; i = i->next)
+		if (strcmp(i->instance, instance) == 0)
+			return i->refused;
+	return NULL;
+}
+
+/* ops_problem_children - an "E69" line per process that is down */
+static void
+ops_problem_children(FILE *fp)
+{
+	const struct master_child *c;
+	const char *why;
+
+	for (c = master_children(); c != NULL; c = c->next) {
+		if (c->retired || (c->pid != 0 && !c->disabled))
+			continue;
+		fprintf(fp, "E%d %s%s%s is %s", OPS_EX_DOWN,
+		    master_role_name(c->role), c->connector ? " " : "",
+		    c->connector ? c->connector : "", c->disabled ?
+		    "disabled until the next reload" : "down (restarting)");
+		why = c->connector && c->disabled ? ops_refused(c->connector) :
+		    NULL;
+		if (why != NULL) {
+			fputs(": ", fp);
+			textout_terms(fp, why, 0);
+		} else if (c->disabled)
+			fputs(": it exited with status 78 (see the log)", fp);
+		fputc('\n', fp);
+	}
+}
+
+/*
+ * ops_spool_near_floor - 1 when the spool's free space is under twice
+ * limits.spool_min_free (intake stops at the floor itself)
+ */
+static int
+ops_spool_near_floor(const struct cfg *cfg, unsigned long long *avail,
+    unsigned long long *floor)
+{
+	const struct cfg_limits *l = &cfg->limits;
+	struct statvfs sv;
+
+	if ((l->spool_min_free == 0 && l->spool_min_free_pct == 0) ||
+	    statvfs(cfg->spool, &sv) == -1)
+		return 0;
+	*avail = (unsigned long long)sv.f_bavail * sv.f_frsize;
+	*floor = l->spool_min_free != 0 ? l->spool_min_free :
+	    (unsigned long long)sv.f_blocks * sv.f_frsize / 100 *
+	    l->spool_min_free_pct;
+	return *avail / 2 < *floor;
+}
+
+/*
+ * ops_status_problems - after the status, one "E<code> why" line per
+ * problem, so that gatewayctl status exits non-zero (monitoring): a
+ * process down or disabled (69), a connector's delivery suspended or the
+ * spool near its free-space floor (75)
+ */
+static void
+ops_status_problems(FILE *fp)
+{
+	const struct cfg *cfg = master_cfg();
+	const struct ops_worker_info *i;
+	unsigned long long avail, floor;
+
+	ops_problem_children(fp);
+	for (i = ops_infos; i != NULL; i = i->next)
+		if (i->suspended != NULL &&
+		    cfg_connector(cfg, i->instance) != NULL) {
+			fprintf(fp, "E%d connector %s: delivery suspended: ",
+			    OPS_EX_DEGRADED, i->instance);
+			textout_terms(fp, i->suspended, 0);
+			fputc('\n', fp);
+		}
+	if (ops_spool_near_floor(cfg, &avail, &floor))
+		fprintf(fp, "E%d spool %s: %llu MB free, near its floor of %llu "
+		    "MB (limits.spool_min_free)\n", OPS_EX_DEGRADED, cfg->spool,
+		    avail >> 20, floor >> 20);
+}
+
 /*
  * control_status_write - gatewayctl status: the process table, listeners
  * and connectors, as text or one JSON object, written with textout like
@@ -473,6 +574,7 @@ control_status_write(struct evbuffer *out, int json)
 		ops_status_all_json(fp, time(NULL));
 	else
 		ops_status_all_text(fp, time(NULL));
+	ops_status_problems(fp);
 	fclose(fp);
 	evbuffer_add(out, buf, len);
 	free(buf);

@@ -34,6 +34,7 @@
 #include <event2/event.h>
 
 #include "cfg.h"
+#include "cfgcheck.h"
 #include "conncheck.h"
 #include "control.h"
 #include "ipc.h"
@@ -246,8 +247,18 @@ master_child_fds(const struct master_child *c, int ipcfd, int cfgfd)
 	sigprocmask(SIG_SETMASK, &set, NULL);
 	for (i = 1; i < NSIG; i++)
 		signal((int)i, SIG_DFL);
-	/* Move everything above the fixed slots first, then place them. */
+	/*
+	 * Move everything above the fixed slots first, then place them.  The
+	 * temporary slots lie above every source descriptor too: a dup2()
+	 * onto a source (the config memfd numbered like the first slot, with
+	 * many children) would close it and hand a worker its IPC socket as
+	 * its configuration, which it then reads forever.
+	 */
 	fd = PROC_FD_LISTEN + (int)nlisteners + 16;
+	fd = fd > ipcfd ? fd : ipcfd + 1;
+	fd = fd > cfgfd ? fd : cfgfd + 1;
+	for (i = 0; i < nlisteners; i++)
+		fd = fd > listeners[i].fd ? fd : listeners[i].fd + 1;
 	if ((ipcfd = dup2(ipcfd, fd)) == -1 ||
 	    (cfgfd = dup2(cfgfd, fd + 1)) == -1)
 		_exit(71);
@@ -754,12 +765,15 @@ master_child_died(struct master_child *c, int status)
 
 	master_child_label(c, label, sizeof(label));
 	master_describe_status(status, how, sizeof(how));
+	c->pid = 0;
+	c->ready = 0;
 	if (c->ipc) {
+		/* a worker that refused its settings said why (status) */
+		if (WIFEXITED(status) && WEXITSTATUS(status) == EX_CONFIG_CHILD)
+			ipc_read_rest(c->ipc);
 		ipc_free(c->ipc);
 		c->ipc = NULL;
 	}
-	c->pid = 0;
-	c->ready = 0;
 	if (stopping || c->retired) {
 		log_info("%s %s", label, how);
 		if (c->retired)
@@ -1297,6 +1311,7 @@ static int
 master_check_only(void)
 {
 	char err[CFG_ERRLEN];
+	unsigned int bad;
 	struct cfg *c;
 	char *text;
 	size_t len;
@@ -1309,10 +1324,13 @@ master_check_only(void)
 	}
 	(void)conncheck_warnings(c, stderr);
 	(void)tlscheck_warnings(c, stderr);
-	printf("gatewayd: configuration %s is valid\n", cfg_path);
+	/* each connector's check(), in a worker that is not root (cfgcheck.h) */
+	bad = cfgcheck_connectors(c, cfg_path, text, len, "gatewayd", stderr);
+	if (bad == 0)
+		printf("gatewayd: configuration %s is valid\n", cfg_path);
 	cfg_free(c);
 	free(text);
-	return 0;
+	return bad == 0 ? 0 : 1;
 }
 
 /* master_setup - everything privileged, before the children start */

@@ -372,6 +372,40 @@ router_jobs(struct router *r, const char *qid, const struct envelope *msg,
 }
 
 /*
+ * router_log_params - what the workers' delivery lines carry (gatewayd(8)
+ * LOGGING): "routed" (when, seconds.microseconds) and "message-id" on
+ * every recipient of every job
+ */
+static void
+router_log_params(struct envelope *jobs, size_t njobs,
+    const struct msginfo *mi)
+{
+	char routed[32], mid[ROUTER_MSGID_MAX];
+	const char *v;
+	struct timespec ts;
+	size_t i, k, len;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	snprintf(routed, sizeof(routed), "%lld.%06ld", (long long)ts.tv_sec,
+	    ts.tv_nsec / 1000);
+	mid[0] = '\0';
+	if ((v = msginfo_header(mi, "Message-ID")) != NULL) {
+		v += strspn(v, " \t\r\n");
+		len = strcspn(v, " \t\r\n,");
+		if (len < sizeof(mid))
+			snprintf(mid, sizeof(mid), "%.*s", (int)len, v);
+	}
+	for (i = 0; i < njobs; i++)
+		for (k = 0; k < jobs[i].nrcpt; k++) {
+			envelope_rcpt_set_param(&jobs[i].rcpt[k], "routed",
+			    routed);
+			if (mid[0] != '\0')
+				envelope_rcpt_set_param(&jobs[i].rcpt[k],
+				    "message-id", mid);
+		}
+}
+
+/*
  * router_route_msg - route one message of a batch (recog: the
  * recognizer's answer for it, or NULL); 1 routed, 0 not
  */
@@ -413,6 +447,7 @@ router_route_msg(struct router *r, const char *qid,
 	env.now = time(NULL);
 	env.recog = recog;
 	rc = rules_route_env(r->cfg, &msg, &env, &jobs, &njobs);
+	router_log_params(jobs, njobs, &mi);
 	msginfo_free(&mi);
 	if (rc == -1)
 		router_quarantine(r, qid, "no recipients");

@@ -216,27 +216,6 @@ worker_settle(struct worker *w, struct envelope *env, time_t now)
 	return WORKER_DONE;
 }
 
-/* worker_log_rcpt - the one line about a recipient's result */
-static void
-worker_log_rcpt(const struct worker *w, const struct envelope *env,
-    const struct envelope_rcpt *r)
-{
-	char addr[512], text[1100];
-	const char *status;
-
-	if (r->state == RCPT_FAILED &&
-	    envelope_rcpt_param(r, FAILOVER_PARAM_DONE) != NULL)
-		return;		/* failover.c logged the hand-off */
-	status = r->state == RCPT_DONE ? "sent" :
-	    r->state == RCPT_FAILED ? "failed" : "deferred";
-	log_clean(addr, sizeof(addr), r->addr, strlen(r->addr));
-	log_clean(text, sizeof(text), r->text ? r->text : "",
-	    r->text ? strlen(r->text) : 0);
-	log_info("%s: to=<%s>, connector=%s, status=%s (%d %s %s), "
-	    "attempts=%u", env->id, addr, w->name, status, r->code,
-	    r->status, text, env->attempts);
-}
-
 /*
  * worker_failover - hand permanently failed recipients to the failover
  * connector of their rule (failover.h); a hand-off that could not be
@@ -450,6 +429,7 @@ static void
 worker_deliver(struct worker *w, const struct worker_req *req,
     struct worker_rep *rep)
 {
+	struct worker_times t = { 0, 0, 0 };
 	struct capi_job job;
 	struct envelope env;
 	enum worker_outcome out;
@@ -468,20 +448,24 @@ worker_deliver(struct worker *w, const struct worker_req *req,
 		rep->outcome = WORKER_GONE;
 		return;
 	}
+	t.claimed = worker_now_us();
 	if ((rc = worker_load(w, req->qid, &env, &fd, &off)) != 0) {
 		rep->outcome = rc == -2 ? worker_release(w, req->qid,
 		    &rep->next_attempt) : WORKER_ERROR;
 		return;
 	}
 	capi_job_init(&job, &env, fd, off);
+	t.handed = worker_now_us();
 	if (job.nrcpt > 0)
 		worker_call(w, &job, &env, fd, off);
+	t.done = worker_now_us();
 	capi_job_results(&job, &env);
 	worker_unreachable(&job, rep);
 	out = worker_settle(w, &env, time(NULL));
 	out = worker_failover(w, &env, out, rep->fo);
 	for (i = 0; i < job.nrcpt; i++)
-		worker_log_rcpt(w, &env, job.rcpts[i].rcpt);
+		worker_log_rcpt(w->name, w->conn->type, &env,
+		    job.rcpts[i].rcpt, &t);
 	capi_job_free(&job);
 	out = worker_bounce(w, &env, fd, off, out, rep->dsn);
 	close(fd);
@@ -849,7 +833,8 @@ worker_parent_settle(struct worker *w, const char *qid, int code,
 		if (env.rcpt[i].state != RCPT_DONE &&
 		    strncmp(env.rcpt[i].text ? env.rcpt[i].text : "", reason,
 		    strlen(reason)) == 0)
-			worker_log_rcpt(w, &env, &env.rcpt[i]);
+			worker_log_rcpt(w->name, w->conn->type, &env,
+			    &env.rcpt[i], NULL);
 	out = worker_bounce(w, &env, fd, off, out, dsn);
 	close(fd);
 	if (out == WORKER_DEFERRED && staged != NULL &&
@@ -1578,21 +1563,17 @@ worker_load_connector(struct worker *w)
 	size_t i;
 
 	if (loader_open(w->cfg->connector_dir, w->conn->type, &w->ld, err,
-	    sizeof(err)) == -1) {
-		log_warnx("%s", err);
-		exit(WORKER_EXIT_CONFIG);
-	}
+	    sizeof(err)) == -1)
+		worker_refuse("%s", err);
 	log_debug("loaded connector %s %s from %s", w->ld.conn->name,
 	    w->ld.conn->version, w->ld.path);
 	err[0] = '\0';
 	worker_fds(open_before, sizeof(open_before));
 	if (w->ld.conn->init != NULL &&
 	    w->ld.conn->init(w->conn->settings, &w->ctx, err,
-	    sizeof(err)) == -1) {
-		log_warnx("connector %s (%s): %s", w->name, w->ld.path,
+	    sizeof(err)) == -1)
+		worker_refuse("connector %s (%s): %s", w->name, w->ld.path,
 		    err[0] ? err : "init failed");
-		exit(WORKER_EXIT_CONFIG);
-	}
 	worker_fds(open_after, sizeof(open_after));
 	for (i = 0; i < sizeof(open_after) && w->nkeep < WORKER_KEEP_MAX; i++)
 		if (open_after[i] && !open_before[i])
@@ -1715,6 +1696,8 @@ main(int argc, char **argv)
 		    opts.config_name ? opts.config_name : "the configuration");
 		exit(WORKER_EXIT_CONFIG);
 	}
+	if (opts.check)
+		return worker_check_run(w->cfg, w->conn);
 	w->name = w->conn->name;
 	w->paused = opts.paused;	/* -P: the master's pause state */
 	w->instance = opts.qid_instance;

@@ -17,4 +17,30 @@
 #define WORKER_DEFER_BATCH	256	/* jobs deferred per spool sync while suspended */
 #define WORKER_CHILDREN_MAX	256	/* cap on concurrency */
 
+#include <stdint.h>
+
+struct cfg;
+struct cfg_connector;
+struct envelope;
+struct envelope_rcpt;
+
+/* When the parts of one attempt happened (microseconds since the epoch). */
+struct worker_times {
+	int64_t claimed;	/* the job claimed by a delivery child */
+	int64_t handed;		/* handed to the connector (deliverer) */
+	int64_t done;		/* its results back */
+};
+
+/* The wall clock in microseconds (worker_log.c). */
+int64_t worker_now_us(void);
+/* The delivery log line of a recipient (worker_log.c); t NULL: no call. */
+void worker_log_rcpt(const char *name, const char *type,
+    const struct envelope *, const struct envelope_rcpt *,
+    const struct worker_times *t);
+/* -C: load the connector and run its check(); an exit status (worker_check.c) */
+int worker_check_run(const struct cfg *, const struct cfg_connector *);
+/* Log why the settings are refused, tell the master, exit 78 (worker_check.c). */
+void worker_refuse(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2), noreturn));
+
 #endif
