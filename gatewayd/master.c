@@ -246,8 +246,17 @@ master_child_fds(const struct master_child *c, int ipcfd, int cfgfd)
 	sigprocmask(SIG_SETMASK, &set, NULL);
 	for (i = 1; i < NSIG; i++)
 		signal((int)i, SIG_DFL);
-	/* Move everything above the fixed slots first, then place them. */
+	/*
+	 * Move everything above the fixed slots and above every descriptor
+	 * being moved first (a master with many children holds descriptors
+	 * past any fixed number: a dup2 onto one of them would replace it),
+	 * then place them.
+	 */
 	fd = PROC_FD_LISTEN + (int)nlisteners + 16;
+	fd = fd > ipcfd ? fd : ipcfd + 1;
+	fd = fd > cfgfd ? fd : cfgfd + 1;
+	for (i = 0; i < nlisteners; i++)
+		fd = fd > listeners[i].fd ? fd : listeners[i].fd + 1;
 	if ((ipcfd = dup2(ipcfd, fd)) == -1 ||
 	    (cfgfd = dup2(cfgfd, fd + 1)) == -1)
 		_exit(71);
