@@ -5,10 +5,10 @@
  * and any server that takes PUT: each document of the message (its
  * attachments as the folder connector extracts them, the message itself
  * with store: message, or both) is PUT at url/path_template/file_template,
- * names made safe and percent-encoded.  When the server answers that the
- * collection is missing (409 Conflict, or 404), the connector walks up
- * with MKCOL until a collection exists or is made, then back down, and
- * PUTs again.  Shared settings, TLS, authentication and the status
+ * names made safe and percent-encoded.  Before the first PUT into a
+ * collection in a delivery, the connector makes it: MKCOL of the deepest
+ * one, walking up while the server answers 409 Conflict (a parent is
+ * missing) until one is made (201) or exists (405), then back down.  Shared settings, TLS, authentication and the status
  * mapping are web_*.c's (web.h); see gatewayd-connector(3).
  */
 #ifdef HAVE_CONFIG_H
@@ -21,10 +21,11 @@
 
 #include "web.h"
 
-/* One delivery: the instance and its handle. */
+/* One delivery: the instance, its handle, the collection known to exist. */
 struct webdav_run {
 	const struct web *w;
 	struct web_req rq;
+	char made[FOLDER_TEMPLATE_MAX];
 };
 
 /* webdav_init - parse the settings; read the secret and the CA file */
@@ -128,14 +129,17 @@ put(struct webdav_run *run, const char *url, const struct web_file *f,
 	return web_req_run(&run->rq, "PUT", url, res);
 }
 
-/* webdav_send - PUT one document, making missing collections once */
+/*
+ * webdav_send - PUT one document; its collection is made first, once per
+ * delivery (servers answer a PUT into a missing collection with 409, 404
+ * or, nginx, 500: asking first is the portable way)
+ */
 static int
 webdav_send(void *ctx, const struct web_unit *u, const struct web_file *f,
     struct web_result *res)
 {
 	struct webdav_run *run = ctx;
 	char url[WEB_URL_MAX];
-	int code;
 
 	if (web_url_join(run->w->url, u->dir, f->name, 0, url,
 	    sizeof(url)) == -1) {
@@ -144,12 +148,12 @@ webdav_send(void *ctx, const struct web_unit *u, const struct web_file *f,
 		    "%s/%s is too long", u->dir, f->name);
 		return -1;
 	}
-	code = put(run, url, f, res);
-	if ((code == 409 || code == 404) && u->dir[0] != '\0') {
+	if (u->dir[0] != '\0' && strcmp(run->made, u->dir) != 0) {
 		if (make_collections(run, u->dir, res) == -1)
 			return -1;
-		(void)put(run, url, f, res);
+		snprintf(run->made, sizeof(run->made), "%s", u->dir);
 	}
+	(void)put(run, url, f, res);
 	return res->result == GW_RESULT_OK ? 0 : -1;
 }
 
@@ -161,6 +165,7 @@ webdav_deliver(void *ctx, const struct gw_envelope *env,
 	struct webdav_run run;
 
 	run.w = ctx;
+	run.made[0] = '\0';
 	web_doc_deliver(run.w, env, msg, &run.rq, webdav_send, &run);
 }
 

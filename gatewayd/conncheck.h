@@ -5,7 +5,8 @@
  * directories or read secrets, and the connector ABI has no check-only
  * entry point), so settings that are valid but weaken security are
  * looked at here, from the configuration tree: today the smtp
- * connector's auth.tls (credentials over unverified TLS or cleartext).
+ * connector's auth.tls (credentials over unverified TLS or cleartext), the
+ * webdav and http connectors' tls_verify: no and auth_file over http://.
  * The connector logs the same warning when its worker starts.
  */
 #ifndef GW_CONNCHECK_H
