@@ -10,7 +10,9 @@
  * user's is given to the root directory with the set-group-ID bit, so
  * that every directory and file created below inherits it.
  */
+#ifdef HAVE_CONFIG_H
 #include "config.h"
+#endif
 
 #include <errno.h>
 #include <fcntl.h>

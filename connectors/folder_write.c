@@ -15,7 +15,9 @@
  * a delivery that then fails are removed again (rollback), so a retry
  * does not leave duplicates.
  */
+#ifdef HAVE_CONFIG_H
 #include "config.h"
+#endif
 
 #include <errno.h>
 #include <fcntl.h>

@@ -219,13 +219,22 @@ web_clean_text(const char *in, size_t inlen, char *out, size_t outlen)
 
 /*
  * web_status_line - if the header line is a status line ("HTTP/1.1 403
- * Forbidden\r\n"), its clean text in out and 1; else 0
+ * Forbidden\r\n": "HTTP/", a version, a space, three digits), its clean
+ * text in out and 1; else 0
  */
 int
 web_status_line(const char *line, size_t len, char *out, size_t outlen)
 {
-	if (len < 8 || strncmp(line, "HTTP/", 5) != 0)
+	const char *sp;
+	size_t i;
+
+	if (len < 5 || strncmp(line, "HTTP/", 5) != 0 ||
+	    (sp = memchr(line, ' ', len)) == NULL ||
+	    (size_t)(sp - line) + 4 > len)
 		return 0;
+	for (i = 1; i <= 3; i++)
+		if (sp[i] < '0' || sp[i] > '9')
+			return 0;
 	web_clean_text(line, len, out, outlen);
 	return 1;
 }
