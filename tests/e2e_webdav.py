@@ -19,6 +19,7 @@ a private nginx on loopback:
   about tls_verify: no, and an auth_file readable by others stops the
   worker's start with a reason.
 """
+import json
 import os
 import re
 import subprocess
@@ -111,6 +112,30 @@ def check_cli(gw, d):
           "gatewayd -n warns about tls_verify: no: %r" % r.stderr)
 
 
+def check_bad_auth_file(gw, cs, rules, d):
+    """An auth_file that others may read: that worker does not start (78,
+    disabled, the reason logged); the other connectors run on."""
+    bad = os.path.join(d, "open.auth")
+    with open(bad, "w") as f:
+        f.write("scanner:s3cret\n")
+    os.chmod(bad, 0o644)
+    cs = cs + [{"name": "badauth", "type": "webdav",
+                "settings": {"url": "https://127.0.0.1:1/x/", "auth_file": bad}}]
+    rules = rules + [{"name": "badauth", "recipient": "badauth*@gw.test", "connector": "badauth"}]
+    gw.write_config(cs, rules, ["127.0.0.0/8", "::1"], ["gw.test"])
+    out = gw.ctl("reload")
+    check("reloaded" in out, "reload: %r" % out)
+    why = re.compile(r"connector badauth \(\S+/webdav\.so\): webdav: auth_file %s: must be owned "
+                     r"by root \(or the user gatewayd runs as\) with no access for group or "
+                     r"others \(mode 0644" % re.escape(bad))
+    wait_for(lambda: why.search(gw.read_log()), 60, "the worker's reason for the auth_file")
+    def state():
+        st = json.loads(gw.ctl("status", json=True))
+        return {p["connector"]: p["state"] for p in st["processes"] if p["role"] == "worker"}
+    wait_for(lambda: state().get("badauth") == "disabled", 30, "badauth disabled")
+    check("s3cret" not in gw.read_log(), "the secret is never logged")
+
+
 def check_stored(root, pdf, tif):
     year = time.strftime("%Y")
     got = stored(root, "dav/dav1/" + year)
@@ -197,6 +222,7 @@ def test():
         check(len(puts) == 1 and " 201 " in puts[0], "exactly one PUT once it is back: %s" % puts)
         check(not any("down1@gw.test" in b for b in bounces(gw)), "no DSN for down1")
         check("webdav: PUT" in gw.read_log(), "results in the log")
+        check_bad_auth_file(gw, cs, rules, d)
         ok = True
     finally:
         gw.cleanup(ok)
