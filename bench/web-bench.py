@@ -14,6 +14,7 @@ last document stored (webdav: files on disk) or logged as delivered
 Environment: WEB_MSGS [100], WEB_KB [200], GW_CONCURRENCY [1].
 """
 import os
+import shutil
 import sys
 import time
 
@@ -92,6 +93,8 @@ def main():
     finally:
         gw.cleanup(ok)
         ngx.stop()
+        if ok:
+            shutil.rmtree(d, ignore_errors=True)
 
 
 if __name__ == "__main__":
