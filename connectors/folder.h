@@ -38,6 +38,7 @@ struct folder_policy {
 };
 
 struct folder {
+	const char *who;		/* the connector's name, for messages */
 	char path[PATH_MAX];		/* the root, for messages */
 	int root;			/* descriptor of the root directory */
 	enum folder_mode mode;
@@ -85,6 +86,9 @@ void folder_split_ext(const char *, size_t *);
 /* folder_config.c */
 struct gw_node;
 int folder_config(struct folder *, const struct gw_node *, char *, size_t);
+void folder_config_defaults(struct folder *, const char *);
+int folder_config_doc_key(struct folder *, const struct gw_node *, char *,
+    size_t);
 int folder_config_root(struct folder *, char *, size_t);
 
 /* A document to write: the message, a part, the body text. */
@@ -151,6 +155,7 @@ int folder_put_buffer(const struct folder *, struct folder_out *,
 int folder_finish(struct folder_out *);
 void folder_rollback(struct folder_out *);
 void folder_out_free(struct folder_out *);
+int folder_hash_fd(int, char[65], off_t *);
 
 /* folder_sidecar.c */
 char *folder_sidecar_json(const struct gw_envelope *,

@@ -10,7 +10,9 @@
  * user's is given to the root directory with the set-group-ID bit, so
  * that every directory and file created below inherits it.
  */
+#ifdef HAVE_CONFIG_H
 #include "config.h"
+#endif
 
 #include <errno.h>
 #include <fcntl.h>
@@ -47,8 +49,8 @@ static const char *const folder_zones[] = { "local", "utc", NULL };
 
 /* cfg_enum - index of the scalar's value in names; -1 with err */
 static int
-cfg_enum(const struct gw_node *n, const char *const *names, char *err,
-    size_t errlen)
+cfg_enum(const char *who, const struct gw_node *n, const char *const *names,
+    char *err, size_t errlen)
 {
 	char list[256];
 	size_t len = 0;
@@ -61,8 +63,8 @@ cfg_enum(const struct gw_node *n, const char *const *names, char *err,
 	for (i = 0; names[i] != NULL && len < sizeof(list); i++)
 		len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s",
 		    i ? ", " : "", names[i]);
-	snprintf(err, errlen, "%s:%u:%u: folder: %s must be one of: %s",
-	    WHERE(n), n->key, list);
+	snprintf(err, errlen, "%s:%u:%u: %s: %s must be one of: %s",
+	    WHERE(n), who, n->key, list);
 	return -1;
 }
 
@@ -88,8 +90,8 @@ cfg_octal(const struct gw_node *n, mode_t *out, char *err, size_t errlen)
 
 /* cfg_uint - an integer in [lo, hi]; -1 with err */
 static int
-cfg_uint(const struct gw_node *n, unsigned int lo, unsigned int hi,
-    unsigned int *out, char *err, size_t errlen)
+cfg_uint(const char *who, const struct gw_node *n, unsigned int lo,
+    unsigned int hi, unsigned int *out, char *err, size_t errlen)
 {
 	unsigned long v = 0;
 	char *end = NULL;
@@ -99,8 +101,8 @@ cfg_uint(const struct gw_node *n, unsigned int lo, unsigned int hi,
 	    n->value[0] <= '9')
 		v = strtoul(n->value, &end, 10);
 	if (end == NULL || *end != '\0' || errno != 0 || v < lo || v > hi) {
-		snprintf(err, errlen, "%s:%u:%u: folder: %s must be a number "
-		    "from %u to %u", WHERE(n), n->key, lo, hi);
+		snprintf(err, errlen, "%s:%u:%u: %s: %s must be a number "
+		    "from %u to %u", WHERE(n), who, n->key, lo, hi);
 		return -1;
 	}
 	*out = (unsigned int)v;
@@ -109,24 +111,24 @@ cfg_uint(const struct gw_node *n, unsigned int lo, unsigned int hi,
 
 /* cfg_template - a template; -1 with err */
 static int
-cfg_template(const struct gw_node *n, int is_file, char *out, size_t outlen,
-    char *err, size_t errlen)
+cfg_template(const char *who, const struct gw_node *n, int is_file, char *out,
+    size_t outlen, char *err, size_t errlen)
 {
 	char why[256];
 
 	if (n->type != GW_NODE_SCALAR || strlen(n->value) >= outlen) {
-		snprintf(err, errlen, "%s:%u:%u: folder: %s must be a text "
-		    "shorter than %zu bytes", WHERE(n), n->key, outlen);
+		snprintf(err, errlen, "%s:%u:%u: %s: %s must be a text "
+		    "shorter than %zu bytes", WHERE(n), who, n->key, outlen);
 		return -1;
 	}
 	if (folder_template_check(n->value, is_file, why, sizeof(why)) == -1) {
-		snprintf(err, errlen, "%s:%u:%u: folder: %s: %s", WHERE(n),
+		snprintf(err, errlen, "%s:%u:%u: %s: %s: %s", WHERE(n), who,
 		    n->key, why);
 		return -1;
 	}
 	if (n->value[0] == '/') {
-		snprintf(err, errlen, "%s:%u:%u: folder: %s is relative to "
-		    "path and cannot start with '/'", WHERE(n), n->key);
+		snprintf(err, errlen, "%s:%u:%u: %s: %s is relative to "
+		    "the root and cannot start with '/'", WHERE(n), who, n->key);
 		return -1;
 	}
 	snprintf(out, outlen, "%s", n->value);
@@ -142,34 +144,41 @@ cfg_mode(struct folder *f, const struct gw_node *n, char *err, size_t errlen)
 	if (n->type == GW_NODE_SCALAR && n->value[0] >= '0' &&
 	    n->value[0] <= '9')
 		return cfg_octal(n, &f->file_mode, err, errlen);
-	if ((i = cfg_enum(n, folder_modes, err, errlen)) == -1)
+	if ((i = cfg_enum(f->who, n, folder_modes, err, errlen)) == -1)
 		return -1;
 	f->mode = (enum folder_mode)i;
 	return 0;
 }
 
-/* cfg_enum_key - the keys whose value is one of a list; 1 if handled */
+/*
+ * cfg_enum_key - the keys whose value is one of a list; 1 if handled.
+ * doc_only: only the keys that describe documents and names (shared with
+ * the webdav and http connectors), not the folder's own.
+ */
 static int
-cfg_enum_key(struct folder *f, const struct gw_node *n, char *err,
-    size_t errlen, int *r)
+cfg_enum_key(struct folder *f, const struct gw_node *n, int doc_only,
+    char *err, size_t errlen, int *r)
 {
 	static const struct {
 		const char *key;
 		const char *const *names;
+		int doc;
 	} t[] = {
-		{ "charset", folder_charsets }, { "collision", folder_collisions },
-		{ "body", folder_bodies }, { "sidecar", folder_sidecars },
-		{ "messages", folder_messages }, { "timezone", folder_zones },
+		{ "charset", folder_charsets, 1 },
+		{ "collision", folder_collisions, 0 },
+		{ "body", folder_bodies, 1 }, { "sidecar", folder_sidecars, 0 },
+		{ "messages", folder_messages, 1 },
+		{ "timezone", folder_zones, 1 },
 	};
 	size_t i;
 	int v;
 
 	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++)
-		if (strcmp(n->key, t[i].key) == 0)
+		if (strcmp(n->key, t[i].key) == 0 && (t[i].doc || !doc_only))
 			break;
 	if (i == sizeof(t) / sizeof(t[0]))
 		return 0;
-	if ((v = cfg_enum(n, t[i].names, err, errlen)) == -1) {
+	if ((v = cfg_enum(f->who, n, t[i].names, err, errlen)) == -1) {
 		*r = -1;
 		return 1;
 	}
@@ -185,12 +194,44 @@ cfg_enum_key(struct folder *f, const struct gw_node *n, char *err,
 	return 1;
 }
 
+/*
+ * folder_config_doc_key - one of the keys that say how a message becomes
+ * named documents (templates, charset, name_max, body, messages, timezone,
+ * max_depth, max_parts): 1 applied, 0 not such a key, -1 with err
+ */
+int
+folder_config_doc_key(struct folder *f, const struct gw_node *n, char *err,
+    size_t errlen)
+{
+	unsigned int v;
+	int r;
+
+	if (strcmp(n->key, "path_template") == 0)
+		r = cfg_template(f->who, n, 0, f->path_template,
+		    sizeof(f->path_template), err, errlen);
+	else if (strcmp(n->key, "file_template") == 0)
+		r = cfg_template(f->who, n, 1, f->file_template,
+		    sizeof(f->file_template), err, errlen);
+	else if (cfg_enum_key(f, n, 1, err, errlen, &r))
+		;
+	else if (strcmp(n->key, "name_max") == 0) {
+		r = cfg_uint(f->who, n, 16, 255, &v, err, errlen);
+		if (r == 0)
+			f->policy.name_max = v;
+	} else if (strcmp(n->key, "max_depth") == 0)
+		r = cfg_uint(f->who, n, 1, 100, &f->max_depth, err, errlen);
+	else if (strcmp(n->key, "max_parts") == 0)
+		r = cfg_uint(f->who, n, 1, 10000, &f->max_parts, err, errlen);
+	else
+		return 0;
+	return r == -1 ? -1 : 1;
+}
+
 /* cfg_key - apply one settings key; -1 with err */
 static int
 cfg_key(struct folder *f, struct folder_cfgnodes *nodes,
     const struct gw_node *n, char *err, size_t errlen)
 {
-	unsigned int v;
 	int r;
 
 	if (n->key == NULL)
@@ -211,27 +252,12 @@ cfg_key(struct folder *f, struct folder_cfgnodes *nodes,
 		return cfg_octal(n, &f->file_mode, err, errlen);
 	if (strcmp(n->key, "dir_mode") == 0)
 		return cfg_octal(n, &f->dir_mode, err, errlen);
-	if (strcmp(n->key, "path_template") == 0)
-		return cfg_template(n, 0, f->path_template,
-		    sizeof(f->path_template), err, errlen);
-	if (strcmp(n->key, "file_template") == 0)
-		return cfg_template(n, 1, f->file_template,
-		    sizeof(f->file_template), err, errlen);
 	if (strcmp(n->key, "sidecar_template") == 0)
-		return cfg_template(n, 1, f->sidecar_template,
+		return cfg_template(f->who, n, 1, f->sidecar_template,
 		    sizeof(f->sidecar_template), err, errlen);
-	if (cfg_enum_key(f, n, err, errlen, &r))
-		return r;
-	if (strcmp(n->key, "name_max") == 0) {
-		if (cfg_uint(n, 16, 255, &v, err, errlen) == -1)
-			return -1;
-		f->policy.name_max = v;
-		return 0;
-	}
-	if (strcmp(n->key, "max_depth") == 0)
-		return cfg_uint(n, 1, 100, &f->max_depth, err, errlen);
-	if (strcmp(n->key, "max_parts") == 0)
-		return cfg_uint(n, 1, 10000, &f->max_parts, err, errlen);
+	if ((r = folder_config_doc_key(f, n, err, errlen)) != 0 ||
+	    cfg_enum_key(f, n, 0, err, errlen, &r))
+		return r == -1 ? -1 : 0;
 	if (strcmp(n->key, "owner") == 0 || strcmp(n->key, "group") == 0) {
 		if (n->type != GW_NODE_SCALAR || n->value[0] == '\0') {
 			snprintf(err, errlen, "%s:%u:%u: folder: %s must be a "
@@ -350,6 +376,18 @@ cfg_group(struct folder *f, const struct gw_node *n, char *err,
 	return 0;
 }
 
+/* folder_config_defaults - the document settings' defaults; who names the connector in messages */
+void
+folder_config_defaults(struct folder *f, const char *who)
+{
+	f->who = who;
+	f->root = -1;
+	f->policy.name_max = 200;
+	f->max_depth = 20;
+	f->max_parts = 500;
+	snprintf(f->file_template, sizeof(f->file_template), "{filename}");
+}
+
 /* folder_config - defaults, then every key, then the cross-checks */
 int
 folder_config(struct folder *f, const struct gw_node *settings, char *err,
@@ -358,13 +396,9 @@ folder_config(struct folder *f, const struct gw_node *settings, char *err,
 	struct folder_cfgnodes nodes = { NULL, NULL };
 	const struct gw_node *n;
 
-	f->root = -1;
+	folder_config_defaults(f, "folder");
 	f->file_mode = 0640;
 	f->dir_mode = 0750;
-	f->policy.name_max = 200;
-	f->max_depth = 20;
-	f->max_parts = 500;
-	snprintf(f->file_template, sizeof(f->file_template), "{filename}");
 	snprintf(f->sidecar_template, sizeof(f->sidecar_template),
 	    "{qid}.json");
 	if (settings == NULL) {

@@ -14,7 +14,9 @@
  * with an extension for the content type.  Whatever is skipped or damaged
  * is noted for the job result.
  */
+#ifdef HAVE_CONFIG_H
 #include "config.h"
+#endif
 
 #include <errno.h>
 #include <stdarg.h>

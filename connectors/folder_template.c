@@ -22,7 +22,9 @@
  * non-ASCII character.  This file calls neither GMime nor gw_*: the unit
  * tests link it alone.
  */
+#ifdef HAVE_CONFIG_H
 #include "config.h"
+#endif
 
 #include <ctype.h>
 #include <stdio.h>

@@ -15,7 +15,9 @@
  * a delivery that then fails are removed again (rollback), so a retry
  * does not leave duplicates.
  */
+#ifdef HAVE_CONFIG_H
 #include "config.h"
+#endif
 
 #include <errno.h>
 #include <fcntl.h>
@@ -118,9 +120,9 @@ folder_open_dir(const struct folder *f, const char *rel,
 	return 0;
 }
 
-/* hash_file - SHA-256 (hex) and size of what fd holds */
-static int
-hash_file(int fd, char hex[65], off_t *size)
+/* folder_hash_fd - SHA-256 (hex) and size of what fd holds */
+int
+folder_hash_fd(int fd, char hex[65], off_t *size)
 {
 	unsigned char buf[65536], md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0, i;
@@ -189,7 +191,7 @@ write_tmp(const struct folder *f, struct folder_out *out, const char *tmp,
 	if (fd == -1)
 		return out_fail(out, errno, 0, "cannot create a file in", "");
 	errno = 0;
-	if (fill(fl, fd) == -1 || hash_file(fd, ff->sha256, &ff->size) == -1 ||
+	if (fill(fl, fd) == -1 || folder_hash_fd(fd, ff->sha256, &ff->size) == -1 ||
 	    fchmod(fd, f->file_mode) == -1 || fix_group(f, fd) == -1 ||
 	    fsync(fd) == -1 || close(fd) == -1) {
 		e = errno ? errno : EIO;

@@ -106,6 +106,36 @@ conncheck_smtp_tls(const struct cfg *c, const struct cfg_connector *cc,
 	return 1;
 }
 
+/*
+ * conncheck_web - the webdav and http connectors: tls_verify: no, and
+ * credentials sent over plain http://
+ */
+static unsigned int
+conncheck_web(const struct cfg *c, const struct cfg_connector *cc, FILE *out)
+{
+	const struct gw_node *v = conncheck_child(cc->settings, "tls_verify");
+	const char *url = conncheck_value(conncheck_child(cc->settings, "url"),
+	    "");
+	const struct gw_node *af = conncheck_child(cc->settings, "auth_file");
+	unsigned int n = 0;
+
+	if (v != NULL && !conncheck_true(conncheck_value(v, "yes"))) {
+		fprintf(out, "gatewayd: warning: %s:%u:%u: connector %s: "
+		    "tls_verify is %s: the server's certificate is not checked%s"
+		    "\n", c->file, v->line, v->column, cc->name,
+		    conncheck_value(v, ""), af ? ", and auth_file's secret "
+		    "goes to whoever answers" : "");
+		n++;
+	}
+	if (af != NULL && strncasecmp(url, "http://", 7) == 0) {
+		fprintf(out, "gatewayd: warning: %s:%u:%u: connector %s: "
+		    "auth_file is set and url is http://: the secret is sent "
+		    "without TLS\n", c->file, af->line, af->column, cc->name);
+		n++;
+	}
+	return n;
+}
+
 /* conncheck_warnings - every connector instance, by type */
 unsigned int
 conncheck_warnings(const struct cfg *c, FILE *out)
@@ -117,5 +147,8 @@ conncheck_warnings(const struct cfg *c, FILE *out)
 		if (strcmp(c->connectors[i].type, "smtp") == 0)
 			n += conncheck_smtp(c, &c->connectors[i], out) +
 			    conncheck_smtp_tls(c, &c->connectors[i], out);
+		else if (strcmp(c->connectors[i].type, "webdav") == 0 ||
+		    strcmp(c->connectors[i].type, "http") == 0)
+			n += conncheck_web(c, &c->connectors[i], out);
 	return n;
 }

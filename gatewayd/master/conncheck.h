@@ -5,8 +5,9 @@
  * as the gateway's user, lib/cfgcheck.c, and says only valid or not), so
  * settings that are valid but weaken security are looked at here, from
  * the configuration tree: today the smtp connector's auth.tls
- * (credentials over unverified TLS or cleartext).  The connector logs the
- * same warning when its worker starts.
+ * (credentials over unverified TLS or cleartext), the webdav and http
+ * connectors' tls_verify: no and auth_file over http://.  The connector
+ * logs the same warning when its worker starts.
  */
 #ifndef GW_CONNCHECK_H
 #define GW_CONNCHECK_H
