@@ -82,6 +82,8 @@ int scan_pdf_cut(const void *, size_t, unsigned, unsigned, const unsigned *,
 
 /* scan_pdf_img.c: a page that is one plain JPEG image (qpdf_data q) */
 struct _qpdf_data;
+int scan_pdf_img_content(const unsigned char *, size_t, char *name,
+    size_t namelen);
 int scan_pdf_img_jpeg(struct _qpdf_data *q, unsigned page,
     unsigned char **jpeg, size_t *len);
 

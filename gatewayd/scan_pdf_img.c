@@ -43,12 +43,12 @@ pdf_img_word(const unsigned char *p, size_t i, size_t len)
 }
 
 /*
- * pdf_img_content - 1 if content p[0..len) is only numbers, names and the
- * operators q, Q, cm and one Do, whose name (a "/" and the name) goes to
- * name
+ * scan_pdf_img_content - 1 if content p[0..len) is only numbers, names and
+ * the operators q, Q, cm and one Do, whose operand (a "/" and the name)
+ * goes to name
  */
-static int
-pdf_img_content(const unsigned char *p, size_t len, char *name,
+int
+scan_pdf_img_content(const unsigned char *p, size_t len, char *name,
     size_t namelen)
 {
 	size_t i = 0, n, last = 0, lastlen = 0;
@@ -128,7 +128,7 @@ scan_pdf_img_jpeg(qpdf_data q, unsigned i, unsigned char **jpeg,
 	    QPDF_ERRORS))
 		ok = 0;
 	else
-		ok = pdf_img_content(content, clen, name, sizeof(name));
+		ok = scan_pdf_img_content(content, clen, name, sizeof(name));
 	free(content);
 	if (!ok)
 		return 0;
