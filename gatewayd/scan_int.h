@@ -42,6 +42,7 @@ struct scan_shrink {
 	unsigned	*xmap;		/* input column -> output column */
 	unsigned	*xcnt;		/* input columns of each output column */
 	uint64_t	*acc;		/* darkness summed in the output row */
+	unsigned char	*split;		/* bilevel rows: see scan_shrink_splits */
 	unsigned	 y, oy, ycnt;	/* input rows seen; output row; its rows */
 };
 void scan_shrink_init(struct scan_shrink *, unsigned iw, unsigned ih,

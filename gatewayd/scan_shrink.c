@@ -18,6 +18,17 @@
 #include "scan_int.h"
 #include "xmalloc.h"
 
+#define SHRINK_SPLIT_SLOW	0xff	/* see scan_shrink_splits */
+
+/* The number of set bits of each byte value. */
+#define B2(n)	n, n + 1, n + 1, n + 2
+#define B4(n)	B2(n), B2(n + 1), B2(n + 1), B2(n + 2)
+#define B6(n)	B4(n), B4(n + 1), B4(n + 1), B4(n + 2)
+static const unsigned char shrink_bits_set[256] = { B6(0), B6(1), B6(1), B6(2) };
+#undef B2
+#undef B4
+#undef B6
+
 /* scan_shrink_size - the output size of iw x ih with its longer side <= side */
 static void
 scan_shrink_size(unsigned iw, unsigned ih, unsigned side, unsigned *ow,
@@ -36,6 +47,33 @@ scan_shrink_size(unsigned iw, unsigned ih, unsigned side, unsigned *ow,
 		*ow = 1;
 	if (*oh == 0)
 		*oh = 1;
+}
+
+/*
+ * scan_shrink_splits - for each byte of a bilevel row whose 8 pixels fall
+ * into at most 3 output columns from the column of its first pixel: how
+ * many fall into the first (low nibble) and the second (high nibble);
+ * SHRINK_SPLIT_SLOW for the others (a short last byte, a finer factor)
+ */
+static void
+scan_shrink_splits(struct scan_shrink *s)
+{
+	unsigned i, k1, k2, x0, n = (s->iw + 7) / 8;
+
+	s->split = xmalloc(n);
+	for (i = 0; i < n; i++) {
+		x0 = i * 8;
+		if (x0 + 7 >= s->iw || s->xmap[x0 + 7] > s->xmap[x0] + 2) {
+			s->split[i] = SHRINK_SPLIT_SLOW;
+			continue;
+		}
+		for (k1 = 0; k1 < 8 && s->xmap[x0 + k1] == s->xmap[x0]; k1++)
+			;
+		for (k2 = 0; k1 + k2 < 8 &&
+		    s->xmap[x0 + k1 + k2] == s->xmap[x0] + 1; k2++)
+			;
+		s->split[i] = (unsigned char)(k1 | k2 << 4);
+	}
 }
 
 /* scan_shrink_init - a shrinker of an iw x ih page to at most side long */
@@ -58,6 +96,7 @@ scan_shrink_init(struct scan_shrink *s, unsigned iw, unsigned ih,
 		s->xmap[x] = (unsigned)((unsigned long long)x * s->out.w / iw);
 		s->xcnt[s->xmap[x]]++;
 	}
+	scan_shrink_splits(s);
 }
 
 /* scan_shrink_flush - the summed rows become output row s->oy */
@@ -114,15 +153,36 @@ void
 scan_shrink_bits(struct scan_shrink *s, const unsigned char *row,
     int one_black)
 {
-	unsigned i, k, x, nbytes = (s->iw + 7) / 8;
-	unsigned char b;
+	unsigned i, k, x, c, nbytes = (s->iw + 7) / 8;
+	uint64_t word, white = one_black ? 0 : ~(uint64_t)0;
+	unsigned char b, m1, m2;
 
 	if (!scan_shrink_next(s))
 		return;
 	for (i = 0; i < nbytes; i++) {
+		if (i % 8 == 0 && i + 8 <= nbytes) {
+			memcpy(&word, row + i, sizeof(word));
+			if (word == white) {
+				i += 7;		/* 64 white pixels */
+				continue;
+			}
+		}
 		b = one_black ? row[i] : (unsigned char)~row[i];
 		if (b == 0)
 			continue;	/* eight white pixels */
+		if ((k = s->split[i]) != SHRINK_SPLIT_SLOW) {
+			/* pixels 0..k1-1 in column c, k1..k1+k2-1 in c+1, the
+			 * rest in c+2: a mask of each, its set bits counted */
+			c = s->xmap[i * 8];
+			m1 = (unsigned char)(0xff00 >> (k & 15));
+			m2 = (unsigned char)(0xff00 >> ((k & 15) + (k >> 4)));
+			s->acc[c] += 255U * shrink_bits_set[b & m1];
+			if ((k & 15) < 8)
+				s->acc[c + 1] += 255U * shrink_bits_set[b & m2 & ~m1];
+			if ((k & 15) + (k >> 4) < 8)
+				s->acc[c + 2] += 255U * shrink_bits_set[b & ~m2 & 0xff];
+			continue;
+		}
 		for (k = 0, x = i * 8; k < 8 && x < s->iw; k++, x++)
 			if (b & (0x80 >> k))
 				s->acc[s->xmap[x]] += 255;
@@ -147,6 +207,7 @@ scan_shrink_free(struct scan_shrink *s)
 	free(s->xmap);
 	free(s->xcnt);
 	free(s->acc);
+	free(s->split);
 	memset(s, 0, sizeof(*s));
 }
 

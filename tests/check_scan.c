@@ -110,6 +110,48 @@ START_TEST(test_shrink_bits)
 }
 END_TEST
 
+/*
+ * Bilevel rows give what the same rows as grey give, for widths and sizes
+ * that make a byte fall into 1, 2, 3 or more output columns, with long
+ * white runs (skipped 64 pixels at a time) and random black pixels.
+ */
+START_TEST(test_shrink_bits_as_gray)
+{
+	static const unsigned widths[] = { 997, 1000, 2480 };
+	static const unsigned sides[] = { 600, 170, 333, 900 };
+	unsigned wi, si, x, y, h = 37;
+	unsigned char bits[2480 / 8 + 1], gray[2480];
+	struct scan_shrink a, b;
+	struct scan_gray ga, gb;
+
+	srandom(13);
+	for (wi = 0; wi < 3; wi++)
+		for (si = 0; si < 4; si++) {
+			scan_shrink_init(&a, widths[wi], h, sides[si]);
+			scan_shrink_init(&b, widths[wi], h, sides[si]);
+			for (y = 0; y < h; y++) {
+				memset(bits, 0, sizeof(bits));
+				for (x = 0; x < widths[wi]; x++) {
+					gray[x] = 255;
+					if (x % 200 < 100 && random() % 3 == 0) {
+						bits[x / 8] |= 0x80 >> (x % 8);
+						gray[x] = 0;
+					}
+				}
+				scan_shrink_bits(&a, bits, 1);
+				scan_shrink_gray(&b, gray);
+			}
+			scan_shrink_done(&a, &ga);
+			scan_shrink_done(&b, &gb);
+			ck_assert_uint_eq(ga.w, gb.w);
+			ck_assert_uint_eq(ga.h, gb.h);
+			ck_assert_mem_eq(ga.px, gb.px, (size_t)ga.w * ga.h);
+			free(ga.px);
+			free(gb.px);
+		}
+}
+END_TEST
+
 /* A page smaller than the size asked keeps its size; rows never sent stay white. */
 START_TEST(test_shrink_small_and_short)
 {
@@ -158,6 +200,7 @@ main(void)
 	tcase_add_test(tc, test_content_long_name);
 	tcase_add_test(tc, test_shrink_gray);
 	tcase_add_test(tc, test_shrink_bits);
+	tcase_add_test(tc, test_shrink_bits_as_gray);
 	tcase_add_test(tc, test_shrink_small_and_short);
 	tcase_add_test(tc, test_shrink_thin);
 	suite_add_tcase(s, tc);
