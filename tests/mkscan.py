@@ -155,8 +155,18 @@ def _jpeg_round_trip(img, quality):
     return out
 
 
-def build_pages(stack, dpi=150, paper="a4", colour=False, tmp=None, **dist):
-    """The stack's pages as distorted images."""
+def reduced(img, factor):
+    """The sheet printed reduced (two-up, or fit to a small label): scaled by
+    factor at the top left of a white page of the same size."""
+    page = Image.new(img.mode, img.size, "white")
+    small = img.resize((max(1, int(img.width * factor)), max(1, int(img.height * factor))),
+                       Image.Resampling.LANCZOS)
+    page.paste(small, (img.width // 20, img.height // 20))
+    return page
+
+
+def build_pages(stack, dpi=150, paper="a4", colour=False, tmp=None, reduce=None, **dist):
+    """The stack's pages as distorted images (sheets scaled by reduce first)."""
     pages, n = [], 0
     for item in stack:
         if isinstance(item, int):
@@ -164,7 +174,8 @@ def build_pages(stack, dpi=150, paper="a4", colour=False, tmp=None, **dist):
                 n += 1
                 pages.append(content_page(n, dpi, paper, colour))
         else:
-            pages.append(rasterise(item, dpi, colour, tmp))
+            sheet = rasterise(item, dpi, colour, tmp)
+            pages.append(reduced(sheet, reduce) if reduce else sheet)
     return [distort(p, i, **dist) for i, p in enumerate(pages)]
 
 
@@ -312,11 +323,12 @@ def wrap(pages, fmt, out, dpi, tmp, quality=85):
 
 
 def make_scan(stack, fmt, out, dpi=150, paper="a4", rotate=0, skew=0.0, noise=False,
-              quality=85, recompress=None):
+              quality=85, recompress=None, reduce=None):
     """Build the scan of stack (sheet PDF paths and counts of content pages) as fmt."""
     tmp = tempfile.mkdtemp(prefix="mkscan-")
     try:
         pages = build_pages(stack, dpi=dpi, paper=paper, colour=fmt in COLOUR, tmp=tmp,
+                            reduce=reduce,
                             rotate=rotate, skew=skew, noise=noise, recompress=recompress,
                             bilevel_out=fmt in BILEVEL)
         wrap(pages, fmt, out, dpi, tmp, quality)
@@ -342,6 +354,7 @@ def main():
     ap.add_argument("--noise", action="store_true", help="salt and pepper, then bilevel")
     ap.add_argument("--quality", type=int, default=85, help="JPEG quality of the output")
     ap.add_argument("--recompress", type=int, help="pass every page through JPEG at this quality")
+    ap.add_argument("--reduce", type=float, help="print the sheets scaled by this factor (0.35)")
     ap.add_argument("-o", "--output", required=True)
     a = ap.parse_args()
     stack = parse_stack(a.stack) if a.stack else ([a.sheet] if a.sheet else []) + [a.pages]
@@ -349,7 +362,8 @@ def main():
     if not stack:
         ap.error("nothing to scan: give --sheet, --pages or --stack")
     n = make_scan(stack, a.format, a.output, dpi=a.dpi, paper=a.paper, rotate=a.rotate,
-                  skew=a.skew, noise=a.noise, quality=a.quality, recompress=a.recompress)
+                  skew=a.skew, noise=a.noise, quality=a.quality, recompress=a.recompress,
+                  reduce=a.reduce)
     print("%s: %d pages, %s, %d dpi" % (a.output, n, a.format, a.dpi))
 
 

@@ -136,6 +136,15 @@ scan_format_named(const char *mime_type, const char *filename)
 	return f;
 }
 
+/* scan_sheet_cmp - qsort order of sheets: by page */
+static int
+scan_sheet_cmp(const void *a, const void *b)
+{
+	const struct scan_sheet *x = a, *y = b;
+
+	return x->page < y->page ? -1 : x->page > y->page;
+}
+
 /* scan_find - search the first pages of a document for routing sheets */
 int
 scan_find(const void *buf, size_t len, const struct scan_limits *lim,
@@ -166,7 +175,9 @@ scan_find(const void *buf, size_t len, const struct scan_limits *lim,
 		free(res->sheets);
 		res->sheets = NULL;
 		res->nsheets = 0;
-	}
+	} else if (res->nsheets > 1)	/* a second look comes after the rest */
+		qsort(res->sheets, res->nsheets, sizeof(*res->sheets),
+		    scan_sheet_cmp);
 	return rc;
 }
 

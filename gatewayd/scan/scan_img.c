@@ -4,9 +4,10 @@
  * Both decoders read from memory, report through longjmp into err (never
  * to stderr), and check the declared size against max_pixels before any
  * row is allocated.  A big JPEG is decoded at a reduced scale (libjpeg's
- * DCT scaling: 1/2, 1/4, 1/8 of the size for a fraction of the work) so
- * that its longer side is about SCAN_DECODE_SIDE; a routing sheet's code
- * is large enough to be read there.  Colour is converted to grey by the
+ * DCT scaling: 1/2, 1/4, 1/8 of the size for a fraction of the work) no
+ * smaller than the search size, and its rows are reduced the rest of the
+ * way as they come (scan_shrink); a page that asks for a second look is
+ * decoded again at the finer size.  Colour is converted to grey by the
  * decoders (JPEG's luma channel, libpng's rgb_to_gray).
  */
 #include "config.h"
@@ -21,13 +22,15 @@
 
 #include "scan.h"
 #include "scan_int.h"
+#include "xmalloc.h"
 
 struct jpeg_fail {
 	struct jpeg_error_mgr	 mgr;
 	jmp_buf			 jb;
 	char			*err;
 	size_t			 errlen;
-	struct scan_gray	 g;	/* in memory across the longjmp */
+	struct scan_shrink	 s;	/* in memory across the longjmp */
+	unsigned char		*row;
 };
 
 struct png_src {
@@ -59,10 +62,10 @@ jpeg_quiet(j_common_ptr c, int level)
 	(void)level;
 }
 
-/* jpeg_setup - read the header, choose the scale and the grey output */
+/* jpeg_setup - read the header, choose the scale (side) and grey output */
 static int
 jpeg_setup(struct jpeg_decompress_struct *d, const struct scan_limits *lim,
-    char *err, size_t errlen)
+    unsigned want, char *err, size_t errlen)
 {
 	unsigned side, denom = 1;
 
@@ -72,7 +75,7 @@ jpeg_setup(struct jpeg_decompress_struct *d, const struct scan_limits *lim,
 		return -1;
 	side = d->image_width > d->image_height ? d->image_width :
 	    d->image_height;
-	while (denom < 8 && side / (denom * 2) >= SCAN_DECODE_SIDE)
+	while (denom < 8 && side / (denom * 2) >= want)
 		denom *= 2;
 	d->scale_num = 1;
 	d->scale_denom = denom;
@@ -91,26 +94,56 @@ jpeg_setup(struct jpeg_decompress_struct *d, const struct scan_limits *lim,
 	return 0;
 }
 
-/* jpeg_rows - decode the rows into g (allocated here) */
+/* jpeg_rows - decode the rows into f->s, reduced to at most side */
 static int
-jpeg_rows(struct jpeg_decompress_struct *d, struct scan_gray *g, char *err,
-    size_t errlen)
+jpeg_rows(struct jpeg_decompress_struct *d, struct jpeg_fail *f,
+    unsigned side)
 {
 	JSAMPROW row;
 
-	g->w = d->output_width;
-	g->h = d->output_height;
-	if ((g->px = malloc((size_t)g->w * g->h)) == NULL) {
-		scan_err(err, errlen, "out of memory");
-		return -1;
-	}
-	memset(g->px, 255, (size_t)g->w * g->h);	/* rows a bad file lacks */
+	scan_shrink_init(&f->s, d->output_width, d->output_height, side);
+	row = f->row = xmalloc(d->output_width);
 	while (d->output_scanline < d->output_height) {
-		row = g->px + (size_t)d->output_scanline * g->w;
 		if (jpeg_read_scanlines(d, &row, 1) != 1)
-			break;
+			break;		/* the rows a bad file lacks stay white */
+		scan_shrink_gray(&f->s, row);
 	}
 	return 0;
+}
+
+/* scan_jpeg_gray - the image at most side long into g; 0 or -1 with err */
+int
+scan_jpeg_gray(const void *buf, size_t len, const struct scan_limits *lim,
+    unsigned side, struct scan_gray *g, char *err, size_t errlen)
+{
+	struct jpeg_decompress_struct d;
+	struct jpeg_fail f;
+	volatile int rc = -1;
+
+	memset(&d, 0, sizeof(d));
+	memset(&f, 0, sizeof(f));
+	d.err = jpeg_std_error(&f.mgr);
+	f.mgr.error_exit = jpeg_fail_exit;
+	f.mgr.emit_message = jpeg_quiet;
+	f.err = err;
+	f.errlen = errlen;
+	jpeg_create_decompress(&d);
+	if (setjmp(f.jb) == 0) {
+		d.mem->max_memory_to_use = (long)(lim->max_pixels * 4 + (16 << 20));
+		jpeg_mem_src(&d, buf, len);
+		if (jpeg_setup(&d, lim, side, err, errlen) == 0 &&
+		    jpeg_rows(&d, &f, side) == 0) {
+			jpeg_finish_decompress(&d);
+			rc = 0;
+		}
+	}
+	jpeg_destroy_decompress(&d);
+	free(f.row);
+	if (rc == 0)
+		scan_shrink_done(&f.s, g);
+	else
+		scan_shrink_free(&f.s);
+	return rc;
 }
 
 /* scan_jpeg_find - decode the image (scaled) and search it */
@@ -118,35 +151,27 @@ int
 scan_jpeg_find(const void *buf, size_t len, const struct scan_limits *lim,
     struct scan_result *res, char *err, size_t errlen)
 {
-	struct jpeg_decompress_struct d;
-	struct jpeg_fail f;
-	volatile int rc = -1;
+	struct scan_gray g;
+	int r;
 
 	res->npages = 1;
-	memset(&d, 0, sizeof(d));
-	d.err = jpeg_std_error(&f.mgr);
-	f.mgr.error_exit = jpeg_fail_exit;
-	f.mgr.emit_message = jpeg_quiet;
-	f.err = err;
-	f.errlen = errlen;
-	f.g.px = NULL;
-	jpeg_create_decompress(&d);
-	if (setjmp(f.jb) == 0) {
-		d.mem->max_memory_to_use = (long)(lim->max_pixels * 4 + (16 << 20));
-		jpeg_mem_src(&d, buf, len);
-		if (jpeg_setup(&d, lim, err, errlen) == 0 &&
-		    jpeg_rows(&d, &f.g, err, errlen) == 0) {
-			jpeg_finish_decompress(&d);
-			rc = 0;
-		}
+	if (scan_jpeg_gray(buf, len, lim, SCAN_SEARCH_SIDE, &g, err, errlen) == -1)
+		return -1;
+	if (lim->max_pages == 0) {
+		free(g.px);
+		return 0;
 	}
-	jpeg_destroy_decompress(&d);
-	if (rc == 0 && lim->max_pages > 0) {
-		scan_page_search(res, 0, &f.g);
-		res->searched = 1;
+	r = scan_page_search(res, 0, &g, 0);
+	free(g.px);
+	res->searched = 1;
+	if (r == SCAN_PAGE_FINER) {
+		if (scan_jpeg_gray(buf, len, lim, SCAN_FINE_SIDE, &g, err,
+		    errlen) == -1)
+			return -1;
+		(void)scan_page_search(res, 0, &g, 1);
+		free(g.px);
 	}
-	free(f.g.px);
-	return rc;
+	return 0;
 }
 
 /* png_fail - libpng's error: the message into err, longjmp */
@@ -259,7 +284,7 @@ scan_png_find(const void *buf, size_t len, const struct scan_limits *lim,
 	png_destroy_read_struct(&p, &info, NULL);
 	free(s.rows);
 	if (rc == 0 && lim->max_pages > 0) {
-		scan_page_search(res, 0, &s.g);
+		(void)scan_page_search(res, 0, &s.g, 0);
 		res->searched = 1;
 	}
 	free(s.g.px);

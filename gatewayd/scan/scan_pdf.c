@@ -6,11 +6,16 @@
  * document from a memfd on its standard input (opened as /dev/stdin, so
  * that only the pages asked for are read) and writes the pages as
  * binary PGM on a pipe, read here one page at a time and parsed
- * strictly.  Poppler decodes every image codec a scanner writes (DCT,
+ * strictly.  A page that is one JPEG image (what most MFPs write) is
+ * not rasterised but decoded here at the search size (scan_pdf_img.c).
+ * Other pages are rasterised for the search at the search size
+ * (-scale-to SCAN_SEARCH_SIDE: about 50 dpi on A4); a page that shows a
+ * code-like region there without a decode is rasterised again, alone, at
+ * lim->dpi for a second look.  Poppler decodes every image codec a scanner writes (DCT,
  * Flate, CCITT G4, JBIG2); a crash or a runaway page costs that process
  * (it runs under a CPU and memory limit), and the program boundary keeps
  * poppler's GPL apart from gatewayd.  Before it runs, each page's
- * MediaBox at the chosen resolution is checked against max_pixels.
+ * MediaBox at lim->dpi is checked against max_pixels.
  * scan_cut() copies page objects with qpdf, stream data untouched.
  */
 #include "config.h"
@@ -135,18 +140,24 @@ pdf_memfd(const void *buf, size_t len, char *err, size_t errlen)
 	return fd;
 }
 
-/* pdf_child - in the child: limits, descriptors, exec pdftoppm */
+/*
+ * pdf_child - in the child: limits, descriptors, exec pdftoppm for pages
+ * first..last (1-based), at the search size or (fine) at lim->dpi
+ */
 static void __attribute__((noreturn))
-pdf_child(const struct scan_limits *lim, unsigned n, int in, int out)
+pdf_child(const struct scan_limits *lim, unsigned first, unsigned last,
+    int fine, int in, int out)
 {
-	char first[] = "1", last[16], dpi[16];
+	char f[16], l[16], size[16];
 	struct rlimit rl;
 	uint64_t as;
 	int fd;
 
-	snprintf(last, sizeof(last), "%u", n);
-	snprintf(dpi, sizeof(dpi), "%u", lim->dpi);
-	rl.rlim_cur = rl.rlim_max = PDF_CPU_BASE + (rlim_t)PDF_CPU_PAGE * n;
+	snprintf(f, sizeof(f), "%u", first);
+	snprintf(l, sizeof(l), "%u", last);
+	snprintf(size, sizeof(size), "%u", fine ? lim->dpi : SCAN_SEARCH_SIDE);
+	rl.rlim_cur = rl.rlim_max = PDF_CPU_BASE +
+	    (rlim_t)PDF_CPU_PAGE * (last - first + 1);
 	setrlimit(RLIMIT_CPU, &rl);
 	as = PDF_AS_BASE + PDF_AS_PIXEL * lim->max_pixels;
 	if (getrlimit(RLIMIT_AS, &rl) == 0 && (rl.rlim_cur == RLIM_INFINITY ||
@@ -162,16 +173,17 @@ pdf_child(const struct scan_limits *lim, unsigned n, int in, int out)
 		close(fd);
 	/* a path to the memfd: poppler then reads only what it needs ("-"
 	 * makes it copy all of standard input first) */
-	execl(lim->pdftoppm, lim->pdftoppm, "-q", "-f", first, "-l", last,
-	    "-r", dpi, "-gray", access("/dev/stdin", R_OK) == 0 ? "/dev/stdin" :
-	    "-", (char *)NULL);
+	execl(lim->pdftoppm, lim->pdftoppm, "-q", "-f", f, "-l", l,
+	    fine ? "-r" : "-scale-to", size, "-gray",
+	    access("/dev/stdin", R_OK) == 0 ? "/dev/stdin" : "-", (char *)NULL);
 	_exit(127);
 }
 
-/* pdf_spawn - start pdftoppm on buf for pages 1..n; its pid, -1 on error */
+/* pdf_spawn - start pdftoppm on buf for pages first..last; pid or -1 */
 static pid_t
 pdf_spawn(const void *buf, size_t len, const struct scan_limits *lim,
-    unsigned n, int *outfd, char *err, size_t errlen)
+    unsigned first, unsigned last, int fine, int *outfd, char *err,
+    size_t errlen)
 {
 	int in, p[2];
 	pid_t pid;
@@ -191,7 +203,7 @@ pdf_spawn(const void *buf, size_t len, const struct scan_limits *lim,
 		return -1;
 	}
 	if (pid == 0)
-		pdf_child(lim, n, in, p[1]);
+		pdf_child(lim, first, last, fine, in, p[1]);
 	close(in);
 	close(p[1]);
 	*outfd = p[0];
@@ -301,27 +313,36 @@ pdf_reap(pid_t pid, int kill_it, char *err, size_t errlen)
 	return -1;
 }
 
-/* pdf_raster - rasterise pages 1..n with pdftoppm and search each */
+/*
+ * pdf_raster - rasterise pages first..last (1-based) and search each, at
+ * the search size (pages that ask for a second look go into again) or,
+ * when again is NULL, finely
+ */
 static int
 pdf_raster(const void *buf, size_t len, const struct scan_limits *lim,
-    unsigned n, struct scan_result *res, char *err, size_t errlen)
+    unsigned first, unsigned last, struct scan_result *res,
+    unsigned *again, size_t *nagain, char *err, size_t errlen)
 {
 	struct pgm_reader *r;
 	struct scan_gray g;
+	unsigned page = first - 1;
 	pid_t pid;
 	int rc = 0;
 
 	r = xcalloc(1, sizeof(*r));
-	if ((pid = pdf_spawn(buf, len, lim, n, &r->fd, err, errlen)) == -1) {
+	if ((pid = pdf_spawn(buf, len, lim, first, last, again == NULL, &r->fd,
+	    err, errlen)) == -1) {
 		free(r);
 		return -1;
 	}
-	while (res->searched < n) {
+	while (page < last) {
 		if ((rc = pgm_read(r, lim, &g, err, errlen)) != 0)
 			break;
-		scan_page_search(res, res->searched, &g);
+		if (scan_page_search(res, page, &g, again == NULL) ==
+		    SCAN_PAGE_FINER && again != NULL)
+			again[(*nagain)++] = page;
 		free(g.px);
-		res->searched++;
+		page++;
 	}
 	if (rc == 0 && pgm_getc(r) != -1) {
 		scan_err(err, errlen, "pdftoppm: more pages than asked for");
@@ -335,10 +356,73 @@ pdf_raster(const void *buf, size_t len, const struct scan_limits *lim,
 		return -1;
 	if (rc == 1) {
 		scan_err(err, errlen, "pdftoppm gave %u of %u pages",
-		    res->searched, n);
+		    page - (first - 1), last - first + 1);
 		return -1;
 	}
 	return 0;
+}
+
+/* pdf_jpeg_search - search page i if it is one JPEG image; -1 if not */
+static int
+pdf_jpeg_search(qpdf_data q, unsigned i, const struct scan_limits *lim,
+    struct scan_result *res)
+{
+	char err[SCAN_ERRLEN];
+	unsigned char *jpeg;
+	struct scan_gray g;
+	size_t len;
+	int r;
+
+	if (!scan_pdf_img_jpeg(q, i, &jpeg, &len))
+		return -1;
+	if (scan_jpeg_gray(jpeg, len, lim, SCAN_SEARCH_SIDE, &g, err,
+	    sizeof(err)) == -1) {
+		free(jpeg);	/* libjpeg refuses it: pdftoppm's turn */
+		return -1;
+	}
+	r = scan_page_search(res, i, &g, 0);
+	free(g.px);
+	if (r == SCAN_PAGE_FINER && scan_jpeg_gray(jpeg, len, lim,
+	    SCAN_FINE_SIDE, &g, err, sizeof(err)) == 0) {
+		(void)scan_page_search(res, i, &g, 1);
+		free(g.px);
+	}
+	free(jpeg);
+	return 0;
+}
+
+/*
+ * pdf_search - search pages 1..n: a page that is one JPEG image here, the
+ * others with pdftoppm (a run of them at a time), then look again at the
+ * pages that ask for it
+ */
+static int
+pdf_search(qpdf_data q, const void *buf, size_t len,
+    const struct scan_limits *lim, unsigned n, struct scan_result *res,
+    char *err, size_t errlen)
+{
+	unsigned *again = xcalloc(n, sizeof(*again)), i, end;
+	unsigned char *raster = xcalloc(n, 1);
+	size_t nagain = 0, k;
+	int rc = 0;
+
+	for (i = 0; i < n; i++)
+		raster[i] = pdf_jpeg_search(q, i, lim, res) == -1;
+	for (i = 0; rc == 0 && i < n; i = end) {
+		for (end = i; end < n && raster[end] == raster[i]; end++)
+			;
+		if (raster[i])
+			rc = pdf_raster(buf, len, lim, i + 1, end, res, again,
+			    &nagain, err, errlen);
+	}
+	if (rc == 0)
+		res->searched = n;
+	for (k = 0; rc == 0 && k < nagain; k++)
+		rc = pdf_raster(buf, len, lim, again[k] + 1, again[k] + 1, res,
+		    NULL, NULL, err, errlen);
+	free(raster);
+	free(again);
+	return rc;
 }
 
 /* scan_pdf_find - count the pages, check their size, search the first */
@@ -348,6 +432,7 @@ scan_pdf_find(const void *buf, size_t len, const struct scan_limits *lim,
 {
 	qpdf_data q;
 	unsigned n, i;
+	int rc;
 
 	if (lim->dpi == 0 || lim->pdftoppm == NULL) {
 		scan_err(err, errlen, "no resolution or no pdftoppm for PDF");
@@ -367,10 +452,9 @@ scan_pdf_find(const void *buf, size_t len, const struct scan_limits *lim,
 			qpdf_cleanup(&q);
 			return -1;
 		}
+	rc = n == 0 ? 0 : pdf_search(q, buf, len, lim, n, res, err, errlen);
 	qpdf_cleanup(&q);
-	if (n == 0)
-		return 0;
-	return pdf_raster(buf, len, lim, n, res, err, errlen);
+	return rc;
 }
 
 /* pdf_copy_pages - the kept pages of src into out, in order; how many */

@@ -5,8 +5,11 @@
  * errors go to the caller's err through a per-handle handler (nothing on
  * stderr) and libtiff refuses any single allocation past a bound derived
  * from max_pixels.  A frame's declared size is checked before its raster
- * is allocated; TIFFReadRGBAImage handles every photometric and codec
- * libtiff knows (bilevel G3/G4, LZW, grey, palette, RGB, YCbCr JPEG).
+ * is allocated.  A bilevel or 8-bit grey frame in strips (what scanners
+ * write: G4, LZW) is decoded row by row straight into the reduced grey
+ * page the search wants (scan_shrink), never held at full resolution;
+ * any other frame goes through TIFFReadRGBAImage, which handles every
+ * photometric and codec libtiff knows (palette, RGB, YCbCr JPEG, tiles).
  * scan_tiff_cut.c writes frames back raw through the same memory I/O.
  */
 #include "config.h"
@@ -161,22 +164,81 @@ scan_tiff_open(struct scan_tiffmem *m, const char *mode, uint64_t maxalloc)
 	return tif;
 }
 
-/* tiff_gray - decode the current frame of tif into g; 0 or -1 with err */
+/* tiff_rows_ok - 1 if the frame is read row by row: grey, strips, no mirror */
 static int
-tiff_gray(TIFF *tif, struct scan_tiffmem *m, const struct scan_limits *lim,
+tiff_rows_ok(TIFF *tif, uint16_t *bps, int *one_black)
+{
+	uint16_t spp = 1, photo, orient = ORIENTATION_TOPLEFT, planar = 1;
+
+	*bps = 1;
+	if (TIFFIsTiled(tif) || !TIFFGetField(tif, TIFFTAG_PHOTOMETRIC, &photo))
+		return 0;
+	TIFFGetFieldDefaulted(tif, TIFFTAG_SAMPLESPERPIXEL, &spp);
+	TIFFGetFieldDefaulted(tif, TIFFTAG_BITSPERSAMPLE, bps);
+	TIFFGetFieldDefaulted(tif, TIFFTAG_PLANARCONFIG, &planar);
+	TIFFGetFieldDefaulted(tif, TIFFTAG_ORIENTATION, &orient);
+	if (spp != 1 || (*bps != 1 && *bps != 8) || planar != PLANARCONFIG_CONTIG)
+		return 0;
+	/* rotations only: zbar reads a code in any rotation, not mirrored */
+	if (orient != ORIENTATION_TOPLEFT && orient != ORIENTATION_BOTRIGHT &&
+	    orient != ORIENTATION_RIGHTTOP && orient != ORIENTATION_LEFTBOT)
+		return 0;
+	if (photo != PHOTOMETRIC_MINISWHITE && photo != PHOTOMETRIC_MINISBLACK)
+		return 0;
+	*one_black = photo == PHOTOMETRIC_MINISWHITE;
+	return 1;
+}
+
+/* tiff_rows - the frame row by row, reduced to side, into g */
+static int
+tiff_rows(TIFF *tif, struct scan_tiffmem *m, uint32_t w, uint32_t h,
+    unsigned side, struct scan_gray *g)
+{
+	struct scan_shrink s;
+	unsigned char *row;
+	uint16_t bps;
+	uint32_t y, x;
+	int one_black;
+
+	(void)tiff_rows_ok(tif, &bps, &one_black);
+	if (TIFFScanlineSize64(tif) < (bps == 1 ? (w + 7) / 8 : w)) {
+		scan_err(m->err, m->errlen, "TIFF frame: short rows");
+		return -1;
+	}
+	row = xmalloc((size_t)TIFFScanlineSize64(tif));
+	scan_shrink_init(&s, w, h, side);
+	m->errset = 0;
+	for (y = 0; y < h; y++) {
+		if (TIFFReadScanline(tif, row, y, 0) != 1) {
+			if (!m->errset)
+				scan_err(m->err, m->errlen, "TIFF frame: "
+				    "cannot decode row %u", y);
+			free(row);
+			scan_shrink_free(&s);
+			return -1;
+		}
+		if (bps == 1)
+			scan_shrink_bits(&s, row, one_black);
+		else {
+			for (x = 0; one_black && x < w; x++)
+				row[x] = (unsigned char)(255 - row[x]);
+			scan_shrink_gray(&s, row);
+		}
+	}
+	free(row);
+	scan_shrink_done(&s, g);
+	return 0;
+}
+
+/* tiff_rgba - any other frame, at full size, through an RGBA raster */
+static int
+tiff_rgba(TIFF *tif, struct scan_tiffmem *m, uint32_t w, uint32_t h,
     struct scan_gray *g)
 {
 	char emsg[1024];
-	uint32_t w = 0, h = 0, *rgba;
+	uint32_t *rgba;
 	size_t i, n;
 
-	if (!TIFFGetField(tif, TIFFTAG_IMAGEWIDTH, &w) ||
-	    !TIFFGetField(tif, TIFFTAG_IMAGELENGTH, &h)) {
-		scan_err(m->err, m->errlen, "TIFF frame without a size");
-		return -1;
-	}
-	if (scan_pixels_ok(w, h, lim, m->err, m->errlen) == -1)
-		return -1;
 	if (!TIFFRGBAImageOK(tif, emsg)) {
 		scan_err(m->err, m->errlen, "TIFF frame: %s", emsg);
 		return -1;
@@ -203,6 +265,51 @@ tiff_gray(TIFF *tif, struct scan_tiffmem *m, const struct scan_limits *lim,
 	return 0;
 }
 
+/*
+ * tiff_gray - the current frame of tif into g: at most side long when it
+ * is read row by row, else at full size; 0 or -1 with err
+ */
+static int
+tiff_gray(TIFF *tif, struct scan_tiffmem *m, const struct scan_limits *lim,
+    unsigned side, struct scan_gray *g)
+{
+	uint32_t w = 0, h = 0;
+	uint16_t bps;
+	int one_black;
+
+	if (!TIFFGetField(tif, TIFFTAG_IMAGEWIDTH, &w) ||
+	    !TIFFGetField(tif, TIFFTAG_IMAGELENGTH, &h)) {
+		scan_err(m->err, m->errlen, "TIFF frame without a size");
+		return -1;
+	}
+	if (scan_pixels_ok(w, h, lim, m->err, m->errlen) == -1)
+		return -1;
+	if (tiff_rows_ok(tif, &bps, &one_black))
+		return tiff_rows(tif, m, w, h, side, g);
+	return tiff_rgba(tif, m, w, h, g);
+}
+
+/* tiff_search - search the current frame i; a second look if it asks */
+static int
+tiff_search(TIFF *tif, struct scan_tiffmem *m, const struct scan_limits *lim,
+    unsigned i, struct scan_result *res)
+{
+	struct scan_gray g;
+	int r;
+
+	if (tiff_gray(tif, m, lim, SCAN_SEARCH_SIDE, &g) == -1)
+		return -1;
+	r = scan_page_search(res, i, &g, 0);
+	free(g.px);
+	if (r == SCAN_PAGE_FINER) {
+		if (tiff_gray(tif, m, lim, SCAN_FINE_SIDE, &g) == -1)
+			return -1;
+		(void)scan_page_search(res, i, &g, 1);
+		free(g.px);
+	}
+	return 0;
+}
+
 /* scan_tiff_find - count the frames and search the first max_pages */
 int
 scan_tiff_find(const void *buf, size_t len, const struct scan_limits *lim,
@@ -210,7 +317,6 @@ scan_tiff_find(const void *buf, size_t len, const struct scan_limits *lim,
 {
 	struct scan_tiffmem m = { (unsigned char *)buf, len, len, 0, 0,
 	    err, errlen, 0 };
-	struct scan_gray g;
 	TIFF *tif;
 	unsigned i, n;
 	int rc = 0;
@@ -227,11 +333,8 @@ scan_tiff_find(const void *buf, size_t len, const struct scan_limits *lim,
 			rc = -1;
 			break;
 		}
-		if ((rc = tiff_gray(tif, &m, lim, &g)) == 0) {
-			scan_page_search(res, i, &g);
-			free(g.px);
+		if ((rc = tiff_search(tif, &m, lim, i, res)) == 0)
 			res->searched++;
-		}
 	}
 	TIFFClose(tif);
 	return rc;
