@@ -66,43 +66,15 @@ cfg_enum(const struct gw_node *n, const char *const *names, char *err,
 	return -1;
 }
 
-/* cfg_octal - a file mode; -1 with err */
-static int
-cfg_octal(const struct gw_node *n, mode_t *out, char *err, size_t errlen)
-{
-	unsigned long m = 01000;
-	char *end = NULL;
-
-	errno = 0;
-	if (n->type == GW_NODE_SCALAR && n->value[0] >= '0' &&
-	    n->value[0] <= '7')
-		m = strtoul(n->value, &end, 8);
-	if (end == NULL || *end != '\0' || errno != 0 || m > 0777) {
-		snprintf(err, errlen, "%s:%u:%u: folder: %s must be an octal "
-		    "mode such as 0640", WHERE(n), n->key);
-		return -1;
-	}
-	*out = (mode_t)m;
-	return 0;
-}
-
-/* cfg_uint - an integer in [lo, hi]; -1 with err */
+/* cfg_uint - an integer in [lo, hi] (the core's syntax); -1 with err */
 static int
 cfg_uint(const struct gw_node *n, unsigned int lo, unsigned int hi,
     unsigned int *out, char *err, size_t errlen)
 {
-	unsigned long v = 0;
-	char *end = NULL;
+	unsigned long long v;
 
-	errno = 0;
-	if (n->type == GW_NODE_SCALAR && n->value[0] >= '0' &&
-	    n->value[0] <= '9')
-		v = strtoul(n->value, &end, 10);
-	if (end == NULL || *end != '\0' || errno != 0 || v < lo || v > hi) {
-		snprintf(err, errlen, "%s:%u:%u: folder: %s must be a number "
-		    "from %u to %u", WHERE(n), n->key, lo, hi);
+	if (gw_node_count(n, lo, hi, &v, err, errlen) == -1)
 		return -1;
-	}
 	*out = (unsigned int)v;
 	return 0;
 }
@@ -141,7 +113,7 @@ cfg_mode(struct folder *f, const struct gw_node *n, char *err, size_t errlen)
 
 	if (n->type == GW_NODE_SCALAR && n->value[0] >= '0' &&
 	    n->value[0] <= '9')
-		return cfg_octal(n, &f->file_mode, err, errlen);
+		return gw_node_mode(n, &f->file_mode, err, errlen);
 	if ((i = cfg_enum(n, folder_modes, err, errlen)) == -1)
 		return -1;
 	f->mode = (enum folder_mode)i;
@@ -208,9 +180,9 @@ cfg_key(struct folder *f, struct folder_cfgnodes *nodes,
 	if (strcmp(n->key, "mode") == 0)
 		return cfg_mode(f, n, err, errlen);
 	if (strcmp(n->key, "file_mode") == 0)
-		return cfg_octal(n, &f->file_mode, err, errlen);
+		return gw_node_mode(n, &f->file_mode, err, errlen);
 	if (strcmp(n->key, "dir_mode") == 0)
-		return cfg_octal(n, &f->dir_mode, err, errlen);
+		return gw_node_mode(n, &f->dir_mode, err, errlen);
 	if (strcmp(n->key, "path_template") == 0)
 		return cfg_template(n, 0, f->path_template,
 		    sizeof(f->path_template), err, errlen);
