@@ -150,6 +150,7 @@ int folder_put_buffer(const struct folder *, struct folder_out *,
 int folder_finish(struct folder_out *);
 void folder_rollback(struct folder_out *);
 void folder_out_free(struct folder_out *);
+int folder_write_all(int, const char *, size_t);
 
 /* folder_sidecar.c */
 char *folder_sidecar_json(const struct gw_envelope *,

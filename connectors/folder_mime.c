@@ -421,22 +421,11 @@ folder_mime_read(const struct folder *f, const struct gw_envelope *env,
 	}
 }
 
-/* write_all - write a buffer to fd */
+/* write_all - write a buffer to fd (folder_write.c's loop) */
 static int
 write_all(int fd, const char *p, size_t n)
 {
-	ssize_t w;
-
-	while (n > 0) {
-		w = write(fd, p, n);
-		if (w == -1 && errno == EINTR)
-			continue;
-		if (w == -1)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
+	return folder_write_all(fd, p, n);
 }
 
 /* copy_raw - the whole message as received */

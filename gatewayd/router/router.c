@@ -587,6 +587,35 @@ router_requeue(struct router *r, const char **qids, size_t n)
 		router_batch(r, ok, nok);
 }
 
+/* router_check_env - the routing environment of a check, now */
+static void
+router_check_env(struct router *r, struct rules_env *env, struct msginfo *mi)
+{
+	memset(env, 0, sizeof(*env));
+	env->mi = mi;
+	env->lookups = r->lookups;
+	env->store = r->store;
+	env->now = time(NULL);
+}
+
+/* router_answer - IPC_RCPT_ANSWER: a check's verdict for request id */
+static void
+router_answer(struct router *r, const char *id, const struct rules_verdict *v,
+    const char *what)
+{
+	const char *ans[5];
+	char code[8];
+
+	snprintf(code, sizeof(code), "%d", v->code);
+	ans[0] = id;
+	ans[1] = code;
+	ans[2] = v->status;
+	ans[3] = v->text;
+	ans[4] = NULL;
+	if (ipc_send_strings(r->ipc, IPC_RCPT_ANSWER, ans) == -1)
+		log_warnx("cannot answer a %s check", what);
+}
+
 /*
  * router_rcpt_check - IPC_RCPT_CHECK: what routing would do with one
  * recipient of a session (rules_check_rcpt), answered at once
@@ -594,11 +623,10 @@ router_requeue(struct router *r, const char **qids, size_t n)
 static void
 router_rcpt_check(struct router *r, const struct ipc_frame *f)
 {
-	const char *sv[7], *ans[5];
+	const char *sv[7];
 	struct rules_verdict v;
 	struct rules_env env;
 	struct envelope msg;
-	char code[8];
 
 	if (ipc_strings(f, sv, 7) != 6)
 		fatalx("malformed %s frame from the master",
@@ -609,19 +637,9 @@ router_rcpt_check(struct router *r, const struct ipc_frame *f)
 	msg.auth = sv[4][0] != '\0' ? (char *)sv[4] : NULL;
 	msg.listener = (char *)sv[5];
 	msg.size = -1;
-	memset(&env, 0, sizeof(env));
-	env.lookups = r->lookups;
-	env.store = r->store;
-	env.now = time(NULL);
+	router_check_env(r, &env, NULL);
 	rules_check_rcpt(r->cfg, &msg, &env, sv[1], &v);
-	snprintf(code, sizeof(code), "%d", v.code);
-	ans[0] = sv[0];
-	ans[1] = code;
-	ans[2] = v.status;
-	ans[3] = v.text;
-	ans[4] = NULL;
-	if (ipc_send_strings(r->ipc, IPC_RCPT_ANSWER, ans) == -1)
-		log_warnx("cannot answer a recipient check");
+	router_answer(r, sv[0], &v, "recipient");
 }
 
 /*
@@ -637,11 +655,7 @@ router_data_verdict(struct router *r, const struct envelope *msg,
 	struct rules_env env;
 	size_t i;
 
-	memset(&env, 0, sizeof(env));
-	env.mi = mi;
-	env.lookups = r->lookups;
-	env.store = r->store;
-	env.now = time(NULL);
+	router_check_env(r, &env, mi);
 	memset(out, 0, sizeof(*out));
 	for (i = 0; i < msg->nrcpt; i++) {
 		rules_check_rcpt(r->cfg, msg, &env, msg->rcpt[i].addr, &v);
@@ -663,9 +677,9 @@ router_data_verdict(struct router *r, const struct envelope *msg,
 static void
 router_data_check(struct router *r, const struct ipc_frame *f)
 {
-	const char *sv[3], *ans[5];
+	const char *sv[3];
 	struct rules_verdict v;
-	char err[SPOOL_ERRLEN], code[8];
+	char err[SPOOL_ERRLEN];
 	struct envelope msg;
 	struct msginfo mi;
 	off_t off;
@@ -692,14 +706,7 @@ router_data_check(struct router *r, const struct ipc_frame *f)
 	}
 	msginfo_free(&mi);
 	envelope_clear(&msg);
-	snprintf(code, sizeof(code), "%d", v.code);
-	ans[0] = sv[0];
-	ans[1] = code;
-	ans[2] = v.status;
-	ans[3] = v.text;
-	ans[4] = NULL;
-	if (ipc_send_strings(r->ipc, IPC_RCPT_ANSWER, ans) == -1)
-		log_warnx("cannot answer a message check");
+	router_answer(r, sv[0], &v, "message");
 }
 
 /* router_ipc - a frame from the master */
