@@ -156,6 +156,7 @@ int folder_finish(struct folder_out *);
 void folder_rollback(struct folder_out *);
 void folder_out_free(struct folder_out *);
 int folder_hash_fd(int, char[65], off_t *);
+int folder_write_all(int, const char *, size_t);
 
 /* folder_sidecar.c */
 char *folder_sidecar_json(const struct gw_envelope *,

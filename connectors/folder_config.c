@@ -68,43 +68,15 @@ cfg_enum(const char *who, const struct gw_node *n, const char *const *names,
 	return -1;
 }
 
-/* cfg_octal - a file mode; -1 with err */
+/* cfg_uint - an integer in [lo, hi] (the core's syntax); -1 with err */
 static int
-cfg_octal(const struct gw_node *n, mode_t *out, char *err, size_t errlen)
-{
-	unsigned long m = 01000;
-	char *end = NULL;
-
-	errno = 0;
-	if (n->type == GW_NODE_SCALAR && n->value[0] >= '0' &&
-	    n->value[0] <= '7')
-		m = strtoul(n->value, &end, 8);
-	if (end == NULL || *end != '\0' || errno != 0 || m > 0777) {
-		snprintf(err, errlen, "%s:%u:%u: folder: %s must be an octal "
-		    "mode such as 0640", WHERE(n), n->key);
-		return -1;
-	}
-	*out = (mode_t)m;
-	return 0;
-}
-
-/* cfg_uint - an integer in [lo, hi]; -1 with err */
-static int
-cfg_uint(const char *who, const struct gw_node *n, unsigned int lo,
+cfg_uint(const struct gw_node *n, unsigned int lo,
     unsigned int hi, unsigned int *out, char *err, size_t errlen)
 {
-	unsigned long v = 0;
-	char *end = NULL;
+	unsigned long long v;
 
-	errno = 0;
-	if (n->type == GW_NODE_SCALAR && n->value[0] >= '0' &&
-	    n->value[0] <= '9')
-		v = strtoul(n->value, &end, 10);
-	if (end == NULL || *end != '\0' || errno != 0 || v < lo || v > hi) {
-		snprintf(err, errlen, "%s:%u:%u: %s: %s must be a number "
-		    "from %u to %u", WHERE(n), who, n->key, lo, hi);
+	if (gw_node_count(n, lo, hi, &v, err, errlen) == -1)
 		return -1;
-	}
 	*out = (unsigned int)v;
 	return 0;
 }
@@ -143,7 +115,7 @@ cfg_mode(struct folder *f, const struct gw_node *n, char *err, size_t errlen)
 
 	if (n->type == GW_NODE_SCALAR && n->value[0] >= '0' &&
 	    n->value[0] <= '9')
-		return cfg_octal(n, &f->file_mode, err, errlen);
+		return gw_node_mode(n, &f->file_mode, err, errlen);
 	if ((i = cfg_enum(f->who, n, folder_modes, err, errlen)) == -1)
 		return -1;
 	f->mode = (enum folder_mode)i;
@@ -215,13 +187,13 @@ folder_config_doc_key(struct folder *f, const struct gw_node *n, char *err,
 	else if (cfg_enum_key(f, n, 1, err, errlen, &r))
 		;
 	else if (strcmp(n->key, "name_max") == 0) {
-		r = cfg_uint(f->who, n, 16, 255, &v, err, errlen);
+		r = cfg_uint(n, 16, 255, &v, err, errlen);
 		if (r == 0)
 			f->policy.name_max = v;
 	} else if (strcmp(n->key, "max_depth") == 0)
-		r = cfg_uint(f->who, n, 1, 100, &f->max_depth, err, errlen);
+		r = cfg_uint(n, 1, 100, &f->max_depth, err, errlen);
 	else if (strcmp(n->key, "max_parts") == 0)
-		r = cfg_uint(f->who, n, 1, 10000, &f->max_parts, err, errlen);
+		r = cfg_uint(n, 1, 10000, &f->max_parts, err, errlen);
 	else
 		return 0;
 	return r == -1 ? -1 : 1;
@@ -249,9 +221,9 @@ cfg_key(struct folder *f, struct folder_cfgnodes *nodes,
 	if (strcmp(n->key, "mode") == 0)
 		return cfg_mode(f, n, err, errlen);
 	if (strcmp(n->key, "file_mode") == 0)
-		return cfg_octal(n, &f->file_mode, err, errlen);
+		return gw_node_mode(n, &f->file_mode, err, errlen);
 	if (strcmp(n->key, "dir_mode") == 0)
-		return cfg_octal(n, &f->dir_mode, err, errlen);
+		return gw_node_mode(n, &f->dir_mode, err, errlen);
 	if (strcmp(n->key, "sidecar_template") == 0)
 		return cfg_template(f->who, n, 1, f->sidecar_template,
 		    sizeof(f->sidecar_template), err, errlen);

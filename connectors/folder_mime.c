@@ -3,7 +3,8 @@
  *
  * First a cheap pass over the raw message finds where it stops being
  * reasonable: more than max_parts MIME parts, multiparts nested deeper than
- * max_depth, or more than max_depth attached messages.  GMime then parses
+ * max_depth, or more than max_depth attached messages (the tree's one
+ * MIME structure scanner, gatewayd/lib/mimescan.c).  GMime then parses
  * only the part before that point (a decoding bomb costs one linear scan),
  * and the walk over the tree is bounded the same way.  The documents are
  * every attachment and every inline part that is not text (scans arrive as
@@ -31,15 +32,13 @@
 #include <gatewayd/connector.h>
 
 #include "folder.h"
+#include "mimescan.h"
 
 #define SCAN_LINE	1000		/* bytes of a line the scan looks at */
-#define SCAN_BOUNDARY	200		/* longest boundary the scan tracks */
 
 /* State of the bounding scan. */
 struct scan {
-	char stack[101][SCAN_BOUNDARY + 1];
-	unsigned int depth, parts, messages;
-	int in_header, pending_msg;
+	struct mimescan ms;
 	off_t cut;			/* -1: parse everything */
 	const char *why;
 };
@@ -111,108 +110,34 @@ folder_mime_init(void)
 	done = 1;
 }
 
-/* scan_boundary - the boundary= value in a header line, or NULL */
-static char *
-scan_boundary(const char *line, char *out)
-{
-	const char *p = strcasestr(line, "boundary=");
-	size_t n;
-
-	if (p == NULL)
-		return NULL;
-	p += 9;
-	if (*p == '"') {
-		p++;
-		n = strcspn(p, "\"");
-	} else
-		n = strcspn(p, "; \t\r\n");
-	if (n == 0 || n > SCAN_BOUNDARY)
-		return NULL;
-	memcpy(out, p, n);
-	out[n] = '\0';
-	return out;
-}
-
-/* scan_delim - index+1 of the boundary the line delimits (0: none); *end */
-static unsigned int
-scan_delim(const struct scan *s, const char *line, size_t len, int *end)
-{
-	unsigned int i;
-	size_t b;
-
-	while (len > 0 && strchr(" \t\r\n", line[len - 1]) != NULL)
-		len--;
-	for (i = s->depth; i > 0; i--) {
-		b = strlen(s->stack[i - 1]);
-		if (len >= b + 2 && memcmp(line + 2, s->stack[i - 1], b) == 0 &&
-		    (len == b + 2 || (len == b + 4 && line[b + 2] == '-' &&
-		    line[b + 3] == '-'))) {
-			*end = len == b + 4;
-			return i;
-		}
-	}
-	return 0;
-}
-
-/* scan_line - account one line; 0 to go on, 1 to cut before it */
+/* scan_line - account one line (with its line end, cut at SCAN_LINE);
+ * 0 to go on, 1 to cut before it */
 static int
-scan_line(struct scan *s, const struct folder *f, const char *line,
-    size_t len)
+scan_line(struct scan *s, const char *line, size_t len)
 {
-	char b[SCAN_BOUNDARY + 1];
-	unsigned int i;
-	int end = 0;
+	int whole = len > 0 && line[len - 1] == '\n';
 
-	if (s->in_header) {
-		if (len == 0 || line[0] == '\r' || line[0] == '\n') {
-			s->in_header = s->pending_msg;
-			s->pending_msg = 0;
-			return 0;
-		}
-		if (strncasecmp(line, "content-type:", 13) == 0 &&
-		    strcasestr(line, "message/rfc822") != NULL) {
-			s->pending_msg = 1;
-			if (++s->messages > f->max_depth) {
-				s->why = "too many attached messages";
-				return 1;
-			}
-		}
-		if (scan_boundary(line, b) != NULL) {
-			if (s->depth >= f->max_depth) {
-				s->why = "multiparts nested too deep";
-				return 1;
-			}
-			snprintf(s->stack[s->depth++], SCAN_BOUNDARY + 1, "%s", b);
-		}
-		return 0;
-	}
-	if (len < 3 || line[0] != '-' || line[1] != '-' ||
-	    (i = scan_delim(s, line, len, &end)) == 0)
-		return 0;
-	if (end) {
-		s->depth = i - 1;
-		return 0;
-	}
-	s->depth = i;
-	s->in_header = 1;
-	if (++s->parts > f->max_parts) {
-		s->why = "too many parts";
-		return 1;
-	}
-	return 0;
+	if (whole)
+		len--;
+	if (whole && len > 0 && line[len - 1] == '\r')
+		len--;
+	mimescan_line(&s->ms, line, len, 1, whole);
+	s->why = s->ms.why;
+	return s->why != NULL;
 }
 
 /* folder_scan - where to stop parsing (s->cut), reading the message once */
 static int
 folder_scan(const struct folder *f, struct gw_message *msg, struct scan *s)
 {
-	char buf[65536], line[SCAN_LINE + 1];
+	char buf[65536], line[SCAN_LINE];
 	size_t ll = 0;
 	off_t pos = 0, start = 0;
 	ssize_t n, i;
 
 	memset(s, 0, sizeof(*s));
-	s->in_header = 1;
+	mimescan_init(&s->ms, f->max_depth, f->max_parts, f->max_depth,
+	    MIMESCAN_MESSAGES);
 	s->cut = -1;
 	if (gw_message_rewind(msg) == -1)
 		return -1;
@@ -222,8 +147,7 @@ folder_scan(const struct folder *f, struct gw_message *msg, struct scan *s)
 				line[ll++] = buf[i];
 			if (buf[i] != '\n')
 				continue;
-			line[ll] = '\0';
-			if (scan_line(s, f, line, ll)) {
+			if (scan_line(s, line, ll)) {
 				s->cut = start;
 				return 0;
 			}
@@ -499,22 +423,11 @@ folder_mime_read(const struct folder *f, const struct gw_envelope *env,
 	}
 }
 
-/* write_all - write a buffer to fd */
+/* write_all - write a buffer to fd (folder_write.c's loop) */
 static int
 write_all(int fd, const char *p, size_t n)
 {
-	ssize_t w;
-
-	while (n > 0) {
-		w = write(fd, p, n);
-		if (w == -1 && errno == EINTR)
-			continue;
-		if (w == -1)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
+	return folder_write_all(fd, p, n);
 }
 
 /* copy_raw - the whole message as received */

@@ -151,16 +151,12 @@ out:
 	return r;
 }
 
-/* fill - write the document or the buffer into fd */
-static int
-fill(const struct filler *fl, int fd)
+/* folder_write_all - write a buffer to fd, resuming after EINTR */
+int
+folder_write_all(int fd, const char *p, size_t n)
 {
-	const char *p = fl->buf;
-	size_t n = fl->len;
 	ssize_t w;
 
-	if (fl->doc != NULL)
-		return folder_mime_write(fl->doc, fl->msg, fd);
 	while (n > 0) {
 		w = write(fd, p, n);
 		if (w == -1 && errno == EINTR)
@@ -171,6 +167,15 @@ fill(const struct filler *fl, int fd)
 		n -= (size_t)w;
 	}
 	return 0;
+}
+
+/* fill - write the document or the buffer into fd */
+static int
+fill(const struct filler *fl, int fd)
+{
+	if (fl->doc != NULL)
+		return folder_mime_write(fl->doc, fl->msg, fd);
+	return folder_write_all(fd, fl->buf, fl->len);
 }
 
 /* write_tmp - fill an exclusive temporary file; hash, mode, group, sync */

@@ -62,86 +62,17 @@ smtp_scalar(const struct gw_node *n)
 	return n->value;
 }
 
-/* smtp_time - "30", "30s", "5m", "2h", "1d" to seconds; -1 if bad */
-static long long
-smtp_time(const char *v)
-{
-	unsigned long long n = 0;
-	const char *p = v;
-	int mult = 1;
-
-	if (v == NULL || !isdigit((unsigned char)*v))
-		return -1;
-	for (; isdigit((unsigned char)*p); p++) {
-		n = n * 10 + (unsigned long long)(*p - '0');
-		if (n > 100000000ULL)
-			return -1;
-	}
-	if (*p == 's')
-		p++;
-	else if (*p == 'm')
-		mult = 60, p++;
-	else if (*p == 'h')
-		mult = 3600, p++;
-	else if (*p == 'd')
-		mult = 86400, p++;
-	if (*p != '\0')
-		return -1;
-	return (long long)n * mult;
-}
-
-/* smtp_bool - "true"/"yes"/"on" 1, "false"/"no"/"off" 0, else -1 */
+/* smtp_host_parse - one host[:port] node into h (the core's syntax) */
 static int
-smtp_bool(const char *v)
+smtp_host_parse(struct smtp_host *h, const struct gw_node *n)
 {
-	if (v == NULL)
-		return -1;
-	if (strcasecmp(v, "true") == 0 || strcasecmp(v, "yes") == 0 ||
-	    strcasecmp(v, "on") == 0)
-		return 1;
-	if (strcasecmp(v, "false") == 0 || strcasecmp(v, "no") == 0 ||
-	    strcasecmp(v, "off") == 0)
-		return 0;
-	return -1;
-}
+	char err[8];
+	unsigned int port;
 
-/* smtp_host_parse - "host", "host:port", "[v6]:port", "v6" into h */
-static int
-smtp_host_parse(struct smtp_host *h, const char *v)
-{
-	const char *colon, *end = v + strlen(v);
-	size_t n;
-	long port = 25;
-	char *e;
-
-	if (v[0] == '[') {
-		if ((colon = strchr(v, ']')) == NULL)
-			return -1;
-		n = (size_t)(colon - v - 1);
-		v++;
-		colon = colon[1] == ':' ? colon + 1 : colon[1] ? NULL : end;
-		if (colon == NULL)
-			return -1;
-	} else if ((colon = strchr(v, ':')) != NULL &&
-	    strchr(colon + 1, ':') == NULL)
-		n = (size_t)(colon - v);
-	else {
-		n = strlen(v);
-		colon = end;
-	}
-	if (n == 0 || n >= sizeof(h->name) || strspn(v, "abcdefghijklmnopqrs"
-	    "tuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_:") < n)
+	if (gw_node_hostport(n, h->name, sizeof(h->name), &port, err,
+	    sizeof(err)) == -1)
 		return -1;
-	if (*colon == ':') {
-		errno = 0;
-		port = strtol(colon + 1, &e, 10);
-		if (errno != 0 || *e != '\0' || port < 1 || port > 65535 ||
-		    !isdigit((unsigned char)colon[1]))
-			return -1;
-	}
-	memcpy(h->name, v, n);
-	h->name[n] = '\0';
-	snprintf(h->port, sizeof(h->port), "%ld", port);
+	snprintf(h->port, sizeof(h->port), "%u", port ? port & 0xffff : 25);
 	return 0;
 }
 
@@ -151,11 +82,9 @@ smtp_set_hosts(struct smtp *s, const struct gw_node *n, char *err,
     size_t errlen)
 {
 	const struct gw_node *it;
-	const char *v;
 
 	if (n->type == GW_NODE_SCALAR) {
-		if ((v = smtp_scalar(n)) == NULL ||
-		    smtp_host_parse(&s->hosts[0], v) == -1)
+		if (smtp_host_parse(&s->hosts[0], n) == -1)
 			return smtp_bad(n, err, errlen, "hosts: bad host[:port]");
 		s->nhosts = 1;
 		return 0;
@@ -167,8 +96,7 @@ smtp_set_hosts(struct smtp *s, const struct gw_node *n, char *err,
 		if (s->nhosts >= SMTP_HOSTS_MAX)
 			return smtp_bad(it, err, errlen, "too many hosts "
 			    "(at most 16)");
-		if ((v = smtp_scalar(it)) == NULL ||
-		    smtp_host_parse(&s->hosts[s->nhosts], v) == -1)
+		if (smtp_host_parse(&s->hosts[s->nhosts], it) == -1)
 			return smtp_bad(it, err, errlen, "hosts: bad "
 			    "host[:port] (a name or a numeric address, "
 			    "[v6]:port for IPv6 with a port)");
@@ -335,7 +263,6 @@ smtp_set_auth(struct smtp *s, const struct gw_node *m, char *err,
 {
 	const struct gw_node *n, *pw = NULL;
 	const char *v;
-	int b;
 
 	if (m->type != GW_NODE_MAP)
 		return smtp_bad(m, err, errlen, "auth must be a map");
@@ -360,10 +287,9 @@ smtp_set_auth(struct smtp *s, const struct gw_node *m, char *err,
 			if (smtp_set_auth_tls(s, n, err, errlen) == -1)
 				return -1;
 		} else if (strcmp(n->key, "cleartext") == 0) {
-			if ((b = smtp_bool(v)) == -1)
-				return smtp_bad(n, err, errlen,
-				    "auth.cleartext must be true or false");
-			s->auth_cleartext = b;
+			if (gw_node_bool(n, &s->auth_cleartext, err,
+			    errlen) == -1)
+				return -1;
 		} else
 			return smtp_bad(n, err, errlen, "unknown auth setting "
 			    "(known: username, password_file, mechanisms, "
@@ -381,7 +307,7 @@ smtp_set_timeouts(struct smtp *s, const struct gw_node *m, char *err,
     size_t errlen)
 {
 	const struct gw_node *n;
-	long long t;
+	unsigned long long t;
 	int *dst;
 
 	if (m->type != GW_NODE_MAP)
@@ -398,9 +324,8 @@ smtp_set_timeouts(struct smtp *s, const struct gw_node *m, char *err,
 		else
 			return smtp_bad(n, err, errlen, "unknown timeout "
 			    "(known: connect, greeting, command, data)");
-		if ((t = smtp_time(smtp_scalar(n))) < 1 || t > 3600)
-			return smtp_bad(n, err, errlen, "a timeout is a time "
-			    "from 1s to 1h (e.g. 30s, 5m)");
+		if (gw_node_duration(n, 1, 3600, &t, err, errlen) == -1)
+			return -1;
 		*dst = (int)t;
 	}
 	return 0;
@@ -423,13 +348,13 @@ smtp_set_str(char **dst, const struct gw_node *n, char *err, size_t errlen,
 
 /* smtp_set_time - a time setting within lo..hi seconds */
 static int
-smtp_set_time(time_t *dst, const struct gw_node *n, long long lo,
-    long long hi, char *err, size_t errlen, const char *what)
+smtp_set_time(time_t *dst, const struct gw_node *n, unsigned long long lo,
+    unsigned long long hi, char *err, size_t errlen)
 {
-	long long t = smtp_time(smtp_scalar(n));
+	unsigned long long t;
 
-	if (t < lo || t > hi)
-		return smtp_bad(n, err, errlen, what);
+	if (gw_node_duration(n, lo, hi, &t, err, errlen) == -1)
+		return -1;
 	*dst = (time_t)t;
 	return 0;
 }
@@ -473,10 +398,7 @@ smtp_setting_tls(struct smtp *s, const struct gw_node *n, char *err,
 		return smtp_set_str(&s->tls_ciphersuites, n, err, errlen,
 		    "tls_ciphersuites must be a list of TLS 1.3 suites");
 	if (strcmp(n->key, "verify") == 0) {
-		if ((s->verify = smtp_bool(v)) == -1)
-			return smtp_bad(n, err, errlen,
-			    "verify must be true or false");
-		return 0;
+		return gw_node_bool(n, &s->verify, err, errlen);
 	}
 	return 1;
 }
@@ -487,7 +409,7 @@ smtp_setting(struct smtp *s, const struct gw_node *n, char *err,
     size_t errlen)
 {
 	const char *v = smtp_scalar(n);
-	long long t;
+	unsigned long long t;
 	int rc;
 
 	if (n->key == NULL)
@@ -510,16 +432,12 @@ smtp_setting(struct smtp *s, const struct gw_node *n, char *err,
 	if (strcmp(n->key, "timeouts") == 0)
 		return smtp_set_timeouts(s, n, err, errlen);
 	if (strcmp(n->key, "host_skip") == 0)
-		return smtp_set_time(&s->host_skip, n, 0, 86400, err, errlen,
-		    "host_skip must be a time up to 1d (e.g. 300s, 5m)");
+		return smtp_set_time(&s->host_skip, n, 0, 86400, err, errlen);
 	if (strcmp(n->key, "idle_timeout") == 0)
-		return smtp_set_time(&s->idle_timeout, n, 0, 3600, err, errlen,
-		    "idle_timeout must be a time up to 1h (0: no reuse)");
+		return smtp_set_time(&s->idle_timeout, n, 0, 3600, err, errlen);
 	if (strcmp(n->key, "max_messages") == 0) {
-		if ((t = smtp_time(v)) < 1 || t > 100000 ||
-		    !isdigit((unsigned char)v[strlen(v) - 1]))
-			return smtp_bad(n, err, errlen, "max_messages must be "
-			    "a number from 1 to 100000");
+		if (gw_node_count(n, 1, 100000, &t, err, errlen) == -1)
+			return -1;
 		s->max_messages = (unsigned int)t;
 		return 0;
 	}

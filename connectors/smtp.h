@@ -16,6 +16,7 @@
 #ifndef GW_SMTP_H
 #define GW_SMTP_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -118,6 +119,8 @@ int smtp_io_connect(struct smtp_io *, const struct sockaddr *, socklen_t,
 int smtp_io_write(struct smtp_io *, const void *, size_t, int timeout);
 int smtp_io_printf(struct smtp_io *, int timeout, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+int smtp_io_vprintf(struct smtp_io *, int timeout, const char *fmt, va_list)
+    __attribute__((format(printf, 3, 0)));
 int smtp_io_flush(struct smtp_io *, int timeout);
 /* Read one complete reply within timeout seconds; -1 with io->err. */
 int smtp_io_reply(struct smtp_io *, struct smtp_reply *, struct smtp_caps *,

@@ -220,22 +220,32 @@ smtp_io_write(struct smtp_io *io, const void *buf, size_t len, int timeout)
 	return 0;
 }
 
-/* smtp_io_printf - queue a formatted command line */
+/* smtp_io_vprintf - queue a formatted command line (va_list) */
 int
-smtp_io_printf(struct smtp_io *io, int timeout, const char *fmt, ...)
+smtp_io_vprintf(struct smtp_io *io, int timeout, const char *fmt, va_list ap)
 {
 	char line[4096];
-	va_list ap;
 	int n;
 
-	va_start(ap, fmt);
 	n = vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
 	if (n < 0 || (size_t)n >= sizeof(line)) {
 		snprintf(io->err, sizeof(io->err), "command too long");
 		return -1;
 	}
 	return smtp_io_write(io, line, (size_t)n, timeout);
+}
+
+/* smtp_io_printf - queue a formatted command line */
+int
+smtp_io_printf(struct smtp_io *io, int timeout, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = smtp_io_vprintf(io, timeout, fmt, ap);
+	va_end(ap);
+	return r;
 }
 
 /* smtp_io_fill - read more bytes into rbuf before the deadline */

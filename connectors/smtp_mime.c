@@ -3,7 +3,8 @@
  *
  * The message is cut into lines (CRLF, LF or a bare CR end one, as in
  * smtp_enc.c); a line longer than SMTP_MIME_PIECE goes in pieces, and
- * only the first piece of a line is looked at for a boundary.  Each
+ * mimescan.c says what each piece is (a line in pieces is never a
+ * boundary).  Each
  * entity (the message, then each part in order) gets an index; the
  * analysis pass sets the plan bit of every entity whose body is to be
  * converted, and the emit pass converts exactly those.  Header fields
@@ -26,7 +27,7 @@
 
 #define QP_MAX	75	/* encoded octets before a soft break ("=" is 76th) */
 
-enum { S_HDR, S_BODY, S_PRE, S_BLINE };
+enum { S_HDR, S_BODY, S_PRE };
 enum { K_TEXT, K_MULTI, K_MESSAGE, K_OTHER };
 enum { C_NONE, C_7BIT, C_8BIT, C_BINARY, C_QP, C_B64, C_OTHER };
 enum { F_NONE, F_PASS, F_CT, F_CTE };
@@ -47,8 +48,6 @@ smtp_mime_entity(struct smtp_mime *m, int rfc822)
 	m->cte = C_NONE;
 	m->mimever = 0;
 	m->body8 = 0;
-	m->newbound[0] = '\0';
-	m->newdigest = 0;
 	m->fieldlen = 0;
 	m->fieldkind = F_NONE;
 	m->converting = m->emit && m->cur < SMTP_MIME_PARTS &&
@@ -67,7 +66,7 @@ smtp_mime_begin(struct smtp_mime *m, int emit, smtp_mime_out_fn out,
 	m->why[0] = '\0';
 	m->refused = m->failed = 0;
 	m->nent = 0;
-	m->depth = 0;
+	mimescan_init(&m->scan, SMTP_MIME_DEPTH, 0, 0, 0);
 	m->linelen = 0;
 	m->linecont = m->cr = 0;
 	m->qpcol = 0;
@@ -208,118 +207,19 @@ smtp_mime_qp_eol(struct smtp_mime *m)
 
 /* ---- header fields ---- */
 
-/* smtp_mime_cfws - skip white space, line ends and (nested) comments */
-static const char *
-smtp_mime_cfws(const char *p, const char *end)
-{
-	int depth = 0;
-
-	for (; p < end; p++) {
-		if (depth > 0 && *p == '\\' && p + 1 < end)
-			p++;
-		else if (*p == '(')
-			depth++;
-		else if (*p == ')' && depth > 0)
-			depth--;
-		else if (depth == 0 && !isspace((unsigned char)*p))
-			break;
-	}
-	return p;
-}
-
-/* smtp_mime_token - a MIME token (RFC 2045 5.1) at p into out */
-static const char *
-smtp_mime_token(const char *p, const char *end, char *out, size_t outlen)
-{
-	size_t n = 0;
-
-	while (p < end && (unsigned char)*p > ' ' && *p != 0x7f &&
-	    strchr("()<>@,;:\\\"/[]?=", *p) == NULL) {
-		if (n + 1 < outlen)
-			out[n++] = *p;
-		p++;
-	}
-	out[n] = '\0';
-	return p;
-}
-
-/* smtp_mime_value - a parameter value (token or quoted string) into out */
-static const char *
-smtp_mime_value(const char *p, const char *end, char *out, size_t outlen,
-    int *toolong)
-{
-	size_t n = 0;
-
-	*toolong = 0;
-	if (p >= end || *p != '"') {
-		p = smtp_mime_token(p, end, out, outlen);
-		*toolong = strlen(out) + 1 >= outlen;
-		return p;
-	}
-	for (p++; p < end && *p != '"'; p++) {
-		if (*p == '\\' && p + 1 < end)
-			p++;
-		else if (*p == '\r' || *p == '\n')
-			continue;	/* folding */
-		if (n + 1 < outlen)
-			out[n++] = *p;
-		else
-			*toolong = 1;
-	}
-	out[n] = '\0';
-	return p < end ? p + 1 : p;
-}
-
-/* smtp_mime_params - the boundary parameter of a Content-Type */
-static void
-smtp_mime_params(struct smtp_mime *m, const char *p, const char *end)
-{
-	char name[64], value[SMTP_MIME_BOUNDARY + 2];
-	int toolong;
-
-	for (;;) {
-		p = smtp_mime_cfws(p, end);
-		while (p < end && *p != ';')	/* junk before the next ';' */
-			p++;
-		if (p >= end)
-			return;
-		p = smtp_mime_cfws(p + 1, end);
-		p = smtp_mime_token(p, end, name, sizeof(name));
-		p = smtp_mime_cfws(p, end);
-		if (p >= end || *p != '=')
-			continue;
-		p = smtp_mime_cfws(p + 1, end);
-		p = smtp_mime_value(p, end, value, sizeof(value), &toolong);
-		if (strcasecmp(name, "boundary") == 0 && !toolong &&
-		    value[0] != '\0' && strlen(value) <= SMTP_MIME_BOUNDARY)
-			snprintf(m->newbound, sizeof(m->newbound), "%s", value);
-	}
-}
-
-/* smtp_mime_ct - parse the held Content-Type field */
+/* smtp_mime_ct - the kind of entity a held Content-Type names */
 static void
 smtp_mime_ct(struct smtp_mime *m, const char *p, const char *end)
 {
-	char type[64], sub[64];
+	struct mimescan_ctype ct;
 
-	p = smtp_mime_cfws(p, end);
-	p = smtp_mime_token(p, end, type, sizeof(type));
-	p = smtp_mime_cfws(p, end);
-	if (type[0] == '\0' || p >= end || *p != '/') {
+	if (mimescan_ctype(p, (size_t)(end - p), &ct) == -1)
 		m->kind = K_OTHER;	/* unreadable: never converted */
-		return;
-	}
-	p = smtp_mime_cfws(p + 1, end);
-	p = smtp_mime_token(p, end, sub, sizeof(sub));
-	m->newbound[0] = '\0';
-	m->newdigest = 0;
-	if (strcasecmp(type, "text") == 0)
+	else if (strcmp(ct.type, "text") == 0)
 		m->kind = K_TEXT;
-	else if (strcasecmp(type, "multipart") == 0) {
+	else if (strcmp(ct.type, "multipart") == 0)
 		m->kind = K_MULTI;
-		m->newdigest = strcasecmp(sub, "digest") == 0;
-		smtp_mime_params(m, p, end);
-	} else if (strcasecmp(type, "message") == 0)
+	else if (strcmp(ct.type, "message") == 0)
 		m->kind = K_MESSAGE;
 	else
 		m->kind = K_OTHER;
@@ -337,8 +237,7 @@ smtp_mime_cte(struct smtp_mime *m, const char *p, const char *end)
 	char tok[64];
 	size_t i;
 
-	p = smtp_mime_cfws(p, end);
-	smtp_mime_token(p, end, tok, sizeof(tok));
+	mimescan_word(p, (size_t)(end - p), tok, sizeof(tok));
 	m->cte = C_OTHER;
 	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++)
 		if (strcasecmp(tok, t[i].name) == 0)
@@ -405,7 +304,6 @@ smtp_mime_hold(struct smtp_mime *m, const char *p, size_t n)
 static void
 smtp_mime_header_end(struct smtp_mime *m)
 {
-	struct smtp_mime_level *lv;
 	static const char mv[] = "MIME-Version: 1.0\r\n";
 	static const char cte[] = "Content-Transfer-Encoding: "
 	    "quoted-printable\r\n";
@@ -422,14 +320,10 @@ smtp_mime_header_end(struct smtp_mime *m)
 	m->state = S_BODY;
 	if (m->kind != K_MULTI)
 		return;
-	if (m->newbound[0] == '\0' || m->depth >= SMTP_MIME_DEPTH) {
+	if (!m->scan.multipart) {
 		m->kind = K_OTHER;	/* opaque: 8-bit in it is refused */
 		return;
 	}
-	lv = &m->lv[m->depth++];
-	snprintf(lv->boundary, sizeof(lv->boundary), "%s", m->newbound);
-	lv->blen = strlen(lv->boundary);
-	lv->digest = m->newdigest;
 	m->state = S_PRE;
 }
 
@@ -495,39 +389,21 @@ smtp_mime_leaf_end(struct smtp_mime *m, int eof)
 	}
 }
 
-/* smtp_mime_boundary - the level whose boundary starts the line, or -1 */
-static int
-smtp_mime_boundary(const struct smtp_mime *m, const char *p, size_t n,
-    int *close)
-{
-	const struct smtp_mime_level *lv;
-	int i;
-
-	if (n < 3 || p[0] != '-' || p[1] != '-')
-		return -1;
-	for (i = m->depth - 1; i >= 0; i--) {
-		lv = &m->lv[i];
-		if (n >= lv->blen + 2 && memcmp(p + 2, lv->boundary,
-		    lv->blen) == 0) {
-			*close = n >= lv->blen + 4 && p[lv->blen + 2] == '-' &&
-			    p[lv->blen + 3] == '-';
-			return i;
-		}
-	}
-	return -1;
-}
-
-/* smtp_mime_at_boundary - a boundary of level k: end what is open */
+/* smtp_mime_at_boundary - a delimiter line: end what is open, write it */
 static void
-smtp_mime_at_boundary(struct smtp_mime *m, int k, int close)
+smtp_mime_at_boundary(struct smtp_mime *m, const char *p, size_t n,
+    enum mimescan_what what)
 {
 	if (m->state == S_HDR)
 		smtp_mime_field_end(m);
 	if (m->state == S_HDR || m->state == S_BODY)
 		smtp_mime_leaf_end(m, 0);
-	m->depth = close ? k : k + 1;
-	m->newdigest = close ? -1 : m->lv[k].digest;	/* what follows */
-	m->state = S_BLINE;
+	smtp_mime_put(m, p, n);
+	smtp_mime_put(m, "\r\n", 2);
+	if (what == MIMESCAN_OPEN)
+		smtp_mime_entity(m, m->scan.rfc822_default);
+	else
+		m->state = S_PRE;	/* the epilogue */
 }
 
 /* smtp_mime_piece - one piece of a line (start: it begins the line) */
@@ -535,13 +411,15 @@ static void
 smtp_mime_piece(struct smtp_mime *m, const char *p, size_t n, int start,
     int end)
 {
-	int k = -1, close = 0;
+	enum mimescan_what what;
 
 	if (m->refused || m->failed)
 		return;
-	if (start && m->depth > 0 && m->state != S_BLINE &&
-	    (k = smtp_mime_boundary(m, p, n, &close)) >= 0)
-		smtp_mime_at_boundary(m, k, close);
+	what = mimescan_line(&m->scan, p, n, start, end);
+	if (what == MIMESCAN_OPEN || what == MIMESCAN_CLOSE) {
+		smtp_mime_at_boundary(m, p, n, what);
+		return;
+	}
 	if (m->state == S_HDR) {
 		smtp_mime_header(m, p, n, start, end);
 		return;
@@ -560,12 +438,6 @@ smtp_mime_piece(struct smtp_mime *m, const char *p, size_t n, int start,
 	smtp_mime_put(m, p, n);
 	if (end)
 		smtp_mime_put(m, "\r\n", 2);
-	if (end && m->state == S_BLINE) {
-		if (m->newdigest == -1)
-			m->state = S_PRE;	/* the epilogue */
-		else
-			smtp_mime_entity(m, m->newdigest);
-	}
 }
 
 /* smtp_mime_line_end - the line being assembled is complete */

@@ -12,7 +12,9 @@
  * Refused: 8-bit bytes in a header (of the message or of a part), in a
  * message or non-text part, in a part labelled binary, base64 or
  * quoted-printable, in a preamble or an epilogue.  Bounded: nesting depth,
- * number of parts, header field and boundary lengths.  No I/O, no
+ * number of parts, header field and boundary lengths.  The MIME structure
+ * (boundaries, nesting, digest defaults) is the tree's one scanner,
+ * gatewayd/lib/mimescan.c, compiled into the connector.  No I/O, no
  * allocation.
  */
 #ifndef GW_SMTP_MIME_H
@@ -20,20 +22,15 @@
 
 #include <stddef.h>
 
+#include "mimescan.h"
+
 #define SMTP_MIME_DEPTH		16	/* nested multiparts followed */
 #define SMTP_MIME_PARTS		4096	/* entities a plan can hold */
-#define SMTP_MIME_BOUNDARY	200	/* RFC 2046 says 70 */
-#define SMTP_MIME_FIELD		8192	/* a Content-* field, unfolded */
+#define SMTP_MIME_FIELD		MIMESCAN_FIELD	/* a Content-* field, unfolded */
 #define SMTP_MIME_PIECE		1024	/* longer lines go in pieces */
 #define SMTP_MIME_OBUF		16384
 
 typedef int (*smtp_mime_out_fn)(void *arg, const char *buf, size_t len);
-
-struct smtp_mime_level {
-	char boundary[SMTP_MIME_BOUNDARY + 1];
-	size_t blen;
-	int digest;			/* multipart/digest: parts default rfc822 */
-};
 
 struct smtp_mime {
 	/* the plan (kept from the analysis for the emit pass) */
@@ -47,12 +44,9 @@ struct smtp_mime {
 	int refused, failed;
 	int state;			/* SMTP_MIME_S_* (smtp_mime.c) */
 	unsigned int nent, cur;		/* entities seen, the current one */
-	struct smtp_mime_level lv[SMTP_MIME_DEPTH];
-	int depth;
+	struct mimescan scan;		/* the MIME structure */
 	/* the current entity's header */
-	int kind, cte, mimever, is_default_rfc822, converting, body8;
-	char newbound[SMTP_MIME_BOUNDARY + 1];
-	int newdigest;
+	int kind, cte, mimever, converting, body8;
 	char field[SMTP_MIME_FIELD];
 	size_t fieldlen;
 	int fieldkind;

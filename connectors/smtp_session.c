@@ -55,19 +55,13 @@ static int __attribute__((format(printf, 5, 6)))
 smtp_cmd(struct smtp_conn *c, struct smtp_reply *r, struct smtp_caps *caps,
     int timeout, const char *fmt, ...)
 {
-	char line[4096];
 	va_list ap;
-	int n;
+	int rc;
 
 	va_start(ap, fmt);
-	n = vsnprintf(line, sizeof(line), fmt, ap);
+	rc = smtp_io_vprintf(&c->io, timeout, fmt, ap);
 	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(line)) {
-		snprintf(c->io.err, sizeof(c->io.err), "command too long");
-		return -1;
-	}
-	if (smtp_io_write(&c->io, line, (size_t)n, timeout) == -1 ||
-	    smtp_io_flush(&c->io, timeout) == -1)
+	if (rc == -1 || smtp_io_flush(&c->io, timeout) == -1)
 		return -1;
 	return smtp_io_reply(&c->io, r, caps, timeout);
 }

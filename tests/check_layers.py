@@ -92,6 +92,8 @@ def check_include(path, n, kind, name, folders, errors):
 def connector_lib_headers():
     """Per connector (the .la's prefix), the lib/ headers whose .c it compiles."""
     text = open(os.path.join(TOP, "connectors/Makefile.am")).read().replace("\\\n", " ")
+    variables = dict(re.findall(r"^([A-Z_]+)\s*=(.*)$", text, re.M))
+    text = re.sub(r"\$\(([A-Z_]+)\)", lambda m: variables.get(m.group(1), m.group(0)), text)
     out = {}
     for m in re.finditer(r"^(\w+)_la_SOURCES\s*\+?=(.*)$", text, re.M):
         libs = re.findall(r"\.\./gatewayd/lib/(\w+)\.c", m.group(2))

@@ -16,7 +16,11 @@ gateway's executables are not rebuilt.  The same source built with a
 descriptor for the next ABI version is refused by `gatewayctl connectors`
 with both versions named; configured, its worker exits 78 with a log
 line naming both versions, is not restarted (status: disabled), its mail
-waits in the queue, and the other connectors keep delivering.
+waits in the queue, and the other connectors keep delivering.  mine reads
+its other settings with the ABI's value parsers (gw_node_mode,
+gw_node_bool): "on" is a boolean as in the core's keys, the directory gets
+the mode given, and a bad boolean stops its worker with the core's
+explanation of the syntax.
 """
 import hashlib
 import json
@@ -43,9 +47,20 @@ MINE_C = r"""
 
 struct mine {
 	char dir[2048];
+	mode_t dir_mode;
+	int stamp;
 };
 
-/* mine_init - the one setting: dir, an absolute directory */
+/* mine_setting - dir_mode (octal) and stamp (a boolean), the core's syntax */
+static int
+mine_setting(struct mine *m, const struct gw_node *n, char *err, size_t errlen)
+{
+	if (strcmp(n->key, "dir_mode") == 0)
+		return gw_node_mode(n, &m->dir_mode, err, errlen);
+	return gw_node_bool(n, &m->stamp, err, errlen);
+}
+
+/* mine_init - dir, an absolute directory; dir_mode; stamp */
 static int
 mine_init(const struct gw_node *settings, void **ctx, char *err, size_t errlen)
 {
@@ -56,7 +71,16 @@ mine_init(const struct gw_node *settings, void **ctx, char *err, size_t errlen)
 
 	if ((m = calloc(1, sizeof(*m))) == NULL)
 		return snprintf(err, errlen, "mine: out of memory"), -1;
+	m->dir_mode = 0750;
 	for (n = settings ? settings->child : NULL; n != NULL; n = n->next) {
+		if (n->key != NULL && (strcmp(n->key, "dir_mode") == 0 ||
+		    strcmp(n->key, "stamp") == 0)) {
+			if (mine_setting(m, n, err, errlen) == -1) {
+				free(m);
+				return -1;
+			}
+			continue;
+		}
 		if (n->key == NULL || strcmp(n->key, "dir") != 0 ||
 		    n->type != GW_NODE_SCALAR || n->value[0] != '/') {
 			snprintf(err, errlen, "%s:%u:%u: mine: unknown setting",
@@ -72,12 +96,13 @@ mine_init(const struct gw_node *settings, void **ctx, char *err, size_t errlen)
 		return -1;
 	}
 	/* Still privileged here: make the directory for the run user. */
-	if (mkdir(m->dir, 0750) == -1 && errno != EEXIST) {
+	if (mkdir(m->dir, m->dir_mode) == -1 && errno != EEXIST) {
 		snprintf(err, errlen, "mine: %s: %s", m->dir, strerror(errno));
 		free(m);
 		return -1;
 	}
-	if (gw_run_ids(&uid, &gid) == 0 && chown(m->dir, uid, gid) == -1) {
+	if (chmod(m->dir, m->dir_mode) == -1 ||
+	    (gw_run_ids(&uid, &gid) == 0 && chown(m->dir, uid, gid) == -1)) {
 		snprintf(err, errlen, "mine: chown %s: %s", m->dir,
 		    strerror(errno));
 		free(m);
@@ -102,6 +127,8 @@ mine_store(const struct mine *m, const struct gw_envelope *env,
 	if ((fp = fopen(tmp, "w")) == NULL)
 		return -1;
 	fprintf(fp, "X-Mine-Sender: <%s>\n", env->sender);
+	if (m->stamp)
+		fprintf(fp, "X-Mine-Stamp: yes\n");
 	for (i = 0; i < env->nrcpt; i++)
 		fprintf(fp, "X-Mine-Recipient: <%s>\n",
 		    gw_rcpt_address(env->rcpt[i]));
@@ -340,7 +367,10 @@ def test():
         check(c["example"]["status"] == "ok" and c["example"]["version"] == "1.0", "example: %s" % c)
 
         # Configure an instance of mine, reload, and it delivers.
-        custom = {"name": "custom", "type": "mine", "settings": {"dir": outdir}}
+        custom = {"name": "custom", "type": "mine",
+                  "settings": {"dir": outdir, "dir_mode": "0710", "stamp": "on"}}
+        picky = {"name": "picky", "type": "mine",
+                 "settings": {"dir": outdir + "-picky", "stamp": "maybe"}}
         rules = [{"name": "mine", "recipient": "mine*@gw.test", "connector": "custom"},
                  {"name": "all", "connector": "archive"}]
         gw.write_config([archive, custom], rules, relay, domains)
@@ -351,6 +381,8 @@ def test():
         send(gw, "other@gw.test", "two")
         wait_for(lambda: len(stored(outdir)) == 1, 20, "mine.so to store the message")
         text = list(stored(outdir).values())[0]
+        check(os.stat(outdir).st_mode & 0o777 == 0o710, "dir_mode 0710: %o" % os.stat(outdir).st_mode)
+        check("X-Mine-Stamp: yes" in text, "stamp: on is true: %r" % text)
         check("X-Mine-Sender: <sender@client.test>" in text and
               "X-Mine-Recipient: <mine1@gw.test>" in text and "body of one" in text,
               "mine stored the envelope and message: %r" % text)
@@ -378,11 +410,16 @@ def test():
         # Configured anyway: its worker exits 78 once, the rest keep going.
         stranger = {"name": "stranger", "type": "alien"}
         rules.insert(0, {"name": "alien", "recipient": "alien*@gw.test", "connector": "stranger"})
-        gw.write_config([archive, custom, stranger], rules, relay, domains)
+        gw.write_config([archive, custom, picky, stranger], rules, relay, domains)
         r = ctl(gw, "reload")
         check(r.returncode == 0 and "reloaded" in r.stdout, "reload with alien: %r" % r.stderr)
         wait_for(lambda: (worker(gw, "stranger") or {}).get("state") == "disabled", 20,
                  "the stranger worker to be disabled")
+        # mine with a bad boolean: its worker stops with the core's words.
+        wait_for(lambda: (worker(gw, "picky") or {}).get("state") == "disabled", 20,
+                 "the picky worker (a bad boolean) to be disabled")
+        check(re.search(r":\d+:\d+: stamp must be true or false \(true, false, yes, no, on or "
+                        r"off\)", gw.read_log()), "the bad boolean explained:\n%s" % gw.read_log()[-2000:])
         log = gw.read_log()
         check(re.search(r"connector \S*/alien\.so was built for connector ABI %d, this gatewayd "
                         r"uses ABI %d" % (abi + 1, abi), log), "worker log names both ABIs")
@@ -405,7 +442,7 @@ def test():
         check(len(q) == 1 and q[0]["recipients"][0]["address"] == "alien1@gw.test" and
               q[0]["queue_name"] == "queue", "its mail waits in the queue: %s" % q)
         others = [p for p in json.loads(ctl(gw, "--json", "status").stdout)["processes"]
-                  if p["connector"] != "stranger"]
+                  if p["connector"] not in ("stranger", "picky")]
         check(all(p["state"] == "ready" for p in others), "the others run: %s" % others)
         check([digest(b) for b in binaries] == before, "gatewayd was not rebuilt")
         ok = True

@@ -3,7 +3,9 @@
 #
 # Each is compiled from its sources alone, the way a third party would:
 # the connector ABI header (as pkg-config gatewayd-connector gives it),
-# the public libraries' flags, no config.h and no header of gatewayd/.
+# the public libraries' flags, no config.h, and of gatewayd/ only the MIME
+# structure scanner of the shared library, compiled in (gatewayd/lib/
+# mimescan.c needs nothing of the daemon).
 # The header dependencies are checked (cc -M), and the shared object
 # must export the descriptor gatewayd_connector.  Exit 77 (skip) without
 # a compiler or pkg-config.
@@ -13,9 +15,9 @@ top_builddir=${GW_TOP_BUILDDIR:-$top_srcdir}
 cc=${GW_TEST_CC:-cc}
 command -v "$cc" >/dev/null 2>&1 && command -v pkg-config >/dev/null 2>&1 || exit 77
 libs="libcurl gmime-3.0 openssl"
-cflags="-D_GNU_SOURCE -I$top_builddir/include $(pkg-config --cflags $libs)" || exit 1
+cflags="-D_GNU_SOURCE -I$top_builddir/include -I$top_srcdir/gatewayd/lib $(pkg-config --cflags $libs)" || exit 1
 c=$top_srcdir/connectors
-common="$c/web_config.c $c/web_curl.c $c/web_doc.c $c/web_parse.c $c/folder_config.c $c/folder_mime.c $c/folder_template.c $c/folder_write.c"
+common="$c/web_config.c $c/web_curl.c $c/web_doc.c $c/web_parse.c $c/folder_config.c $c/folder_mime.c $c/folder_template.c $c/folder_write.c $top_srcdir/gatewayd/lib/mimescan.c"
 work=$(mktemp -d /tmp/gw-web-oot-XXXXXX) || exit 1
 trap 'rm -rf "$work"' EXIT
 status=0
@@ -29,7 +31,7 @@ for conn in webdav http; do
 	fi
 	# shellcheck disable=SC2086
 	deps=$("$cc" -M $cflags "$c/$conn.c" $common | tr ' \\' '\n\n' | grep -v '^$')
-	if echo "$deps" | grep -E "/gatewayd/[^/]+\.h$|(^|/)config\.h$" | grep -v "include/gatewayd/connector.h"; then
+	if echo "$deps" | grep -E "/gatewayd/[^/]+\.h$|(^|/)config\.h$" | grep -v -E "include/gatewayd/connector.h|gatewayd/lib/mimescan.h"; then
 		echo "web_outoftree: $conn uses a private header (above)"
 		status=1
 	fi
@@ -38,5 +40,5 @@ for conn in webdav http; do
 		status=1
 	fi
 done
-[ $status -eq 0 ] && echo "web_outoftree: webdav.so and http.so built against <gatewayd/connector.h> alone"
+[ $status -eq 0 ] && echo "web_outoftree: webdav.so and http.so built against <gatewayd/connector.h> and the shared MIME scanner alone"
 exit $status

@@ -32,6 +32,7 @@
 #include <yaml.h>
 
 #include "cfg.h"
+#include "cfgval.h"
 #include "log.h"
 #include "net.h"
 #include "rules.h"
@@ -103,7 +104,8 @@ enum cfg_kind {
 	CFG_HOSTLIST,		/* struct net_list, host names kept for FCrDNS */
 	CFG_MAP,		/* nested map of sub keys at off */
 	CFG_LIST,		/* list handled by fn */
-	CFG_FUNC		/* handled by fn */
+	CFG_FUNC,		/* handled by fn */
+	CFG_ENUM		/* int: the index of the value in sub */
 };
 
 struct cfg_key;
@@ -116,7 +118,8 @@ struct cfg_key {
 	size_t off;
 	unsigned long long min, max;
 	cfg_fn *fn;
-	const struct cfg_key *sub;	/* keys of a nested map or list of maps */
+	const struct cfg_key *sub;	/* keys of a nested map or list of maps;
+					   CFG_ENUM: its values, by name */
 	int required;
 };
 
@@ -124,11 +127,23 @@ static int cfg_error(struct cfgp *, const yaml_node_t *, const char *, ...)
     __attribute__((format(printf, 3, 4)));
 static cfg_fn cfg_listeners, cfg_connectors, cfg_rules, cfg_settings;
 static cfg_fn cfg_domains, cfg_addresses, cfg_reject;
-static cfg_fn cfg_node_map, cfg_rule_connectors, cfg_lookups, cfg_sheet_outcome;
+static cfg_fn cfg_node_map, cfg_rule_connectors, cfg_lookups, cfg_enum;
 static struct cfg_node *cfg_tree(struct cfgp *, yaml_node_t *, const char *,
     const char *, int);
 static int cfg_rule_name_valid(const char *);
-static cfg_fn cfg_tls_mode, cfg_bare_lf, cfg_sasl_backend, cfg_dir_access;
+
+/* The values of the CFG_ENUM keys, in the order of their enums (cfg.h). */
+#define CFG_V(v)	{ .name = (v) }
+static const struct cfg_key cfg_tls_modes[] = { CFG_V("none"),
+	CFG_V("optional"), CFG_V("required"), CFG_V("implicit"), CFG_V(NULL) };
+static const struct cfg_key cfg_bare_lfs[] = { CFG_V("reject"),
+	CFG_V("normalize"), CFG_V(NULL) };
+static const struct cfg_key cfg_dir_accesses[] = { CFG_V("relay-equivalent"),
+	CFG_V("any"), CFG_V("relay"), CFG_V(NULL) };
+static const struct cfg_key cfg_sasl_backends[] = { CFG_V("sasldb"),
+	CFG_V("saslauthd"), CFG_V(NULL) };
+static const struct cfg_key cfg_sheet_outcomes[] = { CFG_V("bounce"),
+	CFG_V("next"), CFG_V("hold"), CFG_V(NULL) };
 static cfg_fn cfg_nameservers;
 static cfg_fn cfg_rate, cfg_min_free;
 
@@ -139,7 +154,7 @@ static const struct cfg_key cfg_listener_keys[] = {
 	{ "address", CFG_ADDR, offsetof(struct cfg_listener, address), 0, 0, NULL, NULL, 1 },
 	{ "port", CFG_PORT, offsetof(struct cfg_listener, port), 1, 65535, NULL, NULL, 0 },
 	{ "backlog", CFG_INT, offsetof(struct cfg_listener, backlog), 1, 65535, NULL, NULL, 0 },
-	{ "tls", CFG_FUNC, offsetof(struct cfg_listener, tls), 0, 0, cfg_tls_mode, NULL, 0 },
+	{ "tls", CFG_ENUM, offsetof(struct cfg_listener, tls), 0, 0, NULL, cfg_tls_modes, 0 },
 	{ "tls_cert", CFG_STR, offsetof(struct cfg_listener, tls_cert), 0, 0, NULL, NULL, 0 },
 	{ "tls_key", CFG_STR, offsetof(struct cfg_listener, tls_key), 0, 0, NULL, NULL, 0 },
 	{ "tls_min_version", CFG_STR, offsetof(struct cfg_listener, tlspol.min_version), 0, 0, NULL, NULL, 0 },
@@ -190,7 +205,7 @@ static const struct cfg_key cfg_smtp_keys[] = {
 	    1, DAY, NULL, NULL, 0 },
 	{ "greeting_delay", CFG_TIME, offsetof(struct cfg_smtp, greeting_delay),
 	    0, 60, NULL, NULL, 0 },
-	{ "bare_lf", CFG_FUNC, offsetof(struct cfg_smtp, bare_lf), 0, 0, cfg_bare_lf, NULL, 0 },
+	{ "bare_lf", CFG_ENUM, offsetof(struct cfg_smtp, bare_lf), 0, 0, NULL, cfg_bare_lfs, 0 },
 	{ "auth_max_failures", CFG_COUNT, offsetof(struct cfg_smtp, auth_max_failures),
 	    1, 1000, NULL, NULL, 0 },
 	{ "auth_failure_window", CFG_TIME, offsetof(struct cfg_smtp, auth_failure_window),
@@ -207,7 +222,7 @@ static const struct cfg_key cfg_smtp_keys[] = {
 };
 
 static const struct cfg_key cfg_sasl_keys[] = {
-	{ "backend", CFG_FUNC, offsetof(struct cfg_sasl, backend), 0, 0, cfg_sasl_backend, NULL, 0 },
+	{ "backend", CFG_ENUM, offsetof(struct cfg_sasl, backend), 0, 0, NULL, cfg_sasl_backends, 0 },
 	{ "sasldb_path", CFG_STR, offsetof(struct cfg_sasl, sasldb_path), 0, 0, NULL, NULL, 0 },
 	{ "saslauthd_path", CFG_STR, offsetof(struct cfg_sasl, saslauthd_path), 0, 0, NULL, NULL, 0 },
 	{ "saslauthd_timeout", CFG_TIME, offsetof(struct cfg_sasl, saslauthd_timeout), 1, 300, NULL, NULL, 0 },
@@ -246,9 +261,9 @@ static const struct cfg_key cfg_connector_keys[] = {
 };
 
 static const struct cfg_key cfg_sheet_keys[] = {
-	{ "missing", CFG_FUNC, offsetof(struct cfg_sheet, missing), 0, 0, cfg_sheet_outcome, NULL, 0 },
-	{ "unknown", CFG_FUNC, offsetof(struct cfg_sheet, unknown), 0, 0, cfg_sheet_outcome, NULL, 0 },
-	{ "unreadable", CFG_FUNC, offsetof(struct cfg_sheet, unreadable), 0, 0, cfg_sheet_outcome, NULL, 0 },
+	{ "missing", CFG_ENUM, offsetof(struct cfg_sheet, missing), 0, 0, NULL, cfg_sheet_outcomes, 0 },
+	{ "unknown", CFG_ENUM, offsetof(struct cfg_sheet, unknown), 0, 0, NULL, cfg_sheet_outcomes, 0 },
+	{ "unreadable", CFG_ENUM, offsetof(struct cfg_sheet, unreadable), 0, 0, NULL, cfg_sheet_outcomes, 0 },
 	{ "keep_sheet", CFG_BOOL, offsetof(struct cfg_sheet, keep_sheet), 0, 0, NULL, NULL, 0 },
 	{ "hold", CFG_NAME, offsetof(struct cfg_sheet, hold), 0, 0, NULL, NULL, 0 },
 	{ NULL, 0, 0, 0, 0, NULL, NULL, 0 }
@@ -319,8 +334,8 @@ static const struct cfg_key cfg_directives_keys[] = {
 	{ "channels", CFG_FUNC, offsetof(struct cfg_directives, channels), 0, 0, cfg_node_map, NULL, 0 },
 	{ "body_scan", CFG_SIZE, offsetof(struct cfg_directives, body_scan), 0, 16 * 1024 * 1024, NULL, NULL, 0 },
 	{ "paper", CFG_TOKEN, offsetof(struct cfg_directives, paper), 0, 0, NULL, NULL, 0 },
-	{ "default_access", CFG_FUNC, offsetof(struct cfg_directives, default_access), 0, 0,
-	    cfg_dir_access, NULL, 0 },
+	{ "default_access", CFG_ENUM, offsetof(struct cfg_directives, default_access), 0, 0,
+	    NULL, cfg_dir_accesses, 0 },
 	{ NULL, 0, 0, 0, 0, NULL, NULL, 0 }
 };
 
@@ -528,46 +543,6 @@ cfg_path(char *buf, size_t len, const char *parent, const char *name)
 		snprintf(buf, len, "%s.%s", parent, name);
 }
 
-/* cfg_uint - parse digits with an optional unit suffix, overflow-checked */
-static int
-cfg_uint(const char *s, const char *units, const unsigned long long *mult,
-    unsigned long long *out)
-{
-	unsigned long long v = 0, m = 1;
-	const char *u;
-
-	if (!isdigit((unsigned char)*s))
-		return -1;
-	for (; isdigit((unsigned char)*s); s++) {
-		if (v > (~0ULL - 9) / 10)
-			return -1;
-		v = v * 10 + (unsigned long long)(*s - '0');
-	}
-	if (*s != '\0') {
-		if (units == NULL || (u = strchr(units, *s)) == NULL ||
-		    s[1] != '\0')
-			return -1;
-		m = mult[u - units];
-	}
-	if (v != 0 && m > ~0ULL / v)
-		return -1;
-	*out = v * m;
-	return 0;
-}
-
-/* cfg_bool - true/false/yes/no */
-static int
-cfg_bool(const char *s, int *out)
-{
-	if (strcasecmp(s, "true") == 0 || strcasecmp(s, "yes") == 0)
-		*out = 1;
-	else if (strcasecmp(s, "false") == 0 || strcasecmp(s, "no") == 0)
-		*out = 0;
-	else
-		return -1;
-	return 0;
-}
-
 /* cfg_token_valid - [a-z0-9_-]+, shorter than CFG_NAME_MAX */
 static int
 cfg_token_valid(const char *s, int first_alnum)
@@ -586,23 +561,7 @@ cfg_token_valid(const char *s, int first_alnum)
 static int
 cfg_domain_valid(const char *s)
 {
-	size_t label = 0, len = strlen(s);
-	const char *p;
-
-	if (len == 0 || len > 253)
-		return 0;
-	for (p = s; *p != '\0'; p++) {
-		if (*p == '.') {
-			if (label == 0 || p[-1] == '-')
-				return 0;
-			label = 0;
-		} else if (isalnum((unsigned char)*p) || *p == '-') {
-			if ((*p == '-' && label == 0) || ++label > 63)
-				return 0;
-		} else
-			return 0;
-	}
-	return label > 0 && p[-1] != '-';
+	return net_domain_valid(s, 0);
 }
 
 /* cfg_address_valid - local@domain with a plain local part */
@@ -668,31 +627,27 @@ static int
 cfg_value_number(struct cfgp *p, const struct cfg_key *k, yaml_node_t *n,
     const char *path, void *obj)
 {
-	static const unsigned long long size_mult[] = {
-		1024, 1024, 1024 * 1024, 1024 * 1024, 1024 * 1024 * 1024,
-		1024 * 1024 * 1024
-	};
-	static const unsigned long long time_mult[] = { 1, 60, 3600, 86400 };
 	char *o = (char *)obj + k->off, t[CFG_TEXTLEN];
 	unsigned long long v;
-	const char *s, *what = "value", *want = "an integer";
+	const char *s, *what = "value";
+	enum cfgval_kind vk = CFGVAL_COUNT;
 	int r;
 
 	if ((s = cfg_scalar(p, n, path, 0)) == NULL)
 		return -1;
 	if (k->kind == CFG_SIZE) {
-		r = cfg_uint(s, "kKmMgG", size_mult, &v);
+		r = cfgval_size(s, &v);
 		what = "size";
-		want = "an integer with an optional K, M or G suffix";
+		vk = CFGVAL_SIZE;
 	} else if (k->kind == CFG_TIME) {
-		r = cfg_uint(s, "smhd", time_mult, &v);
+		r = cfgval_duration(s, &v);
 		what = "duration";
-		want = "seconds, or an integer with an s, m, h or d suffix";
+		vk = CFGVAL_DURATION;
 	} else
-		r = cfg_uint(s, NULL, NULL, &v);
+		r = cfgval_count(s, &v);
 	if (r == -1)
 		return cfg_error(p, n, "bad %s '%s' for %s: expected %s", what,
-		    cfg_clean(t, sizeof(t), s), path, want);
+		    cfg_clean(t, sizeof(t), s), path, cfgval_syntax(vk));
 	if (v < k->min || v > k->max)
 		return cfg_error(p, n, "%s '%s' for %s is out of range (%llu to %llu)",
 		    what, cfg_clean(t, sizeof(t), s), path, k->min, k->max);
@@ -816,9 +771,10 @@ cfg_value(struct cfgp *p, const struct cfg_key *k, yaml_node_t *n,
 	case CFG_BOOL:
 		if ((s = cfg_scalar(p, n, path, 0)) == NULL)
 			return -1;
-		if (cfg_bool(s, &b) == -1)
-			return cfg_error(p, n, "bad boolean '%s' for %s: expected true, false, yes or no",
-			    cfg_clean(t, sizeof(t), s), path);
+		if (cfgval_bool(s, &b) == -1)
+			return cfg_error(p, n, "bad boolean '%s' for %s: expected %s",
+			    cfg_clean(t, sizeof(t), s), path,
+			    cfgval_syntax(CFGVAL_BOOL));
 		*(int *)(void *)((char *)obj + k->off) = b;
 		return 0;
 	case CFG_INT:
@@ -837,6 +793,8 @@ cfg_value(struct cfgp *p, const struct cfg_key *k, yaml_node_t *n,
 	case CFG_LIST:
 	case CFG_FUNC:
 		return k->fn(p, k, n, path, obj);
+	case CFG_ENUM:
+		return cfg_enum(p, k, n, path, obj);
 	}
 	return cfg_error(p, n, "internal error: bad kind for %s", path);
 }
@@ -867,37 +825,18 @@ cfg_strlist(struct cfgp *p, yaml_node_t *n, const char *path,
 	return 0;
 }
 
-/* cfg_nameserver_valid - "addr", "addr:port" or "[v6addr]:port" */
+/* cfg_nameserver_valid - a numeric address with an optional port */
 static int
 cfg_nameserver_valid(const char *s)
 {
-	char buf[INET6_ADDRSTRLEN + 8], *colon, *end;
+	char host[INET6_ADDRSTRLEN];
 	unsigned char a[16];
-	const char *host = buf;
-	unsigned long port;
+	unsigned int port;
 
-	if (strlen(s) >= sizeof(buf))
+	if (cfgval_hostport(s, host, sizeof(host), &port) == -1)
 		return 0;
-	memcpy(buf, s, strlen(s) + 1);
-	if (inet_pton(AF_INET6, buf, a) == 1)
-		return 1;
-	colon = strrchr(buf, ':');
-	if (buf[0] == '[') {
-		if (colon == NULL || colon[-1] != ']')
-			return 0;
-		colon[-1] = '\0';
-		host = buf + 1;
-	} else if (colon != NULL && strchr(buf, ':') != colon)
-		return 0;
-	if (colon != NULL) {
-		*colon = '\0';
-		errno = 0;
-		port = strtoul(colon + 1, &end, 10);
-		if (colon[1] == '\0' || *end != '\0' || errno != 0 ||
-		    port == 0 || port > 65535)
-			return 0;
-	}
-	return inet_pton(buf[0] == '[' ? AF_INET6 : AF_INET, host, a) == 1;
+	return inet_pton(AF_INET, host, a) == 1 ||
+	    inet_pton(AF_INET6, host, a) == 1;
 }
 
 /* cfg_nameservers - dns.nameservers */
@@ -1116,81 +1055,30 @@ cfg_listener_check(struct cfgp *p, yaml_node_t *item, struct cfg_listener *l,
 	return 0;
 }
 
-/* cfg_enum - one of a fixed set of words */
+/* cfg_enum - a CFG_ENUM key: the index of its value among k->sub */
 static int
-cfg_enum(struct cfgp *p, yaml_node_t *n, const char *path,
-    const char *const *names, const char *want, int *out)
+cfg_enum(struct cfgp *p, const struct cfg_key *k, yaml_node_t *n,
+    const char *path, void *obj)
 {
-	char t[CFG_TEXTLEN];
+	char t[CFG_TEXTLEN], want[256];
 	const char *v;
+	size_t len = 0;
 	int i;
 
 	if ((v = cfg_scalar(p, n, path, 0)) == NULL)
 		return -1;
-	for (i = 0; names[i] != NULL; i++)
-		if (strcmp(names[i], v) == 0) {
-			*out = i;
+	for (i = 0; k->sub[i].name != NULL; i++)
+		if (strcmp(k->sub[i].name, v) == 0) {
+			*(int *)(void *)((char *)obj + k->off) = i;
 			return 0;
 		}
+	want[0] = '\0';
+	for (i = 0; k->sub[i].name != NULL && len < sizeof(want); i++)
+		len += (size_t)snprintf(want + len, sizeof(want) - len, "%s%s",
+		    i == 0 ? "" : k->sub[i + 1].name == NULL ? " or " : ", ",
+		    k->sub[i].name);
 	return cfg_error(p, n, "bad value '%s' for %s: expected %s",
 	    cfg_clean(t, sizeof(t), v), path, want);
-}
-
-/* cfg_tls_mode - listeners[].tls */
-static int
-cfg_tls_mode(struct cfgp *p, const struct cfg_key *k, yaml_node_t *n,
-    const char *path, void *obj)
-{
-	static const char *const names[] = { "none", "optional", "required",
-	    "implicit", NULL };
-
-	return cfg_enum(p, n, path, names, "none, optional, required or implicit",
-	    (int *)(void *)((char *)obj + k->off));
-}
-
-/* cfg_bare_lf - smtp.bare_lf */
-static int
-cfg_bare_lf(struct cfgp *p, const struct cfg_key *k, yaml_node_t *n,
-    const char *path, void *obj)
-{
-	static const char *const names[] = { "reject", "normalize", NULL };
-
-	return cfg_enum(p, n, path, names, "reject or normalize",
-	    (int *)(void *)((char *)obj + k->off));
-}
-
-/* cfg_dir_access - directives.default_access */
-static int
-cfg_dir_access(struct cfgp *p, const struct cfg_key *k, yaml_node_t *n,
-    const char *path, void *obj)
-{
-	static const char *const names[] = { "relay-equivalent", "any", "relay",
-	    NULL };
-
-	return cfg_enum(p, n, path, names, "relay-equivalent, any or relay",
-	    (int *)(void *)((char *)obj + k->off));
-}
-
-/* cfg_sasl_backend - sasl.backend */
-static int
-cfg_sasl_backend(struct cfgp *p, const struct cfg_key *k, yaml_node_t *n,
-    const char *path, void *obj)
-{
-	static const char *const names[] = { "sasldb", "saslauthd", NULL };
-
-	return cfg_enum(p, n, path, names, "sasldb or saslauthd",
-	    (int *)(void *)((char *)obj + k->off));
-}
-
-/* cfg_sheet_outcome - rules[].sheet.missing, .unknown and .unreadable */
-static int
-cfg_sheet_outcome(struct cfgp *p, const struct cfg_key *k, yaml_node_t *n,
-    const char *path, void *obj)
-{
-	static const char *const names[] = { "bounce", "next", "hold", NULL };
-
-	return cfg_enum(p, n, path, names, "bounce, next or hold",
-	    (int *)(void *)((char *)obj + k->off));
 }
 
 /* cfg_rate - limits.*_rate: COUNT/DURATION ("60/1m"), or 0 for none */
@@ -1198,7 +1086,6 @@ static int
 cfg_rate(struct cfgp *p, const struct cfg_key *k, yaml_node_t *n,
     const char *path, void *obj)
 {
-	static const unsigned long long time_mult[] = { 1, 60, 3600, 86400 };
 	struct cfg_rate *r = (struct cfg_rate *)(void *)((char *)obj + k->off);
 	char t[CFG_TEXTLEN], num[32];
 	unsigned long long c, w;
@@ -1215,8 +1102,8 @@ cfg_rate(struct cfgp *p, const struct cfg_key *k, yaml_node_t *n,
 		goto bad;
 	memcpy(num, v, (size_t)(slash - v));
 	num[slash - v] = '\0';
-	if (cfg_uint(num, NULL, NULL, &c) == -1 || c < 1 || c > 1000000 ||
-	    cfg_uint(slash + 1, "smhd", time_mult, &w) == -1 || w < 1 ||
+	if (cfgval_count(num, &c) == -1 || c < 1 || c > 1000000 ||
+	    cfgval_duration(slash + 1, &w) == -1 || w < 1 ||
 	    w > DAY)
 		goto bad;
 	r->count = (unsigned long)c;
@@ -1233,11 +1120,6 @@ static int
 cfg_min_free(struct cfgp *p, const struct cfg_key *k, yaml_node_t *n,
     const char *path, void *obj)
 {
-	static const unsigned long long size_mult[] = {
-		1024, 1024, 1024 * 1024, 1024 * 1024, 1024 * 1024 * 1024,
-		1024 * 1024 * 1024, 1024ULL * 1024 * 1024 * 1024,
-		1024ULL * 1024 * 1024 * 1024
-	};
 	struct cfg_limits *l = obj;
 	char t[CFG_TEXTLEN], num[32];
 	unsigned long long v;
@@ -1251,21 +1133,21 @@ cfg_min_free(struct cfgp *p, const struct cfg_key *k, yaml_node_t *n,
 	if (len > 1 && len < sizeof(num) && s[len - 1] == '%') {
 		memcpy(num, s, len - 1);
 		num[len - 1] = '\0';
-		if (cfg_uint(num, NULL, NULL, &v) == -1 || v > 99)
+		if (cfgval_count(num, &v) == -1 || v > 99)
 			goto bad;
 		l->spool_min_free_pct = (unsigned int)v;
 		l->spool_min_free = 0;
 		return 0;
 	}
-	if (cfg_uint(s, "kKmMgGtT", size_mult, &v) == -1)
+	if (cfgval_size(s, &v) == -1)
 		goto bad;
 	l->spool_min_free = v;
 	l->spool_min_free_pct = 0;
 	return 0;
 bad:
-	return cfg_error(p, n, "bad value '%s' for %s: expected a size with an "
-	    "optional K, M, G or T suffix, or a percentage from 0%% to 99%%",
-	    cfg_clean(t, sizeof(t), s), path);
+	return cfg_error(p, n, "bad value '%s' for %s: expected %s, or a "
+	    "percentage from 0%% to 99%%", cfg_clean(t, sizeof(t), s), path,
+	    cfgval_syntax(CFGVAL_SIZE));
 }
 
 /* cfg_listeners_free - release the listeners */
@@ -2226,7 +2108,7 @@ cfg_keys_walk(const struct cfg_key *keys, const char *prefix,
 		memcpy(pool + *used, path, len);
 		list[(*n)++] = pool + *used;
 		*used += len;
-		if (k->sub != NULL)
+		if (k->sub != NULL && k->kind != CFG_ENUM)
 			cfg_keys_walk(k->sub, path, list, n, pool, used);
 	}
 }

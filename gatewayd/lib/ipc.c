@@ -265,23 +265,32 @@ ipc_send(struct ipc *ipc, uint32_t type, const void *data, size_t len)
 	return 0;
 }
 
-/* ipc_send_strings - queue a frame of NUL-terminated strings */
-int
-ipc_send_strings(struct ipc *ipc, uint32_t type, const char *const *strv)
+/* ipc_pack_strings - strv's strings, each NUL-terminated, into buf */
+static ssize_t
+ipc_pack_strings(char *buf, size_t cap, const char *const *strv)
 {
-	char buf[IPC_MAX_PAYLOAD];
 	size_t len = 0, n, i;
 
 	for (i = 0; strv[i] != NULL; i++) {
 		n = strlen(strv[i]) + 1;
-		if (i >= IPC_MAX_STRINGS || len + n > sizeof(buf)) {
+		if (i >= IPC_MAX_STRINGS || len + n > cap) {
 			errno = EMSGSIZE;
 			return -1;
 		}
 		memcpy(buf + len, strv[i], n);
 		len += n;
 	}
-	return ipc_send(ipc, type, buf, len);
+	return (ssize_t)len;
+}
+
+/* ipc_send_strings - queue a frame of NUL-terminated strings */
+int
+ipc_send_strings(struct ipc *ipc, uint32_t type, const char *const *strv)
+{
+	char buf[IPC_MAX_PAYLOAD];
+	ssize_t len = ipc_pack_strings(buf, sizeof(buf), strv);
+
+	return len == -1 ? -1 : ipc_send(ipc, type, buf, (size_t)len);
 }
 
 /* ipc_pending - bytes not yet written */
@@ -391,18 +400,13 @@ ipc_write_strings(int fd, uint32_t type, const char *const *strv)
 {
 	static char buf[sizeof(struct ipc_hdr) + IPC_MAX_PAYLOAD];
 	struct ipc_hdr hdr;
-	size_t len = sizeof(hdr), n, i, off = 0;
+	size_t len, off = 0;
 	ssize_t w;
 
-	for (i = 0; strv[i] != NULL; i++) {
-		n = strlen(strv[i]) + 1;
-		if (i >= IPC_MAX_STRINGS || len + n > sizeof(buf)) {
-			errno = EMSGSIZE;
-			return -1;
-		}
-		memcpy(buf + len, strv[i], n);
-		len += n;
-	}
+	if ((w = ipc_pack_strings(buf + sizeof(hdr), IPC_MAX_PAYLOAD,
+	    strv)) == -1)
+		return -1;
+	len = sizeof(hdr) + (size_t)w;
 	if (type == 0 || type >= IPC_TYPE_MAX) {
 		errno = EINVAL;
 		return -1;

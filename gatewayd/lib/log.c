@@ -114,32 +114,42 @@ void log_info(const char *fmt, ...) { LOG_BODY(LOG_INFO); }
 /* log_warnx - a problem, no errno */
 void log_warnx(const char *fmt, ...) { LOG_BODY(LOG_WARNING); }
 
+/* log_prefixed - prefix, the formatted text and, when e >= 0, strerror(e) */
+static void
+log_prefixed(const char *prefix, int e, const char *fmt, va_list ap)
+{
+	char buf[1024];
+
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	if (e >= 0)
+		log_warnx("%s%s: %s", prefix, buf, strerror(e));
+	else
+		log_warnx("%s%s", prefix, buf);
+}
+
+#define LOG_PREFIXED(prefix, e) do {		\
+	va_list ap;				\
+	va_start(ap, fmt);			\
+	log_prefixed((prefix), (e), fmt, ap);	\
+	va_end(ap);				\
+} while (0)
+
 /* log_warn - a problem, with strerror(errno) appended */
 void
 log_warn(const char *fmt, ...)
 {
-	char buf[1024];
-	va_list ap;
 	int e = errno;
 
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	log_warnx("%s: %s", buf, strerror(e));
+	LOG_PREFIXED("", e);
 }
 
 /* fatal - the environment failed (with errno); exit 1 */
 void
 fatal(const char *fmt, ...)
 {
-	char buf[1024];
-	va_list ap;
 	int e = errno;
 
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	log_warnx("fatal: %s: %s", buf, strerror(e));
+	LOG_PREFIXED("fatal: ", e);
 	exit(1);
 }
 
@@ -147,13 +157,7 @@ fatal(const char *fmt, ...)
 void
 fatalx(const char *fmt, ...)
 {
-	char buf[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	log_warnx("fatal: %s", buf);
+	LOG_PREFIXED("fatal: ", -1);
 	exit(1);
 }
 
@@ -161,13 +165,7 @@ fatalx(const char *fmt, ...)
 void
 panic(const char *fmt, ...)
 {
-	char buf[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	log_warnx("panic: %s", buf);
+	LOG_PREFIXED("panic: ", -1);
 	abort();
 }
 

@@ -2,8 +2,9 @@
  * msginfo.c - one bounded pass over a message: headers, MIME parts, text
  *
  * The message is split into lines (a line longer than MSGINFO_LINE_MAX is
- * cut into pieces); a small state machine follows the multipart
- * boundaries of the Content-Type headers, up to MSGINFO_DEPTH_MAX levels.
+ * cut into pieces); the tree's MIME structure scanner (mimescan.h) says
+ * what each line is and follows the multipart boundaries, up to
+ * MSGINFO_DEPTH_MAX levels; this file reads the parts' headers and text.
  * Every copy is bounded; nothing here trusts the message.
  */
 #include "config.h"
@@ -16,11 +17,11 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "mimescan.h"
 #include "msginfo.h"
 #include "rfc2047.h"
 #include "xmalloc.h"
 
-#define MI_BOUNDARY_MAX	80	/* RFC 2046: at most 70 characters */
 #define MI_TYPE_MAX	128
 #define MI_READ_CHUNK	65536
 
@@ -35,16 +36,15 @@ struct mi_state {
 	size_t hlen;
 	/* the part whose headers are being read */
 	char ctype[MI_TYPE_MAX];
-	char boundary[MI_BOUNDARY_MAX];
 	int attachment;			/* disposition attachment or a file name */
 	enum mi_cte cte;
 	enum mi_body body;
-	char bstack[MSGINFO_DEPTH_MAX][MI_BOUNDARY_MAX];
-	int depth;
+	struct mimescan scan;
 	unsigned int b64acc;
 	int b64bits;
 	char line[MSGINFO_LINE_MAX + 1];
 	size_t linelen;
+	int linecont;			/* the line buffer continues a line */
 };
 
 /* mi_text_add - append decoded text within the budget */
@@ -124,39 +124,20 @@ mi_text_line(struct mi_state *st, const char *s, size_t len)
 	mi_text_add(st, out, n);
 }
 
-/* mi_param - a parameter of a structured header value, unquoted */
+/* mi_param - is the parameter present with a value? */
 static int
-mi_param(const char *value, const char *name, char *out, size_t outlen)
+mi_param(const char *value, const char *name)
 {
-	size_t nlen = strlen(name), n = 0;
-	const char *p = value;
+	char v[8];
 
-	while ((p = strchr(p, ';')) != NULL) {
-		p++;
-		while (*p == ' ' || *p == '\t')
-			p++;
-		if (strncasecmp(p, name, nlen) != 0 || p[nlen] != '=')
-			continue;
-		p += nlen + 1;
-		if (*p == '"') {
-			for (p++; *p != '\0' && *p != '"' && n + 1 < outlen; p++)
-				out[n++] = *p;
-		} else {
-			for (; *p != '\0' && *p != ';' && *p != ' ' &&
-			    n + 1 < outlen; p++)
-				out[n++] = *p;
-		}
-		out[n] = '\0';
-		return n > 0 ? 0 : -1;
-	}
-	return -1;
+	return mimescan_param(value, strlen(value), name, v, sizeof(v)) > 0 ?
+	    0 : -1;
 }
 
 /* mi_part_header - what a Content-* header says about the part */
 static void
 mi_part_header(struct mi_state *st, const char *name, const char *value)
 {
-	char fn[8];
 	size_t i;
 
 	if (strcasecmp(name, "Content-Type") == 0) {
@@ -164,14 +145,11 @@ mi_part_header(struct mi_state *st, const char *name, const char *value)
 		    value[i] != ' ' && i + 1 < sizeof(st->ctype); i++)
 			st->ctype[i] = (char)tolower((unsigned char)value[i]);
 		st->ctype[i] = '\0';
-		if (mi_param(value, "boundary", st->boundary,
-		    sizeof(st->boundary)) == -1)
-			st->boundary[0] = '\0';
-		if (mi_param(value, "name", fn, sizeof(fn)) == 0)
+		if (mi_param(value, "name") == 0)
 			st->attachment = 1;
 	} else if (strcasecmp(name, "Content-Disposition") == 0) {
 		if (strncasecmp(value, "attachment", 10) == 0 ||
-		    mi_param(value, "filename", fn, sizeof(fn)) == 0)
+		    mi_param(value, "filename") == 0)
 			st->attachment = 1;
 	} else if (strcasecmp(name, "Content-Transfer-Encoding") == 0) {
 		st->cte = strncasecmp(value, "base64", 6) == 0 ? MI_CTE_BASE64 :
@@ -217,7 +195,6 @@ mi_part_begin(struct mi_state *st)
 	st->in_header = 1;
 	st->hlen = 0;
 	st->ctype[0] = '\0';
-	st->boundary[0] = '\0';
 	st->attachment = 0;
 	st->cte = MI_CTE_RAW;
 	st->body = MI_SKIP;
@@ -235,12 +212,6 @@ mi_part_body(struct mi_state *st)
 	mi_header_flush(st);
 	st->in_header = 0;
 	st->top = 0;
-	if (strncmp(st->ctype, "multipart/", 10) == 0 && st->boundary[0]) {
-		if (st->depth < MSGINFO_DEPTH_MAX)
-			memcpy(st->bstack[st->depth++], st->boundary,
-			    sizeof(st->boundary));
-		return;
-	}
 	text = st->ctype[0] == '\0' || strcmp(st->ctype, "text/plain") == 0;
 	if (!st->attachment && (text || strncmp(st->ctype, "text/", 5) == 0)) {
 		st->body = text ? MI_TEXT : MI_SKIP;
@@ -257,62 +228,52 @@ mi_part_body(struct mi_state *st)
 	}
 }
 
-/* mi_boundary - is the line a boundary of an open multipart? */
-static int
-mi_boundary(struct mi_state *st, const char *s, size_t len, int *closing)
-{
-	size_t blen;
-	int i;
-
-	if (len < 3 || s[0] != '-' || s[1] != '-')
-		return -1;
-	for (i = st->depth - 1; i >= 0; i--) {
-		blen = strlen(st->bstack[i]);
-		if (len < blen + 2 || memcmp(s + 2, st->bstack[i], blen) != 0)
-			continue;
-		*closing = len >= blen + 4 && s[blen + 2] == '-' &&
-		    s[blen + 3] == '-';
-		return i;
-	}
-	return -1;
-}
-
-/* mi_line - one line of the message (no line end) */
+/* mi_header_line - a line (or piece) of a part's header */
 static void
-mi_line(struct mi_state *st, const char *s, size_t len)
+mi_header_line(struct mi_state *st, const char *s, size_t len, int start)
 {
-	int level, closing = 0;
-
-	if (st->in_header) {
-		if (len == 0) {
-			mi_part_body(st);
-		} else if ((s[0] == ' ' || s[0] == '\t') && st->hlen > 0) {
-			while (len > 0 && (*s == ' ' || *s == '\t'))
-				s++, len--;
-			if (st->hlen + 1 + len < sizeof(st->hbuf)) {
+	if (!start || ((s[0] == ' ' || s[0] == '\t') && st->hlen > 0)) {
+		while (start && len > 0 && (*s == ' ' || *s == '\t'))
+			s++, len--;
+		if (st->hlen + 1 + len < sizeof(st->hbuf)) {
+			if (start)
 				st->hbuf[st->hlen++] = ' ';
-				memcpy(st->hbuf + st->hlen, s, len);
-				st->hlen += len;
-			}
-		} else {
-			mi_header_flush(st);
-			if (len >= sizeof(st->hbuf))
-				len = sizeof(st->hbuf) - 1;
-			memcpy(st->hbuf, s, len);
-			st->hlen = len;
+			memcpy(st->hbuf + st->hlen, s, len);
+			st->hlen += len;
 		}
 		return;
 	}
-	if ((level = mi_boundary(st, s, len, &closing)) >= 0) {
-		st->depth = closing ? level : level + 1;
-		if (closing)
-			st->body = MI_SKIP;
-		else
-			mi_part_begin(st);
-		return;
+	mi_header_flush(st);
+	if (len >= sizeof(st->hbuf))
+		len = sizeof(st->hbuf) - 1;
+	memcpy(st->hbuf, s, len);
+	st->hlen = len;
+}
+
+/* mi_line - one line of the message (no line end), or a piece of one */
+static void
+mi_line(struct mi_state *st, const char *s, size_t len, int start, int end)
+{
+	switch (mimescan_line(&st->scan, s, len, start, end)) {
+	case MIMESCAN_HEADER:
+		mi_header_line(st, s, len, start);
+		break;
+	case MIMESCAN_HEADER_END:
+		mi_part_body(st);
+		break;
+	case MIMESCAN_OPEN:
+		mi_part_begin(st);
+		break;
+	case MIMESCAN_CLOSE:
+		st->body = MI_SKIP;
+		break;
+	case MIMESCAN_BODY:
+		if (st->body == MI_TEXT)
+			mi_text_line(st, s, len);
+		break;
+	case MIMESCAN_OUTSIDE:
+		break;
 	}
-	if (st->body == MI_TEXT)
-		mi_text_line(st, s, len);
 }
 
 /* mi_feed - split data into lines */
@@ -326,13 +287,15 @@ mi_feed(struct mi_state *st, const char *data, size_t len)
 		if (data[i] == '\n') {
 			if (st->linelen > 0 && st->line[st->linelen - 1] == '\r')
 				st->linelen--;
-			mi_line(st, st->line, st->linelen);
+			mi_line(st, st->line, st->linelen, !st->linecont, 1);
 			st->linelen = 0;
+			st->linecont = 0;
 			continue;
 		}
 		if (st->linelen >= MSGINFO_LINE_MAX) {
-			mi_line(st, st->line, st->linelen);
+			mi_line(st, st->line, st->linelen, !st->linecont, 0);
 			st->linelen = 0;
+			st->linecont = 1;
 		}
 		st->line[st->linelen++] = data[i];
 	}
@@ -348,6 +311,7 @@ mi_start(struct msginfo *mi, size_t text_max)
 	st->mi = mi;
 	st->text_max = text_max;
 	st->top = 1;
+	mimescan_init(&st->scan, MSGINFO_DEPTH_MAX, 0, 0, 0);
 	mi_part_begin(st);
 	return st;
 }
@@ -357,7 +321,7 @@ static void
 mi_finish(struct mi_state *st)
 {
 	if (st->linelen > 0)
-		mi_line(st, st->line, st->linelen);
+		mi_line(st, st->line, st->linelen, !st->linecont, 0);
 	if (st->in_header)
 		mi_part_body(st);
 	free(st);

@@ -87,9 +87,12 @@ net_cidr_parse(const char *s, struct net_cidr *c)
 	return 0;
 }
 
-/* net_host_valid - is s a syntactically valid host name? */
-static int
-net_host_valid(const char *s)
+/*
+ * net_domain_valid - is s a domain name (LDH labels of 1..63 octets, at
+ * most 253)?  need_alpha: a host name, which all digits cannot be
+ */
+int
+net_domain_valid(const char *s, int need_alpha)
 {
 	size_t len = strlen(s), label = 0;
 	int alpha = 0;
@@ -114,7 +117,7 @@ net_host_valid(const char *s)
 			return 0;
 	}
 	/* No trailing dot or hyphen; all digits would be an IPv4 address. */
-	return label > 0 && p[-1] != '-' && alpha;
+	return label > 0 && p[-1] != '-' && (alpha || !need_alpha);
 }
 
 /* net_list_push - append one network to the list */
@@ -175,9 +178,12 @@ net_list_resolve(struct net_list *l, const char *name, char *err, size_t errlen)
 	return 0;
 }
 
-/* net_list_add - add a CIDR network or a host name (resolved now) */
-int
-net_list_add(struct net_list *l, const char *s, char *err, size_t errlen)
+/*
+ * net_list_entry - a CIDR network is added (0), a valid host name is left
+ * to the caller (1), anything else is an error (-1 with err)
+ */
+static int
+net_list_entry(struct net_list *l, const char *s, char *err, size_t errlen)
 {
 	struct net_cidr c;
 
@@ -190,12 +196,21 @@ net_list_add(struct net_list *l, const char *s, char *err, size_t errlen)
 		snprintf(err, errlen, "bad network address '%.100s'", s);
 		return -1;
 	}
-	if (!net_host_valid(s)) {
+	if (!net_domain_valid(s, 1)) {
 		snprintf(err, errlen, "bad network address or host name '%.100s'",
 		    s);
 		return -1;
 	}
-	return net_list_resolve(l, s, err, errlen);
+	return 1;
+}
+
+/* net_list_add - add a CIDR network or a host name (resolved now) */
+int
+net_list_add(struct net_list *l, const char *s, char *err, size_t errlen)
+{
+	int r = net_list_entry(l, s, err, errlen);
+
+	return r == 1 ? net_list_resolve(l, s, err, errlen) : r;
 }
 
 /* net_list_add_fcrdns - a CIDR network, or a host name kept for FCrDNS */
@@ -203,25 +218,13 @@ int
 net_list_add_fcrdns(struct net_list *l, const char *s, char *err,
     size_t errlen)
 {
-	struct net_cidr c;
 	char *name;
 	size_t i;
+	int r;
 
 	l->fcrdns = 1;
-	if (net_cidr_parse(s, &c) == 0) {
-		net_list_push(l, &c);
-		return 0;
-	}
-	if (strchr(s, '/') != NULL || strchr(s, ':') != NULL ||
-	    strspn(s, "0123456789.") == strlen(s)) {
-		snprintf(err, errlen, "bad network address '%.100s'", s);
-		return -1;
-	}
-	if (!net_host_valid(s)) {
-		snprintf(err, errlen, "bad network address or host name '%.100s'",
-		    s);
-		return -1;
-	}
+	if ((r = net_list_entry(l, s, err, errlen)) != 1)
+		return r;
 	name = xstrdup(s);
 	for (i = 0; name[i] != '\0'; i++)
 		name[i] = (char)tolower((unsigned char)name[i]);

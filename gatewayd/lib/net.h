@@ -24,6 +24,7 @@ struct net_list {
 
 /* Parse "10.0.0.0/8", "::1", "192.0.2.1". 0 ok, -1 bad. */
 int net_cidr_parse(const char *, struct net_cidr *);
+int net_domain_valid(const char *, int need_alpha);
 /* Add an entry: CIDR or host name (resolved now with getaddrinfo). -1 with err. */
 int net_list_add(struct net_list *, const char *, char *err, size_t errlen);
 /*

@@ -98,9 +98,16 @@ textout_term_step(const unsigned char *s, size_t len, int flags, char *esc,
 	return textout_c1(s, n) ? textout_esc(esc, "\\u00", s[1]) : 0;
 }
 
-/* textout_term - write len bytes with the terminal escapes */
-void
-textout_term(FILE *fp, const char *s, size_t len, int flags)
+static size_t textout_json_step(const unsigned char *, size_t, char *,
+    size_t *);
+
+/*
+ * textout_escaped - write len bytes, plain runs as they are and each
+ * sequence the step escapes as its escape (json: the JSON escapes, else
+ * the terminal ones with flags)
+ */
+static void
+textout_escaped(FILE *fp, const char *s, size_t len, int flags, int json)
 {
 	const unsigned char *p = (const unsigned char *)s, *run = p,
 	    *end = p + len;
@@ -108,14 +115,22 @@ textout_term(FILE *fp, const char *s, size_t len, int flags)
 	size_t n, used;
 
 	for (; p < end; p += used) {
-		if ((n = textout_term_step(p, (size_t)(end - p), flags, esc,
-		    &used)) == 0)
+		n = json ? textout_json_step(p, (size_t)(end - p), esc, &used) :
+		    textout_term_step(p, (size_t)(end - p), flags, esc, &used);
+		if (n == 0)
 			continue;
 		fwrite_unlocked(run, 1, (size_t)(p - run), fp);
 		fwrite_unlocked(esc, 1, n, fp);
 		run = p + used;
 	}
 	fwrite_unlocked(run, 1, (size_t)(p - run), fp);
+}
+
+/* textout_term - write len bytes with the terminal escapes */
+void
+textout_term(FILE *fp, const char *s, size_t len, int flags)
+{
+	textout_escaped(fp, s, len, flags, 0);
 }
 
 /* textout_terms - textout_term of a C string */
@@ -181,21 +196,8 @@ textout_json_step(const unsigned char *s, size_t len, char *esc,
 void
 textout_json_literal(FILE *fp, const char *s, size_t len)
 {
-	const unsigned char *p = (const unsigned char *)s, *run = p,
-	    *end = p + len;
-	char esc[TEXTOUT_ESCLEN];
-	size_t n, used;
-
 	putc_unlocked('"', fp);
-	for (; p < end; p += used) {
-		if ((n = textout_json_step(p, (size_t)(end - p), esc,
-		    &used)) == 0)
-			continue;
-		fwrite_unlocked(run, 1, (size_t)(p - run), fp);
-		fwrite_unlocked(esc, 1, n, fp);
-		run = p + used;
-	}
-	fwrite_unlocked(run, 1, (size_t)(p - run), fp);
+	textout_escaped(fp, s, len, 0, 1);
 	putc_unlocked('"', fp);
 }
 

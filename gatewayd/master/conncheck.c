@@ -5,11 +5,11 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 
 #include <gatewayd/connector.h>
 
 #include "cfg.h"
+#include "cfgval.h"
 #include "conncheck.h"
 
 /* conncheck_child - the entry key of map m, or NULL */
@@ -35,12 +35,13 @@ conncheck_value(const struct gw_node *n, const char *dflt)
 	return n->value;
 }
 
-/* conncheck_true - the connectors' spelling of a true boolean */
+/* conncheck_true - a true boolean in the one syntax (cfgval.h) */
 static int
 conncheck_true(const char *v)
 {
-	return strcasecmp(v, "true") == 0 || strcasecmp(v, "yes") == 0 ||
-	    strcasecmp(v, "on") == 0;
+	int b;
+
+	return cfgval_bool(v, &b) == 0 && b;
 }
 
 /* conncheck_smtp - the smtp connector's auth.tls and starttls */

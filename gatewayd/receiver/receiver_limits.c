@@ -108,37 +108,41 @@ rlimits_space(struct rsession *s, const char *verb, long long size)
 	return "452 4.3.1 Insufficient system storage";
 }
 
+/* rlimits_rate - a per-command rate: NULL, or the 450 reply (logged) */
+static const char *
+rlimits_rate(struct rsession *s, enum anvil_kind kind,
+    const struct cfg_rate *rate, const char *cmd, const char *what)
+{
+	static char reply[128];
+
+	if (!rlimits_over(s, kind, rate))
+		return NULL;
+	log_info("reject: %s from [%s]: %s rate limit %lu/%llds exceeded",
+	    cmd, s->ip, what, rate->count, (long long)rate->window);
+	snprintf(reply, sizeof(reply), "450 4.7.1 Error: too %s from your "
+	    "address; try again later", kind == ANVIL_MSG ? "much mail" :
+	    "many recipients");
+	return reply;
+}
+
 /* rlimits_mail - limits.msg_rate and the free-space floor at MAIL */
 const char *
 rlimits_mail(struct rsession *s, long long size)
 {
-	const struct cfg_limits *l = &s->rcv->cfg->limits;
 	const char *why;
 
 	if ((why = rlimits_space(s, "MAIL", size)) != NULL)
 		return why;
-	if (!rlimits_over(s, ANVIL_MSG, &l->msg_rate))
-		return NULL;
-	log_info("reject: MAIL from [%s]: message rate limit %lu/%llds "
-	    "exceeded", s->ip, l->msg_rate.count,
-	    (long long)l->msg_rate.window);
-	return "450 4.7.1 Error: too much mail from your address; try again "
-	    "later";
+	return rlimits_rate(s, ANVIL_MSG, &s->rcv->cfg->limits.msg_rate,
+	    "MAIL", "message");
 }
 
 /* rlimits_rcpt - limits.rcpt_rate at RCPT */
 const char *
 rlimits_rcpt(struct rsession *s)
 {
-	const struct cfg_limits *l = &s->rcv->cfg->limits;
-
-	if (!rlimits_over(s, ANVIL_RCPT, &l->rcpt_rate))
-		return NULL;
-	log_info("reject: RCPT from [%s]: recipient rate limit %lu/%llds "
-	    "exceeded", s->ip, l->rcpt_rate.count,
-	    (long long)l->rcpt_rate.window);
-	return "450 4.7.1 Error: too many recipients from your address; try "
-	    "again later";
+	return rlimits_rate(s, ANVIL_RCPT, &s->rcv->cfg->limits.rcpt_rate,
+	    "RCPT", "recipient");
 }
 
 /* rlimits_data - the free-space floor again before the message is read */

@@ -20,6 +20,7 @@
 
 #include "bounce.h"
 #include "capi.h"
+#include "cfgval.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -308,4 +309,106 @@ capi_job_free(struct capi_job *job)
 	free(job->rcptv);
 	memset(job, 0, sizeof(*job));
 	capi_set_qid(NULL);
+}
+
+/* capi_node_bad - "file:line:column: KEY must be ..." into err; -1 */
+static int
+capi_node_bad(const struct gw_node *n, enum cfgval_kind k,
+    unsigned long long lo, unsigned long long hi, char *err, size_t errlen)
+{
+	char what[256];
+
+	cfgval_explain(k, lo, hi, what, sizeof(what));
+	if (err != NULL && errlen > 0)
+		snprintf(err, errlen, "%s:%u:%u: %s must be %s",
+		    n != NULL && n->file != NULL ? n->file : "config",
+		    n != NULL ? n->line : 0, n != NULL ? n->column : 0,
+		    n != NULL && n->key != NULL ? n->key : "the value", what);
+	return -1;
+}
+
+/* capi_node_value - the text of a scalar node, or NULL */
+static const char *
+capi_node_value(const struct gw_node *n)
+{
+	return n != NULL && n->type == GW_NODE_SCALAR ? n->value : NULL;
+}
+
+/* capi_node_number - a count, size or duration within lo..hi */
+static int
+capi_node_number(const struct gw_node *n, enum cfgval_kind k,
+    unsigned long long lo, unsigned long long hi, unsigned long long *out,
+    char *err, size_t errlen)
+{
+	const char *v = capi_node_value(n);
+	unsigned long long x;
+	int r;
+
+	if (k == CFGVAL_SIZE)
+		r = cfgval_size(v, &x);
+	else if (k == CFGVAL_DURATION)
+		r = cfgval_duration(v, &x);
+	else
+		r = cfgval_count(v, &x);
+	if (r == -1 || x < lo || x > hi)
+		return capi_node_bad(n, k, lo, hi, err, errlen);
+	*out = x;
+	return 0;
+}
+
+/* gw_node_bool - a boolean setting */
+int
+gw_node_bool(const struct gw_node *n, int *out, char *err, size_t errlen)
+{
+	if (cfgval_bool(capi_node_value(n), out) == -1)
+		return capi_node_bad(n, CFGVAL_BOOL, 0, 0, err, errlen);
+	return 0;
+}
+
+/* gw_node_count - a number setting within min..max */
+int
+gw_node_count(const struct gw_node *n, unsigned long long min,
+    unsigned long long max, unsigned long long *out, char *err, size_t errlen)
+{
+	return capi_node_number(n, CFGVAL_COUNT, min, max, out, err, errlen);
+}
+
+/* gw_node_size - a size setting within min..max bytes */
+int
+gw_node_size(const struct gw_node *n, unsigned long long min,
+    unsigned long long max, unsigned long long *out, char *err, size_t errlen)
+{
+	return capi_node_number(n, CFGVAL_SIZE, min, max, out, err, errlen);
+}
+
+/* gw_node_duration - a duration setting within min..max seconds */
+int
+gw_node_duration(const struct gw_node *n, unsigned long long min,
+    unsigned long long max, unsigned long long *seconds, char *err,
+    size_t errlen)
+{
+	return capi_node_number(n, CFGVAL_DURATION, min, max, seconds, err,
+	    errlen);
+}
+
+/* gw_node_hostport - a host with an optional port */
+int
+gw_node_hostport(const struct gw_node *n, char *host, size_t hostlen,
+    unsigned int *port, char *err, size_t errlen)
+{
+	if (cfgval_hostport(capi_node_value(n), host, hostlen, port) == -1)
+		return capi_node_bad(n, CFGVAL_HOSTPORT, 0, 0, err, errlen);
+	return 0;
+}
+
+/* gw_node_mode - an octal file mode */
+int
+gw_node_mode(const struct gw_node *n, mode_t *out, char *err, size_t errlen)
+{
+	unsigned int m;
+
+	if (cfgval_mode(capi_node_value(n), &m) == -1)
+		return capi_node_bad(n, CFGVAL_MODE, 0, 0, err, errlen);
+	*out = (mode_t)m;
+	return 0;
 }

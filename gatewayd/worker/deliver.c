@@ -109,6 +109,20 @@ dl_io(int fd, void *buf, size_t len, int writing)
 	return 0;
 }
 
+/* dl_msghdr - a message of one buffer and room for one descriptor */
+static void
+dl_msghdr(struct msghdr *mh, struct iovec *iov, struct dl_req *req,
+    char *cbuf, size_t clen)
+{
+	memset(mh, 0, sizeof(*mh));
+	iov->iov_base = req;
+	iov->iov_len = sizeof(*req);
+	mh->msg_iov = iov;
+	mh->msg_iovlen = 1;
+	mh->msg_control = cbuf;
+	mh->msg_controllen = clen;
+}
+
 /* dl_send_req - the request header with the descriptor, then the text */
 static int
 dl_send_req(int fd, const struct dl_req *req, int datafd, const char *text)
@@ -119,14 +133,8 @@ dl_send_req(int fd, const struct dl_req *req, int datafd, const char *text)
 	struct iovec iov;
 	ssize_t n;
 
-	memset(&mh, 0, sizeof(mh));
 	memset(cbuf, 0, sizeof(cbuf));
-	iov.iov_base = (void *)req;
-	iov.iov_len = sizeof(*req);
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	mh.msg_control = cbuf;
-	mh.msg_controllen = sizeof(cbuf);
+	dl_msghdr(&mh, &iov, (struct dl_req *)(void *)req, cbuf, sizeof(cbuf));
 	cm = CMSG_FIRSTHDR(&mh);
 	cm->cmsg_level = SOL_SOCKET;
 	cm->cmsg_type = SCM_RIGHTS;
@@ -150,13 +158,7 @@ dl_recv_req(int fd, struct dl_req *req, int *datafd)
 	struct iovec iov;
 	ssize_t n;
 
-	memset(&mh, 0, sizeof(mh));
-	iov.iov_base = req;
-	iov.iov_len = sizeof(*req);
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	mh.msg_control = cbuf;
-	mh.msg_controllen = sizeof(cbuf);
+	dl_msghdr(&mh, &iov, req, cbuf, sizeof(cbuf));
 	do {
 		n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
 	} while (n == -1 && errno == EINTR);

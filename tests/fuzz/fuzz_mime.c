@@ -42,6 +42,18 @@ gw_message_rewind(struct gw_message *m)
 	return lseek(m->fd, 0, SEEK_SET) == -1 ? -1 : 0;
 }
 
+/* folder_write_all - folder_write.c's writer (not compiled in here) */
+int
+folder_write_all(int fd, const char *p, size_t n)
+{
+	ssize_t w;
+
+	for (; n > 0; p += w, n -= (size_t)w)
+		if ((w = write(fd, p, n)) <= 0)
+			return -1;
+	return 0;
+}
+
 /* gw_message_fd - the data descriptor; the message starts at 0 */
 int
 gw_message_fd(struct gw_message *m, off_t *offset)
