@@ -37,6 +37,7 @@ struct mi_state {
 	char ctype[MI_TYPE_MAX];
 	char boundary[MI_BOUNDARY_MAX];
 	int attachment;			/* disposition attachment or a file name */
+	char fname[MSGINFO_NAME_MAX];	/* filename=, else name=, "" if none */
 	enum mi_cte cte;
 	enum mi_body body;
 	char bstack[MSGINFO_DEPTH_MAX][MI_BOUNDARY_MAX];
@@ -152,6 +153,15 @@ mi_param(const char *value, const char *name, char *out, size_t outlen)
 	return -1;
 }
 
+/* mi_name - a file name parameter, its RFC 2047 words decoded */
+static char *
+mi_name(const char *raw)
+{
+	char *d = rfc2047_decode(raw);
+
+	return d != NULL ? d : xstrdup(raw);
+}
+
 /* mi_part_header - what a Content-* header says about the part */
 static void
 mi_part_header(struct mi_state *st, const char *name, const char *value)
@@ -167,12 +177,17 @@ mi_part_header(struct mi_state *st, const char *name, const char *value)
 		if (mi_param(value, "boundary", st->boundary,
 		    sizeof(st->boundary)) == -1)
 			st->boundary[0] = '\0';
-		if (mi_param(value, "name", fn, sizeof(fn)) == 0)
+		if (mi_param(value, "name", fn, sizeof(fn)) == 0) {
 			st->attachment = 1;
+			if (st->fname[0] == '\0')
+				(void)mi_param(value, "name", st->fname,
+				    sizeof(st->fname));
+		}
 	} else if (strcasecmp(name, "Content-Disposition") == 0) {
 		if (strncasecmp(value, "attachment", 10) == 0 ||
 		    mi_param(value, "filename", fn, sizeof(fn)) == 0)
 			st->attachment = 1;
+		(void)mi_param(value, "filename", st->fname, sizeof(st->fname));
 	} else if (strcasecmp(name, "Content-Transfer-Encoding") == 0) {
 		st->cte = strncasecmp(value, "base64", 6) == 0 ? MI_CTE_BASE64 :
 		    strncasecmp(value, "quoted-printable", 16) == 0 ? MI_CTE_QP :
@@ -219,6 +234,7 @@ mi_part_begin(struct mi_state *st)
 	st->ctype[0] = '\0';
 	st->boundary[0] = '\0';
 	st->attachment = 0;
+	st->fname[0] = '\0';
 	st->cte = MI_CTE_RAW;
 	st->body = MI_SKIP;
 	st->b64acc = 0;
@@ -252,6 +268,10 @@ mi_part_body(struct mi_state *st)
 	if (mi->ntypes < MSGINFO_ATTACH_MAX) {
 		mi->attach_types = xreallocarray(mi->attach_types,
 		    mi->ntypes + 1, sizeof(*mi->attach_types));
+		mi->attach_names = xreallocarray(mi->attach_names,
+		    mi->ntypes + 1, sizeof(*mi->attach_names));
+		mi->attach_names[mi->ntypes] = st->fname[0] ?
+		    mi_name(st->fname) : NULL;
 		mi->attach_types[mi->ntypes++] = xstrdup(st->ctype[0] ?
 		    st->ctype : "application/octet-stream");
 	}
@@ -488,7 +508,10 @@ msginfo_free(struct msginfo *mi)
 	free(mi->hdr);
 	for (i = 0; i < mi->ntypes; i++)
 		free(mi->attach_types[i]);
+	for (i = 0; i < mi->ntypes && mi->attach_names != NULL; i++)
+		free(mi->attach_names[i]);
 	free(mi->attach_types);
+	free(mi->attach_names);
 	free(mi->text);
 	memset(mi, 0, sizeof(*mi));
 }

@@ -42,6 +42,7 @@
 #include "oneoff.h"
 #include "recognize.h"
 #include "rules.h"
+#include "notice.h"
 #include "rules_int.h"
 #include "xmalloc.h"
 
@@ -496,6 +497,8 @@ rules_deliver_one(struct rules_run *run, const struct cfg_rule *rule,
 		rules_set(r, "failover", rule->failover);
 	if (rule->hold != NULL)
 		rules_set(r, "hold", rule->name);
+	notice_params(r, rule, run->msg, run->env != NULL ? run->env->mi :
+	    NULL);
 	return r;
 }
 
