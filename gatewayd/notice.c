@@ -8,12 +8,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <openssl/evp.h>
 
 #include "bounce.h"
 #include "cfg.h"
+#include "failover.h"
 #include "msginfo.h"
 #include "notice.h"
 #include "xmalloc.h"
@@ -158,6 +160,26 @@ notice_job_end(struct spool *sp, const char *connector, const char *qid,
 	return recorded;
 }
 
+/*
+ * notice_taken_over - is a failed-over recipient's outcome among the
+ * records (a failover job of the same queue ID)?  A copy under another
+ * queue ID reports on its own.
+ */
+static int
+notice_taken_over(const struct envelope *jobs, size_t n,
+    const struct envelope_rcpt *r)
+{
+	size_t i, j;
+
+	for (i = 0; i < n; i++)
+		for (j = 0; j < jobs[i].nrcpt; j++)
+			if (strcasecmp(jobs[i].rcpt[j].addr, r->addr) == 0 &&
+			    envelope_rcpt_param(&jobs[i].rcpt[j],
+			    FAILOVER_PARAM_FROM) != NULL)
+				return 1;
+	return 0;
+}
+
 /* notice_decide - which notice the ended jobs call for (notice.h) */
 enum notice_kind
 notice_decide(const struct envelope *jobs, size_t n, const char **rule)
@@ -171,8 +193,11 @@ notice_decide(const struct envelope *jobs, size_t n, const char **rule)
 	for (i = 0; i < n; i++)
 		for (j = 0; j < jobs[i].nrcpt; j++) {
 			r = &jobs[i].rcpt[j];
-			if (envelope_rcpt_param(r, BOUNCE_PARAM_FAILED_OVER))
-				continue;	/* its failover job reports */
+			if (envelope_rcpt_param(r, BOUNCE_PARAM_FAILED_OVER)) {
+				/* its failover job reports, or another notice */
+				open += !notice_taken_over(jobs, n, r);
+				continue;
+			}
 			open += r->state != RCPT_DONE && r->state != RCPT_FAILED;
 			if ((v = envelope_rcpt_param(r, NOTICE_PARAM)) == NULL)
 				continue;
