@@ -147,7 +147,7 @@ int
 spool_notice_list(struct spool *sp, char ***names, size_t *n)
 {
 	struct dirent *de;
-	char **v = NULL;
+	char **v = NULL, **nv;
 	size_t cnt = 0;
 	DIR *d;
 	int dfd;
@@ -163,9 +163,16 @@ spool_notice_list(struct spool *sp, char ***names, size_t *n)
 	while ((de = readdir(d)) != NULL) {
 		if (!spool_notice_name_valid(de->d_name))
 			continue;
-		if ((v = reallocarray(v, cnt + 1, sizeof(*v))) == NULL ||
-		    (v[cnt] = strdup(de->d_name)) == NULL)
-			abort();	/* out of memory: as xmalloc does */
+		if ((nv = reallocarray(v, cnt + 1, sizeof(*v))) == NULL ||
+		    (nv[cnt] = strdup(de->d_name)) == NULL) {
+			if (nv != NULL)
+				v = nv;
+			closedir(d);
+			spool_free_names(v, cnt);
+			errno = ENOMEM;
+			return -1;
+		}
+		v = nv;
 		cnt++;
 	}
 	closedir(d);

@@ -2,14 +2,19 @@
  * check_notice.c - unit tests of the notices to the sender (notice.c):
  * the template parser, the recipient marks, the decision over the ended
  * jobs of a message, the composed text (golden), and the DSN a failure
- * notice replaces (bounce_select).
+ * notice replaces (bounce_select); and the spool's records of ended
+ * jobs (spool_notice.c) in a scratch spool.
  */
 #include "config.h"
 
+#include <sys/stat.h>
+
 #include <check.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bounce.h"
 #include "cfg.h"
@@ -326,6 +331,74 @@ START_TEST(compose_bounded)
 }
 END_TEST
 
+/* touch - create dir/name in the spool directory */
+static void
+touch(const char *root, const char *rel)
+{
+	char path[4096];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", root, rel);
+	ck_assert_int_ne(fd = open(path, O_CREAT | O_WRONLY, 0600), -1);
+	close(fd);
+}
+
+/* The records: busy, put (never replaced), list, read, remove, bad names. */
+START_TEST(spool_records)
+{
+	static const char *const one[] = { "x@d:done:notice=success", NULL };
+	static const char *const two[] = { "y@d:failed", NULL };
+	char root[] = "/tmp/check-notice-XXXXXX", path[4096], err[256];
+	struct envelope a, b, got;
+	struct spool *sp;
+	char **names;
+	size_t n;
+
+	ck_assert_ptr_nonnull(mkdtemp(root));
+	ck_assert_ptr_nonnull(sp = spool_open(root, 1, (uid_t)-1, (gid_t)-1,
+	    err, sizeof(err)));
+	ck_assert_int_eq(spool_connector_init(sp, "relay", (uid_t)-1,
+	    (gid_t)-1, err, sizeof(err)), 0);
+	job(&a, "relay", one);
+	job(&b, "relay", two);
+	ck_assert_int_eq(spool_notice_busy(sp, a.id), 0);
+	touch(root, "incoming/0006152f1a2b3c4d0001");
+	ck_assert_int_eq(spool_notice_busy(sp, a.id), 1);
+	snprintf(path, sizeof(path), "%s/incoming/%s", root, a.id);
+	unlink(path);
+	touch(root, "data/0006152f1a2b3c4d0001.relay");
+	ck_assert_int_eq(spool_notice_busy(sp, a.id), 1);
+	snprintf(path, sizeof(path), "%s/data/%s.relay", root, a.id);
+	unlink(path);
+	ck_assert_int_eq(spool_notice_busy(sp, a.id), 0);
+	ck_assert_int_eq(spool_notice_list(sp, &names, &n), 0);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_int_eq(spool_notice_put(sp, &a, err, sizeof(err)), 0);
+	ck_assert_int_eq(spool_notice_put(sp, &b, err, sizeof(err)), 0);
+	ck_assert_int_eq(spool_notice_list(sp, &names, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(names[0], "0006152f1a2b3c4d0001.relay");
+	memset(&got, 0, sizeof(got));
+	ck_assert_int_eq(spool_notice_read(sp, names[0], &got, err,
+	    sizeof(err)), 0);
+	ck_assert_str_eq(got.rcpt[0].addr, "x@d");	/* the first is kept */
+	ck_assert_int_eq(got.rcpt[0].state, RCPT_DONE);
+	envelope_clear(&got);
+	ck_assert_int_eq(spool_notice_read(sp, "../incoming/x", &got, err,
+	    sizeof(err)), -1);
+	ck_assert_int_eq(spool_notice_remove(sp, names[0]), 0);
+	ck_assert_int_eq(spool_notice_remove(sp, names[0]), 0);
+	spool_free_names(names, n);
+	ck_assert_int_eq(spool_notice_list(sp, &names, &n), 0);
+	ck_assert_uint_eq(n, 0);
+	snprintf(path, sizeof(path), "rm -rf '%s'", root);
+	ck_assert_int_eq(system(path), 0);
+	spool_close(sp);
+	envelope_clear(&a);
+	envelope_clear(&b);
+}
+END_TEST
+
 /* notice_suite - the cases */
 static Suite *
 notice_suite(void)
@@ -342,6 +415,7 @@ notice_suite(void)
 	tcase_add_test(tc, replaces_bounce);
 	tcase_add_test(tc, compose_golden);
 	tcase_add_test(tc, compose_bounded);
+	tcase_add_test(tc, spool_records);
 	suite_add_tcase(s, tc);
 	return s;
 }
