@@ -12,7 +12,7 @@
  *     "application/pdf", "size": 1234, "sha256": "..." } ],
  *     "notes": "..." }
  *
- * Written with the tree's one JSON writer (gatewayd/textout.c, compiled
+ * Written with the tree's one JSON writer (gatewayd/lib/textout.c, compiled
  * into the connector): valid UTF-8 JSON whatever the message says,
  * control and C1 characters escaped, bytes that are not UTF-8 as U+FFFD.
  */

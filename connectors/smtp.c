@@ -4,7 +4,7 @@
  * Settings (gatewayd-connector(3)): hosts (ordered, with failover), helo,
  * starttls none|opportunistic|required, ca_file, verify, verify_name,
  * tls_min_version, tls_max_version, tls_ciphers, tls_ciphersuites
- * (gatewayd/tlspolicy.c, compiled in),
+ * (gatewayd/lib/tlspolicy.c, compiled in),
  * auth {username, password_file, mechanisms, tls, cleartext}, timeouts
  * {connect, greeting, command, data}, host_skip, max_messages,
  * idle_timeout.  init() runs as root before the worker drops its
@@ -534,7 +534,7 @@ smtp_defaults(struct smtp *s)
 /*
  * smtp_auth_warn - say when the credentials may go over a weaker channel
  * than a verified TLS session, or can never go at all (gatewayd -n says
- * the same from the core: gatewayd/conncheck.c)
+ * the same from the core: gatewayd/master/conncheck.c)
  */
 static void
 smtp_auth_warn(const struct smtp *s)

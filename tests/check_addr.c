@@ -1,5 +1,5 @@
 /*
- * check_addr.c - unit tests of the RFC 5321 path parser (gatewayd/addr.c)
+ * check_addr.c - unit tests of the RFC 5321 path parser (gatewayd/lib/addr.c)
  *
  * One table of paths with the expected status, address and rest; then
  * the helpers (domain, hidden local parts) and the length limits.

@@ -1,5 +1,5 @@
 /*
- * check_bounce.c - unit tests of the DSN composer (gatewayd/bounce.c)
+ * check_bounce.c - unit tests of the DSN composer (gatewayd/lib/bounce.c)
  */
 #include "config.h"
 

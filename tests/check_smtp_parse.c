@@ -1,5 +1,5 @@
 /*
- * check_smtp_parse.c - unit tests of the SMTP command parser (gatewayd/smtp_parse.c)
+ * check_smtp_parse.c - unit tests of the SMTP command parser (gatewayd/receiver/smtp_parse.c)
  *
  * A table of command lines with the verb, argument, path and parameters
  * expected, or the exact reply expected for a refused line.

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """e2e_tls_policy - TLS versions, cipher lists and DH parameters of a
-listener and of the smtp connector (gatewayd/tlspolicy.c).
+listener and of the smtp connector (gatewayd/lib/tlspolicy.c).
 
 Listener: a TLS 1.0 client (python ssl at @SECLEVEL=0) refused by default
 and accepted with tls_min_version: TLSv1 (gatewayd -n warns); a TLS 1.3

@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import signal
+import random
 import smtplib
 import socket
 import subprocess
@@ -48,12 +49,44 @@ def check(cond, what):
         raise TestFailure(what)
 
 
+_PORTS_GIVEN = set()
+
+
+def _ephemeral_low():
+    """The lowest port the kernel hands out for outgoing connections."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+    """A loopback port that binds now, taken below the ephemeral range.
+
+    A port the kernel picked with bind(("", 0)) comes from the range it also
+    uses for outgoing connections: between this call and the daemon's bind,
+    any connect() on the machine (another test, a benchmark) may take it.
+    Ports below that range are only ever taken by an explicit bind, so the
+    only race left is with another test choosing the same random port.
+    """
+    rng = random.SystemRandom()
+    high = min(_ephemeral_low(), 65536) - 1
+    low = 10000 if high > 12000 else 1024
+    for _ in range(200):
+        port = rng.randint(low, high)
+        if port in _PORTS_GIVEN:
+            continue
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        finally:
+            s.close()
+        _PORTS_GIVEN.add(port)
+        return port
+    raise TestFailure("no free loopback port between %d and %d" % (low, high))
 
 
 def wait_for(pred, timeout, what, interval=0.05):

@@ -24,6 +24,9 @@ FUZZ_CC=${FUZZ_CC:-clang}
 B=${FUZZ_BUILDDIR:-$TOP/build/fuzz}
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
 
+# the daemon's internal libraries, in link order (gatewayd/Makefile.am)
+GW_LIBS="libgwscan.a libgwreceiver.a libgwrouter.a libgwworker.a libgwmaster.a libgwcommon.a"
+
 log() { printf 'fuzz: %s\n' "$*" >&2; }
 
 command -v "$FUZZ_CC" >/dev/null || { log "$FUZZ_CC not found (apt-get install clang)"; exit 1; }
@@ -50,8 +53,9 @@ build_libs() {
 	make -s -C "$B/src" config.h >/dev/null
 	make -s -C "$B/src/include" >/dev/null
 	make -s -C "$B/src/spool" libspool.a >/dev/null 2>&1 || make -C "$B/src/spool" libspool.a
-	make -s -C "$B/src/gatewayd" libgwcommon.a >/dev/null 2>&1 || make -C "$B/src/gatewayd" libgwcommon.a
-	make -s -C "$B/src/gatewayd" libgwscan.a >/dev/null 2>&1 || make -C "$B/src/gatewayd" libgwscan.a
+	for l in $GW_LIBS; do
+		make -s -C "$B/src/gatewayd" "$l" >/dev/null 2>&1 || make -C "$B/src/gatewayd" "$l"
+	done
 }
 
 # libs - every *_LIBS the configured gatewayd/Makefile links with
@@ -67,10 +71,13 @@ build_target() {
 	local t=$1 s=$B/src
 	# shellcheck disable=SC2046
 	"$FUZZ_CC" -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer $SAN \
-	    -I"$s" -I"$s/include" -I"$s/gatewayd" -I"$s/spool" \
+	    -I"$s" -I"$s/include" -I"$s/spool" \
+	    $(for d in lib scan master receiver router recognizer worker ctl; do
+	    	printf -- '-I%s ' "$s/gatewayd/$d"; done) \
 	    $(sed -n 's/^GMIME_CFLAGS = //p' "$s/gatewayd/Makefile") \
 	    -o "$B/fuzz_$t" "$s/tests/fuzz/fuzz_$t.c" \
-	    "$s/gatewayd/libgwscan.a" "$s/gatewayd/libgwcommon.a" "$s/spool/libspool.a" $(libs)
+	    $(for l in $GW_LIBS; do printf '%s ' "$s/gatewayd/$l"; done) \
+	    "$s/spool/libspool.a" $(libs)
 }
 
 # run_target T - fuzz T for FUZZ_SECONDS; 0 if no crash

@@ -15,10 +15,12 @@
 
 #include "bounce.h"
 #include "cfg.h"
-#include "failover.h"
 #include "msginfo.h"
 #include "notice.h"
 #include "xmalloc.h"
+
+/* The parameter failover.c gives a failover job's recipients (worker/). */
+#define NOTICE_FAILOVER_FROM	"failover-from"
 
 static const char notice_success_text[] =
     "Subject: Delivered: {subject}\n"
@@ -175,7 +177,7 @@ notice_taken_over(const struct envelope *jobs, size_t n,
 		for (j = 0; j < jobs[i].nrcpt; j++)
 			if (strcasecmp(jobs[i].rcpt[j].addr, r->addr) == 0 &&
 			    envelope_rcpt_param(&jobs[i].rcpt[j],
-			    FAILOVER_PARAM_FROM) != NULL)
+			    NOTICE_FAILOVER_FROM) != NULL)
 				return 1;
 	return 0;
 }

@@ -11,7 +11,9 @@
  *   reason <printable text>
  *   part <directive|separator|none> <id or -> <sheet page> <first> <last>
  *   end
- * with one part line per recognize/<qid>.<n> (n from 1), pages 1-based.
+ * with one part line per recognize/<qid>.<n> (n from 1), pages 1-based:
+ * the parts follow each other from page 1 without gaps, a part behind a
+ * sheet starts at its sheet, and only the first part may have none.
  */
 #include "config.h"
 
@@ -238,9 +240,28 @@ rr_line(char *line, size_t no, struct rules_recog *out)
 	return -1;
 }
 
-/* rr_parse - the whole result text, strictly */
+/* rr_pages - the parts cover pages 1..n in order, each sheet first in its part */
 static int
-rr_parse(char *text, struct rules_recog *out)
+rr_pages(const struct rules_recog *out)
+{
+	const struct rules_part *p;
+	unsigned int next = 1;
+	size_t i;
+
+	for (i = 0; i < out->nparts; i++) {
+		p = &out->parts[i];
+		if (p->first != next || p->last < p->first ||
+		    (p->kind == RULES_PART_NONE ? p->sheet_page != 0 || i != 0 :
+		    p->sheet_page != p->first))
+			return -1;
+		next = p->last + 1;
+	}
+	return 0;
+}
+
+/* router_recog_parse - the whole result text, strictly (router_recog.h) */
+int
+router_recog_parse(char *text, struct rules_recog *out)
 {
 	char *line = text, *nl;
 	size_t no = 0;
@@ -259,7 +280,7 @@ rr_parse(char *text, struct rules_recog *out)
 		return -1;
 	if (out->status != RULES_RECOG_SHEETS && out->nparts != 0)
 		return -1;
-	return 0;
+	return rr_pages(out);
 }
 
 /* router_recog_load - the answer into out (router_recog.h) */
@@ -286,7 +307,7 @@ router_recog_load(struct spool *sp, const char *qid, const char *status,
 		    strerror(errno));
 		return -1;
 	}
-	rc = strlen(text) == len ? rr_parse(text, out) : -1;
+	rc = strlen(text) == len ? router_recog_parse(text, out) : -1;
 	free(text);
 	if (rc == -1) {
 		memset(out, 0, sizeof(*out));

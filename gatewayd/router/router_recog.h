@@ -46,6 +46,12 @@ void router_recog_forget(struct router_recog *, const char *qid);
 int router_recog_load(struct spool *, const char *qid, const char *status,
     const char *reason, struct rules_recog *out, char *err, size_t errlen);
 /*
+ * Parse a result file's text (modified) into out, which must be zeroed:
+ * every line ends with a newline, the format and page order of
+ * router_recog.c hold, nothing follows "end"; 0, or -1.
+ */
+int router_recog_parse(char *text, struct rules_recog *out);
+/*
  * One new message per part of env->recog, to env->split's recipients,
  * committed to incoming/ (durable); their queue IDs into *qids (free each
  * and the array).  0, or -1 with err (nothing may be removed then).

@@ -24,7 +24,7 @@
 #include <unistd.h>
 
 #include "cfg.h"
-#include "control_int.h"
+#include "control_proto.h"
 #include "envelope.h"
 #include "ipc.h"
 #include "spool.h"

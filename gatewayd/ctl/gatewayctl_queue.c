@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "cfg.h"
-#include "control_int.h"
+#include "control_proto.h"
 #include "gatewayctl.h"
 #include "proc.h"
 #include "spool.h"

@@ -1,0 +1,41 @@
+/*
+ * control_int.h - what the parts of the control child share
+ *
+ * control.c: the socket, peer check and the command table;
+ * control_parse.c: the request line; the queue commands are in the shared
+ * library (control_proto.h, lib/control_queue.c), run in an unprivileged
+ * child that reads and renames in the spool; control_ops.c: counters,
+ * pause/resume, the connector list and what workers report;
+ * control_directive.c: the directive store.
+ */
+#ifndef GW_CONTROL_INT_H
+#define GW_CONTROL_INT_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "control_proto.h"
+#include "master.h"
+
+struct ipc_frame;
+
+/* Split a request line (modified) into req's words and options; -1 with err. */
+int control_parse(struct control_req *, char *line, char *err, size_t errlen);
+
+/* The master's effective uid (a control child has dropped it). */
+extern uid_t control_master_euid;
+
+/* Fork the child that serves a request from the spool (control.c). */
+void control_fork(struct control_req *, control_child_fn, int need_spool);
+
+/* control_directive.c: the directive store (words hex-encoded) */
+int control_directive(const struct control_req *, struct spool *, FILE *, int);
+
+/* control_ops.c */
+int control_stats(const struct control_req *, struct spool *, FILE *, int);
+int control_connectors(const struct control_req *, struct spool *, FILE *, int);
+void control_pause(struct control_req *, int pause);
+/* The whole status answer after "ok", text or JSON (textout.h). */
+void control_status_write(struct evbuffer *, int json);
+#endif
