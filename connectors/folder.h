@@ -6,7 +6,9 @@
  * templates and makes every name safe (no GMime, no gw_* calls: the unit
  * tests link it alone); folder_mime.c turns a message into documents
  * with GMime; folder_write.c creates directories and files under the
- * root, atomically; folder_sidecar.c writes the JSON metadata.
+ * root, atomically; folder_sidecar.c writes the JSON metadata;
+ * folder_uu.c finds and decodes uuencoded blocks (plain C, like
+ * folder_template.c: the unit tests and a fuzz target link it alone).
  */
 #ifndef GW_FOLDER_H
 #define GW_FOLDER_H
@@ -83,6 +85,21 @@ void folder_clean_component(char *, size_t, const struct folder_policy *,
     int);
 void folder_split_ext(const char *, size_t *);
 
+/* folder_uu.c: one "begin MODE NAME" ... "end" block of a text */
+#define FOLDER_UU_NAME_MAX	256
+struct folder_uu_block {
+	size_t start;			/* offset of the begin line */
+	size_t data;			/* offset of the first body line */
+	size_t end;			/* offset after the end line */
+	unsigned int mode;		/* octal mode of the begin line */
+	char name[FOLDER_UU_NAME_MAX];	/* as written, cut to fit */
+};
+size_t folder_uu_find(const char *, size_t, struct folder_uu_block *,
+    size_t, int *);
+int folder_uu_decode(const char *, const struct folder_uu_block *,
+    unsigned char **, size_t *, unsigned int *);
+int folder_uu_name(const char *, size_t, char *, size_t);
+
 /* folder_config.c */
 struct gw_node;
 int folder_config(struct folder *, const struct gw_node *, char *, size_t);
@@ -91,9 +108,12 @@ int folder_config_doc_key(struct folder *, const struct gw_node *, char *,
     size_t);
 int folder_config_root(struct folder *, char *, size_t);
 
-/* A document to write: the message, a part, the body text. */
+/*
+ * A document to write: the message, a part, the body text, an attached
+ * message, bytes decoded already (a uuencoded block of a text).
+ */
 enum folder_doc_kind { FOLDER_DOC_RAW = 0, FOLDER_DOC_PART,
-	FOLDER_DOC_TEXT, FOLDER_DOC_EMBEDDED };
+	FOLDER_DOC_TEXT, FOLDER_DOC_EMBEDDED, FOLDER_DOC_BYTES };
 
 struct folder_doc {
 	enum folder_doc_kind kind;
@@ -102,6 +122,9 @@ struct folder_doc {
 	char *orig_name;		/* as in the message, NULL if none */
 	char *content_type;
 	int damaged;			/* e.g. broken base64: best effort */
+	int crlf;			/* the message's lines end in CR LF */
+	unsigned char *bytes;		/* FOLDER_DOC_BYTES: the content */
+	size_t nbytes;
 };
 
 struct folder_msg {
@@ -111,6 +134,7 @@ struct folder_msg {
 	struct folder_doc *docs;
 	size_t ndocs, cap;
 	char notes[1024];		/* what was skipped or damaged */
+	int crlf;			/* its first line ends in CR LF */
 	int truncated;
 };
 

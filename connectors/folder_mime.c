@@ -10,7 +10,10 @@
  * every attachment and every inline part that is not text (scans arrive as
  * image/... or application/pdf parts, sometimes without a name), the text
  * body when the settings keep it, attached messages either opened or filed
- * as .eml; names come from GMime (RFC 2231 with charsets and continuations,
+ * as .eml (GMime writes back the bytes it parsed), uuencoded files
+ * (x-uuencode parts, which GMime decodes, and "begin ... end" blocks in
+ * plain-text bodies, found by folder_uu.c, at most max_parts in all);
+ * names come from GMime (RFC 2231 with charsets and continuations,
  * RFC 2047, name= when filename= is missing) or are made from the queue ID
  * with an extension for the content type.  Whatever is skipped or damaged
  * is noted for the job result.
@@ -35,10 +38,13 @@
 #include "mimescan.h"
 
 #define SCAN_LINE	1000		/* bytes of a line the scan looks at */
+#define UU_TEXT_MAX	(16 * 1024 * 1024)	/* text searched for blocks */
+#define UU_HEAD		4096		/* bytes of a part searched for its name */
 
 /* State of the bounding scan. */
 struct scan {
 	struct mimescan ms;
+	int crlf;			/* the first line ends in CR LF */
 	off_t cut;			/* -1: parse everything */
 	const char *why;
 };
@@ -80,6 +86,20 @@ folder_mime_ext(const char *type)
 		if (strcasecmp(type, folder_types[i].type) == 0)
 			return folder_types[i].ext;
 	return "bin";
+}
+
+/* mime_type_of - a content type for a file name by its extension */
+static const char *
+mime_type_of(const char *name)
+{
+	const char *dot = strrchr(name, '.');
+	size_t i;
+
+	for (i = 0; dot != NULL && i < sizeof(folder_types) /
+	    sizeof(folder_types[0]); i++)
+		if (strcasecmp(dot + 1, folder_types[i].ext) == 0)
+			return folder_types[i].type;
+	return "application/octet-stream";
 }
 
 /* folder_note - add a remark for the job result (capped) */
@@ -147,6 +167,8 @@ folder_scan(const struct folder *f, struct gw_message *msg, struct scan *s)
 				line[ll++] = buf[i];
 			if (buf[i] != '\n')
 				continue;
+			if (start == 0)
+				s->crlf = ll >= 2 && line[ll - 2] == '\r';
 			if (scan_line(s, line, ll)) {
 				s->cut = start;
 				return 0;
@@ -176,6 +198,7 @@ doc_add(struct folder_msg *m, enum folder_doc_kind kind, GMimeObject *obj,
 	d->orig_name = orig ? g_strdup(orig) : NULL;
 	d->name = g_strdup(name);
 	d->content_type = g_strdup(type);
+	d->crlf = m->crlf;
 	return d;
 }
 
@@ -228,6 +251,107 @@ base64_damaged(GMimePart *part)
 	return bad > 0 || (good + pad) % 4 != 0;
 }
 
+/* uu_part_name - the file name on an x-uuencode part's begin line */
+static int
+uu_part_name(GMimePart *part, char *name, size_t size)
+{
+	GMimeDataWrapper *dw = g_mime_part_get_content(part);
+	GMimeStream *s;
+	char buf[UU_HEAD];
+	ssize_t n;
+
+	if (dw == NULL || (s = g_mime_data_wrapper_get_stream(dw)) == NULL)
+		return 0;
+	g_mime_stream_reset(s);
+	n = g_mime_stream_read(s, buf, sizeof(buf));
+	g_mime_stream_reset(s);
+	return n > 0 && folder_uu_name(buf, (size_t)n, name, size);
+}
+
+/* uu_text - the decoded bytes of a text part (no charset conversion) */
+static GByteArray *
+uu_text(struct walk *w, GMimePart *part)
+{
+	GMimeDataWrapper *dw = g_mime_part_get_content(part);
+	GMimeStream *mem;
+	GByteArray *ba;
+
+	if (dw == NULL)
+		return NULL;
+	ba = g_byte_array_new();
+	mem = g_mime_stream_mem_new_with_byte_array(ba);
+	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(mem), FALSE);
+	if (g_mime_data_wrapper_write_to_stream(dw, mem) < 0 ||
+	    ba->len > UU_TEXT_MAX) {
+		if (ba->len > UU_TEXT_MAX)
+			folder_note(w->m, "a text of more than %d bytes was not "
+			    "searched for uuencoded files", UU_TEXT_MAX);
+		g_byte_array_unref(ba);
+		ba = NULL;
+	}
+	g_object_unref(mem);
+	return ba;
+}
+
+/* uu_block_doc - one decoded block as a document */
+static void
+uu_block_doc(struct walk *w, const char *t, const struct folder_uu_block *b)
+{
+	struct folder_doc *d;
+	unsigned char *bytes;
+	unsigned int bad;
+	size_t len;
+	char *name;
+
+	if (folder_uu_decode(t, b, &bytes, &len, &bad) == -1) {
+		folder_note(w->m, "%.80s: out of memory", b->name);
+		return;
+	}
+	name = doc_name(w, b->name, mime_type_of(b->name));
+	d = doc_add(w->m, FOLDER_DOC_BYTES, NULL, b->name, name,
+	    mime_type_of(b->name));
+	d->bytes = bytes;
+	d->nbytes = len;
+	w->attachments++;
+	if (bad > 0) {
+		d->damaged = 1;
+		folder_note(w->m, "%.80s: %u damaged uuencoded lines skipped",
+		    name, bad);
+	}
+	g_free(name);
+}
+
+/*
+ * walk_uu_text - file the uuencoded blocks of a plain-text part; with the
+ * parts seen they stay within max_parts (the rest is noted, not filed)
+ */
+static void
+walk_uu_text(struct walk *w, GMimePart *part)
+{
+	struct folder_uu_block *b;
+	GByteArray *ba;
+	size_t n, i, room;
+	int more;
+
+	if (w->parts >= w->f->max_parts || (ba = uu_text(w, part)) == NULL)
+		return;
+	if (ba->len < 10 || memmem(ba->data, ba->len, "begin ", 6) == NULL) {
+		g_byte_array_unref(ba);
+		return;
+	}
+	room = w->f->max_parts - w->parts;
+	b = g_malloc_n(room, sizeof(*b));
+	n = folder_uu_find((const char *)ba->data, ba->len, b, room, &more);
+	for (i = 0; i < n; i++)
+		uu_block_doc(w, (const char *)ba->data, &b[i]);
+	w->parts += (unsigned int)n;
+	if (more)
+		folder_note(w->m, "uuencoded files after the first %zu of a "
+		    "text skipped (max_parts)", n);
+	g_free(b);
+	g_byte_array_unref(ba);
+}
+
 static void walk_object(struct walk *, GMimeObject *, unsigned int, int);
 
 /* walk_part - a leaf: a document, or a body candidate */
@@ -242,10 +366,12 @@ walk_part(struct walk *w, GMimeObject *obj, int top)
 	    g_strdup("application/octet-stream");
 	int text = ct && g_mime_content_type_is_type(ct, "text", "*");
 	struct folder_doc *d;
-	char *name;
+	char *name, uuname[FOLDER_UU_NAME_MAX];
 
 	if (fn == NULL && text && (disp == NULL ||
 	    strcasecmp(disp, "attachment") != 0)) {
+		if (g_mime_content_type_is_type(ct, "text", "plain"))
+			walk_uu_text(w, part);
 		if (top && w->text == NULL &&
 		    g_mime_content_type_is_type(ct, "text", "plain"))
 			w->text = obj;
@@ -255,6 +381,10 @@ walk_part(struct walk *w, GMimeObject *obj, int top)
 		g_free(type);
 		return;
 	}
+	if (fn == NULL && g_mime_part_get_content_encoding(part) ==
+	    GMIME_CONTENT_ENCODING_UUENCODE && uu_part_name(part, uuname,
+	    sizeof(uuname)))
+		fn = uuname;
 	name = doc_name(w, fn, type);
 	d = doc_add(w->m, FOLDER_DOC_PART, obj, fn, name, type);
 	w->attachments++;
@@ -274,7 +404,7 @@ walk_message_part(struct walk *w, GMimeObject *obj, unsigned int depth)
 {
 	GMimeMessage *em = g_mime_message_part_get_message(
 	    GMIME_MESSAGE_PART(obj));
-	const char *subj;
+	const char *subj, *fn;
 	char *name;
 
 	if (em == NULL)
@@ -284,8 +414,12 @@ walk_message_part(struct walk *w, GMimeObject *obj, unsigned int depth)
 		return;
 	}
 	subj = g_mime_message_get_subject(em);
-	name = subj && subj[0] ? g_strdup_printf("%s.eml", subj) :
-	    doc_name(w, NULL, "message/rfc822");
+	fn = g_mime_object_get_content_disposition_parameter(obj, "filename");
+	if (fn != NULL && fn[0] != '\0')
+		name = doc_name(w, fn, "message/rfc822");
+	else
+		name = subj && subj[0] ? g_strdup_printf("%s.eml", subj) :
+		    doc_name(w, NULL, "message/rfc822");
 	doc_add(w->m, FOLDER_DOC_EMBEDDED, GMIME_OBJECT(em), NULL, name,
 	    "message/rfc822");
 	w->attachments++;
@@ -402,6 +536,7 @@ folder_mime_read(const struct folder *f, const struct gw_envelope *env,
 		folder_raw_doc(m, env);
 	if (folder_scan(f, msg, s) == 0)
 		gm = folder_parse(msg, s->cut);
+	m->crlf = s->crlf;
 	if (s->cut >= 0)
 		folder_note(m, "%s: the message was read up to byte %lld only",
 		    s->why, (long long)s->cut);
@@ -447,6 +582,25 @@ copy_raw(struct gw_message *msg, int fd)
 	return n < 0 ? -1 : 0;
 }
 
+/*
+ * write_embedded - an attached message as it was: GMime keeps its headers
+ * raw and its parts' bytes, and gives back the line ends of the message
+ * (CR LF as SMTP carries it; the parser drops the CRs)
+ */
+static int
+write_embedded(const struct folder_doc *d, GMimeStream *out)
+{
+	GMimeFormatOptions *fo = g_mime_format_options_new();
+	int r;
+
+	g_mime_format_options_set_newline_format(fo, d->crlf ?
+	    GMIME_NEWLINE_FORMAT_DOS : GMIME_NEWLINE_FORMAT_UNIX);
+	r = g_mime_object_write_to_stream(GMIME_OBJECT(d->obj), fo, out) < 0 ?
+	    -1 : 0;
+	g_mime_format_options_free(fo);
+	return r;
+}
+
 /* folder_mime_write - write the document's bytes to fd; -1 with errno */
 int
 folder_mime_write(const struct folder_doc *d, struct gw_message *msg, int fd)
@@ -457,6 +611,8 @@ folder_mime_write(const struct folder_doc *d, struct gw_message *msg, int fd)
 
 	if (d->kind == FOLDER_DOC_RAW)
 		return copy_raw(msg, fd);
+	if (d->kind == FOLDER_DOC_BYTES)
+		return write_all(fd, (const char *)d->bytes, d->nbytes);
 	if (d->kind == FOLDER_DOC_TEXT) {
 		text = g_mime_text_part_get_text(GMIME_TEXT_PART(d->obj));
 		r = write_all(fd, text ? text : "", text ? strlen(text) : 0);
@@ -468,8 +624,7 @@ folder_mime_write(const struct folder_doc *d, struct gw_message *msg, int fd)
 	out = g_mime_stream_fs_new(dfd);
 	errno = 0;
 	if (d->kind == FOLDER_DOC_EMBEDDED)
-		r = g_mime_object_write_to_stream(GMIME_OBJECT(d->obj), NULL,
-		    out) < 0 ? -1 : 0;
+		r = write_embedded(d, out);
 	else if (g_mime_part_get_content(GMIME_PART(d->obj)) != NULL)
 		r = g_mime_data_wrapper_write_to_stream(g_mime_part_get_content(
 		    GMIME_PART(d->obj)), out) < 0 ? -1 : 0;
@@ -493,6 +648,7 @@ folder_msg_free(struct folder_msg *m)
 		g_free(m->docs[i].name);
 		g_free(m->docs[i].orig_name);
 		g_free(m->docs[i].content_type);
+		free(m->docs[i].bytes);
 	}
 	g_free(m->docs);
 	g_free(m->subject);

@@ -12,6 +12,8 @@
  *   hold/<connector>/<qid>     job parked by an operator or a rule
  *   failed/<connector>/<qid>   job with permanent failures (kept for the bounce)
  *   corrupt/<name>             quarantined files that could not be parsed
+ *   notice/<qid>.<connector>   final envelope of an ended job whose message
+ *                              owes its sender a notice (spool_notice.c)
  *
  * A message file and a job file start with an envelope (envelope.h).  The
  * job references its message as data/<qid>.<connector>; when the job ends
@@ -286,6 +288,24 @@ int spool_sync(struct spool *);
 int spool_recog_open(struct spool *, const char *qid, const char *name,
     int write, char *err, size_t errlen);
 int spool_recog_clear(struct spool *, const char *qid, unsigned int maxparts);
+/*
+ * ---- notices to the sender: notice/<qid>.<connector> (spool_notice.c) ----
+ * put: a worker records the final envelope of an ended job (durable; a
+ * record of that name already there is kept, no error).  list: the names
+ * there (free with spool_free_names).  read, remove: one record.  busy:
+ * does message qid still have work (incoming/<qid> or a data link of any
+ * connector)?  1, 0, or -1 when it cannot be told.
+ */
+#define SPOOL_NOTICE_DIR	"notice"
+int spool_notice_name_valid(const char *name);
+int spool_notice_put(struct spool *, const struct envelope *job, char *err,
+    size_t errlen);
+int spool_notice_list(struct spool *, char ***names, size_t *n);
+int spool_notice_read(struct spool *, const char *name, struct envelope *env,
+    char *err, size_t errlen);
+int spool_notice_remove(struct spool *, const char *name);
+int spool_notice_busy(struct spool *, const char *qid);
+
 /*
  * Move an unreadable file from a state directory to corrupt/ (quarantine);
  * a name already in corrupt/ gets a suffix .1 .. .9, never replaced.

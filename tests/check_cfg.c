@@ -43,6 +43,7 @@ static const char *const bad_cases[] = {
 	"local-address", "settings-scalar", "empty-value", "two-documents",
 	"type-bad", "listener-tls", "listener-tls-cert", "listener-auth-plain",
 	"listener-proxy", "bare-lf", "sasl-backend", "sasl-timeout",
+	"notify-no-connector", "notify-unknown-connector",
 };
 #define NBAD	(sizeof(bad_cases) / sizeof(bad_cases[0]))
 

@@ -7,10 +7,12 @@ SHA-256.  Run as root, the worker is unprivileged and the configured group
 (nogroup) reaches the files through the set-group-ID root directory."""
 import grp
 import hashlib
+import binascii
 import json
 import os
 import shutil
 import struct
+import smtplib
 import subprocess
 import time
 
@@ -66,6 +68,44 @@ def sha(b):
     return hashlib.sha256(b).hexdigest()
 
 
+def uu_block(name, data):
+    """data as a uuencode(1) block (Python's binascii is the reference encoder)."""
+    out = "begin 644 %s\n" % name
+    for i in range(0, len(data), 45):
+        out += binascii.b2a_uu(data[i:i + 45]).decode()
+    return out + "`\nend\n"
+
+
+def uu_and_eml(gw, sub, year):
+    """Through SMTP: a uuencoded file in the text body and an attached message, filed byte-exact."""
+    data = bytes(range(256)) * 8
+    inner = ("From: other@client.test\r\nSubject: inner\r\n  folded\r\nMIME-Version: 1.0\r\n"
+             "Content-Type: text/plain\r\n\r\nforwarded body\r\n")
+    msg = ("From: mfp2@client.test\r\nTo: scans@gw.test\r\nSubject: uu\r\nMIME-Version: 1.0\r\n"
+           "Content-Type: multipart/mixed; boundary=b1\r\n\r\n--b1\r\nContent-Type: text/plain\r\n\r\n"
+           "Here it is:\r\n" + uu_block("old scan.pdf", data).replace("\n", "\r\n") +
+           "\r\n--b1\r\nContent-Type: message/rfc822\r\n"
+           "Content-Disposition: attachment; filename=fwd.eml\r\n\r\n" + inner + "\r\n--b1--\r\n")
+    with smtplib.SMTP("127.0.0.1", gw.port, timeout=30) as s:
+        s.sendmail("mfp2@client.test", ["scans@gw.test"], msg.encode())
+    wait_for(lambda: "delivered 2 files" in gw.read_log().split("mfp1")[-1] and
+             any(n.startswith("mfp2-") and n.endswith(".eml") for n in os.listdir(sub)), 30,
+             "the second message filed")
+    names = [n for n in os.listdir(sub) if n.startswith("mfp2-")]
+    got = {}
+    for n in names:
+        with open(os.path.join(sub, n), "rb") as f:
+            got[n] = f.read()
+    check(got.get("mfp2-1-old scan.pdf") == data, "uuencoded file byte-identical: %s" % sorted(got))
+    check(got.get("mfp2-2-fwd.eml") == inner.encode(), "attached message byte-exact: %r" % got.get("mfp2-2-fwd.eml"))
+    side = [n for n in os.listdir(sub) if n.endswith(".json")]
+    metas = [json.loads(open(os.path.join(sub, n), "rb").read()) for n in side]
+    files = {f["name"]: f for m in metas for f in m["files"]}
+    check(files["mfp2-1-old scan.pdf"]["sha256"] == sha(data) and
+          files["mfp2-2-fwd.eml"]["sha256"] == sha(inner.encode()), files)
+    check(files["mfp2-1-old scan.pdf"]["content_type"] == "application/pdf", files["mfp2-1-old scan.pdf"])
+
+
 def test():
     gw = None
     ok = False
@@ -74,7 +114,7 @@ def test():
                 "path_template": '"{rcpt_local}/%Y/{fax|nofax}"',
                 "file_template": '"{sender_local}-{counter}-{file}{ext}"',
                 "sidecar": "message", "sidecar_template": '"{qid}.json"',
-                "charset": "windows", "file_mode": "0640", "dir_mode": "0750"}
+                "charset": "windows", "file_mode": "0640", "dir_mode": "0750", "messages": "file"}
     if root_run:
         settings["group"] = "nogroup"
     try:
@@ -141,6 +181,7 @@ def test():
         log = gw.read_log()
         check("delivered 2 files to %s/scans/%s/nofax" % (os.path.realpath(gw.mail), year) in log,
               "result text in the log")
+        uu_and_eml(gw, sub, year)
         ok = True
     finally:
         if gw:

@@ -7,7 +7,10 @@ names are decoded from RFC 2231 (charsets, continuations) and RFC 2047
 traversal names are neutralised, each collision policy behaves, sidecars
 parse and say the right things, and malformed or absurd messages
 (missing boundary, broken base64, 10,000-deep nesting, 100,000 parts)
-finish quickly with what could be recovered."""
+finish quickly with what could be recovered.  uuencoded files (x-uuencode
+parts, begin/end blocks in text bodies, damaged lines, 30,000 tiny blocks)
+and attached messages filed byte-exact as .eml."""
+import binascii
 import hashlib
 import json
 import os
@@ -313,6 +316,85 @@ def test_safety(box):
           "file_mode")
 
 
+def uu_block(name, data, mode="644"):
+    """data as a uuencode(1) block with CR LF line ends (Python's binascii is the reference)."""
+    out = "begin %s %s\r\n" % (mode, name)
+    for i in range(0, len(data), 45):
+        out += binascii.b2a_uu(data[i:i + 45]).decode().replace("\n", "\r\n")
+    return out + "`\r\nend\r\n"
+
+
+def crlf_message(body_parts):
+    """A CR LF multipart/mixed message (as SMTP carries it) of (headers, body) parts."""
+    out = ("From: scanner@client.test\r\nTo: scans@gw.test\r\nSubject: uu\r\nMIME-Version: 1.0\r\n"
+           "Content-Type: multipart/mixed; boundary=outer\r\n\r\n")
+    for hdrs, body in body_parts:
+        out += "--outer\r\n" + hdrs + "\r\n\r\n" + body + "\r\n"
+    return (out + "--outer--\r\n").encode("latin-1")
+
+
+def test_uuencode(box):
+    """uuencoded blocks in a text body and x-uuencode parts become files, byte-exact, in the sidecar."""
+    pdf = b"%PDF-1.4\n" + bytes(range(256)) * 20
+    tif = b"II*\x00" + os.urandom(3000)
+    raw = bytes(range(256)) * 3
+    body = "Hello,\r\nbegin the scan now\r\n" + uu_block("scan.pdf", pdf) + "and\r\n" + \
+        uu_block("page 2.tif", tif, "0600") + "regards\r\n"
+    msg = crlf_message([("Content-Type: text/plain; charset=us-ascii", body),
+                        ("Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: x-uuencode",
+                         uu_block("part.dat", raw).rstrip("\r\n")),
+                        ("Content-Type: application/octet-stream; name=named.bin\r\n"
+                         "Content-Transfer-Encoding: uuencode", uu_block("other.bin", b"named").rstrip("\r\n"))])
+    res = expect(box, msg, {"scan.pdf": pdf, "page 2.tif": tif, "part.dat": raw, "named.bin": b"named"})
+    check("damaged" not in res, res)
+    box.clear()
+    box.run(msg, {"mode": "attachments", "sidecar": "message"})
+    got = box.files()
+    meta = json.loads(got[QID + ".json"])
+    files = {f["name"]: f for f in meta["files"]}
+    check(set(files) == {"scan.pdf", "page 2.tif", "part.dat", "named.bin"}, sorted(files))
+    for name, data in (("scan.pdf", pdf), ("page 2.tif", tif), ("part.dat", raw), ("named.bin", b"named")):
+        check(files[name]["sha256"] == sha(data) and files[name]["size"] == len(data), files[name])
+    check(files["scan.pdf"]["content_type"] == "application/pdf", files["scan.pdf"])
+    check(files["page 2.tif"]["content_type"] == "image/tiff", files["page 2.tif"])
+    # A damaged line is skipped and noted; prose with "begin" is no file.
+    lines = uu_block("hurt.bin", bytes(range(200))).split("\r\n")
+    lines[2] = lines[2][:10] + "~~~~" + "\x01" + lines[2][15:]
+    msg = crlf_message([("Content-Type: text/plain", "\r\n".join(lines))])
+    res = expect(box, msg, {"hurt.bin": bytes(range(45)) + bytes(range(90, 200))},
+                 note="hurt.bin: 1 damaged uuencoded lines skipped")
+    msg = crlf_message([("Content-Type: text/plain", "begin 644 here\r\nis no end\r\n")])
+    expect(box, msg, {QID + ".txt": b"begin 644 here\r\nis no end\r\n"})
+
+
+def test_uu_bomb(box):
+    """30,000 tiny uuencoded blocks: max_parts files, a note, in bounded time."""
+    body = "".join("begin 644 f%d.bin\r\n!80``\r\n`\r\nend\r\n" % i for i in range(30000))
+    msg = crlf_message([("Content-Type: text/plain", body)])
+    box.clear()
+    res = box.run(msg, {"mode": "attachments", "max_parts": "50"})
+    got = box.files()
+    check(res[0].startswith("done 250") and "uuencoded files after the first" in res[0], res[0])
+    check(len(got) <= 50 and got.get("f0.bin") == b"a", "%d files" % len(got))
+    check(box.elapsed < 20, "30,000 blocks took %.1fs" % box.elapsed)
+
+
+def test_eml_exact(box):
+    """An attached message/rfc822 is filed as .eml with the bytes it had (CR LF, folding, spacing)."""
+    inner = ("From:   other@client.test\r\nSubject: fwd\r\n  folded  line\r\nX-Odd:no-space\r\n"
+             "MIME-Version: 1.0\r\nContent-Type: multipart/mixed;\r\n\tboundary=\"in\"\r\n\r\n"
+             "preamble\r\n--in\r\nContent-Type: text/plain\r\n\r\ninner body  \r\n--in\r\n"
+             "Content-Type: application/pdf; name=inner.pdf\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+             "JVBERiBpbm5lcgA=\r\n--in--\r\n")
+    msg = crlf_message([("Content-Type: text/plain", "see attached"),
+                        ("Content-Type: message/rfc822\r\nContent-Disposition: attachment; filename=\"fw.eml\"",
+                         inner.rstrip("\r\n") + "\r\n")])
+    expect(box, msg, {"fw.eml": inner.encode()}, {"messages": "file"})
+    # Without a file name: the subject names it.
+    msg = crlf_message([("Content-Type: message/rfc822", inner)])
+    expect(box, msg, {"fwd  folded  line.eml": inner.encode()}, {"messages": "file"})
+
+
 def test():
     check(os.access(RUN, os.X_OK), "%s built" % RUN)
     box = Box()
@@ -324,6 +406,9 @@ def test():
         test_collisions(box)
         test_templates_sidecar(box)
         test_safety(box)
+        test_uuencode(box)
+        test_uu_bomb(box)
+        test_eml_exact(box)
         ok = True
     finally:
         if ok:

@@ -233,6 +233,8 @@ class Gateway:
                     continue
                 if isinstance(v, list):
                     lines.append("    %s: [%s]" % (k, ", ".join('"%s"' % x for x in v)))
+                elif isinstance(v, dict):
+                    lines.append("    %s: {%s}" % (k, ", ".join("%s: %s" % kv for kv in v.items())))
                 else:
                     lines.append('    %s: "%s"' % (k, v))
         if extra:

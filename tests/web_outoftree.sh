@@ -17,7 +17,7 @@ command -v "$cc" >/dev/null 2>&1 && command -v pkg-config >/dev/null 2>&1 || exi
 libs="libcurl gmime-3.0 openssl"
 cflags="-D_GNU_SOURCE -I$top_builddir/include -I$top_srcdir/gatewayd/lib $(pkg-config --cflags $libs)" || exit 1
 c=$top_srcdir/connectors
-common="$c/web_config.c $c/web_curl.c $c/web_doc.c $c/web_parse.c $c/folder_config.c $c/folder_mime.c $c/folder_template.c $c/folder_write.c $top_srcdir/gatewayd/lib/mimescan.c"
+common="$c/web_config.c $c/web_curl.c $c/web_doc.c $c/web_parse.c $c/folder_config.c $c/folder_mime.c $c/folder_template.c $c/folder_uu.c $c/folder_write.c $top_srcdir/gatewayd/lib/mimescan.c"
 work=$(mktemp -d /tmp/gw-web-oot-XXXXXX) || exit 1
 trap 'rm -rf "$work"' EXIT
 status=0

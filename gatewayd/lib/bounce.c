@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "bounce.h"
+#include "notice.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -67,6 +68,8 @@ bounce_select(const struct bounce_opts *o, const struct envelope *job,
 			continue;	/* a final notice went already */
 		if (envelope_rcpt_param(r, BOUNCE_PARAM_FAILED_OVER) != NULL)
 			continue;	/* another connector has it now */
+		if (r->state == RCPT_FAILED && notice_replaces_bounce(r))
+			continue;	/* the sender gets a notice (notice.h) */
 		if (r->state == RCPT_FAILED &&
 		    bounce_notify_has(o, notify, "FAILURE"))
 			actions[i] = BOUNCE_FAILED;
@@ -538,9 +541,8 @@ bounce_failed_job(const struct bounce_opts *o, struct spool *sp,
 	}
 	rc = bounce_job(o, sp, &env, fd, off, time(NULL), dsn, err, errlen);
 	close(fd);
-	if (rc >= 0 && spool_job_done(sp, connector, qid) == -1) {
-		snprintf(err, errlen, "cannot remove the job: %s",
-		    strerror(errno));
+	if (rc >= 0 && notice_job_end(sp, connector, qid, &env, err,
+	    errlen) == -1) {
 		rc = -1;
 		/* not left in active/: failed/ again, the notice may repeat */
 		(void)spool_job_move(sp, connector, qid, SPOOL_ACTIVE, from);

@@ -269,6 +269,16 @@ static const struct cfg_key cfg_sheet_keys[] = {
 	{ NULL, 0, 0, 0, 0, NULL, NULL, 0 }
 };
 
+static const struct cfg_key cfg_notify_keys[] = {
+	{ "success", CFG_BOOL, offsetof(struct cfg_notify, success), 0, 0, NULL, NULL, 0 },
+	{ "failure", CFG_BOOL, offsetof(struct cfg_notify, failure), 0, 0, NULL, NULL, 0 },
+	{ "bounce", CFG_BOOL, offsetof(struct cfg_notify, bounce), 0, 0, NULL, NULL, 0 },
+	{ "connector", CFG_NAME, offsetof(struct cfg_notify, connector), 0, 0, NULL, NULL, 0 },
+	{ "template_dir", CFG_STR, offsetof(struct cfg_notify, template_dir), 0, 0, NULL, NULL, 0 },
+	{ "max_per_hour", CFG_COUNT, offsetof(struct cfg_notify, max_per_hour), 1, 100000, NULL, NULL, 0 },
+	{ NULL, 0, 0, 0, 0, NULL, NULL, 0 }
+};
+
 static const struct cfg_key cfg_rule_keys[] = {
 	{ "name", CFG_STR, offsetof(struct cfg_rule, name), 0, 0, NULL, NULL, 1 },
 	{ "recipient", CFG_PATTERN, offsetof(struct cfg_rule, recipient), 0, 0, NULL, NULL, 0 },
@@ -295,6 +305,7 @@ static const struct cfg_key cfg_rule_keys[] = {
 	{ "lookup", CFG_STR, offsetof(struct cfg_rule, lookup), 0, 0, NULL, NULL, 0 },
 	{ "directive", CFG_BOOL, offsetof(struct cfg_rule, directive), 0, 0, NULL, NULL, 0 },
 	{ "sheet", CFG_MAP, offsetof(struct cfg_rule, sheet), 0, 0, NULL, cfg_sheet_keys, 0 },
+	{ "notify", CFG_MAP, offsetof(struct cfg_rule, notify), 0, 0, NULL, cfg_notify_keys, 0 },
 	{ NULL, 0, 0, 0, 0, NULL, NULL, 0 }
 };
 
@@ -1512,8 +1523,10 @@ cfg_rules(struct cfgp *p, const struct cfg_key *k, yaml_node_t *n,
 		return 0;
 	cfg->rules = xcalloc(len, sizeof(*cfg->rules));
 	cfg->nrules = len;
-	for (i = 0; i < len; i++)
+	for (i = 0; i < len; i++) {
 		cfg->rules[i].max_attachments = SIZE_MAX;
+		cfg->rules[i].notify.max_per_hour = 20;
+	}
 	if (cfg_items(p, n, path, k->sub, cfg->rules, sizeof(*cfg->rules)) == -1)
 		return -1;
 	for (i = 0; i < len; i++)
@@ -1945,6 +1958,8 @@ cfg_rule_free_more(struct cfg_rule *r)
 	free(r->hold);
 	free(r->lookup);
 	free(r->sheet.hold);
+	free(r->notify.connector);
+	free(r->notify.template_dir);
 	rules_compiled_free(r);
 }
 

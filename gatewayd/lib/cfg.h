@@ -120,6 +120,14 @@ struct cfg_rule {
 		int keep_sheet;		/* deliver the sheet page too, default no */
 		char *hold;		/* connector a held message is parked for */
 	} sheet;
+	struct cfg_notify {		/* notices to the sender (notice.h) */
+		int success;		/* when every recipient is delivered */
+		int failure;		/* when a recipient failed */
+		int bounce;		/* send the DSN bounce too, default no */
+		char *connector;	/* sends the notices (required if on) */
+		char *template_dir;	/* success.txt, failure.txt; NULL: built in */
+		size_t max_per_hour;	/* per sender, default 20 */
+	} notify;
 	void *compiled;			/* rules.c's compiled form (owned by cfg) */
 };
 

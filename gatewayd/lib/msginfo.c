@@ -37,6 +37,7 @@ struct mi_state {
 	/* the part whose headers are being read */
 	char ctype[MI_TYPE_MAX];
 	int attachment;			/* disposition attachment or a file name */
+	char fname[MSGINFO_NAME_MAX];	/* filename=, else name=, "" if none */
 	enum mi_cte cte;
 	enum mi_body body;
 	struct mimescan scan;
@@ -134,6 +135,25 @@ mi_param(const char *value, const char *name)
 	    0 : -1;
 }
 
+/* mi_fname - the part's file name from parameter name, if present */
+static void
+mi_fname(struct mi_state *st, const char *value, const char *name)
+{
+	char v[MSGINFO_NAME_MAX];
+
+	if (mimescan_param(value, strlen(value), name, v, sizeof(v)) > 0)
+		memcpy(st->fname, v, sizeof(st->fname));
+}
+
+/* mi_name - a file name parameter, its RFC 2047 words decoded */
+static char *
+mi_name(const char *raw)
+{
+	char *d = rfc2047_decode(raw);
+
+	return d != NULL ? d : xstrdup(raw);
+}
+
 /* mi_part_header - what a Content-* header says about the part */
 static void
 mi_part_header(struct mi_state *st, const char *name, const char *value)
@@ -145,12 +165,16 @@ mi_part_header(struct mi_state *st, const char *name, const char *value)
 		    value[i] != ' ' && i + 1 < sizeof(st->ctype); i++)
 			st->ctype[i] = (char)tolower((unsigned char)value[i]);
 		st->ctype[i] = '\0';
-		if (mi_param(value, "name") == 0)
+		if (mi_param(value, "name") == 0) {
 			st->attachment = 1;
+			if (st->fname[0] == '\0')
+				mi_fname(st, value, "name");
+		}
 	} else if (strcasecmp(name, "Content-Disposition") == 0) {
 		if (strncasecmp(value, "attachment", 10) == 0 ||
 		    mi_param(value, "filename") == 0)
 			st->attachment = 1;
+		mi_fname(st, value, "filename");
 	} else if (strcasecmp(name, "Content-Transfer-Encoding") == 0) {
 		st->cte = strncasecmp(value, "base64", 6) == 0 ? MI_CTE_BASE64 :
 		    strncasecmp(value, "quoted-printable", 16) == 0 ? MI_CTE_QP :
@@ -196,6 +220,7 @@ mi_part_begin(struct mi_state *st)
 	st->hlen = 0;
 	st->ctype[0] = '\0';
 	st->attachment = 0;
+	st->fname[0] = '\0';
 	st->cte = MI_CTE_RAW;
 	st->body = MI_SKIP;
 	st->b64acc = 0;
@@ -223,6 +248,10 @@ mi_part_body(struct mi_state *st)
 	if (mi->ntypes < MSGINFO_ATTACH_MAX) {
 		mi->attach_types = xreallocarray(mi->attach_types,
 		    mi->ntypes + 1, sizeof(*mi->attach_types));
+		mi->attach_names = xreallocarray(mi->attach_names,
+		    mi->ntypes + 1, sizeof(*mi->attach_names));
+		mi->attach_names[mi->ntypes] = st->fname[0] ?
+		    mi_name(st->fname) : NULL;
 		mi->attach_types[mi->ntypes++] = xstrdup(st->ctype[0] ?
 		    st->ctype : "application/octet-stream");
 	}
@@ -452,7 +481,10 @@ msginfo_free(struct msginfo *mi)
 	free(mi->hdr);
 	for (i = 0; i < mi->ntypes; i++)
 		free(mi->attach_types[i]);
+	for (i = 0; i < mi->ntypes && mi->attach_names != NULL; i++)
+		free(mi->attach_names[i]);
 	free(mi->attach_types);
+	free(mi->attach_names);
 	free(mi->text);
 	memset(mi, 0, sizeof(*mi));
 }

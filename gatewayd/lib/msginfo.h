@@ -22,6 +22,7 @@
 #define MSGINFO_HEADERS_MAX	256	/* top-level headers kept */
 #define MSGINFO_ATTACH_MAX	256	/* attachment types kept (count goes on) */
 #define MSGINFO_DEPTH_MAX	8	/* nested multiparts followed */
+#define MSGINFO_NAME_MAX	256	/* an attachment's file name */
 
 struct msginfo_header {
 	char *name;
@@ -34,6 +35,7 @@ struct msginfo {
 	size_t nhdr;
 	size_t nattach;			/* attachments seen */
 	char **attach_types;		/* lower-case "type/subtype", up to MSGINFO_ATTACH_MAX */
+	char **attach_names;		/* their file names (NULL: none given) */
 	size_t ntypes;
 	char *text;			/* decoded text/plain, NUL-terminated */
 	size_t textlen;

@@ -42,6 +42,7 @@
 #include "oneoff.h"
 #include "recognize.h"
 #include "rules.h"
+#include "notice.h"
 #include "rules_int.h"
 #include "xmalloc.h"
 
@@ -533,6 +534,8 @@ rules_deliver_one(struct rules_run *run, const struct cfg_rule *rule,
 	if (rule->hold != NULL)
 		rules_set(r, "hold", rule->name);
 	rules_set(r, "rule", rule->name);	/* for the delivery log line */
+	notice_params(r, rule, run->msg, run->env != NULL ? run->env->mi :
+	    NULL);
 	return r;
 }
 

@@ -242,6 +242,13 @@ rc_names(const struct cfg *cfg, const struct cfg_rule *r, const char **key,
 		bad = r->hold, k = "hold";
 	if (bad == NULL && r->failover != NULL && !cfg_connector(cfg, r->failover))
 		bad = r->failover, k = "failover";
+	if (bad == NULL && r->notify.connector != NULL &&
+	    !cfg_connector(cfg, r->notify.connector))
+		bad = r->notify.connector, k = "notify";
+	if (bad == NULL && (r->notify.success || r->notify.failure) &&
+	    r->notify.connector == NULL)
+		return rc_err(key, "notify", msg, len, "rule '%s': notify needs "
+		    "a connector to send the notices", r->name);
 	if (bad != NULL)
 		return rc_err(key, k, msg, len, "rule '%s' names unknown "
 		    "connector '%s'", r->name, bad);

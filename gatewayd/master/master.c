@@ -993,7 +993,7 @@ master_bind(const struct cfg *c, char *err, size_t errlen)
 
 /* Directories of the spool that are gatewayd's rather than the queue's. */
 static const char *const master_spool_extra[] = { "directive",
-    SPOOL_RECOG_DIR, NULL };
+    SPOOL_RECOG_DIR, SPOOL_NOTICE_DIR, NULL };
 
 struct master_cdirs {
 	const struct cfg *cfg;

@@ -34,6 +34,7 @@
 #include <event2/event.h>
 
 #include "bounce.h"
+#include "router_notice.h"
 #include "cfg.h"
 #include "directive.h"
 #include "envelope.h"
@@ -77,6 +78,7 @@ struct router {
 	struct router_waits *waits;	/* requests that wait for a lookup */
 	struct event *rerun_ev;		/* a lookup answered: decide them again */
 	int chrooted;
+	struct router_notice *notice;	/* notices to senders (notice.h) */
 };
 
 /* Collected qids of a directory scan. */
@@ -416,6 +418,7 @@ router_route_msg(struct router *r, const char *qid,
 	struct envelope msg, *jobs = NULL;
 	char err[SPOOL_ERRLEN];
 	struct rules_env env;
+	char conn[SPOOL_NAME_MAX];
 	struct msginfo mi;
 	size_t njobs = 0;
 	off_t off;
@@ -432,6 +435,15 @@ router_route_msg(struct router *r, const char *qid,
 			log_warnx("%s: cannot read incoming message: %s", qid,
 			    err);
 		return 0;
+	}
+	if ((rc = router_notice_job(r->notice, r->spool, qid, &msg, conn,
+	    sizeof(conn))) != 0) {
+		if (fd != -1)
+			close(fd);
+		if (rc == 1)
+			router_note(r, conn, qid);
+		envelope_clear(&msg);
+		return rc == 1;
 	}
 	memset(&mi, 0, sizeof(mi));
 	if (fd != -1) {
@@ -493,23 +505,64 @@ router_more(struct router *r)
 	router_send_notify(r);
 }
 
-/* router_batch - route a batch, sync once, then notify */
+/*
+ * router_notice_due - a message whose jobs may all have ended (a worker
+ * recorded one for a notice, notice.h): its notice, routed at once
+ */
+static void
+router_notice_due(struct router *r, const char *qid)
+{
+	char nq[SPOOL_QID_LEN + 1];
+
+	if (router_notice_check(r->notice, r->spool, qid, nq) != 1)
+		return;
+	if (router_route_one(r, nq) && spool_sync(r->spool) == -1)
+		log_warn("%s: spool sync after routing the notice", nq);
+	router_send_notify(r);
+}
+
+/*
+ * router_batch - route a batch, sync once, then notify; a queue ID not
+ * in incoming/ may name a message whose notice is due
+ */
 static void
 router_batch(struct router *r, char *const *qids, size_t n)
 {
 	size_t i, routed = 0;
+	char *done = xcalloc(n ? n : 1, 1);
 
 	for (i = 0; i < n; i++) {
 		if (!spool_qid_valid(qids[i])) {
 			log_warnx("ignoring malformed queue ID from the master");
+			done[i] = 1;
 			continue;
 		}
-		routed += router_route_one(r, qids[i]);
+		done[i] = (char)router_route_one(r, qids[i]);
+		routed += (size_t)done[i];
 	}
 	if (routed > 0 && spool_sync(r->spool) == -1)
 		log_warn("spool sync after routing %zu messages", routed);
 	router_send_notify(r);
 	router_more(r);
+	for (i = 0; i < n; i++)
+		if (!done[i])
+			router_notice_due(r, qids[i]);
+	free(done);
+}
+
+/* router_notice_scan - every message with notice records (lost wake-ups) */
+static void
+router_notice_scan(struct router *r)
+{
+	char **qids;
+	size_t n, i;
+
+	n = router_notice_pending(r->spool, &qids);
+	for (i = 0; i < n; i++) {
+		router_notice_due(r, qids[i]);
+		free(qids[i]);
+	}
+	free(qids);
 }
 
 /*
@@ -586,6 +639,7 @@ router_scan(struct router *r)
 	for (i = 0; i < l.n; i++)
 		free(l.qids[i]);
 	free(l.qids);
+	router_notice_scan(r);
 }
 
 /* router_scan_timer - the periodic safety scan */
@@ -1043,6 +1097,7 @@ main(int argc, char **argv)
 		fatalx("spool %s: %s", r.cfg->spool, err);
 	tzset();	/* day and hour conditions: read the zone before chroot */
 	router_lookups(&r);
+	r.notice = router_notice_new(r.cfg);	/* templates: before chroot */
 	/* directive/ is made by the master (spool_prepare): nothing to chown */
 	chrooted = geteuid() == 0;
 	r.chrooted = chrooted;
@@ -1082,6 +1137,7 @@ main(int argc, char **argv)
 	event_base_free(r.base);
 	spool_close(r.spool);
 	router_recog_free(r.recog);
+	router_notice_free(r.notice);
 	cfg_free(r.cfg);
 	return 0;
 }

@@ -35,6 +35,7 @@
 #include <event2/event.h>
 
 #include "bounce.h"
+#include "notice.h"
 #include "capi.h"
 #include "cfg.h"
 #include "deliver.h"
@@ -72,6 +73,7 @@ struct worker_rep {
 	int outcome;
 	time_t next_attempt;
 	char dsn[SPOOL_QID_LEN + 1];	/* a DSN injected for the job, or "" */
+	int noticed;		/* the ended job was recorded for a notice */
 	struct failover_handoff fo[FAILOVER_MAX];	/* jobs for other workers */
 	int unreachable;	/* the destination could not be reached at all */
 	int code;		/* then: the result every recipient got */
@@ -306,19 +308,26 @@ worker_release(struct worker *w, const char *qid, time_t *next)
 
 /*
  * worker_commit - write the outcome to the spool; when that fails the
- * job is released (worker_release) and its outcome is what that says
+ * job is released (worker_release) and its outcome is what that says.
+ * An ended job whose message owes its sender a notice is recorded first
+ * (notice.h); *noticed then tells the caller to wake the router.
  */
 static enum worker_outcome
 worker_commit(struct worker *w, const char *qid, struct envelope *env,
-    enum worker_outcome out)
+    enum worker_outcome out, int *noticed)
 {
 	char err[SPOOL_ERRLEN];
 	enum spool_state to;
+	int rc;
 
+	*noticed = 0;
 	if (out == WORKER_DONE) {
-		if (spool_job_done(w->spool, w->name, qid) == 0)
+		if ((rc = notice_job_end(w->spool, w->name, qid, env, err,
+		    sizeof(err))) >= 0) {
+			*noticed = rc;
 			return out;
-		log_warn("%s: cannot remove the delivered job", qid);
+		}
+		log_warnx("%s: cannot end the job: %s", qid, err);
 		out = worker_release(w, qid, &env->next_attempt);
 		return out == WORKER_GONE ? WORKER_DONE : out;
 	}
@@ -469,7 +478,7 @@ worker_deliver(struct worker *w, const struct worker_req *req,
 	capi_job_free(&job);
 	out = worker_bounce(w, &env, fd, off, out, rep->dsn);
 	close(fd);
-	rep->outcome = worker_commit(w, req->qid, &env, out);
+	rep->outcome = worker_commit(w, req->qid, &env, out, &rep->noticed);
 	rep->next_attempt = env.next_attempt;
 	envelope_clear(&env);
 }
@@ -808,7 +817,7 @@ worker_parent_settle(struct worker *w, const char *qid, int code,
 	enum worker_outcome out;
 	off_t off;
 	size_t i;
-	int fd, rc;
+	int fd, rc, noticed = 0;
 
 	memset(fo, 0, sizeof(fo));
 	dsn[0] = '\0';
@@ -843,7 +852,7 @@ worker_parent_settle(struct worker *w, const char *qid, int code,
 		*staged = env;		/* committed by the caller */
 		memset(&env, 0, sizeof(env));
 	} else {
-		out = worker_commit(w, qid, &env, out);
+		out = worker_commit(w, qid, &env, out, &noticed);
 		if (out == WORKER_DEFERRED)
 			worker_heap_push(w, qid, env.next_attempt,
 			    staged != NULL);
@@ -851,6 +860,8 @@ worker_parent_settle(struct worker *w, const char *qid, int code,
 			worker_count(w, out);
 	}
 	worker_notify_dsn(w, dsn);
+	if (noticed)
+		worker_notify_dsn(w, qid);	/* the router checks the notice */
 	worker_notify_failover(w, fo);
 	envelope_clear(&env);
 	return out;
@@ -938,6 +949,8 @@ worker_child_event(evutil_socket_t fd, short ev, void *arg)
 	rep.qid[SPOOL_QID_LEN] = '\0';
 	rep.dsn[SPOOL_QID_LEN] = '\0';
 	worker_notify_dsn(w, rep.dsn);
+	if (rep.noticed)
+		worker_notify_dsn(w, c->job.qid);	/* the router checks the notice */
 	worker_notify_failover(w, rep.fo);
 	c->busy = 0;
 	if (c->job.from != SPOOL_FAILED) {
@@ -1211,9 +1224,11 @@ worker_defer_batch(struct worker *w, const struct worker_req *jobs, size_t n)
 		    "by one)", ns);
 	for (i = 0; i < ns; i++) {
 		enum worker_outcome out = WORKER_DEFERRED;
+		int noticed;	/* a deferral ends no job */
 
 		if (!synced)
-			out = worker_commit(w, envs[i].id, &envs[i], out);
+			out = worker_commit(w, envs[i].id, &envs[i], out,
+			    &noticed);
 		else if (spool_job_commit_staged(w->spool, w->name, envs[i].id,
 		    SPOOL_DEFERRED, err, sizeof(err)) == -1) {
 			log_warnx("%s: cannot move the job to deferred: %s",

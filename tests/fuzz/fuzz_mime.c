@@ -22,6 +22,7 @@
 
 #include "../../connectors/folder_mime.c"
 #include "../../connectors/folder_template.c"
+#include "../../connectors/folder_uu.c"
 #include "fuzz.h"
 
 struct gw_message {
