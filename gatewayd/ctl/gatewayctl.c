@@ -32,6 +32,7 @@
 #include "proc.h"
 #include "gatewayctl_directive.h"
 #include "textout.h"
+#include "version.h"
 
 /* What an answer line may keep; every other control character is escaped. */
 #define CTL_KEEP	(TEXTOUT_KEEP_NL | TEXTOUT_KEEP_TAB)
@@ -58,12 +59,13 @@ static const struct ctl_command {
 	{ "directive", ctl_directive_cmd },
 };
 
-/* ctl_usage - the command summary */
-static void __attribute__((noreturn))
-ctl_usage(void)
+/* ctl_help - the command summary, for --help (stdout) and usage errors */
+static void
+ctl_help(FILE *fp)
 {
-	fprintf(stderr,
+	fprintf(fp,
 	    "usage: gatewayctl [-c config] [-s socket] [--json] command\n"
+	    "       gatewayctl --version | --help\n"
 	    "commands (see gatewayctl(8)):\n"
 	    "  status | stats [--json|--prometheus] | monitor [--count N]\n"
 	    "  reload | check | connectors\n"
@@ -74,6 +76,13 @@ ctl_usage(void)
 	    "  queue hold|release|delete|retry|requeue|expire ID...|ALL|-\n"
 	    "  queue retry --connector NAME\n"
 	    "  queue check [--repair]\n");
+}
+
+/* ctl_usage - a usage error: the summary on stderr, exit 64 */
+static void __attribute__((noreturn))
+ctl_usage(void)
+{
+	ctl_help(stderr);
 	exit(EX_USAGE);
 }
 
@@ -387,6 +396,7 @@ main(int argc, char **argv)
 	int i, n = 0;
 	size_t c;
 
+	version_options(argc, argv, "gatewayctl", ctl_help);
 	memset(&ctl, 0, sizeof(ctl));
 	ctl.config = GW_SYSCONFDIR "/gatewayd/gatewayd.yaml";
 	for (i = 1; i < argc; i++) {
