@@ -73,6 +73,8 @@ deadline = time.time() + 30
 while time.time() < deadline:
     for root, _d, files in os.walk(out):
         for f in files:
+            if f.startswith("."):
+                continue    # the connector's file still being written
             with open(os.path.join(root, f), "rb") as fp:
                 if ("package test %s" % tag).encode() in fp.read():
                     print("   delivered to", os.path.join(root, f)); sys.exit(0)
@@ -164,6 +166,12 @@ start_daemon || die "the installed gatewayd did not start"
 send_and_wait "$port" first || fail "no delivery before the upgrade"
 grep -q "^master .*gatewayd ${version%-*}$" <<<"$(gatewayctl status)" || fail "status shows no version"
 gatewayctl reload >/dev/null || fail "gatewayctl reload of the valid configuration"
+# The unit's ExecReload: a configuration the daemon refuses fails the command.
+cp "$conf" "$work/conf.good"
+echo "no_such_key: 1" >>"$conf"
+if gatewayctl reload >/dev/null 2>&1; then fail "gatewayctl reload of a refused configuration exits 0"; fi
+cp "$work/conf.good" "$conf"
+send_and_wait "$port" after-refused || fail "no delivery after a refused reload"
 stop_daemon
 done_step
 
