@@ -28,7 +28,8 @@
 #include "net.h"
 
 #define DATADIR		TEST_SRCDIR "/data/cfg"
-#define ETCDIR		TEST_SRCDIR "/../etc"
+/* The sample and the man page as make substituted them (the build tree). */
+#define ETCDIR		TEST_BUILDDIR "/../etc"
 
 static const char *const bad_cases[] = {
 	"unknown-key", "unknown-top-key", "port", "port-text", "size-suffix",
@@ -150,7 +151,7 @@ START_TEST(test_dev)
 	struct cfg *cfg;
 	const struct gw_node *n;
 
-	cfg = cfg_load_file(ETCDIR "/gatewayd-dev.yaml", err, sizeof(err));
+	cfg = cfg_load_file(TEST_SRCDIR "/../etc/gatewayd-dev.yaml", err, sizeof(err));
 	ck_assert_msg(cfg != NULL, "%s", err);
 	ck_assert_uint_eq(cfg->listeners[0].port, 2525);
 	ck_assert_str_eq(cfg->listeners[0].address, "127.0.0.1");
@@ -383,7 +384,7 @@ START_TEST(test_man_example)
 	struct cfg *cfg;
 
 	/* The EXAMPLES section of gatewayd.yaml(5) must stay a valid file. */
-	text = read_file(TEST_SRCDIR "/../doc/gatewayd.yaml.5", NULL);
+	text = read_file(TEST_BUILDDIR "/../doc/gatewayd.yaml.5", NULL);
 	start = strstr(text, "\n.Sh EXAMPLES\n");
 	ck_assert_ptr_nonnull(start);
 	start = strstr(start, "\n.Bd -literal");

@@ -2,16 +2,16 @@
 # check_docs.sh - fail when a configuration key is undocumented
 #
 # The loader itself lists the keys it accepts ("check_cfg --keys", one
-# dotted path per line).  Each key must appear in doc/gatewayd.yaml.5 as
+# dotted path per line).  Each key must appear in doc/gatewayd.yaml.5.in as
 # the full dotted path at the start of an ".It Ic" line, and its last
 # component must appear as a YAML key (possibly commented out) in the
-# sample etc/gatewayd.yaml.  Run by "make check" with GW_TOP_SRCDIR and
+# sample etc/gatewayd.yaml.in.  Run by "make check" with GW_TOP_SRCDIR and
 # GW_TOP_BUILDDIR set; prints what is missing and exits 1.
 
 top_srcdir=${GW_TOP_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
 top_builddir=${GW_TOP_BUILDDIR:-$top_srcdir}
-man="$top_srcdir/doc/gatewayd.yaml.5"
-sample="$top_srcdir/etc/gatewayd.yaml"
+man="$top_srcdir/doc/gatewayd.yaml.5.in"
+sample="$top_srcdir/etc/gatewayd.yaml.in"
 lister="$top_builddir/tests/check_cfg"
 
 for f in "$man" "$sample"; do

@@ -34,6 +34,7 @@
 #include "gatewayctl_directive.h"
 #include "textout.h"
 #include "xmalloc.h"
+#include "version.h"
 
 /* What an answer line may keep; every other control character is escaped. */
 #define CTL_KEEP	(TEXTOUT_KEEP_NL | TEXTOUT_KEEP_TAB)
@@ -69,6 +70,7 @@ ctl_usage_text(FILE *fp)
 	fprintf(fp,
 	    "usage: gatewayctl [-c|--config file] [-s|--socket path] [--json] "
 	    "command [options]\n"
+	    "       gatewayctl --version | --help\n"
 	    "commands (see gatewayctl(8)):\n"
 	    "  status | stats [--json|--prometheus] | monitor [--count N]\n"
 	    "  reload | check | connectors\n"
@@ -450,6 +452,7 @@ main(int argc, char **argv)
 	size_t c;
 	int ch, rc;
 
+	version_options(argc, argv, "gatewayctl", ctl_usage_text);
 	memset(&ctl, 0, sizeof(ctl));
 	ctl.config = GW_SYSCONFDIR "/gatewayd/gatewayd.yaml";
 	while ((ch = getopt_long(argc, argv, "+c:s:h", ctl_global_opts,

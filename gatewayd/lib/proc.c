@@ -21,6 +21,7 @@
 #include "log.h"
 #include "proc.h"
 #include "spool.h"
+#include "version.h"
 #include "xmalloc.h"
 
 /* proc_usage - children are started by the master only */
@@ -30,6 +31,30 @@ proc_usage(const char *role)
 	fprintf(stderr, "gatewayd-%s is started by gatewayd(8), not by hand\n",
 	    role);
 	exit(64);
+}
+
+/* The program's name for --version and --help. */
+static char proc_progname[64];
+
+/* proc_help - what a child's options are, for its --help */
+static void
+proc_help(FILE *fp)
+{
+	fprintf(fp, "usage: %s [-fvP] [-c name] [-n connector] [-l count] "
+	    "[-g generation] [-i instance]\n"
+	    "Started by gatewayd(8) with its socket on fd %d and the "
+	    "configuration on fd %d,\nnot by hand.\n"
+	    "  -c name        configuration file name for messages\n"
+	    "  -f             log to stderr (the master runs in the foreground)\n"
+	    "  -v             verbose logging\n"
+	    "  -n connector   the connector instance (gatewayd-worker)\n"
+	    "  -l count       listening sockets from fd %d on (gatewayd-receiver)\n"
+	    "  -g generation  the configuration generation\n"
+	    "  -i instance    the queue ID instance, 0..255\n"
+	    "  -P             start paused\n"
+	    "  --version      print the version and exit\n"
+	    "  --help         print this help and exit\n",
+	    proc_progname, PROC_FD_IPC, PROC_FD_CONFIG, PROC_FD_LISTEN);
 }
 
 /* proc_instance - the queue ID instance of -i: 0..255 */
@@ -87,6 +112,8 @@ proc_child_init(int argc, char **argv, const char *role, struct proc_opts *o)
 	char *text;
 	int ch;
 
+	snprintf(proc_progname, sizeof(proc_progname), "gatewayd-%s", role);
+	version_options(argc, argv, proc_progname, proc_help);
 	memset(o, 0, sizeof(*o));
 	o->role = role;
 	o->config_name = "gatewayd.yaml";

@@ -407,6 +407,7 @@ ops_status_all_json(FILE *fp, time_t now)
 
 	textout_json_init(&j, fp);
 	textout_json_object(&j, NULL);
+	textout_json_str(&j, "version", PACKAGE_VERSION);
 	textout_json_int(&j, "pid", (long long)getpid());
 	textout_json_int(&j, "uptime", (long long)(now - master_started()));
 	textout_json_array(&j, "processes");
@@ -448,8 +449,8 @@ ops_status_all_text(FILE *fp, time_t now)
 	const struct cfg *cfg = master_cfg();
 	size_t i;
 
-	fprintf(fp, "master    pid %ld, up %lds\n", (long)getpid(),
-	    (long)(now - master_started()));
+	fprintf(fp, "master    pid %ld, up %lds, gatewayd %s\n", (long)getpid(),
+	    (long)(now - master_started()), PACKAGE_VERSION);
 	fprintf(fp, "%-10s %-16s %8s %10s %8s %s\n", "ROLE", "CONNECTOR",
 	    "PID", "UPTIME", "RESTARTS", "STATE");
 	for (c = master_children(); c != NULL; c = c->next)

@@ -44,6 +44,7 @@
 #include "proc.h"
 #include "spool.h"
 #include "tlscheck.h"
+#include "version.h"
 #include "xmalloc.h"
 
 #define MASTER_MAX_BACKOFF	60
@@ -1294,15 +1295,24 @@ master_paths_absolute(const struct cfg *c)
 	return 1;
 }
 
-/* master_usage - command line help */
+/* master_help - the options, for --help (stdout) and usage errors */
+static void
+master_help(FILE *fp)
+{
+	fprintf(fp, "usage: gatewayd [-fnv] [-c file]\n"
+	    "  -c file    configuration (default %s/gatewayd/gatewayd.yaml)\n"
+	    "  -f         stay in the foreground, log to stderr\n"
+	    "  -n         check the configuration and exit (0 valid, 1 not)\n"
+	    "  -v         verbose logging\n"
+	    "  --version  print the version and exit\n"
+	    "  --help     print this help and exit\n", GW_SYSCONFDIR);
+}
+
+/* master_usage - a usage error: the help on stderr, exit 64 */
 static void __attribute__((noreturn))
 master_usage(void)
 {
-	fprintf(stderr, "usage: gatewayd [-fnv] [-c file]\n"
-	    "  -c file  configuration (default %s/gatewayd/gatewayd.yaml)\n"
-	    "  -f       stay in the foreground, log to stderr\n"
-	    "  -n       check the configuration and exit (0 valid, 1 not)\n"
-	    "  -v       verbose logging\n", GW_SYSCONFDIR);
+	master_help(stderr);
 	exit(64);
 }
 
@@ -1364,6 +1374,7 @@ main(int argc, char **argv)
 	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGCHLD };
 	size_t i;
 
+	version_options(argc, argv, "gatewayd", master_help);
 	cfg_path = GW_SYSCONFDIR "/gatewayd/gatewayd.yaml";
 	while ((ch = getopt(argc, argv, "c:fnvh")) != -1) {
 		switch (ch) {

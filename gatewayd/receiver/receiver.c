@@ -614,8 +614,8 @@ main(int argc, char **argv)
 	sandbox_enter(SANDBOX_RECEIVER, r->cfg->sandbox, 0);
 	if (ipc_send(r->ipc, IPC_READY, NULL, 0) == -1)
 		fatalx("cannot send READY");
-	log_info("ready: %zu listener(s), hostname %s", r->nlisteners,
-	    r->hostname);
+	log_info("ready: %zu listener(s), hostname %s, gatewayd %s",
+	    r->nlisteners, r->hostname, PACKAGE_VERSION);
 
 	event_base_dispatch(r->base);
 
