@@ -6,7 +6,8 @@
  * octets (so long header fields and delimiters arrive in pieces), and
  * with attached messages opened.  Checked: no crash or sanitizer report,
  * the depth never passes its limit or MIMESCAN_DEPTH, OPEN and CLOSE name
- * an open level, a limit is named only when passed, and a header's end
+ * an open level, a limit is named only on the line that passes it (the
+ * name then stays, though the depth may fall again), and a header's end
  * that opens a multipart leaves a boundary of 1 to MIMESCAN_BOUNDARY
  * octets on top of the stack.
  */
@@ -23,7 +24,8 @@
 
 /* fuzz_check - the invariants after one line */
 static void
-fuzz_check(const struct mimescan *s, enum mimescan_what w, unsigned int before)
+fuzz_check(const struct mimescan *s, enum mimescan_what w, unsigned int before,
+    const char *why_before)
 {
 	if (s->depth > s->max_depth || s->depth > MIMESCAN_DEPTH)
 		abort();
@@ -34,7 +36,10 @@ fuzz_check(const struct mimescan *s, enum mimescan_what w, unsigned int before)
 	    (s->depth != before + 1 || s->lv[s->depth - 1].blen == 0 ||
 	    s->lv[s->depth - 1].blen > MIMESCAN_BOUNDARY))
 		abort();
-	if (s->why != NULL && s->parts <= s->max_parts &&
+	if (why_before != NULL && s->why != why_before)
+		abort();
+	if (why_before == NULL && s->why != NULL &&
+	    (s->parts <= s->max_parts || s->max_parts == 0) &&
 	    s->messages <= s->max_messages && s->depth < s->max_depth)
 		abort();
 }
@@ -46,6 +51,7 @@ fuzz_scan(struct mimescan *s, const char *p, size_t size, size_t piece)
 	const char *end = p + size, *nl;
 	size_t n, k, off;
 	unsigned int before;
+	const char *why;
 	enum mimescan_what w;
 
 	while (p < end) {
@@ -55,9 +61,10 @@ fuzz_scan(struct mimescan *s, const char *p, size_t size, size_t piece)
 		for (off = 0; off == 0 || off < k; off += n) {
 			n = piece == 0 || k - off <= piece ? k - off : piece;
 			before = s->depth;
+			why = s->why;
 			w = mimescan_line(s, p + off, n, off == 0,
 			    off + n == k);
-			fuzz_check(s, w, before);
+			fuzz_check(s, w, before, why);
 			if (n == 0)
 				break;
 		}
