@@ -3,14 +3,17 @@
  */
 #include "config.h"
 
+#include <pwd.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <gatewayd/connector.h>
 
 #include "cfg.h"
 #include "conncheck.h"
+#include "../connectors/pipe.h"
 
 /* conncheck_child - the entry key of map m, or NULL */
 static const struct gw_node *
@@ -104,6 +107,31 @@ conncheck_smtp_tls(const struct cfg *c, const struct cfg_connector *cc,
 	    "and run at OpenSSL security level 0\n", c->file, n->line,
 	    n->column, cc->name, v);
 	return 1;
+}
+
+/*
+ * conncheck_errors - settings the connector itself would refuse at its
+ * start: the pipe connector's, by its own parser (connectors/pipe_config.c)
+ */
+int
+conncheck_errors(const struct cfg *c, char *err, size_t errlen)
+{
+	struct pipe_cfg pc;
+	struct passwd *pw;
+	uid_t uid = geteuid();
+	size_t i;
+	int rc = 0;
+
+	if (uid == 0 && c->user != NULL && (pw = getpwnam(c->user)) != NULL)
+		uid = pw->pw_uid;	/* what the workers will run as */
+	for (i = 0; i < c->nconnectors && rc == 0; i++) {
+		if (strcmp(c->connectors[i].type, "pipe") != 0)
+			continue;
+		rc = pipe_config(&pc, c->connectors[i].settings, uid, err,
+		    errlen);
+		pipe_config_free(&pc);
+	}
+	return rc;
 }
 
 /* conncheck_warnings - every connector instance, by type */

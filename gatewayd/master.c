@@ -1303,6 +1303,7 @@ master_check_only(void)
 
 	c = master_load(cfg_path, &text, &len, err, sizeof(err));
 	if (c == NULL || master_check_connectors(c, err, sizeof(err)) == -1 ||
+	    conncheck_errors(c, err, sizeof(err)) == -1 ||
 	    tlscheck_config(c, err, sizeof(err)) == -1) {
 		fprintf(stderr, "gatewayd: %s\n", err);
 		return 1;
