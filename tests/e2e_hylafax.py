@@ -28,7 +28,6 @@ import email.mime.multipart
 import email.mime.text
 import email.policy
 import glob
-import json
 import os
 import pwd
 import re
@@ -38,7 +37,6 @@ import subprocess
 import tempfile
 import time
 
-import yaml
 
 import gwtest
 from e2e_folder import make_pdf
@@ -152,24 +150,31 @@ def fax_message(to_header, rcpt, pdf):
     return m.as_bytes(policy=email.policy.SMTP)
 
 
-def recipe_settings(gw, hfx):
-    """The shipped recipe, pointed at the source tree and this server."""
+def use_recipe(gw, hfx):
+    """Splice the shipped recipe into the configuration, pointed at the
+    source tree's hylafax-send and this server, with a short timeout (the
+    slow server's case) and retry interval."""
     path = os.path.join(gwtest.TOP_BUILDDIR, "etc", "recipes", "hylafax.yaml")
     with open(path) as f:
-        recipe = yaml.safe_load(f)
-    check(recipe["addressing"]["fax_connector"] == "fax", "the recipe's fax_connector")
-    conn = recipe["connectors"][0]
-    s = dict(conn["settings"])
-    cmd = list(s["command"])
-    check(cmd[0].endswith("/hylafax-send") and cmd[1:3] == ["-h", "localhost:4559"], cmd)
-    cmd[0] = os.path.join(gwtest.TOP_SRCDIR, "etc", "recipes", "hylafax-send")
-    cmd[2] = "127.0.0.1:%d" % hfx.port
-    s["command"] = cmd
-    s["tmpdir"] = os.path.join(gw.dir, "tmp")
-    s["timeout"] = 8	# the slow server's case
-    return {"name": conn["name"], "type": conn["type"],
-            "retry": {"min_backoff": 2, "max_backoff": 2},
-            "settings": {k: json.dumps(v) for k, v in s.items()}}
+        recipe = f.read()
+    conn, _, addressing = recipe.partition("\naddressing:\n")
+    conn = conn.split("\nconnectors:\n", 1)[1]
+    check(addressing.strip() == "fax_connector: fax", "the recipe's addressing: %r" % addressing)
+    m = re.search(r"\[(\S+/hylafax-send), -h, \"localhost:4559\",", conn)
+    check(m is not None, "the recipe's command: %s" % conn)
+    script = os.path.join(gwtest.TOP_SRCDIR, "etc", "recipes", "hylafax-send")
+    conn = conn.replace(m.group(1), script).replace("localhost:4559",
+                                                   "127.0.0.1:%d" % hfx.port)
+    for key, value in (("timeout", "8"), ("tmpdir", os.path.join(gw.dir, "tmp"))):
+        conn, n = re.subn(r"(?m)^(\s+%s:) .*$" % key, r"\1 " + value, conn)
+        check(n == 1, "the recipe sets %s" % key)
+    conn = conn.replace("    type: pipe\n", "    type: pipe\n    retry: {min_backoff: 2, "
+                        "max_backoff: 2}\n")
+    with open(gw.config) as f:
+        text = f.read()
+    text = text.replace("\nconnectors:\n", "\nconnectors:\n" + conn.rstrip("\n") + "\n", 1)
+    with open(gw.config, "w") as f:
+        f.write(text + "addressing:\n" + addressing)
 
 
 def send(gw, to_header, rcpt, pdf):
@@ -277,11 +282,10 @@ def test():
         os.mkdir(tmp, 0o700)
         pw = pwd.getpwnam(run_user())
         os.chown(tmp, pw.pw_uid, pw.pw_gid)
-        gw.write_config([recipe_settings(gw, hfx),
-                         {"name": "dsn", "type": "folder", "settings": {"path": gw.mail}}],
+        gw.write_config([{"name": "dsn", "type": "folder", "settings": {"path": gw.mail}}],
                         [{"name": "senders", "recipient": "*@client.test", "connector": "dsn"}],
-                        ["127.0.0.0/8", "::1"], ["gw.test"],
-                        extra="addressing:\n  fax_connector: fax")
+                        ["127.0.0.0/8", "::1"], ["gw.test"])
+        use_recipe(gw, hfx)
         r = subprocess.run([gwtest.GATEWAYD, "-n", "-c", gw.config], capture_output=True,
                            text=True, timeout=30)
         check(r.returncode == 0, "gatewayd -n: %s" % r.stderr)
