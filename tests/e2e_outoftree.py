@@ -144,8 +144,10 @@ mine_fini(void *ctx)
 #ifdef MINE_FOREIGN_ABI
 /* Built for the next ABI: the descriptor written out by hand. */
 const struct gw_connector gatewayd_connector = {
-	GW_CONNECTOR_ABI_VERSION + 1, sizeof(struct gw_connector),
-	"mine", "1.2.3", mine_init, mine_deliver, mine_fini
+	.abi_version = GW_CONNECTOR_ABI_VERSION + 1,
+	.struct_size = sizeof(struct gw_connector), .name = "mine",
+	.version = "1.2.3", .init = mine_init, .deliver = mine_deliver,
+	.fini = mine_fini
 };
 #else
 GW_CONNECTOR_DEFINE("mine", "1.2.3", mine_init, mine_deliver, mine_fini);

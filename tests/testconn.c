@@ -257,13 +257,17 @@ testconn_fini(void *ctx)
 
 #if defined(TESTCONN_BAD_ABI)
 const struct gw_connector gatewayd_connector = {
-	GW_CONNECTOR_ABI_VERSION + 1, sizeof(struct gw_connector),
-	"testconn", "1.0", testconn_init, testconn_deliver, testconn_fini
+	.abi_version = GW_CONNECTOR_ABI_VERSION + 1,
+	.struct_size = sizeof(struct gw_connector), .name = "testconn",
+	.version = "1.0", .init = testconn_init, .deliver = testconn_deliver,
+	.fini = testconn_fini
 };
 #elif defined(TESTCONN_SMALL)
 const struct gw_connector gatewayd_connector = {
-	GW_CONNECTOR_ABI_VERSION, offsetof(struct gw_connector, deliver),
-	"testconn", "1.0", testconn_init, testconn_deliver, testconn_fini
+	.abi_version = GW_CONNECTOR_ABI_VERSION,
+	.struct_size = offsetof(struct gw_connector, deliver),
+	.name = "testconn", .version = "1.0", .init = testconn_init,
+	.deliver = testconn_deliver, .fini = testconn_fini
 };
 #else
 GW_CONNECTOR_DEFINE("testconn", "1.0", testconn_init, testconn_deliver,
