@@ -148,15 +148,23 @@ pipe_read_out(struct pipe_proc *p, const struct pipe_cmd *c,
 	o->out[o->outlen] = '\0';
 }
 
-/* pipe_feed - write the next piece of the message; close at its end */
+/*
+ * pipe_feed - write the next piece of the message; close at its end.  A
+ * message that cannot be read sets o->why: the command, which saw only a
+ * part of it, is killed and its recipients deferred
+ */
 static void
-pipe_feed(struct pipe_proc *p, const struct pipe_cmd *c)
+pipe_feed(struct pipe_proc *p, const struct pipe_cmd *c,
+    struct pipe_outcome *o)
 {
 	ssize_t n;
 
 	if (p->feedoff == p->feedlen) {
 		n = gw_message_read(c->msg, p->feed, sizeof(p->feed));
-		if (n <= 0) {	/* the end (or a read error: EOF for it) */
+		if (n == -1)
+			snprintf(o->why, sizeof(o->why), "cannot read the "
+			    "message: %s", strerror(errno));
+		if (n <= 0) {
 			close(p->in);
 			p->in = -1;
 			return;
@@ -226,7 +234,7 @@ pipe_poll(struct pipe_proc *p, const struct pipe_cmd *c,
 	if (io != -1 && pfd[io].revents)
 		pipe_read_out(p, c, o);
 	if (ii != -1 && pfd[ii].revents & (POLLOUT | POLLERR | POLLHUP))
-		pipe_feed(p, c);
+		pipe_feed(p, c, o);
 	if ((ip != -1 && pfd[ip].revents) || (p->pidfd == -1 && !p->exited))
 		pipe_exited(p);
 }
@@ -255,12 +263,13 @@ pipe_run(const struct pipe_cmd *c, struct pipe_outcome *o)
 			if (p->in != -1)
 				close(p->in), p->in = -1;
 		}
-		if (p->exited && (p->out == -1 || now >= grace))
+		if ((p->exited && (p->out == -1 || now >= grace)) ||
+		    o->why[0] != '\0')
 			break;
 		pipe_poll(p, c, o, (int)((p->exited && grace < deadline ?
 		    grace : deadline) - now));
 	}
-	o->timed_out = !p->exited;
+	o->timed_out = !p->exited && o->why[0] == '\0';
 	(void)kill(-p->pid, SIGKILL);	/* the group: strays and all */
 	pipe_reap(p, o);
 	if (p->out != -1)
