@@ -278,20 +278,26 @@ testconn_check(const struct gw_node *settings, char *err, size_t errlen)
 
 #if defined(TESTCONN_BAD_ABI)
 const struct gw_connector gatewayd_connector = {
-	GW_CONNECTOR_ABI_VERSION + 1, sizeof(struct gw_connector),
-	"testconn", "1.0", testconn_init, testconn_deliver, testconn_fini, NULL
+	.abi_version = GW_CONNECTOR_ABI_VERSION + 1,
+	.struct_size = sizeof(struct gw_connector), .name = "testconn",
+	.version = "1.0", .init = testconn_init, .deliver = testconn_deliver,
+	.fini = testconn_fini
 };
 #elif defined(TESTCONN_SMALL)
 const struct gw_connector gatewayd_connector = {
-	GW_CONNECTOR_ABI_VERSION, offsetof(struct gw_connector, deliver),
-	"testconn", "1.0", testconn_init, testconn_deliver, testconn_fini, NULL
+	.abi_version = GW_CONNECTOR_ABI_VERSION,
+	.struct_size = offsetof(struct gw_connector, deliver),
+	.name = "testconn", .version = "1.0", .init = testconn_init,
+	.deliver = testconn_deliver, .fini = testconn_fini
 };
 #elif defined(TESTCONN_OLD)
 /* built before check() was appended: the field exists, struct_size stops short */
 const struct gw_connector gatewayd_connector = {
-	GW_CONNECTOR_ABI_VERSION, offsetof(struct gw_connector, check),
-	"testconn", "0.9", testconn_init, testconn_deliver, testconn_fini,
-	testconn_check
+	.abi_version = GW_CONNECTOR_ABI_VERSION,
+	.struct_size = offsetof(struct gw_connector, check),
+	.name = "testconn", .version = "0.9", .init = testconn_init,
+	.deliver = testconn_deliver, .fini = testconn_fini,
+	.check = testconn_check
 };
 #else
 GW_CONNECTOR_DEFINE_CHECK("testconn", "1.0", testconn_init, testconn_deliver,

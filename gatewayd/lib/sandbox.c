@@ -25,7 +25,7 @@
  * need a few more calls (LeakSanitizer's tracer is a clone that ptraces
  * its parent at exit); they are added to the allowlists, ptrace is not
  * denied to delivery children, and clone is not restricted.  exec stays
- * forbidden everywhere.
+ * forbidden where it was.
  */
 #include "config.h"
 
@@ -52,6 +52,13 @@
 
 #include "log.h"
 #include "sandbox.h"
+
+/* sandbox_is_delivery - a role of the delivery children (deny list) */
+static inline int
+sandbox_is_delivery(enum sandbox_role role)
+{
+	return role == SANDBOX_DELIVERY || role == SANDBOX_DELIVERY_EXEC;
+}
 
 #ifdef HAVE_SECCOMP
 
@@ -279,17 +286,25 @@ sandbox_allowlist(scmp_filter_ctx ctx, enum sandbox_role role)
 		sandbox_sockets(ctx, rtr_families, 1);
 }
 
+/* sandbox_deny - the deny list (with or without exec), no namespaces */
+static void
+sandbox_deny(scmp_filter_ctx ctx, int allow_exec)
+{
+	const char *const *n;
+
+	for (n = sandbox_denied; *n != NULL; n++)
+		if (!allow_exec || strncmp(*n, "execve", 6) != 0)
+			sandbox_rule(ctx, SCMP_ACT_KILL_PROCESS, *n, 0, NULL);
+	sandbox_no_namespaces(ctx);
+}
+
 /* sandbox_recognizer - the deny list but for exec, and no network */
 static void
 sandbox_recognizer(scmp_filter_ctx ctx)
 {
 	struct scmp_arg_cmp cmp;
-	const char *const *n;
 
-	for (n = sandbox_denied; *n != NULL; n++)
-		if (strncmp(*n, "execve", 6) != 0)
-			sandbox_rule(ctx, SCMP_ACT_KILL_PROCESS, *n, 0, NULL);
-	sandbox_no_namespaces(ctx);
+	sandbox_deny(ctx, 1);
 	cmp = SCMP_A0(SCMP_CMP_EQ, AF_INET);
 	sandbox_rule(ctx, SCMP_ACT_ERRNO(EACCES), "socket", 1, &cmp);
 	cmp = SCMP_A0(SCMP_CMP_EQ, AF_INET6);
@@ -300,7 +315,7 @@ sandbox_recognizer(scmp_filter_ctx ctx)
 static scmp_filter_ctx
 sandbox_build(enum sandbox_role role)
 {
-	uint32_t deflt = role == SANDBOX_DELIVERY ||
+	uint32_t deflt = sandbox_is_delivery(role) ||
 	    role == SANDBOX_RECOGNIZER ? SCMP_ACT_ALLOW : SCMP_ACT_KILL_PROCESS;
 	scmp_filter_ctx ctx;
 	int rc;
@@ -317,10 +332,9 @@ sandbox_build(enum sandbox_role role)
 	/* a binary tree: each system call checks a few rules, not every one */
 	(void)seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
 #endif
-	if (role == SANDBOX_DELIVERY) {
-		sandbox_list(ctx, SCMP_ACT_KILL_PROCESS, sandbox_denied);
-		sandbox_no_namespaces(ctx);
-	} else if (role == SANDBOX_RECOGNIZER)
+	if (sandbox_is_delivery(role))
+		sandbox_deny(ctx, role == SANDBOX_DELIVERY_EXEC);
+	else if (role == SANDBOX_RECOGNIZER)
 		sandbox_recognizer(ctx);
 	else
 		sandbox_allowlist(ctx, role);
@@ -337,7 +351,7 @@ sandbox_install(enum sandbox_role role)
 	scmp_filter_ctx ctx;
 	int rc;
 
-	if (role == SANDBOX_DELIVERY && sandbox_prog.filter != NULL) {
+	if (sandbox_is_delivery(role) && sandbox_prog.filter != NULL) {
 		/* a child of many: no allocation, so no page of its own */
 		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1 ||
 		    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER,
@@ -404,7 +418,8 @@ sandbox_role_name(enum sandbox_role role)
 	case SANDBOX_RECEIVER: return "receiver";
 	case SANDBOX_ROUTER:
 	case SANDBOX_ROUTER_NET: return "router";
-	case SANDBOX_DELIVERY: return "delivery children";
+	case SANDBOX_DELIVERY:
+	case SANDBOX_DELIVERY_EXEC: return "delivery children";
 	case SANDBOX_RECOGNIZER: return "recognizer";
 	}
 	return "child";
@@ -418,8 +433,10 @@ sandbox_state(enum sandbox_role role, int enabled, int debug)
 	char line[160];
 
 #ifdef HAVE_SECCOMP
-	how = role == SANDBOX_DELIVERY || role == SANDBOX_RECOGNIZER ?
-	    "a seccomp deny list" : "a seccomp allowlist";
+	how = role == SANDBOX_DELIVERY_EXEC ? "a seccomp deny list (exec "
+	    "allowed: the connector runs programs)" : sandbox_is_delivery(role) ||
+	    role == SANDBOX_RECOGNIZER ? "a seccomp deny list" :
+	    "a seccomp allowlist";
 #else
 	how = NULL;
 #endif
@@ -449,7 +466,7 @@ void
 sandbox_prepare(enum sandbox_role role, int enabled)
 {
 #ifdef HAVE_SECCOMP
-	if (enabled && role == SANDBOX_DELIVERY && sandbox_prog.filter == NULL)
+	if (enabled && sandbox_is_delivery(role) && sandbox_prog.filter == NULL)
 		sandbox_compile(role);
 #else
 	(void)role;

@@ -19,7 +19,9 @@
  * setuid family, no bpf, kexec, module loading, perf_event_open or
  * keyrings, no clone into a new namespace.  The recognizer (and its job
  * children, which inherit it) gets the same deny list but for exec (it
- * runs pdftoppm) and with no IPv4 or IPv6 socket.  Nothing here depends on the
+ * runs pdftoppm) and with no IPv4 or IPv6 socket.  The delivery children
+ * of a connector that declares GW_NEED_EXEC in its descriptor (pipe) get
+ * the delivery deny list without exec.  Nothing here depends on the
  * uid a child runs as.
  *
  * Not built on other systems: there sandbox_enter() only says so.
@@ -32,7 +34,8 @@ enum sandbox_role {
 	SANDBOX_ROUTER,
 	SANDBOX_DELIVERY,
 	SANDBOX_RECOGNIZER,
-	SANDBOX_ROUTER_NET	/* the router with LDAP lookups: inet sockets too */
+	SANDBOX_ROUTER_NET,	/* the router with LDAP lookups: inet sockets too */
+	SANDBOX_DELIVERY_EXEC	/* delivery children of a GW_NEED_EXEC connector */
 };
 
 /*

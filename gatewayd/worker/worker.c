@@ -113,6 +113,7 @@ struct worker {
 	int keep[WORKER_KEEP_MAX];	/* what the connector's init() opened */
 	size_t nkeep;
 	struct deliverer dl;	/* a delivery child's connector process */
+	enum sandbox_role sbrole;	/* DELIVERY, or DELIVERY_EXEC (GW_NEED_EXEC) */
 
 	struct event_base *base;
 	struct ipc *ipc;
@@ -763,7 +764,7 @@ worker_spawn(struct worker *w, int i)
 		for (j = 0; j < w->nchildren; j++)
 			if (w->children[j].pid > 0)
 				close(w->children[j].fd);
-		sandbox_enter(SANDBOX_DELIVERY, w->cfg->sandbox, 1);
+		sandbox_enter(w->sbrole, w->cfg->sandbox, 1);
 		worker_child_main(w, sv[1]);
 	}
 	close(sv[1]);
@@ -1739,10 +1740,13 @@ main(int argc, char **argv)
 	if (w->nchildren > (int)SPOOL_QID_SUB_MAX)
 		w->nchildren = (int)SPOOL_QID_SUB_MAX;
 	w->children = xcalloc((size_t)w->nchildren, sizeof(*w->children));
-	sandbox_prepare(SANDBOX_DELIVERY, w->cfg->sandbox);
+	/* what the connector declares it needs (connector.h): exec */
+	w->sbrole = GW_CONNECTOR_NEEDS(w->ld.conn) & GW_NEED_EXEC ?
+	    SANDBOX_DELIVERY_EXEC : SANDBOX_DELIVERY;
+	sandbox_prepare(w->sbrole, w->cfg->sandbox);
 	for (i = 0; i < w->nchildren; i++)
 		w->children[i].pid = -1;
-	sandbox_report(SANDBOX_DELIVERY, w->cfg->sandbox);
+	sandbox_report(w->sbrole, w->cfg->sandbox);
 	for (i = 0; i < w->nchildren; i++)
 		if (worker_spawn(w, i) == -1)
 			fatalx("cannot start the delivery children");
