@@ -141,7 +141,10 @@ grep -q '\.la$' <<<"$contents" && fail "a .la in the package"
 devcontents=$(dpkg-deb -c "$devdeb")
 grep -q 'include/gatewayd/connector.h$' <<<"$devcontents" || fail "no header in -dev"
 grep -q 'pkgconfig/gatewayd-connector.pc$' <<<"$devcontents" || fail "no .pc in -dev"
-[ "$(dpkg-deb -I "$deb" conffiles)" = "$conf" ] || fail "conffiles is not $conf"
+grep -qx -- ./etc/gatewayd/recipes/hylafax.yaml <<<"$contents" || fail "no HylaFAX recipe"
+want_conffiles=$(printf '%s\n' "$conf" /etc/gatewayd/recipes/hylafax.yaml)
+[ "$(dpkg-deb -I "$deb" conffiles)" = "$want_conffiles" ] ||
+    fail "conffiles are not $want_conffiles: $(dpkg-deb -I "$deb" conffiles)"
 done_step
 
 step "install (dpkg -i)"
