@@ -91,6 +91,18 @@ def test_check_refuses():
                         [{"name": "all", "connector": "archive"}], ["127.0.0.0/8"], ["gw.test"])
         r = sh([GATEWAYCTL, "-c", gw.config, "check"])
         check(r.returncode == 0 and "is valid" in r.stdout, "good config: %s" % r.stderr)
+        # a check worker that cannot be run says so (it used to exit without a word)
+        lx = os.path.join(gw.dir, "libexec")
+        os.makedirs(lx)
+        with open(os.path.join(lx, "gatewayd-worker"), "w") as f:
+            f.write("not a program\n")
+        os.chmod(lx, 0o755)
+        r = subprocess.run([GATEWAYD, "-n", "-c", gw.config], capture_output=True, text=True,
+                           timeout=60, env=dict(os.environ, GATEWAYD_LIBEXECDIR=lx))
+        check(r.returncode == 1 and re.search(r"^gatewayd: connector archive: cannot run its "
+                                              r"check .*gatewayd-worker as \S+: Permission denied",
+                                              r.stderr, re.M),
+              "an unrunnable check worker is named: %d %r" % (r.returncode, r.stderr))
     finally:
         gw.cleanup(True)
 

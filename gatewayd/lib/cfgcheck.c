@@ -111,7 +111,9 @@ cfgcheck_exec(const struct cfg *cfg, const char *path, const char *name,
 	}
 	proc_libexec_path("gatewayd-worker", prog, sizeof(prog));
 	execv(prog, (char *const *)argv);
-	printf("cannot run %s: %s\n", prog, strerror(errno));
+	/* straight to the descriptor: _exit() does not flush stdio */
+	dprintf(1, "connector %s: cannot run its check %s as %s: %s\n", name,
+	    prog, cfg->user, strerror(errno));
 	_exit(71);
 }
 
@@ -190,6 +192,9 @@ cfgcheck_one(const struct cfg *cfg, const char *path, int cfgfd,
 	else if (WIFSIGNALED(st))
 		fprintf(out, "%s: connector %s: its check died of signal %d\n",
 		    prog, c->name, WTERMSIG(st));
+	else if (WIFEXITED(st) && WEXITSTATUS(st) != 0 && buf[0] == '\0')
+		fprintf(out, "%s: connector %s: its check failed (exit %d) "
+		    "without saying why\n", prog, c->name, WEXITSTATUS(st));
 	return !timedout && WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
 }
 
