@@ -161,6 +161,8 @@ def control_checks(gw, master):
         s.sendmail("sender@client.test", ["rcpt@gw.test"], make_message(100, "big", size=4 << 20))
     wait_for(lambda: gw.spool_files("queue"), 30, "a queued job")
     qid = os.path.basename(gw.spool_files("queue")[0])
+    # the child that served "pause" may still be exiting: not the one to look at
+    wait_for(lambda: control_child(gw, master) == 0, 10, "the earlier control child gone")
     client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     client.connect(gw.sock)
