@@ -5,7 +5,7 @@ and report file:line:col; a connector built before check() existed is
 loaded without calling it; a worker that refuses its settings at start-up
 makes gatewayctl status exit 69 and say why; the spool near its free-space
 floor makes it exit 75; a healthy gateway's status exits 0.  The webdav and
-http connectors' check() (issue 15): a bad timeout, url, auth_file or
+http connectors' check() (issues 16 and 17): a bad timeout, url, auth_file or
 ca_file is named by file:line:col and reason; an auth_file only root may
 read passes (its mode is checked, its content is left to the worker)."""
 import os
