@@ -212,9 +212,12 @@ http_default_fields(struct http *h)
 	}
 }
 
-/* http_init - parse the settings; read the secret and the CA file */
-static int
-http_init(const struct gw_node *settings, void **ctx, char *err,
+/*
+ * http_parse - the settings of init() and check(), one code path: every
+ * key, the cross-checks and the files (as check() may, when checking)
+ */
+static struct http *
+http_parse(const struct gw_node *settings, int checking, char *err,
     size_t errlen)
 {
 	const struct gw_node *n;
@@ -223,14 +226,15 @@ http_init(const struct gw_node *settings, void **ctx, char *err,
 
 	if (settings == NULL || settings->type != GW_NODE_MAP) {
 		snprintf(err, errlen, "http: settings with a url are required");
-		return -1;
+		return NULL;
 	}
 	if ((h = calloc(1, sizeof(*h))) == NULL) {
 		snprintf(err, errlen, "http: out of memory");
-		return -1;
+		return NULL;
 	}
 	web_config_init(&h->web, "http");
 	h->web.allow_query = 1;
+	h->web.checking = checking;
 	snprintf(h->file_field, sizeof(h->file_field), "document");
 	for (n = settings->child, r = 1; n != NULL && r == 1; n = n->next)
 		if ((r = http_key(h, n, err, errlen)) == 0)
@@ -243,14 +247,47 @@ http_init(const struct gw_node *settings, void **ctx, char *err,
 			    n->key ? n->key : "");
 	if (r == 1 && !h->fields_set)
 		http_default_fields(h);
-	if (r != 1 || web_config_finish(&h->web, settings, err, errlen) == -1 ||
-	    web_curl_global(err, errlen) == -1) {
+	if (r != 1 || web_config_finish(&h->web, settings, err, errlen) == -1) {
+		web_config_free(&h->web);
+		free(h);
+		return NULL;
+	}
+	return h;
+}
+
+/* http_init - parse the settings; read the secret and the CA file */
+static int
+http_init(const struct gw_node *settings, void **ctx, char *err,
+    size_t errlen)
+{
+	struct http *h;
+
+	if ((h = http_parse(settings, 0, err, errlen)) == NULL)
+		return -1;
+	if (web_curl_global(err, errlen) == -1) {
 		web_config_free(&h->web);
 		free(h);
 		return -1;
 	}
 	folder_mime_init();
 	*ctx = h;
+	return 0;
+}
+
+/*
+ * http_check - the settings as http_init() parses them, nothing started
+ * and no secret kept (gatewayd -n, gatewayctl check: run in a worker as
+ * the gateway's user; see web_config.c for the files)
+ */
+static int
+http_check(const struct gw_node *settings, char *err, size_t errlen)
+{
+	struct http *h;
+
+	if ((h = http_parse(settings, 1, err, errlen)) == NULL)
+		return -1;
+	web_config_free(&h->web);
+	free(h);
 	return 0;
 }
 
@@ -390,4 +427,5 @@ http_fini(void *ctx)
 	web_curl_global_end();
 }
 
-GW_CONNECTOR_DEFINE("http", "1.0", http_init, http_deliver, http_fini);
+GW_CONNECTOR_DEFINE_CHECK("http", "1.0", http_init, http_deliver, http_fini,
+    http_check);

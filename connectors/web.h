@@ -10,9 +10,10 @@
  *
  * web_config.c reads the settings they share (url, auth, auth_file,
  * tls_verify, ca_file, timeouts, store) and, in init(), the secret and the
- * CA file; web_parse.c builds request URLs, parses auth files and status
- * lines and maps HTTP statuses to results (no libcurl, no gw_* calls: the
- * unit tests link it alone); web_curl.c sets up one easy handle, runs a
+ * CA file (in check(), what the gateway's user can read of them);
+ * web_parse.c builds request URLs, parses auth files and status lines
+ * and maps HTTP statuses to results (no libcurl, no gw_* calls: the unit
+ * tests link it alone); web_curl.c sets up one easy handle, runs a
  * request and maps its outcome; web_doc.c turns the message into
  * documents, puts each in a memory file and calls the connector's send
  * function for each, per recipient unit.
@@ -55,6 +56,8 @@ struct web {
 	long connect_timeout, timeout;	/* seconds */
 	int allow_query;		/* http: the URL may carry a query */
 	int file_template_set;
+	int checking;			/* check(): run as the user, keep nothing */
+	const struct gw_node *auth_node, *ca_node; /* positions, while parsing */
 	struct folder docs;		/* documents and names (folder.h) */
 };
 

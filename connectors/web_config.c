@@ -8,7 +8,11 @@
  * is still privileged: it reads the auth file (a regular file, not a
  * link, owned by root or the worker's user, with no access for group or
  * others) and the CA file into memory, so neither is opened again by the
- * deliverer, which may not reach them (doc/security.md).
+ * deliverer, which may not reach them (doc/security.md).  In check()
+ * (w->checking) the same code runs as the gateway's user: a file that
+ * user may open is read, checked and let go at once; one it may not
+ * open is checked by lstat() (type, owner, mode) where that is allowed,
+ * and its content is left to the worker's start.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -159,12 +163,14 @@ web_config_key(struct web *w, const struct gw_node *n, char *err,
 		    errlen)) != -1)
 			w->auth = (enum web_auth)i;
 		r = i == -1 ? -1 : 0;
-	} else if (strcmp(n->key, "auth_file") == 0)
+	} else if (strcmp(n->key, "auth_file") == 0) {
+		w->auth_node = n;
 		r = cfg_path(w, n, w->auth_file, sizeof(w->auth_file), err,
 		    errlen);
-	else if (strcmp(n->key, "ca_file") == 0)
+	} else if (strcmp(n->key, "ca_file") == 0) {
+		w->ca_node = n;
 		r = cfg_path(w, n, w->ca_file, sizeof(w->ca_file), err, errlen);
-	else if (strcmp(n->key, "tls_verify") == 0) {
+	} else if (strcmp(n->key, "tls_verify") == 0) {
 		if ((i = cfg_word(w, n, bools, "yes, no", err, errlen)) != -1)
 			w->tls_verify = i % 2;
 		r = i == -1 ? -1 : 0;
@@ -233,39 +239,101 @@ open_file(const char *path, struct stat *st)
 	return fd;
 }
 
-/* load_secret - read and check the auth file; -1 with err */
+/*
+ * file_err - "file:line:col: who: key path: why" for a configured file
+ * (why NULL: errno's text, "not a regular file" for EINVAL); returns -1
+ */
+static int
+file_err(const struct web *w, const struct gw_node *n, const char *key,
+    const char *path, const char *why, char *err, size_t errlen)
+{
+	if (why == NULL)
+		why = errno == EINVAL ? "not a regular file" : strerror(errno);
+	snprintf(err, errlen, "%s:%u:%u: %s: %s %s: %s", WHERE(n), w->who,
+	    key, path, why);
+	return -1;
+}
+
+/*
+ * open_checked - open a configured file as open_file() does; in check()
+ * a file the gateway's user may not open is no error (-2: not read), but
+ * what lstat() shows of it must pass is_ok (NULL: a regular file)
+ */
+static int
+open_checked(const struct web *w, const struct gw_node *n, const char *key,
+    const char *path, struct stat *st, int (*is_ok)(const struct web *,
+    const struct gw_node *, const struct stat *, char *, size_t),
+    char *err, size_t errlen)
+{
+	int fd = open_file(path, st);
+
+	if (fd != -1 || !w->checking || errno != EACCES)
+		return fd == -1 ? file_err(w, n, key, path, NULL, err, errlen) :
+		    fd;
+	if (lstat(path, st) == -1)
+		return errno == EACCES ? -2 : file_err(w, n, key, path, NULL,
+		    err, errlen);
+	if (S_ISLNK(st->st_mode) || !S_ISREG(st->st_mode))
+		return file_err(w, n, key, path, S_ISLNK(st->st_mode) ?
+		    strerror(ELOOP) : "not a regular file", err, errlen);
+	if (is_ok != NULL && is_ok(w, n, st, err, errlen) == -1)
+		return -1;
+	return -2;
+}
+
+/* run_uid - the uid the worker runs as after init() (check: this one) */
+static uid_t
+run_uid(void)
+{
+	uid_t uid;
+	gid_t gid;
+
+	return gw_run_ids(&uid, &gid) == 0 ? uid : geteuid();
+}
+
+/* secret_mode - the auth file is root's or the run user's, 0600; -1 err */
+static int
+secret_mode(const struct web *w, const struct gw_node *n,
+    const struct stat *st, char *err, size_t errlen)
+{
+	char why[160];
+
+	if ((st->st_mode & 077) == 0 && (st->st_uid == 0 ||
+	    st->st_uid == run_uid()))
+		return 0;
+	snprintf(why, sizeof(why), "must be owned by root (or the user "
+	    "gatewayd runs as) with no access for group or others (mode "
+	    "%04o, uid %u): chmod 600", (unsigned)(st->st_mode & 07777),
+	    (unsigned)st->st_uid);
+	return file_err(w, n, "auth_file", w->auth_file, why, err, errlen);
+}
+
+/*
+ * load_secret - read and check the auth file; -1 with err.  check()
+ * parses it too when the gateway's user may read it, and forgets it.
+ */
 static int
 load_secret(struct web *w, char *err, size_t errlen)
 {
+	const struct gw_node *n = w->auth_node;
 	char why[256];
 	struct stat st;
 	size_t len = 0;
 	int fd;
 
-	if ((fd = open_file(w->auth_file, &st)) == -1) {
-		snprintf(err, errlen, "%s: auth_file %s: %s", w->who,
-		    w->auth_file, errno == EINVAL ? "not a regular file" :
-		    strerror(errno));
-		return -1;
-	}
-	if ((st.st_mode & 077) != 0 || (st.st_uid != 0 &&
-	    st.st_uid != geteuid())) {
-		snprintf(err, errlen, "%s: auth_file %s: must be owned by root "
-		    "(or the user gatewayd runs as) with no access for group "
-		    "or others (mode %04o, uid %u): chmod 600", w->who,
-		    w->auth_file, (unsigned)(st.st_mode & 07777),
-		    (unsigned)st.st_uid);
+	if ((fd = open_checked(w, n, "auth_file", w->auth_file, &st,
+	    secret_mode, err, errlen)) < 0)
+		return fd == -2 ? 0 : -1;
+	if (secret_mode(w, n, &st, err, errlen) == -1) {
 		close(fd);
 		return -1;
 	}
 	w->secret = read_small(fd, WEB_SECRET_MAX, &len);
 	close(fd);
 	if (w->secret == NULL || web_secret_parse(w->auth, w->secret, &len,
-	    why, sizeof(why)) == -1) {
-		snprintf(err, errlen, "%s: auth_file %s: %s", w->who,
-		    w->auth_file, w->secret ? why : strerror(errno));
-		return -1;
-	}
+	    why, sizeof(why)) == -1)
+		return file_err(w, n, "auth_file", w->auth_file, w->secret ?
+		    why : NULL, err, errlen);
 	return 0;
 }
 
@@ -276,19 +344,15 @@ load_ca(struct web *w, char *err, size_t errlen)
 	struct stat st;
 	int fd;
 
-	if ((fd = open_file(w->ca_file, &st)) == -1) {
-		snprintf(err, errlen, "%s: ca_file %s: %s", w->who, w->ca_file,
-		    errno == EINVAL ? "not a regular file" : strerror(errno));
-		return -1;
-	}
+	if ((fd = open_checked(w, w->ca_node, "ca_file", w->ca_file, &st,
+	    NULL, err, errlen)) < 0)
+		return fd == -2 ? 0 : -1;
 	w->ca = read_small(fd, WEB_CA_MAX, &w->calen);
 	close(fd);
 	if (w->ca == NULL || strstr(w->ca, "-----BEGIN CERTIFICATE-----") ==
-	    NULL) {
-		snprintf(err, errlen, "%s: ca_file %s: %s", w->who, w->ca_file,
-		    w->ca ? "holds no PEM certificate" : strerror(errno));
-		return -1;
-	}
+	    NULL)
+		return file_err(w, w->ca_node, "ca_file", w->ca_file, w->ca ?
+		    "holds no PEM certificate" : NULL, err, errlen);
 	return 0;
 }
 
@@ -319,6 +383,10 @@ web_config_finish(struct web *w, const struct gw_node *settings, char *err,
 		return -1;
 	if (w->ca_file[0] != '\0' && load_ca(w, err, errlen) == -1)
 		return -1;
+	if (w->checking) {	/* nothing read is kept by check() */
+		web_config_free(w);
+		return 0;
+	}
 	if (!w->tls_verify)
 		gw_log(GW_LOG_WARNING, "%s: tls_verify is no: the server's "
 		    "certificate is not checked%s", w->who, w->auth !=

@@ -28,9 +28,12 @@ struct webdav_run {
 	char made[FOLDER_TEMPLATE_MAX];
 };
 
-/* webdav_init - parse the settings; read the secret and the CA file */
-static int
-webdav_init(const struct gw_node *settings, void **ctx, char *err,
+/*
+ * webdav_parse - the settings of init() and check(), one code path: every
+ * key, the cross-checks and the files (as check() may, when checking)
+ */
+static struct web *
+webdav_parse(const struct gw_node *settings, int checking, char *err,
     size_t errlen)
 {
 	const struct gw_node *n;
@@ -40,13 +43,14 @@ webdav_init(const struct gw_node *settings, void **ctx, char *err,
 	if (settings == NULL || settings->type != GW_NODE_MAP) {
 		snprintf(err, errlen, "webdav: settings with a url are "
 		    "required");
-		return -1;
+		return NULL;
 	}
 	if ((w = calloc(1, sizeof(*w))) == NULL) {
 		snprintf(err, errlen, "webdav: out of memory");
-		return -1;
+		return NULL;
 	}
 	web_config_init(w, "webdav");
+	w->checking = checking;
 	for (n = settings->child, r = 1; n != NULL && r == 1; n = n->next)
 		if ((r = web_config_key(w, n, err, errlen)) == 0)
 			snprintf(err, errlen, "%s:%u:%u: webdav: unknown "
@@ -56,14 +60,47 @@ webdav_init(const struct gw_node *settings, void **ctx, char *err,
 			    "name_max, body, messages, timezone, max_depth, "
 			    "max_parts)", n->file ? n->file : "config",
 			    n->line, n->column, n->key ? n->key : "");
-	if (r != 1 || web_config_finish(w, settings, err, errlen) == -1 ||
-	    web_curl_global(err, errlen) == -1) {
+	if (r != 1 || web_config_finish(w, settings, err, errlen) == -1) {
+		web_config_free(w);
+		free(w);
+		return NULL;
+	}
+	return w;
+}
+
+/* webdav_init - parse the settings; read the secret and the CA file */
+static int
+webdav_init(const struct gw_node *settings, void **ctx, char *err,
+    size_t errlen)
+{
+	struct web *w;
+
+	if ((w = webdav_parse(settings, 0, err, errlen)) == NULL)
+		return -1;
+	if (web_curl_global(err, errlen) == -1) {
 		web_config_free(w);
 		free(w);
 		return -1;
 	}
 	folder_mime_init();
 	*ctx = w;
+	return 0;
+}
+
+/*
+ * webdav_check - the settings as webdav_init() parses them, nothing
+ * started and no secret kept (gatewayd -n, gatewayctl check: run in a
+ * worker as the gateway's user; see web_config.c for the files)
+ */
+static int
+webdav_check(const struct gw_node *settings, char *err, size_t errlen)
+{
+	struct web *w;
+
+	if ((w = webdav_parse(settings, 1, err, errlen)) == NULL)
+		return -1;
+	web_config_free(w);
+	free(w);
 	return 0;
 }
 
@@ -180,5 +217,5 @@ webdav_fini(void *ctx)
 	web_curl_global_end();
 }
 
-GW_CONNECTOR_DEFINE("webdav", "1.0", webdav_init, webdav_deliver,
-    webdav_fini);
+GW_CONNECTOR_DEFINE_CHECK("webdav", "1.0", webdav_init, webdav_deliver,
+    webdav_fini, webdav_check);

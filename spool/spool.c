@@ -2126,31 +2126,26 @@ spool_list(struct spool *sp, enum spool_state st, const char *connector,
 	return rc;
 }
 
-/* spool_name_cmp - qsort comparator for connector names */
+/* spool_name_cmp - qsort comparator for entry names */
 static int
 spool_name_cmp(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* spool_connectors - sorted names of the connector directories in queue/ */
+/* spool_names_sorted - the entries keep() takes, sorted (spool_int.h) */
 int
-spool_connectors(struct spool *sp, char ***names, size_t *n)
+spool_names_sorted(DIR *d, int (*keep)(int, const char *), char ***names,
+    size_t *n)
 {
 	struct dirent *de;
-	struct stat st;
 	char **v = NULL, **nv;
 	size_t cnt = 0;
-	DIR *d;
 
 	*names = NULL;
 	*n = 0;
-	if ((d = spool_opendir(sp->fd[D_QUEUE])) == NULL)
-		return -1;
 	while ((de = readdir(d)) != NULL) {
-		if (!spool_name_valid(de->d_name) ||
-		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
-		    !S_ISDIR(st.st_mode))
+		if (!keep(dirfd(d), de->d_name))
 			continue;
 		if ((nv = reallocarray(v, cnt + 1, sizeof(*v))) == NULL ||
 		    (nv[cnt] = strdup(de->d_name)) == NULL) {
@@ -2165,11 +2160,35 @@ spool_connectors(struct spool *sp, char ***names, size_t *n)
 		cnt++;
 	}
 	closedir(d);
-	if (cnt > 0)
+	if (cnt > 1)
 		qsort(v, cnt, sizeof(*v), spool_name_cmp);
 	*names = v;
 	*n = cnt;
 	return 0;
+}
+
+/* spool_connector_entry - is name a connector's directory in queue/? */
+static int
+spool_connector_entry(int dfd, const char *name)
+{
+	struct stat st;
+
+	return spool_name_valid(name) &&
+	    fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISDIR(st.st_mode);
+}
+
+/* spool_connectors - sorted names of the connector directories in queue/ */
+int
+spool_connectors(struct spool *sp, char ***names, size_t *n)
+{
+	DIR *d;
+
+	*names = NULL;
+	*n = 0;
+	if ((d = spool_opendir(sp->fd[D_QUEUE])) == NULL)
+		return -1;
+	return spool_names_sorted(d, spool_connector_entry, names, n);
 }
 
 /* spool_free_names - free what spool_connectors returned */

@@ -4,6 +4,7 @@
 #ifndef GW_SPOOL_INT_H
 #define GW_SPOOL_INT_H
 
+#include <dirent.h>
 #include <stddef.h>
 
 /* Format a reason into err (may be NULL), keeping errno. */
@@ -17,5 +18,13 @@ void spool_seterr(char *err, size_t errlen, const char *fmt, ...)
  */
 int spool_rename_noreplace(int fromfd, const char *from, int tofd,
     const char *to) __attribute__((visibility("hidden")));
+
+/*
+ * The names of d's entries that keep(dirfd(d), name) accepts, copied and
+ * sorted by strcmp (free them with spool_free_names); d is closed.  0, or
+ * -1 with errno (ENOMEM) and nothing returned.
+ */
+int spool_names_sorted(DIR *d, int (*keep)(int, const char *),
+    char ***names, size_t *n) __attribute__((visibility("hidden")));
 
 #endif

@@ -135,20 +135,18 @@ spool_notice_put(struct spool *sp, const struct envelope *job, char *err,
 	return rc;
 }
 
-/* spool_notice_cmp - qsort order of names */
+/* spool_notice_entry - is name a notice record? (spool_names_sorted) */
 static int
-spool_notice_cmp(const void *a, const void *b)
+spool_notice_entry(int dfd, const char *name)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	(void)dfd;
+	return spool_notice_name_valid(name);
 }
 
 /* spool_notice_list - sorted names in notice/ (caller: spool_free_names) */
 int
 spool_notice_list(struct spool *sp, char ***names, size_t *n)
 {
-	struct dirent *de;
-	char **v = NULL, **nv;
-	size_t cnt = 0;
 	DIR *d;
 	int dfd;
 
@@ -160,27 +158,7 @@ spool_notice_list(struct spool *sp, char ***names, size_t *n)
 		close(dfd);
 		return -1;
 	}
-	while ((de = readdir(d)) != NULL) {
-		if (!spool_notice_name_valid(de->d_name))
-			continue;
-		if ((nv = reallocarray(v, cnt + 1, sizeof(*v))) == NULL ||
-		    (nv[cnt] = strdup(de->d_name)) == NULL) {
-			if (nv != NULL)
-				v = nv;
-			closedir(d);
-			spool_free_names(v, cnt);
-			errno = ENOMEM;
-			return -1;
-		}
-		v = nv;
-		cnt++;
-	}
-	closedir(d);
-	if (cnt > 1)
-		qsort(v, cnt, sizeof(*v), spool_notice_cmp);
-	*names = v;
-	*n = cnt;
-	return 0;
+	return spool_names_sorted(d, spool_notice_entry, names, n);
 }
 
 /* spool_notice_read - parse notice/<name>; -1 with err */

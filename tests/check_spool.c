@@ -1106,6 +1106,36 @@ START_TEST(test_scan_count)
 }
 END_TEST
 
+/*
+ * spool_connectors (spool_names_sorted): only valid names of directories,
+ * no file, link or dot entry, sorted whatever the order of creation
+ */
+START_TEST(test_connectors_sorted)
+{
+	char name[32], want[32];
+	char **names;
+	size_t n, i;
+
+	for (i = 0; i < 40; i++) {
+		snprintf(name, sizeof(name), "c%02zu", 39 - i);
+		ck_assert_int_eq(spool_connector_init(sp, name, (uid_t)-1,
+		    (gid_t)-1, NULL, 0), 0);
+	}
+	write_file("queue/afile", "x", 1);
+	ck_assert_int_eq(symlink(path("queue/c00"), path("queue/alink")), 0);
+	ck_assert_int_eq(mkdir(path("queue/.hidden"), 0700), 0);
+	ck_assert_int_eq(spool_connectors(sp, &names, &n), 0);
+	ck_assert_uint_eq(n, 42);	/* with the fixture's archive, relay */
+	ck_assert_str_eq(names[0], "archive");
+	for (i = 0; i < 40; i++) {
+		snprintf(want, sizeof(want), "c%02zu", i);
+		ck_assert_str_eq(names[i + 1], want);
+	}
+	ck_assert_str_eq(names[41], "relay");
+	spool_free_names(names, n);
+}
+END_TEST
+
 /* What spool_list reported. */
 struct listed {
 	int n, bad;
@@ -1420,6 +1450,7 @@ spool_suite(void)
 	tcase_add_test(tc, test_quarantine_keeps);
 	tcase_add_test(tc, test_open_refuses);
 	tcase_add_test(tc, test_scan_count);
+	tcase_add_test(tc, test_connectors_sorted);
 	tcase_add_test(tc, test_names);
 	tcase_add_test(tc, test_list);
 	tcase_add_test(tc, test_stage_commit);

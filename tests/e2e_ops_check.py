@@ -4,7 +4,10 @@ gatewayctl check run each connector's check() in a worker that is not root
 and report file:line:col; a connector built before check() existed is
 loaded without calling it; a worker that refuses its settings at start-up
 makes gatewayctl status exit 69 and say why; the spool near its free-space
-floor makes it exit 75; a healthy gateway's status exits 0."""
+floor makes it exit 75; a healthy gateway's status exits 0.  The webdav and
+http connectors' check() (issues 16 and 17): a bad timeout, url, auth_file or
+ca_file is named by file:line:col and reason; an auth_file only root may
+read passes (its mode is checked, its content is left to the worker)."""
 import os
 import pwd
 import re
@@ -107,6 +110,73 @@ def test_check_refuses():
         gw.cleanup(True)
 
 
+def web_files(gw):
+    """auth files and CA files for the web checks, in a directory the
+    gateway's user may search"""
+    d = os.path.join(gw.dir, "webchk")
+    os.makedirs(d, exist_ok=True)
+    os.chmod(d, 0o755)
+    files = {}
+    for name, text, mode in (("open.secret", "u:p\n", 0o644),
+                             ("root.secret", "u:p\n", 0o600),
+                             ("bad.pem", "not a certificate\n", 0o644),
+                             ("good.pem", "-----BEGIN CERTIFICATE-----\nMIIB\n"
+                              "-----END CERTIFICATE-----\n", 0o644)):
+        path = os.path.join(d, name)
+        with open(path, "w") as f:
+            f.write(text)
+        os.chmod(path, mode)
+        files[name] = path
+    return files
+
+
+def test_check_web():
+    # webdav and http: check() parses as init() does and reads what it may
+    gw = Gateway("opsweb")
+    ok = False
+    try:
+        f = web_files(gw)
+        cases = [
+            ("webdav", {"url": "http://127.0.0.1:9/dav", "timeout": "forever"},
+             "timeout: forever", r"webdav: timeout must be a number of seconds"),
+            ("http", {"url": "ftp://127.0.0.1/in"}, "url: ftp:",
+             r"http: url "),
+            ("webdav", {"url": "http://127.0.0.1:9/dav", "auth_file": f["open.secret"]},
+             "auth_file: ", r"webdav: auth_file %s: must be owned by root" %
+             re.escape(f["open.secret"])),
+            ("http", {"url": "http://127.0.0.1:9/in", "auth": "bearer",
+                      "auth_file": "/nonexistent/token"},
+             "auth_file: ", r"http: auth_file /nonexistent/token: No such file"),
+            ("http", {"url": "https://127.0.0.1:9/in", "ca_file": f["bad.pem"]},
+             "ca_file: ", r"http: ca_file %s: holds no PEM certificate" %
+             re.escape(f["bad.pem"])),
+        ]
+        for typ, settings, needle, pattern in cases:
+            gw.write_config([{"name": "w1", "type": typ, "settings": settings}],
+                            [{"name": "all", "connector": "w1"}], ["127.0.0.0/8"],
+                            ["gw.test"])
+            list(expect_refused(gw, needle, pattern, "%s %s" % (typ, needle)))
+        # good ones pass, the root-only secret included (not readable by the check)
+        gw.write_config([
+            {"name": "dav", "type": "webdav",
+             "settings": {"url": "https://127.0.0.1:9/dav", "auth_file": f["root.secret"],
+                          "ca_file": f["good.pem"], "timeout": "30s"}},
+            {"name": "post", "type": "http",
+             "settings": {"url": "http://127.0.0.1:9/in?x=1",
+                          "fields": "{subject: title}", "connect_timeout": "5"}}],
+            [{"name": "all", "connector": "dav"}], ["127.0.0.0/8"], ["gw.test"])
+        for cmd in ([GATEWAYD, "-n", "-c", gw.config],
+                    [GATEWAYCTL, "-c", gw.config, "check"]):
+            r = sh(cmd)
+            check(r.returncode == 0 and "is valid" in r.stdout and
+                  "no check function" not in r.stderr,
+                  "good web settings pass %s: %d %s%s" % (cmd[0], r.returncode,
+                                                         r.stdout, r.stderr))
+        ok = True
+    finally:
+        gw.cleanup(ok)
+
+
 def test_status_refused_worker():
     # a folder root under a regular file: check() passes, init() cannot make it
     gw = Gateway("opsst")
@@ -155,6 +225,7 @@ def test_status_refused_worker():
 
 def test():
     test_check_refuses()
+    test_check_web()
     test_status_refused_worker()
 
 

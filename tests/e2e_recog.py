@@ -96,6 +96,17 @@ class Scans:
         return open(self.p(name), "rb").read()
 
 
+def edit_config(gw, *edits):
+    """Replace the first occurrence of each (old, new) in the config file
+    (the rules' sheet maps, which write_config does not write)."""
+    with open(gw.config) as f:
+        text = f.read()
+    for old, new in edits:
+        text = text.replace(old, new, 1)
+    with open(gw.config, "w") as f:
+        f.write(text)
+
+
 def delivered_pdfs(gw):
     return {n: d for n, d in gw.delivered().items() if d.startswith(b"%PDF")}
 
@@ -124,15 +135,11 @@ def test():
         extra = ("directives: { channels: { folder: archive } }\n"
                  "recognize: { max_pages: 10, dpi: 150, timeout: 30s, max_pixels: 50M }\n")
         gw.write_config(connectors, rules, ["192.0.2.0/24"], ["gw.test"], extra)
-        with open(gw.config) as f:
-            text = f.read()
-        text = text.replace('    directive: "true"\n',
-                            '    directive: "true"\n    sheet: { missing: hold, unknown: bounce, '
-                            'unreadable: hold, hold: park }\n', 1)
-        text = text.replace('keep@gw.test"\n    directive: "true"\n',
-                            'keep@gw.test"\n    directive: "true"\n    sheet: { keep_sheet: yes }\n')
-        with open(gw.config, "w") as f:
-            f.write(text)
+        edit_config(gw, ('    directive: "true"\n',
+                         '    directive: "true"\n    sheet: { missing: hold, unknown: bounce, '
+                         'unreadable: hold, hold: park }\n'),
+                    ('keep@gw.test"\n    directive: "true"\n',
+                     'keep@gw.test"\n    directive: "true"\n    sheet: { keep_sheet: yes }\n'))
         r = subprocess.run([gwtest.GATEWAYD, "-n", "-c", gw.config], capture_output=True,
                            text=True, timeout=30)
         check(r.returncode == 0, "gatewayd -n: %s%s" % (r.stdout, r.stderr))

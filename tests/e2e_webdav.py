@@ -125,7 +125,7 @@ def check_bad_auth_file(gw, cs, rules, d):
     gw.write_config(cs, rules, ["127.0.0.0/8", "::1"], ["gw.test"])
     out = gw.ctl("reload")
     check("reloaded" in out, "reload: %r" % out)
-    why = re.compile(r"connector badauth \(\S+/webdav\.so\): webdav: auth_file %s: must be owned "
+    why = re.compile(r"connector badauth \(\S+/webdav\.so\): \S+:\d+:\d+: webdav: auth_file %s: must be owned "
                      r"by root \(or the user gatewayd runs as\) with no access for group or "
                      r"others \(mode 0644" % re.escape(bad))
     wait_for(lambda: why.search(gw.read_log()), 60, "the worker's reason for the auth_file")

@@ -184,7 +184,7 @@ struct cfg_recognize {
 	time_t timeout;			/* wall clock, then SIGKILL, default 60 s */
 	size_t max_pixels;		/* per decoded page, default 50M */
 	size_t max_output;		/* job child RLIMIT_FSIZE, default 256M */
-	unsigned int processes;		/* job child RLIMIT_NPROC, default 64 */
+	unsigned int processes;		/* tasks a job adds (RLIMIT_NPROC), 64 */
 	char *pdftoppm;			/* default /usr/bin/pdftoppm */
 	int concurrency;		/* parallel job children, default 1 */
 };

@@ -26,6 +26,10 @@
 struct lookup {
 	const struct lookup_backend *be;
 	void *ctx;
+	/* who waits for a network table's answers (lookup_attach) */
+	void (*landed)(void *, const struct lookup *, const char *);
+	void (*asked)(void *, const struct lookup *, const char *);
+	void *arg;
 };
 
 struct lookup_entry {
@@ -406,12 +410,16 @@ lookup_filter_expand(const char *tmpl, const char *key, char *out,
 	return r;
 }
 
-/* lookup_get - the values of a key */
+/* lookup_get - the values of a key; a pending one is told to asked() */
 int
 lookup_get(struct lookup *l, const char *key, const char *const **vals,
     size_t *n)
 {
-	return l->be->get(l->ctx, key, vals, n);
+	int r = l->be->get(l->ctx, key, vals, n);
+
+	if (r == LOOKUP_PENDING && l->asked != NULL)
+		l->asked(l->arg, l, key);
+	return r;
 }
 
 /* lookup_close - release a table */
@@ -424,13 +432,28 @@ lookup_close(struct lookup *l)
 	free(l);
 }
 
+/* lookup_landed - a backend's answer for key: tell who attached the table */
+static void
+lookup_landed(void *arg, const char *key)
+{
+	struct lookup *l = arg;
+
+	if (l->landed != NULL)
+		l->landed(l->arg, l, key);
+}
+
 /* lookup_attach - a network table works on the event loop */
 void
 lookup_attach(struct lookup *l, struct event_base *base,
-    void (*landed)(void *), void *arg)
+    void (*landed)(void *, const struct lookup *, const char *),
+    void (*asked)(void *, const struct lookup *, const char *), void *arg)
 {
-	if (l != NULL && l->be->attach != NULL)
-		l->be->attach(l->ctx, base, landed, arg);
+	if (l == NULL || l->be->attach == NULL)
+		return;
+	l->landed = landed;
+	l->asked = asked;
+	l->arg = arg;
+	l->be->attach(l->ctx, base, lookup_landed, l);
 }
 
 /* lookup_release - a network table forgets the answers it kept */

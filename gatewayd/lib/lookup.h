@@ -19,10 +19,12 @@
  *         lookup_ldap_open() reads the bind password and the CA file
  *         before the privilege drop; nothing is sent to the server then.
  *         It never waits: a get of a key it has no answer for starts the
- *         search and answers LOOKUP_PENDING; when the answer lands the
- *         table calls the function given to lookup_attach(), and the
- *         next get of that key answers from a small cache of the answers
- *         (kept until lookup_release(): while someone still waits).
+ *         search and answers LOOKUP_PENDING (and tells the asked function
+ *         given to lookup_attach() which key); when the answer for a key
+ *         lands the table calls the landed function with that key, and
+ *         the next get of that key answers from a small cache of the
+ *         answers (kept until lookup_release(): while someone still
+ *         waits).
  */
 #ifndef GW_LOOKUP_H
 #define GW_LOOKUP_H
@@ -52,9 +54,12 @@ struct lookup_backend {
 	int (*get)(void *ctx, const char *key, const char *const **vals,
 	    size_t *n);
 	void (*close)(void *ctx);
-	/* Network backends: the event loop and who to tell; else NULL. */
+	/*
+	 * Network backends: the event loop, and who to tell when the
+	 * answer for a key lands (landed(arg, key)); else NULL.
+	 */
 	void (*attach)(void *ctx, struct event_base *,
-	    void (*landed)(void *), void *arg);
+	    void (*landed)(void *, const char *), void *arg);
 	/* Network backends: forget the kept answers; else NULL. */
 	void (*release)(void *ctx);
 };
@@ -82,11 +87,14 @@ int lookup_get(struct lookup *, const char *key, const char *const **vals,
 void lookup_close(struct lookup *);
 /*
  * Let a network table work on base: its gets then answer LOOKUP_PENDING
- * rather than wait, and landed(arg) is called (from the loop) whenever an
- * answer arrives.  A file table ignores it.
+ * rather than wait, and call asked(arg, table, key) when they do;
+ * landed(arg, table, key) is called (from the loop, or from a get that
+ * fails every query at once) when the answer for key arrives.  A file
+ * table ignores it.
  */
 void lookup_attach(struct lookup *, struct event_base *,
-    void (*landed)(void *), void *arg);
+    void (*landed)(void *, const struct lookup *, const char *),
+    void (*asked)(void *, const struct lookup *, const char *), void *arg);
 /* Forget the answers a network table keeps for the gets that wait. */
 void lookup_release(struct lookup *);
 /* The last ndigits digits of s (non-digits skipped) into out; -1 if none. */

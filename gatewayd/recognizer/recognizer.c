@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -70,6 +71,68 @@ rcg_limit(int res, rlim_t soft, rlim_t hard)
 		log_warn("setrlimit %d", res);
 }
 
+/*
+ * rcg_uid_tasks - the tasks of this real uid now (RLIMIT_NPROC counts
+ * threads too), summed from /proc/<pid>/status; -1 when /proc cannot say
+ */
+static long
+rcg_uid_tasks(void)
+{
+	char path[64], buf[4096], *p;
+	struct dirent *de;
+	long total = 0;
+	ssize_t n;
+	DIR *d;
+	int fd;
+
+	if ((d = opendir("/proc")) == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] < '1' || de->d_name[0] > '9' ||
+		    strlen(de->d_name) > 20)
+			continue;
+		snprintf(path, sizeof(path), "%.20s/status", de->d_name);
+		if ((fd = openat(dirfd(d), path, O_RDONLY | O_CLOEXEC)) == -1)
+			continue;	/* gone meanwhile */
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		buf[n] = '\0';
+		if ((p = strstr(buf, "\nUid:")) == NULL ||
+		    strtoul(p + 6, NULL, 10) != (unsigned long)getuid())
+			continue;
+		p = strstr(buf, "\nThreads:");
+		total += p != NULL ? strtol(p + 10, NULL, 10) : 1;
+	}
+	closedir(d);
+	return total;
+}
+
+/*
+ * rcg_nproc - RLIMIT_NPROC counts every task of the uid, which the router,
+ * the workers and their children share: the job child may start
+ * recognize.processes more than the uid runs when it starts (its own
+ * helpers, pdftoppm; a fork bomb stops there), within the hard limit
+ */
+static void
+rcg_nproc(const struct cfg_recognize *rc)
+{
+	struct rlimit rl;
+	long tasks = rcg_uid_tasks();
+	rlim_t want = rc->processes;
+
+	if (tasks < 0)
+		log_warn("counting the processes of uid %u in /proc: the "
+		    "limit is recognize.processes alone", (unsigned)getuid());
+	else
+		want += (rlim_t)tasks;
+	if (getrlimit(RLIMIT_NPROC, &rl) == 0 && rl.rlim_max != RLIM_INFINITY &&
+	    want > rl.rlim_max)
+		want = rl.rlim_max;
+	rcg_limit(RLIMIT_NPROC, want, want);
+}
+
 /* rcg_limits - the job child's limits (recognize.*) */
 static void
 rcg_limits(const struct cfg_recognize *rc)
@@ -81,7 +144,7 @@ rcg_limits(const struct cfg_recognize *rc)
 	/* SIGXCPU at the soft limit, SIGKILL a second later */
 	rcg_limit(RLIMIT_CPU, (rlim_t)rc->cpu_time, (rlim_t)rc->cpu_time + 1);
 	rcg_limit(RLIMIT_FSIZE, rc->max_output, rc->max_output);
-	rcg_limit(RLIMIT_NPROC, rc->processes, rc->processes);
+	rcg_nproc(rc);
 	rcg_limit(RLIMIT_CORE, 0, 0);
 }
 

@@ -6,7 +6,8 @@
  * recognizer forks one job child per question (at most
  * recognize.concurrency at a time, the rest wait in a bounded queue).
  * The job child sets its limits (RLIMIT_AS, RLIMIT_CPU, RLIMIT_FSIZE,
- * RLIMIT_NPROC, no core), opens incoming/<qid> read-only, finds the
+ * RLIMIT_NPROC: the uid's tasks at its start plus recognize.processes,
+ * no core), opens incoming/<qid> read-only, finds the
  * scanned attachments (GMime), searches each for sheets (scan.h) and,
  * when there are sheets, writes one complete message per part into
  * recognize/<qid>.<n> and the result file recognize/<qid>.result

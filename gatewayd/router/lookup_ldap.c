@@ -13,8 +13,8 @@
  * (LDAP_OPT_DESC) is watched by the loop; its answers are read with
  * ldap_result() and a zero timeout; each landed answer is kept (a small
  * table, LOOKUP_LDAP_KEPT entries, LOOKUP_LDAP_KEEP_MAX seconds at most)
- * and the router is told, which runs its waiting decisions again: their
- * gets now answer from the kept entries.  The router forgets them
+ * and the router is told which key landed, which runs again the decisions
+ * that wait for that key: their gets now answer from the kept entries.  The router forgets them
  * (lookup_release) once nothing waits, so the next question asks the
  * directory again, as before.
  *
@@ -132,7 +132,7 @@ struct lookup_ldap {
 	struct event *conn_timer;	/* bounds opening a connection */
 	time_t hold_until;		/* no new connection before */
 	struct event_base *evbase;	/* NULL: not attached, gets fail */
-	void (*landed)(void *);		/* told when an answer lands */
+	void (*landed)(void *, const char *);	/* told which key landed */
 	void *landed_arg;
 	struct lookup_ldap_queries queries;
 	size_t nqueries, npending;
@@ -290,7 +290,7 @@ lookup_ldap_land(struct lookup_ldap *t, struct lookup_ldap_query *q,
 	if (q->timer != NULL)
 		evtimer_del(q->timer);
 	if (t->landed != NULL)
-		t->landed(t->landed_arg);
+		t->landed(t->landed_arg, q->key);
 }
 
 /* lookup_ldap_fail - log, drop the connection, fail its queries, hold off */
@@ -772,8 +772,8 @@ lookup_ldap_get(void *ctx, const char *key, const char *const **vals,
 
 /* lookup_ldap_attach - the event loop the table works on */
 static void
-lookup_ldap_attach(void *ctx, struct event_base *base, void (*landed)(void *),
-    void *arg)
+lookup_ldap_attach(void *ctx, struct event_base *base,
+    void (*landed)(void *, const char *), void *arg)
 {
 	struct lookup_ldap *t = ctx;
 

@@ -458,6 +458,7 @@ router_route_msg(struct router *r, const char *qid,
 	env.store = r->store;
 	env.now = time(NULL);
 	env.recog = recog;
+	router_wait_begin(r->waits);
 	rc = rules_route_env(r->cfg, &msg, &env, &jobs, &njobs);
 	router_log_params(jobs, njobs, &mi);
 	msginfo_free(&mi);
@@ -762,6 +763,7 @@ router_rcpt_decide(struct router *r, const char *const *sv)
 	env.lookups = r->lookups;
 	env.store = r->store;
 	env.now = time(NULL);
+	router_wait_begin(r->waits);
 	rules_check_rcpt(r->cfg, &msg, &env, sv[1], &v);
 	if (env.pending && router_park(r, IPC_RCPT_CHECK, sv, 6, NULL))
 		return;
@@ -801,6 +803,7 @@ router_data_verdict(struct router *r, const struct envelope *msg,
 	env.store = r->store;
 	env.now = time(NULL);
 	memset(out, 0, sizeof(*out));
+	router_wait_begin(r->waits);
 	for (i = 0; i < msg->nrcpt; i++) {
 		env.pending = 0;
 		rules_check_rcpt(r->cfg, msg, &env, msg->rcpt[i].addr, &v);
@@ -874,9 +877,9 @@ router_data_check(struct router *r, const struct ipc_frame *f)
 }
 
 /*
- * router_rerun - a lookup answered: make every parked decision again (a
- * request still undecided parks again); once none waits, the tables
- * forget the answers they kept for them
+ * router_rerun - lookups answered: make the decisions that wait for those
+ * keys again (router_wait.h; a request still undecided parks again); once
+ * none waits, the tables forget the answers they kept for them
  */
 static void
 router_rerun(evutil_socket_t fd, short ev, void *arg)
@@ -887,7 +890,7 @@ router_rerun(evutil_socket_t fd, short ev, void *arg)
 
 	(void)fd;
 	(void)ev;
-	w = router_wait_take(r->waits, &n);
+	w = router_wait_take_landed(r->waits, &n);
 	for (i = 0; i < n; i++) {
 		if (w[i].type == IPC_RCPT_CHECK)
 			router_rcpt_decide(r, (const char *const *)w[i].sv);
@@ -902,13 +905,27 @@ router_rerun(evutil_socket_t fd, short ev, void *arg)
 		lookup_release(r->lookups[i]);
 }
 
-/* router_landed - a lookup's answer landed: decide again from the loop */
+/*
+ * router_landed - the answer for key landed: its waiters decide again,
+ * from the loop (a get may fail every query while a decision is made,
+ * before that decision parks)
+ */
 static void
-router_landed(void *arg)
+router_landed(void *arg, const struct lookup *table, const char *key)
 {
 	struct router *r = arg;
 
+	router_wait_landed(r->waits, table, key);
 	event_active(r->rerun_ev, EV_TIMEOUT, 0);
+}
+
+/* router_asked - the decision being made waits for key in table */
+static void
+router_asked(void *arg, const struct lookup *table, const char *key)
+{
+	struct router *r = arg;
+
+	router_wait_asked(r->waits, table, key);
 }
 
 /* router_ipc - a frame from the master */
@@ -1028,7 +1045,8 @@ router_attach(struct router *r)
 	size_t i;
 
 	for (i = 0; r->lookups != NULL && i < r->cfg->nlookups; i++)
-		lookup_attach(r->lookups[i], r->base, router_landed, r);
+		lookup_attach(r->lookups[i], r->base, router_landed,
+		    router_asked, r);
 }
 
 /* router_store_open - the directive store, after the chroot */
