@@ -17,7 +17,9 @@
  * The connector declares GW_NEED_EXEC: its delivery children's seccomp
  * filter allows execve, and only theirs (doc/security.md).
  */
+#ifdef HAVE_CONFIG_H
 #include "config.h"
+#endif
 
 #include <errno.h>
 #include <fcntl.h>

@@ -13,7 +13,9 @@
  * of local trouble (EX_OSERR, EX_OSFILE, EX_CANTCREAT, EX_IOERR,
  * EX_TEMPFAIL) deferred and the others bounced.
  */
+#ifdef HAVE_CONFIG_H
 #include "config.h"
+#endif
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -9,7 +9,9 @@
  * (a number in front when two documents share a name).  The directory is
  * removed, with its files, once the commands have run, whatever they did.
  */
+#ifdef HAVE_CONFIG_H
 #include "config.h"
+#endif
 
 #include <dirent.h>
 #include <errno.h>

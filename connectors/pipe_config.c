@@ -15,7 +15,9 @@
  * denied by its seccomp filter; doc/security.md), so user may only name
  * that user; any other is refused here, before anything starts.
  */
+#ifdef HAVE_CONFIG_H
 #include "config.h"
+#endif
 
 #include <pwd.h>
 #include <stdarg.h>

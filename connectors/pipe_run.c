@@ -14,7 +14,9 @@
  * the output is at its end or after PIPE_RUN_GRACE seconds, so no
  * process of a delivery outlives it.
  */
+#ifdef HAVE_CONFIG_H
 #include "config.h"
+#endif
 
 #include <sys/syscall.h>
 #include <sys/types.h>

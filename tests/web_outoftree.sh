@@ -1,5 +1,5 @@
 #!/bin/sh
-# web_outoftree.sh - the webdav and http connectors build outside the tree
+# web_outoftree.sh - the webdav, http and pipe connectors build outside the tree
 #
 # Each is compiled from its sources alone, the way a third party would:
 # the connector ABI header (as pkg-config gatewayd-connector gives it),
@@ -17,11 +17,14 @@ command -v "$cc" >/dev/null 2>&1 && command -v pkg-config >/dev/null 2>&1 || exi
 libs="libcurl gmime-3.0 openssl"
 cflags="-D_GNU_SOURCE -I$top_builddir/include -I$top_srcdir/gatewayd/lib $(pkg-config --cflags $libs)" || exit 1
 c=$top_srcdir/connectors
-common="$c/web_config.c $c/web_curl.c $c/web_doc.c $c/web_parse.c $c/folder_config.c $c/folder_mime.c $c/folder_template.c $c/folder_uu.c $c/folder_write.c $top_srcdir/gatewayd/lib/mimescan.c"
+folder="$c/folder_mime.c $c/folder_template.c $c/folder_uu.c $c/folder_write.c $top_srcdir/gatewayd/lib/mimescan.c"
+web="$c/web_config.c $c/web_curl.c $c/web_doc.c $c/web_parse.c $c/folder_config.c $folder"
+pipe="$c/pipe_argv.c $c/pipe_attach.c $c/pipe_config.c $c/pipe_run.c $folder"
 work=$(mktemp -d /tmp/gw-web-oot-XXXXXX) || exit 1
 trap 'rm -rf "$work"' EXIT
 status=0
-for conn in webdav http; do
+for conn in webdav http pipe; do
+	if [ $conn = pipe ]; then common=$pipe; else common=$web; fi
 	# shellcheck disable=SC2086
 	if ! "$cc" -shared -fPIC -Wall -Wextra -Werror $cflags "$c/$conn.c" $common \
 	    -o "$work/$conn.so" $(pkg-config --libs $libs) 2>"$work/err"; then
@@ -40,5 +43,5 @@ for conn in webdav http; do
 		status=1
 	fi
 done
-[ $status -eq 0 ] && echo "web_outoftree: webdav.so and http.so built against <gatewayd/connector.h> and the shared MIME scanner alone"
+[ $status -eq 0 ] && echo "web_outoftree: webdav.so, http.so and pipe.so built against <gatewayd/connector.h> and the shared MIME scanner alone"
 exit $status
