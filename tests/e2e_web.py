@@ -16,6 +16,8 @@ chromedriver by python3-selenium, logs in and:
 * another user neither lists it nor opens it, its PDF or its delete
   (403); an admin (web.admins) lists and opens it; its owner deletes it
   after a confirmation page;
+* the control socket refuses --as (acting for a user) from a peer that
+  is not the web child;
 * wrong passwords: after web.login_max_failures failures the right
   password is refused too (429) until web.login_failure_window has
   passed; no password is ever in the log.
@@ -274,6 +276,24 @@ def other_users(gw, w, did):
     w.logout()
 
 
+def control_as(gw):
+    """--as from any peer but the web child is refused (here root's)."""
+    import socket
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(10)
+    s.connect(gw.sock)
+    s.sendall(b"directive 6c697374 --as " + "alice@gw.test".encode().hex().encode() + b"\n")
+    ans = b""
+    while True:
+        b = s.recv(4096)
+        if not b:
+            break
+        ans += b
+    s.close()
+    check(ans.startswith(b"error permission denied: --as is for gatewayd-web"),
+          "--as from another peer is refused: %r" % ans)
+
+
 def rate_limit(gw, w):
     """Failures up to the limit; then even the right password is refused."""
     for i in range(3):
@@ -332,6 +352,7 @@ def test():
         check(st == 303 and hdr.get("Location") == "/login",
               "the old session opens nothing after logout: %d" % st)
         other_users(gw, w, did)
+        control_as(gw)
         rate_limit(gw, w)
         log = gw.read_log()
         for p in PASSWORDS.values():
