@@ -16,6 +16,10 @@ chromedriver by python3-selenium, logs in and:
 * another user neither lists it nor opens it, its PDF or its delete
   (403); an admin (web.admins) lists and opens it; its owner deletes it
   after a confirmation page;
+* an admin's queue console: pause delivery, a queued message held and
+  released (each confirmed on a page of its own), delivery resumed and
+  the message delivered; each action logged as gatewayctl's are; a
+  user who is not an admin gets 403 there;
 * the control socket refuses --as (acting for a user) from a peer that
   is not the web child;
 * wrong passwords: after web.login_max_failures failures the right
@@ -251,6 +255,9 @@ def other_users(gw, w, did):
         w.go(path)
         check("belongs to another user" in w.text(), "bob gets 403 on %s" % path)
     w.shot("forbidden")
+    w.go("/admin")
+    check("administrators only" in w.text(), "bob gets 403 on the queue console")
+    check(not w.d.find_elements(By.LINK_TEXT, "Queue console"), "bob has no console link")
     bob = w.session()["value"]
     csrf = w.d.find_element(By.CSS_SELECTOR, "form[action='/logout'] input[name=csrf]") \
         .get_attribute("value")
@@ -273,6 +280,55 @@ def other_users(gw, w, did):
     out = subprocess.run([gwtest.GATEWAYCTL, "-c", gw.config, "directive", "show", did],
                          capture_output=True, text=True, timeout=30)
     check(out.returncode != 0, "the directive is gone: %r" % out.stdout)
+    w.logout()
+
+
+def console_op(w, op):
+    """Click an action's button, confirm it, and wait for its result page."""
+    w.click(By.ID, "op-" + op)
+    check(w.d.find_elements(By.ID, "confirm"), "%s asks to confirm" % op)
+    w.click(By.ID, "confirm")
+    check(w.d.find_elements(By.ID, "done"), "%s done: %s" % (op, w.text()[:300]))
+
+
+def admin_console(gw, w):
+    """Carol pauses delivery, holds and releases a queued message, resumes."""
+    w.login("carol", PASSWORDS["carol"])
+    w.click(By.LINK_TEXT, "Queue console")
+    check("Status" in w.text() and w.d.find_elements(By.ID, "status"), "the console's status")
+    w.shot("admin")
+    console_op(w, "pause-delivery")
+    st = gw.ctl("status", check_rc=False)
+    check(re.search(r"paused", st), "delivery paused from the console: %s" % st)
+    s = gw.smtp()
+    s.sendmail("scanner@client.test", ["someone@gw.test"], gwtest.make_message(1, "web"))
+    s.quit()
+
+    def queued():
+        w.go("/admin/queue")
+        return w.d.find_elements(By.CSS_SELECTOR, "#queue a")
+    wait_for(queued, 30, "the message in the console's queue")
+    w.shot("queue")
+    link = queued()[0]
+    qid = link.text
+    w.click(By.LINK_TEXT, qid)
+    check(qid in w.text(), "the message's envelope")
+    w.shot("message")
+    console_op(w, "hold")
+    wait_for(lambda: gw.spool_files("hold"), 30, "the message in hold/")
+    w.go("/admin/queue?state=hold")
+    check(qid in w.text(), "the hold filter shows it")
+    w.go("/admin/message?id=" + qid)
+    console_op(w, "release")
+    w.go("/admin")
+    console_op(w, "resume-delivery")
+    wait_for(lambda: len(gw.delivered()) == 1, 30, "the released message delivered")
+    log = gw.read_log()
+    for line in ("operator web user carol@gw.test: pause delivery",
+                 "operator web user carol@gw.test: queue hold " + qid,
+                 "operator web user carol@gw.test: queue release " + qid,
+                 "operator web user carol@gw.test: resume delivery"):
+        check(line in log, "logged like gatewayctl's: %s" % line)
     w.logout()
 
 
@@ -353,6 +409,7 @@ def test():
               "the old session opens nothing after logout: %d" % st)
         other_users(gw, w, did)
         control_as(gw)
+        admin_console(gw, w)
         rate_limit(gw, w)
         log = gw.read_log()
         for p in PASSWORDS.values():

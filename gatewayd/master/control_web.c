@@ -10,7 +10,8 @@
  * here, not by the web child: an admin (web.admins, or a member of
  * admin_group) sees and changes every directive; anyone else only their
  * own (directive_cmd_owned(), control_directive.c).  The commands a web
- * user may run are the table below; anything else is refused.
+ * user may run are the table below (the queue console's for admins
+ * only); anything else is refused.
  */
 #include "config.h"
 
@@ -34,6 +35,17 @@ static const struct control_web_cmd {
 	int admin;
 } control_web_cmds[] = {
 	{ "directive", NULL, 0 },
+	/* the queue console (admins only): what gatewayctl does */
+	{ "status", NULL, 1 },
+	{ "stats", NULL, 1 },
+	{ "queue", "list", 1 },
+	{ "queue", "show", 1 },
+	{ "queue", "hold", 1 },
+	{ "queue", "release", 1 },
+	{ "queue", "delete", 1 },
+	{ "queue", "retry", 1 },
+	{ "pause", NULL, 1 },
+	{ "resume", NULL, 1 },
 };
 
 /* control_web_pid - is pid a running web child of the master? */

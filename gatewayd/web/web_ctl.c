@@ -107,6 +107,17 @@ web_ctl_answer(struct web_answer *a, char *text)
 	return 0;
 }
 
+/* web_ctl_as - " --as HEX(user)" and the end of the line */
+static void
+web_ctl_as(struct web_buf *b, const char *user)
+{
+	char *hex = xcalloc(2, strlen(user) + 1);
+
+	directive_hex(hex, user);
+	web_buf_printf(b, " --as %s\n", hex);
+	free(hex);
+}
+
 /* web_ctl_line - "directive HEX... --as HEX(user)\n" into b */
 static void
 web_ctl_line(struct web_buf *b, const char *user, int argc,
@@ -127,35 +138,30 @@ web_ctl_line(struct web_buf *b, const char *user, int argc,
 		web_buf_str(b, hex);
 		free(hex);
 	}
-	hex = xcalloc(2, strlen(user) + 1);
-	directive_hex(hex, user);
-	web_buf_printf(b, " --as %s\n", hex);
-	free(hex);
+	web_ctl_as(b, user);
 }
 
-/* web_ctl_directive - one directive request for user (web_ctl.h) */
-int
-web_ctl_directive(const char *socket_path, const char *user, int argc,
-    const char *const *argv, struct web_answer *a)
+/* web_ctl_send - one request line, the whole answer parsed into a */
+static int
+web_ctl_send(const char *socket_path, struct web_buf *req,
+    struct web_answer *a)
 {
-	struct web_buf req = { 0 }, ans = { 0 };
+	struct web_buf ans = { 0 };
 	char *text;
 	size_t len;
 	int fd, rc;
 
-	memset(a, 0, sizeof(*a));
-	web_ctl_line(&req, user, argc, argv);
-	if (req.cut || req.len > 16384) {
-		web_buf_free(&req);
+	if (req->cut || req->len > 16384) {
+		web_buf_free(req);
 		return web_ctl_fail(a, EX_DATAERR, "request too long");
 	}
 	if ((fd = web_ctl_connect(socket_path)) == -1) {
-		web_buf_free(&req);
+		web_buf_free(req);
 		return web_ctl_fail(a, EX_UNAVAILABLE, "the control socket "
 		    "does not answer");
 	}
-	rc = write(fd, req.data, req.len) == (ssize_t)req.len ? 0 : -1;
-	web_buf_free(&req);
+	rc = write(fd, req->data, req->len) == (ssize_t)req->len ? 0 : -1;
+	web_buf_free(req);
 	if (rc == -1 || web_ctl_read(fd, &ans) == -1) {
 		close(fd);
 		web_buf_free(&ans);
@@ -167,6 +173,52 @@ web_ctl_directive(const char *socket_path, const char *user, int argc,
 	if ((rc = web_ctl_answer(a, text)) == -1)
 		free(text);
 	return rc;
+}
+
+/* web_ctl_directive - one directive request for user (web_ctl.h) */
+int
+web_ctl_directive(const char *socket_path, const char *user, int argc,
+    const char *const *argv, struct web_answer *a)
+{
+	struct web_buf req = { 0 };
+
+	memset(a, 0, sizeof(*a));
+	web_ctl_line(&req, user, argc, argv);
+	return web_ctl_send(socket_path, &req, a);
+}
+
+/* web_ctl_word_ok - a word that needs no encoding: [A-Za-z0-9@._+:=/-] */
+static int
+web_ctl_word_ok(const char *w)
+{
+	if (*w == '\0')
+		return 0;
+	for (; *w != '\0'; w++)
+		if (!((*w >= 'a' && *w <= 'z') || (*w >= 'A' && *w <= 'Z') ||
+		    (*w >= '0' && *w <= '9') || strchr("@._+:=/-", *w) != NULL))
+			return 0;
+	return 1;
+}
+
+/* web_ctl_words - a request of plain words for user (web_ctl.h) */
+int
+web_ctl_words(const char *socket_path, const char *user, int argc,
+    const char *const *argv, struct web_answer *a)
+{
+	struct web_buf req = { 0 };
+	int i;
+
+	memset(a, 0, sizeof(*a));
+	for (i = 0; i < argc; i++) {
+		if (!web_ctl_word_ok(argv[i])) {
+			web_buf_free(&req);
+			return web_ctl_fail(a, EX_DATAERR, "a word of the "
+			    "request has characters it may not have");
+		}
+		web_buf_printf(&req, "%s%s", i ? " " : "", argv[i]);
+	}
+	web_ctl_as(&req, user);
+	return web_ctl_send(socket_path, &req, a);
 }
 
 /* web_answer_free - release an answer */

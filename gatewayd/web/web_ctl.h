@@ -30,6 +30,13 @@ struct web_answer {
  */
 int web_ctl_directive(const char *socket_path, const char *user, int argc,
     const char *const *argv, struct web_answer *a);
+/*
+ * Another request for user (an admin's: status, stats, queue ..., pause,
+ * resume), its words sent as they are: each must be a non-empty word of
+ * [A-Za-z0-9@._+:=/-], or the request is not sent (-1, EX_DATAERR).
+ */
+int web_ctl_words(const char *socket_path, const char *user, int argc,
+    const char *const *argv, struct web_answer *a);
 void web_answer_free(struct web_answer *);
 
 #endif

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "web_html.h"
+#include "web_session.h"
 #include "xmalloc.h"
 
 /* web_buf_add - append len bytes, or mark the buffer cut */
@@ -162,6 +163,8 @@ static const char web_css[] =
     ".ok{background:#dfd;border:1px solid #080;padding:.5em}"
     "fieldset{margin:.5em 0;border:1px solid #ccc}"
     "button.danger{color:#fff;background:#a00;border:0}"
+    "form.inline{display:inline}pre{overflow-x:auto;background:#fff;"
+    "border:1px solid #ddd;padding:.5em}"
     "@media (max-width:40em){td,th{display:block;border:0}"
     "tr{border-bottom:1px solid #ccc;display:block}}";
 
@@ -174,8 +177,8 @@ web_html_css(void)
 
 /* web_html_head - doctype, head, the header bar (with logout when a user) */
 void
-web_html_head(struct web_buf *b, const char *title, const char *user,
-    const char *csrf)
+web_html_head(struct web_buf *b, const char *title,
+    const struct web_session *s)
 {
 	web_buf_str(b, "<!DOCTYPE html>\n<html lang=\"en\"><head>"
 	    "<meta charset=\"utf-8\">"
@@ -185,13 +188,15 @@ web_html_head(struct web_buf *b, const char *title, const char *user,
 	web_buf_str(b, " - gatewayd</title>"
 	    "<link rel=\"stylesheet\" href=\"/style.css\"></head>"
 	    "<body><header><strong>gatewayd</strong>");
-	if (user != NULL) {
-		web_buf_str(b, "<a href=\"/sheets\">My routing sheets</a>"
-		    "<span>Signed in as ");
-		web_html(b, user);
+	if (s != NULL) {
+		web_buf_str(b, "<nav><a href=\"/sheets\">My routing sheets</a>");
+		if (s->admin)
+			web_buf_str(b, " <a href=\"/admin\">Queue console</a>");
+		web_buf_str(b, "</nav><span>Signed in as ");
+		web_html(b, s->user);
 		web_buf_str(b, "</span><form method=\"post\" action=\"/logout\">"
 		    "<input type=\"hidden\" name=\"csrf\" value=\"");
-		web_html(b, csrf);
+		web_html(b, s->csrf);
 		web_buf_str(b, "\"><button type=\"submit\">Log out</button>"
 		    "</form>");
 	}

@@ -33,9 +33,14 @@ void web_buf_free(struct web_buf *);
 /* s escaped for HTML text and attribute values. */
 void web_html(struct web_buf *, const char *s);
 
-/* The page around a body: head with title and stylesheet, the header bar. */
-void web_html_head(struct web_buf *, const char *title, const char *user,
-    const char *csrf);
+struct web_session;
+
+/*
+ * The page around a body: head with title and stylesheet, the header bar
+ * (with the session: the user, the queue console for an admin, logout).
+ */
+void web_html_head(struct web_buf *, const char *title,
+    const struct web_session *);
 void web_html_foot(struct web_buf *);
 /* The stylesheet the pages link to (/style.css). */
 const char *web_html_css(void);

@@ -59,8 +59,7 @@ web_error(struct web_req *r, int status, const char *msg)
 	snprintf(title, sizeof(title), "%s", status == 403 ? "Forbidden" :
 	    status == 404 ? "Not found" : status == 429 ? "Too many attempts" :
 	    status < 500 ? "Request refused" : "Service unavailable");
-	web_html_head(&r->body, title, r->session ? r->session->user : NULL,
-	    r->session ? r->session->csrf : NULL);
+	web_html_head(&r->body, title, r->session);
 	web_buf_str(&r->body, "<p class=\"err\" role=\"alert\">");
 	web_html(&r->body, msg);
 	web_buf_str(&r->body, "</p><p><a href=\"/\">Back</a></p>");

@@ -2,7 +2,8 @@
  * web_pages.c - gatewayd-web's dispatch, the login and logout pages
  *
  * Paths: / (to the sheets or the login), /style.css, /login (GET the
- * form, POST the credentials), /logout (POST), /sheets... (web_sheets.c).
+ * form, POST the credentials), /logout (POST), /sheets... (web_sheets.c),
+ * /admin... (web_admin.c, the queue console).
  * Every page but the login and the stylesheet needs a session; every
  * POST but the login needs the session's CSRF token.  The login form is
  * protected by a token of its own, sent both in a cookie and in the form
@@ -25,6 +26,8 @@
 #include "log.h"
 #include "web.h"
 #include "web_form.h"
+#include "web_admin.h"
+#include "web_ctl.h"
 #include "web_sheets.h"
 
 #define WEB_LOGIN_COOKIE	"gw_login"
@@ -45,7 +48,7 @@ web_login_form(struct web_req *r, int status, const char *msg,
 	snprintf(r->cookie, sizeof(r->cookie), "%s=%s; Path=/login; HttpOnly; "
 	    "SameSite=Strict%s", WEB_LOGIN_COOKIE, tok,
 	    r->w->cfg->web.cookie_secure ? "; Secure" : "");
-	web_html_head(&r->body, "Log in", NULL, NULL);
+	web_html_head(&r->body, "Log in", NULL);
 	if (msg != NULL) {
 		web_buf_str(&r->body, "<p class=\"err\" role=\"alert\" "
 		    "id=\"login-error\">");
@@ -94,6 +97,19 @@ web_login_allowed(const struct cfg *cfg, const char *user)
 	return cfg->web.nusers == 0;
 }
 
+/* web_login_admin - may the user use the queue console (the control child says)? */
+static int
+web_login_admin(struct web_req *r, const char *user)
+{
+	const char *argv[] = { "status" };
+	struct web_answer a;
+	int ok;
+
+	ok = web_ctl_words(r->w->cfg->control_socket, user, 1, argv, &a) == 0;
+	web_answer_free(&a);
+	return ok;
+}
+
 /* web_login_done - a good password: the session, its cookie, the sheets */
 static void
 web_login_done(struct web_req *r, const char *user, const char *ukey)
@@ -115,6 +131,7 @@ web_login_done(struct web_req *r, const char *user, const char *ukey)
 		return;
 	}
 	log_info("web: login user=%s from %s", clean, r->client);
+	s->admin = web_login_admin(r, user);
 	r->session = s;
 	web_session_cookie(r, s->id);
 	web_redirect(r, "/sheets");
@@ -187,6 +204,16 @@ web_logout(struct web_req *r)
 	web_redirect(r, "/login");
 }
 
+/* web_pages_under - is path the prefix itself or below it? */
+static int
+web_pages_under(const char *path, const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	return strncmp(path, prefix, n) == 0 &&
+	    (path[n] == '\0' || path[n] == '/');
+}
+
 /* web_pages - run the page of a request (web.h) */
 void
 web_pages(struct web_req *r)
@@ -205,12 +232,16 @@ web_pages(struct web_req *r)
 			web_login_form(r, MHD_HTTP_OK, NULL, NULL);
 	} else if (strcmp(r->path, "/logout") == 0 && r->post)
 		web_logout(r);
-	else if (strncmp(r->path, "/sheets", 7) == 0 &&
-	    (r->path[7] == '\0' || r->path[7] == '/')) {
+	else if (web_pages_under(r->path, "/sheets") ||
+	    web_pages_under(r->path, "/admin")) {
 		if (r->session == NULL && !r->post)
 			web_redirect(r, "/login");
-		else if (!r->post || web_csrf(r))
+		else if (r->post && !web_csrf(r))
+			;
+		else if (r->path[1] == 's')
 			web_sheets(r, r->path + 7);
+		else
+			web_admin(r, r->path + 6);
 	} else
 		web_error(r, MHD_HTTP_NOT_FOUND, "There is no such page.");
 }

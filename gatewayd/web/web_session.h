@@ -32,6 +32,8 @@ struct web_session {
 	char csrf[WEB_TOKEN_LEN + 1];
 	char user[WEB_USER_MAX];
 	time_t created, last;
+	int admin;			/* shows the queue console (the control
+					   child decides what it may do) */
 };
 
 struct web_sessions {

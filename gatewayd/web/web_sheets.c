@@ -284,8 +284,7 @@ web_sheets_list(struct web_req *r)
 		return;
 	}
 	web_answer_free(&a);
-	web_html_head(&r->body, "My routing sheets", r->session->user,
-	    r->session->csrf);
+	web_html_head(&r->body, "My routing sheets", r->session);
 	web_buf_str(&r->body, "<p><a href=\"/sheets/new\" id=\"new-sheet\">"
 	    "New routing sheet</a></p>");
 	if (n == 0)
@@ -306,8 +305,7 @@ web_sheets_list(struct web_req *r)
 static void
 web_sheets_new(struct web_req *r)
 {
-	web_html_head(&r->body, "New routing sheet", r->session->user,
-	    r->session->csrf);
+	web_html_head(&r->body, "New routing sheet", r->session);
 	web_sheets_form(r, NULL, NULL, NULL);
 	web_html_foot(&r->body);
 }
@@ -321,7 +319,7 @@ web_sheets_show(struct web_req *r, const char *id)
 
 	if (web_sheets_get(r, id, &d) == -1)
 		return;
-	web_html_head(b, d.title, r->session->user, r->session->csrf);
+	web_html_head(b, d.title, r->session);
 	web_buf_printf(b, "<p>Code on the sheet: <code id=\"sheet-code\">ED:%s"
 	    "</code>. Owner: ", d.id);
 	web_html(b, d.owner);
@@ -350,7 +348,7 @@ web_sheets_save(struct web_req *r, const char *id)
 	if (web_sheets_from_form(r->form, &d, err, sizeof(err)) == -1) {
 		r->status = MHD_HTTP_BAD_REQUEST;
 		web_html_head(&r->body, id ? "Change routing sheet" :
-		    "New routing sheet", r->session->user, r->session->csrf);
+		    "New routing sheet", r->session);
 		web_sheets_form(r, d.title ? &d : NULL, id, err);
 		web_html_foot(&r->body);
 		directive_clear(&d);
@@ -397,8 +395,7 @@ web_sheets_delete(struct web_req *r, const char *id)
 	}
 	if (web_sheets_get(r, id, &d) == -1)
 		return;
-	web_html_head(&r->body, "Delete routing sheet", r->session->user,
-	    r->session->csrf);
+	web_html_head(&r->body, "Delete routing sheet", r->session);
 	web_buf_str(&r->body, "<p>Delete the routing sheet <strong>");
 	web_html(&r->body, d.title);
 	web_buf_printf(&r->body, "</strong> (ED:%s)? Printed copies stop "
