@@ -20,6 +20,8 @@ chromedriver by python3-selenium, logs in and:
   released (each confirmed on a page of its own), delivery resumed and
   the message delivered; each action logged as gatewayctl's are; a
   user who is not an admin gets 403 there;
+* a reload starts a new web child that serves on the same port (the old
+  sessions end);
 * the control socket refuses --as (acting for a user) from a peer that
   is not the web child;
 * wrong passwords: after web.login_max_failures failures the right
@@ -350,6 +352,25 @@ def control_as(gw):
           "--as from another peer is refused: %r" % ans)
 
 
+def web_pid(gw):
+    m = re.search(r"^web\s+\S*\s*(\d+)", gw.ctl("status", check_rc=False), re.M)
+    return m.group(1) if m else None
+
+
+def reload_keeps_serving(gw, w):
+    """A reload starts a new web child on the same port; sessions end."""
+    old = web_pid(gw)
+    check(old, "status names the web child: %s" % gw.ctl("status", check_rc=False))
+    gw.ctl("reload")
+    wait_for(lambda: web_pid(gw) not in (None, old) and web_ready(gw, 0), 30,
+             "a new web child after the reload")
+    w.go("/sheets")
+    check(w.d.current_url.endswith("/login"), "the session ended with the old child")
+    w.login("bob", PASSWORDS["bob"])
+    check("My routing sheets" in w.text(), "the new child serves logins")
+    w.logout()
+
+
 def rate_limit(gw, w):
     """Failures up to the limit; then even the right password is refused."""
     for i in range(3):
@@ -410,6 +431,7 @@ def test():
         other_users(gw, w, did)
         control_as(gw)
         admin_console(gw, w)
+        reload_keeps_serving(gw, w)
         rate_limit(gw, w)
         log = gw.read_log()
         for p in PASSWORDS.values():
