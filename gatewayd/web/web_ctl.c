@@ -62,7 +62,9 @@ web_ctl_read(int fd, struct web_buf *b)
 	ssize_t n;
 
 	for (;;) {
-		if (time(NULL) >= end || poll(&p, 1, 1000) == -1) {
+		if (time(NULL) >= end)
+			return -1;
+		if (poll(&p, 1, 1000) == -1) {
 			if (errno == EINTR)
 				continue;
 			return -1;
