@@ -79,9 +79,10 @@ class Web:
         self.downloads = downloads
         opts = webdriver.ChromeOptions()
         opts.binary_location = CHROMIUM
+        self.profile = tempfile.mkdtemp(prefix="gw-chrome-")
         for a in ("--headless=new", "--no-sandbox", "--disable-gpu",
                   "--disable-dev-shm-usage", "--ignore-certificate-errors",
-                  "--window-size=1100,1000", "--user-data-dir=" + tempfile.mkdtemp(prefix="gw-chrome-")):
+                  "--window-size=1100,1000", "--user-data-dir=" + self.profile):
             opts.add_argument(a)
         opts.add_experimental_option("prefs", {
             "download.default_directory": downloads,
@@ -154,6 +155,7 @@ class Web:
 
     def quit(self):
         self.d.quit()
+        shutil.rmtree(self.profile, ignore_errors=True)
 
 
 def qr_of(pdf):
