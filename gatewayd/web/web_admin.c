@@ -178,7 +178,7 @@ web_admin_queue(struct web_req *r)
 	web_admin_filter(r, "connector", "Connector");
 	web_admin_filter(r, "sender", "Sender");
 	web_buf_str(&r->body, "<button type=\"submit\">Filter</button></form>"
-	    "<p>States: ready, active, deferred, hold, failed, incoming. "
+	    "<p>States: incoming, queue, active, deferred, hold, failed. "
 	    "Open a queue ID for its envelope and actions.</p>");
 	web_admin_pre(&r->body, "queue", a.text);
 	web_html_foot(&r->body);
