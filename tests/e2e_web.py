@@ -56,7 +56,7 @@ except ImportError:     # a python3 without Debian's python3-selenium first in P
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.support.ui import WebDriverWait
 
 import gwtest
@@ -102,7 +102,16 @@ class Web:
         """Click what leads to another page, and wait until that page is in."""
         old = self.d.find_element(By.TAG_NAME, "html")
         self.d.find_element(by, what).click()
-        WebDriverWait(self.d, 30).until(expected_conditions.staleness_of(old))
+
+        def gone(_d):
+            # chromedriver reports a node of the page left behind either as
+            # stale or as "does not belong to the document"
+            try:
+                old.is_enabled()
+                return False
+            except WebDriverException:
+                return True
+        WebDriverWait(self.d, 30).until(gone)
         WebDriverWait(self.d, 30).until(
             lambda d: d.execute_script("return document.readyState") == "complete")
 
