@@ -44,7 +44,8 @@ static const char *const bad_cases[] = {
 	"local-address", "settings-scalar", "empty-value", "two-documents",
 	"type-bad", "listener-tls", "listener-tls-cert", "listener-auth-plain",
 	"listener-proxy", "bare-lf", "sasl-backend", "sasl-timeout",
-	"notify-no-connector", "notify-unknown-connector",
+	"notify-no-connector", "notify-unknown-connector", "web-plain", "web-tls",
+	"web-admins",
 };
 #define NBAD	(sizeof(bad_cases) / sizeof(bad_cases[0]))
 

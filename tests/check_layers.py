@@ -3,7 +3,7 @@
 
 The layers (doc/internals.md, "The map"):
 
-  programs     gatewayd/{master,receiver,router,recognizer,worker,ctl}/
+  programs     gatewayd/{master,receiver,router,recognizer,worker,ctl,web}/
   shared       gatewayd/lib/ (libgwcommon.a), gatewayd/scan/ (libgwscan.a)
   spool        spool/ (libspool.a)
   public       include/gatewayd/connector.h
@@ -33,7 +33,7 @@ import sys
 
 TOP = os.environ.get("GW_TOP_SRCDIR") or os.path.dirname(
     os.path.dirname(os.path.abspath(__file__)))
-PROGRAMS = ("master", "receiver", "router", "recognizer", "worker", "ctl")
+PROGRAMS = ("master", "receiver", "router", "recognizer", "worker", "ctl", "web")
 # The folders an #include may resolve to, per layer.
 ALLOWED = {p: ("gatewayd/" + p, "gatewayd/lib", "gatewayd/scan", "spool")
            for p in PROGRAMS}
@@ -46,7 +46,8 @@ SOURCE_HOME = {"gatewayd": "master", "gatewayctl": "ctl",
                "gatewayd_recognizer": "recognizer", "gatewayd_worker": "worker",
                "libgwcommon_a": "lib", "libgwscan_a": "scan",
                "libgwreceiver_a": "receiver", "libgwrouter_a": "router", "libgwworker_a": "worker",
-               "libgwmaster_a": "master", "libgwctl_a": "ctl"}
+               "libgwmaster_a": "master", "libgwctl_a": "ctl",
+               "gatewayd_web": "web", "libgwweb_a": "web"}
 INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]')
 PUBLIC = "gatewayd/connector.h"
 GENERATED = ("config.h",)

@@ -384,6 +384,30 @@ static const struct cfg_key cfg_limits_keys[] = {
 	{ NULL, 0, 0, 0, 0, NULL, NULL, 0 }
 };
 
+static cfg_fn cfg_web, cfg_web_users, cfg_web_admins;
+static const struct cfg_key cfg_web_keys[] = {
+	{ "enabled", CFG_BOOL, offsetof(struct cfg_web, enabled), 0, 0, NULL, NULL, 0 },
+	{ "address", CFG_ADDR, offsetof(struct cfg_web, address), 0, 0, NULL, NULL, 0 },
+	{ "port", CFG_PORT, offsetof(struct cfg_web, port), 1, 65535, NULL, NULL, 0 },
+	{ "tls", CFG_BOOL, offsetof(struct cfg_web, tls), 0, 0, NULL, NULL, 0 },
+	{ "tls_cert", CFG_STR, offsetof(struct cfg_web, tls_cert), 0, 0, NULL, NULL, 0 },
+	{ "tls_key", CFG_STR, offsetof(struct cfg_web, tls_key), 0, 0, NULL, NULL, 0 },
+	{ "cookie_secure", CFG_BOOL, offsetof(struct cfg_web, cookie_secure), 0, 0, NULL, NULL, 0 },
+	{ "session_lifetime", CFG_TIME, offsetof(struct cfg_web, session_lifetime),
+	    60, 30 * DAY, NULL, NULL, 0 },
+	{ "idle_timeout", CFG_TIME, offsetof(struct cfg_web, idle_timeout), 60, 30 * DAY,
+	    NULL, NULL, 0 },
+	{ "max_sessions", CFG_COUNT, offsetof(struct cfg_web, max_sessions), 1, 100000,
+	    NULL, NULL, 0 },
+	{ "users", CFG_LIST, 0, 0, 0, cfg_web_users, NULL, 0 },
+	{ "admins", CFG_LIST, 0, 0, 0, cfg_web_admins, NULL, 0 },
+	{ "login_max_failures", CFG_COUNT, offsetof(struct cfg_web, login_max_failures),
+	    1, 1000, NULL, NULL, 0 },
+	{ "login_failure_window", CFG_TIME, offsetof(struct cfg_web, login_failure_window),
+	    1, DAY, NULL, NULL, 0 },
+	{ NULL, 0, 0, 0, 0, NULL, NULL, 0 }
+};
+
 static const struct cfg_key cfg_top_keys[] = {
 	{ "user", CFG_STR, offsetof(struct cfg, user), 0, 0, NULL, NULL, 0 },
 	{ "receiver_user", CFG_STR, offsetof(struct cfg, receiver_user), 0, 0, NULL, NULL, 0 },
@@ -407,6 +431,7 @@ static const struct cfg_key cfg_top_keys[] = {
 	{ "recognize", CFG_MAP, offsetof(struct cfg, recognize), 0, 0, NULL, cfg_recognize_keys, 0 },
 	{ "dns", CFG_MAP, offsetof(struct cfg, dns), 0, 0, NULL, cfg_dns_keys, 0 },
 	{ "limits", CFG_MAP, offsetof(struct cfg, limits), 0, 0, NULL, cfg_limits_keys, 0 },
+	{ "web", CFG_FUNC, offsetof(struct cfg, web), 0, 0, cfg_web, cfg_web_keys, 0 },
 	{ NULL, 0, 0, 0, 0, NULL, NULL, 0 }
 };
 
@@ -932,6 +957,80 @@ cfg_addresses(struct cfgp *p, const struct cfg_key *k, yaml_node_t *n,
 
 	return cfg_strlist(p, n, path, cfg_address_valid, "an address local@domain",
 	    &r->local_addresses, &r->nlocal_addresses);
+}
+
+/* cfg_web_name_valid - a login name or pattern: printable, no space or comma */
+static int
+cfg_web_name_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 255)
+		return 0;
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s <= ' ' || *s == ',' || *s == 0x7f)
+			return 0;
+	return 1;
+}
+
+/* cfg_web_users - web.users: who may log in */
+static int
+cfg_web_users(struct cfgp *p, const struct cfg_key *k, yaml_node_t *n,
+    const char *path, void *obj)
+{
+	struct cfg_web *w = obj;
+
+	(void)k;
+	return cfg_strlist(p, n, path, cfg_web_name_valid, "a login name or "
+	    "pattern", &w->users, &w->nusers);
+}
+
+/* cfg_web_admins - web.admins: login names that see every directive */
+static int
+cfg_web_admins(struct cfgp *p, const struct cfg_key *k, yaml_node_t *n,
+    const char *path, void *obj)
+{
+	struct cfg_web *w = obj;
+
+	(void)k;
+	return cfg_strlist(p, n, path, cfg_web_name_valid, "a login name",
+	    &w->admins, &w->nadmins);
+}
+
+/* cfg_web_loopback - is a listening address a loopback one? */
+static int
+cfg_web_loopback(const char *a)
+{
+	return strncmp(a, "127.", 4) == 0 || strcmp(a, "::1") == 0 ||
+	    strcmp(a, "localhost") == 0;
+}
+
+/*
+ * cfg_web - the web: section; present means on (unless enabled: no).
+ * Plain HTTP only on a loopback address (a TLS reverse proxy in front,
+ * gatewayd.yaml(5)); HTTPS needs a certificate and its key.
+ */
+static int
+cfg_web(struct cfgp *p, const struct cfg_key *k, yaml_node_t *n,
+    const char *path, void *obj)
+{
+	struct cfg_web *w = (struct cfg_web *)(void *)((char *)obj + k->off);
+
+	w->enabled = 1;
+	if (cfg_map(p, n, path, k->sub, w) == -1)
+		return -1;
+	if (!w->enabled)
+		return 0;
+	if (w->tls && (w->tls_cert == NULL || w->tls_key == NULL))
+		return cfg_error(p, n, "web: tls needs tls_cert and tls_key "
+		    "(or tls: no behind a reverse proxy on loopback)");
+	if (!w->tls && !cfg_web_loopback(w->address))
+		return cfg_error(p, n, "web: tls: no is only allowed on a "
+		    "loopback address (a TLS reverse proxy in front), not %s",
+		    w->address);
+	if (w->cookie_secure == -1)
+		w->cookie_secure = w->tls;
+	return 0;
 }
 
 /* cfg_items - walk each map of a list into an array of structs */
@@ -1747,6 +1846,15 @@ cfg_defaults(const char *name)
 	cfg->dns.timeout = 5;
 	cfg->limits.exempt_relay = 1;
 	cfg->limits.table_size = 10000;
+	cfg->web.address = xstrdup("127.0.0.1");
+	cfg->web.port = 8443;
+	cfg->web.tls = 1;
+	cfg->web.cookie_secure = -1;
+	cfg->web.session_lifetime = 8 * 3600;
+	cfg->web.idle_timeout = 1800;
+	cfg->web.max_sessions = 1000;
+	cfg->web.login_max_failures = 5;
+	cfg->web.login_failure_window = 300;
 	return cfg;
 }
 
@@ -2021,6 +2129,11 @@ cfg_free(struct cfg *cfg)
 	free(cfg->recognize.pdftoppm);
 	free(cfg->directives.paper);
 	cfg_strv_free(cfg->dns.nameservers, cfg->dns.nnameservers);
+	free(cfg->web.address);
+	free(cfg->web.tls_cert);
+	free(cfg->web.tls_key);
+	cfg_strv_free(cfg->web.users, cfg->web.nusers);
+	cfg_strv_free(cfg->web.admins, cfg->web.nadmins);
 	if ((priv = cfg->priv) != NULL) {
 		for (cn = priv->nodes; cn != NULL; cn = next) {
 			next = cn->all;

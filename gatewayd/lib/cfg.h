@@ -250,6 +250,25 @@ struct cfg_limits {
 	unsigned int spool_min_free_pct;   /* percent of the filesystem, 0 = none */
 };
 
+/* gatewayd-web, the self-service pages: off unless a web: section is given. */
+struct cfg_web {
+	int enabled;			/* the section is there (and enabled: yes) */
+	char *address;			/* listening address, default 127.0.0.1 */
+	int port;			/* default 8443 */
+	int tls;			/* HTTPS, default yes; no: loopback only */
+	char *tls_cert, *tls_key;	/* read as root before the drop */
+	int cookie_secure;		/* Secure cookies, default: tls (-1 unset) */
+	time_t session_lifetime;	/* from login, default 8 h */
+	time_t idle_timeout;		/* without a request, default 30 min */
+	size_t max_sessions;		/* sessions kept, default 1000 */
+	char **users;			/* who may log in (fnmatch); none: anyone SASL accepts */
+	size_t nusers;
+	char **admins;			/* login names that see everything (besides admin_group) */
+	size_t nadmins;
+	size_t login_max_failures;	/* per client address and per user, default 5 */
+	time_t login_failure_window;	/* default 300 s */
+};
+
 struct cfg {
 	char *file;			/* path it was loaded from */
 	char *user;			/* unprivileged user for the children */
@@ -279,6 +298,7 @@ struct cfg {
 	struct cfg_recognize recognize;
 	struct cfg_dns dns;
 	struct cfg_limits limits;
+	struct cfg_web web;
 
 	void *priv;			/* node storage */
 };

@@ -40,6 +40,16 @@ struct control_req {
 	int json, prometheus, body, repair;
 	const char *connector, *state, *sender, *recipient;
 	long older_than;		/* seconds, -1 unset */
+	/*
+	 * gatewayd-web acting for a logged-in user: "--as HEX" (the login
+	 * name, hex like directive words), honoured only from the web
+	 * child's process (control.c); as_user is the decoded name,
+	 * as_admin whether that user sees everything (web.admins,
+	 * admin_group).
+	 */
+	const char *as;
+	char as_user[256];
+	int as_admin;
 };
 
 /* Runs in the unprivileged child: write to fp; frames for the master on notify. */

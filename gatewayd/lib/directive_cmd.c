@@ -23,6 +23,7 @@ struct dcmd_opts {
 	int64_t expires;
 	int set_expires, no_keyword, json;
 	int no_allow, set_allow;	/* --no-allow; an --allow-* given */
+	int dump;			/* list --dump: each as "dump" writes it */
 	struct directive rcpts;		/* rcpt/nrcpt and the allow_* lists */
 };
 
@@ -148,6 +149,10 @@ dcmd_parse(struct dcmd_opts *o, int argc, char **argv)
 		}
 		if (strcmp(a, "--no-allow") == 0) {
 			o->no_allow = 1;
+			continue;
+		}
+		if (strcmp(a, "--dump") == 0) {
+			o->dump = 1;
 			continue;
 		}
 		if (strcmp(a, "--no-expires") == 0) {
@@ -455,9 +460,13 @@ dcmd_list_row(FILE *out, const struct directive *d)
 	fputc('\n', out);
 }
 
-/* dcmd_list - list */
+/*
+ * dcmd_list - list (only the directives of owner unless it is NULL); with
+ * dump, each directive as "dump" writes it (gatewayd-web reads that)
+ */
 static int
-dcmd_list(struct directive_store *st, int json, FILE *out)
+dcmd_list(struct directive_store *st, const char *owner, int json, int dump,
+    FILE *out)
 {
 	char err[DIRECTIVE_ERRLEN];
 	struct directive *v;
@@ -471,11 +480,15 @@ dcmd_list(struct directive_store *st, int json, FILE *out)
 	textout_json_init(&j, out);
 	if (json)
 		textout_json_array(&j, NULL);
-	else
+	else if (!dump)
 		fprintf(out, "%-12s %-5s %-20s %-12s %s\n", "ID", "RCPTS",
 		    "EXPIRES", "OWNER", "TITLE");
 	for (i = 0; i < n; i++) {
-		if (json)
+		if (owner != NULL && strcmp(v[i].owner, owner) != 0)
+			;
+		else if (dump && !json)
+			dcmd_dump(out, &v[i]);
+		else if (json)
 			dcmd_json(&j, &v[i]);
 		else
 			dcmd_list_row(out, &v[i]);
@@ -516,10 +529,42 @@ dcmd_one(struct directive_store *st, const char *cmd, const char *id,
 	return 0;
 }
 
+/*
+ * dcmd_owner_check - may owner act on the directive id?  0, or the exit
+ * code after an error line (EX_NOPERM for another user's directive)
+ */
+static int
+dcmd_owner_check(struct directive_store *st, const char *id,
+    const char *owner, FILE *out)
+{
+	char err[DIRECTIVE_ERRLEN];
+	struct directive d;
+	int r, mine;
+
+	if ((r = directive_get(st, id, &d, err, sizeof(err))) != 0)
+		return dcmd_get_error(out, r, err);
+	mine = strcmp(d.owner, owner) == 0;
+	directive_clear(&d);
+	if (mine)
+		return 0;
+	fprintf(out, "E%d permission denied: the directive belongs to "
+	    "another user\n", EX_NOPERM);
+	return EX_NOPERM;
+}
+
 /* directive_cmd - run one command (directive_cmd.h) */
 int
 directive_cmd(struct directive_store *st, int argc, char **argv, int json,
     const char *owner, int set_owner, FILE *out)
+{
+	return directive_cmd_owned(st, argc, argv, json, owner, set_owner, 0,
+	    out);
+}
+
+/* directive_cmd_owned - run one command, maybe on owner's only (directive_cmd.h) */
+int
+directive_cmd_owned(struct directive_store *st, int argc, char **argv,
+    int json, const char *owner, int set_owner, int only_own, FILE *out)
 {
 	static const char *const cmds[] = { "create", "list", "show",
 	    "update", "edit", "delete", "dump", NULL };
@@ -558,10 +603,13 @@ directive_cmd(struct directive_store *st, int argc, char **argv, int json,
 		return EX_NOPERM;
 	}
 	json = json || o.json;
-	if (strcmp(cmd, "create") == 0)
+	if (only_own && id != NULL &&
+	    (rc = dcmd_owner_check(st, id, owner, out)) != 0)
+		;
+	else if (strcmp(cmd, "create") == 0)
 		rc = dcmd_create(st, &o, owner, json, out);
 	else if (strcmp(cmd, "list") == 0)
-		rc = dcmd_list(st, json, out);
+		rc = dcmd_list(st, only_own ? owner : NULL, json, o.dump, out);
 	else if (strcmp(cmd, "update") == 0 || strcmp(cmd, "edit") == 0)
 		rc = dcmd_update(st, id, &o, out);
 	else

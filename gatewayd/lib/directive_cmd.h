@@ -26,6 +26,14 @@
  */
 int directive_cmd(struct directive_store *st, int argc, char **argv,
     int json, const char *owner, int set_owner, FILE *out);
+/*
+ * directive_cmd for a user who may see and change only their own
+ * directives (only_own nonzero: gatewayd-web's users who are not
+ * admins): list shows only owner's, and show, update, delete and dump of
+ * another owner's directive answer "E77 permission denied" (EX_NOPERM).
+ */
+int directive_cmd_owned(struct directive_store *st, int argc, char **argv,
+    int json, const char *owner, int set_owner, int only_own, FILE *out);
 /* Parse the answer of "dump" into d (cleared first); -1 if malformed. */
 int directive_dump_parse(const char *text, struct directive *d);
 

@@ -60,6 +60,14 @@ sandbox_is_delivery(enum sandbox_role role)
 	return role == SANDBOX_DELIVERY || role == SANDBOX_DELIVERY_EXEC;
 }
 
+/* sandbox_is_denylist - a role whose filter is a deny list */
+static inline int
+sandbox_is_denylist(enum sandbox_role role)
+{
+	return sandbox_is_delivery(role) || role == SANDBOX_RECOGNIZER ||
+	    role == SANDBOX_WEB;
+}
+
 #ifdef HAVE_SECCOMP
 
 /* Every allowlisted role: libc, memory, time, signals, events, logging. */
@@ -315,8 +323,8 @@ sandbox_recognizer(scmp_filter_ctx ctx)
 static scmp_filter_ctx
 sandbox_build(enum sandbox_role role)
 {
-	uint32_t deflt = sandbox_is_delivery(role) ||
-	    role == SANDBOX_RECOGNIZER ? SCMP_ACT_ALLOW : SCMP_ACT_KILL_PROCESS;
+	uint32_t deflt = sandbox_is_denylist(role) ? SCMP_ACT_ALLOW :
+	    SCMP_ACT_KILL_PROCESS;
 	scmp_filter_ctx ctx;
 	int rc;
 
@@ -332,7 +340,7 @@ sandbox_build(enum sandbox_role role)
 	/* a binary tree: each system call checks a few rules, not every one */
 	(void)seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
 #endif
-	if (sandbox_is_delivery(role))
+	if (sandbox_is_delivery(role) || role == SANDBOX_WEB)
 		sandbox_deny(ctx, role == SANDBOX_DELIVERY_EXEC);
 	else if (role == SANDBOX_RECOGNIZER)
 		sandbox_recognizer(ctx);
@@ -421,6 +429,7 @@ sandbox_role_name(enum sandbox_role role)
 	case SANDBOX_DELIVERY:
 	case SANDBOX_DELIVERY_EXEC: return "delivery children";
 	case SANDBOX_RECOGNIZER: return "recognizer";
+	case SANDBOX_WEB: return "web";
 	}
 	return "child";
 }
@@ -434,9 +443,8 @@ sandbox_state(enum sandbox_role role, int enabled, int debug)
 
 #ifdef HAVE_SECCOMP
 	how = role == SANDBOX_DELIVERY_EXEC ? "a seccomp deny list (exec "
-	    "allowed: the connector runs programs)" : sandbox_is_delivery(role) ||
-	    role == SANDBOX_RECOGNIZER ? "a seccomp deny list" :
-	    "a seccomp allowlist";
+	    "allowed: the connector runs programs)" : sandbox_is_denylist(role) ?
+	    "a seccomp deny list" : "a seccomp allowlist";
 #else
 	how = NULL;
 #endif

@@ -21,7 +21,9 @@
  * children, which inherit it) gets the same deny list but for exec (it
  * runs pdftoppm) and with no IPv4 or IPv6 socket.  The delivery children
  * of a connector that declares GW_NEED_EXEC in its descriptor (pipe) get
- * the delivery deny list without exec.  Nothing here depends on the
+ * the delivery deny list without exec.  gatewayd-web (libmicrohttpd,
+ * GnuTLS, SASL plugins loaded lazily) gets the delivery deny list, exec
+ * included.  Nothing here depends on the
  * uid a child runs as.
  *
  * Not built on other systems: there sandbox_enter() only says so.
@@ -35,7 +37,8 @@ enum sandbox_role {
 	SANDBOX_DELIVERY,
 	SANDBOX_RECOGNIZER,
 	SANDBOX_ROUTER_NET,	/* the router with LDAP lookups: inet sockets too */
-	SANDBOX_DELIVERY_EXEC	/* delivery children of a GW_NEED_EXEC connector */
+	SANDBOX_DELIVERY_EXEC,	/* delivery children of a GW_NEED_EXEC connector */
+	SANDBOX_WEB		/* gatewayd-web: the delivery deny list (no exec) */
 };
 
 /*

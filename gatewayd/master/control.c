@@ -36,6 +36,7 @@
 #include "cfg.h"
 #include "control.h"
 #include "control_int.h"
+#include "directive_cmd.h"
 #include "ipc.h"
 #include "log.h"
 #include "master.h"
@@ -105,7 +106,7 @@ control_listen(const char *path, const char *admin_group, char *err,
 	return fd;
 }
 
-/* control_peer_allowed - root, ourselves, or the admin group */
+/* control_peer_allowed - root, ourselves, the admin group, or gatewayd-web */
 static int
 control_peer_allowed(int fd, uid_t *uidp)
 {
@@ -118,7 +119,7 @@ control_peer_allowed(int fd, uid_t *uidp)
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1)
 		return 0;
 	*uidp = cred.uid;
-	if (cred.uid == 0 || cred.uid == geteuid())
+	if (cred.uid == 0 || cred.uid == geteuid() || control_web_peer(fd))
 		return 1;
 	if (control_gid == (gid_t)-1)
 		return 0;
@@ -397,6 +398,23 @@ static const struct control_cmd {
 
 #define CONTROL_AUDIT_IDS	20	/* queue IDs per audit log line */
 
+/*
+ * control_word - word i of a request as people read it: the words after
+ * "directive" are hex-encoded (control_directive.c), decoded here
+ */
+static const char *
+control_word(const struct control_req *req, int i, char *buf, size_t len)
+{
+	int n;
+
+	if (i == 0 || strcmp(req->argv[0], "directive") != 0)
+		return req->argv[i];
+	n = snprintf(buf, len, "%s", req->argv[i]);
+	if (n < 0 || (size_t)n >= len || directive_unhex(buf) == -1)
+		return req->argv[i];
+	return buf;
+}
+
 /* control_is_action - does this request change the queue or the gateway? */
 static int
 control_is_action(const struct control_req *req)
@@ -405,6 +423,8 @@ control_is_action(const struct control_req *req)
 	    NULL };
 	static const char *const reads[] = { "list", "show", "check", "get",
 	    "dump", "sheet", NULL };
+	char word[64];
+	const char *sub;
 	size_t i;
 
 	for (i = 0; verbs[i] != NULL; i++)
@@ -413,8 +433,9 @@ control_is_action(const struct control_req *req)
 	if ((strcmp(req->argv[0], "queue") != 0 &&
 	    strcmp(req->argv[0], "directive") != 0) || req->argc < 2)
 		return 0;
+	sub = control_word(req, 1, word, sizeof(word));
 	for (i = 0; reads[i] != NULL; i++)
-		if (strcmp(req->argv[1], reads[i]) == 0)
+		if (strcmp(sub, reads[i]) == 0)
 			return 0;
 	return 1;
 }
@@ -427,12 +448,14 @@ control_is_action(const struct control_req *req)
 static void
 control_audit(const struct control_req *req, uid_t uid)
 {
-	char head[256], rest[1024];
+	char who[320];
+	char head[256], rest[1024], word[1024];
 	size_t i, k, off;
 	int nhead = req->argc < 2 ? req->argc : 2, n;
 
 	snprintf(head, sizeof(head), "%s%s%.64s%s%.64s", req->argv[0],
-	    nhead > 1 ? " " : "", nhead > 1 ? req->argv[1] : "",
+	    nhead > 1 ? " " : "", nhead > 1 ?
+	    control_word(req, 1, word, sizeof(word)) : "",
 	    req->connector ? " --connector " : "",
 	    req->connector ? req->connector : "");
 	i = (size_t)nhead;
@@ -441,14 +464,19 @@ control_audit(const struct control_req *req, uid_t uid)
 		for (k = 0, off = 0; k < CONTROL_AUDIT_IDS &&
 		    i < (size_t)req->argc; k++, i++) {
 			n = snprintf(rest + off, sizeof(rest) - off, " %s",
-			    req->argv[i]);
+			    control_word(req, (int)i, word, sizeof(word)));
 			if (n < 0 || (size_t)n >= sizeof(rest) - off) {
 				i++;	/* cut: the line is full */
 				break;
 			}
 			off += (size_t)n;
 		}
-		log_info("operator uid=%ld: %s%s", (long)uid, head, rest);
+		if (req->as_user[0] != '\0')
+			snprintf(who, sizeof(who), "web user %s",
+			    req->as_user);
+		else
+			snprintf(who, sizeof(who), "uid=%ld", (long)uid);
+		log_info("operator %s: %s%s", who, head, rest);
 	} while (i < (size_t)req->argc);
 }
 
@@ -465,7 +493,9 @@ control_request(struct bufferevent *bev, char *line, uid_t uid)
 	req->out = bufferevent_get_output(bev);
 	req->fd = bufferevent_getfd(bev);
 	req->older_than = -1;
-	if (control_parse(req, line, err, sizeof(err)) == -1) {
+	if (control_parse(req, line, err, sizeof(err)) == -1 ||
+	    control_web_request(req, control_web_peer(req->fd), err,
+	    sizeof(err)) == -1) {
 		evbuffer_add_printf(req->out, "error %s\n", err);
 		free(req);
 		return;

@@ -6,7 +6,9 @@
  * store).  The words after "directive" are hex-encoded by gatewayctl
  * ("=" for the empty string); the owner of a new directive is the user at
  * the other end of the socket (SO_PEERCRED), never a word of the request:
- * --owner is refused unless that user is root.
+ * --owner is refused unless that user is root.  For gatewayd-web the
+ * owner is the logged-in user it names (control_web.c), who sees only
+ * their own directives unless an admin.
  */
 #include "config.h"
 
@@ -72,7 +74,11 @@ control_directive(const struct control_req *req, struct spool *sp, FILE *fp,
 		}
 		n++;
 	}
-	root = control_directive_owner(req->fd, owner, sizeof(owner));
+	if (req->as_user[0] != '\0') {	/* gatewayd-web's user (control_web.c) */
+		snprintf(owner, sizeof(owner), "%s", req->as_user);
+		root = 0;
+	} else
+		root = control_directive_owner(req->fd, owner, sizeof(owner));
 	if (directive_store_path(master_cfg()->spool, path, sizeof(path)) ==
 	    -1) {
 		fprintf(fp, "E%d spool path too long\n", EX_SOFTWARE);
@@ -87,7 +93,8 @@ control_directive(const struct control_req *req, struct spool *sp, FILE *fp,
 		fprintf(fp, "E%d %s\n", EX_UNAVAILABLE, err);
 		goto out;
 	}
-	(void)directive_cmd(st, n, args, req->json, owner, root, fp);
+	(void)directive_cmd_owned(st, n, args, req->json, owner, root,
+	    req->as_user[0] != '\0' && !req->as_admin, fp);
 	directive_store_close(st);
 out:
 	for (i = 0; i < n; i++)

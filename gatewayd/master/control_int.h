@@ -6,7 +6,8 @@
  * library (control_proto.h, lib/control_queue.c), run in an unprivileged
  * child that reads and renames in the spool; control_ops.c: counters,
  * pause/resume, the connector list and what workers report;
- * control_directive.c: the directive store.
+ * control_directive.c: the directive store; control_web.c: who
+ * gatewayd-web acts for.
  */
 #ifndef GW_CONTROL_INT_H
 #define GW_CONTROL_INT_H
@@ -31,6 +32,11 @@ void control_fork(struct control_req *, control_child_fn, int need_spool);
 
 /* control_directive.c: the directive store (words hex-encoded) */
 int control_directive(const struct control_req *, struct spool *, FILE *, int);
+
+/* control_web.c: gatewayd-web's requests for its users */
+int control_web_peer(int fd);
+int control_web_request(struct control_req *, int web, char *err,
+    size_t errlen);
 
 /* control_ops.c */
 int control_stats(const struct control_req *, struct spool *, FILE *, int);

@@ -168,8 +168,8 @@ control_paused(enum master_role role, const char *connector)
 
 	if (role == ROLE_RECEIVER)
 		return ops_receive_paused;
-	if (role == ROLE_RECOGNIZER)
-		return 0;	/* no mail leaves through it */
+	if (role == ROLE_RECOGNIZER || role == ROLE_WEB)
+		return 0;	/* no mail leaves through them */
 	for (i = 0; i < ops_npaused; i++)
 		if (strcmp(ops_paused[i], "*") == 0 ||
 		    (connector && strcmp(ops_paused[i], connector) == 0))

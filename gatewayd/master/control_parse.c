@@ -39,6 +39,8 @@ control_option(struct control_req *req, char **w, int *i, int n)
 		val = &req->sender;
 	else if (strcmp(w[*i], "--recipient") == 0)
 		val = &req->recipient;
+	else if (strcmp(w[*i], "--as") == 0)
+		val = &req->as;
 	else if (strcmp(w[*i], "--older-than") == 0) {
 		if (*i + 1 >= n)
 			return -1;

@@ -119,6 +119,7 @@ master_role_name(enum master_role r)
 	case ROLE_ROUTER: return "router";
 	case ROLE_WORKER: return "worker";
 	case ROLE_RECOGNIZER: return "recognizer";
+	case ROLE_WEB: return "web";
 	}
 	return "?";
 }
@@ -301,6 +302,7 @@ master_exec_child(const struct master_child *c, int ipcfd, int cfgfd)
 	case ROLE_RECOGNIZER:
 		proc_libexec_path("gatewayd-recognizer", path, sizeof(path));
 		break;
+	case ROLE_WEB: proc_libexec_path("gatewayd-web", path, sizeof(path)); break;
 	}
 	argv[argc++] = path;
 	argv[argc++] = "-c";
@@ -860,6 +862,7 @@ master_start_pending(void)
 		switch (c->role) {
 		case ROLE_RECEIVER:
 		case ROLE_RECOGNIZER:
+		case ROLE_WEB:
 			break;
 		case ROLE_ROUTER:
 			if (master_retired_alive(ROLE_ROUTER, NULL))
@@ -899,6 +902,8 @@ master_plan_children(void)
 		master_add_child(ROLE_WORKER, cfg->connectors[i - 1].name);
 	if (cfg_uses_recognizer(cfg))
 		master_add_child(ROLE_RECOGNIZER, NULL);
+	if (cfg->web.enabled)
+		master_add_child(ROLE_WEB, NULL);
 	master_add_child(ROLE_ROUTER, NULL);
 	master_add_child(ROLE_RECEIVER, NULL);
 }

@@ -9,7 +9,8 @@
 #include <sys/types.h>
 #include <time.h>
 
-enum master_role { ROLE_RECEIVER, ROLE_ROUTER, ROLE_WORKER, ROLE_RECOGNIZER };
+enum master_role { ROLE_RECEIVER, ROLE_ROUTER, ROLE_WORKER, ROLE_RECOGNIZER,
+	ROLE_WEB };
 
 struct master_child {
 	enum master_role role;

@@ -35,6 +35,7 @@
 #include "cfg.h"
 #include "log.h"
 #include "receiver_auth.h"
+#include "saslopt.h"
 #include "xmalloc.h"
 
 #define RAUTH_SERVICE	"smtp"
@@ -66,55 +67,6 @@ struct rauth_fail {
 static const struct cfg *rauth_cfg;
 static char rauth_mechs[RAUTH_MECHLEN];
 static struct rauth_fail rauth_fails[RAUTH_TABLE];
-
-/* rauth_getopt - every SASL option comes from the configuration */
-static int
-rauth_getopt(void *context, const char *plugin, const char *option,
-    const char **result, unsigned *len)
-{
-	const struct cfg_sasl *s = &rauth_cfg->sasl;
-	int sasldb = s->backend == CFG_SASL_SASLDB;
-
-	*result = NULL;
-	if (strcmp(option, "pwcheck_method") == 0)
-		*result = sasldb ? "auxprop" : "saslauthd";
-	else if (strcmp(option, "auxprop_plugin") == 0 && sasldb)
-		*result = "sasldb";
-	else if (strcmp(option, "sasldb_path") == 0)
-		*result = s->sasldb_path;
-	else if (strcmp(option, "saslauthd_path") == 0)
-		*result = s->saslauthd_path;
-	else if (strcmp(option, "mech_list") == 0)
-		*result = s->mechanisms != NULL ? s->mechanisms : sasldb ?
-		    "PLAIN LOGIN CRAM-MD5 SCRAM-SHA-1 SCRAM-SHA-256" :
-		    "PLAIN LOGIN";
-	else if (strcmp(option, "log_level") == 0)
-		*result = "3";		/* warnings; never passwords */
-	if (*result == NULL)
-		return SASL_FAIL;
-	if (len != NULL)
-		*len = (unsigned)strlen(*result);
-	return SASL_OK;
-}
-
-/* rauth_log - SASL's messages into ours */
-static int
-rauth_log(void *context, int level, const char *message)
-{
-	char clean[512];
-
-	if (level <= SASL_LOG_WARN)
-		log_info("sasl: %s", log_clean(clean, sizeof(clean), message,
-		    strlen(message)));
-	return SASL_OK;
-}
-
-static const sasl_callback_t rauth_callbacks[] = {
-	/* SASL stores every callback as int (*)(void); via void (*)(void) */
-	{ SASL_CB_GETOPT, (int (*)(void))(void (*)(void))rauth_getopt, NULL },
-	{ SASL_CB_LOG, (int (*)(void))(void (*)(void))rauth_log, NULL },
-	{ SASL_CB_LIST_END, NULL, NULL }
-};
 
 /* rauth_offered - is mech (any case) in the advertised list? */
 static int
@@ -163,7 +115,8 @@ rauth_init(const struct cfg *cfg)
 	int n, r;
 
 	rauth_cfg = cfg;
-	if ((r = sasl_server_init(rauth_callbacks, "gatewayd")) != SASL_OK) {
+	if ((r = sasl_server_init(saslopt_callbacks(cfg), "gatewayd")) !=
+	    SASL_OK) {
 		log_warnx("sasl_server_init: %s", sasl_errstring(r, NULL, NULL));
 		return -1;
 	}

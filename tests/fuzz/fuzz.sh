@@ -25,7 +25,7 @@ B=${FUZZ_BUILDDIR:-$TOP/build/fuzz}
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
 
 # the daemon's internal libraries, in link order (gatewayd/Makefile.am)
-GW_LIBS="libgwscan.a libgwreceiver.a libgwrouter.a libgwworker.a libgwmaster.a libgwcommon.a"
+GW_LIBS="libgwweb.a libgwscan.a libgwreceiver.a libgwrouter.a libgwworker.a libgwmaster.a libgwcommon.a"
 
 log() { printf 'fuzz: %s\n' "$*" >&2; }
 
@@ -72,7 +72,7 @@ build_target() {
 	# shellcheck disable=SC2046
 	"$FUZZ_CC" -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer $SAN \
 	    -I"$s" -I"$s/include" -I"$s/spool" \
-	    $(for d in lib scan master receiver router recognizer worker ctl; do
+	    $(for d in lib scan master receiver router recognizer worker ctl web; do
 	    	printf -- '-I%s ' "$s/gatewayd/$d"; done) \
 	    $(sed -n 's/^GMIME_CFLAGS = //p' "$s/gatewayd/Makefile") \
 	    -o "$B/fuzz_$t" "$s/tests/fuzz/fuzz_$t.c" \

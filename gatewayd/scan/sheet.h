@@ -14,6 +14,7 @@
 #define GW_SHEET_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 struct directive;
 
@@ -24,6 +25,9 @@ int sheet_paper_parse(const char *name, enum sheet_paper *paper);
 /* Write the sheet of d to path; 0, or -1 with a reason in err. */
 int sheet_write(const struct directive *d, enum sheet_paper paper,
     const char *path, char *err, size_t errlen);
+/* The same sheet written to out (gatewayd-web's download); 0 or -1. */
+int sheet_write_stream(const struct directive *d, enum sheet_paper paper,
+    FILE *out, char *err, size_t errlen);
 /* Write a separator sheet to path; 0, or -1 with a reason in err. */
 int sheet_write_separator(enum sheet_paper paper, const char *path,
     char *err, size_t errlen);

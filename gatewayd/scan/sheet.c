@@ -253,7 +253,7 @@ sheet_start(struct sheet *s, enum sheet_paper paper, const char *title,
 		return -1;
 	}
 	HPDF_SetInfoAttr(s->pdf, HPDF_INFO_TITLE, title);
-	HPDF_SetInfoAttr(s->pdf, HPDF_INFO_CREATOR, "gatewayctl");
+	HPDF_SetInfoAttr(s->pdf, HPDF_INFO_CREATOR, "gatewayd");
 	s->page = HPDF_AddPage(s->pdf);
 	HPDF_Page_SetSize(s->page, paper == SHEET_LETTER ?
 	    HPDF_PAGE_SIZE_LETTER : HPDF_PAGE_SIZE_A4, HPDF_PAGE_PORTRAIT);
@@ -265,9 +265,10 @@ sheet_start(struct sheet *s, enum sheet_paper paper, const char *title,
 	return 0;
 }
 
-/* sheet_stdout - the finished document on standard output */
+/* sheet_stream - the finished document written to out (name for errors) */
 static int
-sheet_stdout(struct sheet *s, char *err, size_t errlen)
+sheet_stream(struct sheet *s, FILE *out, const char *name, char *err,
+    size_t errlen)
 {
 	HPDF_BYTE buf[8192];
 	HPDF_UINT32 n, left;
@@ -281,24 +282,30 @@ sheet_stdout(struct sheet *s, char *err, size_t errlen)
 		n = left < sizeof(buf) ? left : (HPDF_UINT32)sizeof(buf);
 		if (HPDF_ReadFromStream(s->pdf, buf, &n) != HPDF_OK || n == 0)
 			return 0;
-		if (fwrite(buf, 1, n, stdout) != n)
+		if (fwrite(buf, 1, n, out) != n)
 			break;
 	}
-	if (fflush(stdout) == EOF || ferror(stdout)) {
-		snprintf(err, errlen, "standard output: %s", strerror(errno));
+	if (fflush(out) == EOF || ferror(out)) {
+		snprintf(err, errlen, "%s: %s", name, strerror(errno));
 		return -1;
 	}
 	return 0;
 }
 
-/* sheet_save - check the document, write it to path ("-": stdout), free it */
+/*
+ * sheet_save - check the document, write it to out, or to path ("-":
+ * stdout) when out is NULL, and free it
+ */
 static int
-sheet_save(struct sheet *s, const char *path, char *err, size_t errlen)
+sheet_save(struct sheet *s, const char *path, FILE *out, char *err,
+    size_t errlen)
 {
 	int rc = 0;
 
-	if (s->error == 0 && strcmp(path, "-") == 0)
-		rc = sheet_stdout(s, err, errlen);
+	if (s->error == 0 && out != NULL)
+		rc = sheet_stream(s, out, path, err, errlen);
+	else if (s->error == 0 && strcmp(path, "-") == 0)
+		rc = sheet_stream(s, stdout, "standard output", err, errlen);
 	else if (s->error == 0)
 		HPDF_SaveToFile(s->pdf, path);
 	HPDF_Free(s->pdf);
@@ -310,10 +317,10 @@ sheet_save(struct sheet *s, const char *path, char *err, size_t errlen)
 	return rc;
 }
 
-/* sheet_write - the routing sheet of d into path */
-int
-sheet_write(const struct directive *d, enum sheet_paper paper,
-    const char *path, char *err, size_t errlen)
+/* sheet_render - the routing sheet of d into path or out (sheet_save) */
+static int
+sheet_render(const struct directive *d, enum sheet_paper paper,
+    const char *path, FILE *out, char *err, size_t errlen)
 {
 	struct sheet s;
 	float x0;
@@ -328,7 +335,23 @@ sheet_write(const struct directive *d, enum sheet_paper paper,
 	}
 	if (s.error == 0)
 		sheet_body(&s, d);
-	return sheet_save(&s, path, err, errlen);
+	return sheet_save(&s, path, out, err, errlen);
+}
+
+/* sheet_write - the routing sheet of d into path */
+int
+sheet_write(const struct directive *d, enum sheet_paper paper,
+    const char *path, char *err, size_t errlen)
+{
+	return sheet_render(d, paper, path, NULL, err, errlen);
+}
+
+/* sheet_write_stream - the routing sheet of d written to out */
+int
+sheet_write_stream(const struct directive *d, enum sheet_paper paper,
+    FILE *out, char *err, size_t errlen)
+{
+	return sheet_render(d, paper, "routing sheet", out, err, errlen);
 }
 
 /* sheet_write_separator - a separator sheet into path */
@@ -346,5 +369,5 @@ sheet_write_separator(enum sheet_paper paper, const char *path, char *err,
 		HPDF_Free(s.pdf);
 		return -1;
 	}
-	return sheet_save(&s, path, err, errlen);
+	return sheet_save(&s, path, NULL, err, errlen);
 }
