@@ -174,6 +174,18 @@ def raw_proxy_session(port):
     return s
 
 
+def schema_race(a, b, n=6):
+    """gatewayctl of both nodes at once on the empty database: the schema
+    is created once (advisory lock), no run fails."""
+    procs = [subprocess.Popen([gwtest.GATEWAYCTL, "-c", (a, b)[k % 2].config,
+                               "directive", "list"], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for k in range(n)]
+    for p in procs:
+        out, err = p.communicate(timeout=60)
+        check(p.returncode == 0 and "ID" in out,
+              "concurrent first use of the store: %d %s%s" % (p.returncode, out, err))
+
+
 def directive_on_a_routes_on_b(a, b):
     """Created on A (through its control socket), used by B."""
     dirid = ctl(a, "directive", "create", "--title", "Shared", "--rcpt",
@@ -258,6 +270,7 @@ def test():
     hap = HAProxy(work, [("a", a.port), ("b", b.port)])
     ok = False
     try:
+        schema_race(a, b)
         a.start()
         b.start()
         dirid = directive_on_a_routes_on_b(a, b)

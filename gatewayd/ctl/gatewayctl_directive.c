@@ -75,8 +75,9 @@ ctld_usage(void)
 
 /*
  * ctld_open_pg - the PostgreSQL store: its password file is read while
- * gatewayctl may still be root, then it becomes the spool user as for
- * SQLite; the connection is made by the command's first call
+ * gatewayctl may still be root, then root becomes the gateway user as for
+ * SQLite (the spool is not needed: it may not exist yet); the connection
+ * is made by the command's first call
  */
 static struct directive_store *
 ctld_open_pg(struct cfg *cfg)
@@ -85,13 +86,10 @@ ctld_open_pg(struct cfg *cfg)
 	struct directive_store *st;
 
 	st = directive_store_open_pg(&cfg->directives.pg, 0, err, sizeof(err));
-	if (st == NULL || ctl_enter_spool(cfg) == -1) {
-		if (st == NULL)
-			fprintf(stderr, "gatewayctl: %s\n", err);
-		directive_store_close(st);
-		cfg_free(cfg);
-		return NULL;
-	}
+	if (st == NULL)
+		fprintf(stderr, "gatewayctl: %s\n", err);
+	else if (geteuid() == 0)
+		proc_drop_privileges(cfg->user, NULL);
 	cfg_free(cfg);
 	return st;
 }
