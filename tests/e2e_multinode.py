@@ -10,10 +10,15 @@ unique Message-IDs goes through HAProxy, node A's whole process group is
 killed with SIGKILL in the middle, and the test measures how long HAProxy
 takes to mark A down and to hand a new session to B (bounded by
 inter * fall + slack), restarts A on its spool and checks that every
-message that got a 250 is delivered exactly once across both nodes.
+message that got a 250 is delivered, each under one queue ID of one node,
+and once, but for the at-least-once window DESIGN.md allows (A killed
+after its connector wrote a message and before the job was removed: that
+one is delivered again after the restart; counted and printed, and
+checked to be such a job).
 Last, the store's server is stopped: a directive recipient is deferred
-(451 at RCPT), never refused for good, and works again once the server is
-back (the router connects again at the next use).
+(451 at RCPT on B; on A, which asks nothing at RCPT, the accepted message
+waits in incoming/), never refused for good or bounced, and is routed
+once the server is back (the router connects again at the next use).
 Skips (77) when the PostgreSQL server or HAProxy is not installed.
 """
 import os
@@ -112,7 +117,7 @@ class HAProxy:
                 self.proc.wait(timeout=10)
 
 
-def node(name, pg, pwfile, hostname):
+def node(name, pg, pwfile, hostname, smtp=None):
     """A gateway with a PROXY v2 listener, the shared store, two folders."""
     gw = Gateway(name, listener={"proxy_protocol": "yes",
                                  "proxy_trusted": '["127.0.0.1"]'})
@@ -122,7 +127,7 @@ def node(name, pg, pwfile, hostname):
     rules = [{"name": "directives", "recipient": "ed-*@gw.test", "directive": "true"},
              {"name": "all", "connector": "archive"}]
     extra = pg.config(pwfile) + "  channels: { email: dirout }\n"
-    gw.write_config(connectors, rules, ["127.0.0.0/8"], ["gw.test"], extra)
+    gw.write_config(connectors, rules, ["127.0.0.0/8"], ["gw.test"], extra, smtp)
     with open(gw.config) as f:
         text = f.read()
     with open(gw.config, "w") as f:
@@ -142,16 +147,43 @@ def files_in(d):
     return out
 
 
-def message_ids(*dirs):
-    """Every Message-ID delivered under dirs, with its count."""
+def deliveries(*dirs):
+    """{Message-ID: [queue ID of each delivered copy]} under dirs."""
     seen = {}
     for d in dirs:
         for data in files_in(d).values():
             m = re.search(rb"(?im)^Message-ID:\s*<([^>]+)>", data)
+            q = re.search(rb"with E?SMTP id ([0-9a-f]+)", data)
             if m:
-                k = m.group(1).decode()
-                seen[k] = seen.get(k, 0) + 1
+                seen.setdefault(m.group(1).decode(), []).append(
+                    q.group(1).decode() if q else "?")
     return seen
+
+
+def message_ids(*dirs):
+    """Every Message-ID delivered under dirs, with its count."""
+    return {k: len(v) for k, v in deliveries(*dirs).items()}
+
+
+def check_once(a, b, log_before_restart):
+    """Each message was accepted once (one queue ID, one node) and delivered
+    once.  The one exception DESIGN.md allows is counted, not hidden: a job
+    of A whose connector had written the file when A was killed, before the
+    worker logged it and removed the job, is delivered again after the
+    restart (at least once); it must be one queue ID of A with no
+    status=sent line before the kill."""
+    redelivered = []
+    for mid, qids in deliveries(a.mail, b.mail).items():
+        check(len(set(qids)) == 1, "%s accepted under several queue IDs: %r" % (mid, qids))
+        if len(qids) == 1:
+            continue
+        q = qids[0]
+        check(len(qids) == 2 and q in log_before_restart and
+              not re.search(r"%s: to=<[^>]*>.*status=sent" % q, log_before_restart),
+              "%s delivered %d times (queue ID %s) outside the kill's window"
+              % (mid, len(qids), q))
+        redelivered.append(mid)
+    return redelivered
 
 
 def ctl(gw, *args, rc=0):
@@ -265,7 +297,9 @@ def test():
     pg = pgtest.Postgres().start()
     work = tempfile.mkdtemp(prefix="gw-multinode-")
     pwfile = pg.password_file(os.path.join(work, "pgpass"))
-    a = node("nodea", pg, pwfile, "node-a.test")
+    # A asks nothing of the router at RCPT: its directive recipients are
+    # routed (or deferred) after the 250
+    a = node("nodea", pg, pwfile, "node-a.test", smtp={"rcpt_check": "no"})
     b = node("nodeb", pg, pwfile, "node-b.test")
     hap = HAProxy(work, [("a", a.port), ("b", b.port)])
     ok = False
@@ -312,18 +346,20 @@ def test():
         waiting = set(r[1] for r in by_a) - on_a_at_kill
         print("%d messages A acknowledged were still in its spool at the kill" % len(waiting))
 
+        log_before_restart = a.read_log()
         a.start()       # on its own spool: what it acknowledged is delivered now
         wait_for(lambda: acked <= set(message_ids(a.mail, b.mail)), 90,
                  "every acknowledged message delivered after A restarted")
         seen = message_ids(a.mail, b.mail)
-        twice = {k: n for k, n in seen.items() if n != 1}
-        check(not twice, "delivered more than once: %r" % twice)
+        again = check_once(a, b, log_before_restart)
         sent = set(r[1] for r in load.results)
         check(set(seen) <= sent, "only messages of the load were delivered")
-        print("delivered: %d distinct Message-IDs, none twice, %d of them not acknowledged"
-              % (len(seen), len(set(seen) - acked)))
+        print("delivered: %d distinct Message-IDs, each under one queue ID; %d not "
+              "acknowledged; %d delivered again after the restart (killed between "
+              "the connector's write and the job's removal): %r"
+              % (len(seen), len(set(seen) - acked), len(again), again))
 
-        store_down_defers(pg, b, dirid)
+        store_down_defers(pg, a, b, dirid)
         ok = True
     finally:
         hap.stop()
@@ -336,8 +372,9 @@ def test():
             print("kept %s (haproxy.cfg, haproxy.log)" % work)
 
 
-def store_down_defers(pg, b, dirid):
-    """The store's server stopped: 451 (temporary), then back to normal."""
+def store_down_defers(pg, a, b, dirid):
+    """The store's server stopped: B defers at RCPT (451), A keeps an
+    accepted message in incoming/; both go on once the server is back."""
     pg.halt()
     s = raw_proxy_session(b.port)
     s.mail("mfp@client.test")
@@ -345,15 +382,28 @@ def store_down_defers(pg, b, dirid):
     check(code == 451 and b"4.3.0" in resp, "store down: deferred at RCPT: %d %r"
           % (code, resp))
     s.quit()
+    msg = ("From: mfp@client.test\r\nTo: ed-%s@gw.test\r\nSubject: again\r\n"
+           "Message-ID: <shared.%%s@client.test>\r\n\r\nscan\r\n" % dirid)
+    in_mail = len(files_in(a.mail))
+    s = raw_proxy_session(a.port)
+    s.sendmail("mfp@client.test", ["ed-%s@gw.test" % dirid], (msg % "a").encode())
+    s.quit()
+    wait_for(lambda: re.search(r"to=<ed-%s@gw.test>, status=deferred \(451 4.3.0 "
+                               r"directive store: postgresql" % dirid, a.read_log()),
+             30, "A's router to defer the message while the store is down")
+    check(len(a.spool_files("incoming")) == 1 and not files_in(a.dirout),
+          "the message waits in A's incoming/: %r" % a.spool_files("incoming"))
+    check(not a.spool_files("failed") and len(files_in(a.mail)) == in_mail,
+          "nothing bounced: %r" % a.spool_files("failed"))
     pg.resume()
+    wait_for(lambda: len(files_in(a.dirout)) == 1, 40,
+             "A's delivery per the directive once the store is back")
+    check(not a.spool_files("incoming"), "incoming/ empty again")
     before = len(files_in(b.dirout))
     s = raw_proxy_session(b.port)
-    msg = ("From: mfp@client.test\r\nTo: ed-%s@gw.test\r\nSubject: again\r\n"
-           "Message-ID: <shared.2@client.test>\r\n\r\nscan\r\n" % dirid).encode()
-    s.sendmail("mfp@client.test", ["ed-%s@gw.test" % dirid], msg)
+    s.sendmail("mfp@client.test", ["ed-%s@gw.test" % dirid], (msg % "b").encode())
     s.quit()
     wait_for(lambda: len(files_in(b.dirout)) > before, 30,
-             "delivery per the directive once the store is back")
-
+             "B's delivery per the directive once the store is back")
 
 main(test)
