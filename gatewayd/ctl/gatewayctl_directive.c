@@ -74,6 +74,27 @@ ctld_usage(void)
 }
 
 /*
+ * ctld_open_pg - the PostgreSQL store: its password file is read while
+ * gatewayctl may still be root, then root becomes the gateway user as for
+ * SQLite (the spool is not needed: it may not exist yet); the connection
+ * is made by the command's first call
+ */
+static struct directive_store *
+ctld_open_pg(struct cfg *cfg)
+{
+	char err[DIRECTIVE_ERRLEN];
+	struct directive_store *st;
+
+	st = directive_store_open_pg(&cfg->directives.pg, 0, err, sizeof(err));
+	if (st == NULL)
+		fprintf(stderr, "gatewayctl: %s\n", err);
+	else if (geteuid() == 0)
+		proc_drop_privileges(cfg->user, NULL);
+	cfg_free(cfg);
+	return st;
+}
+
+/*
  * ctld_open - the store of the configuration.  As root this runs in a
  * child that dropped to the spool user first (ctld_local_dropped): root
  * opens nothing in the spool, so a symlink planted there by a process of
@@ -91,6 +112,8 @@ ctld_open(const char *config)
 		fprintf(stderr, "gatewayctl: %s\n", err);
 		return NULL;
 	}
+	if (cfg->directives.store == CFG_DIR_STORE_POSTGRESQL)
+		return ctld_open_pg(cfg);
 	if (ctl_enter_spool(cfg) == -1) {
 		cfg_free(cfg);
 		return NULL;

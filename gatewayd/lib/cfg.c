@@ -140,6 +140,12 @@ static const struct cfg_key cfg_bare_lfs[] = { CFG_V("reject"),
 	CFG_V("normalize"), CFG_V(NULL) };
 static const struct cfg_key cfg_dir_accesses[] = { CFG_V("relay-equivalent"),
 	CFG_V("any"), CFG_V("relay"), CFG_V(NULL) };
+static const struct cfg_key cfg_dir_stores[] = { CFG_V("sqlite"),
+	CFG_V("postgresql"), CFG_V(NULL) };
+/* libpq's names, in the order of directive_pg.c's table */
+static const struct cfg_key cfg_pg_sslmodes[] = { CFG_V("disable"),
+	CFG_V("allow"), CFG_V("prefer"), CFG_V("require"), CFG_V("verify-ca"),
+	CFG_V("verify-full"), CFG_V(NULL) };
 static const struct cfg_key cfg_sasl_backends[] = { CFG_V("sasldb"),
 	CFG_V("saslauthd"), CFG_V(NULL) };
 static const struct cfg_key cfg_sheet_outcomes[] = { CFG_V("bounce"),
@@ -340,6 +346,18 @@ static const struct cfg_key cfg_addressing_keys[] = {
 	{ NULL, 0, 0, 0, 0, NULL, NULL, 0 }
 };
 
+static const struct cfg_key cfg_dirpg_keys[] = {
+	{ "host", CFG_STR, offsetof(struct cfg_dirpg, host), 0, 0, NULL, NULL, 0 },
+	{ "port", CFG_INT, offsetof(struct cfg_dirpg, port), 1, 65535, NULL, NULL, 0 },
+	{ "dbname", CFG_STR, offsetof(struct cfg_dirpg, dbname), 0, 0, NULL, NULL, 0 },
+	{ "user", CFG_STR, offsetof(struct cfg_dirpg, user), 0, 0, NULL, NULL, 0 },
+	{ "password_file", CFG_STR, offsetof(struct cfg_dirpg, password_file), 0, 0, NULL, NULL, 0 },
+	{ "sslmode", CFG_ENUM, offsetof(struct cfg_dirpg, sslmode), 0, 0, NULL, cfg_pg_sslmodes, 0 },
+	{ "connect_timeout", CFG_TIME, offsetof(struct cfg_dirpg, connect_timeout), 1, 300, NULL, NULL, 0 },
+	{ "statement_timeout", CFG_TIME, offsetof(struct cfg_dirpg, statement_timeout), 1, 300, NULL, NULL, 0 },
+	{ NULL, 0, 0, 0, 0, NULL, NULL, 0 }
+};
+
 static const struct cfg_key cfg_directives_keys[] = {
 	{ "prefix", CFG_STR, offsetof(struct cfg_directives, prefix), 0, 0, NULL, NULL, 0 },
 	{ "channels", CFG_FUNC, offsetof(struct cfg_directives, channels), 0, 0, cfg_node_map, NULL, 0 },
@@ -347,6 +365,8 @@ static const struct cfg_key cfg_directives_keys[] = {
 	{ "paper", CFG_TOKEN, offsetof(struct cfg_directives, paper), 0, 0, NULL, NULL, 0 },
 	{ "default_access", CFG_ENUM, offsetof(struct cfg_directives, default_access), 0, 0,
 	    NULL, cfg_dir_accesses, 0 },
+	{ "store", CFG_ENUM, offsetof(struct cfg_directives, store), 0, 0, NULL, cfg_dir_stores, 0 },
+	{ "postgresql", CFG_MAP, offsetof(struct cfg_directives, pg), 0, 0, NULL, cfg_dirpg_keys, 0 },
 	{ NULL, 0, 0, 0, 0, NULL, NULL, 0 }
 };
 
@@ -1661,6 +1681,33 @@ cfg_rules_connectors(struct cfgp *p, yaml_node_t *root)
 	return cfg_error(p, kn != NULL ? kn : root, "%s", msg);
 }
 
+/*
+ * cfg_directives_store - store: postgresql needs host, dbname and user; the
+ * host is an IP address or an absolute socket directory, since the router
+ * resolves no name inside its chroot (doc/security.md)
+ */
+static int
+cfg_directives_store(struct cfgp *p, yaml_node_t *root)
+{
+	const struct cfg_dirpg *pg = &p->cfg->directives.pg;
+	yaml_node_t *dn = cfg_map_get(p, root, "directives"), *pn;
+	unsigned char a[16];
+
+	if (p->cfg->directives.store != CFG_DIR_STORE_POSTGRESQL)
+		return 0;
+	pn = dn != NULL ? cfg_map_get(p, dn, "postgresql") : NULL;
+	if (pg->host == NULL || pg->dbname == NULL || pg->user == NULL)
+		return cfg_error(p, pn != NULL ? pn : dn != NULL ? dn : root,
+		    "directives.store postgresql needs directives.postgresql "
+		    "host, dbname and user");
+	if (pg->host[0] != '/' && inet_pton(AF_INET, pg->host, a) != 1 &&
+	    inet_pton(AF_INET6, pg->host, a) != 1)
+		return cfg_error(p, cfg_map_get(p, pn, "host"),
+		    "directives.postgresql.host: an IP address or the absolute "
+		    "path of the server's socket directory, not a name");
+	return 0;
+}
+
 /* cfg_gw_node - a new settings node owned by the cfg */
 static struct cfg_node *
 cfg_gw_node(struct cfgp *p, yaml_node_t *n, const char *key)
@@ -1843,6 +1890,10 @@ cfg_defaults(const char *name)
 	cfg->recognize.pdftoppm = xstrdup(GW_PDFTOPPM);
 	cfg->recognize.concurrency = 1;
 	cfg->directives.paper = xstrdup("a4");
+	cfg->directives.pg.port = 5432;
+	cfg->directives.pg.sslmode = 2;		/* prefer, libpq's default */
+	cfg->directives.pg.connect_timeout = 5;
+	cfg->directives.pg.statement_timeout = 5;
 	cfg->dns.timeout = 5;
 	cfg->limits.exempt_relay = 1;
 	cfg->limits.table_size = 10000;
@@ -1964,6 +2015,8 @@ cfg_load_buffer(const char *name, const char *buf, size_t len, char *err,
 	rc = cfg_map(&p, root, "", cfg_top_keys, p.cfg);
 	if (rc == 0)
 		rc = cfg_rules_connectors(&p, root);
+	if (rc == 0)
+		rc = cfg_directives_store(&p, root);
 	yaml_document_delete(&doc);
 	if (rc == -1) {
 		cfg_free(p.cfg);
@@ -2128,6 +2181,10 @@ cfg_free(struct cfg *cfg)
 	free(cfg->directives.prefix);
 	free(cfg->recognize.pdftoppm);
 	free(cfg->directives.paper);
+	free(cfg->directives.pg.host);
+	free(cfg->directives.pg.dbname);
+	free(cfg->directives.pg.user);
+	free(cfg->directives.pg.password_file);
 	cfg_strv_free(cfg->dns.nameservers, cfg->dns.nnameservers);
 	free(cfg->web.address);
 	free(cfg->web.tls_cert);

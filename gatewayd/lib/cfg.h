@@ -29,6 +29,8 @@ enum cfg_sheet_outcome { CFG_SHEET_BOUNCE = 0, CFG_SHEET_NEXT, CFG_SHEET_HOLD };
 /* directives.default_access: who may use a directive without its own list */
 enum cfg_dir_access { CFG_DIR_ACCESS_RELAY_EQUIV = 0, CFG_DIR_ACCESS_ANY,
 	CFG_DIR_ACCESS_RELAY };
+/* directives.store: where the directive store is (directive.h) */
+enum cfg_dir_store { CFG_DIR_STORE_SQLITE = 0, CFG_DIR_STORE_POSTGRESQL };
 
 struct cfg_pos {
 	size_t line, column;		/* 1-based place of a value in the file */
@@ -166,6 +168,18 @@ struct cfg_addressing {
 	char *email_connector;		/* e-mail destinations no rule claims, or NULL */
 };
 
+/* directives.postgresql: a store shared by several gateways (directive_pg.c) */
+struct cfg_dirpg {
+	char *host;			/* IP address or Unix socket directory */
+	int port;			/* default 5432 */
+	char *dbname;			/* required */
+	char *user;			/* required */
+	char *password_file;		/* read before the drop, never logged; NULL: none */
+	int sslmode;			/* enum index of libpq's sslmode, default prefer */
+	time_t connect_timeout;		/* default 5 s */
+	time_t statement_timeout;	/* default 5 s */
+};
+
 /* The embedded directive manager (directive.h). */
 struct cfg_directives {
 	char *prefix;			/* address prefix, default "ed-" */
@@ -173,6 +187,8 @@ struct cfg_directives {
 	size_t body_scan;		/* text bytes searched for an ID, default 64K */
 	char *paper;			/* routing sheets: "a4" (default) or "letter" */
 	int default_access;		/* enum cfg_dir_access, default relay-equivalent */
+	int store;			/* enum cfg_dir_store, default sqlite */
+	struct cfg_dirpg pg;		/* store: postgresql */
 };
 
 /* The recognizer child (routing sheets in scanned attachments). */

@@ -4,6 +4,8 @@
  * Three tables: directive (one row per directive), recipient (ordered by
  * seq) and rparam (the parameters of a recipient).  Every change is one
  * transaction (BEGIN IMMEDIATE), so a reader never sees half a directive.
+ * A store opened with directive_store_open_pg() hands every call to the
+ * PostgreSQL backend (directive_pg.c) instead: DIRECTIVE_PG() below.
  */
 #include "config.h"
 
@@ -18,14 +20,26 @@
 #include <sqlite3.h>
 
 #include "directive.h"
+#include "directive_pg.h"
 #include "xmalloc.h"
 
 #define DIRECTIVE_BUSY_MS	5000
 #define DIRECTIVE_ID_CHARS	"23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 
 struct directive_store {
-	sqlite3 *db;
+	sqlite3 *db;			/* SQLite, or */
+	struct directive_pg *pg;	/* PostgreSQL */
 };
+
+/* DIRECTIVE_PG - a PostgreSQL store: the call goes to directive_pg.c */
+#ifdef HAVE_LIBPQ
+#define DIRECTIVE_PG(st, call) do {					\
+	if ((st)->pg != NULL)						\
+		return (call);						\
+} while (0)
+#else
+#define DIRECTIVE_PG(st, call) do { } while (0)
+#endif
 
 static const char directive_schema[] =
     "CREATE TABLE IF NOT EXISTS directive ("
@@ -151,13 +165,32 @@ bad:
 	return NULL;
 }
 
+/* directive_store_open_pg - a PostgreSQL store (directive_pg.h) */
+struct directive_store *
+directive_store_open_pg(const struct cfg_dirpg *c, int connect_now,
+    char *err, size_t errlen)
+{
+	struct directive_pg *pg;
+	struct directive_store *st;
+
+	if ((pg = directive_pg_open(c, connect_now, err, errlen)) == NULL)
+		return NULL;
+	st = xcalloc(1, sizeof(*st));
+	st->pg = pg;
+	return st;
+}
+
 /* directive_store_close - close the database */
 void
 directive_store_close(struct directive_store *st)
 {
 	if (st == NULL)
 		return;
-	sqlite3_close(st->db);
+#ifdef HAVE_LIBPQ
+	directive_pg_close(st->pg);
+#endif
+	if (st->db != NULL)
+		sqlite3_close(st->db);
 	free(st);
 }
 
@@ -174,7 +207,7 @@ directive_id_valid(const char *s)
 }
 
 /* directive_id_new - a random ID from an unambiguous alphabet */
-static void
+void
 directive_id_new(char out[DIRECTIVE_ID_MAX])
 {
 	unsigned char rnd[DIRECTIVE_ID_LEN];
@@ -313,6 +346,7 @@ directive_create(struct directive_store *st, struct directive *d, char *err,
 		snprintf(err, errlen, "bad directive ID (4 to 32 letters and digits)");
 		return -1;
 	}
+	DIRECTIVE_PG(st, directive_pg_create(st->pg, d, err, errlen));
 	if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
 		return directive_err(st, "begin", err, errlen);
 	do {
@@ -422,6 +456,7 @@ int
 directive_get(struct directive_store *st, const char *id, struct directive *d,
     char *err, size_t errlen)
 {
+	DIRECTIVE_PG(st, directive_pg_get(st->pg, 0, id, d, err, errlen));
 	return directive_get_by(st, "id", id, d, err, errlen);
 }
 
@@ -430,6 +465,7 @@ int
 directive_get_keyword(struct directive_store *st, const char *kw,
     struct directive *d, char *err, size_t errlen)
 {
+	DIRECTIVE_PG(st, directive_pg_get(st->pg, 1, kw, d, err, errlen));
 	return directive_get_by(st, "keyword", kw, d, err, errlen);
 }
 
@@ -442,6 +478,7 @@ directive_list(struct directive_store *st, struct directive **v, size_t *n,
 	size_t i;
 	int rc;
 
+	DIRECTIVE_PG(st, directive_pg_list(st->pg, v, n, err, errlen));
 	*v = NULL;
 	*n = 0;
 	if (sqlite3_exec(st->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
@@ -498,6 +535,7 @@ directive_update(struct directive_store *st, const struct directive *d,
 
 	if (directive_check(d, err, errlen) == -1)
 		return -1;
+	DIRECTIVE_PG(st, directive_pg_update(st->pg, d, err, errlen));
 	if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
 		return directive_err(st, "begin", err, errlen);
 	ok = directive_put(st, d, 1) == 0;
@@ -518,6 +556,7 @@ directive_delete(struct directive_store *st, const char *id, char *err,
 	const char *args[1] = { id };
 	int ok;
 
+	DIRECTIVE_PG(st, directive_pg_delete(st->pg, id, err, errlen));
 	if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
 		return directive_err(st, "begin", err, errlen);
 	ok = directive_exec(st, "DELETE FROM directive WHERE id = ?", 1, args,
@@ -537,6 +576,7 @@ directive_touch(struct directive_store *st, const char *id, int64_t now)
 	const char *args[1] = { id };
 	int64_t ints[1] = { now };
 
+	DIRECTIVE_PG(st, directive_pg_touch(st->pg, id, now));
 	return directive_exec(st, "UPDATE directive SET last_used = ?2 "
 	    "WHERE id = ?1", 1, args, ints, 1);
 }

@@ -11,7 +11,9 @@
  * the spool, <spool>/directive/directives.db (DIRECTIVE_STORE_DIR and
  * DIRECTIVE_STORE_FILE), owned by the gateway user: the router is
  * chrooted into the spool and still reaches it (and the -wal/-shm files
- * SQLite creates beside it).  Functions return 0, 1 for "not found"
+ * SQLite creates beside it).  With directives.store postgresql the same
+ * functions work on a PostgreSQL database that several gateways share
+ * (directive_pg.h).  Functions return 0, 1 for "not found"
  * where that is possible, or -1 with a reason in err.
  */
 #ifndef GW_DIRECTIVE_H
@@ -61,6 +63,14 @@ int directive_store_path(const char *spool, char *buf, size_t len);
 /* Open (and with create, create) the store at path. */
 struct directive_store *directive_store_open(const char *path, int create,
     char *err, size_t errlen);
+/*
+ * Open the PostgreSQL store of directives.postgresql: the password file is
+ * read now (call it before the privilege drop), the connection is made
+ * now with connect_now, else at the first use.
+ */
+struct cfg_dirpg;
+struct directive_store *directive_store_open_pg(const struct cfg_dirpg *,
+    int connect_now, char *err, size_t errlen);
 void directive_store_close(struct directive_store *);
 
 /* Store d; an empty d->id gets a new random ID (written back). */
@@ -91,6 +101,8 @@ struct directive_rcpt *directive_add_rcpt(struct directive *, const char *channe
 void directive_rcpt_add_param(struct directive_rcpt *, const char *name,
     const char *value);
 int directive_id_valid(const char *);
+/* A new random ID (DIRECTIVE_ID_LEN characters) into out. */
+void directive_id_new(char out[DIRECTIVE_ID_MAX]);
 /* Is it expired at now? */
 int directive_expired(const struct directive *, int64_t now);
 

@@ -345,6 +345,8 @@ control_fork(struct control_req *req, control_child_fn fn, int need_spool)
 		dprintf(req->fd, "error spool: %s\n", err);
 		_exit(1);
 	}
+	if (fn == control_directive)
+		control_directive_prepare(cfg);	/* its password file */
 	proc_drop_privileges(cfg->user, NULL);
 	if ((fp = control_client_open(req->fd)) == NULL)
 		_exit(1);

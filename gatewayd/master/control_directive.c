@@ -9,6 +9,8 @@
  * --owner is refused unless that user is root.  For gatewayd-web the
  * owner is the logged-in user it names (control_web.c), who sees only
  * their own directives unless an admin.
+ * A PostgreSQL store is opened by control_directive_prepare() while the
+ * child is still root (its password file is root's), then used after the drop.
  */
 #include "config.h"
 
@@ -28,6 +30,44 @@
 #include "master.h"
 
 #define CONTROL_DIRECTIVE_PATH	4096
+
+/* the PostgreSQL store opened before the drop, or NULL; its error */
+static struct directive_store *control_directive_pg;
+static char control_directive_pgerr[DIRECTIVE_ERRLEN];
+
+/* control_directive_prepare - in the control child, before the drop */
+void
+control_directive_prepare(const struct cfg *cfg)
+{
+	if (cfg->directives.store != CFG_DIR_STORE_POSTGRESQL)
+		return;
+	control_directive_pg = directive_store_open_pg(&cfg->directives.pg, 0,
+	    control_directive_pgerr, sizeof(control_directive_pgerr));
+}
+
+/* control_directive_store - the store: PostgreSQL's, or SQLite's in the spool */
+static struct directive_store *
+control_directive_store(char *err, size_t errlen)
+{
+	char path[CONTROL_DIRECTIVE_PATH], *slash;
+
+	if (master_cfg()->directives.store == CFG_DIR_STORE_POSTGRESQL) {
+		if (control_directive_pg == NULL)
+			snprintf(err, errlen, "%s", control_directive_pgerr);
+		return control_directive_pg;
+	}
+	if (directive_store_path(master_cfg()->spool, path, sizeof(path)) ==
+	    -1) {
+		snprintf(err, errlen, "spool path too long");
+		return NULL;
+	}
+	if ((slash = strrchr(path, '/')) != NULL) {
+		*slash = '\0';
+		(void)mkdir(path, 0750);	/* the router may not have yet */
+		*slash = '/';
+	}
+	return directive_store_open(path, 1, err, errlen);
+}
 
 /*
  * control_directive_owner - the name of the user at the other end; 1 if
@@ -56,8 +96,8 @@ int
 control_directive(const struct control_req *req, struct spool *sp, FILE *fp,
     int notify)
 {
-	char path[CONTROL_DIRECTIVE_PATH], err[DIRECTIVE_ERRLEN], owner[256];
-	char *args[CONTROL_MAX_ARGS], *slash;
+	char err[DIRECTIVE_ERRLEN], owner[256];
+	char *args[CONTROL_MAX_ARGS];
 	struct directive_store *st;
 	int i, n = 0, root;
 
@@ -79,23 +119,14 @@ control_directive(const struct control_req *req, struct spool *sp, FILE *fp,
 		root = 0;
 	} else
 		root = control_directive_owner(req->fd, owner, sizeof(owner));
-	if (directive_store_path(master_cfg()->spool, path, sizeof(path)) ==
-	    -1) {
-		fprintf(fp, "E%d spool path too long\n", EX_SOFTWARE);
-		goto out;
-	}
-	if ((slash = strrchr(path, '/')) != NULL) {
-		*slash = '\0';
-		(void)mkdir(path, 0750);	/* the router may not have yet */
-		*slash = '/';
-	}
-	if ((st = directive_store_open(path, 1, err, sizeof(err))) == NULL) {
+	if ((st = control_directive_store(err, sizeof(err))) == NULL) {
 		fprintf(fp, "E%d %s\n", EX_UNAVAILABLE, err);
 		goto out;
 	}
 	(void)directive_cmd_owned(st, n, args, req->json, owner, root,
 	    req->as_user[0] != '\0' && !req->as_admin, fp);
-	directive_store_close(st);
+	if (st != control_directive_pg)	/* kept for the child's next request */
+		directive_store_close(st);
 out:
 	for (i = 0; i < n; i++)
 		free(args[i]);

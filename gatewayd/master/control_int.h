@@ -32,6 +32,8 @@ void control_fork(struct control_req *, control_child_fn, int need_spool);
 
 /* control_directive.c: the directive store (words hex-encoded) */
 int control_directive(const struct control_req *, struct spool *, FILE *, int);
+/* ...and its PostgreSQL store, opened in the control child before the drop */
+void control_directive_prepare(const struct cfg *);
 
 /* control_web.c: gatewayd-web's requests for its users */
 int control_web_peer(int fd);

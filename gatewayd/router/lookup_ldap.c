@@ -63,6 +63,7 @@
 #include "cfg.h"
 #include "log.h"
 #include "lookup.h"
+#include "secretfile.h"
 #include "xmalloc.h"
 
 #ifndef TAILQ_FOREACH_SAFE	/* BSD's, not in glibc's sys/queue.h */
@@ -73,8 +74,8 @@
 #endif
 
 #define LOOKUP_LDAP_HOLD	5	/* seconds without a new connection */
-#define LOOKUP_LDAP_PASSMAX	1024	/* bytes of a bind password file */
 #define LOOKUP_LDAP_VALMAX	1024	/* bytes of one value */
+#define LOOKUP_LDAP_WHYLEN	512	/* a password file's error */
 #define LOOKUP_LDAP_FILTERMAX	2048
 #define LOOKUP_LDAP_INFLIGHT	256	/* keys asked at once, per table */
 #define LOOKUP_LDAP_KEPT	1024	/* answers and questions, per table */
@@ -152,38 +153,13 @@ static int
 lookup_ldap_password(struct lookup_ldap *t, const char *path, char *err,
     size_t errlen)
 {
-	char buf[LOOKUP_LDAP_PASSMAX + 1];
-	struct stat sb;
-	ssize_t r;
-	size_t len = 0;
-	int fd;
+	char why[LOOKUP_LDAP_WHYLEN];
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1) {
-		lookup_ldap_err(err, errlen, t->name, path, strerror(errno));
+	if ((t->pass = secretfile_read(path, 0, &t->passlen, why,
+	    sizeof(why))) == NULL) {
+		lookup_ldap_err(err, errlen, t->name, "bind_password_file", why);
 		return -1;
 	}
-	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode)) {
-		close(fd);
-		lookup_ldap_err(err, errlen, t->name, path, "not a regular file");
-		return -1;
-	}
-	while (len < sizeof(buf) - 1 &&
-	    (r = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
-		len += (size_t)r;
-	close(fd);
-	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
-		len--;
-	if (len == 0 || len >= LOOKUP_LDAP_PASSMAX) {
-		explicit_bzero(buf, sizeof(buf));
-		lookup_ldap_err(err, errlen, t->name, path,
-		    "empty, or longer than 1023 bytes");
-		return -1;
-	}
-	t->pass = xmalloc(len + 1);
-	memcpy(t->pass, buf, len);
-	t->pass[len] = '\0';
-	t->passlen = len;
-	explicit_bzero(buf, sizeof(buf));
 	return 0;
 }
 

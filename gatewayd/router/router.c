@@ -1002,6 +1002,8 @@ router_sandbox_role(const struct cfg *cfg)
 {
 	size_t i;
 
+	if (cfg->directives.store == CFG_DIR_STORE_POSTGRESQL)
+		return SANDBOX_ROUTER_NET;	/* the shared directive store */
 	for (i = 0; i < cfg->nlookups; i++)
 		if (router_lookup_ldap(&cfg->lookups[i]))
 			return SANDBOX_ROUTER_NET;
@@ -1049,12 +1051,31 @@ router_attach(struct router *r)
 		    router_asked, r);
 }
 
-/* router_store_open - the directive store, after the chroot */
+/*
+ * router_store_open_pg - the PostgreSQL directive store, before the drop:
+ * its password file is read now, the connection is made at the first use
+ * (and made again at the next use after a failure, which defers)
+ */
+static void
+router_store_open_pg(struct router *r)
+{
+	char err[DIRECTIVE_ERRLEN];
+
+	r->store = directive_store_open_pg(&r->cfg->directives.pg, 0, err,
+	    sizeof(err));
+	if (r->store == NULL)
+		log_warnx("%s: directives deferred until a reload reads it",
+		    err);
+}
+
+/* router_store_open - the SQLite directive store, after the chroot */
 static void
 router_store_open(struct router *r, int chrooted)
 {
 	char path[4096], err[DIRECTIVE_ERRLEN];
 
+	if (r->cfg->directives.store == CFG_DIR_STORE_POSTGRESQL)
+		return;		/* router_store_open_pg */
 	if (directive_store_path(chrooted ? "/" : r->cfg->spool, path,
 	    sizeof(path)) == -1)
 		fatalx("directive store path too long");
@@ -1075,7 +1096,9 @@ router_store_retry(struct router *r)
 {
 	char path[4096], err[DIRECTIVE_ERRLEN];
 
-	if (r->store != NULL || directive_store_path(r->chrooted ? "/" :
+	if (r->store != NULL ||
+	    r->cfg->directives.store == CFG_DIR_STORE_POSTGRESQL ||
+	    directive_store_path(r->chrooted ? "/" :
 	    r->cfg->spool, path, sizeof(path)) == -1)
 		return;
 	r->store = directive_store_open(path, 1, err, sizeof(err));
@@ -1119,6 +1142,8 @@ main(int argc, char **argv)
 	/* directive/ is made by the master (spool_prepare): nothing to chown */
 	chrooted = geteuid() == 0;
 	r.chrooted = chrooted;
+	if (r.cfg->directives.store == CFG_DIR_STORE_POSTGRESQL)
+		router_store_open_pg(&r);
 	proc_drop_privileges(r.cfg->user, r.cfg->spool);
 	router_store_open(&r, chrooted);
 
