@@ -56,7 +56,7 @@ except ImportError:     # a python3 without Debian's python3-selenium first in P
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.common.exceptions import WebDriverException
+from selenium.common.exceptions import TimeoutException, WebDriverException
 from selenium.webdriver.support.ui import WebDriverWait
 
 import gwtest
@@ -117,6 +117,15 @@ class Web:
 
     def text(self):
         return self.d.find_element(By.TAG_NAME, "body").text
+
+    def wait_for_id(self, ident, timeout=30):
+        """Wait (bounded) for an element of the page that should come; say what came."""
+        try:
+            WebDriverWait(self.d, timeout).until(
+                lambda d: d.find_elements(By.ID, ident))
+        except TimeoutException:
+            check(False, "no #%s on %s after %d s: %r" %
+                  (ident, self.d.current_url, timeout, self.text()[:500]))
 
     def shot(self, name):
         os.makedirs(ARTIFACTS, exist_ok=True)
@@ -203,6 +212,9 @@ def create_sheet(w):
     w.d.find_element(By.ID, "name2").send_keys("Erika Muster")
     w.d.find_element(By.ID, "company2").send_keys("ACME GmbH")
     w.click(By.CSS_SELECTOR, "#sheet-form button[type=submit]")
+    # the POST answers 303 to the sheet's page: wait for that page itself
+    # (the document between the two can already read "complete")
+    w.wait_for_id("sheet-code")
     code = w.d.find_element(By.ID, "sheet-code").text
     check(re.fullmatch(r"ED:[A-Za-z0-9]{4,32}", code), "the sheet's code: %r" % code)
     return code[3:]
