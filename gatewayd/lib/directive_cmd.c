@@ -631,16 +631,6 @@ directive_hex(char *dst, const char *src)
 	*dst = '\0';
 }
 
-/* dcmd_nibble - one hex digit, -1 if none */
-static int
-dcmd_nibble(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /* directive_unhex - decode in place (directive_cmd.h) */
 int
 directive_unhex(char *s)
@@ -649,8 +639,8 @@ directive_unhex(char *s)
 	int hi, lo;
 
 	for (; *s != '\0'; s += 2) {
-		if ((hi = dcmd_nibble(s[0])) == -1 || s[1] == '\0' ||
-		    (lo = dcmd_nibble(s[1])) == -1 || (hi == 0 && lo == 0))
+		if ((hi = textout_hexdigit(s[0])) == -1 || s[1] == '\0' ||
+		    (lo = textout_hexdigit(s[1])) == -1 || (hi == 0 && lo == 0))
 			return -1;
 		*w++ = (char)(hi << 4 | lo);
 	}

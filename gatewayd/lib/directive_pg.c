@@ -466,6 +466,17 @@ directive_pg_put(struct directive_pg *pg, const struct directive *d,
 	return directive_pg_changed(pg, "gw_ins_dir", 10, v);
 }
 
+/* directive_pg_begin - connect if need be and open a transaction */
+static int
+directive_pg_begin(struct directive_pg *pg, char *err, size_t errlen)
+{
+	if (directive_pg_conn(pg, err, errlen) == -1)
+		return -1;
+	if (directive_pg_cmd(pg, "BEGIN") == -1)
+		return directive_pg_err(pg, "begin", err, errlen);
+	return 0;
+}
+
 /* directive_pg_create - a new directive (an empty ID is generated) */
 int
 directive_pg_create(struct directive_pg *pg, struct directive *d, char *err,
@@ -475,10 +486,8 @@ directive_pg_create(struct directive_pg *pg, struct directive *d, char *err,
 	long rows;
 
 	err[0] = '\0';
-	if (directive_pg_conn(pg, err, errlen) == -1)
+	if (directive_pg_begin(pg, err, errlen) == -1)
 		return -1;
-	if (directive_pg_cmd(pg, "BEGIN") == -1)
-		return directive_pg_err(pg, "begin", err, errlen);
 	do {
 		if (gen)
 			directive_id_new(d->id);
@@ -606,10 +615,8 @@ directive_pg_update(struct directive_pg *pg, const struct directive *d,
 	long rows;
 
 	err[0] = '\0';
-	if (directive_pg_conn(pg, err, errlen) == -1)
+	if (directive_pg_begin(pg, err, errlen) == -1)
 		return -1;
-	if (directive_pg_cmd(pg, "BEGIN") == -1)
-		return directive_pg_err(pg, "begin", err, errlen);
 	if ((rows = directive_pg_put(pg, d, 1)) == 0) {
 		(void)directive_pg_cmd(pg, "ROLLBACK");
 		return 1;
@@ -628,10 +635,8 @@ directive_pg_delete(struct directive_pg *pg, const char *id, char *err,
 	long rows;
 
 	err[0] = '\0';
-	if (directive_pg_conn(pg, err, errlen) == -1)
+	if (directive_pg_begin(pg, err, errlen) == -1)
 		return -1;
-	if (directive_pg_cmd(pg, "BEGIN") == -1)
-		return directive_pg_err(pg, "begin", err, errlen);
 	if ((rows = directive_pg_changed(pg, "gw_del_dir", 1, &id)) == 0) {
 		(void)directive_pg_cmd(pg, "ROLLBACK");
 		return 1;

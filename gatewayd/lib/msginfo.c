@@ -21,6 +21,7 @@
 #include "msginfo.h"
 #include "rfc2047.h"
 #include "xmalloc.h"
+#include "textout.h"
 
 #define MI_TYPE_MAX	128
 #define MI_READ_CHUNK	65536
@@ -76,16 +77,6 @@ mi_b64_value(int c)
 	return p ? (int)(p - a) : -1;
 }
 
-/* mi_hex - value of a hex digit, -1 if none */
-static int
-mi_hex(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /* mi_text_line - decode one body line of a text part */
 static void
 mi_text_line(struct mi_state *st, const char *s, size_t len)
@@ -106,9 +97,9 @@ mi_text_line(struct mi_state *st, const char *s, size_t len)
 		}
 	} else if (st->cte == MI_CTE_QP) {
 		for (i = 0; i < len; i++) {
-			if (s[i] == '=' && i + 2 < len + 0 && mi_hex(s[i + 1]) >= 0 &&
-			    mi_hex(s[i + 2]) >= 0) {
-				out[n++] = (char)(mi_hex(s[i + 1]) * 16 + mi_hex(s[i + 2]));
+			if (s[i] == '=' && i + 2 < len + 0 && textout_hexdigit(s[i + 1]) >= 0 &&
+			    textout_hexdigit(s[i + 2]) >= 0) {
+				out[n++] = (char)(textout_hexdigit(s[i + 1]) * 16 + textout_hexdigit(s[i + 2]));
 				i += 2;
 			} else if (s[i] == '=' && i + 1 == len)
 				break;	/* soft line break */

@@ -7,21 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "textout.h"
 #include "web_form.h"
 #include "xmalloc.h"
-
-/* web_form_hex - one hex digit, -1 if none */
-static int
-web_form_hex(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /*
  * web_form_decode - decode [s, end) into dst (NUL-terminated); the bytes
@@ -37,8 +25,8 @@ web_form_decode(const char *s, const char *end, char *dst)
 		if (*s == '+')
 			*w++ = ' ';
 		else if (*s == '%') {
-			if (end - s < 3 || (hi = web_form_hex(s[1])) == -1 ||
-			    (lo = web_form_hex(s[2])) == -1 || (hi | lo) == 0)
+			if (end - s < 3 || (hi = textout_hexdigit(s[1])) == -1 ||
+			    (lo = textout_hexdigit(s[2])) == -1 || (hi | lo) == 0)
 				return -1;
 			*w++ = (char)(hi << 4 | lo);
 			s += 2;
