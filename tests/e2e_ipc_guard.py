@@ -202,6 +202,30 @@ def control_checks(gw, master):
     check(idle.recv(100) == b"", "a silent client gets EOF")
     check(time.monotonic() - t0 >= CONTROL_TIMEOUT - 2, "after the timeout")
     idle.close()
+    # a client that dribbles its request (a byte every 2 s, each byte well
+    # inside the idle timeout) is cut at CONTROL_TIMEOUT after it connected
+    slow = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    slow.connect(gw.sock)
+    t0 = time.monotonic()
+    cut = None
+    for b in b"status " + b"x" * 40:
+        try:
+            slow.sendall(bytes([b]))
+        except OSError:
+            cut = time.monotonic() - t0
+            break
+        slow.settimeout(2)
+        try:
+            if slow.recv(100) == b"":
+                cut = time.monotonic() - t0
+                break
+        except socket.timeout:
+            pass
+    slow.close()
+    check(cut is not None and cut < CONTROL_TIMEOUT + 5,
+          "a dribbling client is cut near %d s (cut after %s s)" % (CONTROL_TIMEOUT, cut))
+    check("no request line within %d s" % CONTROL_TIMEOUT in gw.read_log(),
+          "the dribbler's cut is logged")
     check(gw.proc.poll() is None and gw.proc.pid == master, "master alive after control checks")
     gw.ctl("resume", "delivery")
     wait_for(lambda: any(len(d) > (3 << 20) for d in gw.delivered().values()), 60,

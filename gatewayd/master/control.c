@@ -531,31 +531,62 @@ control_write_done(struct bufferevent *bev, void *arg)
 		bufferevent_free(bev);
 }
 
-/* control_event - peer went away */
+/* control_event - peer went away or timed out (arg: its control_conn) */
 static void
 control_event(struct bufferevent *bev, short what, void *arg)
 {
 	(void)what;
-	(void)arg;
+	free(arg);
 	bufferevent_free(bev);
 }
 
-/* control_read - one request line, then answer and close */
+/* A connection until its request line is read. */
+struct control_conn {
+	uid_t uid;		/* the peer's, checked at accept */
+	struct timespec start;	/* accept time: the request's deadline */
+};
+
+/* control_late - has the request taken longer than CONTROL_TIMEOUT? */
+static int
+control_late(const struct control_conn *cc)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec - cc->start.tv_sec >= CONTROL_TIMEOUT;
+}
+
+/*
+ * control_read - one request line, then answer and close.  The read
+ * timeout restarts with every byte, so a client that dribbles its request
+ * is cut at CONTROL_TIMEOUT seconds after it connected, whatever it sends.
+ */
 static void
 control_read(struct bufferevent *bev, void *arg)
 {
 	struct evbuffer *in = bufferevent_get_input(bev);
+	struct control_conn *cc = arg;
+	uid_t uid = cc->uid;
 	size_t len;
 	char *line;
 
 	line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF);
 	if (line == NULL) {
-		if (evbuffer_get_length(in) > CONTROL_MAX_REQUEST)
+		if (evbuffer_get_length(in) > CONTROL_MAX_REQUEST) {
+			free(cc);
 			bufferevent_free(bev);
+		} else if (control_late(cc)) {
+			log_warnx("control: no request line within %d s: "
+			    "connection cut", CONTROL_TIMEOUT);
+			free(cc);
+			bufferevent_free(bev);
+		}
 		return;
 	}
+	free(cc);
 	bufferevent_disable(bev, EV_READ);
-	control_request(bev, line, (uid_t)(intptr_t)arg);
+	bufferevent_setcb(bev, NULL, NULL, control_event, NULL);
+	control_request(bev, line, uid);
 	free(line);
 	bufferevent_setcb(bev, NULL, control_write_done, control_event, NULL);
 	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
@@ -568,6 +599,7 @@ control_accept(struct evconnlistener *l, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
 {
 	struct bufferevent *bev;
+	struct control_conn *cc;
 	struct timeval tv = { CONTROL_TIMEOUT, 0 };
 	uid_t uid = (uid_t)-1;
 
@@ -590,8 +622,10 @@ control_accept(struct evconnlistener *l, evutil_socket_t fd,
 		close(fd);
 		return;
 	}
-	bufferevent_setcb(bev, control_read, NULL, control_event,
-	    (void *)(intptr_t)uid);
+	cc = xcalloc(1, sizeof(*cc));
+	cc->uid = uid;
+	clock_gettime(CLOCK_MONOTONIC, &cc->start);
+	bufferevent_setcb(bev, control_read, NULL, control_event, cc);
 	bufferevent_set_timeouts(bev, &tv, &tv);
 	bufferevent_enable(bev, EV_READ);
 }
