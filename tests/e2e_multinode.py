@@ -139,7 +139,8 @@ def node(name, pg, pwfile, hostname, smtp=None):
 def files_in(d):
     """{path: bytes} of the files a folder connector wrote under d."""
     out = {}
-    for root, _dirs, files in os.walk(d):
+    for root, dirs, files in os.walk(d):
+        dirs[:] = [x for x in dirs if not x.startswith(".")]   # the journal
         for n in files:
             if not n.startswith("."):
                 with open(os.path.join(root, n), "rb") as f:
