@@ -440,8 +440,8 @@ folder_deliver(void *ctx, const struct gw_envelope *env,
 	size_t nu, i, k, headlen;
 
 	if ((k = (size_t)folder_journal_sweep(f, time(NULL))) > 0)
-		gw_log(GW_LOG_INFO, "folder: %zu delivery journal records older "
-		    "than journal_keep removed", k);
+		gw_log(GW_LOG_INFO, "folder: %zu delivery journal records "
+		    "older than journal_keep removed", k);
 	if (msg_head(msg, head, sizeof(head), &headlen) == -1) {
 		fail_all(env, "folder: cannot read the message");
 		return;

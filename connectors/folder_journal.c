@@ -227,7 +227,8 @@ rec_parse(const char *key, char *text, struct folder_out *rec)
 				return -1;
 			state = 2;
 		} else if (state == 2 && strncmp(line, "file ", 5) == 0) {
-			if (rec_file(key, line + 5, strlen(line + 5), &ff) == -1)
+			if (rec_file(key, line + 5, strlen(line + 5),
+			    &ff) == -1)
 				return -1;
 			folder_out_add(rec, &ff);
 		} else if (state == 2 && strcmp(line, "end") == 0)
@@ -580,8 +581,8 @@ folder_journal_sweep(struct folder *f, time_t now)
 		}
 		if (de->d_name[0] == '.' || fstatat(dirfd(d), de->d_name, &st,
 		    AT_SYMLINK_NOFOLLOW) == -1 || !S_ISREG(st.st_mode) ||
-		    (unsigned long long)(now - st.st_mtime) <= f->journal_keep ||
-		    st.st_mtime > now)
+		    st.st_mtime > now ||
+		    (unsigned long long)(now - st.st_mtime) <= f->journal_keep)
 			continue;
 		if (unlinkat(dirfd(d), de->d_name, 0) == 0)
 			removed++;

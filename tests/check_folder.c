@@ -361,7 +361,7 @@ START_TEST(journal_roll_forward)
 	ck_assert_str_eq(out.files[1].name, "a-2.txt");
 	ck_assert_ptr_nonnull(strstr(out.note, "interrupted"));
 	folder_out_free(&out);
-	ck_assert_int_eq(jcount("in", &tmps), 3);	/* ours two, theirs one */
+	ck_assert_int_eq(jcount("in", &tmps), 3);	/* ours 2, theirs 1 */
 	ck_assert_int_eq(tmps, 0);
 	ck_assert(jexists(".gatewayd/done/" KEY1));
 	ck_assert(!jexists(".gatewayd/journal/" KEY1));
