@@ -17,14 +17,21 @@
  * created, so the retry starts clean.  What could not be extracted is
  * logged and said in the result text; the delivery still succeeds with
  * what was recovered (and with the message itself when nothing was).
+ *
+ * Each copy is delivered once even when the job comes again after a
+ * crash (between this answer and the worker's removal of the job): its
+ * delivery key (delivery_key) names a record in the delivery journal
+ * (folder_journal.c), and a delivery whose record is done writes nothing.
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <glib.h>
@@ -63,6 +70,8 @@ folder_init(const struct gw_node *settings, void **ctx, char *err,
 		free(f);
 		return -1;
 	}
+	if (gethostname(f->host, sizeof(f->host) - 1) == -1)
+		f->host[0] = '\0';
 	folder_mime_init();
 	*ctx = f;
 	return 0;
@@ -139,7 +148,7 @@ res_append(struct folder_result *res, const char *fmt, ...)
 /* res_ok - "delivered to ..." naming the files and the notes */
 static void
 res_ok(const struct folder *f, const struct folder_out *out,
-    const struct folder_msg *m, struct folder_result *res)
+    const struct folder_msg *m, const char *verb, struct folder_result *res)
 {
 	char notes[sizeof(m->notes)];
 	size_t i, k = 0, docs = 0;
@@ -148,9 +157,9 @@ res_ok(const struct folder *f, const struct folder_out *out,
 		docs += out->files[i].content_type != NULL;
 	res_set(res, GW_RESULT_OK, "");
 	if (docs == 1)
-		res_append(res, "delivered to %s", f->path);
+		res_append(res, "%s to %s", verb, f->path);
 	else
-		res_append(res, "delivered %zu files to %s", docs, f->path);
+		res_append(res, "%s %zu files to %s", verb, docs, f->path);
 	if (out->dir[0] != '\0')
 		res_append(res, "/%s", out->dir);
 	for (i = 0; i < out->nfiles && k < 10; i++)
@@ -232,15 +241,100 @@ store_docs(const struct folder *f, const struct folder_msg *m,
 	return 0;
 }
 
+/* key_add - one field of a delivery key, NUL-terminated */
+static void
+key_add(GString *s, const char *v)
+{
+	g_string_append_len(s, v ? v : "", (gssize)strlen(v ? v : "") + 1);
+}
+
+/*
+ * delivery_key - the journal key of unit u: the same for every attempt of
+ * the job, different for any other copy.  The connector does not see the
+ * core's hostname setting: the machine's host name and the head of the
+ * message (whose Received: line names the node by that setting and the
+ * queue ID) tell nodes apart; the queue ID, the envelope, the unit's
+ * recipients with their sheet part and the unit's names tell copies apart.
+ */
+static void
+delivery_key(const struct folder *f, const struct gw_envelope *env,
+    const char *head, size_t headlen, const struct folder_unit *u,
+    char key[FOLDER_KEY_LEN + 1])
+{
+	GString *s = g_string_new(NULL);
+	struct gw_rcpt *r;
+	size_t i;
+
+	key_add(s, "gatewayd-folder-key 1");
+	key_add(s, f->host);
+	key_add(s, env->queue_id);
+	g_string_append_printf(s, "%lld %lld%c", (long long)env->arrival,
+	    (long long)env->size, '\0');
+	key_add(s, env->sender);
+	for (i = 0; i < u->n; i++) {
+		r = env->rcpt[u->idx[i]];
+		key_add(s, gw_rcpt_address(r));
+		key_add(s, gw_rcpt_param(r, "sheet-part"));
+		key_add(s, gw_rcpt_param(r, "sheet-scan"));
+	}
+	key_add(s, u->key);
+	g_string_append_len(s, head, (gssize)headlen);
+	folder_journal_key(s->str, s->len, key);
+	g_string_free(s, TRUE);
+}
+
+/* write_unit - a fresh delivery: the files, the sidecars, the commit */
+static int
+write_unit(const struct folder *f, const struct gw_envelope *env,
+    struct gw_message *msg, const struct folder_msg *m,
+    struct folder_fields *fl, const char *const *rcpts, size_t nrcpt,
+    struct folder_journal *j, struct folder_out *out)
+{
+	if (store_docs(f, m, msg, fl, out) == -1 ||
+	    write_sidecars(f, env, m, fl, rcpts, nrcpt, out) == -1) {
+		folder_rollback(out);
+		return -1;
+	}
+	return folder_journal_commit(f, j, out);
+}
+
+/* deliver_unit - look the key up in the journal, then write or not */
+static void
+deliver_unit(const struct folder *f, const struct gw_envelope *env,
+    struct gw_message *msg, const struct folder_msg *m, const char *key,
+    const char *dir, struct folder_fields *fl, const char *const *rcpts,
+    size_t nrcpt, struct folder_result *res)
+{
+	struct folder_journal j;
+	struct folder_out out;
+	int r;
+
+	r = folder_journal_begin(f, key, dir, &j, &out);
+	if (out.note[0] != '\0')
+		gw_log(GW_LOG_WARNING, "%s", out.note);
+	if (r == FOLDER_J_FRESH)
+		r = write_unit(f, env, msg, m, fl, rcpts, nrcpt, &j, &out);
+	if (r == -1)
+		res_set(res, out.perm ? GW_RESULT_PERMFAIL : GW_RESULT_TEMPFAIL,
+		    out.err);
+	else
+		res_ok(f, &out, m, r == FOLDER_J_DONE ? "already delivered" :
+		    "delivered", res);
+	if (r == FOLDER_J_DONE)
+		gw_log(GW_LOG_INFO, "folder: %s (journal record %s): nothing "
+		    "written again", res->text, key);
+	folder_journal_close(&j);
+	folder_out_free(&out);
+}
+
 /* store_unit - one copy for the recipients of u */
 static void
 store_unit(const struct folder *f, const struct gw_envelope *env,
-    struct gw_message *msg, const struct folder_msg *m,
-    const struct folder_unit *u, struct folder_result *res)
+    struct gw_message *msg, const struct folder_msg *m, const char *head,
+    size_t headlen, const struct folder_unit *u, struct folder_result *res)
 {
 	struct folder_fields fl;
-	struct folder_out out;
-	char dir[FOLDER_TEMPLATE_MAX];
+	char dir[FOLDER_TEMPLATE_MAX], key[FOLDER_KEY_LEN + 1];
 	const char **rcpts = g_new0(const char *, u->n + 1);
 	size_t i;
 
@@ -254,16 +348,8 @@ store_unit(const struct folder *f, const struct gw_envelope *env,
 		g_free(rcpts);
 		return;
 	}
-	if (folder_open_dir(f, dir, &out) == -1 ||
-	    store_docs(f, m, msg, &fl, &out) == -1 ||
-	    write_sidecars(f, env, m, &fl, rcpts, u->n, &out) == -1 ||
-	    folder_finish(&out) == -1) {
-		folder_rollback(&out);
-		res_set(res, out.perm ? GW_RESULT_PERMFAIL : GW_RESULT_TEMPFAIL,
-		    out.err);
-	} else
-		res_ok(f, &out, m, res);
-	folder_out_free(&out);
+	delivery_key(f, env, head, headlen, u, key);
+	deliver_unit(f, env, msg, m, key, dir, &fl, rcpts, u->n, res);
 	g_free(rcpts);
 }
 
@@ -314,24 +400,59 @@ make_units(const struct folder *f, const struct gw_envelope *env,
 	return u;
 }
 
+/* msg_head - the first bytes of the message (for the delivery keys) */
+static int
+msg_head(struct gw_message *msg, char *buf, size_t len, size_t *got)
+{
+	ssize_t n = 0;
+
+	*got = 0;
+	if (gw_message_rewind(msg) == -1)
+		return -1;
+	while (*got < len && (n = gw_message_read(msg, buf + *got,
+	    len - *got)) > 0)
+		*got += (size_t)n;
+	return n < 0 || gw_message_rewind(msg) == -1 ? -1 : 0;
+}
+
+/* fail_all - every recipient deferred with text */
+static void
+fail_all(const struct gw_envelope *env, const char *text)
+{
+	size_t i;
+
+	gw_log(GW_LOG_WARNING, "%s", text);
+	for (i = 0; i < env->nrcpt; i++)
+		gw_rcpt_set_result(env->rcpt[i], GW_RESULT_TEMPFAIL, 451,
+		    "4.3.0", "%s", text);
+}
+
 /* folder_deliver - read the message once, store one copy per unit */
 static void
 folder_deliver(void *ctx, const struct gw_envelope *env,
     struct gw_message *msg)
 {
-	const struct folder *f = ctx;
+	struct folder *f = ctx;
 	struct folder_result res;
 	struct folder_unit *u;
 	struct folder_msg m;
-	size_t nu, i, k;
+	char head[4096];
+	size_t nu, i, k, headlen;
 
+	if ((k = (size_t)folder_journal_sweep(f, time(NULL))) > 0)
+		gw_log(GW_LOG_INFO, "folder: %zu delivery journal records "
+		    "older than journal_keep removed", k);
+	if (msg_head(msg, head, sizeof(head), &headlen) == -1) {
+		fail_all(env, "folder: cannot read the message");
+		return;
+	}
 	folder_mime_read(f, env, msg, &m);
 	if (m.notes[0] != '\0')
 		gw_log(GW_LOG_WARNING, "folder: %s", m.notes);
 	u = make_units(f, env, &m, &nu);
 	for (k = 0; k < nu; k++) {
 		memset(&res, 0, sizeof(res));
-		store_unit(f, env, msg, &m, &u[k], &res);
+		store_unit(f, env, msg, &m, head, headlen, &u[k], &res);
 		if (res.result != GW_RESULT_OK)
 			gw_log(GW_LOG_WARNING, "%s", res.text);
 		for (i = 0; i < u[k].n; i++)
@@ -352,6 +473,8 @@ folder_fini(void *ctx)
 
 	if (f != NULL && f->root != -1)
 		close(f->root);
+	if (f != NULL && f->sweep_dir != NULL)
+		closedir(f->sweep_dir);
 	free(f);
 }
 

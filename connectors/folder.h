@@ -8,7 +8,9 @@
  * with GMime; folder_write.c creates directories and files under the
  * root, atomically; folder_sidecar.c writes the JSON metadata;
  * folder_uu.c finds and decodes uuencoded blocks (plain C, like
- * folder_template.c: the unit tests and a fuzz target link it alone).
+ * folder_template.c: the unit tests and a fuzz target link it alone);
+ * folder_journal.c makes a delivery idempotent (the delivery journal
+ * under <root>/.gatewayd: no gw_* calls, the unit tests link it).
  */
 #ifndef GW_FOLDER_H
 #define GW_FOLDER_H
@@ -21,6 +23,8 @@
 #define FOLDER_TEMPLATE_MAX	1024	/* template text and expanded path */
 #define FOLDER_FIELD_MAX	1024	/* one field value after cleaning */
 #define FOLDER_MAX_SUFFIX	10000
+#define FOLDER_KEY_LEN		32	/* hex digits of a delivery key */
+#define FOLDER_TMP_MAX		64	/* ".gw-tmp.<key>.<n>" */
 
 enum folder_mode { FOLDER_MESSAGE = 0, FOLDER_ATTACHMENTS, FOLDER_BOTH };
 enum folder_charset { FOLDER_POSIX = 0, FOLDER_WINDOWS, FOLDER_ASCII };
@@ -61,6 +65,10 @@ struct folder {
 	unsigned int max_depth, max_parts;
 	int per_rcpt;			/* templates use recipient fields */
 	int checking;			/* check(): settings only, run as the user */
+	unsigned long long journal_keep;	/* seconds a done record stays */
+	char host[256];			/* gethostname(), part of the keys */
+	time_t sweep_last;		/* start of the last sweep of done/ */
+	void *sweep_dir;		/* DIR * of a sweep under way or NULL */
 };
 
 /* The values a template can name (NULL or "" when unknown). */
@@ -154,6 +162,9 @@ const char *folder_mime_ext(const char *);
 /* A file written by one delivery unit. */
 struct folder_file {
 	char name[NAME_MAX + 1];	/* final name in the directory */
+	char want[NAME_MAX + 1];	/* the name asked for (before suffix) */
+	char tmp[FOLDER_TMP_MAX];	/* temporary name until it is placed */
+	unsigned int sfx;		/* suffix number of name (0: none) */
 	char *orig_name;
 	const char *content_type;
 	off_t size;
@@ -166,7 +177,9 @@ struct folder_out {
 	char dir[FOLDER_TEMPLATE_MAX];	/* relative to the root, "" = root */
 	struct folder_file *files;
 	size_t nfiles, cap;
+	char key[FOLDER_KEY_LEN + 1];	/* delivery key: names the tmp files */
 	char err[PATH_MAX + 256];
+	char note[PATH_MAX + 256];	/* something to log, not a failure */
 	int perm;			/* the failure is permanent */
 };
 
@@ -177,10 +190,34 @@ int folder_put(const struct folder *, struct folder_out *, const char *,
 int folder_put_buffer(const struct folder *, struct folder_out *,
     const char *, const char *, size_t);
 int folder_finish(struct folder_out *);
+int folder_place(const struct folder *, struct folder_out *, size_t);
+int folder_choose_again(const struct folder *, struct folder_out *, size_t);
+void folder_out_add(struct folder_out *, const struct folder_file *);
+int folder_out_fail(struct folder_out *, int, int, const char *,
+    const char *);
 void folder_rollback(struct folder_out *);
 void folder_out_free(struct folder_out *);
 int folder_hash_fd(int, char[65], off_t *);
 int folder_write_all(int, const char *, size_t);
+
+/* folder_journal.c: what folder_journal_begin() found */
+enum folder_jstate { FOLDER_J_FRESH = 0, FOLDER_J_DONE, FOLDER_J_ROLLED };
+
+struct folder_journal {
+	int gw, jdir, ddir;		/* .gatewayd, .gatewayd/journal, done */
+};
+
+#define FOLDER_JOURNAL_KEEP	(7ULL * 86400)	/* default journal_keep */
+#define FOLDER_SWEEP_EVERY	3600	/* seconds between sweeps of done/ */
+#define FOLDER_SWEEP_STEP	500	/* records looked at per delivery */
+
+void folder_journal_key(const void *, size_t, char[FOLDER_KEY_LEN + 1]);
+int folder_journal_begin(const struct folder *, const char *, const char *,
+    struct folder_journal *, struct folder_out *);
+int folder_journal_commit(const struct folder *, struct folder_journal *,
+    struct folder_out *);
+void folder_journal_close(struct folder_journal *);
+int folder_journal_sweep(struct folder *, time_t);
 
 /* folder_sidecar.c */
 char *folder_sidecar_json(const struct gw_envelope *,

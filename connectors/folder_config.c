@@ -224,6 +224,9 @@ cfg_key(struct folder *f, struct folder_cfgnodes *nodes,
 		return gw_node_mode(n, &f->file_mode, err, errlen);
 	if (strcmp(n->key, "dir_mode") == 0)
 		return gw_node_mode(n, &f->dir_mode, err, errlen);
+	if (strcmp(n->key, "journal_keep") == 0)
+		return gw_node_duration(n, 3600, 3650ULL * 86400,
+		    &f->journal_keep, err, errlen);
 	if (strcmp(n->key, "sidecar_template") == 0)
 		return cfg_template(f->who, n, 1, f->sidecar_template,
 		    sizeof(f->sidecar_template), err, errlen);
@@ -243,7 +246,8 @@ unknown:
 	snprintf(err, errlen, "%s:%u:%u: folder: unknown setting '%s' (known: "
 	    "path, mode, file_mode, dir_mode, owner, group, path_template, "
 	    "file_template, collision, charset, name_max, body, messages, "
-	    "sidecar, sidecar_template, timezone, max_depth, max_parts)",
+	    "sidecar, sidecar_template, timezone, max_depth, max_parts, "
+	    "journal_keep)",
 	    WHERE(n), n->key ? n->key : "");
 	return -1;
 }
@@ -371,6 +375,7 @@ folder_config(struct folder *f, const struct gw_node *settings, char *err,
 	folder_config_defaults(f, "folder");
 	f->file_mode = 0640;
 	f->dir_mode = 0750;
+	f->journal_keep = FOLDER_JOURNAL_KEEP;
 	snprintf(f->sidecar_template, sizeof(f->sidecar_template),
 	    "{qid}.json");
 	if (settings == NULL) {

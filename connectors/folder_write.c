@@ -5,15 +5,18 @@
  * from the root one component at a time with O_NOFOLLOW, so neither a
  * name nor a symbolic link planted in the tree leads outside the root.
  * A missing directory is created with mkdirat (dir_mode, group), and its
- * parent synced.  A file is written to an exclusive temporary name,
- * hashed (SHA-256), given its mode and group, synced, and then named by
- * the collision policy: "suffix" takes the first free name of name,
- * name-1.ext, name-2.ext... (renameat2 RENAME_NOREPLACE, or link(2) where
- * the file system lacks it: never overwrites); "overwrite" renames over
- * an existing file; "fail" gives up when the name is taken.  Two
- * documents of one message never overwrite each other.  Names created by
- * a delivery that then fails are removed again (rollback), so a retry
- * does not leave duplicates.
+ * parent synced.  A file is written to an exclusive temporary name keyed
+ * by the delivery (.gw-tmp.<key>.<n>), hashed (SHA-256), given its mode
+ * and group, synced, and given its final name by the collision policy:
+ * "suffix" takes the first free name of name, name-1.ext, name-2.ext...;
+ * "overwrite" keeps the name, existing or not; "fail" gives up when the
+ * name is taken.  Two documents of one message never get the same name.
+ * The names are only chosen here: folder_journal.c records them (the
+ * commit point) and then folder_place() renames each temporary file,
+ * with renameat2 RENAME_NOREPLACE (or link(2) where the file system
+ * lacks it: never overwrites) except for "overwrite".  A delivery that
+ * fails removes its temporary files and the names it created
+ * (rollback), so a retry does not leave duplicates.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -41,9 +44,9 @@ struct filler {
 	size_t len;
 };
 
-/* out_fail - record a failure (perm: retrying cannot help) */
-static int
-out_fail(struct folder_out *out, int err, int perm, const char *what,
+/* folder_out_fail - record a failure (perm: retrying cannot help) */
+int
+folder_out_fail(struct folder_out *out, int err, int perm, const char *what,
     const char *name)
 {
 	perm = perm || err == ENOTDIR || err == ELOOP || err == ENAMETOOLONG;
@@ -103,15 +106,15 @@ folder_open_dir(const struct folder *f, const char *rel,
 	out->dirfd = -1;
 	snprintf(out->dir, sizeof(out->dir), "%s", rel);
 	if ((cur = dup(f->root)) == -1)
-		return out_fail(out, errno, 0, "cannot open", "");
+		return folder_out_fail(out, errno, 0, "cannot open", "");
 	snprintf(buf, sizeof(buf), "%s", rel);
 	for (c = strtok_r(buf, "/", &save); c != NULL;
 	    c = strtok_r(NULL, "/", &save)) {
 		if ((next = open_sub(f, cur, c)) == -1) {
 			next = errno;
 			close(cur);
-			return out_fail(out, next, 0, "cannot create directory",
-			    "");
+			return folder_out_fail(out, next, 0,
+			    "cannot create directory", "");
 		}
 		close(cur);
 		cur = next;
@@ -188,13 +191,14 @@ write_tmp(const struct folder *f, struct folder_out *out, const char *tmp,
 	fd = openat(out->dirfd, tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW |
 	    O_CLOEXEC, 0600);
 	if (fd == -1 && errno == EEXIST) {
-		/* Left by an earlier attempt of a process with our pid. */
+		/* Left by an earlier attempt of this delivery (a crash). */
 		unlinkat(out->dirfd, tmp, 0);
 		fd = openat(out->dirfd, tmp, O_RDWR | O_CREAT | O_EXCL |
 		    O_NOFOLLOW | O_CLOEXEC, 0600);
 	}
 	if (fd == -1)
-		return out_fail(out, errno, 0, "cannot create a file in", "");
+		return folder_out_fail(out, errno, 0, "cannot create a file in",
+		    "");
 	errno = 0;
 	if (fill(fl, fd) == -1 || folder_hash_fd(fd, ff->sha256, &ff->size) == -1 ||
 	    fchmod(fd, f->file_mode) == -1 || fix_group(f, fd) == -1 ||
@@ -202,7 +206,7 @@ write_tmp(const struct folder *f, struct folder_out *out, const char *tmp,
 		e = errno ? errno : EIO;
 		close(fd);
 		unlinkat(out->dirfd, tmp, 0);
-		return out_fail(out, e, 0, "cannot write to", "");
+		return folder_out_fail(out, e, 0, "cannot write to", "");
 	}
 	return 0;
 }
@@ -228,14 +232,16 @@ suffixed(const char *name, unsigned int i, char *out, size_t outlen)
 	snprintf(out, outlen, "%.*s%s%s", (int)keep, name, sfx, name + stem);
 }
 
-/* taken_here - was name already written by this delivery? */
+/* taken_here - has another file of this delivery (not self) the name? */
 static int
-taken_here(const struct folder_out *out, const char *name)
+taken_here(const struct folder_out *out, const struct folder_file *self,
+    const char *name)
 {
 	size_t i;
 
 	for (i = 0; i < out->nfiles; i++)
-		if (strcmp(out->files[i].name, name) == 0)
+		if (&out->files[i] != self &&
+		    strcmp(out->files[i].name, name) == 0)
 			return 1;
 	return 0;
 }
@@ -254,68 +260,149 @@ place_new(int dfd, const char *tmp, const char *name)
 	return 0;
 }
 
-/* place - name the file by the collision policy; ff->name out */
+/* is_free - 1: no such name in the directory, 0: taken, -1: error */
 static int
-place(const struct folder *f, struct folder_out *out, const char *tmp,
-    const char *name, struct folder_file *ff)
+is_free(int dfd, const char *name)
 {
-	unsigned int i;
+	struct stat st;
 
-	if (f->collision == FOLDER_OVERWRITE && !taken_here(out, name)) {
-		ff->created = faccessat(out->dirfd, name, F_OK,
-		    AT_SYMLINK_NOFOLLOW) == -1;
-		snprintf(ff->name, sizeof(ff->name), "%s", name);
-		if (renameat(out->dirfd, tmp, out->dirfd, name) == -1)
-			return out_fail(out, errno, 0, "cannot name", name);
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		return 0;
+	return errno == ENOENT ? 1 : -1;
+}
+
+/* choose - ff->name by the collision policy, from suffix number from */
+static int
+choose(const struct folder *f, struct folder_out *out, unsigned int from,
+    struct folder_file *ff)
+{
+	char cand[NAME_MAX + 1];
+	unsigned int i;
+	int r;
+
+	if (f->collision == FOLDER_OVERWRITE && from == 0 &&
+	    !taken_here(out, ff, ff->want)) {
+		snprintf(ff->name, sizeof(ff->name), "%s", ff->want);
 		return 0;
 	}
-	for (i = 0; i < FOLDER_MAX_SUFFIX; i++) {
-		suffixed(name, i, ff->name, sizeof(ff->name));
-		if (taken_here(out, ff->name))
+	for (i = from; i < FOLDER_MAX_SUFFIX; i++) {
+		suffixed(ff->want, i, cand, sizeof(cand));
+		if (taken_here(out, ff, cand))
 			continue;
-		if (place_new(out->dirfd, tmp, ff->name) == 0) {
-			ff->created = 1;
+		if ((r = is_free(out->dirfd, cand)) == 1) {
+			snprintf(ff->name, sizeof(ff->name), "%s", cand);
+			ff->sfx = i;
 			return 0;
 		}
-		if (errno != EEXIST)
-			return out_fail(out, errno, 0, "cannot name", ff->name);
-		if (f->collision == FOLDER_FAIL && !taken_here(out, name)) {
+		if (r == -1)
+			return folder_out_fail(out, errno, 0, "cannot look up",
+			    cand);
+		if (f->collision == FOLDER_FAIL &&
+		    !taken_here(out, ff, ff->want)) {
 			snprintf(out->err, sizeof(out->err), "folder: %s%s%s "
 			    "exists (collision: fail)", out->dir,
-			    out->dir[0] ? "/" : "", name);
+			    out->dir[0] ? "/" : "", ff->want);
 			out->perm = 1;
 			return -1;
 		}
 	}
-	return out_fail(out, EEXIST, 0, "no free name for", name);
+	return folder_out_fail(out, EEXIST, 0, "no free name for", ff->want);
 }
 
-/* put - write one file named name (by policy) into out */
+/* folder_choose_again - file i lost its name to another writer: the next */
+int
+folder_choose_again(const struct folder *f, struct folder_out *out,
+    size_t i)
+{
+	struct folder_file *ff = &out->files[i];
+
+	if (f->collision != FOLDER_SUFFIX) {
+		snprintf(out->err, sizeof(out->err), "folder: %s%s%s exists "
+		    "(collision: %s)", out->dir, out->dir[0] ? "/" : "",
+		    ff->name, f->collision == FOLDER_FAIL ? "fail" :
+		    "overwrite");
+		out->perm = f->collision == FOLDER_FAIL;
+		return -1;
+	}
+	return choose(f, out, ff->sfx + 1, ff);
+}
+
+/* same_file - are a and b names of one inode (a link(2) half done)? */
+static int
+same_file(int dfd, const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	return fstatat(dfd, a, &sa, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    fstatat(dfd, b, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/*
+ * folder_place - rename file i from its temporary to its final name: 0
+ * (also when an earlier attempt had done it: no temporary file left), 1
+ * when the name was taken since it was chosen, -1 with out->err
+ */
+int
+folder_place(const struct folder *f, struct folder_out *out, size_t i)
+{
+	struct folder_file *ff = &out->files[i];
+
+	if (f->collision == FOLDER_OVERWRITE && ff->sfx == 0 &&
+	    strcmp(ff->name, ff->want) == 0) {
+		ff->created = is_free(out->dirfd, ff->name) == 1;
+		if (renameat(out->dirfd, ff->tmp, out->dirfd, ff->name) == 0 ||
+		    errno == ENOENT)
+			return 0;
+		return folder_out_fail(out, errno, 0, "cannot name", ff->name);
+	}
+	if (place_new(out->dirfd, ff->tmp, ff->name) == 0) {
+		ff->created = 1;
+		return 0;
+	}
+	if (errno == ENOENT)
+		return 0;
+	if (errno != EEXIST)
+		return folder_out_fail(out, errno, 0, "cannot name", ff->name);
+	if (!same_file(out->dirfd, ff->tmp, ff->name))
+		return 1;
+	unlinkat(out->dirfd, ff->tmp, 0);
+	return 0;
+}
+
+/* folder_out_add - append a copy of ff to out's files */
+void
+folder_out_add(struct folder_out *out, const struct folder_file *ff)
+{
+	if (out->nfiles == out->cap) {
+		out->cap = out->cap ? out->cap * 2 : 8;
+		out->files = realloc(out->files, out->cap * sizeof(*ff));
+		if (out->files == NULL)
+			abort();
+	}
+	out->files[out->nfiles++] = *ff;
+}
+
+/* put - write one file into a temporary name and choose its final name */
 static int
 put(const struct folder *f, struct folder_out *out, const char *name,
     const struct filler *fl, const char *orig, const char *type)
 {
 	struct folder_file ff;
-	char tmp[64];
 
 	memset(&ff, 0, sizeof(ff));
-	snprintf(tmp, sizeof(tmp), ".gw-tmp.%ld.%zu", (long)getpid(),
+	snprintf(ff.want, sizeof(ff.want), "%s", name);
+	snprintf(ff.tmp, sizeof(ff.tmp), ".gw-tmp.%s.%zu", out->key,
 	    out->nfiles);
-	if (write_tmp(f, out, tmp, fl, &ff) == -1)
+	if (write_tmp(f, out, ff.tmp, fl, &ff) == -1)
 		return -1;
-	if (place(f, out, tmp, name, &ff) == -1) {
-		unlinkat(out->dirfd, tmp, 0);
+	if (choose(f, out, 0, &ff) == -1) {
+		unlinkat(out->dirfd, ff.tmp, 0);
 		return -1;
 	}
 	ff.orig_name = orig ? strdup(orig) : NULL;
 	ff.content_type = type;
-	if (out->nfiles == out->cap) {
-		out->cap = out->cap ? out->cap * 2 : 8;
-		out->files = realloc(out->files, out->cap * sizeof(ff));
-		if (out->files == NULL)
-			abort();
-	}
-	out->files[out->nfiles++] = ff;
+	folder_out_add(out, &ff);
 	return 0;
 }
 
@@ -347,19 +434,22 @@ int
 folder_finish(struct folder_out *out)
 {
 	if (fsync(out->dirfd) == -1)
-		return out_fail(out, errno, 0, "cannot sync", "");
+		return folder_out_fail(out, errno, 0, "cannot sync", "");
 	return 0;
 }
 
-/* folder_rollback - remove the names this delivery created */
+/* folder_rollback - remove the temporary files and the names created */
 void
 folder_rollback(struct folder_out *out)
 {
 	size_t i;
 
-	for (i = 0; out->dirfd != -1 && i < out->nfiles; i++)
+	for (i = 0; out->dirfd != -1 && i < out->nfiles; i++) {
+		if (out->files[i].tmp[0] != '\0')
+			unlinkat(out->dirfd, out->files[i].tmp, 0);
 		if (out->files[i].created)
 			unlinkat(out->dirfd, out->files[i].name, 0);
+	}
 }
 
 /* folder_out_free - close and free */

@@ -10,6 +10,7 @@ import hashlib
 import binascii
 import json
 import os
+import re
 import shutil
 import struct
 import smtplib
@@ -106,6 +107,45 @@ def uu_and_eml(gw, sub, year):
     check(files["mfp2-1-old scan.pdf"]["content_type"] == "application/pdf", files["mfp2-1-old scan.pdf"])
 
 
+def redelivered_once(gw, sub):
+    """A job handed to the connector again after it had written (as after
+    a crash between the connector's answer and the job's removal: the job
+    file put back into the spool) is not written twice: the delivery
+    journal says "already delivered"."""
+    gw.ctl("pause", "delivery", "archive")
+    with gw.smtp() as s:
+        s.sendmail("mfp3@client.test", ["scans@gw.test"],
+                   b"Subject: again\r\nMessage-ID: <again@client.test>\r\n\r\nonce\r\n")
+    queued = os.path.join(gw.spool, "queue", "archive")
+    wait_for(lambda: os.path.isdir(queued) and os.listdir(queued), 30, "the job queued")
+    qid = os.listdir(queued)[0]
+    saved = {}
+    for p in (os.path.join(queued, qid), os.path.join(gw.spool, "data", qid + ".archive")):
+        with open(p, "rb") as f:
+            saved[p] = (f.read(), os.stat(p))
+    before = set(os.listdir(sub))
+    gw.ctl("resume", "delivery", "archive")
+    wait_for(lambda: "%s: to=<scans@gw.test>" % qid in gw.read_log() and
+             not os.path.exists(os.path.join(queued, qid)), 30, "the job delivered")
+    mine = sorted(n for n in set(os.listdir(sub)) - before if not n.startswith("."))
+    check(len(mine) == 2, "one copy (text and sidecar): %s" % mine)
+    gw.stop()
+    for p, (data, st) in saved.items():     # back as the crash left it
+        with open(p, "wb") as f:
+            f.write(data)
+        os.chown(p, st.st_uid, st.st_gid)
+        os.chmod(p, st.st_mode & 0o7777)
+    gw.start()
+    wait_for(lambda: re.search(r"%s: .*already delivered" % qid, gw.read_log()) and
+             not os.path.exists(os.path.join(queued, qid)), 30,
+             "the job handed over again and ended")
+    again = sorted(n for n in set(os.listdir(sub)) - before if not n.startswith("."))
+    check(again == mine, "nothing written again: %s, was %s" % (again, mine))
+    check(not [n for n in os.listdir(sub) if n.startswith(".gw-tmp.")], "no temporary file")
+    check(len(re.findall(r"%s: to=<scans@gw.test>.*status=sent" % qid, gw.read_log())) == 2,
+          "the second attempt also sent (a no-op)")
+
+
 def test():
     gw = None
     ok = False
@@ -182,6 +222,7 @@ def test():
         check("delivered 2 files to %s/scans/%s/nofax" % (os.path.realpath(gw.mail), year) in log,
               "result text in the log")
         uu_and_eml(gw, sub, year)
+        redelivered_once(gw, sub)
         ok = True
     finally:
         if gw:

@@ -63,7 +63,8 @@ class Box:
         """{relative name: bytes} under the root (temporary names excluded)."""
         out = {}
         base = os.path.join(self.root, sub)
-        for d, _dirs, names in os.walk(base):
+        for d, dirs, names in os.walk(base):
+            dirs[:] = [x for x in dirs if x != ".gatewayd"]     # the journal
             for n in names:
                 p = os.path.join(d, n)
                 check(not n.startswith(".gw-tmp"), "temporary file left: %s" % p)

@@ -389,7 +389,8 @@ class Gateway:
         out = {}
         if not os.path.isdir(self.mail):
             return out
-        for root, _dirs, files in os.walk(self.mail):
+        for root, dirs, files in os.walk(self.mail):
+            dirs[:] = [d for d in dirs if not d.startswith(".")]   # .gatewayd
             for n in files:
                 if n.startswith("."):
                     continue
