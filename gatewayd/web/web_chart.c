@@ -150,7 +150,7 @@ ch_y(unsigned long long v, unsigned long long top)
 	return CH_BOTTOM - (CH_BOTTOM - CH_TOP) * (double)v / (double)top;
 }
 
-/* ch_axes - grid lines with the value labels; minutes at both ends and between */
+/* ch_axes - grid lines with their values; the minutes at both ends, between */
 static void
 ch_axes(struct web_buf *b, const struct web_chart_row *rows, size_t n,
     unsigned long long top)
