@@ -5,10 +5,10 @@
  * /admin/queue: the queue, filtered by state, connector and sender;
  * /admin/message?id=QID: one message's envelope and its actions (while
  * it is queued) and its log lines (web_console.c); /admin/confirm: every
- * action is
- * asked again on a page of its own; /admin/action (POST): the action.
- * Each is the control request gatewayctl sends ("status", "stats",
- * "queue list|show|hold|release|delete|retry", "pause", "resume"), for
+ * action is asked again on a page of its own; /admin/action (POST): the
+ * action.  Each is the control request gatewayctl sends ("status",
+ * "stats", "stats history", "queue list|show|log|hold|release|delete|
+ * retry", "pause", "resume"), for
  * the logged-in user: the control child runs it only for an admin
  * (web.admins, admin_group) and logs it as an operator's action, so a
  * refusal there is a 403 here.  Answers are shown as the preformatted
