@@ -8,10 +8,10 @@
  * action is asked again on a page of its own; /admin/action (POST): the
  * action.  Each is the control request gatewayctl sends ("status",
  * "stats", "stats history", "queue list|show|log|hold|release|delete|
- * retry", "pause", "resume"), for
- * the logged-in user: the control child runs it only for an admin
- * (web.admins, admin_group) and logs it as an operator's action, so a
- * refusal there is a 403 here.  Answers are shown as the preformatted
+ * retry", "pause", "resume"), for the logged-in user: the control child
+ * runs it only for an admin (web.admins, admin_group) and logs each
+ * action as an operator's (reads are not logged), so a refusal there is
+ * a 403 here.  Answers are shown as the preformatted
  * text gatewayctl prints, escaped; queue IDs become links.
  */
 #include "config.h"
