@@ -45,7 +45,7 @@ static const char *const bad_cases[] = {
 	"type-bad", "listener-tls", "listener-tls-cert", "listener-auth-plain",
 	"listener-proxy", "bare-lf", "sasl-backend", "sasl-timeout",
 	"notify-no-connector", "notify-unknown-connector", "web-plain", "web-tls",
-	"web-admins",
+	"web-admins", "log-relative",
 };
 #define NBAD	(sizeof(bad_cases) / sizeof(bad_cases[0]))
 

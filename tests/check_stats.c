@@ -4,6 +4,7 @@
  * stats_decode() is what the master applies to IPC_RECV_STATS and
  * IPC_WORKER_STATS frames from a child: one malformed string, an unknown
  * key or a key given twice refuses the whole frame and adds nothing.
+ * The ring of per-minute snapshots (stats_ring.h) is tested at the end.
  */
 #include "config.h"
 
@@ -15,6 +16,7 @@
 #include <check.h>
 
 #include "stats.h"
+#include "stats_ring.h"
 
 /* One string alone in a frame: accepted (with its value) or refused. */
 static const struct {
@@ -225,6 +227,95 @@ START_TEST(test_keys)
 }
 END_TEST
 
+#define RING_T0	1764999980	/* 20 s into a minute (a multiple of 60 + 20) */
+
+/* test_ring_empty_current - no snapshot, no row; then one current row */
+START_TEST(test_ring_empty_current)
+{
+	struct stats_ring r;
+	struct stats_ring_row rows[STATS_RING_LEN];
+	struct stats t = { NULL, 0, 0 };
+
+	stats_ring_init(&r);
+	ck_assert_uint_eq(stats_ring_rows(&r, &t, rows), 0);
+	ck_assert_int_eq(stats_ring_push(&r, RING_T0, &t), 1);
+	ck_assert_int_eq(stats_add(&t, "received", 3), 0);
+	ck_assert_int_eq(stats_add(&t, "bounced", 1), 0);
+	ck_assert_uint_eq(stats_ring_rows(&r, &t, rows), 1);
+	ck_assert_int_eq(rows[0].current, 1);
+	ck_assert_int_eq((long)rows[0].start, RING_T0 - 20);
+	ck_assert_uint_eq(rows[0].d[0], 3);	/* received */
+	ck_assert_uint_eq(rows[0].d[3], 1);	/* bounced */
+	ck_assert_uint_eq(rows[0].d[1], 0);
+	/* the same minute again: ignored, the snapshot at its start kept */
+	ck_assert_int_eq(stats_ring_push(&r, RING_T0 + 39, &t), 0);
+	ck_assert_uint_eq(stats_ring_rows(&r, &t, rows), 1);
+	ck_assert_uint_eq(rows[0].d[0], 3);
+	stats_clear(&t);
+}
+END_TEST
+
+/* test_ring_minutes - deltas per minute, a missed minute, the bound */
+START_TEST(test_ring_minutes)
+{
+	struct stats_ring r;
+	struct stats_ring_row rows[STATS_RING_LEN];
+	struct stats t = { NULL, 0, 0 };
+	time_t now = RING_T0;
+	size_t i, n;
+
+	stats_ring_init(&r);
+	ck_assert_int_eq(stats_ring_push(&r, now, &t), 1);
+	ck_assert_int_eq(stats_add(&t, "delivered", 5), 0);
+	ck_assert_int_eq(stats_ring_push(&r, now += 60, &t), 1);
+	ck_assert_int_eq(stats_add(&t, "delivered", 2), 0);
+	ck_assert_int_eq(stats_ring_push(&r, now += 180, &t), 1);
+	n = stats_ring_rows(&r, &t, rows);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_uint_eq(rows[0].d[1], 5);
+	ck_assert_int_eq((long)rows[0].seconds, 60);
+	ck_assert_uint_eq(rows[1].d[1], 2);
+	ck_assert_int_eq((long)rows[1].seconds, 180);	/* a missed timer */
+	ck_assert_int_eq(rows[2].current, 1);
+	ck_assert_uint_eq(rows[2].d[1], 0);
+	/* two hours of minutes: only the last STATS_RING_LEN kept */
+	for (i = 0; i < 120; i++) {
+		ck_assert_int_eq(stats_add(&t, "received", i), 0);
+		ck_assert_int_eq(stats_ring_push(&r, now += 60, &t), 1);
+	}
+	n = stats_ring_rows(&r, &t, rows);
+	ck_assert_uint_eq(n, STATS_RING_LEN);
+	ck_assert_int_eq((long)rows[n - 1].start, (long)(now - 20));
+	ck_assert_int_eq((long)rows[0].start,
+	    (long)(now - 20 - 60 * (STATS_RING_LEN - 1)));
+	/* row j is the minute after push 120 - 60 + j, which added that i */
+	for (i = 0; i + 1 < n; i++) {
+		ck_assert_uint_eq(rows[i].d[0], 120 - (STATS_RING_LEN - 1) + i);
+		ck_assert_int_eq(rows[i].current, 0);
+	}
+	stats_clear(&t);
+}
+END_TEST
+
+/* test_ring_clock_back - an older minute starts the ring again */
+START_TEST(test_ring_clock_back)
+{
+	struct stats_ring r;
+	struct stats_ring_row rows[STATS_RING_LEN];
+	struct stats t = { NULL, 0, 0 };
+
+	stats_ring_init(&r);
+	ck_assert_int_eq(stats_ring_push(&r, RING_T0, &t), 1);
+	ck_assert_int_eq(stats_ring_push(&r, RING_T0 + 60, &t), 1);
+	ck_assert_int_eq(stats_add(&t, "deferred", 4), 0);
+	ck_assert_int_eq(stats_ring_push(&r, RING_T0 - 3600, &t), 1);
+	ck_assert_uint_eq(stats_ring_rows(&r, &t, rows), 1);
+	ck_assert_int_eq((long)rows[0].start, RING_T0 - 3600 - 20);
+	ck_assert_uint_eq(rows[0].d[2], 0);	/* counted before the reset */
+	stats_clear(&t);
+}
+END_TEST
+
 static Suite *
 stats_suite(void)
 {
@@ -238,6 +329,9 @@ stats_suite(void)
 	tcase_add_test(tc, test_saturate);
 	tcase_add_test(tc, test_roundtrip);
 	tcase_add_test(tc, test_keys);
+	tcase_add_test(tc, test_ring_empty_current);
+	tcase_add_test(tc, test_ring_minutes);
+	tcase_add_test(tc, test_ring_clock_back);
 	suite_add_tcase(s, tc);
 	return s;
 }

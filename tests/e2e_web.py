@@ -20,6 +20,11 @@ chromedriver by python3-selenium, logs in and:
   released (each confirmed on a page of its own), delivery resumed and
   the message delivered; each action logged as gatewayctl's are; a
   user who is not an admin gets 403 there;
+* the console's chart of the last hour (an inline SVG with a title, a
+  point for the accepted message, the same number in its table; no
+  horizontal scrolling on a phone-sized window) and, on the delivered
+  message's page, its lines of the log (log.history_file is the
+  daemon's log here): its receive and delivery lines, no other;
 * a reload starts a new web child that serves on the same port (the old
   sessions end);
 * the control socket refuses --as (acting for a user) from a peer that
@@ -354,7 +359,45 @@ def admin_console(gw, w):
                  "operator web user carol@gw.test: queue release " + qid,
                  "operator web user carol@gw.test: resume delivery"):
         check(line in log, "logged like gatewayctl's: %s" % line)
+    console_chart_log(gw, w, qid)
     w.logout()
+
+
+def console_chart_log(gw, w, qid):
+    """The chart of the last hour shows the message; its page, its log lines."""
+    def counted():
+        w.go("/admin")
+        return w.d.find_elements(By.CSS_SELECTOR, "#chart circle.pt-accepted")
+    wait_for(counted, 30, "a point for the accepted message in the chart")
+    svg = w.d.find_element(By.ID, "chart")
+    check(svg.get_attribute("role") == "img" and
+          w.d.find_element(By.ID, "chart-title").get_attribute("textContent").startswith(
+              "Messages per minute"), "the chart has a role and a title")
+    pts = w.d.find_element(By.ID, "line-accepted").get_attribute("points").split()
+    check(any(float(p.split(",")[1]) < 196 for p in pts),
+          "a point of the accepted line above the axis: %r" % pts)
+    cells = w.d.find_elements(By.CSS_SELECTOR, "#history tbody td")
+    check(any(int(c.get_attribute("textContent")) >= 1 for c in cells),
+          "the table has the number too")
+    w.d.execute_script("arguments[0].scrollIntoView()", svg)
+    w.shot("admin-chart")
+    w.d.set_window_size(390, 844)
+    try:
+        w.go("/admin")
+        wide = w.d.execute_script("return document.documentElement.scrollWidth > "
+                                  "window.innerWidth")
+        check(not wide, "the console needs no horizontal scrolling on a phone")
+        w.d.execute_script("arguments[0].scrollIntoView()", w.d.find_element(By.ID, "chart"))
+        w.shot("admin-chart-phone")
+    finally:
+        w.d.set_window_size(1100, 1000)
+    w.go("/admin/message?id=" + qid)
+    check(w.d.find_elements(By.ID, "gone"), "the delivered message is no longer queued")
+    lines = w.d.find_element(By.ID, "log").text.splitlines()
+    check(lines and all(qid in l for l in lines), "only the message's lines: %r" % lines)
+    check(any(qid + ": from=<scanner@client.test>" in l for l in lines) and
+          any("status=sent" in l for l in lines), "its receive and delivery lines: %r" % lines)
+    w.shot("message-log")
 
 
 def control_as(gw):
@@ -426,6 +469,8 @@ def test():
                  "web:\n  address: 127.0.0.1\n  port: %d\n  tls_cert: %s\n  tls_key: %s\n"
                  "  admins: [carol@gw.test]\n  login_max_failures: 3\n"
                  "  login_failure_window: %ds\n" % (db, wport, cert, key, WINDOW))
+    with open(gw.config, "a") as f:     # a message's log lines on the console
+        f.write("log:\n  history_file: %s\n" % gw.log)
     downloads = tempfile.mkdtemp(prefix="gw-web-dl-")
     ok = False
     w = None

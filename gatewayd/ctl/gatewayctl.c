@@ -50,7 +50,7 @@ static const struct ctl_command {
 	ctl_handler fn;
 } ctl_commands[] = {
 	{ "status", ctl_simple },
-	{ "stats", ctl_simple },
+	{ "stats", ctl_stats },
 	{ "reload", ctl_simple },
 	{ "pause", ctl_simple },
 	{ "resume", ctl_simple },
@@ -72,12 +72,14 @@ ctl_usage_text(FILE *fp)
 	    "command [options]\n"
 	    "       gatewayctl --version | --help\n"
 	    "commands (see gatewayctl(8)):\n"
-	    "  status | stats [--json|--prometheus] | monitor [--count N]\n"
+	    "  status | stats [--json|--prometheus|--history] | "
+	    "monitor [--count N]\n"
 	    "  reload | check | connectors\n"
 	    "  pause|resume receive | delivery [CONNECTOR]\n"
 	    "  queue list [-s|--state S] [--connector C] [--sender P] "
 	    "[--recipient P] [--older-than SECS]\n"
 	    "  queue show ID... [--body]\n"
+	    "  queue log ID\n"
 	    "  queue hold|release|delete|retry|requeue|expire ID...|ALL|-\n"
 	    "  queue retry --connector NAME\n"
 	    "  queue check [--repair]\n"

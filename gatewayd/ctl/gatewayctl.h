@@ -58,6 +58,7 @@ int ctl_verb_args(struct ctl *, int argc, char ***argvp, int nverb,
 int ctl_queue(struct ctl *, int argc, char **argv);	/* gatewayctl_queue.c */
 int ctl_check(struct ctl *, int argc, char **argv);	/* gatewayctl_ops.c */
 int ctl_monitor(struct ctl *, int argc, char **argv);	/* gatewayctl_ops.c */
+int ctl_stats(struct ctl *, int argc, char **argv);	/* gatewayctl_ops.c */
 int ctl_route(struct ctl *, int argc, char **argv);	/* gatewayctl_route.c */
 int ctl_config(struct ctl *, int argc, char **argv);	/* gatewayctl_ops.c */
 

@@ -1,5 +1,5 @@
 /*
- * gatewayctl_ops.c - gatewayctl check, config dump and monitor
+ * gatewayctl_ops.c - gatewayctl check, config dump, monitor and stats
  */
 #include "config.h"
 
@@ -25,6 +25,26 @@ struct mon_sample {
 	unsigned long long val[MON_MAX_KEYS];
 	size_t n;
 };
+
+/*
+ * ctl_stats - stats [--json|--prometheus]; with --history the request
+ * "stats history": the counters per minute over the last hour
+ */
+int
+ctl_stats(struct ctl *ctl, int argc, char **argv)
+{
+	static const struct ctl_verb_opt opts[] = {
+		{ "history", 0, 0 }, { NULL, 0, 0 }
+	};
+	int i;
+
+	if ((argc = ctl_verb_args(ctl, argc, &argv, 1, opts)) == -1)
+		return EX_USAGE;
+	for (i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--history") == 0)
+			argv[i] = "history";	/* a word of the request */
+	return ctl_request(ctl, ctl_connect(ctl), argc, argv, 0);
+}
 
 /*
  * ctl_check - validate the configuration file the way gatewayd -n does:

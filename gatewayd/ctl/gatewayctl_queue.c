@@ -201,6 +201,9 @@ static const struct ctl_verb_opt ctl_queue_show_opts[] = {
 static const struct ctl_verb_opt ctl_queue_check_opts[] = {
 	{ "repair", 0, 0 }, { NULL, 0, 0 }
 };
+static const struct ctl_verb_opt ctl_queue_no_opts[] = {
+	{ NULL, 0, 0 }
+};
 static const struct ctl_verb_opt ctl_queue_action_opts[] = {
 	{ "connector", 1, 0 }, { NULL, 0, 0 }
 };
@@ -215,7 +218,21 @@ ctl_queue_opts(const char *sub)
 		return ctl_queue_show_opts;
 	if (strcmp(sub, "check") == 0)
 		return ctl_queue_check_opts;
+	if (strcmp(sub, "log") == 0)
+		return ctl_queue_no_opts;
 	return ctl_queue_action_opts;
+}
+
+/* ctl_queue_log - queue log ID: the message's lines of the daemon's log */
+static int
+ctl_queue_log(struct ctl *ctl, int fd, int argc, char **argv)
+{
+	if (argc != 3) {
+		close(fd);
+		fprintf(stderr, "gatewayctl: usage: queue log ID\n");
+		return EX_USAGE;
+	}
+	return ctl_request(ctl, fd, argc, argv, 0);
 }
 
 /* ctl_queue - gatewayctl queue SUBCOMMAND ... */
@@ -228,7 +245,7 @@ ctl_queue(struct ctl *ctl, int argc, char **argv)
 
 	if (argc < 2) {
 		fprintf(stderr, "gatewayctl: queue: missing subcommand (list, "
-		    "show, hold, release, delete, retry, requeue, expire, "
+		    "show, log, hold, release, delete, retry, requeue, expire, "
 		    "check)\n");
 		return EX_USAGE;
 	}
@@ -257,6 +274,8 @@ ctl_queue(struct ctl *ctl, int argc, char **argv)
 	}
 	if (offline != NULL)
 		return ctl_request(ctl, fd, argc, argv, body);
+	if (strcmp(argv[1], "log") == 0)
+		return ctl_queue_log(ctl, fd, argc, argv);
 	close(fd);
 	rc = ctl_queue_ids(ctl, argc, argv, &fixed, &ids);
 	free(fixed.v);

@@ -404,6 +404,11 @@ static const struct cfg_key cfg_limits_keys[] = {
 	{ NULL, 0, 0, 0, 0, NULL, NULL, 0 }
 };
 
+static const struct cfg_key cfg_log_keys[] = {
+	{ "history_file", CFG_STR, offsetof(struct cfg_log, history_file), 0, 0, NULL, NULL, 0 },
+	{ NULL, 0, 0, 0, 0, NULL, NULL, 0 }
+};
+
 static cfg_fn cfg_web, cfg_web_users, cfg_web_admins;
 static const struct cfg_key cfg_web_keys[] = {
 	{ "enabled", CFG_BOOL, offsetof(struct cfg_web, enabled), 0, 0, NULL, NULL, 0 },
@@ -452,6 +457,7 @@ static const struct cfg_key cfg_top_keys[] = {
 	{ "dns", CFG_MAP, offsetof(struct cfg, dns), 0, 0, NULL, cfg_dns_keys, 0 },
 	{ "limits", CFG_MAP, offsetof(struct cfg, limits), 0, 0, NULL, cfg_limits_keys, 0 },
 	{ "web", CFG_FUNC, offsetof(struct cfg, web), 0, 0, cfg_web, cfg_web_keys, 0 },
+	{ "log", CFG_MAP, offsetof(struct cfg, log), 0, 0, NULL, cfg_log_keys, 0 },
 	{ NULL, 0, 0, 0, 0, NULL, NULL, 0 }
 };
 
@@ -1708,6 +1714,24 @@ cfg_directives_store(struct cfgp *p, yaml_node_t *root)
 	return 0;
 }
 
+/*
+ * cfg_log_file - log.history_file is an absolute path: the control child
+ * opens it as root, where the current directory means nothing
+ */
+static int
+cfg_log_file(struct cfgp *p, yaml_node_t *root)
+{
+	yaml_node_t *ln, *fn = NULL;
+
+	if (p->cfg->log.history_file == NULL ||
+	    p->cfg->log.history_file[0] == '/')
+		return 0;
+	if ((ln = cfg_map_get(p, root, "log")) != NULL)
+		fn = cfg_map_get(p, ln, "history_file");
+	return cfg_error(p, fn != NULL ? fn : root,
+	    "log.history_file: an absolute path");
+}
+
 /* cfg_gw_node - a new settings node owned by the cfg */
 static struct cfg_node *
 cfg_gw_node(struct cfgp *p, yaml_node_t *n, const char *key)
@@ -2017,6 +2041,8 @@ cfg_load_buffer(const char *name, const char *buf, size_t len, char *err,
 		rc = cfg_rules_connectors(&p, root);
 	if (rc == 0)
 		rc = cfg_directives_store(&p, root);
+	if (rc == 0)
+		rc = cfg_log_file(&p, root);
 	yaml_document_delete(&doc);
 	if (rc == -1) {
 		cfg_free(p.cfg);
@@ -2142,6 +2168,7 @@ cfg_free(struct cfg *cfg)
 	free(cfg->admin_group);
 	free(cfg->postmaster);
 	free(cfg->connector_dir);
+	free(cfg->log.history_file);
 	cfg_listeners_free(cfg);
 	free(cfg->smtp.hostname);
 	free(cfg->sasl.sasldb_path);

@@ -255,6 +255,11 @@ struct cfg_rate {
 	time_t window;			/* seconds */
 };
 
+/* log: what the daemon reads of its own log (gatewayctl queue log) */
+struct cfg_log {
+	char *history_file;		/* absolute path; NULL: none (the default) */
+};
+
 struct cfg_limits {
 	struct cfg_rate conn_rate;	/* connections, answered 421 4.7.0 */
 	struct cfg_rate msg_rate;	/* MAIL commands accepted, 450 4.7.1 */
@@ -315,6 +320,7 @@ struct cfg {
 	struct cfg_dns dns;
 	struct cfg_limits limits;
 	struct cfg_web web;
+	struct cfg_log log;
 
 	void *priv;			/* node storage */
 };

@@ -347,6 +347,8 @@ control_fork(struct control_req *req, control_child_fn fn, int need_spool)
 	}
 	if (fn == control_directive)
 		control_directive_prepare(cfg);	/* its password file */
+	if (fn == control_queue_log)
+		control_log_prepare(cfg);	/* root:adm 0640 is fine */
 	proc_drop_privileges(cfg->user, NULL);
 	if ((fp = control_client_open(req->fd)) == NULL)
 		_exit(1);
@@ -384,12 +386,14 @@ static const struct control_cmd {
 	{ "reload", NULL, CTL_LOOP, control_reload, NULL },
 	{ "pause", NULL, CTL_LOOP, control_pause_req, NULL },
 	{ "resume", NULL, CTL_LOOP, control_resume_req, NULL },
+	{ "stats", "history", CTL_CHILD_NOSPOOL, NULL, control_stats_history },
 	{ "stats", NULL, CTL_CHILD, NULL, control_stats },
 	{ "connectors", NULL, CTL_CHILD_NOSPOOL, NULL, control_connectors },
 	{ "directive", NULL, CTL_CHILD_NOSPOOL, NULL, control_directive },
 	{ "queue", "list", CTL_CHILD, NULL, control_queue_list },
 	{ "queue", "show", CTL_CHILD, NULL, control_queue_show },
 	{ "queue", "check", CTL_CHILD, NULL, control_queue_check },
+	{ "queue", "log", CTL_CHILD_NOSPOOL, NULL, control_queue_log },
 	{ "queue", "hold", CTL_CHILD, NULL, control_queue_action },
 	{ "queue", "release", CTL_CHILD, NULL, control_queue_action },
 	{ "queue", "delete", CTL_CHILD, NULL, control_queue_action },
@@ -423,8 +427,8 @@ control_is_action(const struct control_req *req)
 {
 	static const char *const verbs[] = { "pause", "resume", "reload",
 	    NULL };
-	static const char *const reads[] = { "list", "show", "check", "get",
-	    "dump", "sheet", NULL };
+	static const char *const reads[] = { "list", "show", "check", "log",
+	    "get", "dump", "sheet", NULL };
 	char word[64];
 	const char *sub;
 	size_t i;

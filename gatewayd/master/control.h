@@ -17,6 +17,10 @@ int control_listen(const char *path, const char *admin_group, char *err, size_t 
 /* Start accepting on the loop. */
 void control_start(struct event_base *, int fd);
 void control_stop(void);
+/* Start and reload: warn when log.history_file cannot be read. */
+void control_log_check(const struct cfg *);
+/* The counter history: a snapshot now and at each minute (control_history.c). */
+void control_history_start(struct event_base *);
 /* A frame from a child for the control module (stats, connector info); -1 if malformed. */
 int control_child_frame(enum master_role, const char *connector,
     const struct ipc_frame *);

@@ -7,7 +7,8 @@
  * child that reads and renames in the spool; control_ops.c: counters,
  * pause/resume, the connector list and what workers report;
  * control_directive.c: the directive store; control_web.c: who
- * gatewayd-web acts for.
+ * gatewayd-web acts for; control_history.c: the counters of the last
+ * hour; control_log.c: a message's lines of the log file.
  */
 #ifndef GW_CONTROL_INT_H
 #define GW_CONTROL_INT_H
@@ -20,6 +21,7 @@
 #include "master.h"
 
 struct ipc_frame;
+struct stats;
 
 /* Split a request line (modified) into req's words and options; -1 with err. */
 int control_parse(struct control_req *, char *line, char *err, size_t errlen);
@@ -46,4 +48,15 @@ int control_connectors(const struct control_req *, struct spool *, FILE *, int);
 void control_pause(struct control_req *, int pause);
 /* The whole status answer after "ok", text or JSON (textout.h). */
 void control_status_write(struct evbuffer *, int json);
+/* The counter totals the children reported since the start. */
+const struct stats *control_totals(void);
+
+/* control_log.c: a message's lines of log.history_file */
+int control_queue_log(const struct control_req *, struct spool *, FILE *, int);
+/* ...the file, opened in the control child before the drop */
+void control_log_prepare(const struct cfg *);
+
+/* control_history.c: the counters of the last hour, per minute */
+int control_stats_history(const struct control_req *, struct spool *, FILE *,
+    int);
 #endif

@@ -160,6 +160,13 @@ control_child_frame(enum master_role role, const char *connector,
 	return stats_decode(sv, (size_t)n, &ops_totals);
 }
 
+/* control_totals - the totals of the counters, for the history */
+const struct stats *
+control_totals(void)
+{
+	return &ops_totals;
+}
+
 /* control_paused - is receiving, or this connector, paused? */
 int
 control_paused(enum master_role role, const char *connector)

@@ -40,6 +40,7 @@ static const struct control_web_cmd {
 	{ "stats", NULL, 1 },
 	{ "queue", "list", 1 },
 	{ "queue", "show", 1 },
+	{ "queue", "log", 1 },
 	{ "queue", "hold", 1 },
 	{ "queue", "release", 1 },
 	{ "queue", "delete", 1 },

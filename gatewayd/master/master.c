@@ -1230,6 +1230,7 @@ master_reload(char *msg, size_t msglen)
 	master_plan_children();
 	master_start_pending();
 	log_info("reloaded %s (generation %d)", cfg_path, generation);
+	control_log_check(cfg);
 	snprintf(msg, msglen, "configuration %s reloaded", cfg_path);
 	return 0;
 }
@@ -1427,6 +1428,8 @@ main(int argc, char **argv)
 			fatalx("signal handler");
 	}
 	control_start(base, control_fd);
+	control_history_start(base);
+	control_log_check(cfg);
 	master_qid_timer();
 	master_plan_children();
 	master_start_pending();

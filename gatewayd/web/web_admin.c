@@ -1,15 +1,17 @@
 /*
  * web_admin.c - the queue console of gatewayd-web (admins only)
  *
- * /admin: status and counters, pause and resume; /admin/queue: the queue,
- * filtered by state, connector and sender; /admin/message?id=QID: one
- * message's envelope and its actions; /admin/confirm: every action is
- * asked again on a page of its own; /admin/action (POST): the action.
- * Each is the control request gatewayctl sends ("status", "stats",
- * "queue list|show|hold|release|delete|retry", "pause", "resume"), for
- * the logged-in user: the control child runs it only for an admin
- * (web.admins, admin_group) and logs it as an operator's action, so a
- * refusal there is a 403 here.  Answers are shown as the preformatted
+ * /admin: status and counters, the last hour's chart, pause and resume;
+ * /admin/queue: the queue, filtered by state, connector and sender;
+ * /admin/message?id=QID: one message's envelope and its actions (while
+ * it is queued) and its log lines (web_console.c); /admin/confirm: every
+ * action is asked again on a page of its own; /admin/action (POST): the
+ * action.  Each is the control request gatewayctl sends ("status",
+ * "stats", "stats history", "queue list|show|log|hold|release|delete|
+ * retry", "pause", "resume"), for the logged-in user: the control child
+ * runs it only for an admin (web.admins, admin_group) and logs each
+ * action as an operator's (reads are not logged), so a refusal there is
+ * a 403 here.  Answers are shown as the preformatted
  * text gatewayctl prints, escaped; queue IDs become links.
  */
 #include "config.h"
@@ -23,6 +25,7 @@
 #include "spool.h"
 #include "web.h"
 #include "web_admin.h"
+#include "web_console.h"
 #include "web_ctl.h"
 #include "web_form.h"
 
@@ -52,6 +55,18 @@ web_admin_arg(struct web_req *r, const char *name)
 	return v != NULL && *v != '\0' ? v : NULL;
 }
 
+/* web_admin_fail - the error page of a failed request */
+static void
+web_admin_fail(struct web_req *r, const struct web_answer *a)
+{
+	if (strncmp(a->reason, "permission denied", 17) == 0)
+		web_error(r, MHD_HTTP_FORBIDDEN, "The queue console is for "
+		    "administrators only.");
+	else
+		web_error(r, a->code == 65 ? MHD_HTTP_BAD_REQUEST :
+		    MHD_HTTP_SERVICE_UNAVAILABLE, a->reason);
+}
+
 /* web_admin_ask - a request of plain words; -1 with the error page set */
 static int
 web_admin_ask(struct web_req *r, int argc, const char *const *argv,
@@ -60,12 +75,7 @@ web_admin_ask(struct web_req *r, int argc, const char *const *argv,
 	if (web_ctl_words(r->w->cfg->control_socket, r->session->user, argc,
 	    argv, a) == 0)
 		return 0;
-	if (strncmp(a->reason, "permission denied", 17) == 0)
-		web_error(r, MHD_HTTP_FORBIDDEN, "The queue console is for "
-		    "administrators only.");
-	else
-		web_error(r, a->code == 65 ? MHD_HTTP_BAD_REQUEST :
-		    MHD_HTTP_SERVICE_UNAVAILABLE, a->reason);
+	web_admin_fail(r, a);
 	return -1;
 }
 
@@ -134,6 +144,7 @@ web_admin_home(struct web_req *r)
 			web_admin_opform(&r->body, &web_admin_ops[i], NULL);
 	web_buf_str(&r->body, "</p><h2>Counters</h2>");
 	web_admin_pre(&r->body, "stats", c.text);
+	web_console_chart(r);
 	web_html_foot(&r->body);
 	web_answer_free(&a);
 	web_answer_free(&c);
@@ -195,7 +206,10 @@ web_admin_qid(struct web_req *r, const char *id)
 	return NULL;
 }
 
-/* web_admin_message - GET /admin/message?id=QID: envelope and actions */
+/*
+ * web_admin_message - GET /admin/message?id=QID: envelope and actions
+ * while the message is queued, and its log lines, queued or gone (66)
+ */
 static void
 web_admin_message(struct web_req *r)
 {
@@ -203,16 +217,30 @@ web_admin_message(struct web_req *r)
 	const char *argv[] = { "queue", "show", id };
 	struct web_answer a;
 	size_t i;
+	int gone;
 
-	if (id == NULL || web_admin_ask(r, 3, argv, &a) == -1)
+	if (id == NULL)
 		return;
+	gone = web_ctl_words(r->w->cfg->control_socket, r->session->user, 3,
+	    argv, &a) == -1;
+	if (gone && a.code != 66) {
+		web_admin_fail(r, &a);
+		return;
+	}
 	web_html_head(&r->body, id, r->session);
-	web_buf_str(&r->body, "<p>");
-	for (i = 0; i < WEB_ADMIN_NOPS; i++)
-		if (web_admin_ops[i].needs_id)
-			web_admin_opform(&r->body, &web_admin_ops[i], id);
-	web_buf_str(&r->body, "</p>");
-	web_admin_pre(&r->body, "envelope", a.text);
+	if (gone)
+		web_buf_str(&r->body, "<p id=\"gone\">Not in the queue: "
+		    "delivered, bounced, deleted, or never here.</p>");
+	else {
+		web_buf_str(&r->body, "<p>");
+		for (i = 0; i < WEB_ADMIN_NOPS; i++)
+			if (web_admin_ops[i].needs_id)
+				web_admin_opform(&r->body, &web_admin_ops[i],
+				    id);
+		web_buf_str(&r->body, "</p>");
+		web_admin_pre(&r->body, "envelope", a.text);
+	}
+	web_console_log(r, id);
 	web_html_foot(&r->body);
 	web_answer_free(&a);
 }
