@@ -238,6 +238,12 @@ def test():
         w.login("alice", PASSWORDS["alice"])
         check(w.d.find_elements(By.LINK_TEXT, "Send documents"), "the menu links the page")
         cookie = w.session()["value"]
+        w.d.set_window_size(390, 844)     # a phone: the form fits its width
+        w.go("/send")
+        check(w.d.execute_script("return document.documentElement.scrollWidth") <= 390,
+              "the send form needs no sideways scrolling on a phone")
+        shot(w, "send-form-phone")
+        w.d.set_window_size(1100, 1000)
         qid = send_two(gw, w, pdf, txt)
         refused(gw, w, txt, cookie)
         other_user(gw, w, txt, qid)
