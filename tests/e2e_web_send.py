@@ -12,6 +12,8 @@ chromium logs in as alice and:
   has the receiver's line for it with client=web[127.0.0.1] and
   sasl_username=alice@gw.test; the status page then says the message is
   no longer in the queue;
+* sends a file to one of her routing sheets, picked by its title from
+  the form's list, and the sheet's recipient gets it;
 * a form whose CSRF token was removed is refused (403), and so is a POST
   from outside without one; nothing is sent;
 * an upload over web.max_upload is answered 413;
@@ -30,6 +32,7 @@ import email.policy
 import os
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
 import urllib.error
@@ -148,6 +151,27 @@ def send_two(gw, w, pdf, txt):
     return qid
 
 
+def send_directive(gw, w, txt):
+    """To one of alice's routing sheets, picked from the list: delivered by it."""
+    did = subprocess.run([gwtest.GATEWAYCTL, "-c", gw.config, "directive", "create",
+                          "--title", "AP <inbox>", "--owner", "alice@gw.test",
+                          "--rcpt", "email:ap@docs.test"],
+                         capture_output=True, text=True, timeout=30).stdout.strip()
+    check(re.fullmatch(r"[A-Za-z0-9]{4,32}", did), "a directive for alice: %r" % did)
+    before = len(gw.delivered())
+    w.go("/send")
+    w.d.find_element(By.ID, "files").send_keys(txt)
+    w.d.find_element(By.CSS_SELECTOR, "#kind option[value='directive']").click()
+    opt = w.d.find_element(By.CSS_SELECTOR, "#directive option[value='%s']" % did)
+    check("AP <inbox>" in opt.text, "the sheet is offered by its title: %r" % opt.text)
+    opt.click()
+    submit(w)
+    w.wait_for_id("qid")
+    wait_for(lambda: len(gw.delivered()) == before + 1, 60, "the message to the sheet delivered")
+    log = gw.read_log()
+    check(re.search(r"to=<ap@docs.test>.*status=sent", log), "delivered to the sheet's recipient")
+
+
 def refused(gw, w, txt, cookie):
     """No token, over the limit, no route: nothing sent."""
     fill(w, [txt], "email", "team@docs.test", "no token")
@@ -175,7 +199,7 @@ def refused(gw, w, txt, cookie):
     st, body = raw_post(w, cookie, {"csrf": csrf_of(w), "kind": "email",
                                     "to": "nobody@elsewhere.test"}, [("a.txt", b"x")])
     check(st == 422 and "550" in body, "no route from outside: %d" % st)
-    check(len(gw.delivered()) == 1, "nothing more was delivered")
+    check(len(gw.delivered()) == 2, "nothing more was delivered")
 
 
 def other_user(gw, w, txt, gone_qid):
@@ -206,7 +230,7 @@ def other_user(gw, w, txt, gone_qid):
           in gw.read_log(), "the receiver refused it while paused")
     gw.ctl("resume", "receive")
     gw.ctl("resume", "delivery")
-    wait_for(lambda: len(gw.delivered()) == 2, 60, "the held-back message delivered")
+    wait_for(lambda: len(gw.delivered()) == 3, 60, "the held-back message delivered")
     check("receiving paused" not in "".join(d.decode("latin-1") for d in gw.delivered().values()),
           "nothing of the refused submission was queued")
     w.logout()
@@ -225,6 +249,7 @@ def test():
     gw = Gateway("websend", rules=[{"name": "docs", "recipient": "*@docs.test",
                                     "connector": "archive"}],
                  extra="sasl:\n  backend: sasldb\n  sasldb_path: %s\n"
+                 "directives: { channels: { email: archive } }\n"
                  "web:\n  address: 127.0.0.1\n  port: %d\n  tls_cert: %s\n  tls_key: %s\n"
                  "  max_upload: %d\n" % (db, wport, cert, key, MAX_UPLOAD))
     files = tempfile.mkdtemp(prefix="gw-websend-files-")
@@ -245,6 +270,7 @@ def test():
         shot(w, "send-form-phone")
         w.d.set_window_size(1100, 1000)
         qid = send_two(gw, w, pdf, txt)
+        send_directive(gw, w, txt)
         refused(gw, w, txt, cookie)
         other_user(gw, w, txt, qid)
         ok = True
