@@ -209,6 +209,8 @@ static const struct {
 	{ "al ice\0" "127.0.0.1", 17, 0 },		/* a space */
 	{ "alice\0" "localhost", 16, 0 },		/* not numeric */
 	{ "alice\n\0" "127.0.0.1", 17, 0 },
+	{ "j\xc3\xb6rg\0" "127.0.0.1", 16, 1 },		/* a UTF-8 login */
+	{ "j\x7frg\0" "127.0.0.1", 15, 0 },
 	{ "", 0, 0 },
 };
 

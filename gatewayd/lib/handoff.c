@@ -12,7 +12,10 @@
 
 #include "handoff.h"
 
-/* handoff_str - one NUL-terminated printable string of at most max bytes */
+/*
+ * handoff_str - one NUL-terminated string of at most max bytes, without
+ * spaces or control characters (UTF-8 bytes pass, as in login names)
+ */
 static const char *
 handoff_str(const char **p, const char *end, char *out, size_t max)
 {
@@ -20,7 +23,7 @@ handoff_str(const char **p, const char *end, char *out, size_t max)
 	size_t n;
 
 	for (n = 0; s + n < end && s[n] != '\0'; n++)
-		if ((unsigned char)s[n] <= ' ' || (unsigned char)s[n] >= 0x7f)
+		if ((unsigned char)s[n] <= ' ' || (unsigned char)s[n] == 0x7f)
 			return "a string with a character it may not have";
 	if (s + n == end)
 		return "a string without its terminator";

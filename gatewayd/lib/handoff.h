@@ -11,8 +11,9 @@
  * Hand-off sockets are SOCK_SEQPACKET socketpairs between the master and
  * the web child or the receiver (proc.h: the descriptor after the
  * listeners).  One record is one submission: the payload "user\0ip\0"
- * (each string printable ASCII, user at most HANDOFF_USER_MAX bytes and
- * not empty, ip a numeric IPv4 or IPv6 address) and exactly one
+ * (each string without spaces or control characters, as a login name,
+ * user at most HANDOFF_USER_MAX bytes and not empty, ip a numeric IPv4
+ * or IPv6 address) and exactly one
  * descriptor (SCM_RIGHTS), which must be an AF_UNIX stream socket.
  * Anything else is refused whole: a truncated record, no descriptor or
  * more than one, leftover bytes, a string without its terminator.

@@ -5,6 +5,7 @@
 
 #include <sys/socket.h>
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -154,12 +155,16 @@ web_submit(int handoff, const char *user, const char *ip, const char *from,
     const char *rcpt, const char *data, size_t len, struct web_submit *s)
 {
 	struct web_conn c;
+	unsigned char addr[16];
 	int sp[2], rc;
 
 	memset(s, 0, sizeof(*s));
 	memset(&c, 0, sizeof(c));
-	if (handoff == -1 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC,
-	    0, sp) == -1) {
+	/* the master refuses (and kills us for) a record it cannot take */
+	if (handoff == -1 || strlen(user) > HANDOFF_USER_MAX ||
+	    (inet_pton(AF_INET, ip, addr) != 1 &&
+	    inet_pton(AF_INET6, ip, addr) != 1) ||
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == -1) {
 		snprintf(s->reply, sizeof(s->reply), "no submission channel");
 		return -2;
 	}
