@@ -14,6 +14,8 @@ chromium logs in as alice and:
   no longer in the queue;
 * sends a file to one of her routing sheets, picked by its title from
   the form's list, and the sheet's recipient gets it;
+* sends one to an address routed to an upstream that does not answer:
+  the status page shows it deferred, with the reason;
 * a form whose CSRF token was removed is refused (403), and so is a POST
   from outside without one; nothing is sent;
 * an upload over web.max_upload is answered 413;
@@ -172,6 +174,21 @@ def send_directive(gw, w, txt):
     check(re.search(r"to=<ap@docs.test>.*status=sent", log), "delivered to the sheet's recipient")
 
 
+def deferred(gw, w, txt):
+    """To an upstream that does not answer: the status shows it deferred, and why."""
+    fill(w, [txt], "email", "someone@slow.test", "slow")
+    submit(w)
+    w.wait_for_id("qid")
+    qid = w.d.find_element(By.ID, "qid").text
+
+    def shown():
+        w.go("/send/" + qid)
+        st = w.d.find_element(By.ID, "state").text
+        return "deferred" in st and re.search(r"\(relay\): \S", st)
+    wait_for(shown, 60, "the status page showing the message deferred with a reason")
+    shot(w, "status-deferred")
+
+
 def refused(gw, w, txt, cookie):
     """No token, over the limit, no route: nothing sent."""
     fill(w, [txt], "email", "team@docs.test", "no token")
@@ -246,12 +263,19 @@ def test():
     cert, key = make_cert(keys)
     db = make_sasldb(keys, PASSWORDS)
     wport = free_port()
-    gw = Gateway("websend", rules=[{"name": "docs", "recipient": "*@docs.test",
-                                    "connector": "archive"}],
-                 extra="sasl:\n  backend: sasldb\n  sasldb_path: %s\n"
-                 "directives: { channels: { email: archive } }\n"
-                 "web:\n  address: 127.0.0.1\n  port: %d\n  tls_cert: %s\n  tls_key: %s\n"
-                 "  max_upload: %d\n" % (db, wport, cert, key, MAX_UPLOAD))
+    extra = ("sasl:\n  backend: sasldb\n  sasldb_path: %s\n"
+             "directives: { channels: { email: archive } }\n"
+             "web:\n  address: 127.0.0.1\n  port: %d\n  tls_cert: %s\n  tls_key: %s\n"
+             "  max_upload: %d\n" % (db, wport, cert, key, MAX_UPLOAD))
+    gw = Gateway("websend", extra=extra)
+    # @slow.test goes to an upstream that is not there: deferred with a reason
+    gw.write_config([{"name": "archive", "type": "folder", "settings": {"path": gw.mail}},
+                     {"name": "relay", "type": "smtp",
+                      "settings": {"hosts": "[127.0.0.1:%d]" % free_port()},
+                      "retry": {"min_backoff": "1h", "max_backoff": "1h"}}],
+                    [{"name": "docs", "recipient": "*@docs.test", "connector": "archive"},
+                     {"name": "slow", "recipient": "*@slow.test", "connector": "relay"}],
+                    ["127.0.0.0/8", "::1"], ["gw.test"], extra)
     files = tempfile.mkdtemp(prefix="gw-websend-files-")
     ok = False
     w = None
@@ -271,6 +295,7 @@ def test():
         w.d.set_window_size(1100, 1000)
         qid = send_two(gw, w, pdf, txt)
         send_directive(gw, w, txt)
+        deferred(gw, w, txt)
         refused(gw, w, txt, cookie)
         other_user(gw, w, txt, qid)
         ok = True
