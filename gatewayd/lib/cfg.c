@@ -430,6 +430,11 @@ static const struct cfg_key cfg_web_keys[] = {
 	    1, 1000, NULL, NULL, 0 },
 	{ "login_failure_window", CFG_TIME, offsetof(struct cfg_web, login_failure_window),
 	    1, DAY, NULL, NULL, 0 },
+	{ "send", CFG_BOOL, offsetof(struct cfg_web, send), 0, 0, NULL, NULL, 0 },
+	{ "max_upload", CFG_SIZE, offsetof(struct cfg_web, max_upload), 1024,
+	    (size_t)1 << 30, NULL, NULL, 0 },
+	{ "sender_domain", CFG_STR, offsetof(struct cfg_web, sender_domain), 0, 0,
+	    NULL, NULL, 0 },
 	{ NULL, 0, 0, 0, 0, NULL, NULL, 0 }
 };
 
@@ -1930,6 +1935,7 @@ cfg_defaults(const char *name)
 	cfg->web.max_sessions = 1000;
 	cfg->web.login_max_failures = 5;
 	cfg->web.login_failure_window = 300;
+	cfg->web.send = 1;
 	return cfg;
 }
 
@@ -2216,6 +2222,7 @@ cfg_free(struct cfg *cfg)
 	free(cfg->web.address);
 	free(cfg->web.tls_cert);
 	free(cfg->web.tls_key);
+	free(cfg->web.sender_domain);
 	cfg_strv_free(cfg->web.users, cfg->web.nusers);
 	cfg_strv_free(cfg->web.admins, cfg->web.nadmins);
 	if ((priv = cfg->priv) != NULL) {

@@ -288,6 +288,9 @@ struct cfg_web {
 	size_t nadmins;
 	size_t login_max_failures;	/* per client address and per user, default 5 */
 	time_t login_failure_window;	/* default 300 s */
+	int send;			/* the "Send documents" pages, default yes */
+	size_t max_upload;		/* files of one submission; 0: 3/4 of smtp.max_message_size */
+	char *sender_domain;		/* From: user@sender_domain (user without @), or NULL */
 };
 
 struct cfg {

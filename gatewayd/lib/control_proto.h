@@ -59,6 +59,7 @@ typedef int (*control_child_fn)(const struct control_req *, struct spool *,
 /* control_queue.c */
 int control_queue_list(const struct control_req *, struct spool *, FILE *, int);
 int control_queue_show(const struct control_req *, struct spool *, FILE *, int);
+int control_queue_state(const struct control_req *, struct spool *, FILE *, int);
 int control_queue_action(const struct control_req *, struct spool *, FILE *, int);
 int control_queue_check(const struct control_req *, struct spool *, FILE *, int);
 /* The queue directories' sizes per state and the oldest queue ID's age. */

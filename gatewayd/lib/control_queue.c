@@ -407,6 +407,80 @@ control_queue_show(const struct control_req *req, struct spool *sp,
 	return 0;
 }
 
+/* queue_state_text - why a job waits: its last error, else a result */
+static const char *
+queue_state_text(const struct envelope *env, char *buf, size_t len)
+{
+	size_t i;
+
+	if (env->last_error != NULL && *env->last_error != '\0')
+		return env->last_error;
+	for (i = 0; i < env->nrcpt; i++)
+		if (env->rcpt[i].text != NULL) {
+			snprintf(buf, len, "%d %s %s", env->rcpt[i].code,
+			    env->rcpt[i].status, env->rcpt[i].text);
+			return buf;
+		}
+	return "";
+}
+
+/*
+ * control_queue_state - queue state ID: "STATE CONNECTOR TEXT" per place
+ * the message is (CONNECTOR "-" for incoming).  For gatewayd-web acting
+ * for a user who is not an admin, only a message whose authenticated
+ * sender (the envelope's auth) is that user: else E77, told apart from
+ * "no such message" (E66) only for the message's own sender.
+ */
+int
+control_queue_state(const struct control_req *req, struct spool *sp,
+    FILE *fp, int notify)
+{
+	struct spool_loc locs[SPOOL_MAX_LOCS];
+	char err[SPOOL_ERRLEN], buf[600], line[1024];
+	struct envelope env;
+	const char *c, *qid = req->argc == 3 ? req->argv[2] : "";
+	int i, n, mine = req->as_user[0] == '\0' || req->as_admin;
+	char *out = NULL;
+	size_t outlen = 0;
+	FILE *mem;
+
+	(void)notify;
+	if (!spool_qid_valid(qid)) {
+		fprintf(fp, "E%d usage: queue state ID\n", EX_USAGE);
+		return 0;
+	}
+	if ((n = spool_locate(sp, qid, locs, SPOOL_MAX_LOCS)) <= 0) {
+		fprintf(fp, "E%d %s: no such message\n", EX_NOINPUT, qid);
+		return 0;
+	}
+	if ((mem = open_memstream(&out, &outlen)) == NULL)
+		return -1;
+	for (i = 0; i < n; i++) {
+		c = locs[i].state == SPOOL_INCOMING ? NULL : locs[i].connector;
+		memset(&env, 0, sizeof(env));
+		if (spool_job_read(sp, locs[i].state, c, qid, &env, err,
+		    sizeof(err)) == -1)
+			continue;	/* moved meanwhile */
+		if (env.auth != NULL && strcmp(env.auth, req->as_user) == 0)
+			mine = 1;
+		snprintf(line, sizeof(line), "%s %s %s\n",
+		    spool_state_name(locs[i].state), c ? c : "-",
+		    queue_state_text(&env, buf, sizeof(buf)));
+		textout_term(mem, line, strlen(line), TEXTOUT_KEEP_NL);
+		envelope_clear(&env);
+	}
+	fclose(mem);
+	if (!mine)
+		fprintf(fp, "E%d %s: permission denied: not a message you "
+		    "sent\n", EX_NOPERM, qid);
+	else if (outlen == 0)
+		fprintf(fp, "E%d %s: no such message\n", EX_NOINPUT, qid);
+	else
+		fputs(out, fp);
+	free(out);
+	return 0;
+}
+
 /* ---- actions ---- */
 
 enum queue_op { OP_HOLD, OP_RELEASE, OP_DELETE, OP_RETRY, OP_REQUEUE,

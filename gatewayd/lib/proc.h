@@ -5,7 +5,9 @@
  *   0 /dev/null, 1 and 2 stderr or /dev/null,
  *   PROC_FD_IPC      socket to the master,
  *   PROC_FD_CONFIG   the configuration as the master validated it,
- *   PROC_FD_LISTEN.. listening sockets (receiver only, -l count).
+ *   PROC_FD_LISTEN.. listening sockets (receiver only, -l count),
+ *   then the hand-off socket (receiver and web child: PROC_FD_HANDOFF(n)
+ *   with n the listeners, 0 for the web child; handoff.h).
  * Arguments: -c name (config name for messages), -f (foreground: log to
  * stderr), -v (verbose), -n connector (worker), -l nlisteners, -g generation,
  * -i instance (the queue ID instance, 0..255, unique among the master's
@@ -20,6 +22,7 @@
 #define PROC_FD_IPC	3
 #define PROC_FD_CONFIG	4
 #define PROC_FD_LISTEN	5
+#define PROC_FD_HANDOFF(nlisteners)	(PROC_FD_LISTEN + (int)(nlisteners))
 
 struct cfg;
 

@@ -392,6 +392,7 @@ static const struct control_cmd {
 	{ "directive", NULL, CTL_CHILD_NOSPOOL, NULL, control_directive },
 	{ "queue", "list", CTL_CHILD, NULL, control_queue_list },
 	{ "queue", "show", CTL_CHILD, NULL, control_queue_show },
+	{ "queue", "state", CTL_CHILD, NULL, control_queue_state },
 	{ "queue", "check", CTL_CHILD, NULL, control_queue_check },
 	{ "queue", "log", CTL_CHILD_NOSPOOL, NULL, control_queue_log },
 	{ "queue", "hold", CTL_CHILD, NULL, control_queue_action },
@@ -428,7 +429,7 @@ control_is_action(const struct control_req *req)
 	static const char *const verbs[] = { "pause", "resume", "reload",
 	    NULL };
 	static const char *const reads[] = { "list", "show", "check", "log",
-	    "get", "dump", "sheet", NULL };
+	    "get", "dump", "sheet", "state", NULL };
 	char word[64];
 	const char *sub;
 	size_t i;

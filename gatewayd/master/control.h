@@ -31,5 +31,7 @@ struct spool;
 void control_pause_restore(struct spool *);
 /* Is receiving (ROLE_RECEIVER) or delivery by connector paused? */
 int control_paused(enum master_role, const char *connector);
+/* May this user log in to the web pages (web.users; none: anyone)? */
+int control_web_user_allowed(const char *user);
 
 #endif

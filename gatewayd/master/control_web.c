@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "cfg.h"
+#include "control.h"
 #include "control_int.h"
 #include "directive_cmd.h"
 #include "master.h"
@@ -35,6 +36,8 @@ static const struct control_web_cmd {
 	int admin;
 } control_web_cmds[] = {
 	{ "directive", NULL, 0 },
+	/* the status of a message the user sent (checked in control_queue.c) */
+	{ "queue", "state", 0 },
 	/* the queue console (admins only): what gatewayctl does */
 	{ "status", NULL, 1 },
 	{ "stats", NULL, 1 },
@@ -106,9 +109,9 @@ control_web_admin(const char *user)
 	return control_web_in_group(user, cfg->admin_group);
 }
 
-/* control_web_allowed - may the user log in (web.users)? */
-static int
-control_web_allowed(const char *user)
+/* control_web_user_allowed - may the user log in (web.users)? (control.h) */
+int
+control_web_user_allowed(const char *user)
 {
 	const struct cfg *cfg = master_cfg();
 	size_t i;
@@ -158,7 +161,7 @@ control_web_request(struct control_req *req, int web, char *err,
 		snprintf(err, errlen, "gatewayd-web: missing or malformed --as");
 		return -1;
 	}
-	if (!control_web_allowed(req->as_user)) {
+	if (!control_web_user_allowed(req->as_user)) {
 		snprintf(err, errlen, "permission denied: not in web.users");
 		return -1;
 	}

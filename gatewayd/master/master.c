@@ -239,7 +239,8 @@ master_config_fd(void)
  * else)
  */
 static void
-master_child_fds(const struct master_child *c, int ipcfd, int cfgfd)
+master_child_fds(const struct master_child *c, int ipcfd, int cfgfd,
+    int hfd)
 {
 	int devnull, fd;
 	size_t i;
@@ -259,20 +260,26 @@ master_child_fds(const struct master_child *c, int ipcfd, int cfgfd)
 	fd = PROC_FD_LISTEN + (int)nlisteners + 16;
 	fd = fd > ipcfd ? fd : ipcfd + 1;
 	fd = fd > cfgfd ? fd : cfgfd + 1;
+	fd = fd > hfd ? fd : hfd + 1;
 	for (i = 0; i < nlisteners; i++)
 		fd = fd > listeners[i].fd ? fd : listeners[i].fd + 1;
 	if ((ipcfd = dup2(ipcfd, fd)) == -1 ||
-	    (cfgfd = dup2(cfgfd, fd + 1)) == -1)
+	    (cfgfd = dup2(cfgfd, fd + 1)) == -1 ||
+	    (hfd != -1 && (hfd = dup2(hfd, fd + 2)) == -1))
 		_exit(71);
 	for (i = 0; i < nlisteners; i++)
-		if (dup2(listeners[i].fd, fd + 2 + (int)i) == -1)
+		if (dup2(listeners[i].fd, fd + 3 + (int)i) == -1)
 			_exit(71);
 	if (dup2(ipcfd, PROC_FD_IPC) == -1 || dup2(cfgfd, PROC_FD_CONFIG) == -1)
 		_exit(71);
 	if (c->role == ROLE_RECEIVER)
 		for (i = 0; i < nlisteners; i++)
-			if (dup2(fd + 2 + (int)i, PROC_FD_LISTEN + (int)i) == -1)
+			if (dup2(fd + 3 + (int)i, PROC_FD_LISTEN + (int)i) == -1)
 				_exit(71);
+	/* the hand-off socket after the listeners (proc.h) */
+	if (hfd != -1 && dup2(hfd, PROC_FD_HANDOFF(c->role == ROLE_RECEIVER ?
+	    nlisteners : 0)) == -1)
+		_exit(71);
 	devnull = open("/dev/null", O_RDWR);
 	if (devnull != -1) {
 		dup2(devnull, 0);
@@ -281,20 +288,20 @@ master_child_fds(const struct master_child *c, int ipcfd, int cfgfd)
 			dup2(devnull, 2);
 		}
 	}
-	fd = c->role == ROLE_RECEIVER ? PROC_FD_LISTEN + (int)nlisteners :
-	    PROC_FD_LISTEN;
+	fd = PROC_FD_HANDOFF(c->role == ROLE_RECEIVER ? nlisteners : 0) +
+	    (hfd != -1 ? 1 : 0);
 	close_range((unsigned)fd, ~0U, 0);
 }
 
 /* master_exec_child - in the forked child: set up descriptors and exec */
 static void __attribute__((noreturn))
-master_exec_child(const struct master_child *c, int ipcfd, int cfgfd)
+master_exec_child(const struct master_child *c, int ipcfd, int cfgfd, int hfd)
 {
 	char path[PATH_MAX], nl[16], gen[16], inst[16];
 	const char *argv[16];
 	int argc = 0;
 
-	master_child_fds(c, ipcfd, cfgfd);
+	master_child_fds(c, ipcfd, cfgfd, hfd);
 	switch (c->role) {
 	case ROLE_RECEIVER: proc_libexec_path("gatewayd-receiver", path, sizeof(path)); break;
 	case ROLE_ROUTER: proc_libexec_path("gatewayd-router", path, sizeof(path)); break;
@@ -365,7 +372,7 @@ master_qid_instance(void)
 static void
 master_spawn(struct master_child *c)
 {
-	int sp[2], cfgfd;
+	int sp[2], cfgfd, hfd;
 	pid_t pid;
 	char label[128];
 
@@ -377,19 +384,25 @@ master_spawn(struct master_child *c)
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == -1)
 		fatal("socketpair");
 	cfgfd = master_config_fd();
+	hfd = master_handoff_open(base, c);
 	if ((pid = fork()) == -1) {
 		log_warn("fork %s", master_role_name(c->role));
 		close(sp[0]);
 		close(sp[1]);
 		close(cfgfd);
+		if (hfd != -1)
+			close(hfd);
+		master_handoff_close(c);
 		return;
 	}
 	if (pid == 0) {
 		close(sp[0]);
-		master_exec_child(c, sp[1], cfgfd);
+		master_exec_child(c, sp[1], cfgfd, hfd);
 	}
 	close(sp[1]);
 	close(cfgfd);
+	if (hfd != -1)
+		close(hfd);
 	c->pid = pid;
 	c->ready = 0;
 	c->rejected = 0;
@@ -438,7 +451,7 @@ master_retired_alive(enum master_role role, const char *connector)
  * nothing more from it and kill it; master_child_died restarts it with
  * backoff like any other death.
  */
-static void __attribute__((format(printf, 2, 3)))
+void
 master_child_reject(struct master_child *c, const char *fmt, ...)
 {
 	char label[128], why[256];
@@ -770,6 +783,7 @@ master_child_died(struct master_child *c, int status)
 	master_describe_status(status, how, sizeof(how));
 	c->pid = 0;
 	c->ready = 0;
+	master_handoff_close(c);
 	if (c->ipc) {
 		/* a worker that refused its settings said why (status) */
 		if (WIFEXITED(status) && WEXITSTATUS(status) == EX_CONFIG_CHILD)
@@ -884,6 +898,8 @@ static void
 master_add_child(enum master_role role, const char *connector)
 {
 	struct master_child *c = xcalloc(1, sizeof(*c));
+
+	c->handoff = -1;
 
 	c->role = role;
 	c->connector = connector ? xstrdup(connector) : NULL;

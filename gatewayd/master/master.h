@@ -31,6 +31,8 @@ struct master_child {
 	time_t ipc_window;		/* second the counts below are for */
 	unsigned long ipc_frames;	/* frames received in that second */
 	size_t ipc_bytes;		/* and their bytes */
+	int handoff;			/* receiver, web: hand-off socket (handoff.h), -1 */
+	struct event *handoff_ev;	/* web: its records readable */
 	struct master_child *next;
 };
 
@@ -42,6 +44,17 @@ time_t master_started(void);
 /* Send a frame to the running child of that role (worker: connector); -1 if none. */
 int master_send(enum master_role, const char *connector, uint32_t type,
     const void *data, size_t len);
+/* Kill a child that broke the protocol (logged with why). */
+void master_child_reject(struct master_child *, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* master_handoff.c: web submissions handed to the receiver (handoff.h) */
+struct event_base;
+/* The hand-off socketpair of a receiver or web child: the child's end, or -1. */
+int master_handoff_open(struct event_base *, struct master_child *);
+/* The master's end closed (the child died or was not started). */
+void master_handoff_close(struct master_child *);
+
 /* Ask for a reload (as SIGHUP); returns 0 and a message, or -1 and the reason. */
 int master_reload(char *msg, size_t msglen);
 

@@ -424,7 +424,7 @@ receiver_accept(struct evconnlistener *lev, evutil_socket_t fd,
 		    net_ntop(sa, ip, sizeof(ip)), r->nsessions);
 		return;
 	}
-	rsession_new(r, fd, sa, salen, l);
+	rsession_new(r, fd, sa, salen, l, NULL);
 }
 
 /* receiver_accept_retry - re-enable a listener after a pause */
@@ -608,6 +608,7 @@ main(int argc, char **argv)
 
 	receiver_commit_start(r);
 	receiver_listen(r, opts.nlisteners);
+	receiver_web_start(r, PROC_FD_HANDOFF(opts.nlisteners));
 	receiver_signals(r);
 	r->ipc = ipc_new(r->base, PROC_FD_IPC, receiver_ipc,
 	    receiver_ipc_closed, r);

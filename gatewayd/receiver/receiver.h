@@ -33,6 +33,7 @@ struct receiver_listener {
 	const struct cfg_listener *cfg;
 	struct ssl_ctx_st *ssl_ctx;	/* SSL_CTX, NULL when tls is none */
 	struct event *retry_ev;		/* re-enable after an accept error */
+	int web;			/* the pseudo-listener of web submissions */
 };
 
 struct receiver {
@@ -46,6 +47,10 @@ struct receiver {
 	struct receiver_listener *listeners;
 	size_t nlisteners;
 	struct ssl_ctx_st **tls_ctx;	/* per configured listener, NULL if no TLS */
+	/* web submissions (receiver_web.c): their socket and pseudo-listener */
+	struct event *web_ev;
+	struct receiver_listener web_listener;
+	struct cfg_listener *web_lcfg;
 
 	TAILQ_HEAD(rsession_list, rsession) sessions;
 	size_t nsessions;
@@ -74,6 +79,11 @@ void receiver_commit_submit(struct receiver *, struct rsession *,
 void receiver_count(struct receiver *, const char *key);
 /* Count the reply queued in out after offset off when it is a 4xx/5xx. */
 void receiver_count_reply(struct receiver *, struct evbuffer *out, size_t off);
+/*
+ * receiver_web.c: take web submissions from the hand-off socket fd (a
+ * closed descriptor: none), each a session on the listener "web".
+ */
+void receiver_web_start(struct receiver *, int fd);
 /* A session was freed: at shutdown, maybe it was the last one. */
 void receiver_session_gone(struct receiver *);
 

@@ -926,10 +926,11 @@ rsession_committed(struct rsession *s, const char *qid, int ok)
 	char from[RS_LOGTEXT];
 
 	if (ok) {
-		log_info("%s: from=<%s>, size=%llu, nrcpt=%zu, client=%s%s%s", qid,
-		    rs_clean(from, sizeof(from), s->from), s->msg_bytes,
-		    s->env.nrcpt, s->ip, s->auth_user ? ", sasl_username=" : "",
-		    s->auth_user ? s->auth_user : "");
+		log_info("%s: from=<%s>, size=%llu, nrcpt=%zu, client=%s%s%s%s%s",
+		    qid, rs_clean(from, sizeof(from), s->from), s->msg_bytes,
+		    s->env.nrcpt, s->lst->web ? "web[" : "", s->ip,
+		    s->lst->web ? "]" : "", s->auth_user ? ", sasl_username=" :
+		    "", s->auth_user ? s->auth_user : "");
 		s->nmessages++;
 	} else {
 		log_warnx("%s: commit failed: message from [%s] not accepted",
@@ -994,7 +995,7 @@ rsession_shutdown_all(struct receiver *r, int force)
 /* rsession_new - set up a session on an accepted socket */
 struct rsession *
 rsession_new(struct receiver *r, evutil_socket_t fd, const struct sockaddr *sa,
-    int salen, const struct receiver_listener *l)
+    int salen, const struct receiver_listener *l, const char *auth_user)
 {
 	struct rsession *s = xcalloc(1, sizeof(*s));
 	struct timeval life = { r->cfg->smtp.max_session_time, 0 };
@@ -1009,6 +1010,9 @@ rsession_new(struct receiver *r, evutil_socket_t fd, const struct sockaddr *sa,
 	snprintf(s->ip, sizeof(s->ip), "%s", s->peer);
 	s->linecap = r->cfg->smtp.max_line_length;
 	s->line = xmalloc(s->linecap + 1);
+	/* a web submission: authenticated by the web child's login */
+	if (auth_user != NULL)
+		s->auth_user = xstrdup(auth_user);
 	if (sa->sa_family == AF_INET || sa->sa_family == AF_INET6)
 		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	s->timer_ev = evtimer_new(r->base, rsession_timer_cb, s);

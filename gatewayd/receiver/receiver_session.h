@@ -136,8 +136,10 @@ struct rsession {
 };
 
 /* receiver_session.c */
+/* auth_user: a web submission, authenticated as that user (else NULL) */
 struct rsession *rsession_new(struct receiver *, evutil_socket_t fd,
-    const struct sockaddr *sa, int salen, const struct receiver_listener *);
+    const struct sockaddr *sa, int salen, const struct receiver_listener *,
+    const char *auth_user);
 /*
  * The commit of the session's message ended: reply 250 (ok) or 451 and
  * resume reading, or free the session if its client went away meanwhile.

@@ -219,6 +219,10 @@ main(int argc, char **argv)
 	if (!wc->enabled)
 		fatalx("web: no web: section in the configuration");
 	web_privileged(&p);
+	p.web.handoff = proc_fd_closed(PROC_FD_HANDOFF(0)) ? -1 :
+	    PROC_FD_HANDOFF(0);
+	p.web.max_upload = wc->max_upload ? wc->max_upload :
+	    cfg->smtp.max_message_size / 4 * 3;
 	proc_drop_privileges(p.web.cfg->receiver_user, NULL);
 	web_confine(&p);
 	web_sessions_init(&p.web.sessions, wc->max_sessions,
@@ -238,6 +242,7 @@ main(int argc, char **argv)
 
 	MHD_stop_daemon(p.mhd);
 	web_sessions_free(&p.web.sessions);
+	free(p.web.sent);
 	if (p.key != NULL)
 		explicit_bzero(p.key, p.keylen);
 	free(p.key);

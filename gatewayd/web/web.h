@@ -15,16 +15,37 @@
 #include <stddef.h>
 
 #include "web_html.h"
+#include "web_mail.h"
 #include "web_session.h"
 
 struct cfg;
 struct MHD_Connection;
 struct web_form;
 
+/* The files of a multipart/form-data POST (web_http.c). */
+struct web_files {
+	struct web_mail_file v[WEB_MAIL_FILES];
+	unsigned char *data[WEB_MAIL_FILES];
+	size_t cap[WEB_MAIL_FILES];
+	size_t n, total;
+	int too_big;		/* over web.max_upload or WEB_MAIL_FILES files */
+};
+
+/* Queue IDs of recent submissions and their users (web_send.c). */
+#define WEB_SENT_MAX	1024
+struct web_sent {
+	char qid[24];
+	char user[WEB_USER_MAX];
+};
+
 struct web {
 	const struct cfg *cfg;
 	struct web_sessions sessions;
 	struct web_limits limits;
+	int handoff;			/* the hand-off socket (handoff.h), -1 */
+	size_t max_upload;		/* bytes of files in one submission */
+	struct web_sent *sent;		/* WEB_SENT_MAX, a ring */
+	size_t nsent;
 };
 
 /* What a page handler gets: the request, and where its answer goes. */
@@ -34,6 +55,7 @@ struct web_req {
 	const char *method, *path;
 	int post;
 	const struct web_form *form;	/* POST: the parsed body */
+	const struct web_files *files;	/* POST multipart: its files */
 	struct web_session *session;	/* NULL when not logged in */
 	char client[64];		/* the client's address */
 	/* the answer */
@@ -57,6 +79,9 @@ void web_session_cookie(struct web_req *, const char *id);
 
 /* web_pages.c: dispatch of a request to its page */
 void web_pages(struct web_req *);
+
+/* web_send.c: /send, the form; /send/QID, a message's status */
+void web_send(struct web_req *, const char *rest);
 
 /* web_auth.c */
 int web_auth_init(const struct cfg *);

@@ -156,6 +156,7 @@ static const char web_css[] =
     "th,td{text-align:left;padding:.4em;border-bottom:1px solid #ddd;"
     "vertical-align:top}"
     "input,select,button{font:inherit;padding:.3em;margin:.1em 0}"
+    "textarea{width:100%;box-sizing:border-box;font:inherit}"
     "input[type=text],input[type=password],input[type=date]{width:100%;"
     "max-width:24em;box-sizing:border-box}"
     "a:focus,input:focus,select:focus,button:focus{outline:3px solid #f90}"
@@ -190,6 +191,8 @@ web_html_head(struct web_buf *b, const char *title,
 	    "<body><header><strong>gatewayd</strong>");
 	if (s != NULL) {
 		web_buf_str(b, "<nav><a href=\"/sheets\">My routing sheets</a>");
+		if (s->send)
+			web_buf_str(b, " <a href=\"/send\">Send documents</a>");
 		if (s->admin)
 			web_buf_str(b, " <a href=\"/admin\">Queue console</a>");
 		web_buf_str(b, "</nav><span>Signed in as ");

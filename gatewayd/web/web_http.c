@@ -2,7 +2,11 @@
  * web_http.c - gatewayd-web's HTTP side on libmicrohttpd
  *
  * One handler for every request: the body of a POST is collected (at
- * most WEB_FORM_MAX bytes, urlencoded forms only), the session cookie
+ * most WEB_FORM_MAX bytes of an urlencoded form; or, for the "Send
+ * documents" form, multipart/form-data read by libmicrohttpd's post
+ * processor: its text fields as a form of at most WEB_FORM_MAX bytes,
+ * its files at most web.max_upload bytes and WEB_MAIL_FILES files, the
+ * rest read and dropped, then answered 413), the session cookie
  * looked up, the page run (web_pages.c), and its answer sent with the
  * same security headers on every response: a Content-Security-Policy
  * that allows nothing but this site's stylesheet and forms (no script at
@@ -34,8 +38,12 @@
 
 /* One request's state between the handler's calls. */
 struct web_upload {
-	struct web_buf body;
+	struct web_buf body;		/* urlencoded (multipart: its text fields) */
 	int too_big;
+	struct MHD_PostProcessor *pp;	/* multipart/form-data */
+	struct web_files files;
+	size_t max_upload;
+	int bad;			/* the post processor failed */
 };
 
 /* web_redirect - answer 303 See Other to location */
@@ -168,11 +176,19 @@ web_http_form(struct web_req *r, struct web_upload *u, struct web_form *f)
 	    MHD_HTTP_HEADER_CONTENT_TYPE);
 	char err[128];
 
-	if (u->too_big) {
-		web_error(r, MHD_HTTP_CONTENT_TOO_LARGE, "form too large");
+	if (u->too_big || u->files.too_big) {
+		web_error(r, MHD_HTTP_CONTENT_TOO_LARGE, u->files.too_big ?
+		    "The files are too large or too many for one submission." :
+		    "form too large");
 		return -1;
 	}
-	if (ct == NULL || strncasecmp(ct, "application/x-www-form-urlencoded",
+	if (u->bad) {
+		web_error(r, MHD_HTTP_BAD_REQUEST, "malformed form data");
+		return -1;
+	}
+	if (u->pp != NULL)
+		r->files = &u->files;
+	else if (ct == NULL || strncasecmp(ct, "application/x-www-form-urlencoded",
 	    33) != 0) {
 		web_error(r, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "forms only");
 		return -1;
@@ -184,6 +200,121 @@ web_http_form(struct web_req *r, struct web_upload *u, struct web_form *f)
 	}
 	r->form = f;
 	return 0;
+}
+
+/* web_http_files_free - the files of an upload */
+static void
+web_http_files_free(struct web_files *f)
+{
+	size_t i;
+
+	for (i = 0; i < WEB_MAIL_FILES; i++)
+		free(f->data[i]);
+	memset(f, 0, sizeof(*f));
+}
+
+/* web_http_file_add - bytes of file field i; -1 over the limits */
+static int
+web_http_file_add(struct web_upload *u, const char *data, size_t size)
+{
+	struct web_files *f = &u->files;
+	size_t i = f->n - 1, cap;
+
+	if (size > u->max_upload - f->total)
+		return -1;
+	if (f->v[i].len + size > f->cap[i]) {
+		cap = f->cap[i] ? f->cap[i] : 65536;
+		while (cap < f->v[i].len + size)
+			cap *= 2;
+		f->data[i] = xreallocarray(f->data[i], cap, 1);
+		f->cap[i] = cap;
+	}
+	memcpy(f->data[i] + f->v[i].len, data, size);
+	f->v[i].len += size;
+	f->v[i].data = f->data[i];
+	f->total += size;
+	return 0;
+}
+
+/* web_http_file_start - a new file field: name and type kept */
+static int
+web_http_file_start(struct web_upload *u, const char *filename,
+    const char *type)
+{
+	struct web_files *f = &u->files;
+
+	if (f->n == WEB_MAIL_FILES)
+		return -1;
+	snprintf(f->v[f->n].name, sizeof(f->v[f->n].name), "%s", filename);
+	snprintf(f->v[f->n].type, sizeof(f->v[f->n].type), "%s",
+	    type ? type : "");
+	f->n++;
+	return 0;
+}
+
+/* web_http_field - text of a field, urlencoded into u->body */
+static void
+web_http_field(struct web_upload *u, const char *key, const char *data,
+    size_t size, uint64_t off)
+{
+	const char *p, *s;
+	size_t i;
+
+	if (off == 0) {
+		web_buf_str(&u->body, u->body.len ? "&" : "");
+		for (p = key; *p != '\0'; p++)
+			web_buf_printf(&u->body, "%%%02X", (unsigned char)*p);
+		web_buf_str(&u->body, "=");
+	}
+	for (i = 0; i < size; i++) {
+		s = data + i;
+		web_buf_printf(&u->body, "%%%02X", (unsigned char)*s);
+	}
+	if (u->body.len > WEB_FORM_MAX)
+		u->too_big = 1;
+}
+
+/* web_http_post_iter - libmicrohttpd's post processor: one piece of a field */
+static enum MHD_Result
+web_http_post_iter(void *cls, enum MHD_ValueKind kind, const char *key,
+    const char *filename, const char *type, const char *enc,
+    const char *data, uint64_t off, size_t size)
+{
+	struct web_upload *u = cls;
+
+	(void)kind;
+	(void)enc;
+	if (u->too_big || u->files.too_big)
+		return MHD_YES;		/* read on, answer 413 at the end */
+	if (filename == NULL) {
+		web_http_field(u, key, data, size, off);
+		return MHD_YES;
+	}
+	if (*filename == '\0')
+		return MHD_YES;		/* a file input left empty */
+	if ((off == 0 && web_http_file_start(u, filename, type) == -1) ||
+	    (size > 0 && web_http_file_add(u, data, size) == -1)) {
+		web_http_files_free(&u->files);
+		u->files.too_big = 1;
+	}
+	return MHD_YES;
+}
+
+/* web_http_multipart - a multipart/form-data POST: its post processor */
+static void
+web_http_multipart(struct web *w, struct MHD_Connection *conn,
+    const char *method, struct web_upload *u)
+{
+	const char *ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_CONTENT_TYPE);
+
+	if (strcmp(method, "POST") != 0 || ct == NULL ||
+	    strncasecmp(ct, "multipart/form-data", 19) != 0)
+		return;
+	u->max_upload = w->max_upload;
+	u->pp = MHD_create_post_processor(conn, 65536, web_http_post_iter, u);
+	if (u->pp == NULL)
+		u->bad = 1;
 }
 
 /* web_http_answer - the whole request is in: run its page */
@@ -228,7 +359,14 @@ web_http_handler(void *cls, struct MHD_Connection *conn, const char *url,
 
 	(void)version;
 	if (u == NULL) {
-		*ctx = xcalloc(1, sizeof(*u));
+		*ctx = u = xcalloc(1, sizeof(*u));
+		web_http_multipart(cls, conn, method, u);
+		return MHD_YES;
+	}
+	if (*size != 0 && u->pp != NULL) {
+		if (!u->bad && MHD_post_process(u->pp, data, *size) != MHD_YES)
+			u->bad = 1;
+		*size = 0;
 		return MHD_YES;
 	}
 	if (*size != 0) {
@@ -257,6 +395,9 @@ web_http_done(void *cls, struct MHD_Connection *conn, void **ctx,
 	if (u->body.data != NULL)
 		explicit_bzero(u->body.data, u->body.cap);
 	web_buf_free(&u->body);
+	if (u->pp != NULL)
+		MHD_destroy_post_processor(u->pp);
+	web_http_files_free(&u->files);
 	free(u);
 	*ctx = NULL;
 }

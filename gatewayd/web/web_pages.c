@@ -3,7 +3,8 @@
  *
  * Paths: / (to the sheets or the login), /style.css, /login (GET the
  * form, POST the credentials), /logout (POST), /sheets... (web_sheets.c),
- * /admin... (web_admin.c, the queue console).
+ * /send... (web_send.c, sending documents), /admin... (web_admin.c, the
+ * queue console).
  * Every page but the login and the stylesheet needs a session; every
  * POST but the login needs the session's CSRF token.  The login form is
  * protected by a token of its own, sent both in a cookie and in the form
@@ -132,6 +133,7 @@ web_login_done(struct web_req *r, const char *user, const char *ukey)
 	}
 	log_info("web: login user=%s from %s", clean, r->client);
 	s->admin = web_login_admin(r, user);
+	s->send = r->w->cfg->web.send;
 	r->session = s;
 	web_session_cookie(r, s->id);
 	web_redirect(r, "/sheets");
@@ -233,13 +235,16 @@ web_pages(struct web_req *r)
 	} else if (strcmp(r->path, "/logout") == 0 && r->post)
 		web_logout(r);
 	else if (web_pages_under(r->path, "/sheets") ||
-	    web_pages_under(r->path, "/admin")) {
+	    web_pages_under(r->path, "/admin") ||
+	    web_pages_under(r->path, "/send")) {
 		if (r->session == NULL && !r->post)
 			web_redirect(r, "/login");
 		else if (r->post && !web_csrf(r))
 			;
-		else if (r->path[1] == 's')
+		else if (strncmp(r->path, "/sheets", 7) == 0)
 			web_sheets(r, r->path + 7);
+		else if (strncmp(r->path, "/send", 5) == 0)
+			web_send(r, r->path + 5);
 		else
 			web_admin(r, r->path + 6);
 	} else

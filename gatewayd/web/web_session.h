@@ -34,6 +34,7 @@ struct web_session {
 	time_t created, last;
 	int admin;			/* shows the queue console (the control
 					   child decides what it may do) */
+	int send;			/* shows "Send documents" (web.send) */
 };
 
 struct web_sessions {

@@ -1,0 +1,183 @@
+/*
+ * handoff.c - records of the web submission hand-off (handoff.h)
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "handoff.h"
+
+/*
+ * handoff_str - one NUL-terminated string of at most max bytes, without
+ * spaces or control characters (UTF-8 bytes pass, as in login names)
+ */
+static const char *
+handoff_str(const char **p, const char *end, char *out, size_t max)
+{
+	const char *s = *p;
+	size_t n;
+
+	for (n = 0; s + n < end && s[n] != '\0'; n++)
+		if ((unsigned char)s[n] <= ' ' || (unsigned char)s[n] == 0x7f)
+			return "a string with a character it may not have";
+	if (s + n == end)
+		return "a string without its terminator";
+	if (n == 0 || n > max)
+		return "an empty or overlong string";
+	memcpy(out, s, n + 1);
+	*p = s + n + 1;
+	return NULL;
+}
+
+/* handoff_decode - "user\0ip\0", strictly (handoff.h) */
+int
+handoff_decode(const char *buf, size_t len, char *user, char *ip,
+    const char **why)
+{
+	const char *p = buf, *end = buf + len;
+	unsigned char addr[16];
+
+	if (len > HANDOFF_RECORD_MAX) {
+		*why = "a record too long";
+		return -1;
+	}
+	if ((*why = handoff_str(&p, end, user, HANDOFF_USER_MAX)) != NULL ||
+	    (*why = handoff_str(&p, end, ip, HANDOFF_IP_MAX)) != NULL)
+		return -1;
+	if (p != end) {
+		*why = "bytes after the address";
+		return -1;
+	}
+	if (inet_pton(AF_INET, ip, addr) != 1 &&
+	    inet_pton(AF_INET6, ip, addr) != 1) {
+		*why = "not a numeric IP address";
+		return -1;
+	}
+	return 0;
+}
+
+/* handoff_send - one record with its descriptor */
+int
+handoff_send(int sock, int fd, const char *user, const char *ip)
+{
+	char buf[HANDOFF_RECORD_MAX + 1];
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	size_t ul = strlen(user), il = strlen(ip);
+	struct msghdr mh;
+	struct cmsghdr *cm;
+	struct iovec iov;
+	ssize_t n;
+
+	if (ul == 0 || ul > HANDOFF_USER_MAX || il == 0 || il > HANDOFF_IP_MAX) {
+		errno = EINVAL;
+		return -1;
+	}
+	memcpy(buf, user, ul + 1);
+	memcpy(buf + ul + 1, ip, il + 1);
+	memset(&mh, 0, sizeof(mh));
+	memset(cbuf, 0, sizeof(cbuf));
+	iov.iov_base = buf;
+	iov.iov_len = ul + il + 2;
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cbuf;
+	mh.msg_controllen = sizeof(cbuf);
+	cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	do {
+		n = sendmsg(sock, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+	} while (n == -1 && errno == EINTR);
+	if (n == -1)
+		return -1;
+	return n == (ssize_t)iov.iov_len ? 0 : (errno = EMSGSIZE, -1);
+}
+
+/* handoff_fds - the descriptors a record carried: count, first into *fd */
+static int
+handoff_fds(struct msghdr *mh, int *fd)
+{
+	struct cmsghdr *cm;
+	size_t i, n;
+	int count = 0, f;
+
+	for (cm = CMSG_FIRSTHDR(mh); cm != NULL; cm = CMSG_NXTHDR(mh, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS ||
+		    cm->cmsg_len < CMSG_LEN(0))
+			continue;
+		n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (i = 0; i < n; i++) {
+			memcpy(&f, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+			if (count++ == 0)
+				*fd = f;
+			else
+				close(f);
+		}
+	}
+	return count;
+}
+
+/* handoff_sock_ok - is fd an AF_UNIX stream socket? */
+static int
+handoff_sock_ok(int fd)
+{
+	int v;
+	socklen_t len = sizeof(v);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &v, &len) == -1 ||
+	    v != AF_UNIX)
+		return 0;
+	len = sizeof(v);
+	return getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &len) == 0 &&
+	    v == SOCK_STREAM;
+}
+
+/* handoff_recv - one record, checked (handoff.h) */
+int
+handoff_recv(int sock, int *fd, char *user, char *ip, const char **why)
+{
+	char buf[HANDOFF_RECORD_MAX + 1];
+	char cbuf[CMSG_SPACE(4 * sizeof(int))];
+	struct msghdr mh;
+	struct iovec iov;
+	ssize_t n;
+	int count;
+
+	*fd = -1;
+	memset(&mh, 0, sizeof(mh));
+	iov.iov_base = buf;
+	iov.iov_len = sizeof(buf);
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cbuf;
+	mh.msg_controllen = sizeof(cbuf);
+	do {
+		n = recvmsg(sock, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	} while (n == -1 && errno == EINTR);
+	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return 0;
+	if (n <= 0)
+		return -2;
+	count = handoff_fds(&mh, fd);
+	*why = NULL;
+	if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC))
+		*why = "a truncated record";
+	else if (count != 1)
+		*why = "not exactly one descriptor";
+	else if (!handoff_sock_ok(*fd))
+		*why = "a descriptor that is not a Unix stream socket";
+	if (*why != NULL || handoff_decode(buf, (size_t)n, user, ip, why) == -1) {
+		if (*fd != -1)
+			close(*fd);
+		*fd = -1;
+		return -1;
+	}
+	return 1;
+}
