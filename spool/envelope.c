@@ -332,9 +332,9 @@ envelope_escape(char *dst, size_t dstlen, const char *src, int keep_spaces)
 	return need;
 }
 
-/* env_hexval - value of a hex digit, -1 if not one */
-static int
-env_hexval(unsigned char c)
+/* envelope_hexdigit - value of a hex digit (envelope.h) */
+int
+envelope_hexdigit(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -362,8 +362,8 @@ envelope_unescape(char *s)
 			*w++ = *r++;
 			continue;
 		}
-		if (r[1] != 'x' || (hi = env_hexval(r[2])) < 0 ||
-		    (lo = env_hexval(r[3])) < 0 || (hi == 0 && lo == 0))
+		if (r[1] != 'x' || (hi = envelope_hexdigit(r[2])) < 0 ||
+		    (lo = envelope_hexdigit(r[3])) < 0 || (hi == 0 && lo == 0))
 			return -1;
 		*w++ = (unsigned char)(hi << 4 | lo);
 		r += 4;

@@ -107,6 +107,11 @@ struct envelope {
 };
 
 /* Free every field (not the struct itself) and zero it. */
+/*
+ * The value of a hex digit (either case), -1 if c is not one: the one
+ * decoder of \xHH, %HH and =HH escapes in the tree.
+ */
+int envelope_hexdigit(int c);
 void envelope_clear(struct envelope *);
 /* Deep copy of src into dst (dst must be clear). */
 void envelope_copy(struct envelope *dst, const struct envelope *src);

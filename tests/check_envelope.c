@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <check.h>
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,6 +121,21 @@ count_lines(const char *s)
 		n += *s == '\n';
 	return n;
 }
+
+START_TEST(test_hexdigit)
+{
+	const char *digits = "0123456789abcdef";
+	int c, v;
+
+	for (v = 0; v < 16; v++) {
+		ck_assert_int_eq(envelope_hexdigit(digits[v]), v);
+		ck_assert_int_eq(envelope_hexdigit(toupper(digits[v])), v);
+	}
+	for (c = -128; c < 256; c++)
+		if (strchr("0123456789abcdefABCDEF", c) == NULL || c == 0)
+			ck_assert_int_eq(envelope_hexdigit(c), -1);
+}
+END_TEST
 
 START_TEST(test_golden)
 {
@@ -611,6 +627,7 @@ envelope_suite(void)
 	tcase_add_test(tc, test_base_valid);
 	tcase_add_test(tc, test_limits);
 	tcase_add_test(tc, test_too_big);
+	tcase_add_test(tc, test_hexdigit);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;

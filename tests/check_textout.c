@@ -9,7 +9,6 @@
  */
 #include "config.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -248,21 +247,6 @@ START_TEST(test_json_writer)
 END_TEST
 
 /* Every log line is escaped where it is written: one line, no controls. */
-START_TEST(test_hexdigit)
-{
-	const char *digits = "0123456789abcdef";
-	int c, v;
-
-	for (v = 0; v < 16; v++) {
-		ck_assert_int_eq(textout_hexdigit(digits[v]), v);
-		ck_assert_int_eq(textout_hexdigit(toupper(digits[v])), v);
-	}
-	for (c = -128; c < 256; c++)
-		if (strchr("0123456789abcdefABCDEF", c) == NULL || c == 0)
-			ck_assert_int_eq(textout_hexdigit(c), -1);
-}
-END_TEST
-
 START_TEST(test_log_line)
 {
 	char path[] = "/tmp/check_textout.XXXXXX", line[4096];
@@ -314,7 +298,6 @@ textout_suite(void)
 	tcase_add_test(tc, test_clean_bounds);
 	tcase_add_test(tc, test_json_writer);
 	tcase_add_test(tc, test_log_line);
-	tcase_add_test(tc, test_hexdigit);
 	suite_add_tcase(s, tc);
 	return s;
 }

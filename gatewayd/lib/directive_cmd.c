@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "directive_cmd.h"
+#include "envelope.h"
 #include "net.h"
 #include "textout.h"
 
@@ -639,8 +640,8 @@ directive_unhex(char *s)
 	int hi, lo;
 
 	for (; *s != '\0'; s += 2) {
-		if ((hi = textout_hexdigit(s[0])) == -1 || s[1] == '\0' ||
-		    (lo = textout_hexdigit(s[1])) == -1 || (hi == 0 && lo == 0))
+		if ((hi = envelope_hexdigit(s[0])) == -1 || s[1] == '\0' ||
+		    (lo = envelope_hexdigit(s[1])) == -1 || (hi == 0 && lo == 0))
 			return -1;
 		*w++ = (char)(hi << 4 | lo);
 	}

@@ -17,11 +17,11 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "envelope.h"
 #include "mimescan.h"
 #include "msginfo.h"
 #include "rfc2047.h"
 #include "xmalloc.h"
-#include "textout.h"
 
 #define MI_TYPE_MAX	128
 #define MI_READ_CHUNK	65536
@@ -97,9 +97,9 @@ mi_text_line(struct mi_state *st, const char *s, size_t len)
 		}
 	} else if (st->cte == MI_CTE_QP) {
 		for (i = 0; i < len; i++) {
-			if (s[i] == '=' && i + 2 < len + 0 && textout_hexdigit(s[i + 1]) >= 0 &&
-			    textout_hexdigit(s[i + 2]) >= 0) {
-				out[n++] = (char)(textout_hexdigit(s[i + 1]) * 16 + textout_hexdigit(s[i + 2]));
+			if (s[i] == '=' && i + 2 < len + 0 && envelope_hexdigit(s[i + 1]) >= 0 &&
+			    envelope_hexdigit(s[i + 2]) >= 0) {
+				out[n++] = (char)(envelope_hexdigit(s[i + 1]) * 16 + envelope_hexdigit(s[i + 2]));
 				i += 2;
 			} else if (s[i] == '=' && i + 1 == len)
 				break;	/* soft line break */

@@ -318,16 +318,3 @@ textout_json_end(struct textout_json *j)
 		abort();	/* ended with a value still open: a bug */
 	putc_unlocked('\n', j->fp);
 }
-
-/* textout_hexdigit - value of a hex digit (textout.h) */
-int
-textout_hexdigit(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}

@@ -47,8 +47,6 @@ const char *textout_clean(char *dst, size_t dstlen, const char *src,
     size_t srclen, int flags);
 /* Length of the valid UTF-8 character at s (1..4), 0 if s[0] starts none. */
 size_t textout_utf8_len(const unsigned char *s, size_t len);
-/* The value of a hex digit (either case), -1 if c is not one. */
-int textout_hexdigit(int c);
 
 #define TEXTOUT_JSON_DEPTH	16
 

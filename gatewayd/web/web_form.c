@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "textout.h"
+#include "envelope.h"
 #include "web_form.h"
 #include "xmalloc.h"
 
@@ -25,8 +25,8 @@ web_form_decode(const char *s, const char *end, char *dst)
 		if (*s == '+')
 			*w++ = ' ';
 		else if (*s == '%') {
-			if (end - s < 3 || (hi = textout_hexdigit(s[1])) == -1 ||
-			    (lo = textout_hexdigit(s[2])) == -1 || (hi | lo) == 0)
+			if (end - s < 3 || (hi = envelope_hexdigit(s[1])) == -1 ||
+			    (lo = envelope_hexdigit(s[2])) == -1 || (hi | lo) == 0)
 				return -1;
 			*w++ = (char)(hi << 4 | lo);
 			s += 2;
