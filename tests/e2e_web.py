@@ -8,7 +8,8 @@ chromedriver by python3-selenium, logs in and:
 * creates a routing sheet (a title with markup, e-mail and fax
   recipients, an expiry), finds it escaped on its page, downloads its A4
   and Letter PDFs by clicking their links, and decodes the QR code of
-  the downloaded A4 sheet (pdftoppm | zbarimg) to the directive's ID;
+  the downloaded A4 sheet (pdftoppm | zbarimg) to the directive's ID, the
+  separator sheet's (A4 and Letter) to GATEWAYD-SEPARATOR;
   gatewayctl shows the directive with the web user as its owner;
 * edits it; a form whose CSRF token was removed in the page is refused
   (403) and changes nothing; so is a POST without a token from outside;
@@ -244,6 +245,14 @@ def check_sheet(gw, w, did):
           "recipient: email:ap@example.com" in out and
           "recipient: fax:+49301234567 name=Erika Muster company=ACME GmbH" in out,
           "gatewayctl shows the web user's directive: %s" % out)
+    # the separator sheet, from the list page, on Letter and on A4
+    w.go("/sheets")
+    sep = w.download("separator-letter", "separator-sheet.pdf")
+    check(page_size(sep) == (612, 792), "the Letter separator: %r" % (page_size(sep),))
+    check(qr_of(sep) == ["GATEWAYD-SEPARATOR"], "the separator's QR code: %r" % qr_of(sep))
+    sep = w.download("separator-a4", "separator-sheet.pdf")
+    check(page_size(sep) == (595, 842), "the A4 separator: %r" % (page_size(sep),))
+    w.go("/sheets/" + did)               # where the next checks start
 
 
 def check_csrf(gw, w, did, cookie):

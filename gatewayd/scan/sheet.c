@@ -354,10 +354,10 @@ sheet_write_stream(const struct directive *d, enum sheet_paper paper,
 	return sheet_render(d, paper, "routing sheet", out, err, errlen);
 }
 
-/* sheet_write_separator - a separator sheet into path */
-int
-sheet_write_separator(enum sheet_paper paper, const char *path, char *err,
-    size_t errlen)
+/* sheet_separator - a separator sheet into path or out (sheet_save) */
+static int
+sheet_separator(enum sheet_paper paper, const char *path, FILE *out,
+    char *err, size_t errlen)
 {
 	struct sheet s;
 
@@ -369,5 +369,21 @@ sheet_write_separator(enum sheet_paper paper, const char *path, char *err,
 		HPDF_Free(s.pdf);
 		return -1;
 	}
-	return sheet_save(&s, path, NULL, err, errlen);
+	return sheet_save(&s, path, out, err, errlen);
+}
+
+/* sheet_write_separator - a separator sheet into path */
+int
+sheet_write_separator(enum sheet_paper paper, const char *path, char *err,
+    size_t errlen)
+{
+	return sheet_separator(paper, path, NULL, err, errlen);
+}
+
+/* sheet_write_separator_stream - a separator sheet written to out */
+int
+sheet_write_separator_stream(enum sheet_paper paper, FILE *out, char *err,
+    size_t errlen)
+{
+	return sheet_separator(paper, "separator sheet", out, err, errlen);
 }

@@ -31,5 +31,8 @@ int sheet_write_stream(const struct directive *d, enum sheet_paper paper,
 /* Write a separator sheet to path; 0, or -1 with a reason in err. */
 int sheet_write_separator(enum sheet_paper paper, const char *path,
     char *err, size_t errlen);
+/* The same written to out (gatewayd-web's download); 0 or -1. */
+int sheet_write_separator_stream(enum sheet_paper paper, FILE *out,
+    char *err, size_t errlen);
 
 #endif

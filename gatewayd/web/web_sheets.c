@@ -286,7 +286,10 @@ web_sheets_list(struct web_req *r)
 	web_answer_free(&a);
 	web_html_head(&r->body, "My routing sheets", r->session);
 	web_buf_str(&r->body, "<p><a href=\"/sheets/new\" id=\"new-sheet\">"
-	    "New routing sheet</a></p>");
+	    "New routing sheet</a></p><p>Separator sheet (between two "
+	    "documents of one scan): <a id=\"separator-a4\" href=\"/sheets/"
+	    "separator.pdf?paper=a4\">A4</a> &middot; <a id=\"separator-letter"
+	    "\" href=\"/sheets/separator.pdf?paper=letter\">Letter</a></p>");
 	if (n == 0)
 		web_buf_str(&r->body, "<p id=\"no-sheets\">You have no routing "
 		    "sheets yet.</p>");
@@ -408,34 +411,26 @@ web_sheets_delete(struct web_req *r, const char *id)
 	directive_clear(&d);
 }
 
-/* web_sheets_pdf - GET /sheets/ID/sheet.pdf?paper=a4|letter */
-static void
-web_sheets_pdf(struct web_req *r, const char *id)
+/* web_sheets_paper - the paper= argument or the default; -1: error page */
+static int
+web_sheets_paper(struct web_req *r, enum sheet_paper *paper)
 {
 	const char *name = MHD_lookup_connection_value(r->conn,
 	    MHD_GET_ARGUMENT_KIND, "paper");
-	enum sheet_paper paper;
-	struct directive d;
-	char err[256], *pdf = NULL;
-	size_t len = 0;
-	FILE *fp;
-	int rc;
 
 	if (sheet_paper_parse(name ? name : r->w->cfg->directives.paper,
-	    &paper) == -1) {
+	    paper) == -1) {
 		web_error(r, MHD_HTTP_BAD_REQUEST, "paper: a4 or letter");
-		return;
+		return -1;
 	}
-	if (web_sheets_get(r, id, &d) == -1)
-		return;
-	if ((fp = open_memstream(&pdf, &len)) == NULL)
-		rc = -1;
-	else {
-		rc = sheet_write_stream(&d, paper, fp, err, sizeof(err));
-		if (fclose(fp) != 0)
-			rc = -1;
-	}
-	directive_clear(&d);
+	return 0;
+}
+
+/* web_sheets_reply_pdf - a rendered PDF (rc 0) as the download file */
+static void
+web_sheets_reply_pdf(struct web_req *r, int rc, char *pdf, size_t len,
+    const char *file)
+{
 	if (rc == -1) {
 		free(pdf);
 		web_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "the sheet could "
@@ -444,9 +439,53 @@ web_sheets_pdf(struct web_req *r, const char *id)
 	}
 	r->type = "application/pdf";
 	snprintf(r->disposition, sizeof(r->disposition), "attachment; "
-	    "filename=\"routing-sheet-%s.pdf\"", id);
+	    "filename=\"%s.pdf\"", file);
 	web_buf_add(&r->body, pdf, len);
 	free(pdf);
+}
+
+/* web_sheets_pdf - GET /sheets/ID/sheet.pdf?paper=a4|letter */
+static void
+web_sheets_pdf(struct web_req *r, const char *id)
+{
+	enum sheet_paper paper;
+	struct directive d;
+	char err[256], file[64], *pdf = NULL;
+	size_t len = 0;
+	FILE *fp;
+	int rc = -1;
+
+	if (web_sheets_paper(r, &paper) == -1 ||
+	    web_sheets_get(r, id, &d) == -1)
+		return;
+	if ((fp = open_memstream(&pdf, &len)) != NULL) {
+		rc = sheet_write_stream(&d, paper, fp, err, sizeof(err));
+		if (fclose(fp) != 0)
+			rc = -1;
+	}
+	directive_clear(&d);
+	snprintf(file, sizeof(file), "routing-sheet-%s", id);
+	web_sheets_reply_pdf(r, rc, pdf, len, file);
+}
+
+/* web_sheets_separator - GET /sheets/separator.pdf?paper=a4|letter */
+static void
+web_sheets_separator(struct web_req *r)
+{
+	enum sheet_paper paper;
+	char err[256], *pdf = NULL;
+	size_t len = 0;
+	FILE *fp;
+	int rc = -1;
+
+	if (web_sheets_paper(r, &paper) == -1)
+		return;
+	if ((fp = open_memstream(&pdf, &len)) != NULL) {
+		rc = sheet_write_separator_stream(paper, fp, err, sizeof(err));
+		if (fclose(fp) != 0)
+			rc = -1;
+	}
+	web_sheets_reply_pdf(r, rc, pdf, len, "separator-sheet");
 }
 
 /* web_sheets - the pages under /sheets (web_sheets.h) */
@@ -462,6 +501,10 @@ web_sheets(struct web_req *r, const char *rest)
 			web_error(r, MHD_HTTP_METHOD_NOT_ALLOWED, "not here");
 		else
 			web_sheets_list(r);
+		return;
+	}
+	if (strcmp(rest, "/separator.pdf") == 0 && !r->post) {
+		web_sheets_separator(r);
 		return;
 	}
 	if (strcmp(rest, "/new") == 0) {

@@ -10,7 +10,7 @@ struct web_req;
 
 /*
  * rest is the path after "/sheets": "" (the list), "/new", "/ID",
- * "/ID/delete", "/ID/sheet.pdf".  The session is there (and, for a
+ * "/ID/delete", "/ID/sheet.pdf", "/separator.pdf".  The session is there (and, for a
  * POST, its CSRF token was checked).
  */
 void web_sheets(struct web_req *, const char *rest);
