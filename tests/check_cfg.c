@@ -55,13 +55,20 @@ read_file(const char *path, size_t *lenp)
 {
 	FILE *fp;
 	char *buf;
-	size_t len;
+	size_t len = 0, cap = 65536, n;
 
 	fp = fopen(path, "r");
 	ck_assert_msg(fp != NULL, "cannot open %s", path);
-	buf = malloc(65536);
+	buf = malloc(cap);
 	ck_assert_ptr_nonnull(buf);
-	len = fread(buf, 1, 65535, fp);
+	while ((n = fread(buf + len, 1, cap - len - 1, fp)) > 0) {
+		len += n;
+		if (len + 1 == cap) {
+			cap *= 2;
+			buf = realloc(buf, cap);
+			ck_assert_ptr_nonnull(buf);
+		}
+	}
 	ck_assert(!ferror(fp));
 	fclose(fp);
 	buf[len] = '\0';

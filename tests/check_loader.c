@@ -420,10 +420,15 @@ START_TEST(folder_basic)
 	ck_assert_int_eq(r.state, RCPT_DONE);
 	snprintf(expect, sizeof(expect), "delivered to %s/%s.eml", root, QID);
 	ck_assert_str_eq(r.text, expect);
+	/* The same job again (as after a crash): the journal says it is done. */
 	r = folder_deliver_once(&ld, ctx);
-	snprintf(expect, sizeof(expect), "delivered to %s/%s-1.eml", root, QID);
+	ck_assert_int_eq(r.state, RCPT_DONE);
+	snprintf(expect, sizeof(expect), "already delivered to %s/%s.eml", root,
+	    QID);
 	ck_assert_str_eq(r.text, expect);
 	snprintf(buf, sizeof(buf), "%s/%s-1.eml", root, QID);
+	ck_assert_int_eq(stat(buf, &st), -1);
+	snprintf(buf, sizeof(buf), "%s/%s.eml", root, QID);
 	ck_assert_int_eq(stat(buf, &st), 0);
 	ck_assert_int_eq(st.st_mode & 0777, 0604);
 	fd = open(buf, O_RDONLY);
