@@ -11,7 +11,8 @@ chromium logs in as alice and:
   byte for byte with their names, with the subject and the note; the log
   has the receiver's line for it with client=web[127.0.0.1] and
   sasl_username=alice@gw.test; the status page then says the message is
-  no longer in the queue;
+  no longer in the queue and was delivered to its recipient (the
+  delivery's line of log.history_file);
 * sends a file to one of her routing sheets, picked by its title from
   the form's list, and the sheet's recipient gets it;
 * sends one to an address routed to an upstream that does not answer:
@@ -147,8 +148,13 @@ def send_two(gw, w, pdf, txt):
     check(re.search(r"%s: from=<alice@gw.test>, size=\d+, nrcpt=1, "
                     r"client=web\[127\.0\.0\.1\], sasl_username=alice@gw.test" % qid, log),
           "the receiver's log line of the web submission")
+    # gone from the queue: the page tells the outcome from the log
+    wait_for(lambda: re.search(r"%s: to=<team@docs.test>, relay=archive\[.*status=sent" % qid,
+                               gw.read_log()), 30, "the delivery's log line")
     w.go("/send/" + qid)
-    check(w.d.find_elements(By.ID, "gone"), "delivered: no longer in the queue: %s" % w.text())
+    state = w.d.find_element(By.ID, "state").text
+    check("No longer in the queue" in state and "delivered (archive)" in state and
+          "to=<team@docs.test>" in state, "delivered, says the status page: %s" % state)
     shot(w, "status-gone")
     return qid
 
@@ -276,6 +282,8 @@ def test():
                     [{"name": "docs", "recipient": "*@docs.test", "connector": "archive"},
                      {"name": "slow", "recipient": "*@slow.test", "connector": "relay"}],
                     ["127.0.0.0/8", "::1"], ["gw.test"], extra)
+    with open(gw.config, "a") as f:     # the outcome of a message gone from the queue
+        f.write("log:\n  history_file: %s\n" % gw.log)
     files = tempfile.mkdtemp(prefix="gw-websend-files-")
     ok = False
     w = None

@@ -347,7 +347,7 @@ control_fork(struct control_req *req, control_child_fn fn, int need_spool)
 	}
 	if (fn == control_directive)
 		control_directive_prepare(cfg);	/* its password file */
-	if (fn == control_queue_log)
+	if (fn == control_queue_log || fn == control_queue_state_log)
 		control_log_prepare(cfg);	/* root:adm 0640 is fine */
 	proc_drop_privileges(cfg->user, NULL);
 	if ((fp = control_client_open(req->fd)) == NULL)
@@ -392,7 +392,7 @@ static const struct control_cmd {
 	{ "directive", NULL, CTL_CHILD_NOSPOOL, NULL, control_directive },
 	{ "queue", "list", CTL_CHILD, NULL, control_queue_list },
 	{ "queue", "show", CTL_CHILD, NULL, control_queue_show },
-	{ "queue", "state", CTL_CHILD, NULL, control_queue_state },
+	{ "queue", "state", CTL_CHILD, NULL, control_queue_state_log },
 	{ "queue", "check", CTL_CHILD, NULL, control_queue_check },
 	{ "queue", "log", CTL_CHILD_NOSPOOL, NULL, control_queue_log },
 	{ "queue", "hold", CTL_CHILD, NULL, control_queue_action },

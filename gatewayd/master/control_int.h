@@ -53,6 +53,8 @@ const struct stats *control_totals(void);
 
 /* control_log.c: a message's lines of log.history_file */
 int control_queue_log(const struct control_req *, struct spool *, FILE *, int);
+int control_queue_state_log(const struct control_req *, struct spool *, FILE *,
+    int);
 /* ...the file, opened in the control child before the drop */
 void control_log_prepare(const struct cfg *);
 

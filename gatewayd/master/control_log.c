@@ -28,6 +28,7 @@
 #include "log.h"
 #include "logtail.h"
 #include "spool.h"
+#include "spool_admin.h"
 #include "textout.h"
 #include "xmalloc.h"
 
@@ -134,5 +135,72 @@ control_queue_log(const struct control_req *req, struct spool *sp, FILE *fp,
 	for (i = 0; i < n; i++)
 		log_line(fp, &lines[i], req->json);
 	free(lines);
+	return 0;
+}
+
+/*
+ * log_outcome - "sent|failed RELAY to=<ADDR> (CODE X.Y.Z TEXT)" from a
+ * delivery line of worker_log.c's shape; 0 for any other line
+ */
+static int
+log_outcome(const char *l, char *out, size_t outlen)
+{
+	const char *addr, *ae, *relay, *re, *st, *se, *dt, *de;
+
+	if ((addr = strstr(l, ": to=<")) == NULL)
+		return 0;
+	addr += 6;
+	if ((ae = strstr(addr, ">, relay=")) == NULL)
+		return 0;
+	relay = ae + 9;
+	if ((re = strchr(relay, '[')) == NULL ||
+	    (st = strstr(re, ", status=")) == NULL)
+		return 0;
+	st += 9;
+	if ((se = strchr(st, ' ')) == NULL || se[1] != '(' ||
+	    (de = strstr(se, "), rule=")) == NULL)
+		return 0;
+	if (!((se - st == 4 && strncmp(st, "sent", 4) == 0) ||
+	    (se - st == 6 && strncmp(st, "failed", 6) == 0)))
+		return 0;
+	dt = se + 2;
+	snprintf(out, outlen, "%.*s %.*s to=<%.*s> (%.*s)\n", (int)(se - st),
+	    st, (int)(re - relay), relay, (int)(ae - addr), addr,
+	    (int)(de - dt), dt);
+	return 1;
+}
+
+/*
+ * control_queue_state_log - queue state ID; for a message no longer in
+ * the spool, the outcome of each delivery the log names (a control child)
+ * when log.history_file is readable.  A web user's ownership of a message
+ * that left the spool cannot be checked here: the web child answers only
+ * the user who sent it (doc/security.md).
+ */
+int
+control_queue_state_log(const struct control_req *req, struct spool *sp,
+    FILE *fp, int notify)
+{
+	struct spool_loc locs[SPOOL_MAX_LOCS];
+	struct logtail_line *lines;
+	char out[LOGTAIL_LINE_MAX + 16];
+	ssize_t n, i;
+	int found = 0;
+
+	if (req->argc != 3 || !spool_qid_valid(req->argv[2]) ||
+	    log_fd == -1 || spool_locate(sp, req->argv[2], locs,
+	    SPOOL_MAX_LOCS) > 0)
+		return control_queue_state(req, sp, fp, notify);
+	lines = xcalloc(LOGTAIL_MAX_LINES, sizeof(*lines));
+	n = logtail_grep(log_fd, req->argv[2], LOGTAIL_SCAN, lines,
+	    LOGTAIL_MAX_LINES);
+	for (i = 0; i < n; i++)
+		if (log_outcome(lines[i].text, out, sizeof(out))) {
+			textout_term(fp, out, strlen(out), TEXTOUT_KEEP_NL);
+			found = 1;
+		}
+	free(lines);
+	if (!found)
+		return control_queue_state(req, sp, fp, notify);
 	return 0;
 }

@@ -261,6 +261,7 @@ web_send_state_line(struct web_buf *b, char *line)
 		{ "deferred", "deferred, will be tried again" },
 		{ "hold", "held" },
 		{ "failed", "failed" },
+		{ "sent", "delivered" },	/* from the log: gone */
 	};
 	char *conn, *text;
 	size_t i;
@@ -290,6 +291,14 @@ web_send_state_line(struct web_buf *b, char *line)
 	web_buf_str(b, "</li>");
 }
 
+/* web_send_done - is a "queue state" answer the outcome read from the log? */
+static int
+web_send_done(const char *text)
+{
+	return strncmp(text, "sent ", 5) == 0 || (strncmp(text, "failed ", 7)
+	    == 0 && strstr(text, " to=<") != NULL);
+}
+
 /* web_send_status_page - the page of a message's state (text NULL: gone) */
 static void
 web_send_status_page(struct web_req *r, const char *qid, char *text)
@@ -305,7 +314,8 @@ web_send_status_page(struct web_req *r, const char *qid, char *text)
 		web_buf_str(b, "<p id=\"gone\">No longer in the queue: delivered "
 		    "or bounced (a failure is reported to you by e-mail).</p>");
 	else {
-		web_buf_str(b, "<p>In the queue:</p><ul>");
+		web_buf_printf(b, "<p>%s</p><ul>", web_send_done(text) ?
+		    "No longer in the queue; the log says:" : "In the queue:");
 		for (line = strtok_r(text, "\n", &save); line != NULL;
 		    line = strtok_r(NULL, "\n", &save))
 			web_send_state_line(b, line);
@@ -328,13 +338,20 @@ web_send_status(struct web_req *r, const char *qid)
 		web_error(r, MHD_HTTP_NOT_FOUND, "No such message.");
 		return;
 	}
+	by = web_send_sender(r->w, qid);
 	if (web_ctl_words(r->w->cfg->control_socket, r->session->user, 3,
 	    argv, &a) == 0) {
-		web_send_status_page(r, qid, a.text);
+		/* the control child cannot tell who sent a message gone */
+		if (web_send_done(a.text) && !r->session->admin &&
+		    (by == NULL || strcmp(by, r->session->user) != 0))
+			web_error(r, by ? MHD_HTTP_FORBIDDEN : MHD_HTTP_NOT_FOUND,
+			    by ? "This message was sent by another user." :
+			    "No such message in the queue.");
+		else
+			web_send_status_page(r, qid, a.text);
 		web_answer_free(&a);
 		return;
 	}
-	by = web_send_sender(r->w, qid);
 	if (a.code == EX_NOPERM || (by != NULL && strcmp(by,
 	    r->session->user) != 0 && !r->session->admin))
 		web_error(r, MHD_HTTP_FORBIDDEN, "This message was sent by "
