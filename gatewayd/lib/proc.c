@@ -17,6 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <event2/event.h>
+
 #include "cfg.h"
 #include "log.h"
 #include "proc.h"
@@ -153,6 +155,30 @@ proc_child_init(int argc, char **argv, const char *role, struct proc_opts *o)
 	if (cfg->log_verbose && !o->verbose)
 		o->verbose = 1;
 	return cfg;
+}
+
+/*
+ * proc_event_base - the event loop of a child on the message path: with
+ * epoll, interest changes wait in a change list until the next dispatch,
+ * so an event disabled and enabled again within one pass (a reply written
+ * while the session reads, a read paused for a commit) costs no
+ * epoll_ctl.  No descriptor of these children is dup()ed while it has an
+ * event, the one case the change list gets wrong.
+ */
+struct event_base *
+proc_event_base(void)
+{
+	struct event_config *ec;
+	struct event_base *base;
+
+	if ((ec = event_config_new()) == NULL)
+		fatalx("event_config_new failed");
+	event_config_set_flag(ec, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+	base = event_base_new_with_config(ec);
+	event_config_free(ec);
+	if (base == NULL)
+		fatalx("event_base_new failed");
+	return base;
 }
 
 /* proc_fd_closed - nonzero when fd is not open */

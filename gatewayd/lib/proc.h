@@ -53,6 +53,10 @@ struct cfg *proc_child_init(int argc, char **argv, const char *role, struct proc
 void proc_drop_privileges(const char *user, const char *chroot_dir);
 /* Nonzero when fd is not an open descriptor. */
 int proc_fd_closed(int fd);
+
+struct event_base;
+/* the event loop of a child on the message path (epoll change list) */
+struct event_base *proc_event_base(void);
 /*
  * Root's way into a directory an unprivileged user can write: run fn in a
  * child that dropped to user first (proc_drop_privileges, no chroot).

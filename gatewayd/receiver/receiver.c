@@ -597,8 +597,7 @@ main(int argc, char **argv)
 	    sizeof(err));
 	if (r->spool == NULL)
 		fatalx("spool %s: %s", r->cfg->spool, err);
-	if ((r->base = event_base_new()) == NULL)
-		fatalx("event_base_new failed");
+	r->base = proc_event_base();
 	receiver_tls_load(r);
 	receiver_dns_load(r);
 	rlimits_init(r);

@@ -61,6 +61,8 @@ static void rsession_input(struct rsession *);
 static void rsession_read_cb(struct bufferevent *, void *);
 static void rsession_write_cb(struct bufferevent *, void *);
 static void rsession_event_cb(struct bufferevent *, short, void *);
+static void rsession_kick(struct rsession *);
+static void rsession_drained(struct rsession *);
 
 /* rs_clean - untrusted text for a log line */
 const char *
@@ -82,6 +84,7 @@ rsession_reply(struct rsession *s, const char *fmt, ...)
 	va_end(ap);
 	evbuffer_add(out, "\r\n", 2);
 	receiver_count_reply(s->rcv, out, before);
+	rsession_kick(s);
 }
 
 /* rsession_close - the last reply is queued: stop reading, free once written */
@@ -137,6 +140,8 @@ rsession_free(struct rsession *s)
 	}
 	if (s->timer_ev != NULL)
 		event_free(s->timer_ev);
+	if (s->kick_ev != NULL)
+		event_free(s->kick_ev);
 	if (s->proxy_ev != NULL)
 		event_free(s->proxy_ev);
 	if (s->life_ev != NULL)
@@ -170,7 +175,57 @@ rsession_setup_bev(struct rsession *s)
 	    rsession_event_cb, s);
 	bufferevent_set_timeouts(s->bev, &tv, &tv);
 	bufferevent_setwatermark(s->bev, EV_READ, 0, RS_READ_MAX);
-	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+	/* plain: replies are written by rsession_kick_cb (libevent only
+	 * takes over what the socket did not take at once) */
+	bufferevent_enable(s->bev, s->ssl != NULL ? EV_READ | EV_WRITE :
+	    EV_READ);
+}
+
+/*
+ * rsession_kick_cb - write the queued replies of a plain session straight
+ * away, once per pass of the loop, so pipelined replies leave together.
+ * Waiting for the socket to become writable would cost two epoll_ctl
+ * calls and a wake-up per reply; only a reply the socket does not take
+ * at once (or an error, which libevent then reports as before) goes
+ * through the bufferevent's write event.
+ */
+static void
+rsession_kick_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct rsession *s = arg;
+	struct evbuffer *out;
+
+	(void)fd;
+	(void)ev;
+	if (s->ssl != NULL || s->bev == NULL || s->dead)
+		return;
+	out = bufferevent_get_output(s->bev);
+	if (evbuffer_get_length(out) == 0)
+		return;
+	/* a socket bufferevent freezes the front of its output (as in
+	 * rsession_flush) */
+	evbuffer_unfreeze(out, 1);
+	(void)evbuffer_write(out, s->fd);
+	evbuffer_freeze(out, 1);
+	if (evbuffer_get_length(out) > 0) {
+		bufferevent_enable(s->bev, EV_WRITE);
+		return;
+	}
+	rsession_drained(s);	/* may free s */
+}
+
+/* rsession_kick - replies were queued: write them at the end of this pass */
+static void
+rsession_kick(struct rsession *s)
+{
+	if (s->ssl != NULL)
+		return;		/* the OpenSSL bufferevent writes */
+	if (s->kick_ev == NULL && (s->kick_ev = event_new(s->rcv->base, -1, 0,
+	    rsession_kick_cb, s)) == NULL) {
+		bufferevent_enable(s->bev, EV_WRITE);
+		return;
+	}
+	event_active(s->kick_ev, EV_TIMEOUT, 0);
 }
 
 /* rsession_tls_bev - an OpenSSL bufferevent on the session's socket */
@@ -593,6 +648,7 @@ rsession_tls_refuse(struct rsession *s)
 		;
 	s->nrejected++;
 	evbuffer_add(bufferevent_get_output(s->bev), alert, sizeof(alert));
+	rsession_kick(s);
 	rsession_close(s);
 }
 
@@ -836,12 +892,22 @@ rsession_read_cb(struct bufferevent *bev, void *arg)
 	rsession_maybe_free(s);
 }
 
-/* rsession_write_cb - output drained */
+/* rsession_write_cb - output drained by libevent */
 static void
 rsession_write_cb(struct bufferevent *bev, void *arg)
 {
 	struct rsession *s = arg;
 
+	(void)bev;
+	if (s->ssl == NULL)
+		bufferevent_disable(s->bev, EV_WRITE);	/* rsession_kick_cb */
+	rsession_drained(s);
+}
+
+/* rsession_drained - every queued reply is written; may free s */
+static void
+rsession_drained(struct rsession *s)
+{
 	if (s->out_blocked && s->state != RS_CLOSING && s->state != RS_COMMIT) {
 		s->out_blocked = 0;
 		bufferevent_enable(s->bev, EV_READ);

@@ -78,6 +78,7 @@ struct rsession {
 	int limits_exempt;		/* no rate limits (receiver_limits.h) */
 	long long mail_size;		/* SIZE= of MAIL, -1 when not given */
 	struct event *timer_ev;		/* PROXY deadline, greeting delay */
+	struct event *kick_ev;		/* plain: write replies (rsession_kick) */
 	struct event *proxy_ev;		/* fd readable while in RS_PROXY */
 	struct event *life_ev;		/* smtp.max_session_time */
 	unsigned char proxy_buf[PROXY_MAX];

@@ -1147,8 +1147,7 @@ main(int argc, char **argv)
 	proc_drop_privileges(r.cfg->user, r.cfg->spool);
 	router_store_open(&r, chrooted);
 
-	if ((r.base = event_base_new()) == NULL)
-		fatalx("event_base_new failed");
+	r.base = proc_event_base();
 	r.ipc = ipc_new(r.base, PROC_FD_IPC, router_ipc, router_ipc_closed, &r);
 	if (r.ipc == NULL)
 		fatalx("cannot use the master socket");

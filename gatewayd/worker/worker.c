@@ -1672,8 +1672,7 @@ worker_events(struct worker *w)
 {
 	struct timeval tv = { WORKER_SCAN_INTERVAL, 0 };
 
-	if ((w->base = event_base_new()) == NULL)
-		fatalx("event_base_new failed");
+	w->base = proc_event_base();
 	w->ipc = ipc_new(w->base, PROC_FD_IPC, worker_ipc, worker_ipc_closed,
 	    w);
 	if (w->ipc == NULL)
