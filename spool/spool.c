@@ -1127,10 +1127,17 @@ spool_stage_job(struct spool *sp, const struct envelope *env, int durable,
 		    env->id, strerror(errno));
 		return -1;
 	}
-	if (unlinkat(sp->fd[D_TMP], tmpname, 0) == -1 && errno != ENOENT)
-		goto fail;
 	fd = openat(sp->fd[D_TMP], tmpname,
 	    O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd == -1 && errno == EEXIST) {
+		/* a leftover of a crash: replace it (the rare case, so the
+		 * common one costs no unlinkat) */
+		if (unlinkat(sp->fd[D_TMP], tmpname, 0) == -1 &&
+		    errno != ENOENT)
+			goto fail;
+		fd = openat(sp->fd[D_TMP], tmpname, O_CREAT | O_EXCL |
+		    O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0600);
+	}
 	if (fd == -1 || spool_write_all(fd, text, len) == -1)
 		goto fail;
 	ts[0].tv_sec = ts[1].tv_sec = mtime;
@@ -1190,7 +1197,10 @@ spool_write_job(struct spool *sp, const struct envelope *env, int dirfd,
 	return 0;
 }
 
-/* spool_link_data - link incoming/<qid> as data/<qid>.<connector> */
+/*
+ * spool_link_data - link incoming/<qid> as data/<qid>.<connector>: 1 when
+ * made now, 0 when there from an earlier routing of the same message
+ */
 static int
 spool_link_data(struct spool *sp, const char *qid, const char *connector,
     char *err, size_t errlen)
@@ -1203,7 +1213,7 @@ spool_link_data(struct spool *sp, const char *qid, const char *connector,
 		return -1;
 	}
 	if (linkat(sp->fd[D_INCOMING], qid, sp->fd[D_DATA], name, 0) == 0)
-		return 0;
+		return 1;
 	if (errno != EEXIST) {
 		spool_seterr(err, errlen, "link data/%s: %s", name, strerror(errno));
 		return -1;
@@ -1247,7 +1257,7 @@ spool_route_job(struct spool *sp, const char *qid, const struct envelope *job,
 {
 	enum spool_state to = SPOOL_FAILED;
 	size_t i;
-	int fd, durable = 0;
+	int fd, fresh, durable = 0;
 
 	if (spool_job_check(job, qid, NULL) == -1) {
 		spool_seterr(err, errlen, "%s: invalid job envelope", qid);
@@ -1268,10 +1278,15 @@ spool_route_job(struct spool *sp, const char *qid, const struct envelope *job,
 		    job->connector, strerror(errno));
 		return -1;
 	}
-	if (spool_link_data(sp, qid, job->connector, err, errlen) == -1)
+	if ((fresh = spool_link_data(sp, qid, job->connector, err,
+	    errlen)) == -1)
 		return -1;
-	/* after a crash the worker may already have it: never duplicate */
-	if (spool_job_elsewhere(sp, qid, job->connector, to))
+	/*
+	 * Routed before a crash, the worker may already have it: never
+	 * duplicate.  A link made just now means no job of it exists: a job
+	 * is written only after its link, and removed before it.
+	 */
+	if (!fresh && spool_job_elsewhere(sp, qid, job->connector, to))
 		return 0;
 #ifndef HAVE_SYNCFS
 	durable = 1;

@@ -591,13 +591,19 @@ START_TEST(test_route_idempotent)
 {
 	struct envelope env, jobs[2];
 	struct stat st;
+	char rel[64];
 
 	put(&env);
 	make_job(&jobs[0], &env, "relay", 0);
 	make_job(&jobs[1], &env, "archive", 0);
+	/* a staged job left in tmp/ by a crash is replaced */
+	snprintf(rel, sizeof(rel), "tmp/%s.relay.job", env.id);
+	write_file(rel, "stale", 5);
 	/* crash before the sync: incoming/ is still there, route again */
 	ck_assert_int_eq(spool_route(sp, env.id, jobs, 2, err, sizeof(err)), 0);
 	ck_assert(exists("incoming/%s", env.id));
+	ck_assert(!exists("tmp/%s.relay.job", env.id));
+	ck_assert_int_eq(count("tmp"), 0);
 	ck_assert_int_eq(spool_route(sp, env.id, jobs, 2, err, sizeof(err)), 0);
 	ck_assert_int_eq(spool_sync(sp), 0);
 	ck_assert_int_eq(count("incoming"), 0);
