@@ -65,6 +65,7 @@ struct spool {
 	size_t nconns;
 	char (*pending)[SPOOL_QID_LEN + 1];	/* incoming/ to unlink at sync */
 	size_t npending;
+	int unlinked;		/* incoming/ unlinks not yet on disk */
 	int shared_receive;	/* receive/ is setgid: its files are 0660 */
 	int chmod_receive;	/* the umask would take group write: fchmod */
 };
@@ -579,6 +580,7 @@ spool_close(struct spool *sp)
 		return;
 	if (sp->npending > 0)
 		spool_sync(sp);	/* finish what spool_route started */
+	(void)spool_sync_unlinks(sp);
 	for (i = 0; i < D_NDIRS; i++)
 		if (sp->fd[i] != -1)
 			close(sp->fd[i]);
@@ -1386,6 +1388,7 @@ spool_sync(struct spool *sp)
 	if (spool_sync_all(sp) == -1)
 		return -1;
 	pthread_mutex_lock(&sp->lock);
+	sp->unlinked = 0;	/* the sync took the earlier unlinks along */
 	pending = sp->pending;
 	n = sp->npending;
 	sp->pending = NULL;
@@ -1396,10 +1399,43 @@ spool_sync(struct spool *sp)
 		    errno != ENOENT)
 			break;
 	free(pending);
+	if (i > 0) {
+		pthread_mutex_lock(&sp->lock);
+		sp->unlinked = 1;
+		pthread_mutex_unlock(&sp->lock);
+	}
 	if (i < n)
 		return -1;	/* the rest is re-routed, idempotently */
-	if (n > 0 && fsync(sp->fd[D_INCOMING]) == -1)
+	return 0;
+}
+
+/* spool_unlinks_pending - are unlinks of spool_sync() not yet on disk? */
+int
+spool_unlinks_pending(struct spool *sp)
+{
+	int u;
+
+	pthread_mutex_lock(&sp->lock);
+	u = sp->unlinked;
+	pthread_mutex_unlock(&sp->lock);
+	return u;
+}
+
+/* spool_sync_unlinks - put the unlinks of spool_sync() on disk */
+int
+spool_sync_unlinks(struct spool *sp)
+{
+	if (!spool_unlinks_pending(sp))
+		return 0;
+	pthread_mutex_lock(&sp->lock);
+	sp->unlinked = 0;
+	pthread_mutex_unlock(&sp->lock);
+	if (fsync(sp->fd[D_INCOMING]) == -1) {
+		pthread_mutex_lock(&sp->lock);
+		sp->unlinked = 1;
+		pthread_mutex_unlock(&sp->lock);
 		return -1;
+	}
 	return 0;
 }
 

@@ -273,8 +273,20 @@ int spool_route(struct spool *, const char *qid, const struct envelope *jobs,
  */
 int spool_incoming_done(struct spool *, const char *qid, char *err,
     size_t errlen);
-/* Make everything written since the last call durable (syncfs or dir fsyncs). */
+/*
+ * Make everything written since the last call durable (syncfs or dir
+ * fsyncs), then unlink the incoming/ files whose jobs it made durable.
+ * Those unlinks reach the disk with the next sync of anyone (the
+ * receiver's commits, the next spool_sync) or spool_sync_unlinks(): a
+ * crash of the machine before that brings the message back to incoming/,
+ * routed again idempotently (spool_route), as Postfix leaves the removal
+ * of a delivered queue file to the file system.
+ */
 int spool_sync(struct spool *);
+/* unlinks of spool_sync() not yet on disk? */
+int spool_unlinks_pending(struct spool *);
+/* put them on disk (one fsync of incoming/, nothing when none) */
+int spool_sync_unlinks(struct spool *);
 
 /*
  * ---- recognizer: recognize/<qid>.<name> (spool_recog.c) ----

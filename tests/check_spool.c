@@ -642,6 +642,35 @@ START_TEST(test_route_idempotent)
 }
 END_TEST
 
+/* The unlinks of incoming/ done by spool_sync wait for the next sync. */
+START_TEST(test_sync_unlinks)
+{
+	struct envelope env, job;
+
+	put(&env);
+	make_job(&job, &env, "relay", 0);
+	ck_assert_int_eq(spool_route(sp, env.id, &job, 1, err, sizeof(err)), 0);
+	ck_assert_int_eq(spool_unlinks_pending(sp), 0);
+	ck_assert_int_eq(spool_sync(sp), 0);
+	ck_assert_int_eq(count("incoming"), 0);
+	ck_assert_int_eq(spool_unlinks_pending(sp), 1);
+	ck_assert_int_eq(spool_sync_unlinks(sp), 0);
+	ck_assert_int_eq(spool_unlinks_pending(sp), 0);
+	/* a later sync takes them along too */
+	envelope_clear(&job);
+	envelope_clear(&env);
+	put(&env);
+	make_job(&job, &env, "relay", 0);
+	ck_assert_int_eq(spool_route(sp, env.id, &job, 1, err, sizeof(err)), 0);
+	ck_assert_int_eq(spool_sync(sp), 0);
+	ck_assert_int_eq(spool_unlinks_pending(sp), 1);
+	ck_assert_int_eq(spool_sync(sp), 0);
+	ck_assert_int_eq(spool_unlinks_pending(sp), 0);
+	envelope_clear(&job);
+	envelope_clear(&env);
+}
+END_TEST
+
 /* Route errors: unknown connector directory, job for another message. */
 START_TEST(test_route_errors)
 {
@@ -1445,6 +1474,7 @@ spool_suite(void)
 	tcase_add_test(tc, test_recover_tmp);
 	tcase_add_test(tc, test_recover_active);
 	tcase_add_test(tc, test_route_idempotent);
+	tcase_add_test(tc, test_sync_unlinks);
 	tcase_add_test(tc, test_route_errors);
 	tcase_add_test(tc, test_failover);
 	tcase_add_test(tc, test_qid_order);

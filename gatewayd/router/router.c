@@ -77,6 +77,7 @@ struct router {
 	struct event *defer_ev;		/* routes deferred messages again */
 	struct router_waits *waits;	/* requests that wait for a lookup */
 	struct event *rerun_ev;		/* a lookup answered: decide them again */
+	struct event *unlink_ev;	/* incoming/ unlinks to the disk */
 	int chrooted;
 	struct router_notice *notice;	/* notices to senders (notice.h) */
 };
@@ -129,6 +130,36 @@ router_send_one(struct router *r, const struct router_notify *nt)
 			log_warnx("cannot notify worker %s of %zu jobs",
 			    nt->connector, n - 1);
 	}
+}
+
+/* router_unlink_timer - the unlinks of the last sync, on disk at last */
+static void
+router_unlink_timer(evutil_socket_t fd, short ev, void *arg)
+{
+	struct router *r = arg;
+
+	(void)fd;
+	(void)ev;
+	if (spool_sync_unlinks(r->spool) == -1)
+		log_warn("fsync of incoming/");
+}
+
+/*
+ * router_sync - make this batch's jobs durable (spool_sync).  The unlinks
+ * of incoming/ it then does reach the disk with the next sync of anyone,
+ * which under load is a few milliseconds away, and at the latest
+ * ROUTER_UNLINK_SYNC seconds later by the timer.
+ */
+static int
+router_sync(struct router *r)
+{
+	struct timeval tv = { ROUTER_UNLINK_SYNC, 0 };
+	int rc = spool_sync(r->spool);
+
+	if (spool_unlinks_pending(r->spool) &&
+	    !evtimer_pending(r->unlink_ev, NULL))
+		evtimer_add(r->unlink_ev, &tv);
+	return rc;
 }
 
 /* router_send_notify - wake the workers of this batch, then forget it */
@@ -501,7 +532,7 @@ router_more(struct router *r)
 		free(parts[i]);
 	}
 	free(parts);
-	if (routed > 0 && spool_sync(r->spool) == -1)
+	if (routed > 0 && router_sync(r) == -1)
 		log_warn("spool sync after routing %zu parts", routed);
 	router_send_notify(r);
 }
@@ -517,7 +548,7 @@ router_notice_due(struct router *r, const char *qid)
 
 	if (router_notice_check(r->notice, r->spool, qid, nq) != 1)
 		return;
-	if (router_route_one(r, nq) && spool_sync(r->spool) == -1)
+	if (router_route_one(r, nq) && router_sync(r) == -1)
 		log_warn("%s: spool sync after routing the notice", nq);
 	router_send_notify(r);
 }
@@ -541,7 +572,7 @@ router_batch(struct router *r, char *const *qids, size_t n)
 		done[i] = (char)router_route_one(r, qids[i]);
 		routed += (size_t)done[i];
 	}
-	if (routed > 0 && spool_sync(r->spool) == -1)
+	if (routed > 0 && router_sync(r) == -1)
 		log_warn("spool sync after routing %zu messages", routed);
 	router_send_notify(r);
 	router_more(r);
@@ -574,7 +605,7 @@ static void
 router_route_now(struct router *r, const char *qid,
     const struct rules_recog *recog)
 {
-	if (router_route_msg(r, qid, recog) > 0 && spool_sync(r->spool) == -1)
+	if (router_route_msg(r, qid, recog) > 0 && router_sync(r) == -1)
 		log_warn("spool sync after routing %s", qid);
 	router_send_notify(r);
 	router_more(r);
@@ -658,7 +689,7 @@ router_scan_timer(evutil_socket_t fd, short ev, void *arg)
 	router_scan(r);
 	/* notices that could not be written earlier (bounce.c) */
 	if (spool_scan(r->spool, SPOOL_FAILED, RULES_ROUTER_CONNECTOR,
-	    router_bounce, r) == 0 && spool_sync(r->spool) == 0)
+	    router_bounce, r) == 0 && router_sync(r) == 0)
 		router_send_notify(r);
 	evtimer_add(r->scan_ev, &tv);
 }
@@ -1155,8 +1186,9 @@ main(int argc, char **argv)
 	r.exit_ev = evtimer_new(r.base, router_exit_check, &r);
 	r.defer_ev = evtimer_new(r.base, router_defer_timer, &r);
 	r.rerun_ev = event_new(r.base, -1, 0, router_rerun, &r);
+	r.unlink_ev = evtimer_new(r.base, router_unlink_timer, &r);
 	if (r.scan_ev == NULL || r.exit_ev == NULL || r.defer_ev == NULL ||
-	    r.rerun_ev == NULL)
+	    r.rerun_ev == NULL || r.unlink_ev == NULL)
 		fatalx("evtimer_new failed");
 	r.waits = router_wait_new();
 	router_attach(&r);
@@ -1171,6 +1203,7 @@ main(int argc, char **argv)
 	event_free(r.scan_ev);
 	event_free(r.exit_ev);
 	event_free(r.defer_ev);
+	event_free(r.unlink_ev);
 	if (r.ipc != NULL)
 		ipc_free(r.ipc);
 	router_free_tables(&r);	/* their events first */

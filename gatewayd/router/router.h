@@ -15,6 +15,7 @@
 #define GW_ROUTER_H
 
 #define ROUTER_SCAN_INTERVAL	60	/* seconds between safety scans */
+#define ROUTER_UNLINK_SYNC	1	/* seconds: incoming/ unlinks on disk */
 #define ROUTER_BATCH_MAX	512	/* messages per spool_sync() */
 #define ROUTER_DEFER_INTERVAL	10	/* seconds before deferred ones again */
 #define ROUTER_MSGID_MAX	256	/* a Message-ID longer is not logged */
