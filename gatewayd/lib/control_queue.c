@@ -439,7 +439,7 @@ control_queue_state(const struct control_req *req, struct spool *sp,
 	char err[SPOOL_ERRLEN], buf[600], line[1024];
 	struct envelope env;
 	const char *c, *qid = req->argc == 3 ? req->argv[2] : "";
-	int i, n, mine = req->as_user[0] == '\0' || req->as_admin;
+	int i, n, tries = 0, mine = req->as_user[0] == '\0' || req->as_admin;
 	char *out = NULL;
 	size_t outlen = 0;
 	FILE *mem;
@@ -449,6 +449,7 @@ control_queue_state(const struct control_req *req, struct spool *sp,
 		fprintf(fp, "E%d usage: queue state ID\n", EX_USAGE);
 		return 0;
 	}
+again:
 	if ((n = spool_locate(sp, qid, locs, SPOOL_MAX_LOCS)) <= 0) {
 		fprintf(fp, "E%d %s: no such message\n", EX_NOINPUT, qid);
 		return 0;
@@ -459,8 +460,21 @@ control_queue_state(const struct control_req *req, struct spool *sp,
 		c = locs[i].state == SPOOL_INCOMING ? NULL : locs[i].connector;
 		memset(&env, 0, sizeof(env));
 		if (spool_job_read(sp, locs[i].state, c, qid, &env, err,
-		    sizeof(err)) == -1)
-			continue;	/* moved meanwhile */
+		    sizeof(err)) == -1) {
+			/*
+			 * Moved meanwhile (the router took it from incoming/,
+			 * a worker from queue/): look again, or a message in
+			 * the middle of its first move would read as gone.
+			 */
+			if (errno == ENOENT && tries++ < 3) {
+				fclose(mem);
+				free(out);
+				out = NULL;
+				outlen = 0;
+				goto again;
+			}
+			continue;
+		}
 		if (env.auth != NULL && strcmp(env.auth, req->as_user) == 0)
 			mine = 1;
 		snprintf(line, sizeof(line), "%s %s %s\n",
