@@ -553,7 +553,7 @@ def run_one(cls, scen, rep, tmp, builddir, tls_files=None):
         rss, pss, nprocs = sampler.stop()
         res.update(accept=count / acc, e2e=count / e2e, rss=rss / 1024.0, pss=pss / 1024.0,
                    cpu=cpu * 1000.0 / count, procs=nprocs)
-        if sessions == 1:
+        if sessions == 1 and not tls:
             lat = [float(x) for x in open(os.path.join(d, "load.lat"))]
             res.update(p50=percentile(lat, 50) * 1000, p99=percentile(lat, 99) * 1000)
         if tls:   # warm-up included: both hops must have used TLS every time
