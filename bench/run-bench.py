@@ -22,15 +22,34 @@ tree under `strace -f -c -e trace=fsync,fdatasync,syncfs,sync_file_range`
 and reports those calls per accepted message (the whole tree, relaying
 included).
 
+A scenario whose spec ends in ":tls" runs with TLS on both hops: the load
+comes from bench/tlsload (built by `make bench`), which sends STARTTLS for
+every message (one connection each, a full handshake, no resumption) and
+fails when it is not offered; the target's listener offers STARTTLS
+(gatewayd `tls: optional`, Postfix `smtpd_tls_security_level = may`) and
+relays with STARTTLS required and the certificate not checked (gatewayd
+`starttls: required`, `verify: no`; Postfix `smtp_tls_security_level =
+encrypt`) to `tlsload sink -r`, which refuses MAIL without STARTTLS.  One
+self-signed certificate made with openssl at start serves the target and
+the sink; both sides keep OpenSSL's defaults (TLS 1.3, its default suites).
+Each TLS run also reports the target's "TLS connection established from"
+log lines (tls_in), the sink's TLS sessions (tls_out) and MAIL commands it
+refused without TLS (plain_refused, 0 expected).
+
 Environment (defaults in brackets):
-  SCENARIOS   NAME:SESSIONS:MESSAGES:BYTES ...  [10k-s20:20:5000:10240
-              100k-s20:20:5000:102400 10k-s1:1:500:10240 10k-s100:100:5000:10240]
+  SCENARIOS   NAME:SESSIONS:MESSAGES:BYTES[:tls] ...  [10k-s20:20:5000:10240
+              100k-s20:20:5000:102400 10k-s1:1:500:10240 10k-s100:100:5000:10240
+              10k-s20-tls:20:3000:10240:tls]
+  TLS_KEY [ec] key of the certificate: ec (P-256) or rsa (2048 bits)
   REPEATS [3]  WARMUP [50]  BENCH_VS [] (postfix: also a private Postfix relay)
   GW_CONCURRENCY [20] delivery children of the smtp connector (Postfix's
               default destination concurrency is 20 as well)
   FSYNC_MSGS [500] (0 skips the strace run)  RESULTS_DIR [bench-results/<time>]
   MTA_PORT, SINK_PORT [free loopback ports]  MAX_S [900] bound per phase
   GW_EXTRA_CONFIG [] top-level configuration lines for gatewayd, ';'-separated
+  PF_EXTRA_CONFIG [] main.cf lines for Postfix, ';'-separated (for example
+              "smtp_tls_connection_reuse = yes": TLS connections to the sink
+              kept through tlsproxy, as gatewayd keeps its sessions)
 Needs root with BENCH_VS=postfix (private Postfix instance); gatewayd's
 children drop to _gatewayd when run as root.
 """
@@ -48,6 +67,7 @@ import time
 
 SINK = shutil.which("smtp-sink") or "/usr/sbin/smtp-sink"
 SOURCE = shutil.which("smtp-source") or "/usr/sbin/smtp-source"
+TLSLOAD = "tlsload"   # bench/tlsload of the build tree, set by main()
 FROM, TO, HELO = "bench-sender@example.com", "bench-rcpt@example.net", "bench-client.localdomain"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 SYNC_CALLS = ("fsync", "fdatasync", "syncfs", "sync_file_range")
@@ -159,13 +179,19 @@ class Sampler(threading.Thread):
 # ---- the sink -------------------------------------------------------------
 
 class Sink:
-    """smtp-sink -c on 127.0.0.1:port; count() is its message counter."""
+    """smtp-sink -c on 127.0.0.1:port, or with tls (cert, key) `tlsload sink
+    -r`; count() is its message counter, stats() all of tlsload's."""
 
-    def __init__(self, d, port):
+    def __init__(self, d, port, tls=None):
         self.out = os.path.join(d, "sink.out")
-        cmd = [SINK, "-c"] + (["-u", "postfix"] if os.geteuid() == 0 else [])
-        self.proc = subprocess.Popen(cmd + ["127.0.0.1:%d" % port, "256"],
-                                     stdout=open(self.out, "wb"), stderr=subprocess.DEVNULL)
+        if tls:
+            cmd = [TLSLOAD, "sink", "-r", "-x", "7200", "-C", tls[0], "-K", tls[1],
+                   "127.0.0.1:%d" % port]
+        else:
+            cmd = [SINK, "-c"] + (["-u", "postfix"] if os.geteuid() == 0 else []) + [
+                "127.0.0.1:%d" % port, "256"]
+        self.proc = subprocess.Popen(cmd, stdout=open(self.out, "wb"),
+                                     stderr=subprocess.DEVNULL)
         self.f = open(self.out, "rb")
         self.last = 0
         wait_until(lambda: greets(port), 10, "smtp-sink listening")
@@ -179,6 +205,13 @@ class Sink:
             self.last = int(m[-1])
         return self.last
 
+    def stats(self):
+        """{mesg, tls, refused, conns} from tlsload sink's last line."""
+        with open(self.out, "rb") as f:
+            lines = f.read().splitlines()
+        return {k.decode(): int(v) for k, v in re.findall(rb"(\w+)=(\d+)",
+                                                          lines[-1] if lines else b"")}
+
     def stop(self):
         self.proc.terminate()
         self.proc.wait()
@@ -190,7 +223,7 @@ class Sink:
 class Gatewayd:
     name = "gatewayd"
 
-    def __init__(self, d, port, sink_port, builddir):
+    def __init__(self, d, port, sink_port, builddir, tls=None):
         self.d, self.port, self.builddir = d, port, builddir
         self.spool = os.path.join(d, "spool")
         self.sock = os.path.join(d, "gatewayd.sock")
@@ -202,7 +235,11 @@ class Gatewayd:
                   "control_socket: %s" % self.sock,
                   "connector_dir: %s/connectors/.libs" % builddir,
                   "listeners:", "  - name: smtp", "    address: 127.0.0.1",
-                  "    port: %d" % port,
+                  "    port: %d" % port]
+        if tls:   # STARTTLS offered to the client, as Postfix's "may"
+            lines += ["    tls: optional", "    tls_cert: %s" % tls[0],
+                      "    tls_key: %s" % tls[1]]
+        lines += [
                   # Postfix exempts $mynetworks from its per-client limits
                   # (smtpd_client_event_limit_exceptions): the same here
                   "smtp:", "  hostname: bench-gw.localdomain",
@@ -211,13 +248,17 @@ class Gatewayd:
                   "connectors:", "  - name: relay", "    type: smtp",
                   "    concurrency: %d" % conc, "    settings:",
                   "      hosts: [127.0.0.1:%d]" % sink_port,
-                  "      helo: bench-gw.localdomain",
+                  "      helo: bench-gw.localdomain"]
+        if tls:   # STARTTLS required, certificate not checked: Postfix's "encrypt"
+            lines += ["      starttls: required", "      verify: no"]
+        lines += [
                   "rules:", "  - name: all", "    connector: relay"]
         # GW_EXTRA_CONFIG: top-level lines for an A/B run ("sandbox: no")
         lines += [l for l in os.environ.get("GW_EXTRA_CONFIG", "").split(";") if l]
         with open(self.config, "w") as f:
             f.write("\n".join(lines) + "\n")
         self.proc = None
+        self.log = os.path.join(d, "gatewayd.log")
 
     def version(self):
         r = subprocess.run(["git", "-C", os.path.dirname(os.path.abspath(__file__)), "describe",
@@ -260,6 +301,7 @@ pickup    unix  n - n 60 1 pickup
 cleanup   unix  n - n - 0 cleanup
 qmgr      unix  n - n 300 1 qmgr
 tlsmgr    unix  - - n 1000? 1 tlsmgr
+tlsproxy  unix  - - n - 0 tlsproxy
 rewrite   unix  - - n - - trivial-rewrite
 bounce    unix  - - n - 0 bounce
 defer     unix  - - n - 0 bounce
@@ -286,8 +328,9 @@ class Postfix:
     fsync included."""
     name = "postfix"
 
-    def __init__(self, d, port, sink_port, builddir):
+    def __init__(self, d, port, sink_port, builddir, tls=None):
         self.d, self.port = d, port
+        self.log = os.path.join(d, "maillog")
         self.conf, self.queue = os.path.join(d, "conf"), os.path.join(d, "queue")
         data = os.path.join(d, "data")
         for p in (self.conf, self.queue, data):
@@ -321,6 +364,17 @@ relayhost = [127.0.0.1]:{sink}
 smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
 biff = no
 """.format(q=self.queue, data=data, d=d, sink=sink_port))
+            if tls:   # STARTTLS offered inbound, required outbound, not verified
+                f.write("""smtpd_tls_cert_file = {c}
+smtpd_tls_key_file = {k}
+smtpd_tls_security_level = may
+smtpd_tls_loglevel = 1
+smtp_tls_security_level = encrypt
+smtp_tls_loglevel = 1
+""".format(c=tls[0], k=tls[1]))
+            # PF_EXTRA_CONFIG: main.cf lines for an A/B run
+            f.write("".join(l.strip() + "\n"
+                            for l in os.environ.get("PF_EXTRA_CONFIG", "").split(";") if l.strip()))
         with open(os.path.join(self.conf, "master.cf"), "w") as f:
             f.write(POSTFIX_MASTER_CF.format(port="127.0.0.1:%d" % port))
         subprocess.run(["postfix", "-c", self.conf, "check"], check=True,
@@ -410,8 +464,13 @@ def percentile(vals, q):
 
 # ---- one measured run -----------------------------------------------------
 
-def load_cmd(d, port, sessions, count, size, tag):
-    """The load generator: smtp-source, or our latency client for 1 session."""
+def load_cmd(d, port, sessions, count, size, tag, tls=None):
+    """The load generator: smtp-source, our latency client for 1 session,
+    tlsload client for TLS."""
+    if tls:
+        return [TLSLOAD, "client", "-s", str(sessions), "-m", str(count), "-l", str(size),
+                "-f", FROM, "-t", TO, "-M", HELO, "-x", os.environ.get("MAX_S", "900"),
+                "127.0.0.1:%d" % port]
     if sessions == 1:
         return [sys.executable, os.path.abspath(__file__), "latency", str(port), str(count),
                 str(size), os.path.join(d, tag + ".lat")]
@@ -419,11 +478,11 @@ def load_cmd(d, port, sessions, count, size, tag):
             "-t", TO, "-M", HELO, "127.0.0.1:%d" % port]
 
 
-def start_pair(cls, d, builddir):
+def start_pair(cls, d, builddir, tls=None):
     mta_port = int(os.environ.get("MTA_PORT") or free_port())
     sink_port = int(os.environ.get("SINK_PORT") or free_port())
-    sink = Sink(d, sink_port)
-    tgt = cls(d, mta_port, sink_port, builddir)
+    sink = Sink(d, sink_port, tls)
+    tgt = cls(d, mta_port, sink_port, builddir, tls)
     try:
         root = tgt.start()
     except Exception:
@@ -433,9 +492,9 @@ def start_pair(cls, d, builddir):
     return sink, tgt, root, mta_port
 
 
-def drive(sink, tgt, d, port, sessions, count, size, tag, maxs, base, on_start=None):
+def drive(sink, tgt, d, port, sessions, count, size, tag, maxs, base, tls=None):
     """Run the load; returns (accept_s, e2e_s) measured from the same start."""
-    cmd = load_cmd(d, port, sessions, count, size, tag)
+    cmd = load_cmd(d, port, sessions, count, size, tag, tls)
     t0 = time.monotonic()
     src = subprocess.Popen(cmd, stdout=open(os.path.join(d, tag + ".out"), "wb"),
                            stderr=subprocess.STDOUT)
@@ -457,36 +516,51 @@ def drive(sink, tgt, d, port, sessions, count, size, tag, maxs, base, on_start=N
     raise RuntimeError("timed out: sink counted %d of %d" % (sink.count() - base, count))
 
 
-def warm_up(sink, tgt, d, port, size, maxs):
+def warm_up(sink, tgt, d, port, size, maxs, tls=None):
     n = int(os.environ.get("WARMUP", "50"))
     if n > 0:
-        drive(sink, tgt, d, port, min(5, n), n, size, "warmup", maxs, sink.count())
+        drive(sink, tgt, d, port, min(5, n), n, size, "warmup", maxs, sink.count(), tls)
     wait_until(lambda: tgt.queue_count() == 0, maxs, "queue empty after warm-up")
     time.sleep(0.5)
 
 
-def run_one(cls, scen, rep, tmp, builddir):
-    name, sessions, count, size = scen
+def count_lines(path, pattern):
+    """Lines of the file that contain pattern (bytes)."""
+    try:
+        with open(path, "rb") as f:
+            return sum(1 for line in f if pattern in line)
+    except OSError:
+        return 0
+
+
+def run_one(cls, scen, rep, tmp, builddir, tls_files=None):
+    name, sessions, count, size, use_tls = scen
+    tls = tls_files if use_tls else None
     d = tempfile.mkdtemp(prefix="%s-%s-%d-" % (cls.name, name, rep), dir=tmp)
     os.chmod(d, 0o755)
     maxs = int(os.environ.get("MAX_S", "900"))
     res = {"target": cls.name, "scenario": name, "rep": rep}
-    sink, tgt, root, port = start_pair(cls, d, builddir)
+    sink, tgt, root, port = start_pair(cls, d, builddir, tls)
     try:
-        warm_up(sink, tgt, d, port, size, maxs)
+        warm_up(sink, tgt, d, port, size, maxs, tls)
         base = sink.count()
         cpu0 = tree_cpu_ticks(root)
         sampler = Sampler(root)
         sampler.start()
-        acc, e2e = drive(sink, tgt, d, port, sessions, count, size, "load", maxs, base)
+        acc, e2e = drive(sink, tgt, d, port, sessions, count, size, "load", maxs, base, tls)
         wait_until(lambda: tgt.queue_count() == 0, 60, "queue empty after the load")
         cpu = (tree_cpu_ticks(root) - cpu0) / CLK_TCK
         rss, pss, nprocs = sampler.stop()
         res.update(accept=count / acc, e2e=count / e2e, rss=rss / 1024.0, pss=pss / 1024.0,
                    cpu=cpu * 1000.0 / count, procs=nprocs)
-        if sessions == 1:
+        if sessions == 1 and not tls:
             lat = [float(x) for x in open(os.path.join(d, "load.lat"))]
             res.update(p50=percentile(lat, 50) * 1000, p99=percentile(lat, 99) * 1000)
+        if tls:   # warm-up included: both hops must have used TLS every time
+            time.sleep(0.3)
+            st = sink.stats()
+            res.update(tls_in=count_lines(tgt.log, b"TLS connection established from"),
+                       tls_out=st.get("tls", 0), plain_refused=st.get("refused", 0))
         res["status"] = "ok"
     except Exception as e:   # recorded, the other runs go on
         res["status"] = "FAIL: %s" % e
@@ -565,6 +639,13 @@ def summarize(results, fsync, targets):
                 if vals:
                     cells.append("%s %s" % (label, mmm(vals, fmt)))
             out.append("  " + "  |  ".join(cells))
+            tls = [r for r in ok if "tls_in" in r]
+            if tls:
+                out.append("  %-9s TLS: inbound sessions logged %s, upstream TLS sessions at the "
+                           "sink %s, MAIL refused there without TLS %s (per repeat, warm-up "
+                           "included)" % ("", ",".join(str(r["tls_in"]) for r in tls),
+                                          ",".join(str(r["tls_out"]) for r in tls),
+                                          ",".join(str(r["plain_refused"]) for r in tls)))
         if len(targets) == 2:
             cells = ["%-9s" % "ratio"]
             for key, label, fmt in FIGURES:
@@ -594,12 +675,32 @@ def summarize(results, fsync, targets):
 
 def parse_scenarios():
     s = os.environ.get("SCENARIOS") or ("10k-s20:20:5000:10240 100k-s20:20:5000:102400 "
-                                        "10k-s1:1:500:10240 10k-s100:100:5000:10240")
+                                        "10k-s1:1:500:10240 10k-s100:100:5000:10240 "
+                                        "10k-s20-tls:20:3000:10240:tls")
     out = []
     for item in s.split():
-        name, sess, n, size = item.split(":")
-        out.append((name, int(sess), int(n), int(size)))
+        f = item.split(":")
+        if len(f) not in (4, 5) or (len(f) == 5 and f[4] != "tls"):
+            sys.exit("SCENARIOS: %s is not NAME:SESSIONS:MESSAGES:BYTES[:tls]" % item)
+        out.append((f[0], int(f[1]), int(f[2]), int(f[3]), len(f) == 5))
     return out
+
+
+def make_cert(tmp):
+    """A self-signed certificate for 127.0.0.1 (TLS_KEY ec or rsa); (cert, key)."""
+    kind = os.environ.get("TLS_KEY", "ec")
+    if kind not in ("ec", "rsa"):
+        sys.exit("TLS_KEY: ec or rsa")
+    cert, key = os.path.join(tmp, "bench-cert.pem"), os.path.join(tmp, "bench-key.pem")
+    opts = (["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"] if kind == "ec"
+            else ["-newkey", "rsa:2048"])
+    subprocess.run(["openssl", "req", "-x509", "-nodes", "-days", "2", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+                    "-keyout", key, "-out", cert] + opts,
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.chmod(key, 0o600)
+    os.chmod(cert, 0o644)
+    return cert, key
 
 
 def main():
@@ -607,6 +708,8 @@ def main():
         latency_client(int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5])
         return 0
     builddir = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else ".")
+    global TLSLOAD
+    TLSLOAD = os.path.join(builddir, "bench", "tlsload")
     targets = ["gatewayd"]
     vs = os.environ.get("BENCH_VS", "")
     if vs:
@@ -619,29 +722,35 @@ def main():
         if not shutil.which(tool):
             sys.exit("missing %s (Debian packages postfix, strace)" % tool)
     scens = parse_scenarios()
+    if any(s[4] for s in scens) and not os.access(TLSLOAD, os.X_OK):
+        sys.exit("missing %s: run make bench (or make bench/tlsload)" % TLSLOAD)
     reps = int(os.environ.get("REPEATS", "3"))
     rdir = os.environ.get("RESULTS_DIR") or os.path.join(
         builddir, "bench-results", time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()))
     os.makedirs(rdir, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix="gw-bench-", dir=os.environ.get("BENCH_TMPDIR", "/var/tmp"))
     os.chmod(tmp, 0o755)
+    tls_files = make_cert(tmp) if any(s[4] for s in scens) else None
     with open(os.path.join(rdir, "env.txt"), "w") as f:
         f.write("date %s\nkernel %s\ncpus %d\nload %s\nscenarios %s\nrepeats %d\n" % (
             time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), os.uname().release,
             os.cpu_count(), open("/proc/loadavg").read().strip(),
-            " ".join("%s:%d:%d:%d" % s for s in scens), reps))
+            " ".join("%s:%d:%d:%d" % s[:4] + (":tls" if s[4] else "") for s in scens), reps))
+        if tls_files:
+            f.write("tls_key %s\n" % os.environ.get("TLS_KEY", "ec"))
         for t in targets:
             f.write("version %s\n" % TARGETS[t](tempfile.mkdtemp(dir=tmp), 1, 2, builddir).version())
     results = []
     tsv = open(os.path.join(rdir, "results.tsv"), "w")
-    keys = ["target", "scenario", "rep"] + [k for k, _, _ in FIGURES] + ["procs", "status"]
+    keys = ["target", "scenario", "rep"] + [k for k, _, _ in FIGURES] + [
+        "procs", "tls_in", "tls_out", "plain_refused", "status"]
     tsv.write("\t".join(keys) + "\n")
     try:
         for rep in range(1, reps + 1):
             for scen in scens:
                 for t in targets:
                     log("%s %s rep %d" % (t, scen[0], rep))
-                    r = run_one(TARGETS[t], scen, rep, tmp, builddir)
+                    r = run_one(TARGETS[t], scen, rep, tmp, builddir, tls_files)
                     log("  " + ", ".join("%s=%s" % (k, ("%.2f" % v) if isinstance(v, float) else v)
                                          for k, v in r.items() if k not in ("target", "scenario", "rep")))
                     results.append(r)
