@@ -2084,6 +2084,44 @@ spool_scan(struct spool *sp, enum spool_state st, const char *connector,
 	return spool_each(fd, spool_scan_one, &sa);
 }
 
+/*
+ * spool_ids - call cb with each regular entry's queue ID, without a stat:
+ * readdir's d_type says what an entry is, and only a file system that
+ * does not fill it in costs an fstatat per entry
+ */
+int
+spool_ids(struct spool *sp, enum spool_state st, const char *connector,
+    spool_ids_cb cb, void *arg)
+{
+	struct dirent *de;
+	struct stat sb;
+	DIR *d;
+	int fd, rc = 0, save;
+
+	if ((fd = spool_fd(sp, st, connector)) == -1 ||
+	    (d = spool_opendir(fd)) == NULL)
+		return -1;
+	for (;;) {
+		errno = 0;
+		if ((de = readdir(d)) == NULL) {
+			rc = errno ? -1 : 0;
+			break;
+		}
+		if (de->d_name[0] == '.' || !spool_qid_valid(de->d_name))
+			continue;
+		if (de->d_type != DT_REG && (de->d_type != DT_UNKNOWN ||
+		    fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) ==
+		    -1 || !S_ISREG(sb.st_mode)))
+			continue;	/* not ours, or gone meanwhile */
+		if ((rc = cb(de->d_name, arg)) != 0)
+			break;
+	}
+	save = errno;
+	closedir(d);
+	errno = save;
+	return rc;
+}
+
 #define SPOOL_LIST_BUF	16384	/* one read covers a usual envelope */
 
 struct spool_list_arg {

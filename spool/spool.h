@@ -390,6 +390,15 @@ typedef int (*spool_scan_cb)(const char *qid, time_t mtime, off_t size, void *ar
 int spool_scan(struct spool *, enum spool_state, const char *connector,
     spool_scan_cb cb, void *arg);
 /*
+ * The same without mtime and size: cb gets each regular entry's queue ID
+ * from readdir alone, no stat per entry (a queue of a million jobs is read
+ * in the time of its directory blocks).  Stops early and returns cb's
+ * value if nonzero, -1 if the directory cannot be read.
+ */
+typedef int (*spool_ids_cb)(const char *qid, void *arg);
+int spool_ids(struct spool *, enum spool_state, const char *connector,
+    spool_ids_cb cb, void *arg);
+/*
  * Listing: call cb with the parsed envelope of each entry of a state
  * directory, or with env NULL and the reason when one cannot be parsed.
  * One open, read and close per entry and no stat, so 100,000 jobs list in

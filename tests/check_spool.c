@@ -1109,6 +1109,47 @@ START_TEST(test_open_refuses)
 }
 END_TEST
 
+/* ids_count - spool_ids callback counting entries */
+static int
+ids_count(const char *qid, void *arg)
+{
+	ck_assert(spool_qid_valid(qid));
+	scan_n++;
+	return arg != NULL && scan_n == *(int *)arg ? 42 : 0;
+}
+
+START_TEST(test_ids_count)
+{
+	struct envelope env;
+	int i, stop = 4;
+
+	for (i = 0; i < 10; i++) {
+		put(&env);
+		envelope_clear(&env);
+	}
+	/* named like queue IDs, but not regular files: not jobs */
+	ck_assert_int_eq(mkdir(path("incoming/00000000000000000001"), 0700), 0);
+	ck_assert_int_eq(symlink("/etc/passwd",
+	    path("incoming/00000000000000000002")), 0);
+	write_file("incoming/.hidden", "x", 1);
+	write_file("incoming/not-a-qid", "x", 1);
+	scan_n = 0;
+	ck_assert_int_eq(spool_ids(sp, SPOOL_INCOMING, NULL, ids_count, NULL), 0);
+	ck_assert_int_eq(scan_n, 10);
+	scan_n = 0;
+	ck_assert_int_eq(spool_scan(sp, SPOOL_INCOMING, NULL, scan_count, NULL), 0);
+	ck_assert_int_eq(scan_n, 10);	/* the same entries as spool_scan */
+	scan_n = 0;
+	ck_assert_int_eq(spool_ids(sp, SPOOL_INCOMING, NULL, ids_count, &stop), 42);
+	ck_assert_int_eq(scan_n, 4);
+	scan_n = 0;
+	ck_assert_int_eq(spool_ids(sp, SPOOL_QUEUE, "relay", ids_count, NULL), 0);
+	ck_assert_int_eq(scan_n, 0);
+	ck_assert_int_eq(spool_ids(sp, SPOOL_QUEUE, "nosuch", ids_count, NULL), -1);
+	ck_assert_int_eq(spool_ids(sp, SPOOL_QUEUE, "../x", ids_count, NULL), -1);
+}
+END_TEST
+
 START_TEST(test_scan_count)
 {
 	struct envelope env;
@@ -1486,6 +1527,7 @@ spool_suite(void)
 	tcase_add_test(tc, test_quarantine_keeps);
 	tcase_add_test(tc, test_open_refuses);
 	tcase_add_test(tc, test_scan_count);
+	tcase_add_test(tc, test_ids_count);
 	tcase_add_test(tc, test_connectors_sorted);
 	tcase_add_test(tc, test_names);
 	tcase_add_test(tc, test_list);

@@ -300,6 +300,27 @@ def test():
         wait_for(lambda: jlist(gw, "--recipient", "ok3@*") == [], 20, "delivered after resume")
         check(not os.path.exists(os.path.join(gw.spool, "paused")), "no pause state left")
 
+        # ALL: every job, in queue ID order, the same lines as by ID
+        for i in range(3):
+            send(gw, ["tempall%d@gw.test" % i], "all%d" % i)
+        wait_for(lambda: len(jlist(gw, "--recipient", "tempall*")) == 3 and
+                 all(j["queue_name"] == "deferred" for j in jlist(gw, "--recipient", "tempall*")),
+                 20, "3 more deferred jobs")
+        check(ctl(gw, "pause", "delivery", "relay").returncode == 0, "pause delivery for ALL")
+        mine = sorted(j["queue_id"] for j in jlist(gw, "--recipient", "tempall*"))
+        for verb, done, state in (("hold", "held", "hold"), ("release", "queued for delivery", "queue"),
+                                  ("delete", "deleted", None)):
+            before = sorted(j["queue_id"] for j in jlist(gw) if j["queue_name"] != "active")
+            r = ctl(gw, "queue", verb, "ALL")
+            ids = [l.split(":")[0] for l in r.stdout.splitlines() if l.strip()]
+            check(ids == sorted(ids) and set(ids) == set(before), "%s ALL: %r" % (verb, r.stdout))
+            for qid in mine:
+                check("%s: %s (relay)" % (qid, done) in r.stdout, "%s ALL: %s: %r" % (verb, qid, r.stdout))
+            left = {j["queue_id"]: j["queue_name"] for j in jlist(gw)}
+            check(all(left.get(qid) == state for qid in mine), "after %s ALL: %s" % (verb, left))
+        check(not [j for j in jlist(gw) if j["queue_name"] != "active"], "delete ALL left nothing")
+        check(ctl(gw, "resume", "delivery", "relay").returncode == 0, "resume delivery after ALL")
+
         # offline: list and show read the spool; the others say they need the daemon
         send(gw, ["temp9@gw.test", "ok9@gw.test"], "offline")
         wait_for(lambda: len(jlist(gw, "--state", "deferred")) == 1, 20, "one deferred")

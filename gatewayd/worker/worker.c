@@ -1331,12 +1331,10 @@ worker_due(evutil_socket_t fd, short ev, void *arg)
 	worker_dispatch(w);
 }
 
-/* worker_scan_queue - spool_scan callback: a ready job */
+/* worker_scan_queue - spool_ids callback: a ready job */
 static int
-worker_scan_queue(const char *qid, time_t mtime, off_t size, void *arg)
+worker_scan_queue(const char *qid, void *arg)
 {
-	(void)mtime;
-	(void)size;
 	worker_ready_add(arg, qid, SPOOL_QUEUE, 0);
 	return 0;
 }
@@ -1350,12 +1348,10 @@ worker_scan_deferred(const char *qid, time_t mtime, off_t size, void *arg)
 	return 0;
 }
 
-/* worker_scan_failed - spool_scan callback: a job kept for its DSN */
+/* worker_scan_failed - spool_ids callback: a job kept for its DSN */
 static int
-worker_scan_failed(const char *qid, time_t mtime, off_t size, void *arg)
+worker_scan_failed(const char *qid, void *arg)
 {
-	(void)mtime;
-	(void)size;
 	worker_ready_add(arg, qid, SPOOL_FAILED, 0);
 	return 0;
 }
@@ -1383,10 +1379,10 @@ worker_idle_scan(evutil_socket_t fd, short ev, void *arg)
 	if (w->stopping)
 		return;
 	if (w->nready == 0 && worker_busy(w) == 0) {
-		if (spool_scan(w->spool, SPOOL_QUEUE, w->name,
+		if (spool_ids(w->spool, SPOOL_QUEUE, w->name,
 		    worker_scan_queue, w) == -1)
 			log_warn("scan of queue/%s", w->name);
-		if (spool_scan(w->spool, SPOOL_FAILED, w->name,
+		if (spool_ids(w->spool, SPOOL_FAILED, w->name,
 		    worker_scan_failed, w) == -1)
 			log_warn("scan of failed/%s", w->name);
 		worker_dispatch(w);
@@ -1654,13 +1650,13 @@ worker_recover(struct worker *w)
 		log_warn("recovery of active/%s", w->name);
 	else if (n > 0)
 		log_info("%d interrupted jobs of %s requeued", n, w->name);
-	if (spool_scan(w->spool, SPOOL_QUEUE, w->name, worker_scan_queue,
+	if (spool_ids(w->spool, SPOOL_QUEUE, w->name, worker_scan_queue,
 	    w) == -1)
 		log_warn("scan of queue/%s", w->name);
 	if (spool_scan(w->spool, SPOOL_DEFERRED, w->name,
 	    worker_scan_deferred, w) == -1)
 		log_warn("scan of deferred/%s", w->name);
-	if (spool_scan(w->spool, SPOOL_FAILED, w->name, worker_scan_failed,
+	if (spool_ids(w->spool, SPOOL_FAILED, w->name, worker_scan_failed,
 	    w) == -1)
 		log_warn("scan of failed/%s", w->name);
 	log_debug("%zu jobs ready, %zu deferred", w->nready, w->nheap);
