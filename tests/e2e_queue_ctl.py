@@ -42,6 +42,28 @@ def send(gw, rcpts, subject="x"):
     s.quit()
 
 
+def clone_jobs(gw, qid, n):
+    """n copies of queued job qid in queue/relay (only the id line changed,
+    the data hard-linked, owners kept); the number of jobs there after"""
+    qdir = os.path.join(gw.spool, "queue", "relay")
+    src = os.path.join(qdir, qid)
+    for st in ("deferred", "hold"):
+        if not os.path.exists(src):
+            src = os.path.join(gw.spool, st, "relay", qid)
+    job = open(src, "rb").read()
+    sj = os.stat(src)
+    data = os.path.join(gw.spool, "data", qid + ".relay")
+    base = int(time.time() * 1e6) - n - 1000
+    for i in range(n):
+        q = "%014xff%04x" % (base + i, i & 0xffff)
+        os.link(data, os.path.join(gw.spool, "data", q + ".relay"))
+        fd = os.open(os.path.join(qdir, q), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        os.write(fd, job.replace(qid.encode(), q.encode()))
+        os.fchown(fd, sj.st_uid, sj.st_gid)
+        os.close(fd)
+    return len(os.listdir(qdir))
+
+
 def stats(gw):
     r = ctl(gw, "stats", json_out=True)
     check(r.returncode == 0, "stats --json: %s" % r.stderr)
@@ -339,6 +361,28 @@ def test():
         check(r.returncode == 69 and "needs the running daemon" in r.stderr, "offline hold: %r" % r.stderr)
         r = ctl(gw, "check")
         check(r.returncode == 0 and "valid" in r.stdout, "check: %r" % r.stderr)
+
+        # a delete ALL whose client stopped reading ends with the master
+        gw.start()
+        gw.wait_ready()
+        check(ctl(gw, "pause", "delivery", "relay").returncode == 0, "pause delivery")
+        n = clone_jobs(gw, qid, 40000)
+        slow = subprocess.Popen([GATEWAYCTL, "-c", gw.config, "-s", gw.sock, "queue",
+                                 "delete", "ALL"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        try:
+            # the lines fill the pipe, the socket and the control child's buffer
+            wait_for(lambda: len(os.listdir(os.path.join(gw.spool, "queue", "relay"))) < n,
+                     30, "the delete to start")
+            time.sleep(1)
+            master = gw.pids()[gw.proc.pid]     # a control child is a fork, no exec
+            check([p for p, argv in gw.children().items() if argv == master],
+                  "the control child still runs, blocked on its client")
+            gw.stop()
+            wait_for(lambda: not gw._group_alive(), 10,
+                     "no process of the stopped daemon left (the control child and its helpers)")
+        finally:
+            slow.kill()
+            slow.wait()
         ok = True
     finally:
         gw.cleanup(ok)

@@ -13,6 +13,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,7 @@
 #include "control_proto.h"
 #include "envelope.h"
 #include "ipc.h"
+#include "proc.h"
 #include "spool.h"
 #include "spool_admin.h"
 #include "textout.h"
@@ -242,6 +244,7 @@ queue_list_part(struct queue_list *ql, int want, unsigned int part,
 static int
 queue_list_helper(struct queue_list *ql, int want, pid_t *pid)
 {
+	pid_t parent = getpid();
 	FILE *out;
 	int fd;
 
@@ -253,6 +256,7 @@ queue_list_helper(struct queue_list *ql, int want, pid_t *pid)
 		return -1;
 	}
 	if (*pid == 0) {
+		proc_die_with(parent, SIGKILL);
 		if ((out = fdopen(fd, "w")) == NULL)
 			_exit(1);
 		(void)setvbuf(out, NULL, _IOFBF, 256 * 1024);
@@ -942,7 +946,7 @@ queue_all_run(struct queue_act *a, const struct queue_all *qa, char **names,
 	struct spool_loc locs[SPOOL_MAX_LOCS];
 	size_t i, j, k;
 
-	for (i = from; i < to; i = j) {
+	for (i = from; i < to && !ferror(a->fp); i = j) {	/* client gone */
 		for (j = i + 1; j < to && memcmp(qa->v[j].qid, qa->v[i].qid,
 		    SPOOL_QID_LEN) == 0;)
 			j++;
@@ -983,6 +987,7 @@ static int
 queue_all_helper(struct queue_act *a, const struct queue_all *qa,
     char **names, size_t from, size_t to, pid_t *pid)
 {
+	pid_t parent = getpid();
 	FILE *out;
 	int fd;
 
@@ -994,6 +999,8 @@ queue_all_helper(struct queue_act *a, const struct queue_all *qa,
 		return -1;
 	}
 	if (*pid == 0) {
+		/* a helper outlives no control child (killed, or its master) */
+		proc_die_with(parent, SIGKILL);
 		if ((out = fdopen(fd, "w")) == NULL)
 			_exit(1);
 		(void)setvbuf(out, NULL, _IOFBF, 256 * 1024);
@@ -1031,6 +1038,8 @@ queue_all_delete(struct queue_act *a, const struct queue_all *qa,
 		    cut[k], cut[k + 1], &pids[k]) : -2;
 	queue_all_run(a, qa, names, cut[0], cut[1]);
 	for (k = 1; k < np; k++) {
+		if (fds[k] >= 0 && ferror(a->fp))
+			(void)kill(pids[k], SIGKILL);	/* its client is gone */
 		if (fds[k] == -1)
 			queue_all_run(a, qa, names, cut[k], cut[k + 1]);
 		else if (fds[k] >= 0)

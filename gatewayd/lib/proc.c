@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -179,6 +180,18 @@ proc_event_base(void)
 	if (base == NULL)
 		fatalx("event_base_new failed");
 	return base;
+}
+
+/*
+ * proc_die_with - in a child just forked (after any change of uid, which
+ * clears it): get sig when parent, the process that forked us, ends; exit
+ * at once if it already has (we were reparented before the prctl).
+ */
+void
+proc_die_with(pid_t parent, int sig)
+{
+	if (prctl(PR_SET_PDEATHSIG, sig) == -1 || getppid() != parent)
+		_exit(1);
 }
 
 /* proc_fd_closed - nonzero when fd is not open */

@@ -53,6 +53,7 @@ struct cfg *proc_child_init(int argc, char **argv, const char *role, struct proc
 void proc_drop_privileges(const char *user, const char *chroot_dir);
 /* Nonzero when fd is not an open descriptor. */
 int proc_fd_closed(int fd);
+void proc_die_with(pid_t parent, int sig);
 
 struct event_base;
 /* the event loop of a child on the message path (epoll change list) */

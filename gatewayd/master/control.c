@@ -321,7 +321,7 @@ control_fork(struct control_req *req, control_child_fn fn, int need_spool)
 	struct ipc *ipc;
 	int sv[2], rc;
 	FILE *fp;
-	pid_t pid;
+	pid_t pid, master = getpid();
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1 ||
 	    (pid = fork()) == -1) {
@@ -350,6 +350,11 @@ control_fork(struct control_req *req, control_child_fn fn, int need_spool)
 	if (fn == control_queue_log || fn == control_queue_state_log)
 		control_log_prepare(cfg);	/* root:adm 0640 is fine */
 	proc_drop_privileges(cfg->user, NULL);
+	/*
+	 * Ends with the master (a delete ALL of a million jobs must not go on
+	 * after a stop); SIGKILL, as the master's SIGTERM handler is ours.
+	 */
+	proc_die_with(master, SIGKILL);
 	if ((fp = control_client_open(req->fd)) == NULL)
 		_exit(1);
 	(void)setvbuf(fp, NULL, _IOFBF, 256 * 1024);	/* few big writes */

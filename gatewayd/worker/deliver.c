@@ -45,6 +45,7 @@
 #include "envelope.h"
 #include "landlock.h"
 #include "log.h"
+#include "proc.h"
 #include "xmalloc.h"
 
 #define DL_ENV_MAX	(16 * 1024 * 1024)	/* packed job bound */
@@ -387,9 +388,7 @@ deliverer_start(struct deliverer *d, const struct gw_connector *conn,
 		return -1;
 	}
 	if (d->pid == 0) {
-		if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 ||
-		    getppid() != parent)
-			_exit(1);
+		proc_die_with(parent, SIGKILL);
 		close(sv[0]);
 		dl_main(conn, ctx, sv[1], keep, nkeep, hide);
 	}

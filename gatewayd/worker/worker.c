@@ -750,9 +750,7 @@ worker_spawn(struct worker *w, int i)
 		 * Die with the parent: a worker that restarts requeues the
 		 * jobs of active/, which an orphan must not go on updating.
 		 */
-		if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 ||
-		    getppid() != parent)
-			_exit(1);
+		proc_die_with(parent, SIGKILL);
 		signal(SIGCHLD, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGHUP, SIG_DFL);
