@@ -150,6 +150,13 @@ def test():
         check(rc == 0 and ("TLSv1.3" in out or "TLSv1.2" in out), "s_client handshake: %s" % out[-800:])
         rc, out = s_client(gw.port, "-tls1_1")
         check("Cipher is (NONE)" in out or rc != 0, "TLS 1.1 must be refused: %s" % out[-600:])
+        # TLS 1.3: one session ticket per handshake, and the session resumes with it
+        sess = os.path.join(keys, "session.pem")
+        rc, out = s_client(gw.port, "-tls1_3", "-msg", "-sess_out", sess)
+        check(rc == 0 and out.count("NewSessionTicket") == 1,
+              "one session ticket: %d in %s" % (out.count("NewSessionTicket"), out[-600:]))
+        rc, out = s_client(gw.port, "-tls1_3", "-sess_in", sess)
+        check(rc == 0 and "Reused, TLSv1.3" in out, "the session resumed: %s" % out[-600:])
 
         # swaks over STARTTLS: delivered with ESMTPS (proto:cipher) in Received:
         r = subprocess.run(["swaks", "--server", "127.0.0.1", "--port", str(gw.port),

@@ -50,6 +50,13 @@ receiver_tls_ctx(const struct cfg_listener *l)
 		    p.min_version);
 	if (!SSL_CTX_set_session_id_context(ctx, sid, sizeof(sid) - 1))
 		rtls_fatal(l, "session id context", NULL);
+	/*
+	 * One TLS 1.3 session ticket, not OpenSSL's two: a client resumes
+	 * one session at a time, and each ticket costs a write and its
+	 * encryption in every handshake.
+	 */
+	if (!SSL_CTX_set_num_tickets(ctx, 1))
+		rtls_fatal(l, "session tickets", NULL);
 	if (SSL_CTX_use_certificate_chain_file(ctx, l->tls_cert) != 1)
 		rtls_fatal(l, "cannot load the certificate", l->tls_cert);
 	if (SSL_CTX_use_PrivateKey_file(ctx, l->tls_key, SSL_FILETYPE_PEM) != 1)
