@@ -98,7 +98,7 @@ def files(d, pattern="*"):
 
 
 def relay_gateway(name, hosts, retry=None, settings=None, extra="", smtp=None,
-                  concurrency=None):
+                  concurrency=None, max_idle=None):
     s = {"hosts": "[%s]" % ", ".join(hosts), "helo": "gw.test",
          "host_skip": "1s", "timeouts": "{connect: 3s, greeting: 5s, command: 5s, data: 10s}"}
     s.update(settings or {})
@@ -106,6 +106,8 @@ def relay_gateway(name, hosts, retry=None, settings=None, extra="", smtp=None,
             "retry": retry or {"min_backoff": "1s", "max_backoff": "2s"}}
     if concurrency:
         conn["concurrency"] = concurrency
+    if max_idle:
+        conn["max_idle"] = max_idle
     return Gateway(name, connectors=[conn], extra=extra, smtp=smtp)
 
 
@@ -327,6 +329,63 @@ def case_host_skip_shared(srv):
         gw.cleanup(ok)
 
 
+def delivery_children(gw):
+    """pids of the worker's delivery children (the deliverers are theirs)"""
+    pids = gw.pids()
+
+    def ppid(pid):
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                return int(f.read().rsplit(")", 1)[1].split()[1])
+        except OSError:
+            return None
+    workers = [p for p, argv in pids.items() if argv and
+               os.path.basename(argv[0]) == "gatewayd-worker" and ppid(p) == gw.proc.pid]
+    return [p for p in pids if ppid(p) in workers]
+
+
+def case_on_demand(srv):
+    """Delivery children on demand: one with the worker, more when jobs wait
+    (never more than concurrency), and those beyond the first end quietly
+    once idle for max_idle; the one left still delivers."""
+    port = free_port()
+    out = srv.sink(port)
+    gw = relay_gateway("smtp-ondemand", ["127.0.0.1:%d" % port], concurrency=4,
+                       max_idle="2s").start()
+    ok = False
+    try:
+        gw.wait_ready()
+        check(len(delivery_children(gw)) == 1, "one delivery child at start: %s"
+              % delivery_children(gw))
+        gw.ctl("pause", "delivery", "relay")
+        with gw.smtp() as s:
+            for i in range(20):
+                s.sendmail("a@client.test", ["w%d@example.org" % i],
+                           b"Subject: wait %d\r\n\r\nx\r\n" % i)
+        wait_for(lambda: gw.ctl("queue", "list", json=True).count('"queue_id"') >= 20, 30,
+                 "20 jobs waiting for delivery")
+        gw.ctl("resume", "delivery", "relay")
+        peak = [0]
+
+        def drained():
+            peak[0] = max(peak[0], len(delivery_children(gw)))
+            return len(files(out)) >= 20
+        wait_for(drained, 60, "the 20 waiting messages delivered")
+        for _ in range(5):
+            peak[0] = max(peak[0], len(delivery_children(gw)))
+            time.sleep(0.1)
+        check(peak[0] == 4, "children started for the waiting jobs, up to concurrency: %d"
+              % peak[0])
+        wait_for(lambda: len(delivery_children(gw)) == 1, 30,
+                 "the children beyond the first to end after max_idle")
+        check("delivery child died" not in gw.read_log(), "ending idle is not a death")
+        send(gw, "a@client.test", ["after@example.org"], b"Subject: after\r\n\r\nx\r\n")
+        wait_for(lambda: len(files(out)) >= 21, 30, "a message after the others ended")
+        ok = True
+    finally:
+        gw.cleanup(ok)
+
+
 def run_cases(*cases):
     """Run each case(srv) with the receiving servers, timing each."""
     if not os.path.exists(SMTP_SINK):
@@ -343,7 +402,7 @@ def run_cases(*cases):
 
 
 def test():
-    run_cases(case_failover_clean_output, case_host_skip_shared, case_starttls_required,
+    run_cases(case_on_demand, case_failover_clean_output, case_host_skip_shared, case_starttls_required,
               case_tempfail_then_recovery, case_lifetime_expiry,
               case_null_sender, case_hostile)
 

@@ -83,9 +83,11 @@ struct worker_rep {
 
 struct worker_child {
 	pid_t pid;		/* -1: slot empty */
-	int fd;
+	int fd;			/* -1 once retired */
 	struct event *ev;
 	int busy;
+	int retired;		/* idle too long: told to end, not yet reaped */
+	time_t idle_since;
 	struct worker_req job;
 };
 
@@ -133,7 +135,9 @@ struct worker {
 	struct stats stats;	/* counter deltas not yet sent to the master */
 
 	struct worker_child *children;
-	int nchildren;
+	int nchildren;		/* slots: the connector's concurrency */
+	int spawn_wait;		/* an idle child died: none until respawn_ev */
+	struct event *retire_ev;
 
 	struct worker_readyq ready;
 	size_t nready;
@@ -760,7 +764,7 @@ worker_spawn(struct worker *w, int i)
 		if (w->ipc != NULL)
 			close(ipc_fd(w->ipc));
 		for (j = 0; j < w->nchildren; j++)
-			if (w->children[j].pid > 0)
+			if (w->children[j].pid > 0 && w->children[j].fd != -1)
 				close(w->children[j].fd);
 		sandbox_enter(w->sbrole, w->cfg->sandbox, 1);
 		worker_child_main(w, sv[1]);
@@ -769,6 +773,8 @@ worker_spawn(struct worker *w, int i)
 	c->pid = pid;
 	c->fd = sv[0];
 	c->busy = 0;
+	c->retired = 0;
+	c->idle_since = time(NULL);
 	c->ev = event_new(w->base, c->fd, EV_READ | EV_PERSIST,
 	    worker_child_event, c);
 	if (c->ev == NULL)
@@ -887,12 +893,19 @@ worker_child_gone(struct worker *w, struct worker_child *c, int status)
 	else
 		snprintf(reason, sizeof(reason), "connector crashed: exited "
 		    "with status %d", WEXITSTATUS(status));
-	event_free(c->ev);
+	if (c->ev != NULL)
+		event_free(c->ev);
 	c->ev = NULL;
-	close(c->fd);
+	if (c->fd != -1)
+		close(c->fd);
 	c->fd = -1;
 	c->pid = -1;
-	if (c->busy) {
+	if (c->retired) {
+		/* told to end after its idle time: not a death */
+		c->retired = 0;
+		log_debug("delivery child ended after %lld s idle",
+		    (long long)w->conn->max_idle);
+	} else if (c->busy) {
 		log_warnx("%s: delivery child died (%s)", c->job.qid, reason);
 		worker_crash_job(w, c->job.qid, reason);
 		worker_due_schedule(w);		/* arm the timer for its retry */
@@ -903,6 +916,7 @@ worker_child_gone(struct worker *w, struct worker_child *c, int status)
 		struct timeval tv = { 1, 0 };
 
 		log_warnx("idle delivery child died (%s)", reason + 19);
+		w->spawn_wait = 1;	/* no fork loop for a crashing start */
 		evtimer_add(w->respawn_ev, &tv);
 	}
 	if (w->stopping)
@@ -952,6 +966,7 @@ worker_child_event(evutil_socket_t fd, short ev, void *arg)
 		worker_notify_dsn(w, c->job.qid);	/* the router checks the notice */
 	worker_notify_failover(w, rep.fo);
 	c->busy = 0;
+	c->idle_since = time(NULL);
 	if (c->job.from != SPOOL_FAILED) {
 		worker_count(w, rep.outcome);
 		worker_reachability(w, &rep);
@@ -1005,8 +1020,38 @@ worker_idle_child(struct worker *w)
 	int i;
 
 	for (i = 0; i < w->nchildren; i++)
-		if (w->children[i].pid > 0 && !w->children[i].busy)
+		if (w->children[i].pid > 0 && !w->children[i].busy &&
+		    !w->children[i].retired)
 			return &w->children[i];
+	return NULL;
+}
+
+/* worker_live - children that can take a job now or later */
+static int
+worker_live(const struct worker *w)
+{
+	int i, n = 0;
+
+	for (i = 0; i < w->nchildren; i++)
+		n += w->children[i].pid > 0 && !w->children[i].retired;
+	return n;
+}
+
+/*
+ * worker_grow - a new child for a ready job when every live one is busy,
+ * up to the connector's concurrency (children are forked on demand, as
+ * Postfix's master does, and end after max_idle); NULL if none
+ */
+static struct worker_child *
+worker_grow(struct worker *w)
+{
+	int i;
+
+	if (w->spawn_wait)
+		return NULL;
+	for (i = 0; i < w->nchildren; i++)
+		if (w->children[i].pid <= 0)
+			return worker_spawn(w, i) == 0 ? &w->children[i] : NULL;
 	return NULL;
 }
 
@@ -1076,9 +1121,42 @@ worker_dispatch(struct worker *w)
 		return;
 	}
 	while ((r = TAILQ_FIRST(&w->ready)) != NULL &&
-	    (c = worker_idle_child(w)) != NULL)
+	    ((c = worker_idle_child(w)) != NULL || (c = worker_grow(w)) != NULL))
 		if (worker_hand(w, c, r) == -1)
 			return;
+}
+
+/*
+ * worker_retire - end the children idle for max_idle beyond the
+ * first WORKER_MIN_CHILDREN: their socket is closed, they call the
+ * connector's fini and exit, and the slot is free once they are reaped
+ */
+static void
+worker_retire(evutil_socket_t fd, short ev, void *arg)
+{
+	struct worker *w = arg;
+	struct timeval tv = { w->conn->max_idle / 4 + 1, 0 };
+	struct worker_child *c;
+	time_t now = time(NULL);
+	int i, live = worker_live(w);
+
+	(void)fd;
+	(void)ev;
+	if (w->stopping)
+		return;
+	for (i = w->nchildren - 1; i >= 0 && live > WORKER_MIN_CHILDREN; i--) {
+		c = &w->children[i];
+		if (c->pid <= 0 || c->busy || c->retired ||
+		    now - c->idle_since < w->conn->max_idle)
+			continue;
+		event_free(c->ev);
+		c->ev = NULL;
+		close(c->fd);
+		c->fd = -1;
+		c->retired = 1;
+		live--;
+	}
+	evtimer_add(w->retire_ev, &tv);
 }
 
 /* ---- parent: an unreachable destination ---- */
@@ -1294,7 +1372,7 @@ worker_sigchld(evutil_socket_t sig, short ev, void *arg)
 	}
 }
 
-/* worker_respawn - refill empty child slots (after an idle child died) */
+/* worker_respawn - back to the minimum of children (an idle one died) */
 static void
 worker_respawn(evutil_socket_t fd, short ev, void *arg)
 {
@@ -1303,7 +1381,9 @@ worker_respawn(evutil_socket_t fd, short ev, void *arg)
 
 	(void)fd;
 	(void)ev;
-	for (i = 0; i < w->nchildren && !w->stopping; i++)
+	w->spawn_wait = 0;
+	for (i = 0; i < w->nchildren && !w->stopping &&
+	    worker_live(w) < WORKER_MIN_CHILDREN; i++)
 		if (w->children[i].pid <= 0)
 			worker_spawn(w, i);
 	worker_dispatch(w);
@@ -1399,8 +1479,12 @@ worker_exit(struct worker *w)
 
 		if (c->pid <= 0)
 			continue;
-		event_free(c->ev);
-		close(c->fd);
+		if (c->ev != NULL)
+			event_free(c->ev);
+		c->ev = NULL;
+		if (c->fd != -1)
+			close(c->fd);
+		c->fd = -1;
 		for (tries = 0; tries < 50; tries++) {
 			if (waitpid(c->pid, &status, WNOHANG) != 0)
 				break;
@@ -1453,6 +1537,7 @@ worker_stop(struct worker *w)
 	evtimer_del(w->scan_ev);
 	evtimer_del(w->due_ev);
 	evtimer_del(w->respawn_ev);
+	evtimer_del(w->retire_ev);
 	evtimer_del(w->suspend_ev);
 	evtimer_del(w->drain_ev);
 	if (worker_busy(w) == 0) {
@@ -1676,10 +1761,11 @@ worker_events(struct worker *w)
 	w->scan_ev = evtimer_new(w->base, worker_idle_scan, w);
 	w->stop_ev = evtimer_new(w->base, worker_stop_timeout, w);
 	w->respawn_ev = evtimer_new(w->base, worker_respawn, w);
+	w->retire_ev = evtimer_new(w->base, worker_retire, w);
 	w->suspend_ev = evtimer_new(w->base, worker_suspend_over, w);
 	w->drain_ev = evtimer_new(w->base, worker_drain, w);
 	if (w->sigchld_ev == NULL || w->due_ev == NULL || w->scan_ev == NULL ||
-	    w->stop_ev == NULL || w->respawn_ev == NULL ||
+	    w->stop_ev == NULL || w->respawn_ev == NULL || w->retire_ev == NULL ||
 	    w->suspend_ev == NULL || w->drain_ev == NULL)
 		fatalx("cannot create the worker's events");
 	event_add(w->sigchld_ev, NULL);
@@ -1740,15 +1826,16 @@ main(int argc, char **argv)
 	for (i = 0; i < w->nchildren; i++)
 		w->children[i].pid = -1;
 	sandbox_report(w->sbrole, w->cfg->sandbox);
-	for (i = 0; i < w->nchildren; i++)
+	for (i = 0; i < w->nchildren && i < WORKER_MIN_CHILDREN; i++)
 		if (worker_spawn(w, i) == -1)
 			fatalx("cannot start the delivery children");
 	worker_send_info(w);
 	if (ipc_send(w->ipc, IPC_READY, NULL, 0) == -1)
 		fatalx("cannot send IPC_READY");
-	log_info("connector %s (%s %s) ready, %d delivery processes, "
+	log_info("connector %s (%s %s) ready, up to %d delivery processes, "
 	    "%zu jobs queued, %zu deferred", w->name, w->ld.conn->name,
 	    w->ld.conn->version, w->nchildren, w->nready, w->nheap);
+	worker_retire(-1, 0, w);	/* and every max_idle / 4 */
 	worker_due_schedule(w);
 	worker_dispatch(w);
 	event_base_dispatch(w->base);

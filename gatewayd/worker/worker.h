@@ -16,6 +16,7 @@
 #define WORKER_SCAN_INTERVAL	60	/* seconds between idle rescans of queue/ */
 #define WORKER_DEFER_BATCH	256	/* jobs deferred per spool sync while suspended */
 #define WORKER_CHILDREN_MAX	256	/* cap on concurrency */
+#define WORKER_MIN_CHILDREN	1	/* delivery children kept when idle */
 
 #include <stdint.h>
 
