@@ -460,6 +460,12 @@ control_queue_state(const struct control_req *req, struct spool *sp,
 	}
 again:
 	if ((n = spool_locate(sp, qid, locs, SPOOL_MAX_LOCS)) <= 0) {
+		/*
+		 * A job moving against the order of the look (deferred/ or
+		 * hold/ back to active/ or queue/) can be missed: look again.
+		 */
+		if (n == 0 && tries++ < 3)
+			goto again;
 		fprintf(fp, "E%d %s: no such message\n", EX_NOINPUT, qid);
 		return 0;
 	}
