@@ -19,17 +19,11 @@ import subprocess
 import threading
 import time
 
-from gwtest import Gateway, TestFailure, check, main, make_message, wait_for, record_file
+from gwtest import (Gateway, TestFailure, check, main, make_message, ppid_of, wait_for,
+                    record_file)
 
 CLIENTS = 4
 
-
-def proc_ppid(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return int(f.read().rsplit(")", 1)[1].split()[1])
-    except OSError:
-        return None
 
 
 def role_pid(gw, role):
@@ -39,7 +33,7 @@ def role_pid(gw, role):
         if not argv:
             continue
         exe = os.path.basename(argv[0])
-        ppid = proc_ppid(pid)
+        ppid = ppid_of(pid)
         if role in ("receiver", "router", "worker") and exe == "gatewayd-" + role \
                 and ppid == master:
             return pid

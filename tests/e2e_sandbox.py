@@ -14,7 +14,8 @@ import shutil
 import subprocess
 import sys
 
-from gwtest import TOP_BUILDDIR, Gateway, TestFailure, check, main, make_message, wait_for
+from gwtest import (TOP_BUILDDIR, Gateway, TestFailure, check, main, make_message, ppid_of,
+                    wait_for)
 
 SKIP = 77
 SIGSYS_LINE = "killed by signal 31"
@@ -83,14 +84,6 @@ def seccomp_mode(pid):
             if line.startswith("Seccomp:"):
                 return int(line.split()[1])
     raise TestFailure("no Seccomp: line for pid %d" % pid)
-
-
-def ppid_of(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return int(f.read().rsplit(")", 1)[1].split()[1])
-    except OSError:
-        return None
 
 
 def role_pids(gw, exe):

@@ -20,7 +20,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from gwtest import Gateway, check, free_port, main, wait_for, TestFailure  # noqa: E402
+from gwtest import Gateway, check, free_port, main, ppid_of, wait_for, TestFailure  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SMTP_SINK = shutil.which("smtp-sink") or "/usr/sbin/smtp-sink"
@@ -332,16 +332,9 @@ def case_host_skip_shared(srv):
 def delivery_children(gw):
     """pids of the worker's delivery children (the deliverers are theirs)"""
     pids = gw.pids()
-
-    def ppid(pid):
-        try:
-            with open("/proc/%d/stat" % pid) as f:
-                return int(f.read().rsplit(")", 1)[1].split()[1])
-        except OSError:
-            return None
     workers = [p for p, argv in pids.items() if argv and
-               os.path.basename(argv[0]) == "gatewayd-worker" and ppid(p) == gw.proc.pid]
-    return [p for p in pids if ppid(p) in workers]
+               os.path.basename(argv[0]) == "gatewayd-worker" and ppid_of(p) == gw.proc.pid]
+    return [p for p in pids if ppid_of(p) in workers]
 
 
 def case_on_demand(srv):

@@ -151,6 +151,15 @@ def recv_user():
     return RECV_USER
 
 
+
+def ppid_of(pid):
+    """The parent of process pid, or None once it is gone."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return int(f.read().rsplit(")", 1)[1].split()[1])
+    except OSError:
+        return None
+
 class Gateway:
     """A gatewayd instance in a private directory."""
 
@@ -295,16 +304,8 @@ class Gateway:
 
     def children(self):
         """Direct children of the master: {pid: argv}"""
-        out = {}
-        for pid, argv in self.pids().items():
-            try:
-                with open("/proc/%d/stat" % pid) as f:
-                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-            except OSError:
-                continue
-            if ppid == self.proc.pid:
-                out[pid] = argv
-        return out
+        return {pid: argv for pid, argv in self.pids().items()
+                if ppid_of(pid) == self.proc.pid}
 
     def pids(self):
         """pid of every process in the tree: {pid: argv}"""

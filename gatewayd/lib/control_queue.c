@@ -236,6 +236,35 @@ queue_list_part(struct queue_list *ql, int want, unsigned int part,
 }
 
 /*
+ * queue_helper_fork - fork a helper process writing into an anonymous
+ * memory file: in the parent that file (the helper's pid in *pid), or -1
+ * if there is none (the caller does the work itself); in the helper -2,
+ * with *out the stream to write.  A helper outlives no control child
+ * (killed, or its master gone).
+ */
+static int
+queue_helper_fork(const char *name, FILE *fp, FILE **out, pid_t *pid)
+{
+	pid_t parent = getpid();
+	int fd;
+
+	if ((fd = memfd_create(name, MFD_CLOEXEC)) == -1)
+		return -1;
+	fflush(fp);		/* nothing buffered may be written twice */
+	if ((*pid = fork()) == -1) {
+		close(fd);
+		return -1;
+	}
+	if (*pid != 0)
+		return fd;
+	proc_die_with(parent, SIGKILL);
+	if ((*out = fdopen(fd, "w")) == NULL)
+		_exit(1);
+	(void)setvbuf(*out, NULL, _IOFBF, 256 * 1024);
+	return -2;
+}
+
+/*
  * queue_list_helper - fork a process that lists half of the entries into
  * an anonymous memory file (the listing is bound by the open, read and
  * close of every job file, so two processes take about half the time);
@@ -244,27 +273,14 @@ queue_list_part(struct queue_list *ql, int want, unsigned int part,
 static int
 queue_list_helper(struct queue_list *ql, int want, pid_t *pid)
 {
-	pid_t parent = getpid();
 	FILE *out;
 	int fd;
 
-	if ((fd = memfd_create("queue-list", MFD_CLOEXEC)) == -1)
-		return -1;
-	fflush(ql->fp);		/* nothing buffered may be written twice */
-	if ((*pid = fork()) == -1) {
-		close(fd);
-		return -1;
-	}
-	if (*pid == 0) {
-		proc_die_with(parent, SIGKILL);
-		if ((out = fdopen(fd, "w")) == NULL)
-			_exit(1);
-		(void)setvbuf(out, NULL, _IOFBF, 256 * 1024);
-		ql->fp = out;
-		queue_list_part(ql, want, 1, 2);
-		_exit(fclose(out) == 0 ? 0 : 1);
-	}
-	return fd;
+	if ((fd = queue_helper_fork("queue-list", ql->fp, &out, pid)) != -2)
+		return fd;
+	ql->fp = out;
+	queue_list_part(ql, want, 1, 2);
+	_exit(fclose(out) == 0 ? 0 : 1);
 }
 
 /*
@@ -993,28 +1009,14 @@ static int
 queue_all_helper(struct queue_act *a, const struct queue_all *qa,
     char **names, size_t from, size_t to, pid_t *pid)
 {
-	pid_t parent = getpid();
 	FILE *out;
 	int fd;
 
-	if ((fd = memfd_create("queue-delete", MFD_CLOEXEC)) == -1)
-		return -1;
-	fflush(a->fp);		/* nothing buffered may be written twice */
-	if ((*pid = fork()) == -1) {
-		close(fd);
-		return -1;
-	}
-	if (*pid == 0) {
-		/* a helper outlives no control child (killed, or its master) */
-		proc_die_with(parent, SIGKILL);
-		if ((out = fdopen(fd, "w")) == NULL)
-			_exit(1);
-		(void)setvbuf(out, NULL, _IOFBF, 256 * 1024);
-		a->fp = out;
-		queue_all_run(a, qa, names, from, to);
-		_exit(fclose(out) == 0 ? 0 : 1);
-	}
-	return fd;
+	if ((fd = queue_helper_fork("queue-delete", a->fp, &out, pid)) != -2)
+		return fd;
+	a->fp = out;
+	queue_all_run(a, qa, names, from, to);
+	_exit(fclose(out) == 0 ? 0 : 1);
 }
 
 /*

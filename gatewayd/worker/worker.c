@@ -879,6 +879,18 @@ worker_crash_job(struct worker *w, const char *qid, const char *reason)
 	(void)worker_parent_settle(w, qid, 451, "4.3.0", reason, NULL);
 }
 
+/* worker_child_close - the parent's end of a child's socket, and its event */
+static void
+worker_child_close(struct worker_child *c)
+{
+	if (c->ev != NULL)
+		event_free(c->ev);
+	c->ev = NULL;
+	if (c->fd != -1)
+		close(c->fd);
+	c->fd = -1;
+}
+
 /* worker_child_gone - a child died (status from waitpid) */
 static void
 worker_child_gone(struct worker *w, struct worker_child *c, int status)
@@ -893,12 +905,7 @@ worker_child_gone(struct worker *w, struct worker_child *c, int status)
 	else
 		snprintf(reason, sizeof(reason), "connector crashed: exited "
 		    "with status %d", WEXITSTATUS(status));
-	if (c->ev != NULL)
-		event_free(c->ev);
-	c->ev = NULL;
-	if (c->fd != -1)
-		close(c->fd);
-	c->fd = -1;
+	worker_child_close(c);
 	c->pid = -1;
 	if (c->retired) {
 		/* told to end after its idle time: not a death */
@@ -1149,10 +1156,7 @@ worker_retire(evutil_socket_t fd, short ev, void *arg)
 		if (c->pid <= 0 || c->busy || c->retired ||
 		    now - c->idle_since < w->conn->max_idle)
 			continue;
-		event_free(c->ev);
-		c->ev = NULL;
-		close(c->fd);
-		c->fd = -1;
+		worker_child_close(c);	/* it reads EOF and ends */
 		c->retired = 1;
 		live--;
 	}
@@ -1479,12 +1483,7 @@ worker_exit(struct worker *w)
 
 		if (c->pid <= 0)
 			continue;
-		if (c->ev != NULL)
-			event_free(c->ev);
-		c->ev = NULL;
-		if (c->fd != -1)
-			close(c->fd);
-		c->fd = -1;
+		worker_child_close(c);
 		for (tries = 0; tries < 50; tries++) {
 			if (waitpid(c->pid, &status, WNOHANG) != 0)
 				break;
