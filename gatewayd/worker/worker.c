@@ -83,10 +83,9 @@ struct worker_rep {
 
 struct worker_child {
 	pid_t pid;		/* -1: slot empty */
-	int fd;			/* -1 once retired */
+	int fd;			/* -1 with pid > 0: retired (worker_retire) */
 	struct event *ev;
 	int busy;
-	int retired;		/* idle too long: told to end, not yet reaped */
 	time_t idle_since;
 	struct worker_req job;
 };
@@ -773,7 +772,6 @@ worker_spawn(struct worker *w, int i)
 	c->pid = pid;
 	c->fd = sv[0];
 	c->busy = 0;
-	c->retired = 0;
 	c->idle_since = time(NULL);
 	c->ev = event_new(w->base, c->fd, EV_READ | EV_PERSIST,
 	    worker_child_event, c);
@@ -896,6 +894,7 @@ static void
 worker_child_gone(struct worker *w, struct worker_child *c, int status)
 {
 	char reason[128];
+	int retired = c->fd == -1;	/* told to end after its idle time */
 
 	if (WIFSIGNALED(status))
 		snprintf(reason, sizeof(reason), "connector crashed: killed by "
@@ -907,9 +906,8 @@ worker_child_gone(struct worker *w, struct worker_child *c, int status)
 		    "with status %d", WEXITSTATUS(status));
 	worker_child_close(c);
 	c->pid = -1;
-	if (c->retired) {
-		/* told to end after its idle time: not a death */
-		c->retired = 0;
+	if (retired) {
+		/* not a death */
 		log_debug("delivery child ended after %lld s idle",
 		    (long long)w->conn->max_idle);
 	} else if (c->busy) {
@@ -1028,7 +1026,7 @@ worker_idle_child(struct worker *w)
 
 	for (i = 0; i < w->nchildren; i++)
 		if (w->children[i].pid > 0 && !w->children[i].busy &&
-		    !w->children[i].retired)
+		    w->children[i].fd != -1)
 			return &w->children[i];
 	return NULL;
 }
@@ -1040,7 +1038,7 @@ worker_live(const struct worker *w)
 	int i, n = 0;
 
 	for (i = 0; i < w->nchildren; i++)
-		n += w->children[i].pid > 0 && !w->children[i].retired;
+		n += w->children[i].pid > 0 && w->children[i].fd != -1;
 	return n;
 }
 
@@ -1153,11 +1151,10 @@ worker_retire(evutil_socket_t fd, short ev, void *arg)
 		return;
 	for (i = w->nchildren - 1; i >= 0 && live > WORKER_MIN_CHILDREN; i--) {
 		c = &w->children[i];
-		if (c->pid <= 0 || c->busy || c->retired ||
+		if (c->pid <= 0 || c->busy || c->fd == -1 ||
 		    now - c->idle_since < w->conn->max_idle)
 			continue;
 		worker_child_close(c);	/* it reads EOF and ends */
-		c->retired = 1;
 		live--;
 	}
 	evtimer_add(w->retire_ev, &tv);
