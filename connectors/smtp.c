@@ -15,8 +15,9 @@
  *
  * Each delivery child keeps at most one session open in its copy of the
  * context and reuses it for the next job (RSET first, after a check that
- * the server has not closed it), until max_messages, idle_timeout or an
- * error closes it.  The protocol itself is in smtp_session.c.
+ * the server has not closed it; with PIPELINING the RSET goes in one write
+ * with MAIL, RCPT and DATA, and a failed RSET sends the job to a new
+ * session), until max_messages, idle_timeout or an error closes it.  The protocol itself is in smtp_session.c.
  */
 #include "config.h"
 
@@ -621,12 +622,26 @@ smtp_cached(struct smtp *s, time_t now)
 		smtp_session_close(s, c, 1);
 		return NULL;
 	}
-	if (!smtp_io_alive(&c->io) || smtp_session_reset(s, c) == -1) {
+	if (!smtp_io_alive(&c->io) || (!c->caps.pipelining &&
+	    smtp_session_reset(s, c) == -1)) {
 		gw_log(GW_LOG_DEBUG, "smtp: cached session with %s is gone",
 		    c->label);
 		smtp_session_close(s, c, 0);
 		return NULL;
 	}
+	c->rset = c->caps.pipelining;	/* RFC 2920: sent ahead of MAIL */
+	return c;
+}
+
+/* smtp_session - the cached session, else a new one; NULL with f set */
+static struct smtp_conn *
+smtp_session(struct smtp *s, struct smtp_fail *f)
+{
+	struct smtp_conn *c;
+
+	if ((c = smtp_cached(s, time(NULL))) == NULL &&
+	    (c = smtp_session_open(s, f)) != NULL)
+		s->conn = c;
 	return c;
 }
 
@@ -638,18 +653,22 @@ smtp_deliver(void *ctx, const struct gw_envelope *env, struct gw_message *msg)
 	struct smtp_fail f;
 	struct smtp_conn *c;
 	size_t i;
+	int rc;
 
-	if ((c = smtp_cached(s, time(NULL))) == NULL) {
-		if ((c = smtp_session_open(s, &f)) == NULL) {
-			for (i = 0; i < env->nrcpt; i++)
-				gw_rcpt_set_result(env->rcpt[i],
-				    GW_RESULT_TEMPFAIL, f.code, f.status, "%s",
-				    f.text);
-			return;
-		}
-		s->conn = c;
+	while ((c = smtp_session(s, &f)) != NULL &&
+	    (rc = smtp_session_send(s, c, env, msg)) == SMTP_STALE) {
+		/* only a reused session sends RSET ahead: a new one follows */
+		gw_log(GW_LOG_DEBUG, "smtp: cached session with %s is gone "
+		    "(RSET failed)", c->label);
+		smtp_session_close(s, c, 0);
 	}
-	if (smtp_session_send(s, c, env, msg) == -1) {
+	if (c == NULL) {
+		for (i = 0; i < env->nrcpt; i++)
+			gw_rcpt_set_result(env->rcpt[i], GW_RESULT_TEMPFAIL,
+			    f.code, f.status, "%s", f.text);
+		return;
+	}
+	if (rc == -1) {
 		smtp_session_close(s, c, 0);
 		return;
 	}

@@ -159,6 +159,7 @@ struct smtp_conn {
 	unsigned int nmessages;
 	time_t last_used;
 	int tls;
+	int rset;			/* RSET goes ahead of the next MAIL */
 };
 
 struct smtp {
@@ -207,7 +208,12 @@ struct gw_message;
 struct smtp_conn *smtp_session_open(struct smtp *, struct smtp_fail *);
 int smtp_session_reset(struct smtp *, struct smtp_conn *);
 void smtp_session_close(struct smtp *, struct smtp_conn *, int quit);
-/* One transaction for every recipient; -1 when the session is unusable after. */
+/*
+ * One transaction for every recipient; -1 when the session is unusable
+ * after, SMTP_STALE when the RSET sent ahead of it (a reused session)
+ * failed: nothing was settled, the job goes to a new session.
+ */
+#define SMTP_STALE	(-2)
 int smtp_session_send(struct smtp *, struct smtp_conn *,
     const struct gw_envelope *, struct gw_message *);
 void smtp_fail_set(struct smtp_fail *, int code, const char *status,

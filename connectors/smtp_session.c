@@ -526,9 +526,9 @@ smtp_rcpt_params(struct smtp_txn *t, size_t i, char *out, size_t outlen)
 		out[0] = '\0';
 }
 
-/* smtp_send_envelope - queue MAIL and the RCPTs (and DATA) */
+/* smtp_send_envelope - queue (RSET,) MAIL and the RCPTs (and DATA) */
 static int
-smtp_send_envelope(struct smtp_txn *t, int pipelined)
+smtp_send_envelope(struct smtp_txn *t, int pipelined, int rset)
 {
 	struct smtp_io *io = &t->c->io;
 	char params[SMTP_PARAMS_MAX];
@@ -536,6 +536,8 @@ smtp_send_envelope(struct smtp_txn *t, int pipelined)
 	size_t i;
 
 	smtp_mail_params(t, params, sizeof(params));
+	if (rset && smtp_io_printf(io, to, "RSET\r\n") == -1)
+		return -1;
 	if (smtp_io_printf(io, to, "MAIL FROM:<%s>%s\r\n", t->env->sender,
 	    params) == -1)
 		return -1;
@@ -683,15 +685,23 @@ smtp_data(struct smtp_txn *t, const struct smtp_reply *dr,
 	return r.code == 421 ? -1 : 0;
 }
 
-/* smtp_transaction - MAIL, RCPTs, DATA; -1 when the session is unusable */
+/*
+ * smtp_transaction - MAIL, RCPTs, DATA; -1 when the session is unusable,
+ * SMTP_STALE when the RSET sent ahead of them failed (nothing settled: a
+ * DATA the server may have accepted is never followed by the message)
+ */
 static int
 smtp_transaction(struct smtp_txn *t, struct gw_message *msg)
 {
-	int pipelined = t->c->caps.pipelining;
-	struct smtp_reply mr, dr;
+	int pipelined = t->c->caps.pipelining, rset = t->c->rset;
+	struct smtp_reply mr, dr, rr;
 
-	if (smtp_send_envelope(t, pipelined) == -1)
-		return smtp_lost(t, "sending MAIL FROM");
+	t->c->rset = 0;
+	if (smtp_send_envelope(t, pipelined, rset) == -1)
+		return rset ? SMTP_STALE : smtp_lost(t, "sending MAIL FROM");
+	if (rset && (smtp_io_reply(&t->c->io, &rr, NULL, t->s->t_command) ==
+	    -1 || rr.code != 250))
+		return SMTP_STALE;
 	if (smtp_io_reply(&t->c->io, &mr, NULL, t->s->t_command) == -1)
 		return smtp_lost(t, "in reply to MAIL FROM");
 	if (mr.code / 100 != 2 && !pipelined) {

@@ -11,7 +11,9 @@ fails; 8-bit text converted to quoted-printable for an upstream without
 8BITMIME (decoded back with the email module), a non-text 8-bit part
 refused with a permanent error; a cached session the upstream closed
 while idle (with a 421 or without a word) is re-opened without failing
-the job.
+the job; a reused session's RSET goes in one write with MAIL, RCPT and
+DATA to an upstream that offers PIPELINING (alone to one that does not),
+and when that RSET fails the job goes to a new session, once, not failed.
 """
 import email
 import email.policy
@@ -283,9 +285,46 @@ def case_idle_session(srv):
         gw.cleanup(ok)
 
 
+def case_rset(srv):
+    pp, pn = free_port(), free_port()
+    outp = srv.python("raw", pp, "--rset-421", "2")
+    outn = srv.python("nopipe", pn)
+    conns = [smtp_conn("relay", pp, idle_timeout="60s"),
+             smtp_conn("other", pn, idle_timeout="60s")]
+    rules = [{"name": "o", "recipient": "*@other.test", "connector": "other"},
+             {"name": "all", "connector": "relay"}]
+    gw = Gateway("smtp-rset", connectors=conns, rules=rules).start()
+    ok = False
+    try:
+        for to, out, n in (("x@example.org", outp, 3), ("y@other.test", outn, 2)):
+            for i in range(1, n + 1):
+                with gw.smtp() as s:
+                    s.sendmail("a@client.test", [to], b"Subject: m%d\r\n\r\nbody %d\r\n" % (i, i))
+                wait_for(lambda: len(files(out, "*.raw")) >= i, 20, "message %d to %s" % (i, to))
+        wait_for(lambda: gw.read_log().count("status=sent") >= 5, 20, "five deliveries logged")
+        time.sleep(1)
+        m = metas(outp)
+        check([x["session"] for x in m] == [1, 1, 2], "the third job, whose RSET got 421, "
+              "went to a new session: %r" % m)
+        check([x["rset"] for x in m] == [None, "pipelined", None],
+              "RSET came in one write with MAIL on the reused session: %r" % m)
+        got = raws(outp)
+        check(len(got) == 3 and b"Subject: m3\r\n" in got[2] and got[2].endswith(b"\r\n.\r\n"),
+              "each message stored once and whole: %r" % got)
+        m = metas(outn)
+        check([x["session"] for x in m] == [1, 1] and [x["rset"] for x in m] == [None, "alone"],
+              "without PIPELINING, RSET waits for its reply: %r" % m)
+        log = gw.read_log()
+        check("status=deferred" not in log, "no attempt failed:\n" + log)
+        check(log.count("status=sent") == 5, "five sent, no more")
+        ok = True
+    finally:
+        gw.cleanup(ok)
+
+
 def test():
     run_cases(case_dsn_params, case_delay_warning, case_postmaster, case_8bit,
-              case_idle_session)
+              case_idle_session, case_rset)
 
 
 if __name__ == "__main__":

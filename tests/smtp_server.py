@@ -14,15 +14,20 @@ Run as a script: python3 smtp_server.py MODE PORT OUTDIR [options]
   raw        a raw, minimal server that stores the exact bytes of DATA in
              <n>.raw and in <n>.json the session number and the MAIL and
              RCPT command lines; "raw7" does not offer 8BITMIME, "dsn"
-             offers DSN as well.  --idle N: a session idle for N seconds
+             offers DSN as well, "nopipe" no PIPELINING.  --idle N: a session idle for N seconds
              is closed with "421 4.4.2 idle timeout"; --idle-silent N:
-             closed without a word
+             closed without a word; --rset-421 N: the Nth RSET (counted
+             over all sessions) is answered 421 and its session closed.
+             The .json says of the RSET before the transaction, if any,
+             whether the next command had come with it ("pipelined") or
+             only after its reply ("alone")
 Prints "ready" on stdout once it listens; stops on SIGTERM.  Every file
 appears complete: written under a ".tmp" name, then renamed, the .json
 before the message file a test waits for.
 """
 import json
 import os
+import select
 import signal
 import socket
 import sys
@@ -130,6 +135,35 @@ def serve_aiosmtpd(port, outdir, opts):
     return ctl.stop
 
 
+class Reader:
+    """Lines and DATA bytes from a socket, with what is already received
+    in view (pending), which a file object's buffer hides."""
+
+    def __init__(self, c):
+        self.c, self.buf = c, b""
+
+    def readline(self, limit):
+        while b"\n" not in self.buf and len(self.buf) < limit:
+            chunk = self.c.recv(65536)
+            if not chunk:
+                break
+            self.buf += chunk
+        i = self.buf.find(b"\n")
+        n = i + 1 if 0 <= i < limit else min(len(self.buf), limit)
+        line, self.buf = self.buf[:n], self.buf[n:]
+        return line
+
+    def read1(self, n):
+        if self.buf:
+            out, self.buf = self.buf, b""
+            return out
+        return self.c.recv(n)
+
+    def pending(self, wait):
+        """Has more arrived (within wait seconds)?"""
+        return bool(self.buf) or bool(select.select([self.c], [], [], wait)[0])
+
+
 def serve_raw(mode, port, outdir, opts):
     ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -137,19 +171,22 @@ def serve_raw(mode, port, outdir, opts):
     ls.listen(16)
     count = [0]
     sessions = [0]
+    rsets = [0]
+    rset_421 = int(opts.get("rset-421", 0))
     lock = threading.Lock()
     idle = float(opts.get("idle", opts.get("idle-silent", 0)))
     ehlo = {"hostile-ehlo": b"250-raw.test\r\n" + b"250-\r\n" * 500 + b"250 OK\r\n",
             "raw7": b"250-raw.test\r\n250 PIPELINING\r\n",
+            "nopipe": b"250-raw.test\r\n250 8BITMIME\r\n",
             "dsn": b"250-raw.test\r\n250-8BITMIME\r\n250-DSN\r\n250 PIPELINING\r\n"
             }.get(mode, b"250-raw.test\r\n250-8BITMIME\r\n250 PIPELINING\r\n")
 
-    def store(data, number, cmds):
+    def store(data, number, cmds, rset):
         with lock:
             count[0] += 1
             n = count[0]
         path = os.path.join(outdir, "%03d" % n)
-        write_json(path + ".json", {"session": number, "cmds": cmds})
+        write_json(path + ".json", {"session": number, "cmds": cmds, "rset": rset})
         with open(path + ".raw.tmp", "wb") as o:
             o.write(data)
         os.rename(path + ".raw.tmp", path + ".raw")
@@ -159,7 +196,7 @@ def serve_raw(mode, port, outdir, opts):
             c.settimeout(idle)
         try:
             return f.readline(4096)
-        except socket.timeout:
+        except (socket.timeout, TimeoutError):
             if "idle" in opts:
                 c.sendall(b"421 4.4.2 raw.test idle timeout\r\n")
             return b""
@@ -179,9 +216,10 @@ def serve_raw(mode, port, outdir, opts):
         with lock:
             sessions[0] += 1
             number = sessions[0]
-        f = c.makefile("rb")
+        f = Reader(c)
         c.sendall(b"220 raw.test ESMTP\r\n")
         cmds = []
+        rset = None
         try:
             while True:
                 line = readline(c, f)
@@ -203,8 +241,19 @@ def serve_raw(mode, port, outdir, opts):
                     data = data_phase(c, f)
                     if data is None:
                         return
-                    store(data, number, cmds)
+                    store(data, number, cmds, rset)
+                    rset = None
                     c.sendall(b"250 2.0.0 stored\r\n")
+                elif cmd == b"RSET":
+                    with lock:
+                        rsets[0] += 1
+                        k = rsets[0]
+                    # a client that waits for the reply sends nothing more
+                    rset = "pipelined" if f.pending(0.2) else "alone"
+                    if k == rset_421:
+                        c.sendall(b"421 4.3.2 raw.test going away\r\n")
+                        return
+                    c.sendall(b"250 2.0.0 reset\r\n")
                 elif cmd == b"QUIT":
                     c.sendall(b"221 bye\r\n")
                     return
