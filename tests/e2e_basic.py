@@ -28,6 +28,9 @@ def test():
         for exe in ("gatewayd", "gatewayd-receiver", "gatewayd-router", "gatewayd-worker"):
             check(len(roles.get(exe, [])) == 1, "exactly one %s process (tree: %s)" % (exe, roles))
         check(len(set(tree)) >= 4, "four distinct pids")
+        # libpq (and Kerberos, LDAP, GnuTLS behind it) only with a
+        # PostgreSQL directive store (e2e_multinode checks that one)
+        check(not gw.mapping("libpq.so"), "no process maps libpq: %r" % gw.mapping("libpq.so"))
 
         sent = {}
         errors = []

@@ -301,6 +301,11 @@ def test():
         schema_race(a, b)
         a.start()
         b.start()
+        # libpq is loaded where the store is opened: the router (and the
+        # control child), not in the receiver or the worker
+        roles = {v[0].rsplit("/", 1)[-1] for v in a.mapping("libpq.so").values()}
+        check("gatewayd-router" in roles and not roles & {"gatewayd-receiver", "gatewayd-worker"},
+              "libpq mapped by the router only: %r" % roles)
         dirid = directive_on_a_routes_on_b(a, b)
 
         hap.start()

@@ -326,6 +326,19 @@ class Gateway:
                 continue
         return out
 
+    def mapping(self, name):
+        """{pid: argv} of the tree's processes that map a file whose
+        name contains name (/proc/<pid>/maps; unreadable ones left out)."""
+        out = {}
+        for pid, argv in self.pids().items():
+            try:
+                with open("/proc/%d/maps" % pid) as f:
+                    if name in f.read():
+                        out[pid] = argv
+            except OSError:
+                continue
+        return out
+
     def kill_tree(self):
         """kill -9 every process of the tree at once."""
         if self.proc is None:

@@ -11,6 +11,7 @@
  */
 #include "config.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,6 +125,57 @@ directive_pg_open(const struct cfg_dirpg *c, int connect_now, char *err,
 
 #else
 
+/*
+ * libpq is loaded by dpg_load() when a store is opened, which every
+ * process does before it drops its privileges, chroots or enters its
+ * sandbox: a gateway without a PostgreSQL store never maps libpq and the
+ * libraries it needs (Kerberos, LDAP, GnuTLS), which took about half a
+ * MiB of private memory in each process that linked it.
+ */
+#define DPG_FUNCS(X) X(PQclear) X(PQcmdTuples) X(PQconnectdbParams) \
+	X(PQerrorMessage) X(PQexec) X(PQexecPrepared) X(PQfinish) \
+	X(PQgetisnull) X(PQgetvalue) X(PQntuples) X(PQprepare) \
+	X(PQresultStatus) X(PQstatus) X(PQtransactionStatus)
+#define DPG_POINTER(f)	__typeof__(f) *f;
+#define DPG_SYMBOL(f)	{ #f, (void **)&dpg.f },
+
+static struct {
+	DPG_FUNCS(DPG_POINTER)
+} dpg;
+
+static const struct {
+	const char *name;
+	void **ptr;
+} dpg_symbols[] = { DPG_FUNCS(DPG_SYMBOL) };
+
+/* dpg_load - load libpq once; -1 with err if it cannot be */
+static int
+dpg_load(char *err, size_t errlen)
+{
+	static void *lib;
+	const char *e;
+	size_t i;
+
+	if (lib != NULL)
+		return 0;
+	if ((lib = dlopen(PQ_SONAME, RTLD_NOW | RTLD_LOCAL)) == NULL) {
+		e = dlerror();
+		snprintf(err, errlen, "directive store: postgresql: cannot load "
+		    "%s (Debian package libpq5): %s", PQ_SONAME, e ? e : "?");
+		return -1;
+	}
+	for (i = 0; i < sizeof(dpg_symbols) / sizeof(dpg_symbols[0]); i++)
+		if ((*dpg_symbols[i].ptr = dlsym(lib, dpg_symbols[i].name)) ==
+		    NULL) {
+			snprintf(err, errlen, "directive store: postgresql: %s "
+			    "has no %s", PQ_SONAME, dpg_symbols[i].name);
+			dlclose(lib);
+			lib = NULL;
+			return -1;
+		}
+	return 0;
+}
+
 #define DIRECTIVE_PG_ERRMAX	200	/* bytes of the server's message kept */
 /* the schema's version in directive_meta; a newer one is not touched */
 #define DIRECTIVE_PG_VERSION	1
@@ -207,7 +259,7 @@ directive_pg_err(struct directive_pg *pg, const char *what, char *err,
     size_t errlen)
 {
 	char msg[DIRECTIVE_PG_ERRMAX], line[DIRECTIVE_PG_ERRMAX];
-	const char *m = pg->conn ? PQerrorMessage(pg->conn) : "not connected";
+	const char *m = pg->conn ? dpg.PQerrorMessage(pg->conn) : "not connected";
 	size_t i;
 
 	snprintf(line, sizeof(line), "%s", m);
@@ -225,11 +277,11 @@ directive_pg_err(struct directive_pg *pg, const char *what, char *err,
 static PGresult *
 directive_pg_ok(PGresult *res)
 {
-	ExecStatusType s = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+	ExecStatusType s = res ? dpg.PQresultStatus(res) : PGRES_FATAL_ERROR;
 
 	if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK)
 		return res;
-	PQclear(res);
+	dpg.PQclear(res);
 	return NULL;
 }
 
@@ -237,9 +289,9 @@ directive_pg_ok(PGresult *res)
 static int
 directive_pg_cmd(struct directive_pg *pg, const char *sql)
 {
-	PGresult *res = directive_pg_ok(PQexec(pg->conn, sql));
+	PGresult *res = directive_pg_ok(dpg.PQexec(pg->conn, sql));
 
-	PQclear(res);
+	dpg.PQclear(res);
 	return res != NULL ? 0 : -1;
 }
 
@@ -248,7 +300,7 @@ static PGresult *
 directive_pg_run(struct directive_pg *pg, const char *name, int n,
     const char *const *vals)
 {
-	return directive_pg_ok(PQexecPrepared(pg->conn, name, n, vals, NULL,
+	return directive_pg_ok(dpg.PQexecPrepared(pg->conn, name, n, vals, NULL,
 	    NULL, 0));
 }
 
@@ -274,8 +326,8 @@ directive_pg_version(struct directive_pg *pg, char *err, size_t errlen)
 		return 0;
 	if ((res = directive_pg_run(pg, "gw_version", 0, NULL)) == NULL)
 		return directive_pg_err(pg, "schema version", err, errlen);
-	v = atoi(PQgetisnull(res, 0, 0) ? "0" : PQgetvalue(res, 0, 0));
-	PQclear(res);
+	v = atoi(dpg.PQgetisnull(res, 0, 0) ? "0" : dpg.PQgetvalue(res, 0, 0));
+	dpg.PQclear(res);
 	if (v > DIRECTIVE_PG_VERSION) {
 		snprintf(err, errlen, "directive store: postgresql: schema "
 		    "version %d is newer than this program's (%d)", v,
@@ -295,12 +347,12 @@ directive_pg_prepare(struct directive_pg *pg)
 
 	for (i = 0; i < sizeof(directive_pg_stmts) /
 	    sizeof(directive_pg_stmts[0]); i++) {
-		res = directive_pg_ok(PQprepare(pg->conn,
+		res = directive_pg_ok(dpg.PQprepare(pg->conn,
 		    directive_pg_stmts[i].name, directive_pg_stmts[i].sql,
 		    directive_pg_stmts[i].nparams, NULL));
 		if (res == NULL)
 			return -1;
-		PQclear(res);
+		dpg.PQclear(res);
 	}
 	return 0;
 }
@@ -314,29 +366,29 @@ directive_pg_conn(struct directive_pg *pg, char *err, size_t errlen)
 {
 	PGresult *res;
 
-	if (pg->conn != NULL && PQstatus(pg->conn) == CONNECTION_OK) {
+	if (pg->conn != NULL && dpg.PQstatus(pg->conn) == CONNECTION_OK) {
 		/* a transaction left open by a failure is rolled back */
-		if (PQtransactionStatus(pg->conn) == PQTRANS_IDLE)
+		if (dpg.PQtransactionStatus(pg->conn) == PQTRANS_IDLE)
 			return 0;
-		res = PQexec(pg->conn, "ROLLBACK");
-		PQclear(res);
-		if (PQtransactionStatus(pg->conn) == PQTRANS_IDLE)
+		res = dpg.PQexec(pg->conn, "ROLLBACK");
+		dpg.PQclear(res);
+		if (dpg.PQtransactionStatus(pg->conn) == PQTRANS_IDLE)
 			return 0;
 	}
-	PQfinish(pg->conn);
-	pg->conn = PQconnectdbParams(pg->params.kw, pg->params.val, 0);
+	dpg.PQfinish(pg->conn);
+	pg->conn = dpg.PQconnectdbParams(pg->params.kw, pg->params.val, 0);
 	if (pg->conn == NULL) {
 		snprintf(err, errlen, "directive store: postgresql: out of memory");
 		return -1;
 	}
 	err[0] = '\0';
-	if (PQstatus(pg->conn) != CONNECTION_OK ||
+	if (dpg.PQstatus(pg->conn) != CONNECTION_OK ||
 	    directive_pg_schema(pg, err, errlen) == -1 ||
 	    directive_pg_prepare(pg) == -1 ||
 	    directive_pg_version(pg, err, errlen) == -1) {
 		if (err[0] == '\0')
 			directive_pg_err(pg, "connect", err, errlen);
-		PQfinish(pg->conn);
+		dpg.PQfinish(pg->conn);
 		pg->conn = NULL;
 		return -1;
 	}
@@ -348,9 +400,12 @@ struct directive_pg *
 directive_pg_open(const struct cfg_dirpg *c, int connect_now, char *err,
     size_t errlen)
 {
-	struct directive_pg *pg = xcalloc(1, sizeof(*pg));
+	struct directive_pg *pg;
 	char why[DIRECTIVE_ERRLEN];
 
+	if (dpg_load(err, errlen) == -1)
+		return NULL;
+	pg = xcalloc(1, sizeof(*pg));
 	pg->conf = *c;
 	pg->conf.host = pg->host = xstrdup(c->host ? c->host : "");
 	pg->conf.dbname = pg->dbname = xstrdup(c->dbname ? c->dbname : "");
@@ -379,7 +434,7 @@ directive_pg_close(struct directive_pg *pg)
 {
 	if (pg == NULL)
 		return;
-	PQfinish(pg->conn);
+	dpg.PQfinish(pg->conn);
 	secretfile_free(pg->password);
 	free(pg->host);
 	free(pg->dbname);
@@ -417,7 +472,7 @@ directive_pg_put_rcpts(struct directive_pg *pg, const struct directive *d)
 		v[3] = seq;
 		if ((res = directive_pg_run(pg, "gw_ins_rcpt", 4, v)) == NULL)
 			return -1;
-		PQclear(res);
+		dpg.PQclear(res);
 		for (j = 0; j < d->rcpt[i].nparams; j++) {
 			snprintf(pseq, sizeof(pseq), "%zu", j);
 			v[1] = d->rcpt[i].params[j].name;
@@ -426,7 +481,7 @@ directive_pg_put_rcpts(struct directive_pg *pg, const struct directive *d)
 			if ((res = directive_pg_run(pg, "gw_ins_param", 5,
 			    v)) == NULL)
 				return -1;
-			PQclear(res);
+			dpg.PQclear(res);
 		}
 	}
 	return 0;
@@ -442,8 +497,8 @@ directive_pg_changed(struct directive_pg *pg, const char *name, int n,
 
 	if (res == NULL)
 		return -1;
-	rows = strtol(PQcmdTuples(res), NULL, 10);
-	PQclear(res);
+	rows = strtol(dpg.PQcmdTuples(res), NULL, 10);
+	dpg.PQclear(res);
 	return rows;
 }
 
@@ -504,8 +559,8 @@ directive_pg_create(struct directive_pg *pg, struct directive *d, char *err,
 static char *
 directive_pg_text(const PGresult *res, int row, int col)
 {
-	return PQgetisnull(res, row, col) ? NULL :
-	    xstrdup(PQgetvalue(res, row, col));
+	return dpg.PQgetisnull(res, row, col) ? NULL :
+	    xstrdup(dpg.PQgetvalue(res, row, col));
 }
 
 /* directive_pg_row - the directive columns of one row into d */
@@ -513,13 +568,13 @@ static void
 directive_pg_row(const PGresult *res, int i, struct directive *d)
 {
 	memset(d, 0, sizeof(*d));
-	snprintf(d->id, sizeof(d->id), "%s", PQgetvalue(res, i, 0));
+	snprintf(d->id, sizeof(d->id), "%s", dpg.PQgetvalue(res, i, 0));
 	d->title = directive_pg_text(res, i, 1);
 	d->owner = directive_pg_text(res, i, 2);
 	d->keyword = directive_pg_text(res, i, 3);
-	d->created = strtoll(PQgetvalue(res, i, 4), NULL, 10);
-	d->last_used = strtoll(PQgetvalue(res, i, 5), NULL, 10);
-	d->expires = strtoll(PQgetvalue(res, i, 6), NULL, 10);
+	d->created = strtoll(dpg.PQgetvalue(res, i, 4), NULL, 10);
+	d->last_used = strtoll(dpg.PQgetvalue(res, i, 5), NULL, 10);
+	d->expires = strtoll(dpg.PQgetvalue(res, i, 6), NULL, 10);
 	d->allow_sender = directive_pg_text(res, i, 7);
 	d->allow_user = directive_pg_text(res, i, 8);
 	d->allow_net = directive_pg_text(res, i, 9);
@@ -531,29 +586,29 @@ directive_pg_rcpt_row(const PGresult *res, int i, struct directive *d)
 {
 	struct directive_rcpt *r;
 
-	if (PQgetisnull(res, i, 10))
+	if (dpg.PQgetisnull(res, i, 10))
 		return;			/* a directive without recipients */
-	if (d->nrcpt == 0 || i == 0 || strcmp(PQgetvalue(res, i, 10),
-	    PQgetvalue(res, i - 1, 10)) != 0 || strcmp(PQgetvalue(res, i, 0),
-	    PQgetvalue(res, i - 1, 0)) != 0)
-		directive_add_rcpt(d, PQgetvalue(res, i, 11),
-		    PQgetvalue(res, i, 12));
+	if (d->nrcpt == 0 || i == 0 || strcmp(dpg.PQgetvalue(res, i, 10),
+	    dpg.PQgetvalue(res, i - 1, 10)) != 0 || strcmp(dpg.PQgetvalue(res, i, 0),
+	    dpg.PQgetvalue(res, i - 1, 0)) != 0)
+		directive_add_rcpt(d, dpg.PQgetvalue(res, i, 11),
+		    dpg.PQgetvalue(res, i, 12));
 	r = &d->rcpt[d->nrcpt - 1];
-	if (!PQgetisnull(res, i, 13))
-		directive_rcpt_add_param(r, PQgetvalue(res, i, 13),
-		    PQgetvalue(res, i, 14));
+	if (!dpg.PQgetisnull(res, i, 13))
+		directive_rcpt_add_param(r, dpg.PQgetvalue(res, i, 13),
+		    dpg.PQgetvalue(res, i, 14));
 }
 
 /* directive_pg_rows - the joined rows into directives (list: many) */
 static size_t
 directive_pg_rows(const PGresult *res, struct directive **v)
 {
-	int i, nrows = PQntuples(res);
+	int i, nrows = dpg.PQntuples(res);
 	size_t n = 0;
 
 	for (i = 0; i < nrows; i++) {
-		if (i == 0 || strcmp(PQgetvalue(res, i, 0),
-		    PQgetvalue(res, i - 1, 0)) != 0) {
+		if (i == 0 || strcmp(dpg.PQgetvalue(res, i, 0),
+		    dpg.PQgetvalue(res, i - 1, 0)) != 0) {
 			*v = xreallocarray(*v, n + 1, sizeof(**v));
 			directive_pg_row(res, i, &(*v)[n++]);
 		}
@@ -578,7 +633,7 @@ directive_pg_get(struct directive_pg *pg, int by_keyword, const char *key,
 	    1, &key)) == NULL)
 		return directive_pg_err(pg, "read", err, errlen);
 	n = directive_pg_rows(res, &v);
-	PQclear(res);
+	dpg.PQclear(res);
 	if (n == 0)
 		return 1;
 	*d = v[0];
@@ -602,7 +657,7 @@ directive_pg_list(struct directive_pg *pg, struct directive **v, size_t *n,
 	if ((res = directive_pg_run(pg, "gw_list", 0, NULL)) == NULL)
 		return directive_pg_err(pg, "list", err, errlen);
 	*n = directive_pg_rows(res, v);
-	PQclear(res);
+	dpg.PQclear(res);
 	return 0;
 }
 
