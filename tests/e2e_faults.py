@@ -367,6 +367,43 @@ def crashing_connector():
         gw.cleanup(ok)
 
 
+def lying_connector():
+    """testconn: 'liar*' writes a forged answer (a wrong recipient count) to
+    its deliverer's socket; the delivery child refuses the answer, kills
+    the deliverer and defers the job, and the next job gets a new one."""
+    gw = Gateway("liar", connectors=[
+        {"name": "relay", "type": "testconn", "concurrency": 1,
+         "retry": {"min_backoff": 60, "max_backoff": 60}}])
+    ok = False
+    try:
+        record = record_file(gw)
+        text = open(gw.config).read().replace(
+            "    type: testconn\n", "    type: testconn\n    settings:\n      record: %s\n" % record)
+        with open(gw.config, "w") as f:
+            f.write(text)
+        gw.start()
+        with gw.smtp() as s:
+            s.sendmail("sender@gw.test", ["liar1@gw.test"], make_message(0, "liar"))
+
+        def lines():
+            with open(record) as f:
+                return [l.split() for l in f if l.strip()]
+        wait_for(lambda: "malformed results" in gw.read_log(), 30, "the forged answer refused")
+        with gw.smtp() as s:
+            s.sendmail("sender@gw.test", ["ok1@gw.test"], make_message(1, "liar"))
+        wait_for(lambda: any(l[1] == "ok1@gw.test" and l[2] == "ok" for l in lines()), 30,
+                 "the next job delivered by a new deliverer")
+        log = gw.read_log()
+        check(any(l[1] == "liar1@gw.test" and l[2] == "liar" for l in lines()), "the lie was told")
+        check(re.search(r"liar1@gw\.test.*status=deferred", log) and
+              not re.search(r"liar1@gw\.test.*status=sent", log),
+              "the job of the forged answer deferred, not delivered:\n" + log)
+        check(len(gw.spool_files("deferred/relay")) == 1, "it waits in deferred/")
+        ok = True
+    finally:
+        gw.cleanup(ok)
+
+
 def test():
     gw = Gateway("faults")
     # a job whose delivery child was killed is retried within a second
@@ -382,6 +419,7 @@ def test():
     finally:
         gw.cleanup(ok)
     crashing_connector()
+    lying_connector()
     full_disk()
     full_disk_delivery()
     reload_instances()

@@ -3,8 +3,10 @@
  *
  * The local part of each recipient decides: "ok*" delivered (250),
  * "temp*" temporary failure (451 4.2.0), "perm*" permanent failure
- * (550 5.1.1), "crash*" kills the delivery process with SIGSEGV; any other
- * address is delivered.  The OK text carries the number of message bytes
+ * (550 5.1.1), "crash*" kills the delivery process with SIGSEGV, "liar*"
+ * plays a compromised connector that writes a forged answer (a wrong
+ * recipient count) to its deliverer's socket before the real one; any
+ * other address is delivered.  The OK text carries the number of message bytes
  * read, so a test can check the stream.  Settings (all optional):
  * delay_ms (sleep before each delivery), record_params (true: also one
  * line "qid address param name=value" per routing parameter of a
@@ -26,8 +28,11 @@
  */
 #include "config.h"
 
+#include <sys/socket.h>
+
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -157,6 +162,26 @@ testconn_record_params(const struct testconn *tc, struct testconn_rec *rec,
 
 static const char *testconn_probe(const struct testconn *);
 
+/* testconn_lie - a forged answer head on every Unix stream socket we hold */
+static void
+testconn_lie(void)
+{
+	uint32_t forged = 0x7fffffff;
+	socklen_t len;
+	int fd, type, domain;
+
+	for (fd = 3; fd < 1024; fd++) {
+		len = sizeof(type);
+		if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == -1 ||
+		    type != SOCK_STREAM)
+			continue;
+		len = sizeof(domain);
+		if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) == 0 &&
+		    domain == AF_UNIX)
+			(void)send(fd, &forged, sizeof(forged), MSG_NOSIGNAL);
+	}
+}
+
 /* testconn_result - one recipient's result, from its local part */
 static void
 testconn_result(const struct testconn *tc, struct testconn_rec *rec,
@@ -171,6 +196,11 @@ testconn_result(const struct testconn *tc, struct testconn_rec *rec,
 		 * installed its own SIGSEGV handler */
 		signal(SIGSEGV, SIG_DFL);
 		raise(SIGSEGV);
+	}
+	if (strncasecmp(a, "liar", 4) == 0) {
+		testconn_record(tc, rec, qid, a, "liar");
+		testconn_record_flush(tc, rec);	/* killed once it lies */
+		testconn_lie();
 	}
 	if (tc->probe[0] != '\0' && strncasecmp(a, "probe", 5) == 0)
 		testconn_record(tc, rec, qid, a, testconn_probe(tc));

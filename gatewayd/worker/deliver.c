@@ -110,32 +110,35 @@ dl_io(int fd, void *buf, size_t len, int writing)
 	return 0;
 }
 
-/* dl_msghdr - a message of one buffer and room for one descriptor */
+/* dl_msghdr - a message of the header and a buffer, room for one descriptor */
 static void
 dl_msghdr(struct msghdr *mh, struct iovec *iov, struct dl_req *req,
-    char *cbuf, size_t clen)
+    void *buf, size_t len, char *cbuf, size_t clen)
 {
 	memset(mh, 0, sizeof(*mh));
-	iov->iov_base = req;
-	iov->iov_len = sizeof(*req);
+	iov[0].iov_base = req;
+	iov[0].iov_len = sizeof(*req);
+	iov[1].iov_base = buf;
+	iov[1].iov_len = len;
 	mh->msg_iov = iov;
-	mh->msg_iovlen = 1;
+	mh->msg_iovlen = len > 0 ? 2 : 1;
 	mh->msg_control = cbuf;
 	mh->msg_controllen = clen;
 }
 
-/* dl_send_req - the request header with the descriptor, then the text */
+/* dl_send_req - the request header with the descriptor and the text, in one call */
 static int
 dl_send_req(int fd, const struct dl_req *req, int datafd, const char *text)
 {
 	char cbuf[CMSG_SPACE(sizeof(int))];
 	struct msghdr mh;
 	struct cmsghdr *cm;
-	struct iovec iov;
+	struct iovec iov[2];
 	ssize_t n;
 
 	memset(cbuf, 0, sizeof(cbuf));
-	dl_msghdr(&mh, &iov, (struct dl_req *)(void *)req, cbuf, sizeof(cbuf));
+	dl_msghdr(&mh, iov, (struct dl_req *)(void *)req, (void *)text,
+	    req->len, cbuf, sizeof(cbuf));
 	cm = CMSG_FIRSTHDR(&mh);
 	cm->cmsg_level = SOL_SOCKET;
 	cm->cmsg_type = SCM_RIGHTS;
@@ -144,36 +147,53 @@ dl_send_req(int fd, const struct dl_req *req, int datafd, const char *text)
 	do {
 		n = sendmsg(fd, &mh, MSG_NOSIGNAL);
 	} while (n == -1 && errno == EINTR);
-	if (n != (ssize_t)sizeof(*req))
+	if (n < (ssize_t)sizeof(*req))
 		return -1;	/* a short header on a fresh socket: give up */
-	return dl_io(fd, (void *)text, req->len, 1);
+	n -= (ssize_t)sizeof(*req);
+	return dl_io(fd, (void *)(text + n), req->len - (size_t)n, 1);
 }
 
-/* dl_recv_req - the header and its descriptor; 0, or -1 (EOF, error) */
+/*
+ * dl_recv_req - the header, its descriptor and the text (into in, grown
+ * as needed); 0, or -1 (EOF, error, a malformed request)
+ */
 static int
-dl_recv_req(int fd, struct dl_req *req, int *datafd)
+dl_recv_req(int fd, struct dl_req *req, int *datafd, struct dl_buf *in)
 {
 	char cbuf[CMSG_SPACE(sizeof(int))];
 	struct msghdr mh;
 	struct cmsghdr *cm;
-	struct iovec iov;
+	struct iovec iov[2];
 	ssize_t n;
+	size_t got;
 
-	dl_msghdr(&mh, &iov, req, cbuf, sizeof(cbuf));
+	if (in->cap == 0)
+		in->p = xreallocarray(NULL, in->cap = 4096, 1);
+	dl_msghdr(&mh, iov, req, in->p, in->cap, cbuf, sizeof(cbuf));
 	do {
 		n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
 	} while (n == -1 && errno == EINTR);
 	*datafd = -1;
-	if ((cm = CMSG_FIRSTHDR(&mh)) != NULL && cm->cmsg_level == SOL_SOCKET &&
-	    cm->cmsg_type == SCM_RIGHTS && cm->cmsg_len == CMSG_LEN(sizeof(int)))
+	if (n > 0 && (cm = CMSG_FIRSTHDR(&mh)) != NULL &&
+	    cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
+	    cm->cmsg_len == CMSG_LEN(sizeof(int)))
 		memcpy(datafd, CMSG_DATA(cm), sizeof(int));
-	if (n != (ssize_t)sizeof(*req) || *datafd == -1 ||
-	    req->len < sizeof(struct dl_job) || req->len > DL_ENV_MAX) {
-		if (*datafd != -1)
-			close(*datafd);
-		return -1;
-	}
+	got = n >= (ssize_t)sizeof(*req) ? (size_t)n - sizeof(*req) : 0;
+	if (n < (ssize_t)sizeof(*req) || *datafd == -1 ||
+	    req->len < sizeof(struct dl_job) || req->len > DL_ENV_MAX ||
+	    got > req->len)
+		goto bad;
+	if (in->cap < req->len)
+		in->p = xreallocarray(in->p, in->cap = req->len, 1);
+	if (dl_io(fd, in->p + got, req->len - got, 0) == -1)
+		goto bad;
+	in->len = req->len;
 	return 0;
+bad:
+	if (*datafd != -1)
+		close(*datafd);
+	*datafd = -1;
+	return -1;
 }
 
 /* dl_answer - the results of a job, one per recipient handed over, in one write */
@@ -299,12 +319,9 @@ dl_serve_one(const struct gw_connector *conn, void *ctx, int fd)
 	struct dl_req req;
 	int datafd, rc = -1;
 
-	if (dl_recv_req(fd, &req, &datafd) == -1)
+	if (dl_recv_req(fd, &req, &datafd, &in) == -1)
 		return -1;
-	if (in.cap < req.len)
-		in.p = xreallocarray(in.p, in.cap = req.len, 1);
-	if (dl_io(fd, in.p, req.len, 0) == 0 && dl_unpack(in.p, req.len, &env,
-	    &rcpt, &rcap, &params, &pcap) == 0) {
+	if (dl_unpack(in.p, in.len, &env, &rcpt, &rcap, &params, &pcap) == 0) {
 		capi_job_init(&job, &env, datafd, (off_t)req.offset);
 		if (job.nrcpt > 0)
 			conn->deliver(ctx, &job.env, &job.msg);
@@ -422,23 +439,45 @@ deliverer_stop(struct deliverer *d, int *status)
 static int
 dl_read_results(int fd, struct capi_job *job)
 {
-	static struct dl_result *all;
+	static char *buf;
 	static size_t cap;
 	struct dl_rep_head h;
 	struct dl_result *r;
 	struct gw_rcpt *g;
-	size_t i;
+	size_t i, len, got;
+	ssize_t n;
 
-	if (dl_io(fd, &h, sizeof(h), 0) == -1)
-		return -1;
-	if (h.n != job->nrcpt || h.n > DL_MAX_RCPT)
+	if (job->nrcpt > DL_MAX_RCPT)
 		return errno = EPROTO, -1;
-	if (cap < job->nrcpt)
-		all = xreallocarray(all, cap = job->nrcpt, sizeof(*all));
-	if (dl_io(fd, all, job->nrcpt * sizeof(*all), 0) == -1)
+	/*
+	 * The whole answer in one read as a rule (its size follows from the
+	 * request); the count is checked as soon as it is there, so a wrong
+	 * one is refused without waiting for bytes that may never come.
+	 */
+	len = sizeof(h) + job->nrcpt * sizeof(*r);
+	if (cap < len)
+		buf = xreallocarray(buf, cap = len, 1);
+	do {
+		n = read(fd, buf, len);
+	} while (n == -1 && errno == EINTR);
+	if (n <= 0) {
+		if (n == 0)
+			errno = EPIPE;
+		return -1;
+	}
+	got = (size_t)n;
+	if (got < sizeof(h)) {
+		if (dl_io(fd, buf + got, sizeof(h) - got, 0) == -1)
+			return -1;
+		got = sizeof(h);
+	}
+	memcpy(&h, buf, sizeof(h));
+	if (h.n != job->nrcpt)
+		return errno = EPROTO, -1;
+	if (got < len && dl_io(fd, buf + got, len - got, 0) == -1)
 		return -1;
 	for (i = 0; i < job->nrcpt; i++) {
-		r = &all[i];
+		r = (struct dl_result *)(void *)(buf + sizeof(h)) + i;
 		if (r->result < GW_RESULT_NONE || r->result > GW_RESULT_PERMFAIL ||
 		    r->code < 0 || r->code > 999 ||
 		    memchr(r->status, '\0', sizeof(r->status)) == NULL ||
