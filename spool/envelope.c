@@ -536,7 +536,10 @@ env_format_field(struct env_buf *b, const struct envelope *env,
 		env_buf_add(b, "\n", 1);
 		break;
 	case T_SIZE:
-		env_buf_printf(b, "size %jd\n", (intmax_t)env->size);
+		if (env->size == ENVELOPE_SIZE_SEAL)
+			env_buf_printf(b, "size %0*d\n", ENVELOPE_SIZE_WIDTH, 0);
+		else
+			env_buf_printf(b, "size %jd\n", (intmax_t)env->size);
 		break;
 	case T_UINT:
 		env_buf_printf(b, "%s %u\n", f->key, env->attempts);
@@ -596,7 +599,8 @@ envelope_format(const struct envelope *env, char **out, size_t *outlen)
 
 	*out = NULL;
 	*outlen = 0;
-	if (!env_qid_ok(env->id) || env->arrival_us < 0 || env->size < -1 ||
+	if (!env_qid_ok(env->id) || env->arrival_us < 0 ||
+	    (env->size < -1 && env->size != ENVELOPE_SIZE_SEAL) ||
 	    env->next_attempt < 0 || env->nrcpt > ENVELOPE_MAX_RCPT ||
 	    (env->kind != ENVELOPE_MESSAGE && env->kind != ENVELOPE_JOB) ||
 	    (env->kind == ENVELOPE_JOB &&
@@ -746,6 +750,11 @@ env_parse_field(struct env_parser *p, const struct env_field *f, char *v)
 			return env_perr(p, "bad arrival time");
 		return 0;
 	case T_SIZE:
+		/* a sealed size: zero-padded to ENVELOPE_SIZE_WIDTH digits */
+		if (strlen(v) == ENVELOPE_SIZE_WIDTH &&
+		    strspn(v, "0123456789") == ENVELOPE_SIZE_WIDTH)
+			while (v[0] == '0' && v[1] != '\0')
+				v++;
 		if (strcmp(v, "-1") == 0)
 			env->size = -1;
 		else if (env_parse_num(v, INT64_MAX, &n) == -1)

@@ -56,6 +56,15 @@
 #define ENVELOPE_MAX_RCPT	10000
 #define ENVELOPE_MAX_PARAMS	32
 #define ENVELOPE_QID_LEN	20
+/*
+ * The size of a message file to be sealed by the spool (spool.c): the
+ * field is written as ENVELOPE_SIZE_WIDTH zeros, fixed width, and the
+ * spool overwrites it with the final size, zero-padded, when the message
+ * is complete ("size 000000010240").  The parser takes leading zeros in
+ * that field.
+ */
+#define ENVELOPE_SIZE_SEAL	(-2)
+#define ENVELOPE_SIZE_WIDTH	12
 
 enum envelope_kind { ENVELOPE_MESSAGE = 0, ENVELOPE_JOB = 1 };
 
@@ -93,7 +102,8 @@ struct envelope {
 	char *auth;			/* NULL if not authenticated */
 	char *proto;			/* "SMTP", "ESMTP" */
 	char *body;			/* "7BIT", "8BITMIME" */
-	off_t size;			/* message bytes after the envelope; -1 unknown */
+	off_t size;			/* message bytes after the envelope; -1 unknown,
+					   ENVELOPE_SIZE_SEAL to format (above) */
 	char *from;			/* "" for the null sender */
 	char *ret;			/* DSN RET "FULL"/"HDRS", NULL if not given */
 	char *envid;			/* DSN ENVID, NULL if not given */

@@ -76,6 +76,9 @@ struct spool_msg {
 	enum spool_dir dir;	/* receive/ (the receiver) or tmp/ (copies) */
 	int fd;
 	off_t size;		/* message bytes accepted (written or buffered) */
+	off_t written;		/* bytes of the file written so far */
+	off_t seal_off;		/* file offset of the envelope's size digits */
+	int sealed;		/* those digits hold the final size */
 	int error;		/* first write error, sticky */
 	size_t buflen;
 	char *buf;
@@ -846,16 +849,21 @@ spool_open_read(int dirfd, const char *name, const char *what,
 /* ---- receiver ---- */
 
 /*
- * spool_msg_create_in - create <dir>/<env->id> exclusively and write the
- * envelope; in a shared receive/ the file is 0660 so that the router (of
- * the directory's group) may read it and hard-link it into data/
+ * spool_msg_create_in - create <dir>/<env->id> exclusively and start it
+ * with the envelope; in a shared receive/ the file is 0660 so that the
+ * router (of the directory's group) may read it and hard-link it into
+ * data/.  The envelope's size is written as a fixed-width placeholder
+ * that spool_msg_seal() fills in; the envelope waits in the buffer (one
+ * write with the first message bytes, the seal made there) unless it is
+ * larger than the buffer.
  */
 static struct spool_msg *
 spool_msg_create_in(struct spool *sp, enum spool_dir dir,
     const struct envelope *env, char *err, size_t errlen)
 {
+	struct envelope sealed;
 	struct spool_msg *m;
-	char *text;
+	char *text, *p;
 	size_t len;
 	int shared;
 
@@ -864,9 +872,17 @@ spool_msg_create_in(struct spool *sp, enum spool_dir dir,
 		spool_seterr(err, errlen, "invalid queue id or envelope kind");
 		return NULL;
 	}
-	if (envelope_format(env, &text, &len) == -1) {
+	sealed = *env;			/* shallow: only formatted */
+	sealed.size = ENVELOPE_SIZE_SEAL;
+	if (envelope_format(&sealed, &text, &len) == -1) {
 		spool_seterr(err, errlen, "%s: cannot format envelope: %s",
 		    env->id, strerror(errno));
+		return NULL;
+	}
+	if ((p = memmem(text, len, "\nsize ", 6)) == NULL) {
+		free(text);
+		errno = EINVAL;
+		spool_seterr(err, errlen, "%s: envelope without a size", env->id);
 		return NULL;
 	}
 	if ((m = calloc(1, sizeof(*m))) == NULL ||
@@ -879,6 +895,7 @@ spool_msg_create_in(struct spool *sp, enum spool_dir dir,
 	}
 	m->sp = sp;
 	m->dir = dir;
+	m->seal_off = (off_t)(p + 6 - text);
 	memcpy(m->qid, env->id, sizeof(m->qid));
 	shared = dir == D_RECEIVE && sp->shared_receive;
 	m->fd = openat(sp->fd[dir], m->qid,
@@ -886,7 +903,7 @@ spool_msg_create_in(struct spool *sp, enum spool_dir dir,
 	    shared ? 0660 : 0600);
 	if (m->fd == -1 || (shared && sp->chmod_receive &&
 	    fchmod(m->fd, 0660) == -1) ||
-	    spool_write_all(m->fd, text, len) == -1) {
+	    (len > SPOOL_BUFSIZE && spool_write_all(m->fd, text, len) == -1)) {
 		spool_seterr(err, errlen, "%s/%s: %s", spool_dir_names[dir],
 		    m->qid, strerror(errno));
 		free(text);
@@ -897,6 +914,12 @@ spool_msg_create_in(struct spool *sp, enum spool_dir dir,
 		free(m->buf);
 		free(m);
 		return NULL;
+	}
+	if (len > SPOOL_BUFSIZE)
+		m->written = (off_t)len;
+	else {
+		memcpy(m->buf, text, len);
+		m->buflen = len;
 	}
 	free(text);
 	return m;
@@ -930,7 +953,50 @@ spool_msg_drain(struct spool_msg *m)
 		m->error = errno;
 		return -1;
 	}
+	m->written += (off_t)m->buflen;
 	m->buflen = 0;
+	return 0;
+}
+
+/*
+ * spool_msg_seal - the message is complete: write its size into the
+ * envelope's placeholder, in the buffer if the envelope is still there,
+ * else in the file.  A file whose sealed size does not match its length
+ * was never acknowledged (spool_commit); spool_message_open refuses it.
+ */
+static int
+spool_msg_seal(struct spool_msg *m)
+{
+	char digits[ENVELOPE_SIZE_WIDTH + 2];
+	ssize_t n;
+
+	if (m->error) {
+		errno = m->error;
+		return -1;
+	}
+	if (m->sealed)
+		return 0;
+	if (snprintf(digits, sizeof(digits), "%0*jd", ENVELOPE_SIZE_WIDTH,
+	    (intmax_t)m->size) != ENVELOPE_SIZE_WIDTH) {
+		m->error = EFBIG;
+		errno = EFBIG;
+		return -1;
+	}
+	if (m->seal_off >= m->written)
+		memcpy(m->buf + (m->seal_off - m->written), digits,
+		    ENVELOPE_SIZE_WIDTH);
+	else {
+		do {
+			n = pwrite(m->fd, digits, ENVELOPE_SIZE_WIDTH,
+			    m->seal_off);
+		} while (n == -1 && errno == EINTR);
+		if (n != ENVELOPE_SIZE_WIDTH) {
+			m->error = n == -1 ? errno : EIO;
+			errno = m->error;
+			return -1;
+		}
+	}
+	m->sealed = 1;
 	return 0;
 }
 
@@ -944,11 +1010,16 @@ spool_msg_write(struct spool_msg *m, const void *buf, size_t len)
 	}
 	if (m->buflen + len > SPOOL_BUFSIZE && spool_msg_drain(m) == -1)
 		return -1;
+	if (m->sealed) {
+		errno = m->error = EINVAL;	/* no byte after the seal */
+		return -1;
+	}
 	if (len >= SPOOL_BUFSIZE) {
 		if (spool_write_all(m->fd, buf, len) == -1) {
 			m->error = errno;
 			return -1;
 		}
+		m->written += (off_t)len;
 	} else {
 		memcpy(m->buf + m->buflen, buf, len);
 		m->buflen += len;
@@ -971,10 +1042,12 @@ spool_msg_id(const struct spool_msg *m)
 	return m->qid;
 }
 
-/* spool_msg_flush - hand buffered bytes to the kernel */
+/* spool_msg_flush - seal the message and hand its bytes to the kernel */
 int
 spool_msg_flush(struct spool_msg *m)
 {
+	if (spool_msg_seal(m) == -1)
+		return -1;
 	return spool_msg_drain(m);
 }
 
@@ -998,29 +1071,54 @@ spool_msg_abort(struct spool_msg *m)
 	spool_msg_free(m);
 }
 
-/* spool_commit_sync - sync the data of the good files of a batch */
+/* spool_commit_renames - the good files of a batch into incoming/ */
+static size_t
+spool_commit_renames(struct spool *sp, struct spool_msg **msgs, size_t n,
+    int *good)
+{
+	size_t i, nrenamed = 0;
+
+	for (i = 0; i < n; i++) {
+		/* a name taken in incoming/ is not ours to replace */
+		if (good[i] && spool_rename_noreplace(sp->fd[msgs[i]->dir],
+		    msgs[i]->qid, sp->fd[D_INCOMING], msgs[i]->qid) == -1)
+			good[i] = 0;
+		nrenamed += good[i];
+	}
+	return nrenamed;
+}
+
+/* spool_commit_undo - a sync failed: take the batch out of incoming/ */
 static void
-spool_commit_sync(struct spool *sp, struct spool_msg **msgs, size_t n,
-    int *good, size_t ngood)
+spool_commit_undo(struct spool *sp, struct spool_msg **msgs, size_t n,
+    int *good)
 {
 	size_t i;
 
-	if (ngood == 0)
-		return;
-#ifdef HAVE_SYNCFS
-	/* one syncfs covers every file; if it fails, find out which one */
-	if (ngood > 1 && syncfs(sp->dirfd) == 0)
-		return;
-#endif
 	for (i = 0; i < n; i++)
-		if (good[i] && fdatasync(msgs[i]->fd) == -1)
+		if (good[i]) {
+			spool_unlink_keep(sp->fd[D_INCOMING], msgs[i]->qid);
 			good[i] = 0;
+		}
 }
 
 /*
- * spool_commit - make a batch durable and visible (spool.h): flush, sync
- * the data, rename receive/ (or tmp/) -> incoming/, fsync incoming/ once, and only then
- * set ok[i].  Frees every spool_msg; returns the number committed.
+ * spool_commit - make a batch durable and visible (spool.h).
+ *
+ * With syncfs(2): seal each file (its size in the envelope), rename it
+ * into incoming/, then one syncfs puts the data, the envelopes and the
+ * directory entries on stable storage together: one sync per batch.  A
+ * crash before the syncfs returned may leave a renamed file whose data
+ * did not all reach the disk; none of the batch was acknowledged, and
+ * the sealed size tells such a file from a complete one: the file
+ * systems the spool runs on (ext4 data=ordered, XFS, btrfs) never show
+ * a length on disk beyond the data written, so the file is shorter than
+ * its seal and spool_message_open refuses it (the router quarantines
+ * it).  The router may route a renamed file before the syncfs returns:
+ * if that sync then fails, the message answered 451 may still be
+ * delivered, at least once as always, never lost.
+ *
+ * Without syncfs: fdatasync each file, rename, fsync incoming/ once.
  */
 size_t
 spool_commit(struct spool *sp, struct spool_msg **msgs, size_t n, int *ok)
@@ -1032,26 +1130,27 @@ spool_commit(struct spool *sp, struct spool_msg **msgs, size_t n, int *ok)
 		return 0;
 	if ((good = calloc(n, sizeof(*good))) != NULL) {
 		for (i = 0; i < n; i++)
-			if ((good[i] = spool_msg_drain(msgs[i]) == 0))
+			if ((good[i] = spool_msg_seal(msgs[i]) == 0 &&
+			    spool_msg_drain(msgs[i]) == 0))
 				ngood++;
-		spool_commit_sync(sp, msgs, n, good, ngood);
-		for (i = 0; i < n; i++) {
-			/* a name taken in incoming/ is not ours to replace */
-			if (good[i] && spool_rename_noreplace(
-			    sp->fd[msgs[i]->dir],
-			    msgs[i]->qid, sp->fd[D_INCOMING], msgs[i]->qid) == -1)
-				good[i] = 0;
-			nrenamed += good[i];
-		}
-		if (nrenamed > 0 && fsync(sp->fd[D_INCOMING]) == -1) {
-			/* visible but maybe not durable: do not acknowledge */
-			for (i = 0; i < n; i++)
-				if (good[i])
-					spool_unlink_keep(sp->fd[D_INCOMING],
-					    msgs[i]->qid);
+#ifdef HAVE_SYNCFS
+		if (ngood > 0)
+			nrenamed = spool_commit_renames(sp, msgs, n, good);
+		if (nrenamed > 0 && syncfs(sp->dirfd) == -1) {
+			/* maybe not durable: do not acknowledge */
+			spool_commit_undo(sp, msgs, n, good);
 			nrenamed = 0;
-			memset(good, 0, n * sizeof(*good));
 		}
+#else
+		for (i = 0; i < n; i++)
+			if (good[i] && fdatasync(msgs[i]->fd) == -1)
+				good[i] = 0;
+		nrenamed = spool_commit_renames(sp, msgs, n, good);
+		if (nrenamed > 0 && fsync(sp->fd[D_INCOMING]) == -1) {
+			spool_commit_undo(sp, msgs, n, good);
+			nrenamed = 0;
+		}
+#endif
 	}
 	for (i = 0; i < n; i++) {
 		if (ok != NULL)
@@ -1550,8 +1649,27 @@ spool_message_open(struct spool *sp, enum spool_dir dir, const char *qid,
 		spool_seterr(err, errlen, "%s: envelope is not message %s", what, qid);
 		return -1;
 	}
-	/* the receiver writes the envelope before the size is known */
-	if (env->size < 0 && fstat(f, &st) == 0 && st.st_size >= *body_offset)
+	if (fstat(f, &st) == -1) {
+		spool_seterr(err, errlen, "%s: %s", what, strerror(errno));
+		envelope_clear(env);
+		spool_close_keep(f);
+		return -1;
+	}
+	/*
+	 * A sealed size (spool_commit) must be the file's: a shorter file is
+	 * one a crash caught before its commit's sync, never acknowledged.
+	 * Files written before the seal say -1: their length is the size.
+	 */
+	if (env->size >= 0 && st.st_size - *body_offset != env->size) {
+		spool_seterr(err, errlen, "%s: incomplete, %jd bytes after "
+		    "the envelope where its seal says %jd", what,
+		    (intmax_t)(st.st_size - *body_offset), (intmax_t)env->size);
+		envelope_clear(env);
+		spool_close_keep(f);
+		errno = EBADMSG;
+		return -1;
+	}
+	if (env->size < 0 && st.st_size >= *body_offset)
 		env->size = st.st_size - *body_offset;
 	lseek(f, *body_offset, SEEK_SET);
 	*fd = f;

@@ -224,25 +224,37 @@ int spool_msg_write(struct spool_msg *, const void *buf, size_t len);
 /* Bytes of message written so far. */
 off_t spool_msg_size(const struct spool_msg *);
 const char *spool_msg_id(const struct spool_msg *);
-/* Flush buffers to the kernel; -1 on error.  Call before commit. */
+/*
+ * The message is complete: seal it (its size into the envelope's size
+ * field, written as a fixed-width placeholder until then) and flush the
+ * buffer to the kernel; -1 on error.  No spool_msg_write after it.
+ * spool_commit seals a message not flushed yet.
+ */
 int spool_msg_flush(struct spool_msg *);
 /* Remove the tmp file and free. */
 void spool_msg_abort(struct spool_msg *);
 /*
- * Make a batch durable and visible: sync the data of every file (one
- * syncfs(2) when the batch has several files, else fdatasync), rename each
- * tmp/<qid> to incoming/<qid>, then fsync incoming/ once.  ok[i] is set to
- * 1 for each message now safe in incoming/ (0 for one that failed, its tmp
- * file removed: a write or sync error, or incoming/<qid> already there,
- * which is left as it was).  Frees every spool_msg.  Returns the number
- * committed.
+ * Make a batch durable and visible with one sync: seal each file, rename
+ * each receive/<qid> (or tmp/<qid>) to incoming/<qid>, then one syncfs(2)
+ * for the whole batch (where there is no syncfs: fdatasync each file
+ * before its rename, then fsync incoming/).  A file in incoming/ whose
+ * length is not its sealed size is one a crash caught before that sync
+ * returned: never acknowledged, refused by spool_incoming_open (EBADMSG).
+ * ok[i] is set to 1 for each message now safe in incoming/ (0 for one
+ * that failed, its file removed: a write or sync error, or
+ * incoming/<qid> already there, which is left as it was).  Frees every
+ * spool_msg.  Returns the number committed.
  * Thread-safe with respect to other spool_msg objects.
  */
 size_t spool_commit(struct spool *, struct spool_msg **msgs, size_t n, int *ok);
 
 /* ---- router ---- */
 
-/* Open incoming/<qid>: parse its envelope; *fd is read-only, body at env->... offset. */
+/*
+ * Open incoming/<qid>: parse its envelope; *fd is read-only, positioned at
+ * the body (*body_offset).  EBADMSG for a file that cannot be parsed or
+ * whose length is not its sealed size (spool_commit).
+ */
 int spool_incoming_open(struct spool *, const char *qid, struct envelope *env,
     off_t *body_offset, int *fd, char *err, size_t errlen);
 /*

@@ -189,6 +189,36 @@ START_TEST(test_message_roundtrip)
 }
 END_TEST
 
+/* the spool's seal: a fixed-width placeholder, read back zero-padded */
+START_TEST(test_size_seal)
+{
+	struct envelope env, back;
+	char *t, *p, err[256];
+	size_t len, used;
+
+	make_message(&env);
+	env.size = ENVELOPE_SIZE_SEAL;
+	ck_assert_int_eq(envelope_format(&env, &t, &len), 0);
+	ck_assert_ptr_nonnull(strstr(t, "\nsize 000000000000\n"));
+	ck_assert_int_eq(envelope_parse(t, len, &back, &used, err,
+	    sizeof(err)), 0);
+	ck_assert_int_eq(back.size, 0);
+	envelope_clear(&back);
+	p = strstr(t, "\nsize ") + 6;
+	memcpy(p, "000000010240", ENVELOPE_SIZE_WIDTH);
+	len = strlen(t);
+	ck_assert_int_eq(envelope_parse(t, len, &back, &used, err,
+	    sizeof(err)), 0);
+	ck_assert_int_eq(back.size, 10240);
+	ck_assert_uint_eq(used, len);
+	envelope_clear(&back);
+	env.size = -3;
+	ck_assert_int_eq(envelope_format(&env, &p, &len), -1);
+	free(t);
+	envelope_clear(&env);
+}
+END_TEST
+
 /* DSN fields: optional, escaped, byte-identical round trip, copied */
 START_TEST(test_dsn_fields)
 {
@@ -456,6 +486,8 @@ static const struct bad_case {
 	{ L1 L2 L3 "size 12a\nend\n", "line 4: bad number for 'size'" },
 	{ L1 L2 L3 "size -2\nend\n", "line 4: bad number for 'size'" },
 	{ L1 L2 L3 "size 007\nend\n", "line 4: bad number for 'size'" },
+	{ L1 L2 L3 "size 00000000000a\nend\n", "line 4: bad number for 'size'" },
+	{ L1 L2 L3 "size 0000000000007\nend\n", "line 4: bad number for 'size'" },
 	{ L1 L2 L3 "size 99999999999999999999\nend\n", "line 4: bad number for 'size'" },
 	{ L1 L2 L3 "helo a\tb\nend\n", "line 4: control character 0x09" },
 	{ L1 L2 L3 "helo a\x7f" "b\nend\n", "line 4: control character 0x7f" },
@@ -613,6 +645,7 @@ envelope_suite(void)
 
 	tcase_add_test(tc, test_golden);
 	tcase_add_test(tc, test_message_roundtrip);
+	tcase_add_test(tc, test_size_seal);
 	tcase_add_test(tc, test_null_sender);
 	tcase_add_test(tc, test_dsn_fields);
 	tcase_add_loop_test(tc, test_weird_bytes, 0,

@@ -229,7 +229,11 @@ START_TEST(test_commit_one)
 	ck_assert_int_eq(count("incoming"), 1);
 	ck_assert_int_eq(stat(path("incoming/%s", env.id), &st), 0);
 	ck_assert_int_eq(st.st_mode & 07777, 0600);
+	/* the envelope as given, its size sealed: "size 000000200000" */
+	env.size = ENVELOPE_SIZE_SEAL;
 	ck_assert_int_eq(envelope_format(&env, &text, &tlen), 0);
+	ck_assert_ptr_nonnull(strstr(text, "\nsize 000000000000\n"));
+	memcpy(strstr(text, "\nsize ") + 6, "000000200000", 12);
 	file = slurp(path("incoming/%s", env.id), &flen);
 	ck_assert_uint_eq(flen, tlen + blen);
 	ck_assert_mem_eq(file, text, tlen);
@@ -495,6 +499,104 @@ write_file(const char *rel, const char *content, size_t len)
 {
 	write_abs(path("%s", rel), content, len);
 }
+
+/*
+ * The seal: a committed message's envelope holds its size, a file whose
+ * length is not its sealed size (a crash before the commit's sync) is
+ * refused, whichever path wrote the envelope.
+ */
+START_TEST(test_seal)
+{
+	struct envelope env, back;
+	struct spool_msg *m;
+	char rel[64], addr[64], *text, *file;
+	size_t len, i;
+	off_t off;
+	int fd, ok = 0;
+
+	/* sealed in the buffer (small message), flushed before the commit */
+	m = receive(&env, body1, sizeof(body1) - 1);
+	ck_assert_int_eq(spool_msg_write(m, "x", 1), -1);	/* after the seal */
+	ck_assert_int_eq(errno, EINVAL);
+	spool_msg_abort(m);
+	envelope_clear(&env);
+	m = receive(&env, body1, sizeof(body1) - 1);
+	ck_assert_uint_eq(spool_commit(sp, &m, 1, &ok), 1);
+	ck_assert_int_eq(ok, 1);
+	snprintf(rel, sizeof(rel), "incoming/%s", env.id);
+	file = slurp(path("%s", rel), &len);
+	snprintf(addr, sizeof(addr), "\nsize %012zu\n", sizeof(body1) - 1);
+	ck_assert_ptr_nonnull(strstr(file, addr));
+	free(file);
+	ck_assert_int_eq(spool_incoming_open(sp, env.id, &back, &off, &fd, err,
+	    sizeof(err)), 0);
+	ck_assert_int_eq(back.size, (off_t)(sizeof(body1) - 1));
+	close(fd);
+	envelope_clear(&back);
+	/* one byte short (the end of the data not on disk) or one too many */
+	ck_assert_int_eq(truncate(path("%s", rel), (off_t)len - 1), 0);
+	ck_assert_int_eq(spool_incoming_open(sp, env.id, &back, &off, &fd, err,
+	    sizeof(err)), -1);
+	ck_assert_int_eq(errno, EBADMSG);
+	ck_assert_ptr_nonnull(strstr(err, "incomplete"));
+	ck_assert_int_eq(truncate(path("%s", rel), (off_t)len + 1), 0);
+	ck_assert_int_eq(spool_incoming_open(sp, env.id, &back, &off, &fd, err,
+	    sizeof(err)), -1);
+	ck_assert_int_eq(errno, EBADMSG);
+	/* the placeholder never sealed (the envelope's block not on disk) */
+	env.size = ENVELOPE_SIZE_SEAL;
+	ck_assert_int_eq(envelope_format(&env, &text, &len), 0);
+	ck_assert_ptr_nonnull(strstr(text, "\nsize 000000000000\n"));
+	file = malloc(len + sizeof(body1));
+	memcpy(file, text, len);
+	memcpy(file + len, body1, sizeof(body1) - 1);
+	ck_assert_int_eq(unlink(path("%s", rel)), 0);
+	write_file(rel, file, len + sizeof(body1) - 1);
+	ck_assert_int_eq(spool_incoming_open(sp, env.id, &back, &off, &fd, err,
+	    sizeof(err)), -1);
+	ck_assert_int_eq(errno, EBADMSG);
+	free(file);
+	free(text);
+	/* written before the seal existed ("size -1"): its length is its size */
+	env.size = -1;
+	ck_assert_int_eq(envelope_format(&env, &text, &len), 0);
+	ck_assert_int_eq(unlink(path("%s", rel)), 0);
+	file = malloc(len + 3);
+	memcpy(file, text, len);
+	memcpy(file + len, "abc", 3);
+	write_file(rel, file, len + 3);
+	ck_assert_int_eq(spool_incoming_open(sp, env.id, &back, &off, &fd, err,
+	    sizeof(err)), 0);
+	ck_assert_int_eq(back.size, 3);
+	close(fd);
+	envelope_clear(&back);
+	free(file);
+	free(text);
+	ck_assert_int_eq(unlink(path("%s", rel)), 0);
+	envelope_clear(&env);
+
+	/* an envelope larger than the buffer is written at once: pwrite seal,
+	   and a commit without a flush seals too */
+	make_env(&env);
+	for (i = 0; i < 3000; i++) {
+		snprintf(addr, sizeof(addr), "recipient-%05zu@example.com", i);
+		envelope_add_rcpt(&env, addr);
+	}
+	m = spool_msg_create(sp, &env, err, sizeof(err));
+	ck_assert_ptr_nonnull(m);
+	ck_assert_int_eq(spool_msg_write(m, body1, sizeof(body1) - 1), 0);
+	ck_assert_uint_eq(spool_commit(sp, &m, 1, &ok), 1);
+	ck_assert_int_eq(ok, 1);
+	ck_assert_int_eq(spool_incoming_open(sp, env.id, &back, &off, &fd, err,
+	    sizeof(err)), 0);
+	ck_assert_uint_gt((uintmax_t)off, 65536);
+	ck_assert_int_eq(back.size, (off_t)(sizeof(body1) - 1));
+	ck_assert_uint_eq(back.nrcpt, 3002);
+	close(fd);
+	envelope_clear(&back);
+	envelope_clear(&env);
+}
+END_TEST
 
 START_TEST(test_quarantine)
 {
@@ -1504,6 +1606,7 @@ spool_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_commit_one);
+	tcase_add_test(tc, test_seal);
 	tcase_add_test(tc, test_abort);
 	tcase_add_test(tc, test_create_exclusive);
 	tcase_add_test(tc, test_commit_batch);
