@@ -1508,6 +1508,32 @@ spool_sync(struct spool *sp)
 	return 0;
 }
 
+/* spool_routed_count - routed messages waiting for spool_sync() */
+size_t
+spool_routed_count(struct spool *sp)
+{
+	size_t n;
+
+	pthread_mutex_lock(&sp->lock);
+	n = sp->npending;
+	pthread_mutex_unlock(&sp->lock);
+	return n;
+}
+
+/* spool_routed_pending - is qid routed, its incoming/ file kept until the sync? */
+int
+spool_routed_pending(struct spool *sp, const char *qid)
+{
+	size_t i;
+	int found = 0;
+
+	pthread_mutex_lock(&sp->lock);
+	for (i = 0; i < sp->npending && !found; i++)
+		found = strcmp(sp->pending[i], qid) == 0;
+	pthread_mutex_unlock(&sp->lock);
+	return found;
+}
+
 /* spool_unlinks_pending - are unlinks of spool_sync() not yet on disk? */
 int
 spool_unlinks_pending(struct spool *sp)

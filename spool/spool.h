@@ -297,6 +297,12 @@ int spool_incoming_done(struct spool *, const char *qid, char *err,
 int spool_sync(struct spool *);
 /* unlinks of spool_sync() not yet on disk? */
 int spool_unlinks_pending(struct spool *);
+/*
+ * Messages routed (spool_route, spool_incoming_done) whose incoming/ file
+ * waits for the next spool_sync(): how many, and is qid one of them?
+ */
+size_t spool_routed_count(struct spool *);
+int spool_routed_pending(struct spool *, const char *qid);
 /* put them on disk (one fsync of incoming/, nothing when none) */
 int spool_sync_unlinks(struct spool *);
 

@@ -751,9 +751,17 @@ START_TEST(test_sync_unlinks)
 
 	put(&env);
 	make_job(&job, &env, "relay", 0);
+	ck_assert_int_eq(spool_routed_count(sp), 0);
+	ck_assert_int_eq(spool_routed_pending(sp, env.id), 0);
 	ck_assert_int_eq(spool_route(sp, env.id, &job, 1, err, sizeof(err)), 0);
 	ck_assert_int_eq(spool_unlinks_pending(sp), 0);
+	/* routed: the message stays in incoming/ until the sync */
+	ck_assert_int_eq(spool_routed_count(sp), 1);
+	ck_assert_int_eq(spool_routed_pending(sp, env.id), 1);
+	ck_assert_int_eq(count("incoming"), 1);
 	ck_assert_int_eq(spool_sync(sp), 0);
+	ck_assert_int_eq(spool_routed_count(sp), 0);
+	ck_assert_int_eq(spool_routed_pending(sp, env.id), 0);
 	ck_assert_int_eq(count("incoming"), 0);
 	ck_assert_int_eq(spool_unlinks_pending(sp), 1);
 	ck_assert_int_eq(spool_sync_unlinks(sp), 0);

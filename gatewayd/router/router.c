@@ -8,11 +8,18 @@
  * restarts the router, which is how the tables are re-read on SIGHUP.
  * Each message is scanned once (msginfo.h) for the content conditions,
  * display names and directive IDs.  After
- * that, IPC_MSG_NEW frames from the master name new messages.  A batch is
- * routed with one spool_sync() at its end, and the workers are woken
- * (IPC_JOB_NEW through the master) only once the jobs are durable.  A
- * message whose incoming file is gone was routed already; one that cannot
- * be parsed is quarantined, never dropped.
+ * that, IPC_MSG_NEW frames from the master name new messages.  A batch's
+ * jobs are written and the workers woken (IPC_JOB_NEW through the master)
+ * at once; one spool_sync() at most ROUTER_SYNC_MS later makes the jobs
+ * of every batch since the last one durable, and only then is each
+ * message unlinked from incoming/.  The message itself was durable before
+ * its 250, so a crash before that sync loses nothing: the message is
+ * still in incoming/ and is routed again, its jobs found in place or
+ * written again (a job that was delivered meanwhile may be delivered
+ * twice: at least once, as a crash between a delivery and the removal of
+ * its job).  A message whose incoming file is gone was routed already;
+ * one whose unlink waits for the sync is not routed again; one that
+ * cannot be parsed is quarantined, never dropped.
  *
  * Nothing waits for a network lookup (LDAP): a routing decision, a
  * recipient check or an end-of-DATA check whose lookup answers "pending"
@@ -78,6 +85,7 @@ struct router {
 	struct router_waits *waits;	/* requests that wait for a lookup */
 	struct event *rerun_ev;		/* a lookup answered: decide them again */
 	struct event *unlink_ev;	/* incoming/ unlinks to the disk */
+	struct event *sync_ev;		/* routed jobs to the disk */
 	int chrooted;
 	struct router_notice *notice;	/* notices to senders (notice.h) */
 };
@@ -145,21 +153,62 @@ router_unlink_timer(evutil_socket_t fd, short ev, void *arg)
 }
 
 /*
- * router_sync - make this batch's jobs durable (spool_sync).  The unlinks
- * of incoming/ it then does reach the disk with the next sync of anyone,
- * which under load is a few milliseconds away, and at the latest
- * ROUTER_UNLINK_SYNC seconds later by the timer.
+ * router_sync_now - make the jobs routed so far durable (spool_sync),
+ * then unlink their messages from incoming/.  Those unlinks reach the
+ * disk with the next sync of anyone, which under load is a few
+ * milliseconds away, and at the latest ROUTER_UNLINK_SYNC seconds later
+ * by the timer.
  */
 static int
-router_sync(struct router *r)
+router_sync_now(struct router *r)
 {
 	struct timeval tv = { ROUTER_UNLINK_SYNC, 0 };
-	int rc = spool_sync(r->spool);
+	int rc;
 
+	if (r->sync_ev != NULL)
+		evtimer_del(r->sync_ev);
+	rc = spool_sync(r->spool);
 	if (spool_unlinks_pending(r->spool) &&
 	    !evtimer_pending(r->unlink_ev, NULL))
 		evtimer_add(r->unlink_ev, &tv);
 	return rc;
+}
+
+/* router_sync_timer - the routed jobs of the last ROUTER_SYNC_MS */
+static void
+router_sync_timer(evutil_socket_t fd, short ev, void *arg)
+{
+	struct router *r = arg;
+	struct timeval tv = { ROUTER_UNLINK_SYNC, 0 };
+	size_t n = spool_routed_count(r->spool);
+
+	(void)fd;
+	(void)ev;
+	if (router_sync_now(r) == -1) {
+		log_warn("spool sync after routing %zu messages (they stay in "
+		    "incoming/ until one succeeds)", n);
+		evtimer_add(r->sync_ev, &tv);
+	}
+}
+
+/*
+ * router_sync_soon - the jobs of this batch reach the disk with the next sync,
+ * at most ROUTER_SYNC_MS from now (at once when ROUTER_SYNC_MAX messages
+ * wait): one sync for the batches of that time, not one for each.  The
+ * workers may deliver them before: the messages stay in incoming/ until
+ * the sync, so a crash has them routed again (at least once).
+ */
+static int
+router_sync_soon(struct router *r)
+{
+	struct timeval tv = { 0, ROUTER_SYNC_MS * 1000 };
+
+	if (spool_routed_count(r->spool) >= ROUTER_SYNC_MAX ||
+	    r->sync_ev == NULL)
+		return router_sync_now(r);
+	if (!evtimer_pending(r->sync_ev, NULL))
+		evtimer_add(r->sync_ev, &tv);
+	return 0;
 }
 
 /* router_send_notify - wake the workers of this batch, then forget it */
@@ -455,6 +504,8 @@ router_route_msg(struct router *r, const char *qid,
 	off_t off;
 	int fd = -1, rc, deferred = 0, parked = 0;
 
+	if (spool_routed_pending(r->spool, qid))
+		return 0;	/* routed, its unlink waits for the sync */
 	memset(&msg, 0, sizeof(msg));
 	if (spool_incoming_open(r->spool, qid, &msg, &off, &fd, err,
 	    sizeof(err)) == -1) {
@@ -532,7 +583,7 @@ router_more(struct router *r)
 		free(parts[i]);
 	}
 	free(parts);
-	if (routed > 0 && router_sync(r) == -1)
+	if (routed > 0 && router_sync_now(r) == -1)
 		log_warn("spool sync after routing %zu parts", routed);
 	router_send_notify(r);
 }
@@ -546,16 +597,19 @@ router_notice_due(struct router *r, const char *qid)
 {
 	char nq[SPOOL_QID_LEN + 1];
 
+	/* its incoming/ file, kept until the sync, would say "busy" */
+	if (spool_routed_pending(r->spool, qid) && router_sync_now(r) == -1)
+		log_warn("%s: spool sync before its notice", qid);
 	if (router_notice_check(r->notice, r->spool, qid, nq) != 1)
 		return;
-	if (router_route_one(r, nq) && router_sync(r) == -1)
+	if (router_route_one(r, nq) && router_sync_now(r) == -1)
 		log_warn("%s: spool sync after routing the notice", nq);
 	router_send_notify(r);
 }
 
 /*
- * router_batch - route a batch, sync once, then notify; a queue ID not
- * in incoming/ may name a message whose notice is due
+ * router_batch - route a batch, notify, sync soon (router_sync_soon); a
+ * queue ID not in incoming/ may name a message whose notice is due
  */
 static void
 router_batch(struct router *r, char *const *qids, size_t n)
@@ -572,7 +626,7 @@ router_batch(struct router *r, char *const *qids, size_t n)
 		done[i] = (char)router_route_one(r, qids[i]);
 		routed += (size_t)done[i];
 	}
-	if (routed > 0 && router_sync(r) == -1)
+	if (routed > 0 && router_sync_soon(r) == -1)
 		log_warn("spool sync after routing %zu messages", routed);
 	router_send_notify(r);
 	router_more(r);
@@ -605,7 +659,7 @@ static void
 router_route_now(struct router *r, const char *qid,
     const struct rules_recog *recog)
 {
-	if (router_route_msg(r, qid, recog) > 0 && router_sync(r) == -1)
+	if (router_route_msg(r, qid, recog) > 0 && router_sync_now(r) == -1)
 		log_warn("spool sync after routing %s", qid);
 	router_send_notify(r);
 	router_more(r);
@@ -689,7 +743,7 @@ router_scan_timer(evutil_socket_t fd, short ev, void *arg)
 	router_scan(r);
 	/* notices that could not be written earlier (bounce.c) */
 	if (spool_scan(r->spool, SPOOL_FAILED, RULES_ROUTER_CONNECTOR,
-	    router_bounce, r) == 0 && router_sync(r) == 0)
+	    router_bounce, r) == 0 && router_sync_now(r) == 0)
 		router_send_notify(r);
 	evtimer_add(r->scan_ev, &tv);
 }
@@ -1187,8 +1241,9 @@ main(int argc, char **argv)
 	r.defer_ev = evtimer_new(r.base, router_defer_timer, &r);
 	r.rerun_ev = event_new(r.base, -1, 0, router_rerun, &r);
 	r.unlink_ev = evtimer_new(r.base, router_unlink_timer, &r);
+	r.sync_ev = evtimer_new(r.base, router_sync_timer, &r);
 	if (r.scan_ev == NULL || r.exit_ev == NULL || r.defer_ev == NULL ||
-	    r.rerun_ev == NULL || r.unlink_ev == NULL)
+	    r.rerun_ev == NULL || r.unlink_ev == NULL || r.sync_ev == NULL)
 		fatalx("evtimer_new failed");
 	r.waits = router_wait_new();
 	router_attach(&r);
@@ -1204,6 +1259,7 @@ main(int argc, char **argv)
 	event_free(r.exit_ev);
 	event_free(r.defer_ev);
 	event_free(r.unlink_ev);
+	event_free(r.sync_ev);
 	if (r.ipc != NULL)
 		ipc_free(r.ipc);
 	router_free_tables(&r);	/* their events first */

@@ -2,9 +2,11 @@
  * router.h - the router process (gatewayd-router): incoming/ -> jobs
  *
  * The router takes each acknowledged message from incoming/, applies the
- * routing rules (rules.h), writes one job per connector in one batch with
- * one spool_sync(), and only then tells the master which worker has work
- * (IPC_JOB_NEW).  It scans incoming/ at start-up and every
+ * routing rules (rules.h), writes one job per connector, and tells the
+ * master which worker has work (IPC_JOB_NEW).  The jobs reach the disk
+ * with one spool_sync() at most ROUTER_SYNC_MS later, or at once when
+ * ROUTER_SYNC_MAX messages wait for it; the message stays in incoming/
+ * until then (router.c).  It scans incoming/ at start-up and every
  * ROUTER_SCAN_INTERVAL seconds, so a lost notification only delays.
  * A message with a recipient that cannot be decided now (a lookup that
  * answers with a temporary failure, 4xx) is not routed at all: it stays
@@ -16,7 +18,9 @@
 
 #define ROUTER_SCAN_INTERVAL	60	/* seconds between safety scans */
 #define ROUTER_UNLINK_SYNC	1	/* seconds: incoming/ unlinks on disk */
-#define ROUTER_BATCH_MAX	512	/* messages per spool_sync() */
+#define ROUTER_BATCH_MAX	512	/* messages routed per batch */
+#define ROUTER_SYNC_MS		50	/* routed jobs to the disk within */
+#define ROUTER_SYNC_MAX		512	/* or at once when this many wait */
 #define ROUTER_DEFER_INTERVAL	10	/* seconds before deferred ones again */
 #define ROUTER_MSGID_MAX	256	/* a Message-ID longer is not logged */
 
