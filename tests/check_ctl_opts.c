@@ -3,7 +3,10 @@
  * (ctl_verb_args, gatewayctl_opts.c): getopt_long's forms become the
  * canonical words the daemon parses, an unknown option or a missing value
  * is refused, --json after a verb sets the global flag, operands keep
- * their order.  Table-driven.
+ * their order.  Table-driven.  Also the answer lines both gatewayctl and
+ * gatewayd-web read (control_errline, control_proto.c): "E<code> <text>"
+ * is a failure, an output line that merely starts with E and a digit (a
+ * directive ID) is not.
  */
 #include "config.h"
 
@@ -13,6 +16,7 @@
 
 #include <check.h>
 
+#include "control_proto.h"
 #include "gatewayctl.h"
 
 static const struct ctl_verb_opt list_opts[] = {
@@ -88,6 +92,54 @@ START_TEST(test_verb_args)
 }
 END_TEST
 
+/* an answer line, and its code and text when it is an E-line */
+static const struct {
+	const char *line;
+	int code;		/* -1: output */
+	const char *text;
+} errlines[] = {
+	{ "E65 no such directive", 65, "no such directive" },
+	{ "E69 ", 69, "" },
+	{ "E1 x y", 1, "x y" },
+	{ "E9FYHJSK", -1, NULL },	/* a directive ID */
+	{ "E7", -1, NULL },
+	{ "E ", -1, NULL },
+	{ "E", -1, NULL },
+	{ "", -1, NULL },
+	{ "E1234 too big", -1, NULL },
+	{ "e65 lower", -1, NULL },
+	{ "E-1 negative", -1, NULL },
+	{ "XE65 not first", -1, NULL },
+};
+
+START_TEST(test_errline)
+{
+	const char *l = errlines[_i].line;
+	size_t off = 99;
+	int code = -7;
+
+	if (errlines[_i].code == -1) {
+		ck_assert_int_eq(control_errline(l, strlen(l), &code, &off), 0);
+		return;
+	}
+	ck_assert_int_eq(control_errline(l, strlen(l), &code, &off), 1);
+	ck_assert_int_eq(code, errlines[_i].code);
+	ck_assert_str_eq(l + off, errlines[_i].text);
+}
+END_TEST
+
+/* the length is honoured: the line's text stops at len, not at a NUL */
+START_TEST(test_errline_len)
+{
+	size_t off;
+	int code;
+
+	ck_assert_int_eq(control_errline("E65 x", 3, &code, &off), 0);
+	ck_assert_int_eq(control_errline("E65 x", 4, &code, &off), 1);
+	ck_assert_int_eq(off, 4);
+}
+END_TEST
+
 static Suite *
 ctl_opts_suite(void)
 {
@@ -96,6 +148,11 @@ ctl_opts_suite(void)
 
 	tcase_add_loop_test(tc, test_verb_args, 0,
 	    (int)(sizeof(cases) / sizeof(cases[0])));
+	suite_add_tcase(s, tc);
+	tc = tcase_create("errline");
+	tcase_add_loop_test(tc, test_errline, 0,
+	    (int)(sizeof(errlines) / sizeof(errlines[0])));
+	tcase_add_test(tc, test_errline_len);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "cfg.h"
+#include "control_proto.h"
 #include "gatewayctl.h"
 #include "proc.h"
 #include "gatewayctl_directive.h"
@@ -220,19 +221,15 @@ ctl_send(struct ctl *ctl, int fd, int argc, char **argv)
 static void
 ctl_line(const char *line, size_t len, int raw, int *rc)
 {
-	char *end;
-	long code;
+	size_t off;
+	int code;
 
-	if (!raw && len > 2 && line[0] == 'E' && isdigit((unsigned char)line[1])) {
-		code = strtol(line + 1, &end, 10);
-		if (*end == ' ') {
-			fputs("gatewayctl: ", stderr);
-			textout_term(stderr, end + 1, len - (size_t)(end + 1 -
-			    line), CTL_KEEP);
-			if (*rc == 0)
-				*rc = (int)code;
-			return;
-		}
+	if (!raw && control_errline(line, len, &code, &off)) {
+		fputs("gatewayctl: ", stderr);
+		textout_term(stderr, line + off, len - off, CTL_KEEP);
+		if (*rc == 0)
+			*rc = code;
+		return;
 	}
 	textout_term(stdout, line, len, CTL_KEEP);
 }

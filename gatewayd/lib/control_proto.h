@@ -10,7 +10,9 @@
  * Answers: the first line is "ok" or "error <reason>".  After "ok", a
  * line "E<exit code> <text>" reports a failure about one argument (the
  * code is a sysexits(3) value that gatewayctl exits with); any other line
- * is output.
+ * is output.  Only "E", one to three digits and a space make such a line:
+ * output that merely starts with E and a digit (a directive ID such as
+ * E9FYHJSK) is output.
  */
 #ifndef GW_CONTROL_PROTO_H
 #define GW_CONTROL_PROTO_H
@@ -55,6 +57,12 @@ struct control_req {
 /* Runs in the unprivileged child: write to fp; frames for the master on notify. */
 typedef int (*control_child_fn)(const struct control_req *, struct spool *,
     FILE *fp, int notify);
+
+/*
+ * control_proto.c: is the answer line line[0..len) an "E<code> <text>"
+ * line?  1 with the code and the offset of the text, else 0.
+ */
+int control_errline(const char *line, size_t len, int *code, size_t *text);
 
 /* control_queue.c */
 int control_queue_list(const struct control_req *, struct spool *, FILE *, int);

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "control_proto.h"
 #include "directive_cmd.h"
 #include "web_ctl.h"
 #include "web_html.h"
@@ -87,7 +88,7 @@ web_ctl_read(int fd, struct web_buf *b)
 static int
 web_ctl_answer(struct web_answer *a, char *text)
 {
-	char *e;
+	size_t len, off;
 
 	if (strncmp(text, "error ", 6) == 0) {
 		text[strcspn(text, "\n")] = '\0';
@@ -96,11 +97,10 @@ web_ctl_answer(struct web_answer *a, char *text)
 	if (strncmp(text, "ok\n", 3) != 0)
 		return web_ctl_fail(a, EX_PROTOCOL, "malformed answer");
 	memmove(text, text + 3, strlen(text + 3) + 1);
-	if (text[0] == 'E' && text[1] >= '0' && text[1] <= '9') {
-		a->code = (int)strtol(text + 1, &e, 10);
-		text[strcspn(text, "\n")] = '\0';
-		snprintf(a->reason, sizeof(a->reason), "%s",
-		    *e == ' ' ? e + 1 : e);
+	len = strcspn(text, "\n");
+	if (control_errline(text, len, &a->code, &off)) {
+		text[len] = '\0';
+		snprintf(a->reason, sizeof(a->reason), "%s", text + off);
 		a->ok = 0;
 		return -1;
 	}
