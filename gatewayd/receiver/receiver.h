@@ -10,6 +10,7 @@
 #define GW_RECEIVER_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <sys/queue.h>
 
@@ -70,11 +71,24 @@ struct receiver {
 	int wake[2];			/* pipe: the thread wakes the loop */
 	struct event *wake_ev;
 	size_t inflight;		/* submitted, result not yet handled */
+	size_t nqueued;			/* in queue (under lock) */
+	/*
+	 * Sessions inside a transaction (MAIL accepted, the message not yet
+	 * submitted): the commit thread waits a little for them before a
+	 * sync (receiver.c, gathering); changed by the loop only.
+	 */
+	atomic_uint open_tx;
 };
 
 /* Queue a finished message for the next group commit (the session is parked). */
 void receiver_commit_submit(struct receiver *, struct rsession *,
     struct spool_msg *);
+/*
+ * A session's transaction opened (MAIL accepted) or ended (submitted for
+ * the commit, or reset); both idempotent per session.
+ */
+void receiver_tx_open(struct receiver *, int *counted);
+void receiver_tx_close(struct receiver *, int *counted);
 /* Count an event (stats.h key); the deltas go to the master within a second. */
 void receiver_count(struct receiver *, const char *key);
 /* Count the reply queued in out after offset off when it is a 4xx/5xx. */

@@ -92,6 +92,7 @@ struct rsession {
 
 	/* transaction */
 	int in_mail;
+	int tx_counted;			/* in the receiver's open_tx */
 	char from[ADDR_BUFLEN];
 	enum smtp_body body;
 	int smtputf8;

@@ -85,6 +85,7 @@ rsmtp_reset(struct rsession *s)
 		spool_msg_abort(s->msg);
 	s->msg = NULL;
 	s->in_mail = 0;
+	receiver_tx_close(s->rcv, &s->tx_counted);
 	s->from[0] = '\0';
 	s->body = SMTP_BODY_DEFAULT;
 	s->smtputf8 = 0;
@@ -236,6 +237,7 @@ rsmtp_mail(struct rsession *s, const struct smtp_cmd *cmd)
 	}
 	s->mail_size = cmd->size;
 	s->in_mail = 1;
+	receiver_tx_open(s->rcv, &s->tx_counted);
 	snprintf(s->from, sizeof(s->from), "%s", cmd->path);
 	s->body = cmd->body;
 	s->smtputf8 = cmd->smtputf8;
@@ -509,6 +511,7 @@ rsmtp_commit(struct rsession *s)
 {
 	s->state = RS_COMMIT;
 	bufferevent_disable(s->bev, EV_READ);
+	receiver_tx_close(s->rcv, &s->tx_counted);
 	receiver_commit_submit(s->rcv, s, s->msg);
 	s->msg = NULL;		/* the commit thread owns it now */
 }
