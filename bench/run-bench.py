@@ -10,7 +10,8 @@ records:
   accept msg/s   N / time until every message got its 250 after DATA
   e2e msg/s      N / time (same start) until smtp-sink counted all N
   peak RSS MiB   max over 0.25 s samples of the RSS summed over the process
-                 tree (PSS too: shared pages split between processes)
+                 tree (PSS too: shared pages split between processes; the
+                 log has the PSS sample's figures by process name)
   CPU s/1000     utime+stime of the tree (plus reaped children) per 1000
                  messages, from just before the load until the queue is empty
   p50/p99 ms     single-session runs only: accept latency per message, from
@@ -46,6 +47,9 @@ Environment (defaults in brackets):
               default destination concurrency is 20 as well)
   FSYNC_MSGS [500] (0 skips the strace run)  RESULTS_DIR [bench-results/<time>]
   MTA_PORT, SINK_PORT [free loopback ports]  MAX_S [900] bound per phase
+  PSS_MAPS [] process labels of the by-name line (gatewayd-router,
+              gatewayd-worker+, ...): the PSS of the first process of each by
+              mapping, at the peak sample, in the log
   GW_EXTRA_CONFIG [] top-level configuration lines for gatewayd, ';'-separated
   PF_EXTRA_CONFIG [] main.cf lines for Postfix, ';'-separated (for example
               "smtp_tls_connection_reuse = yes": TLS connections to the sink
@@ -138,18 +142,74 @@ def tree_cpu_ticks(root):
     return total
 
 
-def tree_mem_kb(root):
-    """(rss, pss, nprocs) summed over the tree, in KiB."""
+def proc_label(pid):
+    """The process's name, with a "+" for each ancestor of the same name (a
+    worker's delivery child is gatewayd-worker+, its deliverer
+    gatewayd-worker++)."""
+    def comm_ppid(p):
+        with open("/proc/%d/stat" % p) as f:
+            st = f.read()
+        return st[st.index("(") + 1:st.rindex(")")], int(st.rsplit(")", 1)[1].split()[1])
+    name, ppid = comm_ppid(pid)
+    depth = 0
+    try:
+        while ppid > 1 and depth < 8:
+            pname, ppid = comm_ppid(ppid)
+            if pname != name:
+                break
+            depth += 1
+    except (OSError, ValueError):
+        pass
+    return name + "+" * depth
+
+
+PSS_MAPS = [x for x in os.environ.get("PSS_MAPS", "").split(",") if x]
+
+
+def maps_of(root, labels):
+    """{label: {mapping: PSS KiB}} of the first process of each label."""
+    out = {}
+    for p in tree_pids(root):
+        try:
+            lab = proc_label(p)
+            if lab not in labels or lab in out:
+                continue
+            m, cur = {}, "?"
+            with open("/proc/%d/smaps" % p) as f:
+                for line in f:
+                    w = line.split()
+                    if "-" in w[0] and not w[0].endswith(":"):
+                        cur = os.path.basename(w[5]) if len(w) > 5 else "[anon]"
+                    elif w[0] == "Pss:":
+                        m[cur] = m.get(cur, 0) + int(w[1])
+            out[lab] = m
+        except (OSError, IndexError, ValueError):
+            pass
+    return out
+
+
+def tree_mem_kb(root, by=None):
+    """(rss, pss, nprocs) summed over the tree, in KiB; with a dict by, also
+    {process name: [processes, pss, private dirty]} of the tree."""
     rss = pss = n = 0
     for p in tree_pids(root):
         try:
+            mine = [0, 0]
             with open("/proc/%d/smaps_rollup" % p) as f:
                 for line in f:
                     if line.startswith("Rss:"):
                         rss += int(line.split()[1])
                     elif line.startswith("Pss:"):
-                        pss += int(line.split()[1])
+                        mine[0] = int(line.split()[1])
+                    elif line.startswith("Private_Dirty:"):
+                        mine[1] = int(line.split()[1])
+            pss += mine[0]
             n += 1
+            if by is not None:
+                e = by.setdefault(proc_label(p), [0, 0, 0])
+                e[0] += 1
+                e[1] += mine[0]
+                e[2] += mine[1]
         except OSError:
             pass
     return rss, pss, n
@@ -162,11 +222,19 @@ class Sampler(threading.Thread):
         super().__init__(daemon=True)
         self.root, self.interval = root, interval
         self.peak = [0, 0, 0]
+        self.by = {}         # by process name, at the sample of peak PSS
+        self.maps = {}       # PSS_MAPS: {label: {mapping: pss}} at that sample
         self.done = threading.Event()
 
     def run(self):
         while not self.done.is_set():
-            for i, v in enumerate(tree_mem_kb(self.root)):
+            by = {}
+            cur = tree_mem_kb(self.root, by)
+            if cur[1] > self.peak[1]:
+                self.by = by
+                if PSS_MAPS:
+                    self.maps = maps_of(self.root, PSS_MAPS)
+            for i, v in enumerate(cur):
                 self.peak[i] = max(self.peak[i], v)
             self.done.wait(self.interval)
 
@@ -553,6 +621,13 @@ def run_one(cls, scen, rep, tmp, builddir, tls_files=None):
         rss, pss, nprocs = sampler.stop()
         res.update(accept=count / acc, e2e=count / e2e, rss=rss / 1024.0, pss=pss / 1024.0,
                    cpu=cpu * 1000.0 / count, procs=nprocs)
+        log("%s %s: at the peak PSS, by process name (processes, PSS KiB, private "
+            "dirty KiB): %s" % (cls.name, name, ", ".join(
+                "%s %d %d %d" % (k, v[0], v[1], v[2]) for k, v in
+                sorted(sampler.by.items(), key=lambda kv: -kv[1][1]))))
+        for lab, m in sampler.maps.items():
+            log("%s %s: PSS KiB of one %s by mapping: %s" % (cls.name, name, lab, ", ".join(
+                "%s %d" % kv for kv in sorted(m.items(), key=lambda kv: -kv[1]) if kv[1] >= 16)))
         if sessions == 1 and not tls:
             lat = [float(x) for x in open(os.path.join(d, "load.lat"))]
             res.update(p50=percentile(lat, 50) * 1000, p99=percentile(lat, 99) * 1000)
