@@ -31,6 +31,9 @@ def test():
         # libpq (and Kerberos, LDAP, GnuTLS behind it) only with a
         # PostgreSQL directive store (e2e_multinode checks that one)
         check(not gw.mapping("libpq.so"), "no process maps libpq: %r" % gw.mapping("libpq.so"))
+        # libldap (and GnuTLS, p11-kit, SASL behind it) only with an ldap
+        # lookup table (e2e_ldap checks that one)
+        check(not gw.mapping("libldap"), "no process maps libldap: %r" % gw.mapping("libldap"))
 
         sent = {}
         errors = []

@@ -234,6 +234,10 @@ def test():
                            text=True, timeout=30)
         check(r.returncode == 0, "gatewayd -n: %s%s" % (r.stdout, r.stderr))
         gw.start()
+        # libldap is loaded by the router, where the table is opened, and
+        # by no other process
+        roles = {v[0].rsplit("/", 1)[-1] for v in gw.mapping("libldap").values()}
+        check(roles == {"gatewayd-router"}, "libldap mapped by the router only: %r" % roles)
 
         # a DID extension to the address the directory holds; validation
         s = gw.smtp()

@@ -41,13 +41,15 @@
  * ldaps:// or StartTLS, a TLS context is made with the CA file (read
  * then: the router runs chrooted into the spool afterwards); every
  * connection uses that context.  No connection is made then, so a server
- * that is down at start-up does not stop the router.
+ * that is down at start-up does not stop the router.  libldap itself is
+ * loaded then too (ll_load), not linked.
  */
 #include "config.h"
 
 #include <sys/queue.h>
 #include <sys/stat.h>
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -139,6 +141,67 @@ struct lookup_ldap {
 	size_t nqueries, npending;
 };
 
+/*
+ * libldap is loaded by ll_load() when an ldap table is opened, before the
+ * router drops its privileges, chroots and enters its sandbox: a router
+ * without one maps neither libldap nor GnuTLS, p11-kit, Nettle, GMP and
+ * Cyrus SASL behind it (about 2.3 MiB of PSS in the router).
+ */
+#define LL_FUNCS(X) X(ldap_abandon_ext) X(ldap_err2string) \
+	X(ldap_first_entry) X(ldap_get_option) X(ldap_get_values_len) \
+	X(ldap_initialize) X(ldap_install_tls) X(ldap_memfree) \
+	X(ldap_msgfree) X(ldap_msgid) X(ldap_msgtype) X(ldap_next_entry) \
+	X(ldap_parse_result) X(ldap_result) X(ldap_sasl_bind) \
+	X(ldap_search_ext) X(ldap_set_option) X(ldap_start_tls) \
+	X(ldap_tls_inplace) X(ldap_unbind_ext) X(ldap_unbind_ext_s) \
+	X(ldap_value_free_len)
+#define LL_POINTER(f)	__typeof__(f) *f;
+#define LL_SYMBOL(f)	{ #f, (void **)&ll.f },
+
+static struct {
+	LL_FUNCS(LL_POINTER)
+} ll;
+
+/*
+ * LDAP_OPT_ON is the address of liblber's ber_pvt_opt_on, which would link
+ * liblber; libldap takes any pointer but LDAP_OPT_OFF (NULL) as on.
+ */
+static int ll_on = 1;
+#define LL_OPT_ON	((void *)&ll_on)
+
+static const struct {
+	const char *name;
+	void **ptr;
+} ll_symbols[] = { LL_FUNCS(LL_SYMBOL) };
+
+/* ll_load - load libldap once; -1 with err if it cannot be */
+static int
+ll_load(const char *name, char *err, size_t errlen)
+{
+	static void *lib;
+	const char *e;
+	size_t i;
+
+	if (lib != NULL)
+		return 0;
+	if ((lib = dlopen(LDAP_SONAME, RTLD_NOW | RTLD_LOCAL)) == NULL) {
+		e = dlerror();
+		snprintf(err, errlen, "ldap lookup %s: cannot load %s (Debian "
+		    "package libldap-2.5-0): %s", name, LDAP_SONAME, e ? e : "?");
+		return -1;
+	}
+	for (i = 0; i < sizeof(ll_symbols) / sizeof(ll_symbols[0]); i++)
+		if ((*ll_symbols[i].ptr = dlsym(lib, ll_symbols[i].name)) ==
+		    NULL) {
+			snprintf(err, errlen, "ldap lookup %s: %s has no %s",
+			    name, LDAP_SONAME, ll_symbols[i].name);
+			dlclose(lib);
+			lib = NULL;
+			return -1;
+		}
+	return 0;
+}
+
 /* lookup_ldap_err - fill err, return NULL */
 static void *
 lookup_ldap_err(char *err, size_t errlen, const char *name, const char *what,
@@ -174,26 +237,26 @@ lookup_ldap_tls(struct lookup_ldap *t, const struct cfg_ldap *c, char *err,
 	if (!c->start_tls && strstr(c->uri, "ldaps://") == NULL &&
 	    strstr(c->uri, "LDAPS://") == NULL)
 		return 0;
-	if ((rc = ldap_initialize(&ld, t->uri)) != LDAP_SUCCESS) {
-		lookup_ldap_err(err, errlen, t->name, "uri", ldap_err2string(rc));
+	if ((rc = ll.ldap_initialize(&ld, t->uri)) != LDAP_SUCCESS) {
+		lookup_ldap_err(err, errlen, t->name, "uri", ll.ldap_err2string(rc));
 		return -1;
 	}
-	if ((c->tls_ca_file != NULL && (rc = ldap_set_option(ld,
+	if ((c->tls_ca_file != NULL && (rc = ll.ldap_set_option(ld,
 	    LDAP_OPT_X_TLS_CACERTFILE, c->tls_ca_file)) != LDAP_OPT_SUCCESS) ||
-	    (rc = ldap_set_option(ld, LDAP_OPT_X_TLS_REQUIRE_CERT,
+	    (rc = ll.ldap_set_option(ld, LDAP_OPT_X_TLS_REQUIRE_CERT,
 	    &t->require_cert)) != LDAP_OPT_SUCCESS ||
-	    (rc = ldap_set_option(ld, LDAP_OPT_X_TLS_NEWCTX, &zero)) !=
+	    (rc = ll.ldap_set_option(ld, LDAP_OPT_X_TLS_NEWCTX, &zero)) !=
 	    LDAP_OPT_SUCCESS ||
-	    ldap_get_option(ld, LDAP_OPT_X_TLS_CTX, &t->tls_ctx) !=
+	    ll.ldap_get_option(ld, LDAP_OPT_X_TLS_CTX, &t->tls_ctx) !=
 	    LDAP_OPT_SUCCESS || t->tls_ctx == NULL) {
-		ldap_unbind_ext_s(ld, NULL, NULL);
+		ll.ldap_unbind_ext_s(ld, NULL, NULL);
 		lookup_ldap_err(err, errlen, t->name, c->tls_ca_file ?
 		    c->tls_ca_file : "TLS", "cannot make the TLS context "
 		    "(CA file unreadable or invalid?)");
 		return -1;
 	}
 	/* our reference to the context outlives the template handle */
-	ldap_unbind_ext_s(ld, NULL, NULL);
+	ll.ldap_unbind_ext_s(ld, NULL, NULL);
 	return 0;
 }
 
@@ -214,7 +277,7 @@ lookup_ldap_drop(struct lookup_ldap *t)
 	if (t->conn_timer != NULL)
 		evtimer_del(t->conn_timer);
 	if (t->ld != NULL)
-		ldap_unbind_ext(t->ld, NULL, NULL);	/* sends, never waits */
+		ll.ldap_unbind_ext(t->ld, NULL, NULL);	/* sends, never waits */
 	t->ld = NULL;
 	t->state = LL_DOWN;
 	t->op_msgid = -1;
@@ -277,11 +340,11 @@ lookup_ldap_fail(struct lookup_ldap *t, const char *what, int rc)
 	char *diag = NULL;
 
 	if (t->ld != NULL)
-		(void)ldap_get_option(t->ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &diag);
+		(void)ll.ldap_get_option(t->ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &diag);
 	log_warnx("lookup %s: %s: %s%s%s (temporary failure, %zu queries)",
-	    t->name, what, ldap_err2string(rc), diag && *diag ? ": " : "",
+	    t->name, what, ll.ldap_err2string(rc), diag && *diag ? ": " : "",
 	    diag ? diag : "", t->npending);
-	ldap_memfree(diag);
+	ll.ldap_memfree(diag);
 	lookup_ldap_drop(t);
 	t->cur = 0;
 	t->hold_until = time(NULL) + LOOKUP_LDAP_HOLD;
@@ -303,11 +366,11 @@ lookup_ldap_broken(struct lookup_ldap *t, const char *what, int rc)
 		return;
 	}
 	if (t->ld != NULL)
-		(void)ldap_get_option(t->ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &diag);
+		(void)ll.ldap_get_option(t->ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &diag);
 	log_warnx("lookup %s: %s: %s: %s%s%s, trying %s", t->name,
-	    t->uris[t->cur], what, ldap_err2string(rc), diag && *diag ? ": " :
+	    t->uris[t->cur], what, ll.ldap_err2string(rc), diag && *diag ? ": " :
 	    "", diag ? diag : "", t->uris[t->cur + 1]);
-	ldap_memfree(diag);
+	ll.ldap_memfree(diag);
 	lookup_ldap_drop(t);
 	t->cur++;
 	lookup_ldap_opening(t);
@@ -337,7 +400,7 @@ lookup_ldap_lost(struct lookup_ldap *t, const char *what, int rc)
 		return;
 	}
 	log_debug("lookup %s: connection lost (%s), reconnecting for %zu "
-	    "queries", t->name, ldap_err2string(rc), t->npending);
+	    "queries", t->name, ll.ldap_err2string(rc), t->npending);
 	lookup_ldap_drop(t);
 	t->cur = 0;
 	TAILQ_FOREACH(q, &t->queries, link)
@@ -363,20 +426,20 @@ lookup_ldap_options(struct lookup_ldap *t)
 	struct timeval tv = { t->timeout, 0 }, net = lookup_ldap_net(t);
 	int v3 = LDAP_VERSION3;
 
-	if (ldap_set_option(t->ld, LDAP_OPT_PROTOCOL_VERSION, &v3) ||
-	    ldap_set_option(t->ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF) ||
-	    ldap_set_option(t->ld, LDAP_OPT_RESTART, LDAP_OPT_ON) ||
-	    ldap_set_option(t->ld, LDAP_OPT_NETWORK_TIMEOUT, &net) ||
-	    ldap_set_option(t->ld, LDAP_OPT_TIMEOUT, &tv))
+	if (ll.ldap_set_option(t->ld, LDAP_OPT_PROTOCOL_VERSION, &v3) ||
+	    ll.ldap_set_option(t->ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF) ||
+	    ll.ldap_set_option(t->ld, LDAP_OPT_RESTART, LL_OPT_ON) ||
+	    ll.ldap_set_option(t->ld, LDAP_OPT_NETWORK_TIMEOUT, &net) ||
+	    ll.ldap_set_option(t->ld, LDAP_OPT_TIMEOUT, &tv))
 		return -1;
 	/* ldaps:// starts TLS inside libldap's connect: that one is bounded */
 	if (strncasecmp(t->uris[t->cur], "ldaps://", 8) != 0 &&
-	    ldap_set_option(t->ld, LDAP_OPT_CONNECT_ASYNC, LDAP_OPT_ON))
+	    ll.ldap_set_option(t->ld, LDAP_OPT_CONNECT_ASYNC, LL_OPT_ON))
 		return -1;
 	if (t->tls_ctx != NULL &&
-	    (ldap_set_option(t->ld, LDAP_OPT_X_TLS_REQUIRE_CERT,
+	    (ll.ldap_set_option(t->ld, LDAP_OPT_X_TLS_REQUIRE_CERT,
 	    &t->require_cert) ||
-	    ldap_set_option(t->ld, LDAP_OPT_X_TLS_CTX, t->tls_ctx)))
+	    ll.ldap_set_option(t->ld, LDAP_OPT_X_TLS_CTX, t->tls_ctx)))
 		return -1;
 	return 0;
 }
@@ -392,7 +455,7 @@ lookup_ldap_watch(struct lookup_ldap *t, short what)
 	if (t->io != NULL)
 		event_free(t->io);
 	t->io = NULL;
-	if (ldap_get_option(t->ld, LDAP_OPT_DESC, &fd) != LDAP_OPT_SUCCESS ||
+	if (ll.ldap_get_option(t->ld, LDAP_OPT_DESC, &fd) != LDAP_OPT_SUCCESS ||
 	    fd < 0)
 		return -1;
 	t->io = event_new(t->evbase, fd, what | (what == EV_READ ?
@@ -412,7 +475,7 @@ lookup_ldap_bind(struct lookup_ldap *t)
 		cred.bv_val = t->pass;
 		cred.bv_len = t->passlen;
 	}
-	return ldap_sasl_bind(t->ld, t->bind_dn != NULL ? t->bind_dn : "",
+	return ll.ldap_sasl_bind(t->ld, t->bind_dn != NULL ? t->bind_dn : "",
 	    LDAP_SASL_SIMPLE, &cred, NULL, NULL, &t->op_msgid);
 }
 
@@ -427,7 +490,7 @@ lookup_ldap_opening(struct lookup_ldap *t)
 	int rc, tls;
 
 	if (t->ld == NULL) {
-		rc = ldap_initialize(&t->ld, t->uris[t->cur]);
+		rc = ll.ldap_initialize(&t->ld, t->uris[t->cur]);
 		if (rc != LDAP_SUCCESS) {
 			t->ld = NULL;
 			lookup_ldap_broken(t, "connect", rc);
@@ -440,8 +503,8 @@ lookup_ldap_opening(struct lookup_ldap *t)
 		t->state = LL_CONNECTING;
 		evtimer_add(t->conn_timer, &net);
 	}
-	tls = t->start_tls && !ldap_tls_inplace(t->ld);
-	rc = tls ? ldap_start_tls(t->ld, NULL, NULL, &t->op_msgid) :
+	tls = t->start_tls && !ll.ldap_tls_inplace(t->ld);
+	rc = tls ? ll.ldap_start_tls(t->ld, NULL, NULL, &t->op_msgid) :
 	    lookup_ldap_bind(t);
 	if (rc == LDAP_X_CONNECTING) {
 		if (lookup_ldap_watch(t, EV_WRITE) == -1)
@@ -478,14 +541,14 @@ lookup_ldap_opened(struct lookup_ldap *t, LDAPMessage *res)
 	const char *what = t->state == LL_STARTTLS ? "StartTLS" : "bind";
 	int rc, err = LDAP_OTHER;
 
-	rc = ldap_parse_result(t->ld, res, &err, NULL, NULL, NULL, NULL, 0);
+	rc = ll.ldap_parse_result(t->ld, res, &err, NULL, NULL, NULL, NULL, 0);
 	if (rc != LDAP_SUCCESS || err != LDAP_SUCCESS) {
 		lookup_ldap_broken(t, what, rc != LDAP_SUCCESS ? rc : err);
 		return;
 	}
 	if (t->state == LL_STARTTLS) {
 		/* the handshake: bounded by LDAP_OPT_NETWORK_TIMEOUT */
-		if ((rc = ldap_install_tls(t->ld)) != LDAP_SUCCESS) {
+		if ((rc = ll.ldap_install_tls(t->ld)) != LDAP_SUCCESS) {
 			lookup_ldap_broken(t, "TLS handshake", rc);
 			return;
 		}
@@ -512,7 +575,7 @@ lookup_ldap_send(struct lookup_ldap *t, struct lookup_ldap_query *q)
 	struct timeval tv = { t->timeout, 0 };
 	int rc;
 
-	rc = ldap_search_ext(t->ld, t->base, t->scope, q->filter, t->attrs, 0,
+	rc = ll.ldap_search_ext(t->ld, t->base, t->scope, q->filter, t->attrs, 0,
 	    NULL, NULL, &tv, LOOKUP_MAX_VALUES, &q->msgid);
 	if (rc != LDAP_SUCCESS) {
 		q->msgid = -1;
@@ -571,21 +634,21 @@ lookup_ldap_answer(struct lookup_ldap *t, struct lookup_ldap_query *q,
 	int rc, err = LDAP_OTHER;
 	size_t i;
 
-	rc = ldap_parse_result(t->ld, res, &err, NULL, NULL, NULL, NULL, 0);
+	rc = ll.ldap_parse_result(t->ld, res, &err, NULL, NULL, NULL, NULL, 0);
 	if (rc != LDAP_SUCCESS || (err != LDAP_SUCCESS &&
 	    err != LDAP_SIZELIMIT_EXCEEDED)) {
 		log_warnx("lookup %s: search: %s (temporary failure)", t->name,
-		    ldap_err2string(rc != LDAP_SUCCESS ? rc : err));
+		    ll.ldap_err2string(rc != LDAP_SUCCESS ? rc : err));
 		lookup_ldap_land(t, q, -1);
 		return;
 	}
-	for (e = ldap_first_entry(t->ld, res); e != NULL;
-	    e = ldap_next_entry(t->ld, e)) {
-		if ((bv = ldap_get_values_len(t->ld, e, t->attrs[0])) == NULL)
+	for (e = ll.ldap_first_entry(t->ld, res); e != NULL;
+	    e = ll.ldap_next_entry(t->ld, e)) {
+		if ((bv = ll.ldap_get_values_len(t->ld, e, t->attrs[0])) == NULL)
 			continue;
 		for (i = 0; bv[i] != NULL; i++)
 			lookup_ldap_add(q, bv[i]);
-		ldap_value_free_len(bv);
+		ll.ldap_value_free_len(bv);
 	}
 	t->kept = 1;
 	lookup_ldap_land(t, q, q->nvals > 0 ? 0 : 1);
@@ -596,14 +659,14 @@ static void
 lookup_ldap_dispatch(struct lookup_ldap *t, LDAPMessage *res)
 {
 	struct lookup_ldap_query *q;
-	int id = ldap_msgid(res);
+	int id = ll.ldap_msgid(res);
 
 	if ((t->state == LL_STARTTLS || t->state == LL_BINDING) &&
 	    id == t->op_msgid) {
 		lookup_ldap_opened(t, res);
 		return;
 	}
-	if (ldap_msgtype(res) == LDAP_RES_EXTENDED && id == 0) {
+	if (ll.ldap_msgtype(res) == LDAP_RES_EXTENDED && id == 0) {
 		lookup_ldap_lost(t, "notice of disconnection", LDAP_SERVER_DOWN);
 		return;
 	}
@@ -632,16 +695,16 @@ lookup_ldap_io(evutil_socket_t fd, short what, void *arg)
 	}
 	while (t->ld != NULL) {
 		res = NULL;
-		rc = ldap_result(t->ld, LDAP_RES_ANY, LDAP_MSG_ALL, &zero, &res);
+		rc = ll.ldap_result(t->ld, LDAP_RES_ANY, LDAP_MSG_ALL, &zero, &res);
 		if (rc == 0)
 			break;
 		if (rc == -1) {
-			(void)ldap_get_option(t->ld, LDAP_OPT_RESULT_CODE, &err);
+			(void)ll.ldap_get_option(t->ld, LDAP_OPT_RESULT_CODE, &err);
 			lookup_ldap_lost(t, "connection", err);
 			break;
 		}
 		lookup_ldap_dispatch(t, res);
-		ldap_msgfree(res);
+		ll.ldap_msgfree(res);
 	}
 }
 
@@ -656,7 +719,7 @@ lookup_ldap_timer(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	log_warnx("lookup %s: no answer in %d s", t->name, t->timeout);
 	if (q->msgid != -1 && t->ld != NULL)
-		(void)ldap_abandon_ext(t->ld, q->msgid, NULL, NULL);
+		(void)ll.ldap_abandon_ext(t->ld, q->msgid, NULL, NULL);
 	lookup_ldap_fail(t, t->state == LL_READY ? "search" : "connect",
 	    LDAP_TIMEOUT);
 }
@@ -833,6 +896,8 @@ lookup_ldap_open(const struct cfg_lookup *c, char *err, size_t errlen)
 	const struct cfg_ldap *d = &c->ldap;
 	struct lookup_ldap *t;
 
+	if (ll_load(c->name, err, errlen) == -1)
+		return NULL;
 	t = xcalloc(1, sizeof(*t));
 	TAILQ_INIT(&t->queries);
 	t->op_msgid = -1;
