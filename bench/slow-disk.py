@@ -104,6 +104,7 @@ def main():
     if os.geteuid() != 0:
         sys.exit("slow-disk.py: root only (losetup, mount)")
     work = tempfile.mkdtemp(prefix="gw-slowdisk-", dir="/var/tmp")
+    os.chmod(work, 0o755)   # the targets' unprivileged processes go through it
     backing = os.path.join(work, "backing.img")
     fmnt, mnt = os.path.join(work, "fuse"), os.path.join(work, "mnt")
     os.makedirs(fmnt)
@@ -144,8 +145,10 @@ def main():
         env = dict(os.environ, BENCH_TMPDIR=mnt, SLOW_DISK=mnt)
         status = subprocess.call(cmd, env=env)
     finally:
-        if mounted:
-            subprocess.call(["umount", mnt])
+        if mounted and subprocess.call(["umount", mnt]) != 0:
+            print("slow-disk: %s busy (a process of the command left running?): "
+                  "detached lazily" % mnt, file=sys.stderr)
+            subprocess.call(["umount", "-l", mnt])
         if loop:
             subprocess.call(["losetup", "-d", loop])
         subprocess.call(["fusermount", "-u", fmnt], stderr=subprocess.DEVNULL)

@@ -26,6 +26,7 @@ still flows.  Skipped (exit 77) when not run as root.
 """
 import os
 import pwd
+import shutil
 import signal
 import stat
 import subprocess
@@ -216,17 +217,32 @@ def attack_repair(gw, quser, victim):
     os.chown(gw.spool, 0, 0)
 
 
-def deliverer_confined():
-    """The connector's process reaches nothing of the spool."""
+def deliverer_confined(private=False):
+    """The connector's process reaches nothing of the spool.  private: the
+    spool is below a directory its user cannot search (the README's quick
+    start run from root's home): the rules that hide it are made while
+    root, so the deliverer starts and delivers there too."""
     gw = Gateway("privsep-dl", connectors=[{"name": "relay", "type": "testconn"}])
     ok = False
+    outdir = None
     try:
-        record = record_file(gw)
+        if private:
+            outdir = tempfile.mkdtemp(prefix="gw-privsep-out-")
+            os.chmod(outdir, 0o755)
+            record = os.path.join(outdir, "record")
+            open(record, "w").close()
+            os.chmod(record, 0o666)
+        else:
+            record = record_file(gw)
         with open(gw.config) as f:
             text = f.read()
         with open(gw.config, "w") as f:
             f.write(text.replace("    type: testconn\n", "    type: testconn\n    settings:\n"
                                  "      record: %s\n      probe: %s\n" % (record, gw.spool)))
+        if private:
+            os.chmod(gw.dir, 0o700)
+            check(as_user(run_user(), "test", "-x", gw.dir).returncode != 0,
+                  "the gateway's user cannot search %s" % gw.dir)
         gw.start()
         s = gw.smtp()
         s.sendmail("scanner@client.test", ["probe@gw.test", "ok@gw.test"],
@@ -244,8 +260,13 @@ def deliverer_confined():
                   "the connector's process reaches nothing of the spool: %s" % lines)
         check(not os.path.exists(os.path.join(gw.spool, "tmp", "probe")),
               "it created nothing in the spool")
+        check("cannot hide the spool" not in log, "every deliverer started")
         ok = True
     finally:
+        if private:
+            os.chmod(gw.dir, 0o755)
+        if outdir:
+            shutil.rmtree(outdir, ignore_errors=True)
         gw.cleanup(ok)
 
 
@@ -291,6 +312,7 @@ def test():
         for v in victims:
             subprocess.run(["rm", "-rf", v])
     deliverer_confined()
+    deliverer_confined(private=True)
 
 
 main(test)

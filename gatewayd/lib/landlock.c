@@ -164,16 +164,9 @@ ll_allow(int ruleset, const char *path, const struct landlock_allow *allow,
 	return 0;
 }
 
-/* landlock_hide - take the tree at path away from this process (landlock.h) */
+/* landlock_prepare - the ruleset that hides path (landlock.h) */
 int
-landlock_hide(const char *path, char *err, size_t errlen)
-{
-	return landlock_hide_except(path, NULL, err, errlen);
-}
-
-/* landlock_hide_except - hide path but for what allow lists (landlock.h) */
-int
-landlock_hide_except(const char *path, const struct landlock_allow *allow,
+landlock_prepare(const char *path, const struct landlock_allow *allow,
     char *err, size_t errlen)
 {
 	char real[PATH_MAX];
@@ -186,7 +179,7 @@ landlock_hide_except(const char *path, const struct landlock_allow *allow,
 	if (abi < 1) {
 		snprintf(err, errlen, "Landlock is not available in this "
 		    "kernel (%s)", strerror(errno));
-		return 1;
+		return LANDLOCK_NONE;
 	}
 	if (realpath(path, real) == NULL || strcmp(real, "/") == 0) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno ? errno :
@@ -200,22 +193,37 @@ landlock_hide_except(const char *path, const struct landlock_allow *allow,
 		attr.scoped = LL_SCOPE_SIGNAL;
 		size = sizeof(attr);
 	}
-	ruleset = (int)syscall(SYS_landlock_create_ruleset, &attr, size, 0);
+	ruleset = (int)syscall(SYS_landlock_create_ruleset, &attr, size,
+	    0);
 	if (ruleset == -1) {
 		snprintf(err, errlen, "landlock_create_ruleset: %s",
 		    strerror(errno));
 		return -1;
 	}
-	if (ll_rules(ruleset, real, attr.handled_access_fs) == -1 ||
-	    ll_allow(ruleset, real, allow, abi) == -1 ||
-	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1 ||
-	    syscall(SYS_landlock_restrict_self, ruleset, 0) == -1) {
+	if (fcntl(ruleset, F_SETFD, FD_CLOEXEC) == -1 ||
+	    ll_rules(ruleset, real, attr.handled_access_fs) == -1 ||
+	    ll_allow(ruleset, real, allow, abi) == -1) {
 		save = errno;
 		snprintf(err, errlen, "landlock on %s: %s", real,
 		    strerror(save));
 		close(ruleset);
 		return -1;
 	}
+	return ruleset;
+}
+
+/* landlock_enforce - put a prepared ruleset in force (landlock.h) */
+int
+landlock_enforce(int ruleset, char *err, size_t errlen)
+{
+	int rc = 0;
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1 ||
+	    syscall(SYS_landlock_restrict_self, ruleset, 0) == -1) {
+		snprintf(err, errlen, "landlock_restrict_self: %s",
+		    strerror(errno));
+		rc = -1;
+	}
 	close(ruleset);
-	return 0;
+	return rc;
 }

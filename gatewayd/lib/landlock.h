@@ -6,25 +6,33 @@
 
 #include <stddef.h>
 
-/*
- * Make the tree at path unreachable for this process and its future
- * children, for good (no file of it can be opened, listed, created,
- * renamed or removed, through any descriptor), leaving the rest of the
- * file system as it was, and, where the kernel can (Landlock ABI 6), keep
- * this process from signalling processes outside the sandbox.  Returns 0
- * when in force, 1 when the kernel has no Landlock (reason in err), -1 on
- * an error (reason in err).
- */
-int landlock_hide(const char *path, char *err, size_t errlen);
-
 /* A directory of the hidden tree given back: read only, or every right. */
 struct landlock_allow {
 	const char *sub;		/* relative to the hidden path; NULL ends */
 	int write;
 };
 
-/* landlock_hide, but the directories of allow stay reachable (the recognizer). */
-int landlock_hide_except(const char *path, const struct landlock_allow *allow,
+#define LANDLOCK_NONE	(-2)	/* the kernel has no Landlock */
+
+/*
+ * Hiding is two steps, so that the rules are made while the process can
+ * still reach the tree and its neighbours (root, before its privilege
+ * drop: a spool below a directory the gateway's user cannot search, a
+ * developer's home, works) and put in force after the drop.
+ *
+ * landlock_prepare: a Landlock ruleset (close-on-exec descriptor) that
+ * makes the tree at path unreachable (no file of it can be opened, listed,
+ * created, renamed or removed, through any descriptor) but for the
+ * directories of allow (NULL: none), leaving the rest of the file system
+ * as it was, and, where the kernel can (ABI 6), keeps the process from
+ * signalling processes outside the sandbox.  LANDLOCK_NONE when the
+ * kernel has no Landlock, -1 on an error; the reason in err.
+ *
+ * landlock_enforce: put it in force for this process and its future
+ * children, for good, and close it; 0, or -1 with the reason in err.
+ */
+int landlock_prepare(const char *path, const struct landlock_allow *allow,
     char *err, size_t errlen);
+int landlock_enforce(int ruleset, char *err, size_t errlen);
 
 #endif

@@ -381,21 +381,38 @@ rcg_ipc_closed(struct ipc *ipc, void *arg)
 	rcg_stop(g);
 }
 
-/* rcg_sandbox - Landlock on the spool, then the seccomp deny list */
-static void
-rcg_sandbox(struct rcg *g)
+/*
+ * rcg_hide_prepare - the Landlock rules on the spool, made while root
+ * (landlock.h): the recognizer reads incoming/ and writes its own
+ * directory, nothing else of the spool
+ */
+static int
+rcg_hide_prepare(struct rcg *g)
 {
 	static const struct landlock_allow allow[] = {
 		{ "incoming", 0 }, { SPOOL_RECOG_DIR, 1 }, { NULL, 0 }
 	};
 	char err[512];
-	int rc;
+	int rs;
 
-	rc = landlock_hide_except(g->cfg->spool, allow, err, sizeof(err));
-	if (rc == -1)
+	rs = landlock_prepare(g->cfg->spool, allow, err, sizeof(err));
+	if (rs == -1)
 		fatalx("%s", err);
-	if (rc == 1)
+	if (rs == LANDLOCK_NONE) {
 		log_info("spool not hidden from the recognizer: %s", err);
+		return -1;
+	}
+	return rs;
+}
+
+/* rcg_sandbox - the Landlock rules in force, then the seccomp deny list */
+static void
+rcg_sandbox(struct rcg *g, int hide)
+{
+	char err[512];
+
+	if (hide >= 0 && landlock_enforce(hide, err, sizeof(err)) == -1)
+		fatalx("%s", err);
 	sandbox_enter(SANDBOX_RECOGNIZER, g->cfg->sandbox, 0);
 }
 
@@ -406,6 +423,7 @@ main(int argc, char **argv)
 	struct proc_opts opts;
 	struct rcg g;
 	char err[SPOOL_ERRLEN];
+	int hide;
 
 	memset(&g, 0, sizeof(g));
 	memset(&opts, 0, sizeof(opts));
@@ -418,6 +436,7 @@ main(int argc, char **argv)
 	if (mkdirat(spool_dirfd(g.spool), SPOOL_RECOG_DIR, 0700) == -1 &&
 	    errno != EEXIST)
 		fatal("mkdir %s/%s", g.cfg->spool, SPOOL_RECOG_DIR);
+	hide = rcg_hide_prepare(&g);
 	proc_drop_privileges(g.cfg->user, NULL);
 	if ((g.base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
@@ -427,7 +446,7 @@ main(int argc, char **argv)
 	g.sigchld_ev = evsignal_new(g.base, SIGCHLD, rcg_reap, &g);
 	if (g.sigchld_ev == NULL || event_add(g.sigchld_ev, NULL) == -1)
 		fatalx("cannot watch SIGCHLD");
-	rcg_sandbox(&g);
+	rcg_sandbox(&g, hide);
 	if (ipc_send(g.ipc, IPC_READY, NULL, 0) == -1)
 		fatalx("cannot send IPC_READY");
 	event_base_dispatch(g.base);

@@ -187,20 +187,33 @@ web_privileged(struct web_proc *p)
 		fatalx("web: no SASL: logins would be impossible");
 }
 
-/* web_confine - after the drop: not traceable, no spool, seccomp */
-static void
-web_confine(struct web_proc *p)
+/* web_hide_prepare - the rules that hide the spool, made while root */
+static int
+web_hide_prepare(struct web_proc *p)
 {
 	char err[512];
-	int rc;
+	int rs;
+
+	rs = landlock_prepare(p->web.cfg->spool, NULL, err, sizeof(err));
+	if (rs == -1)
+		fatalx("web: %s", err);
+	if (rs == LANDLOCK_NONE) {
+		log_info("web: spool not hidden: %s", err);
+		return -1;
+	}
+	return rs;
+}
+
+/* web_confine - after the drop: not traceable, no spool (hide), seccomp */
+static void
+web_confine(int hide)
+{
+	char err[512];
 
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
 		fatal("web: PR_SET_DUMPABLE");
-	rc = landlock_hide(p->web.cfg->spool, err, sizeof(err));
-	if (rc == -1)
+	if (hide >= 0 && landlock_enforce(hide, err, sizeof(err)) == -1)
 		fatalx("web: %s", err);
-	if (rc == 1)
-		log_info("web: spool not hidden: %s", err);
 }
 
 /* main - gatewayd-web */
@@ -211,6 +224,7 @@ main(int argc, char **argv)
 	struct web_proc p;
 	const struct cfg_web *wc;
 	struct cfg *cfg;
+	int hide;
 
 	memset(&p, 0, sizeof(p));
 	memset(&opts, 0, sizeof(opts));
@@ -223,8 +237,9 @@ main(int argc, char **argv)
 	    PROC_FD_HANDOFF(0);
 	p.web.max_upload = wc->max_upload ? wc->max_upload :
 	    cfg->smtp.max_message_size / 4 * 3;
+	hide = web_hide_prepare(&p);
 	proc_drop_privileges(p.web.cfg->receiver_user, NULL);
-	web_confine(&p);
+	web_confine(hide);
 	web_sessions_init(&p.web.sessions, wc->max_sessions,
 	    wc->session_lifetime, wc->idle_timeout);
 	p.web.limits.max_failures = (unsigned int)wc->login_max_failures;

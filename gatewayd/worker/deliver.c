@@ -341,14 +341,16 @@ dl_int_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* dl_close_others - every descriptor but 0-2, fd and the connector's */
+/* dl_close_others - every descriptor but 0-2, fd, hide and the connector's */
 static void
-dl_close_others(int fd, const int *keep, size_t nkeep)
+dl_close_others(int fd, int hide, const int *keep, size_t nkeep)
 {
 	int kept[64], lo = 3;
 	size_t i, n = 0;
 
 	kept[n++] = fd;
+	if (hide >= 0)
+		kept[n++] = hide;
 	for (i = 0; i < nkeep && n < sizeof(kept) / sizeof(kept[0]); i++)
 		kept[n++] = keep[i];
 	qsort(kept, n, sizeof(kept[0]), dl_int_cmp);
@@ -364,19 +366,18 @@ dl_close_others(int fd, const int *keep, size_t nkeep)
 /* dl_main - the deliverer's life: confine itself, then serve; never returns */
 static void __attribute__((noreturn))
 dl_main(const struct gw_connector *conn, void *ctx, int fd, const int *keep,
-    size_t nkeep, const char *hide)
+    size_t nkeep, int hide)
 {
 	char err[512];
-	int rc;
 
-	dl_close_others(fd, keep, nkeep);
-	if (hide != NULL && (rc = landlock_hide(hide, err, sizeof(err))) != 0) {
-		if (rc == -1)
+	dl_close_others(fd, hide, keep, nkeep);
+	if (hide >= 0) {
+		if (landlock_enforce(hide, err, sizeof(err)) == -1)
 			fatalx("deliverer: cannot hide the spool: %s", err);
-		log_debug("deliverer: %s: the spool is kept from the "
-		    "connector by descriptors only", err);
-	} else if (hide != NULL)
 		log_debug("deliverer: the spool is out of the connector's reach");
+	} else
+		log_debug("deliverer: the spool is kept from the connector by "
+		    "descriptors only");
 	while (dl_serve_one(conn, ctx, fd) == 0)
 		;
 	if (conn->fini != NULL)
@@ -387,7 +388,7 @@ dl_main(const struct gw_connector *conn, void *ctx, int fd, const int *keep,
 /* deliverer_start - fork the deliverer (deliver.h) */
 int
 deliverer_start(struct deliverer *d, const struct gw_connector *conn,
-    void *ctx, const int *keep, size_t nkeep, const char *hide)
+    void *ctx, const int *keep, size_t nkeep, int hide)
 {
 	pid_t parent = getpid();
 	int sv[2];

@@ -22,13 +22,14 @@ struct deliverer {
 
 /*
  * Fork the deliverer.  It keeps only the descriptors 0-2, its socket and
- * keep[] (what the connector's init() opened), hides the tree at hide (the
- * spool; NULL: none) with landlock_hide(), and serves jobs until its
- * socket closes, then calls the connector's fini().  The caller becomes
- * non-dumpable.  0, or -1 (logged).
+ * keep[] (what the connector's init() opened), puts the Landlock ruleset
+ * hide in force (landlock_prepare() made it from the spool while root;
+ * -1: none), and serves jobs until its socket closes, then calls the
+ * connector's fini().  The caller becomes non-dumpable.  0, or -1
+ * (logged).
  */
 int deliverer_start(struct deliverer *, const struct gw_connector *,
-    void *ctx, const int *keep, size_t nkeep, const char *hide);
+    void *ctx, const int *keep, size_t nkeep, int hide);
 /*
  * Deliver a job: env is the loaded job, job its connector view made with
  * capi_job_init(env, datafd, off).  On 0 every recipient of job carries

@@ -42,6 +42,7 @@
 #include "envelope.h"
 #include "failover.h"
 #include "ipc.h"
+#include "landlock.h"
 #include "loader.h"
 #include "log.h"
 #include "proc.h"
@@ -110,7 +111,7 @@ struct worker {
 	struct loader ld;
 	void *ctx;
 	unsigned int instance;	/* queue ID instance from the master (-i) */
-	char *spool_real;	/* the spool's real path: hidden from the deliverer */
+	int hide;		/* Landlock ruleset hiding the spool, or -1 */
 	int keep[WORKER_KEEP_MAX];	/* what the connector's init() opened */
 	size_t nkeep;
 	struct deliverer dl;	/* a delivery child's connector process */
@@ -500,7 +501,7 @@ worker_call(struct worker *w, struct capi_job *job, const struct envelope *env,
 	size_t i;
 
 	if (w->dl.fd == -1 && deliverer_start(&w->dl, w->ld.conn, w->ctx,
-	    w->keep, w->nkeep, w->spool_real) == -1)
+	    w->keep, w->nkeep, w->hide) == -1)
 		snprintf(why, sizeof(why), "cannot start the connector process");
 	else if (deliverer_call(&w->dl, job, env, fd, off, why,
 	    sizeof(why)) == 0)
@@ -540,7 +541,7 @@ worker_child_main(struct worker *w, int fd)
 	ssize_t n;
 
 	if (deliverer_start(&w->dl, w->ld.conn, w->ctx, w->keep, w->nkeep,
-	    w->spool_real) == -1)
+	    w->hide) == -1)
 		log_warnx("cannot start the connector process (tried again "
 		    "at the first job)");
 	for (;;) {
@@ -1671,6 +1672,27 @@ worker_load_connector(struct worker *w)
 			w->keep[w->nkeep++] = (int)i;
 }
 
+/*
+ * worker_hide_prepare - the Landlock rules that take the spool from the
+ * deliverers, made now, while root can reach the spool and every
+ * directory beside the way to it (landlock.h)
+ */
+static void
+worker_hide_prepare(struct worker *w)
+{
+	char err[512];
+
+	if ((w->hide = landlock_prepare(w->cfg->spool, NULL, err,
+	    sizeof(err))) == -1)
+		fatalx("cannot prepare hiding the spool from the connector: %s",
+		    err);
+	if (w->hide == LANDLOCK_NONE) {
+		log_info("the spool is kept from the connector by descriptors "
+		    "only: %s", err);
+		w->hide = -1;
+	}
+}
+
 /* worker_send_info - tell the master which connector this is (status) */
 static void
 worker_send_info(struct worker *w)
@@ -1797,11 +1819,9 @@ main(int argc, char **argv)
 	    sizeof(err));
 	if (w->spool == NULL)
 		fatalx("spool %s: %s", w->cfg->spool, err);
-	/* the deliverer hides the spool by its real path (landlock.c) */
-	if ((w->spool_real = realpath(w->cfg->spool, NULL)) == NULL)
-		fatal("spool %s", w->cfg->spool);
 	worker_spool_dirs(w);
 	worker_load_connector(w);
+	worker_hide_prepare(w);
 	proc_drop_privileges(w->cfg->user, NULL);
 	worker_spool_make(w);
 	signal(SIGPIPE, SIG_IGN);
