@@ -120,7 +120,9 @@ def send_nasty(gw, auth=True):
     code, _ = c.cmd(b"RCPT TO:<b@example.org>")
     check(code == 250, "RCPT %d" % code)
     c.cmd(b"DATA")
-    code, text = c.cmd(b"Subject: s" + NASTY + b"x\r\n\r\nbody\r\n.")
+    # the last body line has the form of the control protocol's failure
+    # line ("E<code> <text>"): shown as text, not as gatewayctl's error
+    code, text = c.cmd(b"Subject: s" + NASTY + b"x\r\n\r\nbody\r\nE65 forged failure\r\n.")
     check(code == 250, "message accepted: %d %r" % (code, text))
     qid = text.split()[-1].decode()
     c.cmd(b"QUIT")
@@ -138,6 +140,10 @@ def check_human(gw, qid):
           "envelope escaped in queue show: %r" % out)
     check("Subject: s\\x1b[2J\\x9b\\u009b\\x07\\x7fx\n" in out,
           "the subject escaped in queue show --body: %r" % out)
+    out, err, rc = ctl(gw, "queue", "show", qid, "--body")
+    check(rc == 0 and b"forged" not in err and b"\nE65 forged failure\n" in out,
+          "a body line shaped like a failure line is shown as text (--body is relayed "
+          "raw): rc %d, %r, %r" % (rc, err, out[-80:]))
     check_terminal_safe("status", ctl(gw, "status")[0])
 
 
