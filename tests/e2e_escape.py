@@ -141,9 +141,13 @@ def check_human(gw, qid):
     check("Subject: s\\x1b[2J\\x9b\\u009b\\x07\\x7fx\n" in out,
           "the subject escaped in queue show --body: %r" % out)
     out, err, rc = ctl(gw, "queue", "show", qid, "--body")
-    check(rc == 0 and b"forged" not in err and b"\nE65 forged failure\n" in out,
-          "a body line shaped like a failure line is shown as text (--body is relayed "
-          "raw): rc %d, %r, %r" % (rc, err, out[-80:]))
+    check(rc == 0 and b"forged" not in err and b"\n\\x4565 forged failure\n" in out,
+          "a body line shaped like a failure line is shown as text, its E escaped: "
+          "rc %d, %r, %r" % (rc, err, out[-80:]))
+    # and a real failure with --body is still one (stderr, its exit code)
+    out, err, rc = ctl(gw, "queue", "show", "0" * 20, "--body", ok=False)
+    check(rc == 66 and b"no such message" in err and b"no such" not in out,
+          "queue show --body of an unknown ID: rc %d, %r, %r" % (rc, err, out))
     check_terminal_safe("status", ctl(gw, "status")[0])
 
 
@@ -245,6 +249,10 @@ def check_human_offline(gw, qid):
     out = check_terminal_safe("queue show (offline)",
                               ctl(gw, "queue", "show", qid, "--body")[0])
     check("Subject: s\\x1b[2J\\x9b\\u009b\\x07\\x7fx\n" in out, "offline show: %r" % out)
+    check("\n\\x4565 forged failure\n" in out, "offline show, the failure-shaped line: %r" % out)
+    out, err, rc = ctl(gw, "queue", "show", "0" * 20, "--body", ok=False)
+    check(rc == 66 and b"no such message" in err, "offline show --body of an unknown ID: "
+          "rc %d, %r" % (rc, err))
 
 
 if __name__ == "__main__":

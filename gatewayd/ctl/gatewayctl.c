@@ -219,12 +219,12 @@ ctl_send(struct ctl *ctl, int fd, int argc, char **argv)
  * lines
  */
 static void
-ctl_line(const char *line, size_t len, int raw, int *rc)
+ctl_line(const char *line, size_t len, int *rc)
 {
 	size_t off;
 	int code;
 
-	if (!raw && control_errline(line, len, &code, &off)) {
+	if (control_errline(line, len, &code, &off)) {
 		fputs("gatewayctl: ", stderr);
 		textout_term(stderr, line + off, len - off, CTL_KEEP);
 		if (*rc == 0)
@@ -266,14 +266,14 @@ ctl_enter_spool(const struct cfg *cfg)
 
 /* ctl_emit - relay an answer held in memory, like ctl_request; the exit code */
 int
-ctl_emit(const char *text, int raw)
+ctl_emit(const char *text)
 {
 	const char *line, *nl;
 	int rc = 0;
 
 	for (line = text; line != NULL && *line != '\0'; line = nl) {
 		nl = strchr(line, '\n');
-		ctl_line(line, nl ? (size_t)(nl + 1 - line) : strlen(line), raw,
+		ctl_line(line, nl ? (size_t)(nl + 1 - line) : strlen(line),
 		    &rc);
 		nl = nl ? nl + 1 : NULL;
 	}
@@ -305,7 +305,7 @@ ctl_first(const char *line, size_t len)
 
 /* ctl_request - send, then relay the answer line by line */
 int
-ctl_request(struct ctl *ctl, int fd, int argc, char **argv, int raw)
+ctl_request(struct ctl *ctl, int fd, int argc, char **argv)
 {
 	static char buf[65536];
 	size_t len = 0, i, start;
@@ -339,7 +339,7 @@ ctl_request(struct ctl *ctl, int fd, int argc, char **argv, int raw)
 					return rc;
 				}
 			} else
-				ctl_line(buf + start, i + 1 - start, raw, &rc);
+				ctl_line(buf + start, i + 1 - start, &rc);
 			start = i + 1;
 		}
 		memmove(buf, buf + start, len - start);
@@ -405,7 +405,7 @@ ctl_simple(struct ctl *ctl, int argc, char **argv)
 
 	if ((argc = ctl_verb_args(ctl, argc, &argv, 1, NULL)) == -1)
 		return EX_USAGE;
-	rc = ctl_request(ctl, ctl_connect(ctl), argc, argv, 0);
+	rc = ctl_request(ctl, ctl_connect(ctl), argc, argv);
 	return rc;
 }
 

@@ -31,11 +31,11 @@ int ctl_connect(struct ctl *);
  * Send argv (plus --json etc.) as one request and relay the answer:
  * output to stdout, "E<code>" lines to stderr.  Returns the exit code.
  */
-int ctl_request(struct ctl *, int fd, int argc, char **argv, int raw);
+int ctl_request(struct ctl *, int fd, int argc, char **argv);
 /* Send the words and collect the whole answer (after "ok"); NULL on error with *rc. */
 char *ctl_fetch(struct ctl *, int argc, char **argv, int *rc);
 /* Relay an answer held in memory ("E<code>" lines to stderr); the exit code. */
-int ctl_emit(const char *text, int raw);
+int ctl_emit(const char *text);
 
 /* An option a verb takes after it (getopt_long; letter 0: long only). */
 struct ctl_verb_opt {

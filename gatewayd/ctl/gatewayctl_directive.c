@@ -240,7 +240,7 @@ ctld_local_dropped(struct ctl *ctl, int argc, char **argv,
 		rc = ctld_sheet(&d, output);
 		directive_clear(&d);
 	} else
-		rc = ctl_emit(text, 0);
+		rc = ctl_emit(text);
 	free(text);
 	free(owner);
 	return rc;
@@ -282,7 +282,7 @@ ctld_local(struct ctl *ctl, int argc, char **argv,
 	    geteuid() == 0, out);
 	fclose(out);
 	directive_store_close(st);
-	rc = ctl_emit(text, 0);
+	rc = ctl_emit(text);
 	free(text);
 	return rc;
 }
@@ -312,7 +312,7 @@ ctld_remote(struct ctl *ctl, int fd, int argc, char **argv,
 			directive_hex(words[i + 1], a);
 	}
 	if (output == NULL)
-		rc = ctl_request(ctl, fd, argc + 1, words, 0);
+		rc = ctl_request(ctl, fd, argc + 1, words);
 	else {
 		close(fd);
 		if ((text = ctl_fetch(ctl, argc + 1, words, &rc)) != NULL) {
@@ -320,7 +320,7 @@ ctld_remote(struct ctl *ctl, int fd, int argc, char **argv,
 				rc = ctld_sheet(&d, output);
 				directive_clear(&d);
 			} else
-				rc = ctl_emit(text, 0);
+				rc = ctl_emit(text);
 			free(text);
 		}
 	}

@@ -43,7 +43,7 @@ ctl_stats(struct ctl *ctl, int argc, char **argv)
 	for (i = 1; i < argc; i++)
 		if (strcmp(argv[i], "--history") == 0)
 			argv[i] = "history";	/* a word of the request */
-	return ctl_request(ctl, ctl_connect(ctl), argc, argv, 0);
+	return ctl_request(ctl, ctl_connect(ctl), argc, argv);
 }
 
 /*

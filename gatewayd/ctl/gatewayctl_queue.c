@@ -88,14 +88,14 @@ ctl_queue_batches(struct ctl *ctl, struct ctl_words *fixed,
 
 	if (ids->n == 0)
 		return ctl_request(ctl, ctl_connect(ctl), (int)fixed->n,
-		    fixed->v, 0);
+		    fixed->v);
 	for (i = 0; i < ids->n; i += CTL_BATCH) {
 		w.n = 0;
 		for (j = 0; j < fixed->n; j++)
 			words_add(&w, fixed->v[j]);
 		for (j = i; j < ids->n && j < i + CTL_BATCH; j++)
 			words_add(&w, ids->v[j]);
-		r = ctl_request(ctl, ctl_connect(ctl), (int)w.n, w.v, 0);
+		r = ctl_request(ctl, ctl_connect(ctl), (int)w.n, w.v);
 		if (rc == 0)
 			rc = r;
 	}
@@ -184,7 +184,7 @@ ctl_offline(struct ctl *ctl, int argc, char **argv, control_child_fn fn)
 	}
 	fn(&req, sp, fp, -1);
 	fclose(fp);
-	rc = ctl_emit(out, req.body);
+	rc = ctl_emit(out);
 	free(out);
 	spool_close(sp);
 	return rc;
@@ -232,7 +232,7 @@ ctl_queue_log(struct ctl *ctl, int fd, int argc, char **argv)
 		fprintf(stderr, "gatewayctl: usage: queue log ID\n");
 		return EX_USAGE;
 	}
-	return ctl_request(ctl, fd, argc, argv, 0);
+	return ctl_request(ctl, fd, argc, argv);
 }
 
 /* ctl_queue - gatewayctl queue SUBCOMMAND ... */
@@ -241,7 +241,7 @@ ctl_queue(struct ctl *ctl, int argc, char **argv)
 {
 	struct ctl_words fixed = { NULL, 0, 0 }, ids = { NULL, 0, 0 };
 	control_child_fn offline = NULL;
-	int i, fd, rc, body = 0;
+	int i, fd, rc;
 
 	if (argc < 2) {
 		fprintf(stderr, "gatewayctl: queue: missing subcommand (list, "
@@ -259,8 +259,6 @@ ctl_queue(struct ctl *ctl, int argc, char **argv)
 		offline = control_queue_show;
 	else if (strcmp(argv[1], "check") == 0)
 		offline = control_queue_check;
-	for (i = 0; i < argc; i++)
-		body |= strcmp(argv[i], "--body") == 0;
 	if ((fd = ctl_try_connect(ctl)) == -1) {
 		if (errno == EACCES)
 			return ctl_connect(ctl);	/* exits: no permission */
@@ -273,7 +271,7 @@ ctl_queue(struct ctl *ctl, int argc, char **argv)
 		return EX_UNAVAILABLE;
 	}
 	if (offline != NULL)
-		return ctl_request(ctl, fd, argc, argv, body);
+		return ctl_request(ctl, fd, argc, argv);
 	if (strcmp(argv[1], "log") == 0)
 		return ctl_queue_log(ctl, fd, argc, argv);
 	close(fd);

@@ -336,17 +336,19 @@ control_queue_list(const struct control_req *req, struct spool *sp,
 /*
  * queue_show_body - the message after its envelope, for people: line ends
  * as LF, control characters but tabs escaped (the headers and the body
- * are the sender's text)
+ * are the sender's text); a line that would read as the protocol's
+ * "E<code> <text>" failure line has its E escaped (\x45), so a sender
+ * cannot make gatewayctl report an error and exit with a code of theirs
  */
 static void
 queue_show_body(struct spool *sp, FILE *fp, const char *qid,
     const char *connector)
 {
 	char err[SPOOL_ERRLEN], *line = NULL;
-	size_t cap = 0;
+	size_t cap = 0, off;
 	ssize_t n;
 	FILE *in;
-	int fd;
+	int fd, code;
 
 	if ((fd = spool_message_open(sp, qid, connector, err,
 	    sizeof(err))) == -1) {
@@ -362,7 +364,12 @@ queue_show_body(struct spool *sp, FILE *fp, const char *qid,
 	while ((n = getline(&line, &cap, in)) > 0) {
 		if (line[n - 1] == '\n')
 			n -= n > 1 && line[n - 2] == '\r' ? 2 : 1;
-		textout_term(fp, line, (size_t)n, TEXTOUT_KEEP_TAB);
+		if (control_errline(line, (size_t)n, &code, &off)) {
+			fputs("\\x45", fp);
+			textout_term(fp, line + 1, (size_t)n - 1,
+			    TEXTOUT_KEEP_TAB);
+		} else
+			textout_term(fp, line, (size_t)n, TEXTOUT_KEEP_TAB);
 		fputc('\n', fp);
 	}
 	free(line);
