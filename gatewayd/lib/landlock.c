@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "landlock.h"
+#include "log.h"
 
 #ifndef LANDLOCK_ACCESS_FS_REFER
 #define LANDLOCK_ACCESS_FS_REFER	(1ULL << 13)
@@ -164,8 +165,13 @@ ll_allow(int ruleset, const char *path, const struct landlock_allow *allow,
 	return 0;
 }
 
-/* landlock_prepare - the ruleset that hides path (landlock.h) */
-int
+#define LANDLOCK_NONE	(-2)	/* the kernel has no Landlock */
+
+/*
+ * landlock_prepare - the ruleset that hides path but for allow;
+ * LANDLOCK_NONE or -1 with the reason in err
+ */
+static int
 landlock_prepare(const char *path, const struct landlock_allow *allow,
     char *err, size_t errlen)
 {
@@ -193,15 +199,14 @@ landlock_prepare(const char *path, const struct landlock_allow *allow,
 		attr.scoped = LL_SCOPE_SIGNAL;
 		size = sizeof(attr);
 	}
-	ruleset = (int)syscall(SYS_landlock_create_ruleset, &attr, size,
-	    0);
+	ruleset = (int)syscall(SYS_landlock_create_ruleset, &attr, size, 0);
 	if (ruleset == -1) {
 		snprintf(err, errlen, "landlock_create_ruleset: %s",
 		    strerror(errno));
 		return -1;
 	}
-	if (fcntl(ruleset, F_SETFD, FD_CLOEXEC) == -1 ||
-	    ll_rules(ruleset, real, attr.handled_access_fs) == -1 ||
+	/* the descriptor is close-on-exec (landlock_create_ruleset(2)) */
+	if (ll_rules(ruleset, real, attr.handled_access_fs) == -1 ||
 	    ll_allow(ruleset, real, allow, abi) == -1) {
 		save = errno;
 		snprintf(err, errlen, "landlock on %s: %s", real,
@@ -210,6 +215,24 @@ landlock_prepare(const char *path, const struct landlock_allow *allow,
 		return -1;
 	}
 	return ruleset;
+}
+
+/* landlock_ruleset - the ruleset, or exit, or -1 logged (landlock.h) */
+int
+landlock_ruleset(const char *path, const struct landlock_allow *allow,
+    const char *who)
+{
+	char err[PATH_MAX + 256];	/* a real path and a reason */
+	int rs;
+
+	if ((rs = landlock_prepare(path, allow, err, sizeof(err))) == -1)
+		fatalx("%s: cannot prepare hiding the spool: %s", who, err);
+	if (rs == LANDLOCK_NONE) {
+		log_info("%s: the spool is kept out of reach by descriptors "
+		    "only: %s", who, err);
+		return -1;
+	}
+	return rs;
 }
 
 /* landlock_enforce - put a prepared ruleset in force (landlock.h) */

@@ -381,29 +381,10 @@ rcg_ipc_closed(struct ipc *ipc, void *arg)
 	rcg_stop(g);
 }
 
-/*
- * rcg_hide_prepare - the Landlock rules on the spool, made while root
- * (landlock.h): the recognizer reads incoming/ and writes its own
- * directory, nothing else of the spool
- */
-static int
-rcg_hide_prepare(struct rcg *g)
-{
-	static const struct landlock_allow allow[] = {
-		{ "incoming", 0 }, { SPOOL_RECOG_DIR, 1 }, { NULL, 0 }
-	};
-	char err[512];
-	int rs;
-
-	rs = landlock_prepare(g->cfg->spool, allow, err, sizeof(err));
-	if (rs == -1)
-		fatalx("%s", err);
-	if (rs == LANDLOCK_NONE) {
-		log_info("spool not hidden from the recognizer: %s", err);
-		return -1;
-	}
-	return rs;
-}
+/* What the recognizer keeps of the spool: it reads incoming/, writes its own. */
+static const struct landlock_allow rcg_allow[] = {
+	{ "incoming", 0 }, { SPOOL_RECOG_DIR, 1 }, { NULL, 0 }
+};
 
 /* rcg_sandbox - the Landlock rules in force, then the seccomp deny list */
 static void
@@ -436,7 +417,8 @@ main(int argc, char **argv)
 	if (mkdirat(spool_dirfd(g.spool), SPOOL_RECOG_DIR, 0700) == -1 &&
 	    errno != EEXIST)
 		fatal("mkdir %s/%s", g.cfg->spool, SPOOL_RECOG_DIR);
-	hide = rcg_hide_prepare(&g);
+	/* made while root (landlock.h): incoming/ read, its own directory */
+	hide = landlock_ruleset(g.cfg->spool, rcg_allow, "recognizer");
 	proc_drop_privileges(g.cfg->user, NULL);
 	if ((g.base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");

@@ -187,23 +187,6 @@ web_privileged(struct web_proc *p)
 		fatalx("web: no SASL: logins would be impossible");
 }
 
-/* web_hide_prepare - the rules that hide the spool, made while root */
-static int
-web_hide_prepare(struct web_proc *p)
-{
-	char err[512];
-	int rs;
-
-	rs = landlock_prepare(p->web.cfg->spool, NULL, err, sizeof(err));
-	if (rs == -1)
-		fatalx("web: %s", err);
-	if (rs == LANDLOCK_NONE) {
-		log_info("web: spool not hidden: %s", err);
-		return -1;
-	}
-	return rs;
-}
-
 /* web_confine - after the drop: not traceable, no spool (hide), seccomp */
 static void
 web_confine(int hide)
@@ -237,7 +220,7 @@ main(int argc, char **argv)
 	    PROC_FD_HANDOFF(0);
 	p.web.max_upload = wc->max_upload ? wc->max_upload :
 	    cfg->smtp.max_message_size / 4 * 3;
-	hide = web_hide_prepare(&p);
+	hide = landlock_ruleset(p.web.cfg->spool, NULL, "web");
 	proc_drop_privileges(p.web.cfg->receiver_user, NULL);
 	web_confine(hide);
 	web_sessions_init(&p.web.sessions, wc->max_sessions,

@@ -23,7 +23,7 @@ struct deliverer {
 /*
  * Fork the deliverer.  It keeps only the descriptors 0-2, its socket and
  * keep[] (what the connector's init() opened), puts the Landlock ruleset
- * hide in force (landlock_prepare() made it from the spool while root;
+ * hide in force (landlock_ruleset() made it from the spool while root;
  * -1: none), and serves jobs until its socket closes, then calls the
  * connector's fini().  The caller becomes non-dumpable.  0, or -1
  * (logged).

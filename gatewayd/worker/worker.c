@@ -1672,27 +1672,6 @@ worker_load_connector(struct worker *w)
 			w->keep[w->nkeep++] = (int)i;
 }
 
-/*
- * worker_hide_prepare - the Landlock rules that take the spool from the
- * deliverers, made now, while root can reach the spool and every
- * directory beside the way to it (landlock.h)
- */
-static void
-worker_hide_prepare(struct worker *w)
-{
-	char err[512];
-
-	if ((w->hide = landlock_prepare(w->cfg->spool, NULL, err,
-	    sizeof(err))) == -1)
-		fatalx("cannot prepare hiding the spool from the connector: %s",
-		    err);
-	if (w->hide == LANDLOCK_NONE) {
-		log_info("the spool is kept from the connector by descriptors "
-		    "only: %s", err);
-		w->hide = -1;
-	}
-}
-
 /* worker_send_info - tell the master which connector this is (status) */
 static void
 worker_send_info(struct worker *w)
@@ -1821,7 +1800,8 @@ main(int argc, char **argv)
 		fatalx("spool %s: %s", w->cfg->spool, err);
 	worker_spool_dirs(w);
 	worker_load_connector(w);
-	worker_hide_prepare(w);
+	/* the deliverers' rules, made while root can reach the spool */
+	w->hide = landlock_ruleset(w->cfg->spool, NULL, "deliverers");
 	proc_drop_privileges(w->cfg->user, NULL);
 	worker_spool_make(w);
 	signal(SIGPIPE, SIG_IGN);
