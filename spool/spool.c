@@ -2275,6 +2275,7 @@ struct spool_list_arg {
 	const char *dir;
 	const char *connector;
 	unsigned int part, nparts;
+	int routed;		/* incoming/: skip the routed (linked) files */
 };
 
 /* spool_name_hash - FNV-1a of a name, to share a listing */
@@ -2295,6 +2296,7 @@ spool_list_one(DIR *d, const char *name, void *arg)
 	struct spool_list_arg *la = arg;
 	char what[SPOOL_ERRLEN], reason[SPOOL_ERRLEN];
 	struct envelope env;
+	struct stat st;
 	const char *end;
 	size_t used;
 	ssize_t n;
@@ -2309,6 +2311,15 @@ spool_list_one(DIR *d, const char *name, void *arg)
 			return 0;	/* moved meanwhile, or not ours */
 		snprintf(reason, sizeof(reason), "%s", strerror(errno));
 		return la->cb(name, NULL, reason, la->arg);
+	}
+	/*
+	 * A routed message keeps its incoming/ file until the router's next
+	 * sync; its data/ links (the same inode) say that its jobs, listed
+	 * with their own states, stand for it.
+	 */
+	if (la->routed && fstat(fd, &st) == 0 && st.st_nlink > 1) {
+		spool_close_keep(fd);
+		return 0;
 	}
 	memset(&env, 0, sizeof(env));
 	while ((n = read(fd, la->buf, SPOOL_LIST_BUF)) == -1 && errno == EINTR)
@@ -2347,7 +2358,7 @@ spool_list(struct spool *sp, enum spool_state st, const char *connector,
     unsigned int part, unsigned int nparts, spool_list_cb cb, void *arg)
 {
 	struct spool_list_arg la = { cb, arg, NULL, spool_state_name(st),
-	    connector, part, nparts };
+	    connector, part, nparts, st == SPOOL_INCOMING };
 	int fd, rc;
 
 	if ((fd = spool_fd(sp, st, connector)) == -1)

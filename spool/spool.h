@@ -419,11 +419,14 @@ int spool_ids(struct spool *, enum spool_state, const char *connector,
 /*
  * Listing: call cb with the parsed envelope of each entry of a state
  * directory, or with env NULL and the reason when one cannot be parsed.
- * One open, read and close per entry and no stat, so 100,000 jobs list in
- * a fraction of a second; an entry moved away meanwhile is skipped.
+ * One open, read and close per entry (and an fstat in incoming/), so
+ * 100,000 jobs list in a fraction of a second; an entry moved away
+ * meanwhile is skipped.
  * With nparts > 1 only the entries whose name hashes to part are read, so
- * nparts processes can share a listing.  Stops early and returns cb's
- * value if nonzero, -1 if the directory cannot be read.
+ * nparts processes can share a listing.  In incoming/, a file with data/
+ * links is skipped: the message is routed (its file waits for the router's
+ * next sync) and its jobs are where it is listed.  Stops early and returns
+ * cb's value if nonzero, -1 if the directory cannot be read.
  */
 typedef int (*spool_list_cb)(const char *qid, const struct envelope *env,
     const char *err, void *arg);

@@ -1411,6 +1411,46 @@ START_TEST(test_list)
 }
 END_TEST
 
+/*
+ * test_list_incoming_routed - a routed message keeps its incoming/ file
+ * until the next sync; the listing of incoming/ shows only the unrouted
+ * one (the routed one's jobs stand for it), and both once synced away
+ */
+START_TEST(test_list_incoming_routed)
+{
+	struct envelope routed, waiting, jobs[2];
+	struct listed l;
+
+	put(&routed);
+	put(&waiting);
+	make_job(&jobs[0], &routed, "relay", 0);
+	make_job(&jobs[1], &routed, "archive", 0);
+	ck_assert_int_eq(spool_route(sp, routed.id, jobs, 2, err,
+	    sizeof(err)), 0);
+	ck_assert(exists("incoming/%s", routed.id));	/* until the sync */
+	memset(&l, 0, sizeof(l));
+	ck_assert_int_eq(spool_list(sp, SPOOL_INCOMING, NULL, 0, 1, list_cb,
+	    &l), 0);
+	ck_assert_int_eq(l.n, 1);
+	ck_assert_str_eq(l.qids[0], waiting.id);
+	memset(&l, 0, sizeof(l));
+	ck_assert_int_eq(spool_list(sp, SPOOL_QUEUE, "relay", 0, 1, list_cb,
+	    &l), 0);
+	ck_assert_int_eq(l.n, 1);
+	ck_assert_str_eq(l.qids[0], routed.id);
+	ck_assert_int_eq(spool_sync(sp), 0);
+	ck_assert(!exists("incoming/%s", routed.id));
+	memset(&l, 0, sizeof(l));
+	ck_assert_int_eq(spool_list(sp, SPOOL_INCOMING, NULL, 0, 1, list_cb,
+	    &l), 0);
+	ck_assert_int_eq(l.n, 1);
+	envelope_clear(&jobs[0]);
+	envelope_clear(&jobs[1]);
+	envelope_clear(&routed);
+	envelope_clear(&waiting);
+}
+END_TEST
+
 START_TEST(test_state_file)
 {
 	char *text;
@@ -1642,6 +1682,7 @@ spool_suite(void)
 	tcase_add_test(tc, test_connectors_sorted);
 	tcase_add_test(tc, test_names);
 	tcase_add_test(tc, test_list);
+	tcase_add_test(tc, test_list_incoming_routed);
 	tcase_add_test(tc, test_stage_commit);
 	tcase_add_test(tc, test_recover_staged);
 	tcase_add_test(tc, test_state_file);

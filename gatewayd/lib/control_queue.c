@@ -376,6 +376,17 @@ queue_show_body(struct spool *sp, FILE *fp, const char *qid,
 	fclose(in);
 }
 
+/*
+ * queue_routed - how many leading locations to pass over: the incoming/
+ * file of a routed message (it waits for the router's next sync, at most
+ * ROUTER_SYNC_MS) when its jobs were found too; they stand for it
+ */
+static int
+queue_routed(const struct spool_loc *locs, int n)
+{
+	return n > 1 && locs[0].state == SPOOL_INCOMING;
+}
+
 /* queue_show_one - envelope of one location */
 static void
 queue_show_one(const struct control_req *req, struct spool *sp, FILE *fp,
@@ -412,7 +423,7 @@ control_queue_show(const struct control_req *req, struct spool *sp,
     FILE *fp, int notify)
 {
 	struct spool_loc locs[SPOOL_MAX_LOCS];
-	int i, j, n;
+	int i, j, k, n;
 
 	(void)notify;
 	if (req->argc < 3)
@@ -429,12 +440,12 @@ control_queue_show(const struct control_req *req, struct spool *sp,
 			    req->argv[i]);
 			continue;
 		}
-		for (j = 0; j < n; j++)
+		for (j = k = queue_routed(locs, n); j < n; j++)
 			queue_show_one(req, sp, fp, req->argv[i], &locs[j]);
 		if (req->body && !req->json)
 			queue_show_body(sp, fp, req->argv[i],
-			    locs[0].state == SPOOL_INCOMING ? NULL :
-			    locs[0].connector);
+			    locs[k].state == SPOOL_INCOMING ? NULL :
+			    locs[k].connector);
 	}
 	return 0;
 }
@@ -494,7 +505,7 @@ again:
 	}
 	if ((mem = open_memstream(&out, &outlen)) == NULL)
 		return -1;
-	for (i = 0; i < n; i++) {
+	for (i = queue_routed(locs, n); i < n; i++) {
 		c = locs[i].state == SPOOL_INCOMING ? NULL : locs[i].connector;
 		memset(&env, 0, sizeof(env));
 		if (spool_job_read(sp, locs[i].state, c, qid, &env, err,
@@ -819,6 +830,15 @@ queue_at(struct queue_act *a, const char *qid, struct spool_loc *locs, int n)
 	const char *c = a->req->connector;
 	int i, r, any = 0;
 
+	/*
+	 * A routed message whose incoming/ file waits for the router's sync:
+	 * the operation is on its jobs (a requeue's link back is made by the
+	 * router, which syncs first).
+	 */
+	if (queue_routed(locs, n)) {
+		locs++;
+		n--;
+	}
 	if (locs[0].state == SPOOL_INCOMING) {
 		fprintf(a->fp, "E%d %s: not routed yet; try again in a "
 		    "moment\n", EX_TEMPFAIL, qid);

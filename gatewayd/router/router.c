@@ -794,6 +794,13 @@ router_requeue(struct router *r, const char **qids, size_t n)
 			log_warnx("requeue: malformed queue ID from the master");
 			continue;
 		}
+		/* its incoming/ file, kept until the sync, would be unlinked
+		 * by that sync after the link back: sync first */
+		if (spool_routed_pending(r->spool, qids[i]) &&
+		    router_sync_now(r) == -1) {
+			log_warn("%s: requeue: spool sync", qids[i]);
+			continue;
+		}
 		if ((k = spool_requeue_held(r->spool, qids[i], err,
 		    sizeof(err))) == -1) {
 			log_warnx("%s: requeue failed: %s", qids[i], err);
