@@ -21,6 +21,7 @@
 #include "envelope.h"
 
 #define ENV_MAGIC	"gatewayd-envelope"
+#define ENV_POOLED_RCPT	((uint32_t)1 << 31)	/* the rcpt array */
 
 enum env_type {
 	T_ID, T_KIND, T_ARRIVAL, T_STR, T_OPT, T_OPTTEXT, T_FROM,
@@ -59,6 +60,7 @@ static const struct env_field env_fields[] = {
 	{ "last-error",		T_OPTTEXT,	SF(last_error),		1, 0 },
 };
 #define ENV_NFIELDS	(sizeof(env_fields) / sizeof(env_fields[0]))
+_Static_assert(ENV_NFIELDS < 31, "a pooled bit per field, bit 31 the rcpt array");
 
 static const char *env_rcpt_states[] = { "pending", "done", "deferred", "failed" };
 
@@ -115,6 +117,27 @@ envelope_rcpt_state_name(enum rcpt_state st)
 	return env_rcpt_states[st];
 }
 
+/* env_free - free s unless the pool holds it (bit of pooled set) */
+static void
+env_free(void *s, unsigned int pooled, unsigned int bit)
+{
+	if (!(pooled & bit))
+		free(s);
+}
+
+/* env_field_bit - the pooled bit of a string member of env (by offset) */
+static uint32_t
+env_field_bit(const struct envelope *env, char *const *field)
+{
+	size_t off = (size_t)((const char *)field - (const char *)env), i;
+
+	for (i = 0; i < ENV_NFIELDS; i++)
+		if (env_is_str(&env_fields[i]) && env_fields[i].off == off)
+			return (uint32_t)1 << i;
+	env_oom();		/* not a string field of env: a caller's bug */
+	return 0;
+}
+
 /* env_rcpt_clear - free one recipient's fields */
 static void
 env_rcpt_clear(struct envelope_rcpt *r)
@@ -122,12 +145,14 @@ env_rcpt_clear(struct envelope_rcpt *r)
 	size_t i;
 
 	for (i = 0; i < r->nparams; i++) {
-		free(r->params[i].name);
-		free(r->params[i].value);
+		env_free(r->params[i].name, r->params[i].pooled,
+		    ENVELOPE_POOLED_NAME);
+		env_free(r->params[i].value, r->params[i].pooled,
+		    ENVELOPE_POOLED_VALUE);
 	}
-	free(r->params);
-	free(r->addr);
-	free(r->text);
+	env_free(r->params, r->pooled, ENVELOPE_POOLED_PARAMS);
+	env_free(r->addr, r->pooled, ENVELOPE_POOLED_ADDR);
+	env_free(r->text, r->pooled, ENVELOPE_POOLED_TEXT);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -141,11 +166,48 @@ envelope_clear(struct envelope *env)
 		return;
 	for (i = 0; i < ENV_NFIELDS; i++)
 		if (env_is_str(&env_fields[i]))
-			free(*env_strp(env, &env_fields[i]));
+			env_free(*env_strp(env, &env_fields[i]), env->pooled,
+			    (uint32_t)1 << i);
 	for (i = 0; i < env->nrcpt; i++)
 		env_rcpt_clear(&env->rcpt[i]);
-	free(env->rcpt);
+	env_free(env->rcpt, env->pooled, ENV_POOLED_RCPT);
+	free(env->pool);
 	memset(env, 0, sizeof(*env));
+}
+
+/* envelope_put - replace a string field of env; takes value */
+void
+envelope_put(struct envelope *env, char **field, char *value)
+{
+	uint32_t bit = env_field_bit(env, field);
+
+	env_free(*field, env->pooled, bit);
+	env->pooled &= ~bit;
+	*field = value;
+}
+
+/* envelope_rcpt_put_text - replace a recipient's result text; takes text */
+void
+envelope_rcpt_put_text(struct envelope_rcpt *r, char *text)
+{
+	env_free(r->text, r->pooled, ENVELOPE_POOLED_TEXT);
+	r->pooled &= ~ENVELOPE_POOLED_TEXT;
+	r->text = text;
+}
+
+/*
+ * env_unpool - an array of n elements of size each, moved out of the
+ * pool into an allocation of its own with room for one more; NULL with
+ * errno
+ */
+static void *
+env_unpool(const void *v, size_t n, size_t size)
+{
+	void *a;
+
+	if ((a = reallocarray(NULL, n + 1, size)) != NULL && n > 0)
+		memcpy(a, v, n * size);
+	return a;
 }
 
 /* env_rcpt_grow - room for one more recipient; NULL with errno */
@@ -159,9 +221,13 @@ env_rcpt_grow(struct envelope *env)
 		return NULL;
 	}
 	/* exact size: callers may have built the array themselves */
-	r = reallocarray(env->rcpt, env->nrcpt + 1, sizeof(*r));
+	if (env->pooled & ENV_POOLED_RCPT)
+		r = env_unpool(env->rcpt, env->nrcpt, sizeof(*r));
+	else
+		r = reallocarray(env->rcpt, env->nrcpt + 1, sizeof(*r));
 	if (r == NULL)
 		return NULL;
+	env->pooled &= ~ENV_POOLED_RCPT;
 	env->rcpt = r;
 	r = &env->rcpt[env->nrcpt];
 	memset(r, 0, sizeof(*r));
@@ -190,9 +256,13 @@ env_param_add(struct envelope_rcpt *r, const char *name, const char *value)
 	struct envelope_param *p;
 	char *n, *v;
 
-	p = reallocarray(r->params, r->nparams + 1, sizeof(*p));
+	if (r->pooled & ENVELOPE_POOLED_PARAMS)
+		p = env_unpool(r->params, r->nparams, sizeof(*p));
+	else
+		p = reallocarray(r->params, r->nparams + 1, sizeof(*p));
 	if (p == NULL)
 		return -1;
+	r->pooled &= ~ENVELOPE_POOLED_PARAMS;
 	r->params = p;
 	n = strdup(name);
 	v = strdup(value);
@@ -203,8 +273,22 @@ env_param_add(struct envelope_rcpt *r, const char *name, const char *value)
 	}
 	p[r->nparams].name = n;
 	p[r->nparams].value = v;
+	p[r->nparams].pooled = 0;
 	r->nparams++;
 	return 0;
+}
+
+/* env_param_put_value - replace a parameter's value with a copy */
+static void
+env_param_put_value(struct envelope_param *p, const char *value)
+{
+	char *v;
+
+	if ((v = strdup(value)) == NULL)
+		env_oom();
+	env_free(p->value, p->pooled, ENVELOPE_POOLED_VALUE);
+	p->pooled &= ~ENVELOPE_POOLED_VALUE;
+	p->value = v;
 }
 
 /* envelope_rcpt_set_param - set (replace or add) a routing parameter */
@@ -213,19 +297,39 @@ envelope_rcpt_set_param(struct envelope_rcpt *r, const char *name,
     const char *value)
 {
 	size_t i;
-	char *v;
 
 	for (i = 0; i < r->nparams; i++) {
 		if (strcmp(r->params[i].name, name) == 0) {
-			if ((v = strdup(value)) == NULL)
-				env_oom();
-			free(r->params[i].value);
-			r->params[i].value = v;
+			env_param_put_value(&r->params[i], value);
 			return;
 		}
 	}
 	if (env_param_add(r, name, value) == -1)
 		env_oom();
+}
+
+/* envelope_rcpt_rename_param - old becomes name=value, in its place */
+int
+envelope_rcpt_rename_param(struct envelope_rcpt *r, const char *old,
+    const char *name, const char *value)
+{
+	struct envelope_param *p;
+	size_t i;
+	char *n;
+
+	for (i = 0; i < r->nparams; i++) {
+		p = &r->params[i];
+		if (strcmp(p->name, old) != 0)
+			continue;
+		if ((n = strdup(name)) == NULL)
+			env_oom();
+		env_param_put_value(p, value);
+		env_free(p->name, p->pooled, ENVELOPE_POOLED_NAME);
+		p->pooled &= ~ENVELOPE_POOLED_NAME;
+		p->name = n;
+		return 0;
+	}
+	return -1;
 }
 
 /* envelope_rcpt_param - value of a routing parameter, or NULL */
@@ -272,6 +376,8 @@ envelope_copy(struct envelope *dst, const struct envelope *src)
 			*env_strp(dst, &env_fields[i]) = NULL;
 	dst->rcpt = NULL;
 	dst->nrcpt = 0;
+	dst->pool = NULL;
+	dst->pooled = 0;
 	for (i = 0; i < ENV_NFIELDS; i++)
 		if (env_is_str(&env_fields[i]) &&
 		    env_strdup(env_strp(dst, &env_fields[i]),
@@ -636,6 +742,9 @@ struct env_parser {
 	size_t seen[ENV_NFIELDS];	/* line of each field, 0 if absent */
 	char *err;
 	size_t errlen;
+	size_t rcap;			/* rcpt slots in the pool */
+	struct envelope_param *pnext;	/* the next free param slot */
+	struct envelope_param *pend;
 };
 
 /* env_perr - set "line N: reason" and return -1 */
@@ -695,19 +804,14 @@ env_parse_arrival(const char *s, int64_t *out)
 	return 0;
 }
 
-/* env_set_str - unescape v into a new string at *dst */
+/* env_set_str - unescape v in place (in the pool): the string is v */
 static int
-env_set_str(struct env_parser *p, const char *key, char **dst, char *v,
-    int keep_spaces)
+env_set_str(struct env_parser *p, const char *key, char *v, int keep_spaces)
 {
 	if (!keep_spaces && strchr(v, ' ') != NULL)
 		return env_perr(p, "unescaped space in '%s'", key);
 	if (envelope_unescape(v) == -1)
 		return env_perr(p, "bad escape in '%s'", key);
-	if ((*dst = strdup(v)) == NULL) {
-		errno = ENOMEM;
-		return env_perr(p, "out of memory");
-	}
 	return 0;
 }
 
@@ -715,13 +819,15 @@ env_set_str(struct env_parser *p, const char *key, char **dst, char *v,
 static int
 env_parse_strfield(struct env_parser *p, const struct env_field *f, char *v)
 {
-	char **dst = env_strp(p->env, f);
-
 	if (f->type == T_FROM && strcmp(v, "<>") == 0)
 		v[0] = '\0';	/* the null sender */
 	else if ((f->type == T_OPT || f->type == T_OPTTEXT) && strcmp(v, "-") == 0)
 		return 0;	/* NULL */
-	return env_set_str(p, f->key, dst, v, f->type == T_OPTTEXT);
+	if (env_set_str(p, f->key, v, f->type == T_OPTTEXT) == -1)
+		return -1;
+	*env_strp(p->env, f) = v;
+	p->env->pooled |= (uint32_t)1 << (f - env_fields);
+	return 0;
 }
 
 /* env_parse_field - a header field line */
@@ -812,8 +918,12 @@ env_parse_result(struct env_parser *p, struct envelope_rcpt *r, char *rest)
 			return env_perr(p, "bad enhanced status in 'rcpt'");
 		memcpy(r->status, status, strlen(status) + 1);
 	}
-	if (rest != NULL && *rest != '\0')
-		return env_set_str(p, "rcpt", &r->text, rest, 1);
+	if (rest != NULL && *rest != '\0') {
+		if (env_set_str(p, "rcpt", rest, 1) == -1)
+			return -1;
+		r->text = rest;
+		r->pooled |= ENVELOPE_POOLED_TEXT;
+	}
 	return 0;
 }
 
@@ -836,12 +946,15 @@ env_parse_rcpt(struct env_parser *p, char *v)
 		return env_perr(p, "missing recipient address");
 	if (p->env->nrcpt >= ENVELOPE_MAX_RCPT)
 		return env_perr(p, "too many recipients (max %d)", ENVELOPE_MAX_RCPT);
-	if ((r = env_rcpt_grow(p->env)) == NULL)
-		return env_perr(p, "out of memory");
-	p->env->nrcpt++;	/* envelope_clear frees it on failure */
+	if (p->env->nrcpt >= p->rcap)	/* counted before: cannot be */
+		return env_perr(p, "recipient miscounted");
+	r = &p->env->rcpt[p->env->nrcpt++];
+	memset(r, 0, sizeof(*r));
 	r->state = (enum rcpt_state)i;
-	if (env_set_str(p, "rcpt", &r->addr, addr, 0) == -1)
+	if (env_set_str(p, "rcpt", addr, 0) == -1)
 		return -1;
+	r->addr = addr;
+	r->pooled |= ENVELOPE_POOLED_ADDR;
 	if (rest != NULL)
 		return env_parse_result(p, r, rest);
 	return 0;
@@ -868,8 +981,19 @@ env_parse_param(struct env_parser *p, char *v)
 		return env_perr(p, "bad escape in 'param'");
 	if (envelope_rcpt_param(r, name) != NULL)
 		return env_perr(p, "duplicate param");
-	if (env_param_add(r, name, rest) == -1)
-		return env_perr(p, "out of memory");
+	/* a recipient's params are the pool slots after its rcpt line */
+	if (p->pnext >= p->pend ||
+	    (r->nparams > 0 && r->params + r->nparams != p->pnext))
+		return env_perr(p, "param miscounted");
+	if (r->nparams == 0) {
+		r->params = p->pnext;
+		r->pooled |= ENVELOPE_POOLED_PARAMS;
+	}
+	p->pnext->name = name;
+	p->pnext->value = rest;
+	p->pnext->pooled = ENVELOPE_POOLED_NAME | ENVELOPE_POOLED_VALUE;
+	p->pnext++;
+	r->nparams++;
 	return 0;
 }
 
@@ -936,18 +1060,19 @@ env_check_line(struct env_parser *p, const char *s, size_t n)
 	return 0;
 }
 
-/* env_parse_lines - walk the lines of buf[0..len) up to "end" */
+/*
+ * env_parse_lines - walk the lines of text[0..len) (the pool's copy, each
+ * line split and unescaped in place) up to "end"
+ */
 static int
-env_parse_lines(struct env_parser *p, const char *buf, size_t len,
+env_parse_lines(struct env_parser *p, char *text, size_t len,
     size_t *consumed)
 {
-	const char *s = buf, *nl;
-	char *line;
+	char *s = text, *nl;
 	size_t n;
-	int rc;
 
-	for (p->lineno = 1; (size_t)(s - buf) < len; p->lineno++) {
-		if ((nl = memchr(s, '\n', len - (size_t)(s - buf))) == NULL)
+	for (p->lineno = 1; (size_t)(s - text) < len; p->lineno++) {
+		if ((nl = memchr(s, '\n', len - (size_t)(s - text))) == NULL)
 			break;
 		n = (size_t)(nl - s);
 		if (env_check_line(p, s, n) == -1)
@@ -958,16 +1083,11 @@ env_parse_lines(struct env_parser *p, const char *buf, size_t len,
 				    memcmp(s, ENV_MAGIC " ", strlen(ENV_MAGIC) + 1) == 0 ?
 				    "unsupported envelope version" : "missing version line");
 		} else if (n == 3 && memcmp(s, "end", 3) == 0) {
-			*consumed = (size_t)(nl + 1 - buf);
+			*consumed = (size_t)(nl + 1 - text);
 			return env_parse_finish(p);
 		} else {
-			if ((line = strndup(s, n)) == NULL) {
-				errno = ENOMEM;
-				return env_perr(p, "out of memory");
-			}
-			rc = env_parse_line(p, line);
-			free(line);
-			if (rc == -1)
+			*nl = '\0';
+			if (env_parse_line(p, s) == -1)
 				return -1;
 		}
 		s = nl + 1;
@@ -977,15 +1097,71 @@ env_parse_lines(struct env_parser *p, const char *buf, size_t len,
 	return env_perr(p, "truncated envelope: no 'end' line");
 }
 
+/* env_is_key - does the line s[0..n) start with key, then a space or its end? */
+static int
+env_is_key(const char *s, size_t n, const char *key, size_t klen)
+{
+	return n >= klen && memcmp(s, key, klen) == 0 && (n == klen || s[klen] == ' ');
+}
+
+/*
+ * env_pool - the pool for the envelope at the start of buf: room for its
+ * recipients and parameters (counted by line), then a copy of its text
+ * up to the "end" line (or all of buf[0..*len) if there is none, *len
+ * becoming that text's length); NULL if out of memory
+ */
+static char *
+env_pool(struct env_parser *p, const char *buf, size_t *len)
+{
+	const char *s = buf, *nl, *end = buf + *len;
+	size_t nr = 0, np = 0, n, arrays;
+	char *pool;
+
+	for (; s < end && (nl = memchr(s, '\n', (size_t)(end - s))) != NULL;
+	    s = nl + 1) {
+		n = (size_t)(nl - s);
+		nr += env_is_key(s, n, "rcpt", 4);
+		np += env_is_key(s, n, "param", 5);
+		if (n == 3 && memcmp(s, "end", 3) == 0) {
+			s = nl + 1;
+			break;
+		}
+	}
+	*len = (size_t)(s - buf);
+	if (nr > ENVELOPE_MAX_RCPT)
+		nr = ENVELOPE_MAX_RCPT;		/* the parser stops there */
+	if (np > nr * ENVELOPE_MAX_PARAMS)
+		np = nr * ENVELOPE_MAX_PARAMS;
+	arrays = nr * sizeof(struct envelope_rcpt) +
+	    np * sizeof(struct envelope_param);
+	if ((pool = malloc(arrays + *len + 1)) == NULL)
+		return NULL;
+	p->rcap = nr;
+	p->pnext = (struct envelope_param *)(void *)(pool +
+	    nr * sizeof(struct envelope_rcpt));
+	p->pend = p->pnext + np;
+	if (nr > 0) {
+		p->env->rcpt = (struct envelope_rcpt *)(void *)pool;
+		p->env->pooled |= ENV_POOLED_RCPT;
+	}
+	memcpy(pool + arrays, buf, *len);
+	pool[arrays + *len] = '\0';
+	p->env->pool = pool;
+	return pool + arrays;
+}
+
 /*
  * envelope_parse - parse the envelope at the start of buf; fills env and
  * *consumed (offset of the first message byte); -1 with a reason in err.
+ * Every string and array lands in one allocation, the pool (envelope.h):
+ * one malloc per envelope, not one per field.
  */
 int
 envelope_parse(const char *buf, size_t len, struct envelope *env,
     size_t *consumed, char *err, size_t errlen)
 {
 	struct env_parser p;
+	char *text;
 
 	memset(env, 0, sizeof(*env));
 	memset(&p, 0, sizeof(p));
@@ -996,7 +1172,11 @@ envelope_parse(const char *buf, size_t len, struct envelope *env,
 		err[0] = '\0';
 	if (len > ENVELOPE_MAX_SIZE)
 		len = ENVELOPE_MAX_SIZE;
-	if (env_parse_lines(&p, buf, len, consumed) == -1) {
+	if ((text = env_pool(&p, buf, &len)) == NULL) {
+		errno = ENOMEM;
+		return env_perr(&p, "out of memory");
+	}
+	if (env_parse_lines(&p, text, len, consumed) == -1) {
 		envelope_clear(env);
 		return -1;
 	}

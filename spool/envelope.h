@@ -75,9 +75,25 @@ enum rcpt_state {
 	RCPT_FAILED
 };
 
+/*
+ * Ownership: every string and array of an envelope belongs to it.  The
+ * ones envelope_parse() makes lie in one block (the pool: a copy of the
+ * envelope text, split and unescaped in place, and the arrays), marked by
+ * the "pooled" bits; the others are allocations of their own.  Only the
+ * functions below free or replace them, so code elsewhere never frees a
+ * string of an envelope: it replaces one with envelope_put(),
+ * envelope_rcpt_put_text() or envelope_rcpt_set_param().
+ */
+#define ENVELOPE_POOLED_NAME	0x01	/* envelope_param */
+#define ENVELOPE_POOLED_VALUE	0x02
+#define ENVELOPE_POOLED_ADDR	0x01	/* envelope_rcpt */
+#define ENVELOPE_POOLED_TEXT	0x02
+#define ENVELOPE_POOLED_PARAMS	0x04
+
 struct envelope_param {
 	char *name;
 	char *value;
+	unsigned char pooled;		/* ENVELOPE_POOLED_NAME | _VALUE */
 };
 
 struct envelope_rcpt {
@@ -88,6 +104,7 @@ struct envelope_rcpt {
 	char *text;			/* last result text, NULL if none */
 	struct envelope_param *params;	/* routing data from the router */
 	size_t nparams;
+	unsigned char pooled;		/* ENVELOPE_POOLED_ADDR | _TEXT | _PARAMS */
 };
 
 struct envelope {
@@ -114,22 +131,35 @@ struct envelope {
 	char *last_error;
 	struct envelope_rcpt *rcpt;
 	size_t nrcpt;
+	char *pool;			/* envelope_parse's block, or NULL */
+	uint32_t pooled;		/* which string fields and the rcpt
+					   array lie in the pool */
 };
 
-/* Free every field (not the struct itself) and zero it. */
 /*
  * The value of a hex digit (either case), -1 if c is not one: the one
  * decoder of \xHH, %HH and =HH escapes in the tree.
  */
 int envelope_hexdigit(int c);
+/* Free every field (not the struct itself) and zero it. */
 void envelope_clear(struct envelope *);
 /* Deep copy of src into dst (dst must be clear). */
 void envelope_copy(struct envelope *dst, const struct envelope *src);
+/*
+ * Replace a string field of env (&env->last_error, &env->connector, ...)
+ * with value, a string of its own (or NULL), which env takes.
+ */
+void envelope_put(struct envelope *, char **field, char *value);
+/* Replace a recipient's result text with text (taken, or NULL). */
+void envelope_rcpt_put_text(struct envelope_rcpt *, char *text);
 /* Append a recipient (copies addr); returns it. */
 struct envelope_rcpt *envelope_add_rcpt(struct envelope *, const char *addr);
 /* Add a routing parameter to a recipient (copies). */
 void envelope_rcpt_set_param(struct envelope_rcpt *, const char *name, const char *value);
 const char *envelope_rcpt_param(const struct envelope_rcpt *, const char *name);
+/* Rename parameter old to name with value; 0, or -1 if there is no old. */
+int envelope_rcpt_rename_param(struct envelope_rcpt *, const char *old,
+    const char *name, const char *value);
 const char *envelope_rcpt_state_name(enum rcpt_state);
 
 /*

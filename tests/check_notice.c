@@ -196,8 +196,7 @@ START_TEST(params)
 	notice_params(r, &rule, &env, &mi);
 	ck_assert_str_eq(envelope_rcpt_param(r, NOTICE_PARAM), "failure,bounce");
 	ck_assert(!notice_replaces_bounce(r));
-	free(env.from);
-	env.from = strdup("");
+	envelope_put(&env, &env.from, strdup(""));
 	r = envelope_add_rcpt(&env, "z@d");
 	notice_params(r, &rule, &env, &mi);
 	ck_assert_uint_eq(r->nparams, 0);

@@ -1075,8 +1075,7 @@ START_TEST(test_commit_collision)
 	/* another message that got the same queue ID */
 	make_env(&env2);
 	memcpy(env2.id, env.id, sizeof(env.id));
-	free(env2.from);
-	env2.from = strdup("other@example.com");
+	envelope_put(&env2, &env2.from, strdup("other@example.com"));
 	m = spool_msg_create(sp, &env2, err, sizeof(err));
 	ck_assert_ptr_nonnull(m);
 	ck_assert_int_eq(spool_msg_write(m, "x\r\n", 3), 0);
@@ -1385,8 +1384,7 @@ START_TEST(test_list)
 	    &job, err, sizeof(err)), 0);
 	memset(big, 'x', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
-	free(job.last_error);
-	job.last_error = strdup(big);
+	envelope_put(&job, &job.last_error, strdup(big));
 	ck_assert_int_eq(envelope_format(&job, &text, &len), 0);
 	ck_assert_uint_gt(len, 32768);
 	write_abs(path("queue/relay/%s", all.qids[0]), text, len);

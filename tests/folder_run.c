@@ -116,7 +116,7 @@ main(int argc, char **argv)
 			nset++;
 			break;
 		case 'r': add_rcpt(&env, optarg); break;
-		case 'f': free(env.from); env.from = xstrdup(optarg); break;
+		case 'f': envelope_put(&env, &env.from, xstrdup(optarg)); break;
 		case 't': env.arrival_us = atoll(optarg) * 1000000; break;
 		case 'q': snprintf(env.id, sizeof(env.id), "%s", optarg); break;
 		default: return 2;

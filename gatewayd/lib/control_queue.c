@@ -678,11 +678,10 @@ queue_expire_job(struct queue_act *a, const char *qid,
 		r->state = RCPT_FAILED;
 		r->code = 554;
 		snprintf(r->status, sizeof(r->status), "5.4.7");
-		free(r->text);
-		r->text = xstrdup("expired by operator");
+		envelope_rcpt_put_text(r, xstrdup("expired by operator"));
 	}
-	free(env.last_error);
-	env.last_error = xstrdup("554 5.4.7 expired by operator");
+	envelope_put(&env, &env.last_error,
+	    xstrdup("554 5.4.7 expired by operator"));
 	if (spool_job_update(a->sp, l->connector, qid, &env, SPOOL_FAILED,
 	    err, sizeof(err)) == -1) {
 		(void)spool_job_move(a->sp, l->connector, qid, SPOOL_ACTIVE,

@@ -471,8 +471,7 @@ rules_fail(struct rules_run *run, const struct envelope_rcpt *src,
 	r->state = RCPT_FAILED;
 	r->code = code;
 	snprintf(r->status, sizeof(r->status), "%s", status);
-	free(r->text);
-	r->text = xstrdup(text);
+	envelope_rcpt_put_text(r, xstrdup(text));
 	if (job->last_error == NULL)
 		xasprintf(&job->last_error, "%d %s %s", code, status, text);
 }

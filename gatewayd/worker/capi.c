@@ -284,8 +284,8 @@ capi_result_copy(struct gw_rcpt *r)
 	e->code = (r->code / 100 == cls) ? r->code : defcode;
 	snprintf(e->status, sizeof(e->status), "%s",
 	    capi_status_ok(r->status, (char)('0' + cls)) ? r->status : defstatus);
-	free(e->text);
-	e->text = xstrdup(r->text[0] != '\0' ? r->text : deftext);
+	envelope_rcpt_put_text(e, xstrdup(r->text[0] != '\0' ? r->text :
+	    deftext));
 	if (r->result == GW_RESULT_OK && r->dsn_passed)
 		envelope_rcpt_set_param(e, BOUNCE_PARAM_SENT, "passed");
 }

@@ -43,18 +43,8 @@ static void
 failover_rename(struct envelope_rcpt *r, const char *old, const char *name,
     const char *value)
 {
-	size_t i;
-
-	for (i = 0; i < r->nparams; i++) {
-		if (strcmp(r->params[i].name, old) != 0)
-			continue;
-		free(r->params[i].name);
-		free(r->params[i].value);
-		r->params[i].name = xstrdup(name);
-		r->params[i].value = xstrdup(value);
-		return;
-	}
-	envelope_rcpt_set_param(r, name, value);
+	if (envelope_rcpt_rename_param(r, old, name, value) == -1)
+		envelope_rcpt_set_param(r, name, value);
 }
 
 /* failover_new_job - the job for connector to: header of job, no rcpts */
@@ -68,10 +58,8 @@ failover_new_job(struct envelope *fo, const struct envelope *job,
 	hdr.nrcpt = 0;
 	memset(fo, 0, sizeof(*fo));
 	envelope_copy(fo, &hdr);
-	free(fo->connector);
-	fo->connector = xstrdup(to);
-	free(fo->last_error);
-	fo->last_error = NULL;
+	envelope_put(fo, &fo->connector, xstrdup(to));
+	envelope_put(fo, &fo->last_error, NULL);
 	fo->attempts = 0;
 	fo->next_attempt = 0;
 }
@@ -110,7 +98,7 @@ static void
 failover_defer(const struct envelope *job, struct envelope_rcpt *r,
     const char *to, const char *err)
 {
-	char addr[512];
+	char addr[512], *t;
 
 	log_clean(addr, sizeof(addr), r->addr, strlen(r->addr));
 	log_warnx("%s: to=<%s>: cannot fail over to %s (deferred): %s",
@@ -118,8 +106,8 @@ failover_defer(const struct envelope *job, struct envelope_rcpt *r,
 	r->state = RCPT_DEFERRED;
 	r->code = 451;
 	snprintf(r->status, sizeof(r->status), "4.3.0");
-	free(r->text);
-	xasprintf(&r->text, "failover to %s failed: %s", to, err);
+	xasprintf(&t, "failover to %s failed: %s", to, err);
+	envelope_rcpt_put_text(r, t);
 }
 
 /* failover_one - hand every failed rcpt of job bound for to; -1 error */

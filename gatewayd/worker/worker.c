@@ -170,16 +170,16 @@ static void
 worker_last_error(struct envelope *env, enum rcpt_state state)
 {
 	size_t i;
+	char *t;
 
 	for (i = 0; i < env->nrcpt; i++) {
 		struct envelope_rcpt *r = &env->rcpt[i];
 
 		if (r->state != state)
 			continue;
-		free(env->last_error);
-		env->last_error = NULL;
-		xasprintf(&env->last_error, "%d %s %s", r->code, r->status,
+		xasprintf(&t, "%d %s %s", r->code, r->status,
 		    r->text ? r->text : "");
+		envelope_put(env, &env->last_error, t);
 		return;
 	}
 }
@@ -204,8 +204,7 @@ worker_settle(struct worker *w, struct envelope *env, time_t now)
 			r->state = RCPT_FAILED;
 			xasprintf(&t, "%s (gave up after lifetime)",
 			    r->text ? r->text : "temporary failure");
-			free(r->text);
-			r->text = t;
+			envelope_rcpt_put_text(r, t);
 		}
 		ndef += r->state == RCPT_DEFERRED;
 		nfail += r->state == RCPT_FAILED;
@@ -837,8 +836,7 @@ worker_parent_settle(struct worker *w, const char *qid, int code,
 		r->state = RCPT_DEFERRED;
 		r->code = code;
 		snprintf(r->status, sizeof(r->status), "%s", status);
-		free(r->text);
-		r->text = xstrdup(reason);
+		envelope_rcpt_put_text(r, xstrdup(reason));
 	}
 	out = worker_settle(w, &env, time(NULL));
 	out = worker_failover(w, &env, out, fo);
