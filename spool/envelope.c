@@ -134,8 +134,8 @@ env_field_bit(const struct envelope *env, char *const *field)
 	for (i = 0; i < ENV_NFIELDS; i++)
 		if (env_is_str(&env_fields[i]) && env_fields[i].off == off)
 			return (uint32_t)1 << i;
-	env_oom();		/* not a string field of env: a caller's bug */
-	return 0;
+	fputs("envelope_put: not a string field of the envelope\n", stderr);
+	abort();		/* a caller's bug */
 }
 
 /* env_rcpt_clear - free one recipient's fields */
