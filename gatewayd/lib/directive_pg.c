@@ -11,7 +11,6 @@
  */
 #include "config.h"
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +21,7 @@
 #endif
 
 #include "directive_pg.h"
+#include "dlsyms.h"
 #include "log.h"
 #include "secretfile.h"
 #include "xmalloc.h"
@@ -143,37 +143,20 @@ static struct {
 	DPG_FUNCS(DPG_POINTER)
 } dpg;
 
-static const struct {
-	const char *name;
-	void **ptr;
-} dpg_symbols[] = { DPG_FUNCS(DPG_SYMBOL) };
+static const struct dlsym_entry dpg_symbols[] = { DPG_FUNCS(DPG_SYMBOL) };
 
 /* dpg_load - load libpq once; -1 with err if it cannot be */
 static int
 dpg_load(char *err, size_t errlen)
 {
 	static void *lib;
-	const char *e;
-	size_t i;
+	char why[512];
 
-	if (lib != NULL)
+	if (dlsyms_load(&lib, PQ_SONAME, "libpq5", dpg_symbols,
+	    sizeof(dpg_symbols) / sizeof(dpg_symbols[0]), why, sizeof(why)) == 0)
 		return 0;
-	if ((lib = dlopen(PQ_SONAME, RTLD_NOW | RTLD_LOCAL)) == NULL) {
-		e = dlerror();
-		snprintf(err, errlen, "directive store: postgresql: cannot load "
-		    "%s (Debian package libpq5): %s", PQ_SONAME, e ? e : "?");
-		return -1;
-	}
-	for (i = 0; i < sizeof(dpg_symbols) / sizeof(dpg_symbols[0]); i++)
-		if ((*dpg_symbols[i].ptr = dlsym(lib, dpg_symbols[i].name)) ==
-		    NULL) {
-			snprintf(err, errlen, "directive store: postgresql: %s "
-			    "has no %s", PQ_SONAME, dpg_symbols[i].name);
-			dlclose(lib);
-			lib = NULL;
-			return -1;
-		}
-	return 0;
+	snprintf(err, errlen, "directive store: postgresql: %s", why);
+	return -1;
 }
 
 #define DIRECTIVE_PG_ERRMAX	200	/* bytes of the server's message kept */

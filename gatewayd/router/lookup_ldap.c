@@ -49,7 +49,6 @@
 #include <sys/queue.h>
 #include <sys/stat.h>
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -63,6 +62,7 @@
 #include <ldap.h>
 
 #include "cfg.h"
+#include "dlsyms.h"
 #include "log.h"
 #include "lookup.h"
 #include "secretfile.h"
@@ -169,37 +169,20 @@ static struct {
 static int ll_on = 1;
 #define LL_OPT_ON	((void *)&ll_on)
 
-static const struct {
-	const char *name;
-	void **ptr;
-} ll_symbols[] = { LL_FUNCS(LL_SYMBOL) };
+static const struct dlsym_entry ll_symbols[] = { LL_FUNCS(LL_SYMBOL) };
 
 /* ll_load - load libldap once; -1 with err if it cannot be */
 static int
 ll_load(const char *name, char *err, size_t errlen)
 {
 	static void *lib;
-	const char *e;
-	size_t i;
+	char why[512];
 
-	if (lib != NULL)
+	if (dlsyms_load(&lib, LDAP_SONAME, "libldap-2.5-0", ll_symbols,
+	    sizeof(ll_symbols) / sizeof(ll_symbols[0]), why, sizeof(why)) == 0)
 		return 0;
-	if ((lib = dlopen(LDAP_SONAME, RTLD_NOW | RTLD_LOCAL)) == NULL) {
-		e = dlerror();
-		snprintf(err, errlen, "ldap lookup %s: cannot load %s (Debian "
-		    "package libldap-2.5-0): %s", name, LDAP_SONAME, e ? e : "?");
-		return -1;
-	}
-	for (i = 0; i < sizeof(ll_symbols) / sizeof(ll_symbols[0]); i++)
-		if ((*ll_symbols[i].ptr = dlsym(lib, ll_symbols[i].name)) ==
-		    NULL) {
-			snprintf(err, errlen, "ldap lookup %s: %s has no %s",
-			    name, LDAP_SONAME, ll_symbols[i].name);
-			dlclose(lib);
-			lib = NULL;
-			return -1;
-		}
-	return 0;
+	snprintf(err, errlen, "ldap lookup %s: %s", name, why);
+	return -1;
 }
 
 /* lookup_ldap_err - fill err, return NULL */
