@@ -66,20 +66,24 @@ make_job(struct envelope *env)
 	set(&r->text, "no such user");
 }
 
-static const char golden_job[] =
-	"gatewayd-envelope 1\n"
-	"id 0006152f1a2b3c4d0001\n"
-	"kind job\n"
-	"arrival 1764311000.123456\n"
-	"listener smtp\n"
-	"client 127.0.0.1\n"
-	"client-name localhost\n"
-	"helo scanner1.example.com\n"
-	"auth -\n"
-	"proto ESMTP\n"
-	"body 8BITMIME\n"
-	"size 12345\n"
+/* the header of golden_job up to its from line */
+#define GOLDEN_HEAD \
+	"gatewayd-envelope 1\n" \
+	"id 0006152f1a2b3c4d0001\n" \
+	"kind job\n" \
+	"arrival 1764311000.123456\n" \
+	"listener smtp\n" \
+	"client 127.0.0.1\n" \
+	"client-name localhost\n" \
+	"helo scanner1.example.com\n" \
+	"auth -\n" \
+	"proto ESMTP\n" \
+	"body 8BITMIME\n" \
+	"size 12345\n" \
 	"from sender@example.com\n"
+
+static const char golden_job[] =
+	GOLDEN_HEAD
 	"connector archive\n"
 	"attempts 2\n"
 	"next-attempt 1764312000\n"
@@ -387,19 +391,7 @@ START_TEST(test_parsed_changes)
 	char *t, err[256];
 	size_t len, used;
 	const char *want =
-	    "gatewayd-envelope 1\n"
-	    "id 0006152f1a2b3c4d0001\n"
-	    "kind job\n"
-	    "arrival 1764311000.123456\n"
-	    "listener smtp\n"
-	    "client 127.0.0.1\n"
-	    "client-name localhost\n"
-	    "helo scanner1.example.com\n"
-	    "auth -\n"
-	    "proto ESMTP\n"
-	    "body 8BITMIME\n"
-	    "size 12345\n"
-	    "from sender@example.com\n"
+	    GOLDEN_HEAD
 	    "connector relay\n"
 	    "attempts 2\n"
 	    "next-attempt 1764312000\n"
