@@ -2200,6 +2200,7 @@ spool_each(int fd, int (*fn)(DIR *, const char *, void *), void *arg)
 struct spool_scan_arg {
 	spool_scan_cb cb;
 	void *arg;
+	int unrouted;		/* skip the routed (linked) files */
 };
 
 /* spool_scan_one - stat an entry and call the user's callback */
@@ -2212,7 +2213,22 @@ spool_scan_one(DIR *d, const char *name, void *arg)
 	if (fstatat(dirfd(d), name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
 	    !S_ISREG(st.st_mode))
 		return 0;	/* gone meanwhile, or not ours */
+	if (sa->unrouted && st.st_nlink > 1)
+		return 0;	/* routed: its data/ links (spool_list) */
 	return sa->cb(name, st.st_mtime, st.st_size, sa->arg);
+}
+
+/* spool_scan_dir - spool_scan, or with unrouted its incoming/ variant */
+static int
+spool_scan_dir(struct spool *sp, enum spool_state st, const char *connector,
+    spool_scan_cb cb, void *arg, int unrouted)
+{
+	struct spool_scan_arg sa = { cb, arg, unrouted };
+	int fd;
+
+	if ((fd = spool_fd(sp, st, connector)) == -1)
+		return -1;
+	return spool_each(fd, spool_scan_one, &sa);
 }
 
 /* spool_scan - call cb for each entry of a state directory */
@@ -2220,12 +2236,14 @@ int
 spool_scan(struct spool *sp, enum spool_state st, const char *connector,
     spool_scan_cb cb, void *arg)
 {
-	struct spool_scan_arg sa = { cb, arg };
-	int fd;
+	return spool_scan_dir(sp, st, connector, cb, arg, 0);
+}
 
-	if ((fd = spool_fd(sp, st, connector)) == -1)
-		return -1;
-	return spool_each(fd, spool_scan_one, &sa);
+/* spool_scan_unrouted - spool_scan of incoming/ without the routed files */
+int
+spool_scan_unrouted(struct spool *sp, spool_scan_cb cb, void *arg)
+{
+	return spool_scan_dir(sp, SPOOL_INCOMING, NULL, cb, arg, 1);
 }
 
 /*

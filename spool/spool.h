@@ -408,6 +408,13 @@ typedef int (*spool_scan_cb)(const char *qid, time_t mtime, off_t size, void *ar
 int spool_scan(struct spool *, enum spool_state, const char *connector,
     spool_scan_cb cb, void *arg);
 /*
+ * spool_scan of incoming/ without the files that have data/ links: those
+ * messages are routed, their incoming/ file waits for the router's next
+ * sync, and their jobs are where they are counted (as in spool_list).
+ * The router's own scan at start takes them too: it routes them again.
+ */
+int spool_scan_unrouted(struct spool *, spool_scan_cb cb, void *arg);
+/*
  * The same without mtime and size: cb gets each regular entry's queue ID
  * from readdir alone, no stat per entry (a queue of a million jobs is read
  * in the time of its directory blocks).  Stops early and returns cb's

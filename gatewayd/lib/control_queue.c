@@ -1213,7 +1213,7 @@ control_queue_sizes(struct spool *sp, unsigned long sizes[], time_t *oldest)
 	memset(sizes, 0, SPOOL_NSTATES * sizeof(sizes[0]));
 	*oldest = 0;
 	qs.count = &sizes[SPOOL_INCOMING];
-	spool_scan(sp, SPOOL_INCOMING, NULL, queue_size_one, &qs);
+	spool_scan_unrouted(sp, queue_size_one, &qs);
 	if (spool_connectors(sp, &names, &n) == 0) {
 		for (st = SPOOL_QUEUE; st < SPOOL_NSTATES; st++)
 			for (i = 0; i < n; i++) {
