@@ -115,6 +115,12 @@ textout_escaped(FILE *fp, const char *s, size_t len, int flags, int json)
 	size_t n, used;
 
 	for (; p < end; p += used) {
+		/* printable ASCII needs no step (JSON: but for " and \) */
+		if (*p >= 0x20 && *p < 0x7f && (!json || (*p != '"' &&
+		    *p != '\\'))) {
+			used = 1;
+			continue;
+		}
 		n = json ? textout_json_step(p, (size_t)(end - p), esc, &used) :
 		    textout_term_step(p, (size_t)(end - p), flags, esc, &used);
 		if (n == 0)
