@@ -5,10 +5,15 @@
  * its timeout (seconds, measured from the call), so a server that stops
  * answering costs one timeout, never a hang.  Writes are buffered and go
  * out in as few segments as possible (the end of data travels with the
- * last body bytes; TCP_NODELAY is set as well, see DESIGN.md on the
- * delayed-ACK stall).  Reply lines are capped at SMTP_REPLY_LINE_MAX.
+ * last body bytes when they fit in the buffer; TCP_NODELAY is set as well,
+ * see DESIGN.md on the delayed-ACK stall); a write larger than the buffer
+ * goes out with what it holds, from the caller's memory, so the buffer
+ * stays small in a deliverer that sends large messages.  Reply lines are capped at SMTP_REPLY_LINE_MAX.
  */
 #include "config.h"
+
+#include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -27,7 +32,7 @@
 
 #include "smtp.h"
 
-#define SMTP_IO_WBUF_FLUSH	(64 * 1024)
+#define SMTP_IO_WBUF_MAX	(16 * 1024)	/* a power of two */
 
 /* smtp_io_now_ms - monotonic milliseconds */
 static long long
@@ -190,8 +195,60 @@ smtp_io_flush(struct smtp_io *io, int timeout)
 }
 
 /*
- * smtp_io_write - queue bytes (flushing a full buffer); a block of a full
- * buffer's size with nothing queued before it is written from where it is
+ * smtp_io_write_both - the buffer and then buf, from where they are: one
+ * sendmsg(2) for both on a plain connection, a TLS record each under TLS
+ */
+static int
+smtp_io_write_both(struct smtp_io *io, const char *buf, size_t len,
+    long long deadline)
+{
+	struct iovec iov[2];
+	struct msghdr mh;
+	size_t skip;
+	ssize_t n;
+
+	if (io->ssl != NULL || io->wlen == 0) {
+		if (smtp_io_raw_write(io, io->wbuf, io->wlen, deadline) == -1)
+			return -1;
+		io->wlen = 0;
+		return smtp_io_raw_write(io, buf, len, deadline);
+	}
+	memset(&mh, 0, sizeof(mh));
+	for (skip = 0; skip < io->wlen + len; ) {
+		mh.msg_iov = iov;
+		if (skip < io->wlen) {
+			iov[0].iov_base = io->wbuf + skip;
+			iov[0].iov_len = io->wlen - skip;
+			iov[1].iov_base = (void *)buf;
+			iov[1].iov_len = len;
+			mh.msg_iovlen = 2;
+		} else {
+			iov[0].iov_base = (void *)(buf + (skip - io->wlen));
+			iov[0].iov_len = len - (skip - io->wlen);
+			mh.msg_iovlen = 1;
+		}
+		n = sendmsg(io->fd, &mh, MSG_NOSIGNAL);
+		if (n > 0)
+			skip += (size_t)n;
+		else if (n == -1 && (errno == EAGAIN || errno == EINTR)) {
+			if (smtp_io_wait(io, POLLOUT, deadline,
+			    "writing") == -1)
+				return -1;
+		} else {
+			snprintf(io->err, sizeof(io->err), "write: %s",
+			    strerror(errno));
+			return -1;
+		}
+	}
+	io->wlen = 0;
+	return 0;
+}
+
+/*
+ * smtp_io_write - queue bytes; what would not fit in the buffer goes out at
+ * once with what it holds, without a copy, so the buffer stays at
+ * SMTP_IO_WBUF_MAX (commands, and the body of a small message with its
+ * final dot) and a large body travels from the caller's chunk
  */
 int
 smtp_io_write(struct smtp_io *io, const void *buf, size_t len, int timeout)
@@ -199,8 +256,8 @@ smtp_io_write(struct smtp_io *io, const void *buf, size_t len, int timeout)
 	size_t cap;
 	char *p;
 
-	if (io->wlen == 0 && len >= SMTP_IO_WBUF_FLUSH)
-		return smtp_io_raw_write(io, buf, len, smtp_io_now_ms() +
+	if (io->wlen + len > SMTP_IO_WBUF_MAX)
+		return smtp_io_write_both(io, buf, len, smtp_io_now_ms() +
 		    (long long)timeout * 1000);
 	if (io->wlen + len > io->wcap) {
 		cap = io->wcap ? io->wcap : 4096;
@@ -215,8 +272,6 @@ smtp_io_write(struct smtp_io *io, const void *buf, size_t len, int timeout)
 	}
 	memcpy(io->wbuf + io->wlen, buf, len);
 	io->wlen += len;
-	if (io->wlen >= SMTP_IO_WBUF_FLUSH)
-		return smtp_io_flush(io, timeout);
 	return 0;
 }
 

@@ -33,7 +33,7 @@
 #include "smtp_mime.h"
 #include "tlspolicy.h"
 
-#define SMTP_CHUNK	(64 * 1024)
+#define SMTP_CHUNK	(16 * 1024)	/* read, encoded and written at once */
 #define SMTP_PARAMS_MAX	1700	/* ORCPT of 500 octets, xtext */
 
 /* smtp_fail_set - record why a step failed */

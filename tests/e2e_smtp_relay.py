@@ -20,7 +20,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from gwtest import Gateway, check, free_port, main, ppid_of, wait_for, TestFailure  # noqa: E402
+from gwtest import (Gateway, check, dot_stuffed, dotted_message, free_port, main,  # noqa: E402
+                    ppid_of, strip_received, wait_for, TestFailure)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SMTP_SINK = shutil.which("smtp-sink") or "/usr/sbin/smtp-sink"
@@ -164,6 +165,27 @@ def case_failover_clean_output(srv):
               "the dead first host is logged")
         check("status=sent" in log and "relayed to 127.0.0.1[127.0.0.1]:%d" % live in log,
               "sent through the second host")
+        ok = True
+    finally:
+        gw.cleanup(ok)
+
+
+def case_large_exact(srv):
+    """A message of 300 KB, larger than the connector's read chunk and its
+    write buffer many times over, arrives byte for byte: dot-stuffed at
+    every chunk boundary, CR and LF kept together, then the final dot."""
+    port = free_port()
+    out = srv.python("raw", port)
+    gw = relay_gateway("smtp-large", ["127.0.0.1:%d" % port]).start()
+    ok = False
+    try:
+        msg = dotted_message(300 * 1024)
+        send(gw, "a@client.test", ["b@example.org"], msg)
+        got = wait_for(lambda: files(out, "*.raw"), 20, "the message at the server")
+        data = open(got[0], "rb").read()
+        check(strip_received(data) == dot_stuffed(msg),
+              "the %d bytes on the wire are the message, dot-stuffed (got %d)"
+              % (len(dot_stuffed(msg)), len(data)))
         ok = True
     finally:
         gw.cleanup(ok)
@@ -395,7 +417,7 @@ def run_cases(*cases):
 
 
 def test():
-    run_cases(case_on_demand, case_failover_clean_output, case_host_skip_shared, case_starttls_required,
+    run_cases(case_on_demand, case_failover_clean_output, case_large_exact, case_host_skip_shared, case_starttls_required,
               case_tempfail_then_recovery, case_lifetime_expiry,
               case_null_sender, case_hostile)
 

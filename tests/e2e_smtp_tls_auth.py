@@ -31,7 +31,8 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from gwtest import Gateway, check, free_port, main, wait_for  # noqa: E402
+from gwtest import (Gateway, check, dotted_message, free_port, main,  # noqa: E402
+                    strip_received, wait_for)
 from e2e_smtp_relay import Servers, files  # noqa: E402
 
 
@@ -120,6 +121,29 @@ def case_auth_dsn(srv, tmp, ca, crt, key):
               .split("message/rfc822")[0], "only the failed recipient is reported")
         check("Subject: three" in status, "the original message is attached")
         check(len(files(out, "*.eml")) == 2, "exactly one DSN")
+        ok = True
+    finally:
+        gw.cleanup(ok)
+
+
+def case_large_tls(srv, tmp, ca, crt, key):
+    """300 KB over TLS: the connector's writes larger than its buffer go out
+    as TLS records from its chunk; the server gets the message whole."""
+    port = free_port()
+    out = srv.python("aiosmtpd", port, "--cert", crt, "--key", key,
+                     "--auth", "scanner:s3cret")
+    gw = gateway("smtp-tls-large", port, ca, password_file(tmp, "s3cret")).start()
+    ok = False
+    try:
+        msg = dotted_message(300 * 1024)
+        with gw.smtp() as s:
+            s.sendmail("sender@client.test", ["one@example.org"], msg)
+        got = wait_for(lambda: files(out, "*.eml"), 30, "the message at the server")
+        meta = json.load(open(files(out, "*.json")[0]))
+        check(meta["tls"] and meta["auth"] == "scanner", "over TLS, authenticated")
+        data = open(got[0], "rb").read()
+        check(strip_received(data) == msg, "the %d bytes arrived unchanged (got %d)"
+              % (len(msg), len(data)))
         ok = True
     finally:
         gw.cleanup(ok)
@@ -364,6 +388,7 @@ def test():
     try:
         ca, crt, key = make_cert(tmp)
         case_auth_dsn(srv, tmp, ca, crt, key)
+        case_large_tls(srv, tmp, ca, crt, key)
         case_auth_failure(srv, tmp, ca, crt, key)
         case_password_mode(tmp, ca)
         case_cram_md5(srv, tmp)

@@ -439,6 +439,24 @@ def make_message(i, tag, size=300):
             % (tag, i, tag, i, body)).encode()
 
 
+def dotted_message(size):
+    """A message of about size bytes whose body is short lines, many of them
+    starting with dots: five lines of 17 bytes in all repeat, and as 17 is
+    prime to every power of two, the chunks a sender reads in (any size of
+    2**k bytes, k >= 5) end at each place of that pattern, a line start
+    with a dot, a CR and its LF apart, in a large enough message."""
+    pattern = b".\r\n..\r\na\r\n.b.\r\n\r\n"
+    return (b"From: sender@client.test\r\nTo: rcpt@gw.test\r\nSubject: dots\r\n\r\n" +
+            pattern * max(1, size // len(pattern)) + b"end\r\n")
+
+
+def dot_stuffed(data):
+    """data as SMTP DATA carries it: a dot before each line that begins with
+    one, then the final dot (data ends with CRLF)."""
+    return b"".join((b"." + l if l.startswith(b".") else l) + b"\r\n"
+                    for l in data.split(b"\r\n")[:-1]) + b".\r\n"
+
+
 def main(test):
     """Run test(); print a result line; exit 0/1 (automake: 77 = skip)."""
     name = os.path.basename(sys.argv[0])
