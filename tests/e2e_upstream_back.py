@@ -124,6 +124,35 @@ def queue_paused(gw, n, tag, timeout):
     return want
 
 
+def dontfork_ranges(pid):
+    """Address ranges of pid's mappings a fork does not copy (VmFlags dc)."""
+    out, cur = [], None
+    with open("/proc/%d/smaps" % pid) as f:
+        for line in f:
+            w = line.split()
+            if "-" in w[0] and not w[0].endswith(":"):
+                cur = w[0]
+            elif w[0] == "VmFlags:" and "dc" in w[1:]:
+                out.append(cur)
+    return out
+
+
+def check_job_index_not_inherited(gw):
+    """The worker's deferred heap is in a mapping its delivery children do not
+    get (MADV_DONTFORK): they never copy the pages the parent writes."""
+    tree = gw.pids()
+    worker = [p for p, argv in gw.children().items() if argv and "gatewayd-worker" in argv[0]]
+    check(len(worker) == 1, "one worker: %r" % worker)
+    kids = [p for p in tree if gwtest.ppid_of(p) == worker[0]]
+    index = dontfork_ranges(worker[0])
+    check(index, "the worker parent keeps its job index in a mapping not copied on fork")
+    check(kids, "the worker has delivery children")
+    for k in kids:
+        with open("/proc/%d/maps" % k) as f:
+            theirs = {line.split()[0] for line in f}
+        check(not theirs & set(index), "delivery child %d does not map the job index" % k)
+
+
 def case_unreachable_suspends(srv):
     port = free_port()
     n = 40
@@ -137,6 +166,7 @@ def case_unreachable_suspends(srv):
         log = gw.read_log()
         check("destination unreachable (451 4.4.1 connect to" in log and
               "delivery suspended" in log, "the suspension is logged")
+        check_job_index_not_inherited(gw)
         tries, texts, listed = deferred_snapshot(gw, port, n)
         check(1 <= tries < n // 2, "%d connection attempts for %d jobs: the others were "
               "deferred without one" % (tries, n))

@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
@@ -93,7 +94,22 @@ struct worker_child {
 
 struct worker_ready {
 	TAILQ_ENTRY(worker_ready) entry;
+	struct worker_ready *free_next;	/* on the free list */
 	struct worker_req job;
+};
+
+/*
+ * The ready entries and the deferred heap, which the parent writes job
+ * after job, live in memory the delivery children do not inherit
+ * (MADV_DONTFORK).  Taken from the heap, they were scattered over pages
+ * the children share with the parent, and every such page the parent
+ * wrote after a fork stayed behind in the children forked before it, a
+ * private copy for each generation of children (doc/performance.md).
+ */
+#define WORKER_READY_CHUNK	(64 * 1024)
+
+struct worker_chunk {
+	struct worker_chunk *next;
 };
 TAILQ_HEAD(worker_readyq, worker_ready);
 
@@ -141,6 +157,8 @@ struct worker {
 
 	struct worker_readyq ready;
 	size_t nready;
+	struct worker_ready *ready_free;	/* entries of ready_chunks */
+	struct worker_chunk *ready_chunks;
 	struct worker_timed *heap;
 	size_t nheap, heapcap;
 };
@@ -566,11 +584,76 @@ worker_child_main(struct worker *w, int fd)
 
 /* ---- parent: ready FIFO and deferred heap ---- */
 
+/* worker_nofork_map - n bytes (page multiple) the children do not inherit */
+static void *
+worker_nofork_map(void *old, size_t oldlen, size_t len)
+{
+	void *p;
+
+	if (old == NULL)
+		p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE |
+		    MAP_ANONYMOUS, -1, 0);
+	else
+		p = mremap(old, oldlen, len, MREMAP_MAYMOVE);
+	if (p == MAP_FAILED)
+		fatal("mmap of %zu bytes for the job index", len);
+	if (madvise(p, len, MADV_DONTFORK) == -1)
+		fatal("madvise(MADV_DONTFORK)");
+	return p;
+}
+
+/* worker_ready_new - an entry from the chunks (a new chunk if none free) */
+static struct worker_ready *
+worker_ready_new(struct worker *w)
+{
+	struct worker_chunk *k;
+	struct worker_ready *r;
+	char *p;
+	size_t i, n;
+
+	if (w->ready_free == NULL) {
+		k = worker_nofork_map(NULL, 0, WORKER_READY_CHUNK);
+		k->next = w->ready_chunks;
+		w->ready_chunks = k;
+		p = (char *)k + sizeof(struct worker_ready);
+		n = WORKER_READY_CHUNK / sizeof(struct worker_ready) - 1;
+		for (i = 0; i < n; i++) {
+			r = (struct worker_ready *)(void *)(p + i * sizeof(*r));
+			r->free_next = w->ready_free;
+			w->ready_free = r;
+		}
+	}
+	r = w->ready_free;
+	w->ready_free = r->free_next;
+	memset(r, 0, sizeof(*r));
+	return r;
+}
+
+/*
+ * worker_ready_put - an entry taken off the FIFO back to the free list;
+ * with the FIFO empty every entry is free, and the chunks are unmapped
+ */
+static void
+worker_ready_put(struct worker *w, struct worker_ready *r)
+{
+	struct worker_chunk *k;
+
+	r->free_next = w->ready_free;
+	w->ready_free = r;
+	if (w->nready > 0)
+		return;
+	while ((k = w->ready_chunks) != NULL) {
+		w->ready_chunks = k->next;
+		munmap(k, WORKER_READY_CHUNK);
+	}
+	w->ready_free = NULL;
+}
+
 /* worker_ready_add - append a job to the ready FIFO (or the head) */
 static void
 worker_ready_add(struct worker *w, const char *qid, int from, int head)
 {
-	struct worker_ready *r = xcalloc(1, sizeof(*r));
+	struct worker_ready *r = worker_ready_new(w);
 
 	snprintf(r->job.qid, sizeof(r->job.qid), "%s", qid);
 	r->job.from = from;
@@ -595,11 +678,16 @@ worker_heap_swap(struct worker *w, size_t a, size_t b)
 static void
 worker_heap_push(struct worker *w, const char *qid, time_t when, int held)
 {
-	size_t i, p;
+	size_t i, p, n;
 
 	if (w->nheap == w->heapcap) {
-		w->heapcap = w->heapcap ? w->heapcap * 2 : 64;
-		w->heap = xreallocarray(w->heap, w->heapcap, sizeof(*w->heap));
+		/* 4096 entries: whole pages, whatever an entry's size */
+		n = w->heapcap ? w->heapcap * 2 : 4096;
+		if (n > SIZE_MAX / sizeof(*w->heap))
+			fatalx("too many deferred jobs");
+		w->heap = worker_nofork_map(w->heap, w->heapcap *
+		    sizeof(*w->heap), n * sizeof(*w->heap));
+		w->heapcap = n;
 	}
 	i = w->nheap++;
 	w->heap[i].when = when;
@@ -1066,7 +1154,7 @@ worker_hand(struct worker *w, struct worker_child *c, struct worker_ready *r)
 	TAILQ_REMOVE(&w->ready, r, entry);
 	w->nready--;
 	c->job = r->job;
-	free(r);
+	worker_ready_put(w, r);
 	if (send(c->fd, &c->job, sizeof(c->job), MSG_NOSIGNAL) !=
 	    (ssize_t)sizeof(c->job)) {
 		/* Not handed over: back to the head, reap the child. */
@@ -1344,7 +1432,7 @@ worker_drain(evutil_socket_t fd, short ev, void *arg)
 		jobs[n++] = r->job;
 		TAILQ_REMOVE(&w->ready, r, entry);
 		w->nready--;
-		free(r);
+		worker_ready_put(w, r);
 	}
 	if (n == 0)
 		return;
