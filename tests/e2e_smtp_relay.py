@@ -179,13 +179,21 @@ def case_large_exact(srv):
     gw = relay_gateway("smtp-large", ["127.0.0.1:%d" % port]).start()
     ok = False
     try:
-        msg = dotted_message(300 * 1024)
-        send(gw, "a@client.test", ["b@example.org"], msg)
-        got = wait_for(lambda: files(out, "*.raw"), 20, "the message at the server")
-        data = open(got[0], "rb").read()
-        check(strip_received(data) == dot_stuffed(msg),
-              "the %d bytes on the wire are the message, dot-stuffed (got %d)"
-              % (len(dot_stuffed(msg)), len(data)))
+        # the encoder's path (dots to stuff), then messages the encoder
+        # would keep as they are, which go with sendfile(2): large, around
+        # the part kept back for the final dot, and small
+        line = b"QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZnaGlqa2xtbm9wcXJzdHV2d3h5ejAx\r\n"
+        head = b"From: a@client.test\r\nSubject: clean\r\n\r\n"
+        msgs = [dotted_message(300 * 1024), head + line * 4200,
+                head + line * 27 + b"x" * 9 + b"\r\n", head + b"short\r\n"]
+        for i, msg in enumerate(msgs):
+            send(gw, "a@client.test", ["b%d@example.org" % i], msg)
+            got = wait_for(lambda: len(files(out, "*.raw")) > i and files(out, "*.raw"), 20,
+                           "message %d at the server" % i)
+            data = open(max(got, key=lambda f: int(os.path.basename(f).split(".")[0])), "rb").read()
+            check(strip_received(data) == dot_stuffed(msg),
+                  "message %d: the %d bytes on the wire are the message, dot-stuffed (got %d)"
+                  % (i, len(dot_stuffed(msg)), len(data)))
         ok = True
     finally:
         gw.cleanup(ok)
