@@ -20,7 +20,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
-#include <sys/types.h>
 #include <time.h>
 
 #include <openssl/ssl.h>
@@ -84,8 +83,6 @@ void smtp_enc_init(struct smtp_enc *);
 size_t smtp_enc_feed(struct smtp_enc *, const void *in, size_t n, char *out);
 /* End the data: the last line's CRLF if missing, then ".\r\n"; out >= 8. */
 size_t smtp_enc_finish(struct smtp_enc *, char *out);
-/* Would smtp_enc_feed() pass buf unchanged (whole CRLF lines)? */
-int smtp_enc_clean(const void *buf, size_t n);
 /* Does buf hold a byte >= 0x80? */
 int smtp_has_8bit(const void *buf, size_t n);
 /* xtext (RFC 3461 4) of in into out; -1 when it does not fit. */
@@ -125,9 +122,6 @@ int smtp_io_printf(struct smtp_io *, int timeout, const char *fmt, ...)
 int smtp_io_vprintf(struct smtp_io *, int timeout, const char *fmt, va_list)
     __attribute__((format(printf, 3, 0)));
 int smtp_io_flush(struct smtp_io *, int timeout);
-/* Send len bytes of fd from off now, ahead of what the buffer holds. */
-int smtp_io_sendfile(struct smtp_io *, int fd, off_t off, off_t len,
-    int timeout);
 /* Read one complete reply within timeout seconds; -1 with io->err. */
 int smtp_io_reply(struct smtp_io *, struct smtp_reply *, struct smtp_caps *,
     int timeout);

@@ -140,27 +140,6 @@ smtp_enc_finish(struct smtp_enc *e, char *out)
 	return o + 3;
 }
 
-/*
- * smtp_enc_clean - would the encoder send buf unchanged?  Every line ends
- * in CRLF (the last one too), holds no other CR, does not start with "."
- * and is at most SMTP_OUT_LINE_MAX octets long.  Two memchr passes.
- */
-int
-smtp_enc_clean(const void *buf, size_t n)
-{
-	const char *p = buf, *end = p + n, *lf;
-
-	while (p < end) {
-		if ((lf = memchr(p, '\n', (size_t)(end - p))) == NULL ||
-		    lf == p || lf[-1] != '\r' || *p == '.' ||
-		    (size_t)(lf - 1 - p) > SMTP_OUT_LINE_MAX ||
-		    memchr(p, '\r', (size_t)(lf - 1 - p)) != NULL)
-			return 0;
-		p = lf + 1;
-	}
-	return 1;
-}
-
 /* smtp_has_8bit - any byte with the high bit set? */
 int
 smtp_has_8bit(const void *buf, size_t n)

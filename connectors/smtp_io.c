@@ -12,7 +12,6 @@
  */
 #include "config.h"
 
-#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -193,71 +192,6 @@ smtp_io_flush(struct smtp_io *io, int timeout)
 	rc = smtp_io_raw_write(io, io->wbuf, io->wlen, deadline);
 	io->wlen = 0;
 	return rc;
-}
-
-/* smtp_io_copyfile - what sendfile(2) would do, for a file it cannot read */
-static int
-smtp_io_copyfile(struct smtp_io *io, int fd, off_t off, off_t len,
-    long long deadline)
-{
-	char buf[16384];
-	ssize_t n;
-
-	while (len > 0) {
-		n = pread(fd, buf, len < (off_t)sizeof(buf) ? (size_t)len :
-		    sizeof(buf), off);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			snprintf(io->err, sizeof(io->err), "read: %s", n == 0 ?
-			    "the spooled message is shorter than its size" :
-			    strerror(errno));
-			return -1;
-		}
-		if (smtp_io_raw_write(io, buf, (size_t)n, deadline) == -1)
-			return -1;
-		off += n;
-		len -= n;
-	}
-	return 0;
-}
-
-/*
- * smtp_io_sendfile - len bytes of fd from off, sent now with sendfile(2)
- * (from the page cache to the socket, not through this process), ahead
- * of what the buffer holds; a plain connection only
- */
-int
-smtp_io_sendfile(struct smtp_io *io, int fd, off_t off, off_t len,
-    int timeout)
-{
-	long long deadline = smtp_io_now_ms() + (long long)timeout * 1000;
-	ssize_t n;
-
-	if (io->ssl != NULL) {
-		snprintf(io->err, sizeof(io->err), "sendfile under TLS");
-		return -1;
-	}
-	while (len > 0) {
-		n = sendfile(io->fd, fd, &off, len > 1024 * 1024 * 1024 ?
-		    1024 * 1024 * 1024 : (size_t)len);
-		if (n > 0)
-			len -= n;
-		else if (n == -1 && (errno == EAGAIN || errno == EINTR)) {
-			if (smtp_io_wait(io, POLLOUT, deadline,
-			    "writing") == -1)
-				return -1;
-		} else if (n == -1 && (errno == EINVAL || errno == ENOSYS ||
-		    errno == EOPNOTSUPP))
-			return smtp_io_copyfile(io, fd, off, len, deadline);
-		else {
-			snprintf(io->err, sizeof(io->err), "sendfile: %s",
-			    n == 0 ? "the spooled message is shorter than "
-			    "its size" : strerror(errno));
-			return -1;
-		}
-	}
-	return 0;
 }
 
 /*

@@ -18,8 +18,6 @@
  */
 #include "config.h"
 
-#include <sys/mman.h>
-
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <stdarg.h>
@@ -28,7 +26,6 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <gatewayd/connector.h>
 
@@ -37,7 +34,6 @@
 #include "tlspolicy.h"
 
 #define SMTP_CHUNK	(16 * 1024)	/* read, encoded and written at once */
-#define SMTP_FILE_TAIL	2048	/* sent with the final dot */
 #define SMTP_PARAMS_MAX	1700	/* ORCPT of 500 octets, xtext */
 
 /* smtp_fail_set - record why a step failed */
@@ -640,51 +636,6 @@ smtp_send_body(struct smtp_txn *t, struct gw_message *msg,
 	return t->mime != NULL ? smtp_mime_finish(t->mime) : 0;
 }
 
-/*
- * smtp_send_file - on a plain connection with nothing to convert, a
- * message the encoder would send unchanged (smtp_enc_clean(), checked on
- * a read-only mapping of the spooled data) goes from the page cache to
- * the socket with sendfile(2), not through this process's buffers; its
- * last bytes wait in the write buffer to travel with the final dot.
- * 0 sent, 1 not clean or not mappable (the encoder's turn), -1 I/O error.
- */
-static int
-smtp_send_file(struct smtp_txn *t, struct gw_message *msg)
-{
-	struct smtp_io *io = &t->c->io;
-	off_t start, base, size = (off_t)t->env->size, tail;
-	size_t maplen;
-	char *map;
-	int fd, clean;
-
-	if (t->mime != NULL || io->ssl != NULL || size <= 0 ||
-	    (fd = gw_message_fd(msg, &start)) == -1)
-		return 1;
-	base = start - start % (off_t)sysconf(_SC_PAGESIZE);
-	maplen = (size_t)(start - base + size);
-	map = mmap(NULL, maplen, PROT_READ, MAP_SHARED, fd, base);
-	if (map == MAP_FAILED)
-		return 1;
-	clean = smtp_enc_clean(map + (start - base), (size_t)size);
-	tail = size < SMTP_FILE_TAIL ? size : SMTP_FILE_TAIL;
-	if (clean && (smtp_io_flush(io, t->s->t_data) == -1 ||
-	    smtp_io_write(io, map + (start - base) + (size - tail),
-	    (size_t)tail, t->s->t_data) == -1)) {
-		munmap(map, maplen);
-		return -1;
-	}
-	munmap(map, maplen);
-	if (!clean)
-		return 1;
-	/* the rest of the file goes ahead of the buffered tail */
-	if (size > tail && smtp_io_sendfile(io, fd, start, size - tail,
-	    t->s->t_data) == -1)
-		return -1;
-	if (smtp_io_write(io, ".\r\n", 3, t->s->t_data) == -1)
-		return -1;
-	return smtp_io_flush(io, t->s->t_data);
-}
-
 /* smtp_send_data - the encoded message and the final dot, in large writes */
 static int
 smtp_send_data(struct smtp_txn *t, struct gw_message *msg)
@@ -692,10 +643,7 @@ smtp_send_data(struct smtp_txn *t, struct gw_message *msg)
 	static char out[SMTP_ENC_OUTMAX(SMTP_CHUNK)];
 	struct smtp_sink k;
 	size_t n;
-	int rc;
 
-	if ((rc = smtp_send_file(t, msg)) != 1)
-		return rc;
 	k.t = t;
 	k.out = out;
 	smtp_enc_init(&k.enc);

@@ -286,80 +286,6 @@ START_TEST(enc_matches_model)
 }
 END_TEST
 
-/* clean_case - whole CRLF lines, some of them spoilt in one way */
-static size_t
-clean_case(char *in, size_t cap, unsigned int t)
-{
-	size_t n = 0, len, i, lines = 1 + (size_t)random() % 40;
-
-	while (lines-- > 0) {
-		/* now and then a length around the limit */
-		len = random() % 16 ? (size_t)random() % 80 :
-		    SMTP_OUT_LINE_MAX - 2 + (size_t)random() % 4;
-		if (n + len + 2 > cap)
-			break;
-		for (i = 0; i < len; i++)
-			in[n + i] = "xy .=-"[random() % 6];
-		if (len > 0 && in[n] == '.')
-			in[n] = 'z';
-		n += len;
-		in[n++] = '\r';
-		in[n++] = '\n';
-	}
-	if (n == 0 || t % 2 == 0)
-		return n;		/* as it is: clean unless a line is long */
-	i = (size_t)random() % n;
-	switch (t / 2 % 4) {
-	case 0:
-		in[i] = '\r';		/* a bare CR, or a CR before the CR */
-		break;
-	case 1:
-		in[i] = '\n';		/* a bare LF, or an LF for the CR */
-		break;
-	case 2:
-		while (i > 0 && in[i - 1] != '\n')
-			i--;
-		in[i] = '.';		/* a line starting with a dot */
-		break;
-	default:
-		n -= 1 + (size_t)random() % 2;	/* no CRLF at the end */
-		break;
-	}
-	return n;
-}
-
-START_TEST(enc_clean_iff_unchanged)
-{
-	size_t cap = 64 * 1024, n;
-	char *in = malloc(cap + 1), *out;
-	unsigned int t, clean, same, nclean = 0, nspoilt = 0;
-
-	srandom(11);
-	for (t = 0; t < 2000; t++) {
-		n = clean_case(in, cap, t);
-		clean = (unsigned int)smtp_enc_clean(in, n);
-		out = enc(in, n, 1 + (size_t)random() % 5000, NULL);
-		same = strlen(out) == n + 3 && memcmp(out, in, n) == 0;
-		ck_assert_msg(clean == same, "case %u (%zu bytes): smtp_enc_clean "
-		    "says %u, the encoder %s it", t, n, clean,
-		    same ? "keeps" : "changes");
-		if (clean)
-			nclean++;
-		else
-			nspoilt++;
-		free(out);
-	}
-	/* both answers, many times: the cases test something */
-	ck_assert_uint_gt(nclean, 300);
-	ck_assert_uint_gt(nspoilt, 300);
-	ck_assert(smtp_enc_clean("", 0));
-	ck_assert(!smtp_enc_clean(".\r\n", 3));
-	ck_assert(smtp_enc_clean("a\r\n.\r\n" + 0, 3));
-	ck_assert(!smtp_enc_clean("a\r\nb", 4));
-	free(in);
-}
-END_TEST
-
 START_TEST(enc_8bit)
 {
 	ck_assert(!smtp_has_8bit("plain", 5));
@@ -427,7 +353,6 @@ smtp_client_suite(void)
 	tcase_add_test(tc, enc_crlf_split_and_empty);
 	tcase_add_test(tc, enc_long_lines);
 	tcase_add_test(tc, enc_matches_model);
-	tcase_add_test(tc, enc_clean_iff_unchanged);
 	tcase_add_test(tc, enc_8bit);
 	tcase_add_test(tc, dsn_xtext_and_params);
 	tcase_add_test(tc, reply_dsn_cap);

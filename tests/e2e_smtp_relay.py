@@ -171,17 +171,17 @@ def case_failover_clean_output(srv):
 
 
 def case_large_exact(srv):
-    """A message of 300 KB, larger than the connector's read chunk and its
-    write buffer many times over, arrives byte for byte: dot-stuffed at
-    every chunk boundary, CR and LF kept together, then the final dot."""
+    """Messages arrive byte for byte: one of 300 KB, larger than the
+    connector's read chunk and its write buffer many times over, dot-stuffed
+    at every chunk boundary, CR and LF kept together, then the final dot;
+    and messages with nothing to stuff, of 300 KB, 2 KB and 40 bytes."""
     port = free_port()
     out = srv.python("raw", port)
     gw = relay_gateway("smtp-large", ["127.0.0.1:%d" % port]).start()
     ok = False
     try:
-        # the encoder's path (dots to stuff), then messages the encoder
-        # would keep as they are, which go with sendfile(2): large, around
-        # the part kept back for the final dot, and small
+        # dots to stuff, then messages the encoder keeps as they are: large,
+        # a little over 2 KB, and small
         line = b"QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZnaGlqa2xtbm9wcXJzdHV2d3h5ejAx\r\n"
         head = b"From: a@client.test\r\nSubject: clean\r\n\r\n"
         msgs = [dotted_message(300 * 1024), head + line * 4200,
