@@ -602,26 +602,36 @@ worker_nofork_map(void *old, size_t oldlen, size_t len)
 	return p;
 }
 
+/*
+ * worker_ready_chunk_free - put every entry of chunk k on the free list
+ * (it holds no entry of the FIFO)
+ */
+static void
+worker_ready_chunk_free(struct worker *w, struct worker_chunk *k)
+{
+	struct worker_ready *r;
+	char *p = (char *)k + sizeof(struct worker_ready);
+	size_t i, n = WORKER_READY_CHUNK / sizeof(struct worker_ready) - 1;
+
+	for (i = 0; i < n; i++) {
+		r = (struct worker_ready *)(void *)(p + i * sizeof(*r));
+		r->free_next = w->ready_free;
+		w->ready_free = r;
+	}
+}
+
 /* worker_ready_new - an entry from the chunks (a new chunk if none free) */
 static struct worker_ready *
 worker_ready_new(struct worker *w)
 {
 	struct worker_chunk *k;
 	struct worker_ready *r;
-	char *p;
-	size_t i, n;
 
 	if (w->ready_free == NULL) {
 		k = worker_nofork_map(NULL, 0, WORKER_READY_CHUNK);
 		k->next = w->ready_chunks;
 		w->ready_chunks = k;
-		p = (char *)k + sizeof(struct worker_ready);
-		n = WORKER_READY_CHUNK / sizeof(struct worker_ready) - 1;
-		for (i = 0; i < n; i++) {
-			r = (struct worker_ready *)(void *)(p + i * sizeof(*r));
-			r->free_next = w->ready_free;
-			w->ready_free = r;
-		}
+		worker_ready_chunk_free(w, k);
 	}
 	r = w->ready_free;
 	w->ready_free = r->free_next;
@@ -631,7 +641,8 @@ worker_ready_new(struct worker *w)
 
 /*
  * worker_ready_put - an entry taken off the FIFO back to the free list;
- * with the FIFO empty every entry is free, and the chunks are unmapped
+ * once the FIFO is empty, every chunk but one is unmapped (a backlog's
+ * memory goes back; a mapping per job would cost more than the job)
  */
 static void
 worker_ready_put(struct worker *w, struct worker_ready *r)
@@ -640,13 +651,15 @@ worker_ready_put(struct worker *w, struct worker_ready *r)
 
 	r->free_next = w->ready_free;
 	w->ready_free = r;
-	if (w->nready > 0)
+	if (w->nready > 0 || w->ready_chunks == NULL ||
+	    w->ready_chunks->next == NULL)
 		return;
-	while ((k = w->ready_chunks) != NULL) {
-		w->ready_chunks = k->next;
+	while ((k = w->ready_chunks->next) != NULL) {
+		w->ready_chunks->next = k->next;
 		munmap(k, WORKER_READY_CHUNK);
 	}
 	w->ready_free = NULL;
+	worker_ready_chunk_free(w, w->ready_chunks);
 }
 
 /* worker_ready_add - append a job to the ready FIFO (or the head) */
