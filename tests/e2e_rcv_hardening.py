@@ -6,10 +6,11 @@ the classic open-relay address forms, header and message limits, a huge
 line and a huge DATA stream with bounded memory, connections per client
 and the session time limit.  Each case checks the reply class and that
 nothing unwanted reached the spool."""
+import random
 import socket
 import time
 
-from gwtest import Gateway, check, main, wait_for
+from gwtest import Gateway, check, main, strip_received, wait_for
 from rawsmtp import Raw, spool_messages
 
 
@@ -209,6 +210,64 @@ def test_reject(gw):
     check(spool_messages(gw) == [] and gw.delivered() == {}, "nothing reached the spool: %r" % spool_messages(gw))
 
 
+def normalized(b):
+    """b with each bare CR and bare LF made CRLF (smtp.bare_lf: normalize)."""
+    out, i = bytearray(), 0
+    while i < len(b):
+        if b[i] == 13:
+            out += b"\r\n"
+            i += 2 if b[i + 1:i + 2] == b"\n" else 1
+        elif b[i] == 10:
+            out += b"\r\n"
+            i += 1
+        else:
+            out.append(b[i])
+            i += 1
+    return bytes(out)
+
+
+def mixed_data(rng, nlines):
+    """(content, wire): lines with CRLF or bare LF ends, bare CRs inside,
+    leading dots; on the wire a dot is doubled where the receiver removes
+    one, at the start of a line after a CRLF."""
+    content, wire, prev = bytearray(b"Subject: mix\r\n\r\n"), bytearray(b"Subject: mix\r\n\r\n"), b"\r\n"
+    for i in range(nlines):
+        text = rng.choice([b"", b"plain text line", b".dot", b"..dots", b".", b"mid\rcr",
+                           b"x" * rng.randrange(1, 2500), b"QUJDREVGR0hJSktMTU5PUFFSU1RVVldY"])
+        end = b"\r\n" if i == nlines - 1 or rng.random() < 0.8 else b"\n"
+        content += text + end
+        wire += (b"." if text.startswith(b".") and prev == b"\r\n" else b"") + text + end
+        prev = end
+    return bytes(content), bytes(wire) + b".\r\n"
+
+
+def test_mixed_pieces(gw):
+    """DATA of every kind of line, sent in pieces of random sizes: what is
+    stored is the content, unstuffed and normalised, wherever the pieces
+    cut it (runs of plain lines are stored at once, the rest line by line)."""
+    rng = random.Random(5)
+    want = []
+    for n in range(3):
+        content, wire = mixed_data(rng, 1500)
+        want.append(normalized(content))
+        c = Raw(gw.port)
+        transaction(c)
+        i = 0
+        while i < len(wire):
+            k = rng.choice([1, 2, 3, 7, 100, 1460, 4096, 20000])
+            c.send(wire[i:i + k])
+            i += k
+            if rng.random() < 0.05:
+                time.sleep(0.002)
+        code, text = c.reply()
+        check(code == 250, "mixed message %d accepted: %d %r" % (n, code, text))
+        c.cmd("QUIT")
+    wait_for(lambda: len([v for v in gw.delivered().values() if b"Subject: mix" in v]) == 3,
+             30, "the three mixed messages")
+    got = sorted(strip_received(v) for v in gw.delivered().values() if b"Subject: mix" in v)
+    check(got == sorted(want), "each stored message is its content, unstuffed and normalised")
+
+
 def test_normalize():
     gw = Gateway("rcvnorm", relay_allow=["192.0.2.0/24"], smtp={"bare_lf": "normalize"})
     try:
@@ -243,6 +302,7 @@ def test_normalize():
         wait_for(lambda: len(gw.delivered()) == 2, 30, "the BDAT message")
         m = [v for v in gw.delivered().values() if b"Subject: bdat" in v][0]
         check(m.endswith(b"\r\n\r\nsplit\r\nbare\r\nlf\r\nend\r\n"), "BDAT text normalised: %r" % m[-60:])
+        test_mixed_pieces(gw)
     finally:
         gw.cleanup(True)
 

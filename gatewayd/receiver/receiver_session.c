@@ -811,24 +811,29 @@ rsession_data_piece(struct rsession *s, size_t n, int eol)
 	}
 }
 
-/* rsession_header_scan - follow the end of the header in stored text */
+/*
+ * rsession_header_scan - follow the end of the header in stored text; the
+ * header is too big when it has grown past the limit at the end of one of
+ * its lines or of the text given (buf may hold many lines)
+ */
 static void
 rsession_header_scan(struct rsession *s, const char *buf, size_t len)
 {
-	size_t i;
+	size_t i, max = s->rcv->cfg->smtp.max_header_size;
 
 	for (i = 0; i < len && s->in_header; i++) {
 		s->header_bytes++;
 		if (buf[i] == '\n') {
 			if (s->hdr_line_empty)
 				s->in_header = 0;
+			else if (s->header_bytes > max)
+				s->header_too_big = 1;
 			s->hdr_line_empty = 1;
 		} else if (buf[i] != '\r') {
 			s->hdr_line_empty = 0;
 		}
 	}
-	if (s->in_header &&
-	    s->header_bytes > s->rcv->cfg->smtp.max_header_size)
+	if (s->in_header && s->header_bytes > max)
 		s->header_too_big = 1;
 }
 

@@ -517,6 +517,39 @@ rsmtp_commit(struct rsession *s)
 }
 
 /*
+ * rsmtp_data_lines - the run of complete lines at the start of the input's
+ * first contiguous segment that the line-by-line path would store as they
+ * are: each ends in CRLF, holds no other CR, and does not start with a dot
+ * (so no unstuffing and no end of data in it).  The run is stored with one
+ * copy, from the input buffer to the message's write buffer, and drained;
+ * its bytes, the limits and the header scan are those of the lines one by
+ * one.  0 when the input does not start with such a line.
+ */
+static int
+rsmtp_data_lines(struct rsession *s, struct evbuffer *in)
+{
+	struct evbuffer_iovec v;
+	const char *start, *p, *end, *lf;
+
+	if (!s->line_start || evbuffer_peek(in, -1, NULL, &v, 1) < 1)
+		return 0;
+	start = p = v.iov_base;
+	end = p + v.iov_len;
+	while (p < end && *p != '.' &&
+	    (lf = memchr(p, '\n', (size_t)(end - p))) != NULL &&
+	    lf > p && lf[-1] == '\r' &&
+	    memchr(p, '\r', (size_t)(lf - 1 - p)) == NULL)
+		p = lf + 1;
+	if (p == start)
+		return 0;
+	rsession_data_write(s, start, (size_t)(p - start));
+	evbuffer_drain(in, (size_t)(p - start));
+	s->last_byte = '\n';
+	s->prev_crlf = 1;
+	return 1;
+}
+
+/*
  * rsmtp_data_input - take message text from the input buffer; 1 when
  * something was consumed, 0 when more input is needed
  */
@@ -530,6 +563,8 @@ rsmtp_data_input(struct rsession *s)
 
 	if (len == 0)
 		return 0;
+	if (rsmtp_data_lines(s, in))
+		return 1;
 	p = evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_LF);
 	if (p.pos == -1) {
 		if (len < RS_DATA_CHUNK)
