@@ -34,6 +34,7 @@
 #include "spool_int.h"
 
 #define SPOOL_BUFSIZE	(64 * 1024)
+#define SPOOL_BUFS_KEPT	32	/* freed message buffers kept for reuse */
 
 /* State directories directly under the spool; the order is struct spool's. */
 enum spool_dir {
@@ -60,7 +61,7 @@ struct spool_conn {
 struct spool {
 	int dirfd;
 	int fd[D_NDIRS];
-	pthread_mutex_t lock;		/* conns and pending */
+	pthread_mutex_t lock;		/* conns, pending and bufs */
 	struct spool_conn *conns;
 	size_t nconns;
 	char (*pending)[SPOOL_QID_LEN + 1];	/* incoming/ to unlink at sync */
@@ -68,6 +69,8 @@ struct spool {
 	int unlinked;		/* incoming/ unlinks not yet on disk */
 	int shared_receive;	/* receive/ is setgid: its files are 0660 */
 	int chmod_receive;	/* the umask would take group write: fchmod */
+	char *bufs[SPOOL_BUFS_KEPT];	/* message buffers for the next ones */
+	size_t nbufs;
 };
 
 struct spool_msg {
@@ -594,6 +597,8 @@ spool_close(struct spool *sp)
 	if (sp->dirfd > 0)
 		close(sp->dirfd);
 	pthread_mutex_destroy(&sp->lock);
+	while (sp->nbufs > 0)
+		free(sp->bufs[--sp->nbufs]);
 	free(sp->conns);
 	free(sp->pending);
 	free(sp);
@@ -849,6 +854,38 @@ spool_open_read(int dirfd, const char *name, const char *what,
 /* ---- receiver ---- */
 
 /*
+ * spool_buf_get, spool_buf_put - a message's write buffer, kept for the
+ * next message when it is done: a buffer freed and allocated again per
+ * message has its pages faulted in again each time (glibc gives a free
+ * heap top back to the kernel), and page faults are dear
+ */
+static char *
+spool_buf_get(struct spool *sp)
+{
+	char *b = NULL;
+
+	pthread_mutex_lock(&sp->lock);
+	if (sp->nbufs > 0)
+		b = sp->bufs[--sp->nbufs];
+	pthread_mutex_unlock(&sp->lock);
+	return b != NULL ? b : malloc(SPOOL_BUFSIZE);
+}
+
+static void
+spool_buf_put(struct spool *sp, char *b)
+{
+	if (b == NULL)
+		return;
+	pthread_mutex_lock(&sp->lock);
+	if (sp->nbufs < SPOOL_BUFS_KEPT) {
+		sp->bufs[sp->nbufs++] = b;
+		b = NULL;
+	}
+	pthread_mutex_unlock(&sp->lock);
+	free(b);
+}
+
+/*
  * spool_msg_create_in - create <dir>/<env->id> exclusively and start it
  * with the envelope; in a shared receive/ the file is 0660 so that the
  * router (of the directory's group) may read it and hard-link it into
@@ -886,7 +923,7 @@ spool_msg_create_in(struct spool *sp, enum spool_dir dir,
 		return NULL;
 	}
 	if ((m = calloc(1, sizeof(*m))) == NULL ||
-	    (m->buf = malloc(SPOOL_BUFSIZE)) == NULL) {
+	    (m->buf = spool_buf_get(sp)) == NULL) {
 		free(m);
 		free(text);
 		errno = ENOMEM;
@@ -911,7 +948,7 @@ spool_msg_create_in(struct spool *sp, enum spool_dir dir,
 			spool_close_keep(m->fd);
 			spool_unlink_keep(sp->fd[dir], m->qid);
 		}
-		free(m->buf);
+		spool_buf_put(sp, m->buf);
 		free(m);
 		return NULL;
 	}
@@ -1057,7 +1094,7 @@ spool_msg_free(struct spool_msg *m)
 {
 	if (m->fd != -1)
 		spool_close_keep(m->fd);
-	free(m->buf);
+	spool_buf_put(m->sp, m->buf);
 	free(m);
 }
 

@@ -28,7 +28,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -649,13 +648,6 @@ main(int argc, char **argv)
 	r->hostname = r->cfg->smtp.hostname;
 	signal(SIGPIPE, SIG_IGN);
 	tzset();
-	/*
-	 * A message's write buffer (64 KiB, spool_msg) is freed after its
-	 * commit.  glibc gives the heap's free top back to the kernel past
-	 * 128 KiB, so under load the next message faulted its buffer's pages
-	 * in again, one by one; keep up to RECEIVER_HEAP_KEEP free instead.
-	 */
-	mallopt(M_TRIM_THRESHOLD, RECEIVER_HEAP_KEEP);
 
 	/* the queue's group may read and link what it writes (spool_prepare) */
 	umask(007);

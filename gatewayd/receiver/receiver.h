@@ -26,7 +26,6 @@ struct rsession;
 struct receiver_commit;
 
 #define RECEIVER_SHUTDOWN_GRACE	30	/* seconds open sessions get at shutdown */
-#define RECEIVER_HEAP_KEEP	(4 * 1024 * 1024)	/* free heap kept (M_TRIM_THRESHOLD) */
 
 struct receiver_listener {
 	struct receiver *rcv;
