@@ -136,6 +136,22 @@ smtp_io_tls_err(struct smtp_io *io, const char *what)
 	ERR_clear_error();
 }
 
+/*
+ * smtp_io_sent - after a send(2) that returned n: 1 when it sent bytes, 0
+ * when it waited for room, -1 (io->err) on an error or at the deadline
+ */
+static int
+smtp_io_sent(struct smtp_io *io, ssize_t n, long long deadline)
+{
+	if (n > 0)
+		return 1;
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return smtp_io_wait(io, POLLOUT, deadline, "writing") == -1 ?
+		    -1 : 0;
+	snprintf(io->err, sizeof(io->err), "write: %s", strerror(errno));
+	return -1;
+}
+
 /* smtp_io_raw_write - write all of buf before the deadline */
 static int
 smtp_io_raw_write(struct smtp_io *io, const char *buf, size_t len,
@@ -166,17 +182,11 @@ smtp_io_raw_write(struct smtp_io *io, const char *buf, size_t len,
 			continue;
 		}
 		n = send(io->fd, buf, len, MSG_NOSIGNAL);
-		if (n > 0) {
+		if ((rc = smtp_io_sent(io, n, deadline)) == -1)
+			return -1;
+		if (rc == 1) {
 			buf += n;
 			len -= (size_t)n;
-		} else if (n == -1 && (errno == EAGAIN || errno == EINTR)) {
-			if (smtp_io_wait(io, POLLOUT, deadline,
-			    "writing") == -1)
-				return -1;
-		} else {
-			snprintf(io->err, sizeof(io->err), "write: %s",
-			    strerror(errno));
-			return -1;
 		}
 	}
 	return 0;
@@ -206,6 +216,7 @@ smtp_io_write_both(struct smtp_io *io, const char *buf, size_t len,
 	struct msghdr mh;
 	size_t skip;
 	ssize_t n;
+	int rc;
 
 	if (io->ssl != NULL || io->wlen == 0) {
 		if (smtp_io_raw_write(io, io->wbuf, io->wlen, deadline) == -1)
@@ -228,17 +239,10 @@ smtp_io_write_both(struct smtp_io *io, const char *buf, size_t len,
 			mh.msg_iovlen = 1;
 		}
 		n = sendmsg(io->fd, &mh, MSG_NOSIGNAL);
-		if (n > 0)
-			skip += (size_t)n;
-		else if (n == -1 && (errno == EAGAIN || errno == EINTR)) {
-			if (smtp_io_wait(io, POLLOUT, deadline,
-			    "writing") == -1)
-				return -1;
-		} else {
-			snprintf(io->err, sizeof(io->err), "write: %s",
-			    strerror(errno));
+		if ((rc = smtp_io_sent(io, n, deadline)) == -1)
 			return -1;
-		}
+		if (rc == 1)
+			skip += (size_t)n;
 	}
 	io->wlen = 0;
 	return 0;
