@@ -3,11 +3,14 @@
 pipelining (every group-ender of RFC 2920 3.1), bare LF/CR in DATA and BDAT
 (reject and normalize), SMTP smuggling endings,
 the classic open-relay address forms, header and message limits, a huge
-line and a huge DATA stream with bounded memory, connections per client
-and the session time limit.  Each case checks the reply class and that
+line and a huge DATA stream with bounded memory, connections per client,
+the session time limit and the plain read path (idle timeouts, input
+behind the final dot, a client that reads no replies, one gone during the
+commit).  Each case checks the reply class and that
 nothing unwanted reached the spool."""
 import random
 import socket
+import threading
 import time
 
 from gwtest import Gateway, check, main, strip_received, wait_for
@@ -323,6 +326,77 @@ def test_session_time():
         gw.cleanup(True)
 
 
+def test_read_path():
+    """The plain sessions' own read path: the idle timeout in the command
+    phase and inside DATA, input behind the final dot handled after the
+    commit, a client that reads no replies (reading pauses, nothing is
+    lost), a client gone during the commit."""
+    gw = Gateway("rcvread", smtp={"idle_timeout": 2, "max_commands": 100000})
+    try:
+        gw.start()
+        for where in ("command phase", "DATA"):
+            c = Raw(gw.port)
+            c.sock.settimeout(20)
+            if where == "DATA":
+                transaction(c)
+                c.send(b"Subject: never ended\r\n\r\nhalf a li")
+            else:
+                check(c.cmd("EHLO c.test")[0] == 250, "EHLO")
+            t0 = time.monotonic()
+            code, text = c.reply()
+            took = time.monotonic() - t0
+            check(code == 421 and b"timeout" in text and 1 <= took < 10,
+                  "idle %s: %d %r after %.1f s" % (where, code, text, took))
+            check(c.closed(), "closed after the idle timeout")
+            c.close()
+        wait_for(lambda: gw.read_log().count("timeout from [127.0.0.1] in ") == 2, 10,
+                 "both timeouts logged")
+
+        # the final dot and QUIT in one segment: QUIT waits for the commit
+        c = Raw(gw.port)
+        transaction(c)
+        c.send(b"Subject: dot and quit\r\n\r\nbody\r\n.\r\nQUIT\r\n")
+        r1, r2 = c.reply(), c.reply()
+        check(r1[0] == 250 and r2[0] == 221, "dot+QUIT pipelined: %r %r" % (r1, r2))
+        check(c.closed(), "closed after QUIT")
+        c.close()
+
+        # 30,000 RSETs sent without reading a reply (420 KB of replies: far
+        # more than the receiver queues before it stops reading), then read
+        n = 30000
+        c = Raw(gw.port)
+        check(c.cmd("EHLO c.test")[0] == 250, "EHLO")
+        c.sock.settimeout(30)
+        sender = threading.Thread(target=lambda: c.sock.sendall(b"RSET\r\n" * n))
+        sender.start()
+        time.sleep(1)
+        got = 0
+        while got < n:
+            code, _ = c.reply()
+            check(code == 250, "RSET %d answered %d" % (got, code))
+            got += 1
+        sender.join(30)
+        check(not sender.is_alive(), "every RSET was taken")
+        check(c.cmd("QUIT")[0] == 221, "QUIT after the backlog")
+        c.close()
+
+        # a client gone after the final dot: its message is still queued
+        c = Raw(gw.port)
+        transaction(c)
+        c.send(b"Subject: gone before the reply\r\n\r\nbody\r\n.\r\n")
+        c.close()
+        wait_for(lambda: sum(b"Subject: gone before the reply" in m
+                             for m in gw.delivered().values()) == 1, 30,
+                 "the message of a client gone during the commit")
+        check(sum(b"Subject: dot and quit" in m for m in gw.delivered().values()) == 1,
+              "the dot+QUIT message delivered once")
+        check(not any(b"never ended" in m for m in gw.delivered().values()),
+              "the message cut by the timeout was not queued")
+        wait_for(lambda: sessions_closed(gw), 10, "every session ended")
+    finally:
+        gw.cleanup(True)
+
+
 def test():
     gw = Gateway("rcvhard", relay_allow=["192.0.2.0/24"],
                  smtp={"greeting_delay": 1, "max_header_size": "1K", "max_message_size": "1M",
@@ -334,6 +408,7 @@ def test():
         test_reject(gw)
         test_normalize()
         test_session_time()
+        test_read_path()
         ok = True
     finally:
         gw.cleanup(ok)

@@ -11,6 +11,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,14 +27,26 @@ static const char *log_prog = "gatewayd";
 static char log_tag[64];
 static int log_flags = LOG_TO_STDERR;
 static int log_verbosity;
+static pid_t log_pid;		/* 0: not known in this process yet */
+
+/* log_forked - a child has a pid of its own (pthread_atfork) */
+static void
+log_forked(void)
+{
+	log_pid = 0;
+}
 
 /* log_init - choose destination and verbosity; opens syslog early (chroot) */
 void
 log_init(const char *progname, int flags, int verbose)
 {
+	static int registered;
+
 	log_prog = progname;
 	log_flags = flags;
 	log_verbosity = verbose;
+	if (!registered++)
+		(void)pthread_atfork(NULL, NULL, log_forked);
 	if (flags & LOG_TO_SYSLOG)
 		openlog(progname, LOG_PID | LOG_NDELAY, LOG_MAIL);
 }
@@ -93,9 +106,11 @@ log_vlevel(int prio, const char *fmt, va_list ap)
 		clock_gettime(CLOCK_REALTIME, &ts);
 		localtime_r(&ts.tv_sec, &tm);
 		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+		if (log_pid == 0)
+			log_pid = getpid();	/* not a system call per line */
 		fprintf(stderr, "%s.%03ld %s%s%s[%ld]: %s\n", when,
 		    ts.tv_nsec / 1000000, log_prog, log_tag[0] ? "/" : "",
-		    log_tag, (long)getpid(), line);
+		    log_tag, (long)log_pid, line);
 	}
 	errno = saved;
 }

@@ -461,7 +461,7 @@ receiver_accept(struct evconnlistener *lev, evutil_socket_t fd,
 	char ip[64];
 	ssize_t n;
 
-	(void)evutil_make_socket_closeonexec(fd);
+	/* close-on-exec already: LEV_OPT_CLOSE_ON_EXEC accepts with SOCK_CLOEXEC */
 	if (r->paused) {
 		static const char paused[] = "421 4.3.2 Service paused, try "
 		    "again later\r\n";

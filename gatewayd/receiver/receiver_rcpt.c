@@ -175,7 +175,7 @@ rrcpt_park(struct rsession *s)
 		fatalx("evtimer_new failed");
 	s->rcpt_id = rrcpt_next++;
 	s->state = RS_RCPTWAIT;
-	bufferevent_disable(s->bev, EV_READ);
+	rsession_hold(s);
 	evtimer_add(s->rcpt_ev, &tv);
 }
 

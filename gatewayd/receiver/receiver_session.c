@@ -54,11 +54,19 @@
 #include "xmalloc.h"
 
 #define RS_READ_MAX	(256 * 1024)	/* input buffered before reading pauses */
+/* plain sessions: one read asks for at most this (an evbuffer chain of
+ * 32 KiB, below malloc's mmap threshold), and a pass takes at most
+ * RS_READ_TRIES of them while the socket fills what is asked */
+#define RS_READ_CHUNK	(32 * 1024 - 512)
+#define RS_READ_TRIES	4
 #define RS_TLS_SNIFF_MS	500		/* implicit_tls_detect: wait for a ClientHello */
 #define RS_TLS_HANDSHAKE 0x16		/* first byte of a TLS handshake record */
 
 static void rsession_input(struct rsession *);
 static void rsession_read_cb(struct bufferevent *, void *);
+static void rsession_plain_read_cb(evutil_socket_t, short, void *);
+static void rsession_read_start(struct rsession *);
+static void rsession_read_stop(struct rsession *);
 static void rsession_write_cb(struct bufferevent *, void *);
 static void rsession_event_cb(struct bufferevent *, short, void *);
 static void rsession_kick(struct rsession *);
@@ -92,8 +100,7 @@ void
 rsession_close(struct rsession *s)
 {
 	s->state = RS_CLOSING;
-	if (s->bev != NULL)
-		bufferevent_disable(s->bev, EV_READ);
+	rsession_read_stop(s);
 }
 
 /* rsession_pending - unread input bytes */
@@ -148,6 +155,8 @@ rsession_free(struct rsession *s)
 		event_free(s->life_ev);
 	if (s->rcpt_ev != NULL)
 		event_free(s->rcpt_ev);
+	if (s->read_ev != NULL)
+		event_free(s->read_ev);	/* while fd is open: one EPOLL_CTL_DEL */
 	close(s->fd);
 	free(s->line);
 	free(s);
@@ -175,10 +184,144 @@ rsession_setup_bev(struct rsession *s)
 	    rsession_event_cb, s);
 	bufferevent_set_timeouts(s->bev, &tv, &tv);
 	bufferevent_setwatermark(s->bev, EV_READ, 0, RS_READ_MAX);
-	/* plain: replies are written by rsession_kick_cb (libevent only
-	 * takes over what the socket did not take at once) */
-	bufferevent_enable(s->bev, s->ssl != NULL ? EV_READ | EV_WRITE :
-	    EV_READ);
+	if (s->ssl != NULL) {
+		bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+		return;
+	}
+	/*
+	 * plain: replies are written by rsession_kick_cb (libevent only
+	 * takes over what the socket did not take at once), and the socket
+	 * is read by rsession_plain_read_cb into the bufferevent's input
+	 */
+	bufferevent_disable(s->bev, EV_READ | EV_WRITE);
+	if (s->read_ev == NULL && (s->read_ev = event_new(s->rcv->base, s->fd,
+	    EV_READ | EV_PERSIST, rsession_plain_read_cb, s)) == NULL)
+		fatalx("cannot create the session's read event");
+	rsession_read_start(s);
+}
+
+/* rsession_parked - waiting for a lookup, saslauthd or the commit */
+static int
+rsession_parked(const struct rsession *s)
+{
+	return s->state == RS_COMMIT || s->state == RS_AUTHWAIT ||
+	    s->state == RS_RCPTWAIT || s->state == RS_DNSWAIT;
+}
+
+/* rsession_read_start - take input again (after a pause or a park) */
+static void
+rsession_read_start(struct rsession *s)
+{
+	struct timeval tv = { s->rcv->cfg->smtp.idle_timeout, 0 };
+
+	if (s->bev == NULL || s->dead)
+		return;
+	if (s->ssl != NULL) {
+		bufferevent_enable(s->bev, EV_READ);
+		return;
+	}
+	if (s->reading || s->read_ev == NULL)
+		return;
+	if (event_add(s->read_ev, &tv) == -1)
+		fatalx("cannot watch a session's socket");
+	s->reading = 1;
+}
+
+/* rsession_read_stop - take no more input from the socket */
+static void
+rsession_read_stop(struct rsession *s)
+{
+	if (s->bev == NULL)
+		return;
+	if (s->ssl != NULL) {
+		bufferevent_disable(s->bev, EV_READ);
+		return;
+	}
+	if (s->reading)
+		event_del(s->read_ev);
+	s->reading = 0;
+}
+
+/* rsession_hold - see receiver_session.h */
+void
+rsession_hold(struct rsession *s)
+{
+	if (s->ssl != NULL)
+		bufferevent_disable(s->bev, EV_READ);
+}
+
+/*
+ * rsession_plain_read_cb - a plain session's socket is readable, or idle
+ * for smtp.idle_timeout.  The bytes go straight into the bufferevent's
+ * input, RS_READ_CHUNK at a time while the socket fills what is asked (a
+ * socket bufferevent asks FIONREAD first and takes 4 KiB per pass of the
+ * loop: 25 passes for a 100 KB message), then are handled as its read
+ * callback would.  EOF and errors go to rsession_event_cb as libevent
+ * reports them, after the bytes read before them were handled; a parked
+ * session only stops reading, as a disabled bufferevent would not notice
+ * them before rsession_resume.
+ */
+static void
+rsession_plain_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct rsession *s = arg;
+	struct evbuffer *in = bufferevent_get_input(s->bev);
+	struct evbuffer_iovec v[2];
+	struct iovec iov[2];
+	size_t have, want, got = 0, left;
+	ssize_t n = -1;
+	int i, nv, tries;
+
+	if (what & EV_TIMEOUT) {
+		if (!rsession_parked(s))	/* a lookup or commit is not idle */
+			rsession_event_cb(s->bev, BEV_EVENT_READING |
+			    BEV_EVENT_TIMEOUT, s);
+		return;
+	}
+	evbuffer_unfreeze(in, 0);	/* a socket bufferevent freezes its end */
+	for (tries = 0; tries < RS_READ_TRIES; tries++) {
+		if ((have = evbuffer_get_length(in)) >= RS_READ_MAX) {
+			n = -2;		/* full: read again once it is handled */
+			break;
+		}
+		want = RS_READ_MAX - have < RS_READ_CHUNK ? RS_READ_MAX - have :
+		    RS_READ_CHUNK;
+		if ((nv = evbuffer_reserve_space(in, (ev_ssize_t)want, v, 2)) <= 0)
+			fatalx("out of memory for a session's input");
+		for (i = 0, left = want; i < nv; i++) {
+			iov[i].iov_base = v[i].iov_base;
+			iov[i].iov_len = v[i].iov_len < left ? v[i].iov_len : left;
+			left -= iov[i].iov_len;
+		}
+		if ((n = readv(fd, iov, nv)) <= 0)
+			break;
+		for (i = 0, left = (size_t)n; i < nv; i++) {
+			v[i].iov_len = iov[i].iov_len < left ? iov[i].iov_len : left;
+			left -= v[i].iov_len;
+		}
+		if (evbuffer_commit_space(in, v, nv) == -1)
+			panic("evbuffer_commit_space failed");
+		got += (size_t)n;
+		if ((size_t)n < want)
+			break;		/* the socket is drained */
+	}
+	evbuffer_freeze(in, 0);
+	if (got == 0 && n == -2) {
+		/* full and not handled (parked, or replies not read) */
+		rsession_read_stop(s);
+		return;
+	}
+	if (got == 0 && n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (got == 0) {
+		/* EOF or an error, nothing read before it in this pass */
+		rsession_read_stop(s);
+		if (!rsession_parked(s))
+			rsession_event_cb(s->bev, BEV_EVENT_READING |
+			    (n == 0 ? BEV_EVENT_EOF : BEV_EVENT_ERROR), s);
+		return;
+	}
+	rsession_read_cb(s->bev, s);	/* may free s */
 }
 
 /*
@@ -283,6 +426,7 @@ rsession_starttls(struct rsession *s)
 		evbuffer_drain(bufferevent_get_output(s->bev), (size_t)-1);
 		return;
 	}
+	rsession_read_stop(s);
 	bufferevent_free(s->bev);
 	s->bev = NULL;
 	if (rsession_tls_bev(s) == -1)
@@ -866,7 +1010,7 @@ rsession_input(struct rsession *s)
 		    RS_OUTPUT_MAX) {
 			/* the client does not read its replies: stop reading */
 			s->out_blocked = 1;
-			bufferevent_disable(s->bev, EV_READ);
+			rsession_read_stop(s);
 			break;
 		}
 		if (s->state == RS_CMD || s->state == RS_AUTH)
@@ -915,7 +1059,7 @@ rsession_drained(struct rsession *s)
 {
 	if (s->out_blocked && s->state != RS_CLOSING && s->state != RS_COMMIT) {
 		s->out_blocked = 0;
-		bufferevent_enable(s->bev, EV_READ);
+		rsession_read_start(s);
 		rsession_input(s);
 	}
 	rsession_maybe_free(s);
@@ -983,8 +1127,9 @@ rsession_event_cb(struct bufferevent *bev, short what, void *arg)
 		log_info("lost connection from [%s]%s", s->ip,
 		    s->state == RS_DATA || s->state == RS_BDAT ? " in DATA" : "");
 	if (s->state == RS_COMMIT) {
-		s->dead = 1;
+		rsession_read_stop(s);
 		bufferevent_disable(bev, EV_READ | EV_WRITE);
+		s->dead = 1;
 		return;
 	}
 	rsession_free(s);
@@ -1024,7 +1169,7 @@ rsession_committed(struct rsession *s, const char *qid, int ok)
 void
 rsession_resume(struct rsession *s)
 {
-	bufferevent_enable(s->bev, EV_READ);
+	rsession_read_start(s);
 	rsession_input(s);	/* commands pipelined behind */
 	if (s->rcv->shutting_down && s->state == RS_CMD && !s->in_mail) {
 		rsession_reply(s, "421 4.3.2 %s Service shutting down",
@@ -1044,8 +1189,9 @@ rsession_shutdown_all(struct receiver *r, int force)
 		next = TAILQ_NEXT(s, entry);
 		if (force) {
 			if (s->state == RS_COMMIT) {
-				s->dead = 1;
+				rsession_read_stop(s);
 				bufferevent_disable(s->bev, EV_READ | EV_WRITE);
+				s->dead = 1;
 			} else if (!s->dead) {
 				rsession_free(s);
 			}

@@ -81,6 +81,8 @@ struct rsession {
 	struct event *kick_ev;		/* plain: write replies (rsession_kick) */
 	struct event *proxy_ev;		/* fd readable while in RS_PROXY */
 	struct event *life_ev;		/* smtp.max_session_time */
+	struct event *read_ev;		/* plain: the socket read (rsession_read_cb) */
+	int reading;			/* plain: read_ev is added */
 	unsigned char proxy_buf[PROXY_MAX];
 	size_t proxy_have;
 
@@ -149,6 +151,13 @@ struct rsession *rsession_new(struct receiver *, evutil_socket_t fd,
 void rsession_committed(struct rsession *, const char *qid, int ok);
 /* Back to commands after a parked state: read again, run pipelined input. */
 void rsession_resume(struct rsession *);
+/*
+ * Park the session (a lookup, AUTH or the commit under way): its input is
+ * not handled until rsession_resume.  A TLS session stops reading; a plain
+ * one goes on reading into its buffer (RS_READ_MAX at most), so that a
+ * parked session costs no change of the event set.
+ */
+void rsession_hold(struct rsession *);
 /*
  * Shutdown: without force, sessions outside a transaction get 421 and
  * close, the others finish their transaction first; with force every

@@ -213,7 +213,7 @@ rsmtp_mail(struct rsession *s, const struct smtp_cmd *cmd)
 	if (s->dnsq != NULL) {
 		/* FCrDNS of the client still under way (dns.timeout at most) */
 		s->state = RS_DNSWAIT;
-		bufferevent_disable(s->bev, EV_READ);
+		rsession_hold(s);
 		return;
 	}
 	if (s->lcfg->require_auth && s->auth_user == NULL && !s->anon_ok) {
@@ -510,7 +510,7 @@ void
 rsmtp_commit(struct rsession *s)
 {
 	s->state = RS_COMMIT;
-	bufferevent_disable(s->bev, EV_READ);
+	rsession_hold(s);
 	receiver_tx_close(s->rcv, &s->tx_counted);
 	receiver_commit_submit(s->rcv, s, s->msg);
 	s->msg = NULL;		/* the commit thread owns it now */
@@ -675,7 +675,7 @@ rsmtp_auth_done(struct rsession *s, enum rauth_result r, const char *reply)
 	if (r == RAUTH_PENDING) {
 		/* saslauthd is asked: no input is taken until it answers */
 		s->state = RS_AUTHWAIT;
-		bufferevent_disable(s->bev, EV_READ);
+		rsession_hold(s);
 		return;
 	}
 	s->state = RS_CMD;
