@@ -58,15 +58,27 @@ struct spool_conn {
 	int fd[SPOOL_NCSTATES];	/* -1 until opened */
 };
 
+/* a routed message whose incoming/ file waits for a sync (spool_sync) */
+struct spool_pending {
+	char qid[SPOOL_QID_LEN + 1];
+	struct timespec done;	/* its jobs were written (CLOCK_MONOTONIC) */
+	int claimable;		/* a sync claim may cover it (spool_synced) */
+};
+
 struct spool {
 	int dirfd;
 	int fd[D_NDIRS];
-	pthread_mutex_t lock;		/* conns, pending and bufs */
+	pthread_mutex_t lock;		/* conns, pending, bufs, syncs */
 	struct spool_conn *conns;
 	size_t nconns;
-	char (*pending)[SPOOL_QID_LEN + 1];	/* incoming/ to unlink at sync */
+	struct spool_pending *pending;	/* incoming/ to unlink at sync */
 	size_t npending;
 	int unlinked;		/* incoming/ unlinks not yet on disk */
+	struct timespec last_unlink;	/* the last of those (CLOCK_MONOTONIC) */
+	struct timespec last_sync;	/* start of the last syncfs that worked */
+	uid_t claim_uid;	/* owner of the messages claims cover, or -1 */
+	char open_qid[SPOOL_QID_LEN + 1];	/* the last incoming/ file opened */
+	uid_t open_uid;		/* and its owner */
 	int shared_receive;	/* receive/ is setgid: its files are 0660 */
 	int chmod_receive;	/* the umask would take group write: fchmod */
 	char *bufs[SPOOL_BUFS_KEPT];	/* message buffers for the next ones */
@@ -86,6 +98,9 @@ struct spool_msg {
 	size_t buflen;
 	char *buf;
 };
+
+static int spool_ts_before(const struct timespec *, const struct timespec *);
+static void spool_note_unlinks(struct spool *);
 
 /* spool_seterr - format a reason into err, keeping errno (spool_int.h) */
 void
@@ -564,6 +579,7 @@ spool_open_fd(int dirfd, char *err, size_t errlen)
 	}
 	sp->shared_receive = fstat(sp->fd[D_RECEIVE], &st) == 0 &&
 	    (st.st_mode & S_ISGID) != 0;
+	sp->claim_uid = (uid_t)-1;
 	/* one syscall less per message where the umask lets 0660 through */
 	um = umask(0);
 	umask(um);
@@ -1108,6 +1124,38 @@ spool_msg_abort(struct spool_msg *m)
 	spool_msg_free(m);
 }
 
+#ifdef HAVE_SYNCFS
+/*
+ * spool_syncfs - syncfs of the spool's file system; the time it started
+ * is kept when it worked (spool_last_sync): every write that ended before
+ * it is on disk
+ */
+static int
+spool_syncfs(struct spool *sp)
+{
+	struct timespec start;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	if (syncfs(sp->dirfd) == -1)
+		return -1;
+	pthread_mutex_lock(&sp->lock);
+	if (spool_ts_before(&sp->last_sync, &start))
+		sp->last_sync = start;
+	pthread_mutex_unlock(&sp->lock);
+	return 0;
+}
+#endif
+
+/* spool_last_sync - see spool.h */
+int
+spool_last_sync(struct spool *sp, struct timespec *start)
+{
+	pthread_mutex_lock(&sp->lock);
+	*start = sp->last_sync;
+	pthread_mutex_unlock(&sp->lock);
+	return start->tv_sec == 0 && start->tv_nsec == 0 ? -1 : 0;
+}
+
 /* spool_commit_renames - the good files of a batch into incoming/ */
 static size_t
 spool_commit_renames(struct spool *sp, struct spool_msg **msgs, size_t n,
@@ -1173,7 +1221,7 @@ spool_commit(struct spool *sp, struct spool_msg **msgs, size_t n, int *ok)
 #ifdef HAVE_SYNCFS
 		if (ngood > 0)
 			nrenamed = spool_commit_renames(sp, msgs, n, good);
-		if (nrenamed > 0 && syncfs(sp->dirfd) == -1) {
+		if (nrenamed > 0 && spool_syncfs(sp) == -1) {
 			/* maybe not durable: do not acknowledge */
 			spool_commit_undo(sp, msgs, n, good);
 			nrenamed = 0;
@@ -1466,18 +1514,26 @@ int
 spool_incoming_done(struct spool *sp, const char *qid, char *err,
     size_t errlen)
 {
-	char (*p)[SPOOL_QID_LEN + 1];
+	struct spool_pending *p;
+	struct timespec now;
 
 	if (!spool_qid_valid(qid)) {
 		errno = EINVAL;
 		spool_seterr(err, errlen, "invalid queue id");
 		return -1;
 	}
+	clock_gettime(CLOCK_MONOTONIC, &now);
 	pthread_mutex_lock(&sp->lock);
 	p = reallocarray(sp->pending, sp->npending + 1, sizeof(*p));
 	if (p != NULL) {
 		sp->pending = p;
-		memcpy(p[sp->npending++], qid, SPOOL_QID_LEN + 1);
+		p += sp->npending++;
+		memcpy(p->qid, qid, SPOOL_QID_LEN + 1);
+		p->done = now;
+		/* its owner, seen when it was opened for routing */
+		p->claimable = sp->claim_uid != (uid_t)-1 &&
+		    strcmp(sp->open_qid, qid) == 0 &&
+		    sp->open_uid == sp->claim_uid;
 	}
 	pthread_mutex_unlock(&sp->lock);
 	if (p == NULL) {
@@ -1493,7 +1549,7 @@ static int
 spool_sync_all(struct spool *sp)
 {
 #ifdef HAVE_SYNCFS
-	return syncfs(sp->dirfd);
+	return spool_syncfs(sp);
 #else
 	size_t i, j;
 	int rc = 0;
@@ -1518,7 +1574,7 @@ spool_sync_all(struct spool *sp)
 int
 spool_sync(struct spool *sp)
 {
-	char (*pending)[SPOOL_QID_LEN + 1];
+	struct spool_pending *pending;
 	size_t i, n;
 
 	if (spool_sync_all(sp) == -1)
@@ -1531,18 +1587,87 @@ spool_sync(struct spool *sp)
 	sp->npending = 0;
 	pthread_mutex_unlock(&sp->lock);
 	for (i = 0; i < n; i++)
-		if (unlinkat(sp->fd[D_INCOMING], pending[i], 0) == -1 &&
+		if (unlinkat(sp->fd[D_INCOMING], pending[i].qid, 0) == -1 &&
 		    errno != ENOENT)
 			break;
 	free(pending);
-	if (i > 0) {
-		pthread_mutex_lock(&sp->lock);
-		sp->unlinked = 1;
-		pthread_mutex_unlock(&sp->lock);
-	}
+	if (i > 0)
+		spool_note_unlinks(sp);
 	if (i < n)
 		return -1;	/* the rest is re-routed, idempotently */
 	return 0;
+}
+
+/* spool_note_unlinks - incoming/ unlinks were made, not yet on disk */
+static void
+spool_note_unlinks(struct spool *sp)
+{
+	pthread_mutex_lock(&sp->lock);
+	sp->unlinked = 1;
+	clock_gettime(CLOCK_MONOTONIC, &sp->last_unlink);
+	pthread_mutex_unlock(&sp->lock);
+}
+
+/* spool_ts_before - a strictly before b */
+static int
+spool_ts_before(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec < b->tv_sec ||
+	    (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+/* spool_set_claim_owner - see spool.h */
+void
+spool_set_claim_owner(struct spool *sp, uid_t uid)
+{
+#ifdef HAVE_SYNCFS
+	struct stat a, b;
+	int i, same = fstat(sp->dirfd, &a) == 0;
+	static const int dirs[] = { D_INCOMING, D_DATA, D_TMP };
+
+	/* a claim is a sync of the spool's file system: the jobs' too? */
+	for (i = 0; same && i < (int)(sizeof(dirs) / sizeof(dirs[0])); i++)
+		same = fstat(sp->fd[dirs[i]], &b) == 0 && b.st_dev == a.st_dev;
+	pthread_mutex_lock(&sp->lock);
+	sp->claim_uid = same ? uid : (uid_t)-1;
+	pthread_mutex_unlock(&sp->lock);
+#else
+	(void)sp;
+	(void)uid;	/* no syncfs: nobody's sync covers another's files */
+#endif
+}
+
+/* spool_synced - see spool.h */
+size_t
+spool_synced(struct spool *sp, const struct timespec *start)
+{
+	struct spool_pending *pending;
+	size_t i, n, kept = 0, done = 0;
+
+	pthread_mutex_lock(&sp->lock);
+	if (sp->unlinked && spool_ts_before(&sp->last_unlink, start))
+		sp->unlinked = 0;	/* that sync took the unlinks along */
+	pending = sp->pending;
+	n = sp->npending;
+	for (i = 0; i < n; i++) {
+		if (!pending[i].claimable ||
+		    !spool_ts_before(&pending[i].done, start)) {
+			pending[kept++] = pending[i];
+			continue;
+		}
+		/* the unlink under the lock: the list stays one truth */
+		if (unlinkat(sp->fd[D_INCOMING], pending[i].qid, 0) == -1 &&
+		    errno != ENOENT) {
+			pending[kept++] = pending[i];	/* spool_sync's turn */
+			continue;
+		}
+		done++;
+	}
+	sp->npending = kept;
+	pthread_mutex_unlock(&sp->lock);
+	if (done > 0)
+		spool_note_unlinks(sp);
+	return done;
 }
 
 /* spool_routed_count - routed messages waiting for spool_sync() */
@@ -1557,6 +1682,23 @@ spool_routed_count(struct spool *sp)
 	return n;
 }
 
+/* spool_routed_oldest - when the oldest waiting one was routed; -1: none */
+int
+spool_routed_oldest(struct spool *sp, struct timespec *done)
+{
+	size_t i;
+	int rc = -1;
+
+	pthread_mutex_lock(&sp->lock);
+	for (i = 0; i < sp->npending; i++)
+		if (rc == -1 || spool_ts_before(&sp->pending[i].done, done)) {
+			*done = sp->pending[i].done;
+			rc = 0;
+		}
+	pthread_mutex_unlock(&sp->lock);
+	return rc;
+}
+
 /* spool_routed_pending - is qid routed, its incoming/ file kept until the sync? */
 int
 spool_routed_pending(struct spool *sp, const char *qid)
@@ -1566,7 +1708,7 @@ spool_routed_pending(struct spool *sp, const char *qid)
 
 	pthread_mutex_lock(&sp->lock);
 	for (i = 0; i < sp->npending && !found; i++)
-		found = strcmp(sp->pending[i], qid) == 0;
+		found = strcmp(sp->pending[i].qid, qid) == 0;
 	pthread_mutex_unlock(&sp->lock);
 	return found;
 }
@@ -1734,6 +1876,12 @@ spool_message_open(struct spool *sp, enum spool_dir dir, const char *qid,
 	}
 	if (env->size < 0 && st.st_size >= *body_offset)
 		env->size = st.st_size - *body_offset;
+	if (dir == D_INCOMING) {
+		pthread_mutex_lock(&sp->lock);
+		memcpy(sp->open_qid, qid, SPOOL_QID_LEN + 1);
+		sp->open_uid = st.st_uid;
+		pthread_mutex_unlock(&sp->lock);
+	}
 	lseek(f, *body_offset, SEEK_SET);
 	*fd = f;
 	return 0;

@@ -305,6 +305,26 @@ size_t spool_routed_count(struct spool *);
 int spool_routed_pending(struct spool *, const char *qid);
 /* put them on disk (one fsync of incoming/, nothing when none) */
 int spool_sync_unlinks(struct spool *);
+/*
+ * Sync claims (syncfs only).  spool_last_sync: when the last syncfs this
+ * handle made (spool_commit, spool_sync) started, CLOCK_MONOTONIC; -1 when
+ * none has worked yet.  Every write that ended before that time was on
+ * disk when it returned: the receiver sends it with the messages it
+ * acknowledged (IPC_SYNCED).
+ * spool_set_claim_owner: the router trusts such a claim for the messages
+ * owned by uid (the receiver's own: a receiver that lies can lose only
+ * what it could lose anyway), and only where incoming/, data/ and tmp/
+ * (so queue/) are on the spool's file system; (uid_t)-1: for none.
+ * spool_synced: a claim that a sync of the file system started at *start
+ * and worked: the routed messages of that owner whose jobs were written
+ * before it are done as spool_sync would (their incoming/ files
+ * unlinked), without a sync of our own; returns how many.
+ */
+int spool_last_sync(struct spool *, struct timespec *start);
+void spool_set_claim_owner(struct spool *, uid_t uid);
+size_t spool_synced(struct spool *, const struct timespec *start);
+/* When the oldest routed message still waiting was routed; -1 for none. */
+int spool_routed_oldest(struct spool *, struct timespec *done);
 
 /*
  * ---- recognizer: recognize/<qid>.<name> (spool_recog.c) ----

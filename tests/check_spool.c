@@ -781,6 +781,79 @@ START_TEST(test_sync_unlinks)
 }
 END_TEST
 
+/*
+ * Sync claims: a sync that started after the jobs were written finishes
+ * the routing of the claim owner's messages (their incoming/ files go);
+ * one that started before, an unopened message or another owner's does not.
+ */
+START_TEST(test_sync_claims)
+{
+	struct envelope env, env2, job, job2, back;
+	struct timespec before, after, last;
+	off_t off;
+	int fd;
+
+	put(&env);
+	make_job(&job, &env, "relay", 0);
+	/* spool_commit's syncfs is the claim the receiver would send */
+	ck_assert_int_eq(spool_last_sync(sp, &last), 0);
+	spool_set_claim_owner(sp, geteuid());
+	ck_assert_int_eq(spool_incoming_open(sp, env.id, &back, &off, &fd, err,
+	    sizeof(err)), 0);
+	close(fd);
+	envelope_clear(&back);
+	clock_gettime(CLOCK_MONOTONIC, &before);
+	ck_assert_int_eq(spool_route(sp, env.id, &job, 1, err, sizeof(err)), 0);
+	clock_gettime(CLOCK_MONOTONIC, &after);
+	/* routed without being opened: never covered by a claim */
+	put(&env2);
+	make_job(&job2, &env2, "relay", 0);
+	ck_assert_int_eq(spool_route(sp, env2.id, &job2, 1, err, sizeof(err)), 0);
+	ck_assert_int_eq(spool_routed_count(sp), 2);
+	/* a sync that started before the jobs were written: nothing */
+	ck_assert_uint_eq(spool_synced(sp, &before), 0);
+	ck_assert_int_eq(spool_routed_pending(sp, env.id), 1);
+	ck_assert_int_eq(count("incoming"), 2);
+	/* one that started after: the owner's message is done */
+	ck_assert_uint_eq(spool_synced(sp, &after), 1);
+	ck_assert_int_eq(spool_routed_pending(sp, env.id), 0);
+	ck_assert_int_eq(spool_routed_pending(sp, env2.id), 1);
+	ck_assert(!exists("incoming/%s", env.id));
+	ck_assert(exists("queue/relay/%s", env.id));
+	ck_assert_int_eq(spool_unlinks_pending(sp), 1);
+	/* a later claim takes that unlink along */
+	clock_gettime(CLOCK_MONOTONIC, &after);
+	ck_assert_uint_eq(spool_synced(sp, &after), 0);
+	ck_assert_int_eq(spool_unlinks_pending(sp), 0);
+	ck_assert_int_eq(spool_sync(sp), 0);
+	ck_assert_int_eq(count("incoming"), 0);
+	envelope_clear(&job);
+	envelope_clear(&env);
+	envelope_clear(&job2);
+	envelope_clear(&env2);
+
+	/* another owner's message, opened: not covered */
+	put(&env);
+	make_job(&job, &env, "relay", 0);
+	spool_set_claim_owner(sp, geteuid() + 1);
+	ck_assert_int_eq(spool_incoming_open(sp, env.id, &back, &off, &fd, err,
+	    sizeof(err)), 0);
+	close(fd);
+	envelope_clear(&back);
+	ck_assert_int_eq(spool_route(sp, env.id, &job, 1, err, sizeof(err)), 0);
+	clock_gettime(CLOCK_MONOTONIC, &after);
+	ck_assert_uint_eq(spool_synced(sp, &after), 0);
+	ck_assert_int_eq(spool_routed_pending(sp, env.id), 1);
+	/* no owner at all: none either */
+	spool_set_claim_owner(sp, (uid_t)-1);
+	ck_assert_uint_eq(spool_synced(sp, &after), 0);
+	ck_assert_int_eq(spool_sync(sp), 0);
+	ck_assert_int_eq(count("incoming"), 0);
+	envelope_clear(&job);
+	envelope_clear(&env);
+}
+END_TEST
+
 /* Route errors: unknown connector directory, job for another message. */
 START_TEST(test_route_errors)
 {
@@ -1674,6 +1747,7 @@ spool_suite(void)
 	tcase_add_test(tc, test_recover_active);
 	tcase_add_test(tc, test_route_idempotent);
 	tcase_add_test(tc, test_sync_unlinks);
+	tcase_add_test(tc, test_sync_claims);
 	tcase_add_test(tc, test_route_errors);
 	tcase_add_test(tc, test_failover);
 	tcase_add_test(tc, test_qid_order);

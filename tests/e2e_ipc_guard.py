@@ -7,7 +7,7 @@ gdb's `call write(3, ...)` does, with ptrace) makes the receiver, the
 router or a worker write forged frames on its master socket
 (fd 3, proc.h): an unknown type, a length over the cap, a string without
 its NUL, a type its role may not send, a second READY, an invalid queue
-ID, a flood, and a router that stops reading while the receiver feeds it
+ID, a sync claim not from the receiver or not a time, a flood, and a router that stops reading while the receiver feeds it
 notifications.  Each time the master must log the reason and kill that
 child (only that one), restart it (new pid), keep its own pid, and still
 deliver mail.
@@ -33,7 +33,7 @@ from gwtest import Gateway, TestFailure, check, main, make_message, wait_for
 from inject import Injector, write_fd3
 
 IPC = {"READY": 1, "SHUTDOWN": 2, "MSG_NEW": 3, "JOB_NEW": 4, "RECV_STATS": 5,
-       "PAUSE": 6}
+       "PAUSE": 6, "SYNCED": 19}
 CONTROL_TIMEOUT = 10
 QID = "0123456789abcdef0123"
 
@@ -109,9 +109,14 @@ def frames_attacks(gw, master):
            "PAUSE from the router", 7)
     attack(gw, master, "worker", frame(IPC["PAUSE"]), "unexpected PAUSE",
            "PAUSE from a worker", 8)
+    # a sync claim comes from the receiver only, and as "seconds.nanoseconds"
+    attack(gw, master, "worker", frame(IPC["SYNCED"], b"12.000000000\0"),
+           "unexpected SYNCED", "SYNCED from a worker", 9)
+    attack(gw, master, "receiver", frame(IPC["SYNCED"], b"12.5\0"),
+           "malformed SYNCED frame: bad nanoseconds", "a malformed SYNCED", 10)
     # 2 MB of well-formed, empty counter frames: far past 20000 frames/s
     attack(gw, master, "receiver", frame(IPC["RECV_STATS"]) * (256 * 1024),
-           "flooding", "a flood", 9)
+           "flooding", "a flood", 11)
 
 
 def stall_attack(gw, master):

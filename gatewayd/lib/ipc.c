@@ -43,7 +43,7 @@ static const char *ipc_names[] = {
 	"none", "READY", "SHUTDOWN", "MSG_NEW", "JOB_NEW", "RECV_STATS",
 	"PAUSE", "RESUME", "WORKER_STATS", "WORKER_INFO", "REQUEUE",
 	"JOB_FAILED", "WORKER_STATE", "FLUSH", "RECOG_REQ", "RECOG_DONE",
-	"RCPT_CHECK", "RCPT_ANSWER", "DATA_CHECK"
+	"RCPT_CHECK", "RCPT_ANSWER", "DATA_CHECK", "SYNCED"
 };
 
 /* ipc_type_name - a frame type for log lines */
@@ -392,6 +392,46 @@ ipc_recog(const struct ipc_frame *f, const char *out[3], const char **why)
 			return -1;
 		}
 	return 0;
+}
+
+/* ipc_synced - decode an IPC_SYNCED time strictly (ipc.h) */
+int
+ipc_synced(const struct ipc_frame *f, struct timespec *ts, const char **why)
+{
+	const char *sv[2], *p;
+	long long sec = 0;
+	long nsec = 0;
+	int digits;
+
+	if (ipc_strings(f, sv, 2) != 1) {
+		*why = "not one string";
+		return -1;
+	}
+	for (p = sv[0], digits = 0; *p >= '0' && *p <= '9'; p++, digits++)
+		sec = sec * 10 + (*p - '0');
+	if (digits == 0 || digits > 12 || *p++ != '.') {
+		*why = "bad seconds";
+		return -1;
+	}
+	for (digits = 0; *p >= '0' && *p <= '9'; p++, digits++)
+		nsec = nsec * 10 + (*p - '0');
+	if (digits != 9 || *p != '\0') {
+		*why = "bad nanoseconds";
+		return -1;
+	}
+	ts->tv_sec = (time_t)sec;
+	ts->tv_nsec = nsec;
+	return 0;
+}
+
+/* ipc_synced_format - the string of an IPC_SYNCED frame; -1 if too long */
+int
+ipc_synced_format(char *buf, size_t len, const struct timespec *ts)
+{
+	int n = snprintf(buf, len, "%lld.%09ld", (long long)ts->tv_sec,
+	    (long)ts->tv_nsec);
+
+	return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
 /* ipc_write_strings - one frame of strings, written with blocking writes */

@@ -48,6 +48,7 @@ enum ipc_type {
 	IPC_RCPT_CHECK,		/* receiver -> master -> router: id, rcpt, from, client, auth, listener */
 	IPC_RCPT_ANSWER,	/* router -> master -> receiver: id, code, status, text */
 	IPC_DATA_CHECK,		/* receiver -> master -> router: id, qid (receive/, end of DATA) */
+	IPC_SYNCED,		/* receiver -> master -> router: "sec.nsec", a syncfs that started then worked */
 	IPC_TYPE_MAX
 };
 
@@ -105,6 +106,12 @@ int ipc_qids(const struct ipc_frame *, int with_connector, const char **out,
  */
 #define IPC_RECOG_REASON_MAX	200
 int ipc_recog(const struct ipc_frame *, const char *out[3], const char **why);
+/*
+ * IPC_SYNCED: one string "<seconds>.<nanoseconds>" (CLOCK_MONOTONIC, nine
+ * digits of nanoseconds) into *ts; 0, or -1 with why.
+ */
+int ipc_synced(const struct ipc_frame *, struct timespec *ts, const char **why);
+int ipc_synced_format(char *buf, size_t len, const struct timespec *ts);
 const char *ipc_type_name(uint32_t type);
 /* The peer exited: handle the frames its socket still holds (bounded). */
 void ipc_read_rest(struct ipc *);

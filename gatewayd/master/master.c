@@ -551,6 +551,7 @@ master_ipc_allowed(const struct master_child *c, uint32_t type)
 		/* workers announce failover jobs (failover.h) */
 		return c->role == ROLE_ROUTER || c->role == ROLE_WORKER;
 	case IPC_RECV_STATS:
+	case IPC_SYNCED:
 		return c->role == ROLE_RECEIVER;
 	case IPC_WORKER_STATS:
 	case IPC_WORKER_INFO:
@@ -654,6 +655,7 @@ master_ipc(struct ipc *ipc, const struct ipc_frame *f, void *arg)
 {
 	struct master_child *c = arg;
 	const char *sv[IPC_MAX_STRINGS], *why = NULL;
+	struct timespec ts;
 
 	(void)ipc;
 	if (c->rejected)
@@ -679,6 +681,11 @@ master_ipc(struct ipc *ipc, const struct ipc_frame *f, void *arg)
 		break;
 	case IPC_MSG_NEW:
 		if (ipc_qids(f, 0, sv, IPC_MAX_STRINGS, &why) != -1)
+			master_forward(f, ROLE_ROUTER, NULL);
+		break;
+	case IPC_SYNCED:
+		/* the router trusts it for the receiver's messages only */
+		if (ipc_synced(f, &ts, &why) != -1)
 			master_forward(f, ROLE_ROUTER, NULL);
 		break;
 	case IPC_JOB_NEW:

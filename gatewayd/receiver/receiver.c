@@ -191,6 +191,30 @@ receiver_tx_close(struct receiver *r, int *counted)
 	atomic_fetch_sub_explicit(&r->open_tx, 1, memory_order_relaxed);
 }
 
+/*
+ * receiver_synced - tell the router when the last sync of the spool that
+ * worked started (IPC_SYNCED): the jobs it wrote before that are on disk
+ * too, and it need not sync them itself (spool_synced)
+ */
+static void
+receiver_synced(struct receiver *r)
+{
+	struct timespec ts;
+	char buf[48];
+	const char *strv[2] = { buf, NULL };
+
+	if (spool_last_sync(r->spool, &ts) == -1 ||
+	    (ts.tv_sec == r->synced_sent.tv_sec &&
+	    ts.tv_nsec == r->synced_sent.tv_nsec))
+		return;
+	if (ipc_synced_format(buf, sizeof(buf), &ts) == -1 ||
+	    ipc_send_strings(r->ipc, IPC_SYNCED, strv) == -1) {
+		log_warnx("cannot send SYNCED to the master");
+		return;
+	}
+	r->synced_sent = ts;
+}
+
 /* receiver_notify - IPC_MSG_NEW for the committed qids, split into frames */
 static void
 receiver_notify(struct receiver *r, struct receiver_commit *list)
@@ -199,6 +223,7 @@ receiver_notify(struct receiver *r, struct receiver_commit *list)
 	struct receiver_commit *c;
 	size_t n = 0, bytes = 0;
 
+	receiver_synced(r);
 	for (c = list; c != NULL; c = c->next) {
 		size_t len = strlen(c->qid) + 1;
 

@@ -13,6 +13,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <sys/queue.h>
+#include <time.h>
 
 struct event;
 struct event_base;
@@ -42,6 +43,7 @@ struct receiver {
 	struct cfg *cfg;
 	struct spool *spool;
 	struct ipc *ipc;
+	struct timespec synced_sent;	/* the last IPC_SYNCED time sent */
 	const char *hostname;
 	int auth_ready;			/* SASL initialised: AUTH can be offered */
 

@@ -174,6 +174,39 @@ router_sync_now(struct router *r)
 	return rc;
 }
 
+/*
+ * router_synced - the receiver says a sync of the spool started at *ts and
+ * worked (IPC_SYNCED, after its commits): the routed messages it wrote
+ * whose jobs were written before that are durable, and their incoming/
+ * files go without a sync of ours (spool_synced).  Under a steady load
+ * the receiver syncs every few milliseconds, so the router's own sync,
+ * ROUTER_SYNC_MS after a batch, is left for the messages of others (the
+ * workers' notices and DSNs) and for a quiet receiver.
+ */
+static void
+router_synced(struct router *r, const struct timespec *ts)
+{
+	struct timeval tv = { ROUTER_UNLINK_SYNC, 0 }, due;
+	struct timespec oldest, now;
+	long long ms;
+
+	if (spool_synced(r->spool, ts) == 0)
+		return;
+	/* our own sync is due ROUTER_SYNC_MS after the oldest still waiting */
+	evtimer_del(r->sync_ev);
+	if (spool_routed_oldest(r->spool, &oldest) == 0) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		ms = ROUTER_SYNC_MS - ((long long)(now.tv_sec - oldest.tv_sec) *
+		    1000 + (now.tv_nsec - oldest.tv_nsec) / 1000000);
+		due.tv_sec = 0;
+		due.tv_usec = ms > 0 ? (long)ms * 1000 : 0;
+		evtimer_add(r->sync_ev, &due);
+	}
+	if (spool_unlinks_pending(r->spool) &&
+	    !evtimer_pending(r->unlink_ev, NULL))
+		evtimer_add(r->unlink_ev, &tv);
+}
+
 /* router_sync_timer - the routed jobs of the last ROUTER_SYNC_MS */
 static void
 router_sync_timer(evutil_socket_t fd, short ev, void *arg)
@@ -1026,6 +1059,7 @@ router_ipc(struct ipc *ipc, const struct ipc_frame *f, void *arg)
 {
 	struct router *r = arg;
 	const char *strv[IPC_MAX_STRINGS], *why;
+	struct timespec ts;
 	int n;
 
 	(void)ipc;
@@ -1036,6 +1070,12 @@ router_ipc(struct ipc *ipc, const struct ipc_frame *f, void *arg)
 			    ipc_type_name(f->type));
 		if (!r->stopping)
 			router_batch(r, (char *const *)strv, (size_t)n);
+		break;
+	case IPC_SYNCED:
+		if (ipc_synced(f, &ts, &why) == -1)
+			fatalx("malformed %s frame from the master: %s",
+			    ipc_type_name(f->type), why);
+		router_synced(r, &ts);
 		break;
 	case IPC_REQUEUE:
 		if ((n = ipc_strings(f, strv, IPC_MAX_STRINGS)) == -1)
@@ -1210,6 +1250,23 @@ router_free_tables(struct router *r)
 	directive_store_close(r->store);
 }
 
+/*
+ * router_claims - whose sync claims cover whose messages: the receiver's
+ * (IPC_SYNCED) for the files its user owns in incoming/; run without
+ * root, every process is the same user
+ */
+static void
+router_claims(struct router *r)
+{
+	struct passwd *pw;
+	uid_t uid = geteuid();
+
+	if (uid == 0)
+		uid = (pw = getpwnam(r->cfg->receiver_user)) != NULL &&
+		    pw->pw_uid != 0 ? pw->pw_uid : (uid_t)-1;
+	spool_set_claim_owner(r->spool, uid);
+}
+
 /* main - gatewayd-router */
 int
 main(int argc, char **argv)
@@ -1236,6 +1293,7 @@ main(int argc, char **argv)
 	r.chrooted = chrooted;
 	if (r.cfg->directives.store == CFG_DIR_STORE_POSTGRESQL)
 		router_store_open_pg(&r);
+	router_claims(&r);
 	proc_drop_privileges(r.cfg->user, r.cfg->spool);
 	router_store_open(&r, chrooted);
 

@@ -32,6 +32,7 @@ fuzz_payload(const struct ipc_frame *f)
 {
 	static const char *sv[IPC_MAX_STRINGS];
 	static const size_t max[] = { 1, 2, 5, IPC_MAX_STRINGS };
+	struct timespec ts;
 	const char *why;
 	size_t i;
 	int n, j, k;
@@ -51,6 +52,10 @@ fuzz_payload(const struct ipc_frame *f)
 		for (j = 0; j < n; j++)
 			fuzz_inside(f, sv[j]);
 	}
+	why = NULL;
+	if (ipc_synced(f, &ts, &why) == -1 ? why == NULL :
+	    ts.tv_nsec < 0 || ts.tv_nsec > 999999999 || ts.tv_sec < 0)
+		abort();
 	(void)ipc_type_name(f->type);
 }
 
