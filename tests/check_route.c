@@ -145,6 +145,87 @@ START_TEST(conditions)
 }
 END_TEST
 
+/*
+ * route_header - route rcpt with only the header of text scanned (the
+ * router's first pass): the connector, or NULL when routing said it
+ * needs the whole message (*need)
+ */
+static const char *
+route_header(struct cfg *cfg, const char *rcpt, const char *text, time_t now,
+    char *conn, size_t len, int *need)
+{
+	struct envelope m, *jobs;
+	struct msginfo mi;
+	struct rules_env env;
+	size_t n;
+
+	mkmsg(&m, rcpt);
+	memset(&env, 0, sizeof(env));
+	ck_assert_int_eq(msginfo_scan_header_buf(text, strlen(text), &mi), 0);
+	ck_assert_int_eq(mi.header_only, 1);
+	ck_assert_uint_eq(mi.textlen, 0);
+	env.mi = &mi;
+	env.now = now;
+	(void)rules_route_env(cfg, &m, &env, &jobs, &n);
+	*need = env.need_body;
+	if (n == 1)
+		snprintf(conn, len, "%s", jobs[0].connector);
+	rules_free_jobs(jobs, n);
+	rules_env_clear(&env);
+	ck_assert_int_eq(env.need_body, 0);
+	msginfo_free(&mi);
+	freemsg(&m);
+	return *need ? NULL : n == 1 ? conn : "";
+}
+
+/*
+ * The header only: enough for rules on the envelope, the subject and
+ * other headers; a rule that would hold and looks at attachments, or an
+ * address for the directive manager, asks for the whole message.
+ */
+START_TEST(header_only)
+{
+	char err[CFG_ERRLEN], c[64];
+	const char *pdf2 = "Subject: scans\nContent-Type: multipart/mixed; "
+	    "boundary=b\n\n--b\nContent-Type: application/pdf\n\nx\n--b\n"
+	    "Content-Type: application/pdf\n\ny\n--b--\n";
+	struct cfg *cfg = load(conditions_cfg, err, sizeof(err));
+	struct msginfo mi;
+	time_t wed = at(1, 12);
+	int need;
+
+	ck_assert_msg(cfg != NULL, "%s", err);
+	ck_assert_str_eq(route_header(cfg, "x@gw.test", "Subject: Invoice 42\n\n"
+	    "Subject: not a header\n", wed, c, 64, &need), "archive");
+	ck_assert_int_eq(need, 0);
+	ck_assert_str_eq(route_header(cfg, "x@gw.test", "X-Dept: Sales\n\nbody\n",
+	    wed, c, 64, &need), "relay");
+	ck_assert_int_eq(need, 0);
+	ck_assert_str_eq(route_header(cfg, "16038901957@gw.test", "\n", wed, c,
+	    64, &need), "fax");
+	/* r-pdf would hold but for its attachment conditions: all of it */
+	ck_assert_ptr_null(route_header(cfg, "x@gw.test", pdf2, wed, c, 64,
+	    &need));
+	ck_assert_int_eq(need, 1);
+	ck_assert_str_eq(route1(cfg, "x@gw.test", NULL, pdf2, wed, c, 64), "relay");
+	/* an ed-<id> address no rule takes goes to the directive manager */
+	ck_assert_ptr_null(route_header(cfg, "ed-7k2m9q@gw.test", "\n", wed, c,
+	    64, &need));
+	/* the scan stops at the end of the header, and knows it */
+	ck_assert_int_eq(msginfo_scan_header_buf(pdf2, strlen(pdf2), &mi), 0);
+	ck_assert_uint_eq(mi.size, strlen("Subject: scans\nContent-Type: "
+	    "multipart/mixed; boundary=b\n\n"));
+	ck_assert_uint_eq(mi.nattach, 0);
+	ck_assert_str_eq(msginfo_header(&mi, "Subject"), "scans");
+	msginfo_free(&mi);
+	ck_assert_int_eq(msginfo_scan_buf(pdf2, strlen(pdf2), 0, &mi), 0);
+	ck_assert_uint_eq(mi.nattach, 2);
+	ck_assert_int_eq(mi.header_only, 0);
+	msginfo_free(&mi);
+	cfg_free(cfg);
+}
+END_TEST
+
 START_TEST(size_condition)
 {
 	char err[CFG_ERRLEN], c[64];
@@ -945,6 +1026,7 @@ route_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, conditions);
 	tcase_add_test(tc, size_condition);
+	tcase_add_test(tc, header_only);
 	tcase_add_loop_test(tc, bad_rules, 0,
 	    (int)(sizeof(bad_cases) / sizeof(bad_cases[0])));
 	tcase_add_test(tc, lookup_tables);

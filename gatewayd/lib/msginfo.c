@@ -25,6 +25,7 @@
 
 #define MI_TYPE_MAX	128
 #define MI_READ_CHUNK	65536
+#define MI_HEADER_CHUNK	16384	/* headers only: most headers fit in one */
 
 enum mi_body { MI_SKIP = 0, MI_TEXT };
 enum mi_cte { MI_CTE_RAW = 0, MI_CTE_BASE64, MI_CTE_QP };
@@ -33,6 +34,8 @@ struct mi_state {
 	struct msginfo *mi;
 	size_t text_max;
 	int in_header, top;
+	int headers_only;		/* stop at the end of the top-level header */
+	int stop;			/* ... which came */
 	char hbuf[MSGINFO_HEADER_MAX];
 	size_t hlen;
 	/* the part whose headers are being read */
@@ -226,6 +229,8 @@ mi_part_body(struct mi_state *st)
 	int text;
 
 	mi_header_flush(st);
+	if (st->top && st->headers_only)
+		st->stop = 1;
 	st->in_header = 0;
 	st->top = 0;
 	text = st->ctype[0] == '\0' || strcmp(st->ctype, "text/plain") == 0;
@@ -310,6 +315,10 @@ mi_feed(struct mi_state *st, const char *data, size_t len)
 			mi_line(st, st->line, st->linelen, !st->linecont, 1);
 			st->linelen = 0;
 			st->linecont = 0;
+			if (st->stop) {
+				st->mi->size -= len - i - 1;	/* not scanned */
+				return;
+			}
 			continue;
 		}
 		if (st->linelen >= MSGINFO_LINE_MAX) {
@@ -359,17 +368,34 @@ msginfo_scan_buf(const char *buf, size_t len, size_t text_max,
 	return 0;
 }
 
-/* msginfo_scan_fd - scan the message in fd from off to the end */
+/* msginfo_scan_header_buf - the top-level header of a message in memory */
 int
-msginfo_scan_fd(int fd, off_t off, size_t text_max, struct msginfo *mi)
+msginfo_scan_header_buf(const char *buf, size_t len, struct msginfo *mi)
+{
+	struct mi_state *st = mi_start(mi, 0);
+
+	st->headers_only = 1;
+	mi->header_only = 1;
+	mi_feed(st, buf, len);
+	mi_finish(st);
+	return 0;
+}
+
+/* mi_scan_fd - scan fd from off to the end, or to the end of the header */
+static int
+mi_scan_fd(int fd, off_t off, size_t text_max, int headers_only,
+    struct msginfo *mi)
 {
 	struct mi_state *st = mi_start(mi, text_max);
-	char *buf = xmalloc(MI_READ_CHUNK);
+	size_t chunk = headers_only ? MI_HEADER_CHUNK : MI_READ_CHUNK;
+	char *buf = xmalloc(chunk);
 	ssize_t n;
 	int rc = 0;
 
-	for (;;) {
-		n = pread(fd, buf, MI_READ_CHUNK, off);
+	st->headers_only = headers_only;
+	mi->header_only = headers_only;
+	while (!st->stop) {
+		n = pread(fd, buf, chunk, off);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n <= 0) {
@@ -382,6 +408,20 @@ msginfo_scan_fd(int fd, off_t off, size_t text_max, struct msginfo *mi)
 	free(buf);
 	mi_finish(st);
 	return rc;
+}
+
+/* msginfo_scan_fd - scan the message in fd from off to the end */
+int
+msginfo_scan_fd(int fd, off_t off, size_t text_max, struct msginfo *mi)
+{
+	return mi_scan_fd(fd, off, text_max, 0, mi);
+}
+
+/* msginfo_scan_header_fd - the top-level header only (msginfo.h) */
+int
+msginfo_scan_header_fd(int fd, off_t off, struct msginfo *mi)
+{
+	return mi_scan_fd(fd, off, 0, 1, mi);
 }
 
 /* msginfo_header - the first top-level header of that name */

@@ -40,6 +40,7 @@ struct msginfo {
 	char *text;			/* decoded text/plain, NUL-terminated */
 	size_t textlen;
 	size_t size;			/* bytes scanned */
+	int header_only;		/* msginfo_scan_header_*: no body seen */
 };
 
 /*
@@ -49,6 +50,14 @@ struct msginfo {
 int msginfo_scan_fd(int fd, off_t off, size_t text_max, struct msginfo *);
 /* The same over a buffer (tests). */
 int msginfo_scan_buf(const char *buf, size_t len, size_t text_max, struct msginfo *);
+/*
+ * The top-level header only (what routing needs unless a rule, a notice or
+ * a directive looks further: rules_env.need_body): reading stops after
+ * it; no text, no parts but what the top-level header says the message
+ * is; size is the header's; header_only is set.
+ */
+int msginfo_scan_header_fd(int fd, off_t off, struct msginfo *);
+int msginfo_scan_header_buf(const char *buf, size_t len, struct msginfo *);
 /* The first top-level header of that name (case-insensitive), or NULL. */
 const char *msginfo_header(const struct msginfo *, const char *name);
 /* The display name given to addr in To: or Cc:, into out; 0 found, -1 not. */

@@ -404,6 +404,8 @@ struct rules_run {
 	struct rules_verdict temp, perm;	/* probe: first failures */
 };
 
+static void rules_need_body(struct rules_run *);
+
 /* rules_add_rcpt - copy a recipient into a job (once per address) */
 static struct envelope_rcpt *
 rules_add_rcpt(struct envelope *job, const struct envelope_rcpt *src,
@@ -960,6 +962,11 @@ rules_directive(struct rules_run *run, const struct cfg_rule *rule,
 	char text[RULES_TEXT_MAX];
 	int r, outcome = CFG_SHEET_BOUNCE;
 
+	if (run->env != NULL && run->env->mi != NULL &&
+	    run->env->mi->header_only) {
+		rules_need_body(run);	/* body text and scans */
+		return;
+	}
 	if (run->env == NULL || run->env->store == NULL) {
 		rules_fail(run, src, addr, 451, "4.3.0",
 		    "directive store unavailable");
@@ -1008,6 +1015,49 @@ rules_default(struct rules_run *run, const struct envelope_rcpt *src,
 		    RULES_NOROUTE_STATUS, RULES_NOROUTE_TEXT);
 }
 
+/* rules_need_body - routing needs more of the message than its header */
+static void
+rules_need_body(struct rules_run *run)
+{
+	run->env->need_body = 1;
+	run->undecided = 1;	/* no more of this address: routed again */
+}
+
+/*
+ * rules_match_header_only - rules_match_from with only the message's
+ * header scanned: the first rule that holds, unless one that would hold
+ * looks at the parts (attachment conditions), sends notices (the
+ * documents' names) or hands to the directive manager (body text, scans):
+ * then routing needs the whole message (rules_need_body)
+ */
+static const struct cfg_rule *
+rules_match_header_only(struct rules_run *run, size_t from, const char *addr,
+    const struct oneoff_dest *d)
+{
+	const struct cfg_rule *rule;
+	size_t i;
+
+	for (i = from; i < run->cfg->nrules; i++) {
+		rule = &run->cfg->rules[i];
+		if (!rules_rule_match(rule, run->msg, run->client, addr, d,
+		    run->env, 0, NULL))
+			continue;
+		if (rule->directive || rule->notify.success ||
+		    rule->notify.failure || rule->attachment_type != NULL ||
+		    rule->min_attachments > 0 ||
+		    rule->max_attachments != SIZE_MAX) {
+			rules_need_body(run);
+			return NULL;
+		}
+		if (rules_rule_match(rule, run->msg, run->client, addr, d,
+		    run->env, 1, NULL))
+			return rule;
+	}
+	if (d->type == ONEOFF_DIRECTIVE)	/* rules_default: the manager */
+		rules_need_body(run);
+	return NULL;
+}
+
 /*
  * rules_match_run - the rule for an address of this run; a probe without
  * the message stops at the first rule that needs it and would otherwise
@@ -1020,6 +1070,9 @@ rules_match_run(struct rules_run *run, size_t from, const char *addr,
 	const struct cfg_rule *rule;
 	size_t i;
 
+	if (run->env != NULL && run->env->mi != NULL &&
+	    run->env->mi->header_only)
+		return rules_match_header_only(run, from, addr, d);
 	if (!run->probe || (run->env != NULL && run->env->mi != NULL))
 		return rules_match_from(run->cfg, from, run->msg, run->client,
 		    addr, d, run->env);
@@ -1160,6 +1213,7 @@ rules_env_clear(struct rules_env *env)
 	env->recog_needed = 0;
 	env->recog_keep = 0;
 	env->pending = 0;
+	env->need_body = 0;
 }
 
 /* rules_free_jobs - free what rules_route made */

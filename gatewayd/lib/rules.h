@@ -97,6 +97,9 @@ struct rules_env {
 					   decide again when it answers */
 	struct rules_split *split;	/* recipients the parts take */
 	size_t nsplit;
+	int need_body;			/* mi is the header only (header_only)
+					   and a rule, notice or directive needs
+					   the rest: scan it all, route again */
 };
 
 /* What routing would do with one recipient (rules_check_rcpt). */

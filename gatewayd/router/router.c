@@ -560,13 +560,14 @@ router_route_msg(struct router *r, const char *qid,
 		envelope_clear(&msg);
 		return rc == 1;
 	}
+	/*
+	 * The header first: unless a rule, a notice or a directive looks at
+	 * the rest (env.need_body), routing needs no more, and a 100 KB scan
+	 * is not read and parsed to route it
+	 */
 	memset(&mi, 0, sizeof(mi));
-	if (fd != -1) {
-		if (msginfo_scan_fd(fd, off, r->cfg->directives.body_scan,
-		    &mi) == -1)
-			log_warn("%s: reading the message for routing", qid);
-		close(fd);
-	}
+	if (fd != -1 && msginfo_scan_header_fd(fd, off, &mi) == -1)
+		log_warn("%s: reading the message for routing", qid);
 	memset(&env, 0, sizeof(env));
 	env.mi = &mi;
 	env.lookups = r->lookups;
@@ -575,6 +576,20 @@ router_route_msg(struct router *r, const char *qid,
 	env.recog = recog;
 	router_wait_begin(r->waits);
 	rc = rules_route_env(r->cfg, &msg, &env, &jobs, &njobs);
+	if (env.need_body) {
+		rules_free_jobs(jobs, njobs);
+		jobs = NULL;
+		njobs = 0;
+		rules_env_clear(&env);
+		msginfo_free(&mi);
+		if (fd != -1 && msginfo_scan_fd(fd, off,
+		    r->cfg->directives.body_scan, &mi) == -1)
+			log_warn("%s: reading the message for routing", qid);
+		router_wait_begin(r->waits);
+		rc = rules_route_env(r->cfg, &msg, &env, &jobs, &njobs);
+	}
+	if (fd != -1)
+		close(fd);
 	router_log_params(jobs, njobs, &mi);
 	msginfo_free(&mi);
 	if (rc == -1)
