@@ -1682,19 +1682,20 @@ spool_routed_count(struct spool *sp)
 	return n;
 }
 
-/* spool_routed_oldest - when the oldest waiting one was routed; -1: none */
+/*
+ * spool_routed_oldest - when the oldest waiting one was routed; -1: none.
+ * The list is in routing order (appended, compacted in place, emptied).
+ */
 int
 spool_routed_oldest(struct spool *sp, struct timespec *done)
 {
-	size_t i;
 	int rc = -1;
 
 	pthread_mutex_lock(&sp->lock);
-	for (i = 0; i < sp->npending; i++)
-		if (rc == -1 || spool_ts_before(&sp->pending[i].done, done)) {
-			*done = sp->pending[i].done;
-			rc = 0;
-		}
+	if (sp->npending > 0) {
+		*done = sp->pending[0].done;
+		rc = 0;
+	}
 	pthread_mutex_unlock(&sp->lock);
 	return rc;
 }
