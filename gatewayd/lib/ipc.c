@@ -407,13 +407,15 @@ ipc_synced(const struct ipc_frame *f, struct timespec *ts, const char **why)
 		*why = "not one string";
 		return -1;
 	}
-	for (p = sv[0], digits = 0; *p >= '0' && *p <= '9'; p++, digits++)
+	/* at most 13 digits taken: a 13th is refused below, no overflow */
+	for (p = sv[0], digits = 0; digits <= 12 && *p >= '0' && *p <= '9';
+	    p++, digits++)
 		sec = sec * 10 + (*p - '0');
 	if (digits == 0 || digits > 12 || *p++ != '.') {
 		*why = "bad seconds";
 		return -1;
 	}
-	for (digits = 0; *p >= '0' && *p <= '9'; p++, digits++)
+	for (digits = 0; digits <= 9 && *p >= '0' && *p <= '9'; p++, digits++)
 		nsec = nsec * 10 + (*p - '0');
 	if (digits != 9 || *p != '\0') {
 		*why = "bad nanoseconds";
