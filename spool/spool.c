@@ -1278,12 +1278,19 @@ spool_job_check(const struct envelope *env, const char *qid,
 	return 0;
 }
 
-/* spool_tmp_job_name - tmp/<qid>.<connector>.job, the staging name of a job */
+/*
+ * spool_tmp_job_name - the staging name of a job: tmp/<qid>.<connector>.job
+ * for a new job (the router's, a failover's), tmp/<qid>.<connector>.upd for
+ * the update of an active job (its worker's).  Only the second are the
+ * worker's to remove when it starts (spool_recover_staged): a worker
+ * starting while the router writes new jobs for it must not take them.
+ */
 static int
 spool_tmp_job_name(char *buf, size_t len, const char *qid,
-    const char *connector)
+    const char *connector, int update)
 {
-	if (snprintf(buf, len, "%s.%s.job", qid, connector) >= (int)len) {
+	if (snprintf(buf, len, "%s.%s.%s", qid, connector,
+	    update ? "upd" : "job") >= (int)len) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
@@ -1291,20 +1298,23 @@ spool_tmp_job_name(char *buf, size_t len, const char *qid,
 }
 
 /*
- * spool_stage_job - write env as tmp/<qid>.<connector>.job: create it
- * exclusively (a leftover from a crash is ours to replace), write,
- * optionally set the mtime and fsync.  -1 with errno and err.
+ * spool_stage_job - write env as tmp/<qid>.<connector>.job (.upd for an
+ * update): create it exclusively (a leftover from a crash is ours to
+ * replace), write, optionally set the mtime and fsync.  -1 with errno
+ * and err.
  */
 static int
 spool_stage_job(struct spool *sp, const struct envelope *env, int durable,
-    time_t mtime, char *tmpname, size_t tmplen, char *err, size_t errlen)
+    int update, time_t mtime, char *tmpname, size_t tmplen, char *err,
+    size_t errlen)
 {
 	struct timespec ts[2];
 	char *text;
 	size_t len;
 	int fd = -1;
 
-	if (spool_tmp_job_name(tmpname, tmplen, env->id, env->connector) == -1) {
+	if (spool_tmp_job_name(tmpname, tmplen, env->id, env->connector,
+	    update) == -1) {
 		spool_seterr(err, errlen, "%s: connector name too long", env->id);
 		return -1;
 	}
@@ -1361,8 +1371,8 @@ spool_write_job(struct spool *sp, const struct envelope *env, int dirfd,
 	char tmpname[SPOOL_QID_LEN + SPOOL_NAME_MAX + 8];
 	int rc;
 
-	if (spool_stage_job(sp, env, durable, mtime, tmpname, sizeof(tmpname),
-	    err, errlen) == -1)
+	if (spool_stage_job(sp, env, durable, replace, mtime, tmpname,
+	    sizeof(tmpname), err, errlen) == -1)
 		return -1;
 	if (replace)
 		rc = renameat(sp->fd[D_TMP], tmpname, dirfd, env->id);
@@ -2200,7 +2210,7 @@ spool_job_stage(struct spool *sp, const char *connector, const char *qid,
 #ifndef HAVE_SYNCFS
 	durable = 1;		/* spool_sync() syncs only directories */
 #endif
-	return spool_stage_job(sp, env, durable, to == SPOOL_DEFERRED ?
+	return spool_stage_job(sp, env, durable, 1, to == SPOOL_DEFERRED ?
 	    env->next_attempt : (time_t)-1, tmpname, sizeof(tmpname), err,
 	    errlen);
 }
@@ -2215,7 +2225,8 @@ spool_job_commit_staged(struct spool *sp, const char *connector,
 
 	if (spool_job_update_check(sp, connector, qid, NULL, to, &afd, &tfd,
 	    err, errlen) == -1 ||
-	    spool_tmp_job_name(tmpname, sizeof(tmpname), qid, connector) == -1)
+	    spool_tmp_job_name(tmpname, sizeof(tmpname), qid, connector,
+	    1) == -1)
 		return -1;
 	/* replaces the job's own active file with its new envelope */
 	if (renameat(sp->fd[D_TMP], tmpname, afd, qid) == -1) {
@@ -2703,7 +2714,7 @@ spool_recover_staged(struct spool *sp, const char *connector)
 		errno = EINVAL;
 		return -1;
 	}
-	snprintf(suffix, sizeof(suffix), ".%s.job", connector);
+	snprintf(suffix, sizeof(suffix), ".%s.upd", connector);
 	return spool_tmp_remove(sp, D_TMP, suffix);
 }
 

@@ -467,9 +467,11 @@ int spool_recover_tmp(struct spool *);
 /* Start-up: remove every receive/ file (unacknowledged); number or -1. */
 int spool_recover_received(struct spool *);
 /*
- * Start-up of a worker (which may restart alone): remove the job files
- * of this connector left in tmp/ (tmp/<qid>.<connector>.job, staged or
+ * Start-up of a worker (which may restart alone): remove the job updates
+ * of this connector left in tmp/ (tmp/<qid>.<connector>.upd, staged or
  * half-written when the worker or a delivery child died); count or -1.
+ * New jobs staged by the router (tmp/<qid>.<connector>.job) are not
+ * touched: the router may be writing them at that moment.
  */
 int spool_recover_staged(struct spool *, const char *connector);
 /*

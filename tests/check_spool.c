@@ -12,6 +12,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 
 #include <check.h>
 #include <dirent.h>
@@ -1561,19 +1562,61 @@ END_TEST
 
 START_TEST(test_recover_staged)
 {
-	write_file("tmp/06615252df118d000000.relay.job", "x", 1);
-	write_file("tmp/06615252df118d000001.relay.job", "x", 1);
-	write_file("tmp/06615252df118d000002.archive.job", "x", 1);
+	write_file("tmp/06615252df118d000000.relay.upd", "x", 1);
+	write_file("tmp/06615252df118d000001.relay.upd", "x", 1);
+	write_file("tmp/06615252df118d000002.archive.upd", "x", 1);
 	write_file("tmp/06615252df118d000003", "x", 1);	/* a receiver's */
-	write_file("tmp/06615252df118d000004.xrelay.job", "x", 1);
+	write_file("tmp/06615252df118d000004.xrelay.upd", "x", 1);
+	/* a new job the router is staging for relay: not the worker's */
+	write_file("tmp/06615252df118d000005.relay.job", "x", 1);
 	ck_assert_int_eq(spool_recover_staged(sp, "relay"), 2);
-	ck_assert_int_eq(count("tmp"), 3);
-	ck_assert(exists("tmp/06615252df118d000002.archive.job"));
-	ck_assert(exists("tmp/06615252df118d000004.xrelay.job"));
+	ck_assert_int_eq(count("tmp"), 4);
+	ck_assert(exists("tmp/06615252df118d000002.archive.upd"));
+	ck_assert(exists("tmp/06615252df118d000004.xrelay.upd"));
+	ck_assert(exists("tmp/06615252df118d000005.relay.job"));
 	ck_assert_int_eq(spool_recover_staged(sp, "relay"), 0);
 	ck_assert_int_eq(spool_recover_staged(sp, "../x"), -1);
-	ck_assert_int_eq(spool_recover_tmp(sp), 3);
+	ck_assert_int_eq(spool_recover_tmp(sp), 4);
 	ck_assert_int_eq(count("tmp"), 0);
+}
+END_TEST
+
+/*
+ * A worker (re)starting while the router writes new jobs for its
+ * connector: its recovery of staged updates must not take the router's
+ * files.  A child process recovers in a loop while 300 messages are
+ * routed to its connector; every routing must work.
+ */
+START_TEST(test_recover_staged_race)
+{
+	struct envelope env;
+	int i, ready[2], status;
+	char c;
+	pid_t pid;
+
+	ck_assert_int_eq(pipe(ready), 0);
+	if ((pid = fork()) == 0) {
+		close(ready[0]);
+		(void)write(ready[1], "x", 1);
+		for (;;)
+			if (spool_recover_staged(sp, "relay") == -1)
+				_exit(1);
+	}
+	ck_assert_int_ne(pid, -1);
+	close(ready[1]);
+	ck_assert_int_eq(read(ready[0], &c, 1), 1);
+	close(ready[0]);
+	for (i = 0; i < 300; i++) {
+		put(&env);
+		route2(&env);
+		envelope_clear(&env);
+	}
+	kill(pid, SIGKILL);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFSIGNALED(status));
+	ck_assert_int_eq(count("queue/relay"), 300);
+	ck_assert_int_eq(count("queue/archive"), 300);
+	ck_assert_int_eq(count("incoming"), 0);
 }
 END_TEST
 
@@ -1596,6 +1639,7 @@ START_TEST(test_stage_commit)
 		ck_abort_msg("spool_job_stage: %s", err);
 	/* staged: the active job keeps its old envelope until the commit */
 	ck_assert_int_eq(count("tmp"), 1);
+	ck_assert(exists("tmp/%s.relay.upd", env.id));
 	ck_assert_int_eq(spool_job_read(sp, SPOOL_ACTIVE, "relay", env.id,
 	    &back, err, sizeof(err)), 0);
 	ck_assert_uint_eq(back.attempts, 0);
@@ -1766,6 +1810,7 @@ spool_suite(void)
 	tcase_add_test(tc, test_list_incoming_routed);
 	tcase_add_test(tc, test_stage_commit);
 	tcase_add_test(tc, test_recover_staged);
+	tcase_add_test(tc, test_recover_staged_race);
 	tcase_add_test(tc, test_state_file);
 	tcase_add_test(tc, test_full_disk);
 	tcase_add_test(tc, test_commit_threads);

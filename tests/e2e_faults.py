@@ -8,6 +8,7 @@ loop; a full spool filesystem during DATA (452 4.3.1, no partial spool
 entry, accepting again once there is room: root only, a small tmpfs); a
 spool filling up while a job is delivered (the job goes back to deferred/,
 not left in active/, and is delivered once there is room: root only);
+a router that cannot write a message's jobs routes it again within 10 s;
 queue ID instances (-i) distinct among the live children while a
 reload drains the old receiver and after a child is killed."""
 import errno
@@ -153,6 +154,31 @@ def corrupt_queue_files(gw):
     starts = len(re.findall(r"started (router|worker|receiver)", log))
     check(starts <= 3, "no restart loop: %d child starts after one start-up\n%s" % (starts, log[-3000:]))
     print("corrupt files quarantined: %s" % sorted(os.listdir(corrupt)))
+
+
+def route_retry(gw):
+    """The router cannot write a message's jobs (queue/archive not writable
+    for it): the message stays in incoming/, and once the directory is
+    writable again it is routed within the router's 10 s retry, not at the
+    next 60 s safety scan."""
+    qdir = os.path.join(gw.spool, "queue", "archive")
+    mark = len(gw.read_log())
+    os.chmod(qdir, 0o500)
+    try:
+        s = gw.smtp()
+        s.sendmail("sender@client.test", ["rcpt@gw.test"], make_message(1, "routeretry"))
+        s.quit()
+        wait_for(lambda: "cannot write jobs (routing again in 10 s)" in gw.read_log()[mark:],
+                 20, "the router's failure logged")
+        check(len(os.listdir(os.path.join(gw.spool, "incoming"))) == 1,
+              "the message waits in incoming/")
+    finally:
+        os.chmod(qdir, 0o700)
+    failed = time.monotonic()
+    wait_for(lambda: delivered_ids(gw, "routeretry") == {1}, 30, "delivery after the retry")
+    took = time.monotonic() - failed
+    check(took < 15, "routed again within the 10 s retry (%.1f s)" % took)
+    print("router retry after a failed job write: delivered %.1f s later" % took)
 
 
 def full_disk():
@@ -415,6 +441,7 @@ def test():
         gw.start()
         kill_each_child(gw)
         corrupt_queue_files(gw)
+        route_retry(gw)
         ok = True
     finally:
         gw.cleanup(ok)

@@ -343,6 +343,16 @@ router_park(struct router *r, int type, const char *const *sv, size_t n,
 	return 0;
 }
 
+/* router_again - scan incoming/ again in ROUTER_DEFER_INTERVAL seconds */
+static void
+router_again(struct router *r)
+{
+	struct timeval tv = { ROUTER_DEFER_INTERVAL, 0 };
+
+	if (r->defer_ev != NULL && !evtimer_pending(r->defer_ev, NULL))
+		evtimer_add(r->defer_ev, &tv);
+}
+
 /*
  * router_deferred - does a recipient wait for a temporary failure (a
  * lookup that cannot answer now)?  Then log it, keep the message in
@@ -352,7 +362,6 @@ static int
 router_deferred(struct router *r, const char *qid, const struct envelope *jobs,
     size_t njobs)
 {
-	struct timeval tv = { ROUTER_DEFER_INTERVAL, 0 };
 	const struct envelope_rcpt *rc;
 	char addr[512], text[1024];
 	size_t i, j;
@@ -374,8 +383,8 @@ router_deferred(struct router *r, const char *qid, const struct envelope *jobs,
 			n++;
 		}
 	}
-	if (n > 0 && r->defer_ev != NULL && !evtimer_pending(r->defer_ev, NULL))
-		evtimer_add(r->defer_ev, &tv);
+	if (n > 0)
+		router_again(r);
 	return n > 0;
 }
 
@@ -438,8 +447,8 @@ router_split(struct router *r, const char *qid, const struct envelope *msg,
 	rc = router_recog_parts(r->spool, r->cfg, msg, env, &qids, &n, err,
 	    sizeof(err));
 	if (rc == -1)
-		log_warnx("%s: cannot write the parts of the scan (will "
-		    "retry): %s", qid, err);
+		log_warnx("%s: cannot write the parts of the scan (routing "
+		    "again in %d s): %s", qid, ROUTER_DEFER_INTERVAL, err);
 	else if (njobs > 0)
 		rc = spool_route(r->spool, qid, jobs, njobs, err, sizeof(err));
 	else
@@ -471,11 +480,15 @@ router_jobs(struct router *r, const char *qid, const struct envelope *msg,
 	size_t i;
 
 	if (env->nsplit > 0) {
-		if (router_split(r, qid, msg, env, jobs, njobs) == -1)
+		if (router_split(r, qid, msg, env, jobs, njobs) == -1) {
+			router_again(r);
 			return;
+		}
 	} else if (spool_route(r->spool, qid, jobs, njobs, err,
 	    sizeof(err)) == -1) {
-		log_warnx("%s: cannot write jobs (will retry): %s", qid, err);
+		log_warnx("%s: cannot write jobs (routing again in %d s): %s",
+		    qid, ROUTER_DEFER_INTERVAL, err);
+		router_again(r);
 		return;
 	}
 	router_log(qid, jobs, njobs);
