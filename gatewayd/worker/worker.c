@@ -88,6 +88,8 @@ struct worker_child {
 	int fd;			/* -1 with pid > 0: retired (worker_retire) */
 	struct event *ev;
 	int busy;
+	int starting;		/* no answer yet, forked at spawned */
+	struct timespec spawned;
 	time_t idle_since;
 	struct worker_req job;
 };
@@ -154,6 +156,8 @@ struct worker {
 	int nchildren;		/* slots: the connector's concurrency */
 	int spawn_wait;		/* an idle child died: none until respawn_ev */
 	struct event *retire_ev;
+	struct event *grow_ev;	/* a child was starting: grow then */
+	struct event *stats_ev;	/* the counter deltas are sent then */
 
 	struct worker_readyq ready;
 	size_t nready;
@@ -790,6 +794,7 @@ static void worker_dispatch(struct worker *);
 static void worker_count(struct worker *, int);
 static void worker_count_add(struct worker *, int);
 static void worker_count_send(struct worker *);
+static void worker_stats_timer(evutil_socket_t, short, void *);
 static void worker_reachability(struct worker *, const struct worker_rep *);
 static void worker_stop_check(struct worker *);
 
@@ -873,6 +878,8 @@ worker_spawn(struct worker *w, int i)
 	c->pid = pid;
 	c->fd = sv[0];
 	c->busy = 0;
+	c->starting = 1;
+	clock_gettime(CLOCK_MONOTONIC, &c->spawned);
 	c->idle_since = time(NULL);
 	c->ev = event_new(w->base, c->fd, EV_READ | EV_PERSIST,
 	    worker_child_event, c);
@@ -1071,6 +1078,7 @@ worker_child_event(evutil_socket_t fd, short ev, void *arg)
 		worker_notify_dsn(w, c->job.qid);	/* the router checks the notice */
 	worker_notify_failover(w, rep.fo);
 	c->busy = 0;
+	c->starting = 0;
 	c->idle_since = time(NULL);
 	if (c->job.from != SPOOL_FAILED) {
 		worker_count(w, rep.outcome);
@@ -1110,12 +1118,28 @@ worker_count_send(struct worker *w)
 		(void)ipc_send_strings(w->ipc, IPC_WORKER_STATS, strv);
 }
 
-/* worker_count - count an outcome and send the deltas to the master */
+/* worker_stats_timer - send the deltas counted since the last send */
+static void
+worker_stats_timer(evutil_socket_t fd, short ev, void *arg)
+{
+	(void)fd;
+	(void)ev;
+	worker_count_send(arg);
+}
+
+/*
+ * worker_count - count an outcome; the deltas go to the master within
+ * WORKER_STATS_MS, one message for all the deliveries of that time rather
+ * than one per delivery
+ */
 static void
 worker_count(struct worker *w, int outcome)
 {
+	struct timeval tv = { 0, WORKER_STATS_MS * 1000 };
+
 	worker_count_add(w, outcome);
-	worker_count_send(w);
+	if (w->stats_ev != NULL && !evtimer_pending(w->stats_ev, NULL))
+		evtimer_add(w->stats_ev, &tv);
 }
 
 /* worker_idle_child - a live child without a job, or NULL */
@@ -1143,17 +1167,63 @@ worker_live(const struct worker *w)
 }
 
 /*
+ * worker_starting - milliseconds until the youngest child still starting
+ * (forked, no answer yet) counts as started, or -1 when none is: one that
+ * has not answered after WORKER_START_MS is on a slow first job, not
+ * starting
+ */
+static long
+worker_starting(struct worker *w)
+{
+	struct worker_child *c;
+	struct timespec now;
+	long age, left = -1;
+	int i;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	for (i = 0; i < w->nchildren; i++) {
+		c = &w->children[i];
+		if (c->pid <= 0 || !c->starting)
+			continue;
+		age = (long)(now.tv_sec - c->spawned.tv_sec) * 1000 +
+		    (now.tv_nsec - c->spawned.tv_nsec) / 1000000;
+		if (age >= WORKER_START_MS || age < 0) {
+			c->starting = 0;
+			continue;
+		}
+		if (left == -1 || WORKER_START_MS - age > left)
+			left = WORKER_START_MS - age;
+	}
+	return left;
+}
+
+/*
  * worker_grow - a new child for a ready job when every live one is busy,
  * up to the connector's concurrency (children are forked on demand, as
- * Postfix's master does, and end after max_idle); NULL if none
+ * Postfix's master does, and end after max_idle); NULL if none.  Slow
+ * start: no child is forked while another is starting (its first answer,
+ * or WORKER_START_MS), so a burst that outruns a child's start-up (fork,
+ * the deliverer, the connector's init) grows the pool by what the load
+ * needs, not to the concurrency limit; grow_ev tries again when the
+ * starting one counts as started.
  */
 static struct worker_child *
 worker_grow(struct worker *w)
 {
+	struct timeval tv;
+	long left;
 	int i;
 
 	if (w->spawn_wait)
 		return NULL;
+	if ((left = worker_starting(w)) != -1) {
+		if (!evtimer_pending(w->grow_ev, NULL)) {
+			tv.tv_sec = left / 1000;
+			tv.tv_usec = (left % 1000) * 1000 + 1000;
+			evtimer_add(w->grow_ev, &tv);
+		}
+		return NULL;
+	}
 	for (i = 0; i < w->nchildren; i++)
 		if (w->children[i].pid <= 0)
 			return worker_spawn(w, i) == 0 ? &w->children[i] : NULL;
@@ -1210,6 +1280,15 @@ worker_dispatch_suspended(struct worker *w)
 	}
 	if (waiting && !evtimer_pending(w->drain_ev, NULL))
 		evtimer_add(w->drain_ev, &now);
+}
+
+/* worker_grow_timer - a starting child counts as started: grow if needed */
+static void
+worker_grow_timer(evutil_socket_t fd, short ev, void *arg)
+{
+	(void)fd;
+	(void)ev;
+	worker_dispatch(arg);
 }
 
 /* worker_dispatch - hand ready jobs to idle children */
@@ -1592,6 +1671,8 @@ worker_exit(struct worker *w)
 		}
 		c->pid = -1;
 	}
+	evtimer_del(w->stats_ev);
+	worker_count_send(w);
 	event_base_loopbreak(w->base);
 }
 
@@ -1636,6 +1717,7 @@ worker_stop(struct worker *w)
 	evtimer_del(w->retire_ev);
 	evtimer_del(w->suspend_ev);
 	evtimer_del(w->drain_ev);
+	evtimer_del(w->grow_ev);
 	if (worker_busy(w) == 0) {
 		worker_exit(w);
 		return;
@@ -1860,9 +1942,12 @@ worker_events(struct worker *w)
 	w->retire_ev = evtimer_new(w->base, worker_retire, w);
 	w->suspend_ev = evtimer_new(w->base, worker_suspend_over, w);
 	w->drain_ev = evtimer_new(w->base, worker_drain, w);
+	w->grow_ev = evtimer_new(w->base, worker_grow_timer, w);
+	w->stats_ev = evtimer_new(w->base, worker_stats_timer, w);
 	if (w->sigchld_ev == NULL || w->due_ev == NULL || w->scan_ev == NULL ||
 	    w->stop_ev == NULL || w->respawn_ev == NULL || w->retire_ev == NULL ||
-	    w->suspend_ev == NULL || w->drain_ev == NULL)
+	    w->suspend_ev == NULL || w->drain_ev == NULL || w->grow_ev == NULL ||
+	    w->stats_ev == NULL)
 		fatalx("cannot create the worker's events");
 	event_add(w->sigchld_ev, NULL);
 	evtimer_add(w->scan_ev, &tv);
