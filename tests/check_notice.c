@@ -291,6 +291,46 @@ START_TEST(compose_golden)
 }
 END_TEST
 
+/* The encoded-word subject for each length modulo 3 (padding "", "=", "=="). */
+START_TEST(compose_subject_b64)
+{
+	static const char *const a[] = { "ok@d:done", NULL };
+	static const char *const subj[] = { "\xc3\xa9", "\xc3\xa9" "a",
+	    "\xc3\xa9" "ab" };
+	static const char *const want[] = { "Subject: =?UTF-8?B?w6k=?=\r\n",
+	    "Subject: =?UTF-8?B?w6lh?=\r\n", "Subject: =?UTF-8?B?w6lhYg==?=\r\n" };
+	const char *tpl = "Subject: {subject}\n\nx\n";
+	struct notice_template t;
+	struct notice_info in;
+	struct envelope e;
+	char err[64], *out;
+	size_t len, i;
+	FILE *fp;
+
+	job(&e, "a", a);
+	ck_assert_int_eq(notice_template_parse(tpl, strlen(tpl), &t, err,
+	    sizeof(err)), 0);
+	for (i = 0; i < 3; i++) {
+		memset(&in, 0, sizeof(in));
+		in.qid = e.id;
+		in.sender = e.from;
+		in.subject = subj[i];
+		in.jobs = &e;
+		in.njobs = 1;
+		out = NULL;
+		len = 0;
+		fp = open_memstream(&out, &len);
+		ck_assert_int_eq(notice_compose(fp, &t, &in, NOTICE_FAILURE,
+		    "MAILER-DAEMON@gw.test", "gw.test", 1764324000), 0);
+		fclose(fp);
+		ck_assert_msg(strstr(out, want[i]) != NULL, "got:\n%s", out);
+		free(out);
+	}
+	notice_template_free(&t);
+	envelope_clear(&e);
+}
+END_TEST
+
 /* A text past NOTICE_TEXT_MAX is refused, not cut. */
 START_TEST(compose_bounded)
 {
@@ -413,6 +453,7 @@ notice_suite(void)
 	tcase_add_test(tc, params);
 	tcase_add_test(tc, replaces_bounce);
 	tcase_add_test(tc, compose_golden);
+	tcase_add_test(tc, compose_subject_b64);
 	tcase_add_test(tc, compose_bounded);
 	tcase_add_test(tc, spool_records);
 	suite_add_tcase(s, tc);

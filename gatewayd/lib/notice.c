@@ -11,8 +11,6 @@
 #include <strings.h>
 #include <time.h>
 
-#include <openssl/evp.h>
-
 #include "bounce.h"
 #include "cfg.h"
 #include "msginfo.h"
@@ -405,6 +403,39 @@ notice_expand(struct notice_out *o, const char *t,
 	}
 }
 
+
+/*
+ * notice_b64 - base64 of n bytes into out (4 * ((n + 2) / 3) + 1 bytes),
+ * NUL-terminated; here rather than OpenSSL's EVP_EncodeBlock, so the
+ * router and the worker need no libcrypto (its relocations alone are
+ * 400 KiB of private memory in each process that maps it)
+ */
+static void
+notice_b64(unsigned char *out, const unsigned char *in, size_t n)
+{
+	static const char a[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	unsigned long v;
+	size_t i;
+
+	for (i = 0; i + 2 < n; i += 3) {
+		v = (unsigned long)in[i] << 16 | (unsigned long)in[i + 1] << 8 |
+		    in[i + 2];
+		*out++ = a[v >> 18 & 63];
+		*out++ = a[v >> 12 & 63];
+		*out++ = a[v >> 6 & 63];
+		*out++ = a[v & 63];
+	}
+	if (i < n) {
+		v = (unsigned long)in[i] << 16 |
+		    (i + 1 < n ? (unsigned long)in[i + 1] << 8 : 0);
+		*out++ = a[v >> 18 & 63];
+		*out++ = a[v >> 12 & 63];
+		*out++ = i + 1 < n ? a[v >> 6 & 63] : '=';
+		*out++ = '=';
+	}
+	*out = '\0';
+}
 /* notice_subject - the Subject: header, RFC 2047 words when not ASCII */
 static void
 notice_subject(struct notice_out *o, const char *text)
@@ -425,7 +456,7 @@ notice_subject(struct notice_out *o, const char *text)
 		n = len - i > 45 ? 45 : len - i;
 		while (i + n < len && ((unsigned char)text[i + n] & 0xc0) == 0x80)
 			n--;	/* never cut a UTF-8 sequence */
-		EVP_EncodeBlock(b64, (const unsigned char *)text + i, (int)n);
+		notice_b64(b64, (const unsigned char *)text + i, n);
 		notice_puts(o, i ? "\n =?UTF-8?B?" : "=?UTF-8?B?");
 		notice_puts(o, (const char *)b64);
 		notice_puts(o, "?=");
