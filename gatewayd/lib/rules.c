@@ -967,6 +967,9 @@ rules_directive(struct rules_run *run, const struct cfg_rule *rule,
 		rules_need_body(run);	/* body text and scans */
 		return;
 	}
+	if (run->env != NULL && run->env->store == NULL &&
+	    run->env->store_open != NULL)
+		run->env->store = run->env->store_open(run->env->store_arg);
 	if (run->env == NULL || run->env->store == NULL) {
 		rules_fail(run, src, addr, 451, "4.3.0",
 		    "directive store unavailable");

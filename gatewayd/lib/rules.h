@@ -88,6 +88,9 @@ struct rules_env {
 	const struct msginfo *mi;	/* the scanned message */
 	struct lookup **lookups;	/* one per cfg->lookups entry */
 	struct directive_store *store;
+	/* store NULL: called at the first use to open it (NULL: none) */
+	struct directive_store *(*store_open)(void *);
+	void *store_arg;
 	time_t now;			/* 0: time(NULL) */
 	const struct rules_recog *recog;	/* the recognizer's answer, or NULL */
 	/* set by routing (free with rules_env_clear) */

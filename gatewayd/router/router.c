@@ -87,6 +87,7 @@ struct router {
 	struct event *unlink_ev;	/* incoming/ unlinks to the disk */
 	struct event *sync_ev;		/* routed jobs to the disk */
 	int chrooted;
+	int store_tried;	/* the SQLite store was opened (or tried) */
 	struct router_notice *notice;	/* notices to senders (notice.h) */
 };
 
@@ -322,6 +323,7 @@ router_quarantine(struct router *r, const char *qid, const char *why)
 
 static int router_route_one(struct router *, const char *);
 static void router_store_retry(struct router *);
+static void router_env(struct router *, struct rules_env *);
 
 /*
  * router_park - a request waits for a lookup's answer (router_wait.h):
@@ -583,9 +585,7 @@ router_route_msg(struct router *r, const char *qid,
 		log_warn("%s: reading the message for routing", qid);
 	memset(&env, 0, sizeof(env));
 	env.mi = &mi;
-	env.lookups = r->lookups;
-	env.store = r->store;
-	env.now = time(NULL);
+	router_env(r, &env);
 	env.recog = recog;
 	router_wait_begin(r->waits);
 	rc = rules_route_env(r->cfg, &msg, &env, &jobs, &njobs);
@@ -913,9 +913,7 @@ router_rcpt_decide(struct router *r, const char *const *sv)
 	msg.listener = (char *)sv[5];
 	msg.size = -1;
 	memset(&env, 0, sizeof(env));
-	env.lookups = r->lookups;
-	env.store = r->store;
-	env.now = time(NULL);
+	router_env(r, &env);
 	router_wait_begin(r->waits);
 	rules_check_rcpt(r->cfg, &msg, &env, sv[1], &v);
 	if (env.pending && router_park(r, IPC_RCPT_CHECK, sv, 6, NULL))
@@ -952,9 +950,7 @@ router_data_verdict(struct router *r, const struct envelope *msg,
 
 	memset(&env, 0, sizeof(env));
 	env.mi = mi;
-	env.lookups = r->lookups;
-	env.store = r->store;
-	env.now = time(NULL);
+	router_env(r, &env);
 	memset(out, 0, sizeof(*out));
 	router_wait_begin(r->waits);
 	for (i = 0; i < msg->nrcpt; i++) {
@@ -1256,7 +1252,7 @@ router_store_retry(struct router *r)
 {
 	char path[4096], err[DIRECTIVE_ERRLEN];
 
-	if (r->store != NULL ||
+	if (r->store != NULL || !r->store_tried ||
 	    r->cfg->directives.store == CFG_DIR_STORE_POSTGRESQL ||
 	    directive_store_path(r->chrooted ? "/" :
 	    r->cfg->spool, path, sizeof(path)) == -1)
@@ -1264,6 +1260,35 @@ router_store_retry(struct router *r)
 	r->store = directive_store_open(path, 1, err, sizeof(err));
 	if (r->store != NULL)
 		log_info("directive store open");
+}
+
+/*
+ * router_store_first - rules_env's store_open: the SQLite store is opened
+ * at the first message that names a directive, not at start, so a router
+ * that routes none never maps SQLite's code and page cache (a megabyte of
+ * its memory); a failed open is tried again by the periodic scan
+ */
+static struct directive_store *
+router_store_first(void *arg)
+{
+	struct router *r = arg;
+
+	if (r->store == NULL && !r->store_tried) {
+		r->store_tried = 1;
+		router_store_open(r, r->chrooted);
+	}
+	return r->store;
+}
+
+/* router_env - a rules_env with the router's tables and store */
+static void
+router_env(struct router *r, struct rules_env *env)
+{
+	env->lookups = r->lookups;
+	env->store = r->store;
+	env->store_open = router_store_first;
+	env->store_arg = r;
+	env->now = time(NULL);
 }
 
 /* router_free_tables - close the lookup tables and the store */
@@ -1323,7 +1348,7 @@ main(int argc, char **argv)
 		router_store_open_pg(&r);
 	router_claims(&r);
 	proc_drop_privileges(r.cfg->user, r.cfg->spool);
-	router_store_open(&r, chrooted);
+	/* the SQLite store: at its first use (router_store_first) */
 
 	r.base = proc_event_base();
 	r.ipc = ipc_new(r.base, PROC_FD_IPC, router_ipc, router_ipc_closed, &r);
