@@ -88,8 +88,6 @@ struct worker_child {
 	int fd;			/* -1 with pid > 0: retired (worker_retire) */
 	struct event *ev;
 	int busy;
-	int starting;		/* no answer yet, forked at spawned */
-	struct timespec spawned;
 	time_t idle_since;
 	struct worker_req job;
 };
@@ -156,7 +154,6 @@ struct worker {
 	int nchildren;		/* slots: the connector's concurrency */
 	int spawn_wait;		/* an idle child died: none until respawn_ev */
 	struct event *retire_ev;
-	struct event *grow_ev;	/* a child was starting: grow then */
 	struct event *stats_ev;	/* the counter deltas are sent then */
 
 	struct worker_readyq ready;
@@ -878,8 +875,6 @@ worker_spawn(struct worker *w, int i)
 	c->pid = pid;
 	c->fd = sv[0];
 	c->busy = 0;
-	c->starting = 1;
-	clock_gettime(CLOCK_MONOTONIC, &c->spawned);
 	c->idle_since = time(NULL);
 	c->ev = event_new(w->base, c->fd, EV_READ | EV_PERSIST,
 	    worker_child_event, c);
@@ -1078,7 +1073,6 @@ worker_child_event(evutil_socket_t fd, short ev, void *arg)
 		worker_notify_dsn(w, c->job.qid);	/* the router checks the notice */
 	worker_notify_failover(w, rep.fo);
 	c->busy = 0;
-	c->starting = 0;
 	c->idle_since = time(NULL);
 	if (c->job.from != SPOOL_FAILED) {
 		worker_count(w, rep.outcome);
@@ -1167,63 +1161,17 @@ worker_live(const struct worker *w)
 }
 
 /*
- * worker_starting - milliseconds until the youngest child still starting
- * (forked, no answer yet) counts as started, or -1 when none is: one that
- * has not answered after WORKER_START_MS is on a slow first job, not
- * starting
- */
-static long
-worker_starting(struct worker *w)
-{
-	struct worker_child *c;
-	struct timespec now;
-	long age, left = -1;
-	int i;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	for (i = 0; i < w->nchildren; i++) {
-		c = &w->children[i];
-		if (c->pid <= 0 || !c->starting)
-			continue;
-		age = (long)(now.tv_sec - c->spawned.tv_sec) * 1000 +
-		    (now.tv_nsec - c->spawned.tv_nsec) / 1000000;
-		if (age >= WORKER_START_MS || age < 0) {
-			c->starting = 0;
-			continue;
-		}
-		if (left == -1 || WORKER_START_MS - age > left)
-			left = WORKER_START_MS - age;
-	}
-	return left;
-}
-
-/*
  * worker_grow - a new child for a ready job when every live one is busy,
  * up to the connector's concurrency (children are forked on demand, as
- * Postfix's master does, and end after max_idle); NULL if none.  Slow
- * start: no child is forked while another is starting (its first answer,
- * or WORKER_START_MS), so a burst that outruns a child's start-up (fork,
- * the deliverer, the connector's init) grows the pool by what the load
- * needs, not to the concurrency limit; grow_ev tries again when the
- * starting one counts as started.
+ * Postfix's master does, and end after max_idle); NULL if none
  */
 static struct worker_child *
 worker_grow(struct worker *w)
 {
-	struct timeval tv;
-	long left;
 	int i;
 
 	if (w->spawn_wait)
 		return NULL;
-	if ((left = worker_starting(w)) != -1) {
-		if (!evtimer_pending(w->grow_ev, NULL)) {
-			tv.tv_sec = left / 1000;
-			tv.tv_usec = (left % 1000) * 1000 + 1000;
-			evtimer_add(w->grow_ev, &tv);
-		}
-		return NULL;
-	}
 	for (i = 0; i < w->nchildren; i++)
 		if (w->children[i].pid <= 0)
 			return worker_spawn(w, i) == 0 ? &w->children[i] : NULL;
@@ -1280,15 +1228,6 @@ worker_dispatch_suspended(struct worker *w)
 	}
 	if (waiting && !evtimer_pending(w->drain_ev, NULL))
 		evtimer_add(w->drain_ev, &now);
-}
-
-/* worker_grow_timer - a starting child counts as started: grow if needed */
-static void
-worker_grow_timer(evutil_socket_t fd, short ev, void *arg)
-{
-	(void)fd;
-	(void)ev;
-	worker_dispatch(arg);
 }
 
 /* worker_dispatch - hand ready jobs to idle children */
@@ -1717,7 +1656,6 @@ worker_stop(struct worker *w)
 	evtimer_del(w->retire_ev);
 	evtimer_del(w->suspend_ev);
 	evtimer_del(w->drain_ev);
-	evtimer_del(w->grow_ev);
 	if (worker_busy(w) == 0) {
 		worker_exit(w);
 		return;
@@ -1942,12 +1880,10 @@ worker_events(struct worker *w)
 	w->retire_ev = evtimer_new(w->base, worker_retire, w);
 	w->suspend_ev = evtimer_new(w->base, worker_suspend_over, w);
 	w->drain_ev = evtimer_new(w->base, worker_drain, w);
-	w->grow_ev = evtimer_new(w->base, worker_grow_timer, w);
 	w->stats_ev = evtimer_new(w->base, worker_stats_timer, w);
 	if (w->sigchld_ev == NULL || w->due_ev == NULL || w->scan_ev == NULL ||
 	    w->stop_ev == NULL || w->respawn_ev == NULL || w->retire_ev == NULL ||
-	    w->suspend_ev == NULL || w->drain_ev == NULL || w->grow_ev == NULL ||
-	    w->stats_ev == NULL)
+	    w->suspend_ev == NULL || w->drain_ev == NULL || w->stats_ev == NULL)
 		fatalx("cannot create the worker's events");
 	event_add(w->sigchld_ev, NULL);
 	evtimer_add(w->scan_ev, &tv);
