@@ -12,6 +12,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 
 #include <check.h>
@@ -783,6 +784,41 @@ START_TEST(test_sync_unlinks)
 END_TEST
 
 /*
+ * A batch of one on ext4 or XFS is made durable by an fsync of its file
+ * (no syncfs: the claim does not move); a batch of two, or one elsewhere,
+ * by a syncfs, whose start is the claim.
+ */
+START_TEST(test_commit_fsync_one)
+{
+	struct envelope e1, e2;
+	struct spool_msg *m[2];
+	struct timespec last, first;
+	struct statfs fs;
+	int ok[2], fsync_names;
+
+	ck_assert_int_eq(statfs(top, &fs), 0);
+	fsync_names = fs.f_type == 0xEF53 || fs.f_type == 0x58465342;
+	put(&e1);
+	ck_assert(exists("incoming/%s", e1.id));
+	ck_assert_int_eq(spool_last_sync(sp, &last), fsync_names ? -1 : 0);
+	envelope_clear(&e1);
+	m[0] = receive(&e1, body1, sizeof(body1) - 1);
+	m[1] = receive(&e2, body1, sizeof(body1) - 1);
+	ck_assert_uint_eq(spool_commit(sp, m, 2, ok), 2);
+	ck_assert(ok[0] && ok[1]);
+	ck_assert_int_eq(spool_last_sync(sp, &first), 0);
+	envelope_clear(&e1);
+	envelope_clear(&e2);
+	put(&e1);
+	ck_assert_int_eq(spool_last_sync(sp, &last), 0);
+	if (fsync_names)	/* the fsync of one moved nothing */
+		ck_assert(last.tv_sec == first.tv_sec &&
+		    last.tv_nsec == first.tv_nsec);
+	envelope_clear(&e1);
+}
+END_TEST
+
+/*
  * Sync claims: a sync that started after the jobs were written finishes
  * the routing of the claim owner's messages (their incoming/ files go);
  * one that started before, an unopened message or another owner's does not.
@@ -796,7 +832,8 @@ START_TEST(test_sync_claims)
 
 	put(&env);
 	make_job(&job, &env, "relay", 0);
-	/* spool_commit's syncfs is the claim the receiver would send */
+	/* a syncfs (spool_commit's of a batch) is the claim the receiver sends */
+	ck_assert_int_eq(spool_sync(sp), 0);
 	ck_assert_int_eq(spool_last_sync(sp, &last), 0);
 	spool_set_claim_owner(sp, geteuid());
 	ck_assert_int_eq(spool_incoming_open(sp, env.id, &back, &off, &fd, err,
@@ -1792,6 +1829,7 @@ spool_suite(void)
 	tcase_add_test(tc, test_route_idempotent);
 	tcase_add_test(tc, test_sync_unlinks);
 	tcase_add_test(tc, test_sync_claims);
+	tcase_add_test(tc, test_commit_fsync_one);
 	tcase_add_test(tc, test_route_errors);
 	tcase_add_test(tc, test_failover);
 	tcase_add_test(tc, test_qid_order);
