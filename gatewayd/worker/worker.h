@@ -17,8 +17,6 @@
 #define WORKER_DEFER_BATCH	256	/* jobs deferred per spool sync while suspended */
 #define WORKER_CHILDREN_MAX	256	/* cap on concurrency */
 #define WORKER_MIN_CHILDREN	1	/* delivery children kept when idle */
-#define WORKER_TEMPLATE_NAME	"gatewayd-templ"	/* the children's template */
-#define WORKER_STATS_MS		100	/* counter deltas to the master within */
 
 #include <stdint.h>
 
