@@ -20,7 +20,7 @@ import subprocess
 import threading
 import time
 
-from gwtest import (Gateway, TestFailure, check, main, make_message, ppid_of, wait_for,
+from gwtest import (Gateway, TestFailure, check, is_template, main, make_message, ppid_of, wait_for,
                     record_file)
 
 CLIENTS = 4
@@ -38,7 +38,8 @@ def role_pid(gw, role):
         if role in ("receiver", "router", "worker") and exe == "gatewayd-" + role \
                 and ppid == master:
             return pid
-        if role == "delivery" and exe == "gatewayd-worker" and ppid != master:
+        if role == "delivery" and exe == "gatewayd-worker" and ppid != master \
+                and not is_template(pid):
             return pid
     return None
 

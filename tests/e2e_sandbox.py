@@ -14,7 +14,7 @@ import shutil
 import subprocess
 import sys
 
-from gwtest import (TOP_BUILDDIR, Gateway, TestFailure, check, main, make_message, ppid_of,
+from gwtest import (TOP_BUILDDIR, Gateway, TestFailure, check, is_template, main, make_message, ppid_of,
                     wait_for)
 
 SKIP = 77
@@ -103,7 +103,7 @@ def delivery_child(gw):
     worker = one_role(gw, "worker")
 
     def kids():
-        return sorted(p for p in gw.pids() if ppid_of(p) == worker)
+        return sorted(p for p in gw.pids() if ppid_of(p) == worker and not is_template(p))
     return worker, wait_for(kids, 30, "a delivery child of worker %d" % worker)[0]
 
 
@@ -185,7 +185,8 @@ def sandboxed(gw, master):
              "the worker's log line for its delivery child")
 
     def new_child():
-        return [p for p in gw.pids() if ppid_of(p) == worker and p != child]
+        return [p for p in gw.pids() if ppid_of(p) == worker and p != child and
+                not is_template(p)]
     wait_for(new_child, 30, "a new delivery child")
     check(one_role(gw, "worker") == worker, "the worker parent was not killed")
     sent += 1

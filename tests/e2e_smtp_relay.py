@@ -14,6 +14,7 @@ import glob
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -21,7 +22,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from gwtest import (Gateway, check, dot_stuffed, dotted_message, free_port, main,  # noqa: E402
-                    ppid_of, strip_received, wait_for, TestFailure)
+                    ppid_of, is_template, strip_received, wait_for, TestFailure)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SMTP_SINK = shutil.which("smtp-sink") or "/usr/sbin/smtp-sink"
@@ -370,7 +371,7 @@ def delivery_children(gw):
     pids = gw.pids()
     workers = [p for p, argv in pids.items() if argv and
                os.path.basename(argv[0]) == "gatewayd-worker" and ppid_of(p) == gw.proc.pid]
-    return [p for p in pids if ppid_of(p) in workers]
+    return [p for p in pids if ppid_of(p) in workers and not is_template(p)]
 
 
 def case_on_demand(srv):
@@ -415,6 +416,56 @@ def case_on_demand(srv):
         gw.cleanup(ok)
 
 
+def case_template(srv):
+    """The delivery children are forked from the worker's template: one
+    gatewayd-templ child of the worker, the delivery children the worker's
+    own (reparented); with the template killed, the worker forks them
+    itself and goes on delivering."""
+    port = free_port()
+    out = srv.sink(port)
+    gw = relay_gateway("smtp-template", ["127.0.0.1:%d" % port], concurrency=4).start()
+    ok = False
+    try:
+        gw.wait_ready()
+        worker = [p for p, argv in gw.children().items()
+                  if argv and os.path.basename(argv[0]) == "gatewayd-worker"][0]
+        tpl = [p for p in gw.pids() if ppid_of(p) == worker and is_template(p)]
+        check(len(tpl) == 1, "one template child of the worker: %r" % tpl)
+        for i in range(5):
+            send(gw, "a@client.test", ["t%d@example.org" % i], b"Subject: t\r\n\r\nx\r\n")
+        wait_for(lambda: len(files(out)) >= 5, 30, "5 messages delivered")
+        kids = delivery_children(gw)
+        check(kids and all(ppid_of(k) == worker for k in kids),
+              "the delivery children are the worker's: %r" % kids)
+        # With delivery paused no child holds a job; the template and every
+        # child are killed, so the next jobs need new children and the worker
+        # must fork them itself.
+        gw.ctl("pause", "delivery", "relay")
+        os.kill(tpl[0], signal.SIGKILL)
+        for k in kids:
+            os.kill(k, signal.SIGKILL)
+        wait_for(lambda: not (set(delivery_children(gw)) & set(kids)), 30,
+                 "the killed delivery children reaped")
+        with gw.smtp() as s:
+            for i in range(20):
+                s.sendmail("a@client.test", ["u%d@example.org" % i],
+                           b"Subject: after %d\r\n\r\nx\r\n" % i)
+        wait_for(lambda: gw.ctl("queue", "list", json=True).count('"queue_id"') >= 20, 30,
+                 "20 jobs waiting for delivery")
+        gw.ctl("resume", "delivery", "relay")
+        wait_for(lambda: len(files(out)) >= 25, 60, "the 20 delivered without the template")
+        wait_for(lambda: "the worker forks them itself" in gw.read_log(), 10,
+                 "the worker's log line for its lost template")
+        kids = delivery_children(gw)
+        check(kids and all(ppid_of(k) == worker for k in kids),
+              "the new delivery children are the worker's: %r" % kids)
+        check(not [p for p in gw.pids() if is_template(p)], "no template after its death")
+        check(gw.proc.poll() is None, "gatewayd still runs")
+        ok = True
+    finally:
+        gw.cleanup(ok)
+
+
 def run_cases(*cases):
     """Run each case(srv) with the receiving servers, timing each."""
     if not os.path.exists(SMTP_SINK):
@@ -431,7 +482,7 @@ def run_cases(*cases):
 
 
 def test():
-    run_cases(case_on_demand, case_failover_clean_output, case_large_exact, case_host_skip_shared, case_starttls_required,
+    run_cases(case_on_demand, case_template, case_failover_clean_output, case_large_exact, case_host_skip_shared, case_starttls_required,
               case_tempfail_then_recovery, case_lifetime_expiry,
               case_null_sender, case_hostile)
 

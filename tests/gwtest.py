@@ -152,6 +152,16 @@ def recv_user():
 
 
 
+def is_template(pid):
+    """Is pid the worker's template, the process its delivery children are
+    forked from (named gatewayd-templ)?"""
+    try:
+        with open("/proc/%d/comm" % pid) as f:
+            return f.read().strip() == "gatewayd-templ"
+    except OSError:
+        return False
+
+
 def ppid_of(pid):
     """The parent of process pid, or None once it is gone."""
     try:

@@ -154,6 +154,8 @@ struct worker {
 	int nchildren;		/* slots: the connector's concurrency */
 	int spawn_wait;		/* an idle child died: none until respawn_ev */
 	struct event *retire_ev;
+	int tpl_fd;		/* the template's socket, or -1 */
+	pid_t tpl_pid;
 
 	struct worker_readyq ready;
 	size_t nready;
@@ -831,6 +833,235 @@ worker_notify_failover(struct worker *w, struct failover_handoff *fo)
 	}
 }
 
+/*
+ * worker_child_start - a delivery child's set-up, then its loop; never
+ * returns.  It dies with the worker parent: a worker that restarts
+ * requeues the jobs of active/, which an orphan must not go on updating.
+ */
+static void __attribute__((noreturn))
+worker_child_start(struct worker *w, int i, int fd, pid_t parent)
+{
+	proc_die_with(parent, SIGKILL);
+	(void)prctl(PR_SET_NAME, "gatewayd-worker");	/* not the template's */
+	signal(SIGCHLD, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	/* the parent's instance, a sub-instance of its own (spool.h) */
+	spool_qid_setup(w->instance, (unsigned int)i + 1);
+	sandbox_enter(w->sbrole, w->cfg->sandbox, 1);
+	worker_child_main(w, fd);
+}
+
+/*
+ * The template: the delivery children are forked from a process forked
+ * once, before the first of them, that does nothing but fork them.  Its
+ * memory does not change, so a child forked under load shares its pages
+ * with every other child instead of keeping, alone, each page of the
+ * worker parent's heap that the parent wrote since (550 KiB a child at
+ * 20 sessions against 350 for children forked together).  A child is
+ * forked by a middle process that exits at once, so it is reparented to
+ * the worker parent (a child subreaper): the parent reaps it, sees its
+ * death and kills it as before.  The template answers the child's pid
+ * with its socket (SCM_RIGHTS) only once the child is the parent's; the
+ * child waits for that before it sets its death signal.  Without a
+ * template (it could not start, or died) the parent forks them itself.
+ */
+
+/* worker_tpl_send - a spawned child's pid (-1: failed) with its socket */
+static int
+worker_tpl_send(int sock, pid_t pid, int fd)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct msghdr mh;
+	struct cmsghdr *cm;
+	struct iovec iov;
+	ssize_t n;
+
+	memset(&mh, 0, sizeof(mh));
+	memset(cbuf, 0, sizeof(cbuf));
+	iov.iov_base = &pid;
+	iov.iov_len = sizeof(pid);
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	if (fd != -1) {
+		mh.msg_control = cbuf;
+		mh.msg_controllen = sizeof(cbuf);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	}
+	do {
+		n = sendmsg(sock, &mh, MSG_NOSIGNAL);
+	} while (n == -1 && errno == EINTR);
+	return n == (ssize_t)sizeof(pid) ? 0 : -1;
+}
+
+/* worker_tpl_main - the template's loop: a slot number in, a child out */
+static void __attribute__((noreturn))
+worker_tpl_main(struct worker *w, int sock, pid_t parent)
+{
+	int slot, sv[2], go[2], pp[2], status;
+	pid_t mid, pid;
+	char b = 'g';
+	ssize_t n;
+
+	for (;;) {
+		n = recv(sock, &slot, sizeof(slot), 0);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n != (ssize_t)sizeof(slot) || slot < 0 ||
+		    slot >= w->nchildren)
+			_exit(0);	/* the parent is gone, or closed us */
+		pid = -1;
+		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0,
+		    sv) == -1) {
+			(void)worker_tpl_send(sock, -1, -1);
+			continue;
+		}
+		if (pipe2(go, O_CLOEXEC) == -1) {
+			close(sv[0]);
+			close(sv[1]);
+			(void)worker_tpl_send(sock, -1, -1);
+			continue;
+		}
+		if (pipe2(pp, O_CLOEXEC) == -1) {
+			close(sv[0]);
+			close(sv[1]);
+			close(go[0]);
+			close(go[1]);
+			(void)worker_tpl_send(sock, -1, -1);
+			continue;
+		}
+		if ((mid = fork()) == 0) {
+			close(sock);
+			close(sv[0]);
+			close(go[1]);
+			close(pp[0]);
+			if ((pid = fork()) == 0) {
+				close(pp[1]);
+				/* the middle one gone: ours is the parent's */
+				while (read(go[0], &b, 1) == -1 && errno == EINTR)
+					;
+				close(go[0]);
+				worker_child_start(w, slot, sv[1], parent);
+			}
+			(void)write(pp[1], &pid, sizeof(pid));
+			_exit(0);
+		}
+		close(sv[1]);
+		close(go[0]);
+		close(pp[1]);
+		if (mid == -1 || read(pp[0], &pid, sizeof(pid)) !=
+		    (ssize_t)sizeof(pid))
+			pid = -1;
+		if (mid != -1)
+			while (waitpid(mid, &status, 0) == -1 && errno == EINTR)
+				;
+		close(pp[0]);
+		if (pid > 0)
+			(void)write(go[1], &b, 1);
+		close(go[1]);
+		(void)worker_tpl_send(sock, pid, pid > 0 ? sv[0] : -1);
+		close(sv[0]);
+	}
+}
+
+/* worker_tpl_start - fork the template (the worker parent a subreaper) */
+static void
+worker_tpl_start(struct worker *w)
+{
+	pid_t pid, parent = getpid();
+	int sv[2];
+
+	w->tpl_fd = -1;
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1 ||
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
+		log_warn("no template for the delivery children");
+		return;
+	}
+	if ((pid = fork()) == -1) {
+		log_warn("fork of the delivery children's template");
+		close(sv[0]);
+		close(sv[1]);
+		return;
+	}
+	if (pid == 0) {
+		proc_die_with(parent, SIGKILL);
+		/* its name in ps and /proc/PID/comm */
+		(void)prctl(PR_SET_NAME, WORKER_TEMPLATE_NAME);
+		signal(SIGCHLD, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
+		close(sv[0]);
+		if (w->ipc != NULL)
+			close(ipc_fd(w->ipc));
+		worker_tpl_main(w, sv[1], parent);
+	}
+	close(sv[1]);
+	w->tpl_fd = sv[0];
+	w->tpl_pid = pid;
+}
+
+/* worker_tpl_stop - no more template: the parent forks the children */
+static void
+worker_tpl_stop(struct worker *w, const char *why)
+{
+	if (w->tpl_fd == -1)
+		return;
+	if (why != NULL)
+		log_warnx("delivery children's template: %s (the worker forks "
+		    "them itself)", why);
+	close(w->tpl_fd);
+	w->tpl_fd = -1;
+	(void)kill(w->tpl_pid, SIGKILL);
+	(void)waitpid(w->tpl_pid, NULL, 0);
+}
+
+/* worker_tpl_spawn - a child for slot i from the template: pid, socket */
+static pid_t
+worker_tpl_spawn(struct worker *w, int i, int *fd)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct msghdr mh;
+	struct iovec iov;
+	pid_t pid = -1;
+	ssize_t n;
+
+	*fd = -1;
+	if (send(w->tpl_fd, &i, sizeof(i), MSG_NOSIGNAL) != (ssize_t)sizeof(i)) {
+		worker_tpl_stop(w, strerror(errno));
+		return -1;
+	}
+	memset(&mh, 0, sizeof(mh));
+	iov.iov_base = &pid;
+	iov.iov_len = sizeof(pid);
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cbuf;
+	mh.msg_controllen = sizeof(cbuf);
+	do {
+		n = recvmsg(w->tpl_fd, &mh, MSG_CMSG_CLOEXEC);
+	} while (n == -1 && errno == EINTR);
+	if (n != (ssize_t)sizeof(pid)) {
+		worker_tpl_stop(w, n == -1 ? strerror(errno) : "gone");
+		return -1;
+	}
+	if (pid > 0 && CMSG_FIRSTHDR(&mh) != NULL &&
+	    CMSG_FIRSTHDR(&mh)->cmsg_level == SOL_SOCKET &&
+	    CMSG_FIRSTHDR(&mh)->cmsg_type == SCM_RIGHTS &&
+	    CMSG_FIRSTHDR(&mh)->cmsg_len == CMSG_LEN(sizeof(int)))
+		memcpy(fd, CMSG_DATA(CMSG_FIRSTHDR(&mh)), sizeof(int));
+	if (pid <= 0 || *fd == -1) {
+		log_warnx("the template could not fork a delivery child");
+		if (pid > 0)
+			(void)kill(pid, SIGKILL);	/* reaped by worker_sigchld */
+		return -1;
+	}
+	return pid;
+}
+
 /* worker_spawn - fork the delivery child of slot i */
 static int
 worker_spawn(struct worker *w, int i)
@@ -839,6 +1070,12 @@ worker_spawn(struct worker *w, int i)
 	pid_t pid, parent = getpid();
 	int sv[2], j;
 
+	if (w->tpl_fd != -1) {
+		if ((pid = worker_tpl_spawn(w, i, &sv[0])) != -1)
+			goto forked;
+		if (w->tpl_fd != -1)
+			return -1;	/* this one failed; the template lives */
+	}
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
 		log_warn("socketpair for a delivery child");
 		return -1;
@@ -850,26 +1087,16 @@ worker_spawn(struct worker *w, int i)
 		return -1;
 	}
 	if (pid == 0) {
-		/*
-		 * Die with the parent: a worker that restarts requeues the
-		 * jobs of active/, which an orphan must not go on updating.
-		 */
-		proc_die_with(parent, SIGKILL);
-		signal(SIGCHLD, SIG_DFL);
-		signal(SIGTERM, SIG_DFL);
-		signal(SIGHUP, SIG_DFL);
-		/* the parent's instance, a sub-instance of its own (spool.h) */
-		spool_qid_setup(w->instance, (unsigned int)i + 1);
 		close(sv[0]);
 		if (w->ipc != NULL)
 			close(ipc_fd(w->ipc));
 		for (j = 0; j < w->nchildren; j++)
 			if (w->children[j].pid > 0 && w->children[j].fd != -1)
 				close(w->children[j].fd);
-		sandbox_enter(w->sbrole, w->cfg->sandbox, 1);
-		worker_child_main(w, sv[1]);
+		worker_child_start(w, i, sv[1], parent);
 	}
 	close(sv[1]);
+forked:
 	c->pid = pid;
 	c->fd = sv[0];
 	c->busy = 0;
@@ -1592,6 +1819,7 @@ worker_exit(struct worker *w)
 		}
 		c->pid = -1;
 	}
+	worker_tpl_stop(w, NULL);
 	event_base_loopbreak(w->base);
 }
 
@@ -1879,6 +2107,7 @@ main(int argc, char **argv)
 
 	memset(&opts, 0, sizeof(opts));
 	TAILQ_INIT(&w->ready);
+	w->tpl_fd = -1;
 	w->cfg = proc_child_init(argc, argv, "worker", &opts);
 	if (opts.connector == NULL ||
 	    (w->conn = cfg_connector(w->cfg, opts.connector)) == NULL) {
@@ -1921,6 +2150,7 @@ main(int argc, char **argv)
 	for (i = 0; i < w->nchildren; i++)
 		w->children[i].pid = -1;
 	sandbox_report(w->sbrole, w->cfg->sandbox);
+	worker_tpl_start(w);
 	for (i = 0; i < w->nchildren && i < WORKER_MIN_CHILDREN; i++)
 		if (worker_spawn(w, i) == -1)
 			fatalx("cannot start the delivery children");

@@ -17,6 +17,7 @@
 #define WORKER_DEFER_BATCH	256	/* jobs deferred per spool sync while suspended */
 #define WORKER_CHILDREN_MAX	256	/* cap on concurrency */
 #define WORKER_MIN_CHILDREN	1	/* delivery children kept when idle */
+#define WORKER_TEMPLATE_NAME	"gatewayd-templ"	/* the children's template */
 
 #include <stdint.h>
 
