@@ -33,7 +33,9 @@ target of issue #19 and prints each against it (met / NOT MET):
   * `gatewayctl queue delete ALL` (target < 60 s), after `pause delivery`
     and active/ empty (a job being delivered is reported busy, not
     deleted), and that afterwards queue/, deferred/, active/, data/ and
-    `queue list` are empty.  DELETE_TIMEOUT [600] s bounds it.
+    `queue list` are empty; then, not a target, the time until trash/ is
+    empty (the deleted files are renamed there and unlinked after the
+    answer).  DELETE_TIMEOUT [600] s bounds each.
 
 Environment: QUEUE_MSGS [100000], QUEUE_BYTES [2048], QUEUE_SESSIONS [20],
 SEED [20], INJECT [clone], CLONE_PROCS [2], GW_CONCURRENCY [20],
@@ -259,12 +261,26 @@ def main():
         ctl(g, builddir, "pause", "delivery")
         rb.wait_until(lambda: states(g.spool)["active"] == 0, 60, "active/ empty", 0.05)
         limit = float(os.environ.get("DELETE_TIMEOUT", "600"))
+        t0 = time.monotonic()
         try:
             t_del, out = ctl(g, builddir, "queue", "delete", "ALL", timeout=limit)
         except subprocess.TimeoutExpired:
             t_del, out = float("inf"), ""
             rb.log("gatewayctl queue delete ALL: not done after %.0f s (DELETE_TIMEOUT); "
                    "spool %s" % (limit, states(g.spool)))
+        # the deleted files leave the queue at once (renamed into trash/)
+        # and are unlinked after the answer: the time until trash/ is
+        # empty is when the disk has its space back
+        trash = os.path.join(g.spool, "trash")
+        t_sweep = float("inf")
+        while time.monotonic() - t0 < limit:
+            with os.scandir(trash) as it:
+                if next(it, None) is None:
+                    t_sweep = time.monotonic() - t0
+                    break
+            time.sleep(0.5)
+        rb.log("trash/ empty (every deleted file unlinked) %.1f s after the delete started"
+               % t_sweep)
         ndel = out.count(": deleted (")
         gone = [l.split(":", 1)[0] for l in out.splitlines() if ": deleted (" in l]
         if gone != sorted(gone):
@@ -281,10 +297,10 @@ def main():
         med = sorted(lists)[1]
         print("queued %d; restart: stop %.3f s, start->220 %.3f s, start->worker ready %.3f s; "
               "queue list --json median %.3f s [%.3f-%.3f]; delete ALL %.3f s (%d deleted, "
-              "queue %s afterwards); worker parent Rss %d kB empty, %d kB at ready, "
-              "%d kB after the listings: %.0f bytes per job (Pss: %.0f)"
+              "queue %s afterwards; files unlinked after %.1f s); worker parent Rss %d kB "
+              "empty, %d kB at ready, %d kB after the listings: %.0f bytes per job (Pss: %.0f)"
               % (n, t_stop, t_greet, t_ready, med, min(lists), max(lists), t_del, ndel,
-                 "empty" if empty else "NOT empty", rss0 // 1024, rss1 // 1024,
+                 "empty" if empty else "NOT empty", t_sweep, rss0 // 1024, rss1 // 1024,
                  rss2 // 1024, per_job, (max(pss1, pss2) - pss0) / n))
         print("target (issue #19, 1,000,000 queued; this run %d):" % n)
         for what, value, limit, unit in (

@@ -462,6 +462,13 @@ int spool_list(struct spool *, enum spool_state, const char *connector,
 /* Names of the connector directories present (for listing); caller frees with spool_free_names. */
 int spool_connectors(struct spool *, char ***names, size_t *n);
 void spool_free_names(char **names, size_t n);
+/*
+ * Removed jobs wait in trash/ until swept: unlink the trash/ files (those
+ * whose name hashes to part of nparts, so that processes can share the
+ * work; every one with 0, 1), number removed or -1; is trash/ empty?
+ */
+int spool_trash_sweep(struct spool *, unsigned int part, unsigned int nparts);
+int spool_trash_empty(struct spool *);
 /* Start-up: remove every tmp/ file; returns number removed or -1. */
 int spool_recover_tmp(struct spool *);
 /* Start-up: remove every receive/ file (unacknowledged); number or -1. */

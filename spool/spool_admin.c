@@ -96,12 +96,17 @@ spool_locate(struct spool *sp, const char *qid, struct spool_loc *locs,
 	return (int)n;
 }
 
-/* spool_job_remove - unlink a job (not active), then its data link */
+/*
+ * spool_job_remove - move a job (not active), then its data link, to
+ * trash/<qid>.<connector> and trash/<qid>.<connector>.data; the job is
+ * gone from the queue when its file is, spool_trash_sweep frees them
+ */
 int
 spool_job_remove(struct spool *sp, enum spool_state st, const char *connector,
     const char *qid, char *err, size_t errlen)
 {
 	char path[ADMIN_PATH_MAX], data[ADMIN_PATH_MAX];
+	char name[ADMIN_PATH_MAX];
 
 	if (st == SPOOL_ACTIVE || st == SPOOL_INCOMING ||
 	    admin_path(path, sizeof(path), st, connector, qid) == -1) {
@@ -110,11 +115,13 @@ spool_job_remove(struct spool *sp, enum spool_state st, const char *connector,
 		return -1;
 	}
 	snprintf(data, sizeof(data), "data/%s.%s", qid, connector);
-	if (unlinkat(spool_dirfd(sp), path, 0) == -1) {
+	snprintf(name, sizeof(name), "%s.%s", qid, connector);
+	if (spool_trash(sp, path, name) == -1) {
 		spool_seterr(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	if (unlinkat(spool_dirfd(sp), data, 0) == -1 && errno != ENOENT) {
+	snprintf(name, sizeof(name), "%s.%s.data", qid, connector);
+	if (spool_trash(sp, data, name) == -1 && errno != ENOENT) {
 		spool_seterr(err, errlen, "%s: %s", data, strerror(errno));
 		return -1;
 	}

@@ -27,7 +27,10 @@ struct spool_loc {
 /* Every place qid lives (incoming and every job); returns the count or -1. */
 int spool_locate(struct spool *, const char *qid, struct spool_loc *locs,
     size_t max);
-/* Remove a job that is not active (its file, then its data link). */
+/*
+ * Remove a job that is not active (its file, then its data link) into
+ * trash/, where spool_trash_sweep() unlinks it.
+ */
 int spool_job_remove(struct spool *, enum spool_state, const char *connector,
     const char *qid, char *err, size_t errlen);
 /* Remove an unrouted message incoming/<qid>. */

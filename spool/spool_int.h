@@ -27,4 +27,12 @@ int spool_rename_noreplace(int fromfd, const char *from, int tofd,
 int spool_names_sorted(DIR *d, int (*keep)(int, const char *),
     char ***names, size_t *n) __attribute__((visibility("hidden")));
 
+struct spool;
+/*
+ * Move (spool-relative) path to trash/name, replacing an earlier one: 0,
+ * or -1 with errno.
+ */
+int spool_trash(struct spool *, const char *path, const char *name)
+    __attribute__((visibility("hidden")));
+
 #endif

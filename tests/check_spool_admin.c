@@ -234,7 +234,7 @@ START_TEST(test_check_classify)
 }
 END_TEST
 
-/* test_locate_remove - every place of a qid; remove one job and its link */
+/* test_locate_remove - every place of a qid; remove one job and its link (trash/, then swept) */
 START_TEST(test_locate_remove)
 {
 	const char *both[] = { "relay", "archive" };
@@ -259,6 +259,18 @@ START_TEST(test_locate_remove)
 	ck_assert(!exists("hold/archive/%s", q) && !exists("data/%s.archive", q));
 	ck_assert(exists("data/%s.relay", q));
 	ck_assert_int_eq(spool_locate(sp, q, locs, SPOOL_MAX_LOCS), 1);
+	/* out of the queue into trash/, unlinked by the sweep */
+	ck_assert(exists("trash/%s.archive", q) &&
+	    exists("trash/%s.archive.data", q));
+	ck_assert(!spool_trash_empty(sp));
+	/* three shares of the work: each file in exactly one */
+	ck_assert_int_eq(spool_trash_sweep(sp, 0, 3) + spool_trash_sweep(sp,
+	    1, 3) + spool_trash_sweep(sp, 2, 3), 2);
+	ck_assert_int_eq(spool_trash_sweep(sp, 0, 1), 0);
+	ck_assert(spool_trash_empty(sp));
+	ck_assert(!exists("trash/%s.archive", q) &&
+	    !exists("trash/%s.archive.data", q));
+	ck_assert(exists("data/%s.relay", q) && exists("queue/relay/%s", q));
 	ck_assert_int_eq(spool_job_remove(sp, SPOOL_HOLD, "archive", q, err,
 	    sizeof(err)), -1);
 	ck_assert_int_eq(errno, ENOENT);

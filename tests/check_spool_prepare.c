@@ -181,6 +181,7 @@ START_TEST(test_prepare_layout)
 	want_dir("tmp", Q_UID, Q_GID, 0700);
 	want_dir("queue", Q_UID, Q_GID, 0700);
 	want_dir("corrupt", Q_UID, Q_GID, 0700);
+	want_dir("trash", Q_UID, Q_GID, 0700);
 	want_dir("directive", Q_UID, Q_GID, 0700);
 	/* again: nothing to change, nothing refused */
 	ck_assert_int_eq(spool_prepare(top, owners(), extra, err,

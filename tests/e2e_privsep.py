@@ -105,7 +105,7 @@ def check_layout(gw, quser, ruser):
     st = os.lstat(os.path.join(gw.spool, "incoming"))
     check(st.st_uid == q.pw_uid and st.st_gid == r.pw_gid and
           stat.S_IMODE(st.st_mode) == 0o1730, "incoming/ is %s:%s 1730" % (quser, ruser))
-    for d in ("tmp", "queue", "data", "directive", "corrupt"):
+    for d in ("tmp", "queue", "data", "directive", "corrupt", "trash"):
         st = os.lstat(os.path.join(gw.spool, d))
         check(st.st_uid == q.pw_uid and stat.S_IMODE(st.st_mode) == 0o700,
               "%s/ is the queue user's, 0700" % d)

@@ -183,6 +183,9 @@ def test():
         check(sorted(left) == sorted([q["temp0@gw.test"], q["temp3@gw.test"]]), "two left: %s" % left)
         check(not any(q["temp1@gw.test"] in n for n in os.listdir(os.path.join(gw.spool, "data"))),
               "data link of the deleted job removed")
+        # deleted files wait in trash/ until the control child, its answer
+        # given, unlinks them
+        wait_for(lambda: gw.spool_files("trash") == [], 10, "trash/ swept after the deletes")
 
         # retry: the upstream comes back (rule to the folder connector is a
         # reroute; here retry just makes the job due now)
@@ -341,6 +344,7 @@ def test():
             left = {j["queue_id"]: j["queue_name"] for j in jlist(gw)}
             check(all(left.get(qid) == state for qid in mine), "after %s ALL: %s" % (verb, left))
         check(not [j for j in jlist(gw) if j["queue_name"] != "active"], "delete ALL left nothing")
+        wait_for(lambda: gw.spool_files("trash") == [], 10, "trash/ swept after delete ALL")
         check(ctl(gw, "resume", "delivery", "relay").returncode == 0, "resume delivery after ALL")
 
         # offline: list and show read the spool; the others say they need the daemon
@@ -383,6 +387,17 @@ def test():
         finally:
             slow.kill()
             slow.wait()
+        # what the stopped delete had taken out of the queue is in trash/,
+        # not yet unlinked; the next start sweeps it while it serves
+        trash = len(gw.spool_files("trash"))
+        left = len(os.listdir(os.path.join(gw.spool, "queue", "relay")))
+        check(trash > 0, "the interrupted delete's files wait in trash/")
+        gw.start()
+        gw.wait_ready()
+        wait_for(lambda: gw.spool_files("trash") == [], 120, "trash/ swept after the restart")
+        check("deleted file(s) from" in gw.read_log(), "the sweep is logged")
+        check(len(os.listdir(os.path.join(gw.spool, "queue", "relay"))) == left,
+              "the sweep left the queue alone (%d jobs, %d in trash/ before)" % (left, trash))
         ok = True
     finally:
         gw.cleanup(ok)

@@ -69,6 +69,8 @@ int control_queue_list(const struct control_req *, struct spool *, FILE *, int);
 int control_queue_show(const struct control_req *, struct spool *, FILE *, int);
 int control_queue_state(const struct control_req *, struct spool *, FILE *, int);
 int control_queue_action(const struct control_req *, struct spool *, FILE *, int);
+/* Unlink the files of deleted jobs waiting in trash/; the number. */
+int control_queue_sweep(struct spool *);
 int control_queue_check(const struct control_req *, struct spool *, FILE *, int);
 /* The queue directories' sizes per state and the oldest queue ID's age. */
 void control_queue_sizes(struct spool *, unsigned long sizes[], time_t *oldest);

@@ -13,6 +13,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <fnmatch.h>
 #include <stdio.h>
@@ -36,6 +37,7 @@
 
 #define QUEUE_BATCH	500	/* queue IDs per notification frame */
 #define QUEUE_DELETE_PROCS	8	/* processes sharing a delete ALL */
+#define QUEUE_SWEEP_PROCS	8	/* processes sharing a sweep of trash/ */
 #define QUEUE_DELETE_MIN	64	/* jobs at least per such process */
 
 struct queue_list {
@@ -1147,6 +1149,44 @@ control_queue_action(const struct control_req *req, struct spool *sp,
 		(void)ipc_write_strings(notify, IPC_WORKER_STATS, sv);
 	}
 	return 0;
+}
+
+/*
+ * control_queue_sweep - unlink what deletes left in trash/ (moved there
+ * by spool_job_remove), in up to QUEUE_SWEEP_PROCS processes: an unlink
+ * waits for the file system to free the blocks (synchronously where it
+ * is mounted with discard), and the waits of several processes overlap.
+ * The helpers end with the caller.  Returns the number unlinked.
+ */
+int
+control_queue_sweep(struct spool *sp)
+{
+	pid_t pids[QUEUE_SWEEP_PROCS], parent = getpid();
+	unsigned int k, np = QUEUE_SWEEP_PROCS;
+	int p[2], n, total = 0;
+
+	if (spool_trash_empty(sp))
+		return 0;
+	if (pipe2(p, O_CLOEXEC) == -1)
+		return spool_trash_sweep(sp, 0, 1);
+	for (k = 1; k < np; k++)
+		if ((pids[k] = fork()) == 0) {
+			proc_die_with(parent, SIGKILL);
+			n = spool_trash_sweep(sp, k, np);
+			_exit(write(p[1], &n, sizeof(n)) == sizeof(n) ? 0 : 1);
+		}
+	close(p[1]);
+	for (k = 0; k < np; k++)
+		if (k == 0 || pids[k] == -1)	/* no helper: here */
+			total += (n = spool_trash_sweep(sp, k, np)) > 0 ? n : 0;
+	for (k = 1; k < np; k++)
+		while (pids[k] > 0 && waitpid(pids[k], NULL, 0) == -1 &&
+		    errno == EINTR)
+			;
+	while (read(p[0], &n, sizeof(n)) == sizeof(n))
+		total += n > 0 ? n : 0;
+	close(p[0]);
+	return total;
 }
 
 /* queue_check_cb - print one problem */

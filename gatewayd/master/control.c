@@ -362,6 +362,14 @@ control_fork(struct control_req *req, control_child_fn fn, int need_spool)
 	rc = fn(req, sp, fp, sv[1]);
 	fclose(fp);
 	close(req->fd);
+	close(sv[1]);
+	/*
+	 * Deleted jobs wait in trash/ (spool_job_remove): their files are
+	 * unlinked now that the client has its answer.  What a stop
+	 * interrupts is swept at the next start (master_sweep_trash).
+	 */
+	if (fn == control_queue_action && sp != NULL)
+		(void)control_queue_sweep(sp);
 	_exit(rc);
 }
 

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -37,6 +38,7 @@
 #include "cfgcheck.h"
 #include "conncheck.h"
 #include "control.h"
+#include "control_proto.h"
 #include "ipc.h"
 #include "log.h"
 #include "master.h"
@@ -1372,6 +1374,39 @@ master_check_only(void)
 	return bad == 0 ? 0 : 1;
 }
 
+/*
+ * master_sweep_trash - deleted jobs a stop interrupted the unlinking of
+ * wait in trash/ (spool_job_remove): a child as the gateway user unlinks
+ * them while the gateway runs.  It ends with the master and is reaped
+ * like any child the master does not know; the master's signal handlers
+ * (libevent's, which write to the master's own pipe) are reset first.
+ */
+static void
+master_sweep_trash(const struct cfg *c, const int *sigs, size_t nsigs)
+{
+	char err[SPOOL_ERRLEN];
+	struct spool *sp;
+	pid_t pid, master = getpid();
+	size_t i;
+	int n;
+
+	if ((sp = spool_open(c->spool, 0, run_uid, run_gid, err,
+	    sizeof(err))) == NULL)
+		return;		/* the children will say why */
+	if (spool_trash_empty(sp) || (pid = fork()) != 0) {
+		spool_close(sp);
+		return;
+	}
+	for (i = 0; i < nsigs; i++)
+		(void)signal(sigs[i], SIG_DFL);
+	(void)prctl(PR_SET_NAME, "gatewayd-sweep");
+	proc_drop_privileges(c->user, NULL);
+	proc_die_with(master, SIGKILL);
+	if ((n = control_queue_sweep(sp)) > 0)
+		log_info("removed %d deleted file(s) from %s/trash", n, c->spool);
+	_exit(0);
+}
+
 /* master_setup - everything privileged, before the children start */
 static void
 master_setup(void)
@@ -1458,6 +1493,7 @@ main(int argc, char **argv)
 	master_start_pending();
 	log_info("gatewayd %s started (pid %ld, config %s)", PACKAGE_VERSION,
 	    (long)getpid(), cfg_path);
+	master_sweep_trash(cfg, sigs, sizeof(sigs) / sizeof(sigs[0]));
 	event_base_dispatch(base);
 	(void)unlink(cfg->control_socket);
 	(void)unlink(cfg->pid_file);
