@@ -345,12 +345,7 @@ def case_host_skip_shared(srv):
         # the burst waits, then goes at once: more than one process takes it
         # (sent while delivering, one fast process could keep up alone)
         gw.ctl("pause", "delivery", "relay")
-        with gw.smtp() as s:
-            for i in range(40):
-                s.sendmail("a@client.test", ["r%d@example.org" % i],
-                           b"Subject: burst %d\r\n\r\nx\r\n" % i)
-        wait_for(lambda: gw.ctl("queue", "list", json=True).count('"queue_id"') >= 40, 30,
-                 "40 jobs waiting for delivery")
+        queue_waiting(gw, "r", 40)
         gw.ctl("resume", "delivery", "relay")
         wait_for(lambda: len(files(out)) >= 41, 60, "the burst at the second host")
         wait_for(lambda: gw.read_log().count("status=sent") >= 41, 20, "every delivery logged")
@@ -372,6 +367,17 @@ def delivery_children(gw):
     workers = [p for p, argv in pids.items() if argv and
                os.path.basename(argv[0]) == "gatewayd-worker" and ppid_of(p) == gw.proc.pid]
     return [p for p in pids if ppid_of(p) in workers and not is_template(p)]
+
+
+def queue_waiting(gw, prefix, n):
+    """With delivery paused: n messages to <prefix><i>@example.org in one
+    session, then wait until their n jobs are queued."""
+    with gw.smtp() as s:
+        for i in range(n):
+            s.sendmail("a@client.test", ["%s%d@example.org" % (prefix, i)],
+                       b"Subject: %s %d\r\n\r\nx\r\n" % (prefix.encode(), i))
+    wait_for(lambda: gw.ctl("queue", "list", json=True).count('"queue_id"') >= n, 30,
+             "%d jobs waiting for delivery" % n)
 
 
 def case_on_demand(srv):
@@ -446,12 +452,7 @@ def case_template(srv):
             os.kill(k, signal.SIGKILL)
         wait_for(lambda: not (set(delivery_children(gw)) & set(kids)), 30,
                  "the killed delivery children reaped")
-        with gw.smtp() as s:
-            for i in range(20):
-                s.sendmail("a@client.test", ["u%d@example.org" % i],
-                           b"Subject: after %d\r\n\r\nx\r\n" % i)
-        wait_for(lambda: gw.ctl("queue", "list", json=True).count('"queue_id"') >= 20, 30,
-                 "20 jobs waiting for delivery")
+        queue_waiting(gw, "u", 20)
         gw.ctl("resume", "delivery", "relay")
         wait_for(lambda: len(files(out)) >= 25, 60, "the 20 delivered without the template")
         wait_for(lambda: "the worker forks them itself" in gw.read_log(), 10,

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "handoff.h"
+#include "net.h"
 
 /*
  * handoff_str - one NUL-terminated string of at most max bytes, without
@@ -66,11 +67,8 @@ int
 handoff_send(int sock, int fd, const char *user, const char *ip)
 {
 	char buf[HANDOFF_RECORD_MAX + 1];
-	char cbuf[CMSG_SPACE(sizeof(int))];
 	size_t ul = strlen(user), il = strlen(ip);
-	struct msghdr mh;
-	struct cmsghdr *cm;
-	struct iovec iov;
+	struct iovec iov = { buf, ul + il + 2 };
 	ssize_t n;
 
 	if (ul == 0 || ul > HANDOFF_USER_MAX || il == 0 || il > HANDOFF_IP_MAX) {
@@ -79,23 +77,8 @@ handoff_send(int sock, int fd, const char *user, const char *ip)
 	}
 	memcpy(buf, user, ul + 1);
 	memcpy(buf + ul + 1, ip, il + 1);
-	memset(&mh, 0, sizeof(mh));
-	memset(cbuf, 0, sizeof(cbuf));
-	iov.iov_base = buf;
-	iov.iov_len = ul + il + 2;
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	mh.msg_control = cbuf;
-	mh.msg_controllen = sizeof(cbuf);
-	cm = CMSG_FIRSTHDR(&mh);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-	do {
-		n = sendmsg(sock, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
-	} while (n == -1 && errno == EINTR);
-	if (n == -1)
+	if ((n = net_sendfd(sock, &iov, 1, fd, MSG_NOSIGNAL |
+	    MSG_DONTWAIT)) == -1)
 		return -1;
 	return n == (ssize_t)iov.iov_len ? 0 : (errno = EMSGSIZE, -1);
 }

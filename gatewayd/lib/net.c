@@ -15,6 +15,7 @@
 
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
@@ -419,4 +420,32 @@ net_set_cloexec(int fd, int on)
 		return -1;
 	fl = on ? (fl | FD_CLOEXEC) : (fl & ~FD_CLOEXEC);
 	return fcntl(fd, F_SETFD, fl) == -1 ? -1 : 0;
+}
+
+/* net_sendfd - a message with a descriptor attached (net.h) */
+ssize_t
+net_sendfd(int sock, struct iovec *iov, int iovcnt, int fd, int flags)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct msghdr mh;
+	struct cmsghdr *cm;
+	ssize_t n;
+
+	memset(&mh, 0, sizeof(mh));
+	memset(cbuf, 0, sizeof(cbuf));
+	mh.msg_iov = iov;
+	mh.msg_iovlen = (size_t)iovcnt;
+	if (fd != -1) {
+		mh.msg_control = cbuf;
+		mh.msg_controllen = sizeof(cbuf);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	}
+	do {
+		n = sendmsg(sock, &mh, flags);
+	} while (n == -1 && errno == EINTR);
+	return n;
 }

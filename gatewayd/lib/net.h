@@ -46,5 +46,13 @@ const char *net_ntop(const struct sockaddr *, char *buf, size_t len);
 int net_listen(const char *addr, uint16_t port, int backlog, char *err, size_t errlen);
 int net_set_nonblock(int fd);
 int net_set_cloexec(int fd, int on);
+struct iovec;
+/*
+ * sendmsg of iov[0..iovcnt) on a Unix socket with the descriptor fd
+ * attached (SCM_RIGHTS; none when fd is -1), again on EINTR; what
+ * sendmsg returned.
+ */
+ssize_t net_sendfd(int sock, struct iovec *iov, int iovcnt, int fd,
+    int flags);
 
 #endif

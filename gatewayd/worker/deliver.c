@@ -45,6 +45,7 @@
 #include "envelope.h"
 #include "landlock.h"
 #include "log.h"
+#include "net.h"
 #include "proc.h"
 #include "xmalloc.h"
 
@@ -130,23 +131,11 @@ dl_msghdr(struct msghdr *mh, struct iovec *iov, struct dl_req *req,
 static int
 dl_send_req(int fd, const struct dl_req *req, int datafd, const char *text)
 {
-	char cbuf[CMSG_SPACE(sizeof(int))];
-	struct msghdr mh;
-	struct cmsghdr *cm;
-	struct iovec iov[2];
+	struct iovec iov[2] = { { (void *)req, sizeof(*req) },
+	    { (void *)text, req->len } };
 	ssize_t n;
 
-	memset(cbuf, 0, sizeof(cbuf));
-	dl_msghdr(&mh, iov, (struct dl_req *)(void *)req, (void *)text,
-	    req->len, cbuf, sizeof(cbuf));
-	cm = CMSG_FIRSTHDR(&mh);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &datafd, sizeof(int));
-	do {
-		n = sendmsg(fd, &mh, MSG_NOSIGNAL);
-	} while (n == -1 && errno == EINTR);
+	n = net_sendfd(fd, iov, req->len > 0 ? 2 : 1, datafd, MSG_NOSIGNAL);
 	if (n < (ssize_t)sizeof(*req))
 		return -1;	/* a short header on a fresh socket: give up */
 	n -= (ssize_t)sizeof(*req);

@@ -46,6 +46,7 @@
 #include "landlock.h"
 #include "loader.h"
 #include "log.h"
+#include "net.h"
 #include "proc.h"
 #include "sandbox.h"
 #include "spool.h"
@@ -871,31 +872,10 @@ worker_child_start(struct worker *w, int i, int fd, pid_t parent)
 static int
 worker_tpl_send(int sock, pid_t pid, int fd)
 {
-	char cbuf[CMSG_SPACE(sizeof(int))];
-	struct msghdr mh;
-	struct cmsghdr *cm;
-	struct iovec iov;
-	ssize_t n;
+	struct iovec iov = { &pid, sizeof(pid) };
 
-	memset(&mh, 0, sizeof(mh));
-	memset(cbuf, 0, sizeof(cbuf));
-	iov.iov_base = &pid;
-	iov.iov_len = sizeof(pid);
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	if (fd != -1) {
-		mh.msg_control = cbuf;
-		mh.msg_controllen = sizeof(cbuf);
-		cm = CMSG_FIRSTHDR(&mh);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-	}
-	do {
-		n = sendmsg(sock, &mh, MSG_NOSIGNAL);
-	} while (n == -1 && errno == EINTR);
-	return n == (ssize_t)sizeof(pid) ? 0 : -1;
+	return net_sendfd(sock, &iov, 1, fd, MSG_NOSIGNAL) ==
+	    (ssize_t)sizeof(pid) ? 0 : -1;
 }
 
 /* worker_tpl_main - the template's loop: a slot number in, a child out */
