@@ -8,10 +8,13 @@ loop; a full spool filesystem during DATA (452 4.3.1, no partial spool
 entry, accepting again once there is room: root only, a small tmpfs); a
 spool filling up while a job is delivered (the job goes back to deferred/,
 not left in active/, and is delivered once there is room: root only);
+queue delete ALL on a full spool file system deletes every job (the
+rename into trash/ falls back to an unlink: root only, a small ext4);
 a router that cannot write a message's jobs routes it again within 10 s;
 queue ID instances (-i) distinct among the live children while a
 reload drains the old receiver and after a child is killed."""
 import errno
+import shutil
 import os
 import re
 import signal
@@ -295,6 +298,57 @@ def full_disk_delivery():
         gw.cleanup(ok)      # after the umount: removes the mount point too
 
 
+def full_disk_delete():
+    """queue delete ALL on a spool whose file system is full: a deleted job
+    is renamed into trash/, which needs new directory blocks as it grows;
+    where there is none the files are unlinked instead, so every job is
+    deleted and the space comes back (a small ext4 on a loop device)."""
+    if os.geteuid() != 0 or shutil.which("mkfs.ext4") is None:
+        print("full disk delete: skipped (needs root and mkfs.ext4)")
+        return
+    gw = Gateway("fulldel")
+    fs = os.path.join(gw.dir, "fs")
+    img = os.path.join(gw.dir, "fs.img")
+    os.makedirs(fs)
+    with open(img, "wb") as f:
+        f.truncate(16 << 20)
+    subprocess.run(["mkfs.ext4", "-q", "-F", img], check=True)
+    if subprocess.run(["mount", "-o", "loop", img, fs]).returncode != 0:
+        print("full disk delete: skipped (no loop device)")
+        shutil.rmtree(gw.dir, ignore_errors=True)
+        return
+    ok = False
+    try:
+        os.chmod(fs, 0o755)
+        gw.spool = os.path.join(fs, "spool")
+        gw.write_config([{"name": "archive", "type": "folder", "settings": {"path": gw.mail}}],
+                        [{"name": "all", "hold": "archive"}], ["127.0.0.0/8", "::1"], ["gw.test"])
+        gw.start()
+        n = 300
+        s = gw.smtp()
+        for i in range(n):
+            s.sendmail("sender@client.test", ["rcpt@gw.test"], make_message(i, "fulldel"))
+        s.quit()
+        held = os.path.join(gw.spool, "hold", "archive")
+        wait_for(lambda: os.path.isdir(held) and len(os.listdir(held)) == n, 60,
+                 "%d jobs in hold/archive" % n)
+        check(fill(os.path.join(fs, "filler")) > 0, "the file system filled up")
+        out = gw.ctl("queue", "delete", "ALL")
+        check(out.count(": deleted (archive)") == n and "E" not in
+              "".join(l[:1] for l in out.splitlines()), "every job deleted: %r" % out[-300:])
+        check(not os.listdir(held) and not os.listdir(os.path.join(gw.spool, "data")),
+              "hold/archive and data/ empty")
+        wait_for(lambda: gw.spool_files("trash") == [], 20, "trash/ swept")
+        print("full disk delete: %d jobs deleted on a full file system" % n)
+        ok = True
+    finally:
+        try:
+            gw.stop()
+        finally:
+            subprocess.run(["umount", "-l", fs])
+        gw.cleanup(ok)
+
+
 def child_instances(gw):
     """{pid: (program, -i value)} of the master's children."""
     out = {}
@@ -450,6 +504,7 @@ def test():
     lying_connector()
     full_disk()
     full_disk_delivery()
+    full_disk_delete()
     reload_instances()
 
 
