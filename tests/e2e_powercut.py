@@ -19,7 +19,6 @@ any of them).
 
 Needs root, /dev/fuse, loop devices and python3-fusepy; without them it
 is skipped (77)."""
-import errno
 import os
 import random
 import shutil
@@ -31,20 +30,17 @@ import tempfile
 import threading
 import time
 
-from gwtest import Gateway, check, main, wait_for
+import fusedisk
+from gwtest import Gateway, check, main
 
 SIZE = 192 << 20
 
 
 def serve(backing, platters, mnt, control):
-    """The FUSE side (a child process): one file, disk.img.  Reads and
-    writes go to backing (what the kernel sees); writes are also queued and
-    copied to platters at each fsync, until control exists (the cut).
-    SIGUSR1 then keeps a random half of the queued writes and exits."""
-    if "/usr/lib/python3/dist-packages" not in sys.path:
-        sys.path.append("/usr/lib/python3/dist-packages")
-    from fusepy import FUSE, FuseOSError, Operations
-
+    """The FUSE side (a child process): disk.img is backing (what the
+    kernel sees); writes are also queued and copied to platters at each
+    fsync, until control exists (the cut).  SIGUSR1 then keeps a random
+    half of the queued writes."""
     state = {"pending": [], "cut": False}
     lock = threading.Lock()
     pfd = os.open(platters, os.O_RDWR)
@@ -57,64 +53,26 @@ def serve(backing, platters, mnt, control):
             os.fsync(pfd)
             state["pending"] = []
 
+    def cut():
+        if not state["cut"]:
+            state["cut"] = os.path.exists(control)
+        return state["cut"]
+
+    def on_write(offset, data):
+        with lock:
+            if not cut():
+                state["pending"].append((offset, bytes(data)))
+
+    def on_fsync(fd):
+        with lock:
+            if not cut():
+                for off, data in state["pending"]:
+                    os.pwrite(pfd, data, off)
+                os.fdatasync(pfd)
+                state["pending"] = []
+
     signal.signal(signal.SIGUSR1, keep_some)
-
-    class Disk(Operations):
-        def __init__(self):
-            self.fd = os.open(backing, os.O_RDWR)
-
-        def getattr(self, path, fh=None):
-            if path == "/":
-                return {"st_mode": 0o40755, "st_nlink": 2, "st_size": 4096}
-            if path != "/disk.img":
-                raise FuseOSError(errno.ENOENT)
-            return {"st_mode": 0o100600, "st_nlink": 1, "st_size": SIZE}
-
-        def readdir(self, path, fh):
-            return [".", "..", "disk.img"]
-
-        def open(self, path, flags):
-            if path != "/disk.img":
-                raise FuseOSError(errno.ENOENT)
-            return 0
-
-        def read(self, path, size, offset, fh):
-            return os.pread(self.fd, size, offset)
-
-        def write(self, path, data, offset, fh):
-            with lock:
-                if not state["cut"]:
-                    state["cut"] = os.path.exists(control)
-                if not state["cut"]:
-                    state["pending"].append((offset, bytes(data)))
-            return os.pwrite(self.fd, data, offset)
-
-        def truncate(self, path, length, fh=None):
-            pass
-
-        def flush(self, path, fh):
-            return 0
-
-        def fsync(self, path, datasync, fh):
-            with lock:
-                if not state["cut"]:
-                    state["cut"] = os.path.exists(control)
-                if not state["cut"]:
-                    for off, data in state["pending"]:
-                        os.pwrite(pfd, data, off)
-                    os.fdatasync(pfd)
-                    state["pending"] = []
-            return 0
-
-        def release(self, path, fh):
-            return 0
-
-    FUSE(Disk(), mnt, foreground=True, nothreads=True, allow_other=True)
-
-
-def run(cmd):
-    return subprocess.run(cmd, check=True, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, text=True).stdout
+    fusedisk.serve(backing, mnt, on_write=on_write, on_fsync=on_fsync)
 
 
 def usable():
@@ -160,29 +118,22 @@ def sender(gw, tag, first, acked, stop):
 
 def platters_ids(platters, mnt):
     """{message tag-index: whole} found in the spool of the platters' image."""
-    loop = run(["losetup", "--find", "--show", platters]).strip()
     found = {}
-    try:
-        run(["mount", "-t", "ext4", loop, mnt])
-        try:
-            for root, _, files in os.walk(mnt):
-                for f in files:
-                    try:
-                        with open(os.path.join(root, f), "rb") as fp:
-                            data = fp.read()
-                    except OSError:
-                        continue
-                    for line in data.split(b"\r\n"):
-                        if line.startswith(b"Message-ID: <") and \
-                                line.endswith(b"@powercut.test>"):
-                            key = line[13:-15].decode()
-                            found[key] = found.get(key, False) or \
-                                (b"last line of %s\r\n" % key.encode()) in data
-                            break
-        finally:
-            subprocess.call(["umount", mnt])
-    finally:
-        subprocess.call(["losetup", "-d", loop])
+    with fusedisk.ext4(platters, mnt):
+        for root, _, files in os.walk(mnt):
+            for f in files:
+                try:
+                    with open(os.path.join(root, f), "rb") as fp:
+                        data = fp.read()
+                except OSError:
+                    continue
+                for line in data.split(b"\r\n"):
+                    if line.startswith(b"Message-ID: <") and \
+                            line.endswith(b"@powercut.test>"):
+                        key = line[13:-15].decode()
+                        found[key] = found.get(key, False) or \
+                            (b"last line of %s\r\n" % key.encode()) in data
+                        break
     return found
 
 
@@ -199,61 +150,45 @@ def one_cut(work, tag, sessions, keep_some):
     for p in (backing, platters):
         with open(p, "wb") as f:
             f.truncate(SIZE)
-    server = os.fork()
-    if server == 0:
-        try:
-            serve(backing, platters, fmnt, control)
-        finally:
-            os._exit(0)
-    loop, mounted, gw = None, False, None
+    server = fusedisk.start(fmnt, lambda: serve(backing, platters, fmnt, control))
+    gw = None
     try:
-        wait_for(lambda: os.path.exists(os.path.join(fmnt, "disk.img")), 10,
-                 "the FUSE disk")
-        loop = run(["losetup", "--find", "--show", os.path.join(fmnt, "disk.img")]).strip()
-        run(["mkfs.ext4", "-q", "-F", "-E", "lazy_itable_init=0,lazy_journal_init=0", loop])
-        run(["mount", "-t", "ext4", loop, mnt])
-        mounted = True
-        os.chmod(mnt, 0o755)
-        tempfile.tempdir = mnt
-        try:
-            gw = Gateway("powercut").start()
-        finally:
-            tempfile.tempdir = None
-        gw.ctl("pause", "delivery", "archive")   # every message stays in the spool
-        acked = [[] for _ in range(sessions)]
-        stop = threading.Event()
-        threads = [threading.Thread(target=sender, args=(gw, tag, k * 100000, acked[k], stop))
-                   for k in range(sessions)]
-        for t in threads:
-            t.start()
-        time.sleep(random.uniform(1.0, 3.0))
-        before = [list(a) for a in acked]       # answered before the cut
-        with open(control, "w"):
-            pass
-        time.sleep(0.3)
-        stop.set()
-        gw.kill_tree()
-        for t in threads:
-            t.join(30)
-        nacked = sum(len(a) for a in before)
-        check(nacked >= 5, "%s: messages answered before the cut: %d" % (tag, nacked))
+        with fusedisk.ext4(os.path.join(fmnt, "disk.img"), mnt,
+                           mkfs=["-E", "lazy_itable_init=0,lazy_journal_init=0"]):
+            try:
+                tempfile.tempdir = mnt
+                try:
+                    gw = Gateway("powercut").start()
+                finally:
+                    tempfile.tempdir = None
+                gw.ctl("pause", "delivery", "archive")   # every message stays in the spool
+                acked = [[] for _ in range(sessions)]
+                stop = threading.Event()
+                threads = [threading.Thread(target=sender,
+                                            args=(gw, tag, k * 100000, acked[k], stop))
+                           for k in range(sessions)]
+                for t in threads:
+                    t.start()
+                time.sleep(random.uniform(1.0, 3.0))
+                before = [list(a) for a in acked]       # answered before the cut
+                with open(control, "w"):
+                    pass
+                time.sleep(0.3)
+                stop.set()
+                gw.kill_tree()
+                for t in threads:
+                    t.join(30)
+                nacked = sum(len(a) for a in before)
+                check(nacked >= 5, "%s: messages answered before the cut: %d" % (tag, nacked))
+            finally:
+                if gw is not None:
+                    gw.kill_tree()
+                    gw.logf.close()     # the test's handle on the log, on the mount
     finally:
-        if gw is not None:
-            gw.kill_tree()
-            gw.logf.close()     # the test's handle on the log, on the mount
-        if mounted and subprocess.call(["umount", mnt]) != 0:
-            subprocess.call(["umount", "-l", mnt])
-        if loop:
-            subprocess.call(["losetup", "-d", loop])
         if keep_some:
             os.kill(server, signal.SIGUSR1)
             time.sleep(0.5)
-        subprocess.call(["fusermount", "-u", fmnt], stderr=subprocess.DEVNULL)
-        try:
-            os.kill(server, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-        os.waitpid(server, 0)
+        fusedisk.stop(server, fmnt)
     found = platters_ids(platters, mnt)
     lost = ["%s-%d" % (tag, i) for a in before for i in a
             if not found.get("%s-%d" % (tag, i))]
