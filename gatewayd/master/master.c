@@ -1386,7 +1386,7 @@ master_sweep_trash(const struct cfg *c, const int *sigs, size_t nsigs)
 {
 	char err[SPOOL_ERRLEN];
 	struct spool *sp;
-	pid_t pid, master = getpid();
+	pid_t pid = 0, master = getpid();
 	size_t i;
 	int n;
 
@@ -1394,6 +1394,9 @@ master_sweep_trash(const struct cfg *c, const int *sigs, size_t nsigs)
 	    sizeof(err))) == NULL)
 		return;		/* the children will say why */
 	if (spool_trash_empty(sp) || (pid = fork()) != 0) {
+		if (pid == -1)
+			log_warn("fork of the trash/ sweeper: left for the "
+			    "next delete or start");
 		spool_close(sp);
 		return;
 	}
