@@ -78,7 +78,8 @@ batched(struct io_uring *ring, int dfd, char **names, size_t n)
 			s->user_data = 0;
 			s = io_uring_get_sqe(ring);
 			io_uring_prep_read(s, (int)k, bufs[k], BUFLEN, 0);
-			s->flags |= IOSQE_FIXED_FILE | IOSQE_IO_LINK;
+			/* hard: a short read would cancel the close */
+			s->flags |= IOSQE_FIXED_FILE | IOSQE_IO_HARDLINK;
 			s->user_data = 1;
 			s = io_uring_get_sqe(ring);
 			io_uring_prep_close_direct(s, (unsigned int)k);
