@@ -575,6 +575,9 @@ spool_open_fd(int dirfd, char *err, size_t errlen)
 	for (i = 0; i < D_NDIRS; i++) {
 		sp->fd[i] = openat(sp->dirfd, spool_dir_names[i],
 		    O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+		/* a spool made before trash/ (the master adds it at start) */
+		if (sp->fd[i] == -1 && i == D_TRASH && errno == ENOENT)
+			continue;
 		if (sp->fd[i] == -1) {
 			spool_seterr(err, errlen, "spool directory %s/: %s",
 			    spool_dir_names[i], spool_why_not_dir(sp->dirfd,
@@ -1604,7 +1607,7 @@ spool_sync_all(struct spool *sp)
 	int rc = 0;
 
 	for (i = 0; i < D_NDIRS; i++)
-		if (fsync(sp->fd[i]) == -1)
+		if (sp->fd[i] != -1 && fsync(sp->fd[i]) == -1)
 			rc = -1;
 	pthread_mutex_lock(&sp->lock);
 	for (i = 0; i < sp->nconns; i++)
@@ -2743,6 +2746,8 @@ spool_tmp_remove(struct spool *sp, enum spool_dir dir, const char *suffix,
 int
 spool_trash(struct spool *sp, const char *path, const char *name)
 {
+	if (sp->fd[D_TRASH] == -1)	/* a spool without trash/ yet */
+		return unlinkat(sp->dirfd, path, 0);
 	return renameat(sp->dirfd, path, sp->fd[D_TRASH], name);
 }
 
@@ -2753,10 +2758,12 @@ spool_trash(struct spool *sp, const char *path, const char *name)
 int
 spool_trash_sweep(struct spool *sp, unsigned int part, unsigned int nparts)
 {
+	if (sp->fd[D_TRASH] == -1)
+		return 0;
 	return spool_tmp_remove(sp, D_TRASH, NULL, part, nparts);
 }
 
-/* spool_trash_empty - nothing in trash/ (or it cannot be read)? */
+/* spool_trash_empty - nothing in trash/ (or no trash/, or unreadable)? */
 int
 spool_trash_empty(struct spool *sp)
 {
@@ -2764,7 +2771,7 @@ spool_trash_empty(struct spool *sp)
 	DIR *d;
 	int empty = 1;
 
-	if ((d = spool_opendir(sp->fd[D_TRASH])) == NULL)
+	if (sp->fd[D_TRASH] == -1 || (d = spool_opendir(sp->fd[D_TRASH])) == NULL)
 		return 1;
 	while (empty && (de = readdir(d)) != NULL)
 		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)

@@ -279,6 +279,31 @@ START_TEST(test_locate_remove)
 }
 END_TEST
 
+/*
+ * test_remove_no_trash - a spool made before trash/ opens, and a removed
+ * job is unlinked at once
+ */
+START_TEST(test_remove_no_trash)
+{
+	const char *one[] = { "archive" };
+	char q[SPOOL_QID_LEN + 1], path[128];
+	struct spool *old;
+
+	put_routed(q, one, 1, 1);
+	snprintf(path, sizeof(path), "%s/trash", top);
+	ck_assert_int_eq(rmdir(path), 0);
+	old = spool_open(top, 0, (uid_t)-1, (gid_t)-1, err, sizeof(err));
+	ck_assert_msg(old != NULL, "open without trash/: %s", err);
+	ck_assert(spool_trash_empty(old));
+	ck_assert_int_eq(spool_job_remove(old, SPOOL_HOLD, "archive", q, err,
+	    sizeof(err)), 0);
+	ck_assert(!exists("hold/archive/%s", q) && !exists("data/%s.archive", q));
+	ck_assert(!exists("trash"));
+	ck_assert_int_eq(spool_trash_sweep(old, 0, 1), 0);
+	spool_close(old);
+}
+END_TEST
+
 /* test_requeue_held - held jobs go back to incoming/ with their data */
 START_TEST(test_requeue_held)
 {
@@ -309,6 +334,7 @@ spool_admin_suite(void)
 	tcase_add_test(tc, test_check_healthy);
 	tcase_add_test(tc, test_check_classify);
 	tcase_add_test(tc, test_locate_remove);
+	tcase_add_test(tc, test_remove_no_trash);
 	tcase_add_test(tc, test_requeue_held);
 	suite_add_tcase(s, tc);
 	return s;
