@@ -239,6 +239,16 @@ def fill(path):
     return n
 
 
+def stop_unmount(gw, fs, ok):
+    """Stop the gateway, detach the file system mounted on fs, then clean
+    up (after the umount: that removes the mount point too)."""
+    try:
+        gw.stop()
+    finally:
+        subprocess.run(["umount", "-l", fs])
+    gw.cleanup(ok)
+
+
 def full_disk_delivery():
     """A folder job on a tmpfs that fills up while the job is held: once
     released, the folder write and then the job's update fail with ENOSPC;
@@ -291,11 +301,7 @@ def full_disk_delivery():
         print("full disk during delivery: job back in deferred/, delivered after the space came back")
         ok = True
     finally:
-        try:
-            gw.stop()
-        finally:
-            subprocess.run(["umount", "-l", fs])
-        gw.cleanup(ok)      # after the umount: removes the mount point too
+        stop_unmount(gw, fs, ok)
 
 
 def full_disk_delete():
@@ -342,11 +348,7 @@ def full_disk_delete():
         print("full disk delete: %d jobs deleted on a full file system" % n)
         ok = True
     finally:
-        try:
-            gw.stop()
-        finally:
-            subprocess.run(["umount", "-l", fs])
-        gw.cleanup(ok)
+        stop_unmount(gw, fs, ok)
 
 
 def child_instances(gw):

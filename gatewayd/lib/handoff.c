@@ -83,30 +83,6 @@ handoff_send(int sock, int fd, const char *user, const char *ip)
 	return n == (ssize_t)iov.iov_len ? 0 : (errno = EMSGSIZE, -1);
 }
 
-/* handoff_fds - the descriptors a record carried: count, first into *fd */
-static int
-handoff_fds(struct msghdr *mh, int *fd)
-{
-	struct cmsghdr *cm;
-	size_t i, n;
-	int count = 0, f;
-
-	for (cm = CMSG_FIRSTHDR(mh); cm != NULL; cm = CMSG_NXTHDR(mh, cm)) {
-		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS ||
-		    cm->cmsg_len < CMSG_LEN(0))
-			continue;
-		n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		for (i = 0; i < n; i++) {
-			memcpy(&f, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
-			if (count++ == 0)
-				*fd = f;
-			else
-				close(f);
-		}
-	}
-	return count;
-}
-
 /* handoff_sock_ok - is fd an AF_UNIX stream socket? */
 static int
 handoff_sock_ok(int fd)
@@ -127,30 +103,21 @@ int
 handoff_recv(int sock, int *fd, char *user, char *ip, const char **why)
 {
 	char buf[HANDOFF_RECORD_MAX + 1];
-	char cbuf[CMSG_SPACE(4 * sizeof(int))];
-	struct msghdr mh;
-	struct iovec iov;
+	struct iovec iov = { buf, sizeof(buf) };
 	ssize_t n;
-	int count;
+	int count, mflags;
 
-	*fd = -1;
-	memset(&mh, 0, sizeof(mh));
-	iov.iov_base = buf;
-	iov.iov_len = sizeof(buf);
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	mh.msg_control = cbuf;
-	mh.msg_controllen = sizeof(cbuf);
-	do {
-		n = recvmsg(sock, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-	} while (n == -1 && errno == EINTR);
+	n = net_recvfd(sock, &iov, 1, fd, &count, MSG_DONTWAIT, &mflags);
 	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
 		return 0;
-	if (n <= 0)
+	if (n <= 0) {
+		if (*fd != -1)
+			close(*fd);
+		*fd = -1;
 		return -2;
-	count = handoff_fds(&mh, fd);
+	}
 	*why = NULL;
-	if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC))
+	if (mflags & (MSG_TRUNC | MSG_CTRUNC))
 		*why = "a truncated record";
 	else if (count != 1)
 		*why = "not exactly one descriptor";

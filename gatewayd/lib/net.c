@@ -449,3 +449,46 @@ net_sendfd(int sock, struct iovec *iov, int iovcnt, int fd, int flags)
 	} while (n == -1 && errno == EINTR);
 	return n;
 }
+
+#define NET_RECVFD_MAX	4	/* descriptors taken in (the extra ones closed) */
+
+/* net_recvfd - a message and the descriptors attached to it (net.h) */
+ssize_t
+net_recvfd(int sock, struct iovec *iov, int iovcnt, int *fd, int *count,
+    int flags, int *msgflags)
+{
+	char cbuf[CMSG_SPACE(NET_RECVFD_MAX * sizeof(int))];
+	struct msghdr mh;
+	struct cmsghdr *cm;
+	size_t i, n;
+	ssize_t r;
+	int c = 0, f;
+
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_iov = iov;
+	mh.msg_iovlen = (size_t)iovcnt;
+	mh.msg_control = cbuf;
+	mh.msg_controllen = sizeof(cbuf);
+	*fd = -1;
+	do {
+		r = recvmsg(sock, &mh, flags | MSG_CMSG_CLOEXEC);
+	} while (r == -1 && errno == EINTR);
+	for (cm = r >= 0 ? CMSG_FIRSTHDR(&mh) : NULL; cm != NULL;
+	    cm = CMSG_NXTHDR(&mh, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS ||
+		    cm->cmsg_len < CMSG_LEN(0))
+			continue;
+		n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (i = 0; i < n; i++) {
+			memcpy(&f, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+			if (c++ == 0)
+				*fd = f;
+			else
+				close(f);
+		}
+	}
+	*count = c;
+	if (msgflags != NULL)
+		*msgflags = r >= 0 ? mh.msg_flags : 0;
+	return r;
+}

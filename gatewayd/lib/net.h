@@ -54,5 +54,13 @@ struct iovec;
  */
 ssize_t net_sendfd(int sock, struct iovec *iov, int iovcnt, int fd,
     int flags);
+/*
+ * recvmsg into iov[0..iovcnt) (flags, and MSG_CMSG_CLOEXEC), again on
+ * EINTR: the first descriptor that came with the data in *fd (-1: none),
+ * any others closed, their number in *count; *msgflags (may be NULL) the
+ * message's flags (MSG_TRUNC, MSG_CTRUNC).  What recvmsg returned.
+ */
+ssize_t net_recvfd(int sock, struct iovec *iov, int iovcnt, int *fd,
+    int *count, int flags, int *msgflags);
 
 #endif

@@ -111,22 +111,6 @@ dl_io(int fd, void *buf, size_t len, int writing)
 	return 0;
 }
 
-/* dl_msghdr - a message of the header and a buffer, room for one descriptor */
-static void
-dl_msghdr(struct msghdr *mh, struct iovec *iov, struct dl_req *req,
-    void *buf, size_t len, char *cbuf, size_t clen)
-{
-	memset(mh, 0, sizeof(*mh));
-	iov[0].iov_base = req;
-	iov[0].iov_len = sizeof(*req);
-	iov[1].iov_base = buf;
-	iov[1].iov_len = len;
-	mh->msg_iov = iov;
-	mh->msg_iovlen = len > 0 ? 2 : 1;
-	mh->msg_control = cbuf;
-	mh->msg_controllen = clen;
-}
-
 /* dl_send_req - the request header with the descriptor and the text, in one call */
 static int
 dl_send_req(int fd, const struct dl_req *req, int datafd, const char *text)
@@ -149,26 +133,20 @@ dl_send_req(int fd, const struct dl_req *req, int datafd, const char *text)
 static int
 dl_recv_req(int fd, struct dl_req *req, int *datafd, struct dl_buf *in)
 {
-	char cbuf[CMSG_SPACE(sizeof(int))];
-	struct msghdr mh;
-	struct cmsghdr *cm;
 	struct iovec iov[2];
 	ssize_t n;
 	size_t got;
+	int count;
 
 	if (in->cap == 0)
 		in->p = xreallocarray(NULL, in->cap = 4096, 1);
-	dl_msghdr(&mh, iov, req, in->p, in->cap, cbuf, sizeof(cbuf));
-	do {
-		n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
-	} while (n == -1 && errno == EINTR);
-	*datafd = -1;
-	if (n > 0 && (cm = CMSG_FIRSTHDR(&mh)) != NULL &&
-	    cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
-	    cm->cmsg_len == CMSG_LEN(sizeof(int)))
-		memcpy(datafd, CMSG_DATA(cm), sizeof(int));
+	iov[0].iov_base = req;
+	iov[0].iov_len = sizeof(*req);
+	iov[1].iov_base = in->p;
+	iov[1].iov_len = in->cap;
+	n = net_recvfd(fd, iov, 2, datafd, &count, 0, NULL);
 	got = n >= (ssize_t)sizeof(*req) ? (size_t)n - sizeof(*req) : 0;
-	if (n < (ssize_t)sizeof(*req) || *datafd == -1 ||
+	if (n < (ssize_t)sizeof(*req) || count != 1 ||
 	    req->len < sizeof(struct dl_job) || req->len > DL_ENV_MAX ||
 	    got > req->len)
 		goto bad;

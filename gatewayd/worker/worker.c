@@ -1003,37 +1003,27 @@ worker_tpl_stop(struct worker *w, const char *why)
 static pid_t
 worker_tpl_spawn(struct worker *w, int i, int *fd)
 {
-	char cbuf[CMSG_SPACE(sizeof(int))];
-	struct msghdr mh;
-	struct iovec iov;
 	pid_t pid = -1;
+	struct iovec iov = { &pid, sizeof(pid) };
 	ssize_t n;
+	int count;
 
 	*fd = -1;
 	if (send(w->tpl_fd, &i, sizeof(i), MSG_NOSIGNAL) != (ssize_t)sizeof(i)) {
 		worker_tpl_stop(w, strerror(errno));
 		return -1;
 	}
-	memset(&mh, 0, sizeof(mh));
-	iov.iov_base = &pid;
-	iov.iov_len = sizeof(pid);
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	mh.msg_control = cbuf;
-	mh.msg_controllen = sizeof(cbuf);
-	do {
-		n = recvmsg(w->tpl_fd, &mh, MSG_CMSG_CLOEXEC);
-	} while (n == -1 && errno == EINTR);
+	n = net_recvfd(w->tpl_fd, &iov, 1, fd, &count, 0, NULL);
+	if (n != (ssize_t)sizeof(pid) || pid <= 0 || count != 1) {
+		if (*fd != -1)
+			close(*fd);
+		*fd = -1;
+	}
 	if (n != (ssize_t)sizeof(pid)) {
 		worker_tpl_stop(w, n == -1 ? strerror(errno) : "gone");
 		return -1;
 	}
-	if (pid > 0 && CMSG_FIRSTHDR(&mh) != NULL &&
-	    CMSG_FIRSTHDR(&mh)->cmsg_level == SOL_SOCKET &&
-	    CMSG_FIRSTHDR(&mh)->cmsg_type == SCM_RIGHTS &&
-	    CMSG_FIRSTHDR(&mh)->cmsg_len == CMSG_LEN(sizeof(int)))
-		memcpy(fd, CMSG_DATA(CMSG_FIRSTHDR(&mh)), sizeof(int));
-	if (pid <= 0 || *fd == -1) {
+	if (*fd == -1) {
 		log_warnx("the template could not fork a delivery child");
 		if (pid > 0)
 			(void)kill(pid, SIGKILL);	/* reaped by worker_sigchld */
