@@ -2746,9 +2746,18 @@ spool_tmp_remove(struct spool *sp, enum spool_dir dir, const char *suffix,
 int
 spool_trash(struct spool *sp, const char *path, const char *name)
 {
-	if (sp->fd[D_TRASH] == -1)	/* a spool without trash/ yet */
-		return unlinkat(sp->dirfd, path, 0);
-	return renameat(sp->dirfd, path, sp->fd[D_TRASH], name);
+	/*
+	 * Unlinked at once in a spool without trash/ yet, and where trash/
+	 * would need a block the file system does not have (ENOSPC, EDQUOT:
+	 * a delete is how a full spool gets room).
+	 */
+	if (sp->fd[D_TRASH] != -1) {
+		if (renameat(sp->dirfd, path, sp->fd[D_TRASH], name) == 0)
+			return 0;
+		if (errno != ENOSPC && errno != EDQUOT)
+			return -1;
+	}
+	return unlinkat(sp->dirfd, path, 0);
 }
 
 /*

@@ -97,21 +97,6 @@ spool_locate(struct spool *sp, const char *qid, struct spool_loc *locs,
 }
 
 /*
- * admin_trash - move path to trash/name; where trash/ would need a block
- * the file system does not have (ENOSPC, EDQUOT: a delete is how a full
- * spool gets room), unlink it instead
- */
-static int
-admin_trash(struct spool *sp, const char *path, const char *name)
-{
-	if (spool_trash(sp, path, name) == 0)
-		return 0;
-	if (errno != ENOSPC && errno != EDQUOT)
-		return -1;
-	return unlinkat(spool_dirfd(sp), path, 0);
-}
-
-/*
  * spool_job_remove - move a job (not active), then its data link, to
  * trash/<qid>.<connector> and trash/<qid>.<connector>.data; the job is
  * gone from the queue when its file is, spool_trash_sweep frees them
@@ -131,12 +116,12 @@ spool_job_remove(struct spool *sp, enum spool_state st, const char *connector,
 	}
 	snprintf(data, sizeof(data), "data/%s.%s", qid, connector);
 	snprintf(name, sizeof(name), "%s.%s", qid, connector);
-	if (admin_trash(sp, path, name) == -1) {
+	if (spool_trash(sp, path, name) == -1) {
 		spool_seterr(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
 	snprintf(name, sizeof(name), "%s.%s.data", qid, connector);
-	if (admin_trash(sp, data, name) == -1 && errno != ENOENT) {
+	if (spool_trash(sp, data, name) == -1 && errno != ENOENT) {
 		spool_seterr(err, errlen, "%s: %s", data, strerror(errno));
 		return -1;
 	}

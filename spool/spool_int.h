@@ -29,8 +29,8 @@ int spool_names_sorted(DIR *d, int (*keep)(int, const char *),
 
 struct spool;
 /*
- * Move (spool-relative) path to trash/name, replacing an earlier one: 0,
- * or -1 with errno.
+ * Move (spool-relative) path to trash/name, replacing an earlier one (an
+ * unlink where there is no trash/ or no room in it): 0, or -1 with errno.
  */
 int spool_trash(struct spool *, const char *path, const char *name)
     __attribute__((visibility("hidden")));

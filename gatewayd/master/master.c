@@ -1090,6 +1090,8 @@ master_prepare_spool(const struct cfg *c, char *err, size_t errlen)
 	return rc;
 }
 
+static int trash_left;	/* files of deleted jobs in trash/ at start */
+
 /* master_recover_tmp - unacknowledged data from before a crash goes */
 static void
 master_recover_tmp(const struct cfg *c)
@@ -1107,6 +1109,7 @@ master_recover_tmp(const struct cfg *c)
 		    n, c->spool);
 	else if (n == -1)
 		log_warn("spool %s: cleaning receive", c->spool);
+	trash_left = !spool_trash_empty(sp);
 	if ((n = spool_recover_tmp(sp)) > 0)
 		log_info("removed %d unfinished file(s) from %s/tmp", n,
 		    c->spool);
@@ -1390,10 +1393,12 @@ master_sweep_trash(const struct cfg *c, const int *sigs, size_t nsigs)
 	size_t i;
 	int n;
 
+	if (!trash_left)	/* looked at by master_recover_tmp */
+		return;
 	if ((sp = spool_open(c->spool, 0, run_uid, run_gid, err,
 	    sizeof(err))) == NULL)
 		return;		/* the children will say why */
-	if (spool_trash_empty(sp) || (pid = fork()) != 0) {
+	if ((pid = fork()) != 0) {
 		if (pid == -1)
 			log_warn("fork of the trash/ sweeper: left for the "
 			    "next delete or start");
