@@ -97,16 +97,20 @@ spool_locate(struct spool *sp, const char *qid, struct spool_loc *locs,
 }
 
 /*
- * spool_job_remove - move a job (not active), then its data link, to
+ * admin_job_remove - move a job (not active), then its data link, to
  * trash/<qid>.<connector> and trash/<qid>.<connector>.data; the job is
- * gone from the queue when its file is, spool_trash_sweep frees them
+ * gone from the queue when its file is, spool_trash_sweep frees them.
+ * With deleting, the message's incoming/ file too if it waits for the
+ * router's sync and this was its last job.
  */
-int
-spool_job_remove(struct spool *sp, enum spool_state st, const char *connector,
-    const char *qid, char *err, size_t errlen)
+static int
+admin_job_remove(struct spool *sp, enum spool_state st, const char *connector,
+    const char *qid, int deleting, char *err, size_t errlen)
 {
 	char path[ADMIN_PATH_MAX], data[ADMIN_PATH_MAX];
-	char name[ADMIN_PATH_MAX];
+	char name[ADMIN_PATH_MAX], incoming[ADMIN_PATH_MAX];
+	struct stat ds, is;
+	int shared, last;
 
 	if (st == SPOOL_ACTIVE || st == SPOOL_INCOMING ||
 	    admin_path(path, sizeof(path), st, connector, qid) == -1) {
@@ -120,12 +124,52 @@ spool_job_remove(struct spool *sp, enum spool_state st, const char *connector,
 		spool_seterr(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
+	/*
+	 * A message routed less than the router's sync ago keeps its
+	 * incoming/ file, the same inode as its data/ links, until that sync
+	 * (router.c).  The delete of its last job takes that file too: else
+	 * the message would be listed as incoming until then, and routed
+	 * again, its jobs back, after a crash before the sync.  While that
+	 * file holds the inode, a data link's unlink frees no block and needs
+	 * no trash/ (so the link count stays incoming/ plus the jobs left);
+	 * the last one goes to trash/ and the incoming/ file is unlinked, the
+	 * router's own unlink then finding it gone.  Not for a requeue, whose
+	 * incoming/ link is the message to be routed again.
+	 */
+	snprintf(incoming, sizeof(incoming), "incoming/%s", qid);
+	shared = deleting && fstatat(spool_dirfd(sp), incoming, &is,
+	    AT_SYMLINK_NOFOLLOW) == 0 && fstatat(spool_dirfd(sp), data, &ds,
+	    AT_SYMLINK_NOFOLLOW) == 0 && is.st_ino == ds.st_ino &&
+	    is.st_dev == ds.st_dev;
+	last = shared && ds.st_nlink == 2;
 	snprintf(name, sizeof(name), "%s.%s.data", qid, connector);
-	if (spool_trash(sp, data, name) == -1 && errno != ENOENT) {
+	if ((shared && !last ? unlinkat(spool_dirfd(sp), data, 0) :
+	    spool_trash(sp, data, name)) == -1 && errno != ENOENT) {
 		spool_seterr(err, errlen, "%s: %s", data, strerror(errno));
 		return -1;
 	}
+	if (last && unlinkat(spool_dirfd(sp), incoming, 0) == -1 &&
+	    errno != ENOENT) {
+		spool_seterr(err, errlen, "%s: %s", incoming, strerror(errno));
+		return -1;
+	}
 	return 0;
+}
+
+/* spool_job_remove - a job out of the queue, into trash/ (spool_admin.h) */
+int
+spool_job_remove(struct spool *sp, enum spool_state st, const char *connector,
+    const char *qid, char *err, size_t errlen)
+{
+	return admin_job_remove(sp, st, connector, qid, 0, err, errlen);
+}
+
+/* spool_job_delete - the operator's delete of a job (spool_admin.h) */
+int
+spool_job_delete(struct spool *sp, enum spool_state st, const char *connector,
+    const char *qid, char *err, size_t errlen)
+{
+	return admin_job_remove(sp, st, connector, qid, 1, err, errlen);
 }
 
 /* spool_incoming_remove - unlink an unrouted message */

@@ -33,6 +33,14 @@ int spool_locate(struct spool *, const char *qid, struct spool_loc *locs,
  */
 int spool_job_remove(struct spool *, enum spool_state, const char *connector,
     const char *qid, char *err, size_t errlen);
+/*
+ * spool_job_remove for the operator's delete: where it removes the last
+ * job of a message routed so recently that its incoming/ file still waits
+ * for the router's sync, that file goes too, so that the message is not
+ * listed as incoming meanwhile nor routed again after a crash.
+ */
+int spool_job_delete(struct spool *, enum spool_state, const char *connector,
+    const char *qid, char *err, size_t errlen);
 /* Remove an unrouted message incoming/<qid>. */
 int spool_incoming_remove(struct spool *, const char *qid, char *err,
     size_t errlen);

@@ -83,10 +83,13 @@ plant(const char *rel, const char *text)
 	ck_assert_int_eq(fclose(f), 0);
 }
 
-/* put_routed - receive, commit and route one message to connectors */
+/*
+ * route_msg - receive, commit and route one message to connectors; with
+ * sync, as the router's next sync does, its incoming/ file unlinked
+ */
 static void
-put_routed(char qid[SPOOL_QID_LEN + 1], const char *const *connectors,
-    size_t n, int hold)
+route_msg(char qid[SPOOL_QID_LEN + 1], const char *const *connectors,
+    size_t n, int hold, int sync)
 {
 	static const char body[] = "Subject: t\r\n\r\nhello\r\n";
 	struct envelope env, jobs[2];
@@ -120,11 +123,20 @@ put_routed(char qid[SPOOL_QID_LEN + 1], const char *const *connectors,
 	}
 	if (spool_route(sp, env.id, jobs, n, err, sizeof(err)) != 0)
 		ck_abort_msg("spool_route: %s", err);
-	ck_assert_int_eq(spool_sync(sp), 0);
+	if (sync)
+		ck_assert_int_eq(spool_sync(sp), 0);
 	for (i = 0; i < n; i++)
 		envelope_clear(&jobs[i]);
 	memcpy(qid, env.id, SPOOL_QID_LEN + 1);
 	envelope_clear(&env);
+}
+
+/* put_routed - a message routed and synced */
+static void
+put_routed(char qid[SPOOL_QID_LEN + 1], const char *const *connectors,
+    size_t n, int hold)
+{
+	route_msg(qid, connectors, n, hold, 1);
 }
 
 /* seen_cb - record what spool_check reports */
@@ -304,6 +316,33 @@ START_TEST(test_remove_no_trash)
 }
 END_TEST
 
+/*
+ * test_delete_unsynced - the delete of a message's last job before the
+ * router's sync takes its incoming/ file (the same inode) along; one of
+ * two jobs, or a requeue's removal, does not
+ */
+START_TEST(test_delete_unsynced)
+{
+	const char *both[] = { "relay", "archive" };
+	char q[SPOOL_QID_LEN + 1], r[SPOOL_QID_LEN + 1];
+
+	route_msg(q, both, 2, 0, 0);
+	ck_assert(exists("incoming/%s", q));	/* until the sync */
+	ck_assert_int_eq(spool_job_delete(sp, SPOOL_QUEUE, "relay", q, err,
+	    sizeof(err)), 0);
+	ck_assert(exists("incoming/%s", q) && exists("data/%s.archive", q));
+	ck_assert_int_eq(spool_job_delete(sp, SPOOL_QUEUE, "archive", q, err,
+	    sizeof(err)), 0);
+	ck_assert(!exists("incoming/%s", q) && !exists("data/%s.archive", q));
+	/* the router's sync then finds it gone */
+	ck_assert_int_eq(spool_sync(sp), 0);
+	/* a requeue links incoming/ back and removes the jobs: kept */
+	route_msg(r, both, 1, 1, 1);
+	ck_assert_int_eq(spool_requeue_held(sp, r, err, sizeof(err)), 1);
+	ck_assert(exists("incoming/%s", r));
+}
+END_TEST
+
 /* test_requeue_held - held jobs go back to incoming/ with their data */
 START_TEST(test_requeue_held)
 {
@@ -336,6 +375,7 @@ spool_admin_suite(void)
 	tcase_add_test(tc, test_locate_remove);
 	tcase_add_test(tc, test_remove_no_trash);
 	tcase_add_test(tc, test_requeue_held);
+	tcase_add_test(tc, test_delete_unsynced);
 	suite_add_tcase(s, tc);
 	return s;
 }

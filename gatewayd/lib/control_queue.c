@@ -734,7 +734,7 @@ queue_job_op(struct queue_act *a, const char *qid, const struct spool_loc *l)
 			return queue_move(a, qid, l, SPOOL_QUEUE);
 		break;
 	case OP_DELETE:
-		if (spool_job_remove(a->sp, st, l->connector, qid, err,
+		if (spool_job_delete(a->sp, st, l->connector, qid, err,
 		    sizeof(err)) == 0)
 			return 0;
 		if (errno == ENOENT)
