@@ -677,7 +677,7 @@ spool_conn_find(struct spool *sp, const char *connector)
  * spool_fd - descriptor of a state directory (per connector except for
  * incoming); opened lazily and cached.  -1 with errno.
  */
-static int
+int
 spool_fd(struct spool *sp, enum spool_state st, const char *connector)
 {
 	struct spool_conn *c;
@@ -751,7 +751,7 @@ spool_write_all(int fd, const void *buf, size_t len)
 }
 
 /* spool_close_keep - close without clobbering errno */
-static void
+void
 spool_close_keep(int fd)
 {
 	int save = errno;
@@ -799,7 +799,7 @@ spool_rename_noreplace(int fromfd, const char *from, int tofd, const char *to)
  * read until "\nend\n" is seen, EOF, or ENVELOPE_MAX_SIZE.  Sets *offset
  * to the first byte after it.  -1 with errno (EBADMSG when corrupt).
  */
-static int
+int
 spool_read_envelope(int fd, const char *what, struct envelope *env,
     off_t *offset, char *err, size_t errlen)
 {
@@ -2393,7 +2393,7 @@ spool_state_read(struct spool *sp, const char *name, size_t max)
 /* ---- scanning and recovery ---- */
 
 /* spool_opendir - a fresh DIR stream on a directory descriptor */
-static DIR *
+DIR *
 spool_opendir(int fd)
 {
 	DIR *d;
@@ -2410,7 +2410,7 @@ spool_opendir(int fd)
  * spool_each - call fn for each valid queue ID entry of directory fd;
  * stops and returns fn's value if nonzero, -1 on a read error.
  */
-static int
+int
 spool_each(int fd, int (*fn)(DIR *, const char *, void *), void *arg)
 {
 	struct dirent *de;
@@ -2523,20 +2523,8 @@ spool_ids(struct spool *sp, enum spool_state st, const char *connector,
 	return rc;
 }
 
-#define SPOOL_LIST_BUF	16384	/* one read covers a usual envelope */
-
-struct spool_list_arg {
-	spool_list_cb cb;
-	void *arg;
-	char *buf;
-	const char *dir;
-	const char *connector;
-	unsigned int part, nparts;
-	int routed;		/* incoming/: skip the routed (linked) files */
-};
-
 /* spool_name_hash - FNV-1a of a name, to share a listing */
-static unsigned int
+unsigned int
 spool_name_hash(const char *s)
 {
 	uint32_t h = 2166136261u;
@@ -2544,87 +2532,6 @@ spool_name_hash(const char *s)
 	for (; *s; s++)
 		h = (h ^ (unsigned char)*s) * 16777619u;
 	return h;
-}
-
-/* spool_list_one - read and parse one entry for spool_list */
-static int
-spool_list_one(DIR *d, const char *name, void *arg)
-{
-	struct spool_list_arg *la = arg;
-	char what[SPOOL_ERRLEN], reason[SPOOL_ERRLEN];
-	struct envelope env;
-	struct stat st;
-	const char *end;
-	size_t used;
-	ssize_t n;
-	off_t off;
-	int fd, rc;
-
-	if (la->nparts > 1 && spool_name_hash(name) % la->nparts != la->part)
-		return 0;
-	if ((fd = openat(dirfd(d), name, O_RDONLY | O_CLOEXEC |
-	    O_NOFOLLOW)) == -1) {
-		if (errno == ENOENT || errno == ELOOP)
-			return 0;	/* moved meanwhile, or not ours */
-		snprintf(reason, sizeof(reason), "%s", strerror(errno));
-		return la->cb(name, NULL, reason, la->arg);
-	}
-	/*
-	 * A routed message keeps its incoming/ file until the router's next
-	 * sync; its data/ links (the same inode) say that its jobs, listed
-	 * with their own states, stand for it.
-	 */
-	if (la->routed && fstat(fd, &st) == 0 && st.st_nlink > 1) {
-		spool_close_keep(fd);
-		return 0;
-	}
-	memset(&env, 0, sizeof(env));
-	while ((n = read(fd, la->buf, SPOOL_LIST_BUF)) == -1 && errno == EINTR)
-		;
-	end = n > 0 ? memmem(la->buf, (size_t)n, "\nend\n", 5) : NULL;
-	if (end != NULL)
-		rc = envelope_parse(la->buf, (size_t)(end - la->buf) + 5, &env,
-		    &used, reason, sizeof(reason));
-	else if (n == SPOOL_LIST_BUF) {
-		/* a long envelope: the general reader */
-		snprintf(what, sizeof(what), "%s/%s%s%s", la->dir,
-		    la->connector ? la->connector : "", la->connector ? "/" : "",
-		    name);
-		rc = spool_read_envelope(fd, what, &env, &off, reason,
-		    sizeof(reason));
-	} else if (n == -1 && errno == EISDIR) {
-		spool_close_keep(fd);
-		return 0;		/* not ours */
-	} else {
-		snprintf(reason, sizeof(reason), "%s", n == -1 ?
-		    strerror(errno) : n == 0 ? "empty file" :
-		    "truncated envelope");
-		rc = -1;
-	}
-	spool_close_keep(fd);
-	if (rc == -1)
-		return la->cb(name, NULL, reason, la->arg);
-	rc = la->cb(name, &env, NULL, la->arg);
-	envelope_clear(&env);
-	return rc;
-}
-
-/* spool_list - call cb with each entry's envelope (spool.h) */
-int
-spool_list(struct spool *sp, enum spool_state st, const char *connector,
-    unsigned int part, unsigned int nparts, spool_list_cb cb, void *arg)
-{
-	struct spool_list_arg la = { cb, arg, NULL, spool_state_name(st),
-	    connector, part, nparts, st == SPOOL_INCOMING };
-	int fd, rc;
-
-	if ((fd = spool_fd(sp, st, connector)) == -1)
-		return -1;
-	if ((la.buf = malloc(SPOOL_LIST_BUF)) == NULL)
-		return -1;
-	rc = spool_each(fd, spool_list_one, &la);
-	free(la.buf);
-	return rc;
 }
 
 /* spool_name_cmp - qsort comparator for entry names */

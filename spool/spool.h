@@ -447,7 +447,9 @@ int spool_ids(struct spool *, enum spool_state, const char *connector,
  * Listing: call cb with the parsed envelope of each entry of a state
  * directory, or with env NULL and the reason when one cannot be parsed.
  * One open, read and close per entry (and an fstat in incoming/), so
- * 100,000 jobs list in a fraction of a second; an entry moved away
+ * 100,000 jobs list in a fraction of a second; where built with liburing
+ * and io_uring is allowed, those three are linked in batches of 64 files
+ * per system call (spool_list.c; not in incoming/).  An entry moved away
  * meanwhile is skipped.
  * With nparts > 1 only the entries whose name hashes to part are read, so
  * nparts processes can share a listing.  In incoming/, a file with data/
@@ -459,6 +461,13 @@ typedef int (*spool_list_cb)(const char *qid, const struct envelope *env,
     const char *err, void *arg);
 int spool_list(struct spool *, enum spool_state, const char *connector,
     unsigned int part, unsigned int nparts, spool_list_cb cb, void *arg);
+/*
+ * spool_list_plain(1): list every entry by the plain path (open, read,
+ * close), io_uring or not; for comparing the two.  spool_list_batched():
+ * the entries this process has read whole through io_uring batches.
+ */
+void spool_list_plain(int on);
+unsigned long spool_list_batched(void);
 /* Names of the connector directories present (for listing); caller frees with spool_free_names. */
 int spool_connectors(struct spool *, char ***names, size_t *n);
 void spool_free_names(char **names, size_t n);

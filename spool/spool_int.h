@@ -7,6 +7,34 @@
 #include <dirent.h>
 #include <stddef.h>
 
+#include <sys/types.h>
+
+#include "spool.h"
+
+#define SPOOL_HIDDEN	__attribute__((visibility("hidden")))
+
+/* The descriptor of a state directory (cached); -1 with errno. */
+int spool_fd(struct spool *, enum spool_state, const char *connector)
+    SPOOL_HIDDEN;
+/* A fresh DIR stream on a directory descriptor (fd stays open). */
+DIR *spool_opendir(int fd) SPOOL_HIDDEN;
+/*
+ * Call fn for each valid queue ID entry of directory fd; stops and
+ * returns fn's value if nonzero, -1 on a read error.
+ */
+int spool_each(int fd, int (*fn)(DIR *, const char *, void *), void *arg)
+    SPOOL_HIDDEN;
+/* FNV-1a of a name: which share of a listing or sweep it is in. */
+unsigned int spool_name_hash(const char *) SPOOL_HIDDEN;
+/* close() without clobbering errno. */
+void spool_close_keep(int fd) SPOOL_HIDDEN;
+/*
+ * Parse the envelope at the start of an open file, however long (up to
+ * ENVELOPE_MAX_SIZE); *offset is the first byte after it.  -1 with errno.
+ */
+int spool_read_envelope(int fd, const char *what, struct envelope *env,
+    off_t *offset, char *err, size_t errlen) SPOOL_HIDDEN;
+
 /* Format a reason into err (may be NULL), keeping errno. */
 void spool_seterr(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4), visibility("hidden")));
@@ -27,7 +55,6 @@ int spool_rename_noreplace(int fromfd, const char *from, int tofd,
 int spool_names_sorted(DIR *d, int (*keep)(int, const char *),
     char ***names, size_t *n) __attribute__((visibility("hidden")));
 
-struct spool;
 /*
  * Move (spool-relative) path to trash/name, replacing an earlier one (an
  * unlink where there is no trash/ or no room in it): 0, or -1 with errno.

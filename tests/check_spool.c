@@ -1459,36 +1459,85 @@ list_cb(const char *qid, const struct envelope *env, const char *why,
 	return 0;
 }
 
+/*
+ * uring_expected - does this build list with io_uring here?  Built with
+ * liburing, on a kernel that lets this process set up a ring (the
+ * kernel.io_uring_disabled sysctl, Linux 6.6, absent or 0)
+ */
+static int
+uring_expected(void)
+{
+#ifdef HAVE_LIBURING
+	FILE *fp;
+	int v = 0;
+
+	if ((fp = fopen("/proc/sys/kernel/io_uring_disabled", "r")) != NULL) {
+		if (fscanf(fp, "%d", &v) != 1)
+			v = 1;
+		fclose(fp);
+	}
+	return v == 0;
+#else
+	return 0;
+#endif
+}
+
+/*
+ * list_both - spool_list of queue/relay by the plain path and the default
+ * one, which must report the same; returns the default one's, and in
+ * *batched how many it read through io_uring
+ */
+static void
+list_both(struct listed *l, unsigned int part, unsigned int nparts,
+    unsigned long *batched)
+{
+	struct listed plain;
+	unsigned long before;
+
+	memset(&plain, 0, sizeof(plain));
+	spool_list_plain(1);
+	before = spool_list_batched();
+	ck_assert_int_eq(spool_list(sp, SPOOL_QUEUE, "relay", part, nparts,
+	    list_cb, &plain), 0);
+	ck_assert_uint_eq(spool_list_batched(), before);
+	spool_list_plain(0);
+	memset(l, 0, sizeof(*l));
+	ck_assert_int_eq(spool_list(sp, SPOOL_QUEUE, "relay", part, nparts,
+	    list_cb, l), 0);
+	*batched = spool_list_batched() - before;
+	ck_assert_int_eq(l->n, plain.n);
+	ck_assert_int_eq(l->bad, plain.bad);
+	ck_assert_str_eq(l->last_bad, plain.last_bad);
+	ck_assert_mem_eq(l->qids, plain.qids, sizeof(l->qids));
+}
+
 START_TEST(test_list)
 {
 	struct listed all, a, b;
 	struct envelope env, job;
 	char big[40000], *text;
+	unsigned long batched;
 	size_t len;
-	int i, j;
+	int i, j, uring = uring_expected();
 
-	for (i = 0; i < 20; i++) {
+	/* more than a batch of 64, not a multiple of it */
+	for (i = 0; i < 150; i++) {
 		put(&env);
 		route2(&env);
 		envelope_clear(&env);
 	}
-	memset(&all, 0, sizeof(all));
-	ck_assert_int_eq(spool_list(sp, SPOOL_QUEUE, "relay", 0, 1, list_cb,
-	    &all), 0);
-	ck_assert_int_eq(all.n, 20);
+	list_both(&all, 0, 1, &batched);
+	ck_assert_int_eq(all.n, 150);
 	ck_assert_int_eq(all.bad, 0);
+	ck_assert_uint_eq(batched, uring ? 150 : 0);
 	/* two parts share the entries: each exactly once */
-	memset(&a, 0, sizeof(a));
-	memset(&b, 0, sizeof(b));
-	ck_assert_int_eq(spool_list(sp, SPOOL_QUEUE, "relay", 0, 2, list_cb,
-	    &a), 0);
-	ck_assert_int_eq(spool_list(sp, SPOOL_QUEUE, "relay", 1, 2, list_cb,
-	    &b), 0);
-	ck_assert_int_eq(a.n + b.n, 20);
+	list_both(&a, 0, 2, &batched);
+	list_both(&b, 1, 2, &batched);
+	ck_assert_int_eq(a.n + b.n, 150);
 	ck_assert_int_gt(a.n, 0);
 	ck_assert_int_gt(b.n, 0);
-	for (i = 0; i < a.n; i++)
-		for (j = 0; j < b.n; j++)
+	for (i = 0; i < a.n && i < 64; i++)
+		for (j = 0; j < b.n && j < 64; j++)
 			ck_assert_str_ne(a.qids[i], b.qids[j]);
 	/* an envelope longer than the first read goes to the general reader */
 	ck_assert_int_eq(spool_job_read(sp, SPOOL_QUEUE, "relay", all.qids[0],
@@ -1509,11 +1558,13 @@ START_TEST(test_list)
 	ck_assert_int_eq(mkdir(path("queue/relay/00000000000000000001"), 0700), 0);
 	ck_assert_int_eq(symlink("/etc/passwd",
 	    path("queue/relay/00000000000000000002")), 0);
-	memset(&all, 0, sizeof(all));
-	ck_assert_int_eq(spool_list(sp, SPOOL_QUEUE, "relay", 0, 1, list_cb,
-	    &all), 0);
-	ck_assert_int_eq(all.n, 18);
+	list_both(&all, 0, 1, &batched);
+	ck_assert_int_eq(all.n, 148);
 	ck_assert_int_eq(all.bad, 2);
+	/* the long one, the broken ones, the directory: the plain path's */
+	ck_assert_uint_eq(batched, uring ? 147 : 0);
+	ck_assert(strcmp(all.last_bad, "empty file") == 0 ||
+	    strcmp(all.last_bad, "truncated envelope") == 0);
 	ck_assert_int_eq(spool_list(sp, SPOOL_QUEUE, "nosuch", 0, 1, list_cb,
 	    &all), -1);
 	rmdir(path("queue/relay/00000000000000000001"));
