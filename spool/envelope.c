@@ -745,6 +745,7 @@ struct env_parser {
 	size_t rcap;			/* rcpt slots in the pool */
 	struct envelope_param *pnext;	/* the next free param slot */
 	struct envelope_param *pend;
+	size_t next;			/* the field after the last one seen */
 };
 
 /* env_perr - set "line N: reason" and return -1 */
@@ -1008,22 +1009,32 @@ env_parse_line(struct env_parser *p, char *line)
 		*v++ = '\0';
 	else
 		v = line + strlen(line);
-	if (strcmp(line, "rcpt") == 0)
-		return env_parse_rcpt(p, v);
-	if (strcmp(line, "param") == 0)
-		return env_parse_param(p, v);
-	for (i = 0; i < ENV_NFIELDS; i++) {
-		if (strcmp(line, env_fields[i].key) != 0)
-			continue;
-		if (p->seen[i])
-			return env_perr(p, "duplicate '%s'", env_fields[i].key);
-		if (p->env->nrcpt > 0)
-			return env_perr(p, "'%s' after a 'rcpt' line", env_fields[i].key);
-		p->seen[i] = p->lineno;
-		return env_parse_field(p, &env_fields[i], v);
+	/*
+	 * envelope_format writes the fields in env_fields' order: the one
+	 * after the last seen is tried first (a queue listing parses a
+	 * million envelopes), then the recipients, then all of them
+	 */
+	i = p->next;
+	if (i >= ENV_NFIELDS || strcmp(line, env_fields[i].key) != 0) {
+		if (strcmp(line, "rcpt") == 0)
+			return env_parse_rcpt(p, v);
+		if (strcmp(line, "param") == 0)
+			return env_parse_param(p, v);
+		for (i = 0; i < ENV_NFIELDS; i++)
+			if (strcmp(line, env_fields[i].key) == 0)
+				break;
+		if (i == ENV_NFIELDS) {
+			envelope_escape(key, sizeof(key), line, 0);
+			return env_perr(p, "unknown key '%s'", key);
+		}
 	}
-	envelope_escape(key, sizeof(key), line, 0);
-	return env_perr(p, "unknown key '%s'", key);
+	p->next = i + 1;
+	if (p->seen[i])
+		return env_perr(p, "duplicate '%s'", env_fields[i].key);
+	if (p->env->nrcpt > 0)
+		return env_perr(p, "'%s' after a 'rcpt' line", env_fields[i].key);
+	p->seen[i] = p->lineno;
+	return env_parse_field(p, &env_fields[i], v);
 }
 
 /* env_parse_finish - at "end": every field the kind needs is present */
