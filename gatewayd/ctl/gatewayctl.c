@@ -308,7 +308,9 @@ int
 ctl_request(struct ctl *ctl, int fd, int argc, char **argv)
 {
 	static char buf[65536];
-	size_t len = 0, i, start;
+	const size_t half = sizeof(buf) / 2;
+	size_t len = 0, i, start, w;
+	char *nl;
 	ssize_t n;
 	int first = 1, rc;
 
@@ -325,10 +327,20 @@ ctl_request(struct ctl *ctl, int fd, int argc, char **argv)
 			return EX_IOERR;
 		}
 		len += (size_t)n;
-		for (start = 0, i = 0; i < len; i++) {
-			if (buf[i] != '\n' && !(n == 0 && i == len - 1) &&
-			    !(i - start == sizeof(buf) / 2))
-				continue;
+		/*
+		 * A line ends at its newline, at the end of the answer, or
+		 * (a long one, in pieces) after half the buffer
+		 */
+		for (start = 0; start < len; start = i + 1) {
+			w = len - start < half + 1 ? len - start : half + 1;
+			if ((nl = memchr(buf + start, '\n', w)) != NULL)
+				i = (size_t)(nl - buf);
+			else if (len - start > half)
+				i = start + half;
+			else if (n == 0)
+				i = len - 1;
+			else
+				break;
 			if (first) {
 				first = 0;
 				if ((rc = ctl_first(buf + start, i + 1 -
@@ -340,7 +352,6 @@ ctl_request(struct ctl *ctl, int fd, int argc, char **argv)
 				}
 			} else
 				ctl_line(buf + start, i + 1 - start, &rc);
-			start = i + 1;
 		}
 		memmove(buf, buf + start, len - start);
 		len -= start;
