@@ -9,6 +9,7 @@
  */
 #include "config.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -222,6 +223,10 @@ START_TEST(test_json_writer)
 	textout_json_str(&j, "a", "x\x1b");
 	textout_json_array(&j, "list");
 	textout_json_int(&j, NULL, -1);
+	textout_json_int(&j, NULL, 0);
+	textout_json_int(&j, NULL, 1765000000);
+	textout_json_int(&j, NULL, LLONG_MIN);
+	textout_json_uint(&j, NULL, 0);
 	textout_json_object(&j, NULL);
 	textout_json_close(&j);
 	textout_json_array(&j, NULL);
@@ -239,7 +244,8 @@ START_TEST(test_json_writer)
 	textout_json_close(&j);
 	textout_json_end(&j);
 	fclose(fp);
-	ck_assert_str_eq(buf, "{\"a\":\"x\\u001b\",\"list\":[-1,{},[],"
+	ck_assert_str_eq(buf, "{\"a\":\"x\\u001b\",\"list\":[-1,0,1765000000,"
+	    "-9223372036854775808,0,{},[],"
 	    "18446744073709551615],\"t\":true,\"f\":false,\"n\":null,"
 	    "\"s\":null,\"k\\\"\\ufffd\":\"\\u0000\"}\n[]\n");
 	free(buf);
