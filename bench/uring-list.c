@@ -6,8 +6,8 @@
  * (direct descriptors, one io_uring_enter per batch).  Prints the time
  * per file of each way, alternating, ROUNDS times.
  *
- * A standalone measurement, not built by make (liburing is not one of
- * gatewayd's dependencies):
+ * A standalone measurement, not built by make; gatewayd's listing does the
+ * same since (spool/spool_list.c, where configure finds liburing):
  *
  *	cc -O2 -o /tmp/uring-list bench/uring-list.c -luring
  *	/tmp/uring-list DIR [ROUNDS]
