@@ -1049,11 +1049,11 @@ queue_all_helper(struct queue_act *a, const struct queue_all *qa,
 
 /*
  * queue_all_delete - delete ALL in QUEUE_DELETE_PROCS processes, each a
- * contiguous run of queue IDs, their lines copied in order: an unlink
- * waits for the file system to free the blocks (synchronously where it
- * is mounted with discard, about 1 ms per file on the test machine), and
- * the unlinks of several processes overlap those waits.  A delete sends
- * no notification, so the processes need not share the master socket.
+ * contiguous run of queue IDs, their lines copied in order: a delete is
+ * two renames into trash/ (spool_job_delete), and the renames of several
+ * processes overlap their waits for the directory blocks (the files are
+ * unlinked after the answer, control_queue_sweep).  A delete sends no
+ * notification, so the processes need not share the master socket.
  */
 static void
 queue_all_delete(struct queue_act *a, const struct queue_all *qa,
