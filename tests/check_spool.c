@@ -28,6 +28,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#ifdef HAVE_LIBURING
+#include <liburing.h>
+#endif
+
 #include "spool.h"
 #include "spool_fixture.h"
 
@@ -1461,22 +1465,19 @@ list_cb(const char *qid, const struct envelope *env, const char *why,
 
 /*
  * uring_expected - does this build list with io_uring here?  Built with
- * liburing, on a kernel that lets this process set up a ring (the
- * kernel.io_uring_disabled sysctl, Linux 6.6, absent or 0)
+ * liburing, and the kernel lets this process set up a ring (not so where
+ * the kernel.io_uring_disabled sysctl or a seccomp filter says no)
  */
 static int
 uring_expected(void)
 {
 #ifdef HAVE_LIBURING
-	FILE *fp;
-	int v = 0;
+	struct io_uring ring;
 
-	if ((fp = fopen("/proc/sys/kernel/io_uring_disabled", "r")) != NULL) {
-		if (fscanf(fp, "%d", &v) != 1)
-			v = 1;
-		fclose(fp);
-	}
-	return v == 0;
+	if (io_uring_queue_init(8, &ring, 0) < 0)
+		return 0;
+	io_uring_queue_exit(&ring);
+	return 1;
 #else
 	return 0;
 #endif
