@@ -41,6 +41,7 @@
 
 #include "smtp.h"
 #include "tlspolicy.h"
+#include "tlswarm.h"
 
 #define SMTP_PASSWORD_MAX	1024
 
@@ -484,6 +485,13 @@ smtp_tls_init(struct smtp *s, char *err, size_t errlen)
 		    "unknown error");
 		return -1;
 	}
+	/*
+	 * The worker forks the deliverers after init: the algorithms a
+	 * handshake fetches are fetched here once, and shared (tlswarm.h)
+	 */
+	if (tlswarm_client(s->ssl_ctx) == -1)
+		gw_log(GW_LOG_INFO, "smtp: no TLS handshake in memory before "
+		    "the deliverers start; each fetches its algorithms itself");
 	return 0;
 }
 
