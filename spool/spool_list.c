@@ -80,11 +80,18 @@ spool_list_parsed(struct spool_list_arg *la, const char *name,
 	return rc;
 }
 
-/* spool_list_one - read and parse one entry: the plain path */
+/* spool_list_mine - is name in this process's share of the listing? */
 static int
-spool_list_one(DIR *d, const char *name, void *arg)
+spool_list_mine(const struct spool_list_arg *la, const char *name)
 {
-	struct spool_list_arg *la = arg;
+	return la->nparts <= 1 ||
+	    spool_name_hash(name) % la->nparts == la->part;
+}
+
+/* spool_list_at - read and parse entry name of directory dfd: the plain path */
+static int
+spool_list_at(struct spool_list_arg *la, int dfd, const char *name)
+{
 	char what[SPOOL_ERRLEN], reason[SPOOL_ERRLEN];
 	struct envelope env;
 	struct stat st;
@@ -93,9 +100,7 @@ spool_list_one(DIR *d, const char *name, void *arg)
 	off_t off;
 	int fd, rc;
 
-	if (la->nparts > 1 && spool_name_hash(name) % la->nparts != la->part)
-		return 0;
-	if ((fd = openat(dirfd(d), name, O_RDONLY | O_CLOEXEC |
+	if ((fd = openat(dfd, name, O_RDONLY | O_CLOEXEC |
 	    O_NOFOLLOW)) == -1) {
 		if (errno == ENOENT || errno == ELOOP)
 			return 0;	/* moved meanwhile, or not ours */
@@ -143,6 +148,16 @@ spool_list_one(DIR *d, const char *name, void *arg)
 	return rc;
 }
 
+/* spool_list_one - spool_each callback: one entry by the plain path */
+static int
+spool_list_one(DIR *d, const char *name, void *arg)
+{
+	struct spool_list_arg *la = arg;
+
+	return spool_list_mine(la, name) ? spool_list_at(la, dirfd(d), name) :
+	    0;
+}
+
 #ifdef HAVE_LIBURING
 /* The open, read and close of one file in a batch. */
 enum { URING_OPEN, URING_READ, URING_CLOSE };
@@ -152,6 +167,10 @@ struct spool_uring {
 	char (*bufs)[SPOOL_LIST_BUF];
 	char names[SPOOL_LIST_BATCH][SPOOL_QID_LEN + 1];
 	int open_res[SPOOL_LIST_BATCH], read_res[SPOOL_LIST_BATCH];
+	struct spool_list_arg *la;
+	unsigned int m;		/* names collected */
+	int broken;		/* the ring failed: plain from then on */
+	int stopped;		/* cb said stop */
 };
 
 /*
@@ -235,7 +254,7 @@ spool_uring_run(struct spool_uring *u, int dfd, unsigned int m)
 		io_uring_sqe_set_data64(s, (uint64_t)k << 2 | URING_OPEN);
 		s = io_uring_get_sqe(&u->ring);
 		io_uring_prep_read(s, (int)k, u->bufs[k], SPOOL_LIST_BUF, 0);
-		/* hard: a short read, the usual one, must not cancel the close */
+		/* hard: a short read (the usual one) must not cancel it */
 		s->flags |= IOSQE_FIXED_FILE | IOSQE_IO_HARDLINK;
 		io_uring_sqe_set_data64(s, (uint64_t)k << 2 | URING_READ);
 		s = io_uring_get_sqe(&u->ring);
@@ -270,14 +289,13 @@ spool_uring_run(struct spool_uring *u, int dfd, unsigned int m)
  * anything else read again by the plain path
  */
 static int
-spool_uring_batch(struct spool_list_arg *la, struct spool_uring *u, DIR *d,
-    unsigned int m)
+spool_uring_batch(struct spool_uring *u, int dfd)
 {
 	const char *end;
 	unsigned int k;
 	int rc = 0, n;
 
-	for (k = 0; k < m && rc == 0; k++) {
+	for (k = 0; k < u->m && rc == 0; k++) {
 		if (u->open_res[k] == -ENOENT || u->open_res[k] == -ELOOP)
 			continue;	/* moved meanwhile, or not ours */
 		n = u->open_res[k] < 0 ? -1 : u->read_res[k];
@@ -285,84 +303,73 @@ spool_uring_batch(struct spool_list_arg *la, struct spool_uring *u, DIR *d,
 		    NULL;
 		if (end != NULL) {
 			spool_list_nbatched++;
-			rc = spool_list_parsed(la, u->names[k], u->bufs[k], end);
+			rc = spool_list_parsed(u->la, u->names[k], u->bufs[k],
+			    end);
 		} else
-			rc = spool_list_one(d, u->names[k], la);
+			rc = spool_list_at(u->la, dfd, u->names[k]);
 	}
 	return rc;
 }
 
 /*
- * spool_uring_flush - the m names collected: in a batch, or by the plain
- * path once the ring has failed (*broken); cb's value
+ * spool_uring_flush - the names collected: in a batch, or by the plain
+ * path once the ring has failed; cb's value
  */
 static int
-spool_uring_flush(struct spool_list_arg *la, struct spool_uring *u, DIR *d,
-    unsigned int m, int *broken)
+spool_uring_flush(struct spool_uring *u, int dfd)
 {
 	unsigned int k;
 	int rc = 0;
 
-	if (!*broken && (*broken = spool_uring_run(u, dirfd(d), m)) == 0)
-		return spool_uring_batch(la, u, d, m);
-	for (k = 0; k < m && rc == 0; k++)
-		rc = spool_list_one(d, u->names[k], la);
+	if (!u->broken && (u->broken = spool_uring_run(u, dfd, u->m)) == 0)
+		rc = spool_uring_batch(u, dfd);
+	else
+		for (k = 0; k < u->m && rc == 0; k++)
+			rc = spool_list_at(u->la, dfd, u->names[k]);
+	u->m = 0;
+	u->stopped = rc != 0;
 	return rc;
 }
 
+/* spool_uring_add - spool_each callback: collect a name, flush a batch */
+static int
+spool_uring_add(DIR *d, const char *name, void *arg)
+{
+	struct spool_uring *u = arg;
+
+	if (!spool_list_mine(u->la, name))
+		return 0;
+	memcpy(u->names[u->m++], name, SPOOL_QID_LEN + 1);
+	return u->m == SPOOL_LIST_BATCH ? spool_uring_flush(u, dirfd(d)) : 0;
+}
+
 /*
- * spool_list_uring - spool_list's loop with io_uring batches; -2 if the
+ * spool_list_uring - spool_list's walk with io_uring batches; -2 if the
  * ring cannot be set up (nothing listed: the plain path does it)
  */
 static int
 spool_list_uring(struct spool_list_arg *la, int fd)
 {
 	struct spool_uring *u;
-	struct dirent *de;
-	unsigned int m = 0;
-	int rc = 0, save = 0, broken = 0;
-	DIR *d;
+	int rc, last, save;
 
-	if ((u = malloc(sizeof(*u))) == NULL)
+	if ((u = calloc(1, sizeof(*u))) == NULL)
 		return -2;
 	if (spool_uring_init(u) == -1) {
 		free(u);
 		return -2;
 	}
-	if ((d = spool_opendir(fd)) == NULL) {
-		rc = -1;
+	u->la = la;
+	rc = spool_each(fd, spool_uring_add, u);
+	save = errno;
+	/* the last names, also before a directory read error, as plain does */
+	if (u->m > 0 && !u->stopped && (last = spool_uring_flush(u, fd)) != 0 &&
+	    rc == 0) {
+		rc = last;
 		save = errno;
-		goto out;
 	}
-	for (;;) {
-		errno = 0;
-		if ((de = readdir(d)) == NULL) {
-			save = errno;
-			if (m > 0)
-				rc = spool_uring_flush(la, u, d, m, &broken);
-			if (rc == 0 && save != 0)
-				rc = -1;
-			break;
-		}
-		if (de->d_name[0] == '.' || !spool_qid_valid(de->d_name))
-			continue;
-		if (la->nparts > 1 &&
-		    spool_name_hash(de->d_name) % la->nparts != la->part)
-			continue;
-		memcpy(u->names[m++], de->d_name, SPOOL_QID_LEN + 1);
-		if (m == SPOOL_LIST_BATCH) {
-			rc = spool_uring_flush(la, u, d, m, &broken);
-			m = 0;
-			if (rc != 0) {
-				save = errno;
-				break;
-			}
-		}
-	}
-	closedir(d);
-out:
 	io_uring_queue_exit(&u->ring);
-	if (!broken)		/* else a request may yet write into them */
+	if (!u->broken)		/* else a request may yet write into them */
 		free(u->bufs);
 	free(u);
 	errno = save;
