@@ -344,10 +344,17 @@ class Gatewayd:
                                       "-f", "-c", self.config],
                                      stdout=open(os.path.join(self.d, "gatewayd.log"), "ab"),
                                      stderr=subprocess.STDOUT, env=env, start_new_session=True)
-        wait_until(lambda: greets(self.port), 30, "gatewayd greeting")
-        # the worker is up once it says so in the log
-        wait_until(lambda: b"delivery processes" in open(os.path.join(self.d, "gatewayd.log"),
-                                                         "rb").read(), 30, "worker ready")
+        try:
+            wait_until(lambda: greets(self.port), 30, "gatewayd greeting")
+            # the worker is up once it says so in the log
+            wait_until(lambda: b"delivery processes" in open(self.log, "rb").read(), 30,
+                       "worker ready")
+        except RuntimeError:
+            # what the daemon said, and its processes, before the run is abandoned
+            sys.stderr.write(open(self.log, "rb").read()[-4000:].decode("utf-8", "replace"))
+            subprocess.run(["ps", "-o", "pid,ppid,stat,wchan:24,etime,comm", "-s",
+                            str(self.proc.pid)], stdout=sys.stderr)
+            raise
         return self.proc.pid
 
     def queue_count(self):

@@ -127,6 +127,7 @@ START_TEST(test_sample)
 	ck_assert_str_eq(cfg->connectors[0].name, "archive");
 	ck_assert_str_eq(cfg->connectors[0].type, "folder");
 	ck_assert_int_eq(cfg->connectors[0].concurrency, 1);
+	ck_assert_int_eq(cfg->connectors[0].initial_concurrency, 5);
 	ck_assert_int_eq(cfg->connectors[0].retry.min_backoff, 300);
 	ck_assert_int_eq(cfg->connectors[0].retry.max_backoff, 4000);
 	ck_assert_int_eq(cfg->connectors[0].retry.lifetime, 432000);
@@ -239,6 +240,7 @@ static const char full_text[] =
     "  - name: archive\n"
     "    type: folder\n"
     "    concurrency: 4\n"
+    "    initial_concurrency: 2\n"
     "    retry: { min_backoff: 1m, max_backoff: 1h, lifetime: 2d }\n"
     "rules:\n"
     "  - name: bad\n"
@@ -282,6 +284,7 @@ START_TEST(test_full)
 	b = sin6("2001:db8:1::5");
 	ck_assert(net_list_match(&cfg->relay.allow, (struct sockaddr *)&b));
 	ck_assert_int_eq(cfg->connectors[0].concurrency, 4);
+	ck_assert_int_eq(cfg->connectors[0].initial_concurrency, 2);
 	ck_assert_int_eq(cfg->connectors[0].retry.min_backoff, 60);
 	ck_assert_int_eq(cfg->connectors[0].retry.max_backoff, 3600);
 	ck_assert_int_eq(cfg->connectors[0].retry.lifetime, 2 * 86400);

@@ -100,7 +100,7 @@ def files(d, pattern="*"):
 
 
 def relay_gateway(name, hosts, retry=None, settings=None, extra="", smtp=None,
-                  concurrency=None, max_idle=None):
+                  concurrency=None, max_idle=None, initial_concurrency=None):
     s = {"hosts": "[%s]" % ", ".join(hosts), "helo": "gw.test",
          "host_skip": "1s", "timeouts": "{connect: 3s, greeting: 5s, command: 5s, data: 10s}"}
     s.update(settings or {})
@@ -110,6 +110,8 @@ def relay_gateway(name, hosts, retry=None, settings=None, extra="", smtp=None,
         conn["concurrency"] = concurrency
     if max_idle:
         conn["max_idle"] = max_idle
+    if initial_concurrency:
+        conn["initial_concurrency"] = initial_concurrency
     return Gateway(name, connectors=[conn], extra=extra, smtp=smtp)
 
 
@@ -422,6 +424,34 @@ def case_on_demand(srv):
         gw.cleanup(ok)
 
 
+def case_slow_start(srv):
+    """The slow start: 12 jobs waiting for a slow destination start
+    initial_concurrency (2) children, then one more after as many answers
+    as the window allows (3 after 2, 4 after 5 more, 5 after 9 more): never
+    more than 5 children for 12 jobs, where concurrency (8) would be
+    reached at once without the window; more than 2, as it grows."""
+    port = free_port()
+    out = srv.sink(port, "-w", "1")    # a second per message: the jobs wait
+    gw = relay_gateway("smtp-slowstart", ["127.0.0.1:%d" % port], concurrency=8,
+                       initial_concurrency=2).start()
+    ok = False
+    try:
+        gw.wait_ready()
+        gw.ctl("pause", "delivery", "relay")
+        queue_waiting(gw, "s", 12)
+        gw.ctl("resume", "delivery", "relay")
+        peak = [0]
+
+        def drained():
+            peak[0] = max(peak[0], len(delivery_children(gw)))
+            return len(files(out)) >= 12
+        wait_for(drained, 60, "the 12 waiting messages delivered", interval=0.02)
+        check(3 <= peak[0] <= 5, "children for 12 jobs from a window of 2: %d" % peak[0])
+        ok = True
+    finally:
+        gw.cleanup(ok)
+
+
 def case_template(srv):
     """The delivery children are forked from the worker's template: one
     gatewayd-templ child of the worker, the delivery children the worker's
@@ -483,7 +513,7 @@ def run_cases(*cases):
 
 
 def test():
-    run_cases(case_on_demand, case_template, case_failover_clean_output, case_large_exact, case_host_skip_shared, case_starttls_required,
+    run_cases(case_on_demand, case_slow_start, case_template, case_failover_clean_output, case_large_exact, case_host_skip_shared, case_starttls_required,
               case_tempfail_then_recovery, case_lifetime_expiry,
               case_null_sender, case_hostile)
 

@@ -234,7 +234,7 @@ class Gateway:
         for c in connectors:
             lines.append("  - name: %s" % c["name"])
             lines.append("    type: %s" % c["type"])
-            for k in ("concurrency", "max_idle"):
+            for k in ("concurrency", "initial_concurrency", "max_idle"):
                 if k in c:
                     lines.append("    %s: %s" % (k, c[k]))
             if "retry" in c:

@@ -260,6 +260,9 @@ static const struct cfg_key cfg_connector_keys[] = {
 	{ "type", CFG_TOKEN, offsetof(struct cfg_connector, type), 0, 0, NULL, NULL, 1 },
 	{ "concurrency", CFG_INT, offsetof(struct cfg_connector, concurrency),
 	    1, 64, NULL, NULL, 0 },
+	{ "initial_concurrency", CFG_INT,
+	    offsetof(struct cfg_connector, initial_concurrency), 1, 64, NULL,
+	    NULL, 0 },
 	{ "max_idle", CFG_TIME, offsetof(struct cfg_connector, max_idle),
 	    1, DAY, NULL, NULL, 0 },
 	{ "retry", CFG_MAP, offsetof(struct cfg_connector, retry), 0, 0, NULL,
@@ -1369,6 +1372,7 @@ cfg_connectors(struct cfgp *p, const struct cfg_key *k, yaml_node_t *n,
 	for (i = 0; i < len; i++) {
 		c = &cfg->connectors[i];
 		c->concurrency = 1;
+		c->initial_concurrency = 5;
 		c->max_idle = 100;
 		c->retry.min_backoff = 300;
 		c->retry.max_backoff = 4000;

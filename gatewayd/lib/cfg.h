@@ -83,6 +83,7 @@ struct cfg_connector {
 	char *name;			/* instance name; [a-z0-9][a-z0-9_-]* */
 	char *type;			/* shared object: <connector_dir>/<type>.so */
 	int concurrency;		/* parallel delivery children, default 1 */
+	int initial_concurrency;	/* the slow start's first window, 5 */
 	time_t max_idle;		/* an extra idle child ends after it */
 	struct cfg_retry retry;
 	const struct gw_node *settings;	/* "settings" map or NULL (owned by cfg) */

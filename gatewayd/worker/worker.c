@@ -153,6 +153,14 @@ struct worker {
 
 	struct worker_child *children;
 	int nchildren;		/* slots: the connector's concurrency */
+	/*
+	 * Slow start (worker_grow): children are forked up to window, which
+	 * starts at initial_concurrency, grows by one after window answered
+	 * jobs (credit counts them) and starts again when nothing is left to
+	 * do, as Postfix's destination concurrency does with its default
+	 * positive feedback (1/window) and a destination queue that empties
+	 */
+	int window, credit;
 	int spawn_wait;		/* an idle child died: none until respawn_ev */
 	struct event *retire_ev;
 	int tpl_fd;		/* the template's socket, or -1 */
@@ -794,6 +802,8 @@ static void worker_count(struct worker *, int);
 static void worker_count_add(struct worker *, int);
 static void worker_count_send(struct worker *);
 static void worker_reachability(struct worker *, const struct worker_rep *);
+static void worker_window_reset(struct worker *);
+static int worker_busy(const struct worker *);
 static void worker_stop_check(struct worker *);
 
 /* worker_notify_dsn - tell the router (through the master) of a new DSN */
@@ -1273,6 +1283,8 @@ worker_child_event(evutil_socket_t fd, short ev, void *arg)
 		worker_count(w, rep.outcome);
 		worker_reachability(w, &rep);
 	}
+	if (w->nready == 0 && worker_busy(w) == 0)
+		worker_window_reset(w);	/* nothing left: the next burst */
 	if (rep.outcome == WORKER_DEFERRED)
 		worker_heap_push(w, c->job.qid, rep.next_attempt,
 		    rep.unreachable);	/* released when it answers again */
@@ -1328,6 +1340,23 @@ worker_idle_child(struct worker *w)
 	return NULL;
 }
 
+/* worker_window_initial - the slow start's first window */
+static int
+worker_window_initial(const struct worker *w)
+{
+	int n = w->conn->initial_concurrency;
+
+	return n < 1 ? 1 : n > w->nchildren ? w->nchildren : n;
+}
+
+/* worker_window_reset - the slow start from its first window again */
+static void
+worker_window_reset(struct worker *w)
+{
+	w->window = worker_window_initial(w);
+	w->credit = 0;
+}
+
 /* worker_live - children that can take a job now or later */
 static int
 worker_live(const struct worker *w)
@@ -1341,15 +1370,18 @@ worker_live(const struct worker *w)
 
 /*
  * worker_grow - a new child for a ready job when every live one is busy,
- * up to the connector's concurrency (children are forked on demand, as
- * Postfix's master does, and end after max_idle); NULL if none
+ * up to the window (children are forked on demand, as Postfix's master
+ * does, and end after max_idle); NULL if none.  Without the window a
+ * burst of ready jobs forks a child for each job that comes while the
+ * others start (fork, deliverer, a new upstream connection), up to
+ * concurrency, whatever the load needs.
  */
 static struct worker_child *
 worker_grow(struct worker *w)
 {
 	int i;
 
-	if (w->spawn_wait)
+	if (w->spawn_wait || worker_live(w) >= w->window)
 		return NULL;
 	for (i = 0; i < w->nchildren; i++)
 		if (w->children[i].pid <= 0)
@@ -1555,15 +1587,25 @@ worker_suspend_over(evutil_socket_t fd, short ev, void *arg)
 	worker_dispatch(w);
 }
 
-/* worker_reachability - what an attempt says about the destination */
+/*
+ * worker_reachability - what an attempt says about the destination: an
+ * answer widens the window (one more child after window answers), an
+ * unreachable destination starts it again at initial_concurrency
+ */
 static void
 worker_reachability(struct worker *w, const struct worker_rep *rep)
 {
-	if (rep->unreachable)
+	if (rep->unreachable) {
+		worker_window_reset(w);
 		worker_suspend(w, rep);
-	else if (rep->outcome == WORKER_DONE ||
-	    rep->outcome == WORKER_DEFERRED || rep->outcome == WORKER_FAILED)
+	} else if (rep->outcome == WORKER_DONE ||
+	    rep->outcome == WORKER_DEFERRED || rep->outcome == WORKER_FAILED) {
+		if (w->window < w->nchildren && ++w->credit >= w->window) {
+			w->window++;
+			w->credit = 0;
+		}
 		worker_unsuspend(w, "the destination answered");
+	}
 }
 
 /*
@@ -2113,6 +2155,7 @@ main(int argc, char **argv)
 	if (w->nchildren > (int)SPOOL_QID_SUB_MAX)
 		w->nchildren = (int)SPOOL_QID_SUB_MAX;
 	w->children = xcalloc((size_t)w->nchildren, sizeof(*w->children));
+	worker_window_reset(w);
 	/* what the connector declares it needs (connector.h): exec */
 	w->sbrole = GW_CONNECTOR_NEEDS(w->ld.conn) & GW_NEED_EXEC ?
 	    SANDBOX_DELIVERY_EXEC : SANDBOX_DELIVERY;
