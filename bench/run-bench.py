@@ -595,6 +595,31 @@ def drive(sink, tgt, d, port, sessions, count, size, tag, maxs, base, tls=None):
     raise RuntimeError("timed out: sink counted %d of %d" % (sink.count() - base, count))
 
 
+def fs_of(path):
+    """The file system the spools are on: type, device, and for ext4 whether
+    it has a journal (without one, ext4's inode allocator skips the inodes
+    freed in the last minute or more, and a spool that creates and deletes
+    files per message pays for it: doc/performance.md)."""
+    path = os.path.realpath(path)
+    best = ("?", "?", "")
+    with open("/proc/mounts") as f:
+        for line in f:
+            dev, mnt, typ = line.split()[:3]
+            mnt = mnt.replace("\\040", " ")
+            if (path == mnt or path.startswith(mnt.rstrip("/") + "/")) and \
+                    len(mnt) >= len(best[1]):
+                best = (dev, mnt, typ)
+    dev, mnt, typ = best
+    desc = "%s on %s (%s)" % (typ, mnt, dev)
+    if typ == "ext4":
+        try:
+            with open("/sys/fs/ext4/%s/journal_task" % os.path.basename(dev)) as f:
+                desc += ", no journal" if f.read().strip() == "<none>" else ", journal"
+        except OSError:
+            pass
+    return desc
+
+
 def warm_up(sink, tgt, d, port, size, maxs, tls=None):
     n = int(os.environ.get("WARMUP", "50"))
     if n > 0:
@@ -854,10 +879,12 @@ def main():
             time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), os.uname().release,
             os.cpu_count(), open("/proc/loadavg").read().strip(),
             " ".join("%s:%d:%d:%d" % s[:4] + (":tls" if s[4] else "") for s in scens), reps))
+        f.write("spool_fs %s\n" % fs_of(tmp))
         if tls_files:
             f.write("tls_key %s\n" % os.environ.get("TLS_KEY", "ec"))
         for t in targets:
             f.write("version %s\n" % TARGETS[t](tempfile.mkdtemp(dir=tmp), 1, 2, builddir).version())
+    log("spools on %s" % fs_of(tmp))
     results = []
     tsv = open(os.path.join(rdir, "results.tsv"), "w")
     keys = ["target", "scenario", "rep"] + [k for k, _, _ in FIGURES] + [
