@@ -22,6 +22,7 @@
 
 #define ENV_MAGIC	"gatewayd-envelope"
 #define ENV_POOLED_RCPT	((uint32_t)1 << 31)	/* the rcpt array */
+#define ENV_SUM_LEN	8			/* hex digits of the checksum */
 
 enum env_type {
 	T_ID, T_KIND, T_ARRIVAL, T_STR, T_OPT, T_OPTTEXT, T_FROM,
@@ -37,6 +38,90 @@ struct env_field {
 };
 
 #define SF(m)	offsetof(struct envelope, m)
+
+/*
+ * CRC-32C (Castagnoli, reflected polynomial 0x82f63b78) of a job
+ * envelope, written on its "end" line (envelope.h): a job file rewritten
+ * in place and cut by a power failure, or holding an earlier job's
+ * bytes, does not parse.  The check value of "123456789" is e3069283.
+ */
+static const uint32_t env_crc32c_table[256] = {
+	0x00000000, 0xf26b8303, 0xe13b70f7, 0x1350f3f4,
+	0xc79a971f, 0x35f1141c, 0x26a1e7e8, 0xd4ca64eb,
+	0x8ad958cf, 0x78b2dbcc, 0x6be22838, 0x9989ab3b,
+	0x4d43cfd0, 0xbf284cd3, 0xac78bf27, 0x5e133c24,
+	0x105ec76f, 0xe235446c, 0xf165b798, 0x030e349b,
+	0xd7c45070, 0x25afd373, 0x36ff2087, 0xc494a384,
+	0x9a879fa0, 0x68ec1ca3, 0x7bbcef57, 0x89d76c54,
+	0x5d1d08bf, 0xaf768bbc, 0xbc267848, 0x4e4dfb4b,
+	0x20bd8ede, 0xd2d60ddd, 0xc186fe29, 0x33ed7d2a,
+	0xe72719c1, 0x154c9ac2, 0x061c6936, 0xf477ea35,
+	0xaa64d611, 0x580f5512, 0x4b5fa6e6, 0xb93425e5,
+	0x6dfe410e, 0x9f95c20d, 0x8cc531f9, 0x7eaeb2fa,
+	0x30e349b1, 0xc288cab2, 0xd1d83946, 0x23b3ba45,
+	0xf779deae, 0x05125dad, 0x1642ae59, 0xe4292d5a,
+	0xba3a117e, 0x4851927d, 0x5b016189, 0xa96ae28a,
+	0x7da08661, 0x8fcb0562, 0x9c9bf696, 0x6ef07595,
+	0x417b1dbc, 0xb3109ebf, 0xa0406d4b, 0x522bee48,
+	0x86e18aa3, 0x748a09a0, 0x67dafa54, 0x95b17957,
+	0xcba24573, 0x39c9c670, 0x2a993584, 0xd8f2b687,
+	0x0c38d26c, 0xfe53516f, 0xed03a29b, 0x1f682198,
+	0x5125dad3, 0xa34e59d0, 0xb01eaa24, 0x42752927,
+	0x96bf4dcc, 0x64d4cecf, 0x77843d3b, 0x85efbe38,
+	0xdbfc821c, 0x2997011f, 0x3ac7f2eb, 0xc8ac71e8,
+	0x1c661503, 0xee0d9600, 0xfd5d65f4, 0x0f36e6f7,
+	0x61c69362, 0x93ad1061, 0x80fde395, 0x72966096,
+	0xa65c047d, 0x5437877e, 0x4767748a, 0xb50cf789,
+	0xeb1fcbad, 0x197448ae, 0x0a24bb5a, 0xf84f3859,
+	0x2c855cb2, 0xdeeedfb1, 0xcdbe2c45, 0x3fd5af46,
+	0x7198540d, 0x83f3d70e, 0x90a324fa, 0x62c8a7f9,
+	0xb602c312, 0x44694011, 0x5739b3e5, 0xa55230e6,
+	0xfb410cc2, 0x092a8fc1, 0x1a7a7c35, 0xe811ff36,
+	0x3cdb9bdd, 0xceb018de, 0xdde0eb2a, 0x2f8b6829,
+	0x82f63b78, 0x709db87b, 0x63cd4b8f, 0x91a6c88c,
+	0x456cac67, 0xb7072f64, 0xa457dc90, 0x563c5f93,
+	0x082f63b7, 0xfa44e0b4, 0xe9141340, 0x1b7f9043,
+	0xcfb5f4a8, 0x3dde77ab, 0x2e8e845f, 0xdce5075c,
+	0x92a8fc17, 0x60c37f14, 0x73938ce0, 0x81f80fe3,
+	0x55326b08, 0xa759e80b, 0xb4091bff, 0x466298fc,
+	0x1871a4d8, 0xea1a27db, 0xf94ad42f, 0x0b21572c,
+	0xdfeb33c7, 0x2d80b0c4, 0x3ed04330, 0xccbbc033,
+	0xa24bb5a6, 0x502036a5, 0x4370c551, 0xb11b4652,
+	0x65d122b9, 0x97baa1ba, 0x84ea524e, 0x7681d14d,
+	0x2892ed69, 0xdaf96e6a, 0xc9a99d9e, 0x3bc21e9d,
+	0xef087a76, 0x1d63f975, 0x0e330a81, 0xfc588982,
+	0xb21572c9, 0x407ef1ca, 0x532e023e, 0xa145813d,
+	0x758fe5d6, 0x87e466d5, 0x94b49521, 0x66df1622,
+	0x38cc2a06, 0xcaa7a905, 0xd9f75af1, 0x2b9cd9f2,
+	0xff56bd19, 0x0d3d3e1a, 0x1e6dcdee, 0xec064eed,
+	0xc38d26c4, 0x31e6a5c7, 0x22b65633, 0xd0ddd530,
+	0x0417b1db, 0xf67c32d8, 0xe52cc12c, 0x1747422f,
+	0x49547e0b, 0xbb3ffd08, 0xa86f0efc, 0x5a048dff,
+	0x8ecee914, 0x7ca56a17, 0x6ff599e3, 0x9d9e1ae0,
+	0xd3d3e1ab, 0x21b862a8, 0x32e8915c, 0xc083125f,
+	0x144976b4, 0xe622f5b7, 0xf5720643, 0x07198540,
+	0x590ab964, 0xab613a67, 0xb831c993, 0x4a5a4a90,
+	0x9e902e7b, 0x6cfbad78, 0x7fab5e8c, 0x8dc0dd8f,
+	0xe330a81a, 0x115b2b19, 0x020bd8ed, 0xf0605bee,
+	0x24aa3f05, 0xd6c1bc06, 0xc5914ff2, 0x37faccf1,
+	0x69e9f0d5, 0x9b8273d6, 0x88d28022, 0x7ab90321,
+	0xae7367ca, 0x5c18e4c9, 0x4f48173d, 0xbd23943e,
+	0xf36e6f75, 0x0105ec76, 0x12551f82, 0xe03e9c81,
+	0x34f4f86a, 0xc69f7b69, 0xd5cf889d, 0x27a40b9e,
+	0x79b737ba, 0x8bdcb4b9, 0x988c474d, 0x6ae7c44e,
+	0xbe2da0a5, 0x4c4623a6, 0x5f16d052, 0xad7d5351,
+};
+
+uint32_t
+envelope_crc32c(const void *buf, size_t len)
+{
+	const unsigned char *p = buf;
+	uint32_t c = 0xffffffffU;
+
+	while (len-- > 0)
+		c = env_crc32c_table[(c ^ *p++) & 0xff] ^ (c >> 8);
+	return c ^ 0xffffffffU;
+}
 
 /* Header fields, in the order envelope_format() writes them. */
 static const struct env_field env_fields[] = {
@@ -714,7 +799,8 @@ envelope_format(const struct envelope *env, char **out, size_t *outlen)
 		errno = env->nrcpt > ENVELOPE_MAX_RCPT ? E2BIG : EINVAL;
 		return -1;
 	}
-	env_buf_printf(&b, "%s %d\n", ENV_MAGIC, ENVELOPE_VERSION);
+	env_buf_printf(&b, "%s %d\n", ENV_MAGIC, env->kind == ENVELOPE_JOB ?
+	    ENVELOPE_VERSION_SUM : ENVELOPE_VERSION);
 	for (i = 0; i < ENV_NFIELDS; i++)
 		if ((!env_fields[i].job || env->kind == ENVELOPE_JOB) &&
 		    (!env_fields[i].optional ||
@@ -723,7 +809,11 @@ envelope_format(const struct envelope *env, char **out, size_t *outlen)
 	for (i = 0; i < env->nrcpt && !b.failed; i++)
 		if (env_format_rcpt(&b, &env->rcpt[i]) == -1)
 			b.failed = EINVAL;
-	env_buf_add(&b, "end\n", 4);
+	if (env->kind == ENVELOPE_JOB)
+		env_buf_printf(&b, "end %08" PRIx32 "\n",
+		    b.failed ? 0 : envelope_crc32c(b.p, b.len));
+	else
+		env_buf_add(&b, "end\n", 4);
 	if (b.failed) {
 		free(b.p);
 		errno = b.failed;
@@ -746,6 +836,9 @@ struct env_parser {
 	struct envelope_param *pnext;	/* the next free param slot */
 	struct envelope_param *pend;
 	size_t next;			/* the field after the last one seen */
+	int version;			/* of the version line */
+	size_t endoff;			/* where the "end" line starts */
+	uint32_t sum;			/* CRC-32C of the text before "end" */
 };
 
 /* env_perr - set "line N: reason" and return -1 */
@@ -1054,7 +1147,72 @@ env_parse_finish(struct env_parser *p)
 		    (!env_fields[i].job || job))
 			return env_perr(p, "missing '%s'", env_fields[i].key);
 	}
-	p->env->version = ENVELOPE_VERSION;
+	p->env->version = p->version;
+	return 0;
+}
+
+/*
+ * env_end_line - is s[0..n) an "end" line: 1 for "end", 2 for "end"
+ * with a checksum ("end 1a2b3c4d"), 0 if not
+ */
+static int
+env_end_line(const char *s, size_t n)
+{
+	if (n == 3 && memcmp(s, "end", 3) == 0)
+		return 1;
+	if (n == 4 + ENV_SUM_LEN && memcmp(s, "end ", 4) == 0)
+		return 2;
+	return 0;
+}
+
+/* env_parse_end - the "end" line of a version p->version envelope */
+static int
+env_parse_end(struct env_parser *p, const char *s, size_t n)
+{
+	char hex[ENV_SUM_LEN + 1];
+
+	if (p->version == ENVELOPE_VERSION) {
+		if (n != 3)
+			return env_perr(p, "checksum in a version %d envelope",
+			    ENVELOPE_VERSION);
+		return 0;
+	}
+	if (n != 4 + ENV_SUM_LEN)
+		return env_perr(p, "no checksum on the 'end' line");
+	snprintf(hex, sizeof(hex), "%08" PRIx32, p->sum);
+	if (memcmp(s + 4, hex, ENV_SUM_LEN) != 0)
+		return env_perr(p, "checksum mismatch (a torn or stale file)");
+	return 0;
+}
+
+size_t
+envelope_length(const char *buf, size_t len)
+{
+	const char *s = buf, *end = buf + len, *nl;
+
+	while (s < end && (s = memmem(s, (size_t)(end - s), "\nend", 4)) !=
+	    NULL) {
+		s++;
+		if ((nl = memchr(s, '\n', (size_t)(end - s))) == NULL)
+			return 0;
+		if (env_end_line(s, (size_t)(nl - s)))
+			return (size_t)(nl + 1 - buf);
+	}
+	return 0;
+}
+
+/* env_version_line - the version of a version line s[0..n), 0 if none */
+static int
+env_version_line(const char *s, size_t n)
+{
+	size_t m = strlen(ENV_MAGIC " 1");
+
+	if (n != m || memcmp(s, ENV_MAGIC " ", m - 1) != 0)
+		return 0;
+	if (s[m - 1] == '0' + ENVELOPE_VERSION)
+		return ENVELOPE_VERSION;
+	if (s[m - 1] == '0' + ENVELOPE_VERSION_SUM)
+		return ENVELOPE_VERSION_SUM;
 	return 0;
 }
 
@@ -1089,11 +1247,13 @@ env_parse_lines(struct env_parser *p, char *text, size_t len,
 		if (env_check_line(p, s, n) == -1)
 			return -1;
 		if (p->lineno == 1) {
-			if (n != strlen(ENV_MAGIC " 1") || memcmp(s, ENV_MAGIC " 1", n) != 0)
+			if ((p->version = env_version_line(s, n)) == 0)
 				return env_perr(p, n > strlen(ENV_MAGIC) &&
 				    memcmp(s, ENV_MAGIC " ", strlen(ENV_MAGIC) + 1) == 0 ?
 				    "unsupported envelope version" : "missing version line");
-		} else if (n == 3 && memcmp(s, "end", 3) == 0) {
+		} else if (env_end_line(s, n)) {
+			if (env_parse_end(p, s, n) == -1)
+				return -1;
 			*consumed = (size_t)(nl + 1 - text);
 			return env_parse_finish(p);
 		} else {
@@ -1133,7 +1293,8 @@ env_pool(struct env_parser *p, const char *buf, size_t *len)
 		n = (size_t)(nl - s);
 		nr += env_is_key(s, n, "rcpt", 4);
 		np += env_is_key(s, n, "param", 5);
-		if (n == 3 && memcmp(s, "end", 3) == 0) {
+		if (env_end_line(s, n)) {
+			p->endoff = (size_t)(s - buf);
 			s = nl + 1;
 			break;
 		}
@@ -1187,6 +1348,10 @@ envelope_parse(const char *buf, size_t len, struct envelope *env,
 		errno = ENOMEM;
 		return env_perr(&p, "out of memory");
 	}
+	/* the checksum covers the text before "end", as read */
+	if (p.endoff > 0 && env_version_line(text, strcspn(text, "\n")) ==
+	    ENVELOPE_VERSION_SUM)
+		p.sum = envelope_crc32c(text, p.endoff);
 	if (env_parse_lines(&p, text, len, consumed) == -1) {
 		envelope_clear(env);
 		return -1;

@@ -32,6 +32,17 @@
  *   param <name> <value>              (applies to the rcpt line above it)
  *   end
  *
+ * A job's envelope is version 2: its first line says
+ * "gatewayd-envelope 2" and its last one carries the CRC-32C of every
+ * byte before that line, as eight lower-case hex digits ("end
+ * 1a2b3c4d").  The parser checks it, so a job file that was rewritten in
+ * place (spool.c reuses the inodes of ended jobs) and then cut short,
+ * mixed with an earlier job's bytes or left with them by a power
+ * failure, is refused rather than read as another job; the spool's
+ * loader also checks the queue ID and connector against the file's name.
+ * A message file (written once, its size sealed in place) is version 1,
+ * a plain "end"; version 1 jobs (from before the checksum) still parse.
+ *
  * Recipient states: pending, done, deferred, failed.
  *
  * DSN data (RFC 3461): "ret" and "envid" are per message and optional
@@ -52,6 +63,7 @@
 #include <time.h>
 
 #define ENVELOPE_VERSION	1
+#define ENVELOPE_VERSION_SUM	2	/* a job's: "end" with a checksum */
 #define ENVELOPE_MAX_SIZE	(1024 * 1024)	/* envelope text cap */
 #define ENVELOPE_MAX_RCPT	10000
 #define ENVELOPE_MAX_PARAMS	32
@@ -174,6 +186,13 @@ int envelope_format(const struct envelope *, char **out, size_t *outlen);
  * Strict: unknown keys, a missing version line or "end", duplicate
  * single fields and bad numbers are errors.
  */
+/*
+ * envelope_length - the bytes of the envelope at the start of buf[0..len)
+ * up to and including its "end" line, 0 when no end line is complete
+ */
+size_t envelope_length(const char *buf, size_t len);
+/* envelope_crc32c - CRC-32C of buf[0..len), as a job's "end" line has it */
+uint32_t envelope_crc32c(const void *buf, size_t len);
 int envelope_parse(const char *buf, size_t len, struct envelope *env,
     size_t *consumed, char *err, size_t errlen);
 

@@ -796,7 +796,7 @@ spool_rename_noreplace(int fromfd, const char *from, int tofd, const char *to)
 
 /*
  * spool_read_envelope - parse the envelope at the start of an open file:
- * read until "\nend\n" is seen, EOF, or ENVELOPE_MAX_SIZE.  Sets *offset
+ * read until its "end" line is seen, EOF, or ENVELOPE_MAX_SIZE.  Sets *offset
  * to the first byte after it.  -1 with errno (EBADMSG when corrupt).
  */
 int
@@ -832,7 +832,7 @@ spool_read_envelope(int fd, const char *what, struct envelope *env,
 		if (n == 0)
 			break;
 		len += (size_t)n;
-		if (memmem(buf, len, "\nend\n", 5) != NULL)
+		if (envelope_length(buf, len) > 0)
 			break;
 	}
 	if (envelope_parse(buf ? buf : "", len, env, &used, reason,

@@ -193,9 +193,9 @@ int
 spool_message_open(struct spool *sp, const char *qid, const char *connector,
     char *err, size_t errlen)
 {
-	char path[ADMIN_PATH_MAX], buf[8192], *end;
+	char path[ADMIN_PATH_MAX], buf[8192];
 	struct envelope env;
-	size_t used;
+	size_t used, envlen;
 	ssize_t n;
 	int fd;
 
@@ -215,9 +215,9 @@ spool_message_open(struct spool *sp, const char *qid, const char *connector,
 	n = read(fd, buf, sizeof(buf) - 1);
 	if (n > 0) {
 		buf[n] = '\0';
-		end = memmem(buf, (size_t)n, "\nend\n", 5);
+		envlen = envelope_length(buf, (size_t)n);
 		memset(&env, 0, sizeof(env));
-		if (end != NULL && envelope_parse(buf, (size_t)(end - buf) + 5,
+		if (envlen > 0 && envelope_parse(buf, envlen,
 		    &env, &used, err, errlen) == 0) {
 			envelope_clear(&env);
 			if (lseek(fd, (off_t)used, SEEK_SET) != -1)

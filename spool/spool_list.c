@@ -60,11 +60,11 @@ struct spool_list_arg {
 
 /*
  * spool_list_parsed - the callback for an envelope read whole into buf
- * (end points at its "\nend\n")
+ * (envlen: its length through the "end" line, envelope_length)
  */
 static int
 spool_list_parsed(struct spool_list_arg *la, const char *name,
-    const char *buf, const char *end)
+    const char *buf, size_t envlen)
 {
 	char reason[SPOOL_ERRLEN];
 	struct envelope env;
@@ -72,7 +72,7 @@ spool_list_parsed(struct spool_list_arg *la, const char *name,
 	int rc;
 
 	memset(&env, 0, sizeof(env));
-	if (envelope_parse(buf, (size_t)(end - buf) + 5, &env, &used, reason,
+	if (envelope_parse(buf, envlen, &env, &used, reason,
 	    sizeof(reason)) == -1)
 		return la->cb(name, NULL, reason, la->arg);
 	rc = la->cb(name, &env, NULL, la->arg);
@@ -95,7 +95,7 @@ spool_list_at(struct spool_list_arg *la, int dfd, const char *name)
 	char what[SPOOL_ERRLEN], reason[SPOOL_ERRLEN];
 	struct envelope env;
 	struct stat st;
-	const char *end;
+	size_t envlen;
 	ssize_t n;
 	off_t off;
 	int fd, rc;
@@ -118,10 +118,10 @@ spool_list_at(struct spool_list_arg *la, int dfd, const char *name)
 	}
 	while ((n = read(fd, la->buf, SPOOL_LIST_BUF)) == -1 && errno == EINTR)
 		;
-	end = n > 0 ? memmem(la->buf, (size_t)n, "\nend\n", 5) : NULL;
-	if (end != NULL) {
+	envlen = n > 0 ? envelope_length(la->buf, (size_t)n) : 0;
+	if (envlen > 0) {
 		spool_close_keep(fd);
-		return spool_list_parsed(la, name, la->buf, end);
+		return spool_list_parsed(la, name, la->buf, envlen);
 	}
 	memset(&env, 0, sizeof(env));
 	if (n == SPOOL_LIST_BUF) {
@@ -291,7 +291,7 @@ spool_uring_run(struct spool_uring *u, int dfd, unsigned int m)
 static int
 spool_uring_batch(struct spool_uring *u, int dfd)
 {
-	const char *end;
+	size_t envlen;
 	unsigned int k;
 	int rc = 0, n;
 
@@ -299,12 +299,11 @@ spool_uring_batch(struct spool_uring *u, int dfd)
 		if (u->open_res[k] == -ENOENT || u->open_res[k] == -ELOOP)
 			continue;	/* moved meanwhile, or not ours */
 		n = u->open_res[k] < 0 ? -1 : u->read_res[k];
-		end = n > 0 ? memmem(u->bufs[k], (size_t)n, "\nend\n", 5) :
-		    NULL;
-		if (end != NULL) {
+		envlen = n > 0 ? envelope_length(u->bufs[k], (size_t)n) : 0;
+		if (envlen > 0) {
 			spool_list_nbatched++;
 			rc = spool_list_parsed(u->la, u->names[k], u->bufs[k],
-			    end);
+			    envlen);
 		} else
 			rc = spool_list_at(u->la, dfd, u->names[k]);
 	}

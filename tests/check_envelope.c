@@ -68,7 +68,7 @@ make_job(struct envelope *env)
 
 /* the header of golden_job up to its from line */
 #define GOLDEN_HEAD \
-	"gatewayd-envelope 1\n" \
+	"gatewayd-envelope 2\n" \
 	"id 0006152f1a2b3c4d0001\n" \
 	"kind job\n" \
 	"arrival 1764311000.123456\n" \
@@ -91,7 +91,7 @@ static const char golden_job[] =
 	"rcpt pending a@example.com\n"
 	"param folder Scans/John Doe\n"
 	"rcpt failed b@example.com 550 5.1.1 no such user\n"
-	"end\n";
+	"end 706e7548\n";	/* CRC-32C of the lines above (by another tool) */
 
 /*
  * roundtrip - format env, parse it back into out, format again and check
@@ -125,6 +125,56 @@ count_lines(const char *s)
 		n += *s == '\n';
 	return n;
 }
+
+/*
+ * A job's checksum: the CRC-32C check value; every byte of the text
+ * before "end" changed (as a torn or stale sector would) makes the parse
+ * fail; bytes after the end line (an earlier, longer job's tail left by
+ * a rewrite in place) are not part of it; envelope_length finds both
+ * kinds of end line and only whole ones.
+ */
+START_TEST(test_job_checksum)
+{
+	char *t, err[256];
+	size_t len, used, i, endoff;
+	struct envelope env;
+
+	ck_assert_uint_eq(envelope_crc32c("123456789", 9), 0xe3069283U);
+	ck_assert_uint_eq(envelope_crc32c("", 0), 0);
+	len = strlen(golden_job);
+	t = malloc(len + 32);
+	ck_assert_ptr_nonnull(t);
+	endoff = len - strlen("end 706e7548\n");
+	for (i = 0; i < len; i++) {
+		memcpy(t, golden_job, len);
+		t[i] = t[i] == 'x' ? 'y' : 'x';
+		if (envelope_parse(t, len, &env, &used, err, sizeof(err)) == 0)
+			ck_abort_msg("byte %zu changed, still parsed", i);
+	}
+	/* a change the other checks cannot see: only the checksum does */
+	memcpy(t, golden_job, len);
+	t[strstr(t, "a@example") - t] = 'c';
+	ck_assert_int_eq(envelope_parse(t, len, &env, &used, err,
+	    sizeof(err)), -1);
+	ck_assert_msg(strstr(err, "checksum mismatch") != NULL, "%s", err);
+	ck_assert_uint_lt(endoff, len);
+	/* an earlier job's tail after the end line */
+	memcpy(t, golden_job, len);
+	memcpy(t + len, "rcpt pending x@y\nend 12345678\n", 31);
+	ck_assert_int_eq(envelope_parse(t, len + 31, &env, &used, err,
+	    sizeof(err)), 0);
+	ck_assert_uint_eq(used, len);
+	ck_assert_uint_eq(env.nrcpt, 2);
+	envelope_clear(&env);
+	ck_assert_uint_eq(envelope_length(t, len + 31), len);
+	ck_assert_uint_eq(envelope_length(golden_job, len - 1), 0);
+	ck_assert_uint_eq(envelope_length(golden_job, len - 5), 0);
+	ck_assert_uint_eq(envelope_length("a\nend\nb", 9), 6);
+	ck_assert_uint_eq(envelope_length("a\nendx\nend\n", 11), 11);
+	ck_assert_uint_eq(envelope_length("a\nend 1234567\n", 15), 0);
+	free(t);
+}
+END_TEST
 
 START_TEST(test_hexdigit)
 {
@@ -402,7 +452,7 @@ START_TEST(test_parsed_changes)
 	    "rcpt failed b@example.com 550 5.1.1 no such user\n"
 	    "param failover-from archive\n"
 	    "rcpt pending c@example.com\n"
-	    "end\n";
+	    "end cf8c5807\n";
 
 	ck_assert_int_eq(envelope_parse(golden_job, strlen(golden_job), &env,
 	    &used, err, sizeof(err)), 0);
@@ -534,7 +584,12 @@ static const struct bad_case {
 } bad_cases[] = {
 	{ "", "line 1: missing version line" },
 	{ "hello\n", "line 1: missing version line" },
-	{ "gatewayd-envelope 2\n" L2 "end\n", "line 1: unsupported envelope version" },
+	{ "gatewayd-envelope 3\n" L2 "end\n", "line 1: unsupported envelope version" },
+	{ "gatewayd-envelope 12\n" L2 "end\n", "line 1: unsupported envelope version" },
+	{ "gatewayd-envelope 2\n" L2 "end\n", "line 3: no checksum on the 'end' line" },
+	{ HDR RC "end 00000000\n", "line 15: checksum in a version 1 envelope" },
+	{ "gatewayd-envelope 2\n" L2 L3 L4_13 RC "end 00000000\n",
+	  "line 15: checksum mismatch" },
 	{ "gatewayd-envelope 1\r\n" L2, "line 1: control character" },
 	{ HDR RC, "line 15: truncated envelope" },
 	{ HDR RC "en", "line 15: truncated envelope" },
@@ -610,24 +665,29 @@ END_TEST
 /* The valid base envelope of the table really parses (the table is fair). */
 START_TEST(test_base_valid)
 {
-	static const char *ok[] = {
-		HDR RC "end\n",
-		HDR "end\n",
-		HDR RC "param a b c\nparam d\nrcpt done e@f 250 - ok\nend\n",
-		L1 L2 "kind job\n" L4_13 "connector x\nattempts 0\nnext-attempt 0\n"
-		    "last-error -\nend\n",
+#define JOB_FIELDS	"kind job\n" L4_13 "connector x\nattempts 0\n" \
+			"next-attempt 0\nlast-error -\n"
+	/* a version 1 job (before the checksum) is written back as 2 */
+	static const char *ok[][2] = {
+		{ HDR RC "end\n", NULL },
+		{ HDR "end\n", NULL },
+		{ HDR RC "param a b c\nparam d\nrcpt done e@f 250 - ok\nend\n",
+		    NULL },
+		{ L1 L2 JOB_FIELDS "end\n",
+		    "gatewayd-envelope 2\n" L2 JOB_FIELDS "end 0cdd2d33\n" },
+		{ "gatewayd-envelope 2\n" L2 JOB_FIELDS "end 0cdd2d33\n", NULL },
 	};
 	struct envelope env;
 	char err[256], *t;
 	size_t used, i, len;
 
 	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
-		if (envelope_parse(ok[i], strlen(ok[i]), &env, &used, err,
+		if (envelope_parse(ok[i][0], strlen(ok[i][0]), &env, &used, err,
 		    sizeof(err)) != 0)
 			ck_abort_msg("case %zu: %s", i, err);
-		ck_assert_uint_eq(used, strlen(ok[i]));
+		ck_assert_uint_eq(used, strlen(ok[i][0]));
 		ck_assert_int_eq(envelope_format(&env, &t, &len), 0);
-		ck_assert_str_eq(t, ok[i]);
+		ck_assert_str_eq(t, ok[i][1] ? ok[i][1] : ok[i][0]);
 		free(t);
 		envelope_clear(&env);
 	}
@@ -708,6 +768,7 @@ envelope_suite(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, test_golden);
+	tcase_add_test(tc, test_job_checksum);
 	tcase_add_test(tc, test_message_roundtrip);
 	tcase_add_test(tc, test_size_seal);
 	tcase_add_test(tc, test_null_sender);
