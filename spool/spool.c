@@ -36,6 +36,9 @@
 
 #define SPOOL_BUFSIZE	(64 * 1024)
 #define SPOOL_BUFS_KEPT	32	/* freed message buffers kept for reuse */
+#define SPOOL_SPARES	256	/* spare job inodes in tmp/, at most */
+#define SPOOL_SPARE_SKIP 64	/* new jobs without a look at tmp/ after
+				   a look found no spare */
 
 /* State directories directly under the spool; the order is struct spool's. */
 enum spool_dir {
@@ -86,6 +89,10 @@ struct spool {
 				   name durable too (spool_fsync_names) */
 	char *bufs[SPOOL_BUFS_KEPT];	/* message buffers for the next ones */
 	size_t nbufs;
+	unsigned int spare_seq;	/* the spare.<n> an ended job becomes next */
+	unsigned short spares[SPOOL_SPARES];	/* spare.<n> seen in tmp/ */
+	size_t nspares, ispare;	/* how many, the next to take */
+	unsigned int spare_skip;	/* new jobs left to write without a look */
 };
 
 static int spool_fsync_names(int);
@@ -568,6 +575,8 @@ spool_open_fd(int dirfd, char *err, size_t errlen)
 	for (i = 0; i < D_NDIRS; i++)
 		sp->fd[i] = -1;
 	pthread_mutex_init(&sp->lock, NULL);
+	/* processes ending jobs at once start at different spare names */
+	sp->spare_seq = (unsigned int)getpid() * 37U;
 	if ((sp->dirfd = fcntl(dirfd, F_DUPFD_CLOEXEC, 3)) == -1) {
 		spool_seterr(err, errlen, "dup: %s", strerror(errno));
 		goto fail;
@@ -1340,6 +1349,116 @@ spool_tmp_job_name(char *buf, size_t len, const char *qid,
 }
 
 /*
+ * Spare job files.  Creating a file costs the file system an inode
+ * allocation (on ext4 without a journal, a scan past every inode freed in
+ * the last minute), and the router creates one per job.  So a job that
+ * ended is not unlinked but renamed to tmp/spare.<n> (n below
+ * SPOOL_SPARES, never replacing: at most that many wait), and the router
+ * writes its next new job into one: opened without O_CREAT, checked (a
+ * regular file, one link, ours), overwritten, cut to its length and
+ * renamed into place as a fresh file would be.  An inode rewritten in
+ * place is not a fresh one after a power failure: it may hold the old
+ * job, or parts of both.  The job's checksum and its queue ID and
+ * connector, checked wherever a job is loaded (envelope.h,
+ * spool_job_check), refuse such a file, and the router, routing the
+ * message again from incoming/ (where it stays until its jobs are
+ * durable), writes the job again (spool_route_job).  Start-up removes
+ * the spares with the rest of tmp/ (spool_recover_tmp).
+ */
+
+/* spool_spare_name - is name "spare.<n>"? n, or -1 */
+int
+spool_spare_name(const char *name)
+{
+	unsigned long n;
+	char *end;
+
+	if (strncmp(name, "spare.", 6) != 0 || name[6] < '0' || name[6] > '9')
+		return -1;
+	n = strtoul(name + 6, &end, 10);
+	if (*end != '\0' || n >= SPOOL_SPARES || (name[6] == '0' && name[7]))
+		return -1;
+	return (int)n;
+}
+
+/*
+ * spool_spare_keep - rename the ended job (dirfd, name) to tmp/spare.<n>;
+ * -1 when it was not (that name waits already, or any error): the caller
+ * unlinks it then
+ */
+static int
+spool_spare_keep(struct spool *sp, int dirfd, const char *name)
+{
+	char spare[16];
+	unsigned int n;
+
+	pthread_mutex_lock(&sp->lock);
+	n = sp->spare_seq++ % SPOOL_SPARES;
+	pthread_mutex_unlock(&sp->lock);
+	snprintf(spare, sizeof(spare), "spare.%u", n);
+	return spool_rename_noreplace(dirfd, name, sp->fd[D_TMP], spare);
+}
+
+/* spool_spare_scan - the spares tmp/ holds now (caller holds the lock) */
+static void
+spool_spare_scan(struct spool *sp)
+{
+	struct dirent *de;
+	DIR *d;
+	int n;
+
+	sp->nspares = sp->ispare = 0;
+	if ((d = spool_opendir(sp->fd[D_TMP])) == NULL)
+		return;
+	while (sp->nspares < SPOOL_SPARES && (de = readdir(d)) != NULL)
+		if ((n = spool_spare_name(de->d_name)) != -1)
+			sp->spares[sp->nspares++] = (unsigned short)n;
+	closedir(d);
+}
+
+/*
+ * spool_spare_take - open a spare job file for writing; its name in
+ * name[], its size in *size; -1 when there is none.  Anything but a
+ * regular file of ours with one link (a link to another spool file
+ * would be overwritten) is unlinked from tmp/ and passed over.
+ */
+static int
+spool_spare_take(struct spool *sp, char *name, size_t len, off_t *size)
+{
+	struct stat st;
+	int fd = -1;
+
+	pthread_mutex_lock(&sp->lock);
+	while (fd == -1) {
+		if (sp->ispare == sp->nspares) {
+			if (sp->spare_skip > 0) {
+				sp->spare_skip--;
+				break;
+			}
+			spool_spare_scan(sp);
+			if (sp->nspares == 0) {
+				sp->spare_skip = SPOOL_SPARE_SKIP;
+				break;
+			}
+		}
+		snprintf(name, len, "spare.%u", sp->spares[sp->ispare++]);
+		if ((fd = openat(sp->fd[D_TMP], name, O_WRONLY | O_CLOEXEC |
+		    O_NOFOLLOW | O_NONBLOCK)) == -1)
+			continue;	/* taken meanwhile, or not a file */
+		if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+		    st.st_nlink != 1 || st.st_uid != geteuid()) {
+			spool_close_keep(fd);
+			spool_unlink_keep(sp->fd[D_TMP], name);
+			fd = -1;
+			continue;
+		}
+		*size = st.st_size;
+	}
+	pthread_mutex_unlock(&sp->lock);
+	return fd;
+}
+
+/*
  * spool_stage_job - write env as tmp/<qid>.<connector>.job (.upd for an
  * update): create it exclusively (a leftover from a crash is ours to
  * replace), write, optionally set the mtime and fsync.  -1 with errno
@@ -1353,6 +1472,7 @@ spool_stage_job(struct spool *sp, const struct envelope *env, int durable,
 	struct timespec ts[2];
 	char *text;
 	size_t len;
+	off_t size;
 	int fd = -1;
 
 	if (spool_tmp_job_name(tmpname, tmplen, env->id, env->connector,
@@ -1364,6 +1484,14 @@ spool_stage_job(struct spool *sp, const struct envelope *env, int durable,
 		spool_seterr(err, errlen, "%s: cannot format job envelope: %s",
 		    env->id, strerror(errno));
 		return -1;
+	}
+	/* a new job goes into a spare when there is one (above) */
+	if (!update && (fd = spool_spare_take(sp, tmpname, tmplen,
+	    &size)) != -1) {
+		if (spool_write_all(fd, text, len) == -1 ||
+		    (size > (off_t)len && ftruncate(fd, (off_t)len) == -1))
+			goto fail;
+		goto written;
 	}
 	fd = openat(sp->fd[D_TMP], tmpname,
 	    O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -1378,6 +1506,7 @@ spool_stage_job(struct spool *sp, const struct envelope *env, int durable,
 	}
 	if (fd == -1 || spool_write_all(fd, text, len) == -1)
 		goto fail;
+written:
 	ts[0].tv_sec = ts[1].tv_sec = mtime;
 	ts[0].tv_nsec = ts[1].tv_nsec = 0;
 	if (mtime != (time_t)-1 && futimens(fd, ts) == -1)
@@ -1470,7 +1599,7 @@ spool_link_data(struct spool *sp, const char *qid, const char *connector,
 	return 0;
 }
 
-/* spool_job_elsewhere - does the job exist in a state other than skip? */
+/* spool_job_elsewhere - the state (not skip) the job exists in, or -1 */
 static int
 spool_job_elsewhere(struct spool *sp, const char *qid, const char *connector,
     enum spool_state skip)
@@ -1483,7 +1612,50 @@ spool_job_elsewhere(struct spool *sp, const char *qid, const char *connector,
 		    (fd = spool_fd(sp, (enum spool_state)s, connector)) == -1)
 			continue;
 		if (fstatat(fd, qid, &st, AT_SYMLINK_NOFOLLOW) == 0)
+			return s;
+	}
+	return -1;
+}
+
+static int spool_corrupt_rename(struct spool *, int, const char *,
+    const char *);
+
+/*
+ * spool_job_sound - is the job (qid, connector) found in state st that
+ * job?  1 if it is; 0 if it is not (a file cut short, mixed with or left
+ * with an earlier job's bytes by a power failure: spare job files, above)
+ * and was moved to corrupt/, or if it left st meanwhile; -1 on an error.
+ */
+static int
+spool_job_sound(struct spool *sp, enum spool_state st, const char *qid,
+    const char *connector, char *err, size_t errlen)
+{
+	char what[SPOOL_QID_LEN + SPOOL_NAME_MAX + 16];
+	struct envelope env;
+	off_t off;
+	int dfd, fd, ok;
+
+	if ((dfd = spool_fd(sp, st, connector)) == -1)
+		return -1;
+	snprintf(what, sizeof(what), "%s/%s/%s", spool_state_name(st),
+	    connector, qid);
+	if ((fd = spool_open_read(dfd, qid, what, &env, &off, err,
+	    errlen)) != -1) {
+		close(fd);
+		ok = spool_job_check(&env, qid, connector) == 0;
+		envelope_clear(&env);
+		if (ok)
 			return 1;
+	} else if (errno == ENOENT)
+		return 0;
+	else if (errno != EBADMSG && errno != EFBIG)
+		return -1;
+	snprintf(what, sizeof(what), "%s-%s-%s", spool_state_name(st),
+	    connector, qid);
+	if (spool_corrupt_rename(sp, dfd, qid, what) == -1 && errno != ENOENT) {
+		spool_seterr(err, errlen, "%s: move a torn job to corrupt/: %s",
+		    qid, strerror(errno));
+		return -1;
 	}
 	return 0;
 }
@@ -1495,7 +1667,7 @@ spool_route_job(struct spool *sp, const char *qid, const struct envelope *job,
 {
 	enum spool_state to = SPOOL_FAILED;
 	size_t i;
-	int fd, fresh, durable = 0;
+	int fd, fresh, st, sound, tries, durable = 0;
 
 	if (spool_job_check(job, qid, NULL) == -1) {
 		spool_seterr(err, errlen, "%s: invalid job envelope", qid);
@@ -1516,16 +1688,32 @@ spool_route_job(struct spool *sp, const char *qid, const struct envelope *job,
 		    job->connector, strerror(errno));
 		return -1;
 	}
-	if ((fresh = spool_link_data(sp, qid, job->connector, err,
-	    errlen)) == -1)
-		return -1;
 	/*
 	 * Routed before a crash, the worker may already have it: never
-	 * duplicate.  A link made just now means no job of it exists: a job
-	 * is written only after its link, and removed before it.
+	 * duplicate, but only a job that is whole and this one (a job file
+	 * rewritten in place may not be, spool_job_sound) stands for it.  A
+	 * link made just now means no job of it exists: a job is written
+	 * only after its link, and removed before it.  A torn job moved
+	 * away, the data link is looked at again (a worker that found the
+	 * job torn first may have moved both: worker_load).
 	 */
-	if (!fresh && spool_job_elsewhere(sp, qid, job->connector, to))
-		return 0;
+	for (tries = 0;; tries++) {
+		if ((fresh = spool_link_data(sp, qid, job->connector, err,
+		    errlen)) == -1)
+			return -1;
+		if (fresh || (st = spool_job_elsewhere(sp, qid, job->connector,
+		    SPOOL_NSTATES)) == -1)
+			break;
+		if ((sound = spool_job_sound(sp, (enum spool_state)st, qid,
+		    job->connector, err, errlen)) != 0)
+			return sound == 1 ? 0 : -1;
+		if (tries == 3) {
+			errno = EAGAIN;
+			spool_seterr(err, errlen, "%s: its %s job keeps moving",
+			    qid, job->connector);
+			return -1;
+		}
+	}
 #ifndef HAVE_SYNCFS
 	durable = 1;
 #endif
@@ -1859,6 +2047,33 @@ spool_quarantine(struct spool *sp, enum spool_state st, const char *connector,
 	return 0;
 }
 
+/* spool_quarantine_torn - the job alone, when its message is in incoming/ */
+int
+spool_quarantine_torn(struct spool *sp, enum spool_state st,
+    const char *connector, const char *qid, char *err, size_t errlen)
+{
+	char name[SPOOL_QID_LEN + SPOOL_NAME_MAX + 16];
+	struct stat sb;
+	int fd;
+
+	if (!spool_qid_valid(qid) || st == SPOOL_INCOMING ||
+	    (fd = spool_fd(sp, st, connector)) == -1) {
+		errno = EINVAL;
+		spool_seterr(err, errlen, "invalid state, connector or queue id");
+		return -1;
+	}
+	if (fstatat(sp->fd[D_INCOMING], qid, &sb, AT_SYMLINK_NOFOLLOW) == -1)
+		return errno == ENOENT ? 0 : -1;
+	snprintf(name, sizeof(name), "%s-%s-%s", spool_state_name(st),
+	    connector, qid);
+	if (spool_corrupt_rename(sp, fd, qid, name) == -1) {
+		spool_seterr(err, errlen, "rename %s to corrupt/: %s", qid,
+		    strerror(errno));
+		return -1;
+	}
+	return 1;
+}
+
 static int spool_message_open(struct spool *, enum spool_dir, const char *,
     struct envelope *, off_t *, int *, char *, size_t);
 
@@ -2028,7 +2243,8 @@ spool_failover_data(struct spool *sp, const char *from, struct envelope *job,
 		spool_seterr(err, errlen, "%s: connector name too long", job->id);
 		return -1;
 	}
-	if (!spool_job_elsewhere(sp, job->id, job->connector, SPOOL_NSTATES)) {
+	if (spool_job_elsewhere(sp, job->id, job->connector,
+	    SPOOL_NSTATES) == -1) {
 		if (linkat(sp->fd[D_DATA], src, sp->fd[D_DATA], dst, 0) == 0)
 			return 0;
 		if (errno != EEXIST) {
@@ -2152,7 +2368,7 @@ spool_job_load(struct spool *sp, const char *connector, const char *qid,
 	return 0;
 }
 
-/* spool_job_done - unlink the active job, then its data link */
+/* spool_job_done - remove the active job (kept as a spare), then its data link */
 int
 spool_job_done(struct spool *sp, const char *connector, const char *qid)
 {
@@ -2166,7 +2382,8 @@ spool_job_done(struct spool *sp, const char *connector, const char *qid)
 	if ((afd = spool_fd(sp, SPOOL_ACTIVE, connector)) == -1 ||
 	    spool_data_name(data, sizeof(data), qid, connector) == -1)
 		return -1;
-	if (unlinkat(afd, qid, 0) == -1)
+	/* the job's inode is kept for the router's next (spare, above) */
+	if (spool_spare_keep(sp, afd, qid) == -1 && unlinkat(afd, qid, 0) == -1)
 		return -1;
 	if (unlinkat(sp->fd[D_DATA], data, 0) == -1 && errno != ENOENT)
 		return -1;
@@ -2636,7 +2853,9 @@ spool_tmp_remove(struct spool *sp, enum spool_dir dir, const char *suffix,
 			continue;
 		if (nparts > 1 && spool_name_hash(de->d_name) % nparts != part)
 			continue;
-		if (unlinkat(dirfd(d), de->d_name, 0) == 0)
+		/* spare job files (spool_spare_keep) are not unfinished work */
+		if (unlinkat(dirfd(d), de->d_name, 0) == 0 &&
+		    (dir != D_TMP || spool_spare_name(de->d_name) == -1))
 			n++;
 	}
 	closedir(d);
@@ -2696,7 +2915,10 @@ spool_trash_empty(struct spool *sp)
 	return empty;
 }
 
-/* spool_recover_tmp - start-up: remove every tmp/ file; count or -1 */
+/*
+ * spool_recover_tmp - start-up: remove every tmp/ file; count (of the
+ * unfinished ones: spare job files are not counted) or -1
+ */
 int
 spool_recover_tmp(struct spool *sp)
 {

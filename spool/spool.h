@@ -362,6 +362,16 @@ int spool_notice_busy(struct spool *, const char *qid);
  */
 int spool_quarantine(struct spool *, enum spool_state, const char *connector,
     const char *qid, char *err, size_t errlen);
+/*
+ * An unreadable job of a message still in incoming/ (a job file torn by
+ * a power failure before the router's sync: the router routes the
+ * message again and writes the job anew): move the job alone to
+ * corrupt/, leaving the data link for the job to come.  1 when done, 0
+ * when the message is not in incoming/ (quarantine it: spool_quarantine),
+ * -1 on an error.
+ */
+int spool_quarantine_torn(struct spool *, enum spool_state,
+    const char *connector, const char *qid, char *err, size_t errlen);
 
 /* ---- worker ---- */
 

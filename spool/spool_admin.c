@@ -471,6 +471,10 @@ admin_check_plain(struct admin_check *ck, const char *dir)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
 		if (strcmp(dir, "data") != 0) {
+			/* a spare job file waits for a job (spool.c) */
+			if (strcmp(dir, "tmp") == 0 &&
+			    spool_spare_name(de->d_name) != -1)
+				continue;
 			/* a fine-grained mtime may be a second ahead of now */
 			if (fstatat(dirfd(d), de->d_name, &st,
 			    AT_SYMLINK_NOFOLLOW) == 0 &&

@@ -26,6 +26,8 @@ int spool_each(int fd, int (*fn)(DIR *, const char *, void *), void *arg)
     SPOOL_HIDDEN;
 /* FNV-1a of a name: which share of a listing or sweep it is in. */
 unsigned int spool_name_hash(const char *) SPOOL_HIDDEN;
+/* a spare job file's name in tmp/ ("spare.<n>", spool.c): n, or -1 */
+int spool_spare_name(const char *) SPOOL_HIDDEN;
 /* close() without clobbering errno. */
 void spool_close_keep(int fd) SPOOL_HIDDEN;
 /*

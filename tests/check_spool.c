@@ -1215,6 +1215,108 @@ START_TEST(test_commit_collision)
 }
 END_TEST
 
+/* spare_count - tmp/ entries named spare.<n> */
+static int
+spare_count(void)
+{
+	struct dirent *de;
+	DIR *d = opendir(path("tmp"));
+	int n = 0;
+
+	ck_assert_ptr_nonnull(d);
+	while ((de = readdir(d)) != NULL)
+		n += strncmp(de->d_name, "spare.", 6) == 0;
+	closedir(d);
+	return n;
+}
+
+/* reopen - a fresh handle on the spool (a router just started) */
+static void
+reopen(void)
+{
+	spool_close(sp);
+	sp = spool_open(top, 0, (uid_t)-1, (gid_t)-1, err, sizeof(err));
+	if (sp == NULL)
+		ck_abort_msg("spool_open: %s", err);
+}
+
+/*
+ * Spare job files: an ended job's inode waits in tmp/ and the next new
+ * job is written into it, whole and no longer than itself; a spare
+ * linked elsewhere is never written; at most SPOOL_SPARES (256) wait;
+ * start-up removes them without counting them as unfinished work.
+ */
+START_TEST(test_spare_jobs)
+{
+	struct envelope env, env2, env3, job;
+	struct stat st, sj;
+	char *text, *want, name[32];
+	size_t len, wlen;
+	int i;
+
+	put(&env);
+	route2(&env);
+	ck_assert_int_eq(stat(path("queue/relay/%s", env.id), &sj), 0);
+	ck_assert_int_eq(spool_job_claim(sp, "relay", env.id, SPOOL_QUEUE), 0);
+	ck_assert_int_eq(spool_job_done(sp, "relay", env.id), 0);
+	ck_assert_int_eq(count("active/relay"), 0);
+	ck_assert(!exists("data/%s.relay", env.id));
+	ck_assert_int_eq(spare_count(), 1);
+	ck_assert_int_eq(count("tmp"), 1);
+	/* the next new job takes it (a fresh handle: no earlier look) */
+	reopen();
+	put(&env2);
+	make_job(&job, &env2, "relay", 0);
+	ck_assert_int_eq(spool_route(sp, env2.id, &job, 1, err, sizeof(err)), 0);
+	ck_assert_int_eq(spool_sync(sp), 0);
+	ck_assert_int_eq(stat(path("queue/relay/%s", env2.id), &st), 0);
+	ck_assert_uint_eq(st.st_ino, sj.st_ino);
+	ck_assert_int_eq(spare_count(), 0);
+	/* byte for byte the job, cut to its length */
+	ck_assert_int_eq(envelope_format(&job, &want, &wlen), 0);
+	text = slurp(path("queue/relay/%s", env2.id), &len);
+	ck_assert_uint_eq(len, wlen);
+	ck_assert_mem_eq(text, want, len);
+	free(text);
+	free(want);
+	envelope_clear(&job);
+	/* a spare with a second link (a spool file) is passed over, not written */
+	write_file("tmp/spare.7", "keep me\n", 8);
+	ck_assert_int_eq(link(path("tmp/spare.7"), path("hold/other")), 0);
+	reopen();
+	put(&env3);
+	make_job(&job, &env3, "archive", 0);
+	ck_assert_int_eq(spool_route(sp, env3.id, &job, 1, err, sizeof(err)), 0);
+	ck_assert_int_eq(spool_sync(sp), 0);
+	envelope_clear(&job);
+	ck_assert_int_eq(spare_count(), 0);
+	text = slurp(path("hold/other"), &len);
+	ck_assert_uint_eq(len, 8);
+	ck_assert_mem_eq(text, "keep me\n", 8);
+	free(text);
+	ck_assert_int_eq(stat(path("hold/other"), &st), 0);
+	ck_assert_uint_eq(st.st_nlink, 1);
+	ck_assert_int_eq(unlink(path("hold/other")), 0);
+	/* every name taken: an ended job is unlinked, not kept */
+	for (i = 0; i < 256; i++) {
+		snprintf(name, sizeof(name), "tmp/spare.%d", i);
+		write_file(name, "", 0);
+	}
+	ck_assert_int_eq(spool_job_claim(sp, "relay", env2.id, SPOOL_QUEUE), 0);
+	ck_assert_int_eq(spool_job_done(sp, "relay", env2.id), 0);
+	ck_assert_int_eq(count("active/relay"), 0);
+	ck_assert_int_eq(spare_count(), 256);
+	/* start-up: spares removed, only unfinished work counted */
+	write_file("tmp/unfinished", "x", 1);
+	write_file("tmp/spare.256", "", 0);	/* not a spare's name */
+	ck_assert_int_eq(spool_recover_tmp(sp), 2);
+	ck_assert_int_eq(count("tmp"), 0);
+	envelope_clear(&env);
+	envelope_clear(&env2);
+	envelope_clear(&env3);
+}
+END_TEST
+
 START_TEST(test_job_collisions)
 {
 	static const char other[] = "not this job's file\n";
@@ -1222,25 +1324,61 @@ START_TEST(test_job_collisions)
 	char *text;
 	size_t len;
 
+	struct envelope env3, stale;
+	struct stat st1, st2;
+
 	put(&env);
 	route2(&env);
 	/* re-routing onto the job already there keeps that file */
-	write_file("queue/relay/keep", "", 0);
-	ck_assert_int_eq(rename(path("queue/relay/%s", env.id),
-	    path("queue/relay/keep")), 0);
-	write_abs(path("queue/relay/%s", env.id), other,
-	    sizeof(other) - 1);
+	ck_assert_int_eq(stat(path("queue/relay/%s", env.id), &st1), 0);
 	ck_assert_int_eq(linkat(AT_FDCWD, path("data/%s.relay", env.id),
 	    AT_FDCWD, path("incoming/%s", env.id), 0), 0);
 	make_job(&job, &env, "relay", 0);
 	ck_assert_int_eq(spool_route(sp, env.id, &job, 1, err, sizeof(err)), 0);
 	ck_assert_int_eq(spool_sync(sp), 0);
-	text = slurp(path("queue/relay/%s", env.id), &len);
+	ck_assert_int_eq(stat(path("queue/relay/%s", env.id), &st2), 0);
+	ck_assert_uint_eq(st1.st_ino, st2.st_ino);
+	ck_assert_int_eq(count("corrupt"), 0);
+	/*
+	 * ... but only when it is whole and this message's: a file that
+	 * does not parse, or a sound job of another message (what a job file
+	 * rewritten in place may hold after a power failure), goes to
+	 * corrupt/ and the job is written again
+	 */
+	write_abs(path("queue/relay/%s", env.id), other,
+	    sizeof(other) - 1);
+	ck_assert_int_eq(linkat(AT_FDCWD, path("data/%s.relay", env.id),
+	    AT_FDCWD, path("incoming/%s", env.id), 0), 0);
+	ck_assert_int_eq(spool_route(sp, env.id, &job, 1, err, sizeof(err)), 0);
+	ck_assert_int_eq(spool_sync(sp), 0);
+	ck_assert_int_eq(count("corrupt"), 1);
+	text = slurp(path("corrupt/queue-relay-%s", env.id), &len);
 	ck_assert_uint_eq(len, sizeof(other) - 1);
 	ck_assert_mem_eq(text, other, len);
 	free(text);
-	ck_assert_int_eq(rename(path("queue/relay/keep"),
-	    path("queue/relay/%s", env.id)), 0);
+	ck_assert_int_eq(spool_job_read(sp, SPOOL_QUEUE, "relay", env.id,
+	    &env3, err, sizeof(err)), 0);
+	ck_assert_str_eq(env3.id, env.id);
+	envelope_clear(&env3);
+	put(&env3);
+	make_job(&stale, &env3, "relay", 0);
+	ck_assert_int_eq(envelope_format(&stale, &text, &len), 0);
+	write_abs(path("queue/relay/%s", env.id), text, len);
+	free(text);
+	ck_assert_int_eq(rename(path("queue/relay/%s", env.id),
+	    path("hold/relay/%s", env.id)), 0);
+	ck_assert_int_eq(linkat(AT_FDCWD, path("data/%s.relay", env.id),
+	    AT_FDCWD, path("incoming/%s", env.id), 0), 0);
+	ck_assert_int_eq(spool_route(sp, env.id, &job, 1, err, sizeof(err)), 0);
+	ck_assert_int_eq(spool_sync(sp), 0);
+	ck_assert_int_eq(count("corrupt"), 2);
+	ck_assert_int_eq(access(path("corrupt/hold-relay-%s", env.id), F_OK), 0);
+	ck_assert_int_eq(access(path("hold/relay/%s", env.id), F_OK), -1);
+	ck_assert_int_eq(spool_job_read(sp, SPOOL_QUEUE, "relay", env.id,
+	    &env3, err, sizeof(err)), 0);
+	ck_assert_str_eq(env3.id, env.id);
+	envelope_clear(&env3);
+	envelope_clear(&stale);
 	envelope_clear(&job);
 	/* an update whose target state has that name already */
 	ck_assert_int_eq(spool_job_claim(sp, "relay", env.id, SPOOL_QUEUE), 0);
@@ -1890,6 +2028,7 @@ spool_suite(void)
 	tcase_add_test(tc, test_qid_clock_back);
 	tcase_add_test(tc, test_commit_collision);
 	tcase_add_test(tc, test_job_collisions);
+	tcase_add_test(tc, test_spare_jobs);
 	tcase_add_test(tc, test_quarantine_keeps);
 	tcase_add_test(tc, test_open_refuses);
 	tcase_add_test(tc, test_scan_count);

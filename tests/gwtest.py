@@ -422,12 +422,19 @@ class Gateway:
                     out[n] = f.read()
         return out
 
-    def spool_files(self, state):
+    def spool_files(self, state, spares=False):
+        """The files under spool/state; in tmp/, the spare job files
+        (spare.<n>: inodes of ended jobs the router writes new jobs into,
+        not unfinished work) only with spares."""
         d = os.path.join(self.spool, state)
         res = []
         for root, _dirs, files in os.walk(d):
-            res += [os.path.join(root, f) for f in files]
+            res += [os.path.join(root, f) for f in files
+                    if spares or state != "tmp" or not SPARE_RE.fullmatch(f)]
         return res
+
+
+SPARE_RE = re.compile(r"spare\.(0|[1-9][0-9]{0,2})")
 
 
 def strip_received(data):

@@ -408,6 +408,13 @@ worker_load(struct worker *w, const char *qid, struct envelope *env,
 		log_warnx("%s: cannot load job: %s", qid, err);
 		return -2;
 	}
+	/* torn by a power failure, its message is routed again: the job only */
+	if (spool_quarantine_torn(w->spool, SPOOL_ACTIVE, w->name, qid,
+	    qerr, sizeof(qerr)) == 1) {
+		log_warnx("%s: torn job moved to corrupt/, the message is "
+		    "routed again from incoming/: %s", qid, err);
+		return -1;
+	}
 	if (spool_quarantine(w->spool, SPOOL_ACTIVE, w->name, qid, qerr,
 	    sizeof(qerr)) == -1)
 		log_warnx("%s: unreadable job (%s), cannot quarantine: %s",
