@@ -4,6 +4,7 @@
  * Layout under the spool directory (every state change is one rename(2)):
  *   receive/<qid>              message being received (not acknowledged)
  *   tmp/<name>                 job, copy or state file being written
+ *   tmp/spare.<n>              an ended job's file, for a new job (spool.c)
  *   incoming/<qid>             acknowledged message, not yet routed
  *   data/<qid>.<connector>     hard link to the message, one per job
  *   queue/<connector>/<qid>    job ready for delivery
@@ -17,8 +18,9 @@
  *
  * A message file and a job file start with an envelope (envelope.h).  The
  * job references its message as data/<qid>.<connector>; when the job ends
- * both are unlinked, and the message's inode goes when its last link does,
- * so no reference count is kept anywhere.
+ * both are unlinked (the job renamed to a spare when one is free), and
+ * the message's inode goes when its last link does, so no reference
+ * count is kept anywhere.
  *
  * No file is ever replaced by another one: names are created O_EXCL and
  * renamed with RENAME_NOREPLACE (link+unlink where unsupported); the only
@@ -488,7 +490,10 @@ void spool_free_names(char **names, size_t n);
  */
 int spool_trash_sweep(struct spool *, unsigned int part, unsigned int nparts);
 int spool_trash_empty(struct spool *);
-/* Start-up: remove every tmp/ file; returns number removed or -1. */
+/*
+ * Start-up: remove every tmp/ file; returns the number of unfinished ones
+ * removed (spare job files not counted) or -1.
+ */
 int spool_recover_tmp(struct spool *);
 /* Start-up: remove every receive/ file (unacknowledged); number or -1. */
 int spool_recover_received(struct spool *);
