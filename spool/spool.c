@@ -92,7 +92,7 @@ struct spool {
 	unsigned int spare_seq;	/* the spare.<n> an ended job becomes next */
 	unsigned short spares[SPOOL_SPARES];	/* spare.<n> seen in tmp/ */
 	size_t nspares, ispare;	/* how many, the next to take */
-	unsigned int spare_skip;	/* new jobs left to write without a look */
+	unsigned int spare_skip;	/* new jobs written before a look */
 };
 
 static int spool_fsync_names(int);
@@ -1617,8 +1617,8 @@ spool_job_elsewhere(struct spool *sp, const char *qid, const char *connector,
 	return -1;
 }
 
-static int spool_corrupt_rename(struct spool *, int, const char *,
-    const char *);
+static int spool_corrupt_job(struct spool *, int, enum spool_state,
+    const char *, const char *);
 
 /*
  * spool_job_sound - is the job (qid, connector) found in state st that
@@ -1650,9 +1650,8 @@ spool_job_sound(struct spool *sp, enum spool_state st, const char *qid,
 		return 0;
 	else if (errno != EBADMSG && errno != EFBIG)
 		return -1;
-	snprintf(what, sizeof(what), "%s-%s-%s", spool_state_name(st),
-	    connector, qid);
-	if (spool_corrupt_rename(sp, dfd, qid, what) == -1 && errno != ENOENT) {
+	if (spool_corrupt_job(sp, dfd, st, connector, qid) == -1 &&
+	    errno != ENOENT) {
 		spool_seterr(err, errlen, "%s: move a torn job to corrupt/: %s",
 		    qid, strerror(errno));
 		return -1;
@@ -2010,6 +2009,18 @@ spool_corrupt_rename(struct spool *sp, int fd, const char *from,
 	return -1;
 }
 
+/* spool_corrupt_job - move the job (fd, qid) of st to corrupt/ */
+static int
+spool_corrupt_job(struct spool *sp, int fd, enum spool_state st,
+    const char *connector, const char *qid)
+{
+	char name[SPOOL_QID_LEN + SPOOL_NAME_MAX + 16];
+
+	snprintf(name, sizeof(name), "%s-%s-%s", spool_state_name(st),
+	    connector, qid);
+	return spool_corrupt_rename(sp, fd, qid, name);
+}
+
 /* spool_quarantine - move an unreadable file (and its data link) to corrupt/ */
 int
 spool_quarantine(struct spool *sp, enum spool_state st, const char *connector,
@@ -2024,12 +2035,9 @@ spool_quarantine(struct spool *sp, enum spool_state st, const char *connector,
 		spool_seterr(err, errlen, "invalid state, connector or queue id");
 		return -1;
 	}
-	if (st == SPOOL_INCOMING)
-		snprintf(name, sizeof(name), "incoming-%s", qid);
-	else
-		snprintf(name, sizeof(name), "%s-%s-%s", spool_state_name(st),
-		    connector, qid);
-	if (spool_corrupt_rename(sp, fd, qid, name) == -1) {
+	snprintf(name, sizeof(name), "incoming-%s", qid);
+	if ((st == SPOOL_INCOMING ? spool_corrupt_rename(sp, fd, qid, name) :
+	    spool_corrupt_job(sp, fd, st, connector, qid)) == -1) {
 		spool_seterr(err, errlen, "rename %s to corrupt/: %s", qid,
 		    strerror(errno));
 		return -1;
@@ -2052,21 +2060,19 @@ int
 spool_quarantine_torn(struct spool *sp, enum spool_state st,
     const char *connector, const char *qid, char *err, size_t errlen)
 {
-	char name[SPOOL_QID_LEN + SPOOL_NAME_MAX + 16];
 	struct stat sb;
 	int fd;
 
 	if (!spool_qid_valid(qid) || st == SPOOL_INCOMING ||
 	    (fd = spool_fd(sp, st, connector)) == -1) {
 		errno = EINVAL;
-		spool_seterr(err, errlen, "invalid state, connector or queue id");
+		spool_seterr(err, errlen, "invalid state, connector or "
+		    "queue id");
 		return -1;
 	}
 	if (fstatat(sp->fd[D_INCOMING], qid, &sb, AT_SYMLINK_NOFOLLOW) == -1)
 		return errno == ENOENT ? 0 : -1;
-	snprintf(name, sizeof(name), "%s-%s-%s", spool_state_name(st),
-	    connector, qid);
-	if (spool_corrupt_rename(sp, fd, qid, name) == -1) {
+	if (spool_corrupt_job(sp, fd, st, connector, qid) == -1) {
 		spool_seterr(err, errlen, "rename %s to corrupt/: %s", qid,
 		    strerror(errno));
 		return -1;
@@ -2368,7 +2374,7 @@ spool_job_load(struct spool *sp, const char *connector, const char *qid,
 	return 0;
 }
 
-/* spool_job_done - remove the active job (kept as a spare), then its data link */
+/* spool_job_done - remove the active job (kept as a spare), its data link */
 int
 spool_job_done(struct spool *sp, const char *connector, const char *qid)
 {

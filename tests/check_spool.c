@@ -1280,7 +1280,7 @@ START_TEST(test_spare_jobs)
 	free(text);
 	free(want);
 	envelope_clear(&job);
-	/* a spare with a second link (a spool file) is passed over, not written */
+	/* a spare linked to a spool file too is passed over, not written */
 	write_file("tmp/spare.7", "keep me\n", 8);
 	ck_assert_int_eq(link(path("tmp/spare.7"), path("hold/other")), 0);
 	reopen();
