@@ -1374,6 +1374,7 @@ START_TEST(test_job_collisions)
 	ck_assert_int_eq(count("corrupt"), 2);
 	ck_assert_int_eq(access(path("corrupt/hold-relay-%s", env.id), F_OK), 0);
 	ck_assert_int_eq(access(path("hold/relay/%s", env.id), F_OK), -1);
+	envelope_clear(&env3);
 	ck_assert_int_eq(spool_job_read(sp, SPOOL_QUEUE, "relay", env.id,
 	    &env3, err, sizeof(err)), 0);
 	ck_assert_str_eq(env3.id, env.id);
