@@ -833,6 +833,14 @@ spool_read_envelope(int fd, const char *what, struct envelope *env,
 		n = pread(fd, buf + len, cap - len, (off_t)len);
 		if (n == -1 && errno == EINTR)
 			continue;
+		if (n == -1 && (errno == ESPIPE || errno == EISDIR ||
+		    errno == EINVAL)) {
+			/* a FIFO or socket, a directory: not a spool file */
+			free(buf);
+			errno = EBADMSG;
+			spool_seterr(err, errlen, "%s: not a regular file", what);
+			return -1;
+		}
 		if (n == -1) {
 			spool_seterr(err, errlen, "%s: read: %s", what, strerror(errno));
 			free(buf);
@@ -862,20 +870,18 @@ static int
 spool_open_read(int dirfd, const char *name, const char *what,
     struct envelope *env, off_t *offset, char *err, size_t errlen)
 {
-	struct stat st;
 	int fd;
 
-	/* O_NONBLOCK: a FIFO planted in a directory must not block us */
+	/*
+	 * O_NONBLOCK: a FIFO planted in a directory must not block us.  No
+	 * fstat for the file's type: pread refuses what is not a regular
+	 * file (a FIFO, a directory: spool_read_envelope), and no process
+	 * of the gateway may make a device node.
+	 */
 	if ((fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
 	    O_NONBLOCK)) == -1) {
 		spool_seterr(err, errlen, "%s: %s", what, errno == ELOOP ?
 		    "is a symbolic link" : strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		spool_close_keep(fd);
-		errno = EBADMSG;
-		spool_seterr(err, errlen, "%s: not a regular file", what);
 		return -1;
 	}
 	if (spool_read_envelope(fd, what, env, offset, err, errlen) == -1) {

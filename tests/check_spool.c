@@ -1513,6 +1513,29 @@ START_TEST(test_ids_count)
 }
 END_TEST
 
+/*
+ * What is not a regular file where a spool file belongs (a FIFO, which
+ * must not block the reader, a directory) is refused as corrupt, by the
+ * read itself (no fstat per file).
+ */
+START_TEST(test_not_regular)
+{
+	struct envelope env;
+	const char *qid1 = "00000000000000000001", *qid2 = "00000000000000000002";
+
+	ck_assert_int_eq(mkfifo(path("queue/relay/%s", qid1), 0600), 0);
+	ck_assert_int_eq(mkdir(path("queue/relay/%s", qid2), 0700), 0);
+	ck_assert_int_eq(spool_job_read(sp, SPOOL_QUEUE, "relay", qid1, &env,
+	    err, sizeof(err)), -1);
+	ck_assert_int_eq(errno, EBADMSG);
+	ck_assert_msg(strstr(err, "not a regular file") != NULL, "%s", err);
+	ck_assert_int_eq(spool_job_read(sp, SPOOL_QUEUE, "relay", qid2, &env,
+	    err, sizeof(err)), -1);
+	ck_assert_int_eq(errno, EBADMSG);
+	ck_assert_msg(strstr(err, "not a regular file") != NULL, "%s", err);
+}
+END_TEST
+
 START_TEST(test_scan_count)
 {
 	struct envelope env;
@@ -2030,6 +2053,7 @@ spool_suite(void)
 	tcase_add_test(tc, test_commit_collision);
 	tcase_add_test(tc, test_job_collisions);
 	tcase_add_test(tc, test_spare_jobs);
+	tcase_add_test(tc, test_not_regular);
 	tcase_add_test(tc, test_quarantine_keeps);
 	tcase_add_test(tc, test_open_refuses);
 	tcase_add_test(tc, test_scan_count);
