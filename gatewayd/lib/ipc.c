@@ -6,14 +6,9 @@
  */
 #include "config.h"
 
-#include <sys/socket.h>
-#include <sys/uio.h>
-
 #include <errno.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -251,44 +246,12 @@ ipc_fd(const struct ipc *ipc)
 	return ipc->fd;
 }
 
-/*
- * ipc_send_now - write a frame at once when nothing waits before it: the
- * bytes written (all, some, or 0 when the socket is full or any error,
- * which the bufferevent then meets itself).  Queued, a frame would cost
- * its sender two epoll_ctl calls (the write event added, then removed
- * once drained) and a loop iteration, per frame.
- */
-static size_t
-ipc_send_now(struct ipc *ipc, const struct ipc_hdr *hdr, const void *data,
-    size_t len)
-{
-	struct iovec iov[2];
-	struct msghdr mh;
-	ssize_t n;
-
-	iov[0].iov_base = (void *)(uintptr_t)hdr;
-	iov[0].iov_len = sizeof(*hdr);
-	iov[1].iov_base = (void *)(uintptr_t)data;
-	iov[1].iov_len = len;
-	memset(&mh, 0, sizeof(mh));
-	mh.msg_iov = iov;
-	mh.msg_iovlen = len > 0 ? 2 : 1;
-	while ((n = sendmsg(ipc->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT)) == -1 &&
-	    errno == EINTR)
-		;
-	if (n <= 0)
-		return 0;
-	ipc->drained = time(NULL);
-	return (size_t)n;
-}
-
-/* ipc_send - send one frame, or queue what the socket does not take */
+/* ipc_send - queue one frame */
 int
 ipc_send(struct ipc *ipc, uint32_t type, const void *data, size_t len)
 {
 	struct ipc_hdr hdr;
 	struct evbuffer *out = bufferevent_get_output(ipc->bev);
-	size_t done = 0;
 
 	if (len > IPC_MAX_PAYLOAD || type == 0 || type >= IPC_TYPE_MAX) {
 		errno = EMSGSIZE;
@@ -296,14 +259,8 @@ ipc_send(struct ipc *ipc, uint32_t type, const void *data, size_t len)
 	}
 	hdr.type = type;
 	hdr.len = (uint32_t)len;
-	if (evbuffer_get_length(out) == 0)
-		done = ipc_send_now(ipc, &hdr, data, len);
-	if (done < sizeof(hdr) && evbuffer_add(out, (const char *)&hdr + done,
-	    sizeof(hdr) - done) == -1)
-		fatalx("ipc: out of memory");
-	done = done > sizeof(hdr) ? done - sizeof(hdr) : 0;
-	if (done < len && evbuffer_add(out, (const char *)data + done,
-	    len - done) == -1)
+	if (evbuffer_add(out, &hdr, sizeof(hdr)) == -1 ||
+	    (len && evbuffer_add(out, data, len) == -1))
 		fatalx("ipc: out of memory");
 	return 0;
 }
