@@ -159,6 +159,57 @@ START_TEST(test_shared_after_fork)
 }
 END_TEST
 
+/*
+ * crypto_code_rss - KiB of libcrypto's code mapped in this process: the
+ * Rss of its r-xp mappings in smaps (a mapping's header line starts with
+ * its address in lower-case hex, its fields with an upper-case name)
+ */
+static long
+crypto_code_rss(void)
+{
+	char line[512];
+	FILE *f = fopen("/proc/self/smaps", "r");
+	long kib, sum = 0;
+	int in = 0;
+
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if ((line[0] >= '0' && line[0] <= '9') ||
+		    (line[0] >= 'a' && line[0] <= 'f'))
+			in = strstr(line, " r-xp ") != NULL &&
+			    strstr(line, "/libcrypto.so") != NULL;
+		else if (in && sscanf(line, "Rss: %ld kB", &kib) == 1)
+			sum += kib;
+	}
+	fclose(f);
+	return sum;
+}
+
+/*
+ * After the warm-up the process no longer maps the OpenSSL code it ran
+ * (the server half, the key generation: tlswarm_forget_code), and code
+ * it runs again faults back: a second warm-up works.
+ */
+START_TEST(test_code_forgotten)
+{
+	SSL_CTX *ctx, *sctx;
+	long before, after;
+
+	ck_assert_ptr_nonnull(ctx = SSL_CTX_new(TLS_client_method()));
+	ck_assert_ptr_nonnull(sctx = tlswarm_server());	/* keygen, X.509 */
+	SSL_CTX_free(sctx);
+	before = crypto_code_rss();
+	ck_assert_int_eq(tlswarm_client(ctx), 0);
+	after = crypto_code_rss();
+	ck_assert_msg(before > 256 && after * 4 < before, "libcrypto's code "
+	    "mapped: %ld KiB before the warm-up, %ld KiB after", before,
+	    after);
+	ck_assert_int_eq(tlswarm_client(ctx), 0);
+	ck_assert_uint_eq(ERR_peek_error(), 0);
+	SSL_CTX_free(ctx);
+}
+END_TEST
+
 static Suite *
 tlswarm_suite(void)
 {
@@ -168,6 +219,7 @@ tlswarm_suite(void)
 	tcase_add_test(tc, test_handshake);
 	tcase_add_test(tc, test_no_common_protocol);
 	tcase_add_test(tc, test_shared_after_fork);
+	tcase_add_test(tc, test_code_forgotten);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -4,6 +4,13 @@
  */
 #include "config.h"
 
+#include <sys/mman.h>
+
+#include <link.h>
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
@@ -57,6 +64,48 @@ tlswarm_server(void)
 	return sctx;
 }
 
+/*
+ * tlswarm_forget_cb - for libcrypto and libssl, drop this process's page
+ * table entries of their code (MADV_DONTNEED on their executable, not
+ * writable, segments, whole pages inside them only).  The code stays in
+ * the page cache, shared with every process that runs it; a call into it
+ * here faults it back.  Without this the handshake's server half and key
+ * generation, run here only, stay mapped here alone: 3 MiB of this
+ * process's PSS where the deliverers do no TLS (performance.md).
+ */
+static int
+tlswarm_forget_cb(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE), start, end;
+	const ElfW(Phdr) *ph;
+	int i;
+
+	(void)size;
+	(void)arg;
+	if (info->dlpi_name == NULL ||
+	    (strstr(info->dlpi_name, "/libcrypto.so") == NULL &&
+	    strstr(info->dlpi_name, "/libssl.so") == NULL))
+		return 0;
+	for (i = 0; i < info->dlpi_phnum; i++) {
+		ph = &info->dlpi_phdr[i];
+		if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X) ||
+		    (ph->p_flags & PF_W))
+			continue;
+		start = (info->dlpi_addr + ph->p_vaddr + pg - 1) & ~(pg - 1);
+		end = (info->dlpi_addr + ph->p_vaddr + ph->p_memsz) & ~(pg - 1);
+		if (end > start)
+			(void)madvise((void *)start, end - start, MADV_DONTNEED);
+	}
+	return 0;
+}
+
+/* tlswarm_forget_code - OpenSSL's code out of this process's mappings */
+void
+tlswarm_forget_code(void)
+{
+	(void)dl_iterate_phdr(tlswarm_forget_cb, NULL);
+}
+
 /* tlswarm_client - a handshake of a client of ctx in memory (tlswarm.h) */
 int
 tlswarm_client(SSL_CTX *ctx)
@@ -92,5 +141,6 @@ out:
 	SSL_free(s);
 	SSL_CTX_free(sctx);
 	ERR_clear_error();	/* nothing of this for the connector's errors */
+	tlswarm_forget_code();	/* what was fetched stays, the code goes */
 	return rc;
 }

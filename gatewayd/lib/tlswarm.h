@@ -16,8 +16,19 @@
 
 #include <openssl/ssl.h>
 
-/* 0, or -1 if the handshake did not complete (nothing else changes) */
+/*
+ * 0, or -1 if the handshake did not complete (nothing else changes).
+ * Either way the process's mappings of OpenSSL's code are dropped after
+ * it (tlswarm_forget_code): the algorithms fetched stay in its heap, for
+ * the processes it forks.
+ */
 int tlswarm_client(SSL_CTX *ctx);
+/*
+ * Drop this process's page table entries of libcrypto's and libssl's
+ * code: pages it ran once (a check, a warm-up) no longer count in its
+ * memory; they stay in the page cache and fault back if it runs them.
+ */
+void tlswarm_forget_code(void);
 /* The throwaway server's context: a fresh P-256 key, its certificate. */
 SSL_CTX *tlswarm_server(void);
 
