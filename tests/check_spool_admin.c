@@ -214,7 +214,9 @@ START_TEST(test_check_classify)
 	plant(planted[3].path, "Subject: x\r\n\r\nbody\r\n");
 	plant(planted[4].path, "x");
 	plant(planted[5].path, "half a message");
+	plant("tmp/spare.5", "an ended job's file, for the next one");
 	ck_assert_int_eq(spool_check(sp, 0, 0, seen_cb, &s), (int)np + 1);
+	ck_assert_int_eq(find(&s, "tmp/spare.5"), -1);	/* not a stray */
 	for (i = 0; i < np; i++) {
 		k = find(&s, planted[i].path);
 		ck_assert_msg(k >= 0, "%s not reported", planted[i].path);
@@ -240,6 +242,7 @@ START_TEST(test_check_classify)
 		    planted[i].path);
 	ck_assert(exists("corrupt/data-junk"));
 	ck_assert(exists("corrupt/tmp-0000000000000006ff00"));
+	ck_assert(exists("tmp/spare.5"));
 	ck_assert(exists("queue/relay/%s", good) && exists("data/%s.relay",
 	    good));
 	ck_assert_int_eq(spool_check(sp, 0, 0, seen_cb, &again), 0);
