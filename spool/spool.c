@@ -1726,8 +1726,8 @@ spool_route_job(struct spool *sp, const char *qid, const struct envelope *job,
 	    errlen) == -1 && errno != EEXIST)
 		return -1;
 	/*
-	 * EEXIST: written before a crash.  It is this message's job: its
-	 * data link is the same inode (spool_link_data), so it stays.
+	 * EEXIST: a job of this message appeared since the look above (its
+	 * data link is the same inode, spool_link_data): it stays.
 	 */
 	return 0;
 }
