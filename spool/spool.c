@@ -1636,18 +1636,12 @@ static int
 spool_job_sound(struct spool *sp, enum spool_state st, const char *qid,
     const char *connector, char *err, size_t errlen)
 {
-	char what[SPOOL_QID_LEN + SPOOL_NAME_MAX + 16];
 	struct envelope env;
-	off_t off;
-	int dfd, fd, ok;
+	int dfd, ok;
 
 	if ((dfd = spool_fd(sp, st, connector)) == -1)
 		return -1;
-	snprintf(what, sizeof(what), "%s/%s/%s", spool_state_name(st),
-	    connector, qid);
-	if ((fd = spool_open_read(dfd, qid, what, &env, &off, err,
-	    errlen)) != -1) {
-		close(fd);
+	if (spool_job_read(sp, st, connector, qid, &env, err, errlen) == 0) {
 		ok = spool_job_check(&env, qid, connector) == 0;
 		envelope_clear(&env);
 		if (ok)
